@@ -1,0 +1,41 @@
+/**
+ * The ledger table's key design, shared by the DynamoDB adapter, the CDK stack and the local emulators.
+ *
+ * One table serves every destination. Each item's partition key is `<destination>#<epoch>#<account id>`, so the
+ * watermark of one destination never contends with another's, and a replay under a new epoch starts from nothing.
+ * Under that partition key sit the watermark item (sort key `WATERMARK`) and one item per parked record (sort key
+ * `PARKED#<zero-padded version>`), so a single Query drains an account's parked records in version order.
+ *
+ * A sparse index (`gaps`) holds only watermark items of accounts that are waiting for a missing version, keyed by
+ * `<destination>#<epoch>` and the time the wait began: the sweep reads it oldest first. No item has a TTL attribute:
+ * parked records never expire silently.
+ */
+export const LEDGER_PARTITION_KEY = 'pk';
+export const LEDGER_SORT_KEY = 'sk';
+export const WATERMARK_SORT_KEY = 'WATERMARK';
+export const PARKED_SORT_KEY_PREFIX = 'PARKED#';
+export const GAPS_INDEX = 'gaps';
+export const GAPS_INDEX_PARTITION_KEY = 'gap_scope';
+export const GAPS_INDEX_SORT_KEY = 'gap_since';
+
+/** Destination names and epochs become part of keys; keep them to a safe alphabet without `#`. */
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+export function assertLedgerName(kind: 'destination' | 'epoch', value: string): void {
+  if (!NAME_PATTERN.test(value)) {
+    throw new RangeError(`${kind} "${value}" must be 1-63 characters of letters, digits, '.', '_' or '-'`);
+  }
+}
+
+export function ledgerPartitionKey(destination: string, epoch: string, accountId: string): string {
+  return `${destination}#${epoch}#${accountId}`;
+}
+
+export function gapScope(destination: string, epoch: string): string {
+  return `${destination}#${epoch}`;
+}
+
+/** Versions are positive safe integers (at most 16 digits), so 16 zero-padded digits sort numerically. */
+export function parkedSortKey(version: number): string {
+  return `${PARKED_SORT_KEY_PREFIX}${version.toString().padStart(16, '0')}`;
+}
