@@ -1,0 +1,342 @@
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  TransactWriteItemsCommand,
+  type Update,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { monotonicFactory } from 'ulid';
+import { ACCOUNTS_KEY, type AccountImage, type AccountStatus, isValidVersion, type LastChange } from './account';
+import {
+  AccountAlreadyExistsError,
+  AccountClosedError,
+  AccountNotEmptyError,
+  AccountNotFoundError,
+  ConcurrentModificationError,
+  InsufficientFundsError,
+  InvalidAmountError,
+  InvalidTransferError,
+} from './writer-errors';
+
+export interface AccountsWriterOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  /** Conditional writes tried per operation before `ConcurrentModificationError`; default 5. */
+  readonly maxAttempts?: number;
+  readonly clock?: () => Date;
+  /** Default: a monotonic ULID, so ids sort by creation time and are never reused. */
+  readonly newAccountId?: () => string;
+  /** Pause after the failed attempt `attempt` (1-based); default: exponential backoff with full jitter. */
+  readonly retryDelayMs?: (attempt: number) => number;
+}
+
+export interface OpenAccountInput {
+  readonly currency: string;
+  /** Non-negative minor units; default 0. */
+  readonly openingBalance?: number;
+  readonly accountId?: string;
+}
+
+export interface WriteOptions {
+  readonly reference?: string;
+  /** The version the caller based this write on; a mismatch fails at once instead of being retried. */
+  readonly expectedVersion?: number;
+}
+
+export interface TransferOptions {
+  /** Stored on both sides as `last_change.reference`; default: a new ULID. */
+  readonly reference?: string;
+}
+
+/** `transferId` is the reference both sides carry. */
+export type TransferResult = { readonly transferId: string; readonly from: AccountImage; readonly to: AccountImage };
+
+const OPEN: AccountStatus = 'OPEN';
+const CLOSED: AccountStatus = 'CLOSED';
+const DEFAULT_MAX_ATTEMPTS = 5;
+const BACKOFF_BASE_MS = 10;
+const BACKOFF_CAP_MS = 200;
+const UPDATED = ['balance', 'version', 'status', 'updated_at', 'last_change'];
+const UPDATE_NAMES = Object.fromEntries(UPDATED.map((name) => [`#${name}`, name]));
+// Cancellation reasons after which a fresh read may let the same transaction through.
+const RETRYABLE_CANCELLATIONS = new Set(['ConditionalCheckFailed', 'TransactionConflict']);
+
+/** What one write does to one account, decided in code from the image it read. */
+interface Change {
+  /** Signed change of the balance in minor units. */
+  readonly delta: number;
+  readonly lastChange: LastChange;
+  readonly close?: boolean;
+}
+
+type Plan = (current: AccountImage) => Change;
+
+/** A conditional write lost a race: the account changed between the read and the write. */
+class LostRace {
+  constructor(readonly accountId: string, readonly expectedVersion: number) {}
+}
+
+/**
+ * Writes the Accounts table, upholding the version contract of `account.ts`: every write is a read (consistent),
+ * a validation in code, then a write conditioned on the version read that raises it by exactly 1. A lost race is
+ * retried from a fresh read, so concurrent writers never lose an update and never skip or repeat a version.
+ */
+export class AccountsWriter {
+  readonly #client: DynamoDBClient;
+  readonly #tableName: string;
+  readonly #options: Required<Omit<AccountsWriterOptions, 'client' | 'tableName'>>;
+  readonly #newTransferId = monotonicFactory();
+
+  constructor({ client, tableName, ...options }: AccountsWriterOptions) {
+    const { maxAttempts = DEFAULT_MAX_ATTEMPTS, clock = () => new Date(), retryDelayMs = fullJitterBackoff } = options;
+    if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) throw new RangeError(`maxAttempts ${maxAttempts} < 1`);
+    this.#client = client;
+    this.#tableName = tableName;
+    this.#options = { maxAttempts, clock, retryDelayMs, newAccountId: options.newAccountId ?? monotonicFactory() };
+  }
+
+  /** Creates an account at version 1. An id that exists, even as a closed account, is refused. */
+  async openAccount(input: OpenAccountInput): Promise<AccountImage> {
+    const accountId = input.accountId ?? this.#options.newAccountId();
+    const openingBalance = input.openingBalance ?? 0;
+    if (!accountId || !input.currency) throw new TypeError('accountId and currency must be non-empty strings');
+    if (!Number.isSafeInteger(openingBalance) || openingBalance < 0) {
+      throw new InvalidAmountError(accountId, openingBalance, 'an opening balance must be a non-negative safe integer');
+    }
+    const now = this.#now();
+    const image: AccountImage = {
+      account_id: accountId,
+      balance: openingBalance,
+      currency: input.currency,
+      status: OPEN,
+      version: 1,
+      opened_at: now,
+      updated_at: now,
+      last_change: { type: 'OPENED', amount: 0 },
+    };
+    try {
+      await this.#client.send(
+        new PutItemCommand({
+          TableName: this.#tableName,
+          Item: marshall(image),
+          ConditionExpression: 'attribute_not_exists(#id)',
+          ExpressionAttributeNames: { '#id': ACCOUNTS_KEY },
+        }),
+      );
+    } catch (error) {
+      if (hasName(error, 'ConditionalCheckFailedException')) throw new AccountAlreadyExistsError(accountId);
+      throw error;
+    }
+    return image;
+  }
+
+  async deposit(accountId: string, amount: number, options: WriteOptions = {}): Promise<AccountImage> {
+    assertAmount(accountId, amount);
+    return this.#update(accountId, options.expectedVersion, (current) =>
+      credit(current, amount, withReference({ type: 'DEPOSIT', amount }, options.reference)),
+    );
+  }
+
+  async withdraw(accountId: string, amount: number, options: WriteOptions = {}): Promise<AccountImage> {
+    assertAmount(accountId, amount);
+    return this.#update(accountId, options.expectedVersion, (current) =>
+      debit(current, amount, withReference({ type: 'WITHDRAWAL', amount }, options.reference)),
+    );
+  }
+
+  /**
+   * Soft-closes an account: status CLOSED, version +1. Only an account with a zero balance may be closed
+   * (otherwise `AccountNotEmptyError`), so closing never makes money disappear. The item stays, which keeps its id
+   * from ever being reused and lets every later write be refused with `AccountClosedError`.
+   */
+  async closeAccount(accountId: string, options: { readonly expectedVersion?: number } = {}): Promise<AccountImage> {
+    return this.#update(accountId, options.expectedVersion, (current) => {
+      if (current.balance !== 0) throw new AccountNotEmptyError(accountId, current.balance, current.version);
+      return { delta: 0, lastChange: { type: 'CLOSED', amount: 0 }, close: true };
+    });
+  }
+
+  /** Moves `amount` between two open accounts of the same currency in one transaction: both sides or neither. */
+  async transfer(fromId: string, toId: string, amount: number, options: TransferOptions = {}): Promise<TransferResult> {
+    assertAmount(fromId, amount);
+    if (fromId === toId) throw new InvalidTransferError(fromId, toId, 'SAME_ACCOUNT', 'an account cannot pay itself');
+    const transferId = options.reference ?? this.#newTransferId();
+    return this.#retrying(async (attempt) => {
+      const [from, to] = await Promise.all([this.#readOpen(fromId, attempt), this.#readOpen(toId, attempt)]);
+      if (from.currency !== to.currency) {
+        throw new InvalidTransferError(fromId, toId, 'CURRENCY_MISMATCH', `${from.currency} cannot pay ${to.currency}`);
+      }
+      const out = debit(from, amount, { type: 'TRANSFER_OUT', amount, reference: transferId, counterparty: toId });
+      const into = credit(to, amount, { type: 'TRANSFER_IN', amount, reference: transferId, counterparty: fromId });
+      const now = this.#now();
+      try {
+        await this.#client.send(
+          new TransactWriteItemsCommand({
+            TransactItems: [
+              { Update: conditionalUpdate(this.#tableName, from, out, now) },
+              { Update: conditionalUpdate(this.#tableName, to, into, now) },
+            ],
+          }),
+        );
+      } catch (error) {
+        const lostAt = lostRaceAt(error);
+        if (lostAt === undefined) throw error;
+        const loser = lostAt === 1 ? to : from;
+        return new LostRace(loser.account_id, loser.version);
+      }
+      return { transferId, from: applied(from, out, now), to: applied(to, into, now) };
+    });
+  }
+
+  async getAccount(accountId: string): Promise<AccountImage | undefined> {
+    const { Item } = await this.#client.send(
+      new GetItemCommand({ TableName: this.#tableName, Key: keyOf(accountId), ConsistentRead: true }),
+    );
+    return Item ? toAccountImage(Item) : undefined;
+  }
+
+  async #update(accountId: string, expectedVersion: number | undefined, plan: Plan): Promise<AccountImage> {
+    return this.#retrying(async (attempt) => {
+      const current = await this.#readOpen(accountId, attempt, expectedVersion);
+      const change = plan(current);
+      const now = this.#now();
+      try {
+        await this.#client.send(new UpdateItemCommand(conditionalUpdate(this.#tableName, current, change, now)));
+      } catch (error) {
+        if (lostRaceAt(error) === undefined) throw error;
+        return new LostRace(accountId, current.version);
+      }
+      return applied(current, change, now);
+    });
+  }
+
+  /** Reads an account that must exist and be open; a stale `expectedVersion` fails here, before any write. */
+  async #readOpen(accountId: string, attempt: number, expectedVersion?: number): Promise<AccountImage> {
+    const current = await this.getAccount(accountId);
+    if (!current) throw new AccountNotFoundError(accountId);
+    if (expectedVersion !== undefined && current.version !== expectedVersion) {
+      throw new ConcurrentModificationError(accountId, attempt, expectedVersion, current.version);
+    }
+    if (current.status !== OPEN) throw new AccountClosedError(accountId, current.version);
+    return current;
+  }
+
+  async #retrying<T>(attemptOnce: (attempt: number) => Promise<T | LostRace>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      const outcome = await attemptOnce(attempt);
+      if (!(outcome instanceof LostRace)) return outcome;
+      if (attempt >= this.#options.maxAttempts) {
+        throw new ConcurrentModificationError(outcome.accountId, attempt, outcome.expectedVersion);
+      }
+      await sleep(Math.max(0, this.#options.retryDelayMs(attempt)));
+    }
+  }
+
+  #now(): string {
+    return this.#options.clock().toISOString();
+  }
+}
+
+function fullJitterBackoff(attempt: number): number {
+  return Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+}
+
+function assertAmount(accountId: string, amount: number): void {
+  if (!Number.isSafeInteger(amount) || amount <= 0) {
+    throw new InvalidAmountError(accountId, amount, 'an amount must be a positive safe integer of minor units');
+  }
+}
+
+function debit(current: AccountImage, amount: number, lastChange: LastChange): Change {
+  const { account_id: accountId, balance, version } = current;
+  if (balance < amount) throw new InsufficientFundsError(accountId, balance, amount, version);
+  return { delta: -amount, lastChange };
+}
+
+function credit(current: AccountImage, amount: number, lastChange: LastChange): Change {
+  if (current.balance > Number.MAX_SAFE_INTEGER - amount) {
+    const reason = `it would raise the balance ${current.balance} past Number.MAX_SAFE_INTEGER`;
+    throw new InvalidAmountError(current.account_id, amount, reason, current.version);
+  }
+  return { delta: amount, lastChange };
+}
+
+function withReference(change: LastChange, reference: string | undefined): LastChange {
+  return reference === undefined ? change : { ...change, reference };
+}
+
+/**
+ * The write of one change, pinned to the version read. Status and balance are checked again in the condition as
+ * a defence in depth, so even a wrong in-code decision cannot write to a closed account or go below zero.
+ */
+function conditionalUpdate(tableName: string, current: AccountImage, change: Change, now: string): Update {
+  const { version, account_id: accountId } = current;
+  const values: Record<string, unknown> = { ':expected': version, ':next': version + 1, ':open': OPEN, ':now': now };
+  Object.assign(values, { ':delta': change.delta, ':last': change.lastChange });
+  const conditions = ['#version = :expected', '#status = :open'];
+  const sets = ['#balance = #balance + :delta', '#version = :next', '#updated_at = :now', '#last_change = :last'];
+  if (change.delta < 0) {
+    conditions.push('#balance >= :debit');
+    values[':debit'] = -change.delta;
+  } else if (change.delta > 0) {
+    conditions.push('#balance <= :headroom');
+    values[':headroom'] = Number.MAX_SAFE_INTEGER - change.delta;
+  }
+  if (change.close) {
+    conditions.push('#balance = :zero');
+    values[':zero'] = 0;
+    sets.push('#status = :closed');
+    values[':closed'] = CLOSED;
+  }
+  return {
+    TableName: tableName,
+    Key: keyOf(accountId),
+    UpdateExpression: `SET ${sets.join(', ')}`,
+    ConditionExpression: conditions.join(' AND '),
+    ExpressionAttributeNames: UPDATE_NAMES,
+    ExpressionAttributeValues: marshall(values, { removeUndefinedValues: true }),
+  };
+}
+
+/** The image a successful conditional write left: its condition pinned the item to `current`, so no read is needed. */
+function applied(current: AccountImage, change: Change, now: string): AccountImage {
+  return {
+    ...current,
+    balance: current.balance + change.delta,
+    version: current.version + 1,
+    updated_at: now,
+    last_change: change.lastChange,
+    ...(change.close ? { status: CLOSED } : {}),
+  };
+}
+
+/** The index of the transaction item (0 for a single write) that lost a race, or undefined for any other error. */
+function lostRaceAt(error: unknown): number | undefined {
+  if (hasName(error, 'ConditionalCheckFailedException') || hasName(error, 'TransactionConflictException')) return 0;
+  if (!hasName(error, 'TransactionCanceledException')) return undefined;
+  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  const index = reasons.findIndex((reason) => RETRYABLE_CANCELLATIONS.has(reason.Code ?? ''));
+  return index === -1 ? undefined : index;
+}
+
+// By name rather than instanceof: the client may come from another copy of the SDK than the one imported here.
+function hasName(error: unknown, name: string): error is Error {
+  return error instanceof Error && error.name === name;
+}
+
+function keyOf(accountId: string): Record<string, AttributeValue> {
+  return marshall({ [ACCOUNTS_KEY]: accountId });
+}
+
+function toAccountImage(item: Record<string, AttributeValue>): AccountImage {
+  const image = unmarshall(item);
+  const id: unknown = image[ACCOUNTS_KEY];
+  if (typeof id !== 'string' || !Number.isSafeInteger(image.balance) || !isValidVersion(image.version)) {
+    throw new Error(`malformed Accounts item ${JSON.stringify(id)}: needs account_id, balance and version`);
+  }
+  return image as AccountImage;
+}

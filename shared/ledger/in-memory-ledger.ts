@@ -1,0 +1,102 @@
+import type { ChangeRecord } from '../change-record/change-record';
+import type { Ledger, LedgerWrite, LedgerWriteResult } from '../ordering/ports';
+import type { Watermark } from '../ordering/watermark';
+import { assertLedgerName, ledgerPartitionKey } from './ledger-table';
+
+/** The shared state behind in-memory ledgers: one per simulated table. */
+export class InMemoryLedgerStore {
+  readonly watermarks = new Map<string, Watermark>();
+  readonly parked = new Map<string, Map<number, ChangeRecord>>();
+  readonly requests = { reads: 0, writes: 0 };
+}
+
+export interface InMemoryLedgerOptions {
+  readonly destination: string;
+  readonly epoch: string;
+  /** Share one store between ledgers to simulate engines working on the same table. */
+  readonly store?: InMemoryLedgerStore;
+  /** Awaited before every operation; tests use it to interleave engines or inject faults. */
+  readonly beforeOperation?: (operation: 'load' | 'parked' | 'write' | 'unpark' | 'waiting') => Promise<void>;
+}
+
+/**
+ * The ledger's in-memory twin, with the same semantics as `DynamoDBLedger`: consistent reads, writes conditional on
+ * the revision, parked records keyed by version. Values are copied in and out so no caller shares state with it.
+ */
+export class InMemoryLedger implements Ledger {
+  readonly destination: string;
+  readonly epoch: string;
+  readonly store: InMemoryLedgerStore;
+
+  constructor(private readonly options: InMemoryLedgerOptions) {
+    assertLedgerName('destination', options.destination);
+    assertLedgerName('epoch', options.epoch);
+    this.destination = options.destination;
+    this.epoch = options.epoch;
+    this.store = options.store ?? new InMemoryLedgerStore();
+  }
+
+  async load(accountIds: readonly string[]): Promise<Map<string, Watermark>> {
+    await this.options.beforeOperation?.('load');
+    const found = new Map<string, Watermark>();
+    for (const accountId of accountIds) {
+      this.store.requests.reads += 1;
+      const watermark = this.store.watermarks.get(this.key(accountId));
+      if (watermark) found.set(accountId, structuredClone(watermark));
+    }
+    return found;
+  }
+
+  async parked(accountId: string): Promise<ChangeRecord[]> {
+    await this.options.beforeOperation?.('parked');
+    this.store.requests.reads += 1;
+    const records = this.store.parked.get(this.key(accountId)) ?? new Map<number, ChangeRecord>();
+    return [...records.values()].sort((a, b) => a.version - b.version).map((record) => structuredClone(record));
+  }
+
+  async write(write: LedgerWrite): Promise<LedgerWriteResult> {
+    await this.options.beforeOperation?.('write');
+    const key = this.key(write.next.accountId);
+    for (const record of write.park) {
+      this.store.requests.writes += 1;
+      const records = this.store.parked.get(key) ?? new Map<number, ChangeRecord>();
+      records.set(record.version, structuredClone(record));
+      this.store.parked.set(key, records);
+    }
+    this.store.requests.writes += 1;
+    const current = this.store.watermarks.get(key);
+    if ((current?.revision ?? 0) !== write.expectedRevision) return 'conflict';
+    this.store.watermarks.set(key, structuredClone(write.next));
+    return 'committed';
+  }
+
+  async unpark(accountId: string, versions: readonly number[]): Promise<void> {
+    await this.options.beforeOperation?.('unpark');
+    const records = this.store.parked.get(this.key(accountId));
+    for (const version of versions) {
+      this.store.requests.writes += 1;
+      records?.delete(version);
+    }
+  }
+
+  async *waiting(): AsyncIterable<string> {
+    await this.options.beforeOperation?.('waiting');
+    const prefix = this.key('');
+    const waiting = [...this.store.watermarks]
+      .filter(([key, watermark]) => key.startsWith(prefix) && watermark.gapSince !== undefined)
+      .sort(([, a], [, b]) => (a.gapSince as number) - (b.gapSince as number));
+    for (const [, watermark] of waiting) yield watermark.accountId;
+  }
+
+  /** Every parked record of this destination and epoch, for assertions. */
+  allParked(): ChangeRecord[] {
+    const prefix = this.key('');
+    return [...this.store.parked]
+      .filter(([key]) => key.startsWith(prefix))
+      .flatMap(([, records]) => [...records.values()]);
+  }
+
+  private key(accountId: string): string {
+    return ledgerPartitionKey(this.destination, this.epoch, accountId);
+  }
+}

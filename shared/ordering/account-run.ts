@@ -1,0 +1,163 @@
+import type { ChangeRecord } from '../change-record/change-record';
+import type { Epoch } from './delivery-mode';
+import { DeadLetterQueueUnavailableError } from './errors';
+import type { Disposition, Tally } from './outcome';
+import type { DeadLetter, Delivery, DeliveryResult, Ledger } from './ports';
+import { emptyWatermark, type Watermark } from './watermark';
+
+/** What every account run shares within one engine call. */
+export interface RunContext {
+  readonly destination: string;
+  readonly ledger: Ledger;
+  readonly epoch: Epoch;
+  readonly owner: string;
+  readonly now: () => number;
+  readonly claimTtlMs: number;
+  readonly maxGapAgeMs: number;
+  /** In-order only: no new delivery is claimed when less than this is left before the deadline. */
+  readonly deadline: number | undefined;
+  /** In-order: the time kept free before the deadline, so a claimed delivery can still be committed. */
+  readonly reserveMs: number;
+  readonly tally: Tally;
+  deliver(delivery: Delivery): Promise<DeliveryResult>;
+  /** Resolves true when the queue stored the letter. */
+  deadLetter(letter: DeadLetter): Promise<boolean>;
+}
+
+export type FailedDelivery = Extract<DeliveryResult, { status: 'failed' }>;
+
+/**
+ * One account's share of a batch (or of a sweep): its records, its watermark as read and as planned, and the
+ * bookkeeping that guarantees every record a disposition. Subclasses hold the delivery mode's rules.
+ */
+export abstract class AccountRun {
+  /** The watermark as this run wants it to be; written by `flush`. */
+  protected watermark: Watermark;
+  /** The revision of the watermark in the ledger, which the next write is conditional on. */
+  protected revision: number;
+  /** This account's records of the batch by version, one copy each. */
+  protected readonly records: Map<number, ChangeRecord>;
+  private readonly unsettled: Set<number>;
+
+  constructor(
+    protected readonly ctx: RunContext,
+    readonly accountId: string,
+    records: readonly ChangeRecord[],
+    stored: Watermark | undefined,
+  ) {
+    this.records = new Map(records.map((record) => [record.version, record]));
+    this.unsettled = new Set(this.records.keys());
+    this.watermark = stored ?? emptyWatermark(accountId);
+    this.revision = stored?.revision ?? 0;
+  }
+
+  abstract run(): Promise<void>;
+
+  /** Marks every record still without a disposition as failed, so the batch is retried from it. */
+  failRemaining(): void {
+    for (const version of [...this.unsettled]) this.settle(version, 'failed');
+  }
+
+  protected settle(version: number, disposition: Disposition, alreadyCounted = false): void {
+    const record = this.records.get(version);
+    if (record === undefined || !this.unsettled.delete(version)) return;
+    this.ctx.tally.settle(record, disposition, alreadyCounted);
+  }
+
+  /** Settles a batch record whose delivery the destination accepted; `countAccepted` has counted it. */
+  protected settleAccepted(version: number, result: DeliveryResult): void {
+    const disposition = result.status === 'duplicate' ? 'duplicate' : result.status === 'stale' ? 'stale' : 'delivered';
+    this.settle(version, disposition, true);
+  }
+
+  protected isUnsettled(version: number): boolean {
+    return this.unsettled.has(version);
+  }
+
+  protected unsettledVersions(): number[] {
+    return [...this.unsettled].sort((a, b) => a - b);
+  }
+
+  /** Settles what the watermark alone decides: versions before the window and versions already delivered. */
+  protected settleKnown(isDelivered: (version: number) => boolean): void {
+    const floor = this.watermark.floor;
+    for (const version of this.unsettledVersions()) {
+      if (floor !== undefined && version <= floor) this.settle(version, 'before-window');
+      else if (isDelivered(version)) this.settle(version, 'duplicate');
+    }
+  }
+
+  /**
+   * Writes the planned watermark, conditional on the revision read. Returns false when another engine wrote first;
+   * the caller then re-reads with `reload` and re-plans.
+   */
+  protected async flush(park: readonly ChangeRecord[] = []): Promise<boolean> {
+    const next: Watermark = { ...this.watermark, revision: this.revision + 1, updatedAt: this.ctx.now() };
+    const result = await this.ctx.ledger.write({ expectedRevision: this.revision, next, park });
+    if (result === 'conflict') {
+      this.ctx.tally.counts.ledgerConflicts += 1;
+      return false;
+    }
+    this.watermark = next;
+    this.revision = next.revision;
+    return true;
+  }
+
+  /** Re-reads the watermark after a lost race. */
+  protected async reload(): Promise<Watermark> {
+    const fresh = (await this.ctx.ledger.load([this.accountId])).get(this.accountId);
+    this.watermark = fresh ?? emptyWatermark(this.accountId);
+    this.revision = fresh?.revision ?? 0;
+    return this.watermark;
+  }
+
+  protected delivery(record: ChangeRecord, healed: boolean): Delivery {
+    return { record, healed, replay: this.ctx.epoch.replay, epoch: this.ctx.epoch.id };
+  }
+
+  /** Sends a failed delivery to the dead-letter queue; false when the queue did not take it. */
+  protected async deadLetterFailure(record: ChangeRecord, failure: FailedDelivery): Promise<boolean> {
+    return this.sendLetter({
+      destination: this.ctx.destination,
+      epoch: this.ctx.epoch.id,
+      reason: failure.reason,
+      detail: failure.detail,
+      attempts: failure.attempts,
+      accountId: record.accountId,
+      version: record.version,
+      sequenceNumber: record.sequenceNumber,
+      shardId: record.shardId,
+      record,
+      at: this.ctx.now(),
+    });
+  }
+
+  protected async sendLetter(letter: DeadLetter): Promise<boolean> {
+    try {
+      const stored = await this.ctx.deadLetter(letter);
+      if (stored) this.ctx.tally.counts.deadLettered += 1;
+      return stored;
+    } catch (error) {
+      if (error instanceof DeadLetterQueueUnavailableError) return false;
+      throw error;
+    }
+  }
+
+  /** Counts what the destination said of an accepted delivery. */
+  protected countAccepted(result: DeliveryResult, healed: boolean): void {
+    if (result.status === 'delivered') {
+      this.ctx.tally.counts.delivered += 1;
+      if (healed) this.ctx.tally.counts.healed += 1;
+    } else if (result.status === 'duplicate') {
+      this.ctx.tally.counts.duplicates += 1;
+    } else if (result.status === 'stale') {
+      this.ctx.tally.counts.stale += 1;
+    }
+  }
+
+  /** True when the account has waited for a missing version longer than the maximum gap age. */
+  protected gapExpired(): boolean {
+    const since = this.watermark.gapSince;
+    return since !== undefined && this.ctx.now() - since >= this.ctx.maxGapAgeMs;
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * How a destination wants an account's versions.
+ *
+ * - `every-version`: every version at least once, in any order (an audit log). Nothing waits for a gap.
+ * - `latest-state`: only the newest version matters (a search index); older arrivals are stale.
+ * - `in-order`: exactly watermark+1, +2, ... (a fraud model); a version waits, parked, until its predecessor
+ *   has been delivered or can be healed.
+ */
+export type DeliveryMode = 'every-version' | 'latest-state' | 'in-order';
+
+export const DELIVERY_MODES: readonly DeliveryMode[] = ['every-version', 'latest-state', 'in-order'];
+
+/**
+ * Where an account's history starts in a ledger epoch, when the ledger knows nothing of the account yet.
+ *
+ * - `from-version-1`: the live default. Under the version contract history starts at version 1, so the engine waits
+ *   for it (a missing version 1 is healed from version 2's old image). An account that predates the pipeline never
+ *   sends version 1: after the maximum gap age its lowest waiting version becomes its start, counted as baselined.
+ * - `first-seen`: for a replay from a timestamp. The first version seen starts the account; lower versions that
+ *   arrive later are before the replay window and are skipped as such.
+ */
+export type BaselineRule = 'from-version-1' | 'first-seen';
+
+/** A ledger epoch: a fresh set of watermarks for one destination, e.g. one per replay. */
+export interface Epoch {
+  readonly id: string;
+  readonly baseline: BaselineRule;
+  /** Deliveries of a replay epoch carry a replay marker so receivers can keep them away from live actions. */
+  readonly replay: boolean;
+}
+
+export const LIVE_EPOCH: Epoch = { id: 'live', baseline: 'from-version-1', replay: false };

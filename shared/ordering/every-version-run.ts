@@ -1,0 +1,159 @@
+import type { ChangeRecord } from '../change-record/change-record';
+import { AccountRun } from './account-run';
+import { healMissing } from './heal';
+import type { DeliveryResult } from './ports';
+import { contiguousFrom, isUnstarted, sortedUnique, type Watermark } from './watermark';
+
+/**
+ * `every-version`: delivers every version at least once, in any order, and never waits.
+ *
+ * The watermark is the highest version with nothing missing below it; versions delivered above it are kept in
+ * `ahead` so a redelivery is skipped. One conditional write per account per batch, none when all were duplicates.
+ * A lost race re-reads and merges: the delivered sets only ever grow, so the watermark never moves backwards.
+ */
+export class EveryVersionRun extends AccountRun {
+  async run(): Promise<void> {
+    if (isUnstarted(this.watermark) && this.ctx.epoch.baseline === 'first-seen' && this.records.size > 0) {
+      const first = this.records.get(Math.min(...this.records.keys())) as ChangeRecord;
+      this.watermark = startAt(this.watermark, first);
+    }
+    this.settleKnown((version) => this.isDelivered(version));
+
+    const deliveries = this.unsettledVersions().map((version) => ({
+      record: this.records.get(version) as ChangeRecord,
+      healed: false,
+    }));
+    const healed = this.healable();
+    if (healed) deliveries.push({ record: healed, healed: true });
+
+    const results = await Promise.all(deliveries.map((d) => this.ctx.deliver(this.delivery(d.record, d.healed))));
+    const accepted = new Map<number, ChangeRecord>();
+    const acceptedBatch = new Map<number, DeliveryResult>();
+    const letters: Promise<void>[] = [];
+    const lettered: number[] = [];
+    deliveries.forEach(({ record, healed: isHealed }, index) => {
+      const result = results[index] as DeliveryResult;
+      if (result.status !== 'failed') {
+        this.countAccepted(result, isHealed);
+        accepted.set(record.version, record);
+        if (!isHealed) acceptedBatch.set(record.version, result);
+        return;
+      }
+      letters.push(
+        this.deadLetterFailure(record, result).then((stored) => {
+          if (stored) lettered.push(record.version);
+          this.settle(record.version, stored ? 'dead-lettered' : 'failed');
+        }),
+      );
+    });
+    await Promise.all(letters);
+
+    let gapLetters: number[] = [];
+    for (;;) {
+      let next = settle(this.watermark, accepted, lettered, this.ctx.now());
+      if (this.gapExpiredOn(next)) {
+        const outcome = await this.onGapTimeout(next);
+        next = outcome.watermark;
+        gapLetters = outcome.lettered;
+      }
+      next = settle(next, new Map(), gapLetters, this.ctx.now());
+      if (sameState(next, this.watermark)) break;
+      this.watermark = next;
+      if (await this.flush()) break;
+      await this.reload();
+    }
+    for (const [version, result] of acceptedBatch) this.settleAccepted(version, result);
+  }
+
+  private isDelivered(version: number): boolean {
+    return version <= this.watermark.version || this.watermark.ahead.includes(version);
+  }
+
+  /** The one missing version right above the watermark, rebuilt, when the batch holds its successor. */
+  private healable(): ChangeRecord | undefined {
+    const missing = this.watermark.version + 1;
+    const after = this.records.get(missing + 1);
+    if (this.records.has(missing) || after === undefined || this.watermark.deadLettered.includes(missing)) {
+      return undefined;
+    }
+    return healMissing(missing, this.watermark.lastImage, after);
+  }
+
+  private gapExpiredOn(w: Watermark): boolean {
+    return w.gapSince !== undefined && this.ctx.now() - w.gapSince >= this.ctx.maxGapAgeMs;
+  }
+
+  /**
+   * After the maximum gap age: an account that never started (its history predates the pipeline) starts at its
+   * lowest delivered version; otherwise the missing versions are reported to the dead-letter queue.
+   */
+  private async onGapTimeout(w: Watermark): Promise<{ watermark: Watermark; lettered: number[] }> {
+    if (w.version === 0 && w.floor === undefined && this.ctx.epoch.baseline === 'from-version-1') {
+      const floor = Math.min(...w.ahead) - 1;
+      this.ctx.tally.counts.baselined += 1;
+      return { watermark: { ...w, floor, version: floor }, lettered: [] };
+    }
+    const missingVersions = missingBelowAhead(w);
+    const stored = await this.sendLetter({
+      destination: this.ctx.destination,
+      epoch: this.ctx.epoch.id,
+      reason: 'GAP_TIMEOUT',
+      detail: `versions ${missingVersions.join(', ')} did not arrive within ${this.ctx.maxGapAgeMs} ms`,
+      attempts: 0,
+      accountId: w.accountId,
+      version: missingVersions[0] as number,
+      missingVersions,
+      at: this.ctx.now(),
+    });
+    if (!stored) return { watermark: w, lettered: [] };
+    this.ctx.tally.counts.gapTimeouts += missingVersions.length;
+    return { watermark: w, lettered: missingVersions };
+  }
+}
+
+function startAt(w: Watermark, first: ChangeRecord): Watermark {
+  const floor = first.version - 1;
+  return { ...w, version: floor, floor, ...(first.oldImage ? { lastImage: first.oldImage } : {}) };
+}
+
+/** Merges what was delivered and dead-lettered into the watermark; only ever moves it forward. */
+function settle(
+  w: Watermark,
+  delivered: ReadonlyMap<number, ChangeRecord>,
+  lettered: readonly number[],
+  now: number,
+): Watermark {
+  const present = new Set([...w.ahead, ...delivered.keys()]);
+  const version = contiguousFrom(w.version, present);
+  const ahead = sortedUnique([...present].filter((v) => v > version));
+  const deadLettered = sortedUnique([...w.deadLettered, ...lettered]).filter(
+    (v) => v > version && !present.has(v),
+  );
+  const { lastImage: _previous, gapSince: _gap, ...rest } = w;
+  // The image at the watermark is known only if that version passed through this run (or did not move).
+  const lastImage = version === w.version ? w.lastImage : delivered.get(version)?.newImage;
+  const next: Watermark = { ...rest, version, ahead, deadLettered, ...(lastImage ? { lastImage } : {}) };
+  const waiting = missingBelowAhead(next).length > 0;
+  return waiting ? { ...next, gapSince: w.gapSince ?? now } : next;
+}
+
+/** Versions between the watermark and the highest delivered one that neither arrived nor were dead-lettered. */
+function missingBelowAhead(w: Watermark): number[] {
+  const top = w.ahead.length > 0 ? Math.max(...w.ahead) : w.version;
+  const missing: number[] = [];
+  for (let v = w.version + 1; v < top; v += 1) {
+    if (!w.ahead.includes(v) && !w.deadLettered.includes(v)) missing.push(v);
+  }
+  return missing;
+}
+
+function sameState(a: Watermark, b: Watermark): boolean {
+  return (
+    a.version === b.version &&
+    a.floor === b.floor &&
+    a.gapSince === b.gapSince &&
+    a.ahead.join() === b.ahead.join() &&
+    a.deadLettered.join() === b.deadLettered.join() &&
+    a.lastImage === b.lastImage
+  );
+}

@@ -1,0 +1,336 @@
+import type { ChangeRecord } from '../change-record/change-record';
+import { AccountRun } from './account-run';
+import { healMissing } from './heal';
+import type { DeliveryResult } from './ports';
+import { isUnstarted, sortedUnique, type Watermark } from './watermark';
+
+type Step =
+  | { readonly kind: 'load-parked' }
+  | { readonly kind: 'baseline'; readonly from: ChangeRecord; readonly afterGap: boolean }
+  | { readonly kind: 'deliver'; readonly record: ChangeRecord; readonly healed: boolean }
+  | { readonly kind: 'gap-timeout' }
+  | { readonly kind: 'wait' }
+  | { readonly kind: 'done' };
+
+/**
+ * `in-order`: delivers exactly watermark+1, +2, ... for one account.
+ *
+ * Before a delivery the run writes a claim (owner, version, expiry) into the watermark; after it, one conditional
+ * write both commits the delivered version and claims the next one. So a run of k versions costs k+1 writes, and
+ * a crash between a delivery and its commit can only re-deliver that one version, once the claim has expired.
+ * While another engine's claim is live this run delivers nothing: it parks what it has and the claim holder, whose
+ * next write then loses the race and re-reads, drains it.
+ */
+export class InOrderRun extends AccountRun {
+  private parkedRecords: Map<number, ChangeRecord> | undefined;
+  /** Batch records delivered but not yet committed: they settle when the watermark is written. */
+  private readonly pending = new Map<number, DeliveryResult>();
+  /**
+   * What this run did (a delivery, dead letters) and has not written yet. After a lost race it is re-applied to the
+   * fresh watermark, or dropped (returns undefined) when it no longer holds there.
+   */
+  private unwritten: ((fresh: Watermark) => Watermark | undefined) | undefined;
+  private readonly toUnpark = new Set<number>();
+  /** Versions this run sent to the dead-letter queue: not tried again until redriven. */
+  private readonly spent = new Set<number>();
+  private dirty = false;
+
+  async run(): Promise<void> {
+    try {
+      for (;;) {
+        this.settleKnown((version) => !this.pending.has(version) && this.isAccountedFor(version));
+        const step = this.nextStep();
+        switch (step.kind) {
+          case 'load-parked':
+            await this.loadParked();
+            continue;
+          case 'baseline':
+            this.baselineAt(step.from, step.afterGap);
+            continue;
+          case 'deliver':
+            if (!(await this.deliverStep(step.record, step.healed))) return;
+            continue;
+          case 'gap-timeout':
+            await this.deadLetterWaiting();
+            await this.commit();
+            continue;
+          case 'wait':
+            if (await this.parkWaiting()) return;
+            continue;
+          case 'done':
+            if (await this.commit()) return;
+            continue;
+        }
+      }
+    } finally {
+      await this.cleanUpParked();
+    }
+  }
+
+  private isAccountedFor(version: number): boolean {
+    return version <= this.watermark.version || this.watermark.parked.includes(version);
+  }
+
+  private available(version: number): ChangeRecord | undefined {
+    if (this.spent.has(version)) return undefined;
+    return this.records.get(version) ?? this.parkedRecords?.get(version);
+  }
+
+  /** Listed as parked but not in hand: never loaded, or parked by another engine since we loaded. */
+  private parkedButNotLoaded(version: number): boolean {
+    return this.watermark.parked.includes(version) && !this.parkedRecords?.has(version);
+  }
+
+  private nextStep(): Step {
+    const w = this.watermark;
+    const now = this.ctx.now();
+    if (w.claim && w.claim.owner !== this.ctx.owner && w.claim.expiresAt > now) return { kind: 'wait' };
+    if (isUnstarted(w) && w.parked.some((version) => this.parkedButNotLoaded(version))) return { kind: 'load-parked' };
+    if (isUnstarted(w) && this.ctx.epoch.baseline === 'first-seen') {
+      const lowest = this.lowestWaiting();
+      return lowest ? { kind: 'baseline', from: lowest, afterGap: false } : { kind: 'done' };
+    }
+
+    const next = w.version + 1;
+    const candidate = this.available(next);
+    if (candidate) return { kind: 'deliver', record: candidate, healed: false };
+    if (this.parkedButNotLoaded(next) || this.parkedButNotLoaded(next + 1)) return { kind: 'load-parked' };
+    const after = this.available(next + 1);
+    if (after && !w.deadLettered.includes(next)) {
+      const healed = healMissing(next, w.lastImage, after);
+      if (healed) return { kind: 'deliver', record: healed, healed: true };
+    }
+
+    if (w.parked.length === 0 && this.lowestWaiting() === undefined) return { kind: 'done' };
+    // Waiting behind a dead-lettered version is not a gap: the account resumes when that record is redriven.
+    if (w.deadLettered.includes(next) || !this.gapExpired()) return { kind: 'wait' };
+    if (w.parked.some((version) => this.parkedButNotLoaded(version))) return { kind: 'load-parked' };
+    const lowest = this.lowestWaiting();
+    if (lowest === undefined) return { kind: 'done' };
+    if (isUnstarted(w) && this.ctx.epoch.baseline === 'from-version-1') {
+      return { kind: 'baseline', from: lowest, afterGap: true };
+    }
+    return { kind: 'gap-timeout' };
+  }
+
+  /** The lowest record above the watermark that this run holds, from the batch or the parked records. */
+  private lowestWaiting(): ChangeRecord | undefined {
+    const versions = [...this.records.keys(), ...(this.parkedRecords?.keys() ?? [])].filter(
+      (version) => version > this.watermark.version && !this.spent.has(version),
+    );
+    if (versions.length === 0) {
+      return undefined;
+    }
+    return this.available(Math.min(...versions));
+  }
+
+  private async loadParked(): Promise<void> {
+    const loaded = await this.ctx.ledger.parked(this.accountId);
+    this.parkedRecords = new Map();
+    for (const record of loaded) {
+      if (this.toUnpark.has(record.version)) continue;
+      if (record.version > this.watermark.version) this.parkedRecords.set(record.version, record);
+      else this.toUnpark.add(record.version);
+    }
+    // The parked items are the truth: items are written before the watermark that lists them.
+    const parked = sortedUnique(this.parkedRecords.keys());
+    if (parked.join() !== this.watermark.parked.join()) this.update({ ...this.watermark, parked });
+  }
+
+  private baselineAt(from: ChangeRecord, afterGap: boolean): void {
+    const floor = from.version - 1;
+    const { lastImage: _previous, ...rest } = this.watermark;
+    this.update({ ...rest, version: floor, floor, ...(from.oldImage ? { lastImage: from.oldImage } : {}) });
+    if (afterGap) this.ctx.tally.counts.baselined += 1;
+  }
+
+  /** Claims (if needed), delivers and applies one version. False when the run has to stop. */
+  private async deliverStep(record: ChangeRecord, healed: boolean): Promise<boolean> {
+    const claim = this.watermark.claim;
+    const now = this.ctx.now();
+    if (!(claim?.owner === this.ctx.owner && claim.version === record.version && claim.expiresAt > now)) {
+      if (this.outOfTime()) {
+        await this.commit();
+        this.failRemaining();
+        return false;
+      }
+      const expiresAt = Math.min(now + this.ctx.claimTtlMs, this.ctx.deadline ?? Number.POSITIVE_INFINITY);
+      this.update({ ...this.watermark, claim: { owner: this.ctx.owner, version: record.version, expiresAt } });
+      // Won or lost, the loop re-plans: a lost race re-reads, and nothing was delivered yet.
+      await this.commit();
+      return true;
+    }
+
+    const result = await this.ctx.deliver(this.delivery(record, healed));
+    const fromParked = this.watermark.parked.includes(record.version);
+    if (result.status !== 'failed') {
+      this.countAccepted(result, healed);
+      if (this.isUnsettled(record.version)) this.pending.set(record.version, result);
+      this.remember(this.underOurClaim(record.version, (w) => advance(w, record)));
+    } else {
+      const stored = await this.deadLetterFailure(record, result);
+      if (!stored) {
+        // Neither delivered nor dead-lettered: release the claim and let the batch be retried.
+        const { claim: _released, ...rest } = this.watermark;
+        this.update(rest);
+        await this.commit().catch(() => false);
+        this.failRemaining();
+        return false;
+      }
+      this.settle(record.version, 'dead-lettered');
+      this.spent.add(record.version);
+      this.remember(this.underOurClaim(record.version, (w) => deadLettered(w, [record.version])));
+    }
+    if (fromParked) {
+      this.toUnpark.add(record.version);
+      this.ctx.tally.counts.unparked += 1;
+    }
+    return true;
+  }
+
+  /** A fact that still holds on a fresh watermark only if our claim on `version` survived there. */
+  private underOurClaim(version: number, apply: (w: Watermark) => Watermark): (fresh: Watermark) => Watermark | undefined {
+    return (fresh) => {
+      if (fresh.claim?.owner === this.ctx.owner && fresh.claim.version === version) return apply(fresh);
+      this.ctx.tally.counts.claimsLost += 1;
+      return undefined;
+    };
+  }
+
+  /** Applies a fact to the planned watermark and keeps it, to re-apply if the write loses a race. */
+  private remember(fact: (fresh: Watermark) => Watermark | undefined): void {
+    const applied = fact(this.watermark);
+    if (applied === undefined) return;
+    this.unwritten = fact;
+    this.update(applied);
+  }
+
+  /** Parks what waits behind the gap (or behind another engine's claim). True when the run is over. */
+  private async parkWaiting(): Promise<boolean> {
+    const park = this.unsettledVersions()
+      .filter((version) => version > this.watermark.version && !this.watermark.parked.includes(version))
+      .map((version) => this.records.get(version) as ChangeRecord);
+    if (park.length > 0) {
+      this.update({ ...this.watermark, parked: sortedUnique([...this.watermark.parked, ...park.map((r) => r.version)]) });
+    }
+    if (!(await this.commit(park))) return false;
+    for (const record of park) this.settle(record.version, 'parked');
+    return true;
+  }
+
+  /** After the maximum gap age: every waiting record goes to the dead-letter queue with GAP_TIMEOUT. */
+  private async deadLetterWaiting(): Promise<void> {
+    const w = this.watermark;
+    const waiting = sortedUnique([...this.unsettledVersions(), ...(this.parkedRecords?.keys() ?? [])])
+      .filter((version) => version > w.version)
+      .map((version) => this.available(version) as ChangeRecord);
+    const lowest = waiting[0]?.version ?? w.version + 1;
+    const missingVersions = Array.from({ length: lowest - w.version - 1 }, (_, index) => w.version + 1 + index);
+    const stored = await Promise.all(
+      waiting.map((record) =>
+        this.sendLetter({
+          destination: this.ctx.destination,
+          epoch: this.ctx.epoch.id,
+          reason: 'GAP_TIMEOUT',
+          detail: `version ${w.version + 1} did not arrive within ${this.ctx.maxGapAgeMs} ms (waiting since ${new Date(w.gapSince ?? this.ctx.now()).toISOString()})`,
+          attempts: 0,
+          accountId: record.accountId,
+          version: record.version,
+          sequenceNumber: record.sequenceNumber,
+          shardId: record.shardId,
+          record,
+          missingVersions,
+          at: this.ctx.now(),
+        }),
+      ),
+    );
+    const letteredVersions = waiting.filter((_, index) => stored[index]).map((record) => record.version);
+    for (const version of letteredVersions) {
+      this.settle(version, 'dead-lettered');
+      this.spent.add(version);
+      if (this.parkedRecords?.delete(version)) {
+        this.toUnpark.add(version);
+        this.ctx.tally.counts.unparked += 1;
+      }
+    }
+    for (const record of waiting) if (!letteredVersions.includes(record.version)) this.settle(record.version, 'failed');
+    this.ctx.tally.counts.gapTimeouts += letteredVersions.length;
+    // The letters are stored whoever writes next, so this holds on any fresh watermark.
+    this.remember((fresh) => deadLettered(fresh, letteredVersions));
+  }
+
+  private outOfTime(): boolean {
+    const deadline = this.ctx.deadline;
+    return deadline !== undefined && this.ctx.now() >= deadline - this.ctx.reserveMs;
+  }
+
+  /** Plans a watermark change. The gap clock runs exactly while records are parked. */
+  private update(next: Watermark): void {
+    const { gapSince, ...rest } = next;
+    const waitingSince = next.parked.length === 0 ? undefined : (gapSince ?? this.ctx.now());
+    this.watermark = waitingSince === undefined ? rest : { ...rest, gapSince: waitingSince };
+    this.dirty = true;
+  }
+
+  /**
+   * Writes the planned watermark if it changed. On a lost race, re-reads: our unwritten delivery still counts if
+   * our claim survived; if another engine took the claim over, it will deliver that version again.
+   */
+  private async commit(park: readonly ChangeRecord[] = []): Promise<boolean> {
+    if (!this.dirty && park.length === 0) {
+      this.settlePending();
+      return true;
+    }
+    if (await this.flush(park)) {
+      this.dirty = false;
+      this.unwritten = undefined;
+      this.settlePending();
+      return true;
+    }
+    const fact = this.unwritten;
+    this.unwritten = undefined;
+    this.dirty = false;
+    const fresh = await this.reload();
+    if (fact && fact(fresh) !== undefined) {
+      this.remember(fact);
+    } else {
+      // Another engine took our claim over and will deliver that version again; ours did reach the destination.
+      this.settlePending();
+    }
+    return false;
+  }
+
+  private settlePending(): void {
+    for (const [version, result] of this.pending) this.settleAccepted(version, result);
+    this.pending.clear();
+  }
+
+  private async cleanUpParked(): Promise<void> {
+    if (this.toUnpark.size === 0) return;
+    // Best effort: a parked item at or below the watermark is ignored and removed by the next reader.
+    await this.ctx.ledger.unpark(this.accountId, [...this.toUnpark]).catch(() => undefined);
+  }
+}
+
+/** The watermark after `record` was delivered. Progress restarts the gap clock: what matters is how long it is stuck. */
+function advance(w: Watermark, record: ChangeRecord): Watermark {
+  const { claim: _done, lastImage: _old, gapSince: _gap, ...rest } = w;
+  return {
+    ...rest,
+    version: record.version,
+    parked: w.parked.filter((version) => version !== record.version),
+    deadLettered: w.deadLettered.filter((version) => version !== record.version),
+    ...(record.newImage ? { lastImage: record.newImage } : {}),
+  };
+}
+
+/** The watermark after `versions` went to the dead-letter queue instead of the destination. */
+function deadLettered(w: Watermark, versions: readonly number[]): Watermark {
+  const { claim: _done, ...rest } = w;
+  const pending = versions.filter((version) => version > w.version);
+  return {
+    ...rest,
+    parked: w.parked.filter((version) => !pending.includes(version)),
+    deadLettered: sortedUnique([...w.deadLettered, ...pending]),
+  };
+}

@@ -1,0 +1,119 @@
+import type { ChangeRecord, RecordPosition } from '../change-record/change-record';
+
+/** What became of one input record. Every record of a batch ends with exactly one. */
+export type Disposition =
+  | 'delivered'
+  | 'duplicate'
+  | 'stale'
+  | 'parked'
+  | 'dead-lettered'
+  | 'before-window'
+  /** Neither delivered, parked nor dead-lettered: report it to Lambda so the batch is retried from it. */
+  | 'failed';
+
+export interface RecordDisposition extends RecordPosition {
+  readonly accountId: string;
+  readonly version: number;
+  readonly disposition: Disposition;
+}
+
+/** Counters of one `process` or `sweep` call; the consumers publish them as metrics. */
+export interface EngineCounts {
+  /** Versions the destination accepted, healed ones and drained parked ones included. */
+  delivered: number;
+  /** Accepted deliveries that were rebuilt from their neighbours. */
+  healed: number;
+  /** Records skipped as already delivered, plus deliveries the destination already held. */
+  duplicates: number;
+  /** Records older than what was (or is being) delivered, plus deliveries the destination refused as stale. */
+  stale: number;
+  /** Records newly parked in the ledger. */
+  parked: number;
+  /** Parked records that left the ledger: delivered or dead-lettered. */
+  unparked: number;
+  /** Letters stored in the dead-letter queue: failed deliveries and gap time-outs. */
+  deadLettered: number;
+  /** Records skipped because they precede the epoch's window. */
+  beforeWindow: number;
+  /** Accounts whose start was set to their lowest waiting version after the maximum gap age. */
+  baselined: number;
+  /** Versions given up on after the maximum gap age (their letters are in `deadLettered`). */
+  gapTimeouts: number;
+  /** Conditional ledger writes lost to another engine, each followed by a re-read and a re-plan. */
+  ledgerConflicts: number;
+  /** Claims found taken over by another engine after they expired. */
+  claimsLost: number;
+  /** Records reported as failed. */
+  failed: number;
+}
+
+export function zeroCounts(): EngineCounts {
+  return {
+    delivered: 0,
+    healed: 0,
+    duplicates: 0,
+    stale: 0,
+    parked: 0,
+    unparked: 0,
+    deadLettered: 0,
+    beforeWindow: 0,
+    baselined: 0,
+    gapTimeouts: 0,
+    ledgerConflicts: 0,
+    claimsLost: 0,
+    failed: 0,
+  };
+}
+
+export interface BatchOutcome {
+  readonly counts: EngineCounts;
+  readonly dispositions: readonly RecordDisposition[];
+  /** The records to report as `batchItemFailures`. */
+  readonly failed: readonly RecordPosition[];
+}
+
+/** Collects dispositions and counters across the accounts of one call. */
+export class Tally {
+  readonly counts = zeroCounts();
+  readonly dispositions: RecordDisposition[] = [];
+
+  /** `alreadyCounted`: the counter was raised when the destination answered (see `AccountRun.countAccepted`). */
+  settle(record: ChangeRecord, disposition: Disposition, alreadyCounted = false): void {
+    this.dispositions.push({
+      accountId: record.accountId,
+      version: record.version,
+      sequenceNumber: record.sequenceNumber,
+      shardId: record.shardId,
+      disposition,
+    });
+    if (alreadyCounted) return;
+    switch (disposition) {
+      case 'duplicate':
+        this.counts.duplicates += 1;
+        break;
+      case 'stale':
+        this.counts.stale += 1;
+        break;
+      case 'parked':
+        this.counts.parked += 1;
+        break;
+      case 'before-window':
+        this.counts.beforeWindow += 1;
+        break;
+      case 'failed':
+        this.counts.failed += 1;
+        break;
+      case 'delivered':
+      case 'dead-lettered':
+        // Counted when the destination or the queue answered, since drained and healed records count too.
+        break;
+    }
+  }
+
+  outcome(): BatchOutcome {
+    const failed = this.dispositions
+      .filter((entry) => entry.disposition === 'failed')
+      .map(({ sequenceNumber, shardId, accountId, version }) => ({ sequenceNumber, shardId, accountId, version }));
+    return { counts: { ...this.counts }, dispositions: this.dispositions, failed };
+  }
+}

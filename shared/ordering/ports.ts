@@ -1,0 +1,92 @@
+import type { BadRecord } from '../change-record/bad-record';
+import type { ChangeRecord } from '../change-record/change-record';
+import type { DeliveryMode } from './delivery-mode';
+import type { Watermark } from './watermark';
+
+/** One change handed to a destination. */
+export interface Delivery {
+  readonly record: ChangeRecord;
+  /** Rebuilt from its neighbours' images because its own record was missing. */
+  readonly healed: boolean;
+  /** Delivered under a replay epoch. */
+  readonly replay: boolean;
+  readonly epoch: string;
+}
+
+export type DeliveryResult =
+  | { readonly status: 'delivered' }
+  /** The destination already held this version (a create-only write that found the object). */
+  | { readonly status: 'duplicate' }
+  /** The destination holds a newer version and refused this one (external versioning). */
+  | { readonly status: 'stale' }
+  | {
+      readonly status: 'failed';
+      /** DELIVERY_FAILED: retries exhausted. REJECTED: a permanent refusal (mapping, schema, access). */
+      readonly reason: 'DELIVERY_FAILED' | 'REJECTED';
+      readonly detail: string;
+      readonly attempts: number;
+    };
+
+/**
+ * A destination adapter. It retries what is worth retrying within its own budget and then answers per delivery,
+ * in order; it throws only for the unexpected, which fails the whole batch.
+ */
+export interface Destination {
+  readonly name: string;
+  readonly mode: DeliveryMode;
+  deliver(deliveries: readonly Delivery[]): Promise<readonly DeliveryResult[]>;
+}
+
+export type DeadLetterReason = 'DELIVERY_FAILED' | 'REJECTED' | 'GAP_TIMEOUT' | 'BAD_RECORD';
+
+export interface DeadLetter {
+  readonly destination: string;
+  readonly epoch: string;
+  readonly reason: DeadLetterReason;
+  readonly detail: string;
+  readonly attempts: number;
+  readonly accountId?: string;
+  readonly version?: number;
+  readonly sequenceNumber?: string;
+  readonly shardId?: string;
+  /** The whole change, when there is one, so it can be redriven. */
+  readonly record?: ChangeRecord;
+  /** The undecodable input, for BAD_RECORD. */
+  readonly bad?: BadRecord;
+  /** For a GAP_TIMEOUT: the versions that never arrived. */
+  readonly missingVersions?: readonly number[];
+  readonly at: number;
+}
+
+/** A destination's dead-letter queue. Answers per letter whether it was stored; throws when unreachable. */
+export interface DeadLetterQueue {
+  send(letters: readonly DeadLetter[]): Promise<readonly boolean[]>;
+}
+
+/** A conditional write of one account's watermark, with records to park beside it. */
+export interface LedgerWrite {
+  /** The revision read; `0` means the watermark item must not exist yet. */
+  readonly expectedRevision: number;
+  readonly next: Watermark;
+  readonly park: readonly ChangeRecord[];
+}
+
+export type LedgerWriteResult = 'committed' | 'conflict';
+
+/**
+ * The ledger of one destination in one epoch. Implementations: `DynamoDBLedger` and `InMemoryLedger`.
+ * Failures to reach the store are thrown as `LedgerUnavailableError`.
+ */
+export interface Ledger {
+  readonly destination: string;
+  readonly epoch: string;
+  /** Consistent reads of many accounts' watermarks; accounts without one are absent from the map. */
+  load(accountIds: readonly string[]): Promise<Map<string, Watermark>>;
+  /** The account's parked records in version order. */
+  parked(accountId: string): Promise<ChangeRecord[]>;
+  write(write: LedgerWrite): Promise<LedgerWriteResult>;
+  /** Deletes parked records that were delivered or dead-lettered; safe to repeat, safe to skip. */
+  unpark(accountId: string, versions: readonly number[]): Promise<void>;
+  /** Accounts waiting for a missing version, oldest wait first. */
+  waiting(): AsyncIterable<string>;
+}

@@ -1,0 +1,70 @@
+import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
+import type {
+  DeadLetter,
+  DeadLetterQueue,
+  Delivery,
+  DeliveryResult,
+  Destination,
+} from '../../shared/ordering/ports';
+
+export interface Received {
+  readonly accountId: string;
+  readonly version: number;
+  readonly healed: boolean;
+}
+
+/**
+ * An in-memory destination that remembers every delivery it accepted, in arrival order. In `latest-state` mode it
+ * behaves like an externally versioned index: a version not above the stored one is refused as stale.
+ */
+export class RecordingDestination implements Destination {
+  readonly received: Received[] = [];
+  readonly calls: number[] = [];
+  private readonly stored = new Map<string, number>();
+  /** Return a result to override the normal answer for one delivery (fault injection). */
+  intercept: ((delivery: Delivery) => DeliveryResult | undefined) | undefined;
+  /** Called after a call's deliveries were applied and before it answers: throw here to simulate a crash. */
+  afterDelivery: ((deliveries: readonly Delivery[]) => void) | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly mode: DeliveryMode,
+  ) {}
+
+  async deliver(deliveries: readonly Delivery[]): Promise<readonly DeliveryResult[]> {
+    this.calls.push(deliveries.length);
+    const results = deliveries.map((delivery) => this.deliverOne(delivery));
+    this.afterDelivery?.(deliveries);
+    return results;
+  }
+
+  private deliverOne(delivery: Delivery): DeliveryResult {
+    const injected = this.intercept?.(delivery);
+    if (injected) return injected;
+    const { accountId, version } = delivery.record;
+    if (this.mode === 'latest-state') {
+      const current = this.stored.get(accountId) ?? 0;
+      if (version <= current) return { status: 'stale' };
+      this.stored.set(accountId, version);
+    }
+    this.received.push({ accountId, version, healed: delivery.healed });
+    return { status: 'delivered' };
+  }
+
+  /** Versions received for one account, in arrival order. */
+  versionsOf(accountId: string): number[] {
+    return this.received.filter((entry) => entry.accountId === accountId).map((entry) => entry.version);
+  }
+}
+
+export class RecordingDeadLetterQueue implements DeadLetterQueue {
+  readonly letters: DeadLetter[] = [];
+  /** When set, letters are refused (the queue answers false for each). */
+  refuse = false;
+
+  async send(letters: readonly DeadLetter[]): Promise<readonly boolean[]> {
+    if (this.refuse) return letters.map(() => false);
+    this.letters.push(...letters);
+    return letters.map(() => true);
+  }
+}

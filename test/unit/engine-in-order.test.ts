@@ -1,0 +1,282 @@
+import { describe, expect, test } from 'vitest';
+import { LedgerUnavailableError } from '../../shared/ordering/errors';
+import type { ChangeRecord } from '../../shared/change-record/change-record';
+import { accountHistory, duplicateOf } from '../support/histories';
+import { harness } from '../support/engine-harness';
+
+const pick = (history: ChangeRecord[], ...versions: number[]): ChangeRecord[] =>
+  versions.map((version) => history[version - 1] as ChangeRecord);
+
+describe('in-order', () => {
+  test('delivers a shuffled, duplicated batch in version order, one write per version plus the first claim', async () => {
+    const h = harness('in-order');
+    const history = accountHistory('A', 5);
+    const batch = pick(history, 3, 1, 5, 2, 4).concat(duplicateOf(history[1]!), duplicateOf(history[4]!));
+
+    const outcome = await h.engine.process(batch);
+
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4, 5]);
+    expect(outcome.counts).toMatchObject({ delivered: 5, duplicates: 2, parked: 0, failed: 0 });
+    expect(h.ledger.store.requests.writes).toBe(6);
+    const [watermark] = (await h.ledger.load(['A'])).values();
+    expect(watermark).toMatchObject({ version: 5, parked: [] });
+    expect(watermark?.claim).toBeUndefined();
+  });
+
+  test('writes nothing for a batch of duplicates', async () => {
+    const h = harness('in-order');
+    const history = accountHistory('A', 3);
+    await h.engine.process(history);
+    const writes = h.ledger.store.requests.writes;
+
+    const outcome = await h.engine.process(history.map(duplicateOf));
+
+    expect(outcome.counts).toMatchObject({ delivered: 0, duplicates: 3 });
+    expect(h.ledger.store.requests.writes).toBe(writes);
+  });
+
+  test('parks records behind a gap of two and delivers them once the gap fills in a later batch', async () => {
+    const h = harness('in-order');
+    const history = accountHistory('A', 6);
+
+    const first = await h.engine.process(pick(history, 1, 4, 5, 6));
+    expect(h.destination.versionsOf('A')).toEqual([1]);
+    expect(first.counts.parked).toBe(3);
+    expect(h.ledger.allParked().map((r) => r.version).sort()).toEqual([4, 5, 6]);
+
+    const second = await h.engine.process(pick(history, 3));
+    // Version 2 is rebuilt from 1's image and 3's old image; 4-6 come out of the ledger.
+    expect(h.destination.received.map((r) => [r.version, r.healed])).toEqual([
+      [1, false],
+      [2, true],
+      [3, false],
+      [4, false],
+      [5, false],
+      [6, false],
+    ]);
+    expect(second.counts).toMatchObject({ healed: 1, unparked: 3 });
+    expect(h.ledger.allParked()).toEqual([]);
+  });
+
+  test('heals a single missing version from its neighbours, with exact images', async () => {
+    const h = harness('in-order');
+    const history = accountHistory('A', 3);
+    let healed: ChangeRecord | undefined;
+    h.destination.intercept = (delivery) => {
+      if (delivery.healed) healed = delivery.record;
+      return undefined;
+    };
+
+    await h.engine.process(pick(history, 1, 3));
+
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3]);
+    expect(healed).toMatchObject({
+      kind: 'MODIFY',
+      version: 2,
+      previousVersion: 1,
+      oldImage: history[0]!.newImage,
+      newImage: history[1]!.newImage,
+      eventId: 'healed:A#2',
+    });
+  });
+
+  test('heals a missing version 1 of a new account from version 2 as an INSERT', async () => {
+    const h = harness('in-order');
+    const history = accountHistory('A', 3);
+    const kinds: string[] = [];
+    h.destination.intercept = (delivery) => {
+      kinds.push(`${delivery.record.version}:${delivery.record.kind}:${delivery.healed}`);
+      return undefined;
+    };
+
+    await h.engine.process(pick(history, 3, 2));
+
+    expect(kinds).toEqual(['1:INSERT:true', '2:MODIFY:false', '3:MODIFY:false']);
+  });
+
+  test('a parked predecessor arriving through another engine releases the parked records', async () => {
+    const h = harness('in-order');
+    const history = accountHistory('A', 5);
+    await h.engine.process(pick(history, 1, 2));
+    await h.engine.process(pick(history, 5));
+    expect(h.destination.versionsOf('A')).toEqual([1, 2]);
+
+    await h.another('engine-2').process(pick(history, 3, 4));
+
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4, 5]);
+    expect(h.ledger.allParked()).toEqual([]);
+  });
+
+  test('a permanent failure stops the account at that version, dead-letters it, and a redrive resumes it', async () => {
+    const h = harness('in-order');
+    const a = accountHistory('A', 5);
+    const b = accountHistory('B', 3);
+    h.destination.intercept = (delivery) =>
+      delivery.record.accountId === 'A' && delivery.record.version === 3
+        ? { status: 'failed', reason: 'REJECTED', detail: 'schema says no', attempts: 1 }
+        : undefined;
+
+    const outcome = await h.engine.process([...a, ...b]);
+
+    expect(h.destination.versionsOf('A')).toEqual([1, 2]);
+    expect(h.destination.versionsOf('B')).toEqual([1, 2, 3]);
+    expect(outcome.counts).toMatchObject({ deadLettered: 1, parked: 2, failed: 0 });
+    expect(h.deadLetters.letters).toHaveLength(1);
+    expect(h.deadLetters.letters[0]).toMatchObject({
+      reason: 'REJECTED',
+      accountId: 'A',
+      version: 3,
+      sequenceNumber: a[2]!.sequenceNumber,
+      record: a[2],
+    });
+
+    // Later versions keep parking while version 3 waits in the dead-letter queue.
+    h.destination.intercept = undefined;
+    const more = await h.engine.process([...accountHistory('A', 6).slice(5)]);
+    expect(more.counts.parked).toBe(1);
+    expect(h.destination.versionsOf('A')).toEqual([1, 2]);
+
+    await h.engine.process([h.deadLetters.letters[0]!.record as ChangeRecord]);
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  test('a record that can be neither delivered nor dead-lettered is reported failed and its account released', async () => {
+    const h = harness('in-order');
+    const history = accountHistory('A', 3);
+    h.deadLetters.refuse = true;
+    h.destination.intercept = (delivery) =>
+      delivery.record.version === 2 ? { status: 'failed', reason: 'DELIVERY_FAILED', detail: 'timeout', attempts: 5 } : undefined;
+
+    const outcome = await h.engine.process(history);
+
+    expect(outcome.failed.map((position) => position.sequenceNumber)).toEqual([
+      history[1]!.sequenceNumber,
+      history[2]!.sequenceNumber,
+    ]);
+    const [watermark] = (await h.ledger.load(['A'])).values();
+    expect(watermark).toMatchObject({ version: 1 });
+    expect(watermark?.claim).toBeUndefined();
+
+    // The retried batch goes through once the destination recovers.
+    h.destination.intercept = undefined;
+    h.deadLetters.refuse = false;
+    await h.engine.process(history);
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3]);
+  });
+
+  test('another engine holding a live claim makes this one park; the sweep drains after the claim expires', async () => {
+    const h = harness('in-order');
+    const history = accountHistory('A', 4);
+    await h.engine.process(pick(history, 1));
+    // Simulate an engine that claimed version 2 and died before delivering it.
+    const [watermark] = (await h.ledger.load(['A'])).values();
+    await h.ledger.write({
+      expectedRevision: watermark!.revision,
+      next: { ...watermark!, revision: watermark!.revision + 1, claim: { owner: 'dead', version: 2, expiresAt: h.clock.time + 10_000 } },
+      park: [],
+    });
+
+    const outcome = await h.engine.process(pick(history, 2, 3, 4));
+    expect(outcome.counts.parked).toBe(3);
+    expect(h.destination.versionsOf('A')).toEqual([1]);
+
+    expect((await h.engine.sweep()).counts.delivered).toBe(0);
+    h.clock.advance(10_001);
+    const swept = await h.engine.sweep();
+    expect(swept.counts).toMatchObject({ delivered: 3, unparked: 3 });
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4]);
+  });
+
+  test('after the maximum gap age the sweep dead-letters waiting records with GAP_TIMEOUT, never dropping them', async () => {
+    const h = harness('in-order');
+    const history = accountHistory('A', 6);
+    await h.engine.process(pick(history, 1, 2, 5, 6));
+    expect((await h.engine.sweep()).counts.gapTimeouts).toBe(0);
+
+    h.clock.advance(60_000);
+    const swept = await h.engine.sweep();
+
+    expect(swept.counts).toMatchObject({ gapTimeouts: 2, deadLettered: 2, unparked: 2 });
+    expect(h.deadLetters.letters.map((l) => [l.reason, l.version, l.missingVersions])).toEqual([
+      ['GAP_TIMEOUT', 5, [3, 4]],
+      ['GAP_TIMEOUT', 6, [3, 4]],
+    ]);
+    expect(h.ledger.allParked()).toEqual([]);
+    expect([...(await collect(h.ledger.waiting()))]).toEqual([]);
+
+    // The late versions still go through, then the dead-lettered ones wait for their redrive.
+    await h.engine.process(pick(history, 3, 4));
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4]);
+    await h.engine.process(h.deadLetters.letters.map((letter) => letter.record as ChangeRecord));
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  test('an account that predates the pipeline is baselined at its lowest waiting version after the gap age', async () => {
+    const h = harness('in-order');
+    const history = accountHistory('A', 6);
+    await h.engine.process(pick(history, 5, 4, 6));
+    expect(h.destination.versionsOf('A')).toEqual([]);
+
+    h.clock.advance(60_000);
+    const swept = await h.engine.sweep();
+
+    expect(swept.counts).toMatchObject({ baselined: 1, delivered: 3 });
+    expect(h.destination.versionsOf('A')).toEqual([4, 5, 6]);
+    expect(h.deadLetters.letters).toEqual([]);
+    const late = await h.engine.process(pick(history, 2, 3));
+    expect(late.counts.beforeWindow).toBe(2);
+  });
+
+  test('a first-seen epoch starts each account at the first version it sees', async () => {
+    const h = harness('in-order', { epoch: { id: 'replay-1', baseline: 'first-seen', replay: true } });
+    const history = accountHistory('A', 8);
+    let replayMarked = true;
+    h.destination.intercept = (delivery) => {
+      replayMarked &&= delivery.replay && delivery.epoch === 'replay-1';
+      return undefined;
+    };
+
+    await h.engine.process(pick(history, 6, 5, 7));
+    const later = await h.engine.process(pick(history, 4, 8));
+
+    expect(h.destination.versionsOf('A')).toEqual([5, 6, 7, 8]);
+    expect(later.counts.beforeWindow).toBe(1);
+    expect(replayMarked).toBe(true);
+  });
+
+  test('an unreachable ledger fails only the records of the accounts it affects', async () => {
+    const h = harness('in-order');
+    const a = accountHistory('A', 2);
+    const b = accountHistory('B', 2);
+    const write = h.ledger.write.bind(h.ledger);
+    h.ledger.write = async (w) => {
+      if (w.next.accountId === 'A') throw new LedgerUnavailableError('throttled', { accountId: 'A' });
+      return write(w);
+    };
+
+    const outcome = await h.engine.process([...a, ...b]);
+
+    expect(outcome.failed.map((p) => p.accountId)).toEqual(['A', 'A']);
+    expect(h.destination.versionsOf('B')).toEqual([1, 2]);
+  });
+
+  test('close to the deadline it stops claiming and hands the rest back for a retry', async () => {
+    const h = harness('in-order', { reserveMs: 1_000 });
+    const history = accountHistory('A', 4);
+    h.destination.afterDelivery = () => h.clock.advance(400);
+
+    const outcome = await h.engine.process(history, { deadline: h.clock.time + 2_000 });
+
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3]);
+    expect(outcome.failed.map((p) => p.version)).toEqual([4]);
+    const [watermark] = (await h.ledger.load(['A'])).values();
+    expect(watermark).toMatchObject({ version: 3 });
+    expect(watermark?.claim).toBeUndefined();
+  });
+});
+
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+}
