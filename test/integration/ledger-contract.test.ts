@@ -1,0 +1,142 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createLedgerTable } from '../../local/tables';
+import { DynamoDBLedger } from '../../shared/ledger/dynamodb-ledger';
+import { InMemoryLedger, InMemoryLedgerStore } from '../../shared/ledger/in-memory-ledger';
+import { LedgerUnavailableError } from '../../shared/ordering/errors';
+import type { Ledger } from '../../shared/ordering/ports';
+import { emptyWatermark, type Watermark } from '../../shared/ordering/watermark';
+import { localDynamoDB, uniqueTableName } from '../support/dynamodb';
+import { accountHistory } from '../support/histories';
+
+let client: DynamoDBClient;
+let tableName: string;
+
+beforeAll(async () => {
+  client = localDynamoDB();
+  tableName = uniqueTableName('ledger');
+  await createLedgerTable(client, tableName);
+});
+afterAll(() => client.destroy());
+
+const store = new InMemoryLedgerStore();
+const implementations: [string, (destination: string, epoch: string) => Ledger][] = [
+  ['InMemoryLedger', (destination, epoch) => new InMemoryLedger({ destination, epoch, store })],
+  ['DynamoDBLedger', (destination, epoch) => new DynamoDBLedger({ client, tableName, destination, epoch })],
+];
+
+let run = 0;
+const fullWatermark = (accountId: string): Watermark => ({
+  accountId,
+  version: 7,
+  revision: 1,
+  ahead: [9, 12],
+  parked: [],
+  deadLettered: [8],
+  lastImage: { account_id: accountId, balance: 120, version: 7, status: 'OPEN', tags: { region: 'au', tier: 2 } },
+  claim: { owner: 'engine-1', version: 8, expiresAt: 1_800_000_060_000 },
+  gapSince: 1_800_000_000_000,
+  floor: 2,
+  updatedAt: 1_800_000_000_500,
+});
+
+describe.each(implementations)('%s', (_name, makeLedger) => {
+  const fresh = (): { ledger: Ledger; account: (n: number) => string } => {
+    run += 1;
+    return { ledger: makeLedger('fraud', `e${run}`), account: (n) => `ACC-${run}-${n}` };
+  };
+
+  test('creates a watermark only where none exists, then only on the revision read', async () => {
+    const { ledger, account } = fresh();
+    const id = account(1);
+    const first: Watermark = { ...emptyWatermark(id), version: 1, revision: 1 };
+
+    expect(await ledger.write({ expectedRevision: 0, next: first, park: [] })).toBe('committed');
+    expect(await ledger.write({ expectedRevision: 0, next: first, park: [] })).toBe('conflict');
+    expect(await ledger.write({ expectedRevision: 5, next: { ...first, revision: 6 }, park: [] })).toBe('conflict');
+    expect(await ledger.write({ expectedRevision: 1, next: { ...first, version: 2, revision: 2 }, park: [] })).toBe(
+      'committed',
+    );
+    expect((await ledger.load([id])).get(id)).toMatchObject({ version: 2, revision: 2 });
+  });
+
+  test('round-trips every watermark field', async () => {
+    const { ledger, account } = fresh();
+    const watermark = fullWatermark(account(1));
+    await ledger.write({ expectedRevision: 0, next: watermark, park: [] });
+    expect((await ledger.load([watermark.accountId])).get(watermark.accountId)).toEqual(watermark);
+  });
+
+  test('loads many accounts in one call, leaving out those without a watermark', async () => {
+    const { ledger, account } = fresh();
+    const ids = Array.from({ length: 230 }, (_, n) => account(n));
+    await Promise.all(
+      ids
+        .filter((_, n) => n % 3 === 0)
+        .map((id) => ledger.write({ expectedRevision: 0, next: { ...emptyWatermark(id), version: 3, revision: 1 }, park: [] })),
+    );
+
+    const loaded = await ledger.load([...ids, ids[0] as string]);
+
+    expect(loaded.size).toBe(77);
+    expect([...loaded.values()].every((w) => w.version === 3)).toBe(true);
+  });
+
+  test('parks whole records and returns them in version order; unpark removes them', async () => {
+    const { ledger, account } = fresh();
+    const id = account(1);
+    const history = accountHistory(id, 120);
+    const park = [history[99], history[9], history[1], history[119]].map((r) => r!);
+
+    await ledger.write({ expectedRevision: 0, next: { ...emptyWatermark(id), revision: 1, parked: [2, 10, 100, 120] }, park });
+
+    const parked = await ledger.parked(id);
+    expect(parked.map((r) => r.version)).toEqual([2, 10, 100, 120]);
+    expect(parked[0]).toEqual(history[1]);
+    await ledger.unpark(id, [10, 120]);
+    expect((await ledger.parked(id)).map((r) => r.version)).toEqual([2, 100]);
+    await ledger.unpark(id, [10]);
+  });
+
+  test('parked records are written even when the watermark write loses its race', async () => {
+    const { ledger, account } = fresh();
+    const id = account(1);
+    const history = accountHistory(id, 3);
+    const result = await ledger.write({ expectedRevision: 4, next: { ...emptyWatermark(id), revision: 5 }, park: [history[2]!] });
+    expect(result).toBe('conflict');
+    expect((await ledger.parked(id)).map((r) => r.version)).toEqual([3]);
+  });
+
+  test('lists waiting accounts oldest first, only in its own destination and epoch', async () => {
+    const { ledger, account } = fresh();
+    const wait = (id: string, since: number | undefined): Promise<unknown> =>
+      ledger.write({
+        expectedRevision: 0,
+        next: { ...emptyWatermark(id), revision: 1, ...(since === undefined ? {} : { gapSince: since }) },
+        park: [],
+      });
+    await wait(account(1), 3_000);
+    await wait(account(2), undefined);
+    await wait(account(3), 1_000);
+    await wait(account(4), 2_000);
+    const neighbour = makeLedger('audit', `e${run}`);
+    await neighbour.write({ expectedRevision: 0, next: { ...emptyWatermark(account(5)), revision: 1, gapSince: 1 }, park: [] });
+
+    const waiting: string[] = [];
+    for await (const id of ledger.waiting()) waiting.push(id);
+
+    expect(waiting).toEqual([account(3), account(4), account(1)]);
+  });
+});
+
+describe('DynamoDBLedger failures', () => {
+  test('a missing table surfaces as LedgerUnavailableError naming the cause', async () => {
+    const ledger = new DynamoDBLedger({ client, tableName: 'no-such-ledger-table', destination: 'fraud', epoch: 'live' });
+    await expect(ledger.load(['A'])).rejects.toBeInstanceOf(LedgerUnavailableError);
+    await expect(ledger.load(['A'])).rejects.toThrow(/ResourceNotFoundException/);
+  });
+
+  test('refuses destination or epoch names that would break the key design', () => {
+    expect(() => new DynamoDBLedger({ client, tableName, destination: 'a#b', epoch: 'live' })).toThrow(RangeError);
+  });
+});
