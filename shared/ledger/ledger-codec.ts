@@ -35,7 +35,9 @@ export function watermarkToItem(destination: string, epoch: string, w: Watermark
       parked: [...w.parked],
       dead_lettered: [...w.deadLettered],
       last_image: w.lastImage,
-      claim: w.claim ? { owner: w.claim.owner, version: w.claim.version, expires_at: w.claim.expiresAt } : undefined,
+      claim: w.claim
+        ? { owner: w.claim.owner, version: w.claim.version, through: w.claim.through, expires_at: w.claim.expiresAt }
+        : undefined,
       floor: w.floor,
       updated_at: w.updatedAt,
       ...(w.gapSince !== undefined
@@ -48,7 +50,7 @@ export function watermarkToItem(destination: string, epoch: string, w: Watermark
 
 export function itemToWatermark(item: Item): Watermark {
   const raw = unmarshall(item);
-  const claim = raw.claim as { owner: string; version: number; expires_at: number } | undefined;
+  const claim = raw.claim as { owner: string; version: number; through?: number; expires_at: number } | undefined;
   return {
     accountId: raw.account_id as string,
     version: raw.watermark as number,
@@ -58,7 +60,16 @@ export function itemToWatermark(item: Item): Watermark {
     deadLettered: (raw.dead_lettered ?? []) as number[],
     updatedAt: raw.updated_at as number,
     ...(raw.last_image ? { lastImage: raw.last_image } : {}),
-    ...(claim ? { claim: { owner: claim.owner, version: claim.version, expiresAt: claim.expires_at } } : {}),
+    ...(claim
+      ? {
+          claim: {
+            owner: claim.owner,
+            version: claim.version,
+            expiresAt: claim.expires_at,
+            ...(claim.through !== undefined ? { through: claim.through } : {}),
+          },
+        }
+      : {}),
     ...(raw[GAPS_INDEX_SORT_KEY] !== undefined ? { gapSince: raw[GAPS_INDEX_SORT_KEY] as number } : {}),
     ...(raw.floor !== undefined ? { floor: raw.floor as number } : {}),
   };

@@ -1,5 +1,5 @@
 import type { ChangeRecord } from '../change-record/change-record';
-import type { Epoch } from './delivery-mode';
+import type { Epoch, InOrderCommit } from './delivery-mode';
 import { DeadLetterQueueUnavailableError } from './errors';
 import type { Disposition, Tally } from './outcome';
 import type { DeadLetter, Delivery, DeliveryResult, Ledger } from './ports';
@@ -18,6 +18,8 @@ export interface RunContext {
   readonly deadline: number | undefined;
   /** In-order: the time kept free before the deadline, so a claimed delivery can still be committed. */
   readonly reserveMs: number;
+  /** In-order: commit after every version, or once per account per batch. */
+  readonly inOrderCommit: InOrderCommit;
   readonly tally: Tally;
   deliver(delivery: Delivery): Promise<DeliveryResult>;
   /** Resolves true when the queue stored the letter. */

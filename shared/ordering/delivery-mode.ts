@@ -30,3 +30,13 @@ export interface Epoch {
 }
 
 export const LIVE_EPOCH: Epoch = { id: 'live', baseline: 'from-version-1', replay: false };
+
+/**
+ * When an `in-order` run commits its watermark.
+ *
+ * - `per-version` (default): after every delivered version, in the same write that claims the next one: k+1 ledger
+ *   writes for k versions, and a crash between a delivery and its commit re-delivers only that one version.
+ * - `per-batch`: one claim over the versions in hand and one commit at the end: 2 writes per account per batch. A
+ *   crash can re-deliver the claimed run from its start, in order; receivers drop the repeats by event id.
+ */
+export type InOrderCommit = 'per-version' | 'per-batch';

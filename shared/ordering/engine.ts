@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ChangeRecord } from '../change-record/change-record';
 import type { AccountRun, RunContext } from './account-run';
 import { Coalescer } from './coalescer';
-import { LIVE_EPOCH, type Epoch } from './delivery-mode';
+import { LIVE_EPOCH, type Epoch, type InOrderCommit } from './delivery-mode';
 import { DeadLetterQueueUnavailableError, LedgerUnavailableError, PortContractError } from './errors';
 import { EveryVersionRun } from './every-version-run';
 import { InOrderRun } from './in-order-run';
@@ -24,6 +24,8 @@ export interface OrderingEngineOptions {
   readonly claimTtlMs?: number;
   /** In-order: time kept free before a deadline to commit a delivery. @default 1 s */
   readonly reserveMs?: number;
+  /** In-order: commit after every version, or once per account per batch. @default 'per-version' */
+  readonly inOrderCommit?: InOrderCommit;
   /**
    * Identifies this engine in claims. Engines that may run at the same time must differ.
    * @default a random UUID
@@ -170,6 +172,7 @@ export class OrderingEngine {
       maxGapAgeMs: this.maxGapAgeMs,
       deadline,
       reserveMs: this.reserveMs,
+      inOrderCommit: this.options.inOrderCommit ?? 'per-version',
       tally,
       deliver: (delivery) => deliveries.submit(delivery),
       deadLetter: (letter) => letters.submit(letter),

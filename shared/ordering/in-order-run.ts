@@ -2,7 +2,7 @@ import type { ChangeRecord } from '../change-record/change-record';
 import { AccountRun } from './account-run';
 import { healMissing } from './heal';
 import type { DeliveryResult } from './ports';
-import { isUnstarted, sortedUnique, type Watermark } from './watermark';
+import { isUnstarted, sortedUnique, type Claim, type Watermark } from './watermark';
 
 type Step =
   | { readonly kind: 'load-parked' }
@@ -15,9 +15,10 @@ type Step =
 /**
  * `in-order`: delivers exactly watermark+1, +2, ... for one account.
  *
- * Before a delivery the run writes a claim (owner, version, expiry) into the watermark; after it, one conditional
- * write both commits the delivered version and claims the next one. So a run of k versions costs k+1 writes, and
- * a crash between a delivery and its commit can only re-deliver that one version, once the claim has expired.
+ * Before delivering, the run writes a claim (owner, versions, expiry) into the watermark. With `per-version` commits
+ * each later write both commits the version just delivered and claims the next one: k+1 writes for k versions, and a
+ * crash between a delivery and its commit can only re-deliver that one version, once the claim has expired. With
+ * `per-batch` commits the claim covers every version in hand and one write at the end commits them all.
  * While another engine's claim is live this run delivers nothing: it parks what it has and the claim holder, whose
  * next write then loses the race and re-reads, drains it.
  */
@@ -58,6 +59,7 @@ export class InOrderRun extends AccountRun {
             if (await this.parkWaiting()) return;
             continue;
           case 'done':
+            this.release();
             if (await this.commit()) return;
             continue;
         }
@@ -146,16 +148,21 @@ export class InOrderRun extends AccountRun {
 
   /** Claims (if needed), delivers and applies one version. False when the run has to stop. */
   private async deliverStep(record: ChangeRecord, healed: boolean): Promise<boolean> {
-    const claim = this.watermark.claim;
+    if (this.outOfTime()) {
+      this.release();
+      await this.commit();
+      this.failRemaining();
+      return false;
+    }
     const now = this.ctx.now();
-    if (!(claim?.owner === this.ctx.owner && claim.version === record.version && claim.expiresAt > now)) {
-      if (this.outOfTime()) {
-        await this.commit();
-        this.failRemaining();
-        return false;
-      }
+    const claim = this.watermark.claim;
+    if (!(claim && this.isOurs(claim) && covers(claim, record.version) && claim.expiresAt > now)) {
       const expiresAt = Math.min(now + this.ctx.claimTtlMs, this.ctx.deadline ?? Number.POSITIVE_INFINITY);
-      this.update({ ...this.watermark, claim: { owner: this.ctx.owner, version: record.version, expiresAt } });
+      const through = this.ctx.inOrderCommit === 'per-batch' ? this.lastInHand(record.version) : record.version;
+      this.update({
+        ...this.watermark,
+        claim: { owner: this.ctx.owner, version: record.version, expiresAt, ...(through > record.version ? { through } : {}) },
+      });
       // Won or lost, the loop re-plans: a lost race re-reads, and nothing was delivered yet.
       await this.commit();
       return true;
@@ -171,8 +178,7 @@ export class InOrderRun extends AccountRun {
       const stored = await this.deadLetterFailure(record, result);
       if (!stored) {
         // Neither delivered nor dead-lettered: release the claim and let the batch be retried.
-        const { claim: _released, ...rest } = this.watermark;
-        this.update(rest);
+        this.release();
         await this.commit().catch(() => false);
         this.failRemaining();
         return false;
@@ -188,25 +194,49 @@ export class InOrderRun extends AccountRun {
     return true;
   }
 
+  /** The highest version from `from` on that this run can deliver without a hole, for a `per-batch` claim. */
+  private lastInHand(from: number): number {
+    let last = from;
+    while (this.available(last + 1) !== undefined || this.watermark.parked.includes(last + 1)) last += 1;
+    return last;
+  }
+
+  private isOurs(claim: Claim): boolean {
+    return claim.owner === this.ctx.owner;
+  }
+
+  /** Drops our claim from the planned watermark: the run waits or ends. */
+  private release(): void {
+    const claim = this.watermark.claim;
+    if (claim === undefined || !this.isOurs(claim)) return;
+    const { claim: _released, ...rest } = this.watermark;
+    this.update(rest);
+  }
+
   /** A fact that still holds on a fresh watermark only if our claim on `version` survived there. */
   private underOurClaim(version: number, apply: (w: Watermark) => Watermark): (fresh: Watermark) => Watermark | undefined {
     return (fresh) => {
-      if (fresh.claim?.owner === this.ctx.owner && fresh.claim.version === version) return apply(fresh);
+      if (fresh.claim && this.isOurs(fresh.claim) && covers(fresh.claim, version)) return apply(fresh);
       this.ctx.tally.counts.claimsLost += 1;
       return undefined;
     };
   }
 
-  /** Applies a fact to the planned watermark and keeps it, to re-apply if the write loses a race. */
+  /** Applies a fact to the planned watermark and keeps it, after the facts not yet written, for a lost race. */
   private remember(fact: (fresh: Watermark) => Watermark | undefined): void {
     const applied = fact(this.watermark);
     if (applied === undefined) return;
-    this.unwritten = fact;
+    const earlier = this.unwritten;
+    this.unwritten = earlier === undefined ? fact : (fresh) => {
+      const base = earlier(fresh);
+      return base === undefined ? undefined : fact(base);
+    };
     this.update(applied);
   }
 
   /** Parks what waits behind the gap (or behind another engine's claim). True when the run is over. */
   private async parkWaiting(): Promise<boolean> {
+    this.release();
     const park = this.unsettledVersions()
       .filter((version) => version > this.watermark.version && !this.watermark.parked.includes(version))
       .map((version) => this.records.get(version) as ChangeRecord);
@@ -293,7 +323,7 @@ export class InOrderRun extends AccountRun {
     const fresh = await this.reload();
     if (fact && fact(fresh) !== undefined) {
       this.remember(fact);
-    } else {
+    } else if (fact) {
       // Another engine took our claim over and will deliver that version again; ours did reach the destination.
       this.settlePending();
     }
@@ -314,7 +344,7 @@ export class InOrderRun extends AccountRun {
 
 /** The watermark after `record` was delivered. Progress restarts the gap clock: what matters is how long it is stuck. */
 function advance(w: Watermark, record: ChangeRecord): Watermark {
-  const { claim: _done, lastImage: _old, gapSince: _gap, ...rest } = w;
+  const { lastImage: _old, gapSince: _gap, ...rest } = w;
   return {
     ...rest,
     version: record.version,
@@ -326,11 +356,14 @@ function advance(w: Watermark, record: ChangeRecord): Watermark {
 
 /** The watermark after `versions` went to the dead-letter queue instead of the destination. */
 function deadLettered(w: Watermark, versions: readonly number[]): Watermark {
-  const { claim: _done, ...rest } = w;
   const pending = versions.filter((version) => version > w.version);
   return {
-    ...rest,
+    ...w,
     parked: w.parked.filter((version) => !pending.includes(version)),
     deadLettered: sortedUnique([...w.deadLettered, ...pending]),
   };
+}
+
+function covers(claim: Claim, version: number): boolean {
+  return claim.version <= version && version <= (claim.through ?? claim.version);
 }

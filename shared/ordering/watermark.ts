@@ -3,8 +3,10 @@ import type { AccountImage } from '../accounts/account';
 /** A delivery in flight: while it is live, no other engine delivers to this account. */
 export interface Claim {
   readonly owner: string;
-  /** The version being delivered under this claim. */
+  /** The first version delivered under this claim. */
   readonly version: number;
+  /** The last version this claim covers (a `per-batch` run); absent means `version` alone. */
+  readonly through?: number;
   /** Milliseconds since the epoch; after this another engine may take over (and re-deliver this version). */
   readonly expiresAt: number;
 }

@@ -23,6 +23,37 @@ describe('in-order', () => {
     expect(watermark?.claim).toBeUndefined();
   });
 
+  test('with per-batch commits, claims the run in hand once and commits it once', async () => {
+    const h = harness('in-order', { inOrderCommit: 'per-batch' });
+    const a = accountHistory('A', 10);
+    const b = accountHistory('B', 10);
+
+    await h.engine.process([...a, ...b].reverse());
+
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(h.destination.versionsOf('B')).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(h.ledger.store.requests.writes).toBe(4);
+    const watermarks = await h.ledger.load(['A', 'B']);
+    expect([...watermarks.values()].map((w) => [w.version, w.claim])).toEqual([
+      [10, undefined],
+      [10, undefined],
+    ]);
+  });
+
+  test('with per-batch commits, a run through a heal and parked records still delivers in order', async () => {
+    const h = harness('in-order', { inOrderCommit: 'per-batch' });
+    const history = accountHistory('A', 8);
+    await h.engine.process(pick(history, 1, 2, 6, 7, 8));
+    expect(h.destination.versionsOf('A')).toEqual([1, 2]);
+
+    await h.engine.process(pick(history, 4, 5));
+
+    expect(h.destination.received.map((r) => `${r.version}${r.healed ? 'h' : ''}`)).toEqual(
+      ['1', '2', '3h', '4', '5', '6', '7', '8'],
+    );
+    expect(h.ledger.allParked()).toEqual([]);
+  });
+
   test('writes nothing for a batch of duplicates', async () => {
     const h = harness('in-order');
     const history = accountHistory('A', 3);
