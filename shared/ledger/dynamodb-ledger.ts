@@ -1,12 +1,12 @@
 import {
   BatchGetItemCommand,
-  BatchWriteItemCommand,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   PutItemCommand,
   QueryCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
   type AttributeValue,
-  type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChangeRecord } from '../change-record/change-record';
@@ -14,6 +14,7 @@ import { LedgerUnavailableError } from '../ordering/errors';
 import type { Ledger, LedgerWrite, LedgerWriteResult } from '../ordering/ports';
 import type { Watermark } from '../ordering/watermark';
 import { itemToParked, itemToWatermark, parkedToItem, watermarkToItem } from './ledger-codec';
+import { assertWithinLimit } from './write-limit';
 import {
   GAPS_INDEX,
   GAPS_INDEX_PARTITION_KEY,
@@ -32,22 +33,20 @@ export interface DynamoDBLedgerOptions {
   readonly tableName: string;
   readonly destination: string;
   readonly epoch: string;
-  /** Rounds of retrying unprocessed keys or items before giving up. @default 8 */
+  /** Rounds of retrying unprocessed keys before giving up. @default 8 */
   readonly maxUnprocessedRetries?: number;
   /** @default Date.now */
   readonly clock?: () => number;
 }
 
 const BATCH_GET_LIMIT = 100;
-const BATCH_WRITE_LIMIT = 25;
 
 /**
  * The ledger in DynamoDB (key design in `ledger-table.ts`).
  *
- * Reads are consistent and batched (BatchGetItem, 100 keys a call). A watermark write is one PutItem conditional
- * on the revision read. Records to park are written first (BatchWriteItem, idempotent): the watermark that lists
- * them is written only after they exist, so a listed parked record is always in the table. An item written without
- * its watermark (a crash in between) belongs to a record that was not acknowledged, and is rewritten on the retry.
+ * Reads are consistent and batched (BatchGetItem, 100 keys a call, unprocessed keys retried). A watermark write is
+ * one PutItem conditional on the revision read. A write that also parks or unparks records is one TransactWriteItems,
+ * so a parked record is in the table exactly while its watermark lists it. Only accounts behind a gap pay for it.
  */
 export class DynamoDBLedger implements Ledger {
   readonly destination: string;
@@ -124,49 +123,38 @@ export class DynamoDBLedger implements Ledger {
   }
 
   async write(write: LedgerWrite): Promise<LedgerWriteResult> {
+    assertWithinLimit(write);
     const accountId = write.next.accountId;
-    if (write.park.length > 0) {
-      const parkedAt = this.clock();
-      await this.batchWrite(
-        write.park.map((record) => ({ PutRequest: { Item: parkedToItem(this.destination, this.epoch, record, parkedAt) } })),
-        accountId,
-      );
-    }
+    const watermark = {
+      TableName: this.tableName,
+      Item: watermarkToItem(this.destination, this.epoch, write.next),
+      ...revisionCondition(write.expectedRevision),
+    };
     try {
+      if (write.park.length === 0 && write.unpark.length === 0) {
+        await this.client.send(new PutItemCommand(watermark));
+        return 'committed';
+      }
+      // Parked records move only together with the watermark that lists them: no orphan, no dangling entry.
+      const parkedAt = this.clock();
       await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: watermarkToItem(this.destination, this.epoch, write.next),
-          ...(write.expectedRevision === 0
-            ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY } }
-            : {
-                ConditionExpression: '#revision = :expected',
-                ExpressionAttributeNames: { '#revision': 'revision' },
-                ExpressionAttributeValues: { ':expected': { N: String(write.expectedRevision) } },
-              }),
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            { Put: watermark },
+            ...write.park.map((record) => ({
+              Put: { TableName: this.tableName, Item: parkedToItem(this.destination, this.epoch, record, parkedAt) },
+            })),
+            ...write.unpark.map((version) => ({
+              Delete: { TableName: this.tableName, Key: this.parkedKey(accountId, version) },
+            })),
+          ],
         }),
       );
       return 'committed';
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') {
-        return 'conflict';
-      }
-      throw unavailable('PutItem', error, accountId);
+      if (lostRace(error)) return 'conflict';
+      throw unavailable(write.park.length + write.unpark.length > 0 ? 'TransactWriteItems' : 'PutItem', error, accountId);
     }
-  }
-
-  async unpark(accountId: string, versions: readonly number[]): Promise<void> {
-    await this.batchWrite(
-      versions.map((version) => ({
-        DeleteRequest: {
-          Key: {
-            [LEDGER_PARTITION_KEY]: { S: this.partitionKey(accountId) },
-            [LEDGER_SORT_KEY]: { S: parkedSortKey(version) },
-          },
-        },
-      })),
-      accountId,
-    );
   }
 
   async *waiting(): AsyncIterable<string> {
@@ -194,24 +182,6 @@ export class DynamoDBLedger implements Ledger {
     } while (startKey);
   }
 
-  private async batchWrite(requests: WriteRequest[], accountId: string): Promise<void> {
-    for (let start = 0; start < requests.length; start += BATCH_WRITE_LIMIT) {
-      let pending = requests.slice(start, start + BATCH_WRITE_LIMIT);
-      for (let round = 0; pending.length > 0; round += 1) {
-        if (round > this.maxUnprocessedRetries) {
-          throw new LedgerUnavailableError(`${pending.length} parked-record writes stayed unprocessed`, { accountId });
-        }
-        if (round > 0) await backoff(round);
-        const output = await this.call(
-          'BatchWriteItem',
-          () => this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } })),
-          accountId,
-        );
-        pending = output.UnprocessedItems?.[this.tableName] ?? [];
-      }
-    }
-  }
-
   private async call<T>(operation: string, send: () => Promise<T>, accountId?: string): Promise<T> {
     try {
       return await send();
@@ -224,12 +194,48 @@ export class DynamoDBLedger implements Ledger {
     return ledgerPartitionKey(this.destination, this.epoch, accountId);
   }
 
+  private parkedKey(accountId: string, version: number): Record<string, AttributeValue> {
+    return {
+      [LEDGER_PARTITION_KEY]: { S: this.partitionKey(accountId) },
+      [LEDGER_SORT_KEY]: { S: parkedSortKey(version) },
+    };
+  }
+
   private watermarkKey(accountId: string): Record<string, AttributeValue> {
     return {
       [LEDGER_PARTITION_KEY]: { S: this.partitionKey(accountId) },
       [LEDGER_SORT_KEY]: { S: WATERMARK_SORT_KEY },
     };
   }
+}
+
+function revisionCondition(expectedRevision: number): {
+  ConditionExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, AttributeValue>;
+} {
+  return expectedRevision === 0
+    ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY } }
+    : {
+        ConditionExpression: '#revision = :expected',
+        ExpressionAttributeNames: { '#revision': 'revision' },
+        ExpressionAttributeValues: { ':expected': { N: String(expectedRevision) } },
+      };
+}
+
+/**
+ * The watermark's condition failed, or a concurrent transaction touched the same items: either way another engine
+ * got there first, and the caller re-reads and re-plans.
+ */
+function lostRace(error: unknown): boolean {
+  if (error instanceof ConditionalCheckFailedException) return true;
+  const name = (error as Error)?.name;
+  if (name === 'ConditionalCheckFailedException' || name === 'TransactionConflictException') return true;
+  if (error instanceof TransactionCanceledException || name === 'TransactionCanceledException') {
+    const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
+    return reasons.some((reason) => reason.Code === 'ConditionalCheckFailed' || reason.Code === 'TransactionConflict');
+  }
+  return false;
 }
 
 function unavailable(operation: string, error: unknown, accountId?: string): LedgerUnavailableError {
@@ -240,7 +246,7 @@ function unavailable(operation: string, error: unknown, accountId?: string): Led
   });
 }
 
-/** Full-jitter exponential backoff for unprocessed batch entries: up to 50 ms × 2^round, capped at 2 s. */
+/** Full-jitter exponential backoff for unprocessed keys: up to 50 ms × 2^round, capped at 2 s. */
 function backoff(round: number): Promise<void> {
   return sleep(Math.random() * Math.min(2_000, 50 * 2 ** round));
 }

@@ -1,5 +1,6 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import type { Ledger, LedgerWrite, LedgerWriteResult } from '../ordering/ports';
+import { assertWithinLimit } from './write-limit';
 import type { Watermark } from '../ordering/watermark';
 import { assertLedgerName, ledgerPartitionKey } from './ledger-table';
 
@@ -16,7 +17,7 @@ export interface InMemoryLedgerOptions {
   /** Share one store between ledgers to simulate engines working on the same table. */
   readonly store?: InMemoryLedgerStore;
   /** Awaited before every operation; tests use it to interleave engines or inject faults. */
-  readonly beforeOperation?: (operation: 'load' | 'parked' | 'write' | 'unpark' | 'waiting') => Promise<void>;
+  readonly beforeOperation?: (operation: 'load' | 'parked' | 'write' | 'waiting') => Promise<void>;
 }
 
 /**
@@ -56,27 +57,17 @@ export class InMemoryLedger implements Ledger {
 
   async write(write: LedgerWrite): Promise<LedgerWriteResult> {
     await this.options.beforeOperation?.('write');
+    assertWithinLimit(write);
     const key = this.key(write.next.accountId);
-    for (const record of write.park) {
-      this.store.requests.writes += 1;
-      const records = this.store.parked.get(key) ?? new Map<number, ChangeRecord>();
-      records.set(record.version, structuredClone(record));
-      this.store.parked.set(key, records);
-    }
-    this.store.requests.writes += 1;
+    this.store.requests.writes += 1 + write.park.length + write.unpark.length;
     const current = this.store.watermarks.get(key);
     if ((current?.revision ?? 0) !== write.expectedRevision) return 'conflict';
     this.store.watermarks.set(key, structuredClone(write.next));
+    const records = this.store.parked.get(key) ?? new Map<number, ChangeRecord>();
+    for (const record of write.park) records.set(record.version, structuredClone(record));
+    for (const version of write.unpark) records.delete(version);
+    this.store.parked.set(key, records);
     return 'committed';
-  }
-
-  async unpark(accountId: string, versions: readonly number[]): Promise<void> {
-    await this.options.beforeOperation?.('unpark');
-    const records = this.store.parked.get(this.key(accountId));
-    for (const version of versions) {
-      this.store.requests.writes += 1;
-      records?.delete(version);
-    }
   }
 
   async *waiting(): AsyncIterable<string> {
@@ -100,3 +91,4 @@ export class InMemoryLedger implements Ledger {
     return ledgerPartitionKey(this.destination, this.epoch, accountId);
   }
 }
+

@@ -93,9 +93,9 @@ export abstract class AccountRun {
    * Writes the planned watermark, conditional on the revision read. Returns false when another engine wrote first;
    * the caller then re-reads with `reload` and re-plans.
    */
-  protected async flush(park: readonly ChangeRecord[] = []): Promise<boolean> {
+  protected async flush(park: readonly ChangeRecord[] = [], unpark: readonly number[] = []): Promise<boolean> {
     const next: Watermark = { ...this.watermark, revision: this.revision + 1, updatedAt: this.ctx.now() };
-    const result = await this.ctx.ledger.write({ expectedRevision: this.revision, next, park });
+    const result = await this.ctx.ledger.write({ expectedRevision: this.revision, next, park, unpark });
     if (result === 'conflict') {
       this.ctx.tally.counts.ledgerConflicts += 1;
       return false;

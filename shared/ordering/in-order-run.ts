@@ -1,7 +1,7 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import { AccountRun } from './account-run';
 import { healMissing } from './heal';
-import type { DeliveryResult } from './ports';
+import { MAX_LEDGER_WRITE_ITEMS, type DeliveryResult } from './ports';
 import { isUnstarted, sortedUnique, type Claim, type Watermark } from './watermark';
 
 type Step =
@@ -37,35 +37,31 @@ export class InOrderRun extends AccountRun {
   private dirty = false;
 
   async run(): Promise<void> {
-    try {
-      for (;;) {
-        this.settleKnown((version) => !this.pending.has(version) && this.isAccountedFor(version));
-        const step = this.nextStep();
-        switch (step.kind) {
-          case 'load-parked':
-            await this.loadParked();
-            continue;
-          case 'baseline':
-            this.baselineAt(step.from, step.afterGap);
-            continue;
-          case 'deliver':
-            if (!(await this.deliverStep(step.record, step.healed))) return;
-            continue;
-          case 'gap-timeout':
-            await this.deadLetterWaiting();
-            await this.commit();
-            continue;
-          case 'wait':
-            if (await this.parkWaiting()) return;
-            continue;
-          case 'done':
-            this.release();
-            if (await this.commit()) return;
-            continue;
-        }
+    for (;;) {
+      this.settleKnown((version) => !this.pending.has(version) && this.isAccountedFor(version));
+      const step = this.nextStep();
+      switch (step.kind) {
+        case 'load-parked':
+          await this.loadParked();
+          continue;
+        case 'baseline':
+          this.baselineAt(step.from, step.afterGap);
+          continue;
+        case 'deliver':
+          if (!(await this.deliverStep(step.record, step.healed))) return;
+          continue;
+        case 'gap-timeout':
+          await this.deadLetterWaiting();
+          await this.commit();
+          continue;
+        case 'wait':
+          if (await this.parkWaiting()) return;
+          continue;
+        case 'done':
+          this.release();
+          if (await this.commit()) return;
+          continue;
       }
-    } finally {
-      await this.cleanUpParked();
     }
   }
 
@@ -136,7 +132,10 @@ export class InOrderRun extends AccountRun {
     }
     // The parked items are the truth: items are written before the watermark that lists them.
     const parked = sortedUnique(this.parkedRecords.keys());
-    if (parked.join() !== this.watermark.parked.join()) this.update({ ...this.watermark, parked });
+    if (parked.join() !== this.watermark.parked.join()) {
+      this.watermark = { ...this.watermark, parked };
+      this.update(this.watermark);
+    }
   }
 
   private baselineAt(from: ChangeRecord, afterGap: boolean): void {
@@ -169,7 +168,6 @@ export class InOrderRun extends AccountRun {
     }
 
     const result = await this.ctx.deliver(this.delivery(record, healed));
-    const fromParked = this.watermark.parked.includes(record.version);
     if (result.status !== 'failed') {
       this.countAccepted(result, healed);
       if (this.isUnsettled(record.version)) this.pending.set(record.version, result);
@@ -186,10 +184,6 @@ export class InOrderRun extends AccountRun {
       this.settle(record.version, 'dead-lettered');
       this.spent.add(record.version);
       this.remember(this.underOurClaim(record.version, (w) => deadLettered(w, [record.version])));
-    }
-    if (fromParked) {
-      this.toUnpark.add(record.version);
-      this.ctx.tally.counts.unparked += 1;
     }
     return true;
   }
@@ -234,18 +228,22 @@ export class InOrderRun extends AccountRun {
     this.update(applied);
   }
 
-  /** Parks what waits behind the gap (or behind another engine's claim). True when the run is over. */
+  /**
+   * Parks what waits behind the gap (or behind another engine's claim), as many records per write as one ledger
+   * write may carry. True when the run is over.
+   */
   private async parkWaiting(): Promise<boolean> {
     this.release();
-    const park = this.unsettledVersions()
+    const waiting = this.unsettledVersions()
       .filter((version) => version > this.watermark.version && !this.watermark.parked.includes(version))
       .map((version) => this.records.get(version) as ChangeRecord);
+    const park = waiting.slice(0, Math.max(0, MAX_LEDGER_WRITE_ITEMS - 1 - this.unparkable().length));
     if (park.length > 0) {
       this.update({ ...this.watermark, parked: sortedUnique([...this.watermark.parked, ...park.map((r) => r.version)]) });
     }
     if (!(await this.commit(park))) return false;
     for (const record of park) this.settle(record.version, 'parked');
-    return true;
+    return park.length === waiting.length;
   }
 
   /** After the maximum gap age: every waiting record goes to the dead-letter queue with GAP_TIMEOUT. */
@@ -278,10 +276,6 @@ export class InOrderRun extends AccountRun {
     for (const version of letteredVersions) {
       this.settle(version, 'dead-lettered');
       this.spent.add(version);
-      if (this.parkedRecords?.delete(version)) {
-        this.toUnpark.add(version);
-        this.ctx.tally.counts.unparked += 1;
-      }
     }
     for (const record of waiting) if (!letteredVersions.includes(record.version)) this.settle(record.version, 'failed');
     this.ctx.tally.counts.gapTimeouts += letteredVersions.length;
@@ -294,26 +288,49 @@ export class InOrderRun extends AccountRun {
     return deadline !== undefined && this.ctx.now() >= deadline - this.ctx.reserveMs;
   }
 
-  /** Plans a watermark change. The gap clock runs exactly while records are parked. */
+  /**
+   * Plans a watermark change. The gap clock runs exactly while records are parked, and a version that leaves the
+   * parked list (delivered or dead-lettered, by this run or by the engine whose write we lost to) leaves the table.
+   */
   private update(next: Watermark): void {
+    for (const version of this.watermark.parked) {
+      if (!next.parked.includes(version) && !this.toUnpark.has(version)) {
+        this.toUnpark.add(version);
+        this.ctx.tally.counts.unparked += 1;
+      }
+    }
     const { gapSince, ...rest } = next;
     const waitingSince = next.parked.length === 0 ? undefined : (gapSince ?? this.ctx.now());
     this.watermark = waitingSince === undefined ? rest : { ...rest, gapSince: waitingSince };
     this.dirty = true;
   }
 
+  /** Parked records to remove: no longer listed by the planned watermark. */
+  private unparkable(): number[] {
+    return [...this.toUnpark].filter((version) => !this.watermark.parked.includes(version));
+  }
+
   /**
-   * Writes the planned watermark if it changed. On a lost race, re-reads: our unwritten delivery still counts if
-   * our claim survived; if another engine took the claim over, it will deliver that version again.
+   * Writes the planned watermark if it changed, with the parked records it adds and removes. On a lost race,
+   * re-reads: our unwritten delivery still counts if our claim survived; if another engine took the claim over, it
+   * will deliver that version again.
    */
   private async commit(park: readonly ChangeRecord[] = []): Promise<boolean> {
-    if (!this.dirty && park.length === 0) {
-      this.settlePending();
-      return true;
-    }
-    if (await this.flush(park)) {
+    for (;;) {
+      const unpark = this.unparkable().slice(0, MAX_LEDGER_WRITE_ITEMS - 1 - park.length);
+      if (!this.dirty && park.length === 0 && unpark.length === 0) {
+        this.settlePending();
+        return true;
+      }
+      if (!(await this.flush(park, unpark))) break;
+      for (const version of unpark) this.toUnpark.delete(version);
       this.dirty = false;
       this.unwritten = undefined;
+      // More removals than one write carries: write the same watermark again with the rest.
+      if (this.unparkable().length > 0) {
+        park = [];
+        continue;
+      }
       this.settlePending();
       return true;
     }
@@ -335,11 +352,7 @@ export class InOrderRun extends AccountRun {
     this.pending.clear();
   }
 
-  private async cleanUpParked(): Promise<void> {
-    if (this.toUnpark.size === 0) return;
-    // Best effort: a parked item at or below the watermark is ignored and removed by the next reader.
-    await this.ctx.ledger.unpark(this.accountId, [...this.toUnpark]).catch(() => undefined);
-  }
+
 }
 
 /** The watermark after `record` was delivered. Progress restarts the gap clock: what matters is how long it is stuck. */

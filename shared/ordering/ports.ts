@@ -63,13 +63,21 @@ export interface DeadLetterQueue {
   send(letters: readonly DeadLetter[]): Promise<readonly boolean[]>;
 }
 
-/** A conditional write of one account's watermark, with records to park beside it. */
+/**
+ * A conditional write of one account's watermark, with the parked records it adds and removes. All of it happens or
+ * none of it: a parked record is in the table exactly while the watermark lists it.
+ */
 export interface LedgerWrite {
   /** The revision read; `0` means the watermark item must not exist yet. */
   readonly expectedRevision: number;
   readonly next: Watermark;
   readonly park: readonly ChangeRecord[];
+  /** Versions whose parked records leave the table (delivered or dead-lettered). */
+  readonly unpark: readonly number[];
 }
+
+/** Items one ledger write may touch: the watermark plus parked records (DynamoDB's transaction limit). */
+export const MAX_LEDGER_WRITE_ITEMS = 100;
 
 export type LedgerWriteResult = 'committed' | 'conflict';
 
@@ -85,8 +93,6 @@ export interface Ledger {
   /** The account's parked records in version order. */
   parked(accountId: string): Promise<ChangeRecord[]>;
   write(write: LedgerWrite): Promise<LedgerWriteResult>;
-  /** Deletes parked records that were delivered or dead-lettered; safe to repeat, safe to skip. */
-  unpark(accountId: string, versions: readonly number[]): Promise<void>;
   /** Accounts waiting for a missing version, oldest wait first. */
   waiting(): AsyncIterable<string>;
 }

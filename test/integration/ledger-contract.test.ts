@@ -51,10 +51,10 @@ describe.each(implementations)('%s', (_name, makeLedger) => {
     const id = account(1);
     const first: Watermark = { ...emptyWatermark(id), version: 1, revision: 1 };
 
-    expect(await ledger.write({ expectedRevision: 0, next: first, park: [] })).toBe('committed');
-    expect(await ledger.write({ expectedRevision: 0, next: first, park: [] })).toBe('conflict');
-    expect(await ledger.write({ expectedRevision: 5, next: { ...first, revision: 6 }, park: [] })).toBe('conflict');
-    expect(await ledger.write({ expectedRevision: 1, next: { ...first, version: 2, revision: 2 }, park: [] })).toBe(
+    expect(await ledger.write({ expectedRevision: 0, next: first, park: [], unpark: [] })).toBe('committed');
+    expect(await ledger.write({ expectedRevision: 0, next: first, park: [], unpark: [] })).toBe('conflict');
+    expect(await ledger.write({ expectedRevision: 5, next: { ...first, revision: 6 }, park: [], unpark: [] })).toBe('conflict');
+    expect(await ledger.write({ expectedRevision: 1, next: { ...first, version: 2, revision: 2 }, park: [], unpark: [] })).toBe(
       'committed',
     );
     expect((await ledger.load([id])).get(id)).toMatchObject({ version: 2, revision: 2 });
@@ -63,7 +63,7 @@ describe.each(implementations)('%s', (_name, makeLedger) => {
   test('round-trips every watermark field', async () => {
     const { ledger, account } = fresh();
     const watermark = fullWatermark(account(1));
-    await ledger.write({ expectedRevision: 0, next: watermark, park: [] });
+    await ledger.write({ expectedRevision: 0, next: watermark, park: [], unpark: [] });
     expect((await ledger.load([watermark.accountId])).get(watermark.accountId)).toEqual(watermark);
   });
 
@@ -73,7 +73,7 @@ describe.each(implementations)('%s', (_name, makeLedger) => {
     await Promise.all(
       ids
         .filter((_, n) => n % 3 === 0)
-        .map((id) => ledger.write({ expectedRevision: 0, next: { ...emptyWatermark(id), version: 3, revision: 1 }, park: [] })),
+        .map((id) => ledger.write({ expectedRevision: 0, next: { ...emptyWatermark(id), version: 3, revision: 1 }, park: [], unpark: [] })),
     );
 
     const loaded = await ledger.load([...ids, ids[0] as string]);
@@ -88,23 +88,39 @@ describe.each(implementations)('%s', (_name, makeLedger) => {
     const history = accountHistory(id, 120);
     const park = [history[99], history[9], history[1], history[119]].map((r) => r!);
 
-    await ledger.write({ expectedRevision: 0, next: { ...emptyWatermark(id), revision: 1, parked: [2, 10, 100, 120] }, park });
+    await ledger.write({ expectedRevision: 0, next: { ...emptyWatermark(id), revision: 1, parked: [2, 10, 100, 120] }, park, unpark: [] });
 
     const parked = await ledger.parked(id);
     expect(parked.map((r) => r.version)).toEqual([2, 10, 100, 120]);
     expect(parked[0]).toEqual(history[1]);
-    await ledger.unpark(id, [10, 120]);
+    const next = { ...emptyWatermark(id), revision: 2, parked: [2, 100] };
+    expect(await ledger.write({ expectedRevision: 1, next, park: [], unpark: [10, 120] })).toBe('committed');
     expect((await ledger.parked(id)).map((r) => r.version)).toEqual([2, 100]);
-    await ledger.unpark(id, [10]);
   });
 
-  test('parked records are written even when the watermark write loses its race', async () => {
+  test('parks and unparks nothing when the watermark write loses its race', async () => {
     const { ledger, account } = fresh();
     const id = account(1);
     const history = accountHistory(id, 3);
-    const result = await ledger.write({ expectedRevision: 4, next: { ...emptyWatermark(id), revision: 5 }, park: [history[2]!] });
-    expect(result).toBe('conflict');
-    expect((await ledger.parked(id)).map((r) => r.version)).toEqual([3]);
+    await ledger.write({ expectedRevision: 0, next: { ...emptyWatermark(id), revision: 1, parked: [2] }, park: [history[1]!], unpark: [] });
+
+    const lost = await ledger.write({
+      expectedRevision: 4,
+      next: { ...emptyWatermark(id), revision: 5, parked: [3] },
+      park: [history[2]!],
+      unpark: [2],
+    });
+
+    expect(lost).toBe('conflict');
+    expect((await ledger.parked(id)).map((r) => r.version)).toEqual([2]);
+  });
+
+  test('refuses a write beyond the transaction limit of 100 items', async () => {
+    const { ledger, account } = fresh();
+    const id = account(1);
+    const history = accountHistory(id, 100);
+    const write = { expectedRevision: 0, next: { ...emptyWatermark(id), revision: 1 }, park: history, unpark: [] };
+    await expect(ledger.write(write)).rejects.toThrow(RangeError);
   });
 
   test('lists waiting accounts oldest first, only in its own destination and epoch', async () => {
@@ -114,13 +130,14 @@ describe.each(implementations)('%s', (_name, makeLedger) => {
         expectedRevision: 0,
         next: { ...emptyWatermark(id), revision: 1, ...(since === undefined ? {} : { gapSince: since }) },
         park: [],
+        unpark: [],
       });
     await wait(account(1), 3_000);
     await wait(account(2), undefined);
     await wait(account(3), 1_000);
     await wait(account(4), 2_000);
     const neighbour = makeLedger('audit', `e${run}`);
-    await neighbour.write({ expectedRevision: 0, next: { ...emptyWatermark(account(5)), revision: 1, gapSince: 1 }, park: [] });
+    await neighbour.write({ expectedRevision: 0, next: { ...emptyWatermark(account(5)), revision: 1, gapSince: 1 }, park: [], unpark: [] });
 
     const waiting: string[] = [];
     for await (const id of ledger.waiting()) waiting.push(id);

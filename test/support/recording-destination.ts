@@ -20,6 +20,8 @@ export interface Received {
 export class RecordingDestination implements Destination {
   readonly received: Received[] = [];
   readonly calls: number[] = [];
+  /** Deliveries refused as stale (`latest-state`). */
+  refusedStale = 0;
   private readonly stored = new Map<string, number>();
   /** Return a result to override the normal answer for one delivery (fault injection). */
   intercept: ((delivery: Delivery) => DeliveryResult | undefined) | undefined;
@@ -44,7 +46,10 @@ export class RecordingDestination implements Destination {
     const { accountId, version } = delivery.record;
     if (this.mode === 'latest-state') {
       const current = this.stored.get(accountId) ?? 0;
-      if (version <= current) return { status: 'stale' };
+      if (version <= current) {
+        this.refusedStale += 1;
+        return { status: 'stale' };
+      }
       this.stored.set(accountId, version);
     }
     this.received.push({ accountId, version, healed: delivery.healed });

@@ -205,6 +205,7 @@ describe('in-order', () => {
       expectedRevision: watermark!.revision,
       next: { ...watermark!, revision: watermark!.revision + 1, claim: { owner: 'dead', version: 2, expiresAt: h.clock.time + 10_000 } },
       park: [],
+      unpark: [],
     });
 
     const outcome = await h.engine.process(pick(history, 2, 3, 4));
