@@ -22,7 +22,9 @@ export interface InMemoryLedgerOptions {
 
 /**
  * The ledger's in-memory twin, with the same semantics as `DynamoDBLedger`: consistent reads, writes conditional on
- * the revision, parked records keyed by version. Values are copied in and out so no caller shares state with it.
+ * the revision, parked records keyed by version, parking atomic with the watermark. Watermarks and records are
+ * values that the engine never changes in place: they are stored frozen, so a caller that tried would fail loudly,
+ * and nothing has to be copied.
  */
 export class InMemoryLedger implements Ledger {
   readonly destination: string;
@@ -38,40 +40,40 @@ export class InMemoryLedger implements Ledger {
   }
 
   async load(accountIds: readonly string[]): Promise<Map<string, Watermark>> {
-    await this.options.beforeOperation?.('load');
+    if (this.options.beforeOperation) await this.options.beforeOperation('load');
     const found = new Map<string, Watermark>();
     for (const accountId of accountIds) {
       this.store.requests.reads += 1;
       const watermark = this.store.watermarks.get(this.key(accountId));
-      if (watermark) found.set(accountId, structuredClone(watermark));
+      if (watermark) found.set(accountId, watermark);
     }
     return found;
   }
 
   async parked(accountId: string): Promise<ChangeRecord[]> {
-    await this.options.beforeOperation?.('parked');
+    if (this.options.beforeOperation) await this.options.beforeOperation('parked');
     this.store.requests.reads += 1;
     const records = this.store.parked.get(this.key(accountId)) ?? new Map<number, ChangeRecord>();
-    return [...records.values()].sort((a, b) => a.version - b.version).map((record) => structuredClone(record));
+    return [...records.values()].sort((a, b) => a.version - b.version);
   }
 
   async write(write: LedgerWrite): Promise<LedgerWriteResult> {
-    await this.options.beforeOperation?.('write');
+    if (this.options.beforeOperation) await this.options.beforeOperation('write');
     assertWithinLimit(write);
     const key = this.key(write.next.accountId);
     this.store.requests.writes += 1 + write.park.length + write.unpark.length;
     const current = this.store.watermarks.get(key);
     if ((current?.revision ?? 0) !== write.expectedRevision) return 'conflict';
-    this.store.watermarks.set(key, structuredClone(write.next));
+    this.store.watermarks.set(key, frozen(write.next));
     const records = this.store.parked.get(key) ?? new Map<number, ChangeRecord>();
-    for (const record of write.park) records.set(record.version, structuredClone(record));
+    for (const record of write.park) records.set(record.version, Object.freeze({ ...record }));
     for (const version of write.unpark) records.delete(version);
     this.store.parked.set(key, records);
     return 'committed';
   }
 
   async *waiting(): AsyncIterable<string> {
-    await this.options.beforeOperation?.('waiting');
+    if (this.options.beforeOperation) await this.options.beforeOperation('waiting');
     const prefix = this.key('');
     const waiting = [...this.store.watermarks]
       .filter(([key, watermark]) => key.startsWith(prefix) && watermark.gapSince !== undefined)
@@ -92,3 +94,10 @@ export class InMemoryLedger implements Ledger {
   }
 }
 
+
+function frozen(watermark: Watermark): Watermark {
+  Object.freeze(watermark.ahead);
+  Object.freeze(watermark.parked);
+  Object.freeze(watermark.deadLettered);
+  return Object.freeze(watermark);
+}

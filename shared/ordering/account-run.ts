@@ -22,6 +22,8 @@ export interface RunContext {
   readonly inOrderCommit: InOrderCommit;
   readonly tally: Tally;
   deliver(delivery: Delivery): Promise<DeliveryResult>;
+  /** Several deliveries of one account, in the same destination call. */
+  deliverAll(deliveries: readonly Delivery[]): Promise<DeliveryResult[]>;
   /** Resolves true when the queue stored the letter. */
   deadLetter(letter: DeadLetter): Promise<boolean>;
 }
@@ -83,7 +85,8 @@ export abstract class AccountRun {
   /** Settles what the watermark alone decides: versions before the window and versions already delivered. */
   protected settleKnown(isDelivered: (version: number) => boolean): void {
     const floor = this.watermark.floor;
-    for (const version of this.unsettledVersions()) {
+    // Deleting the current entry while iterating a Set is safe, and order does not matter here.
+    for (const version of this.unsettled) {
       if (floor !== undefined && version <= floor) this.settle(version, 'before-window');
       else if (isDelivered(version)) this.settle(version, 'duplicate');
     }

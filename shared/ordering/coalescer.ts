@@ -16,11 +16,35 @@ export class Coalescer<Item, Result> {
   submit(item: Item): Promise<Result> {
     return new Promise<Result>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.drain());
-      }
+      this.schedule();
     });
+  }
+
+  /** Several items of one caller, answered together: one promise instead of one per item. */
+  submitAll(items: readonly Item[]): Promise<Result[]> {
+    if (items.length === 0) return Promise.resolve([]);
+    return new Promise<Result[]>((resolve, reject) => {
+      const results = new Array<Result>(items.length);
+      let left = items.length;
+      items.forEach((item, index) =>
+        this.queue.push({
+          item,
+          resolve: (result) => {
+            results[index] = result;
+            if (--left === 0) resolve(results);
+          },
+          reject,
+        }),
+      );
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => void this.drain());
+    }
   }
 
   private async drain(): Promise<void> {

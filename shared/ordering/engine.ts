@@ -175,6 +175,7 @@ export class OrderingEngine {
       inOrderCommit: this.options.inOrderCommit ?? 'per-version',
       tally,
       deliver: (delivery) => deliveries.submit(delivery),
+      deliverAll: (items) => deliveries.submitAll(items),
       deadLetter: (letter) => letters.submit(letter),
     };
   }

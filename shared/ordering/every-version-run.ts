@@ -26,7 +26,7 @@ export class EveryVersionRun extends AccountRun {
     const healed = this.healable();
     if (healed) deliveries.push({ record: healed, healed: true });
 
-    const results = await Promise.all(deliveries.map((d) => this.ctx.deliver(this.delivery(d.record, d.healed))));
+    const results = await this.ctx.deliverAll(deliveries.map((d) => this.delivery(d.record, d.healed)));
     const accepted = new Map<number, ChangeRecord>();
     const acceptedBatch = new Map<number, DeliveryResult>();
     const letters: Promise<void>[] = [];

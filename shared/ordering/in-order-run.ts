@@ -12,6 +12,11 @@ type Step =
   | { readonly kind: 'wait' }
   | { readonly kind: 'done' };
 
+const LOAD_PARKED: Step = { kind: 'load-parked' };
+const GAP_TIMEOUT: Step = { kind: 'gap-timeout' };
+const WAIT: Step = { kind: 'wait' };
+const DONE: Step = { kind: 'done' };
+
 /**
  * `in-order`: delivers exactly watermark+1, +2, ... for one account.
  *
@@ -82,33 +87,33 @@ export class InOrderRun extends AccountRun {
   private nextStep(): Step {
     const w = this.watermark;
     const now = this.ctx.now();
-    if (w.claim && w.claim.owner !== this.ctx.owner && w.claim.expiresAt > now) return { kind: 'wait' };
-    if (isUnstarted(w) && w.parked.some((version) => this.parkedButNotLoaded(version))) return { kind: 'load-parked' };
+    if (w.claim && w.claim.owner !== this.ctx.owner && w.claim.expiresAt > now) return WAIT;
+    if (isUnstarted(w) && w.parked.some((version) => this.parkedButNotLoaded(version))) return LOAD_PARKED;
     if (isUnstarted(w) && this.ctx.epoch.baseline === 'first-seen') {
       const lowest = this.lowestWaiting();
-      return lowest ? { kind: 'baseline', from: lowest, afterGap: false } : { kind: 'done' };
+      return lowest ? { kind: 'baseline', from: lowest, afterGap: false } : DONE;
     }
 
     const next = w.version + 1;
     const candidate = this.available(next);
     if (candidate) return { kind: 'deliver', record: candidate, healed: false };
-    if (this.parkedButNotLoaded(next) || this.parkedButNotLoaded(next + 1)) return { kind: 'load-parked' };
+    if (this.parkedButNotLoaded(next) || this.parkedButNotLoaded(next + 1)) return LOAD_PARKED;
     const after = this.available(next + 1);
     if (after && !w.deadLettered.includes(next)) {
       const healed = healMissing(next, w.lastImage, after);
       if (healed) return { kind: 'deliver', record: healed, healed: true };
     }
 
-    if (w.parked.length === 0 && this.lowestWaiting() === undefined) return { kind: 'done' };
+    if (w.parked.length === 0 && this.lowestWaiting() === undefined) return DONE;
     // Waiting behind a dead-lettered version is not a gap: the account resumes when that record is redriven.
-    if (w.deadLettered.includes(next) || !this.gapExpired()) return { kind: 'wait' };
-    if (w.parked.some((version) => this.parkedButNotLoaded(version))) return { kind: 'load-parked' };
+    if (w.deadLettered.includes(next) || !this.gapExpired()) return WAIT;
+    if (w.parked.some((version) => this.parkedButNotLoaded(version))) return LOAD_PARKED;
     const lowest = this.lowestWaiting();
-    if (lowest === undefined) return { kind: 'done' };
+    if (lowest === undefined) return DONE;
     if (isUnstarted(w) && this.ctx.epoch.baseline === 'from-version-1') {
       return { kind: 'baseline', from: lowest, afterGap: true };
     }
-    return { kind: 'gap-timeout' };
+    return GAP_TIMEOUT;
   }
 
   /** The lowest record above the watermark that this run holds, from the batch or the parked records. */
@@ -162,9 +167,8 @@ export class InOrderRun extends AccountRun {
         ...this.watermark,
         claim: { owner: this.ctx.owner, version: record.version, expiresAt, ...(through > record.version ? { through } : {}) },
       });
-      // Won or lost, the loop re-plans: a lost race re-reads, and nothing was delivered yet.
-      await this.commit();
-      return true;
+      // A lost race re-reads and re-plans; nothing was delivered yet. A won one leaves the plan as it was.
+      if (!(await this.commit())) return true;
     }
 
     const result = await this.ctx.deliver(this.delivery(record, healed));
@@ -293,6 +297,11 @@ export class InOrderRun extends AccountRun {
    * parked list (delivered or dead-lettered, by this run or by the engine whose write we lost to) leaves the table.
    */
   private update(next: Watermark): void {
+    this.dirty = true;
+    if (this.watermark.parked.length === 0 && next.parked.length === 0 && next.gapSince === undefined) {
+      this.watermark = next;
+      return;
+    }
     for (const version of this.watermark.parked) {
       if (!next.parked.includes(version) && !this.toUnpark.has(version)) {
         this.toUnpark.add(version);
@@ -302,11 +311,11 @@ export class InOrderRun extends AccountRun {
     const { gapSince, ...rest } = next;
     const waitingSince = next.parked.length === 0 ? undefined : (gapSince ?? this.ctx.now());
     this.watermark = waitingSince === undefined ? rest : { ...rest, gapSince: waitingSince };
-    this.dirty = true;
   }
 
   /** Parked records to remove: no longer listed by the planned watermark. */
   private unparkable(): number[] {
+    if (this.toUnpark.size === 0) return [];
     return [...this.toUnpark].filter((version) => !this.watermark.parked.includes(version));
   }
 
@@ -358,11 +367,13 @@ export class InOrderRun extends AccountRun {
 /** The watermark after `record` was delivered. Progress restarts the gap clock: what matters is how long it is stuck. */
 function advance(w: Watermark, record: ChangeRecord): Watermark {
   const { lastImage: _old, gapSince: _gap, ...rest } = w;
+  const without = (versions: readonly number[]): readonly number[] =>
+    versions.length === 0 ? versions : versions.filter((version) => version !== record.version);
   return {
     ...rest,
     version: record.version,
-    parked: w.parked.filter((version) => version !== record.version),
-    deadLettered: w.deadLettered.filter((version) => version !== record.version),
+    parked: without(w.parked),
+    deadLettered: without(w.deadLettered),
     ...(record.newImage ? { lastImage: record.newImage } : {}),
   };
 }
