@@ -2,22 +2,11 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { ACCOUNTS_KEY } from '../shared/accounts/account';
 import type { ChangeRecord } from '../shared/change-record/change-record';
 import { encodeKinesisPayload, type KinesisDynamoDBPayload, type KinesisRecordInput } from '../shared/change-record/decode';
+import { prng } from '../local/prng';
 import { accountHistory } from '../test/support/histories';
 
 export const ACCOUNTS_TABLE = 'Accounts';
 export const SHARD_ID = 'shardId-000000000000';
-
-/** mulberry32: a small seeded PRNG, so every run of the bench sees the same input. */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const randomInt = (random: () => number, below: number): number => Math.floor(random() * below);
 

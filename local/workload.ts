@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AccountsWriter } from '../shared/accounts/writer';
 import { ConcurrentModificationError, InsufficientFundsError } from '../shared/accounts/writer-errors';
-import { createRng } from './bridge/chaos';
+import { prng } from './prng';
 
 export type OperationKind = 'deposit' | 'withdrawal' | 'transfer';
 
@@ -52,7 +52,7 @@ export async function runWorkload(writer: AccountsWriter, options: WorkloadOptio
   }
   if (!Number.isSafeInteger(changes) || changes < 0) throw new RangeError(`changes ${changes} must be >= 0`);
   const concurrency = Math.max(1, options.concurrency ?? 16);
-  const random = createRng(seed);
+  const random = prng(seed);
   const between = (low: number, high: number): number => low + Math.floor(random() * (high - low + 1));
   const started = Date.now();
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { KinesisRecordInput } from '../../shared/change-record/decode';
+import { prng } from '../prng';
 
 /**
  * A seeded stand-in for what Kinesis Data Streams for DynamoDB may do to a change stream: AWS documents that records
@@ -45,18 +46,6 @@ export interface ChaosResult<T> {
   readonly stats: ChaosStats;
 }
 
-/** mulberry32: tiny, fast and good enough to pick which records to disturb; not for anything secret. */
-export function createRng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Like Kinesis: the MD5 of the partition key, read as a number, picks the shard. */
 export function shardOfKey(key: string, shardCount: number): number {
   const digest = createHash('md5').update(key, 'utf8').digest();
@@ -65,7 +54,7 @@ export function shardOfKey(key: string, shardCount: number): number {
 
 export function applyChaos<T>(items: readonly T[], keyOf: (item: T) => string, options: ChaosOptions): ChaosResult<T> {
   assertOptions(options);
-  const random = createRng(options.seed);
+  const random = prng(options.seed);
   const chance = (rate: number): boolean => rate > 0 && random() < rate;
   const upTo = (limit: number): number => 1 + Math.floor(random() * Math.max(1, limit));
   const { shardCount, reorderWindow } = options;

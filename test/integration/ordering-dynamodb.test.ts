@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLedgerTable } from '../../local/tables';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
 import { DynamoDBLedger } from '../../shared/ledger/dynamodb-ledger';
-import type { DeliveryMode, InOrderCommit } from '../../shared/ordering/delivery-mode';
 import { drive, type LedgerBackend } from '../property/drive';
 import { violations } from '../property/invariants';
+import { MODE_VARIANTS } from '../property/shapes';
 import { buildStream } from '../property/stream-model';
 import { seededYields } from '../property/yields';
 import { localDynamoDB, uniqueTableName } from '../support/dynamodb';
@@ -45,12 +45,6 @@ async function dynamoBackend(): Promise<LedgerBackend> {
   };
 }
 
-const variants: [DeliveryMode, InOrderCommit | undefined][] = [
-  ['every-version', undefined],
-  ['latest-state', undefined],
-  ['in-order', 'per-version'],
-  ['in-order', 'per-batch'],
-];
 
 /**
  * The properties of the in-memory runs, on DynamoDB Local: two engines race on overlapping batches of the same
@@ -58,7 +52,7 @@ const variants: [DeliveryMode, InOrderCommit | undefined][] = [
  * between delivery and commit.
  */
 describe('two engines racing on DynamoDB Local', () => {
-  test.each(variants)('%s %s', async (mode, inOrderCommit) => {
+  test.each(MODE_VARIANTS)('%s %s', async (mode, inOrderCommit) => {
     const shapes = fc.record({
       lengths: fc.array(fc.integer({ min: 5, max: 30 }), { minLength: 4, maxLength: 8 }),
       seed: fc.integer(),

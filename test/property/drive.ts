@@ -7,7 +7,7 @@ import type { ChangeRecord } from '../../shared/change-record/change-record';
 import type { Delivery, DeliveryResult, Destination, Ledger } from '../../shared/ordering/ports';
 import { ManualClock } from '../support/engine-harness';
 import { RecordingDeadLetterQueue, RecordingDestination } from '../support/recording-destination';
-import { prng } from './prng';
+import { prng } from '../../local/prng';
 import type { Stream } from './stream-model';
 
 /** A simulated process death: nothing after it runs, not even clean-up. */

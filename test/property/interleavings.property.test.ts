@@ -1,21 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import type { DeliveryMode, InOrderCommit } from '../../shared/ordering/delivery-mode';
 import { drive } from './drive';
 import { violations } from './invariants';
-import { crashRates, RUNS, smallShapes } from './shapes';
+import { crashRates, MODE_VARIANTS, RUNS, smallShapes } from './shapes';
 import { buildStream } from './stream-model';
 
-const variants: [DeliveryMode, InOrderCommit | undefined][] = [
-  ['every-version', undefined],
-  ['latest-state', undefined],
-  ['in-order', 'per-version'],
-  ['in-order', 'per-batch'],
-];
 
 /** fast-check's scheduler decides which ledger operation of which engine goes next: reproducible, shrinkable races. */
 describe('small streams under scheduler-chosen interleavings of racing engines', () => {
-  test.each(variants)('%s %s', async (mode, inOrderCommit) => {
+  test.each(MODE_VARIANTS)('%s %s', async (mode, inOrderCommit) => {
     await fc.assert(
       fc.asyncProperty(smallShapes, crashRates, fc.scheduler(), async (shape, crashRate, scheduler) => {
         const stream = buildStream(shape);

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import type { DeliveryMode, InOrderCommit } from '../../shared/ordering/delivery-mode';
 import type { StreamShape } from './stream-model';
 
 /** Runs per property: at least 1,000 in CI; FAST_CHECK_RUNS changes it for a longer hunt or a quick look. */
@@ -23,3 +24,11 @@ export const smallShapes: fc.Arbitrary<StreamShape> = fc.record({
 });
 
 export const crashRates = fc.constantFrom(0, 0.05, 0.2);
+
+/** Every mode, and in-order in both commit granularities. */
+export const MODE_VARIANTS: readonly (readonly [DeliveryMode, InOrderCommit | undefined])[] = [
+  ['every-version', undefined],
+  ['latest-state', undefined],
+  ['in-order', 'per-version'],
+  ['in-order', 'per-batch'],
+];

@@ -1,6 +1,6 @@
 import type { ChangeRecord } from '../../shared/change-record/change-record';
 import { accountHistory } from '../support/histories';
-import { prng, shuffle } from './prng';
+import { prng, shuffle } from '../../local/prng';
 
 export interface StreamShape {
   /** History length per account (1-100); account i is `ACC-i`. */

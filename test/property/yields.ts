@@ -1,4 +1,4 @@
-import { prng } from './prng';
+import { prng } from '../../local/prng';
 
 /**
  * Yields a seeded number of turns before a ledger operation: a cheap way to vary how engines interleave. Mostly

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   applyChaos,
-  createRng,
   sequenceNumber,
   shardOfKey,
   toShardFeeds,
   type ChaosOptions,
   type StreamPayload,
 } from '../../local/bridge/chaos';
+import { prng } from '../../local/prng';
 
 /** 40 accounts × 50 changes, in capture order: account i's change v is `acc-i#v`. */
 const items = Array.from({ length: 2000 }, (_, index) => ({
@@ -93,10 +93,10 @@ describe('applyChaos', () => {
   });
 });
 
-describe('createRng', () => {
+describe('prng', () => {
   it('repeats for a seed and stays in [0, 1)', () => {
-    const a = createRng(42);
-    const b = createRng(42);
+    const a = prng(42);
+    const b = prng(42);
     const values = Array.from({ length: 1000 }, () => a());
     expect(values).toEqual(Array.from({ length: 1000 }, () => b()));
     expect(values.every((value) => value >= 0 && value < 1)).toBe(true);

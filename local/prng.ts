@@ -1,4 +1,7 @@
-/** mulberry32: a tiny seeded PRNG, so a failing property run can be replayed from its seed. */
+/**
+ * mulberry32: a tiny seeded PRNG for everything that must replay exactly from a seed: the local run's chaos, the
+ * bench's input, the property tests' streams. Not for anything secret.
+ */
 export function prng(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
