@@ -46,3 +46,8 @@ export function duplicateOf(record: ChangeRecord): ChangeRecord {
   copies += 1;
   return { ...record, sequenceNumber: `${record.sequenceNumber}-copy-${copies}` };
 }
+
+/** The records of the given versions, in the order given: how a test writes a batch. */
+export function pick(history: readonly ChangeRecord[], ...versions: number[]): ChangeRecord[] {
+  return versions.map((version) => history[version - 1] as ChangeRecord);
+}

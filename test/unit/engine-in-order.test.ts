@@ -1,11 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { LedgerUnavailableError } from '../../shared/ordering/errors';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
-import { accountHistory, duplicateOf } from '../support/histories';
+import { accountHistory, duplicateOf, pick } from '../support/histories';
 import { harness } from '../support/engine-harness';
-
-const pick = (history: ChangeRecord[], ...versions: number[]): ChangeRecord[] =>
-  versions.map((version) => history[version - 1] as ChangeRecord);
 
 describe('in-order', () => {
   test('delivers a shuffled, duplicated batch in version order, one write per version plus the first claim', async () => {

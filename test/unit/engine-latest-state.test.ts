@@ -1,10 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import type { ChangeRecord } from '../../shared/change-record/change-record';
-import { accountHistory, duplicateOf } from '../support/histories';
+import { accountHistory, duplicateOf, pick } from '../support/histories';
 import { harness } from '../support/engine-harness';
-
-const pick = (history: ChangeRecord[], ...versions: number[]): ChangeRecord[] =>
-  versions.map((version) => history[version - 1] as ChangeRecord);
 
 describe('latest-state', () => {
   test('delivers only the newest version of a batch; the older ones are stale', async () => {
