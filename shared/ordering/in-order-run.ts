@@ -1,21 +1,8 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import { AccountRun } from './account-run';
-import { healMissing } from './heal';
+import { advance, covers, deadLettered, nextInOrderStep, type InOrderView, type Step } from './in-order-rules';
 import { MAX_LEDGER_WRITE_ITEMS, type DeliveryResult } from './ports';
-import { isUnstarted, sortedUnique, type Claim, type Watermark } from './watermark';
-
-type Step =
-  | { readonly kind: 'load-parked' }
-  | { readonly kind: 'baseline'; readonly from: ChangeRecord; readonly afterGap: boolean }
-  | { readonly kind: 'deliver'; readonly record: ChangeRecord; readonly healed: boolean }
-  | { readonly kind: 'gap-timeout' }
-  | { readonly kind: 'wait' }
-  | { readonly kind: 'done' };
-
-const LOAD_PARKED: Step = { kind: 'load-parked' };
-const GAP_TIMEOUT: Step = { kind: 'gap-timeout' };
-const WAIT: Step = { kind: 'wait' };
-const DONE: Step = { kind: 'done' };
+import { sortedUnique, type Claim, type Watermark } from './watermark';
 
 /**
  * `in-order`: delivers exactly watermark+1, +2, ... for one account.
@@ -85,36 +72,29 @@ export class InOrderRun extends AccountRun {
   }
 
   private nextStep(): Step {
-    const w = this.watermark;
-    const now = this.ctx.now();
-    if (w.claim && w.claim.owner !== this.ctx.owner && w.claim.expiresAt > now) return WAIT;
-    if (isUnstarted(w) && w.parked.some((version) => this.parkedButNotLoaded(version))) return LOAD_PARKED;
-    if (isUnstarted(w) && this.ctx.epoch.baseline === 'first-seen') {
-      const lowest = this.lowestWaiting();
-      return lowest ? { kind: 'baseline', from: lowest, afterGap: false } : DONE;
-    }
-
-    const next = w.version + 1;
-    const candidate = this.available(next);
-    if (candidate) return { kind: 'deliver', record: candidate, healed: false };
-    if (this.parkedButNotLoaded(next) || this.parkedButNotLoaded(next + 1)) return LOAD_PARKED;
-    const after = this.available(next + 1);
-    if (after && !w.deadLettered.includes(next)) {
-      const healed = healMissing(next, w.lastImage, after);
-      if (healed) return { kind: 'deliver', record: healed, healed: true };
-    }
-
-    if (w.parked.length === 0 && this.lowestWaiting() === undefined) return DONE;
-    // Waiting behind a dead-lettered version is not a gap: the account resumes when that record is redriven.
-    if (w.deadLettered.includes(next) || !this.gapExpired()) return WAIT;
-    if (w.parked.some((version) => this.parkedButNotLoaded(version))) return LOAD_PARKED;
-    const lowest = this.lowestWaiting();
-    if (lowest === undefined) return DONE;
-    if (isUnstarted(w) && this.ctx.epoch.baseline === 'from-version-1') {
-      return { kind: 'baseline', from: lowest, afterGap: true };
-    }
-    return GAP_TIMEOUT;
+    return nextInOrderStep(this.view);
   }
+
+  /** This run as the rules see it; built once, read live. */
+  private readonly view: InOrderView = (() => {
+    const run = this;
+    return {
+      get watermark() {
+        return run.watermark;
+      },
+      owner: run.ctx.owner,
+      get now() {
+        return run.ctx.now();
+      },
+      baseline: run.ctx.epoch.baseline,
+      get gapExpired() {
+        return run.gapExpired();
+      },
+      available: (version: number) => run.available(version),
+      parkedButNotLoaded: (version: number) => run.parkedButNotLoaded(version),
+      lowestWaiting: () => run.lowestWaiting(),
+    };
+  })();
 
   /** The lowest record above the watermark that this run holds, from the batch or the parked records. */
   private lowestWaiting(): ChangeRecord | undefined {
@@ -360,34 +340,4 @@ export class InOrderRun extends AccountRun {
     for (const [version, result] of this.pending) this.settleAccepted(version, result);
     this.pending.clear();
   }
-
-
-}
-
-/** The watermark after `record` was delivered. Progress restarts the gap clock: what matters is how long it is stuck. */
-function advance(w: Watermark, record: ChangeRecord): Watermark {
-  const { lastImage: _old, gapSince: _gap, ...rest } = w;
-  const without = (versions: readonly number[]): readonly number[] =>
-    versions.length === 0 ? versions : versions.filter((version) => version !== record.version);
-  return {
-    ...rest,
-    version: record.version,
-    parked: without(w.parked),
-    deadLettered: without(w.deadLettered),
-    ...(record.newImage ? { lastImage: record.newImage } : {}),
-  };
-}
-
-/** The watermark after `versions` went to the dead-letter queue instead of the destination. */
-function deadLettered(w: Watermark, versions: readonly number[]): Watermark {
-  const pending = versions.filter((version) => version > w.version);
-  return {
-    ...w,
-    parked: w.parked.filter((version) => !pending.includes(version)),
-    deadLettered: sortedUnique([...w.deadLettered, ...pending]),
-  };
-}
-
-function covers(claim: Claim, version: number): boolean {
-  return claim.version <= version && version <= (claim.through ?? claim.version);
 }
