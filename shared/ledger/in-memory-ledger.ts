@@ -23,8 +23,8 @@ export interface InMemoryLedgerOptions {
 /**
  * The ledger's in-memory twin, with the same semantics as `DynamoDBLedger`: consistent reads, writes conditional on
  * the revision, parked records keyed by version, parking atomic with the watermark. Watermarks and records are
- * values that the engine never changes in place: they are stored frozen, so a caller that tried would fail loudly,
- * and nothing has to be copied.
+ * immutable values (their types are readonly throughout; the engine builds a new one for every change), so they are
+ * stored and handed out as they are, without copies.
  */
 export class InMemoryLedger implements Ledger {
   readonly destination: string;
@@ -64,9 +64,10 @@ export class InMemoryLedger implements Ledger {
     this.store.requests.writes += 1 + write.park.length + write.unpark.length;
     const current = this.store.watermarks.get(key);
     if ((current?.revision ?? 0) !== write.expectedRevision) return 'conflict';
-    this.store.watermarks.set(key, frozen(write.next));
+    this.store.watermarks.set(key, write.next);
+    if (write.park.length === 0 && write.unpark.length === 0) return 'committed';
     const records = this.store.parked.get(key) ?? new Map<number, ChangeRecord>();
-    for (const record of write.park) records.set(record.version, Object.freeze({ ...record }));
+    for (const record of write.park) records.set(record.version, record);
     for (const version of write.unpark) records.delete(version);
     this.store.parked.set(key, records);
     return 'committed';
@@ -92,12 +93,4 @@ export class InMemoryLedger implements Ledger {
   private key(accountId: string): string {
     return ledgerPartitionKey(this.destination, this.epoch, accountId);
   }
-}
-
-
-function frozen(watermark: Watermark): Watermark {
-  Object.freeze(watermark.ahead);
-  Object.freeze(watermark.parked);
-  Object.freeze(watermark.deadLettered);
-  return Object.freeze(watermark);
 }

@@ -51,6 +51,7 @@ export function watermarkToItem(destination: string, epoch: string, w: Watermark
 export function itemToWatermark(item: Item): Watermark {
   const raw = unmarshall(item);
   const claim = raw.claim as { owner: string; version: number; through?: number; expires_at: number } | undefined;
+  // The same field order and the same keys, present or undefined, as every other watermark (see emptyWatermark).
   return {
     accountId: raw.account_id as string,
     version: raw.watermark as number,
@@ -58,20 +59,18 @@ export function itemToWatermark(item: Item): Watermark {
     ahead: (raw.ahead ?? []) as number[],
     parked: (raw.parked ?? []) as number[],
     deadLettered: (raw.dead_lettered ?? []) as number[],
-    updatedAt: raw.updated_at as number,
-    ...(raw.last_image ? { lastImage: raw.last_image } : {}),
-    ...(claim
+    lastImage: raw.last_image,
+    claim: claim
       ? {
-          claim: {
-            owner: claim.owner,
-            version: claim.version,
-            expiresAt: claim.expires_at,
-            ...(claim.through !== undefined ? { through: claim.through } : {}),
-          },
+          owner: claim.owner,
+          version: claim.version,
+          expiresAt: claim.expires_at,
+          ...(claim.through !== undefined ? { through: claim.through } : {}),
         }
-      : {}),
-    ...(raw[GAPS_INDEX_SORT_KEY] !== undefined ? { gapSince: raw[GAPS_INDEX_SORT_KEY] as number } : {}),
-    ...(raw.floor !== undefined ? { floor: raw.floor as number } : {}),
+      : undefined,
+    gapSince: raw[GAPS_INDEX_SORT_KEY] as number | undefined,
+    floor: raw.floor as number | undefined,
+    updatedAt: raw.updated_at as number,
   };
 }
 

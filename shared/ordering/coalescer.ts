@@ -5,7 +5,7 @@ import { PortContractError } from './errors';
  * account can be written as a plain sequential procedure while the destination still sees batches.
  */
 export class Coalescer<Item, Result> {
-  private queue: { item: Item; resolve: (result: Result) => void; reject: (error: unknown) => void }[] = [];
+  private queue: Entry<Item, Result>[] = [];
   private scheduled = false;
 
   constructor(
@@ -14,37 +14,22 @@ export class Coalescer<Item, Result> {
   ) {}
 
   submit(item: Item): Promise<Result> {
-    return new Promise<Result>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
-      this.schedule();
-    });
+    return this.submitAll([item]).then(firstOf);
   }
 
   /** Several items of one caller, answered together: one promise instead of one per item. */
   submitAll(items: readonly Item[]): Promise<Result[]> {
     if (items.length === 0) return Promise.resolve([]);
     return new Promise<Result[]>((resolve, reject) => {
-      const results = new Array<Result>(items.length);
-      let left = items.length;
-      items.forEach((item, index) =>
-        this.queue.push({
-          item,
-          resolve: (result) => {
-            results[index] = result;
-            if (--left === 0) resolve(results);
-          },
-          reject,
-        }),
-      );
-      this.schedule();
+      const group: Group<Result> = { results: new Array<Result>(items.length), left: items.length, resolve, reject };
+      for (let index = 0; index < items.length; index += 1) {
+        this.queue.push({ item: items[index] as Item, group, index });
+      }
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.drain());
+      }
     });
-  }
-
-  private schedule(): void {
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => void this.drain());
-    }
   }
 
   private async drain(): Promise<void> {
@@ -56,9 +41,30 @@ export class Coalescer<Item, Result> {
       if (results.length !== entries.length) {
         throw new PortContractError(`${this.describe} answered ${results.length} results for ${entries.length} items`);
       }
-      entries.forEach((entry, index) => entry.resolve(results[index] as Result));
+      entries.forEach(({ group, index }, position) => {
+        group.results[index] = results[position] as Result;
+        group.left -= 1;
+        if (group.left === 0) group.resolve(group.results);
+      });
     } catch (error) {
-      for (const entry of entries) entry.reject(error);
+      for (const { group } of entries) group.reject(error);
     }
   }
+}
+
+interface Group<Result> {
+  readonly results: Result[];
+  left: number;
+  readonly resolve: (results: Result[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface Entry<Item, Result> {
+  readonly item: Item;
+  readonly group: Group<Result>;
+  readonly index: number;
+}
+
+function firstOf<Result>(results: Result[]): Result {
+  return results[0] as Result;
 }

@@ -113,7 +113,7 @@ export class EveryVersionRun extends AccountRun {
 
 function startAt(w: Watermark, first: ChangeRecord): Watermark {
   const floor = first.version - 1;
-  return { ...w, version: floor, floor, ...(first.oldImage ? { lastImage: first.oldImage } : {}) };
+  return { ...w, version: floor, floor, lastImage: first.oldImage };
 }
 
 /** Merges what was delivered and dead-lettered into the watermark; only ever moves it forward. */
@@ -123,18 +123,25 @@ function settle(
   lettered: readonly number[],
   now: number,
 ): Watermark {
+  if (w.ahead.length === 0 && w.deadLettered.length === 0 && lettered.length === 0) {
+    // The common case, without sets: what was delivered simply extends the watermark.
+    let version = w.version;
+    while (delivered.has(version + 1)) version += 1;
+    if (version - w.version === delivered.size) {
+      const lastImage = version === w.version ? w.lastImage : delivered.get(version)?.newImage;
+      return { ...w, version, lastImage, gapSince: undefined };
+    }
+  }
   const present = new Set([...w.ahead, ...delivered.keys()]);
   const version = contiguousFrom(w.version, present);
   const ahead = sortedUnique([...present].filter((v) => v > version));
   const deadLettered = sortedUnique([...w.deadLettered, ...lettered]).filter(
     (v) => v > version && !present.has(v),
   );
-  const { lastImage: _previous, gapSince: _gap, ...rest } = w;
   // The image at the watermark is known only if that version passed through this run (or did not move).
   const lastImage = version === w.version ? w.lastImage : delivered.get(version)?.newImage;
-  const next: Watermark = { ...rest, version, ahead, deadLettered, ...(lastImage ? { lastImage } : {}) };
-  const waiting = missingBelowAhead(next).length > 0;
-  return waiting ? { ...next, gapSince: w.gapSince ?? now } : next;
+  const next: Watermark = { ...w, version, ahead, deadLettered, lastImage, gapSince: undefined };
+  return missingBelowAhead(next).length > 0 ? { ...next, gapSince: w.gapSince ?? now } : next;
 }
 
 /** Versions between the watermark and the highest delivered one that neither arrived nor were dead-lettered. */
@@ -152,8 +159,12 @@ function sameState(a: Watermark, b: Watermark): boolean {
     a.version === b.version &&
     a.floor === b.floor &&
     a.gapSince === b.gapSince &&
-    a.ahead.join() === b.ahead.join() &&
-    a.deadLettered.join() === b.deadLettered.join() &&
-    a.lastImage === b.lastImage
+    a.lastImage === b.lastImage &&
+    sameList(a.ahead, b.ahead) &&
+    sameList(a.deadLettered, b.deadLettered)
   );
+}
+
+function sameList(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((value, index) => value === b[index]);
 }

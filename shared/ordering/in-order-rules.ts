@@ -23,12 +23,12 @@ const DONE: Step = { kind: 'done' };
 
 /** What a run knows when it decides its next step. */
 export interface InOrderView {
-  readonly watermark: Watermark;
+  readonly state: Watermark;
   readonly owner: string;
   readonly now: number;
   readonly baseline: BaselineRule;
   /** The account has waited for a missing version longer than the maximum gap age. */
-  readonly gapExpired: boolean;
+  readonly waitedTooLong: boolean;
   /** The record of this version in hand (from the batch or loaded from the parked records), if any. */
   available(version: number): ChangeRecord | undefined;
   /** Listed as parked by the watermark but not in hand yet. */
@@ -43,7 +43,7 @@ export interface InOrderView {
  * Another engine's live claim always means wait.
  */
 export function nextInOrderStep(view: InOrderView): Step {
-  const w = view.watermark;
+  const w = view.state;
   if (w.claim && w.claim.owner !== view.owner && w.claim.expiresAt > view.now) return WAIT;
   if (isUnstarted(w) && w.parked.some((version) => view.parkedButNotLoaded(version))) return LOAD_PARKED;
   if (isUnstarted(w) && view.baseline === 'first-seen') {
@@ -63,7 +63,7 @@ export function nextInOrderStep(view: InOrderView): Step {
 
   if (w.parked.length === 0 && view.lowestWaiting() === undefined) return DONE;
   // Waiting behind a dead-lettered version is not a gap: the account resumes when that record is redriven.
-  if (w.deadLettered.includes(next) || !view.gapExpired) return WAIT;
+  if (w.deadLettered.includes(next) || !view.waitedTooLong) return WAIT;
   if (w.parked.some((version) => view.parkedButNotLoaded(version))) return LOAD_PARKED;
   const lowest = view.lowestWaiting();
   if (lowest === undefined) return DONE;
@@ -75,15 +75,13 @@ export function nextInOrderStep(view: InOrderView): Step {
 
 /** The watermark after `record` was delivered. Progress restarts the gap clock: what matters is how long it is stuck. */
 export function advance(w: Watermark, record: ChangeRecord): Watermark {
-  const { lastImage: _old, gapSince: _gap, ...rest } = w;
-  const without = (versions: readonly number[]): readonly number[] =>
-    versions.length === 0 ? versions : versions.filter((version) => version !== record.version);
   return {
-    ...rest,
+    ...w,
     version: record.version,
-    parked: without(w.parked),
-    deadLettered: without(w.deadLettered),
-    ...(record.newImage ? { lastImage: record.newImage } : {}),
+    parked: without(w.parked, record.version),
+    deadLettered: without(w.deadLettered, record.version),
+    lastImage: record.newImage,
+    gapSince: undefined,
   };
 }
 
@@ -95,6 +93,10 @@ export function deadLettered(w: Watermark, versions: readonly number[]): Waterma
     parked: w.parked.filter((version) => !pending.includes(version)),
     deadLettered: sortedUnique([...w.deadLettered, ...pending]),
   };
+}
+
+function without(versions: readonly number[], version: number): readonly number[] {
+  return versions.length === 0 ? versions : versions.filter((other) => other !== version);
 }
 
 export function covers(claim: Claim, version: number): boolean {

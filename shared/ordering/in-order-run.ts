@@ -1,5 +1,6 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import { AccountRun } from './account-run';
+import type { BaselineRule } from './delivery-mode';
 import { advance, covers, deadLettered, nextInOrderStep, type InOrderView, type Step } from './in-order-rules';
 import { MAX_LEDGER_WRITE_ITEMS, type DeliveryResult } from './ports';
 import { sortedUnique, type Claim, type Watermark } from './watermark';
@@ -14,7 +15,7 @@ import { sortedUnique, type Claim, type Watermark } from './watermark';
  * While another engine's claim is live this run delivers nothing: it parks what it has and the claim holder, whose
  * next write then loses the race and re-reads, drains it.
  */
-export class InOrderRun extends AccountRun {
+export class InOrderRun extends AccountRun implements InOrderView {
   private parkedRecords: Map<number, ChangeRecord> | undefined;
   /** Batch records delivered but not yet committed: they settle when the watermark is written. */
   private readonly pending = new Map<number, DeliveryResult>();
@@ -61,43 +62,39 @@ export class InOrderRun extends AccountRun {
     return version <= this.watermark.version || this.watermark.parked.includes(version);
   }
 
-  private available(version: number): ChangeRecord | undefined {
+  available(version: number): ChangeRecord | undefined {
     if (this.spent.has(version)) return undefined;
     return this.records.get(version) ?? this.parkedRecords?.get(version);
   }
 
   /** Listed as parked but not in hand: never loaded, or parked by another engine since we loaded. */
-  private parkedButNotLoaded(version: number): boolean {
+  parkedButNotLoaded(version: number): boolean {
     return this.watermark.parked.includes(version) && !this.parkedRecords?.has(version);
   }
 
   private nextStep(): Step {
-    return nextInOrderStep(this.view);
+    return nextInOrderStep(this);
   }
 
-  /** This run as the rules see it; built once, read live. */
-  private readonly view: InOrderView = (() => {
-    const run = this;
-    return {
-      get watermark() {
-        return run.watermark;
-      },
-      owner: run.ctx.owner,
-      get now() {
-        return run.ctx.now();
-      },
-      baseline: run.ctx.epoch.baseline,
-      get gapExpired() {
-        return run.gapExpired();
-      },
-      available: (version: number) => run.available(version),
-      parkedButNotLoaded: (version: number) => run.parkedButNotLoaded(version),
-      lowestWaiting: () => run.lowestWaiting(),
-    };
-  })();
+  // The run as the rules see it (InOrderView).
+  get state(): Watermark {
+    return this.watermark;
+  }
+  get owner(): string {
+    return this.ctx.owner;
+  }
+  get now(): number {
+    return this.ctx.now();
+  }
+  get baseline(): BaselineRule {
+    return this.ctx.epoch.baseline;
+  }
+  get waitedTooLong(): boolean {
+    return this.gapExpired();
+  }
 
   /** The lowest record above the watermark that this run holds, from the batch or the parked records. */
-  private lowestWaiting(): ChangeRecord | undefined {
+  lowestWaiting(): ChangeRecord | undefined {
     const versions = [...this.records.keys(), ...(this.parkedRecords?.keys() ?? [])].filter(
       (version) => version > this.watermark.version && !this.spent.has(version),
     );
@@ -125,8 +122,7 @@ export class InOrderRun extends AccountRun {
 
   private baselineAt(from: ChangeRecord, afterGap: boolean): void {
     const floor = from.version - 1;
-    const { lastImage: _previous, ...rest } = this.watermark;
-    this.update({ ...rest, version: floor, floor, ...(from.oldImage ? { lastImage: from.oldImage } : {}) });
+    this.update({ ...this.watermark, version: floor, floor, lastImage: from.oldImage });
     if (afterGap) this.ctx.tally.counts.baselined += 1;
   }
 
@@ -187,8 +183,7 @@ export class InOrderRun extends AccountRun {
   private release(): void {
     const claim = this.watermark.claim;
     if (claim === undefined || !this.isOurs(claim)) return;
-    const { claim: _released, ...rest } = this.watermark;
-    this.update(rest);
+    this.update({ ...this.watermark, claim: undefined });
   }
 
   /** A fact that still holds on a fresh watermark only if our claim on `version` survived there. */
@@ -288,9 +283,8 @@ export class InOrderRun extends AccountRun {
         this.ctx.tally.counts.unparked += 1;
       }
     }
-    const { gapSince, ...rest } = next;
-    const waitingSince = next.parked.length === 0 ? undefined : (gapSince ?? this.ctx.now());
-    this.watermark = waitingSince === undefined ? rest : { ...rest, gapSince: waitingSince };
+    const gapSince = next.parked.length === 0 ? undefined : (next.gapSince ?? this.ctx.now());
+    this.watermark = gapSince === next.gapSince ? next : { ...next, gapSince };
   }
 
   /** Parked records to remove: no longer listed by the planned watermark. */

@@ -38,8 +38,24 @@ export interface Watermark {
   readonly updatedAt: number;
 }
 
+/**
+ * A watermark with no history. Every optional field is present (as undefined) and stays present through every
+ * change, so all watermarks share one object shape: the engine copies them on every step, and that stays cheap.
+ */
 export function emptyWatermark(accountId: string): Watermark {
-  return { accountId, version: 0, revision: 0, ahead: [], parked: [], deadLettered: [], updatedAt: 0 };
+  return {
+    accountId,
+    version: 0,
+    revision: 0,
+    ahead: [],
+    parked: [],
+    deadLettered: [],
+    lastImage: undefined,
+    claim: undefined,
+    gapSince: undefined,
+    floor: undefined,
+    updatedAt: 0,
+  };
 }
 
 /** The highest version reachable from `from` without a hole, given the versions in `present`. */

@@ -12,11 +12,11 @@ function view(overrides: Partial<InOrderView> & { inHand?: number[]; parkedUnloa
   const unloaded = new Set(overrides.parkedUnloaded ?? []);
   const lowest = [...inHand].sort((a, b) => a - b)[0];
   return {
-    watermark: emptyWatermark('A'),
+    state: emptyWatermark('A'),
     owner: 'me',
     now: 1_000,
     baseline: 'from-version-1',
-    gapExpired: false,
+    waitedTooLong: false,
     available: (version) => (inHand.has(version) ? record(version) : undefined),
     parkedButNotLoaded: (version) => unloaded.has(version),
     lowestWaiting: () => (lowest === undefined ? undefined : record(lowest)),
@@ -34,31 +34,31 @@ const at = (version: number, extra: Partial<Watermark> = {}): Watermark => ({
 
 describe('nextInOrderStep', () => {
   test('delivers the next version when it is in hand', () => {
-    expect(nextInOrderStep(view({ watermark: at(2), inHand: [4, 3] }))).toMatchObject({ kind: 'deliver', healed: false, record: { version: 3 } });
+    expect(nextInOrderStep(view({ state: at(2), inHand: [4, 3] }))).toMatchObject({ kind: 'deliver', healed: false, record: { version: 3 } });
   });
 
   test('waits while another engine holds a live claim, even with the next version in hand', () => {
     const claimed = at(2, { claim: { owner: 'other', version: 3, expiresAt: 2_000 } });
-    expect(nextInOrderStep(view({ watermark: claimed, inHand: [3] })).kind).toBe('wait');
-    expect(nextInOrderStep(view({ watermark: claimed, inHand: [3], now: 2_001 })).kind).toBe('deliver');
+    expect(nextInOrderStep(view({ state: claimed, inHand: [3] })).kind).toBe('wait');
+    expect(nextInOrderStep(view({ state: claimed, inHand: [3], now: 2_001 })).kind).toBe('deliver');
   });
 
   test('heals a single missing version from its successor', () => {
-    expect(nextInOrderStep(view({ watermark: at(2), inHand: [4] }))).toMatchObject({ kind: 'deliver', healed: true, record: { version: 3 } });
+    expect(nextInOrderStep(view({ state: at(2), inHand: [4] }))).toMatchObject({ kind: 'deliver', healed: true, record: { version: 3 } });
   });
 
   test('does not heal a version that waits in the dead-letter queue', () => {
-    expect(nextInOrderStep(view({ watermark: at(2, { deadLettered: [3] }), inHand: [4] })).kind).toBe('wait');
+    expect(nextInOrderStep(view({ state: at(2, { deadLettered: [3] }), inHand: [4] })).kind).toBe('wait');
   });
 
   test('loads parked records before deciding about versions it does not hold', () => {
-    expect(nextInOrderStep(view({ watermark: at(2, { parked: [3] }), parkedUnloaded: [3] })).kind).toBe('load-parked');
+    expect(nextInOrderStep(view({ state: at(2, { parked: [3] }), parkedUnloaded: [3] })).kind).toBe('load-parked');
   });
 
   test('waits behind a gap of two, then after the gap age times out or, for an account never started, baselines', () => {
-    expect(nextInOrderStep(view({ watermark: at(2), inHand: [5] })).kind).toBe('wait');
-    expect(nextInOrderStep(view({ watermark: at(2), inHand: [5], gapExpired: true })).kind).toBe('gap-timeout');
-    expect(nextInOrderStep(view({ inHand: [5, 6], gapExpired: true }))).toMatchObject({ kind: 'baseline', afterGap: true, from: { version: 5 } });
+    expect(nextInOrderStep(view({ state: at(2), inHand: [5] })).kind).toBe('wait');
+    expect(nextInOrderStep(view({ state: at(2), inHand: [5], waitedTooLong: true })).kind).toBe('gap-timeout');
+    expect(nextInOrderStep(view({ inHand: [5, 6], waitedTooLong: true }))).toMatchObject({ kind: 'baseline', afterGap: true, from: { version: 5 } });
   });
 
   test('a first-seen epoch starts an unknown account at its lowest version at once', () => {
@@ -66,7 +66,7 @@ describe('nextInOrderStep', () => {
   });
 
   test('is done when nothing waits above the watermark', () => {
-    expect(nextInOrderStep(view({ watermark: at(4) })).kind).toBe('done');
+    expect(nextInOrderStep(view({ state: at(4) })).kind).toBe('done');
   });
 });
 
