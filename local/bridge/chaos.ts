@@ -18,8 +18,6 @@ export interface ChaosOptions {
   readonly shardCount: number;
 }
 
-export const NO_CHAOS: Omit<ChaosOptions, 'seed' | 'shardCount'> = { duplicateRate: 0, reorderRate: 0, reorderWindow: 0 };
-
 /** One item as the simulated stream holds it. */
 export interface Placed<T> {
   readonly item: T;

@@ -126,7 +126,7 @@ export interface ReadUntilOptions {
  * Polls until `done` says everything expected has been read. Stream records become readable a little after the
  * write that caused them, so an empty poll only means "not yet"; the caller decides what "all" is.
  */
-export async function readUntil(
+async function readUntil(
   reader: Pick<DynamoDBStreamReader, 'poll'>,
   done: (records: readonly StreamRecord[]) => boolean,
   options: ReadUntilOptions = {},

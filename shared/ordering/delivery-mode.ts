@@ -8,8 +8,6 @@
  */
 export type DeliveryMode = 'every-version' | 'latest-state' | 'in-order';
 
-export const DELIVERY_MODES: readonly DeliveryMode[] = ['every-version', 'latest-state', 'in-order'];
-
 /**
  * Where an account's history starts in a ledger epoch, when the ledger knows nothing of the account yet.
  *
