@@ -17,7 +17,8 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDBLocal } from './emulators
 import type { RunningDynamoDBLocal } from './emulators/dynamodb-local';
 import { createAccountsTable, createLedgerTable } from './tables';
 import { checkCapture, checkDestination, destinationOk, historyOf, readFinalVersions } from './verify';
-import { RecordingDeadLetterQueue, RecordingDestination, type Truth } from './verify';
+import { RecordingDeadLetterQueue, RecordingDestination } from './recording-destination';
+import type { Truth } from './verify';
 import { runWorkload } from './workload';
 
 export interface RunOptions {
@@ -276,7 +277,7 @@ function createConsumer({ name, mode, client, ledgerTable, accountsTable, source
         kind: 'in-memory recording destination',
         duplicatesSkipped: counts.duplicates,
         stale: counts.stale,
-        refusedByDestination: destination.refused,
+        refusedByDestination: destination.refusedStale,
         parkedRemaining,
         waitingAccounts,
         deadLettered: deadLetters.letters.length,

@@ -2,17 +2,8 @@ import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/
 import { ACCOUNTS_KEY } from '../shared/accounts/account';
 import { decodeChangeRecord } from '../shared/change-record/decode';
 import type { DeliveryMode } from '../shared/ordering/delivery-mode';
-import type { DeadLetter, DeadLetterQueue, Delivery, DeliveryResult, Destination } from '../shared/ordering/ports';
+import type { ReceivedChange } from './recording-destination';
 import type { StreamPayload } from './bridge/chaos';
-
-/** One delivery as a destination accepted it, in arrival order. */
-export interface ReceivedChange {
-  readonly accountId: string;
-  readonly version: number;
-  readonly healed: boolean;
-  /** The balance of the delivered new image; absent for a tombstone. */
-  readonly balance?: number;
-}
 
 /** The truth to verify against: what the table holds now, and every version its stream carried. */
 export interface Truth {
@@ -237,46 +228,4 @@ export function historyOf(
     versions.set(version, newImage?.balance);
   }
   return { finalVersions, history, captured };
-}
-
-/**
- * A stand-in destination that keeps what it accepted, in arrival order, for the checks above. In latest-state mode
- * it refuses a version not above the one it holds, like an externally versioned search index. The consumers issue
- * replaces it with real destinations and a read-back of what they hold.
- */
-export class RecordingDestination implements Destination {
-  readonly received: ReceivedChange[] = [];
-  /** Deliveries refused as stale. Two engines racing on one account make these, by design (see LatestStateRun). */
-  refused = 0;
-  private readonly latest = new Map<string, number>();
-
-  constructor(
-    readonly name: string,
-    readonly mode: DeliveryMode,
-  ) {}
-
-  async deliver(deliveries: readonly Delivery[]): Promise<readonly DeliveryResult[]> {
-    return deliveries.map(({ record, healed }): DeliveryResult => {
-      if (this.mode === 'latest-state') {
-        if (record.version <= (this.latest.get(record.accountId) ?? 0)) {
-          this.refused += 1;
-          return { status: 'stale' };
-        }
-        this.latest.set(record.accountId, record.version);
-      }
-      const balance = record.newImage?.balance;
-      const { accountId, version } = record;
-      this.received.push({ accountId, version, healed, ...(balance === undefined ? {} : { balance }) });
-      return { status: 'delivered' };
-    });
-  }
-}
-
-export class RecordingDeadLetterQueue implements DeadLetterQueue {
-  readonly letters: DeadLetter[] = [];
-
-  async send(letters: readonly DeadLetter[]): Promise<readonly boolean[]> {
-    this.letters.push(...letters);
-    return letters.map(() => true);
-  }
 }

@@ -6,7 +6,7 @@ import type { BatchOutcome } from '../../shared/ordering/outcome';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
 import type { Delivery, DeliveryResult, Destination, Ledger } from '../../shared/ordering/ports';
 import { ManualClock } from '../support/engine-harness';
-import { RecordingDeadLetterQueue, RecordingDestination } from '../support/recording-destination';
+import { RecordingDeadLetterQueue, RecordingDestination } from '../../local/recording-destination';
 import { prng } from '../../local/prng';
 import type { Stream } from './stream-model';
 

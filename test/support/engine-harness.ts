@@ -1,7 +1,7 @@
 import { InMemoryLedger, InMemoryLedgerStore } from '../../shared/ledger/in-memory-ledger';
 import { LIVE_EPOCH, type DeliveryMode, type Epoch } from '../../shared/ordering/delivery-mode';
 import { OrderingEngine, type OrderingEngineOptions } from '../../shared/ordering/engine';
-import { RecordingDeadLetterQueue, RecordingDestination } from './recording-destination';
+import { RecordingDeadLetterQueue, RecordingDestination } from '../../local/recording-destination';
 
 /** A hand-driven clock. */
 export class ManualClock {

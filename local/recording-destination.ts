@@ -1,24 +1,29 @@
-import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
+import type { DeliveryMode } from '../shared/ordering/delivery-mode';
 import type {
   DeadLetter,
   DeadLetterQueue,
   Delivery,
   DeliveryResult,
   Destination,
-} from '../../shared/ordering/ports';
+} from '../shared/ordering/ports';
 
-export interface Received {
+/** One delivery as the destination accepted it, in arrival order. */
+export interface ReceivedChange {
   readonly accountId: string;
   readonly version: number;
   readonly healed: boolean;
+  /** The balance of the delivered new image; absent for a tombstone. */
+  readonly balance?: number;
 }
 
 /**
- * An in-memory destination that remembers every delivery it accepted, in arrival order. In `latest-state` mode it
- * behaves like an externally versioned index: a version not above the stored one is refused as stale.
+ * An in-memory destination that remembers every delivery it accepted, in arrival order: the stand-in of `npm start`
+ * and of the tests until the real destinations exist. In `latest-state` mode it behaves like an externally
+ * versioned index: a version not above the stored one is refused as stale (two engines racing on one account make
+ * these, by design: see LatestStateRun).
  */
 export class RecordingDestination implements Destination {
-  readonly received: Received[] = [];
+  readonly received: ReceivedChange[] = [];
   readonly calls: number[] = [];
   /** Deliveries refused as stale (`latest-state`). */
   refusedStale = 0;
@@ -52,7 +57,8 @@ export class RecordingDestination implements Destination {
       }
       this.stored.set(accountId, version);
     }
-    this.received.push({ accountId, version, healed: delivery.healed });
+    const balance = delivery.record.newImage?.balance;
+    this.received.push({ accountId, version, healed: delivery.healed, ...(balance === undefined ? {} : { balance }) });
     return { status: 'delivered' };
   }
 
