@@ -4,7 +4,7 @@ import { decodeChangeRecord, type KinesisRecordInput } from '../shared/change-re
 import { InMemoryLedger } from '../shared/ledger/in-memory-ledger';
 import type { DeliveryMode } from '../shared/ordering/delivery-mode';
 import { OrderingEngine, type OrderingEngineOptions } from '../shared/ordering/engine';
-import { zeroCounts, type EngineCounts } from '../shared/ordering/outcome';
+import { addCounts, zeroCounts, type EngineCounts } from '../shared/ordering/outcome';
 import type { DeadLetterQueue, Delivery, DeliveryResult, Destination } from '../shared/ordering/ports';
 import { ACCOUNTS_TABLE, round, type ThroughputWorkload } from './workloads';
 
@@ -112,7 +112,7 @@ export async function runEngine(batches: Batches, variant: Variant): Promise<Run
   const time = await timed(async () => {
     for (const batch of batches) {
       const outcome = await engine.process(decodeBatch(batch));
-      for (const key of Object.keys(counts) as (keyof EngineCounts)[]) counts[key] += outcome.counts[key];
+      addCounts(counts, outcome.counts);
     }
   });
   const { reads, writes } = ledger instanceof InMemoryLedger ? ledger.store.requests : { reads: 0, writes: 0 };

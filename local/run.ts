@@ -7,7 +7,7 @@ import type { ChangeRecord } from '../shared/change-record/change-record';
 import { DynamoDBLedger } from '../shared/ledger/dynamodb-ledger';
 import { LIVE_EPOCH, type DeliveryMode } from '../shared/ordering/delivery-mode';
 import { OrderingEngine } from '../shared/ordering/engine';
-import { zeroCounts, type EngineCounts } from '../shared/ordering/outcome';
+import { addCounts, zeroCounts } from '../shared/ordering/outcome';
 import type { DeadLetter, Ledger } from '../shared/ordering/ports';
 import { applyChaos, toShardFeeds, type StreamPayload } from './bridge/chaos';
 import { streamRecordToKds } from './bridge/stream-record-to-kds';
@@ -290,10 +290,6 @@ function createConsumer({ name, mode, client, ledgerTable, accountsTable, source
       };
     },
   };
-}
-
-function addCounts(total: EngineCounts, more: EngineCounts): void {
-  for (const key of Object.keys(total) as (keyof EngineCounts)[]) total[key] += more[key];
 }
 
 function lapTimer(): (() => number) & { total(): number } {

@@ -10,6 +10,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { monotonicFactory } from 'ulid';
+import { hasErrorName, lostRaceAt } from '../dynamodb/lost-race';
 import { ACCOUNTS_KEY, type AccountImage, type AccountStatus, isValidVersion, type LastChange } from './account';
 import {
   AccountAlreadyExistsError,
@@ -62,8 +63,6 @@ const BACKOFF_BASE_MS = 10;
 const BACKOFF_CAP_MS = 200;
 const UPDATED = ['balance', 'version', 'status', 'updated_at', 'last_change'];
 const UPDATE_NAMES = Object.fromEntries(UPDATED.map((name) => [`#${name}`, name]));
-// Cancellation reasons after which a fresh read may let the same transaction through.
-const RETRYABLE_CANCELLATIONS = new Set(['ConditionalCheckFailed', 'TransactionConflict']);
 
 /** What one write does to one account, decided in code from the image it read. */
 interface Change {
@@ -128,7 +127,7 @@ export class AccountsWriter {
         }),
       );
     } catch (error) {
-      if (hasName(error, 'ConditionalCheckFailedException')) throw new AccountAlreadyExistsError(accountId);
+      if (hasErrorName(error, 'ConditionalCheckFailedException')) throw new AccountAlreadyExistsError(accountId);
       throw error;
     }
     return image;
@@ -275,8 +274,14 @@ function withReference(change: LastChange, reference: string | undefined): LastC
  */
 function conditionalUpdate(tableName: string, current: AccountImage, change: Change, now: string): Update {
   const { version, account_id: accountId } = current;
-  const values: Record<string, unknown> = { ':expected': version, ':next': version + 1, ':open': OPEN, ':now': now };
-  Object.assign(values, { ':delta': change.delta, ':last': change.lastChange });
+  const values: Record<string, unknown> = {
+    ':expected': version,
+    ':next': version + 1,
+    ':open': OPEN,
+    ':now': now,
+    ':delta': change.delta,
+    ':last': change.lastChange,
+  };
   const conditions = ['#version = :expected', '#status = :open'];
   const sets = ['#balance = #balance + :delta', '#version = :next', '#updated_at = :now', '#last_change = :last'];
   if (change.delta < 0) {
@@ -312,20 +317,6 @@ function applied(current: AccountImage, change: Change, now: string): AccountIma
     last_change: change.lastChange,
     ...(change.close ? { status: CLOSED } : {}),
   };
-}
-
-/** The index of the transaction item (0 for a single write) that lost a race, or undefined for any other error. */
-function lostRaceAt(error: unknown): number | undefined {
-  if (hasName(error, 'ConditionalCheckFailedException') || hasName(error, 'TransactionConflictException')) return 0;
-  if (!hasName(error, 'TransactionCanceledException')) return undefined;
-  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-  const index = reasons.findIndex((reason) => RETRYABLE_CANCELLATIONS.has(reason.Code ?? ''));
-  return index === -1 ? undefined : index;
-}
-
-// By name rather than instanceof: the client may come from another copy of the SDK than the one imported here.
-function hasName(error: unknown, name: string): error is Error {
-  return error instanceof Error && error.name === name;
 }
 
 function keyOf(accountId: string): Record<string, AttributeValue> {

@@ -1,15 +1,14 @@
 import {
   BatchGetItemCommand,
-  ConditionalCheckFailedException,
   type DynamoDBClient,
   PutItemCommand,
   QueryCommand,
-  TransactionCanceledException,
   TransactWriteItemsCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChangeRecord } from '../change-record/change-record';
+import { lostRaceAt } from '../dynamodb/lost-race';
 import { LedgerUnavailableError } from '../ordering/errors';
 import type { Ledger, LedgerWrite, LedgerWriteResult } from '../ordering/ports';
 import type { Watermark } from '../ordering/watermark';
@@ -152,7 +151,8 @@ export class DynamoDBLedger implements Ledger {
       );
       return 'committed';
     } catch (error) {
-      if (lostRace(error)) return 'conflict';
+      // Another engine got there first; the caller re-reads and re-plans.
+      if (lostRaceAt(error) !== undefined) return 'conflict';
       throw unavailable(write.park.length + write.unpark.length > 0 ? 'TransactWriteItems' : 'PutItem', error, accountId);
     }
   }
@@ -221,21 +221,6 @@ function revisionCondition(expectedRevision: number): {
         ExpressionAttributeNames: { '#revision': 'revision' },
         ExpressionAttributeValues: { ':expected': { N: String(expectedRevision) } },
       };
-}
-
-/**
- * The watermark's condition failed, or a concurrent transaction touched the same items: either way another engine
- * got there first, and the caller re-reads and re-plans.
- */
-function lostRace(error: unknown): boolean {
-  if (error instanceof ConditionalCheckFailedException) return true;
-  const name = (error as Error)?.name;
-  if (name === 'ConditionalCheckFailedException' || name === 'TransactionConflictException') return true;
-  if (error instanceof TransactionCanceledException || name === 'TransactionCanceledException') {
-    const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
-    return reasons.some((reason) => reason.Code === 'ConditionalCheckFailed' || reason.Code === 'TransactionConflict');
-  }
-  return false;
 }
 
 function unavailable(operation: string, error: unknown, accountId?: string): LedgerUnavailableError {

@@ -65,6 +65,11 @@ export function zeroCounts(): EngineCounts {
   };
 }
 
+/** Adds `more` into `total`, counter by counter: for totals across batches and sweeps. */
+export function addCounts(total: EngineCounts, more: Readonly<EngineCounts>): void {
+  for (const key of Object.keys(total) as (keyof EngineCounts)[]) total[key] += more[key];
+}
+
 export interface BatchOutcome {
   readonly counts: EngineCounts;
   readonly dispositions: readonly RecordDisposition[];
