@@ -48,15 +48,12 @@ export class EveryVersionRun extends AccountRun {
     });
     await Promise.all(letters);
 
-    let gapLetters: number[] = [];
+    // Acted on once (a baseline counted, a letter sent), then re-applied to the fresh watermark after a lost race.
+    let gap: GapOutcome | undefined;
     for (;;) {
       let next = settle(this.watermark, accepted, lettered, this.ctx.now());
-      if (this.gapExpiredOn(next)) {
-        const outcome = await this.onGapTimeout(next);
-        next = outcome.watermark;
-        gapLetters = outcome.lettered;
-      }
-      next = settle(next, new Map(), gapLetters, this.ctx.now());
+      if (gap === undefined && this.gapExpiredOn(next)) gap = await this.onGapTimeout(next);
+      if (gap !== undefined) next = applyGapOutcome(next, gap, this.ctx.now());
       if (sameState(next, this.watermark)) break;
       this.watermark = next;
       if (await this.flush()) break;
@@ -87,11 +84,10 @@ export class EveryVersionRun extends AccountRun {
    * After the maximum gap age: an account that never started (its history predates the pipeline) starts at its
    * lowest delivered version; otherwise the missing versions are reported to the dead-letter queue.
    */
-  private async onGapTimeout(w: Watermark): Promise<{ watermark: Watermark; lettered: number[] }> {
-    if (w.version === 0 && w.floor === undefined && this.ctx.epoch.baseline === 'from-version-1') {
-      const floor = Math.min(...w.ahead) - 1;
+  private async onGapTimeout(w: Watermark): Promise<GapOutcome> {
+    if (neverStarted(w) && this.ctx.epoch.baseline === 'from-version-1') {
       this.ctx.tally.counts.baselined += 1;
-      return { watermark: { ...w, floor, version: floor }, lettered: [] };
+      return { baseline: true, lettered: [] };
     }
     const missingVersions = missingBelowAhead(w);
     const stored = await this.sendLetter({
@@ -105,10 +101,28 @@ export class EveryVersionRun extends AccountRun {
       missingVersions,
       at: this.ctx.now(),
     });
-    if (!stored) return { watermark: w, lettered: [] };
+    if (!stored) return { baseline: false, lettered: [] };
     this.ctx.tally.counts.gapTimeouts += missingVersions.length;
-    return { watermark: w, lettered: missingVersions };
+    return { baseline: false, lettered: missingVersions };
   }
+}
+
+/** What a gap time-out decided: start the account at its lowest delivered version, or letters for the missing. */
+interface GapOutcome {
+  readonly baseline: boolean;
+  readonly lettered: readonly number[];
+}
+
+function neverStarted(w: Watermark): boolean {
+  return w.version === 0 && w.floor === undefined;
+}
+
+function applyGapOutcome(w: Watermark, gap: GapOutcome, now: number): Watermark {
+  if (gap.baseline && neverStarted(w) && w.ahead.length > 0) {
+    const floor = Math.min(...w.ahead) - 1;
+    return settle({ ...w, floor, version: floor }, new Map(), [], now);
+  }
+  return settle(w, new Map(), gap.lettered, now);
 }
 
 function startAt(w: Watermark, first: ChangeRecord): Watermark {

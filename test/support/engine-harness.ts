@@ -22,6 +22,23 @@ export interface Harness {
   another(owner: string, overrides?: Partial<OrderingEngineOptions>): OrderingEngine;
 }
 
+/**
+ * Makes the next watermark write of `accountId` lose a race: just before it, another writer rewrites the same
+ * watermark (revision + 1), as a second engine would.
+ */
+export function loseNextRace(ledger: InMemoryLedger, accountId: string): void {
+  const write = ledger.write.bind(ledger);
+  let armed = true;
+  ledger.write = async (request) => {
+    if (armed && request.next.accountId === accountId) {
+      armed = false;
+      const current = (await ledger.load([accountId])).get(accountId);
+      if (current) await write({ expectedRevision: current.revision, next: { ...current, revision: current.revision + 1 }, park: [], unpark: [] });
+    }
+    return write(request);
+  };
+}
+
 export function harness(
   mode: DeliveryMode,
   options: { epoch?: Epoch; store?: InMemoryLedgerStore } & Partial<OrderingEngineOptions> = {},

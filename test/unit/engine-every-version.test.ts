@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
 import { accountHistory, duplicateOf, pick } from '../support/histories';
-import { harness } from '../support/engine-harness';
+import { harness, loseNextRace } from '../support/engine-harness';
 
 describe('every-version', () => {
   test('delivers every version of a batch at once, in any order, with one ledger write per account', async () => {
@@ -89,6 +89,19 @@ describe('every-version', () => {
     // If they do turn up later, they are delivered.
     await h.engine.process(pick(history, 3, 4));
     expect([...(await h.ledger.load(['A'])).values()][0]).toMatchObject({ version: 5, deadLettered: [] });
+  });
+
+  test('a gap time-out whose watermark write loses a race sends its notice once, then applies it', async () => {
+    const h = harness('every-version');
+    await h.engine.process(pick(accountHistory('A', 5), 1, 2, 5));
+    h.clock.advance(60_000);
+    loseNextRace(h.ledger, 'A');
+
+    const swept = await h.engine.sweep();
+
+    expect(swept.counts).toMatchObject({ ledgerConflicts: 1, gapTimeouts: 2, deadLettered: 1 });
+    expect(h.deadLetters.letters).toHaveLength(1);
+    expect([...(await h.ledger.load(['A'])).values()][0]).toMatchObject({ deadLettered: [3, 4], gapSince: undefined });
   });
 
   test('an account that predates the pipeline is baselined after the maximum gap age', async () => {

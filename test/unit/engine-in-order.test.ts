@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { LedgerUnavailableError } from '../../shared/ordering/errors';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
 import { accountHistory, duplicateOf, pick } from '../support/histories';
-import { harness } from '../support/engine-harness';
+import { harness, loseNextRace } from '../support/engine-harness';
 
 describe('in-order', () => {
   test('delivers a shuffled, duplicated batch in version order, one write per version plus the first claim', async () => {
@@ -254,6 +254,19 @@ describe('in-order', () => {
     expect(h.deadLetters.letters).toEqual([]);
     const late = await h.engine.process(pick(history, 2, 3));
     expect(late.counts.beforeWindow).toBe(2);
+  });
+
+  test('a baseline whose watermark write loses a race is re-planned and counted once', async () => {
+    const h = harness('in-order');
+    const history = accountHistory('A', 6);
+    await h.engine.process(pick(history, 5, 6));
+    h.clock.advance(60_000);
+    loseNextRace(h.ledger, 'A');
+
+    const swept = await h.engine.sweep();
+
+    expect(swept.counts).toMatchObject({ baselined: 1, ledgerConflicts: 1, delivered: 2 });
+    expect(h.destination.versionsOf('A')).toEqual([5, 6]);
   });
 
   test('a first-seen epoch starts each account at the first version it sees', async () => {
