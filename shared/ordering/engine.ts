@@ -74,10 +74,6 @@ export class OrderingEngine {
     }
   }
 
-  get destination(): Destination {
-    return this.options.destination;
-  }
-
   /**
    * Processes one batch of decoded records. Returns what became of each record; records that could be neither
    * delivered, parked nor dead-lettered are in `failed`. Throws only for the unexpected.
