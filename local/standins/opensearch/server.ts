@@ -1,0 +1,205 @@
+/**
+ * A stand-in for an OpenSearch 2.x cluster (OpenSearch itself cannot be installed here): a `node:http` server
+ * that the real `@opensearch-project/opensearch` client talks to by endpoint. It is NOT OpenSearch: one node,
+ * in-memory single-shard indices, no relevance scoring, no refresh interval (writes are searchable at once).
+ * It is faithful where a consumer relies on it: routes, status codes and response bodies of the document,
+ * `_bulk`, index and search APIs; internal and external versioning with delete tombstones kept for
+ * `index.gc_deletes`; mapping checks (mapper_parsing_exception, strict dynamic mapping); and OpenSearch's error
+ * body `{ error: { root_cause, type, reason }, status }`. Fault injection answers 429s, per-item 429s inside
+ * `_bulk` and 503s from a seeded PRNG, so runs replay.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync, gzipSync, inflateSync } from 'node:zlib';
+import { prng } from '../../prng';
+import { OpenSearchError, requestRejected, serviceUnavailable } from './errors';
+import { Cluster, type Reply } from './routes';
+
+export { REJECTED_EXECUTION_TYPE } from './errors';
+export { OPENSEARCH_VERSION } from './info';
+
+export interface StoredDocument {
+  readonly id: string;
+  readonly version: number;
+  readonly source: Record<string, unknown>;
+  readonly seqNo: number;
+}
+
+export interface OpenSearchFaults {
+  /** Fraction 0..1 of HTTP requests (any route except GET/HEAD /) answered 429 as a whole (OpenSearch's real 429 body: rejected_execution_exception). */
+  throttleRate?: number;
+  /** Fraction 0..1 of individual `_bulk` items answered with status 429 inside an otherwise 200 response (errors: true). */
+  itemThrottleRate?: number;
+  /** Fraction 0..1 of requests answered 503 (a 5xx). */
+  unavailableRate?: number;
+  /** Seed of the fault PRNG, so runs are reproducible. @default 1 */
+  seed?: number;
+}
+
+export interface OpenSearchStandIn {
+  /** e.g. http://127.0.0.1:41234 */
+  readonly endpoint: string;
+  /** Replaces the current faults and reseeds the fault PRNG; `{}` turns them off. */
+  setFaults(faults: OpenSearchFaults): void;
+  document(index: string, id: string): StoredDocument | undefined;
+  /** The documents of an index sorted by id; [] if the index does not exist. */
+  documents(index: string): StoredDocument[];
+  /**
+   * Counters: `requests` (all), requests by route kind that were not faulted (`bulk`, `search`, `count`,
+   * `indexDoc`, `getDoc`, `deleteDoc`, `updateDoc`, `createIndex`, ...), `bulkItems`, and what went wrong:
+   * `throttled`, `itemThrottled`, `unavailable`, `conflicts` (409s, also inside `_bulk`), `mappingErrors`.
+   */
+  readonly stats: Readonly<Record<string, number>>;
+  stop(): Promise<void>;
+}
+
+const COUNTERS = ['requests', 'bulk', 'bulkItems', 'search', 'count', 'indexDoc', 'getDoc', 'deleteDoc', 'throttled',
+  'itemThrottled', 'unavailable', 'conflicts', 'mappingErrors'] as const;
+
+function checkRate(name: string, rate: number | undefined): number {
+  if (rate === undefined) return 0;
+  if (!Number.isFinite(rate) || rate < 0 || rate > 1) throw new RangeError(`${name} must be within 0..1, got ${rate}`);
+  return rate;
+}
+
+function toStored(doc: { id: string; version: number; seqNo: number; source: Record<string, unknown> }): StoredDocument {
+  return { id: doc.id, version: doc.version, source: structuredClone(doc.source), seqNo: doc.seqNo };
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function decode(body: Buffer, encoding: string | undefined): string {
+  try {
+    if (encoding?.includes('gzip')) return gunzipSync(body).toString('utf8');
+    if (encoding?.includes('deflate')) return inflateSync(body).toString('utf8');
+  } catch (error) {
+    throw new OpenSearchError(400, 'illegal_argument_exception', `failed to decompress the request body: ${String(error)}`);
+  }
+  return body.toString('utf8');
+}
+
+function send(request: IncomingMessage, response: ServerResponse, reply: Reply): void {
+  const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=UTF-8' };
+  if (request.method === 'HEAD' || reply.body === undefined) {
+    response.writeHead(reply.status, { ...headers, 'content-length': 0 });
+    response.end();
+    return;
+  }
+  let payload = Buffer.from(JSON.stringify(reply.body), 'utf8');
+  if (String(request.headers['accept-encoding'] ?? '').includes('gzip')) {
+    payload = gzipSync(payload);
+    headers['content-encoding'] = 'gzip';
+  }
+  response.writeHead(reply.status, { ...headers, 'content-length': payload.length });
+  response.end(payload);
+}
+
+/** Starts the stand-in on `host` (127.0.0.1) and `port` (0: a free port). */
+export async function startOpenSearchStandIn(
+  options: { port?: number; host?: string } & OpenSearchFaults = {},
+): Promise<OpenSearchStandIn> {
+  const { port = 0, host = '127.0.0.1', ...initialFaults } = options;
+  let faults: Required<OpenSearchFaults>;
+  let random: () => number;
+  const setFaults = (next: OpenSearchFaults): void => {
+    faults = {
+      throttleRate: checkRate('throttleRate', next.throttleRate),
+      itemThrottleRate: checkRate('itemThrottleRate', next.itemThrottleRate),
+      unavailableRate: checkRate('unavailableRate', next.unavailableRate),
+      seed: next.seed ?? 1,
+    };
+    random = prng(faults.seed);
+  };
+  setFaults(initialFaults);
+  // Draw only for the faults that are on, so a configuration replays the same way from its seed.
+  const draw = (rate: number): boolean => rate > 0 && random() < rate;
+
+  const counters: Record<string, number> = Object.fromEntries(COUNTERS.map((name) => [name, 0]));
+  const count = (stat: string, by = 1): void => {
+    counters[stat] = (counters[stat] ?? 0) + by;
+  };
+  const cluster = new Cluster({ count, rejectItem: () => draw(faults.itemThrottleRate) });
+
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const raw = await readBody(request);
+    const method = (request.method ?? 'GET').toUpperCase();
+    const url = new URL(request.url ?? '/', 'http://standin');
+    count('requests');
+    let reply: Reply;
+    try {
+      const root = url.pathname.replace(/\/+$/, '') === '' && (method === 'GET' || method === 'HEAD');
+      if (!root && draw(faults.unavailableRate)) {
+        count('unavailable');
+        throw serviceUnavailable();
+      }
+      if (!root && draw(faults.throttleRate)) {
+        count('throttled');
+        throw requestRejected(raw.length);
+      }
+      let segments: string[];
+      try {
+        segments = url.pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+      } catch {
+        throw new OpenSearchError(400, 'illegal_argument_exception', `unable to decode the path [${url.pathname}]`);
+      }
+      const body = decode(raw, request.headers['content-encoding']);
+      reply = cluster.handle({ method, path: url.pathname, segments, query: url.searchParams, body });
+    } catch (caught) {
+      const error = caught instanceof OpenSearchError
+        ? caught
+        : new OpenSearchError(500, 'exception', caught instanceof Error ? caught.message : String(caught));
+      if (error.status === 409) count('conflicts');
+      if (/mapper|mapping/.test(error.type)) count('mappingErrors');
+      reply = { status: error.status, body: error.body() };
+    }
+    send(request, response, reply);
+  };
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) {
+        const failure = new OpenSearchError(500, 'exception', String(error));
+        send(request, response, { status: 500, body: failure.body() });
+      } else {
+        response.destroy();
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const endpoint = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  let stopped: Promise<void> | undefined;
+
+  return {
+    endpoint,
+    setFaults,
+    document(index, id) {
+      const doc = cluster.indices.get(index)?.docs.get(id);
+      return doc === undefined ? undefined : toStored(doc);
+    },
+    documents(index) {
+      const docs = [...(cluster.indices.get(index)?.docs.values() ?? [])];
+      return docs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map(toStored);
+    },
+    get stats() {
+      return Object.freeze({ ...counters });
+    },
+    stop() {
+      stopped ??= new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      });
+      return stopped;
+    },
+  };
+}
