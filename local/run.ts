@@ -1,25 +1,22 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AccountsWriter } from '../shared/accounts/writer';
-import { decodeChangeRecord, encodeKinesisPayload, type KinesisRecordInput } from '../shared/change-record/decode';
+import { decodeChangeRecord, type KinesisRecordInput } from '../shared/change-record/decode';
 import type { ChangeRecord } from '../shared/change-record/change-record';
 import { DynamoDBLedger } from '../shared/ledger/dynamodb-ledger';
 import { LIVE_EPOCH, type DeliveryMode } from '../shared/ordering/delivery-mode';
 import { OrderingEngine } from '../shared/ordering/engine';
 import { addCounts, zeroCounts } from '../shared/ordering/outcome';
 import type { DeadLetter, Ledger } from '../shared/ordering/ports';
-import { applyChaos, toShardFeeds, type StreamPayload } from './bridge/chaos';
-import { streamRecordToKds } from './bridge/stream-record-to-kds';
-import { DynamoDBStreamReader, latestStreamArn, readChanges } from './bridge/stream-reader';
 import type { DestinationReport, RunReport } from './report';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDBLocal } from './emulators/dynamodb-local';
 import type { RunningDynamoDBLocal } from './emulators/dynamodb-local';
 import { createAccountsTable, createLedgerTable } from './tables';
-import { checkCapture, checkDestination, destinationOk, historyOf, readFinalVersions } from './verify';
+import { checkDestination, destinationOk } from './verify';
+import { produceChangeFeed } from './change-feed';
+import { badRecordLetter } from '../shared/dead-letter/dead-letter-message';
 import { RecordingDeadLetterQueue, RecordingDestination } from './recording-destination';
 import type { Truth } from './verify';
-import { runWorkload } from './workload';
 
 export interface RunOptions {
   readonly accounts: number;
@@ -102,39 +99,29 @@ export async function runLocal(options: RunOptions): Promise<RunReport> {
     await createLedgerTable(dynamodb, ledgerTable);
     const setup = lap();
 
-    log(`workload: ${options.accounts} accounts, ${options.changes} changes`);
-    const writer = new AccountsWriter({ client: dynamodb, tableName: accountsTable, maxAttempts: 10 });
-    const { accountIds: _ids, ...workload } = await runWorkload(writer, {
+    const shardCount = options.shards ?? RUN_DEFAULTS.shards;
+    const feed = await produceChangeFeed({
+      dynamodb,
+      streams,
+      accountsTable,
       accounts: options.accounts,
       changes: options.changes,
       seed: options.seed,
+      duplicateRate: options.duplicateRate,
+      reorderRate: options.reorderRate,
+      reorderWindow: options.reorderWindow,
+      shards: shardCount,
+      batchSize: options.batchSize,
       concurrency: options.concurrency ?? RUN_DEFAULTS.concurrency,
       ...(options.ratePerSecond ? { ratePerSecond: options.ratePerSecond } : {}),
+      ...(options.captureTimeoutMs ? { captureTimeoutMs: options.captureTimeoutMs } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      log,
     });
-    options.signal?.throwIfAborted();
-    const workloadMs = lap();
-
-    // The table itself says how many changes the stream must carry: one per version of every account.
-    const finalVersions = await readFinalVersions(dynamodb, accountsTable);
-    const expected = [...finalVersions.values()].reduce((sum, version) => sum + version, 0);
-    log(`capturing ${expected} changes from the DynamoDB stream`);
-    const streamArn = await latestStreamArn(dynamodb, accountsTable);
-    const reader = new DynamoDBStreamReader({ client: streams, streamArn });
-    const read = await readChanges(reader, expected, { timeoutMs: options.captureTimeoutMs ?? 30_000 });
-    const payloads: StreamPayload[] = read.records.map((record) => ({
-      data: encodeKinesisPayload(streamRecordToKds(record, { tableName: accountsTable })),
-      partitionKey: record.dynamodb?.Keys?.account_id?.S ?? '',
-    }));
-    const truth = historyOf(payloads, finalVersions, accountsTable);
-    const capture = { ...checkCapture(truth, truth.captured), caughtUp: read.caughtUp };
-    options.signal?.throwIfAborted();
-    const captureMs = lap();
-
-    const shardCount = options.shards ?? RUN_DEFAULTS.shards;
-    const { duplicateRate, reorderRate, reorderWindow, seed } = options;
-    const chaosOptions = { seed, duplicateRate, reorderRate, reorderWindow, shardCount };
-    const chaos = applyChaos(payloads, (payload) => payload.partitionKey, chaosOptions);
-    const feeds = toShardFeeds(chaos, options.batchSize);
+    const { workload, capture, truth, chaos, feeds } = feed;
+    lap();
+    const workloadMs = feed.timingsMs.workload;
+    const captureMs = feed.timingsMs.capture;
     const sources: BatchSource[] = feeds.map((feed) => ({
       shardId: feed.shardId,
       batches: async function* () {
@@ -224,8 +211,7 @@ function createConsumer({ name, mode, client, ledgerTable, accountsTable, source
       const decoded = decodeChangeRecord(input, { tableName: accountsTable });
       if (decoded.ok) records.push(decoded.record);
       else {
-        const { bad } = decoded;
-        letters.push({ ...bad, destination: name, epoch, reason: 'BAD_RECORD', attempts: 1, at: Date.now(), bad });
+        letters.push(badRecordLetter(decoded.bad, name, epoch, Date.now()));
       }
     }
     badRecords += letters.length;

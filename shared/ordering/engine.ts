@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ChangeRecord } from '../change-record/change-record';
 import type { AccountRun, RunContext } from './account-run';
+import { forEachLimited } from '../async/limited';
 import { Coalescer } from './coalescer';
 import { LIVE_EPOCH, type Epoch, type InOrderCommit } from './delivery-mode';
 import { DeadLetterQueueUnavailableError, LedgerUnavailableError, PortContractError } from './errors';
@@ -175,25 +176,4 @@ export class OrderingEngine {
       deadLetter: (letter) => letters.submit(letter),
     };
   }
-}
-
-/**
- * Runs `work` over `items`, at most `limit` at once. Waits for every item even when one fails, so no work is left
- * running unobserved, then rethrows the first failure.
- */
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let firstError: { error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      try {
-        await work(item);
-      } catch (error) {
-        firstError ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (firstError) throw firstError.error;
 }

@@ -1,0 +1,77 @@
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { mapLimited } from '../../shared/async/limited';
+import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
+import type { Delivery, DeliveryResult, Destination } from '../../shared/ordering/ports';
+import { classifyError, describeError, errorNameOf, httpStatusOf } from '../../shared/retry/classify-error';
+import { Retrier, type ItemAnswer } from '../../shared/retry/retrier';
+import { settledToResult } from '../../shared/consumer/settled-to-result';
+import { auditObjectKey, toAuditObject } from './audit-object';
+
+export interface S3AuditLogOptions {
+  readonly client: S3Client;
+  readonly bucket: string;
+  /** Key prefix of the log. @default 'changes/' */
+  readonly prefix?: string;
+  readonly retrier?: Retrier;
+  /** PutObject requests in flight at once. @default 32 */
+  readonly concurrency?: number;
+  /** @default 'audit' */
+  readonly name?: string;
+}
+
+/**
+ * The audit destination: one immutable JSON object per account version, written create-only (`If-None-Match: *`).
+ * S3 answers 412 when the object already exists, which is a duplicate, not an error: the log already says it.
+ */
+export class S3AuditLog implements Destination {
+  readonly name: string;
+  readonly mode: DeliveryMode = 'every-version';
+  readonly #client: S3Client;
+  readonly #bucket: string;
+  readonly #prefix: string;
+  readonly #retrier: Retrier;
+  readonly #concurrency: number;
+
+  constructor(options: S3AuditLogOptions) {
+    this.name = options.name ?? 'audit';
+    this.#client = options.client;
+    this.#bucket = options.bucket;
+    this.#prefix = options.prefix ?? 'changes/';
+    this.#retrier = options.retrier ?? new Retrier();
+    this.#concurrency = options.concurrency ?? 32;
+  }
+
+  async deliver(deliveries: readonly Delivery[]): Promise<readonly DeliveryResult[]> {
+    const settled = await this.#retrier.settle(deliveries, (pending) =>
+      mapLimited(pending, this.#concurrency, (delivery) => this.#put(delivery)),
+    );
+    return settled.map(settledToResult);
+  }
+
+  async #put(delivery: Delivery): Promise<ItemAnswer<DeliveryResult>> {
+    const { accountId, version } = delivery.record;
+    try {
+      await this.#client.send(
+        new PutObjectCommand({
+          Bucket: this.#bucket,
+          Key: auditObjectKey(accountId, version, this.#prefix),
+          Body: JSON.stringify(toAuditObject(delivery)),
+          ContentType: 'application/json',
+          IfNoneMatch: '*',
+          Metadata: { 'account-id': accountId, version: String(version) },
+        }),
+      );
+      return { kind: 'done', result: { status: 'delivered' } };
+    } catch (error) {
+      if (isAlreadyThere(error)) return { kind: 'done', result: { status: 'duplicate' } };
+      const kind = classifyError(error);
+      if (kind === 'unexpected') throw error;
+      return { kind, detail: describeError(error) };
+    }
+  }
+}
+
+/** 412 PreconditionFailed: an object with this key exists, so this version is already in the log. */
+function isAlreadyThere(error: unknown): boolean {
+  return httpStatusOf(error) === 412 || errorNameOf(error) === 'PreconditionFailed';
+}

@@ -1,0 +1,77 @@
+import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import type { ChangeRecord } from '../../shared/change-record/change-record';
+import type { Delivery } from '../../shared/ordering/ports';
+import { microsToIso } from '../audit/audit-object';
+
+export type FraudDetailType = 'AccountOpened' | 'BalanceChanged' | 'AccountClosed';
+
+/** The `detail` of every fraud event. Amounts are integers in minor units; `amount` is `newBalance - oldBalance`. */
+export interface FraudEventDetail {
+  /** `<account>#<version>`: the same for every copy of this change, so receivers can drop duplicates. */
+  readonly eventId: string;
+  readonly accountId: string;
+  readonly version: number;
+  readonly previousVersion: number;
+  readonly oldBalance: number | null;
+  readonly newBalance: number | null;
+  readonly amount: number;
+  readonly currency: string | null;
+  /** What the write did (`DEPOSIT`, `TRANSFER_OUT`, ...) when the item says so. */
+  readonly changeType: string | null;
+  readonly reference: string | null;
+  readonly counterparty: string | null;
+  /** When DynamoDB made the change, ISO 8601 with microseconds. */
+  readonly occurredAt: string;
+  /** Rebuilt from its neighbours because its own stream record never arrived. */
+  readonly healed: boolean;
+  /** Sent by a replay, not by live traffic: rules should keep it away from live actions. */
+  readonly replay: boolean;
+  readonly epoch: string;
+}
+
+export function fraudEventId(accountId: string, version: number): string {
+  return `${accountId}#${version}`;
+}
+
+export function detailTypeOf(record: ChangeRecord): FraudDetailType {
+  if (record.kind === 'INSERT') return 'AccountOpened';
+  if (record.kind === 'REMOVE') return 'AccountClosed';
+  const closedNow = record.newImage?.status === 'CLOSED' && record.oldImage?.status !== 'CLOSED';
+  return closedNow || record.newImage?.last_change?.type === 'CLOSED' ? 'AccountClosed' : 'BalanceChanged';
+}
+
+export function toFraudEventDetail({ record, healed, replay, epoch }: Delivery): FraudEventDetail {
+  const oldBalance = record.oldImage?.balance ?? null;
+  const newBalance = record.newImage?.balance ?? null;
+  const image = record.newImage ?? record.oldImage;
+  const change = record.newImage?.last_change;
+  return {
+    eventId: fraudEventId(record.accountId, record.version),
+    accountId: record.accountId,
+    version: record.version,
+    previousVersion: record.previousVersion,
+    oldBalance,
+    newBalance,
+    amount: (newBalance ?? 0) - (oldBalance ?? 0),
+    currency: typeof image?.currency === 'string' ? image.currency : null,
+    changeType: change?.type ?? (record.kind === 'REMOVE' ? 'REMOVED' : null),
+    reference: change?.reference ?? null,
+    counterparty: change?.counterparty ?? null,
+    occurredAt: microsToIso(record.createdAtMicros),
+    healed,
+    replay,
+    epoch,
+  };
+}
+
+export function toPutEventsEntry(delivery: Delivery, eventBusName: string, source: string): PutEventsRequestEntry {
+  const { record } = delivery;
+  return {
+    EventBusName: eventBusName,
+    Source: source,
+    DetailType: detailTypeOf(record),
+    Detail: JSON.stringify(toFraudEventDetail(delivery)),
+    Time: new Date(Math.floor(record.createdAtMicros / 1000)),
+    Resources: [],
+  };
+}

@@ -1,0 +1,103 @@
+import type { BaselineRule, Epoch, InOrderCommit } from '../ordering/delivery-mode';
+import { LIVE_EPOCH } from '../ordering/delivery-mode';
+import type { RetryPolicy } from '../retry/retrier';
+import { boolean, ConfigurationError, integer, oneOf, optionalString, requiredString, url, type Env } from './env';
+
+export type DestinationName = 'audit' | 'search' | 'fraud';
+export const DESTINATIONS: readonly DestinationName[] = ['audit', 'search', 'fraud'];
+
+/**
+ * Everything one consumer reads from its environment. The CDK stack sets these variables on each function; the local
+ * pipeline sets the same ones, plus endpoint overrides, so both run the same handler code.
+ */
+export interface ConsumerConfig {
+  readonly destination: DestinationName;
+  readonly region: string;
+  readonly accountsTable: string;
+  readonly ledgerTable: string;
+  readonly deadLetterQueueUrl: string;
+  readonly epoch: Epoch;
+  readonly maxGapAgeMs: number;
+  readonly claimTtlMs: number;
+  readonly inOrderCommit: InOrderCommit;
+  readonly accountConcurrency: number;
+  readonly retry: RetryPolicy;
+  readonly retryReserveMs: number;
+  /** Local emulator endpoints; unset on AWS. */
+  readonly endpoints: { readonly dynamodb?: string; readonly sqs?: string; readonly s3?: string; readonly eventbridge?: string };
+  readonly s3ForcePathStyle: boolean;
+  readonly audit?: { readonly bucket: string; readonly prefix: string };
+  readonly search?: {
+    readonly endpoint: string;
+    readonly index: string;
+    readonly auth: 'sigv4' | 'none';
+    readonly sigv4Service: 'es' | 'aoss';
+    readonly bulkSize: number;
+  };
+  readonly fraud?: { readonly eventBusName: string; readonly source: string };
+}
+
+export function readConsumerConfig(destination: DestinationName, env: Env): ConsumerConfig {
+  const epochId = optionalString(env, 'LEDGER_EPOCH') ?? LIVE_EPOCH.id;
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(epochId)) {
+    throw new ConfigurationError('LEDGER_EPOCH', `must be 1-64 letters, digits, '.', '_' or '-', got "${epochId}"`);
+  }
+  const live = epochId === LIVE_EPOCH.id;
+  const baseline = oneOf<BaselineRule>(env, 'EPOCH_BASELINE', ['from-version-1', 'first-seen'], live ? 'from-version-1' : 'first-seen');
+  const baseDelayMs = integer(env, 'DELIVERY_BASE_DELAY_MS', 100, { min: 0, max: 60_000 });
+  return {
+    destination,
+    region: optionalString(env, 'AWS_REGION') ?? optionalString(env, 'AWS_DEFAULT_REGION') ?? 'us-east-1',
+    accountsTable: requiredString(env, 'ACCOUNTS_TABLE_NAME'),
+    ledgerTable: requiredString(env, 'LEDGER_TABLE_NAME'),
+    deadLetterQueueUrl: requiredString(env, 'DEAD_LETTER_QUEUE_URL'),
+    epoch: { id: epochId, baseline, replay: boolean(env, 'EPOCH_REPLAY', !live) },
+    maxGapAgeMs: integer(env, 'MAX_GAP_AGE_SECONDS', 900, { min: 1, max: 366 * 86_400 }) * 1000,
+    claimTtlMs: integer(env, 'CLAIM_TTL_SECONDS', 60, { min: 1, max: 3_600 }) * 1000,
+    inOrderCommit: oneOf<InOrderCommit>(env, 'IN_ORDER_COMMIT', ['per-version', 'per-batch'], 'per-version'),
+    accountConcurrency: integer(env, 'ACCOUNT_CONCURRENCY', 64, { min: 1, max: 1_000 }),
+    retry: {
+      maxAttempts: integer(env, 'DELIVERY_MAX_ATTEMPTS', 6, { min: 1, max: 100 }),
+      baseDelayMs,
+      maxDelayMs: integer(env, 'DELIVERY_MAX_DELAY_MS', Math.max(5_000, baseDelayMs), { min: baseDelayMs, max: 300_000 }),
+    },
+    retryReserveMs: integer(env, 'RETRY_RESERVE_MS', 3_000, { min: 0, max: 600_000 }),
+    endpoints: {
+      dynamodb: url(env, 'AWS_ENDPOINT_URL_DYNAMODB'),
+      sqs: url(env, 'AWS_ENDPOINT_URL_SQS'),
+      s3: url(env, 'AWS_ENDPOINT_URL_S3'),
+      eventbridge: url(env, 'AWS_ENDPOINT_URL_EVENTBRIDGE'),
+    },
+    s3ForcePathStyle: boolean(env, 'S3_FORCE_PATH_STYLE', false),
+    ...destinationSettings(destination, env),
+  };
+}
+
+function destinationSettings(destination: DestinationName, env: Env): Partial<ConsumerConfig> {
+  switch (destination) {
+    case 'audit':
+      return {
+        audit: { bucket: requiredString(env, 'AUDIT_BUCKET_NAME'), prefix: optionalString(env, 'AUDIT_KEY_PREFIX') ?? 'changes/' },
+      };
+    case 'search': {
+      const endpoint = url(env, 'SEARCH_ENDPOINT');
+      if (endpoint === undefined) throw new ConfigurationError('SEARCH_ENDPOINT', 'is required and is not set');
+      return {
+        search: {
+          endpoint,
+          index: optionalString(env, 'SEARCH_INDEX') ?? 'accounts',
+          auth: oneOf(env, 'SEARCH_AUTH', ['sigv4', 'none'], 'sigv4'),
+          sigv4Service: oneOf(env, 'SEARCH_SIGV4_SERVICE', ['es', 'aoss'], 'es'),
+          bulkSize: integer(env, 'SEARCH_BULK_SIZE', 500, { min: 1, max: 10_000 }),
+        },
+      };
+    }
+    case 'fraud':
+      return {
+        fraud: {
+          eventBusName: requiredString(env, 'FRAUD_EVENT_BUS_NAME'),
+          source: optionalString(env, 'FRAUD_EVENT_SOURCE') ?? 'ordered-fanout.accounts',
+        },
+      };
+  }
+}

@@ -1,0 +1,220 @@
+import type { BadRecord } from '../change-record/bad-record';
+import type { RecordPosition } from '../change-record/change-record';
+import { decodeChangeRecord, type KinesisRecordInput } from '../change-record/decode';
+import { badRecordLetter } from '../dead-letter/dead-letter-message';
+import { LIVE_EPOCH, type Epoch } from '../ordering/delivery-mode';
+import { DeadLetterQueueUnavailableError } from '../ordering/errors';
+import { OrderingEngine, type OrderingEngineOptions } from '../ordering/engine';
+import type { EngineCounts, RecordDisposition } from '../ordering/outcome';
+import type { DeadLetter, DeadLetterQueue, Destination, Ledger } from '../ordering/ports';
+import type { Retrier } from '../retry/retrier';
+
+export interface ChangeConsumerOptions {
+  readonly destination: Destination;
+  readonly ledger: Ledger;
+  readonly deadLetters: DeadLetterQueue;
+  /** Records of any other table are quarantined as WRONG_TABLE. */
+  readonly accountsTable: string;
+  /** @default LIVE_EPOCH */
+  readonly epoch?: Epoch;
+  /** The destination's retry budget; its deadline follows each batch's deadline. */
+  readonly retrier?: Retrier;
+  /** Time kept free at the end of an invocation for ledger commits and dead letters. @default 3 s */
+  readonly retryReserveMs?: number;
+  readonly engine?: Omit<OrderingEngineOptions, 'destination' | 'ledger' | 'deadLetters' | 'epoch'>;
+  /** @default Date.now */
+  readonly clock?: () => number;
+}
+
+/** What one batch came to: what the handler returns to Lambda, and what the metrics and logs say. */
+export interface ConsumedBatch {
+  readonly destination: string;
+  readonly records: number;
+  readonly counts: EngineCounts;
+  /** Undecodable records stored in the dead-letter queue. */
+  readonly quarantined: number;
+  /** Items the destination adapter sent again (throttling, 5xx, time-outs). */
+  readonly retries: number;
+  /** Records to report as `batchItemFailures`: neither delivered, parked nor dead-lettered. */
+  readonly failures: readonly RecordPosition[];
+  readonly dispositions: readonly RecordDisposition[];
+  readonly badRecords: readonly BadRecord[];
+  /** Every letter the dead-letter queue stored during the batch. */
+  readonly deadLetters: readonly DeadLetter[];
+  readonly durationMs: number;
+  /** Milliseconds between the oldest change of the batch being written to the table and the end of the batch. */
+  readonly oldestChangeAgeMs: number | undefined;
+}
+
+/**
+ * One destination's consumer, independent of Lambda: decode, quarantine what cannot be decoded, hand the rest to the
+ * ordering engine, and say which records must be retried. The Lambda handler and the local pipeline both use it.
+ *
+ * Like a Lambda execution environment it works on one batch at a time: calls made while one runs wait their turn,
+ * because the retry deadline and the letters watched belong to the batch in hand.
+ */
+export class ChangeConsumer {
+  readonly destination: string;
+  readonly #engine: OrderingEngine;
+  readonly #deadLetters: WatchedDeadLetterQueue;
+  readonly #accountsTable: string;
+  readonly #epoch: Epoch;
+  readonly #retrier: Retrier | undefined;
+  readonly #retryReserveMs: number;
+  readonly #clock: () => number;
+  #tail: Promise<unknown> = Promise.resolve();
+
+  constructor(options: ChangeConsumerOptions) {
+    this.destination = options.destination.name;
+    this.#accountsTable = options.accountsTable;
+    this.#epoch = options.epoch ?? LIVE_EPOCH;
+    this.#retrier = options.retrier;
+    this.#retryReserveMs = options.retryReserveMs ?? 3_000;
+    this.#clock = options.clock ?? Date.now;
+    this.#deadLetters = new WatchedDeadLetterQueue(options.deadLetters);
+    this.#engine = new OrderingEngine({
+      ...options.engine,
+      clock: options.engine?.clock ?? this.#clock,
+      destination: options.destination,
+      ledger: options.ledger,
+      deadLetters: this.#deadLetters,
+      epoch: this.#epoch,
+    });
+  }
+
+  /** Processes one batch of one shard, in stream order. `deadline`: when the invocation ends (ms since the epoch). */
+  consume(inputs: readonly KinesisRecordInput[], options: { readonly deadline?: number } = {}): Promise<ConsumedBatch> {
+    return this.#oneAtATime(() => this.#consume(inputs, options.deadline));
+  }
+
+  /** Revisits accounts waiting for a missing version: heals, drains, or times them out (see the engine's sweep). */
+  sweep(options: { readonly deadline?: number } = {}): Promise<ConsumedBatch> {
+    return this.#oneAtATime(() => this.#sweep(options.deadline));
+  }
+
+  #oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(work);
+    this.#tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  async #consume(inputs: readonly KinesisRecordInput[], deadline: number | undefined): Promise<ConsumedBatch> {
+    const started = this.#clock();
+    this.#startBatch(deadline);
+    const records = [];
+    const badRecords: BadRecord[] = [];
+    for (const input of inputs) {
+      const decoded = decodeChangeRecord(input, { tableName: this.#accountsTable });
+      if (decoded.ok) records.push(decoded.record);
+      else badRecords.push(decoded.bad);
+    }
+    const failures: RecordPosition[] = [];
+    const quarantined = await this.#quarantine(badRecords, failures);
+    const outcome = await this.#engine.process(records, { deadline });
+    failures.push(...outcome.failed);
+    return this.#report(inputs.length, outcome.counts, {
+      quarantined,
+      failures,
+      dispositions: outcome.dispositions,
+      badRecords,
+      started,
+      oldestMicros: records.reduce((oldest, record) => Math.min(oldest, record.createdAtMicros), Infinity),
+    });
+  }
+
+  async #sweep(deadline: number | undefined): Promise<ConsumedBatch> {
+    const started = this.#clock();
+    this.#startBatch(deadline);
+    const outcome = await this.#engine.sweep({ deadline });
+    return this.#report(0, outcome.counts, {
+      quarantined: 0,
+      failures: outcome.failed,
+      dispositions: outcome.dispositions,
+      badRecords: [],
+      started,
+      oldestMicros: Infinity,
+    });
+  }
+
+  #startBatch(deadline: number | undefined): void {
+    this.#deadLetters.watch();
+    if (this.#retrier) this.#retrier.deadline = deadline === undefined ? undefined : deadline - this.#retryReserveMs;
+  }
+
+  async #quarantine(badRecords: readonly BadRecord[], failures: RecordPosition[]): Promise<number> {
+    if (badRecords.length === 0) return 0;
+    const at = this.#clock();
+    const letters = badRecords.map((bad) => badRecordLetter(bad, this.destination, this.#epoch.id, at));
+    let stored: readonly boolean[];
+    try {
+      stored = await this.#deadLetters.send(letters);
+    } catch (error) {
+      if (!(error instanceof DeadLetterQueueUnavailableError)) throw error;
+      stored = letters.map(() => false);
+    }
+    let quarantined = 0;
+    badRecords.forEach((bad, index) => {
+      if (stored[index]) quarantined += 1;
+      // Not stored anywhere: Lambda must retry it (and, past its retry budget, keep it in the on-failure destination).
+      else failures.push({ sequenceNumber: bad.sequenceNumber, shardId: bad.shardId, accountId: bad.accountId, version: bad.version });
+    });
+    return quarantined;
+  }
+
+  #report(
+    records: number,
+    engineCounts: EngineCounts,
+    parts: {
+      quarantined: number;
+      failures: readonly RecordPosition[];
+      dispositions: readonly RecordDisposition[];
+      badRecords: readonly BadRecord[];
+      started: number;
+      oldestMicros: number;
+    },
+  ): ConsumedBatch {
+    const counts = { ...engineCounts };
+    const now = this.#clock();
+    return {
+      destination: this.destination,
+      records,
+      counts,
+      quarantined: parts.quarantined,
+      retries: this.#retrier?.takeRetries() ?? 0,
+      failures: parts.failures,
+      dispositions: parts.dispositions,
+      badRecords: parts.badRecords,
+      deadLetters: this.#deadLetters.take(),
+      durationMs: now - parts.started,
+      oldestChangeAgeMs: Number.isFinite(parts.oldestMicros) ? Math.max(0, now - parts.oldestMicros / 1000) : undefined,
+    };
+  }
+}
+
+/** Remembers the letters the queue stored, so each can be logged with its account, version and reason. */
+class WatchedDeadLetterQueue implements DeadLetterQueue {
+  #stored: DeadLetter[] = [];
+
+  constructor(private readonly inner: DeadLetterQueue) {}
+
+  watch(): void {
+    this.#stored = [];
+  }
+
+  take(): DeadLetter[] {
+    const stored = this.#stored;
+    this.#stored = [];
+    return stored;
+  }
+
+  async send(letters: readonly DeadLetter[]): Promise<readonly boolean[]> {
+    const stored = await this.inner.send(letters);
+    letters.forEach((letter, index) => {
+      if (stored[index]) this.#stored.push(letter);
+    });
+    return stored;
+  }
+}

@@ -1,0 +1,52 @@
+import type { ConsumerConfig } from '../config/consumer-config';
+import type { Destination } from '../ordering/ports';
+import { PowertoolsTelemetry } from '../observability/powertools-telemetry';
+import type { Telemetry } from '../observability/telemetry';
+import type { Retrier } from '../retry/retrier';
+import { ChangeConsumer } from './change-consumer';
+import { ledgerAndQueue } from './clients';
+import type { ConsumerRuntime } from './kinesis-handler';
+
+export interface BuiltRuntime extends ConsumerRuntime {
+  readonly destination: Destination;
+  /** Releases the SDK clients' sockets (tests and the local pipeline; Lambda never calls it). */
+  close(): void;
+}
+
+export interface RuntimeOptions {
+  readonly telemetry?: Telemetry;
+}
+
+/** Wires one destination's consumer from its configuration: ledger, dead-letter queue, engine, telemetry. */
+export function buildRuntime(
+  config: ConsumerConfig,
+  makeDestination: (retrier: Retrier) => { destination: Destination; close(): void },
+  options: RuntimeOptions = {},
+): BuiltRuntime {
+  const { ledger, deadLetters, retrier, clients } = ledgerAndQueue(config);
+  const { destination, close } = makeDestination(retrier);
+  const consumer = new ChangeConsumer({
+    destination,
+    ledger,
+    deadLetters,
+    accountsTable: config.accountsTable,
+    epoch: config.epoch,
+    retrier,
+    retryReserveMs: config.retryReserveMs,
+    engine: {
+      maxGapAgeMs: config.maxGapAgeMs,
+      claimTtlMs: config.claimTtlMs,
+      inOrderCommit: config.inOrderCommit,
+      accountConcurrency: config.accountConcurrency,
+    },
+  });
+  return {
+    consumer,
+    destination,
+    telemetry: options.telemetry ?? new PowertoolsTelemetry({ destination: config.destination }),
+    close() {
+      close();
+      for (const client of clients) client.destroy();
+    },
+  };
+}

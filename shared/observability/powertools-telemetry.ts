@@ -1,0 +1,101 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { ConsumedBatch } from '../consumer/change-consumer';
+import { describeError } from '../retry/classify-error';
+import { batchMetrics, METRIC_NAMES, type MetricName, type Telemetry } from './telemetry';
+
+export interface PowertoolsTelemetryOptions {
+  readonly destination: string;
+  /** @default a Logger with service `ordered-fanout` (POWERTOOLS_SERVICE_NAME overrides) */
+  readonly logger?: Logger;
+  /** @default Metrics in namespace `OrderedFanout` (POWERTOOLS_METRICS_NAMESPACE overrides) */
+  readonly metrics?: Metrics;
+}
+
+const MILLISECOND_METRICS = new Set<MetricName>([METRIC_NAMES.batchLatency, METRIC_NAMES.changeAge]);
+
+/**
+ * Structured JSON logs (Powertools Logger) and CloudWatch EMF metrics (Powertools Metrics), dimension `destination`.
+ * Every record that is not simply delivered is logged with its account, version and stream position.
+ */
+export class PowertoolsTelemetry implements Telemetry {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+
+  constructor(options: PowertoolsTelemetryOptions) {
+    this.logger =
+      options.logger ?? new Logger({ serviceName: 'ordered-fanout', persistentKeys: { destination: options.destination } });
+    this.metrics =
+      options.metrics ??
+      new Metrics({ namespace: 'OrderedFanout', serviceName: 'ordered-fanout', defaultDimensions: { destination: options.destination } });
+  }
+
+  invocation(context?: unknown): void {
+    if (isLambdaContext(context)) this.logger.addContext(context);
+  }
+
+  batch(batch: ConsumedBatch): void {
+    for (const bad of batch.badRecords) {
+      this.logger.warn('quarantined an undecodable record', {
+        reason: bad.reason,
+        detail: bad.detail,
+        accountId: bad.accountId,
+        version: bad.version,
+        sequenceNumber: bad.sequenceNumber,
+        shardId: bad.shardId,
+      });
+    }
+    for (const letter of batch.deadLetters) {
+      if (letter.reason === 'BAD_RECORD') continue;
+      this.logger.warn('sent to the dead-letter queue', {
+        reason: letter.reason,
+        detail: letter.detail,
+        attempts: letter.attempts,
+        accountId: letter.accountId,
+        version: letter.version,
+        sequenceNumber: letter.sequenceNumber,
+        missingVersions: letter.missingVersions,
+      });
+    }
+    for (const failure of batch.failures) {
+      this.logger.error('record neither delivered, parked nor dead-lettered: reported to Lambda for a retry', {
+        accountId: failure.accountId,
+        version: failure.version,
+        sequenceNumber: failure.sequenceNumber,
+        shardId: failure.shardId,
+      });
+    }
+    for (const entry of batch.dispositions) {
+      if (entry.disposition !== 'parked') continue;
+      this.logger.info('parked until the missing version arrives', {
+        accountId: entry.accountId,
+        version: entry.version,
+        sequenceNumber: entry.sequenceNumber,
+      });
+    }
+    this.logger.info('batch done', {
+      records: batch.records,
+      ...batch.counts,
+      quarantined: batch.quarantined,
+      retries: batch.retries,
+      failed: batch.failures.length,
+      durationMs: batch.durationMs,
+    });
+    for (const [name, value] of Object.entries(batchMetrics(batch)) as [MetricName, number | undefined][]) {
+      if (value === undefined) continue;
+      this.metrics.addMetric(name, MILLISECOND_METRICS.has(name) ? MetricUnit.Milliseconds : MetricUnit.Count, value);
+    }
+    this.metrics.publishStoredMetrics();
+  }
+
+  batchError(error: unknown, records: number, durationMs: number): void {
+    this.logger.error('batch failed: Lambda will retry or bisect it', { error: describeError(error), records, durationMs });
+    this.metrics.addMetric(METRIC_NAMES.batchErrors, MetricUnit.Count, 1);
+    this.metrics.addMetric(METRIC_NAMES.batchLatency, MetricUnit.Milliseconds, durationMs);
+    this.metrics.publishStoredMetrics();
+  }
+}
+
+function isLambdaContext(context: unknown): context is Parameters<Logger['addContext']>[0] {
+  return typeof context === 'object' && context !== null && 'awsRequestId' in context && 'functionName' in context;
+}

@@ -1,0 +1,55 @@
+import type { ConsumedBatch } from '../consumer/change-consumer';
+
+/** Where a consumer reports each batch: logs and metrics. `PowertoolsTelemetry` on Lambda; tests may record. */
+export interface Telemetry {
+  /** Called at the start of each invocation with Lambda's context (or nothing, locally). */
+  invocation(context?: unknown): void;
+  batch(batch: ConsumedBatch): void;
+  /** A batch that threw: Lambda will retry or bisect it. */
+  batchError(error: unknown, records: number, durationMs: number): void;
+}
+
+/** The metric names, each published with the dimension `destination`. */
+export const METRIC_NAMES = {
+  records: 'RecordsReceived',
+  delivered: 'Delivered',
+  duplicates: 'DuplicatesSkipped',
+  stale: 'StaleSkipped',
+  parked: 'Parked',
+  unparked: 'Unparked',
+  healed: 'Healed',
+  deadLettered: 'DeadLettered',
+  gapTimeouts: 'GapTimeouts',
+  quarantined: 'Quarantined',
+  retries: 'DeliveryRetries',
+  ledgerConflicts: 'LedgerConflicts',
+  failed: 'FailedRecords',
+  batchErrors: 'BatchErrors',
+  batchLatency: 'BatchLatency',
+  changeAge: 'OldestChangeAge',
+} as const;
+
+export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];
+
+/** The counters of one batch under their metric names (all of them, zeros included, so dashboards have no holes). */
+export function batchMetrics(batch: ConsumedBatch): Record<MetricName, number | undefined> {
+  const { counts } = batch;
+  return {
+    [METRIC_NAMES.records]: batch.records,
+    [METRIC_NAMES.delivered]: counts.delivered,
+    [METRIC_NAMES.duplicates]: counts.duplicates,
+    [METRIC_NAMES.stale]: counts.stale,
+    [METRIC_NAMES.parked]: counts.parked,
+    [METRIC_NAMES.unparked]: counts.unparked,
+    [METRIC_NAMES.healed]: counts.healed,
+    [METRIC_NAMES.deadLettered]: counts.deadLettered,
+    [METRIC_NAMES.gapTimeouts]: counts.gapTimeouts,
+    [METRIC_NAMES.quarantined]: batch.quarantined,
+    [METRIC_NAMES.retries]: batch.retries,
+    [METRIC_NAMES.ledgerConflicts]: counts.ledgerConflicts,
+    [METRIC_NAMES.failed]: batch.failures.length,
+    [METRIC_NAMES.batchErrors]: 0,
+    [METRIC_NAMES.batchLatency]: batch.durationMs,
+    [METRIC_NAMES.changeAge]: batch.oldestChangeAgeMs,
+  } as Record<MetricName, number | undefined>;
+}

@@ -1,0 +1,96 @@
+/**
+ * Sorts an error thrown by an AWS SDK v3 client (or a plain HTTP client) into retry, reject or unexpected.
+ *
+ * Unexpected errors (a TypeError, a broken contract) are not the destination's answer: they propagate so that Lambda
+ * bisects the batch instead of dead-lettering records for a bug of ours.
+ */
+
+export type ErrorClass = 'retry' | 'reject' | 'unexpected';
+
+const THROTTLING = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'SlowDown',
+  'LimitExceededException',
+  'KMSThrottlingException',
+]);
+
+const TRANSIENT = new Set([
+  'InternalFailure',
+  'InternalError',
+  'InternalException',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+  'AbortError',
+  'ConditionalRequestConflict',
+  'ConnectionError',
+  'NoLivingConnectionsError',
+]);
+
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_HTTP2_STREAM_ERROR',
+]);
+
+interface ErrorShape {
+  name?: unknown;
+  code?: unknown;
+  $fault?: unknown;
+  $retryable?: unknown;
+  $metadata?: { httpStatusCode?: unknown };
+  statusCode?: unknown;
+  meta?: { statusCode?: unknown };
+}
+
+export function httpStatusOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const shape = error as ErrorShape;
+  const status = shape.$metadata?.httpStatusCode ?? shape.statusCode ?? shape.meta?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+export function errorNameOf(error: unknown): string {
+  if (typeof error !== 'object' || error === null) return String(error);
+  const { name, code } = error as ErrorShape;
+  if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
+  return typeof name === 'string' ? name : 'Error';
+}
+
+/** A one-line description for dead letters and logs: name, status and message. */
+export function describeError(error: unknown): string {
+  const status = httpStatusOf(error);
+  const message = error instanceof Error ? error.message : String(error);
+  return `${errorNameOf(error)}${status !== undefined ? ` (HTTP ${status})` : ''}: ${message}`.slice(0, 1_000);
+}
+
+export function classifyError(error: unknown): ErrorClass {
+  if (typeof error !== 'object' || error === null) return 'unexpected';
+  const shape = error as ErrorShape;
+  const name = errorNameOf(error);
+  const status = httpStatusOf(error);
+  if (THROTTLING.has(name) || TRANSIENT.has(name) || NETWORK_CODES.has(name)) return 'retry';
+  if (shape.$retryable !== undefined && shape.$retryable !== null) return 'retry';
+  if (status === 429 || status === 408 || (status !== undefined && status >= 500)) return 'retry';
+  if (shape.$fault === 'server') return 'retry';
+  // A service's answer (4xx): the request itself is wrong or not allowed, and sending it again will not help.
+  if (shape.$fault === 'client' || (status !== undefined && status >= 400)) return 'reject';
+  return 'unexpected';
+}

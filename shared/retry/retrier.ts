@@ -1,0 +1,154 @@
+/**
+ * Retries with exponential backoff and full jitter, inside the time an invocation has left.
+ *
+ * Destinations send many items per call (a `_bulk`, a `PutEvents`, many `PutObject`s) and each item can fail on its
+ * own, so a round sends the items still pending and the answer is per item: done, worth retrying, or refused for good.
+ */
+
+export interface RetryPolicy {
+  /** Attempts per item, the first one included. */
+  readonly maxAttempts: number;
+  /** Backoff before retry n is a random delay in [0, min(maxDelayMs, baseDelayMs * 2^(n-1))]. */
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 5_000 };
+
+/** One item's answer in one round. */
+export type ItemAnswer<Result> =
+  | { readonly kind: 'done'; readonly result: Result }
+  /** Throttled, a 5xx, a time-out: worth another attempt. */
+  | { readonly kind: 'retry'; readonly detail: string }
+  /** Refused for good (a mapping conflict, a schema rejection, an access denial): no second attempt. */
+  | { readonly kind: 'reject'; readonly detail: string };
+
+export type Settled<Result> =
+  | { readonly kind: 'done'; readonly result: Result; readonly attempts: number }
+  | {
+      readonly kind: 'failed';
+      /** DELIVERY_FAILED: attempts or time ran out. REJECTED: a permanent refusal. */
+      readonly reason: 'DELIVERY_FAILED' | 'REJECTED';
+      readonly detail: string;
+      readonly attempts: number;
+    };
+
+export interface RetrierOptions {
+  readonly policy?: RetryPolicy;
+  /** @default Date.now */
+  readonly clock?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** @default Math.random */
+  readonly random?: () => number;
+}
+
+/** One destination's retry budget. The handler moves `deadline` forward at the start of every invocation. */
+export class Retrier {
+  readonly policy: RetryPolicy;
+  /** Milliseconds since the epoch after which no retry starts; undefined: only `maxAttempts` bounds retries. */
+  deadline: number | undefined;
+  /** Items sent again, since the last `takeRetries()`. */
+  #retries = 0;
+  readonly #clock: () => number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #random: () => number;
+
+  constructor(options: RetrierOptions = {}) {
+    this.policy = options.policy ?? DEFAULT_RETRY_POLICY;
+    assertPolicy(this.policy);
+    this.#clock = options.clock ?? Date.now;
+    this.#sleep = options.sleep ?? defaultSleep;
+    this.#random = options.random ?? Math.random;
+  }
+
+  /** Returns the retries counted since the last call and resets the count (one metric per batch). */
+  takeRetries(): number {
+    const retries = this.#retries;
+    this.#retries = 0;
+    return retries;
+  }
+
+  /**
+   * Sends `items` in rounds until each is done or failed. `send` answers for exactly the items it is given, in order;
+   * it throws only for the unexpected, which propagates.
+   */
+  async settle<Item, Result>(
+    items: readonly Item[],
+    send: (pending: readonly Item[], attempt: number) => Promise<readonly ItemAnswer<Result>[]>,
+  ): Promise<Settled<Result>[]> {
+    const settled = new Array<Settled<Result> | undefined>(items.length);
+    let pending = items.map((_, index) => index);
+    for (let attempt = 1; pending.length > 0; attempt += 1) {
+      const answers = await send(
+        pending.map((index) => items[index] as Item),
+        attempt,
+      );
+      if (answers.length !== pending.length) {
+        throw new Error(`a destination round answered ${answers.length} items for ${pending.length}`);
+      }
+      const retry: number[] = [];
+      let lastDetail = '';
+      answers.forEach((answer, position) => {
+        const index = pending[position] as number;
+        if (answer.kind === 'done') settled[index] = { kind: 'done', result: answer.result, attempts: attempt };
+        else if (answer.kind === 'reject') {
+          settled[index] = { kind: 'failed', reason: 'REJECTED', detail: answer.detail, attempts: attempt };
+        } else {
+          retry.push(index);
+          lastDetail = answer.detail;
+          settled[index] = { kind: 'failed', reason: 'DELIVERY_FAILED', detail: answer.detail, attempts: attempt };
+        }
+      });
+      if (retry.length === 0) break;
+      const stop = this.#whyStop(attempt);
+      if (stop !== undefined) {
+        for (const index of retry) {
+          const failed = settled[index] as Settled<Result> & { kind: 'failed' };
+          settled[index] = { ...failed, detail: `${failed.detail} (${stop})` };
+        }
+        break;
+      }
+      const delay = this.#backoff(attempt);
+      if (this.deadline !== undefined && this.#clock() + delay >= this.deadline) {
+        for (const index of retry) {
+          settled[index] = {
+            kind: 'failed',
+            reason: 'DELIVERY_FAILED',
+            detail: `${lastDetail} (no invocation time left for attempt ${attempt + 1})`,
+            attempts: attempt,
+          };
+        }
+        break;
+      }
+      await this.#sleep(delay);
+      this.#retries += retry.length;
+      pending = retry;
+    }
+    return settled as Settled<Result>[];
+  }
+
+  #whyStop(attempt: number): string | undefined {
+    if (attempt >= this.policy.maxAttempts) return `gave up after ${attempt} attempts`;
+    if (this.deadline !== undefined && this.#clock() >= this.deadline) return 'no invocation time left';
+    return undefined;
+  }
+
+  #backoff(attempt: number): number {
+    const ceiling = Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** (attempt - 1));
+    return Math.floor(this.#random() * ceiling);
+  }
+}
+
+function assertPolicy(policy: RetryPolicy): void {
+  const { maxAttempts, baseDelayMs, maxDelayMs } = policy;
+  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) {
+    throw new RangeError(`retry maxAttempts must be a positive integer, got ${maxAttempts}`);
+  }
+  if (!(baseDelayMs >= 0) || !(maxDelayMs >= baseDelayMs)) {
+    throw new RangeError(`retry delays must satisfy 0 <= baseDelayMs <= maxDelayMs, got ${baseDelayMs}, ${maxDelayMs}`);
+  }
+}
+
+function defaultSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

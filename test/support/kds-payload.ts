@@ -1,0 +1,36 @@
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { AccountImage } from '../../shared/accounts/account';
+import { encodeKinesisPayload, type KinesisRecordInput } from '../../shared/change-record/decode';
+
+/**
+ * One Kinesis Data Streams for DynamoDB record built by hand in the documented JSON shape (as in
+ * `../shared/fixtures/kds-dynamodb-records.jsonl`), for changes a workload does not make, such as a REMOVE.
+ */
+export function kdsRecord(
+  change: { kind: 'INSERT' | 'MODIFY' | 'REMOVE'; oldImage?: AccountImage; newImage?: AccountImage; tableName: string },
+  position: { sequenceNumber: string; shardId?: string; createdAtMicros?: number },
+): KinesisRecordInput {
+  const image = change.newImage ?? change.oldImage;
+  const payload = {
+    awsRegion: 'us-east-1',
+    eventID: crypto.randomUUID(),
+    eventName: change.kind,
+    userIdentity: null,
+    recordFormat: 'application/json',
+    tableName: change.tableName,
+    dynamodb: {
+      ApproximateCreationDateTime: position.createdAtMicros ?? Date.now() * 1000,
+      Keys: { account_id: { S: image?.account_id } },
+      ...(change.newImage ? { NewImage: marshall(change.newImage, { removeUndefinedValues: true }) } : {}),
+      ...(change.oldImage ? { OldImage: marshall(change.oldImage, { removeUndefinedValues: true }) } : {}),
+      SizeBytes: 100,
+      ApproximateCreationDateTimePrecision: 'MICROSECOND',
+    },
+    eventSource: 'aws:dynamodb',
+  };
+  return {
+    data: encodeKinesisPayload(payload),
+    sequenceNumber: position.sequenceNumber,
+    shardId: position.shardId ?? 'shardId-000000000009',
+  };
+}
