@@ -1,5 +1,6 @@
 import type { BaselineRule, Epoch, InOrderCommit } from '../ordering/delivery-mode';
 import { LIVE_EPOCH } from '../ordering/delivery-mode';
+import { LEDGER_NAME_PATTERN } from '../ledger/ledger-table';
 import type { RetryPolicy } from '../retry/retrier';
 import { boolean, ConfigurationError, integer, oneOf, optionalString, requiredString, url, type Env } from './env';
 
@@ -39,8 +40,8 @@ export interface ConsumerConfig {
 
 export function readConsumerConfig(destination: DestinationName, env: Env): ConsumerConfig {
   const epochId = optionalString(env, 'LEDGER_EPOCH') ?? LIVE_EPOCH.id;
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(epochId)) {
-    throw new ConfigurationError('LEDGER_EPOCH', `must be 1-64 letters, digits, '.', '_' or '-', got "${epochId}"`);
+  if (!LEDGER_NAME_PATTERN.test(epochId)) {
+    throw new ConfigurationError('LEDGER_EPOCH', `must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit, got "${epochId}"`);
   }
   const live = epochId === LIVE_EPOCH.id;
   const baseline = oneOf<BaselineRule>(env, 'EPOCH_BASELINE', ['from-version-1', 'first-seen'], live ? 'from-version-1' : 'first-seen');

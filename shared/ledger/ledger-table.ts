@@ -19,10 +19,10 @@ export const GAPS_INDEX_PARTITION_KEY = 'gap_scope';
 export const GAPS_INDEX_SORT_KEY = 'gap_since';
 
 /** Destination names and epochs become part of keys; keep them to a safe alphabet without `#`. */
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+export const LEDGER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 export function assertLedgerName(kind: 'destination' | 'epoch', value: string): void {
-  if (!NAME_PATTERN.test(value)) {
+  if (!LEDGER_NAME_PATTERN.test(value)) {
     throw new RangeError(`${kind} "${value}" must be 1-63 characters of letters, digits, '.', '_' or '-'`);
   }
 }

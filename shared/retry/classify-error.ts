@@ -19,6 +19,7 @@ const THROTTLING = new Set([
   'SlowDown',
   'LimitExceededException',
   'KMSThrottlingException',
+  'KmsThrottled',
 ]);
 
 const TRANSIENT = new Set([

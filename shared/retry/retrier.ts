@@ -87,7 +87,6 @@ export class Retrier {
         throw new Error(`a destination round answered ${answers.length} items for ${pending.length}`);
       }
       const retry: number[] = [];
-      let lastDetail = '';
       answers.forEach((answer, position) => {
         const index = pending[position] as number;
         if (answer.kind === 'done') settled[index] = { kind: 'done', result: answer.result, attempts: attempt };
@@ -95,7 +94,6 @@ export class Retrier {
           settled[index] = { kind: 'failed', reason: 'REJECTED', detail: answer.detail, attempts: attempt };
         } else {
           retry.push(index);
-          lastDetail = answer.detail;
           settled[index] = { kind: 'failed', reason: 'DELIVERY_FAILED', detail: answer.detail, attempts: attempt };
         }
       });
@@ -111,12 +109,8 @@ export class Retrier {
       const delay = this.#backoff(attempt);
       if (this.deadline !== undefined && this.#clock() + delay >= this.deadline) {
         for (const index of retry) {
-          settled[index] = {
-            kind: 'failed',
-            reason: 'DELIVERY_FAILED',
-            detail: `${lastDetail} (no invocation time left for attempt ${attempt + 1})`,
-            attempts: attempt,
-          };
+          const failed = settled[index] as Settled<Result> & { kind: 'failed' };
+          settled[index] = { ...failed, detail: `${failed.detail} (no invocation time left for attempt ${attempt + 1})` };
         }
         break;
       }

@@ -1,0 +1,213 @@
+import { describe, expect, it } from 'vitest';
+import { readConsumerConfig, type DestinationName } from '../../shared/config/consumer-config';
+import { ConfigurationError, type Env } from '../../shared/config/env';
+import { InMemoryLedger } from '../../shared/ledger/in-memory-ledger';
+
+const COMMON: Env = {
+  ACCOUNTS_TABLE_NAME: 'Accounts',
+  LEDGER_TABLE_NAME: 'FanoutLedger',
+  DEAD_LETTER_QUEUE_URL: 'https://sqs.ap-southeast-2.amazonaws.com/123456789012/audit-dlq',
+};
+
+const FULL: Record<DestinationName, Env> = {
+  audit: { ...COMMON, AUDIT_BUCKET_NAME: 'audit-bucket' },
+  search: { ...COMMON, SEARCH_ENDPOINT: 'https://search-accounts.ap-southeast-2.es.amazonaws.com' },
+  fraud: { ...COMMON, FRAUD_EVENT_BUS_NAME: 'fraud-bus' },
+};
+
+/** Reads the configuration and returns the ConfigurationError it throws. */
+function failure(destination: DestinationName, env: Env): ConfigurationError {
+  try {
+    readConsumerConfig(destination, env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigurationError);
+    return error as ConfigurationError;
+  }
+  throw new Error(`readConsumerConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('readConsumerConfig: defaults', () => {
+  it.each(['audit', 'search', 'fraud'] as const)('reads a complete %s environment with the documented defaults', (destination) => {
+    const config = readConsumerConfig(destination, FULL[destination]);
+
+    expect(config).toMatchObject({
+      destination,
+      region: 'us-east-1',
+      accountsTable: 'Accounts',
+      ledgerTable: 'FanoutLedger',
+      deadLetterQueueUrl: COMMON.DEAD_LETTER_QUEUE_URL,
+      epoch: { id: 'live', baseline: 'from-version-1', replay: false },
+      maxGapAgeMs: 900_000,
+      claimTtlMs: 60_000,
+      inOrderCommit: 'per-version',
+      accountConcurrency: 64,
+      retry: { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 5_000 },
+      retryReserveMs: 3_000,
+      s3ForcePathStyle: false,
+    });
+    expect(config.endpoints).toEqual({ dynamodb: undefined, sqs: undefined, s3: undefined, eventbridge: undefined });
+    // Only the destination's own settings are present.
+    const others = (['audit', 'search', 'fraud'] as const).filter((other) => other !== destination);
+    for (const other of others) expect(config[other]).toBeUndefined();
+  });
+
+  it('fills in each destination’s own defaults', () => {
+    expect(readConsumerConfig('audit', FULL.audit).audit).toEqual({ bucket: 'audit-bucket', prefix: 'changes/' });
+    expect(readConsumerConfig('search', FULL.search).search).toEqual({
+      endpoint: 'https://search-accounts.ap-southeast-2.es.amazonaws.com',
+      index: 'accounts',
+      auth: 'sigv4',
+      sigv4Service: 'es',
+      bulkSize: 500,
+    });
+    expect(readConsumerConfig('fraud', FULL.fraud).fraud).toEqual({ eventBusName: 'fraud-bus', source: 'ordered-fanout.accounts' });
+  });
+
+  it('a non-live LEDGER_EPOCH defaults to a first-seen replay, and both can be overridden', () => {
+    expect(readConsumerConfig('audit', { ...FULL.audit, LEDGER_EPOCH: 'replay-2025-06-01' }).epoch).toEqual({
+      id: 'replay-2025-06-01',
+      baseline: 'first-seen',
+      replay: true,
+    });
+    const overridden = readConsumerConfig('audit', {
+      ...FULL.audit,
+      LEDGER_EPOCH: 'rebuild.2',
+      EPOCH_BASELINE: 'from-version-1',
+      EPOCH_REPLAY: 'false',
+    });
+    expect(overridden.epoch).toEqual({ id: 'rebuild.2', baseline: 'from-version-1', replay: false });
+    expect(readConsumerConfig('audit', { ...FULL.audit, LEDGER_EPOCH: 'live', EPOCH_REPLAY: '1' }).epoch.replay).toBe(true);
+  });
+
+  it('reads every tunable, converting seconds to milliseconds', () => {
+    const config = readConsumerConfig('search', {
+      ...FULL.search,
+      AWS_REGION: 'ap-southeast-2',
+      MAX_GAP_AGE_SECONDS: '60',
+      CLAIM_TTL_SECONDS: '30',
+      IN_ORDER_COMMIT: 'per-batch',
+      ACCOUNT_CONCURRENCY: '8',
+      DELIVERY_MAX_ATTEMPTS: '3',
+      DELIVERY_BASE_DELAY_MS: '50',
+      DELIVERY_MAX_DELAY_MS: '800',
+      RETRY_RESERVE_MS: '0',
+      AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:9324',
+      S3_FORCE_PATH_STYLE: 'TRUE',
+      SEARCH_INDEX: 'accounts-v2',
+      SEARCH_AUTH: 'none',
+      SEARCH_SIGV4_SERVICE: 'aoss',
+      SEARCH_BULK_SIZE: ' 250 ',
+    });
+    expect(config).toMatchObject({
+      region: 'ap-southeast-2',
+      maxGapAgeMs: 60_000,
+      claimTtlMs: 30_000,
+      inOrderCommit: 'per-batch',
+      accountConcurrency: 8,
+      retry: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 800 },
+      retryReserveMs: 0,
+      endpoints: { sqs: 'http://127.0.0.1:9324' },
+      s3ForcePathStyle: true,
+      search: { index: 'accounts-v2', auth: 'none', sigv4Service: 'aoss', bulkSize: 250 },
+    });
+  });
+
+  it('raises the default maximum delay to a base delay above it', () => {
+    expect(readConsumerConfig('audit', { ...FULL.audit, DELIVERY_BASE_DELAY_MS: '8000' }).retry).toEqual({
+      maxAttempts: 6,
+      baseDelayMs: 8_000,
+      maxDelayMs: 8_000,
+    });
+  });
+});
+
+describe('readConsumerConfig: failures name the variable', () => {
+  const required: [DestinationName, string][] = [
+    ['audit', 'ACCOUNTS_TABLE_NAME'],
+    ['search', 'LEDGER_TABLE_NAME'],
+    ['fraud', 'DEAD_LETTER_QUEUE_URL'],
+    ['audit', 'AUDIT_BUCKET_NAME'],
+    ['search', 'SEARCH_ENDPOINT'],
+    ['fraud', 'FRAUD_EVENT_BUS_NAME'],
+  ];
+
+  it.each(required)('%s without %s', (destination, variable) => {
+    const missing = { ...FULL[destination], [variable]: undefined };
+    const error = failure(destination, missing);
+    expect(error.variable).toBe(variable);
+    expect(error.message).toBe(`${variable}: is required and is not set`);
+    // Blank is as good as missing.
+    expect(failure(destination, { ...FULL[destination], [variable]: '   ' }).variable).toBe(variable);
+  });
+
+  it.each([
+    ['DELIVERY_MAX_ATTEMPTS', '3.5'],
+    ['DELIVERY_MAX_ATTEMPTS', 'six'],
+    ['MAX_GAP_AGE_SECONDS', '1e3'],
+    ['CLAIM_TTL_SECONDS', '0x10'],
+    ['ACCOUNT_CONCURRENCY', '64 workers'],
+    ['RETRY_RESERVE_MS', '99999999999999999999'],
+  ])('%s=%s is not an integer', (variable, value) => {
+    const error = failure('audit', { ...FULL.audit, [variable]: value });
+    expect(error.variable).toBe(variable);
+    expect(error.message).toContain('must be an integer');
+  });
+
+  it.each([
+    ['DELIVERY_MAX_ATTEMPTS', '0'],
+    ['DELIVERY_MAX_ATTEMPTS', '101'],
+    ['MAX_GAP_AGE_SECONDS', '0'],
+    ['MAX_GAP_AGE_SECONDS', String(366 * 86_400 + 1)],
+    ['CLAIM_TTL_SECONDS', '3601'],
+    ['ACCOUNT_CONCURRENCY', '-1'],
+    ['DELIVERY_BASE_DELAY_MS', '60001'],
+    ['RETRY_RESERVE_MS', '600001'],
+  ])('%s=%s is out of range', (variable, value) => {
+    const error = failure('audit', { ...FULL.audit, [variable]: value });
+    expect(error.variable).toBe(variable);
+    expect(error.message).toMatch(/must be between -?\d+ and \d+/);
+  });
+
+  it('refuses a maximum delay below the base delay', () => {
+    const error = failure('audit', { ...FULL.audit, DELIVERY_BASE_DELAY_MS: '500', DELIVERY_MAX_DELAY_MS: '400' });
+    expect(error.variable).toBe('DELIVERY_MAX_DELAY_MS');
+    expect(failure('search', { ...FULL.search, SEARCH_BULK_SIZE: '10001' }).variable).toBe('SEARCH_BULK_SIZE');
+  });
+
+  it.each([
+    ['audit', 'IN_ORDER_COMMIT', 'per-record'],
+    ['audit', 'EPOCH_BASELINE', 'latest'],
+    ['search', 'SEARCH_AUTH', 'basic'],
+    ['search', 'SEARCH_SIGV4_SERVICE', 's3'],
+    ['audit', 'EPOCH_REPLAY', 'yes'],
+    ['audit', 'S3_FORCE_PATH_STYLE', 'maybe'],
+  ] as const)('%s: %s=%s is not one of the allowed values', (destination, variable, value) => {
+    const error = failure(destination, { ...FULL[destination], [variable]: value });
+    expect(error.variable).toBe(variable);
+    expect(error.message).toContain(`"${value}"`);
+  });
+
+  it.each([
+    ['audit', 'AWS_ENDPOINT_URL_DYNAMODB', 'localhost:8000'],
+    ['audit', 'AWS_ENDPOINT_URL_SQS', 'ftp://127.0.0.1:9324'],
+    ['audit', 'AWS_ENDPOINT_URL_S3', 'not a url'],
+    ['fraud', 'AWS_ENDPOINT_URL_EVENTBRIDGE', '127.0.0.1:4010'],
+    ['search', 'SEARCH_ENDPOINT', 'search.example.com'],
+  ] as const)('%s: %s=%s is not an http(s) URL', (destination, variable, value) => {
+    const error = failure(destination, { ...FULL[destination], [variable]: value });
+    expect(error.variable).toBe(variable);
+    expect(error.message).toContain('must be an http(s) URL');
+  });
+
+  it.each(['replay 2025', 'a/b', 'epoch#1', 'x'.repeat(65)])('refuses LEDGER_EPOCH=%s', (epoch) => {
+    const error = failure('audit', { ...FULL.audit, LEDGER_EPOCH: epoch });
+    expect(error.variable).toBe('LEDGER_EPOCH');
+  });
+
+  // The configuration must refuse every epoch the ledger refuses, naming the variable, rather than let the ledger's
+  // constructor fail later with a RangeError that does not.
+  it.each(['x'.repeat(64), '-replay', '.hidden', '_x'])('refuses LEDGER_EPOCH=%s, which the ledger would refuse', (epoch) => {
+    expect(() => new InMemoryLedger({ destination: 'audit', epoch })).toThrow(RangeError);
+    expect(failure('audit', { ...FULL.audit, LEDGER_EPOCH: epoch }).variable).toBe('LEDGER_EPOCH');
+  });
+});
