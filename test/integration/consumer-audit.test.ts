@@ -64,7 +64,7 @@ describe('audit consumer: Kinesis events → S3, one immutable object per versio
 
   it('counts a create-only write that finds its object (S3 412) as a duplicate, not an error', async () => {
     // A new ledger epoch forgets what was delivered, so every version is written again and S3 itself must refuse it.
-    const { handler, telemetry } = auditHandler({ LEDGER_EPOCH: 'rewrite-1' });
+    const { handler, telemetry } = auditHandler({ LEDGER_EPOCH: 'rewrite-1', EPOCH_BASELINE: 'from-version-1' });
     const refusedBefore = world.s3Proxy.refused;
     const before = await world.auditObjects();
 
