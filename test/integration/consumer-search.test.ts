@@ -104,6 +104,16 @@ describe('search consumer: Kinesis events → OpenSearch, latest state per accou
     expect(second.telemetry.totals().stale).toBe(1);
   });
 
+  it('signs its requests with SigV4 when SEARCH_AUTH is sigv4 (the AWS default)', async () => {
+    const signedBefore = world.openSearch.stats.signed ?? 0;
+    const { handler, telemetry } = searchHandler({ SEARCH_AUTH: 'sigv4', LEDGER_EPOCH: 'signed-1' });
+
+    await feedHandler(handler, [{ shardId: 'shardId-000000000000', batches: [feed.feeds[0]?.batches[0] ?? []] }]);
+
+    expect((world.openSearch.stats.signed ?? 0) - signedBefore).toBeGreaterThan(0);
+    expect(telemetry.totals().deadLettered + telemetry.totals().failures).toBe(0);
+  });
+
   it('sends a mapping conflict to the dead-letter queue at once as REJECTED', async () => {
     const index = `${world.index}-conflicting`;
     await reader.indices.create({ index, body: { mappings: { properties: { status: { type: 'long' } } } } });

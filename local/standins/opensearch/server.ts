@@ -129,6 +129,8 @@ export async function startOpenSearchStandIn(
     const method = (request.method ?? 'GET').toUpperCase();
     const url = new URL(request.url ?? '/', 'http://standin');
     count('requests');
+    // No signature check; counting SigV4-signed requests lets a test see that a client signs.
+    if (String(request.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256')) count('signed');
     let reply: Reply;
     try {
       const root = url.pathname.replace(/\/+$/, '') === '' && (method === 'GET' || method === 'HEAD');
