@@ -251,7 +251,7 @@ function createConsumer({ name, mode, client, ledgerTable, accountsTable, source
     async report(truth: Truth, sweeps: number): Promise<DestinationReport> {
       let waitingAccounts = 0;
       let parkedRemaining = 0;
-      for await (const accountId of ledger.waiting()) {
+      for await (const { accountId } of ledger.waiting()) {
         waitingAccounts += 1;
         parkedRemaining += (await ledger.parked(accountId)).length;
       }

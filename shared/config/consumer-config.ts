@@ -19,6 +19,7 @@ export interface ConsumerConfig {
   readonly deadLetterQueueUrl: string;
   readonly epoch: Epoch;
   readonly maxGapAgeMs: number;
+  readonly parkedAgeThresholdMs: number;
   readonly claimTtlMs: number;
   readonly inOrderCommit: InOrderCommit;
   readonly accountConcurrency: number;
@@ -54,6 +55,7 @@ export function readConsumerConfig(destination: DestinationName, env: Env): Cons
     deadLetterQueueUrl: requiredString(env, 'DEAD_LETTER_QUEUE_URL'),
     epoch: { id: epochId, baseline, replay: boolean(env, 'EPOCH_REPLAY', !live) },
     maxGapAgeMs: integer(env, 'MAX_GAP_AGE_SECONDS', 900, { min: 1, max: 366 * 86_400 }) * 1000,
+    parkedAgeThresholdMs: integer(env, 'PARKED_AGE_THRESHOLD_SECONDS', 900, { min: 1, max: 366 * 86_400 }) * 1000,
     claimTtlMs: integer(env, 'CLAIM_TTL_SECONDS', 60, { min: 1, max: 3_600 }) * 1000,
     inOrderCommit: oneOf<InOrderCommit>(env, 'IN_ORDER_COMMIT', ['per-version', 'per-batch'], 'per-version'),
     accountConcurrency: integer(env, 'ACCOUNT_CONCURRENCY', 64, { min: 1, max: 1_000 }),

@@ -3,7 +3,7 @@ import type { RecordPosition } from '../change-record/change-record';
 import { decodeChangeRecord, type KinesisRecordInput } from '../change-record/decode';
 import { badRecordLetter } from '../dead-letter/dead-letter-message';
 import { LIVE_EPOCH, type Epoch } from '../ordering/delivery-mode';
-import { DeadLetterQueueUnavailableError } from '../ordering/errors';
+import { DeadLetterQueueUnavailableError, LedgerUnavailableError } from '../ordering/errors';
 import { OrderingEngine, type OrderingEngineOptions } from '../ordering/engine';
 import type { EngineCounts, RecordDisposition } from '../ordering/outcome';
 import type { DeadLetter, DeadLetterQueue, Destination, Ledger } from '../ordering/ports';
@@ -22,6 +22,10 @@ export interface ChangeConsumerOptions {
   /** Time kept free at the end of an invocation for ledger commits and dead letters. @default 3 s */
   readonly retryReserveMs?: number;
   readonly engine?: Omit<OrderingEngineOptions, 'destination' | 'ledger' | 'deadLetters' | 'epoch'>;
+  /** An account waiting longer than this counts as parked too long (a metric, and an alarm in the stack). @default 15 min */
+  readonly parkedAgeThresholdMs?: number;
+  /** How often, at most, a batch also reports what waits in the ledger (one query of its gaps index). @default 60 s */
+  readonly parkedReportEveryMs?: number;
   /** @default Date.now */
   readonly clock?: () => number;
 }
@@ -44,7 +48,21 @@ export interface ConsumedBatch {
   readonly durationMs: number;
   /** Milliseconds between the oldest change of the batch being written to the table and the end of the batch. */
   readonly oldestChangeAgeMs: number | undefined;
+  /** What waits in the ledger for a missing version, when this batch looked (see `parkedReportEveryMs`). */
+  readonly waiting?: WaitingReport;
 }
+
+export interface WaitingReport {
+  /** Accounts waiting for a missing version (counted up to `MAX_WAITING_COUNTED`). */
+  readonly accounts: number;
+  /** Seconds the longest-waiting account has waited; 0 when none waits. */
+  readonly oldestAgeSeconds: number;
+  /** Accounts waiting longer than the threshold. */
+  readonly tooLong: number;
+}
+
+/** Beyond this many waiting accounts the report stops counting: the alarm has long fired by then. */
+export const MAX_WAITING_COUNTED = 1_000;
 
 /**
  * One destination's consumer, independent of Lambda: decode, quarantine what cannot be decoded, hand the rest to the
@@ -62,6 +80,10 @@ export class ChangeConsumer {
   readonly #retrier: Retrier | undefined;
   readonly #retryReserveMs: number;
   readonly #clock: () => number;
+  readonly #ledger: Ledger;
+  readonly #parkedAgeThresholdMs: number;
+  readonly #parkedReportEveryMs: number;
+  #lastWaitingReport = -Infinity;
   #tail: Promise<unknown> = Promise.resolve();
 
   constructor(options: ChangeConsumerOptions) {
@@ -72,6 +94,9 @@ export class ChangeConsumer {
     this.#retryReserveMs = options.retryReserveMs ?? 3_000;
     this.#clock = options.clock ?? Date.now;
     this.#deadLetters = new WatchedDeadLetterQueue(options.deadLetters);
+    this.#ledger = options.ledger;
+    this.#parkedAgeThresholdMs = options.parkedAgeThresholdMs ?? 15 * 60_000;
+    this.#parkedReportEveryMs = options.parkedReportEveryMs ?? 60_000;
     this.#engine = new OrderingEngine({
       ...options.engine,
       clock: options.engine?.clock ?? this.#clock,
@@ -115,7 +140,8 @@ export class ChangeConsumer {
     const quarantined = await this.#quarantine(badRecords, failures);
     const outcome = await this.#engine.process(records, { deadline });
     failures.push(...outcome.failed);
-    return this.#report(inputs.length, outcome.counts, {
+    const waiting = await this.#waitingReport();
+    return this.#report(inputs.length, outcome.counts, waiting, {
       quarantined,
       failures,
       dispositions: outcome.dispositions,
@@ -129,7 +155,8 @@ export class ChangeConsumer {
     const started = this.#clock();
     this.#startBatch(deadline);
     const outcome = await this.#engine.sweep({ deadline });
-    return this.#report(0, outcome.counts, {
+    this.#lastWaitingReport = -Infinity;
+    return this.#report(0, outcome.counts, await this.#waitingReport(), {
       quarantined: 0,
       failures: outcome.failed,
       dispositions: outcome.dispositions,
@@ -164,9 +191,33 @@ export class ChangeConsumer {
     return quarantined;
   }
 
+  /** Reads the gaps index, oldest wait first, at most every `parkedReportEveryMs`; skipped if the ledger is out of reach. */
+  async #waitingReport(): Promise<WaitingReport | undefined> {
+    const now = this.#clock();
+    if (now - this.#lastWaitingReport < this.#parkedReportEveryMs) return undefined;
+    this.#lastWaitingReport = now;
+    const cutoff = now - this.#parkedAgeThresholdMs;
+    let accounts = 0;
+    let oldest: number | undefined;
+    let tooLong = 0;
+    try {
+      for await (const { since } of this.#ledger.waiting()) {
+        oldest ??= since;
+        accounts += 1;
+        if (since <= cutoff) tooLong += 1;
+        if (accounts >= MAX_WAITING_COUNTED) break;
+      }
+    } catch (error) {
+      if (error instanceof LedgerUnavailableError) return undefined;
+      throw error;
+    }
+    return { accounts, tooLong, oldestAgeSeconds: oldest === undefined ? 0 : Math.max(0, Math.round((now - oldest) / 1000)) };
+  }
+
   #report(
     records: number,
     engineCounts: EngineCounts,
+    waiting: WaitingReport | undefined,
     parts: {
       quarantined: number;
       failures: readonly RecordPosition[];
@@ -190,6 +241,7 @@ export class ChangeConsumer {
       deadLetters: this.#deadLetters.take(),
       durationMs: now - parts.started,
       oldestChangeAgeMs: Number.isFinite(parts.oldestMicros) ? Math.max(0, now - parts.oldestMicros / 1000) : undefined,
+      ...(waiting ? { waiting } : {}),
     };
   }
 }

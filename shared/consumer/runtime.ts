@@ -33,6 +33,7 @@ export function buildRuntime(
     epoch: config.epoch,
     retrier,
     retryReserveMs: config.retryReserveMs,
+    parkedAgeThresholdMs: config.parkedAgeThresholdMs,
     engine: {
       maxGapAgeMs: config.maxGapAgeMs,
       claimTtlMs: config.claimTtlMs,

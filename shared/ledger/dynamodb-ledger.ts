@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChangeRecord } from '../change-record/change-record';
 import { lostRaceAt } from '../dynamodb/lost-race';
 import { LedgerUnavailableError } from '../ordering/errors';
-import type { Ledger, LedgerWrite, LedgerWriteResult } from '../ordering/ports';
+import type { Ledger, LedgerWrite, LedgerWriteResult, WaitingAccount } from '../ordering/ports';
 import type { Watermark } from '../ordering/watermark';
 import { itemToParked, itemToWatermark, parkedToItem, watermarkToItem } from './ledger-codec';
 import { assertWithinLimit } from './write-limit';
@@ -25,6 +25,7 @@ import {
   gapScope,
   ledgerPartitionKey,
   parkedSortKey,
+  GAPS_INDEX_SORT_KEY,
 } from './ledger-table';
 
 export interface DynamoDBLedgerOptions {
@@ -157,7 +158,7 @@ export class DynamoDBLedger implements Ledger {
     }
   }
 
-  async *waiting(): AsyncIterable<string> {
+  async *waiting(): AsyncIterable<WaitingAccount> {
     const prefix = this.partitionKey('');
     let startKey: Record<string, AttributeValue> | undefined;
     do {
@@ -176,7 +177,8 @@ export class DynamoDBLedger implements Ledger {
       );
       for (const item of output.Items ?? []) {
         const key = item[LEDGER_PARTITION_KEY]?.S;
-        if (key?.startsWith(prefix)) yield key.slice(prefix.length);
+        const since = Number(item[GAPS_INDEX_SORT_KEY]?.N);
+        if (key?.startsWith(prefix)) yield { accountId: key.slice(prefix.length), since };
       }
       startKey = output.LastEvaluatedKey;
     } while (startKey);

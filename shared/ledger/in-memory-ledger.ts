@@ -1,5 +1,5 @@
 import type { ChangeRecord } from '../change-record/change-record';
-import type { Ledger, LedgerWrite, LedgerWriteResult } from '../ordering/ports';
+import type { Ledger, LedgerWrite, LedgerWriteResult, WaitingAccount } from '../ordering/ports';
 import { assertWithinLimit } from './write-limit';
 import type { Watermark } from '../ordering/watermark';
 import { assertLedgerName, ledgerPartitionKey } from './ledger-table';
@@ -73,13 +73,13 @@ export class InMemoryLedger implements Ledger {
     return 'committed';
   }
 
-  async *waiting(): AsyncIterable<string> {
+  async *waiting(): AsyncIterable<WaitingAccount> {
     if (this.options.beforeOperation) await this.options.beforeOperation('waiting');
     const prefix = this.key('');
     const waiting = [...this.store.watermarks]
       .filter(([key, watermark]) => key.startsWith(prefix) && watermark.gapSince !== undefined)
       .sort(([, a], [, b]) => (a.gapSince as number) - (b.gapSince as number));
-    for (const [, watermark] of waiting) yield watermark.accountId;
+    for (const [, watermark] of waiting) yield { accountId: watermark.accountId, since: watermark.gapSince as number };
   }
 
   /** Every parked record of this destination and epoch, for assertions. */

@@ -83,7 +83,12 @@ export class PowertoolsTelemetry implements Telemetry {
     });
     for (const [name, value] of Object.entries(batchMetrics(batch)) as [MetricName, number | undefined][]) {
       if (value === undefined) continue;
-      this.metrics.addMetric(name, MILLISECOND_METRICS.has(name) ? MetricUnit.Milliseconds : MetricUnit.Count, value);
+      const unit = MILLISECOND_METRICS.has(name)
+        ? MetricUnit.Milliseconds
+        : name === METRIC_NAMES.oldestParkedAge
+          ? MetricUnit.Seconds
+          : MetricUnit.Count;
+      this.metrics.addMetric(name, unit, value);
     }
     this.metrics.publishStoredMetrics();
   }

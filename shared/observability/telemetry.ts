@@ -27,6 +27,9 @@ export const METRIC_NAMES = {
   batchErrors: 'BatchErrors',
   batchLatency: 'BatchLatency',
   changeAge: 'OldestChangeAge',
+  waitingAccounts: 'WaitingAccounts',
+  oldestParkedAge: 'OldestParkedAge',
+  parkedTooLong: 'AccountsParkedTooLong',
 } as const;
 
 export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];
@@ -51,5 +54,8 @@ export function batchMetrics(batch: ConsumedBatch): Record<MetricName, number | 
     [METRIC_NAMES.batchErrors]: 0,
     [METRIC_NAMES.batchLatency]: batch.durationMs,
     [METRIC_NAMES.changeAge]: batch.oldestChangeAgeMs,
+    [METRIC_NAMES.waitingAccounts]: batch.waiting?.accounts,
+    [METRIC_NAMES.oldestParkedAge]: batch.waiting?.oldestAgeSeconds,
+    [METRIC_NAMES.parkedTooLong]: batch.waiting?.tooLong,
   } as Record<MetricName, number | undefined>;
 }

@@ -106,7 +106,7 @@ export class OrderingEngine {
   async sweep(options: ProcessOptions = {}): Promise<BatchOutcome> {
     const tally = new Tally();
     const accounts = new Map<string, ChangeRecord[]>();
-    for await (const accountId of this.options.ledger.waiting()) accounts.set(accountId, []);
+    for await (const { accountId } of this.options.ledger.waiting()) accounts.set(accountId, []);
     await this.runAccounts(accounts, tally, options.deadline);
     return tally.outcome();
   }

@@ -79,6 +79,12 @@ export interface LedgerWrite {
 /** Items one ledger write may touch: the watermark plus parked records (DynamoDB's transaction limit). */
 export const MAX_LEDGER_WRITE_ITEMS = 100;
 
+export interface WaitingAccount {
+  readonly accountId: string;
+  /** Milliseconds since the epoch: when the account began waiting for its missing version. */
+  readonly since: number;
+}
+
 export type LedgerWriteResult = 'committed' | 'conflict';
 
 /**
@@ -93,6 +99,6 @@ export interface Ledger {
   /** The account's parked records in version order. */
   parked(accountId: string): Promise<ChangeRecord[]>;
   write(write: LedgerWrite): Promise<LedgerWriteResult>;
-  /** Accounts waiting for a missing version, oldest wait first. */
-  waiting(): AsyncIterable<string>;
+  /** Accounts waiting for a missing version, oldest wait first, with when their wait began (ms). */
+  waiting(): AsyncIterable<WaitingAccount>;
 }

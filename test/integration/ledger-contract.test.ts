@@ -139,10 +139,14 @@ describe.each(implementations)('%s', (_name, makeLedger) => {
     const neighbour = makeLedger('audit', `e${run}`);
     await neighbour.write({ expectedRevision: 0, next: { ...emptyWatermark(account(5)), revision: 1, gapSince: 1 }, park: [], unpark: [] });
 
-    const waiting: string[] = [];
-    for await (const id of ledger.waiting()) waiting.push(id);
+    const waiting: { accountId: string; since: number }[] = [];
+    for await (const entry of ledger.waiting()) waiting.push(entry);
 
-    expect(waiting).toEqual([account(3), account(4), account(1)]);
+    expect(waiting).toEqual([
+      { accountId: account(3), since: 1_000 },
+      { accountId: account(4), since: 2_000 },
+      { accountId: account(1), since: 3_000 },
+    ]);
   });
 });
 
