@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ConsumedBatch } from '../consumer/change-consumer';
 import { describeError } from '../retry/classify-error';
-import { batchMetrics, METRIC_NAMES, type MetricName, type Telemetry } from './telemetry';
+import { batchMetrics, METRIC_NAMES, METRICS_NAMESPACE, SERVICE_NAME, type MetricName, type Telemetry } from './telemetry';
 
 export interface PowertoolsTelemetryOptions {
   readonly destination: string;
@@ -23,11 +23,12 @@ export class PowertoolsTelemetry implements Telemetry {
   readonly metrics: Metrics;
 
   constructor(options: PowertoolsTelemetryOptions) {
-    this.logger =
-      options.logger ?? new Logger({ serviceName: 'ordered-fanout', persistentKeys: { destination: options.destination } });
+    // Constructor options win over Powertools' environment variables, so the variables are read here.
+    const serviceName = process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME;
+    const namespace = process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE;
+    this.logger = options.logger ?? new Logger({ serviceName, persistentKeys: { destination: options.destination } });
     this.metrics =
-      options.metrics ??
-      new Metrics({ namespace: 'OrderedFanout', serviceName: 'ordered-fanout', defaultDimensions: { destination: options.destination } });
+      options.metrics ?? new Metrics({ namespace, serviceName, defaultDimensions: { destination: options.destination } });
   }
 
   invocation(context?: unknown): void {

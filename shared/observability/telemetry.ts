@@ -9,7 +9,11 @@ export interface Telemetry {
   batchError(error: unknown, records: number, durationMs: number): void;
 }
 
-/** The metric names, each published with the dimension `destination`. */
+/** Defaults of the Powertools service name (also the metrics' `service` dimension) and metrics namespace. */
+export const SERVICE_NAME = 'ordered-fanout';
+export const METRICS_NAMESPACE = 'OrderedFanout';
+
+/** The metric names, each published with the dimensions `service` and `destination`. */
 export const METRIC_NAMES = {
   records: 'RecordsReceived',
   delivered: 'Delivered',

@@ -1,0 +1,140 @@
+/**
+ * The stack's configuration: one typed, validated object, read from `cdk.json` context (key `ordered-fanout`) or from
+ * a JSON file named by the context key `ordered-fanout:config-file`. Every value has a default; a wrong value fails
+ * `cdk synth` with a `PipelineConfigError` whose message names the value's path, e.g.
+ * `destinations.search.batchSize: must be an integer between 1 and 10000, got 0`.
+ */
+
+export type DestinationName = 'audit' | 'search' | 'fraud';
+export const DESTINATION_NAMES: readonly DestinationName[] = ['audit', 'search', 'fraud'];
+
+export type StartingPosition = 'LATEST' | 'TRIM_HORIZON' | 'AT_TIMESTAMP';
+
+export interface AlarmThresholds {
+  /** Lambda `IteratorAge` (EFO lag) maximum, ms, 1-604800000 (7 days). @default 60000 */
+  readonly iteratorAgeMs: number;
+  /** Function errors per 5 minutes, 1-1000000. @default 1 */
+  readonly errors: number;
+  /** Function throttles per 5 minutes, 1-1000000. @default 1 */
+  readonly throttles: number;
+  /** Dead-letter queue depth (visible messages), 1-1000000. @default 1, i.e. any letter alarms */
+  readonly deadLetters: number;
+  /** Age of the oldest parked record, seconds, 1-31622400 (366 days). @default 900 */
+  readonly oldestParkedAgeSeconds: number;
+  /** Accounts parked longer than `oldestParkedAgeSeconds`, 1-1000000. @default 1 */
+  readonly parkedTooLong: number;
+  /** Consecutive 1-minute periods before an alarm fires, 1-1440 (one day). @default 3 */
+  readonly evaluationPeriods: number;
+}
+
+export interface DestinationSettings {
+  /** @default true */
+  readonly enabled: boolean;
+  /** Records per invocation, 1-10000. @default 100 */
+  readonly batchSize: number;
+  /** Seconds to gather a batch, 0-300. @default 1 */
+  readonly maxBatchingWindowSeconds: number;
+  /** Concurrent batches per shard, 1-10 (order per account is kept: Lambda splits by partition key). @default 1 */
+  readonly parallelizationFactor: number;
+  /** Reserved concurrency of the function, 1-1000. @default 10 */
+  readonly reservedConcurrency: number;
+  /** Lambda retries of a failed batch (the event source mapping's `retryAttempts`), 0-10000. @default 10 */
+  readonly retryAttempts: number;
+  /** Oldest record the mapping still sends, seconds, 60-604800. @default 86400 */
+  readonly maxRecordAgeSeconds: number;
+  /** Function memory, MB, 128-10240. @default 512 */
+  readonly memorySize: number;
+  /**
+   * Function timeout, seconds, 10-900, and more than the consumer's 3 s retry reserve plus one `delivery.maxDelayMs`
+   * backoff, so at least one full backoff fits before the reserve. @default 120
+   */
+  readonly timeoutSeconds: number;
+  /**
+   * The adapter's retry budget inside one invocation: `maxAttempts` 1-100 (@default 6), `baseDelayMs` 0-60000
+   * (@default 100), `maxDelayMs` 0-300000 and at least `baseDelayMs` (@default 5000).
+   */
+  readonly delivery: { readonly maxAttempts: number; readonly baseDelayMs: number; readonly maxDelayMs: number };
+  /** How long an account may wait for a missing version, seconds, 1-31622400 (366 days). @default 900 */
+  readonly maxGapAgeSeconds: number;
+  /** Where the EFO consumer starts reading. @default 'TRIM_HORIZON' (for every epoch, the live one included) */
+  readonly startingPosition: StartingPosition;
+  /**
+   * ISO 8601 time with a time zone (`Z` or `±hh:mm`), e.g. `2025-01-31T12:00:00Z`; required with (and only with)
+   * `AT_TIMESTAMP`.
+   */
+  readonly startingPositionTimestamp?: string;
+  /**
+   * Ledger epoch: 1-63 of `A-Za-z0-9._-`, starting with a letter or digit. Changing it replaces the destination's EFO
+   * consumer and event source mapping (their logical ids contain it). @default 'live'
+   */
+  readonly epoch: string;
+  readonly alarms: AlarmThresholds;
+}
+
+/** A destination resource: created by the stack, or imported (a neighbouring team's) by ARN or endpoint. */
+export interface AuditSettings extends DestinationSettings {
+  /** Import this bucket instead of creating one: `arn:<partition>:s3:::<bucket>`. */
+  readonly bucketArn?: string;
+  /** Object Lock default retention (governance mode) of a created bucket, days, 1-36500. @default 2555 (7 years) */
+  readonly objectLockDays: number;
+  /** Days after which a created bucket moves objects to Glacier Instant Retrieval, 1-3650. @default 90 */
+  readonly transitionDays: number;
+}
+
+export interface SearchSettings extends DestinationSettings {
+  /**
+   * Import this domain (both required together): its `https://` endpoint (a bare origin: no path, query or
+   * credentials) and its ARN, `arn:<partition>:es:<region>:<account>:domain/<name>`.
+   */
+  readonly domainEndpoint?: string;
+  readonly domainArn?: string;
+  /** An OpenSearch index name: lower case, 1-255 characters, no `\ / * ? " < > | , # :` or space. @default 'accounts' */
+  readonly index: string;
+  /** Data nodes of a created domain, 1-10. @default 2 */
+  readonly dataNodes: number;
+  /** `<family>.<size>.search`, e.g. `r6g.large.search`. @default 't3.small.search' */
+  readonly instanceType: string;
+}
+
+export interface FraudSettings extends DestinationSettings {
+  /** Import this bus instead of creating one: `arn:<partition>:events:<region>:<account>:event-bus/<name>`. */
+  readonly eventBusArn?: string;
+  /** Archive retention of a created bus, days, 1-3650 (0: keep forever). @default 365 */
+  readonly archiveRetentionDays: number;
+}
+
+export interface PipelineConfig {
+  /** Emails subscribed to the alarm topic, each distinct. @default [] */
+  readonly alarmEmails: readonly string[];
+  readonly accountsTable: {
+    /** @default 'PAY_PER_REQUEST' */
+    readonly billingMode: 'PAY_PER_REQUEST' | 'PROVISIONED';
+    /** With PROVISIONED, 1-40000 (checked, and ignored, with PAY_PER_REQUEST too). @default 5 */
+    readonly readCapacity: number;
+    /** With PROVISIONED, 1-40000 (checked, and ignored, with PAY_PER_REQUEST too). @default 5 */
+    readonly writeCapacity: number;
+  };
+  readonly stream: {
+    /** @default 'ON_DEMAND' */
+    readonly mode: 'ON_DEMAND' | 'PROVISIONED';
+    /** With PROVISIONED, 1-500 (checked, and ignored, with ON_DEMAND too). @default 2 */
+    readonly shardCount: number;
+    /** Hours, 24-8760. @default 8760 (365 days) */
+    readonly retentionHours: number;
+  };
+  readonly destinations: {
+    readonly audit: AuditSettings;
+    readonly search: SearchSettings;
+    readonly fraud: FraudSettings;
+  };
+}
+
+export class PipelineConfigError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(`${path}: ${message}`);
+    this.name = 'PipelineConfigError';
+  }
+}

@@ -1,0 +1,69 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { AuditSettings } from '../config/pipeline-config';
+import type { DestinationTarget } from './destination-target';
+import { encryptionKey } from './encryption-key';
+
+export const AUDIT_KEY_PREFIX = 'changes/';
+
+export interface AuditLogProps {
+  readonly settings: AuditSettings;
+  /** Where a created bucket writes its server access logs. */
+  readonly accessLogs: s3.IBucket;
+}
+
+/**
+ * The audit destination's bucket. Created: versioned with Object Lock (governance retention), SSE-KMS with a
+ * customer-managed key, public access blocked, TLS only, moved to Glacier Instant Retrieval after a while. Imported:
+ * the owner's bucket by ARN, and nothing is created (its owner must let our role use its key, if any).
+ */
+export class AuditLog extends Construct implements DestinationTarget {
+  readonly bucket: s3.IBucket;
+  readonly owned: boolean;
+  readonly environment: Readonly<Record<string, string>>;
+
+  constructor(scope: Construct, id: string, props: AuditLogProps) {
+    super(scope, id);
+    const { settings } = props;
+    this.owned = settings.bucketArn === undefined;
+    this.bucket =
+      settings.bucketArn !== undefined
+        ? s3.Bucket.fromBucketArn(this, 'Imported', settings.bucketArn)
+        : new s3.Bucket(this, 'Bucket', {
+            versioned: true,
+            objectLockEnabled: true,
+            objectLockDefaultRetention: s3.ObjectLockRetention.governance(Duration.days(settings.objectLockDays)),
+            encryption: s3.BucketEncryption.KMS,
+            encryptionKey: encryptionKey(this, 'Key', 'Audit log'),
+            bucketKeyEnabled: true,
+            blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+            enforceSSL: true,
+            minimumTLSVersion: 1.2,
+            serverAccessLogsBucket: props.accessLogs,
+            serverAccessLogsPrefix: 'audit-log/',
+            lifecycleRules: [
+              {
+                id: 'colder-storage',
+                transitions: [
+                  { storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, transitionAfter: Duration.days(settings.transitionDays) },
+                ],
+              },
+            ],
+            removalPolicy: RemovalPolicy.RETAIN,
+          });
+    this.environment = { AUDIT_BUCKET_NAME: this.bucket.bucketName, AUDIT_KEY_PREFIX };
+  }
+
+  /**
+   * `s3:PutObject` under the log's prefix, and data keys of a created bucket's key: no read, no delete, and none of
+   * the retention or legal-hold actions that a broader put grant would bring.
+   */
+  grantDeliver(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects(`${AUDIT_KEY_PREFIX}*`)] }),
+    );
+    this.bucket.encryptionKey?.grant(grantee, 'kms:GenerateDataKey');
+  }
+}

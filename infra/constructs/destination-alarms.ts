@@ -1,0 +1,72 @@
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { METRIC_NAMES } from '../../shared/observability/telemetry';
+import type { AlarmThresholds } from '../config/pipeline-config';
+import type { DestinationConsumer } from './destination-consumer';
+
+export interface DestinationAlarmsProps {
+  readonly consumer: DestinationConsumer;
+  readonly thresholds: AlarmThresholds;
+  readonly topic: sns.ITopic;
+}
+
+/** One destination's alarms, each to the alarm topic; the README says what each means and what to do first. */
+export class DestinationAlarms extends Construct {
+  readonly alarms: readonly cloudwatch.Alarm[];
+
+  constructor(scope: Construct, id: string, props: DestinationAlarmsProps) {
+    super(scope, id);
+    const { consumer, thresholds } = props;
+    const name = (what: string) => `ordered-fanout-${consumer.destination}-${what}`;
+    const alarm = (
+      id: string,
+      metric: cloudwatch.IMetric,
+      threshold: number,
+      description: string,
+      options: { evaluationPeriods?: number; comparison?: cloudwatch.ComparisonOperator } = {},
+    ): cloudwatch.Alarm => {
+      const created = new cloudwatch.Alarm(this, id, {
+        alarmName: name(id),
+        alarmDescription: description,
+        metric,
+        threshold,
+        evaluationPeriods: options.evaluationPeriods ?? thresholds.evaluationPeriods,
+        comparisonOperator: options.comparison ?? cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      created.addAlarmAction(new actions.SnsAction(props.topic));
+      created.addOkAction(new actions.SnsAction(props.topic));
+      return created;
+    };
+    this.alarms = [
+      alarm('IteratorAge', consumer.metricIteratorAge(), thresholds.iteratorAgeMs, 'EFO lag: the consumer is falling behind the stream', {
+        comparison: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      }),
+      alarm('Errors', consumer.metricErrors(), thresholds.errors, 'Invocations failed: Lambda retries and bisects the batch', {
+        evaluationPeriods: 1,
+      }),
+      alarm('Throttles', consumer.metricThrottles(), thresholds.throttles, 'Invocations throttled: reserved concurrency too low', {
+        evaluationPeriods: 1,
+      }),
+      alarm('DeadLetters', consumer.metricDeadLetterDepth(), thresholds.deadLetters, 'Records wait in the dead-letter queue for a redrive', {
+        evaluationPeriods: 1,
+      }),
+      alarm(
+        'OldestParkedAge',
+        consumer.metric(METRIC_NAMES.oldestParkedAge, { statistic: 'Maximum' }),
+        thresholds.oldestParkedAgeSeconds,
+        'An account has waited for a missing version longer than the threshold',
+        { comparison: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, evaluationPeriods: 1 },
+      ),
+      alarm(
+        'ParkedTooLong',
+        consumer.metric(METRIC_NAMES.parkedTooLong, { statistic: 'Maximum' }),
+        thresholds.parkedTooLong,
+        'Accounts parked longer than the threshold',
+        { evaluationPeriods: 1 },
+      ),
+    ];
+  }
+}

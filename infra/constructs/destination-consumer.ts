@@ -1,0 +1,168 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { KinesisConsumerEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, SERVICE_NAME, type MetricName } from '../../shared/observability/telemetry';
+import type { DestinationName, DestinationSettings } from '../config/pipeline-config';
+import type { DestinationTarget } from './destination-target';
+import { encryptionKey } from './encryption-key';
+import { FailedBatchDestination } from './failed-batch-destination';
+import type { LedgerTable } from './ledger-table';
+
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface DestinationConsumerProps {
+  readonly destination: DestinationName;
+  readonly settings: DestinationSettings;
+  readonly stream: kinesis.IStream;
+  readonly accountsTable: dynamodb.ITable;
+  readonly ledger: LedgerTable;
+  readonly target: DestinationTarget;
+  /** The function's role, created bare by the stack so a destination can name it before the function exists. */
+  readonly role: iam.Role;
+  /** Where the on-failure bucket writes its server access logs. */
+  readonly accessLogs: s3.IBucket;
+  /** @default `consumers/<destination>/handler.ts` */
+  readonly entry?: string;
+}
+
+/**
+ * One destination's consumer: an EFO stream consumer, the Lambda function that runs the destination's handler, the
+ * event source mapping between them, a dead-letter queue, and an on-failure bucket for batches Lambda gives up on.
+ *
+ * The stream consumer's and the mapping's logical ids contain the ledger epoch, so moving a destination to a new epoch
+ * (a replay) replaces both together: Lambda refuses a second mapping from one consumer to one function.
+ */
+export class DestinationConsumer extends Construct {
+  readonly destination: DestinationName;
+  readonly function: nodejs.NodejsFunction;
+  readonly streamConsumer: kinesis.StreamConsumer;
+  readonly eventSource: KinesisConsumerEventSource;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly failedBatches: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: DestinationConsumerProps) {
+    super(scope, id);
+    const { destination, settings } = props;
+    this.destination = destination;
+    const key = encryptionKey(this, 'Key', `${destination} dead letters and failed batches`);
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: key,
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+    });
+    this.failedBatches = new s3.Bucket(this, 'FailedBatches', {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: key,
+      bucketKeyEnabled: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      versioned: true,
+      serverAccessLogsBucket: props.accessLogs,
+      serverAccessLogsPrefix: `failed-batches/${destination}/`,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const epochId = `Epoch-${settings.epoch}`;
+    this.streamConsumer = new kinesis.StreamConsumer(this, `Consumer-${epochId}`, {
+      stream: props.stream,
+      streamConsumerName: `${Stack.of(this).stackName}-${destination}-${settings.epoch}`.slice(0, 128),
+    });
+
+    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.DESTROY });
+    logGroup.grantWrite(props.role);
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      description: `ordered-fanout ${destination} consumer`,
+      entry: props.entry ?? `${PROJECT_ROOT}consumers/${destination}/handler.ts`,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: settings.memorySize,
+      timeout: Duration.seconds(settings.timeoutSeconds),
+      reservedConcurrentExecutions: settings.reservedConcurrency,
+      role: props.role,
+      logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      // The SDK is bundled too (`externalModules: []`): the versions the tests ran are the ones that run.
+      bundling: { sourceMap: true, minify: true, target: 'node22', format: nodejs.OutputFormat.CJS, externalModules: [] },
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        ACCOUNTS_TABLE_NAME: props.accountsTable.tableName,
+        LEDGER_TABLE_NAME: props.ledger.table.tableName,
+        DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
+        LEDGER_EPOCH: settings.epoch,
+        MAX_GAP_AGE_SECONDS: String(settings.maxGapAgeSeconds),
+        PARKED_AGE_THRESHOLD_SECONDS: String(settings.alarms.oldestParkedAgeSeconds),
+        DELIVERY_MAX_ATTEMPTS: String(settings.delivery.maxAttempts),
+        DELIVERY_BASE_DELAY_MS: String(settings.delivery.baseDelayMs),
+        DELIVERY_MAX_DELAY_MS: String(settings.delivery.maxDelayMs),
+        ...props.target.environment,
+      },
+    });
+
+    this.eventSource = new KinesisConsumerEventSource(this.streamConsumer, {
+      enabled: settings.enabled,
+      startingPosition: lambda.StartingPosition[settings.startingPosition],
+      ...(settings.startingPositionTimestamp !== undefined
+        ? { startingPositionTimestamp: Date.parse(settings.startingPositionTimestamp) / 1000 }
+        : {}),
+      batchSize: settings.batchSize,
+      maxBatchingWindow: Duration.seconds(settings.maxBatchingWindowSeconds),
+      parallelizationFactor: settings.parallelizationFactor,
+      retryAttempts: settings.retryAttempts,
+      maxRecordAge: Duration.seconds(settings.maxRecordAgeSeconds),
+      bisectBatchOnError: true,
+      reportBatchItemFailures: true,
+      onFailure: new FailedBatchDestination(this.failedBatches),
+    });
+    this.function.addEventSource(this.eventSource);
+
+    props.ledger.grantDestination(props.role, destination);
+    props.target.grantDeliver(props.role);
+    this.deadLetterQueue.grantSendMessages(props.role);
+  }
+
+  /** EFO lag: the age of the newest record read, per the event source mapping (Lambda's `IteratorAge`, maximum). */
+  metricIteratorAge(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.function.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1), ...props });
+  }
+
+  metricErrors(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.function.metricErrors({ period: Duration.minutes(5), ...props });
+  }
+
+  metricThrottles(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.function.metricThrottles({ period: Duration.minutes(5), ...props });
+  }
+
+  /** Letters waiting in the dead-letter queue. */
+  metricDeadLetterDepth(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1), ...props });
+  }
+
+  /** One of the consumer's own metrics (README, *Logs and metrics*), summed per minute unless told otherwise. */
+  metric(name: MetricName, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: name,
+      dimensionsMap: { service: SERVICE_NAME, destination: this.destination },
+      statistic: 'Sum',
+      period: Duration.minutes(1),
+      ...props,
+    });
+  }
+}
