@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -39,8 +40,9 @@ export interface DestinationConsumerProps {
  * One destination's consumer: an EFO stream consumer, the Lambda function that runs the destination's handler, the
  * event source mapping between them, a dead-letter queue, and an on-failure bucket for batches Lambda gives up on.
  *
- * The stream consumer's and the mapping's logical ids contain the ledger epoch, so moving a destination to a new epoch
- * (a replay) replaces both together: Lambda refuses a second mapping from one consumer to one function.
+ * The stream consumer's and the mapping's logical ids contain the ledger epoch and a hash of the starting position, so
+ * a replay (a new epoch, a new position) replaces both together: Lambda refuses a second mapping from one consumer to
+ * one function, and a mapping's starting position cannot change in place.
  */
 export class DestinationConsumer extends Construct {
   readonly destination: DestinationName;
@@ -75,10 +77,14 @@ export class DestinationConsumer extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    const epochId = `Epoch-${settings.epoch}`;
-    this.streamConsumer = new kinesis.StreamConsumer(this, `Consumer-${epochId}`, {
+    // Where reading starts is immutable on a mapping, and a replacement mapping from the same consumer to the same
+    // function is refused. So the epoch and the starting position name a generation: changing either creates a new
+    // consumer and, with it, a new mapping; CloudFormation then deletes the old pair.
+    const position = `${settings.startingPosition}${settings.startingPositionTimestamp ? `@${settings.startingPositionTimestamp}` : ''}`;
+    const generation = createHash('sha256').update(`${settings.epoch}|${position}`).digest('hex').slice(0, 8);
+    this.streamConsumer = new kinesis.StreamConsumer(this, `Consumer-${settings.epoch}-${generation}`, {
       stream: props.stream,
-      streamConsumerName: `${Stack.of(this).stackName}-${destination}-${settings.epoch}`.slice(0, 128),
+      streamConsumerName: `${Stack.of(this).stackName}-${destination}-${settings.epoch}-${generation}`.slice(-128),
     });
 
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.DESTROY });
