@@ -63,6 +63,8 @@ export class DestinationConsumer extends Construct {
       encryptionMasterKey: key,
       retentionPeriod: Duration.days(14),
       enforceSSL: true,
+      // Letters wait here for a redrive: they outlive the stack like every other data store of the pipeline.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     this.failedBatches = new s3.Bucket(this, 'FailedBatches', {
       encryption: s3.BucketEncryption.KMS,

@@ -32,6 +32,7 @@ export class LedgerTable extends Construct {
       sortKey: { name: LEDGER_SORT_KEY, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: encryptionKey(this, 'Key', 'Ordering ledger'),
       removalPolicy: RemovalPolicy.RETAIN,

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
@@ -55,15 +55,16 @@ export class SearchIndex extends Construct implements DestinationTarget {
         tlsSecurityPolicy: opensearch.TLSSecurityPolicy.TLS_1_2,
         fineGrainedAccessControl: { masterUserArn: props.writer.roleArn },
         logging: { slowSearchLogEnabled: true, slowIndexLogEnabled: true, appLogEnabled: true, auditLogEnabled: true },
-        accessPolicies: [
-          new iam.PolicyStatement({
-            principals: [new iam.ArnPrincipal(props.writer.roleArn)],
-            actions: SEARCH_ACTIONS,
-            resources: [`arn:${Stack.of(this).partition}:es:${Stack.of(this).region}:${Stack.of(this).account}:domain/*`],
-          }),
-        ],
         removalPolicy: RemovalPolicy.RETAIN,
       });
+      // Added after creation (CDK applies it with a custom resource) so it can name this domain's own ARN.
+      this.domain.addAccessPolicies(
+        new iam.PolicyStatement({
+          principals: [new iam.ArnPrincipal(props.writer.roleArn)],
+          actions: SEARCH_ACTIONS,
+          resources: [`${this.domain.domainArn}/*`],
+        }),
+      );
       this.domainArn = this.domain.domainArn;
       this.domainEndpoint = `https://${this.domain.domainEndpoint}`;
     }
