@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { prng } from '../prng';
 
 /**
- * A local stand-in for one S3 behaviour `fauxqs` lacks: conditional writes. It forwards every request to the
+ * A local stand-in for one S3 behaviour `fauxqs` lacks: conditional writes (and, for fault injection, S3's 503s). It forwards every request to the
  * emulator unchanged, except a `PutObject` with `If-None-Match: *` on a key that already exists, which it answers as
  * S3 does: HTTP 412 with an S3 `PreconditionFailed` error document. Writes of one key pass one at a time, so two
  * racing create-only writes cannot both succeed. Path-style requests only (`forcePathStyle: true`).
@@ -12,6 +13,13 @@ export interface S3CreateOnlyProxy {
   readonly endpoint: string;
   /** Create-only writes refused with 412. */
   readonly refused: number;
+  /** Create-only writes that created their object, in arrival order: path (`/bucket/key`) and when (ms). */
+  readonly created: readonly { readonly path: string; readonly at: number }[];
+  /**
+   * Fault injection: the fraction (0..1) of writes (PUT) answered 503 `SlowDown`, as S3 does under load, before they
+   * reach the emulator. Seeded, so a run can be replayed.
+   */
+  setFaults(faults: { readonly slowDownRate?: number; readonly seed?: number }): void;
   stop(): Promise<void>;
 }
 
@@ -19,11 +27,15 @@ export async function startS3CreateOnlyProxy(upstream: string, options: { port?:
   const target = new URL(upstream);
   const locks = new Map<string, Promise<void>>();
   let refused = 0;
+  const created: { path: string; at: number }[] = [];
+  let slowDownRate = 0;
+  let random = prng(1);
 
-  const forward = (req: IncomingMessage, res: ServerResponse, body?: Buffer): void => {
+  const forward = (req: IncomingMessage, res: ServerResponse, body?: Buffer, onStatus?: (status: number) => void): void => {
     const outgoing = request(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
       (answer) => {
+        onStatus?.(answer.statusCode ?? 502);
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       },
@@ -71,7 +83,9 @@ export async function startS3CreateOnlyProxy(upstream: string, options: { port?:
       await new Promise<void>((resolve) => {
         res.on('finish', resolve);
         res.on('close', resolve);
-        forward(req, res, Buffer.concat(chunks));
+        forward(req, res, Buffer.concat(chunks), (status) => {
+          if (status === 200) created.push({ path, at: Date.now() });
+        });
       });
     } finally {
       release();
@@ -80,6 +94,12 @@ export async function startS3CreateOnlyProxy(upstream: string, options: { port?:
   };
 
   const server = createServer((req, res) => {
+    if (req.method === 'PUT' && slowDownRate > 0 && random() < slowDownRate) {
+      req.resume();
+      res.writeHead(503, { 'content-type': 'application/xml', 'x-amz-request-id': randomUUID() });
+      res.end('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
+      return;
+    }
     const isCreateOnlyPut = req.method === 'PUT' && req.headers['if-none-match'] === '*' && !(req.url ?? '').includes('uploadId=');
     if (!isCreateOnlyPut) return forward(req, res);
     createOnly(req, res).catch((error: unknown) => {
@@ -93,6 +113,11 @@ export async function startS3CreateOnlyProxy(upstream: string, options: { port?:
     endpoint: `http://127.0.0.1:${port}`,
     get refused() {
       return refused;
+    },
+    created,
+    setFaults(faults) {
+      slowDownRate = faults.slowDownRate ?? 0;
+      random = prng(faults.seed ?? 1);
     },
     stop: () =>
       new Promise<void>((resolve) => {

@@ -36,6 +36,13 @@ export interface OpenSearchFaults {
   seed?: number;
 }
 
+export interface AcceptedWrite {
+  readonly id: string;
+  readonly version: number;
+  readonly op: 'index' | 'delete';
+  readonly at: number;
+}
+
 export interface OpenSearchStandIn {
   /** e.g. http://127.0.0.1:41234 */
   readonly endpoint: string;
@@ -44,6 +51,8 @@ export interface OpenSearchStandIn {
   document(index: string, id: string): StoredDocument | undefined;
   /** The documents of an index sorted by id; [] if the index does not exist. */
   documents(index: string): StoredDocument[];
+  /** Every index or delete the index accepted, in arrival order, with when (ms); [] if the index does not exist. */
+  writes(index: string): readonly AcceptedWrite[];
   /**
    * Counters: `requests` (all), requests by route kind that were not faulted (`bulk`, `search`, `count`,
    * `indexDoc`, `getDoc`, `deleteDoc`, `updateDoc`, `createIndex`, ...), `bulkItems`, and what went wrong:
@@ -192,6 +201,9 @@ export async function startOpenSearchStandIn(
     documents(index) {
       const docs = [...(cluster.indices.get(index)?.docs.values() ?? [])];
       return docs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map(toStored);
+    },
+    writes(index) {
+      return [...(cluster.indices.get(index)?.writes ?? [])];
     },
     get stats() {
       return Object.freeze({ ...counters });

@@ -158,6 +158,8 @@ export class IndexState {
   readonly uuid = randomBytes(16).toString('base64url').slice(0, 22);
   readonly creationDate: number;
   readonly docs = new Map<string, StoredDoc>();
+  /** Every write the index accepted, in order: what a local run reads back as "what the destination received". */
+  readonly writes: { readonly id: string; readonly version: number; readonly op: 'index' | 'delete'; readonly at: number }[] = [];
   private readonly tombstones = new Map<string, { version: number; seqNo: number; at: number }>();
   private nextSeqNo = 0;
 
@@ -214,6 +216,7 @@ export class IndexState {
     this.docs.delete(id); // re-inserting keeps the map in last-write order, like Lucene's segments
     this.docs.set(id, { id, version, seqNo, source: structuredClone(source) });
     this.tombstones.delete(id);
+    this.writes.push({ id, version, op: 'index', at: this.now() });
     const created = current === undefined || current.deleted;
     return { status: created ? 201 : 200, body: this.body(id, version, created ? 'created' : 'updated', seqNo) };
   }
@@ -226,6 +229,7 @@ export class IndexState {
     const seqNo = this.nextSeqNo++;
     const found = this.docs.delete(p.id);
     this.tombstones.set(p.id, { version, seqNo, at: this.now() });
+    this.writes.push({ id: p.id, version, op: 'delete', at: this.now() });
     return { status: found ? 200 : 404, body: this.body(p.id, version, found ? 'deleted' : 'not_found', seqNo) };
   }
 
