@@ -4,7 +4,7 @@ import { FunctionError, LocalFunction } from '../../local/functions/local-functi
 
 const entry = fileURLToPath(new URL('../fixtures/echo-handler.ts', import.meta.url));
 const context = { getRemainingTimeInMillis: () => 10_000 };
-const invoke = (fn: LocalFunction, event: unknown) => fn.invoke(event as never, context) as Promise<Record<string, unknown>>;
+const invoke = (fn: LocalFunction, event: unknown) => fn.invoke(event as never, context) as unknown as Promise<Record<string, unknown>>;
 
 describe('LocalFunction: a handler module in worker-thread execution environments', () => {
   const a = new LocalFunction({ functionName: 'a', entry, environment: { ECHO_NAME: 'alpha' } });
