@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -13,6 +12,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME, type MetricName } from '../../shared/observability/telemetry';
+import { consumerEnvironment, consumerGeneration, streamConsumerName } from '../config/consumer-environment';
 import type { DestinationName, DestinationSettings } from '../config/pipeline-config';
 import type { DestinationTarget } from './destination-target';
 import { encryptionKey } from './encryption-key';
@@ -79,14 +79,9 @@ export class DestinationConsumer extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    // Where reading starts is immutable on a mapping, and a replacement mapping from the same consumer to the same
-    // function is refused. So the epoch and the starting position name a generation: changing either creates a new
-    // consumer and, with it, a new mapping; CloudFormation then deletes the old pair.
-    const position = `${settings.startingPosition}${settings.startingPositionTimestamp ? `@${settings.startingPositionTimestamp}` : ''}`;
-    const generation = createHash('sha256').update(`${settings.epoch}|${position}`).digest('hex').slice(0, 8);
-    this.streamConsumer = new kinesis.StreamConsumer(this, `Consumer-${settings.epoch}-${generation}`, {
+    this.streamConsumer = new kinesis.StreamConsumer(this, `Consumer-${settings.epoch}-${consumerGeneration(settings)}`, {
       stream: props.stream,
-      streamConsumerName: `${Stack.of(this).stackName}-${destination}-${settings.epoch}-${generation}`.slice(-128),
+      streamConsumerName: streamConsumerName(Stack.of(this).stackName, destination, settings),
     });
 
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.DESTROY });
@@ -107,19 +102,15 @@ export class DestinationConsumer extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       // The SDK is bundled too (`externalModules: []`): the versions the tests ran are the ones that run.
       bundling: { sourceMap: true, minify: true, target: 'node22', format: nodejs.OutputFormat.CJS, externalModules: [] },
-      environment: {
-        NODE_OPTIONS: '--enable-source-maps',
-        ACCOUNTS_TABLE_NAME: props.accountsTable.tableName,
-        LEDGER_TABLE_NAME: props.ledger.table.tableName,
-        DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
-        LEDGER_EPOCH: settings.epoch,
-        MAX_GAP_AGE_SECONDS: String(settings.maxGapAgeSeconds),
-        PARKED_AGE_THRESHOLD_SECONDS: String(settings.alarms.oldestParkedAgeSeconds),
-        DELIVERY_MAX_ATTEMPTS: String(settings.delivery.maxAttempts),
-        DELIVERY_BASE_DELAY_MS: String(settings.delivery.baseDelayMs),
-        DELIVERY_MAX_DELAY_MS: String(settings.delivery.maxDelayMs),
-        ...props.target.environment,
-      },
+      environment: consumerEnvironment(
+        settings,
+        {
+          accountsTable: props.accountsTable.tableName,
+          ledgerTable: props.ledger.table.tableName,
+          deadLetterQueueUrl: this.deadLetterQueue.queueUrl,
+        },
+        props.target.environment,
+      ),
     });
 
     this.eventSource = new KinesisConsumerEventSource(this.streamConsumer, {

@@ -1,0 +1,49 @@
+import { createHash } from 'node:crypto';
+import type { DestinationName, DestinationSettings } from './pipeline-config';
+
+/**
+ * What the stack and the local pipeline both derive from a destination's settings, so the two cannot drift apart:
+ * the function's environment variables and the name of its EFO consumer.
+ */
+
+export interface ConsumerResources {
+  readonly accountsTable: string;
+  readonly ledgerTable: string;
+  readonly deadLetterQueueUrl: string;
+}
+
+/** The consumer function's environment (the README's configuration table), plus the destination's own variables. */
+export function consumerEnvironment(
+  settings: DestinationSettings,
+  resources: ConsumerResources,
+  destinationEnvironment: Readonly<Record<string, string>>,
+): Record<string, string> {
+  return {
+    NODE_OPTIONS: '--enable-source-maps',
+    ACCOUNTS_TABLE_NAME: resources.accountsTable,
+    LEDGER_TABLE_NAME: resources.ledgerTable,
+    DEAD_LETTER_QUEUE_URL: resources.deadLetterQueueUrl,
+    LEDGER_EPOCH: settings.epoch,
+    MAX_GAP_AGE_SECONDS: String(settings.maxGapAgeSeconds),
+    PARKED_AGE_THRESHOLD_SECONDS: String(settings.alarms.oldestParkedAgeSeconds),
+    DELIVERY_MAX_ATTEMPTS: String(settings.delivery.maxAttempts),
+    DELIVERY_BASE_DELAY_MS: String(settings.delivery.baseDelayMs),
+    DELIVERY_MAX_DELAY_MS: String(settings.delivery.maxDelayMs),
+    ...destinationEnvironment,
+  };
+}
+
+/**
+ * Where reading starts is immutable on a mapping, and a replacement mapping from the same consumer to the same
+ * function is refused. So the epoch and the starting position name a generation: changing either means a new EFO
+ * consumer and, with it, a new mapping.
+ */
+export function consumerGeneration(settings: DestinationSettings): string {
+  const position = `${settings.startingPosition}${settings.startingPositionTimestamp ? `@${settings.startingPositionTimestamp}` : ''}`;
+  return createHash('sha256').update(`${settings.epoch}|${position}`).digest('hex').slice(0, 8);
+}
+
+/** The EFO consumer's name: `<stack>-<destination>-<epoch>-<generation>`, at most 128 characters. */
+export function streamConsumerName(stackName: string, destination: DestinationName, settings: DestinationSettings): string {
+  return `${stackName}-${destination}-${settings.epoch}-${consumerGeneration(settings)}`.slice(-128);
+}

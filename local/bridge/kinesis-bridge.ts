@@ -1,0 +1,313 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ACCOUNTS_KEY } from '../../shared/accounts/account';
+import { decodeChangeRecord, encodeKinesisPayload } from '../../shared/change-record/decode';
+import { historyOf, readFinalVersions, type Truth } from '../verify';
+import {
+  type BridgedChange,
+  type BridgeStats,
+  chunkDelayMs,
+  chunkSeed,
+  type DrainResult,
+  type KinesisBridgeOptions,
+} from './kinesis-bridge-options';
+import { applyChaos, type Placed, type StreamPayload } from './chaos';
+import { defaultBackoffMs, hashKeyIn, listOpenShards, md5Hex, putInOrder, type ShardEntry, type ShardRange } from './kinesis-put';
+import { DynamoDBStreamReader, latestStreamArn, type StreamRecord } from './stream-reader';
+import { streamRecordToKds } from './stream-record-to-kds';
+
+export type { BridgeChaos, BridgedChange, BridgeStats, DrainResult, KinesisBridgeOptions } from './kinesis-bridge-options';
+export { chunkDelayMs, chunkSeed } from './kinesis-bridge-options';
+
+/** One captured change on its way to Kinesis. */
+interface Capture {
+  readonly payload: StreamPayload;
+  readonly bytes: Uint8Array;
+  /** Absent when the consumers' decoder rejects the change: it is put anyway, a consumer must quarantine it. */
+  readonly change?: { readonly accountId: string; readonly version: number; readonly createdAtMicros: number };
+  putAtMs?: number;
+}
+
+type Stats = { -readonly [K in keyof BridgeStats]: BridgeStats[K] };
+
+/**
+ * The change-capture bridge of the local pipeline. DynamoDB Local has no Kinesis streaming destination, so this reads
+ * the table's DynamoDB stream continuously and puts every change on a Kinesis stream in the exact
+ * Kinesis-for-DynamoDB JSON (no DynamoDB sequence number, microsecond creation time), with seeded chaos.
+ *
+ * Chaos is applied per polled chunk with `applyChaos` (seed of chunk n: `chunkSeed(seed, n)`), so duplicates trail
+ * their original and displaced records move only within their chunk; chunks themselves go out in capture order. The
+ * chunking follows the timing of polls, so a run replays exactly only for the same chunks. Each account has a home
+ * shard (`shardOfKey` of its partition key); every record is routed with an `ExplicitHashKey` inside the shard the
+ * chaos placed it on, and each shard's records are put in their placed order.
+ *
+ * Nothing is dropped silently: a failed poll rereads the DynamoDB stream from TRIM_HORIZON and skips the event ids
+ * already captured (the reader's position after a half-finished poll cannot be trusted), a failed put is retried with
+ * backoff until it succeeds or the bridge is stopped, and whatever is left is counted in `stats` and logged.
+ */
+export class KinesisBridge {
+  readonly #options: KinesisBridgeOptions;
+  readonly #log: (message: string) => void;
+  readonly #pollIntervalMs: number;
+  readonly #stop = new AbortController();
+  readonly #stats: Stats = {
+    captured: 0,
+    put: 0,
+    duplicates: 0,
+    crossShardDuplicates: 0,
+    displaced: 0,
+    delayed: 0,
+    putRetries: 0,
+    retryDuplicates: 0,
+    pollErrors: 0,
+    putErrors: 0,
+    unconvertible: 0,
+    abandoned: 0,
+  };
+  readonly #seen = new Set<string>();
+  /** Changes with at least one copy on the stream, in the order their first copy was accepted. */
+  readonly #carried: Capture[] = [];
+  readonly #carriedVersions = new Map<string, Set<number>>();
+  readonly #changes: BridgedChange[] = [];
+  #shards: readonly ShardRange[] = [];
+  #chunks = 0;
+  #loop: Promise<void> | undefined;
+  #running = false;
+
+  constructor(options: KinesisBridgeOptions) {
+    const { maxDelayMs = 0 } = options.chaos;
+    if (!(Number.isFinite(maxDelayMs) && maxDelayMs >= 0)) throw new RangeError(`maxDelayMs ${maxDelayMs} must be >= 0`);
+    this.#options = options;
+    this.#log = options.log ?? (() => undefined);
+    this.#pollIntervalMs = options.pollIntervalMs ?? 100;
+  }
+
+  get stats(): BridgeStats {
+    return { ...this.#stats };
+  }
+
+  get changes(): ReadonlyArray<BridgedChange> {
+    return this.#changes;
+  }
+
+  /** The Kinesis shards records are routed to, ordered by hash key range (known once the bridge has started). */
+  get shardIds(): readonly string[] {
+    return this.#shards.map((shard) => shard.shardId);
+  }
+
+  /** Begins polling in the background. */
+  start(): void {
+    if (this.#loop) throw new Error('the bridge has been started already');
+    this.#running = true;
+    this.#loop = this.#run()
+      .catch((error: unknown) => this.#log(`bridge: stopped by an unexpected error: ${describe(error)}`))
+      .finally(() => {
+        this.#running = false;
+      });
+  }
+
+  /** Ends the loop (a put in flight is abandoned and counted) and waits for it. */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#loop;
+  }
+
+  /**
+   * Waits until every change of the table (versions 1..final of every account, read back from the table) is on the
+   * stream at least once, or the timeout passes, or the bridge is not running.
+   */
+  async drain(timeoutMs: number): Promise<DrainResult> {
+    const deadline = Date.now() + timeoutMs;
+    let result: DrainResult = { complete: false, expected: 0, missing: 0 };
+    for (;;) {
+      try {
+        result = this.#coverage(await readFinalVersions(this.#options.dynamodb, this.#options.accountsTable));
+        if (result.complete) return result;
+      } catch (error) {
+        this.#log(`bridge: could not read the final versions: ${describe(error)}`);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || !this.#running) return result;
+      await sleep(Math.min(this.#pollIntervalMs, left));
+    }
+  }
+
+  /** What the stream carried, decoded through the consumers' decoder: the truth to verify destinations against. */
+  truth(finalVersions: ReadonlyMap<string, number>): Truth & { captured: { accountId: string; version: number }[] } {
+    const payloads = this.#carried.map((capture) => capture.payload);
+    return historyOf(payloads, finalVersions, this.#options.accountsTable);
+  }
+
+  async #run(): Promise<void> {
+    const { dynamodb, streams, kinesis, accountsTable, streamArn } = this.#options;
+    const signal = this.#stop.signal;
+    const shards = await this.#retrying('list the Kinesis shards', () => listOpenShards(kinesis, streamArn, signal));
+    const sourceArn = await this.#retrying('find the DynamoDB stream', () => latestStreamArn(dynamodb, accountsTable));
+    if (!shards || !sourceArn) return;
+    this.#shards = shards;
+    const newReader = () => new DynamoDBStreamReader({ client: streams, streamArn: sourceArn });
+    let reader = newReader();
+    let failures = 0;
+    while (!signal.aborted) {
+      let records: StreamRecord[];
+      try {
+        records = await reader.poll();
+        failures = 0;
+      } catch (error) {
+        this.#stats.pollErrors += 1;
+        failures += 1;
+        this.#log(`bridge: poll failed (${describe(error)}); rereading from TRIM_HORIZON, skipping captured changes`);
+        reader = newReader();
+        await pause(defaultBackoffMs(failures), signal);
+        continue;
+      }
+      const fresh = this.#capture(records);
+      if (fresh.length === 0) await pause(this.#pollIntervalMs, signal);
+      else await this.#forward(fresh);
+    }
+  }
+
+  /** Converts the changes not seen before; the partition key is, like DynamoDB's, an MD5 of the item key. */
+  #capture(records: readonly StreamRecord[]): Capture[] {
+    const { accountsTable: tableName } = this.#options;
+    const fresh: Capture[] = [];
+    for (const record of records) {
+      const eventId = record.eventID;
+      if (eventId !== undefined && this.#seen.has(eventId)) continue;
+      if (eventId !== undefined) this.#seen.add(eventId);
+      let data: string;
+      try {
+        data = encodeKinesisPayload(streamRecordToKds(record, { tableName }));
+      } catch (error) {
+        this.#stats.unconvertible += 1;
+        this.#log(`bridge: cannot forward stream record ${eventId ?? '(no eventID)'}: ${describe(error)}`);
+        continue;
+      }
+      const keys = record.dynamodb?.Keys;
+      const partitionKey = md5Hex(keys?.[ACCOUNTS_KEY]?.S ?? JSON.stringify(keys ?? {}));
+      const decoded = decodeChangeRecord({ data, sequenceNumber: '0', shardId: 'bridge' }, { tableName });
+      const change = decoded.ok
+        ? {
+            accountId: decoded.record.accountId,
+            version: decoded.record.version,
+            createdAtMicros: decoded.record.createdAtMicros,
+          }
+        : undefined;
+      this.#stats.captured += 1;
+      fresh.push({ payload: { data, partitionKey }, bytes: Buffer.from(data, 'base64'), ...(change ? { change } : {}) });
+    }
+    return fresh;
+  }
+
+  /** Disturbs one chunk (seeded), waits its seeded delay, then puts each shard's records in their placed order. */
+  async #forward(chunk: readonly Capture[]): Promise<void> {
+    const { chaos, kinesis, streamArn } = this.#options;
+    const signal = this.#stop.signal;
+    const seed = chunkSeed(chaos.seed, this.#chunks);
+    this.#chunks += 1;
+    const placed = applyChaos(chunk, (capture) => capture.payload.partitionKey, {
+      seed,
+      duplicateRate: chaos.duplicateRate,
+      reorderRate: chaos.reorderRate,
+      reorderWindow: chaos.reorderWindow,
+      shardCount: this.#shards.length,
+    });
+    this.#stats.duplicates += placed.stats.duplicates;
+    this.#stats.crossShardDuplicates += placed.stats.crossShardDuplicates;
+    this.#stats.displaced += placed.stats.displaced;
+    const records = placed.shards.reduce((sum, shard) => sum + shard.length, 0);
+    const delay = chunkDelayMs(seed, chaos.maxDelayMs ?? 0);
+    if (delay > 0) {
+      this.#stats.delayed += records;
+      if (!(await pause(delay, signal))) {
+        this.#abandon(records);
+        return;
+      }
+    }
+    const results = await Promise.all(
+      placed.shards.map((list, index) =>
+        putInOrder(this.#entries(list, index), {
+          client: kinesis,
+          streamArn,
+          signal,
+          onPut: (entry, atMs) => this.#accepted(entry.tag, atMs),
+          onRetry: (resent, repeats, reason) => {
+            this.#stats.putErrors += 1;
+            this.#stats.putRetries += resent;
+            this.#stats.retryDuplicates += repeats;
+            this.#log(`bridge: put on ${this.#shards[index]?.shardId} failed (${reason}); resending ${resent} in order`);
+          },
+        }),
+      ),
+    );
+    this.#abandon(results.reduce((sum, result) => sum + result.abandoned, 0));
+  }
+
+  #entries(list: readonly Placed<Capture>[], shardIndex: number): ShardEntry<Capture>[] {
+    const shard = this.#shards[shardIndex];
+    if (!shard) throw new Error(`chaos placed a record on shard ${shardIndex} of ${this.#shards.length}`);
+    return list.map(({ item }) => ({
+      data: item.bytes,
+      partitionKey: item.payload.partitionKey,
+      explicitHashKey: hashKeyIn(shard, item.payload.partitionKey),
+      tag: item,
+    }));
+  }
+
+  #accepted(capture: Capture, atMs: number): void {
+    this.#stats.put += 1;
+    if (capture.putAtMs !== undefined) return;
+    capture.putAtMs = atMs;
+    this.#carried.push(capture);
+    const change = capture.change;
+    if (!change) return;
+    let versions = this.#carriedVersions.get(change.accountId);
+    if (!versions) this.#carriedVersions.set(change.accountId, (versions = new Set()));
+    versions.add(change.version);
+    this.#changes.push({ ...change, putAtMs: atMs });
+  }
+
+  #abandon(records: number): void {
+    if (records === 0) return;
+    this.#stats.abandoned += records;
+    this.#log(`bridge: stopped with ${records} records not put on the stream`);
+  }
+
+  #coverage(finalVersions: ReadonlyMap<string, number>): DrainResult {
+    let expected = 0;
+    let missing = 0;
+    for (const [accountId, final] of finalVersions) {
+      expected += final;
+      const carried = this.#carriedVersions.get(accountId);
+      for (let version = 1; version <= final; version += 1) if (!carried?.has(version)) missing += 1;
+    }
+    return { complete: missing === 0, expected, missing };
+  }
+
+  /** Runs `attempt` until it succeeds (logging and backing off) or the bridge stops; undefined when stopped. */
+  async #retrying<T>(what: string, attempt: () => Promise<T>): Promise<T | undefined> {
+    for (let failures = 1; !this.#stop.signal.aborted; failures += 1) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (this.#stop.signal.aborted) return undefined;
+        this.#log(`bridge: could not ${what} (${describe(error)}); retrying`);
+        await pause(defaultBackoffMs(failures), this.#stop.signal);
+      }
+    }
+    return undefined;
+  }
+}
+
+/** Sleeps unless aborted; false when aborted. */
+async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  try {
+    await sleep(ms, undefined, { signal });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
