@@ -16,6 +16,8 @@ export interface WorkloadOptions {
   /** Picks operations, accounts and amounts; the outcomes still depend on how concurrent writes interleave. */
   readonly seed: number;
   readonly currency?: string;
+  /** Called after every operation (opening or change), whatever its outcome: for a progress bar. */
+  readonly onOperation?: (done: number, total: number) => void;
 }
 
 export interface WorkloadResult {
@@ -55,11 +57,15 @@ export async function runWorkload(writer: AccountsWriter, options: WorkloadOptio
   const random = prng(seed);
   const between = (low: number, high: number): number => low + Math.floor(random() * (high - low + 1));
   const started = Date.now();
+  let done = 0;
+  const tick = (): void => options.onOperation?.(++done, accounts + changes);
 
   const openings = Array.from({ length: accounts }, () => between(5_000, 50_000));
-  const opened = await pool(openings, concurrency, undefined, (openingBalance) =>
-    writer.openAccount({ currency: options.currency ?? 'EUR', openingBalance }),
-  );
+  const opened = await pool(openings, concurrency, undefined, async (openingBalance) => {
+    const image = await writer.openAccount({ currency: options.currency ?? 'EUR', openingBalance });
+    tick();
+    return image;
+  });
   const accountIds = opened.map((image) => image.account_id);
 
   // Plans every operation up front so the choice of work does not depend on how the writes interleave.
@@ -88,6 +94,7 @@ export async function runWorkload(writer: AccountsWriter, options: WorkloadOptio
       else if (error instanceof ConcurrentModificationError) conflicts += 1;
       else throw error;
     }
+    tick();
   });
 
   const versionsWritten = accounts + succeeded.deposit + succeeded.withdrawal + 2 * succeeded.transfer;

@@ -44,8 +44,8 @@ export function streamRecordToKds(record: _Record, options: ToKdsOptions): Kines
     recordFormat: 'application/json',
     tableName: options.tableName,
     dynamodb: {
-      // The SDK gives a Date (DynamoDB Streams has second precision); the Kinesis form counts microseconds.
-      ApproximateCreationDateTime: created.getTime() * 1000,
+      // The SDK gives a Date; the Kinesis form counts microseconds.
+      ApproximateCreationDateTime: creationMicros(created, stream.NewImage),
       Keys: toJsonMap(stream.Keys),
       ...(stream.NewImage ? { NewImage: toJsonMap(stream.NewImage) } : {}),
       ...(stream.OldImage ? { OldImage: toJsonMap(stream.OldImage) } : {}),
@@ -54,6 +54,19 @@ export function streamRecordToKds(record: _Record, options: ToKdsOptions): Kines
     },
     eventSource: 'aws:dynamodb',
   };
+}
+
+/**
+ * DynamoDB Local rounds `ApproximateCreationDateTime` down to the minute (measured: three writes 1.3 s apart all read
+ * 03:03:00.000), where Kinesis Data Streams for DynamoDB gives microseconds. When the stream time is a whole minute and
+ * the item's `updated_at` (set by the writer library at the write) falls inside that minute, the bridge uses it, so
+ * local creation times, latencies and `occurredAt` fields are as precise as on AWS to the millisecond.
+ */
+function creationMicros(created: Date, newImage: Record<string, StreamAttributeValue> | undefined): number {
+  const streamMs = created.getTime();
+  const written = Date.parse(newImage?.updated_at?.S ?? '');
+  if (streamMs % 60_000 === 0 && Number.isFinite(written) && written >= streamMs && written < streamMs + 60_000) return written * 1000;
+  return streamMs * 1000;
 }
 
 function toJsonMap(map: Record<string, StreamAttributeValue>): JsonAttributeMap {

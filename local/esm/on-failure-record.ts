@@ -1,0 +1,60 @@
+import type { Context, KinesisStreamEvent } from 'aws-lambda';
+import type { KinesisRecordInput } from '../../shared/change-record/decode';
+import type { KinesisBatchInfo, OnFailureCondition, OnFailureRecord } from './types';
+
+export interface FailedBatch {
+  readonly records: readonly KinesisRecordInput[];
+  readonly shardId: string;
+  readonly streamArn: string;
+  readonly condition: OnFailureCondition;
+  /** Invocations of exactly these records (the first and its retries). */
+  readonly invokeCount: number;
+  /** The last invocation: its context (request id, function ARN) and event (the S3 destination's payload). */
+  readonly context: Context;
+  readonly event: KinesisStreamEvent;
+  /** Whether the last invocation threw (`functionError: 'Unhandled'`) rather than answering with failures. */
+  readonly functionError: boolean;
+  readonly now?: Date;
+}
+
+/** The invocation record Lambda sends to an on-failure destination after giving up on a Kinesis batch. */
+export function buildOnFailureRecord(failed: FailedBatch): OnFailureRecord {
+  const now = failed.now ?? new Date();
+  return {
+    requestContext: {
+      requestId: failed.context.awsRequestId,
+      functionArn: failed.context.invokedFunctionArn,
+      condition: failed.condition,
+      approximateInvokeCount: failed.invokeCount,
+    },
+    responseContext: {
+      statusCode: 200,
+      executedVersion: failed.context.functionVersion,
+      ...(failed.functionError ? { functionError: 'Unhandled' } : {}),
+    },
+    version: '1.0',
+    timestamp: now.toISOString(),
+    KinesisBatchInfo: batchInfo(failed, now),
+    payload: JSON.stringify(failed.event),
+  };
+}
+
+function batchInfo(failed: FailedBatch, now: Date): KinesisBatchInfo {
+  const first = failed.records[0];
+  const last = failed.records[failed.records.length - 1];
+  if (first === undefined || last === undefined) throw new Error('an on-failure record needs at least one record');
+  return {
+    shardId: failed.shardId,
+    startSequenceNumber: first.sequenceNumber,
+    endSequenceNumber: last.sequenceNumber,
+    approximateArrivalOfFirstRecord: arrival(first, now),
+    approximateArrivalOfLastRecord: arrival(last, now),
+    batchSize: failed.records.length,
+    streamArn: failed.streamArn,
+  };
+}
+
+function arrival(record: KinesisRecordInput, now: Date): string {
+  const seconds = record.approximateArrivalTimestamp;
+  return (seconds === undefined ? now : new Date(Math.round(seconds * 1000))).toISOString();
+}

@@ -1,0 +1,277 @@
+import { fileURLToPath } from 'node:url';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { parsePipelineConfig } from '../../infra/config/load-config';
+import { DESTINATION_NAMES, type DestinationName, type PipelineConfig } from '../../infra/config/pipeline-config';
+import { AccountsWriter } from '../../shared/accounts/writer';
+import { KinesisBridge, type BridgeStats } from '../bridge/kinesis-bridge';
+import { LocalEventSourceMapping } from '../esm';
+import { LocalFunction } from '../functions/local-function';
+import { readFinalVersions } from '../verify';
+import { runWorkload, type WorkloadResult } from '../workload';
+import { startLocalEnvironment, type LocalEnvironment } from './environment';
+import { injectFault, type Fault } from './faults';
+import { FunctionMetrics } from './function-metrics';
+import { readAudit, readFraud, readSearch, type Accepted } from './read-back';
+import { verifyDestination, type DestinationDetails, type DestinationSummary } from './verify-pipeline';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface PipelineOptions {
+  readonly accounts: number;
+  readonly changes: number;
+  readonly seed: number;
+  readonly shards: number;
+  readonly duplicateRate: number;
+  readonly reorderRate: number;
+  readonly reorderWindow: number;
+  /** Seeded late arrivals: each captured chunk waits up to this long before it is put on the stream. */
+  readonly maxDelayMs?: number;
+  /** Workload operations in flight, and started per second (0: as fast as the table takes them). */
+  readonly concurrency: number;
+  readonly ratePerSecond?: number;
+  readonly faults?: readonly Fault[];
+  /** How long to wait for the destinations to converge once the workload is done. */
+  readonly convergeTimeoutMs: number;
+  /** The stack's configuration (the same object `cdk deploy` reads). @default the defaults */
+  readonly config?: PipelineConfig;
+  /** Use a running DynamoDB Local (tests); resources then get fresh names. */
+  readonly dynamodbEndpoint?: string;
+  readonly log?: (message: string) => void;
+  readonly onProgress?: (progress: Progress) => void;
+  /** Every line the functions log (Powertools JSON and EMF). */
+  readonly onFunctionLog?: (destination: DestinationName, line: string) => void;
+  readonly signal?: AbortSignal;
+}
+
+export type Progress =
+  | { readonly phase: 'workload'; readonly done: number; readonly total: number }
+  | { readonly phase: 'converge'; readonly destination: DestinationName; readonly done: number; readonly total: number };
+
+export interface PipelineReport {
+  readonly ok: boolean;
+  readonly changes: number;
+  readonly accounts: number;
+  readonly destinations: Readonly<Record<DestinationName, DestinationSummary>>;
+  readonly details: {
+    readonly seed: number;
+    readonly shards: number;
+    readonly capture: { readonly expected: number; readonly complete: boolean };
+    readonly bridge: BridgeStats;
+    readonly workload: Omit<WorkloadResult, 'accountIds'>;
+    readonly converged: boolean;
+    readonly destinations: Readonly<Record<DestinationName, DestinationDetails>>;
+    readonly timingsMs: Readonly<Record<'setup' | 'workload' | 'converge' | 'verify' | 'total', number>>;
+  };
+}
+
+/** What a run leaves behind for `--dump` and `--keep-running`. */
+export interface PipelineRun {
+  readonly report: PipelineReport;
+  readonly env: LocalEnvironment;
+  readonly accepted: Readonly<Record<DestinationName, readonly Accepted[]>>;
+  /** Stops the mappings, the functions, the bridge and every emulator. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole pipeline on one machine: emulators, the change-capture bridge, an event source mapping and a function
+ * per destination, the workload; then it waits for the destinations to converge and verifies them by reading back.
+ * The caller must `stop()` the run.
+ */
+export async function runPipeline(options: PipelineOptions): Promise<PipelineRun> {
+  const log = options.log ?? (() => undefined);
+  const config = options.config ?? parsePipelineConfig({}, 'defaults');
+  const started = Date.now();
+  const suffix = options.dynamodbEndpoint ? `-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}` : '';
+  const env = await startLocalEnvironment({
+    config,
+    shards: options.shards,
+    ...(options.dynamodbEndpoint ? { dynamodbEndpoint: options.dynamodbEndpoint } : {}),
+    suffix,
+    log,
+  });
+  const stops: (() => Promise<void>)[] = [() => env.stop()];
+  const stop = async (): Promise<void> => {
+    for (const step of stops.reverse()) await step().catch(() => undefined);
+  };
+  try {
+    const metrics = new FunctionMetrics();
+    const mappings = {} as Record<DestinationName, LocalEventSourceMapping>;
+    for (const destination of DESTINATION_NAMES) {
+      const settings = config.destinations[destination];
+      const fn = new LocalFunction({
+        functionName: `ordered-fanout-${destination}`,
+        entry: `${ROOT}consumers/${destination}/handler.ts`,
+        environment: env.functionEnvironment(destination),
+        concurrency: options.shards,
+        onLogLine: (line) => {
+          metrics.accept(line);
+          options.onFunctionLog?.(destination, line);
+        },
+      });
+      stops.push(() => fn.stop());
+      mappings[destination] = new LocalEventSourceMapping({
+        client: env.kinesis,
+        streamArn: env.resources.streamArn,
+        consumerArn: env.resources.streamConsumers[destination],
+        functionName: fn.functionName,
+        settings: {
+          batchSize: settings.batchSize,
+          maxBatchingWindowMs: settings.maxBatchingWindowSeconds * 1000,
+          retryAttempts: settings.retryAttempts,
+          maxRecordAgeSeconds: settings.maxRecordAgeSeconds,
+          bisectBatchOnError: true,
+          startingPosition: settings.startingPosition,
+          ...(settings.startingPositionTimestamp ? { startingPositionTimestamp: new Date(settings.startingPositionTimestamp) } : {}),
+        },
+        invocationTimeoutMs: settings.timeoutSeconds * 1000,
+        invoke: (event, context) => fn.invoke(event, context),
+        onFailure: async (record) => {
+          const info = record.KinesisBatchInfo;
+          await env.s3.send(
+            new PutObjectCommand({
+              Bucket: env.resources.failedBatchesBucket,
+              Key: `${destination}/${info.shardId}/${info.startSequenceNumber}-${info.endSequenceNumber}.json`,
+              Body: JSON.stringify(record),
+            }),
+          );
+          log(`${destination}: a batch of ${info.batchSize} went to the on-failure bucket (${record.requestContext.condition})`);
+        },
+      });
+      stops.push(() => mappings[destination].stop());
+    }
+    for (const fault of options.faults ?? []) injectFault(env, fault);
+
+    const bridge = new KinesisBridge({
+      dynamodb: env.dynamodb,
+      streams: env.streams,
+      kinesis: env.kinesis,
+      accountsTable: env.resources.accountsTable,
+      streamArn: env.resources.streamArn,
+      chaos: {
+        seed: options.seed,
+        duplicateRate: options.duplicateRate,
+        reorderRate: options.reorderRate,
+        reorderWindow: options.reorderWindow,
+        ...(options.maxDelayMs ? { maxDelayMs: options.maxDelayMs } : {}),
+      },
+      log,
+    });
+    stops.push(() => bridge.stop());
+    bridge.start();
+    await Promise.all(DESTINATION_NAMES.map((destination) => mappings[destination].start()));
+    const setupMs = Date.now() - started;
+
+    log(`workload: ${options.accounts} accounts, ${options.changes} changes`);
+    const writer = new AccountsWriter({ client: env.dynamodb, tableName: env.resources.accountsTable, maxAttempts: 10 });
+    const { accountIds: _ids, ...workload } = await runWorkload(writer, {
+      accounts: options.accounts,
+      changes: options.changes,
+      seed: options.seed,
+      concurrency: options.concurrency,
+      ...(options.ratePerSecond ? { ratePerSecond: options.ratePerSecond } : {}),
+      onOperation: (done, total) => options.onProgress?.({ phase: 'workload', done, total }),
+    });
+    options.signal?.throwIfAborted();
+    const workloadMs = Date.now() - started - setupMs;
+
+    const convergeStarted = Date.now();
+    const finalVersions = await readFinalVersions(env.dynamodb, env.resources.accountsTable);
+    const expected = [...finalVersions.values()].reduce((sum, version) => sum + version, 0);
+    const capture = await bridge.drain(options.convergeTimeoutMs);
+    const converged = await converge(env, mappings, finalVersions, expected, options, convergeStarted);
+    const convergeMs = Date.now() - convergeStarted;
+
+    const truth = bridge.truth(finalVersions);
+    const createdAtMicros = new Map(bridge.changes.map((change) => [`${change.accountId}#${change.version}`, change.createdAtMicros]));
+    const search = await readSearch(env);
+    const accepted: Record<DestinationName, Accepted[]> = { audit: await readAudit(env), search: search.writes, fraud: readFraud(env) };
+    const destinations = {} as Record<DestinationName, DestinationSummary>;
+    const details = {} as Record<DestinationName, DestinationDetails>;
+    for (const destination of DESTINATION_NAMES) {
+      const verified = await verifyDestination({
+        env,
+        destination,
+        epoch: config.destinations[destination].epoch,
+        accepted: accepted[destination],
+        truth,
+        ...(destination === 'search' ? { documents: search.documents } : {}),
+        metrics,
+        createdAtMicros,
+      });
+      destinations[destination] = verified.summary;
+      details[destination] = verified.details;
+    }
+    const verifyMs = Date.now() - convergeStarted - convergeMs;
+    const ok = capture.complete && DESTINATION_NAMES.every((destination) => details[destination].ok);
+    const report: PipelineReport = {
+      ok,
+      changes: expected,
+      accounts: finalVersions.size,
+      destinations,
+      details: {
+        seed: options.seed,
+        shards: options.shards,
+        capture: { expected, complete: capture.complete },
+        bridge: bridge.stats,
+        workload,
+        converged,
+        destinations: details,
+        timingsMs: { setup: setupMs, workload: workloadMs, converge: convergeMs, verify: verifyMs, total: Date.now() - started },
+      },
+    };
+    return { report, env, accepted, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/**
+ * Waits until every destination holds what it should (audit and fraud: every version; search: every account's final
+ * version), or until nothing has moved for a while after the mappings caught up (a failing destination), or the time
+ * limit. Returns whether all destinations completed.
+ */
+async function converge(
+  env: LocalEnvironment,
+  mappings: Record<DestinationName, LocalEventSourceMapping>,
+  finalVersions: ReadonlyMap<string, number>,
+  expected: number,
+  options: PipelineOptions,
+  started: number,
+): Promise<boolean> {
+  const QUIET_MS = 3_000;
+  let last = '';
+  let lastChange = Date.now();
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const done = progressOf(env, finalVersions);
+    const totals: Record<DestinationName, number> = { audit: expected, search: finalVersions.size, fraud: expected };
+    for (const destination of DESTINATION_NAMES) {
+      options.onProgress?.({ phase: 'converge', destination, done: Math.min(done[destination], totals[destination]), total: totals[destination] });
+    }
+    if (DESTINATION_NAMES.every((destination) => done[destination] >= totals[destination])) return true;
+    const caughtUp = (await Promise.all(DESTINATION_NAMES.map((destination) => mappings[destination].drain(250)))).every(Boolean);
+    const fingerprint = JSON.stringify(done);
+    if (fingerprint !== last) {
+      last = fingerprint;
+      lastChange = Date.now();
+    }
+    if (caughtUp && Date.now() - lastChange > QUIET_MS) return false;
+    if (Date.now() - started > options.convergeTimeoutMs) return false;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** How far each destination got, cheaply: distinct versions created (audit), final versions indexed, events. */
+function progressOf(env: LocalEnvironment, finalVersions: ReadonlyMap<string, number>): Record<DestinationName, number> {
+  const searchFinal = new Map<string, number>();
+  for (const write of env.openSearch.writes(env.resources.index)) searchFinal.set(write.id, write.version);
+  let search = 0;
+  for (const [accountId, final] of finalVersions) if (searchFinal.get(accountId) === final) search += 1;
+  const fraud = new Set(env.eventBridge.events(env.resources.eventBus).map((event) => {
+    const detail = event.detail as { accountId: string; version: number };
+    return `${detail.accountId}#${detail.version}`;
+  })).size;
+  return { audit: env.s3Proxy.created.length, search, fraud };
+}

@@ -1,0 +1,137 @@
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import type { DestinationName } from '../../infra/config/pipeline-config';
+import { DynamoDBLedger } from '../../shared/ledger/dynamodb-ledger';
+import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
+import { METRIC_NAMES } from '../../shared/observability/telemetry';
+import { checkDestination, type DestinationCheck, type Truth } from '../verify';
+import type { LocalEnvironment } from './environment';
+import type { FunctionMetrics } from './function-metrics';
+import type { Accepted } from './read-back';
+
+export const MODES: Readonly<Record<DestinationName, DeliveryMode>> = { audit: 'every-version', search: 'latest-state', fraud: 'in-order' };
+
+/** One destination's line of the report: the stable `--json` keys. */
+export interface DestinationSummary {
+  readonly delivered: number;
+  readonly duplicatesSkipped: number;
+  readonly stale: number;
+  readonly healed: number;
+  readonly parked: number;
+  readonly deadLettered: number;
+  readonly orderViolations: number;
+  readonly missing: number;
+  readonly recordsPerSecond: number;
+  readonly latencyMs: { readonly p50: number; readonly p99: number };
+}
+
+/** What else was found, for people: not part of the stable keys. */
+export interface DestinationDetails extends DestinationCheck {
+  readonly ok: boolean;
+  /** Accounts still waiting in the ledger for a missing version. */
+  readonly waitingAccounts: number;
+  /** search: accounts whose document is not the table's final version and balance. */
+  readonly finalStateMismatches: number;
+  readonly retries: number;
+  readonly quarantined: number;
+  readonly failedRecords: number;
+}
+
+export interface VerifyInput {
+  readonly env: LocalEnvironment;
+  readonly destination: DestinationName;
+  readonly epoch: string;
+  /** Accepted deliveries in arrival order, read back from the destination. */
+  readonly accepted: readonly Accepted[];
+  readonly truth: Truth;
+  /** search: the documents the index holds now. */
+  readonly documents?: ReadonlyMap<string, { readonly version: number; readonly balance: number | undefined }>;
+  readonly metrics: FunctionMetrics;
+  /** When each change was made in DynamoDB, µs, by `<account>#<version>`. */
+  readonly createdAtMicros: ReadonlyMap<string, number>;
+}
+
+/** Checks one destination from what was read back from it, the ledger and its dead-letter queue. */
+export async function verifyDestination(input: VerifyInput): Promise<{ summary: DestinationSummary; details: DestinationDetails }> {
+  const { env, destination, accepted, truth, metrics } = input;
+  const mode = MODES[destination];
+  const check = checkDestination(destination, mode, accepted, truth);
+  const { parked, waitingAccounts } = await readParked(env, destination, input.epoch);
+  const deadLettered = await queueDepth(env, destination);
+
+  let finalStateMismatches = 0;
+  if (input.documents) {
+    for (const [accountId, final] of truth.finalVersions) {
+      const document = input.documents.get(accountId);
+      if (document?.version !== final || document.balance !== truth.history.get(accountId)?.get(final)) finalStateMismatches += 1;
+    }
+  }
+
+  const latencies: number[] = [];
+  const seen = new Set<string>();
+  for (const { accountId, version, at } of accepted) {
+    const key = `${accountId}#${version}`;
+    const created = input.createdAtMicros.get(key);
+    if (seen.has(key) || created === undefined) continue;
+    seen.add(key);
+    latencies.push(Math.max(0, at - created / 1000));
+  }
+  const first = accepted.reduce((min, { at }) => Math.min(min, at), Infinity);
+  const last = accepted.reduce((max, { at }) => Math.max(max, at), 0);
+  const seconds = Math.max(0.001, (last - first) / 1000);
+
+  const summary: DestinationSummary = {
+    delivered: accepted.length,
+    duplicatesSkipped: metrics.total(destination, METRIC_NAMES.duplicates),
+    stale: metrics.total(destination, METRIC_NAMES.stale),
+    healed: mode === 'latest-state' ? metrics.total(destination, METRIC_NAMES.healed) : check.healed,
+    parked,
+    deadLettered,
+    orderViolations: check.orderViolations,
+    missing: check.missing + finalStateMismatches,
+    recordsPerSecond: accepted.length === 0 ? 0 : Math.round(accepted.length / seconds),
+    latencyMs: { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) },
+  };
+  const ok =
+    summary.missing === 0 && summary.orderViolations === 0 && parked === 0 && check.unexpected === 0 && check.contentMismatches === 0;
+  return {
+    summary,
+    details: {
+      ...check,
+      ok,
+      waitingAccounts,
+      finalStateMismatches,
+      retries: metrics.total(destination, METRIC_NAMES.retries),
+      quarantined: metrics.total(destination, METRIC_NAMES.quarantined),
+      failedRecords: metrics.total(destination, METRIC_NAMES.failed),
+    },
+  };
+}
+
+/** Records still parked in the destination's ledger, and the accounts waiting for them. */
+export async function readParked(env: LocalEnvironment, destination: DestinationName, epoch: string): Promise<{ parked: number; waitingAccounts: number }> {
+  const ledger = new DynamoDBLedger({ client: env.dynamodb, tableName: env.resources.ledgerTable, destination, epoch });
+  let parked = 0;
+  let waitingAccounts = 0;
+  for await (const { accountId } of ledger.waiting()) {
+    waitingAccounts += 1;
+    parked += (await ledger.parked(accountId)).length;
+  }
+  return { parked, waitingAccounts };
+}
+
+async function queueDepth(env: LocalEnvironment, destination: DestinationName): Promise<number> {
+  const { Attributes } = await env.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: env.resources.deadLetterQueues[destination],
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+}
+
+/** Nearest-rank percentile, in whole milliseconds; 0 for no samples. */
+export function percentile(values: readonly number[], fraction: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] as number);
+}
