@@ -2,127 +2,166 @@
 // the report.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-import { parseArgs } from 'node:util';
-import { formatReport } from './report';
-import { RUN_DEFAULTS, runLocal, type RunOptions } from './run';
+import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { parsePipelineConfig } from '../infra/config/load-config';
+import { DESTINATION_NAMES, type DestinationName } from '../infra/config/pipeline-config';
+import { dumpRun } from './pipeline/dump';
+import { parseFault, type Fault } from './pipeline/faults';
+import { formatPipelineReport } from './pipeline/print-report';
+import { runPipeline, type PipelineRun, type Progress } from './pipeline/run-pipeline';
 
-const USAGE = `Usage: npm start -- [options]
+const DEFAULTS = { accounts: 20, changes: 400, shards: 2, duplicateRate: 0.05, reorderRate: 0.1, reorderWindow: 8, seed: 1, concurrency: 8 };
 
-Runs the local pipeline once: DynamoDB Local, a workload through the accounts writer, the table's stream bridged
-into Kinesis-for-DynamoDB records on simulated shards with chaos, three ordering engines, then verification.
-Exit code 0 only if no destination misses a version, sees one out of order or has records left parked.
+const integer = (min: number) => (value: string): number => {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < min) throw new InvalidArgumentError(`must be an integer >= ${min}`);
+  return parsed;
+};
+const rate = (value: string): number => {
+  const parsed = Number(value);
+  if (!(parsed >= 0 && parsed <= 1)) throw new InvalidArgumentError('must be a number from 0 to 1');
+  return parsed;
+};
+const fault = (value: string, previous: Fault[] = []): Fault[] => {
+  try {
+    return [...previous, parseFault(value)];
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+};
 
-  --accounts N          accounts to open (default ${RUN_DEFAULTS.accounts})
-  --changes N           deposits, withdrawals and transfers after opening (default ${RUN_DEFAULTS.changes})
-  --concurrency N       workload operations in flight (default ${RUN_DEFAULTS.concurrency})
-  --rate N              workload operations started per second, 0 = unlimited (default 0)
-  --duplicate-rate R    chance 0..1 that a record is sent twice (default ${RUN_DEFAULTS.duplicateRate})
-  --reorder-rate R      chance 0..1 that a record is held back on its shard (default ${RUN_DEFAULTS.reorderRate})
-  --reorder-window N    positions a held-back record moves at most (default ${RUN_DEFAULTS.reorderWindow})
-  --seed N              seed of the workload plan and of the chaos (default ${RUN_DEFAULTS.seed})
-  --batch-size N        records per batch per shard (default ${RUN_DEFAULTS.batchSize})
-  --shards N            simulated Kinesis shards (default ${RUN_DEFAULTS.shards})
-  --endpoint URL        use this running DynamoDB Local instead of starting one (tables get fresh names)
-  --json                print the report as JSON on stdout (progress still goes to stderr)
-  -h, --help            this text
-`;
+const program = new Command('npm start --')
+  .description(
+    'Runs the whole pipeline on this machine: DynamoDB Local, kinesis-local, fauxqs and the OpenSearch and EventBridge\n' +
+      'stand-ins; a workload through the writer library; the change-capture bridge with seeded chaos; an EFO event source\n' +
+      'mapping and the real handler per destination. Then it reads every destination back and verifies it. Exit code 0\n' +
+      'only if nothing is missing, misordered or left parked.',
+  )
+  .option('--accounts <n>', 'accounts to open', integer(2), DEFAULTS.accounts)
+  .option('--changes <n>', 'deposits, withdrawals and transfers after opening', integer(0), DEFAULTS.changes)
+  .option('--shards <n>', 'Kinesis shards', integer(1), DEFAULTS.shards)
+  .option('--duplicate-rate <r>', 'chance that a change is put on the stream twice', rate, DEFAULTS.duplicateRate)
+  .option('--reorder-rate <r>', 'chance that a change is held back behind later ones', rate, DEFAULTS.reorderRate)
+  .option('--reorder-window <n>', 'positions a held-back change moves at most', integer(1), DEFAULTS.reorderWindow)
+  .option('--max-delay <ms>', 'seeded late arrival: a captured chunk waits up to this long', integer(0), 0)
+  .option('--seed <n>', 'seed of the workload plan and of the chaos', integer(0), DEFAULTS.seed)
+  .option('--concurrency <n>', 'workload operations in flight', integer(1), DEFAULTS.concurrency)
+  .option('--rate <n>', 'workload operations started per second (0: as fast as possible)', integer(0), 0)
+  .option('--fail <destination:rate>', 'make a destination fail that fraction of its calls (repeatable), e.g. fraud:1.0', fault)
+  .option('--timeout <seconds>', 'time limit for the destinations to converge after the workload', integer(1), 120)
+  .option('--config <file>', "the stack's configuration file (JSON, as for cdk deploy -c ordered-fanout:config-file=...)")
+  .option('--json', 'print the report as JSON on stdout (progress goes to stderr)', false)
+  .option('--dump <dir>', 'write what each destination received (<destination>.jsonl) and the table (table.jsonl)')
+  .option('--logs <dir>', "where the functions' logs go, one file per destination", '.ordered-fanout/logs')
+  .addOption(new Option('--keep-running', 'leave the emulators up and print their endpoints, until Ctrl-C').default(false))
+  .showHelpAfterError();
 
-class UsageError extends Error {}
-
-function parse(argv: string[]): { options: Omit<RunOptions, 'signal' | 'log'>; json: boolean } | undefined {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      accounts: { type: 'string' },
-      changes: { type: 'string' },
-      concurrency: { type: 'string' },
-      rate: { type: 'string' },
-      'duplicate-rate': { type: 'string' },
-      'reorder-rate': { type: 'string' },
-      'reorder-window': { type: 'string' },
-      seed: { type: 'string' },
-      'batch-size': { type: 'string' },
-      shards: { type: 'string' },
-      endpoint: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) return undefined;
-  const integer = (name: keyof typeof values, fallback: number, min: number): number => {
-    const raw = values[name];
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!Number.isSafeInteger(value) || value < min) throw new UsageError(`--${name} must be an integer >= ${min}`);
-    return value;
-  };
-  const rate = (name: keyof typeof values, fallback: number): number => {
-    const raw = values[name];
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!(value >= 0 && value <= 1)) throw new UsageError(`--${name} must be a number between 0 and 1`);
-    return value;
-  };
-  return {
-    json: values.json === true,
-    options: {
-      accounts: integer('accounts', RUN_DEFAULTS.accounts, 2),
-      changes: integer('changes', RUN_DEFAULTS.changes, 0),
-      concurrency: integer('concurrency', RUN_DEFAULTS.concurrency, 1),
-      ratePerSecond: integer('rate', 0, 0),
-      duplicateRate: rate('duplicate-rate', RUN_DEFAULTS.duplicateRate),
-      reorderRate: rate('reorder-rate', RUN_DEFAULTS.reorderRate),
-      reorderWindow: integer('reorder-window', RUN_DEFAULTS.reorderWindow, 0),
-      seed: integer('seed', RUN_DEFAULTS.seed, 0),
-      batchSize: integer('batch-size', RUN_DEFAULTS.batchSize, 1),
-      shards: integer('shards', RUN_DEFAULTS.shards, 1),
-      ...(typeof values.endpoint === 'string' ? { endpoint: values.endpoint } : {}),
-    },
-  };
+interface CliOptions {
+  accounts: number;
+  changes: number;
+  shards: number;
+  duplicateRate: number;
+  reorderRate: number;
+  reorderWindow: number;
+  maxDelay: number;
+  seed: number;
+  concurrency: number;
+  rate: number;
+  fail?: Fault[];
+  timeout: number;
+  config?: string;
+  json: boolean;
+  dump?: string;
+  logs: string;
+  keepRunning: boolean;
 }
 
 async function main(): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (!parsed) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-
-  const controller = new AbortController();
-  let interrupts = 0;
-  const interrupt = (signal: NodeJS.Signals): void => {
-    interrupts += 1;
-    // A second Ctrl-C means "now": the emulator's own exit hook still kills the JVM.
-    if (interrupts > 1) process.exit(130);
-    process.stderr.write(`\n${signal}: stopping DynamoDB Local and exiting (again to force)\n`);
-    controller.abort(new Error(`interrupted by ${signal}`));
+  const options = program.parse().opts<CliOptions>();
+  const config = options.config ? parsePipelineConfig(JSON.parse(readFileSync(options.config, 'utf8')), options.config) : undefined;
+  const interactive = process.stderr.isTTY === true;
+  const log = (message: string): void => {
+    if (!interactive || !bars) process.stderr.write(`${message}\n`);
   };
-  process.on('SIGINT', interrupt);
-  process.on('SIGTERM', interrupt);
+  mkdirSync(options.logs, { recursive: true });
+  const logFiles = new Map<DestinationName, WriteStream>(
+    DESTINATION_NAMES.map((name) => [name, createWriteStream(join(options.logs, `${name}.log`))]),
+  );
+  let bars: MultiBar | undefined;
+  const barOf = new Map<string, SingleBar>();
+  const onProgress = (progress: Progress): void => {
+    if (!interactive) return;
+    bars ??= new MultiBar({ format: ' {name} [{bar}] {value}/{total}', hideCursor: true, clearOnComplete: false, stream: process.stderr }, Presets.shades_classic);
+    const name = progress.phase === 'workload' ? 'workload  ' : `${progress.destination.padEnd(10)}`;
+    let bar = barOf.get(name);
+    if (!bar) barOf.set(name, (bar = bars.create(progress.total, 0, { name })));
+    bar.setTotal(progress.total);
+    bar.update(progress.done, { name });
+  };
+
+  const abort = new AbortController();
+  process.once('SIGINT', () => abort.abort());
+  let run: PipelineRun | undefined;
   try {
-    const report = await runLocal({
-      ...parsed.options,
-      signal: controller.signal,
-      log: (message) => process.stderr.write(`· ${message}\n`),
+    log(`ordered-fanout: the local pipeline (functions log to ${options.logs}/)`);
+    run = await runPipeline({
+      accounts: options.accounts,
+      changes: options.changes,
+      seed: options.seed,
+      shards: options.shards,
+      duplicateRate: options.duplicateRate,
+      reorderRate: options.reorderRate,
+      reorderWindow: options.reorderWindow,
+      maxDelayMs: options.maxDelay,
+      concurrency: options.concurrency,
+      ratePerSecond: options.rate,
+      faults: options.fail ?? [],
+      convergeTimeoutMs: options.timeout * 1000,
+      ...(config ? { config } : {}),
+      log,
+      onProgress,
+      onFunctionLog: (destination, line) => logFiles.get(destination)?.write(`${line}\n`),
+      signal: abort.signal,
     });
-    process.stdout.write(parsed.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
-    return report.ok ? 0 : 1;
-  } catch (error) {
-    if (controller.signal.aborted) return 130;
-    process.stderr.write(`local run failed: ${(error as Error)?.stack ?? String(error)}\n`);
-    return 1;
+    bars?.stop();
+    bars = undefined;
+    if (options.dump) {
+      const files = await dumpRun(options.dump, run.env, run.accepted);
+      log(`dumped ${files.join(', ')}`);
+    }
+    if (options.json) process.stdout.write(`${JSON.stringify(run.report, null, 2)}\n`);
+    else process.stdout.write(`${formatPipelineReport(run.report)}\n`);
+    if (options.keepRunning) await keepRunning(run, abort.signal);
+    return run.report.ok ? 0 : 1;
   } finally {
-    process.off('SIGINT', interrupt);
-    process.off('SIGTERM', interrupt);
+    bars?.stop();
+    await run?.stop();
+    for (const file of logFiles.values()) file.end();
   }
 }
 
-process.exitCode = await main();
+async function keepRunning(run: PipelineRun, signal: AbortSignal): Promise<void> {
+  const { endpoints, resources } = run.env;
+  const lines = [
+    '',
+    'Emulators are up (Ctrl-C stops them). Credentials: any; region us-east-1.',
+    ...Object.entries(endpoints).map(([name, url]) => `  ${name.padEnd(12)} ${url}`),
+    `  Accounts table ${resources.accountsTable}, ledger ${resources.ledgerTable}, stream ${resources.streamArn}`,
+    `  audit bucket ${resources.auditBucket}, search index ${resources.index}, fraud bus ${resources.eventBus}`,
+    ...DESTINATION_NAMES.map((name) => `  ${name} dead-letter queue ${resources.deadLetterQueues[name]}`),
+  ];
+  process.stderr.write(`${lines.join('\n')}\n`);
+  if (signal.aborted) return;
+  await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`npm start failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(2);
+  },
+);

@@ -251,13 +251,16 @@ async function converge(
       options.onProgress?.({ phase: 'converge', destination, done: Math.min(done[destination], totals[destination]), total: totals[destination] });
     }
     if (DESTINATION_NAMES.every((destination) => done[destination] >= totals[destination])) return true;
-    const caughtUp = (await Promise.all(DESTINATION_NAMES.map((destination) => mappings[destination].drain(250)))).every(Boolean);
     const fingerprint = JSON.stringify(done);
     if (fingerprint !== last) {
       last = fingerprint;
       lastChange = Date.now();
+    } else if (Date.now() - lastChange > QUIET_MS) {
+      // Nothing moved for a while: if every mapping has also read its shards to the end, this is where it stays.
+      const caughtUp = await Promise.all(DESTINATION_NAMES.map((destination) => mappings[destination].drain(5_000)));
+      if (caughtUp.every(Boolean) && JSON.stringify(progressOf(env, finalVersions)) === fingerprint) return false;
+      lastChange = Date.now();
     }
-    if (caughtUp && Date.now() - lastChange > QUIET_MS) return false;
     if (Date.now() - started > options.convergeTimeoutMs) return false;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }

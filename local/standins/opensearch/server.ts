@@ -41,6 +41,8 @@ export interface AcceptedWrite {
   readonly version: number;
   readonly op: 'index' | 'delete';
   readonly at: number;
+  /** The indexed source (read-only); absent for a delete. */
+  readonly source?: Readonly<Record<string, unknown>>;
 }
 
 export interface OpenSearchStandIn {

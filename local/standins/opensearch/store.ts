@@ -159,7 +159,14 @@ export class IndexState {
   readonly creationDate: number;
   readonly docs = new Map<string, StoredDoc>();
   /** Every write the index accepted, in order: what a local run reads back as "what the destination received". */
-  readonly writes: { readonly id: string; readonly version: number; readonly op: 'index' | 'delete'; readonly at: number }[] = [];
+  readonly writes: {
+    readonly id: string;
+    readonly version: number;
+    readonly op: 'index' | 'delete';
+    readonly at: number;
+    /** The stored source of an index (shared with the document, not copied); absent for a delete. */
+    readonly source?: Record<string, unknown>;
+  }[] = [];
   private readonly tombstones = new Map<string, { version: number; seqNo: number; at: number }>();
   private nextSeqNo = 0;
 
@@ -214,9 +221,10 @@ export class IndexState {
     const version = p.versionType === 'internal' ? (current?.version ?? 0) + 1 : (p.version ?? 1);
     const seqNo = this.nextSeqNo++;
     this.docs.delete(id); // re-inserting keeps the map in last-write order, like Lucene's segments
-    this.docs.set(id, { id, version, seqNo, source: structuredClone(source) });
+    const stored = structuredClone(source);
+    this.docs.set(id, { id, version, seqNo, source: stored });
     this.tombstones.delete(id);
-    this.writes.push({ id, version, op: 'index', at: this.now() });
+    this.writes.push({ id, version, op: 'index', at: this.now(), source: stored });
     const created = current === undefined || current.deleted;
     return { status: created ? 201 : 200, body: this.body(id, version, created ? 'created' : 'updated', seqNo) };
   }
