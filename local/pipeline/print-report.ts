@@ -25,7 +25,8 @@ export function formatPipelineReport(report: PipelineReport): string {
   const bridge = details.bridge;
   const work = details.workload;
   const lines = [
-    `workload  ${report.accounts} accounts, ${report.changes} changes in ${(work.durationMs / 1000).toFixed(1)} s: ` +
+    `workload  ${report.accounts} accounts, ${work.attempted.deposit + work.attempted.withdrawal + work.attempted.transfer} operations → ` +
+      `${report.changes} changes in ${(work.durationMs / 1000).toFixed(1)} s: ` +
       `${work.succeeded.deposit} deposits, ${work.succeeded.withdrawal} withdrawals, ${work.succeeded.transfer} transfers; ` +
       `${work.insufficientFunds} refused for insufficient funds`,
     `stream    ${details.capture.complete ? 'complete' : 'INCOMPLETE'}: ${bridge.captured} changes captured from the DynamoDB stream, ` +
