@@ -6,6 +6,11 @@ import type { DestinationName, DestinationSettings } from './pipeline-config';
  * the function's environment variables and the name of its EFO consumer.
  */
 
+/** Key prefix of the audit log. */
+export const AUDIT_KEY_PREFIX = 'changes/';
+/** `Source` of the fraud events. */
+export const FRAUD_EVENT_SOURCE = 'ordered-fanout.accounts';
+
 export interface ConsumerResources {
   readonly accountsTable: string;
   readonly ledgerTable: string;

@@ -2,11 +2,11 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { AUDIT_KEY_PREFIX } from '../config/consumer-environment';
 import type { AuditSettings } from '../config/pipeline-config';
 import type { DestinationTarget } from './destination-target';
 import { encryptionKey } from './encryption-key';
 
-export const AUDIT_KEY_PREFIX = 'changes/';
 
 export interface AuditLogProps {
   readonly settings: AuditSettings;

@@ -2,10 +2,10 @@ import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { FRAUD_EVENT_SOURCE } from '../config/consumer-environment';
 import type { FraudSettings } from '../config/pipeline-config';
 import type { DestinationTarget } from './destination-target';
 
-export const FRAUD_EVENT_SOURCE = 'ordered-fanout.accounts';
 
 /** The fraud destination's event bus: created with an archive of our events (replayable), or imported by ARN. */
 export class FraudBus extends Construct implements DestinationTarget {
