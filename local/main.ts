@@ -10,6 +10,7 @@ import { parsePipelineConfig } from '../infra/config/load-config';
 import { DESTINATION_NAMES, type DestinationName } from '../infra/config/pipeline-config';
 import { dumpRun } from './pipeline/dump';
 import { parseFault, type Fault } from './pipeline/faults';
+import { LOCAL_STATE_FILE, localStateOf, removeLocalState, writeLocalState } from './pipeline/local-state';
 import { formatPipelineReport } from './pipeline/print-report';
 import { runPipeline, type PipelineRun, type Progress } from './pipeline/run-pipeline';
 
@@ -145,6 +146,7 @@ async function main(): Promise<number> {
 
 async function keepRunning(run: PipelineRun, signal: AbortSignal): Promise<void> {
   const { endpoints, resources } = run.env;
+  writeLocalState(localStateOf(run.env, run.config));
   const lines = [
     '',
     'Emulators are up (Ctrl-C stops them). Credentials: any; region us-east-1.',
@@ -152,10 +154,15 @@ async function keepRunning(run: PipelineRun, signal: AbortSignal): Promise<void>
     `  Accounts table ${resources.accountsTable}, ledger ${resources.ledgerTable}, stream ${resources.streamArn}`,
     `  audit bucket ${resources.auditBucket}, search index ${resources.index}, fraud bus ${resources.eventBus}`,
     ...DESTINATION_NAMES.map((name) => `  ${name} dead-letter queue ${resources.deadLetterQueues[name]}`),
+    `  fanout --local reads ${LOCAL_STATE_FILE}: try npm run fanout -- status --local`,
   ];
   process.stderr.write(`${lines.join('\n')}\n`);
-  if (signal.aborted) return;
-  await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  try {
+    if (signal.aborted) return;
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  } finally {
+    removeLocalState();
+  }
 }
 
 main().then(

@@ -68,6 +68,7 @@ export interface PipelineReport {
 export interface PipelineRun {
   readonly report: PipelineReport;
   readonly env: LocalEnvironment;
+  readonly config: PipelineConfig;
   readonly accepted: Readonly<Record<DestinationName, readonly Accepted[]>>;
   /** Stops the mappings, the functions, the bridge and every emulator. */
   stop(): Promise<void>;
@@ -220,7 +221,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
         timingsMs: { setup: setupMs, workload: workloadMs, converge: convergeMs, verify: verifyMs, total: Date.now() - started },
       },
     };
-    return { report, env, accepted, stop };
+    return { report, env, config, accepted, stop };
   } catch (error) {
     await stop();
     throw error;
