@@ -135,4 +135,24 @@ describe('streamRecordToKds', () => {
     expect(() => streamRecordToKds({ ...modify, dynamodb: timeless }, accounts)).toThrow(TypeError);
     expect(() => streamRecordToKds({ ...modify, eventID: undefined }, accounts)).toThrow(TypeError);
   });
+
+  it("takes a whole-minute stream time from the item's updated_at in that minute (DynamoDB Local rounds to the minute)", () => {
+    const at = (stream: string, updatedAt?: string) =>
+      streamRecordToKds(
+        {
+          ...modify,
+          dynamodb: {
+            ...modify.dynamodb,
+            ApproximateCreationDateTime: new Date(stream),
+            NewImage: { ...image(1200, 2), ...(updatedAt ? { updated_at: { S: updatedAt } } : {}) },
+          },
+        },
+        accounts,
+      ).dynamodb.ApproximateCreationDateTime;
+    expect(at('2026-11-23T10:03:00.000Z', '2026-11-23T10:03:41.512Z')).toBe(Date.parse('2026-11-23T10:03:41.512Z') * 1000);
+    // Outside that minute, or a stream time that is not a whole minute: the stream's own time stands.
+    expect(at('2026-11-23T10:03:00.000Z', '2026-11-23T10:04:00.001Z')).toBe(Date.parse('2026-11-23T10:03:00.000Z') * 1000);
+    expect(at('2026-11-23T10:03:07.000Z', '2026-11-23T10:03:41.512Z')).toBe(Date.parse('2026-11-23T10:03:07.000Z') * 1000);
+    expect(at('2026-11-23T10:03:00.000Z')).toBe(Date.parse('2026-11-23T10:03:00.000Z') * 1000);
+  });
 });
