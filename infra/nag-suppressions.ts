@@ -1,11 +1,14 @@
 import { Stack, Validations, type CfnResource } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import type { DestinationConsumer } from './constructs/destination-consumer';
+import type { GapSweeper } from './constructs/gap-sweeper';
 
 /** The constructs whose cdk-nag AwsSolutions findings are acknowledged, each with its reason. */
 export interface NagSubjects {
   readonly stack: Stack;
   readonly consumers: readonly DestinationConsumer[];
+  /** The gap sweepers; they run with their consumer's role, whose policy is acknowledged with the consumer's. */
+  readonly sweepers?: readonly GapSweeper[];
   readonly changeStream: IConstruct;
   /** The audit bucket: created (a construct) or imported (its ARN). */
   readonly auditBucket: IConstruct | string;
@@ -26,7 +29,7 @@ function arnToken(stack: Stack, resource: IConstruct | string): string {
  * Every cdk-nag AwsSolutions finding this stack keeps on purpose. A finding not listed here fails the cdk-nag test
  * (`test/infra/cdk-nag.test.ts`), so a new wildcard or an unencrypted resource cannot slip in unnoticed.
  */
-export function acknowledgeNagFindings({ stack, consumers, changeStream, auditBucket, searchDomain, searchIndex }: NagSubjects): void {
+export function acknowledgeNagFindings({ stack, consumers, sweepers = [], changeStream, auditBucket, searchDomain, searchIndex }: NagSubjects): void {
   ack(changeStream, 'AwsSolutions-KDS3', 'The stream is encrypted with a customer-managed key (rotated yearly), a stronger choice than aws/kinesis.');
   for (const consumer of consumers) {
     const role = consumer.function.role as IConstruct;
@@ -47,6 +50,9 @@ export function acknowledgeNagFindings({ stack, consumers, changeStream, auditBu
     if (consumer.destination === 'search') {
       ack(policy, `AwsSolutions-IAM5[Resource::${arnToken(stack, searchDomain)}/${searchIndex}/*]`, 'Document paths of the one index the consumer writes.');
     }
+  }
+  for (const sweeper of sweepers) {
+    ack(sweeper.function, 'AwsSolutions-L1', 'Pinned to nodejs22.x like the consumer whose code, role and environment the sweeper shares; raised deliberately with the code.');
   }
   if (typeof searchDomain !== 'string') {
     ack(searchDomain, 'AwsSolutions-OS1', 'Reached over HTTPS with SigV4 only; the access policy allows the search consumer\'s role alone and fine-grained access control is on. Lambda stays out of a VPC (no NAT needed).');

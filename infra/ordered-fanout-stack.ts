@@ -1,4 +1,6 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -13,6 +15,7 @@ import { DestinationConsumer } from './constructs/destination-consumer';
 import type { DestinationTarget } from './constructs/destination-target';
 import { encryptionKey } from './constructs/encryption-key';
 import { FraudBus } from './constructs/fraud-bus';
+import { GapSweeper, SWEPT_DESTINATIONS } from './constructs/gap-sweeper';
 import { LedgerTable } from './constructs/ledger-table';
 import { PipelineDashboard } from './constructs/pipeline-dashboard';
 import { SearchIndex } from './constructs/search-index';
@@ -24,10 +27,13 @@ export interface OrderedFanoutStackProps extends StackProps {
 
 /**
  * The whole pipeline: the Accounts table streaming into a 365-day Kinesis stream, the ledger, and per destination an
- * EFO consumer, a Lambda function, a dead-letter queue, alarms, and the destination itself (created or imported).
+ * EFO consumer, a Lambda function, a dead-letter queue, alarms, and the destination itself (created or imported);
+ * for the destinations that wait on gaps (audit, fraud), a gap sweeper every minute.
  */
 export class OrderedFanoutStack extends Stack {
   readonly consumers: Readonly<Record<DestinationName, DestinationConsumer>>;
+  /** The gap sweepers, one per destination of `SWEPT_DESTINATIONS`. */
+  readonly sweepers: Readonly<Partial<Record<DestinationName, GapSweeper>>>;
   readonly alarmTopic: sns.Topic;
 
   constructor(scope: Construct, id: string, props: OrderedFanoutStackProps) {
@@ -78,6 +84,7 @@ export class OrderedFanoutStack extends Stack {
     const targets: Record<DestinationName, DestinationTarget> = { audit: auditLog, search: searchIndex, fraud: fraudBus };
 
     const consumers = {} as Record<DestinationName, DestinationConsumer>;
+    const sweepers: Partial<Record<DestinationName, GapSweeper>> = {};
     for (const name of DESTINATION_NAMES) {
       const settings = config.destinations[name];
       const consumer = new DestinationConsumer(this, `${title(name)}Consumer`, {
@@ -93,8 +100,25 @@ export class OrderedFanoutStack extends Stack {
       new DestinationAlarms(this, `${title(name)}Alarms`, { consumer, thresholds: settings.alarms, topic: this.alarmTopic });
       consumers[name] = consumer;
       this.outputs(name, consumer, settings.epoch, settings.startingPosition, settings.startingPositionTimestamp);
+      if (SWEPT_DESTINATIONS.includes(name)) {
+        const sweeper = new GapSweeper(this, `${title(name)}Sweeper`, { consumer, enabled: settings.enabled });
+        new CfnOutput(this, `${title(name)}SweeperFunctionName`, { value: sweeper.function.functionName });
+        // A broken sweeper is silent exactly when it matters: an idle stream with records parked.
+        const sweeperErrors = new cloudwatch.Alarm(this, `${title(name)}SweeperErrors`, {
+          alarmName: `ordered-fanout-${name}-SweeperErrors`,
+          alarmDescription: 'The gap sweeper failed: parked records are not revisited and the waiting metrics stop',
+          metric: sweeper.function.metricErrors({ period: Duration.minutes(5) }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        });
+        sweeperErrors.addAlarmAction(new actions.SnsAction(this.alarmTopic));
+        sweepers[name] = sweeper;
+      }
     }
     this.consumers = consumers;
+    this.sweepers = sweepers;
     new PipelineDashboard(this, 'Dashboard', { consumers: DESTINATION_NAMES.map((name) => consumers[name]) });
 
     new CfnOutput(this, 'AccountsTableName', { value: accounts.table.tableName });
@@ -108,6 +132,7 @@ export class OrderedFanoutStack extends Stack {
     acknowledgeNagFindings({
       stack: this,
       consumers: Object.values(consumers),
+      sweepers: Object.values(sweepers),
       changeStream: changeStream.stream,
       auditBucket: auditLog.owned ? auditLog.bucket : auditLog.bucket.bucketArn,
       searchDomain: searchIndex.domain ?? searchIndex.domainArn,

@@ -29,6 +29,7 @@ export function consumerEnvironment(
     LEDGER_TABLE_NAME: resources.ledgerTable,
     DEAD_LETTER_QUEUE_URL: resources.deadLetterQueueUrl,
     LEDGER_EPOCH: settings.epoch,
+    ...(settings.replayBefore !== undefined ? { EPOCH_REPLAY_BEFORE: settings.replayBefore } : {}),
     MAX_GAP_AGE_SECONDS: String(settings.maxGapAgeSeconds),
     PARKED_AGE_THRESHOLD_SECONDS: String(settings.alarms.oldestParkedAgeSeconds),
     DELIVERY_MAX_ATTEMPTS: String(settings.delivery.maxAttempts),

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Construct } from 'constructs';
 import { LEDGER_NAME_PATTERN } from '../../shared/ledger/ledger-table';
+import { LIVE_EPOCH } from '../../shared/ordering/delivery-mode';
 import { deepFreeze, DEFAULT_PIPELINE_CONFIG } from './defaults';
 import { DESTINATION_NAMES, PipelineConfigError } from './pipeline-config';
 import type { AuditSettings, DestinationSettings, FraudSettings, PipelineConfig, SearchSettings } from './pipeline-config';
@@ -53,7 +54,7 @@ const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+\.search$/;
 const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
 
 /** A calendar-valid ISO 8601 date and time with a time zone; `Date.parse` alone accepts February 30th. */
-function isIsoTime(value: string): boolean {
+export function isIsoTime(value: string): boolean {
   const m = ISO_TIME.exec(value);
   if (m === null) return false;
   const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = m.slice(1).map((part) => Number(part ?? 0));
@@ -88,6 +89,7 @@ const DESTINATION_FIELDS: ObjectSpec<DestinationSettings>['fields'] = {
   startingPosition: oneOf('LATEST', 'TRIM_HORIZON', 'AT_TIMESTAMP'),
   startingPositionTimestamp: text('an ISO 8601 time with a time zone, e.g. "2025-01-31T12:00:00Z"', isIsoTime),
   epoch: text("1-63 letters, digits, '.', '_' or '-', starting with a letter or digit", LEDGER_NAME_PATTERN),
+  replayBefore: text('an ISO 8601 time with a time zone, e.g. "2025-01-31T12:00:00Z"', isIsoTime),
   alarms: object<DestinationSettings['alarms']>({
     iteratorAgeMs: int(1, 604_800_000),
     errors: int(1, 1_000_000),
@@ -228,7 +230,7 @@ class Checker {
 
   /** Rules between fields of one destination, checked after merging. */
   destination(path: string, settings: DestinationSettings): void {
-    const { delivery, timeoutSeconds, startingPosition, startingPositionTimestamp } = settings;
+    const { delivery, timeoutSeconds, startingPosition, startingPositionTimestamp, epoch, replayBefore } = settings;
     if (delivery.maxDelayMs < delivery.baseDelayMs) {
       this.fail(`${path}.delivery.maxDelayMs`, `must be at least delivery.baseDelayMs (${delivery.baseDelayMs}), got ${delivery.maxDelayMs}`);
     }
@@ -243,6 +245,9 @@ class Checker {
     if (startingPosition !== 'AT_TIMESTAMP' && startingPositionTimestamp !== undefined) {
       const got = `got ${describe(startingPositionTimestamp)} with "${startingPosition}"`;
       this.fail(`${path}.startingPositionTimestamp`, `is only allowed when startingPosition is "AT_TIMESTAMP", ${got}`);
+    }
+    if (replayBefore !== undefined && epoch === LIVE_EPOCH.id) {
+      this.fail(`${path}.replayBefore`, `is only allowed with a replay epoch (not "${LIVE_EPOCH.id}"), got ${describe(replayBefore)} with epoch "${epoch}"`);
     }
   }
 

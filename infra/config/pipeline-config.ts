@@ -68,6 +68,13 @@ export interface DestinationSettings {
    * consumer and event source mapping (their logical ids contain it). @default 'live'
    */
   readonly epoch: string;
+  /**
+   * ISO 8601 time with a time zone; only with an epoch other than `live`. Changes created before it are delivered as
+   * replays (`replay: true`), later ones as live changes: `fanout replay --apply` sets it to when it ran, so a replay
+   * epoch that has caught up with the present carries on as the live feed (`EPOCH_REPLAY_BEFORE`). @default unset:
+   * every delivery of a non-live epoch is a replay
+   */
+  readonly replayBefore?: string;
   readonly alarms: AlarmThresholds;
 }
 

@@ -1,3 +1,4 @@
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -65,6 +66,13 @@ export class DestinationAlarms extends Construct {
         consumer.metric(METRIC_NAMES.parkedTooLong, { statistic: 'Maximum' }),
         thresholds.parkedTooLong,
         'Accounts parked longer than the threshold',
+        { evaluationPeriods: 1 },
+      ),
+      alarm(
+        'GapTimeouts',
+        consumer.metric(METRIC_NAMES.gapTimeouts, { statistic: 'Sum', period: Duration.minutes(5) }),
+        1,
+        'Versions were given up on after the maximum gap age: their successors are in the dead-letter queue as GAP_TIMEOUT',
         { evaluationPeriods: 1 },
       ),
     ];

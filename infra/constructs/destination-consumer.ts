@@ -19,7 +19,20 @@ import { encryptionKey } from './encryption-key';
 import { FailedBatchDestination } from './failed-batch-destination';
 import type { LedgerTable } from './ledger-table';
 
-const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The repository root: entries, `projectRoot` and the lock file of every function are found from it. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * How every function of the pipeline is bundled. The SDK is bundled too (`externalModules: []`): the versions the tests
+ * ran are the ones that run.
+ */
+export const FUNCTION_BUNDLING: nodejs.BundlingOptions = {
+  sourceMap: true,
+  minify: true,
+  target: 'node22',
+  format: nodejs.OutputFormat.CJS,
+  externalModules: [],
+};
 
 export interface DestinationConsumerProps {
   readonly destination: DestinationName;
@@ -51,6 +64,8 @@ export class DestinationConsumer extends Construct {
   readonly eventSource: KinesisConsumerEventSource;
   readonly deadLetterQueue: sqs.Queue;
   readonly failedBatches: s3.Bucket;
+  /** The function's environment variables (`consumerEnvironment`): whatever else runs this destination's code uses them. */
+  readonly environment: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: DestinationConsumerProps) {
     super(scope, id);
@@ -84,6 +99,15 @@ export class DestinationConsumer extends Construct {
       streamConsumerName: streamConsumerName(Stack.of(this).stackName, destination, settings),
     });
 
+    this.environment = consumerEnvironment(
+      settings,
+      {
+        accountsTable: props.accountsTable.tableName,
+        ledgerTable: props.ledger.table.tableName,
+        deadLetterQueueUrl: this.deadLetterQueue.queueUrl,
+      },
+      props.target.environment,
+    );
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.DESTROY });
     logGroup.grantWrite(props.role);
     this.function = new nodejs.NodejsFunction(this, 'Function', {
@@ -100,17 +124,8 @@ export class DestinationConsumer extends Construct {
       role: props.role,
       logGroup,
       tracing: lambda.Tracing.ACTIVE,
-      // The SDK is bundled too (`externalModules: []`): the versions the tests ran are the ones that run.
-      bundling: { sourceMap: true, minify: true, target: 'node22', format: nodejs.OutputFormat.CJS, externalModules: [] },
-      environment: consumerEnvironment(
-        settings,
-        {
-          accountsTable: props.accountsTable.tableName,
-          ledgerTable: props.ledger.table.tableName,
-          deadLetterQueueUrl: this.deadLetterQueue.queueUrl,
-        },
-        props.target.environment,
-      ),
+      bundling: FUNCTION_BUNDLING,
+      environment: { ...this.environment },
     });
 
     this.eventSource = new KinesisConsumerEventSource(this.streamConsumer, {
@@ -123,7 +138,8 @@ export class DestinationConsumer extends Construct {
       maxBatchingWindow: Duration.seconds(settings.maxBatchingWindowSeconds),
       parallelizationFactor: settings.parallelizationFactor,
       retryAttempts: settings.retryAttempts,
-      maxRecordAge: Duration.seconds(settings.maxRecordAgeSeconds),
+      // A replay reads records up to 365 days old on purpose: its mapping keeps every record, whatever its age.
+      ...(settings.startingPosition === 'AT_TIMESTAMP' ? {} : { maxRecordAge: Duration.seconds(settings.maxRecordAgeSeconds) }),
       bisectBatchOnError: true,
       reportBatchItemFailures: true,
       onFailure: new FailedBatchDestination(this.failedBatches),

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { METRIC_NAMES, type MetricName } from '../../shared/observability/telemetry';
 import type { DestinationConsumer } from './destination-consumer';
 
-/** One dashboard, the destinations side by side: throughput, lag, duplicates, heals, parks and dead letters. */
+/** One dashboard, the destinations side by side: throughput, lag, duplicates, heals, parks, gap time-outs and dead letters. */
 export class PipelineDashboard extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
 
@@ -24,6 +24,12 @@ export class PipelineDashboard extends Construct {
       ...row('waiting', (c) => [
         c.metric(METRIC_NAMES.waitingAccounts, { statistic: 'Maximum', label: 'WaitingAccounts' }),
         c.metric(METRIC_NAMES.oldestParkedAge, { statistic: 'Maximum', label: 'OldestParkedAge (s)' }),
+      ]),
+    );
+    this.dashboard.addWidgets(
+      ...row('gap time-outs', (c) => [
+        ...own(c, METRIC_NAMES.gapTimeouts),
+        c.metric(METRIC_NAMES.parkedTooLong, { statistic: 'Maximum', label: 'AccountsParkedTooLong' }),
       ]),
     );
     this.dashboard.addWidgets(

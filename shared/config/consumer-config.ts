@@ -53,7 +53,7 @@ export function readConsumerConfig(destination: DestinationName, env: Env): Cons
     accountsTable: requiredString(env, 'ACCOUNTS_TABLE_NAME'),
     ledgerTable: requiredString(env, 'LEDGER_TABLE_NAME'),
     deadLetterQueueUrl: requiredString(env, 'DEAD_LETTER_QUEUE_URL'),
-    epoch: { id: epochId, baseline, replay: boolean(env, 'EPOCH_REPLAY', !live) },
+    epoch: { id: epochId, baseline, replay: boolean(env, 'EPOCH_REPLAY', !live), ...replayBefore(env) },
     maxGapAgeMs: integer(env, 'MAX_GAP_AGE_SECONDS', 900, { min: 1, max: 366 * 86_400 }) * 1000,
     parkedAgeThresholdMs: integer(env, 'PARKED_AGE_THRESHOLD_SECONDS', 900, { min: 1, max: 366 * 86_400 }) * 1000,
     claimTtlMs: integer(env, 'CLAIM_TTL_SECONDS', 60, { min: 1, max: 3_600 }) * 1000,
@@ -74,6 +74,20 @@ export function readConsumerConfig(destination: DestinationName, env: Env): Cons
     s3ForcePathStyle: boolean(env, 'S3_FORCE_PATH_STYLE', false),
     ...destinationSettings(destination, env),
   };
+}
+
+/** An ISO 8601 time with a time zone (`2026-11-23T10:15:30Z`, `…+10:00`, fractions allowed). */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+/** `EPOCH_REPLAY_BEFORE` (ISO time): only changes created before it are delivered as replays. */
+function replayBefore(env: Env): { replayBefore?: number } {
+  const raw = optionalString(env, 'EPOCH_REPLAY_BEFORE');
+  if (raw === undefined) return {};
+  const ms = ISO_TIME.test(raw) ? Date.parse(raw) : Number.NaN;
+  if (!Number.isFinite(ms)) {
+    throw new ConfigurationError('EPOCH_REPLAY_BEFORE', `must be an ISO 8601 time with a time zone, e.g. 2026-11-23T10:15:30Z, got "${raw}"`);
+  }
+  return { replayBefore: ms * 1000 };
 }
 
 function destinationSettings(destination: DestinationName, env: Env): Partial<ConsumerConfig> {

@@ -1,5 +1,5 @@
 import type { ChangeRecord } from '../change-record/change-record';
-import type { Epoch, InOrderCommit } from './delivery-mode';
+import { isReplayDelivery, type Epoch, type InOrderCommit } from './delivery-mode';
 import { DeadLetterQueueUnavailableError } from './errors';
 import type { Disposition, Tally } from './outcome';
 import type { DeadLetter, Delivery, DeliveryResult, Ledger } from './ports';
@@ -116,8 +116,9 @@ export abstract class AccountRun {
     return this.watermark;
   }
 
+  /** A delivery is a replay when its epoch is one and, with `replayBefore`, the change predates it. */
   protected delivery(record: ChangeRecord, healed: boolean): Delivery {
-    return { record, healed, replay: this.ctx.epoch.replay, epoch: this.ctx.epoch.id };
+    return { record, healed, replay: isReplayDelivery(this.ctx.epoch, record.createdAtMicros), epoch: this.ctx.epoch.id };
   }
 
   /** Sends a failed delivery to the dead-letter queue; false when the queue did not take it. */

@@ -25,9 +25,19 @@ export interface Epoch {
   readonly baseline: BaselineRule;
   /** Deliveries of a replay epoch carry a replay marker so receivers can keep them away from live actions. */
   readonly replay: boolean;
+  /**
+   * Microseconds since the epoch. When set (and `replay` is on), only changes created before this time are delivered
+   * as replays: once a replay epoch has caught up with the present, new changes are live, not replays.
+   */
+  readonly replayBefore?: number;
 }
 
 export const LIVE_EPOCH: Epoch = { id: 'live', baseline: 'from-version-1', replay: false };
+
+/** Whether a delivery of a change created at `createdAtMicros` carries the replay marker in `epoch`. */
+export function isReplayDelivery(epoch: Epoch, createdAtMicros: number): boolean {
+  return epoch.replay && (epoch.replayBefore === undefined || createdAtMicros < epoch.replayBefore);
+}
 
 /**
  * When an `in-order` run commits its watermark.

@@ -79,8 +79,8 @@ describe('imported destinations: nothing of theirs is created', () => {
     template.resourceCountIs('AWS::OpenSearchService::Domain', 0);
     template.resourceCountIs('Custom::OpenSearchAccessPolicy', 0);
     template.resourceCountIs('Custom::CloudwatchLogResourcePolicy', 0);
-    // Only the three consumers' log groups remain.
-    expect(ids('AWS::Logs::LogGroup')).toHaveLength(3);
+    // Only the three consumers' and the two sweepers' log groups remain.
+    expect(ids('AWS::Logs::LogGroup')).toHaveLength(5);
   });
 
   it('creates no event bus and no archive', () => {
@@ -141,7 +141,7 @@ describe('imported destinations: the functions point at them', () => {
   it('keeps the rest of each consumer in place: its own EFO consumer, queue and alarms', () => {
     template.resourceCountIs('AWS::Kinesis::StreamConsumer', 3);
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 18);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 23);
     expect(new Set(DESTINATION_NAMES.map((name) => consumerOf(name).queue)).size).toBe(3);
   });
 });

@@ -73,6 +73,11 @@ describe('replaying search under a new epoch', () => {
     expect(propertiesOf(live, idsOf(live, 'search').mapping).StartingPositionTimestamp).toBeUndefined();
   });
 
+  it('keeps records of any age in the replay mapping (a replay reads old records on purpose), the live one bounds them', () => {
+    expect(propertiesOf(replay, idsOf(replay, 'search').mapping).MaximumRecordAgeInSeconds).toBeUndefined();
+    expect(propertiesOf(live, idsOf(live, 'search').mapping).MaximumRecordAgeInSeconds).toBe(86_400);
+  });
+
   it('names the new stream consumer after the epoch', () => {
     const { consumer } = idsOf(replay, 'search');
     expect(propertiesOf(replay, consumer).ConsumerName).toContain(EPOCH);

@@ -196,13 +196,14 @@ describe('functions and dead-letter queues', () => {
 });
 
 describe('alarms, topic and dashboard', () => {
-  const KINDS = ['IteratorAge', 'Errors', 'Throttles', 'DeadLetters', 'OldestParkedAge', 'ParkedTooLong'];
+  const KINDS = ['IteratorAge', 'Errors', 'Throttles', 'DeadLetters', 'OldestParkedAge', 'ParkedTooLong', 'GapTimeouts'];
 
-  it.each(DESTINATION_NAMES)('%s has its six alarms, each to the alarm topic', (name) => {
+  it.each(DESTINATION_NAMES)('%s has its seven alarms (and its sweeper\'s, if swept), each to the alarm topic', (name) => {
     const topic = only(base, 'AWS::SNS::Topic');
     const mine = ids(base, 'AWS::CloudWatch::Alarm', { Properties: { AlarmName: Match.stringLikeRegexp(`^ordered-fanout-${name}-`) } });
-    expect(mine).toHaveLength(6);
-    for (const kind of KINDS) {
+    const swept = name !== 'search';
+    expect(mine).toHaveLength(swept ? 8 : 7);
+    for (const kind of swept ? [...KINDS, 'SweeperErrors'] : KINDS) {
       base.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `ordered-fanout-${name}-${kind}`, AlarmActions: [{ Ref: topic }] });
     }
     const { functionId } = consumerOf(base, name);
@@ -216,7 +217,7 @@ describe('alarms, topic and dashboard', () => {
   });
 
   it('takes thresholds from the configuration', () => {
-    base.resourceCountIs('AWS::CloudWatch::Alarm', 18);
+    base.resourceCountIs('AWS::CloudWatch::Alarm', 23);
     custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'ordered-fanout-search-IteratorAge', Threshold: 120_000 });
     custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'ordered-fanout-audit-IteratorAge', Threshold: 60_000 });
     custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'ordered-fanout-fraud-DeadLetters', Threshold: 7 });

@@ -1,0 +1,101 @@
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { Message } from '@aws-sdk/client-sqs';
+import type { DestinationName } from '../../infra/config/pipeline-config';
+import { toLambdaKinesisEvent } from '../../local/lambda-event';
+import { ACCOUNTS_KEY } from '../../shared/accounts/account';
+import type { ChangeRecord } from '../../shared/change-record/change-record';
+import { encodeKinesisPayload, type KinesisDynamoDBPayload, type KinesisRecordInput } from '../../shared/change-record/decode';
+import type { PipelineTarget } from '../target';
+
+/** One letter on its way back through the engine: its message, and the Kinesis record it becomes. */
+export interface RedriveItem {
+  readonly message: Message;
+  readonly reason: string;
+  readonly input: KinesisRecordInput;
+  readonly accountId?: string;
+  readonly version?: number;
+  readonly key: string;
+  readonly at: number;
+}
+
+/** The Kinesis-for-DynamoDB record that carried `record`, rebuilt: same event id, creation time, images and position. */
+export function toKinesisInput(record: ChangeRecord, tableName: string, region: string): KinesisRecordInput {
+  const options = { removeUndefinedValues: true };
+  const newImage = record.newImage ? marshall(record.newImage as Record<string, unknown>, options) : undefined;
+  const oldImage = record.oldImage ? marshall(record.oldImage as Record<string, unknown>, options) : undefined;
+  const payload: KinesisDynamoDBPayload = {
+    awsRegion: region,
+    eventID: record.eventId,
+    eventName: record.kind,
+    userIdentity: record.removedByTtl ? { type: 'Service', principalId: 'dynamodb.amazonaws.com' } : null,
+    recordFormat: 'application/json',
+    tableName,
+    dynamodb: {
+      ApproximateCreationDateTime: record.createdAtMicros,
+      ApproximateCreationDateTimePrecision: 'MICROSECOND',
+      Keys: marshall({ [ACCOUNTS_KEY]: record.accountId }),
+      ...(newImage ? { NewImage: newImage } : {}),
+      ...(oldImage ? { OldImage: oldImage } : {}),
+      SizeBytes: Buffer.byteLength(JSON.stringify([newImage, oldImage])),
+    },
+    eventSource: 'aws:dynamodb',
+  };
+  return {
+    data: encodeKinesisPayload(payload),
+    sequenceNumber: record.sequenceNumber,
+    shardId: record.shardId,
+    partitionKey: record.accountId,
+    ...(record.arrivedAtMs !== undefined ? { approximateArrivalTimestamp: record.arrivedAtMs / 1000 } : {}),
+  };
+}
+
+/** Base64 data per invocation, under Lambda's 6 MB limit for a synchronous invocation's payload. */
+const MAX_EVENT_DATA_BYTES = 5_000_000;
+
+/**
+ * Invocations of at most `batchSize` records (and about 5 MB): accounts in turn, each account's versions in order and
+ * kept in one invocation when they fit.
+ */
+export function redriveEvents(items: readonly RedriveItem[], batchSize: number): RedriveItem[][] {
+  const byAccount = new Map<string, RedriveItem[]>();
+  for (const item of items) {
+    const account = item.accountId ?? '\uffff';
+    byAccount.set(account, [...(byAccount.get(account) ?? []), item]);
+  }
+  const result: RedriveItem[][] = [];
+  let current: RedriveItem[] = [];
+  let bytes = 0;
+  const flush = (): void => {
+    if (current.length > 0) result.push(current);
+    current = [];
+    bytes = 0;
+  };
+  for (const group of [...byAccount.keys()].sort().map((account) => byAccount.get(account)!)) {
+    group.sort((a, b) => (a.version ?? 0) - (b.version ?? 0) || a.input.sequenceNumber.localeCompare(b.input.sequenceNumber));
+    const groupBytes = group.reduce((sum, item) => sum + item.input.data.length, 0);
+    if (current.length + group.length > batchSize || bytes + groupBytes > MAX_EVENT_DATA_BYTES) flush();
+    for (const item of group) {
+      if (current.length === batchSize || (current.length > 0 && bytes + item.input.data.length > MAX_EVENT_DATA_BYTES)) flush();
+      current.push(item);
+      bytes += item.input.data.length;
+    }
+  }
+  flush();
+  return result;
+}
+
+/** Runs the function on one event; which of its records failed (all of them when it threw or answered nonsense). */
+export async function invokeBatch(target: PipelineTarget, destination: DestinationName, items: readonly RedriveItem[], region: string): Promise<{ all: boolean; ids: Set<string>; detail?: string }> {
+  const event = toLambdaKinesisEvent(items.map((item) => item.input), { region, streamArn: target.streamArn });
+  try {
+    const response = await target.invoke(destination, event);
+    const ids = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
+    const known = new Set(items.map((item) => item.input.sequenceNumber));
+    // As Lambda does: an identifier that is not in the batch fails the whole batch.
+    if ([...ids].some((id) => !known.has(id))) return { all: true, ids, detail: 'the function reported a failure for a record not in the batch' };
+    return { all: false, ids };
+  } catch (error) {
+    return { all: true, ids: new Set(), detail: `the invocation failed: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+

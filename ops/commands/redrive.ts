@@ -1,0 +1,252 @@
+import type { DestinationName } from '../../infra/config/pipeline-config';
+import type { Message } from '@aws-sdk/client-sqs';
+import { decodeDeadLetter } from '../../shared/dead-letter/dead-letter-message';
+import type { DeadLetter } from '../../shared/ordering/ports';
+import type { CommandIO } from '../io';
+import type { PipelineTarget } from '../target';
+import { invokeBatch, redriveEvents, toKinesisInput, type RedriveItem } from './redrive-batches';
+import { depth, hold, receive, release, remove } from './redrive-queue';
+
+export interface RedriveOptions {
+  readonly destination: DestinationName;
+  /** Read and count the letters without invoking or deleting anything; they become visible again. */
+  readonly dryRun?: boolean;
+  /** Stop after this many messages. @default the whole queue */
+  readonly max?: number;
+  /** Records per invocation, 1-10000. @default 100 */
+  readonly batchSize?: number;
+  /** Leave BAD_RECORD letters in the queue instead of sending their original data again. */
+  readonly skipBad?: boolean;
+  /** Delete GAP_TIMEOUT letters (they carry no record, only the versions that never came) once reported. */
+  readonly deleteGapTimeouts?: boolean;
+}
+
+/** Per reason: letters received, sent through the engine and deleted, left failing, left aside, deleted. */
+export interface RedriveCounts {
+  received: number;
+  redriven: number;
+  stillFailing: number;
+  skipped: number;
+  deleted: number;
+}
+
+export interface GapTimeoutReport {
+  readonly accountId?: string;
+  readonly epoch: string;
+  /** The versions the account never received: look for them in the on-failure bucket or the table's history. */
+  readonly missingVersions: readonly number[];
+  readonly deleted: boolean;
+}
+
+export interface RedriveFailure {
+  readonly reason: string;
+  readonly accountId?: string;
+  readonly version?: number;
+  readonly detail: string;
+}
+
+/** What `redrive` prints (`--json`: this document). */
+export interface RedriveResult {
+  readonly destination: DestinationName;
+  readonly queueUrl: string;
+  readonly epoch: string;
+  readonly dryRun: boolean;
+  readonly reasons: Readonly<Record<string, RedriveCounts>>;
+  readonly total: RedriveCounts;
+  readonly gapTimeouts: readonly GapTimeoutReport[];
+  /** The first letters still failing (at most 20). */
+  readonly failures: readonly RedriveFailure[];
+  readonly notes: readonly string[];
+  /** Nothing redrivable was left failing. */
+  readonly drained: boolean;
+}
+
+/** Messages received per round; the round is sorted per account and version before it is invoked. */
+const ROUND = 500;
+/** Long enough for a round of invocations; what is not deleted is made visible again at the end. */
+const VISIBILITY_SECONDS = 1_800;
+const DRY_RUN_VISIBILITY_SECONDS = 30;
+const MAX_LISTED = 20;
+
+
+/**
+ * Drains a destination's dead-letter queue back through the ordering engine: each letter's record is rebuilt as a
+ * Kinesis-for-DynamoDB record and handed to the destination's real function (`target.invoke`), per account in version
+ * order, so an `in-order` account blocked at a dead-lettered version resumes and drains what it parked. A message is
+ * deleted only once its invocation reported none of its records failed. Exit code 0 when nothing redrivable was left.
+ */
+export async function redrive(target: PipelineTarget, options: RedriveOptions, io: CommandIO): Promise<number> {
+  const { destination } = options;
+  const batchSize = options.batchSize ?? 100;
+  const max = options.max ?? Number.POSITIVE_INFINITY;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) return usage(io, `--batch-size must be an integer from 1 to 10000, got ${batchSize}`);
+  if (!(max === Number.POSITIVE_INFINITY || (Number.isInteger(max) && max >= 1))) return usage(io, `--max must be a positive integer, got ${max}`);
+  const dryRun = options.dryRun ?? false;
+  const { deadLetterQueueUrl: queueUrl, epoch } = target.destinations[destination];
+  const sqs = target.sqs;
+  const region = target.streamArn.split(':')[3] || 'us-east-1';
+  const startedAt = Date.now();
+  const total = await depth(sqs, queueUrl);
+  const counts = new Map<string, RedriveCounts>();
+  const count = (reason: string): RedriveCounts => {
+    let c = counts.get(reason);
+    if (!c) counts.set(reason, (c = { received: 0, redriven: 0, stillFailing: 0, skipped: 0, deleted: 0 }));
+    return c;
+  };
+  const gapTimeouts: GapTimeoutReport[] = [];
+  const failures: RedriveFailure[] = [];
+  const notes = new Set<string>();
+  /** Received and not deleted: made visible again at the end. */
+  const held = new Map<string, Message>();
+  /** Letters redriven in this run, by change, with their time: a later letter for one of them is a new failure. */
+  const redriven = new Map<string, number>();
+  let received = 0;
+  let done = 0;
+  const progress = (n: number): void => {
+    done += n;
+    io.progress('redrive', done, Math.max(total, done));
+  };
+
+  try {
+    for (;;) {
+      const round = await receive(sqs, queueUrl, Math.min(ROUND, max - received), dryRun ? DRY_RUN_VISIBILITY_SECONDS : VISIBILITY_SECONDS, held);
+      if (round.length === 0) break;
+      const items: RedriveItem[] = [];
+      const toDelete: Message[] = [];
+      for (const message of round) {
+        let letter: DeadLetter;
+        try {
+          letter = decodeDeadLetter(message.Body ?? '');
+        } catch (error) {
+          received += 1;
+          count('UNREADABLE').received += 1;
+          count('UNREADABLE').skipped += 1;
+          notes.add(`unreadable messages left in the queue: ${(error as Error).message}`);
+          hold(held, message);
+          continue;
+        }
+        const key = keyOf(letter);
+        const earlier = redriven.get(key);
+        // A letter written after this redrive began (or a newer one for a change redriven in this run) is what the
+        // redrive itself, or live traffic, just dead-lettered: left in the queue, never redriven again in this run.
+        if ((letter.record || letter.bad) && (letter.at >= startedAt || (earlier !== undefined && letter.at > earlier))) {
+          count(letter.reason).stillFailing += 1;
+          failures.push({ reason: letter.reason, ...position(letter), detail: `dead-lettered again: ${letter.detail}` });
+          hold(held, message);
+          continue;
+        }
+        received += 1;
+        const c = count(letter.reason);
+        c.received += 1;
+        const skip = (note: string): void => {
+          c.skipped += 1;
+          notes.add(note);
+          hold(held, message);
+        };
+        if (letter.destination !== destination) {
+          skip(`letters of destination ${letter.destination} left in the queue (this is ${destination}'s queue)`);
+        } else if (letter.reason === 'GAP_TIMEOUT' || (!letter.record && !letter.bad)) {
+          const drop = letter.reason === 'GAP_TIMEOUT' && (options.deleteGapTimeouts ?? false) && !dryRun;
+          const missingVersions = letter.missingVersions ?? [];
+          gapTimeouts.push({ ...(letter.accountId ? { accountId: letter.accountId } : {}), epoch: letter.epoch, missingVersions, deleted: drop });
+          if (drop) toDelete.push(message);
+          else if (letter.reason === 'GAP_TIMEOUT') skip('GAP_TIMEOUT letters kept: find the missing versions, then --delete-gap-timeouts');
+          else skip(`${letter.reason} letters without a record kept`);
+        } else if (letter.epoch !== epoch) {
+          skip(`letters of epoch ${letter.epoch} left in the queue: ${destination} now runs epoch ${epoch}, which delivers from the stream itself`);
+        } else if (letter.record) {
+          items.push({ message, reason: letter.reason, input: toKinesisInput(letter.record, target.accountsTable, region), accountId: letter.record.accountId, version: letter.record.version, key, at: letter.at });
+        } else if (options.skipBad) {
+          skip('BAD_RECORD letters kept (--skip-bad)');
+        } else {
+          const bad = letter.bad!;
+          const input = { data: bad.data, sequenceNumber: bad.sequenceNumber || letter.sequenceNumber || `redrive-${received}`, shardId: bad.shardId || letter.shardId || 'shardId-000000000000' };
+          items.push({ message, reason: letter.reason, input, ...position(letter), key, at: letter.at });
+        }
+      }
+      if (dryRun) {
+        for (const item of items) {
+          count(item.reason).redriven += 1;
+          hold(held, item.message);
+        }
+        progress(round.length);
+        continue;
+      }
+      if (toDelete.length > 0) count('GAP_TIMEOUT').deleted += toDelete.length;
+      await remove(sqs, queueUrl, toDelete, held, notes);
+      progress(round.length - items.length);
+      for (const event of redriveEvents(items, batchSize)) {
+        const failed = await invokeBatch(target, destination, event, region);
+        const succeeded: Message[] = [];
+        for (const item of event) {
+          redriven.set(item.key, Math.max(item.at, redriven.get(item.key) ?? 0));
+          const c = count(item.reason);
+          if (failed.all || failed.ids.has(item.input.sequenceNumber)) {
+            c.stillFailing += 1;
+            failures.push({ reason: item.reason, ...position(item), detail: failed.detail ?? 'reported in batchItemFailures (the ledger or the dead-letter queue was out of reach)' });
+            hold(held, item.message);
+          } else {
+            c.redriven += 1;
+            c.deleted += 1;
+            succeeded.push(item.message);
+          }
+        }
+        await remove(sqs, queueUrl, succeeded, held, notes);
+        progress(event.length);
+      }
+      if (received >= max) break;
+    }
+  } finally {
+    await release(sqs, queueUrl, [...held.values()]);
+  }
+
+  const sum: RedriveCounts = { received: 0, redriven: 0, stillFailing: 0, skipped: 0, deleted: 0 };
+  for (const c of counts.values()) for (const k of Object.keys(sum) as (keyof RedriveCounts)[]) sum[k] += c[k];
+  const drained = sum.stillFailing === 0;
+  const result: RedriveResult = {
+    destination,
+    queueUrl,
+    epoch,
+    dryRun,
+    reasons: Object.fromEntries(counts),
+    total: sum,
+    gapTimeouts,
+    failures: failures.slice(0, MAX_LISTED),
+    notes: [...notes],
+    drained,
+  };
+  if (io.json) io.out(JSON.stringify(result));
+  else printResult(io, result, target.description);
+  return dryRun || drained ? 0 : 1;
+}
+
+function printResult(io: CommandIO, r: RedriveResult, description: string): void {
+  io.out(`redrive ${r.destination} (epoch ${r.epoch}) from ${r.queueUrl}, ${description}${r.dryRun ? ': dry run, nothing invoked or deleted' : ''}`);
+  const row = (name: string, c: RedriveCounts): string =>
+    `${name.padEnd(16)}${[c.received, c.redriven, c.stillFailing, c.skipped, c.deleted].map((n) => String(n).padStart(10)).join('')}`;
+  io.out(`${'reason'.padEnd(16)}${['received', r.dryRun ? 'would send' : 'redriven', 'failing', 'skipped', 'deleted'].map((h) => h.padStart(10)).join('')}`);
+  for (const [reason, c] of Object.entries(r.reasons)) io.out(row(reason, c));
+  io.out(row('total', r.total));
+  for (const gap of r.gapTimeouts) {
+    io.out(`gap timeout: account ${gap.accountId ?? '?'} (epoch ${gap.epoch}) never received version${gap.missingVersions.length === 1 ? '' : 's'} ${gap.missingVersions.join(', ') || '?'}: look for them in the on-failure bucket or the table's history${gap.deleted ? ' (letter deleted)' : ' (letter kept)'}`);
+  }
+  for (const failure of r.failures) io.out(`still failing: ${failure.reason} account ${failure.accountId ?? '?'} v${failure.version ?? '?'}: ${failure.detail}`);
+  for (const note of r.notes) io.out(`note: ${note}`);
+  if (r.dryRun) io.out(`RESULT: dry run, ${r.total.redriven} of ${r.total.received} letters would be sent through the engine`);
+  else io.out(r.drained ? `RESULT: drained (${r.total.redriven} redriven, ${r.total.skipped} left aside)` : `RESULT: ${r.total.stillFailing} still failing (left in the queue)`);
+}
+
+function usage(io: CommandIO, message: string): number {
+  io.err(message);
+  return 2;
+}
+
+function keyOf(letter: DeadLetter): string {
+  if (letter.record) return `${letter.record.accountId}#${letter.record.version}#${letter.record.eventId}`;
+  if (letter.bad) return `bad#${letter.bad.shardId}#${letter.bad.sequenceNumber}#${letter.bad.data.length}`;
+  return `${letter.reason}#${letter.accountId ?? ''}#${(letter.missingVersions ?? []).join(',')}`;
+}
+
+function position(of: { readonly accountId?: string; readonly version?: number }): { accountId?: string; version?: number } {
+  return { ...(of.accountId !== undefined ? { accountId: of.accountId } : {}), ...(of.version !== undefined ? { version: of.version } : {}) };
+}

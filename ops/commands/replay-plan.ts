@@ -1,0 +1,63 @@
+import type { DestinationName } from '../../infra/config/pipeline-config';
+import type { CommandIO } from '../io';
+
+/** What a replay will do (`fanout replay` prints it; `--json` puts it under `plan`). */
+export interface ReplayPlan {
+  readonly destination: DestinationName;
+  /** The target's description, e.g. `stack OrderedFanout in eu-west-1`. */
+  readonly target: string;
+  readonly kind: 'aws' | 'local';
+  /** Where the new mapping starts (AT_TIMESTAMP), normalised to `toISOString()`. */
+  readonly from: string;
+  readonly retentionHours: number;
+  /** Changes created before this are delivered with `replay: true`, later ones as live changes (when the command ran). */
+  readonly replayBefore: string;
+  readonly current: { readonly epoch: string; readonly streamConsumerArn: string; readonly startingPosition: string };
+  readonly next: {
+    readonly epoch: string;
+    readonly baseline: 'first-seen';
+    readonly streamConsumerName: string;
+    readonly startingPosition: 'AT_TIMESTAMP';
+    readonly startingPositionTimestamp: string;
+  };
+  /** The destinations the replay leaves alone. */
+  readonly others: readonly DestinationName[];
+  /** Things to fix or know before applying. */
+  readonly warnings: readonly string[];
+  readonly apply: boolean;
+}
+
+/** What delivering everything again means for each destination. */
+const EFFECTS: Readonly<Record<DestinationName, string>> = {
+  audit:
+    'audit: objects already in the log are refused by S3 (create-only, counted as duplicates); only missing objects are written again, with "replay": true',
+  search:
+    'search: OpenSearch keeps each document at its newest version (external versioning refuses older ones); rewritten documents carry "replay": true',
+  fraud:
+    'fraud: every event is sent again with "replay": true and its usual eventId (<account>#<version>): rules should route replay events away from live actions, receivers drop repeats by eventId',
+};
+
+export function printPlan(io: CommandIO, plan: ReplayPlan, context: { readonly stack: string; readonly configFile: string }): void {
+  const { destination, current, next } = plan;
+  const local = plan.kind === 'local';
+  io.out(`replay ${destination} from ${plan.from} (${plan.target})`);
+  io.out(`  current    epoch ${current.epoch}, EFO consumer ${current.streamConsumerArn}, starting ${current.startingPosition}`);
+  io.out(`  new epoch  ${next.epoch} (baseline first-seen: each account starts at the first version the replay sees)`);
+  io.out(`  new EFO    ${next.streamConsumerName}`);
+  io.out(`  mapping    a new event source mapping from AT_TIMESTAMP ${next.startingPositionTimestamp} (the stream keeps ${plan.retentionHours} h)`);
+  if (local) {
+    io.out('  local      a one-off catch-up in this process: the new consumer, a function and a mapping run until they have read');
+    io.out(`             up to the present, then stop and the consumer is deregistered; the live mapping of npm start keeps running`);
+    io.out(`             on ${current.epoch} (nothing is removed; run again with a new --epoch to replay again)`);
+  } else {
+    io.out(`  removed    the old EFO consumer and its event source mapping (the ${current.epoch} epoch's watermarks stay in the ledger)`);
+    io.out(`  deploy     ${context.configFile} gets ${destination}.epoch, startingPosition, startingPositionTimestamp and replayBefore;`);
+    io.out(`             npx cdk deploy ${context.stack} -c ordered-fanout:config-file=${context.configFile} --require-approval never`);
+  }
+  io.out(`  delivered  every change since ${plan.from} again under epoch ${next.epoch}, versions already delivered included`);
+  io.out(`  replay     deliveries of changes created before ${plan.replayBefore} carry "replay": true; later changes are live`);
+  io.out(`             (EPOCH_REPLAY_BEFORE${local ? '' : ', replayBefore: once caught up, the new epoch carries on as the live feed'})`);
+  io.out(`  ${EFFECTS[destination]}`);
+  io.out(`  others     ${plan.others.join(', ')}: nothing changes (same epoch, consumer and mapping; nothing is delivered to them again)`);
+  for (const warning of plan.warnings) io.out(`  WARNING    ${warning}`);
+}

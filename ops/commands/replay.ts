@@ -1,0 +1,125 @@
+import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
+import { streamConsumerName } from '../../infra/config/consumer-environment';
+import { DEFAULT_PIPELINE_CONFIG } from '../../infra/config/defaults';
+import { isIsoTime } from '../../infra/config/load-config';
+import { DESTINATION_NAMES, type DestinationName } from '../../infra/config/pipeline-config';
+import { LOCAL_STACK_NAME } from '../../local/pipeline/environment';
+import { LEDGER_NAME_PATTERN } from '../../shared/ledger/ledger-table';
+import { LIVE_EPOCH } from '../../shared/ordering/delivery-mode';
+import type { CommandIO } from '../io';
+import type { PipelineTarget } from '../target';
+import { applyAwsReplay, DEFAULT_CONFIG_FILE, readConfiguredSettings } from './replay-aws';
+import { runLocalReplay } from './replay-local';
+import { printPlan, type ReplayPlan } from './replay-plan';
+
+export interface ReplayOptions {
+  readonly destination: DestinationName;
+  /** Where the replay starts: an ISO 8601 time with a time zone, not in the future, within the stream's retention. */
+  readonly from: string;
+  /** The new ledger epoch. @default `replay-<yyyymmddThhmmssZ of from>` */
+  readonly epoch?: string;
+  /** AWS: the stack configuration file the replay is written to (created if missing). @default pipeline.json */
+  readonly configFile?: string;
+  /** Do it (AWS: write the configuration and deploy; local: run the catch-up). Without it only the plan is printed. */
+  readonly apply?: boolean;
+  /** AWS: runs `cdk` with these arguments and resolves its exit code. @default spawns `npx cdk` with inherited stdio */
+  readonly deploy?: (args: string[]) => Promise<number>;
+  /** AWS: the stack to deploy. @default the target's stack, else OrderedFanout */
+  readonly stack?: string;
+  /** Local: how long the catch-up may take. @default 300 */
+  readonly timeoutSeconds?: number;
+}
+
+/**
+ * Replays one destination from a point in time under a new ledger epoch: a new EFO consumer and event source mapping
+ * read the stream from `from` (AT_TIMESTAMP) and the destination's function works on fresh watermarks, so versions
+ * already delivered are delivered again (baseline first-seen), marked `replay: true` when created before the replay
+ * ran. The other destinations are not touched. Returns the exit code: 0 done (or planned), 1 failed, 2 invalid input.
+ */
+export async function replay(target: PipelineTarget, options: ReplayOptions, io: CommandIO): Promise<number> {
+  const { destination } = options;
+  const now = Date.now();
+  const current = target.destinations[destination];
+  const errors: string[] = [];
+  const fromMs = isIsoTime(options.from) ? Date.parse(options.from) : Number.NaN;
+  if (Number.isNaN(fromMs)) errors.push(`--from must be an ISO 8601 time with a time zone, e.g. 2026-11-01T00:00:00Z, got "${options.from}"`);
+  else if (fromMs > now) errors.push(`--from ${options.from} is in the future (now is ${new Date(now).toISOString()})`);
+  const retentionHours = await readRetentionHours(target).catch((error: unknown) => {
+    errors.push(`cannot read the stream's retention (DescribeStreamSummary ${target.streamArn}): ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  });
+  if (retentionHours !== undefined && !Number.isNaN(fromMs) && now - fromMs > retentionHours * 3_600_000) {
+    const oldest = new Date(now - retentionHours * 3_600_000).toISOString();
+    errors.push(`--from ${options.from} is older than the stream's retention of ${retentionHours} h: the oldest record still readable is from about ${oldest}`);
+  }
+  const epoch = options.epoch ?? (Number.isNaN(fromMs) ? undefined : defaultEpoch(fromMs));
+  if (epoch !== undefined) {
+    if (!LEDGER_NAME_PATTERN.test(epoch)) {
+      errors.push(`--epoch must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit, got "${epoch}"`);
+    } else if (epoch === current.epoch) {
+      errors.push(`--epoch ${epoch} is ${destination}'s current epoch: a replay needs a new one (its watermarks start from nothing)`);
+    } else if (epoch === LIVE_EPOCH.id) {
+      errors.push(`--epoch must not be "${LIVE_EPOCH.id}": a replay runs under an epoch of its own`);
+    }
+  }
+  if (errors.length > 0 || epoch === undefined) {
+    for (const error of errors) io.err(`replay: ${error}`);
+    return 2;
+  }
+
+  const from = new Date(fromMs).toISOString();
+  const replayBefore = new Date(now).toISOString();
+  const local = target.kind === 'local';
+  const stack = options.stack ?? (local ? LOCAL_STACK_NAME : (/^stack (\S+)/.exec(target.description)?.[1] ?? 'OrderedFanout'));
+  const configFile = options.configFile ?? DEFAULT_CONFIG_FILE;
+  const base =
+    target.local?.config.destinations[destination] ?? readConfiguredSettings(configFile, destination) ?? DEFAULT_PIPELINE_CONFIG.destinations[destination];
+  const warnings: string[] = [];
+  // The stack leaves a replay mapping (AT_TIMESTAMP) without a maximum record age, so old records are not discarded.
+  const nextSettings = { ...base, epoch, startingPosition: 'AT_TIMESTAMP' as const, startingPositionTimestamp: from, replayBefore };
+  const plan: ReplayPlan = {
+    destination,
+    target: target.description,
+    kind: target.kind,
+    from,
+    retentionHours: retentionHours ?? 0,
+    replayBefore,
+    current: { epoch: current.epoch, streamConsumerArn: current.streamConsumerArn, startingPosition: current.startingPosition },
+    next: {
+      epoch,
+      baseline: 'first-seen',
+      streamConsumerName: streamConsumerName(stack, destination, nextSettings),
+      startingPosition: 'AT_TIMESTAMP',
+      startingPositionTimestamp: from,
+    },
+    others: DESTINATION_NAMES.filter((name) => name !== destination),
+    warnings,
+    apply: options.apply ?? false,
+  };
+  if (!io.json) printPlan(io, plan, { stack, configFile });
+  if (!plan.apply) {
+    if (io.json) io.out(JSON.stringify({ plan, applied: false }));
+    else io.out(`(plan only: add --apply to ${local ? 'run it' : `write ${configFile} and deploy`})`);
+    return 0;
+  }
+  if (local) {
+    const outcome = await runLocalReplay(target, { destination, epoch, from, replayBefore, consumerName: plan.next.streamConsumerName, timeoutMs: (options.timeoutSeconds ?? 300) * 1000 }, io);
+    if (io.json) io.out(JSON.stringify({ plan, applied: true, local: outcome }));
+    return outcome.caughtUp ? 0 : 1;
+  }
+  const outcome = await applyAwsReplay({ destination, epoch, from, replayBefore, stack, configFile, ...(options.deploy ? { deploy: options.deploy } : {}) }, io);
+  if (io.json) io.out(JSON.stringify({ plan, applied: outcome.exitCode === 0, aws: outcome }));
+  return outcome.exitCode;
+}
+
+/** `replay-20261101T000000Z` for 2026-11-01T00:00:00.000Z. */
+export function defaultEpoch(fromMs: number): string {
+  return `replay-${new Date(fromMs).toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '')}`;
+}
+
+async function readRetentionHours(target: PipelineTarget): Promise<number> {
+  const { StreamDescriptionSummary: summary } = await target.kinesis.send(new DescribeStreamSummaryCommand({ StreamARN: target.streamArn }));
+  const hours = summary?.RetentionPeriodHours;
+  if (typeof hours !== 'number') throw new Error('the answer has no RetentionPeriodHours');
+  return hours;
+}

@@ -1,0 +1,141 @@
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DESTINATION_NAMES, type DestinationName } from '../infra/config/pipeline-config';
+import { reconcile } from './commands/reconcile';
+import { redrive } from './commands/redrive';
+import { replay } from './commands/replay';
+import { status } from './commands/status';
+import type { CommandIO } from './io';
+import { resolveTarget, type PipelineTarget, type TargetOptions } from './target';
+
+const destination = (value: string): DestinationName => {
+  if (!DESTINATION_NAMES.includes(value as DestinationName)) {
+    throw new InvalidArgumentError(`must be one of ${DESTINATION_NAMES.join(', ')}`);
+  }
+  return value as DestinationName;
+};
+const positive = (value: string): number => {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a positive integer');
+  return parsed;
+};
+
+/** Target options every command takes. */
+function targeted(command: Command): Command {
+  return command
+    .option('--local [state-file]', 'work on the local pipeline of npm start -- --keep-running')
+    .option('--stack <name>', 'the deployed stack', 'OrderedFanout')
+    .option('--region <region>', 'the stack\'s region (default: the AWS SDK\'s)')
+    .option('--json', 'print the result as JSON', false);
+}
+
+function consoleIO(json: boolean): CommandIO & { done(): void } {
+  const interactive = process.stderr.isTTY === true && !json;
+  let bars: MultiBar | undefined;
+  const byLabel = new Map<string, SingleBar>();
+  return {
+    json,
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    progress(label, done, total) {
+      if (!interactive) return;
+      bars ??= new MultiBar({ format: ' {label} [{bar}] {value}/{total}', hideCursor: true, stream: process.stderr }, Presets.shades_classic);
+      let bar = byLabel.get(label);
+      if (!bar) byLabel.set(label, (bar = bars.create(total, 0, { label: label.padEnd(10) })));
+      bar.setTotal(Math.max(total, done));
+      bar.update(done, { label: label.padEnd(10) });
+    },
+    done: () => bars?.stop(),
+  };
+}
+
+async function withTarget(options: TargetOptions & { json?: boolean }, work: (target: PipelineTarget, io: CommandIO) => Promise<number>): Promise<void> {
+  const io = consoleIO(options.json === true);
+  let target: PipelineTarget | undefined;
+  try {
+    target = await resolveTarget(options);
+    process.exitCode = await work(target, io);
+  } finally {
+    io.done();
+    await target?.close();
+  }
+}
+
+const program = new Command('fanout').description(
+  'Operations on an ordered-fanout pipeline: a deployed stack (resolved from its CloudFormation outputs) or, with\n--local, the local pipeline of npm start -- --keep-running.',
+);
+
+targeted(program.command('status'))
+  .description('per destination: epoch, starting position, EFO consumer, accounts behind, parked records, dead letters')
+  .addOption(new Option('--destination <name>', 'only this destination').argParser(destination))
+  .action((options) => withTarget(options, (target, io) => status(target, { destination: options.destination }, io)));
+
+targeted(program.command('reconcile'))
+  .description("compares every account's version in the table with each destination's watermark (and contents)")
+  .addOption(new Option('--destination <name>', 'only this destination').argParser(destination))
+  .option('--contents', 'also read the destinations themselves (audit objects, search documents)', false)
+  .option('--repair', 're-deliver the current state of what is behind to latest-state destinations (search)', false)
+  .option('--segments <n>', 'parallel scan segments', positive, 4)
+  .action((options) =>
+    withTarget(options, (target, io) =>
+      reconcile(target, { destination: options.destination, contents: options.contents, repair: options.repair, segments: options.segments }, io),
+    ),
+  );
+
+targeted(program.command('redrive'))
+  .description("drains a destination's dead-letter queue back through the ordering engine")
+  .argument('<destination>', DESTINATION_NAMES.join(' | '), destination)
+  .option('--dry-run', 'read and count the letters, change nothing', false)
+  .option('--max <n>', 'redrive at most this many letters', positive)
+  .option('--batch-size <n>', 'records per invocation', positive, 100)
+  .option('--skip-bad', 'leave BAD_RECORD letters in the queue', false)
+  .option('--delete-gap-timeouts', 'delete GAP_TIMEOUT letters (they carry no record) once reported', false)
+  .action((name: DestinationName, options) =>
+    withTarget(options, (target, io) =>
+      redrive(
+        target,
+        {
+          destination: name,
+          dryRun: options.dryRun,
+          ...(options.max ? { max: options.max } : {}),
+          batchSize: options.batchSize,
+          skipBad: options.skipBad,
+          deleteGapTimeouts: options.deleteGapTimeouts,
+        },
+        io,
+      ),
+    ),
+  );
+
+targeted(program.command('replay'))
+  .description('re-delivers a destination from a point in time under a new ledger epoch (plan; --apply to do it)')
+  .argument('<destination>', DESTINATION_NAMES.join(' | '), destination)
+  .requiredOption('--from <time>', 'ISO 8601 time to replay from')
+  .option('--epoch <name>', 'the new ledger epoch (default replay-<from>)')
+  .option('--config <file>', 'the stack configuration file to update (AWS)', 'pipeline.json')
+  .option('--apply', 'apply the plan: AWS, update the configuration and cdk deploy; local, replay now', false)
+  .option('--timeout <seconds>', 'local: how long the catch-up may take', positive, 300)
+  .action((name: DestinationName, options) =>
+    withTarget(options, (target, io) =>
+      replay(
+        target,
+        {
+          destination: name,
+          from: options.from,
+          ...(options.epoch ? { epoch: options.epoch } : {}),
+          configFile: options.config,
+          apply: options.apply,
+          timeoutSeconds: options.timeout,
+          ...(options.local ? {} : { stack: options.stack }),
+        },
+        io,
+      ),
+    ),
+  );
+
+program.parseAsync().catch((error: unknown) => {
+  process.stderr.write(`fanout: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 2;
+});

@@ -1,0 +1,265 @@
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { Client } from '@opensearch-project/opensearch';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { AUDIT_KEY_PREFIX } from '../../infra/config/consumer-environment';
+import { parsePipelineConfig } from '../../infra/config/load-config';
+import { DESTINATION_NAMES } from '../../infra/config/pipeline-config';
+import { localStateOf } from '../../local/pipeline/local-state';
+import { readSearch } from '../../local/pipeline/read-back';
+import { runPipeline, type PipelineRun } from '../../local/pipeline/run-pipeline';
+import { redrive } from '../../ops/commands/redrive';
+import { toKinesisInput } from '../../ops/commands/redrive-batches';
+import { replay } from '../../ops/commands/replay';
+import { recordingIO } from '../../ops/io';
+import { localTarget, type PipelineTarget } from '../../ops/target';
+import { decodeChangeRecord } from '../../shared/change-record/decode';
+import { badRecordLetter, encodeDeadLetter } from '../../shared/dead-letter/dead-letter-message';
+import type { DeadLetter } from '../../shared/ordering/ports';
+import { accountHistory } from '../support/histories';
+
+const SMALL = { accounts: 6, changes: 40, seed: 12, shards: 2, duplicateRate: 0.2, reorderRate: 0.3, reorderWindow: 6, concurrency: 4, convergeTimeoutMs: 60_000 } as const;
+
+const runs: PipelineRun[] = [];
+const targets: PipelineTarget[] = [];
+afterAll(async () => {
+  for (const target of targets) await target.close();
+  for (const run of runs) await run.stop();
+});
+
+async function start(options: Partial<Parameters<typeof runPipeline>[0]> = {}) {
+  const run = await runPipeline({ ...SMALL, dynamodbEndpoint: inject('dynamodbEndpoint'), ...options });
+  runs.push(run);
+  const target = localTarget(localStateOf(run.env, run.config));
+  targets.push(target);
+  return { run, target };
+}
+
+/** Every account's version and balance, from a consistent scan of the table. */
+async function tableState(run: PipelineRun): Promise<Map<string, { version: number; balance: number }>> {
+  const { Items } = await run.env.dynamodb.send(new ScanCommand({ TableName: run.env.resources.accountsTable, ConsistentRead: true }));
+  return new Map((Items ?? []).map((item) => unmarshall(item)).map((item) => [item.account_id as string, { version: item.version as number, balance: item.balance as number }]));
+}
+
+async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+}
+
+const fraudVersions = (run: PipelineRun): Map<string, number[]> => {
+  const result = new Map<string, number[]>();
+  for (const event of run.env.eventBridge.events(run.env.resources.eventBus)) {
+    const { accountId, version } = event.detail as { accountId: string; version: number };
+    result.set(accountId, [...(result.get(accountId) ?? []), version]);
+  }
+  return result;
+};
+
+describe('fanout redrive', () => {
+  it('rebuilds a dead letter as the Kinesis-for-DynamoDB record the decoder reads back', () => {
+    const records = [...accountHistory('A', 3), ...accountHistory('B', 3, { endsWithRemove: true })];
+    for (const record of [...records, { ...records[1]!, arrivedAtMs: 1_795_392_000_123, removedByTtl: false }]) {
+      const decoded = decodeChangeRecord(toKinesisInput(record, 'Accounts', 'eu-west-1'), { tableName: 'Accounts' });
+      const { removedByTtl: _flag, ...expected } = record as typeof record & { removedByTtl?: boolean };
+      expect(decoded).toEqual({ ok: true, record: expected });
+    }
+    const ttl = { ...records.at(-1)!, removedByTtl: true };
+    expect(decodeChangeRecord(toKinesisInput(ttl, 'Accounts', 'eu-west-1'), { tableName: 'Accounts' })).toEqual({ ok: true, record: ttl });
+  });
+
+  it('drains the fraud dead-letter queue through the engine: every account complete and in order', { timeout: 120_000 }, async () => {
+    const { run, target } = await start({ faults: [{ destination: 'fraud', rate: 1 }] });
+    const queueUrl = run.env.resources.deadLetterQueues.fraud;
+    expect(run.env.eventBridge.events(run.env.resources.eventBus)).toEqual([]);
+    const letters = await queueDepth(run.env.sqs, queueUrl);
+    expect(letters).toBeGreaterThanOrEqual(run.report.accounts);
+
+    // While the bus still fails, each redriven letter is dead-lettered again: left in the queue, not redriven twice.
+    const failing = recordingIO(true);
+    expect(await redrive(target, { destination: 'fraud' }, failing)).toBe(1);
+    expect(JSON.parse(failing.lines[0]!)).toMatchObject({ drained: false, total: { received: letters, redriven: letters, stillFailing: letters } });
+    expect(await queueDepth(run.env.sqs, queueUrl)).toBe(letters);
+    run.env.eventBridge.setFaults({});
+
+    const dry = recordingIO(true);
+    expect(await redrive(target, { destination: 'fraud', dryRun: true }, dry)).toBe(0);
+    const planned = JSON.parse(dry.lines[0]!) as { total: { received: number; redriven: number; deleted: number }; dryRun: boolean };
+    expect(planned).toMatchObject({ dryRun: true, total: { received: letters, redriven: letters, deleted: 0 } });
+    expect(run.env.eventBridge.events(run.env.resources.eventBus)).toEqual([]);
+    expect(await queueDepth(run.env.sqs, queueUrl)).toBe(letters);
+
+    const io = recordingIO();
+    expect(await redrive(target, { destination: 'fraud', batchSize: 10 }, io), io.lines.join('\n')).toBe(0);
+    expect(io.lines.join('\n')).toMatch(/RESULT: drained/);
+    expect(io.lines.some((line) => /^DELIVERY_FAILED\s+\d+\s+\d+\s+0\s+0\s+\d+$/.test(line)), io.lines.join('\n')).toBe(true);
+
+    const table = await tableState(run);
+    const delivered = fraudVersions(run);
+    for (const [accountId, { version }] of table) {
+      expect(delivered.get(accountId), accountId).toEqual(Array.from({ length: version }, (_, i) => i + 1));
+    }
+    expect(await queueDepth(run.env.sqs, queueUrl)).toBe(0);
+
+    // A quarantined record and a gap time-out: kept with --skip-bad and by default, reported; then re-sent / deleted.
+    const at = Date.now() - 1_000;
+    const bad = { reason: 'NOT_BASE64', detail: 'not base64', sequenceNumber: '4960-bad', shardId: 'shardId-000000000000', data: 'not base64!' } as const;
+    const gap: DeadLetter = { destination: 'fraud', epoch: 'live', reason: 'GAP_TIMEOUT', detail: 'never came', attempts: 1, accountId: 'X', missingVersions: [3, 4], at };
+    for (const letter of [badRecordLetter(bad, 'fraud', 'live', at), gap]) {
+      await run.env.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: encodeDeadLetter(letter) }));
+    }
+    const kept = recordingIO();
+    expect(await redrive(target, { destination: 'fraud', skipBad: true }, kept)).toBe(0);
+    expect(kept.lines).toContain('gap timeout: account X (epoch live) never received versions 3, 4: look for them in the on-failure bucket or the table\'s history (letter kept)');
+    expect(kept.lines.some((line) => /^BAD_RECORD\s+1\s+0\s+0\s+1\s+0$/.test(line)), kept.lines.join('\n')).toBe(true);
+    expect(await queueDepth(run.env.sqs, queueUrl)).toBe(2);
+    const resent = recordingIO(true);
+    expect(await redrive(target, { destination: 'fraud', deleteGapTimeouts: true }, resent)).toBe(1);
+    expect(JSON.parse(resent.lines[0]!)).toMatchObject({
+      drained: false,
+      reasons: { BAD_RECORD: { received: 1, redriven: 1, stillFailing: 1 }, GAP_TIMEOUT: { received: 1, deleted: 1 } },
+      gapTimeouts: [{ accountId: 'X', missingVersions: [3, 4], deleted: true }],
+    });
+    // The data is still not base64: the handler quarantined it again, so the queue holds its new letter.
+    expect(await queueDepth(run.env.sqs, queueUrl)).toBe(1);
+  });
+});
+
+describe('fanout replay, local', () => {
+  it('rebuilds a deleted search index and restores deleted audit objects, leaving the other destinations alone', { timeout: 120_000 }, async () => {
+    const from = new Date(Date.now() - 60_000).toISOString();
+    const { run, target } = await start({ seed: 13, duplicateRate: 0, reorderRate: 0 });
+    expect(run.report.ok).toBe(true);
+    const table = await tableState(run);
+
+    const opensearch = new Client({ node: run.env.endpoints.opensearch });
+    await opensearch.indices.delete({ index: run.env.resources.index });
+    await opensearch.close();
+    expect((await readSearch(run.env)).documents.size).toBe(0);
+    const auditCreated = run.env.s3Proxy.created.length;
+    const fraudEvents = run.env.eventBridge.events(run.env.resources.eventBus).length;
+
+    const io = recordingIO();
+    expect(await replay(target, { destination: 'search', from, apply: true }, io), [...io.lines, ...io.errors].join('\n')).toBe(0);
+    expect(io.lines.join('\n')).toContain('caught up');
+    const documents = (await readSearch(run.env)).documents;
+    expect(documents.size).toBe(table.size);
+    for (const [accountId, { version, balance }] of table) expect(documents.get(accountId), accountId).toEqual({ version, balance });
+    expect(run.env.s3Proxy.created.length).toBe(auditCreated);
+    expect(run.env.eventBridge.events(run.env.resources.eventBus)).toHaveLength(fraudEvents);
+
+    // Audit: delete one account's history from the log, replay audit, and it is back (marked as a replay).
+    const bucket = run.env.resources.auditBucket;
+    const [accountId] = [...table.keys()];
+    const prefix = `${AUDIT_KEY_PREFIX}account_id=${encodeURIComponent(accountId!)}/`;
+    const list = async () => ((await run.env.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!).sort();
+    const keys = await list();
+    expect(keys).toHaveLength(table.get(accountId!)!.version);
+    for (const key of keys) await run.env.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    expect(await list()).toEqual([]);
+
+    const audit = recordingIO();
+    expect(await replay(target, { destination: 'audit', from, epoch: 'audit-restore-1', apply: true }, audit), audit.errors.join('\n')).toBe(0);
+    expect(await list()).toEqual(keys);
+    const restored = await run.env.s3.send(new GetObjectCommand({ Bucket: bucket, Key: keys[0] }));
+    expect(JSON.parse(await restored.Body!.transformToString())).toMatchObject({ accountId, version: 1, replay: true, epoch: 'audit-restore-1' });
+    expect(run.env.s3Proxy.created.length).toBe(auditCreated + keys.length);
+    expect(run.env.eventBridge.events(run.env.resources.eventBus)).toHaveLength(fraudEvents);
+  });
+});
+
+describe('fanout replay, AWS', () => {
+  const HOUR = 3_600_000;
+  const deploys: string[][] = [];
+  const deploy = async (args: string[]): Promise<number> => {
+    deploys.push(args);
+    return 0;
+  };
+  const stream = 'arn:aws:kinesis:eu-west-1:123456789012:stream/accounts-changes';
+  const aws = (retentionHours = 24): PipelineTarget => ({
+    kind: 'aws',
+    description: 'stack OrderedFanout in eu-west-1',
+    accountsTable: 'Accounts',
+    ledgerTable: 'OrderingLedger',
+    streamArn: stream,
+    destinations: Object.fromEntries(
+      DESTINATION_NAMES.map((name) => [
+        name,
+        {
+          name,
+          functionName: `OrderedFanout-${name}`,
+          epoch: 'live',
+          startingPosition: 'TRIM_HORIZON',
+          streamConsumerArn: `${stream}/consumer/OrderedFanout-${name}-live-0a1b2c3d:1790000000`,
+          deadLetterQueueUrl: `https://sqs.eu-west-1.amazonaws.com/123456789012/${name}-dlq`,
+        },
+      ]),
+    ) as PipelineTarget['destinations'],
+    dynamodb: {} as DynamoDBClient,
+    sqs: {} as SQSClient,
+    kinesis: { send: async () => ({ StreamDescriptionSummary: { RetentionPeriodHours: retentionHours } }) } as unknown as KinesisClient,
+    environment: async () => ({}),
+    invoke: () => Promise.reject(new Error('not invoked by replay')),
+    close: async () => undefined,
+  });
+
+  it('without --apply prints the plan and changes nothing', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'fanout-replay-')), 'pipeline.json');
+    const from = new Date(Date.now() - 2 * HOUR).toISOString();
+    const plan = recordingIO();
+    expect(await replay(aws(), { destination: 'fraud', from, configFile: file, deploy }, plan)).toBe(0);
+    const text = plan.lines.join('\n');
+    expect(text).toContain('epoch live');
+    expect(text).toMatch(/new epoch\s+replay-\d{8}T\d{6}Z/);
+    expect(text).toMatch(/new EFO\s+OrderedFanout-fraud-replay-\d{8}T\d{6}Z-[0-9a-f]{8}/);
+    expect(text).toContain(`AT_TIMESTAMP ${from}`);
+    expect(text).toContain('"replay": true');
+    expect(text).toMatch(/others\s+audit, search: nothing changes/);
+    expect(existsSync(file)).toBe(false);
+    expect(deploys).toEqual([]);
+  });
+
+  it('with --apply writes the replay into the configuration file and deploys it', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'fanout-replay-')), 'pipeline.json');
+    writeFileSync(file, JSON.stringify({ alarmEmails: ['oncall@example.com'], destinations: { search: { batchSize: 500 } } }));
+    const from = new Date(Date.now() - 2 * HOUR).toISOString();
+    const io = recordingIO(true);
+    const before = Date.now();
+    expect(await replay(aws(), { destination: 'fraud', from, epoch: 'replay-7', configFile: file, apply: true, deploy }, io), io.errors.join('\n')).toBe(0);
+    const written = JSON.parse(readFileSync(file, 'utf8'));
+    expect(written).toMatchObject({
+      alarmEmails: ['oncall@example.com'],
+      destinations: { search: { batchSize: 500 }, fraud: { epoch: 'replay-7', startingPosition: 'AT_TIMESTAMP', startingPositionTimestamp: from } },
+    });
+    expect(Date.parse(written.destinations.fraud.replayBefore)).toBeGreaterThanOrEqual(before - 1);
+    expect(parsePipelineConfig(written, file).destinations.fraud).toMatchObject({ epoch: 'replay-7', replayBefore: written.destinations.fraud.replayBefore });
+    expect(deploys).toEqual([['deploy', 'OrderedFanout', '-c', `ordered-fanout:config-file=${file}`, '--require-approval', 'never']]);
+    const output = JSON.parse(io.lines.at(-1)!);
+    expect(output).toMatchObject({ applied: true, plan: { destination: 'fraud', next: { epoch: 'replay-7', startingPositionTimestamp: from } } });
+  });
+
+  it.each([
+    ['a time in the future', { from: new Date(Date.now() + HOUR).toISOString() }, /in the future/],
+    ['a time older than the retention', { from: new Date(Date.now() - 48 * HOUR).toISOString() }, /older than the stream's retention of 24 h/],
+    ['no ISO time', { from: 'yesterday' }, /--from must be an ISO 8601 time/],
+    ['an epoch that cannot be a ledger key', { epoch: 'replay#1' }, /--epoch must be 1-63 letters/],
+    ['the current epoch', { epoch: 'live' }, /current epoch/],
+  ])('refuses %s, naming it, and deploys nothing', async (_name, overrides, message) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'fanout-replay-')), 'pipeline.json');
+    const io = recordingIO();
+    const count = deploys.length;
+    const options = { destination: 'search' as const, from: new Date(Date.now() - HOUR).toISOString(), configFile: file, apply: true, deploy, ...overrides };
+    expect(await replay(aws(), options, io)).toBe(2);
+    expect(io.errors.join('\n')).toMatch(message);
+    expect(existsSync(file)).toBe(false);
+    expect(deploys).toHaveLength(count);
+  });
+});
