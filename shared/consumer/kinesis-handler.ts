@@ -11,14 +11,16 @@ export interface ConsumerRuntime {
 export type KinesisHandler = (event: KinesisStreamEvent, context: Context) => Promise<KinesisStreamBatchResponse>;
 
 /**
- * A Lambda handler for an EFO event source mapping with `ReportBatchItemFailures`: decode, order, deliver, and report
- * only the records that could be neither delivered, parked nor dead-lettered. Anything unexpected is thrown, so Lambda
- * bisects the batch (`bisectBatchOnFunctionError`) instead of us dead-lettering records for a bug.
- *
- * `build` runs once per execution environment, at the first invocation; if it fails (bad configuration) the
- * invocation fails with its error and the next one tries again.
+ * The skeleton every handler of a consumer shares: `build` runs once per execution environment, at the first
+ * invocation (if it fails, with a bad configuration say, the invocation fails with its error and the next one tries
+ * again); each invocation gets the Lambda context's deadline; what `work` throws is reported as a batch error and
+ * rethrown, so the invocation fails visibly.
  */
-export function createKinesisHandler(build: () => ConsumerRuntime | Promise<ConsumerRuntime>): KinesisHandler {
+export function consumerInvocation<Event, Result>(
+  build: () => ConsumerRuntime | Promise<ConsumerRuntime>,
+  work: (runtime: ConsumerRuntime, event: Event, deadline: number) => Promise<Result>,
+  recordsOf: (event: Event) => number,
+): (event: Event, context: Context) => Promise<Result> {
   let runtime: Promise<ConsumerRuntime> | undefined;
   return async (event, context) => {
     runtime ??= Promise.resolve().then(build);
@@ -29,18 +31,30 @@ export function createKinesisHandler(build: () => ConsumerRuntime | Promise<Cons
       runtime = undefined;
       throw error;
     }
-    const { consumer, telemetry } = ready;
-    telemetry.invocation(context);
+    ready.telemetry.invocation(context);
     const started = Date.now();
-    const deadline = started + context.getRemainingTimeInMillis();
-    const records = event.Records ?? [];
     try {
-      const batch = await consumer.consume(records.map(fromLambdaKinesisRecord), { deadline });
-      telemetry.batch(batch);
-      return { batchItemFailures: batch.failures.map((failure) => ({ itemIdentifier: failure.sequenceNumber })) };
+      return await work(ready, event, started + context.getRemainingTimeInMillis());
     } catch (error) {
-      telemetry.batchError(error, records.length, Date.now() - started);
+      ready.telemetry.batchError(error, recordsOf(event), Date.now() - started);
       throw error;
     }
   };
+}
+
+/**
+ * A Lambda handler for an EFO event source mapping with `ReportBatchItemFailures`: decode, order, deliver, and report
+ * only the records that could be neither delivered, parked nor dead-lettered. Anything unexpected is thrown, so Lambda
+ * bisects the batch (`bisectBatchOnFunctionError`) instead of us dead-lettering records for a bug.
+ */
+export function createKinesisHandler(build: () => ConsumerRuntime | Promise<ConsumerRuntime>): KinesisHandler {
+  return consumerInvocation<KinesisStreamEvent, KinesisStreamBatchResponse>(
+    build,
+    async ({ consumer, telemetry }, event, deadline) => {
+      const batch = await consumer.consume((event.Records ?? []).map(fromLambdaKinesisRecord), { deadline });
+      telemetry.batch(batch);
+      return { batchItemFailures: batch.failures.map((failure) => ({ itemIdentifier: failure.sequenceNumber })) };
+    },
+    (event) => event.Records?.length ?? 0,
+  );
 }

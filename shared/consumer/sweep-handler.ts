@@ -2,7 +2,7 @@ import type { Context } from 'aws-lambda';
 import type { DestinationName } from '../config/consumer-config';
 import type { EngineCounts } from '../ordering/outcome';
 import type { WaitingReport } from './change-consumer';
-import type { ConsumerRuntime } from './kinesis-handler';
+import { consumerInvocation, type ConsumerRuntime } from './kinesis-handler';
 
 /**
  * The destinations with a gap sweeper (`consumers/<d>/sweeper.ts`, scheduled by the stack and run by the local
@@ -39,21 +39,9 @@ export type SweepHandler = (event: unknown, context: Context) => Promise<SweepRe
  * anything unexpected is logged, counted as a batch error and thrown, so the invocation fails visibly.
  */
 export function createSweepHandler(build: () => ConsumerRuntime | Promise<ConsumerRuntime>): SweepHandler {
-  let runtime: Promise<ConsumerRuntime> | undefined;
-  return async (_event, context) => {
-    runtime ??= Promise.resolve().then(build);
-    let ready: ConsumerRuntime;
-    try {
-      ready = await runtime;
-    } catch (error) {
-      runtime = undefined;
-      throw error;
-    }
-    const { consumer, telemetry } = ready;
-    telemetry.invocation(context);
-    const started = Date.now();
-    const deadline = started + context.getRemainingTimeInMillis();
-    try {
+  return consumerInvocation<unknown, SweepResult>(
+    build,
+    async ({ consumer, telemetry }, _event, deadline) => {
       const batch = await consumer.sweep({ deadline });
       telemetry.batch(batch);
       return {
@@ -63,9 +51,7 @@ export function createSweepHandler(build: () => ConsumerRuntime | Promise<Consum
         failed: batch.failures.length,
         durationMs: batch.durationMs,
       };
-    } catch (error) {
-      telemetry.batchError(error, 0, Date.now() - started);
-      throw error;
-    }
-  };
+    },
+    () => 0,
+  );
 }
