@@ -1,24 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuditRuntime } from '../../consumers/audit/handler';
-import { createFraudRuntime } from '../../consumers/fraud/handler';
-import { createSearchRuntime } from '../../consumers/search/handler';
 import { sequenceNumber } from '../../local/bridge/chaos';
 import type { ChangeFeed } from '../../local/change-feed';
 import type { KinesisRecordInput } from '../../shared/change-record/decode';
-import type { DestinationName } from '../../shared/config/consumer-config';
-import type { Env } from '../../shared/config/env';
 import { createKinesisHandler } from '../../shared/consumer/kinesis-handler';
-import type { BuiltRuntime, RuntimeOptions } from '../../shared/consumer/runtime';
-import { startConsumerWorld, type ConsumerWorld } from '../support/consumer-world';
+import type { BuiltRuntime } from '../../shared/consumer/runtime';
+import { CONSUMER_RUNTIMES, startConsumerWorld, type ConsumerWorld } from '../support/consumer-world';
 import { feedHandler, RecordingTelemetry } from '../support/feed-handler';
 import { chaoticFeed } from '../support/feeds';
 import { kdsRecord } from '../support/kds-payload';
-
-const RUNTIMES: Record<DestinationName, (env: Env, options: RuntimeOptions) => BuiltRuntime> = {
-  audit: createAuditRuntime,
-  search: createSearchRuntime,
-  fraud: createFraudRuntime,
-};
 
 describe('bad input: quarantined with its reason, and never blocks the records after it', () => {
   let world: ConsumerWorld;
@@ -49,7 +38,7 @@ describe('bad input: quarantined with its reason, and never blocks the records a
   for (const destination of ['audit', 'search', 'fraud'] as const) {
     it(`${destination}: dead-letters each undecodable record with its reason and delivers the rest of the batch`, async () => {
       const telemetry = new RecordingTelemetry();
-      const runtime = RUNTIMES[destination](world.env(destination), { telemetry });
+      const runtime = CONSUMER_RUNTIMES[destination](world.env(destination), { telemetry });
       runtimes.push(runtime);
 
       const { responses } = await feedHandler(createKinesisHandler(() => runtime), [{ shardId, batches: [batch] }]);

@@ -1,24 +1,15 @@
 import { Client } from '@opensearch-project/opensearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuditRuntime } from '../../consumers/audit/handler';
 import { auditObjectKey } from '../../consumers/audit/audit-object';
-import { createFraudRuntime } from '../../consumers/fraud/handler';
-import { createSearchRuntime } from '../../consumers/search/handler';
 import type { ChangeFeed } from '../../local/change-feed';
 import type { DestinationName } from '../../shared/config/consumer-config';
 import type { Env } from '../../shared/config/env';
 import { createKinesisHandler } from '../../shared/consumer/kinesis-handler';
-import type { BuiltRuntime, RuntimeOptions } from '../../shared/consumer/runtime';
+import type { BuiltRuntime } from '../../shared/consumer/runtime';
 import { DynamoDBLedger } from '../../shared/ledger/dynamodb-ledger';
-import { startConsumerWorld, type ConsumerWorld } from '../support/consumer-world';
+import { CONSUMER_RUNTIMES, startConsumerWorld, type ConsumerWorld } from '../support/consumer-world';
 import { feedHandler, RecordingTelemetry } from '../support/feed-handler';
 import { chaoticFeed, versionsOf } from '../support/feeds';
-
-const RUNTIMES: Record<DestinationName, (env: Env, options: RuntimeOptions) => BuiltRuntime> = {
-  audit: createAuditRuntime,
-  search: createSearchRuntime,
-  fraud: createFraudRuntime,
-};
 
 describe('isolation: one destination failing never holds the others back, and nothing is lost', () => {
   let world: ConsumerWorld;
@@ -28,7 +19,7 @@ describe('isolation: one destination failing never holds the others back, and no
 
   const consumer = (destination: DestinationName, overrides: Env = {}) => {
     const telemetry = new RecordingTelemetry();
-    const runtime = RUNTIMES[destination](world.env(destination, overrides), { telemetry });
+    const runtime = CONSUMER_RUNTIMES[destination](world.env(destination, overrides), { telemetry });
     runtimes.push(runtime);
     return { handler: createKinesisHandler(() => runtime), telemetry };
   };

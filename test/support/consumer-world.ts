@@ -14,7 +14,18 @@ import type { DestinationName } from '../../shared/config/consumer-config';
 import type { Env } from '../../shared/config/env';
 import { decodeDeadLetter } from '../../shared/dead-letter/dead-letter-message';
 import type { DeadLetter } from '../../shared/ordering/ports';
+import { createAuditRuntime } from '../../consumers/audit/handler';
+import { createFraudRuntime } from '../../consumers/fraud/handler';
+import { createSearchRuntime } from '../../consumers/search/handler';
+import type { BuiltRuntime, RuntimeOptions } from '../../shared/consumer/runtime';
 import { localDynamoDB, uniqueTableName } from './dynamodb';
+
+/** Each destination's runtime factory, as its Lambda handler module uses it. */
+export const CONSUMER_RUNTIMES: Readonly<Record<DestinationName, (env: Env, options: RuntimeOptions) => BuiltRuntime>> = {
+  audit: createAuditRuntime,
+  search: createSearchRuntime,
+  fraud: createFraudRuntime,
+};
 
 /**
  * Everything the three consumers talk to, on this machine: DynamoDB Local (the run's), fauxqs for S3 and SQS behind
