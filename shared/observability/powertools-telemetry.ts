@@ -59,7 +59,7 @@ export class PowertoolsTelemetry implements Telemetry {
       });
     }
     for (const failure of batch.failures) {
-      this.logger.error('record neither delivered, parked nor dead-lettered: reported to Lambda for a retry', {
+      this.logger.error('record neither delivered, parked nor dead-lettered (ledger or queue out of reach): it will be retried', {
         accountId: failure.accountId,
         version: failure.version,
         sequenceNumber: failure.sequenceNumber,
