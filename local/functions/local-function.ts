@@ -42,8 +42,11 @@ export class LocalFunction {
     this.#environments = Array.from({ length: options.concurrency ?? 1 }, () => new Environment(options));
   }
 
-  /** Invokes the handler with `event`; rejects with a `FunctionError` when the handler throws. */
-  async invoke(event: KinesisStreamEvent, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<KinesisStreamBatchResponse | void> {
+  /**
+   * Invokes the handler with `event` (a Kinesis event for a consumer, anything for a scheduled sweeper); rejects with
+   * a `FunctionError` when the handler throws.
+   */
+  async invoke(event: KinesisStreamEvent | object, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<KinesisStreamBatchResponse | void> {
     const environment = await this.#acquire();
     try {
       return (await environment.invoke(event, context.getRemainingTimeInMillis())) as KinesisStreamBatchResponse | void;

@@ -1,6 +1,5 @@
 import { fileURLToPath } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import type { KinesisStreamEvent } from 'aws-lambda';
 import { parsePipelineConfig } from '../../infra/config/load-config';
 import { DESTINATION_NAMES, type DestinationName, type PipelineConfig } from '../../infra/config/pipeline-config';
 import { AccountsWriter } from '../../shared/accounts/writer';
@@ -8,6 +7,7 @@ import { SWEPT_DESTINATIONS } from '../../shared/consumer/sweep-handler';
 import { KinesisBridge, type BridgeStats } from '../bridge/kinesis-bridge';
 import { LocalEventSourceMapping } from '../esm';
 import { LocalFunction } from '../functions/local-function';
+import { startLocalSweeper } from './local-sweeper';
 import { readFinalVersions } from '../verify';
 import { runWorkload, type WorkloadResult } from '../workload';
 import { startLocalEnvironment, type LocalEnvironment } from './environment';
@@ -288,51 +288,4 @@ function progressOf(env: LocalEnvironment, finalVersions: ReadonlyMap<string, nu
     return `${detail.accountId}#${detail.version}`;
   })).size;
   return { audit: env.s3Proxy.created.length, search, fraud };
-}
-
-/** How often the local pipeline sweeps (the stack: every minute; here sooner, runs are short). */
-const LOCAL_SWEEP_EVERY_MS = 5_000;
-/** The sweeper's timeout in the stack. */
-const SWEEP_TIMEOUT_MS = 5 * 60_000;
-
-/**
- * Runs one destination's gap sweeper (`consumers/<destination>/sweeper.ts`, the module Lambda runs) every few seconds,
- * one sweep at a time as reserved concurrency 1 ensures in the stack, until the returned function stops it.
- */
-function startLocalSweeper(
-  destination: DestinationName,
-  env: LocalEnvironment,
-  log: (message: string) => void,
-  onLogLine: (line: string) => void,
-): () => Promise<void> {
-  const fn = new LocalFunction({
-    functionName: `ordered-fanout-${destination}-sweeper`,
-    entry: `${ROOT}consumers/${destination}/sweeper.ts`,
-    environment: env.functionEnvironment(destination),
-    onLogLine,
-  });
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let sweeping: Promise<void> = Promise.resolve();
-  const sweep = (): void => {
-    // A scheduled event carries nothing the sweeper reads: it is invoked with an empty event.
-    sweeping = fn
-      .invoke({} as KinesisStreamEvent, { getRemainingTimeInMillis: () => SWEEP_TIMEOUT_MS })
-      .then(
-        () => undefined,
-        (error: unknown) => {
-          if (!stopped) log(`${destination} sweeper: ${error instanceof Error ? error.message : String(error)}`);
-        },
-      )
-      .finally(() => {
-        if (!stopped) timer = setTimeout(sweep, LOCAL_SWEEP_EVERY_MS);
-      });
-  };
-  timer = setTimeout(sweep, LOCAL_SWEEP_EVERY_MS);
-  return async () => {
-    stopped = true;
-    clearTimeout(timer);
-    await fn.stop();
-    await sweeping;
-  };
 }

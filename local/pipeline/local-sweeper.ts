@@ -1,0 +1,53 @@
+import { fileURLToPath } from 'node:url';
+import type { DestinationName } from '../../infra/config/pipeline-config';
+import { LocalFunction } from '../functions/local-function';
+import type { LocalEnvironment } from './environment';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** How often the local pipeline sweeps (the stack: every minute; here sooner, runs are short). */
+const LOCAL_SWEEP_EVERY_MS = 5_000;
+/** The sweeper's timeout in the stack. */
+const SWEEP_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * Runs one destination's gap sweeper (`consumers/<destination>/sweeper.ts`, the module Lambda runs) every few seconds,
+ * one sweep at a time as reserved concurrency 1 ensures in the stack, until the returned function stops it.
+ */
+export function startLocalSweeper(
+  destination: DestinationName,
+  env: LocalEnvironment,
+  log: (message: string) => void,
+  onLogLine: (line: string) => void,
+): () => Promise<void> {
+  const fn = new LocalFunction({
+    functionName: `ordered-fanout-${destination}-sweeper`,
+    entry: `${ROOT}consumers/${destination}/sweeper.ts`,
+    environment: env.functionEnvironment(destination),
+    onLogLine,
+  });
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let sweeping: Promise<void> = Promise.resolve();
+  const sweep = (): void => {
+    // A scheduled event carries nothing the sweeper reads: it is invoked with an empty event.
+    sweeping = fn
+      .invoke({}, { getRemainingTimeInMillis: () => SWEEP_TIMEOUT_MS })
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          if (!stopped) log(`${destination} sweeper: ${error instanceof Error ? error.message : String(error)}`);
+        },
+      )
+      .finally(() => {
+        if (!stopped) timer = setTimeout(sweep, LOCAL_SWEEP_EVERY_MS);
+      });
+  };
+  timer = setTimeout(sweep, LOCAL_SWEEP_EVERY_MS);
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    await fn.stop();
+    await sweeping;
+  };
+}
