@@ -2,6 +2,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DESTINATION_NAMES, type DestinationName } from '../../infra/config/pipeline-config';
 import { synth } from './synth';
+import { list, render } from './template-text';
 
 /** Every destination imported: a neighbouring team's bucket, domain and bus (another account). */
 const BUCKET_ARN = 'arn:aws:s3:::their-audit-log';
@@ -36,17 +37,8 @@ beforeAll(() => {
 });
 
 const ids = (type: string, props: unknown = {}): string[] => Object.keys(template.findResources(type, props));
-const list = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 const getAtt = (value: unknown): string => (value as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
 
-function render(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const v = value as Record<string, any>;
-  if (typeof v?.Ref === 'string') return `\${${v.Ref}}`;
-  if (Array.isArray(v?.['Fn::GetAtt'])) return `\${${v['Fn::GetAtt'][0]}.${v['Fn::GetAtt'][1]}}`;
-  if (Array.isArray(v?.['Fn::Join'])) return (v['Fn::Join'][1] as unknown[]).map(render).join(v['Fn::Join'][0]);
-  throw new Error(`cannot render ${JSON.stringify(value)}`);
-}
 
 function consumerOf(destination: DestinationName) {
   const [functionId, ...more] = ids('AWS::Lambda::Function', { Properties: { Description: `ordered-fanout ${destination} consumer` } });

@@ -2,6 +2,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DESTINATION_NAMES, type DestinationName } from '../../infra/config/pipeline-config';
 import { synth } from './synth';
+import { list, render } from './template-text';
 
 /**
  * Each destination's function role, read from the AWS::IAM::Policy attached to it. Statements are flattened into
@@ -29,16 +30,7 @@ beforeAll(() => {
   resources = template.toJSON().Resources;
 });
 
-const list = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 
-function render(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const v = value as Record<string, any>;
-  if (typeof v?.Ref === 'string') return `\${${v.Ref}}`;
-  if (Array.isArray(v?.['Fn::GetAtt'])) return `\${${v['Fn::GetAtt'][0]}.${v['Fn::GetAtt'][1]}}`;
-  if (Array.isArray(v?.['Fn::Join'])) return (v['Fn::Join'][1] as unknown[]).map(render).join(v['Fn::Join'][0]);
-  throw new Error(`cannot render ${JSON.stringify(value)}`);
-}
 
 /** Logical ids referenced (Ref or Fn::GetAtt) anywhere in `value`. */
 function refs(value: unknown, out = new Set<string>()): Set<string> {
