@@ -3,8 +3,10 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DESTINATION_NAMES, type DestinationName } from '../infra/config/pipeline-config';
+import { DEAD_LETTER_REASONS } from '../shared/ordering/ports';
 import { reconcile } from './commands/reconcile';
 import { redrive } from './commands/redrive';
+import { parseGapSkip, type GapSkip } from './commands/redrive-gaps';
 import { replay } from './commands/replay';
 import { status } from './commands/status';
 import type { CommandIO } from './io';
@@ -23,6 +25,20 @@ const positive = (value: string): number => {
 };
 
 /** Target options every command takes. */
+const skipGap = (value: string, previous: GapSkip[] = []): GapSkip[] => {
+  try {
+    return [...previous, parseGapSkip(value)];
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+};
+const reasons = (value: string): string[] => {
+  const list = value.split(',').map((reason) => reason.trim()).filter(Boolean);
+  const unknown = list.filter((reason) => !(DEAD_LETTER_REASONS as readonly string[]).includes(reason));
+  if (unknown.length > 0) throw new InvalidArgumentError(`unknown reason ${unknown.join(', ')}: one of ${DEAD_LETTER_REASONS.join(', ')}`);
+  return list;
+};
+
 function targeted(command: Command): Command {
   return command
     .option('--local [state-file]', 'work on the local pipeline of npm start -- --keep-running')
@@ -91,7 +107,10 @@ targeted(program.command('redrive'))
   .option('--max <n>', 'redrive at most this many letters', positive)
   .option('--batch-size <n>', 'records per invocation', positive, 100)
   .option('--skip-bad', 'leave BAD_RECORD letters in the queue', false)
-  .option('--delete-gap-timeouts', 'delete GAP_TIMEOUT letters (they carry no record) once reported', false)
+  .option('--skip-gap <account@version>', 'first give up on the account\'s missing versions through <version> (repeatable; needs --reason)', skipGap)
+  .option('--reason <text>', 'why the gaps are skipped: kept in the ledger with the skip')
+  .option('--acknowledge <reasons>', 'report and delete letters of these reasons (comma list) instead of redriving them', reasons)
+  .option('--delete-gap-timeouts', 'the same as --acknowledge GAP_TIMEOUT', false)
   .action((name: DestinationName, options) =>
     withTarget(options, (target, io) =>
       redrive(
@@ -103,6 +122,9 @@ targeted(program.command('redrive'))
           batchSize: options.batchSize,
           skipBad: options.skipBad,
           deleteGapTimeouts: options.deleteGapTimeouts,
+          ...(options.acknowledge ? { acknowledge: options.acknowledge } : {}),
+          ...(options.skipGap ? { skipGaps: options.skipGap } : {}),
+          ...(options.reason ? { reason: options.reason } : {}),
         },
         io,
       ),

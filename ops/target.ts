@@ -11,6 +11,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/emulators/dynamodb-loc
 import { LocalFunction } from '../local/functions/local-function';
 import { localLambdaContext } from '../local/lambda-event';
 import { readLocalState, type LocalState } from '../local/pipeline/local-state';
+import type { OperatorCommand, OperatorCommandResult } from '../shared/consumer/operator-command';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -40,6 +41,8 @@ export interface PipelineTarget {
   environment(destination: DestinationName): Promise<Readonly<Record<string, string>>>;
   /** Runs the destination's function on a Kinesis event, as its event source mapping would. */
   invoke(destination: DestinationName, event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse>;
+  /** Runs an operator command in the destination's function (Lambda `Invoke` on AWS, the handler module locally). */
+  command(destination: DestinationName, command: OperatorCommand): Promise<OperatorCommandResult>;
   /** The local state, when the target is local. */
   readonly local?: LocalState;
   close(): Promise<void>;
@@ -65,6 +68,18 @@ export function localTarget(state: LocalState): PipelineTarget {
   const sqs = new SQSClient({ ...aws, endpoint: state.endpoints.fauxqs });
   const kinesis = new KinesisClient({ ...aws, endpoint: state.endpoints.kinesis, requestHandler: new NodeHttpHandler() });
   const functions = new Map<DestinationName, LocalFunction>();
+  const invokeLocal = async (destination: DestinationName, event: object): Promise<unknown> => {
+    let fn = functions.get(destination);
+    if (!fn) {
+      fn = new LocalFunction({
+        functionName: `ordered-fanout-${destination}`,
+        entry: `${ROOT}consumers/${destination}/handler.ts`,
+        environment: state.functionEnvironments[destination],
+      });
+      functions.set(destination, fn);
+    }
+    return fn.invoke(event, localLambdaContext(fn.functionName, 60_000));
+  };
   const destinations = Object.fromEntries(
     DESTINATION_NAMES.map((name) => {
       const settings = state.config.destinations[name];
@@ -94,16 +109,10 @@ export function localTarget(state: LocalState): PipelineTarget {
     local: state,
     environment: (destination) => Promise.resolve(state.functionEnvironments[destination]),
     async invoke(destination, event) {
-      let fn = functions.get(destination);
-      if (!fn) {
-        fn = new LocalFunction({
-          functionName: `ordered-fanout-${destination}`,
-          entry: `${ROOT}consumers/${destination}/handler.ts`,
-          environment: state.functionEnvironments[destination],
-        });
-        functions.set(destination, fn);
-      }
-      return ((await fn.invoke(event, localLambdaContext(fn.functionName, 60_000))) ?? { batchItemFailures: [] }) as KinesisStreamBatchResponse;
+      return ((await invokeLocal(destination, event)) ?? { batchItemFailures: [] }) as KinesisStreamBatchResponse;
+    },
+    async command(destination, command) {
+      return (await invokeLocal(destination, { orderedFanout: command })) as OperatorCommandResult;
     },
     async close() {
       await Promise.all([...functions.values()].map((fn) => fn.stop()));
@@ -146,6 +155,14 @@ export async function awsTarget(stackName: string, region?: string): Promise<Pip
   const sqs = new SQSClient(config);
   const kinesis = new KinesisClient(config);
   const lambda = new LambdaClient(config);
+  const invokeLambda = async (destination: DestinationName, event: unknown): Promise<unknown> => {
+    const response = await lambda.send(
+      new InvokeCommand({ FunctionName: destinations[destination].functionName, Payload: new TextEncoder().encode(JSON.stringify(event)) }),
+    );
+    const text = new TextDecoder().decode(response.Payload ?? new Uint8Array());
+    if (response.FunctionError) throw new Error(`${destinations[destination].functionName} failed: ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  };
   return {
     kind: 'aws',
     description: `stack ${stackName}${region ? ` in ${region}` : ''}`,
@@ -161,12 +178,10 @@ export async function awsTarget(stackName: string, region?: string): Promise<Pip
       return fn.Environment?.Variables ?? {};
     },
     async invoke(destination, event) {
-      const response = await lambda.send(
-        new InvokeCommand({ FunctionName: destinations[destination].functionName, Payload: new TextEncoder().encode(JSON.stringify(event)) }),
-      );
-      const text = new TextDecoder().decode(response.Payload ?? new Uint8Array());
-      if (response.FunctionError) throw new Error(`${destinations[destination].functionName} failed: ${text}`);
-      return (text ? JSON.parse(text) : { batchItemFailures: [] }) as KinesisStreamBatchResponse;
+      return ((await invokeLambda(destination, event)) ?? { batchItemFailures: [] }) as KinesisStreamBatchResponse;
+    },
+    async command(destination, command) {
+      return (await invokeLambda(destination, { orderedFanout: command })) as OperatorCommandResult;
     },
     async close() {
       for (const client of [dynamodb, sqs, kinesis, lambda]) client.destroy();

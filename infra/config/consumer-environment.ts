@@ -29,6 +29,7 @@ export function consumerEnvironment(
     LEDGER_TABLE_NAME: resources.ledgerTable,
     DEAD_LETTER_QUEUE_URL: resources.deadLetterQueueUrl,
     LEDGER_EPOCH: settings.epoch,
+    ...replayWindow(settings),
     ...(settings.replayBefore !== undefined ? { EPOCH_REPLAY_BEFORE: settings.replayBefore } : {}),
     MAX_GAP_AGE_SECONDS: String(settings.maxGapAgeSeconds),
     PARKED_AGE_THRESHOLD_SECONDS: String(settings.alarms.oldestParkedAgeSeconds),
@@ -37,6 +38,15 @@ export function consumerEnvironment(
     DELIVERY_MAX_DELAY_MS: String(settings.delivery.maxDelayMs),
     ...destinationEnvironment,
   };
+}
+
+/**
+ * A replay epoch read from a timestamp starts every account at its first change at or after that time, decided by the
+ * records' own times (`EPOCH_REPLAY_FROM`). The live epoch has no window: nothing in it is ever skipped as too early.
+ */
+function replayWindow(settings: DestinationSettings): Record<string, string> {
+  if (settings.epoch === 'live' || settings.startingPosition !== 'AT_TIMESTAMP' || !settings.startingPositionTimestamp) return {};
+  return { EPOCH_REPLAY_FROM: settings.startingPositionTimestamp };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { countVersions } from '../../shared/ordering/version-ranges';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { DestinationName } from '../../infra/config/pipeline-config';
 import { DynamoDBLedger } from '../../shared/ledger/dynamodb-ledger';
@@ -110,13 +111,13 @@ export async function verifyDestination(input: VerifyInput): Promise<{ summary: 
 /** Records still parked in the destination's ledger, and the accounts waiting for them. */
 export async function readParked(env: LocalEnvironment, destination: DestinationName, epoch: string): Promise<{ parked: number; waitingAccounts: number }> {
   const ledger = new DynamoDBLedger({ client: env.dynamodb, tableName: env.resources.ledgerTable, destination, epoch });
+  const accounts: string[] = [];
+  for await (const { accountId } of ledger.waiting()) accounts.push(accountId);
+  // The watermarks list their parked versions as ranges: counting them reads no parked record.
+  const watermarks = await ledger.load(accounts);
   let parked = 0;
-  let waitingAccounts = 0;
-  for await (const { accountId } of ledger.waiting()) {
-    waitingAccounts += 1;
-    parked += (await ledger.parked(accountId)).length;
-  }
-  return { parked, waitingAccounts };
+  for (const watermark of watermarks.values()) parked += countVersions(watermark.parked);
+  return { parked, waitingAccounts: accounts.length };
 }
 
 async function queueDepth(env: LocalEnvironment, destination: DestinationName): Promise<number> {

@@ -1,11 +1,13 @@
 import type { DestinationName } from '../../infra/config/pipeline-config';
 import type { Message } from '@aws-sdk/client-sqs';
+import { describeVersions } from '../../shared/ordering/version-ranges';
 import { decodeDeadLetter } from '../../shared/dead-letter/dead-letter-message';
 import type { DeadLetter } from '../../shared/ordering/ports';
 import type { CommandIO } from '../io';
 import type { PipelineTarget } from '../target';
 import { invokeBatch, redriveEvents, toKinesisInput, type RedriveItem } from './redrive-batches';
 import { depth, hold, receive, release, remove } from './redrive-queue';
+import { applySkips, gapAdvice, gapResolved, resumeAccounts, type GapSkip, type SkipReport } from './redrive-gaps';
 
 export interface RedriveOptions {
   readonly destination: DestinationName;
@@ -17,8 +19,16 @@ export interface RedriveOptions {
   readonly batchSize?: number;
   /** Leave BAD_RECORD letters in the queue instead of sending their original data again. */
   readonly skipBad?: boolean;
-  /** Delete GAP_TIMEOUT letters (they carry no record, only the versions that never came) once reported. */
+  /** Delete GAP_TIMEOUT letters once reported, resolved or not (same as `acknowledge: ['GAP_TIMEOUT']`). */
   readonly deleteGapTimeouts?: boolean;
+  /**
+   * Reasons whose letters are reported and deleted instead of redriven: for what an operator has looked at and
+   * accepts (a HEAL_MISMATCH investigated, a CONTRACT_BREACH explained, versions known to be lost).
+   */
+  readonly acknowledge?: readonly string[];
+  /** Gaps to give up on first (`--skip-gap <account>@<version>`), each with `reason`, kept in the ledger. */
+  readonly skipGaps?: readonly GapSkip[];
+  readonly reason?: string;
 }
 
 /** Per reason: letters received, sent through the engine and deleted, left failing, left aside, deleted. */
@@ -33,9 +43,13 @@ export interface RedriveCounts {
 export interface GapTimeoutReport {
   readonly accountId?: string;
   readonly epoch: string;
-  /** The versions the account never received: look for them in the on-failure bucket or the table's history. */
-  readonly missingVersions: readonly number[];
+  /** The versions the account never received, e.g. `3-4, 9`. */
+  readonly missingVersions: string;
+  /** The gap has closed since (the versions were delivered, or skipped): the notice was deleted. */
+  readonly resolved: boolean;
   readonly deleted: boolean;
+  /** What to do about a notice still open. */
+  readonly advice?: string;
 }
 
 export interface RedriveFailure {
@@ -54,6 +68,8 @@ export interface RedriveResult {
   readonly reasons: Readonly<Record<string, RedriveCounts>>;
   readonly total: RedriveCounts;
   readonly gapTimeouts: readonly GapTimeoutReport[];
+  /** The skips asked for, and what each came to. */
+  readonly skips: readonly SkipReport[];
   /** The first letters still failing (at most 20). */
   readonly failures: readonly RedriveFailure[];
   readonly notes: readonly string[];
@@ -82,6 +98,9 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) return usage(io, `--batch-size must be an integer from 1 to 10000, got ${batchSize}`);
   if (!(max === Number.POSITIVE_INFINITY || (Number.isInteger(max) && max >= 1))) return usage(io, `--max must be a positive integer, got ${max}`);
   const dryRun = options.dryRun ?? false;
+  const skipGaps = options.skipGaps ?? [];
+  if (skipGaps.length > 0 && !(options.reason ?? '').trim()) return usage(io, '--skip-gap needs --reason "...": why the versions are given up on (it is kept in the ledger)');
+  const acknowledged = new Set([...(options.acknowledge ?? []), ...(options.deleteGapTimeouts ? ['GAP_TIMEOUT'] : [])]);
   const { deadLetterQueueUrl: queueUrl, epoch } = target.destinations[destination];
   const sqs = target.sqs;
   const region = target.streamArn.split(':')[3] || 'us-east-1';
@@ -94,6 +113,9 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
     return c;
   };
   const gapTimeouts: GapTimeoutReport[] = [];
+  const skips: SkipReport[] = dryRun
+    ? skipGaps.map(({ accountId, through }) => ({ accountId, through, outcome: { refused: 'dry run: not applied' }, delivered: 0 }))
+    : await applySkips(target, destination, skipGaps, (options.reason ?? '').trim());
   const failures: RedriveFailure[] = [];
   const notes = new Set<string>();
   /** Received and not deleted: made visible again at the end. */
@@ -107,12 +129,43 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
     io.progress('redrive', done, Math.max(total, done));
   };
 
+  /** Revisits the notices' accounts; a notice whose gap has closed is deleted, an open one stays with advice. */
+  const settleGaps = async (gaps: readonly { message: Message; letter: DeadLetter }[]): Promise<void> => {
+    let views: Awaited<ReturnType<typeof resumeAccounts>>;
+    try {
+      views = await resumeAccounts(target, destination, gaps.map((gap) => gap.letter.accountId as string));
+    } catch (error) {
+      views = new Map();
+      notes.add(`the accounts of GAP_TIMEOUT notices could not be revisited: ${(error as Error).message}`);
+    }
+    const resolved: Message[] = [];
+    for (const { message, letter } of gaps) {
+      const view = views.get(letter.accountId as string);
+      const c = count('GAP_TIMEOUT');
+      if (view && gapResolved(letter.missing ?? [], view)) {
+        c.redriven += 1;
+        c.deleted += 1;
+        resolved.push(message);
+        gapTimeouts.push({ ...gapReport(letter), resolved: true, deleted: true });
+      } else {
+        c.stillFailing += 1;
+        const advice = view ? gapAdvice(destination, letter.missing ?? [], view) : 'the account could not be revisited';
+        gapTimeouts.push({ ...gapReport(letter), resolved: false, deleted: false, advice });
+        failures.push({ reason: 'GAP_TIMEOUT', ...position(letter), detail: advice });
+        hold(held, message);
+      }
+    }
+    await remove(sqs, queueUrl, resolved, held, notes);
+    progress(gaps.length);
+  };
+
   try {
     for (;;) {
       const round = await receive(sqs, queueUrl, Math.min(ROUND, max - received), dryRun ? DRY_RUN_VISIBILITY_SECONDS : VISIBILITY_SECONDS, held);
       if (round.length === 0) break;
       const items: RedriveItem[] = [];
       const toDelete: Message[] = [];
+      const gaps: { message: Message; letter: DeadLetter }[] = [];
       for (const message of round) {
         let letter: DeadLetter;
         try {
@@ -145,23 +198,26 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
         };
         if (letter.destination !== destination) {
           skip(`letters of destination ${letter.destination} left in the queue (this is ${destination}'s queue)`);
-        } else if (letter.reason === 'GAP_TIMEOUT' || (!letter.record && !letter.bad)) {
-          const drop = letter.reason === 'GAP_TIMEOUT' && (options.deleteGapTimeouts ?? false) && !dryRun;
-          const missingVersions = letter.missingVersions ?? [];
-          gapTimeouts.push({ ...(letter.accountId ? { accountId: letter.accountId } : {}), epoch: letter.epoch, missingVersions, deleted: drop });
-          if (drop) toDelete.push(message);
-          else if (letter.reason === 'GAP_TIMEOUT') skip('GAP_TIMEOUT letters kept: find the missing versions, then --delete-gap-timeouts');
-          else skip(`${letter.reason} letters without a record kept`);
         } else if (letter.epoch !== epoch) {
           skip(`letters of epoch ${letter.epoch} left in the queue: ${destination} now runs epoch ${epoch}, which delivers from the stream itself`);
+        } else if (acknowledged.has(letter.reason)) {
+          if (dryRun) hold(held, message);
+          else toDelete.push(message);
+          c.deleted += dryRun ? 0 : 1;
+          if (letter.reason === 'GAP_TIMEOUT') gapTimeouts.push({ ...gapReport(letter), resolved: false, deleted: !dryRun });
+          else notes.add(`${letter.reason} letters acknowledged${dryRun ? ' (dry run: kept)' : ' and deleted'}`);
+        } else if (letter.reason === 'GAP_TIMEOUT' && letter.accountId && letter.missing) {
+          gaps.push({ message, letter });
         } else if (letter.record) {
           items.push({ message, reason: letter.reason, input: toKinesisInput(letter.record, target.accountsTable, region), accountId: letter.record.accountId, version: letter.record.version, key, at: letter.at });
-        } else if (options.skipBad) {
-          skip('BAD_RECORD letters kept (--skip-bad)');
-        } else {
-          const bad = letter.bad!;
+        } else if (letter.bad && !options.skipBad) {
+          const bad = letter.bad;
           const input = { data: bad.data, sequenceNumber: bad.sequenceNumber || letter.sequenceNumber || `redrive-${received}`, shardId: bad.shardId || letter.shardId || 'shardId-000000000000' };
           items.push({ message, reason: letter.reason, input, ...position(letter), key, at: letter.at });
+        } else if (letter.bad) {
+          skip('BAD_RECORD letters kept (--skip-bad)');
+        } else {
+          skip(`${letter.reason} letters without a record kept`);
         }
       }
       if (dryRun) {
@@ -169,12 +225,16 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
           count(item.reason).redriven += 1;
           hold(held, item.message);
         }
+        for (const gap of gaps) {
+          count('GAP_TIMEOUT').redriven += 1;
+          gapTimeouts.push({ ...gapReport(gap.letter), resolved: false, deleted: false });
+          hold(held, gap.message);
+        }
         progress(round.length);
         continue;
       }
-      if (toDelete.length > 0) count('GAP_TIMEOUT').deleted += toDelete.length;
       await remove(sqs, queueUrl, toDelete, held, notes);
-      progress(round.length - items.length);
+      progress(round.length - items.length - gaps.length);
       for (const event of redriveEvents(items, batchSize)) {
         const failed = await invokeBatch(target, destination, event, region);
         const succeeded: Message[] = [];
@@ -194,6 +254,8 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
         await remove(sqs, queueUrl, succeeded, held, notes);
         progress(event.length);
       }
+      // After the records: a redriven missing version is delivered before its account's notice is checked.
+      if (gaps.length > 0) await settleGaps(gaps);
       if (received >= max) break;
     }
   } finally {
@@ -202,7 +264,7 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
 
   const sum: RedriveCounts = { received: 0, redriven: 0, stillFailing: 0, skipped: 0, deleted: 0 };
   for (const c of counts.values()) for (const k of Object.keys(sum) as (keyof RedriveCounts)[]) sum[k] += c[k];
-  const drained = sum.stillFailing === 0;
+  const drained = sum.stillFailing === 0 && skips.every((report) => 'skipped' in report.outcome);
   const result: RedriveResult = {
     destination,
     queueUrl,
@@ -211,6 +273,7 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
     reasons: Object.fromEntries(counts),
     total: sum,
     gapTimeouts,
+    skips,
     failures: failures.slice(0, MAX_LISTED),
     notes: [...notes],
     drained,
@@ -227,8 +290,15 @@ function printResult(io: CommandIO, r: RedriveResult, description: string): void
   io.out(`${'reason'.padEnd(16)}${['received', r.dryRun ? 'would send' : 'redriven', 'failing', 'skipped', 'deleted'].map((h) => h.padStart(10)).join('')}`);
   for (const [reason, c] of Object.entries(r.reasons)) io.out(row(reason, c));
   io.out(row('total', r.total));
+  for (const skip of r.skips) {
+    const outcome = 'skipped' in skip.outcome
+      ? `skipped versions ${skip.outcome.skipped.from}-${skip.outcome.skipped.to}, then delivered ${skip.delivered} that waited behind them`
+      : `not skipped: ${skip.outcome.refused}`;
+    io.out(`skip-gap ${skip.accountId}@${skip.through}: ${outcome}`);
+  }
   for (const gap of r.gapTimeouts) {
-    io.out(`gap timeout: account ${gap.accountId ?? '?'} (epoch ${gap.epoch}) never received version${gap.missingVersions.length === 1 ? '' : 's'} ${gap.missingVersions.join(', ') || '?'}: look for them in the on-failure bucket or the table's history${gap.deleted ? ' (letter deleted)' : ' (letter kept)'}`);
+    const status = gap.resolved ? 'resolved since (letter deleted)' : gap.deleted ? 'acknowledged (letter deleted)' : gap.advice ?? 'letter kept';
+    io.out(`gap timeout: account ${gap.accountId ?? '?'} (epoch ${gap.epoch}) versions ${gap.missingVersions || '?'}: ${status}`);
   }
   for (const failure of r.failures) io.out(`still failing: ${failure.reason} account ${failure.accountId ?? '?'} v${failure.version ?? '?'}: ${failure.detail}`);
   for (const note of r.notes) io.out(`note: ${note}`);
@@ -241,10 +311,14 @@ function usage(io: CommandIO, message: string): number {
   return 2;
 }
 
+function gapReport(letter: DeadLetter): { accountId?: string; epoch: string; missingVersions: string } {
+  return { ...(letter.accountId ? { accountId: letter.accountId } : {}), epoch: letter.epoch, missingVersions: describeVersions(letter.missing ?? []) };
+}
+
 function keyOf(letter: DeadLetter): string {
   if (letter.record) return `${letter.record.accountId}#${letter.record.version}#${letter.record.eventId}`;
   if (letter.bad) return `bad#${letter.bad.shardId}#${letter.bad.sequenceNumber}#${letter.bad.data.length}`;
-  return `${letter.reason}#${letter.accountId ?? ''}#${(letter.missingVersions ?? []).join(',')}`;
+  return `${letter.reason}#${letter.accountId ?? ''}#${describeVersions(letter.missing ?? [])}`;
 }
 
 function position(of: { readonly accountId?: string; readonly version?: number }): { accountId?: string; version?: number } {

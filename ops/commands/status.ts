@@ -1,10 +1,10 @@
+import { countVersions } from '../../shared/ordering/version-ranges';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamConsumerCommand } from '@aws-sdk/client-kinesis';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DESTINATION_NAMES, type DestinationName } from '../../infra/config/pipeline-config';
 import { ACCOUNTS_KEY, isValidVersion, type AccountImage } from '../../shared/accounts/account';
-import { mapLimited } from '../../shared/async/limited';
 import { DynamoDBLedger } from '../../shared/ledger/dynamodb-ledger';
 import type { Watermark } from '../../shared/ordering/watermark';
 import type { CommandIO } from '../io';
@@ -273,6 +273,8 @@ async function waitingOf(
   }
   // Parked records sit beside their watermark; count them for every waiting account and every watermark listing some.
   const holders = [...new Set([...waiting, ...listedParked])];
-  const counts = await mapLimited(holders, 8, async (accountId) => (await ledger.parked(accountId)).length);
-  return { accounts: waiting.size, parked: counts.reduce((sum, count) => sum + count, 0), oldestWaitMs: now - oldestSince };
+  const watermarks = await ledger.load(holders);
+  let parked = 0;
+  for (const watermark of watermarks.values()) parked += countVersions(watermark.parked);
+  return { accounts: waiting.size, parked, oldestWaitMs: now - oldestSince };
 }

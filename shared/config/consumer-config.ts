@@ -1,4 +1,4 @@
-import type { BaselineRule, Epoch, InOrderCommit } from '../ordering/delivery-mode';
+import type { Epoch, InOrderCommit } from '../ordering/delivery-mode';
 import { LIVE_EPOCH } from '../ordering/delivery-mode';
 import { LEDGER_NAME_PATTERN } from '../ledger/ledger-table';
 import type { RetryPolicy } from '../retry/retrier';
@@ -45,7 +45,14 @@ export function readConsumerConfig(destination: DestinationName, env: Env): Cons
     throw new ConfigurationError('LEDGER_EPOCH', `must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit, got "${epochId}"`);
   }
   const live = epochId === LIVE_EPOCH.id;
-  const baseline = oneOf<BaselineRule>(env, 'EPOCH_BASELINE', ['from-version-1', 'first-seen'], live ? 'from-version-1' : 'first-seen');
+  if (optionalString(env, 'EPOCH_BASELINE') === 'first-seen') {
+    throw new ConfigurationError(
+      'EPOCH_BASELINE',
+      'first-seen was removed (it started each account at whatever arrived first): set EPOCH_REPLAY_FROM to the replay\'s start instead',
+    );
+  }
+  // The only baseline left: history starts at version 1 unless EPOCH_REPLAY_FROM opens a window.
+  oneOf(env, 'EPOCH_BASELINE', ['from-version-1'], 'from-version-1');
   const baseDelayMs = integer(env, 'DELIVERY_BASE_DELAY_MS', 100, { min: 0, max: 60_000 });
   return {
     destination,
@@ -53,7 +60,12 @@ export function readConsumerConfig(destination: DestinationName, env: Env): Cons
     accountsTable: requiredString(env, 'ACCOUNTS_TABLE_NAME'),
     ledgerTable: requiredString(env, 'LEDGER_TABLE_NAME'),
     deadLetterQueueUrl: requiredString(env, 'DEAD_LETTER_QUEUE_URL'),
-    epoch: { id: epochId, baseline, replay: boolean(env, 'EPOCH_REPLAY', !live), ...replayBefore(env) },
+    epoch: {
+      id: epochId,
+      replay: boolean(env, 'EPOCH_REPLAY', !live),
+      ...isoMicros(env, 'EPOCH_REPLAY_FROM', 'from'),
+      ...isoMicros(env, 'EPOCH_REPLAY_BEFORE', 'replayBefore'),
+    },
     maxGapAgeMs: integer(env, 'MAX_GAP_AGE_SECONDS', 900, { min: 1, max: 366 * 86_400 }) * 1000,
     parkedAgeThresholdMs: integer(env, 'PARKED_AGE_THRESHOLD_SECONDS', 900, { min: 1, max: 366 * 86_400 }) * 1000,
     claimTtlMs: integer(env, 'CLAIM_TTL_SECONDS', 60, { min: 1, max: 3_600 }) * 1000,
@@ -79,15 +91,18 @@ export function readConsumerConfig(destination: DestinationName, env: Env): Cons
 /** An ISO 8601 time with a time zone (`2026-11-23T10:15:30Z`, `…+10:00`, fractions allowed). */
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 
-/** `EPOCH_REPLAY_BEFORE` (ISO time): only changes created before it are delivered as replays. */
-function replayBefore(env: Env): { replayBefore?: number } {
-  const raw = optionalString(env, 'EPOCH_REPLAY_BEFORE');
+/**
+ * An ISO time variable as microseconds: `EPOCH_REPLAY_FROM` (the replay's start: changes before it are outside the
+ * epoch's window) and `EPOCH_REPLAY_BEFORE` (only changes created before it are delivered as replays).
+ */
+function isoMicros<K extends 'from' | 'replayBefore'>(env: Env, name: string, key: K): Partial<Record<K, number>> {
+  const raw = optionalString(env, name);
   if (raw === undefined) return {};
   const ms = ISO_TIME.test(raw) ? Date.parse(raw) : Number.NaN;
   if (!Number.isFinite(ms)) {
-    throw new ConfigurationError('EPOCH_REPLAY_BEFORE', `must be an ISO 8601 time with a time zone, e.g. 2026-11-23T10:15:30Z, got "${raw}"`);
+    throw new ConfigurationError(name, `must be an ISO 8601 time with a time zone, e.g. 2026-11-23T10:15:30Z, got "${raw}"`);
   }
-  return { replayBefore: ms * 1000 };
+  return { [key]: ms * 1000 } as Partial<Record<K, number>>;
 }
 
 function destinationSettings(destination: DestinationName, env: Env): Partial<ConsumerConfig> {

@@ -8,6 +8,7 @@ import { OrderingEngine, type OrderingEngineOptions } from '../ordering/engine';
 import type { EngineCounts, RecordDisposition } from '../ordering/outcome';
 import type { DeadLetter, DeadLetterQueue, Destination, Ledger } from '../ordering/ports';
 import type { Retrier } from '../retry/retrier';
+import { accountView, type OperatorCommand, type OperatorCommandResult } from './operator-command';
 
 export interface ChangeConsumerOptions {
   readonly destination: Destination;
@@ -115,6 +116,40 @@ export class ChangeConsumer {
   /** Revisits accounts waiting for a missing version: heals, drains, or times them out (see the engine's sweep). */
   sweep(options: { readonly deadline?: number } = {}): Promise<ConsumedBatch> {
     return this.#oneAtATime(() => this.#sweep(options.deadline));
+  }
+
+  /**
+   * Carries out an operator's command (see `operator-command.ts`) like a batch: the same deadline, dead-letter queue
+   * and metrics. Returns what to answer the operator and the batch to report.
+   */
+  command(command: OperatorCommand, options: { readonly deadline?: number } = {}): Promise<{ result: OperatorCommandResult; batch: ConsumedBatch }> {
+    return this.#oneAtATime(async () => {
+      const started = this.#clock();
+      this.#startBatch(options.deadline);
+      const done =
+        command.command === 'skip-gap'
+          ? await this.#engine.skipGap(command.accountId, command.through, command.reason, options)
+          : await this.#engine.resume(command.accountIds, options);
+      const accounts = 'account' in done ? [done.account] : done.accounts;
+      const batch = this.#report(0, done.outcome.counts, undefined, {
+        quarantined: 0,
+        failures: done.outcome.failed,
+        dispositions: done.outcome.dispositions,
+        badRecords: [],
+        started,
+        oldestMicros: Infinity,
+      });
+      const result: OperatorCommandResult = {
+        orderedFanout: {
+          command: command.command,
+          destination: this.destination,
+          counts: done.outcome.counts,
+          accounts: accounts.map(accountView),
+          ...('skip' in done ? { skip: done.skip } : {}),
+        },
+      };
+      return { result, batch };
+    });
   }
 
   #oneAtATime<T>(work: () => Promise<T>): Promise<T> {

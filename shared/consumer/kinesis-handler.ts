@@ -2,13 +2,27 @@ import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aw
 import { fromLambdaKinesisRecord } from '../change-record/decode';
 import type { Telemetry } from '../observability/telemetry';
 import type { ChangeConsumer } from './change-consumer';
+import {
+  isOperatorCommandEvent,
+  parseOperatorCommand,
+  type OperatorCommandEvent,
+  type OperatorCommandResult,
+} from './operator-command';
 
 export interface ConsumerRuntime {
   readonly consumer: ChangeConsumer;
   readonly telemetry: Telemetry;
 }
 
-export type KinesisHandler = (event: KinesisStreamEvent, context: Context) => Promise<KinesisStreamBatchResponse>;
+/**
+ * The consumer function: its event source mapping invokes it with Kinesis events; an operator (`fanout redrive`)
+ * may invoke it directly with an operator command.
+ */
+export type KinesisHandler = {
+  (event: KinesisStreamEvent, context: Context): Promise<KinesisStreamBatchResponse>;
+  (event: OperatorCommandEvent, context: Context): Promise<OperatorCommandResult>;
+  (event: KinesisStreamEvent | OperatorCommandEvent, context: Context): Promise<KinesisStreamBatchResponse | OperatorCommandResult>;
+};
 
 /**
  * The skeleton every handler of a consumer shares: `build` runs once per execution environment, at the first
@@ -48,13 +62,18 @@ export function consumerInvocation<Event, Result>(
  * bisects the batch (`bisectBatchOnFunctionError`) instead of us dead-lettering records for a bug.
  */
 export function createKinesisHandler(build: () => ConsumerRuntime | Promise<ConsumerRuntime>): KinesisHandler {
-  return consumerInvocation<KinesisStreamEvent, KinesisStreamBatchResponse>(
+  return consumerInvocation<KinesisStreamEvent | OperatorCommandEvent, KinesisStreamBatchResponse | OperatorCommandResult>(
     build,
     async ({ consumer, telemetry }, event, deadline) => {
+      if (isOperatorCommandEvent(event)) {
+        const { result, batch } = await consumer.command(parseOperatorCommand(event), { deadline });
+        telemetry.batch(batch);
+        return result;
+      }
       const batch = await consumer.consume((event.Records ?? []).map(fromLambdaKinesisRecord), { deadline });
       telemetry.batch(batch);
       return { batchItemFailures: batch.failures.map((failure) => ({ itemIdentifier: failure.sequenceNumber })) };
     },
-    (event) => event.Records?.length ?? 0,
-  );
+    (event) => (isOperatorCommandEvent(event) ? 0 : (event.Records?.length ?? 0)),
+  ) as KinesisHandler;
 }

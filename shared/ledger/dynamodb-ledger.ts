@@ -19,7 +19,6 @@ import {
   GAPS_INDEX_PARTITION_KEY,
   LEDGER_PARTITION_KEY,
   LEDGER_SORT_KEY,
-  PARKED_SORT_KEY_PREFIX,
   WATERMARK_SORT_KEY,
   assertLedgerName,
   gapScope,
@@ -94,9 +93,10 @@ export class DynamoDBLedger implements Ledger {
     return found;
   }
 
-  async parked(accountId: string): Promise<ChangeRecord[]> {
+  async parked(accountId: string, from: number, to: number, limit: number): Promise<ChangeRecord[]> {
     const records: ChangeRecord[] = [];
     let startKey: Record<string, AttributeValue> | undefined;
+    // The sort keys are zero-padded versions, so one key range reads exactly versions from..to, in order.
     do {
       const output = await this.call(
         'Query',
@@ -104,13 +104,15 @@ export class DynamoDBLedger implements Ledger {
           this.client.send(
             new QueryCommand({
               TableName: this.tableName,
-              KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :parked)',
+              KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
               ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY, '#sk': LEDGER_SORT_KEY },
               ExpressionAttributeValues: {
                 ':pk': { S: this.partitionKey(accountId) },
-                ':parked': { S: PARKED_SORT_KEY_PREFIX },
+                ':from': { S: parkedSortKey(Math.max(1, from)) },
+                ':to': { S: parkedSortKey(Math.max(1, to)) },
               },
               ConsistentRead: true,
+              Limit: limit - records.length,
               ExclusiveStartKey: startKey,
             }),
           ),
@@ -118,7 +120,7 @@ export class DynamoDBLedger implements Ledger {
       );
       for (const item of output.Items ?? []) records.push(itemToParked(item));
       startKey = output.LastEvaluatedKey;
-    } while (startKey);
+    } while (startKey && records.length < limit);
     return records;
   }
 
@@ -128,7 +130,7 @@ export class DynamoDBLedger implements Ledger {
     const watermark = {
       TableName: this.tableName,
       Item: watermarkToItem(this.destination, this.epoch, write.next),
-      ...revisionCondition(write.expectedRevision),
+      ...revisionCondition(write.expectedRevision, write.fence),
     };
     try {
       if (write.park.length === 0 && write.unpark.length === 0) {
@@ -211,18 +213,30 @@ export class DynamoDBLedger implements Ledger {
   }
 }
 
-function revisionCondition(expectedRevision: number): {
+/** On the revision read, and for a fenced write also on the claim's token still being the one we delivered under. */
+function revisionCondition(
+  expectedRevision: number,
+  fence: string | undefined,
+): {
   ConditionExpression: string;
   ExpressionAttributeNames: Record<string, string>;
   ExpressionAttributeValues?: Record<string, AttributeValue>;
 } {
-  return expectedRevision === 0
-    ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY } }
-    : {
-        ConditionExpression: '#revision = :expected',
-        ExpressionAttributeNames: { '#revision': 'revision' },
-        ExpressionAttributeValues: { ':expected': { N: String(expectedRevision) } },
-      };
+  if (expectedRevision === 0) {
+    return { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY } };
+  }
+  if (fence === undefined) {
+    return {
+      ConditionExpression: '#revision = :expected',
+      ExpressionAttributeNames: { '#revision': 'revision' },
+      ExpressionAttributeValues: { ':expected': { N: String(expectedRevision) } },
+    };
+  }
+  return {
+    ConditionExpression: '#revision = :expected AND #claim.#token = :fence',
+    ExpressionAttributeNames: { '#revision': 'revision', '#claim': 'claim', '#token': 'token' },
+    ExpressionAttributeValues: { ':expected': { N: String(expectedRevision) }, ':fence': { S: fence } },
+  };
 }
 
 function unavailable(operation: string, error: unknown, accountId?: string): LedgerUnavailableError {

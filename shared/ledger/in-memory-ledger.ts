@@ -50,11 +50,22 @@ export class InMemoryLedger implements Ledger {
     return found;
   }
 
-  async parked(accountId: string): Promise<ChangeRecord[]> {
+  async parked(accountId: string, from: number, to: number, limit: number): Promise<ChangeRecord[]> {
     if (this.options.beforeOperation) await this.options.beforeOperation('parked');
     this.store.requests.reads += 1;
     const records = this.store.parked.get(this.key(accountId)) ?? new Map<number, ChangeRecord>();
-    return [...records.values()].sort((a, b) => a.version - b.version);
+    const found: ChangeRecord[] = [];
+    // Small maps are scanned; long runs are walked version by version, as DynamoDB walks its sort key.
+    if (records.size <= to - from + 1) {
+      for (const record of records.values()) if (record.version >= from && record.version <= to) found.push(record);
+      found.sort((a, b) => a.version - b.version);
+      return found.slice(0, limit);
+    }
+    for (let version = from; version <= to && found.length < limit; version += 1) {
+      const record = records.get(version);
+      if (record) found.push(record);
+    }
+    return found;
   }
 
   async write(write: LedgerWrite): Promise<LedgerWriteResult> {
@@ -64,6 +75,7 @@ export class InMemoryLedger implements Ledger {
     this.store.requests.writes += 1 + write.park.length + write.unpark.length;
     const current = this.store.watermarks.get(key);
     if ((current?.revision ?? 0) !== write.expectedRevision) return 'conflict';
+    if (write.fence !== undefined && current?.claim?.token !== write.fence) return 'conflict';
     this.store.watermarks.set(key, write.next);
     if (write.park.length === 0 && write.unpark.length === 0) return 'committed';
     const records = this.store.parked.get(key) ?? new Map<number, ChangeRecord>();

@@ -2,6 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ChangeRecord } from '../change-record/change-record';
 import type { Watermark } from '../ordering/watermark';
+import { formatVersions, parseVersions } from '../ordering/version-ranges';
 import {
   GAPS_INDEX_PARTITION_KEY,
   GAPS_INDEX_SORT_KEY,
@@ -31,13 +32,26 @@ export function watermarkToItem(destination: string, epoch: string, w: Watermark
       account_id: w.accountId,
       watermark: w.version,
       revision: w.revision,
-      ahead: [...w.ahead],
-      parked: [...w.parked],
-      dead_lettered: [...w.deadLettered],
+      // Version sets as compact range text ("2-9,12"): bounded by their number of ranges, never by their versions.
+      ahead: optionalText(formatVersions(w.ahead)),
+      parked: optionalText(formatVersions(w.parked)),
+      owed: optionalText(formatVersions(w.owed)),
+      skipped: optionalText(formatVersions(w.skipped)),
       last_image: w.lastImage,
+      last_kind: w.lastKind,
+      newest_created_at: w.newestCreatedAt,
+      heals: w.heals.length > 0 ? w.heals.map((heal) => ({ version: heal.version, digest: heal.digest })) : undefined,
+      skips: w.skips.length > 0 ? w.skips.map((skip) => ({ ...skip })) : undefined,
       claim: w.claim
-        ? { owner: w.claim.owner, version: w.claim.version, through: w.claim.through, expires_at: w.claim.expiresAt }
+        ? {
+            owner: w.claim.owner,
+            token: w.claim.token,
+            version: w.claim.version,
+            through: w.claim.through,
+            expires_at: w.claim.expiresAt,
+          }
         : undefined,
+      gap_notice: w.gapNotice ? { ...w.gapNotice } : undefined,
       floor: w.floor,
       updated_at: w.updatedAt,
       ...(w.gapSince !== undefined
@@ -50,25 +64,32 @@ export function watermarkToItem(destination: string, epoch: string, w: Watermark
 
 export function itemToWatermark(item: Item): Watermark {
   const raw = unmarshall(item);
-  const claim = raw.claim as { owner: string; version: number; through?: number; expires_at: number } | undefined;
+  const claim = raw.claim as { owner: string; token?: string; version: number; through?: number; expires_at: number } | undefined;
   // The same field order and the same keys, present or undefined, as every other watermark (see emptyWatermark).
   return {
     accountId: raw.account_id as string,
     version: raw.watermark as number,
     revision: raw.revision as number,
-    ahead: (raw.ahead ?? []) as number[],
-    parked: (raw.parked ?? []) as number[],
-    deadLettered: (raw.dead_lettered ?? []) as number[],
+    ahead: parseVersions(raw.ahead as string | undefined),
+    parked: parseVersions(raw.parked as string | undefined),
+    owed: parseVersions(raw.owed as string | undefined),
+    skipped: parseVersions(raw.skipped as string | undefined),
     lastImage: raw.last_image,
+    lastKind: raw.last_kind,
+    newestCreatedAt: raw.newest_created_at as number | undefined,
+    heals: (raw.heals ?? []) as Watermark['heals'],
+    skips: (raw.skips ?? []) as Watermark['skips'],
     claim: claim
       ? {
           owner: claim.owner,
+          token: claim.token ?? claim.owner,
           version: claim.version,
           expiresAt: claim.expires_at,
           ...(claim.through !== undefined ? { through: claim.through } : {}),
         }
       : undefined,
     gapSince: raw[GAPS_INDEX_SORT_KEY] as number | undefined,
+    gapNotice: raw.gap_notice as Watermark['gapNotice'],
     floor: raw.floor as number | undefined,
     updatedAt: raw.updated_at as number,
   };
@@ -87,6 +108,10 @@ export function parkedToItem(destination: string, epoch: string, record: ChangeR
     },
     MARSHALL_OPTIONS,
   );
+}
+
+function optionalText(text: string): string | undefined {
+  return text === '' ? undefined : text;
 }
 
 export function itemToParked(item: Item): ChangeRecord {

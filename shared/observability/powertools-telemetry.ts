@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { describeVersions } from '../ordering/version-ranges';
 import type { ConsumedBatch } from '../consumer/change-consumer';
 import { describeError } from '../retry/classify-error';
 import { batchMetrics, METRIC_NAMES, METRICS_NAMESPACE, SERVICE_NAME, type MetricName, type Telemetry } from './telemetry';
@@ -55,7 +56,7 @@ export class PowertoolsTelemetry implements Telemetry {
         accountId: letter.accountId,
         version: letter.version,
         sequenceNumber: letter.sequenceNumber,
-        missingVersions: letter.missingVersions,
+        ...(letter.missing ? { missing: describeVersions(letter.missing), waiting: letter.waiting } : {}),
       });
     }
     for (const failure of batch.failures) {

@@ -1,4 +1,5 @@
 import type { ChangeRecord } from '../change-record/change-record';
+import type { ContractBreach } from './contract';
 import { isReplayDelivery, type Epoch, type InOrderCommit } from './delivery-mode';
 import { DeadLetterQueueUnavailableError } from './errors';
 import type { Disposition, Tally } from './outcome';
@@ -14,14 +15,17 @@ export interface RunContext {
   readonly now: () => number;
   readonly claimTtlMs: number;
   readonly maxGapAgeMs: number;
-  /** In-order only: no new delivery is claimed when less than this is left before the deadline. */
+  /** No new delivery is claimed when less than `reserveMs` is left before the deadline. */
   readonly deadline: number | undefined;
-  /** In-order: the time kept free before the deadline, so a claimed delivery can still be committed. */
+  /** Time kept free before a deadline (the invocation's or a claim's) so a delivery can still be committed. */
   readonly reserveMs: number;
   /** In-order: commit after every version, or once per account per batch. */
   readonly inOrderCommit: InOrderCommit;
   readonly tally: Tally;
-  deliver(delivery: Delivery): Promise<DeliveryResult>;
+  /** A fresh fencing token for a claim. */
+  newClaimToken(): string;
+  /** One delivery; `deadline` bounds the destination call (an in-order claim's end). */
+  deliver(delivery: Delivery, deadline?: number): Promise<DeliveryResult>;
   /** Several deliveries of one account, in the same destination call. */
   deliverAll(deliveries: readonly Delivery[]): Promise<DeliveryResult[]>;
   /** Resolves true when the queue stored the letter. */
@@ -57,6 +61,11 @@ export abstract class AccountRun {
 
   abstract run(): Promise<void>;
 
+  /** The watermark as last planned or written: what an operator command reports back. */
+  get state(): Watermark {
+    return this.watermark;
+  }
+
   /** Marks every record still without a disposition as failed, so the batch is retried from it. */
   failRemaining(): void {
     for (const version of [...this.unsettled]) this.settle(version, 'failed');
@@ -82,23 +91,20 @@ export abstract class AccountRun {
     return [...this.unsettled].sort((a, b) => a - b);
   }
 
-  /** Settles what the watermark alone decides: versions before the window and versions already delivered. */
-  protected settleKnown(isDelivered: (version: number) => boolean): void {
-    const floor = this.watermark.floor;
-    // Deleting the current entry while iterating a Set is safe, and order does not matter here.
-    for (const version of this.unsettled) {
-      if (floor !== undefined && version <= floor) this.settle(version, 'before-window');
-      else if (isDelivered(version)) this.settle(version, 'duplicate');
-    }
-  }
-
   /**
-   * Writes the planned watermark, conditional on the revision read. Returns false when another engine wrote first;
-   * the caller then re-reads with `reload` and re-plans.
+   * Writes the planned watermark, conditional on the revision read (and, when `fence` is given, on our claim still
+   * being the account's). Returns false when another engine wrote first; the caller then re-reads with `reload` and
+   * re-plans.
    */
-  protected async flush(park: readonly ChangeRecord[] = [], unpark: readonly number[] = []): Promise<boolean> {
+  protected async flush(park: readonly ChangeRecord[] = [], unpark: readonly number[] = [], fence?: string): Promise<boolean> {
     const next: Watermark = { ...this.watermark, revision: this.revision + 1, updatedAt: this.ctx.now() };
-    const result = await this.ctx.ledger.write({ expectedRevision: this.revision, next, park, unpark });
+    const result = await this.ctx.ledger.write({
+      expectedRevision: this.revision,
+      next,
+      park,
+      unpark,
+      ...(fence === undefined ? {} : { fence }),
+    });
     if (result === 'conflict') {
       this.ctx.tally.counts.ledgerConflicts += 1;
       return false;
@@ -122,26 +128,39 @@ export abstract class AccountRun {
   }
 
   /** Sends a failed delivery to the dead-letter queue; false when the queue did not take it. */
-  protected async deadLetterFailure(record: ChangeRecord, failure: FailedDelivery): Promise<boolean> {
-    return this.sendLetter({
+  protected deadLetterFailure(record: ChangeRecord, failure: FailedDelivery): Promise<boolean> {
+    return this.sendLetter(this.recordLetter(record, failure.reason, failure.detail, failure.attempts));
+  }
+
+  /** Sends a record that breaks the contract to the dead-letter queue, with the breach as its reason and detail. */
+  protected deadLetterBreach(breach: ContractBreach): Promise<boolean> {
+    return this.sendLetter(this.recordLetter(breach.record, breach.reason, breach.message, 0));
+  }
+
+  protected recordLetter(record: ChangeRecord, reason: DeadLetter['reason'], detail: string, attempts: number): DeadLetter {
+    return {
       destination: this.ctx.destination,
       epoch: this.ctx.epoch.id,
-      reason: failure.reason,
-      detail: failure.detail,
-      attempts: failure.attempts,
+      reason,
+      detail,
+      attempts,
       accountId: record.accountId,
       version: record.version,
       sequenceNumber: record.sequenceNumber,
       shardId: record.shardId,
       record,
       at: this.ctx.now(),
-    });
+    };
   }
 
   protected async sendLetter(letter: DeadLetter): Promise<boolean> {
     try {
       const stored = await this.ctx.deadLetter(letter);
-      if (stored) this.ctx.tally.counts.deadLettered += 1;
+      if (stored) {
+        this.ctx.tally.counts.deadLettered += 1;
+        const breach = breachCounter(letter.reason);
+        if (breach) this.ctx.tally.counts[breach] += 1;
+      }
       return stored;
     } catch (error) {
       if (error instanceof DeadLetterQueueUnavailableError) return false;
@@ -162,8 +181,24 @@ export abstract class AccountRun {
   }
 
   /** True when the account has waited for a missing version longer than the maximum gap age. */
-  protected gapExpired(): boolean {
-    const since = this.watermark.gapSince;
+  protected gapExpired(w: Watermark = this.watermark): boolean {
+    const since = w.gapSince;
     return since !== undefined && this.ctx.now() - since >= this.ctx.maxGapAgeMs;
+  }
+}
+
+/** The counter each breach letter raises besides `deadLettered`. */
+function breachCounter(reason: DeadLetter['reason']): 'contractBreaches' | 'healMismatches' | 'beforeBaseline' | 'parkLimit' | undefined {
+  switch (reason) {
+    case 'CONTRACT_BREACH':
+      return 'contractBreaches';
+    case 'HEAL_MISMATCH':
+      return 'healMismatches';
+    case 'BEFORE_BASELINE':
+      return 'beforeBaseline';
+    case 'PARK_LIMIT':
+      return 'parkLimit';
+    default:
+      return undefined;
   }
 }

@@ -9,22 +9,24 @@
 export type DeliveryMode = 'every-version' | 'latest-state' | 'in-order';
 
 /**
- * Where an account's history starts in a ledger epoch, when the ledger knows nothing of the account yet.
+ * A ledger epoch: a fresh set of watermarks for one destination, e.g. one per replay.
  *
- * - `from-version-1`: the live default. Under the version contract history starts at version 1, so the engine waits
- *   for it (a missing version 1 is healed from version 2's old image). An account that predates the pipeline never
- *   sends version 1: after the maximum gap age its lowest waiting version becomes its start, counted as baselined.
- * - `first-seen`: for a replay from a timestamp. The first version seen starts the account; lower versions that
- *   arrive later are before the replay window and are skipped as such.
+ * Where an account's history starts in the epoch, when the ledger knows nothing of it yet:
+ * - without `from` (the live epoch): at version 1, as the version contract says. The engine waits for version 1 (and
+ *   heals it from version 2 if it can); an account that predates the pipeline never sends it, so after the maximum
+ *   gap age its lowest waiting version becomes its start (counted as baselined). Nothing is ever skipped: a version
+ *   below that start that turns up later is delivered (`every-version`) or dead-lettered as BEFORE_BASELINE
+ *   (`in-order`).
+ * - with `from` (a replay from a point in time): at the first version whose change happened at or after `from`,
+ *   decided by the records' own times (see `window.ts`), whatever order they arrive in. Changes before `from` are
+ *   skipped as before the window, and only here.
  */
-export type BaselineRule = 'from-version-1' | 'first-seen';
-
-/** A ledger epoch: a fresh set of watermarks for one destination, e.g. one per replay. */
 export interface Epoch {
   readonly id: string;
-  readonly baseline: BaselineRule;
   /** Deliveries of a replay epoch carry a replay marker so receivers can keep them away from live actions. */
   readonly replay: boolean;
+  /** Microseconds since the epoch: the replay's start. Changes before it are outside this epoch's window. */
+  readonly from?: number;
   /**
    * Microseconds since the epoch. When set (and `replay` is on), only changes created before this time are delivered
    * as replays: once a replay epoch has caught up with the present, new changes are live, not replays.
@@ -32,7 +34,7 @@ export interface Epoch {
   readonly replayBefore?: number;
 }
 
-export const LIVE_EPOCH: Epoch = { id: 'live', baseline: 'from-version-1', replay: false };
+export const LIVE_EPOCH: Epoch = { id: 'live', replay: false };
 
 /** Whether a delivery of a change created at `createdAtMicros` carries the replay marker in `epoch`. */
 export function isReplayDelivery(epoch: Epoch, createdAtMicros: number): boolean {

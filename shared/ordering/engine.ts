@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { ChangeRecord } from '../change-record/change-record';
 import type { AccountRun, RunContext } from './account-run';
+import { accountState, type AccountState } from './account-state';
 import { forEachLimited } from '../async/limited';
 import { Coalescer } from './coalescer';
 import { LIVE_EPOCH, type Epoch, type InOrderCommit } from './delivery-mode';
 import { DeadLetterQueueUnavailableError, LedgerUnavailableError, PortContractError } from './errors';
 import { EveryVersionRun } from './every-version-run';
-import { InOrderRun } from './in-order-run';
+import { InOrderRun, type SkipOutcome } from './in-order-run';
 import { LatestStateRun } from './latest-state-run';
 import { Tally, type BatchOutcome } from './outcome';
 import type { DeadLetter, DeadLetterQueue, Delivery, DeliveryResult, Destination, Ledger } from './ports';
@@ -23,7 +24,10 @@ export interface OrderingEngineOptions {
   readonly maxGapAgeMs?: number;
   /** In-order: how long a claim keeps other engines away from an account. @default 60 s */
   readonly claimTtlMs?: number;
-  /** In-order: time kept free before a deadline to commit a delivery. @default 1 s */
+  /**
+   * Time kept free before a deadline (the invocation's, or an in-order claim's end) so a delivery can still be
+   * committed: an in-order delivery must answer by its claim's end less this. @default 1 s
+   */
   readonly reserveMs?: number;
   /** In-order: commit after every version, or once per account per batch. @default 'per-version' */
   readonly inOrderCommit?: InOrderCommit;
@@ -43,6 +47,20 @@ export interface ProcessOptions {
   readonly deadline?: number;
 }
 
+/** One account as an operator command reports it back. */
+export interface AccountReport {
+  readonly accountId: string;
+  readonly state: AccountState;
+  readonly watermark: Watermark | undefined;
+}
+
+/** What `skipGap` came to: the skip (or why it was refused), what the drain that followed did, and the account after. */
+export interface SkipGapResult {
+  readonly skip: SkipOutcome;
+  readonly outcome: BatchOutcome;
+  readonly account: AccountReport;
+}
+
 /**
  * Restores per-account order between a change stream and one destination.
  *
@@ -58,6 +76,8 @@ export class OrderingEngine {
   private readonly owner: string;
   private readonly clock: () => number;
   private readonly accountConcurrency: number;
+  /** Claims taken by this engine: with the owner, each claim's fencing token. */
+  private claims = 0;
 
   constructor(private readonly options: OrderingEngineOptions) {
     this.epoch = options.epoch ?? LIVE_EPOCH;
@@ -100,8 +120,8 @@ export class OrderingEngine {
 
   /**
    * Revisits every account that waits for a missing version: delivers or heals what has become deliverable, takes
-   * over expired claims, and past the maximum gap age baselines the account or dead-letters its waiting records with
-   * reason GAP_TIMEOUT. Never drops a record.
+   * over expired claims, and past the maximum gap age baselines an account that never started or sends one GAP_TIMEOUT
+   * notice for its gap (the waiting records stay parked). Never drops a record.
    */
   async sweep(options: ProcessOptions = {}): Promise<BatchOutcome> {
     const tally = new Tally();
@@ -111,12 +131,55 @@ export class OrderingEngine {
     return tally.outcome();
   }
 
+  /**
+   * Revisits the given accounts as the sweep does (an operator's redrive of a GAP_TIMEOUT notice uses it): delivers
+   * what has become deliverable, and reports each account's state afterwards.
+   */
+  async resume(accountIds: readonly string[], options: ProcessOptions = {}): Promise<{ outcome: BatchOutcome; accounts: AccountReport[] }> {
+    const tally = new Tally();
+    const accounts = new Map(accountIds.map((accountId) => [accountId, [] as ChangeRecord[]]));
+    const runs = await this.runAccounts(accounts, tally, options.deadline);
+    return { outcome: tally.outcome(), accounts: accountIds.map((accountId) => this.report(accountId, runs.get(accountId)?.state)) };
+  }
+
+  /**
+   * An operator gives up on versions watermark+1..`through` of an `in-order` account (`fanout redrive --skip-gap`):
+   * they are recorded as skipped with `reason` (a late copy of one is dead-lettered as BEFORE_BASELINE), and what was
+   * parked behind them is delivered in order. Refused, changing nothing, when the account is not behind those
+   * versions, a parked record lies in the range, or another engine's claim is live.
+   */
+  async skipGap(accountId: string, through: number, reason: string, options: ProcessOptions = {}): Promise<SkipGapResult> {
+    const tally = new Tally();
+    const mode = this.options.destination.mode;
+    if (mode !== 'in-order') {
+      const refused = `${this.options.destination.name} delivers ${mode}: it never waits for a missing version, so there is no gap to skip`;
+      const watermark = (await this.options.ledger.load([accountId])).get(accountId);
+      return { skip: { refused }, outcome: tally.outcome(), account: this.report(accountId, watermark) };
+    }
+    const ctx = this.context(tally, options.deadline);
+    const stored = (await this.options.ledger.load([accountId])).get(accountId);
+    const run = new InOrderRun(ctx, accountId, [], stored).skipGap(through, reason);
+    await run.run();
+    return { skip: run.skipOutcome ?? { refused: 'not applied' }, outcome: tally.outcome(), account: this.report(accountId, run.state) };
+  }
+
+  /** The accounts' watermarks and states, as the ledger holds them now. */
+  async inspect(accountIds: readonly string[]): Promise<AccountReport[]> {
+    const stored = await this.options.ledger.load(accountIds);
+    return accountIds.map((accountId) => this.report(accountId, stored.get(accountId)));
+  }
+
+  private report(accountId: string, watermark: Watermark | undefined): AccountReport {
+    return { accountId, state: accountState(watermark, this.options.destination.mode, this.clock()), watermark };
+  }
+
   private async runAccounts(
     byAccount: ReadonlyMap<string, ChangeRecord[]>,
     tally: Tally,
     deadline: number | undefined,
-  ): Promise<void> {
-    if (byAccount.size === 0) return;
+  ): Promise<Map<string, AccountRun>> {
+    const byId = new Map<string, AccountRun>();
+    if (byAccount.size === 0) return byId;
     const ctx = this.context(tally, deadline);
     let stored: Map<string, Watermark>;
     try {
@@ -124,9 +187,10 @@ export class OrderingEngine {
     } catch (error) {
       if (!(error instanceof LedgerUnavailableError)) throw error;
       for (const list of byAccount.values()) for (const record of list) tally.settle(record, 'failed');
-      return;
+      return byId;
     }
     const runs = [...byAccount].map(([accountId, list]) => this.runFor(ctx, accountId, list, stored.get(accountId)));
+    for (const run of runs) byId.set(run.accountId, run);
     await forEachLimited(runs, this.accountConcurrency, async (run) => {
       try {
         await run.run();
@@ -136,6 +200,7 @@ export class OrderingEngine {
         run.failRemaining();
       }
     });
+    return byId;
   }
 
   private runFor(ctx: RunContext, accountId: string, records: ChangeRecord[], stored: Watermark | undefined): AccountRun {
@@ -152,7 +217,7 @@ export class OrderingEngine {
   private context(tally: Tally, deadline: number | undefined): RunContext {
     const { destination, deadLetters, ledger } = this.options;
     const deliveries = new Coalescer<Delivery, DeliveryResult>(
-      (items) => destination.deliver(items),
+      (items, itemsDeadline) => destination.deliver(items, itemsDeadline === undefined ? {} : { deadline: itemsDeadline }),
       `destination ${destination.name}`,
     );
     const letters = new Coalescer<DeadLetter, boolean>(
@@ -171,7 +236,8 @@ export class OrderingEngine {
       reserveMs: this.reserveMs,
       inOrderCommit: this.options.inOrderCommit ?? 'per-version',
       tally,
-      deliver: (delivery) => deliveries.submit(delivery),
+      newClaimToken: () => `${this.owner}:${(this.claims += 1)}`,
+      deliver: (delivery, itemDeadline) => deliveries.submit(delivery, itemDeadline),
       deliverAll: (items) => deliveries.submitAll(items),
       deadLetter: (letter) => letters.submit(letter),
     };

@@ -1,59 +1,89 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import { AccountRun } from './account-run';
+import { checkHeal, versionReused, type ContractBreach } from './contract';
+import {
+  baselined,
+  gapTimedOut,
+  holesOf,
+  isDelivered,
+  neverStarted,
+  settled,
+  startedAt,
+} from './every-version-rules';
 import { healMissing } from './heal';
+import { MAX_RANGES } from './limits';
 import type { DeliveryResult } from './ports';
-import { contiguousFrom, isUnstarted, sortedUnique, type Watermark } from './watermark';
+import { addVersions, describeVersions, hasVersion, type VersionRanges } from './version-ranges';
+import { isBeforeWindow, raisedFloor, windowStartFor } from './window';
+import type { Watermark } from './watermark';
+
+/** What a gap time-out decided, acted on once and re-applied to a fresh watermark after a lost race. */
+type GapOutcome = { readonly baseline: true } | { readonly baseline: false; readonly holes: VersionRanges };
 
 /**
- * `every-version`: delivers every version at least once, in any order, and never waits.
- *
- * The watermark is the highest version with nothing missing below it; versions delivered above it are kept in
- * `ahead` so a redelivery is skipped. One conditional write per account per batch, none when all were duplicates.
- * A lost race re-reads and merges: the delivered sets only ever grow, so the watermark never moves backwards.
+ * `every-version`: delivers every version at least once, in any order, and never waits (see `every-version-rules`).
+ * One conditional write per account per batch, none when all were duplicates. A lost race re-reads and merges: what
+ * was delivered only ever grows, so the watermark never moves backwards.
  */
 export class EveryVersionRun extends AccountRun {
   async run(): Promise<void> {
-    if (isUnstarted(this.watermark) && this.ctx.epoch.baseline === 'first-seen' && this.records.size > 0) {
-      const first = this.records.get(Math.min(...this.records.keys())) as ChangeRecord;
-      this.watermark = startAt(this.watermark, first);
+    const versions = [...this.records.keys()].sort((a, b) => a - b);
+    const epoch = this.ctx.epoch;
+    for (const version of versions) {
+      if (isBeforeWindow(epoch, this.watermark, this.records.get(version) as ChangeRecord)) this.settle(version, 'before-window');
     }
-    this.settleKnown((version) => this.isDelivered(version));
-
-    const deliveries = this.unsettledVersions().map((version) => ({
-      record: this.records.get(version) as ChangeRecord,
-      healed: false,
-    }));
-    const healed = this.healable();
+    const w = this.windowed(this.watermark, versions);
+    const breaches: ContractBreach[] = [];
+    const deliveries: { record: ChangeRecord; healed: boolean }[] = [];
+    for (const version of versions) {
+      if (!this.isUnsettled(version)) continue;
+      const record = this.records.get(version) as ChangeRecord;
+      const reused = versionReused(w, record);
+      if (reused) {
+        breaches.push(reused);
+      } else if (isDelivered(w, version)) {
+        const heal = checkHeal(w, record);
+        if (heal !== undefined && heal !== 'same') breaches.push(heal);
+        else this.settle(version, 'duplicate');
+      } else {
+        deliveries.push({ record, healed: false });
+      }
+    }
+    const healed = this.healable(w);
     if (healed) deliveries.push({ record: healed, healed: true });
 
-    const results = await this.ctx.deliverAll(deliveries.map((d) => this.delivery(d.record, d.healed)));
+    const [results, breachStored] = await Promise.all([
+      this.ctx.deliverAll(deliveries.map((d) => this.delivery(d.record, d.healed))),
+      Promise.all(breaches.map((breach) => this.deadLetterBreach(breach))),
+    ]);
+    breaches.forEach((breach, index) => this.settle(breach.record.version, breachStored[index] ? 'dead-lettered' : 'failed'));
     const accepted = new Map<number, ChangeRecord>();
+    const healedVersions = new Set<number>();
     const acceptedBatch = new Map<number, DeliveryResult>();
-    const letters: Promise<void>[] = [];
     const lettered: number[] = [];
-    deliveries.forEach(({ record, healed: isHealed }, index) => {
-      const result = results[index] as DeliveryResult;
-      if (result.status !== 'failed') {
-        this.countAccepted(result, isHealed);
-        accepted.set(record.version, record);
-        if (!isHealed) acceptedBatch.set(record.version, result);
-        return;
-      }
-      letters.push(
-        this.deadLetterFailure(record, result).then((stored) => {
-          if (stored) lettered.push(record.version);
-          this.settle(record.version, stored ? 'dead-lettered' : 'failed');
-        }),
-      );
-    });
-    await Promise.all(letters);
+    await Promise.all(
+      deliveries.map(async ({ record, healed: isHealed }, index) => {
+        const result = results[index] as DeliveryResult;
+        if (result.status !== 'failed') {
+          this.countAccepted(result, isHealed);
+          accepted.set(record.version, record);
+          if (isHealed) healedVersions.add(record.version);
+          else acceptedBatch.set(record.version, result);
+          return;
+        }
+        const stored = await this.deadLetterFailure(record, result);
+        if (stored) lettered.push(record.version);
+        this.settle(record.version, stored ? 'dead-lettered' : 'failed');
+      }),
+    );
 
-    // Acted on once (a baseline counted, a letter sent), then re-applied to the fresh watermark after a lost race.
+    // Acted on once (a baseline counted, a notice sent), then re-applied to the fresh watermark after a lost race.
     let gap: GapOutcome | undefined;
+    const batch = { delivered: accepted, healed: healedVersions, lettered };
     for (;;) {
-      let next = settle(this.watermark, accepted, lettered, this.ctx.now());
-      if (gap === undefined && this.gapExpiredOn(next)) gap = await this.onGapTimeout(next);
-      if (gap !== undefined) next = applyGapOutcome(next, gap, this.ctx.now());
+      let next = settled(this.windowed(this.watermark, versions), batch, this.ctx.now());
+      gap ??= await this.onGap(next);
+      if (gap !== undefined) next = applyGap(next, gap, this.ctx.now());
       if (sameState(next, this.watermark)) break;
       this.watermark = next;
       if (await this.flush()) break;
@@ -62,110 +92,74 @@ export class EveryVersionRun extends AccountRun {
     for (const [version, result] of acceptedBatch) this.settleAccepted(version, result);
   }
 
-  private isDelivered(version: number): boolean {
-    return version <= this.watermark.version || this.watermark.ahead.includes(version);
-  }
-
-  /** The one missing version right above the watermark, rebuilt, when the batch holds its successor. */
-  private healable(): ChangeRecord | undefined {
-    const missing = this.watermark.version + 1;
-    const after = this.records.get(missing + 1);
-    if (this.records.has(missing) || after === undefined || this.watermark.deadLettered.includes(missing)) {
-      return undefined;
+  /**
+   * `w` with a replay epoch's window applied: records from before it raise the floor of an account without a start,
+   * and a record that proves where the account starts sets its floor, so nothing below is taken for a gap.
+   */
+  private windowed(w: Watermark, versions: readonly number[]): Watermark {
+    const epoch = this.ctx.epoch;
+    if (epoch.from === undefined) return w;
+    const records = versions.map((version) => this.records.get(version) as ChangeRecord);
+    let waiting: VersionRanges = [];
+    for (const record of records) if (!isBeforeWindow(epoch, w, record)) waiting = addVersions(waiting, record.version);
+    let next = w;
+    for (const record of records) {
+      if (!isBeforeWindow(epoch, next, record)) continue;
+      const floor = raisedFloor(next, record, waiting);
+      if (floor !== undefined) next = startedAt(next, floor, undefined, this.ctx.now());
     }
-    return healMissing(missing, this.watermark.lastImage, after);
+    // The lowest record that proves a start decides it (all of them agree while the writers' clocks do).
+    for (const record of records) {
+      const floor = windowStartFor(epoch, next, record);
+      if (floor !== undefined) return startedAt(next, floor, record.oldImage, this.ctx.now());
+    }
+    return next;
   }
 
-  private gapExpiredOn(w: Watermark): boolean {
-    return w.gapSince !== undefined && this.ctx.now() - w.gapSince >= this.ctx.maxGapAgeMs;
+  /** The one missing version right above the watermark, rebuilt, when the batch holds its successor and proof. */
+  private healable(w: Watermark): ChangeRecord | undefined {
+    const missing = w.version + 1;
+    const after = this.records.get(missing + 1);
+    if (this.records.has(missing) || after === undefined || !this.isUnsettled(missing + 1)) return undefined;
+    if (hasVersion(w.owed, missing) || isDelivered(w, missing) || w.lastKind === 'REMOVE') return undefined;
+    return healMissing(missing, w.lastImage, after);
   }
 
   /**
-   * After the maximum gap age: an account that never started (its history predates the pipeline) starts at its
-   * lowest delivered version; otherwise the missing versions are reported to the dead-letter queue.
+   * When the account has waited too long for its holes (or has more of them than it may keep): an account that never
+   * started is baselined; otherwise one GAP_TIMEOUT notice names the holes, which become owed. Undefined: nothing to do
+   * (or the notice could not be stored; the next batch or sweep tries again).
    */
-  private async onGapTimeout(w: Watermark): Promise<GapOutcome> {
-    if (neverStarted(w) && this.ctx.epoch.baseline === 'from-version-1') {
+  private async onGap(w: Watermark): Promise<GapOutcome | undefined> {
+    const overflow = w.ahead.length > MAX_RANGES;
+    if (!overflow && !this.gapExpired(w)) return undefined;
+    if (!overflow && neverStarted(w)) {
       this.ctx.tally.counts.baselined += 1;
-      return { baseline: true, lettered: [] };
+      return { baseline: true };
     }
-    const missingVersions = missingBelowAhead(w);
+    const holes = holesOf(w);
+    if (holes.length === 0) return undefined;
+    const why = overflow ? `the account has more than ${MAX_RANGES} separate gaps` : `not received within ${this.ctx.maxGapAgeMs} ms`;
     const stored = await this.sendLetter({
       destination: this.ctx.destination,
       epoch: this.ctx.epoch.id,
       reason: 'GAP_TIMEOUT',
-      detail: `versions ${missingVersions.join(', ')} did not arrive within ${this.ctx.maxGapAgeMs} ms`,
+      detail: `versions ${describeVersions(holes)} ${why}; later versions were delivered. A copy that arrives later is still delivered: look for the missing versions in the on-failure bucket and replay from before them.`,
       attempts: 0,
       accountId: w.accountId,
-      version: missingVersions[0] as number,
-      missingVersions,
+      version: holes[0]?.[0] as number,
+      missing: holes,
       at: this.ctx.now(),
     });
-    if (!stored) return { baseline: false, lettered: [] };
-    this.ctx.tally.counts.gapTimeouts += missingVersions.length;
-    return { baseline: false, lettered: missingVersions };
+    if (!stored) return undefined;
+    this.ctx.tally.counts.gapTimeouts += 1;
+    return { baseline: false, holes };
   }
 }
 
-/** What a gap time-out decided: start the account at its lowest delivered version, or letters for the missing. */
-interface GapOutcome {
-  readonly baseline: boolean;
-  readonly lettered: readonly number[];
-}
-
-function neverStarted(w: Watermark): boolean {
-  return w.version === 0 && w.floor === undefined;
-}
-
-function applyGapOutcome(w: Watermark, gap: GapOutcome, now: number): Watermark {
-  if (gap.baseline && neverStarted(w) && w.ahead.length > 0) {
-    const floor = Math.min(...w.ahead) - 1;
-    return settle({ ...w, floor, version: floor }, new Map(), [], now);
-  }
-  return settle(w, new Map(), gap.lettered, now);
-}
-
-function startAt(w: Watermark, first: ChangeRecord): Watermark {
-  const floor = first.version - 1;
-  return { ...w, version: floor, floor, lastImage: first.oldImage };
-}
-
-/** Merges what was delivered and dead-lettered into the watermark; only ever moves it forward. */
-function settle(
-  w: Watermark,
-  delivered: ReadonlyMap<number, ChangeRecord>,
-  lettered: readonly number[],
-  now: number,
-): Watermark {
-  if (w.ahead.length === 0 && w.deadLettered.length === 0 && lettered.length === 0) {
-    // The common case, without sets: what was delivered simply extends the watermark.
-    let version = w.version;
-    while (delivered.has(version + 1)) version += 1;
-    if (version - w.version === delivered.size) {
-      const lastImage = version === w.version ? w.lastImage : delivered.get(version)?.newImage;
-      return { ...w, version, lastImage, gapSince: undefined };
-    }
-  }
-  const present = new Set([...w.ahead, ...delivered.keys()]);
-  const version = contiguousFrom(w.version, present);
-  const ahead = sortedUnique([...present].filter((v) => v > version));
-  const deadLettered = sortedUnique([...w.deadLettered, ...lettered]).filter(
-    (v) => v > version && !present.has(v),
-  );
-  // The image at the watermark is known only if that version passed through this run (or did not move).
-  const lastImage = version === w.version ? w.lastImage : delivered.get(version)?.newImage;
-  const next: Watermark = { ...w, version, ahead, deadLettered, lastImage, gapSince: undefined };
-  return missingBelowAhead(next).length > 0 ? { ...next, gapSince: w.gapSince ?? now } : next;
-}
-
-/** Versions between the watermark and the highest delivered one that neither arrived nor were dead-lettered. */
-function missingBelowAhead(w: Watermark): number[] {
-  const top = w.ahead.length > 0 ? Math.max(...w.ahead) : w.version;
-  const missing: number[] = [];
-  for (let v = w.version + 1; v < top; v += 1) {
-    if (!w.ahead.includes(v) && !w.deadLettered.includes(v)) missing.push(v);
-  }
-  return missing;
+function applyGap(w: Watermark, gap: GapOutcome, now: number): Watermark {
+  if (gap.baseline) return neverStarted(w) ? baselined(w, now) : w;
+  return gapTimedOut(w, gap.holes, now);
 }
 
 function sameState(a: Watermark, b: Watermark): boolean {
@@ -174,11 +168,14 @@ function sameState(a: Watermark, b: Watermark): boolean {
     a.floor === b.floor &&
     a.gapSince === b.gapSince &&
     a.lastImage === b.lastImage &&
-    sameList(a.ahead, b.ahead) &&
-    sameList(a.deadLettered, b.deadLettered)
+    a.lastKind === b.lastKind &&
+    a.newestCreatedAt === b.newestCreatedAt &&
+    a.heals === b.heals &&
+    sameRanges(a.ahead, b.ahead) &&
+    sameRanges(a.owed, b.owed)
   );
 }
 
-function sameList(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((value, index) => value === b[index]);
+function sameRanges(a: VersionRanges, b: VersionRanges): boolean {
+  return a.length === b.length && a.every((range, index) => range[0] === b[index]?.[0] && range[1] === b[index]?.[1]);
 }

@@ -1,16 +1,20 @@
+import { createHash } from 'node:crypto';
 import type { AccountImage } from '../accounts/account';
 import type { ChangeRecord } from '../change-record/change-record';
 
 /**
- * Rebuilds a missing change from its neighbours when exactly one version is missing.
+ * Rebuilds a missing change from its neighbours, but only when the chain of images proves it.
  *
- * The change to version m turned the image of m-1 into the image of m. The ledger holds the image of m-1 (the last
- * delivered new image) and the record of m+1 carries the image of m as its old image, so the missing change is
- * known exactly. For m = 1 there is no image before it: the change was the INSERT that created `next.oldImage`.
+ * The change to version m turned the image of m-1 into the image of m. The record of m+1 carries the image of m as
+ * its old image (exact: it is what DynamoDB held), and the ledger holds the image of m-1 as delivered. That the
+ * missing change started from *that* image is an assumption, which a write that did not raise the version would
+ * break (the writer changed the item at m-1 and the stream quarantined the change). So the heal also needs proof
+ * that image(m) follows from image(m-1) by the change image(m) says it is (`provesChange`). Without proof the
+ * record parks and waits for the real change.
+ *
+ * For m = 1 there is no image before it: the change was the INSERT that created `next.oldImage`.
  * Only the event id and the exact creation time are lost: the id is synthesised, the time is the upper bound given
  * by the next change.
- *
- * Returns undefined when the neighbours do not fit together, so a wrong heal is never delivered.
  */
 export function healMissing(
   missing: number,
@@ -29,7 +33,74 @@ export function healMissing(
     sequenceNumber: next.sequenceNumber,
     shardId: next.shardId,
   };
-  if (missing === 1) return { ...base, kind: 'INSERT' };
-  if (previousImage?.version !== missing - 1) return undefined;
+  if (missing === 1) return openingIsPlausible(image) ? { ...base, kind: 'INSERT' } : undefined;
+  if (previousImage === undefined || !provesChange(previousImage, image)) return undefined;
   return { ...base, kind: 'MODIFY', oldImage: previousImage };
+}
+
+/** The attributes a write may change besides the ones `last_change` accounts for. */
+const BOOKKEEPING = new Set(['version', 'updated_at', 'balance', 'status', 'last_change']);
+
+/**
+ * True when `image` follows from `previous` by exactly one write: the version is one higher, every attribute other
+ * than the bookkeeping ones is unchanged, and the balance and status moved exactly as `last_change` says (a deposit
+ * or incoming transfer adds its amount, a withdrawal or outgoing transfer subtracts it, a close changes only the
+ * status). Without `last_change` only a write that changed nothing but `version` and `updated_at` is proven.
+ */
+export function provesChange(previous: AccountImage, image: AccountImage): boolean {
+  if (image.version !== previous.version + 1) return false;
+  if (canonical(withoutBookkeeping(previous)) !== canonical(withoutBookkeeping(image))) return false;
+  const change = image.last_change as { type?: unknown; amount?: unknown } | undefined;
+  if (change === undefined) {
+    return image.balance === previous.balance && image.status === previous.status && previous.last_change === undefined;
+  }
+  const amount = change.amount;
+  if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount < 0) return false;
+  const sameStatus = image.status === previous.status;
+  switch (change.type) {
+    case 'DEPOSIT':
+    case 'TRANSFER_IN':
+      return sameStatus && image.balance === previous.balance + amount;
+    case 'WITHDRAWAL':
+    case 'TRANSFER_OUT':
+      return sameStatus && image.balance === previous.balance - amount;
+    case 'CLOSED':
+      return image.balance === previous.balance && image.status === 'CLOSED' && previous.status !== 'CLOSED';
+    default:
+      return false;
+  }
+}
+
+/** Version 1 is an opening; an image of version 1 that says otherwise was changed without a new version. */
+function openingIsPlausible(image: AccountImage): boolean {
+  const change = image.last_change as { type?: unknown } | undefined;
+  return change === undefined || change.type === 'OPENED';
+}
+
+/**
+ * What identifies a change's content, for checking a heal against the real record when it arrives: its kind and both
+ * images. A real record with the same digest as its heal describes the same change.
+ */
+export function changeDigest(record: Pick<ChangeRecord, 'kind' | 'oldImage' | 'newImage'>): string {
+  return createHash('sha256')
+    .update(canonical({ kind: record.kind, oldImage: record.oldImage ?? null, newImage: record.newImage ?? null }))
+    .digest('base64url')
+    .slice(0, 16);
+}
+
+function withoutBookkeeping(image: AccountImage): Record<string, unknown> {
+  const rest: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(image)) if (!BOOKKEEPING.has(key)) rest[key] = value;
+  return rest;
+}
+
+/** JSON with object keys sorted at every level, so equal values give equal text. */
+export function canonical(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value instanceof Set) return canonical([...value].sort());
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, item]) => item !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonical(item)}`).join(',')}}`;
 }

@@ -1,23 +1,40 @@
 import type { ChangeRecord } from '../change-record/change-record';
-import type { BaselineRule } from './delivery-mode';
-import { healMissing } from './heal';
-import { isUnstarted, sortedUnique, type Claim, type Watermark } from './watermark';
+import type { Epoch } from './delivery-mode';
+import { chainBroken, type ContractBreach } from './contract';
+import { changeDigest, healMissing } from './heal';
+import { MAX_HEAL_MARKS, MAX_LAST_IMAGE_BYTES, MAX_RANGES, MAX_SKIP_NOTES, MAX_SKIP_REASON_LENGTH } from './limits';
+import {
+  addVersions,
+  capRanges,
+  hasVersion,
+  lowestVersion,
+  rangeOf,
+  removeVersions,
+} from './version-ranges';
+import { hasNoStart, windowStartFor, belowFloor } from './window';
+import type { Claim, Watermark } from './watermark';
 
 /**
- * The rules of `in-order`, free of I/O: what an account's run does next, and how a delivery or a dead letter
- * changes its watermark. `InOrderRun` carries them out against the ledger, the destination and the queue.
+ * The rules of `in-order`, free of I/O: what an account's run does next, and how each event changes its watermark.
+ * `InOrderRun` carries them out against the ledger, the destination and the queue. The states these rules move an
+ * account between are named in `account-state.ts` (and tabled in the README).
  */
 
 export type Step =
-  | { readonly kind: 'load-parked' }
-  | { readonly kind: 'baseline'; readonly from: ChangeRecord; readonly afterGap: boolean }
+  /** Read parked records `from..to` from the ledger before deciding. */
+  | { readonly kind: 'load-parked'; readonly from: number; readonly to: number }
+  /** A replay epoch's account starts here: `record` proves its predecessor precedes the window. */
+  | { readonly kind: 'start'; readonly floor: number; readonly record: ChangeRecord }
+  /** After the maximum gap age, an account that never started starts at its lowest waiting version. */
+  | { readonly kind: 'baseline'; readonly from: ChangeRecord }
   | { readonly kind: 'deliver'; readonly record: ChangeRecord; readonly healed: boolean }
-  | { readonly kind: 'gap-timeout' }
+  /** The next version breaks the contract: dead-letter it, and the account waits for an operator (blocked). */
+  | { readonly kind: 'breach'; readonly breach: ContractBreach }
+  /** After the maximum gap age, one GAP_TIMEOUT notice names the missing versions `from..to`. */
+  | { readonly kind: 'gap-timeout'; readonly from: number; readonly to: number }
   | { readonly kind: 'wait' }
   | { readonly kind: 'done' };
 
-const LOAD_PARKED: Step = { kind: 'load-parked' };
-const GAP_TIMEOUT: Step = { kind: 'gap-timeout' };
 const WAIT: Step = { kind: 'wait' };
 const DONE: Step = { kind: 'done' };
 
@@ -26,79 +43,221 @@ export interface InOrderView {
   readonly state: Watermark;
   readonly owner: string;
   readonly now: number;
-  readonly baseline: BaselineRule;
+  readonly epoch: Epoch;
   /** The account has waited for a missing version longer than the maximum gap age. */
   readonly waitedTooLong: boolean;
   /** The record of this version in hand (from the batch or loaded from the parked records), if any. */
   available(version: number): ChangeRecord | undefined;
   /** Listed as parked by the watermark but not in hand yet. */
   parkedButNotLoaded(version: number): boolean;
-  /** The lowest record above the watermark in hand. */
-  lowestWaiting(): ChangeRecord | undefined;
+  /** The lowest version above the watermark in hand from the batch (parked ones are in `state.parked`). */
+  lowestInHand(): number | undefined;
 }
 
 /**
- * Deliver watermark+1 if it is in hand, or heal it from watermark+2; otherwise wait (park), unless the wait has
- * outlived the maximum gap age: then baseline an account that never started, or time its waiting records out.
- * Another engine's live claim always means wait.
+ * Deliver watermark+1 if it is in hand, or heal it from watermark+2 when the images prove the change; otherwise wait
+ * (park), unless the wait has outlived the maximum gap age: then baseline an account that never started, or send one
+ * GAP_TIMEOUT notice for the gap. Another engine's live claim always means wait.
  */
 export function nextInOrderStep(view: InOrderView): Step {
   const w = view.state;
   if (w.claim && w.claim.owner !== view.owner && w.claim.expiresAt > view.now) return WAIT;
-  if (isUnstarted(w) && w.parked.some((version) => view.parkedButNotLoaded(version))) return LOAD_PARKED;
-  if (isUnstarted(w) && view.baseline === 'first-seen') {
-    const lowest = view.lowestWaiting();
-    return lowest ? { kind: 'baseline', from: lowest, afterGap: false } : DONE;
-  }
+
+  const start = provenStart(view);
+  if (start) return start;
 
   const next = w.version + 1;
   const candidate = view.available(next);
-  if (candidate) return { kind: 'deliver', record: candidate, healed: false };
-  if (view.parkedButNotLoaded(next) || view.parkedButNotLoaded(next + 1)) return LOAD_PARKED;
+  if (candidate) {
+    const breach = chainBroken(w, candidate);
+    return breach ? { kind: 'breach', breach } : { kind: 'deliver', record: candidate, healed: false };
+  }
+  if (view.parkedButNotLoaded(next) || view.parkedButNotLoaded(next + 1)) return loadFrom(w, next);
   const after = view.available(next + 1);
-  if (after && !w.deadLettered.includes(next)) {
+  if (after && !hasVersion(w.owed, next) && w.lastKind !== 'REMOVE') {
     const healed = healMissing(next, w.lastImage, after);
     if (healed) return { kind: 'deliver', record: healed, healed: true };
   }
 
-  if (w.parked.length === 0 && view.lowestWaiting() === undefined) return DONE;
-  // Waiting behind a dead-lettered version is not a gap: the account resumes when that record is redriven.
-  if (w.deadLettered.includes(next) || !view.waitedTooLong) return WAIT;
-  if (w.parked.some((version) => view.parkedButNotLoaded(version))) return LOAD_PARKED;
-  const lowest = view.lowestWaiting();
+  const lowest = lowestWaiting(view);
   if (lowest === undefined) return DONE;
-  if (isUnstarted(w) && view.baseline === 'from-version-1') {
-    return { kind: 'baseline', from: lowest, afterGap: true };
+  // Waiting behind a dead-lettered version is not a gap: the account resumes when that record is redriven.
+  if (hasVersion(w.owed, next) || !view.waitedTooLong) return WAIT;
+  if (hasNoStart(w)) {
+    const record = view.available(lowest);
+    return record ? { kind: 'baseline', from: record } : loadFrom(w, lowest);
   }
-  return GAP_TIMEOUT;
+  // One notice per gap: the account then waits for the missing version or an operator's skip.
+  if (w.gapNotice !== undefined && w.gapNotice.from === next) return WAIT;
+  return { kind: 'gap-timeout', from: next, to: lowest - 1 };
 }
 
-/** The watermark after `record` was delivered. Progress restarts the gap clock: what matters is how long it is stuck. */
-export function advance(w: Watermark, record: ChangeRecord): Watermark {
+/** A replay epoch's account without a start, and a record in hand (or the floor's successor) that proves one. */
+function provenStart(view: InOrderView): Step | undefined {
+  const w = view.state;
+  if (view.epoch.from === undefined || !hasNoStart(w)) return undefined;
+  let best: Step | undefined;
+  for (const version of [view.lowestInHand(), lowestVersion(w.parked)]) {
+    const record = version === undefined ? undefined : view.available(version);
+    const floor = record === undefined ? undefined : windowStartFor(view.epoch, w, record);
+    if (record && floor !== undefined && (best === undefined || (best.kind === 'start' && floor < best.floor))) {
+      best = { kind: 'start', floor, record };
+    }
+  }
+  return best;
+}
+
+/** The lowest version waiting above the watermark: in hand from the batch, or parked. */
+function lowestWaiting(view: InOrderView): number | undefined {
+  const inHand = view.lowestInHand();
+  const parked = lowestVersion(view.state.parked);
+  if (inHand === undefined) return parked;
+  return parked === undefined ? inHand : Math.min(inHand, parked);
+}
+
+/** Parked records from `from` to the end of their run, at most one read's worth. */
+function loadFrom(w: Watermark, from: number): Step {
+  const range = rangeOf(w.parked, from) ?? rangeOf(w.parked, from + 1);
+  return { kind: 'load-parked', from, to: range ? range[1] : from + 1 };
+}
+
+// Transitions: each one event's effect on the watermark.
+
+/** `record` was delivered (or healed): the watermark moves to it. Progress restarts the gap clock. */
+export function delivered(w: Watermark, record: ChangeRecord, healed: boolean): Watermark {
   return {
     ...w,
     version: record.version,
-    parked: without(w.parked, record.version),
-    deadLettered: without(w.deadLettered, record.version),
-    lastImage: record.newImage,
+    parked: removeVersions(w.parked, record.version),
+    owed: removeVersions(w.owed, record.version),
+    lastImage: keepableImage(record),
+    lastKind: record.kind,
+    newestCreatedAt: Math.max(w.newestCreatedAt ?? 0, record.createdAtMicros),
+    heals: healed ? remember(w.heals, { version: record.version, digest: changeDigest(record) }, MAX_HEAL_MARKS) : w.heals,
     gapSince: undefined,
+    gapNotice: undefined,
   };
 }
 
-/** The watermark after `versions` went to the dead-letter queue instead of the destination. */
-export function deadLettered(w: Watermark, versions: readonly number[]): Watermark {
-  const pending = versions.filter((version) => version > w.version);
+/**
+ * `versions` were parked. Undefined when that would fragment the parked set beyond `MAX_RANGES`: the record is then
+ * dead-lettered as PARK_LIMIT instead.
+ */
+export function parked(w: Watermark, version: number): Watermark | undefined {
+  const next = addVersions(w.parked, version);
+  if (next.length > MAX_RANGES) return undefined;
+  return next === w.parked ? w : { ...w, parked: next };
+}
+
+/** `versions` went to the dead-letter queue instead of the destination: the account owes them (blocked on failure). */
+export function owedVersions(w: Watermark, versions: readonly number[]): Watermark {
+  let owed = w.owed;
+  let parkedSet = w.parked;
+  for (const version of versions) {
+    if (version <= w.version) continue;
+    owed = addVersions(owed, version);
+    parkedSet = removeVersions(parkedSet, version);
+  }
+  return owed === w.owed && parkedSet === w.parked ? w : { ...w, owed: capRanges(owed, MAX_RANGES), parked: parkedSet };
+}
+
+/** A replay epoch's account starts at `floor`; `record` (its first version in the window) gives the image there. */
+export function started(w: Watermark, floor: number, record: ChangeRecord): Watermark {
   return {
     ...w,
-    parked: w.parked.filter((version) => !pending.includes(version)),
-    deadLettered: sortedUnique([...w.deadLettered, ...pending]),
+    version: floor,
+    floor,
+    skipped: capRanges(belowFloor(w, floor, w.skipped), MAX_RANGES),
+    lastImage: record.oldImage,
+    lastKind: undefined,
   };
 }
 
-function without(versions: readonly number[], version: number): readonly number[] {
-  return versions.length === 0 ? versions : versions.filter((other) => other !== version);
+/** After the maximum gap age, an account that never started starts right below its lowest waiting version. */
+export function baselined(w: Watermark, from: ChangeRecord): Watermark {
+  return { ...started(w, from.version - 1, from), gapSince: undefined, gapNotice: undefined };
+}
+
+/** A replay epoch's record from before the window raised the floor of an account that has no start yet. */
+export function floorRaised(w: Watermark, floor: number): Watermark {
+  return { ...w, version: floor, floor, skipped: capRanges(belowFloor(w, floor, w.skipped), MAX_RANGES) };
+}
+
+/** One GAP_TIMEOUT notice went out for `from..to`: no other until the gap changes. */
+export function gapTimedOut(w: Watermark, from: number, to: number, at: number): Watermark {
+  return { ...w, gapNotice: { from, to, at } };
+}
+
+/** Why an operator's skip cannot be applied. */
+export type SkipRefusal = { readonly refused: string };
+
+/**
+ * An operator gives up on versions watermark+1..`through`: they become skipped (a late copy is dead-lettered as
+ * BEFORE_BASELINE), the note and its reason stay with the account, and delivery resumes at `through`+1. Refused when
+ * there is nothing to skip, or when the range holds a parked record (skipping it would drop a change we have).
+ */
+export function skippedGap(w: Watermark, through: number, reason: string, at: number): Watermark | SkipRefusal {
+  const from = w.version + 1;
+  if (!Number.isSafeInteger(through) || through < from) {
+    return { refused: `the account is at version ${w.version}: skip through a version from ${from} on` };
+  }
+  const lowestParked = lowestVersion(w.parked);
+  if (lowestParked !== undefined && lowestParked <= through) {
+    return { refused: `version ${lowestParked} is parked, waiting to be delivered: skip through version ${lowestParked - 1} at most` };
+  }
+  const note = { from, to: through, reason: reason.slice(0, MAX_SKIP_REASON_LENGTH), at };
+  return {
+    ...w,
+    version: through,
+    owed: removeVersions(w.owed, from, through),
+    skipped: capRanges(addVersions(w.skipped, from, through), MAX_RANGES),
+    skips: remember(w.skips, note, MAX_SKIP_NOTES),
+    lastImage: undefined,
+    lastKind: undefined,
+    gapSince: undefined,
+    gapNotice: undefined,
+  };
+}
+
+export function isSkipRefusal(value: Watermark | SkipRefusal): value is SkipRefusal {
+  return 'refused' in value;
 }
 
 export function covers(claim: Claim, version: number): boolean {
   return claim.version <= version && version <= (claim.through ?? claim.version);
+}
+
+/** A list that keeps its newest `max` entries. */
+function remember<T>(list: readonly T[], entry: T, max: number): readonly T[] {
+  const next = [...list, entry];
+  return next.length > max ? next.slice(next.length - max) : next;
+}
+
+/** The new image, when it is small enough to keep for a heal (see `MAX_LAST_IMAGE_BYTES`). */
+export function keepableImage(record: ChangeRecord): ChangeRecord['newImage'] {
+  const image = record.newImage;
+  return image !== undefined && approximateBytes(image, MAX_LAST_IMAGE_BYTES) <= MAX_LAST_IMAGE_BYTES ? image : undefined;
+}
+
+/** A cheap upper estimate of a value's JSON size, that stops counting once past `limit`. */
+function approximateBytes(value: unknown, limit: number): number {
+  if (typeof value === 'string') return value.length * 3 + 2;
+  if (value === null || typeof value !== 'object') return 24;
+  let total = 2;
+  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+    total += key.length + 4 + approximateBytes(item, limit - total);
+    if (total > limit) break;
+  }
+  return total;
+}
+
+/**
+ * The gap clock runs exactly while records are parked, from when the account began to wait; a notice belongs to the
+ * gap it was sent for, and progress past that gap retires it.
+ */
+export function withGapClock(w: Watermark, now: number): Watermark {
+  const waiting = w.parked.length > 0;
+  const gapSince = waiting ? (w.gapSince ?? now) : undefined;
+  const gapNotice = waiting && w.gapNotice?.from === w.version + 1 ? w.gapNotice : undefined;
+  return gapSince === w.gapSince && gapNotice === w.gapNotice ? w : { ...w, gapSince, gapNotice };
 }

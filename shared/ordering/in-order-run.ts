@@ -1,52 +1,104 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import { AccountRun } from './account-run';
-import type { BaselineRule } from './delivery-mode';
-import { advance, covers, deadLettered, nextInOrderStep, type InOrderView, type Step } from './in-order-rules';
+import { beforeBaseline, checkHeal, versionReused, type ContractBreach } from './contract';
+import type { Epoch } from './delivery-mode';
+import {
+  baselined,
+  covers,
+  delivered,
+  floorRaised,
+  gapTimedOut,
+  isSkipRefusal,
+  nextInOrderStep,
+  owedVersions,
+  parked,
+  skippedGap,
+  started,
+  withGapClock,
+  type InOrderView,
+} from './in-order-rules';
+import { PARKED_READ_LIMIT } from './limits';
 import { MAX_LEDGER_WRITE_ITEMS, type DeliveryResult } from './ports';
-import { sortedUnique, type Claim, type Watermark } from './watermark';
+import { addVersions, countVersions, hasVersion, holesBetween, rangeOf, removeVersions, type VersionRanges } from './version-ranges';
+import { isBeforeWindow, raisedFloor } from './window';
+import type { Watermark } from './watermark';
+
+/** A fact about the account that a lost race re-applies to the fresh watermark, or drops (undefined) if it no longer holds. */
+type Fact = (fresh: Watermark) => Watermark | undefined;
+
+/** What an operator's skip came to. */
+export type SkipOutcome = { readonly skipped: { readonly from: number; readonly to: number } } | { readonly refused: string };
 
 /**
- * `in-order`: delivers exactly watermark+1, +2, ... for one account.
+ * `in-order`: delivers exactly watermark+1, +2, ... for one account, carrying out `nextInOrderStep`.
  *
- * Before delivering, the run writes a claim (owner, versions, expiry) into the watermark. With `per-version` commits
- * each later write both commits the version just delivered and claims the next one: k+1 writes for k versions, and a
- * crash between a delivery and its commit can only re-deliver that one version, once the claim has expired. With
- * `per-batch` commits the claim covers every version in hand and one write at the end commits them all.
- * While another engine's claim is live this run delivers nothing: it parks what it has and the claim holder, whose
- * next write then loses the race and re-reads, drains it.
+ * Before delivering, the run writes a claim (owner, fencing token, versions, expiry) into the watermark, and every
+ * delivery must end before the claim does (the destination call gets the claim's end, less the reserve, as its
+ * deadline). With `per-version` commits each later write both commits the version just delivered and claims the next
+ * one: k+1 writes for k versions. With `per-batch` commits the claim covers every version in hand, is renewed before
+ * it runs short, and one write at the end commits them all. A write that carries our deliveries is fenced: it
+ * succeeds only while the ledger still holds our claim's token, so a run whose claim was taken over stops before its
+ * next delivery. While another engine's claim is live this run delivers nothing: it parks what it has.
  */
 export class InOrderRun extends AccountRun implements InOrderView {
-  private parkedRecords: Map<number, ChangeRecord> | undefined;
+  private readonly parkedRecords = new Map<number, ChangeRecord>();
+  /** Batch versions in ascending order. */
+  private readonly inHand: number[];
   /** Batch records delivered but not yet committed: they settle when the watermark is written. */
   private readonly pending = new Map<number, DeliveryResult>();
-  /**
-   * What this run did (a delivery, dead letters) and has not written yet. After a lost race it is re-applied to the
-   * fresh watermark, or dropped (returns undefined) when it no longer holds there.
-   */
-  private unwritten: ((fresh: Watermark) => Watermark | undefined) | undefined;
+  /** What this run did and has not written yet; re-applied to the fresh watermark after a lost race. */
+  private unwritten: Fact | undefined;
   private readonly toUnpark = new Set<number>();
-  /** Versions this run sent to the dead-letter queue: not tried again until redriven. */
+  /** Versions this run sent to the dead-letter queue: out of play until redriven. */
   private readonly spent = new Set<number>();
-  private baselined = false;
+  /** The token of the claim this run last took. */
+  private claimToken: string | undefined;
+  /** The token of our claim as the ledger holds it: writes carrying deliveries made under it are fenced by it. */
+  private storedToken: string | undefined;
+  private countedBaseline = false;
+  private noticeFailed = false;
   private dirty = false;
+  private skip: { readonly through: number; readonly reason: string } | undefined;
+  /** Set by an operator's skip (see `skipGap`). */
+  skipOutcome: SkipOutcome | undefined;
+
+  constructor(...args: ConstructorParameters<typeof AccountRun>) {
+    super(...args);
+    this.inHand = [...this.records.keys()].sort((a, b) => a - b);
+  }
+
+  /** Makes the run apply an operator's skip through `through` before it delivers what then follows. */
+  skipGap(through: number, reason: string): this {
+    this.skip = { through, reason };
+    return this;
+  }
 
   async run(): Promise<void> {
+    if (this.skip && !(await this.applySkip(this.skip.through, this.skip.reason))) return;
+    await this.classify();
     for (;;) {
-      this.settleKnown((version) => !this.pending.has(version) && this.isAccountedFor(version));
-      const step = this.nextStep();
+      const step = nextInOrderStep(this);
       switch (step.kind) {
         case 'load-parked':
-          await this.loadParked();
+          await this.loadParked(step.from, step.to);
+          continue;
+        case 'start':
+          this.update(started(this.watermark, step.floor, step.record));
           continue;
         case 'baseline':
-          this.baselineAt(step.from, step.afterGap);
+          this.update(baselined(this.watermark, step.from));
+          // A lost race re-plans the same baseline on the fresh watermark; the account was baselined once.
+          if (!this.countedBaseline) this.ctx.tally.counts.baselined += 1;
+          this.countedBaseline = true;
           continue;
         case 'deliver':
           if (!(await this.deliverStep(step.record, step.healed))) return;
           continue;
+        case 'breach':
+          if (!(await this.breachStep(step.breach))) return;
+          continue;
         case 'gap-timeout':
-          await this.deadLetterWaiting();
-          await this.commit();
+          await this.noticeGap(step.from, step.to);
           continue;
         case 'wait':
           if (await this.parkWaiting()) return;
@@ -59,241 +111,337 @@ export class InOrderRun extends AccountRun implements InOrderView {
     }
   }
 
-  private isAccountedFor(version: number): boolean {
-    return version <= this.watermark.version || this.watermark.parked.includes(version);
-  }
-
-  available(version: number): ChangeRecord | undefined {
-    if (this.spent.has(version)) return undefined;
-    return this.records.get(version) ?? this.parkedRecords?.get(version);
-  }
-
-  /** Listed as parked but not in hand: never loaded, or parked by another engine since we loaded. */
-  parkedButNotLoaded(version: number): boolean {
-    return this.watermark.parked.includes(version) && !this.parkedRecords?.has(version);
-  }
-
-  private nextStep(): Step {
-    return nextInOrderStep(this);
-  }
-
   // The run as the rules see it (InOrderView).
-  get state(): Watermark {
-    return this.watermark;
-  }
   get owner(): string {
     return this.ctx.owner;
   }
   get now(): number {
     return this.ctx.now();
   }
-  get baseline(): BaselineRule {
-    return this.ctx.epoch.baseline;
+  get epoch(): Epoch {
+    return this.ctx.epoch;
   }
   get waitedTooLong(): boolean {
-    return this.gapExpired();
+    return !this.noticeFailed && this.gapExpired();
   }
 
-  /** The lowest record above the watermark that this run holds, from the batch or the parked records. */
-  lowestWaiting(): ChangeRecord | undefined {
-    const versions = [...this.records.keys(), ...(this.parkedRecords?.keys() ?? [])].filter(
-      (version) => version > this.watermark.version && !this.spent.has(version),
-    );
-    if (versions.length === 0) {
-      return undefined;
+  available(version: number): ChangeRecord | undefined {
+    if (this.spent.has(version)) return undefined;
+    return this.records.get(version) ?? this.parkedRecords.get(version);
+  }
+
+  parkedButNotLoaded(version: number): boolean {
+    return hasVersion(this.watermark.parked, version) && !this.parkedRecords.has(version) && !this.records.has(version);
+  }
+
+  lowestInHand(): number | undefined {
+    const w = this.watermark;
+    for (let index = firstAbove(this.inHand, w.version); index < this.inHand.length; index += 1) {
+      const version = this.inHand[index] as number;
+      if (this.isUnsettled(version) && !this.spent.has(version) && !hasVersion(w.parked, version)) return version;
     }
-    return this.available(Math.min(...versions));
+    return undefined;
   }
 
-  private async loadParked(): Promise<void> {
-    const loaded = await this.ctx.ledger.parked(this.accountId);
-    this.parkedRecords = new Map();
+  /**
+   * Settles what the watermark alone decides about the batch: records before a replay's window (which may raise the
+   * floor of an account without a start), records that break the contract, late records below the account's start or
+   * an operator's skip, and duplicates. What is left is in play.
+   */
+  private async classify(): Promise<void> {
+    const breaches: ContractBreach[] = [];
+    const inWindow = this.inHand.filter((version) => !isBeforeWindow(this.ctx.epoch, this.watermark, this.records.get(version)!));
+    let waiting: VersionRanges = this.watermark.parked;
+    for (const version of inWindow) if (version > this.watermark.version) waiting = addVersions(waiting, version);
+    for (const version of this.inHand) {
+      if (!this.isUnsettled(version) || this.pending.has(version) || this.spent.has(version)) continue;
+      const w = this.watermark;
+      const record = this.records.get(version) as ChangeRecord;
+      if (isBeforeWindow(this.ctx.epoch, w, record)) {
+        this.settle(version, 'before-window');
+        const floor = raisedFloor(w, record, waiting);
+        if (floor !== undefined) this.update(floorRaised(w, floor));
+        continue;
+      }
+      const reused = versionReused(w, record);
+      if (reused) {
+        breaches.push(reused);
+      } else if (version <= w.version) {
+        const heal = checkHeal(w, record);
+        if (hasVersion(w.skipped, version)) {
+          breaches.push(beforeBaseline(w, record, w.skips.some((note) => note.from <= version && version <= note.to) ? 'skip' : 'baseline'));
+        } else if (heal !== undefined && heal !== 'same') {
+          breaches.push(heal);
+        } else {
+          this.settle(version, 'duplicate');
+        }
+      } else if (hasVersion(w.parked, version)) {
+        this.settle(version, 'duplicate');
+      }
+    }
+    const stored = await Promise.all(breaches.map((breach) => this.deadLetterBreach(breach)));
+    breaches.forEach((breach, index) => {
+      this.settle(breach.record.version, stored[index] ? 'dead-lettered' : 'failed');
+      this.spent.add(breach.record.version);
+    });
+  }
+
+  /** Applies an operator's skip; false when it was refused (nothing changed). */
+  private async applySkip(through: number, reason: string): Promise<boolean> {
+    for (;;) {
+      const w = this.watermark;
+      const claim = w.claim;
+      if (claim && claim.owner !== this.ctx.owner && claim.expiresAt > this.ctx.now()) {
+        this.skipOutcome = { refused: `another consumer is delivering this account (its claim ends at ${new Date(claim.expiresAt).toISOString()}): try again after that` };
+        return false;
+      }
+      const next = skippedGap(w, through, reason, this.ctx.now());
+      if (isSkipRefusal(next)) {
+        this.skipOutcome = next;
+        return false;
+      }
+      this.update(next);
+      if (await this.commit()) {
+        this.ctx.tally.counts.gapsSkipped += 1;
+        this.ctx.tally.counts.versionsSkipped += through - w.version;
+        this.skipOutcome = { skipped: { from: w.version + 1, to: through } };
+        return true;
+      }
+    }
+  }
+
+  /** Reads parked records from `from` (one read's worth); listed versions the read did not find are not parked. */
+  private async loadParked(from: number, to: number): Promise<void> {
+    const end = Math.min(to, from + PARKED_READ_LIMIT - 1);
+    const loaded = await this.ctx.ledger.parked(this.accountId, from, end, PARKED_READ_LIMIT);
+    const found = new Set<number>();
     for (const record of loaded) {
+      found.add(record.version);
       if (this.toUnpark.has(record.version)) continue;
       if (record.version > this.watermark.version) this.parkedRecords.set(record.version, record);
       else this.toUnpark.add(record.version);
     }
-    // The parked items are the truth: items are written before the watermark that lists them.
-    const parked = sortedUnique(this.parkedRecords.keys());
-    if (parked.join() !== this.watermark.parked.join()) {
-      this.watermark = { ...this.watermark, parked };
-      this.update(this.watermark);
+    const lastRead = loaded.length === PARKED_READ_LIMIT ? (loaded[loaded.length - 1] as ChangeRecord).version : end;
+    let listed = this.watermark.parked;
+    // The parked items are the truth: they move in one transaction with the watermark that lists them.
+    for (const [start, stop] of this.watermark.parked) {
+      for (let version = Math.max(start, from); version <= Math.min(stop, lastRead); version += 1) {
+        if (!found.has(version) && !this.records.has(version)) listed = removeVersions(listed, version);
+      }
     }
-  }
-
-  private baselineAt(from: ChangeRecord, afterGap: boolean): void {
-    const floor = from.version - 1;
-    this.update({ ...this.watermark, version: floor, floor, lastImage: from.oldImage });
-    // A lost race re-plans the same baseline on the fresh watermark; the account was baselined once.
-    if (afterGap && !this.baselined) this.ctx.tally.counts.baselined += 1;
-    this.baselined ||= afterGap;
+    if (listed !== this.watermark.parked) this.update({ ...this.watermark, parked: listed });
   }
 
   /** Claims (if needed), delivers and applies one version. False when the run has to stop. */
   private async deliverStep(record: ChangeRecord, healed: boolean): Promise<boolean> {
-    if (this.outOfTime()) {
-      this.release();
-      await this.commit();
-      this.failRemaining();
-      return false;
-    }
-    const now = this.ctx.now();
-    const claim = this.watermark.claim;
-    if (!(claim && this.isOurs(claim) && covers(claim, record.version) && claim.expiresAt > now)) {
+    const claim = this.claimFor(record.version);
+    if (claim === 'stop') return this.stop();
+    if (claim === 'take') {
+      const now = this.ctx.now();
       const expiresAt = Math.min(now + this.ctx.claimTtlMs, this.ctx.deadline ?? Number.POSITIVE_INFINITY);
       const through = this.ctx.inOrderCommit === 'per-batch' ? this.lastInHand(record.version) : record.version;
+      this.claimToken = this.ctx.newClaimToken();
       this.update({
         ...this.watermark,
-        claim: { owner: this.ctx.owner, version: record.version, expiresAt, ...(through > record.version ? { through } : {}) },
+        claim: {
+          owner: this.ctx.owner,
+          token: this.claimToken,
+          version: record.version,
+          expiresAt,
+          ...(through > record.version ? { through } : {}),
+        },
       });
       // A lost race re-reads and re-plans; nothing was delivered yet. A won one leaves the plan as it was.
       if (!(await this.commit())) return true;
     }
 
-    const result = await this.ctx.deliver(this.delivery(record, healed));
+    const token = this.claimToken as string;
+    const deadline = (this.watermark.claim?.expiresAt as number) - this.ctx.reserveMs;
+    const result = await this.ctx.deliver(this.delivery(record, healed), deadline);
     if (result.status !== 'failed') {
       this.countAccepted(result, healed);
       if (this.isUnsettled(record.version)) this.pending.set(record.version, result);
-      this.remember(this.underOurClaim(record.version, (w) => advance(w, record)));
-    } else {
-      const stored = await this.deadLetterFailure(record, result);
-      if (!stored) {
-        // Neither delivered nor dead-lettered: release the claim and let the batch be retried.
-        this.release();
-        await this.commit().catch(() => false);
-        this.failRemaining();
-        return false;
-      }
-      this.settle(record.version, 'dead-lettered');
-      this.spent.add(record.version);
-      this.remember(this.underOurClaim(record.version, (w) => deadLettered(w, [record.version])));
+      this.remember(this.underClaim(token, record.version, (w) => delivered(w, record, healed)));
+      return true;
     }
+    const stored = await this.deadLetterFailure(record, result);
+    if (!stored) return this.stop();
+    this.settle(record.version, 'dead-lettered');
+    this.spent.add(record.version);
+    // The letter is stored whoever writes next, so this holds on any fresh watermark.
+    this.remember((fresh) => owedVersions(fresh, [record.version]));
     return true;
+  }
+
+  /**
+   * Whether the claim in the planned watermark lets this run deliver `version` now: held (ours, covering it, with
+   * enough time left for a delivery and its commit), take (a new or renewed one first), or stop (no time left). A
+   * delivery is only started with at least `reserveMs` to run before its claim ends: one started with less would time
+   * out and be dead-lettered for the engine's arithmetic, where handing the batch back to Lambda retries it.
+   */
+  private claimFor(version: number): 'held' | 'take' | 'stop' {
+    const now = this.ctx.now();
+    const { reserveMs, claimTtlMs, deadline } = this.ctx;
+    if (deadline !== undefined && now >= deadline - reserveMs) return 'stop';
+    const reachable = Math.min(now + claimTtlMs, deadline ?? Number.POSITIVE_INFINITY);
+    const claim = this.watermark.claim;
+    if (claim && claim.owner === this.ctx.owner && claim.token === this.claimToken && covers(claim, version)) {
+      const left = claim.expiresAt - reserveMs - now;
+      // Renew a claim that runs short while a renewal would extend it; otherwise use what is left, if it is enough.
+      if (left >= claimTtlMs / 2 || reachable <= claim.expiresAt) return left >= reserveMs ? 'held' : 'stop';
+    }
+    return reachable - reserveMs - now >= reserveMs ? 'take' : 'stop';
+  }
+
+  /** A delivery that could not be finished or recorded: release the claim and let the batch be retried. */
+  private async stop(): Promise<false> {
+    this.release();
+    await this.commit().catch(() => false);
+    this.failRemaining();
+    return false;
+  }
+
+  /** The next version breaks the contract: its letter goes out, and the account owes it (blocked on failure). */
+  private async breachStep(breach: ContractBreach): Promise<boolean> {
+    const version = breach.record.version;
+    if (!(await this.deadLetterBreach(breach))) return this.stop();
+    this.settle(version, 'dead-lettered');
+    this.spent.add(version);
+    this.remember((fresh) => owedVersions(fresh, [version]));
+    return true;
+  }
+
+  /** One GAP_TIMEOUT notice for the gap `from..to`; the parked records stay where they are, in the ledger. */
+  private async noticeGap(from: number, to: number): Promise<void> {
+    const w = this.watermark;
+    const waiting = countVersions(w.parked) + this.inHand.filter((v) => v > w.version && this.isUnsettled(v) && !hasVersion(w.parked, v)).length;
+    const since = new Date(w.gapSince ?? this.ctx.now()).toISOString();
+    const stored = await this.sendLetter({
+      destination: this.ctx.destination,
+      epoch: this.ctx.epoch.id,
+      reason: 'GAP_TIMEOUT',
+      detail: `version${from === to ? ` ${from} was` : `s ${from}-${to} were`} not received within ${this.ctx.maxGapAgeMs} ms (waiting since ${since}); ${waiting} later version${waiting === 1 ? '' : 's'} wait parked. Redrive this letter once the missing versions are back in the stream, or skip them: fanout redrive ${this.ctx.destination} --skip-gap ${this.accountId}@${to} --reason "..."`,
+      attempts: 0,
+      accountId: this.accountId,
+      version: from,
+      missing: [[from, to]],
+      waiting,
+      at: this.ctx.now(),
+    });
+    if (!stored) {
+      // The queue is out of reach: the account keeps waiting, and the next sweep sends the notice.
+      this.noticeFailed = true;
+      return;
+    }
+    this.ctx.tally.counts.gapTimeouts += 1;
+    const at = this.ctx.now();
+    this.remember((fresh) => (fresh.version + 1 === from ? gapTimedOut(fresh, from, to, at) : fresh));
   }
 
   /** The highest version from `from` on that this run can deliver without a hole, for a `per-batch` claim. */
   private lastInHand(from: number): number {
     let last = from;
-    while (this.available(last + 1) !== undefined || this.watermark.parked.includes(last + 1)) last += 1;
-    return last;
-  }
-
-  private isOurs(claim: Claim): boolean {
-    return claim.owner === this.ctx.owner;
+    for (;;) {
+      const range = rangeOf(this.watermark.parked, last + 1);
+      if (range) last = range[1];
+      else if (this.available(last + 1) !== undefined) last += 1;
+      else return last;
+    }
   }
 
   /** Drops our claim from the planned watermark: the run waits or ends. */
   private release(): void {
     const claim = this.watermark.claim;
-    if (claim === undefined || !this.isOurs(claim)) return;
+    if (claim === undefined || claim.owner !== this.ctx.owner) return;
     this.update({ ...this.watermark, claim: undefined });
   }
 
-  /** A fact that still holds on a fresh watermark only if our claim on `version` survived there. */
-  private underOurClaim(version: number, apply: (w: Watermark) => Watermark): (fresh: Watermark) => Watermark | undefined {
+  /** A fact that still holds on a fresh watermark only if the claim we delivered under survived there. */
+  private underClaim(token: string, version: number, apply: (w: Watermark) => Watermark): Fact {
     return (fresh) => {
-      if (fresh.claim && this.isOurs(fresh.claim) && covers(fresh.claim, version)) return apply(fresh);
+      if (fresh.claim && fresh.claim.token === token && covers(fresh.claim, version)) return apply(fresh);
       this.ctx.tally.counts.claimsLost += 1;
       return undefined;
     };
   }
 
   /** Applies a fact to the planned watermark and keeps it, after the facts not yet written, for a lost race. */
-  private remember(fact: (fresh: Watermark) => Watermark | undefined): void {
+  private remember(fact: Fact): void {
     const applied = fact(this.watermark);
     if (applied === undefined) return;
     const earlier = this.unwritten;
-    this.unwritten = earlier === undefined ? fact : (fresh) => {
-      const base = earlier(fresh);
-      return base === undefined ? undefined : fact(base);
-    };
+    this.unwritten =
+      earlier === undefined
+        ? fact
+        : (fresh) => {
+            const base = earlier(fresh);
+            return base === undefined ? undefined : fact(base);
+          };
     this.update(applied);
   }
 
   /**
    * Parks what waits behind the gap (or behind another engine's claim), as many records per write as one ledger
-   * write may carry. True when the run is over.
+   * write may carry; a record that would fragment the parked set beyond its bound is dead-lettered (PARK_LIMIT).
+   * True when the run is over.
    */
   private async parkWaiting(): Promise<boolean> {
     this.release();
-    const waiting = this.unsettledVersions()
-      .filter((version) => version > this.watermark.version && !this.watermark.parked.includes(version))
-      .map((version) => this.records.get(version) as ChangeRecord);
-    const park = waiting.slice(0, Math.max(0, MAX_LEDGER_WRITE_ITEMS - 1 - this.unparkable().length));
-    if (park.length > 0) {
-      this.update({ ...this.watermark, parked: sortedUnique([...this.watermark.parked, ...park.map((r) => r.version)]) });
+    const w = this.watermark;
+    const waiting = this.inHand.filter(
+      (version) => version > w.version && this.isUnsettled(version) && !this.spent.has(version) && !hasVersion(w.parked, version),
+    );
+    const room = Math.max(0, MAX_LEDGER_WRITE_ITEMS - 1 - this.unparkable().length);
+    let planned = w;
+    const park: ChangeRecord[] = [];
+    const overLimit: ChangeRecord[] = [];
+    for (const version of waiting.slice(0, room)) {
+      const record = this.records.get(version) as ChangeRecord;
+      const next = parked(planned, version);
+      if (next === undefined) overLimit.push(record);
+      else {
+        planned = next;
+        park.push(record);
+      }
     }
+    if (planned !== w) this.update(planned);
     if (!(await this.commit(park))) return false;
     for (const record of park) this.settle(record.version, 'parked');
-    return park.length === waiting.length;
-  }
-
-  /** After the maximum gap age: every waiting record goes to the dead-letter queue with GAP_TIMEOUT. */
-  private async deadLetterWaiting(): Promise<void> {
-    const w = this.watermark;
-    const waiting = sortedUnique([...this.unsettledVersions(), ...(this.parkedRecords?.keys() ?? [])])
-      .filter((version) => version > w.version)
-      .map((version) => this.available(version) as ChangeRecord);
-    const lowest = waiting[0]?.version ?? w.version + 1;
-    const missingVersions = Array.from({ length: lowest - w.version - 1 }, (_, index) => w.version + 1 + index);
-    const stored = await Promise.all(
-      waiting.map((record) =>
-        this.sendLetter({
-          destination: this.ctx.destination,
-          epoch: this.ctx.epoch.id,
-          reason: 'GAP_TIMEOUT',
-          detail: `version ${w.version + 1} did not arrive within ${this.ctx.maxGapAgeMs} ms (waiting since ${new Date(w.gapSince ?? this.ctx.now()).toISOString()})`,
-          attempts: 0,
-          accountId: record.accountId,
-          version: record.version,
-          sequenceNumber: record.sequenceNumber,
-          shardId: record.shardId,
-          record,
-          missingVersions,
-          at: this.ctx.now(),
-        }),
-      ),
-    );
-    const letteredVersions = waiting.filter((_, index) => stored[index]).map((record) => record.version);
-    for (const version of letteredVersions) {
-      this.settle(version, 'dead-lettered');
-      this.spent.add(version);
+    for (const record of overLimit) {
+      const detail = `the account already waits behind ${this.watermark.parked.length} separate gaps; this version could not be parked without exceeding the per-account bound. Redrive it once the account has caught up.`;
+      const stored = await this.sendLetter(this.recordLetter(record, 'PARK_LIMIT', detail, 0));
+      this.settle(record.version, stored ? 'dead-lettered' : 'failed');
+      this.spent.add(record.version);
     }
-    for (const record of waiting) if (!letteredVersions.includes(record.version)) this.settle(record.version, 'failed');
-    this.ctx.tally.counts.gapTimeouts += letteredVersions.length;
-    // The letters are stored whoever writes next, so this holds on any fresh watermark.
-    this.remember((fresh) => deadLettered(fresh, letteredVersions));
-  }
-
-  private outOfTime(): boolean {
-    const deadline = this.ctx.deadline;
-    return deadline !== undefined && this.ctx.now() >= deadline - this.ctx.reserveMs;
+    return park.length + overLimit.length === waiting.length;
   }
 
   /**
-   * Plans a watermark change. The gap clock runs exactly while records are parked, and a version that leaves the
-   * parked list (delivered or dead-lettered, by this run or by the engine whose write we lost to) leaves the table.
+   * Plans a watermark change, with the gap clock rule applied; a version that leaves the parked set (delivered or
+   * dead-lettered, by this run or by the engine whose write we lost to) leaves the table too.
    */
   private update(next: Watermark): void {
     this.dirty = true;
-    if (this.watermark.parked.length === 0 && next.parked.length === 0 && next.gapSince === undefined) {
-      this.watermark = next;
-      return;
-    }
-    for (const version of this.watermark.parked) {
-      if (!next.parked.includes(version) && !this.toUnpark.has(version)) {
-        this.toUnpark.add(version);
-        this.ctx.tally.counts.unparked += 1;
+    const before = this.watermark.parked;
+    const planned = withGapClock(next, this.ctx.now());
+    if (before.length > 0 && before !== planned.parked) {
+      for (const [from, to] of before) {
+        for (const [start, end] of holesBetween(planned.parked, from, to)) {
+          for (let version = start; version <= end; version += 1) {
+            if (this.toUnpark.has(version)) continue;
+            this.toUnpark.add(version);
+            this.ctx.tally.counts.unparked += 1;
+          }
+        }
       }
     }
-    const gapSince = next.parked.length === 0 ? undefined : (next.gapSince ?? this.ctx.now());
-    this.watermark = gapSince === next.gapSince ? next : { ...next, gapSince };
+    this.watermark = planned;
   }
 
   /** Parked records to remove: no longer listed by the planned watermark. */
   private unparkable(): number[] {
     if (this.toUnpark.size === 0) return [];
-    return [...this.toUnpark].filter((version) => !this.watermark.parked.includes(version));
+    return [...this.toUnpark].filter((version) => !hasVersion(this.watermark.parked, version));
   }
 
   /**
@@ -308,10 +456,12 @@ export class InOrderRun extends AccountRun implements InOrderView {
         this.settlePending();
         return true;
       }
-      if (!(await this.flush(park, unpark))) break;
+      if (!(await this.flush(park, unpark, this.storedToken))) break;
       for (const version of unpark) this.toUnpark.delete(version);
       this.dirty = false;
       this.unwritten = undefined;
+      const claim = this.watermark.claim;
+      this.storedToken = claim && claim.owner === this.ctx.owner ? claim.token : undefined;
       // More removals than one write carries: write the same watermark again with the rest.
       if (this.unparkable().length > 0) {
         park = [];
@@ -324,12 +474,15 @@ export class InOrderRun extends AccountRun implements InOrderView {
     this.unwritten = undefined;
     this.dirty = false;
     const fresh = await this.reload();
+    const claim = fresh.claim;
+    this.storedToken = claim && claim.owner === this.ctx.owner && claim.token === this.claimToken ? claim.token : undefined;
     if (fact && fact(fresh) !== undefined) {
       this.remember(fact);
     } else if (fact) {
       // Another engine took our claim over and will deliver that version again; ours did reach the destination.
       this.settlePending();
     }
+    await this.classify();
     return false;
   }
 
@@ -337,4 +490,16 @@ export class InOrderRun extends AccountRun implements InOrderView {
     for (const [version, result] of this.pending) this.settleAccepted(version, result);
     this.pending.clear();
   }
+}
+
+/** The index of the first element of ascending `values` above `version`. */
+function firstAbove(values: readonly number[], version: number): number {
+  let low = 0;
+  let high = values.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((values[middle] as number) <= version) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }

@@ -1,5 +1,6 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import { AccountRun } from './account-run';
+import { versionReused } from './contract';
 
 /**
  * `latest-state`: delivers only the newest version of the batch above the watermark; everything older is stale.
@@ -7,29 +8,45 @@ import { AccountRun } from './account-run';
  * Two engines racing on one account may both deliver, so a `latest-state` destination must itself refuse a version
  * that is not newer than the one it holds (OpenSearch external versioning does): that refusal comes back as `stale`.
  * The watermark only rises (the maximum of what was delivered), with one conditional write per account per batch.
+ * A record that reuses a version (created after the newest delivered change, at a version not above it) would be
+ * refused as stale forever: it is dead-lettered as a contract breach instead.
  */
 export class LatestStateRun extends AccountRun {
   async run(): Promise<void> {
-    const held = this.watermark.version;
+    const w = this.watermark;
+    const candidates: number[] = [];
+    const breaches = [];
     for (const version of this.unsettledVersions()) {
-      if (version === held) this.settle(version, 'duplicate');
-      else if (version < held) this.settle(version, 'stale');
+      const record = this.records.get(version) as ChangeRecord;
+      const reused = versionReused(w, record);
+      if (reused) breaches.push(reused);
+      else if (version === w.version) this.settle(version, 'duplicate');
+      else if (version < w.version) this.settle(version, 'stale');
+      else candidates.push(version);
     }
-    const candidates = this.unsettledVersions();
     const newest = candidates.at(-1);
-    if (newest === undefined) return;
-    for (const version of candidates.slice(0, -1)) this.settle(version, 'stale');
+    const record = newest === undefined ? undefined : (this.records.get(newest) as ChangeRecord);
+    for (const version of candidates.slice(0, -1)) {
+      // Older than the batch's newest but written after it: the same reuse, within one batch.
+      const older = this.records.get(version) as ChangeRecord;
+      const reused = record && versionReused({ ...w, version: record.version, newestCreatedAt: record.createdAtMicros }, older);
+      if (reused) breaches.push(reused);
+      else this.settle(version, 'stale');
+    }
+    const stored = await Promise.all(breaches.map((breach) => this.deadLetterBreach(breach)));
+    breaches.forEach((breach, index) => this.settle(breach.record.version, stored[index] ? 'dead-lettered' : 'failed'));
+    if (newest === undefined || record === undefined) return;
 
-    const record = this.records.get(newest) as ChangeRecord;
     const result = await this.ctx.deliver(this.delivery(record, false));
     if (result.status === 'failed') {
-      const stored = await this.deadLetterFailure(record, result);
-      this.settle(newest, stored ? 'dead-lettered' : 'failed');
+      const letter = await this.deadLetterFailure(record, result);
+      this.settle(newest, letter ? 'dead-lettered' : 'failed');
       return;
     }
     this.countAccepted(result, false);
     while (this.watermark.version < newest) {
-      this.watermark = { ...this.watermark, version: newest };
+      const newestCreatedAt = Math.max(this.watermark.newestCreatedAt ?? 0, record.createdAtMicros);
+      this.watermark = { ...this.watermark, version: newest, newestCreatedAt, lastKind: record.kind };
       if (await this.flush()) break;
       await this.reload();
     }

@@ -31,13 +31,24 @@ export interface EngineCounts {
   parked: number;
   /** Parked records that left the ledger: delivered or dead-lettered. */
   unparked: number;
-  /** Letters stored in the dead-letter queue: failed deliveries and gap time-outs. */
+  /** Letters stored in the dead-letter queue: failed deliveries, contract breaches and gap time-out notices. */
   deadLettered: number;
-  /** Records skipped because they precede the epoch's window. */
+  /** Records skipped because they precede a replay epoch's window (never in a live epoch). */
   beforeWindow: number;
+  /** Letters for records that break the version contract (CONTRACT_BREACH). */
+  contractBreaches: number;
+  /** Letters for real records that differ from their heal (HEAL_MISMATCH). */
+  healMismatches: number;
+  /** Letters for in-order records below the account's start or an operator's skip (BEFORE_BASELINE). */
+  beforeBaseline: number;
+  /** Letters for in-order records that could not be parked without exceeding the per-account bound (PARK_LIMIT). */
+  parkLimit: number;
+  /** Gaps an operator skipped (`fanout redrive --skip-gap`), and the versions they gave up on. */
+  gapsSkipped: number;
+  versionsSkipped: number;
   /** Accounts whose start was set to their lowest waiting version after the maximum gap age. */
   baselined: number;
-  /** Versions given up on after the maximum gap age (their letters are in `deadLettered`). */
+  /** Gaps given up on after the maximum gap age: one GAP_TIMEOUT notice each (also counted in `deadLettered`). */
   gapTimeouts: number;
   /** Conditional ledger writes lost to another engine, each followed by a re-read and a re-plan. */
   ledgerConflicts: number;
@@ -57,6 +68,12 @@ export function zeroCounts(): EngineCounts {
     unparked: 0,
     deadLettered: 0,
     beforeWindow: 0,
+    contractBreaches: 0,
+    healMismatches: 0,
+    beforeBaseline: 0,
+    parkLimit: 0,
+    gapsSkipped: 0,
+    versionsSkipped: 0,
     baselined: 0,
     gapTimeouts: 0,
     ledgerConflicts: 0,

@@ -1,6 +1,7 @@
 import type { BadRecord } from '../change-record/bad-record';
 import type { ChangeRecord } from '../change-record/change-record';
 import type { DeliveryMode } from './delivery-mode';
+import type { VersionRanges } from './version-ranges';
 import type { Watermark } from './watermark';
 
 /** One change handed to a destination. */
@@ -27,17 +28,57 @@ export type DeliveryResult =
       readonly attempts: number;
     };
 
+export interface DeliverOptions {
+  /**
+   * Milliseconds since the epoch by which the call must have answered, every retry and every request in flight
+   * included: an `in-order` delivery must end before its account's claim does, or another engine could deliver the
+   * account at the same time. What is not done by then answers `failed` (DELIVERY_FAILED).
+   */
+  readonly deadline?: number;
+}
+
 /**
- * A destination adapter. It retries what is worth retrying within its own budget and then answers per delivery,
- * in order; it throws only for the unexpected, which fails the whole batch.
+ * A destination adapter. It retries what is worth retrying within its own budget and the call's deadline, and then
+ * answers per delivery, in order; it throws only for the unexpected, which fails the whole batch.
  */
 export interface Destination {
   readonly name: string;
   readonly mode: DeliveryMode;
-  deliver(deliveries: readonly Delivery[]): Promise<readonly DeliveryResult[]>;
+  deliver(deliveries: readonly Delivery[], options?: DeliverOptions): Promise<readonly DeliveryResult[]>;
 }
 
-export type DeadLetterReason = 'DELIVERY_FAILED' | 'REJECTED' | 'GAP_TIMEOUT' | 'BAD_RECORD';
+/**
+ * Why a letter is in the dead-letter queue. Every one can be redriven through the engine (see `fanout redrive`):
+ * - DELIVERY_FAILED, REJECTED: the destination did not take the change (down too long; refused it);
+ * - GAP_TIMEOUT: a notice that versions never arrived within the maximum gap age (no record; the waiting records stay
+ *   parked in the ledger): redriving it resumes the account if the versions have come since;
+ * - BAD_RECORD: the stream record could not be decoded, or a single record broke the version contract;
+ * - CONTRACT_BREACH: the account's history shows the record breaks the contract (a version written twice, a change
+ *   after a deletion that is not a re-creation);
+ * - HEAL_MISMATCH: the real record of a healed version differs from the heal;
+ * - BEFORE_BASELINE: an `in-order` record of a version the account's start or an operator's skip passed over;
+ * - PARK_LIMIT: an `in-order` record that would have made the account's parked versions too fragmented to keep.
+ */
+export type DeadLetterReason =
+  | 'DELIVERY_FAILED'
+  | 'REJECTED'
+  | 'GAP_TIMEOUT'
+  | 'BAD_RECORD'
+  | 'CONTRACT_BREACH'
+  | 'HEAL_MISMATCH'
+  | 'BEFORE_BASELINE'
+  | 'PARK_LIMIT';
+
+export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = [
+  'DELIVERY_FAILED',
+  'REJECTED',
+  'GAP_TIMEOUT',
+  'BAD_RECORD',
+  'CONTRACT_BREACH',
+  'HEAL_MISMATCH',
+  'BEFORE_BASELINE',
+  'PARK_LIMIT',
+];
 
 export interface DeadLetter {
   readonly destination: string;
@@ -53,8 +94,10 @@ export interface DeadLetter {
   readonly record?: ChangeRecord;
   /** The undecodable input, for BAD_RECORD. */
   readonly bad?: BadRecord;
-  /** For a GAP_TIMEOUT: the versions that never arrived. */
-  readonly missingVersions?: readonly number[];
+  /** For a GAP_TIMEOUT: the versions that never arrived, as ranges (`[[3, 4]]`: versions 3 and 4). */
+  readonly missing?: VersionRanges;
+  /** For an in-order GAP_TIMEOUT: how many records wait, parked, behind the gap. */
+  readonly waiting?: number;
   readonly at: number;
 }
 
@@ -74,6 +117,8 @@ export interface LedgerWrite {
   readonly park: readonly ChangeRecord[];
   /** Versions whose parked records leave the table (delivered or dead-lettered). */
   readonly unpark: readonly number[];
+  /** The claim token this write requires the stored watermark to still hold (a fenced commit). */
+  readonly fence?: string;
 }
 
 /** Items one ledger write may touch: the watermark plus parked records (DynamoDB's transaction limit). */
@@ -96,8 +141,8 @@ export interface Ledger {
   readonly epoch: string;
   /** Consistent reads of many accounts' watermarks; accounts without one are absent from the map. */
   load(accountIds: readonly string[]): Promise<Map<string, Watermark>>;
-  /** The account's parked records in version order. */
-  parked(accountId: string): Promise<ChangeRecord[]>;
+  /** The account's parked records with versions in `from..to`, in version order, at most `limit` of them. */
+  parked(accountId: string, from: number, to: number, limit: number): Promise<ChangeRecord[]>;
   write(write: LedgerWrite): Promise<LedgerWriteResult>;
   /** Accounts waiting for a missing version, oldest wait first, with when their wait began (ms). */
   waiting(): AsyncIterable<WaitingAccount>;

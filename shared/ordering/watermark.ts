@@ -1,8 +1,12 @@
 import type { AccountImage } from '../accounts/account';
+import type { ChangeKind } from '../change-record/change-record';
+import { NO_VERSIONS, highestVersion, type VersionRange, type VersionRanges } from './version-ranges';
 
 /** A delivery in flight: while it is live, no other engine delivers to this account. */
 export interface Claim {
   readonly owner: string;
+  /** Unique per claim taken: the fencing token. A run whose token is gone from the ledger has lost its claim. */
+  readonly token: string;
   /** The first version delivered under this claim. */
   readonly version: number;
   /** The last version this claim covers (a `per-batch` run); absent means `version` alone. */
@@ -11,29 +15,67 @@ export interface Claim {
   readonly expiresAt: number;
 }
 
+/** A version that was rebuilt from its neighbours, remembered so that its real record can be checked when it comes. */
+export interface HealMark {
+  readonly version: number;
+  /** `imageDigest` of the old image the heal assumed. */
+  readonly digest: string;
+}
+
+/** An operator's `--skip-gap`, kept with the account: what was given up on, why, and when. */
+export interface SkipNote {
+  readonly from: number;
+  readonly to: number;
+  readonly reason: string;
+  readonly at: number;
+}
+
+/** The GAP_TIMEOUT notice sent for the account's current gap (in-order): one notice per gap, never one per record. */
+export interface GapNotice {
+  readonly from: number;
+  readonly to: number;
+  readonly at: number;
+}
+
 /**
  * Everything the ledger knows about one account for one destination in one epoch.
  *
- * `version` is the watermark: the highest version delivered with nothing missing below it (for `latest-state`: the
- * highest version delivered). Every change to this item is a conditional write on `revision`, so two engines can
- * never move it backwards or skip a version: the loser of a race re-reads and re-plans.
+ * `version` is the watermark: the highest version with nothing unaccounted for at or below it (for `latest-state`: the
+ * highest version delivered). Every change to this item is a conditional write on `revision`, so two engines can never
+ * move it backwards or skip a version: the loser of a race re-reads and re-plans.
+ *
+ * All version sets are ranges and every list is capped (see `limits.ts`), so the item stays far below DynamoDB's
+ * 400 KB whatever the stream does.
  */
 export interface Watermark {
   readonly accountId: string;
   readonly version: number;
   readonly revision: number;
   /** `every-version`: versions delivered above the watermark, so a redelivery of one is skipped. */
-  readonly ahead: readonly number[];
+  readonly ahead: VersionRanges;
   /** `in-order`: versions parked in the ledger, waiting for a predecessor. */
-  readonly parked: readonly number[];
-  /** Versions sent to the dead-letter queue and not delivered since; any later copy is delivered again. */
-  readonly deadLettered: readonly number[];
+  readonly parked: VersionRanges;
+  /**
+   * Versions the destination does not have although they are accounted for: dead-lettered, timed out, or (for
+   * `every-version`) before the account's baseline. Any copy that arrives is delivered. `in-order` waits for an owed
+   * watermark+1 without a gap clock (blocked on failure) until it is redriven or skipped.
+   */
+  readonly owed: VersionRanges;
+  /** `in-order`: versions at or below the watermark that were never delivered (baseline, operator skips). */
+  readonly skipped: VersionRanges;
   /** The new image of `version`, when known: the old image of a healed change. */
   readonly lastImage?: AccountImage;
+  /** What the change at `version` did; after a REMOVE only an INSERT may follow. */
+  readonly lastKind?: ChangeKind;
+  /** The newest creation time (µs) among the delivered changes: a lower version created later reuses a version. */
+  readonly newestCreatedAt?: number;
+  readonly heals: readonly HealMark[];
+  readonly skips: readonly SkipNote[];
   readonly claim?: Claim;
   /** Milliseconds since the epoch at which the account started waiting for a missing version. */
   readonly gapSince?: number;
-  /** Versions at or below the floor precede this epoch's window (a first-seen start or a baseline). */
+  readonly gapNotice?: GapNotice;
+  /** Versions at or below the floor precede this epoch's window (a replay's start or a baseline). */
   readonly floor?: number;
   readonly updatedAt: number;
 }
@@ -47,29 +89,31 @@ export function emptyWatermark(accountId: string): Watermark {
     accountId,
     version: 0,
     revision: 0,
-    ahead: [],
-    parked: [],
-    deadLettered: [],
+    ahead: NO_VERSIONS,
+    parked: NO_VERSIONS,
+    owed: NO_VERSIONS,
+    skipped: NO_VERSIONS,
     lastImage: undefined,
+    lastKind: undefined,
+    newestCreatedAt: undefined,
+    heals: [],
+    skips: [],
     claim: undefined,
     gapSince: undefined,
+    gapNotice: undefined,
     floor: undefined,
     updatedAt: 0,
   };
 }
 
-/** The highest version reachable from `from` without a hole, given the versions in `present`. */
-export function contiguousFrom(from: number, present: ReadonlySet<number>): number {
-  let version = from;
-  while (present.has(version + 1)) version += 1;
-  return version;
-}
-
-export function sortedUnique(values: Iterable<number>): number[] {
-  return [...new Set(values)].sort((a, b) => a - b);
-}
-
-/** True when the account has never been started in this epoch: nothing delivered, no floor. */
+/** True when the account has never been started in this epoch: nothing delivered or accounted for, no floor. */
 export function isUnstarted(watermark: Watermark): boolean {
   return watermark.version === 0 && watermark.floor === undefined && watermark.ahead.length === 0;
 }
+
+/** The highest version the destination is known to have been given (the watermark or above it). */
+export function topDelivered(watermark: Watermark): number {
+  return Math.max(watermark.version, highestVersion(watermark.ahead) ?? 0);
+}
+
+export type { VersionRange, VersionRanges };

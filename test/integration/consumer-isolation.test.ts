@@ -64,7 +64,7 @@ describe('isolation: one destination failing never holds the others back, and no
     const ledger = new DynamoDBLedger({ client: world.dynamodb, tableName: world.ledgerTable, destination: 'fraud', epoch: 'live' });
     const accountedFor = new Set(letters.map((letter) => `${letter.accountId}#${letter.version}`));
     for (const accountId of feed.truth.finalVersions.keys()) {
-      for (const record of await ledger.parked(accountId)) accountedFor.add(`${record.accountId}#${record.version}`);
+      for (const record of await ledger.parked(accountId, 1, Number.MAX_SAFE_INTEGER, 100_000)) accountedFor.add(`${record.accountId}#${record.version}`);
     }
     expect([...accountedFor].sort()).toEqual(expected.map(({ accountId, version }) => `${accountId}#${version}`).sort());
     expect(fraud.telemetry.totals().retries).toBeGreaterThan(0);

@@ -91,7 +91,7 @@ describe('gap sweeper: scheduled sweeps of accounts waiting for a missing versio
   const ledger = (destination: 'fraud' | 'audit') =>
     new DynamoDBLedger({ client: world.dynamodb, tableName: world.ledgerTable, destination, epoch: 'live' });
   const parkedVersions = async (destination: 'fraud' | 'audit', accountId: string) =>
-    (await ledger(destination).parked(accountId)).map((record) => record.version).sort((a, b) => a - b);
+    (await ledger(destination).parked(accountId, 1, Number.MAX_SAFE_INTEGER, 100_000)).map((record) => record.version).sort((a, b) => a - b);
   const waitingAccounts = async (destination: 'fraud' | 'audit') => {
     const ids: string[] = [];
     for await (const { accountId } of ledger(destination).waiting()) ids.push(accountId);
@@ -111,7 +111,7 @@ describe('gap sweeper: scheduled sweeps of accounts waiting for a missing versio
     await world?.stop();
   });
 
-  it('fraud: 1, 2, 5, 6 (3 and 4 lost): 5 and 6 park, a sweep after the gap age dead-letters them as GAP_TIMEOUT', async () => {
+  it('fraud: 1, 2, 5, 6 (3 and 4 lost): 5 and 6 park; after the gap age one GAP_TIMEOUT notice; a skip delivers them', async () => {
     const accountId = nextId();
     const images = history(accountId, 6);
     const consumed = await consume('fraud', recordsOf(images, [1, 2, 5, 6]));
@@ -128,21 +128,26 @@ describe('gap sweeper: scheduled sweeps of accounts waiting for a missing versio
     const { result, batch } = await sweep('fraud');
 
     expect(result).toMatchObject({ destination: 'fraud', failed: 0 });
-    expect(result.swept.gapTimeouts).toBeGreaterThanOrEqual(1);
-    expect(result.swept).toMatchObject({ gapTimeouts: 2, deadLettered: 2, unparked: 2, delivered: 0 });
-    expect(batch.counts.gapTimeouts).toBe(2);
-    expect(batch.deadLetters.map((letter) => letter.version)).toEqual([5, 6]);
+    expect(result.swept).toMatchObject({ gapTimeouts: 1, deadLettered: 1, unparked: 0, delivered: 0 });
+    expect(batch.deadLetters.map((letter) => [letter.accountId, letter.version])).toEqual([[accountId, 3]]);
     const letters = (await world.drainDeadLetters('fraud')).filter((letter) => letter.accountId === accountId);
-    expect(letters.map((letter) => letter.version).sort()).toEqual([5, 6]);
-    for (const letter of letters) {
-      expect(letter).toMatchObject({ reason: 'GAP_TIMEOUT', destination: 'fraud', epoch: 'live', missingVersions: [3, 4] });
-      expect(letter.record?.newImage).toEqual(images[(letter.version ?? 0) - 1]);
-    }
+    expect(letters).toMatchObject([{ reason: 'GAP_TIMEOUT', destination: 'fraud', epoch: 'live', version: 3, missing: [[3, 4]], waiting: 2 }]);
+    expect(letters[0]?.record).toBeUndefined();
+    // The records stay parked, durably, and the account stays visible as waiting until someone acts.
+    expect(await parkedVersions('fraud', accountId)).toEqual([5, 6]);
+    expect(await waitingAccounts('fraud')).toContain(accountId);
+    expect(fraudEvents(accountId).map((detail) => detail.version)).toEqual([1, 2]);
+    const again = await sweep('fraud');
+    expect(again.result.swept).toMatchObject({ gapTimeouts: 0, deadLettered: 0 });
+
+    // The operator's skip: 3 and 4 are given up on with a reason, and 5 and 6 go out in order.
+    const built = runtime('fraud', {}).runtime;
+    const skipped = await built.consumer.command({ command: 'skip-gap', accountId, through: 4, reason: 'lost upstream' });
+    expect(skipped.result.orderedFanout).toMatchObject({ skip: { skipped: { from: 3, to: 4 } }, counts: { delivered: 2, gapsSkipped: 1, versionsSkipped: 2 } });
+    expect(skipped.result.orderedFanout.accounts[0]).toMatchObject({ state: 'in-step', version: 6, skipped: [[3, 4]], skips: [{ from: 3, to: 4, reason: 'lost upstream' }] });
+    expect(fraudEvents(accountId).map((detail) => detail.version)).toEqual([1, 2, 5, 6]);
     expect(await parkedVersions('fraud', accountId)).toEqual([]);
     expect(await waitingAccounts('fraud')).not.toContain(accountId);
-    expect(fraudEvents(accountId).map((detail) => detail.version)).toEqual([1, 2]);
-    // Nothing waits any more, and the sweep says so (the waiting metrics go out even with no traffic).
-    expect(result.waiting).toMatchObject({ accounts: 0, oldestAgeSeconds: 0, tooLong: 0 });
   });
 
   it('fraud: 1, 2, 4, 5 (3 lost): 3 is healed from its neighbours at once, so nothing waits for the sweep', async () => {
@@ -168,10 +173,10 @@ describe('gap sweeper: scheduled sweeps of accounts waiting for a missing versio
     await sleep(1_200);
     const { result } = await sweep('audit');
 
-    expect(result.swept).toMatchObject({ gapTimeouts: 2, deadLettered: 1 });
+    expect(result.swept).toMatchObject({ gapTimeouts: 1, deadLettered: 1 });
     const letters = (await world.drainDeadLetters('audit')).filter((letter) => letter.accountId === accountId);
     expect(letters).toHaveLength(1);
-    expect(letters[0]).toMatchObject({ reason: 'GAP_TIMEOUT', destination: 'audit', version: 3, missingVersions: [3, 4] });
+    expect(letters[0]).toMatchObject({ reason: 'GAP_TIMEOUT', destination: 'audit', version: 3, missing: [[3, 4]] });
     expect(await waitingAccounts('audit')).not.toContain(accountId);
   });
 
@@ -218,7 +223,7 @@ describe('gap sweeper: scheduled sweeps of accounts waiting for a missing versio
       const names = directive?.Metrics.map((metric) => metric.Name);
       expect(names).toEqual(expect.arrayContaining(['GapTimeouts', 'DeadLettered', 'Healed', 'WaitingAccounts', 'OldestParkedAge', 'AccountsParkedTooLong']));
       const letters = (await world.drainDeadLetters('fraud')).filter((letter) => letter.accountId === accountId);
-      expect(letters).toMatchObject([{ reason: 'GAP_TIMEOUT', version: 5, missingVersions: [3, 4] }]);
+      expect(letters).toMatchObject([{ reason: 'GAP_TIMEOUT', version: 3, missing: [[3, 4]] }]);
     });
   });
 });

@@ -30,12 +30,21 @@ const fullWatermark = (accountId: string): Watermark => ({
   accountId,
   version: 7,
   revision: 1,
-  ahead: [9, 12],
-  parked: [],
-  deadLettered: [8],
+  ahead: [
+    [9, 9],
+    [12, 2 ** 40],
+  ],
+  parked: [[20, 30]],
+  owed: [[8, 8]],
+  skipped: [[1, 2]],
   lastImage: { account_id: accountId, balance: 120, version: 7, status: 'OPEN', tags: { region: 'au', tier: 2 } },
-  claim: { owner: 'engine-1', version: 8, expiresAt: 1_800_000_060_000 },
+  lastKind: 'MODIFY',
+  newestCreatedAt: 1_795_392_000_123_456,
+  heals: [{ version: 6, digest: 'abcdefghijklmnop' }],
+  skips: [{ from: 1, to: 2, reason: 'lost in an incident', at: 1_800_000_000_100 }],
+  claim: { owner: 'engine-1', token: 'engine-1:7', version: 8, through: 12, expiresAt: 1_800_000_060_000 },
   gapSince: 1_800_000_000_000,
+  gapNotice: { from: 8, to: 8, at: 1_800_000_000_200 },
   floor: 2,
   updatedAt: 1_800_000_000_500,
 });
@@ -88,31 +97,51 @@ describe.each(implementations)('%s', (_name, makeLedger) => {
     const history = accountHistory(id, 120);
     const park = [history[99], history[9], history[1], history[119]].map((r) => r!);
 
-    await ledger.write({ expectedRevision: 0, next: { ...emptyWatermark(id), revision: 1, parked: [2, 10, 100, 120] }, park, unpark: [] });
+    const listed: Watermark['parked'] = [[2, 2], [10, 10], [100, 100], [120, 120]];
+    await ledger.write({ expectedRevision: 0, next: { ...emptyWatermark(id), revision: 1, parked: listed }, park, unpark: [] });
 
-    const parked = await ledger.parked(id);
+    const parked = await ledger.parked(id, 1, 200, 100);
     expect(parked.map((r) => r.version)).toEqual([2, 10, 100, 120]);
     expect(parked[0]).toEqual(history[1]);
-    const next = { ...emptyWatermark(id), revision: 2, parked: [2, 100] };
+    // A version range, and a limit, read only what is asked for.
+    expect((await ledger.parked(id, 3, 100, 100)).map((r) => r.version)).toEqual([10, 100]);
+    expect((await ledger.parked(id, 1, 200, 2)).map((r) => r.version)).toEqual([2, 10]);
+    const next = { ...emptyWatermark(id), revision: 2, parked: [[2, 2], [100, 100]] as Watermark['parked'] };
     expect(await ledger.write({ expectedRevision: 1, next, park: [], unpark: [10, 120] })).toBe('committed');
-    expect((await ledger.parked(id)).map((r) => r.version)).toEqual([2, 100]);
+    expect((await ledger.parked(id, 1, 200, 100)).map((r) => r.version)).toEqual([2, 100]);
   });
 
   test('parks and unparks nothing when the watermark write loses its race', async () => {
     const { ledger, account } = fresh();
     const id = account(1);
     const history = accountHistory(id, 3);
-    await ledger.write({ expectedRevision: 0, next: { ...emptyWatermark(id), revision: 1, parked: [2] }, park: [history[1]!], unpark: [] });
+    await ledger.write({ expectedRevision: 0, next: { ...emptyWatermark(id), revision: 1, parked: [[2, 2]] }, park: [history[1]!], unpark: [] });
 
     const lost = await ledger.write({
       expectedRevision: 4,
-      next: { ...emptyWatermark(id), revision: 5, parked: [3] },
+      next: { ...emptyWatermark(id), revision: 5, parked: [[3, 3]] },
       park: [history[2]!],
       unpark: [2],
     });
 
     expect(lost).toBe('conflict');
-    expect((await ledger.parked(id)).map((r) => r.version)).toEqual([2]);
+    expect((await ledger.parked(id, 1, 10, 100)).map((r) => r.version)).toEqual([2]);
+  });
+
+  test('a fenced write commits only while the stored claim still carries the fence token', async () => {
+    const { ledger, account } = fresh();
+    const id = account(1);
+    const claimed = (token: string, revision: number): Watermark => ({
+      ...emptyWatermark(id),
+      version: 1,
+      revision,
+      claim: { owner: token.split(':')[0] as string, token, version: 2, expiresAt: 1_800_000_060_000 },
+    });
+    await ledger.write({ expectedRevision: 0, next: claimed('a:1', 1), park: [], unpark: [] });
+
+    expect(await ledger.write({ expectedRevision: 1, next: claimed('a:2', 2), park: [], unpark: [], fence: 'b:1' })).toBe('conflict');
+    expect(await ledger.write({ expectedRevision: 1, next: claimed('a:2', 2), park: [], unpark: [], fence: 'a:1' })).toBe('committed');
+    expect((await ledger.load([id])).get(id)?.claim?.token).toBe('a:2');
   });
 
   test('refuses a write beyond the transaction limit of 100 items', async () => {

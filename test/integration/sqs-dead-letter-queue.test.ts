@@ -93,7 +93,7 @@ function letters(count: number): DeadLetter[] {
         version: 5,
         sequenceNumber: `${accountId}-seq-5`,
         shardId: 'shardId-000000000001',
-        missingVersions: [3, 4],
+        missing: [[3, 4]],
         at: AT + i,
       };
     }

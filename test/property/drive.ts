@@ -157,7 +157,7 @@ function guarded(ledger: Ledger, before: () => Promise<void>): Ledger {
     destination: ledger.destination,
     epoch: ledger.epoch,
     load: async (accountIds) => (await before(), ledger.load(accountIds)),
-    parked: async (accountId) => (await before(), ledger.parked(accountId)),
+    parked: async (accountId, from, to, limit) => (await before(), ledger.parked(accountId, from, to, limit)),
     write: async (write) => (await before(), ledger.write(write)),
     waiting: () => ledger.waiting(),
   };

@@ -27,12 +27,21 @@ export function accountHistory(
       records.push({ ...base, kind: 'REMOVE', oldImage: image });
       break;
     }
+    const delta = image === undefined ? 0 : ((version * 37) % 11) - 5;
+    // As the writer library writes it: the change's time and what it did, so a heal can be proven from the images.
     const next: AccountImage = {
       account_id: accountId,
-      balance: image === undefined ? 1000 : image.balance + ((version * 37) % 11) - 5,
+      balance: image === undefined ? 1000 : image.balance + delta,
       currency: 'AUD',
       status: 'OPEN',
       version,
+      updated_at: new Date(Math.floor(base.createdAtMicros / 1000)).toISOString(),
+      last_change:
+        image === undefined
+          ? { type: 'OPENED', amount: 0 }
+          : delta >= 0
+            ? { type: 'DEPOSIT', amount: delta }
+            : { type: 'WITHDRAWAL', amount: -delta },
     };
     records.push(image === undefined ? { ...base, kind: 'INSERT', newImage: next } : { ...base, kind: 'MODIFY', oldImage: image, newImage: next });
     image = next;

@@ -36,7 +36,7 @@ describe('readConsumerConfig: defaults', () => {
       accountsTable: 'Accounts',
       ledgerTable: 'FanoutLedger',
       deadLetterQueueUrl: COMMON.DEAD_LETTER_QUEUE_URL,
-      epoch: { id: 'live', baseline: 'from-version-1', replay: false },
+      epoch: { id: 'live', replay: false },
       maxGapAgeMs: 900_000,
       claimTtlMs: 60_000,
       inOrderCommit: 'per-version',
@@ -63,19 +63,18 @@ describe('readConsumerConfig: defaults', () => {
     expect(readConsumerConfig('fraud', FULL.fraud).fraud).toEqual({ eventBusName: 'fraud-bus', source: 'ordered-fanout.accounts' });
   });
 
-  it('a non-live LEDGER_EPOCH defaults to a first-seen replay, and both can be overridden', () => {
+  it('a non-live LEDGER_EPOCH defaults to a replay (from EPOCH_REPLAY_FROM when set), and the marker can be overridden', () => {
     expect(readConsumerConfig('audit', { ...FULL.audit, LEDGER_EPOCH: 'replay-2025-06-01' }).epoch).toEqual({
       id: 'replay-2025-06-01',
-      baseline: 'first-seen',
       replay: true,
     });
     const overridden = readConsumerConfig('audit', {
       ...FULL.audit,
       LEDGER_EPOCH: 'rebuild.2',
-      EPOCH_BASELINE: 'from-version-1',
+      EPOCH_REPLAY_FROM: '2025-06-01T00:00:00Z',
       EPOCH_REPLAY: 'false',
     });
-    expect(overridden.epoch).toEqual({ id: 'rebuild.2', baseline: 'from-version-1', replay: false });
+    expect(overridden.epoch).toEqual({ id: 'rebuild.2', replay: false, from: Date.parse('2025-06-01T00:00:00Z') * 1000 });
     expect(readConsumerConfig('audit', { ...FULL.audit, LEDGER_EPOCH: 'live', EPOCH_REPLAY: '1' }).epoch.replay).toBe(true);
   });
 

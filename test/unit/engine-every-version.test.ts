@@ -23,7 +23,7 @@ describe('every-version', () => {
     const history = accountHistory('A', 6);
     await h.engine.process(pick(history, 1, 4, 6));
     const [watermark] = (await h.ledger.load(['A'])).values();
-    expect(watermark).toMatchObject({ version: 1, ahead: [4, 6] });
+    expect(watermark).toMatchObject({ version: 1, ahead: [[4, 4], [6, 6]] });
 
     const again = await h.engine.process(pick(history, 4, 6).map(duplicateOf));
     expect(again.counts).toMatchObject({ delivered: 0, duplicates: 2 });
@@ -63,14 +63,15 @@ describe('every-version', () => {
     expect(h.destination.versionsOf('A')).toEqual([1, 3]);
     expect(outcome.counts).toMatchObject({ deadLettered: 1, delivered: 2 });
     const [watermark] = (await h.ledger.load(['A'])).values();
-    expect(watermark).toMatchObject({ version: 1, ahead: [3], deadLettered: [2] });
-    // Dead-lettered is not missing: no gap clock runs.
+    // The watermark passes the dead-lettered version: it is owed, not missing, so no gap clock runs.
+    expect(watermark).toMatchObject({ version: 3, ahead: [], owed: [[2, 2]] });
     expect(watermark?.gapSince).toBeUndefined();
 
     h.destination.intercept = undefined;
     await h.engine.process([h.deadLetters.letters[0]!.record as ChangeRecord]);
     const [after] = (await h.ledger.load(['A'])).values();
-    expect(after).toMatchObject({ version: 3, ahead: [], deadLettered: [] });
+    expect(after).toMatchObject({ version: 3, ahead: [], owed: [] });
+    expect(h.destination.versionsOf('A')).toEqual([1, 3, 2]);
   });
 
   test('a gap that never fills is reported with GAP_TIMEOUT after the maximum gap age', async () => {
@@ -82,13 +83,14 @@ describe('every-version', () => {
     h.clock.advance(60_000);
     const swept = await h.engine.sweep();
 
-    expect(swept.counts).toMatchObject({ gapTimeouts: 2, deadLettered: 1 });
-    expect(h.deadLetters.letters[0]).toMatchObject({ reason: 'GAP_TIMEOUT', accountId: 'A', missingVersions: [3, 4] });
+    expect(swept.counts).toMatchObject({ gapTimeouts: 1, deadLettered: 1 });
+    expect(h.deadLetters.letters[0]).toMatchObject({ reason: 'GAP_TIMEOUT', accountId: 'A', missing: [[3, 4]] });
     const [watermark] = (await h.ledger.load(['A'])).values();
     expect(watermark?.gapSince).toBeUndefined();
     // If they do turn up later, they are delivered.
     await h.engine.process(pick(history, 3, 4));
-    expect([...(await h.ledger.load(['A'])).values()][0]).toMatchObject({ version: 5, deadLettered: [] });
+    expect([...(await h.ledger.load(['A'])).values()][0]).toMatchObject({ version: 5, owed: [] });
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 5, 3, 4]);
   });
 
   test('a gap time-out whose watermark write loses a race sends its notice once, then applies it', async () => {
@@ -99,9 +101,9 @@ describe('every-version', () => {
 
     const swept = await h.engine.sweep();
 
-    expect(swept.counts).toMatchObject({ ledgerConflicts: 1, gapTimeouts: 2, deadLettered: 1 });
+    expect(swept.counts).toMatchObject({ ledgerConflicts: 1, gapTimeouts: 1, deadLettered: 1 });
     expect(h.deadLetters.letters).toHaveLength(1);
-    expect([...(await h.ledger.load(['A'])).values()][0]).toMatchObject({ deadLettered: [3, 4], gapSince: undefined });
+    expect([...(await h.ledger.load(['A'])).values()][0]).toMatchObject({ owed: [[3, 4]], gapSince: undefined });
   });
 
   test('an account that predates the pipeline is baselined after the maximum gap age', async () => {
@@ -113,8 +115,12 @@ describe('every-version', () => {
     const swept = await h.engine.sweep();
 
     expect(swept.counts.baselined).toBe(1);
-    expect([...(await h.ledger.load(['A'])).values()][0]).toMatchObject({ version: 5, floor: 3, ahead: [] });
-    expect((await h.engine.process(pick(history, 2))).counts.beforeWindow).toBe(1);
+    expect(h.deadLetters.letters).toEqual([]);
+    expect([...(await h.ledger.load(['A'])).values()][0]).toMatchObject({ version: 5, floor: 3, ahead: [], owed: [[1, 3]] });
+    // In the live epoch nothing is before the window: a version below the baseline is delivered, once.
+    expect((await h.engine.process(pick(history, 2))).counts).toMatchObject({ delivered: 1, beforeWindow: 0 });
+    expect((await h.engine.process([duplicateOf(history[1]!)])).counts).toMatchObject({ delivered: 0, duplicates: 1 });
+    expect(h.destination.versionsOf('A')).toEqual([4, 5, 2]);
   });
 
   test('two engines racing on one account merge what they delivered and never lower the watermark', async () => {

@@ -200,7 +200,7 @@ describe('in-order', () => {
     const [watermark] = (await h.ledger.load(['A'])).values();
     await h.ledger.write({
       expectedRevision: watermark!.revision,
-      next: { ...watermark!, revision: watermark!.revision + 1, claim: { owner: 'dead', version: 2, expiresAt: h.clock.time + 10_000 } },
+      next: { ...watermark!, revision: watermark!.revision + 1, claim: { owner: 'dead', token: 'dead:1', version: 2, expiresAt: h.clock.time + 10_000 } },
       park: [],
       unpark: [],
     });
@@ -216,7 +216,7 @@ describe('in-order', () => {
     expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4]);
   });
 
-  test('after the maximum gap age the sweep dead-letters waiting records with GAP_TIMEOUT, never dropping them', async () => {
+  test('after the maximum gap age one GAP_TIMEOUT notice names the gap; the records stay parked and go out when it fills', async () => {
     const h = harness('in-order');
     const history = accountHistory('A', 6);
     await h.engine.process(pick(history, 1, 2, 5, 6));
@@ -225,19 +225,47 @@ describe('in-order', () => {
     h.clock.advance(60_000);
     const swept = await h.engine.sweep();
 
-    expect(swept.counts).toMatchObject({ gapTimeouts: 2, deadLettered: 2, unparked: 2 });
-    expect(h.deadLetters.letters.map((l) => [l.reason, l.version, l.missingVersions])).toEqual([
-      ['GAP_TIMEOUT', 5, [3, 4]],
-      ['GAP_TIMEOUT', 6, [3, 4]],
+    expect(swept.counts).toMatchObject({ gapTimeouts: 1, deadLettered: 1, unparked: 0 });
+    expect(h.deadLetters.letters.map((l) => [l.reason, l.accountId, l.version, l.missing, l.waiting, l.record])).toEqual([
+      ['GAP_TIMEOUT', 'A', 3, [[3, 4]], 2, undefined],
     ]);
-    expect(h.ledger.allParked()).toEqual([]);
-    expect([...(await collect(h.ledger.waiting()))]).toEqual([]);
+    expect(h.ledger.allParked().map((r) => r.version)).toEqual([5, 6]);
+    // One notice per gap: later sweeps and batches do not repeat it.
+    h.clock.advance(60_000);
+    await h.engine.sweep();
+    await h.engine.process([duplicateOf(history[4]!)]);
+    expect(h.deadLetters.letters).toHaveLength(1);
+    expect((await h.engine.inspect(['A']))[0]?.state).toBe('gap-timed-out');
 
-    // The late versions still go through, then the dead-lettered ones wait for their redrive.
-    await h.engine.process(pick(history, 3, 4));
-    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4]);
-    await h.engine.process(h.deadLetters.letters.map((letter) => letter.record as ChangeRecord));
+    // The missing versions turn up (a replay, a redrive): everything goes out, in order.
+    await h.engine.process(pick(history, 4, 3));
     expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(h.ledger.allParked()).toEqual([]);
+    expect(await collect(h.ledger.waiting())).toEqual([]);
+    expect((await h.engine.inspect(['A']))[0]?.state).toBe('in-step');
+  });
+
+  test('an operator skips a gap that never fills: the reason is kept, the parked records go out in order', async () => {
+    const h = harness('in-order');
+    const history = accountHistory('A', 7);
+    await h.engine.process(pick(history, 1, 2, 5, 7, 6));
+    h.clock.advance(60_000);
+    await h.engine.sweep();
+
+    const refused = await h.engine.skipGap('A', 5, 'lost in the incident of 2 Dec');
+    expect(refused.skip).toEqual({ refused: expect.stringContaining('version 5 is parked') });
+    const result = await h.engine.skipGap('A', 4, 'lost in the incident of 2 Dec');
+
+    expect(result.skip).toEqual({ skipped: { from: 3, to: 4 } });
+    expect(result.outcome.counts).toMatchObject({ gapsSkipped: 1, versionsSkipped: 2, delivered: 3, unparked: 3 });
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 5, 6, 7]);
+    expect(result.account).toMatchObject({ state: 'in-step', watermark: { version: 7, skipped: [[3, 4]] } });
+    expect(result.account.watermark?.skips).toEqual([{ from: 3, to: 4, reason: 'lost in the incident of 2 Dec', at: h.clock.time }]);
+
+    // A skipped version that turns up after all is dead-lettered with its reason, not dropped and not delivered.
+    const late = await h.engine.process(pick(history, 3));
+    expect(late.counts).toMatchObject({ beforeBaseline: 1, deadLettered: 1, delivered: 0 });
+    expect(h.deadLetters.letters.at(-1)).toMatchObject({ reason: 'BEFORE_BASELINE', version: 3, record: { version: 3 } });
   });
 
   test('an account that predates the pipeline is baselined at its lowest waiting version after the gap age', async () => {
@@ -252,8 +280,13 @@ describe('in-order', () => {
     expect(swept.counts).toMatchObject({ baselined: 1, delivered: 3 });
     expect(h.destination.versionsOf('A')).toEqual([4, 5, 6]);
     expect(h.deadLetters.letters).toEqual([]);
+    // In the live epoch nothing is skipped as before the window: a late version below the baseline is dead-lettered.
     const late = await h.engine.process(pick(history, 2, 3));
-    expect(late.counts.beforeWindow).toBe(2);
+    expect(late.counts).toMatchObject({ beforeWindow: 0, beforeBaseline: 2, deadLettered: 2 });
+    expect(h.deadLetters.letters.map((l) => [l.reason, l.version])).toEqual([
+      ['BEFORE_BASELINE', 2],
+      ['BEFORE_BASELINE', 3],
+    ]);
   });
 
   test('a baseline whose watermark write loses a race is re-planned and counted once', async () => {
@@ -269,21 +302,29 @@ describe('in-order', () => {
     expect(h.destination.versionsOf('A')).toEqual([5, 6]);
   });
 
-  test('a first-seen epoch starts each account at the first version it sees', async () => {
-    const h = harness('in-order', { epoch: { id: 'replay-1', baseline: 'first-seen', replay: true } });
+  test('a replay epoch starts each account at its first change at or after the replay start, whatever arrives first', async () => {
     const history = accountHistory('A', 8);
-    let replayMarked = true;
-    h.destination.intercept = (delivery) => {
-      replayMarked &&= delivery.replay && delivery.epoch === 'replay-1';
-      return undefined;
-    };
+    const from = history[4]!.createdAtMicros; // version 5 is the first change at or after the start
+    const epoch = { id: 'replay-1', replay: true, from };
+    for (const order of [
+      [6, 5, 7, 4, 8],
+      [7, 6, 8, 5, 4],
+      [4, 8, 7, 6, 5],
+    ]) {
+      const h = harness('in-order', { epoch });
+      let replayMarked = true;
+      h.destination.intercept = (delivery) => {
+        replayMarked &&= delivery.replay && delivery.epoch === 'replay-1';
+        return undefined;
+      };
+      let beforeWindow = 0;
+      for (const version of order) beforeWindow += (await h.engine.process(pick(history, version))).counts.beforeWindow;
 
-    await h.engine.process(pick(history, 6, 5, 7));
-    const later = await h.engine.process(pick(history, 4, 8));
-
-    expect(h.destination.versionsOf('A')).toEqual([5, 6, 7, 8]);
-    expect(later.counts.beforeWindow).toBe(1);
-    expect(replayMarked).toBe(true);
+      expect(h.destination.versionsOf('A')).toEqual([5, 6, 7, 8]);
+      expect(beforeWindow).toBe(1);
+      expect(replayMarked).toBe(true);
+      expect(h.deadLetters.letters).toEqual([]);
+    }
   });
 
   test('an unreachable ledger fails only the records of the accounts it affects', async () => {
@@ -307,12 +348,13 @@ describe('in-order', () => {
     const history = accountHistory('A', 4);
     h.destination.afterDelivery = () => h.clock.advance(400);
 
-    const outcome = await h.engine.process(history, { deadline: h.clock.time + 2_000 });
+    // A delivery starts only with a full reserve of time before its claim (bounded by the deadline) ends.
+    const outcome = await h.engine.process(history, { deadline: h.clock.time + 2_400 });
 
-    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3]);
-    expect(outcome.failed.map((p) => p.version)).toEqual([4]);
+    expect(h.destination.versionsOf('A')).toEqual([1, 2]);
+    expect(outcome.failed.map((p) => p.version)).toEqual([3, 4]);
     const [watermark] = (await h.ledger.load(['A'])).values();
-    expect(watermark).toMatchObject({ version: 3 });
+    expect(watermark).toMatchObject({ version: 2 });
     expect(watermark?.claim).toBeUndefined();
   });
 });

@@ -14,7 +14,7 @@ import { accountHistory, pick } from '../support/histories';
 const START = 1_795_392_000_000_000;
 const createdAt = (version: number): number => START + version * 1_000;
 /** Versions 1-3 predate the replay's start (replayBefore), 4 and later are live. */
-const REPLAY: Epoch = { id: 'replay-1', baseline: 'first-seen', replay: true, replayBefore: createdAt(4) };
+const REPLAY: Epoch = { id: 'replay-1', replay: true, replayBefore: createdAt(4) };
 
 /** A harness that records the replay marker of every delivery the destination accepted: version → replay. */
 function recording(mode: DeliveryMode, epoch: Epoch) {
@@ -30,13 +30,13 @@ function recording(mode: DeliveryMode, epoch: Epoch) {
 
 describe('Epoch.replayBefore: replay markers only for history', () => {
   test('isReplayDelivery: a replay epoch without replayBefore marks everything, with it only what predates it', () => {
-    expect(isReplayDelivery({ id: 'live', baseline: 'from-version-1', replay: false }, 0)).toBe(false);
-    expect(isReplayDelivery({ id: 'r', baseline: 'first-seen', replay: true }, Number.MAX_SAFE_INTEGER)).toBe(true);
+    expect(isReplayDelivery({ id: 'live', replay: false }, 0)).toBe(false);
+    expect(isReplayDelivery({ id: 'r', replay: true }, Number.MAX_SAFE_INTEGER)).toBe(true);
     expect(isReplayDelivery(REPLAY, createdAt(3))).toBe(true);
     expect(isReplayDelivery(REPLAY, createdAt(4))).toBe(false);
     expect(isReplayDelivery(REPLAY, createdAt(4) - 1)).toBe(true);
     // replayBefore never turns a live epoch's deliveries into replays.
-    expect(isReplayDelivery({ id: 'live', baseline: 'from-version-1', replay: false, replayBefore: createdAt(9) }, createdAt(1))).toBe(false);
+    expect(isReplayDelivery({ id: 'live', replay: false, replayBefore: createdAt(9) }, createdAt(1))).toBe(false);
   });
 
   test('every-version: versions created before replayBefore are replays, later ones live', async () => {
@@ -65,9 +65,9 @@ describe('Epoch.replayBefore: replay markers only for history', () => {
 
   test('in-order: drained parked versions are marked by their own creation time, healed ones by their successor\'s', async () => {
     // A healed change's creation time is its successor's (an upper bound): healed 3 counts as created with 4.
-    const { h, marks } = recording('in-order', { ...REPLAY, replayBefore: createdAt(5) });
+    const { h, marks } = recording('in-order', { ...REPLAY, replayBefore: createdAt(5), from: createdAt(2) });
     const history = accountHistory('A', 7);
-    // First seen: 2 (the baseline); 4 and 5 park behind the missing 3, which is then healed from 4's old image.
+    // The replay starts at 2 (its predecessor predates the start); 4 and 5 park behind the missing 3, which is then healed from 4's old image.
     await h.engine.process(pick(history, 2));
     await h.engine.process(pick(history, 5, 6));
     await h.engine.process(pick(history, 4, 7));
@@ -86,7 +86,7 @@ describe('Epoch.replayBefore: replay markers only for history', () => {
     const replay = recording('in-order', plain);
     await replay.h.engine.process(accountHistory('A', 5));
     expect(replay.marks.map(([, marked]) => marked)).toEqual([true, true, true, true, true]);
-    const live = recording('in-order', { id: 'live', baseline: 'from-version-1', replay: false });
+    const live = recording('in-order', { id: 'live', replay: false });
     await live.h.engine.process(accountHistory('A', 5));
     expect(live.marks.map(([, marked]) => marked)).toEqual([false, false, false, false, false]);
   });
@@ -95,9 +95,16 @@ describe('Epoch.replayBefore: replay markers only for history', () => {
 describe('EPOCH_REPLAY_BEFORE and destinations.<d>.replayBefore', () => {
   const base = { ACCOUNTS_TABLE_NAME: 'Accounts', LEDGER_TABLE_NAME: 'Ledger', DEAD_LETTER_QUEUE_URL: 'http://q', AUDIT_BUCKET_NAME: 'b' };
 
+  test('the consumer reads EPOCH_REPLAY_FROM as the epoch start, and refuses the removed first-seen baseline', () => {
+    const config = readConsumerConfig('audit', { ...base, LEDGER_EPOCH: 'replay-1', EPOCH_REPLAY_FROM: '2026-11-01T00:00:00Z' });
+    expect(config.epoch).toEqual({ id: 'replay-1', replay: true, from: Date.parse('2026-11-01T00:00:00Z') * 1000 });
+    expect(() => readConsumerConfig('audit', { ...base, LEDGER_EPOCH: 'replay-1', EPOCH_REPLAY_FROM: 'yesterday' })).toThrow(/^EPOCH_REPLAY_FROM: /);
+    expect(() => readConsumerConfig('audit', { ...base, LEDGER_EPOCH: 'replay-1', EPOCH_BASELINE: 'first-seen' })).toThrow(/^EPOCH_BASELINE: .*EPOCH_REPLAY_FROM/);
+  });
+
   test('the consumer reads EPOCH_REPLAY_BEFORE as microseconds since the epoch', () => {
     const config = readConsumerConfig('audit', { ...base, LEDGER_EPOCH: 'replay-1', EPOCH_REPLAY_BEFORE: '2026-11-23T10:15:30.123+01:00' });
-    expect(config.epoch).toEqual({ id: 'replay-1', baseline: 'first-seen', replay: true, replayBefore: Date.parse('2026-11-23T09:15:30.123Z') * 1000 });
+    expect(config.epoch).toEqual({ id: 'replay-1', replay: true, replayBefore: Date.parse('2026-11-23T09:15:30.123Z') * 1000 });
     expect(readConsumerConfig('audit', { ...base, LEDGER_EPOCH: 'replay-1' }).epoch.replayBefore).toBeUndefined();
   });
 
@@ -113,7 +120,12 @@ describe('EPOCH_REPLAY_BEFORE and destinations.<d>.replayBefore', () => {
     );
     expect(config.destinations.fraud.replayBefore).toBe('2026-11-23T10:00:00Z');
     const resources = { accountsTable: 'A', ledgerTable: 'L', deadLetterQueueUrl: 'q' };
-    expect(consumerEnvironment(config.destinations.fraud, resources, {}).EPOCH_REPLAY_BEFORE).toBe('2026-11-23T10:00:00Z');
+    expect(consumerEnvironment(config.destinations.fraud, resources, {})).toMatchObject({
+      EPOCH_REPLAY_BEFORE: '2026-11-23T10:00:00Z',
+      // The replay's start is the mapping's timestamp: the engine starts each account at its first change from then on.
+      EPOCH_REPLAY_FROM: '2026-11-01T00:00:00Z',
+    });
+    expect(consumerEnvironment(DEFAULT_PIPELINE_CONFIG.destinations.fraud, resources, {})).not.toHaveProperty('EPOCH_REPLAY_FROM');
     expect(consumerEnvironment(DEFAULT_PIPELINE_CONFIG.destinations.fraud, resources, {})).not.toHaveProperty('EPOCH_REPLAY_BEFORE');
   });
 

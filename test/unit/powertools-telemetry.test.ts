@@ -125,7 +125,7 @@ describe('PowertoolsTelemetry', () => {
       batch({
         deadLetters: [
           { destination: 'search', epoch: 'live', reason: 'REJECTED', detail: 'mapper_parsing_exception', attempts: 1, accountId: 'ACC-7', version: 4, sequenceNumber: '4965001', at: 1 },
-          { destination: 'search', epoch: 'live', reason: 'GAP_TIMEOUT', detail: 'never came', attempts: 1, accountId: 'ACC-8', version: 9, missingVersions: [7, 8], at: 1 },
+          { destination: 'search', epoch: 'live', reason: 'GAP_TIMEOUT', detail: 'never came', attempts: 1, accountId: 'ACC-8', version: 9, missing: [[7, 8]], waiting: 2, at: 1 },
         ],
       }),
     );
@@ -141,7 +141,7 @@ describe('PowertoolsTelemetry', () => {
       detail: 'mapper_parsing_exception',
       sequenceNumber: '4965001',
     });
-    expect(warnings[1]).toMatchObject({ accountId: 'ACC-8', version: 9, reason: 'GAP_TIMEOUT', missingVersions: [7, 8] });
+    expect(warnings[1]).toMatchObject({ accountId: 'ACC-8', version: 9, reason: 'GAP_TIMEOUT', missing: '7-8', waiting: 2 });
     expect(logs().find((line) => line.message === 'batch done')).toMatchObject({ level: 'INFO', destination: 'search', records: 12 });
   });
 

@@ -1,0 +1,89 @@
+import type { AccountReport } from '../ordering/engine';
+import type { SkipOutcome } from '../ordering/in-order-run';
+import type { EngineCounts } from '../ordering/outcome';
+import type { VersionRanges } from '../ordering/version-ranges';
+
+/**
+ * What an operator sends a consumer function directly (Lambda `Invoke`, by `fanout redrive`), rather than through its
+ * event source mapping. It runs in the function because only the function may write to the destination: a skip
+ * delivers what was parked behind the gap, in order, and a resume drains what has become deliverable.
+ */
+export type OperatorCommand =
+  /** Give up on versions watermark+1..`through` of an in-order account, with a reason kept in the ledger. */
+  | { readonly command: 'skip-gap'; readonly accountId: string; readonly through: number; readonly reason: string }
+  /** Revisit accounts (as the sweeper does) and report their state: resolves GAP_TIMEOUT notices whose gap has closed. */
+  | { readonly command: 'resume'; readonly accountIds: readonly string[] };
+
+export interface OperatorCommandEvent {
+  readonly orderedFanout: OperatorCommand;
+}
+
+/** One account as an operator sees it: state, watermark, and what waits, is owed or was skipped, as version ranges. */
+export interface AccountView {
+  readonly accountId: string;
+  readonly state: string;
+  /** The watermark: everything up to it is delivered or accounted for. */
+  readonly version: number;
+  readonly parked: VersionRanges;
+  readonly owed: VersionRanges;
+  readonly skipped: VersionRanges;
+  /** The gap a GAP_TIMEOUT notice was sent for, if the account still waits behind it. */
+  readonly gapNotice?: { readonly from: number; readonly to: number };
+  readonly skips: readonly { readonly from: number; readonly to: number; readonly reason: string; readonly at: string }[];
+}
+
+export interface OperatorCommandResult {
+  readonly orderedFanout: {
+    readonly command: OperatorCommand['command'];
+    readonly destination: string;
+    readonly counts: EngineCounts;
+    readonly accounts: readonly AccountView[];
+    /** skip-gap: what was skipped, or why the skip was refused (nothing changed then). */
+    readonly skip?: SkipOutcome;
+  };
+}
+
+/** True for the event shape of an operator command (anything else is a Kinesis event). */
+export function isOperatorCommandEvent(event: unknown): event is OperatorCommandEvent {
+  return typeof event === 'object' && event !== null && 'orderedFanout' in event;
+}
+
+/** Checks an operator command's shape; throws a `TypeError` naming what is wrong. */
+export function parseOperatorCommand(event: OperatorCommandEvent): OperatorCommand {
+  const command = event.orderedFanout as Partial<Record<string, unknown>> | undefined;
+  if (typeof command !== 'object' || command === null) throw new TypeError('orderedFanout must be an object');
+  switch (command.command) {
+    case 'skip-gap': {
+      const { accountId, through, reason } = command;
+      if (typeof accountId !== 'string' || accountId === '') throw new TypeError('skip-gap needs an accountId');
+      if (typeof through !== 'number' || !Number.isSafeInteger(through) || through < 1) {
+        throw new TypeError('skip-gap needs through: the last version to skip, a positive integer');
+      }
+      if (typeof reason !== 'string' || reason.trim() === '') throw new TypeError('skip-gap needs a reason (it is kept in the ledger)');
+      return { command: 'skip-gap', accountId, through, reason: reason.trim() };
+    }
+    case 'resume': {
+      const { accountIds } = command;
+      if (!Array.isArray(accountIds) || accountIds.length === 0 || !accountIds.every((id) => typeof id === 'string' && id !== '')) {
+        throw new TypeError('resume needs accountIds: a non-empty list of account ids');
+      }
+      return { command: 'resume', accountIds: accountIds as string[] };
+    }
+    default:
+      throw new TypeError(`unknown operator command ${JSON.stringify(command.command)}: expected skip-gap or resume`);
+  }
+}
+
+export function accountView(report: AccountReport): AccountView {
+  const w = report.watermark;
+  return {
+    accountId: report.accountId,
+    state: report.state,
+    version: w?.version ?? 0,
+    parked: w?.parked ?? [],
+    owed: w?.owed ?? [],
+    skipped: w?.skipped ?? [],
+    ...(w?.gapNotice ? { gapNotice: { from: w.gapNotice.from, to: w.gapNotice.to } } : {}),
+    skips: (w?.skips ?? []).map((skip) => ({ from: skip.from, to: skip.to, reason: skip.reason, at: new Date(skip.at).toISOString() })),
+  };
+}

@@ -1,0 +1,100 @@
+import type { ChangeRecord } from '../change-record/change-record';
+import { changeDigest } from './heal';
+import { OrderingError } from './errors';
+import { topDelivered, type Watermark } from './watermark';
+
+/**
+ * The version contract as the engine checks it, against what the ledger knows of an account. The decoder already
+ * quarantines what a single record shows to be wrong (a MODIFY that does not raise the version by exactly 1); these
+ * rules catch what only the account's history shows. A record that breaks one is dead-lettered with its reason,
+ * never skipped as a duplicate and never delivered out of order.
+ */
+
+export type BreachReason = 'CONTRACT_BREACH' | 'HEAL_MISMATCH' | 'BEFORE_BASELINE';
+
+/** A record that cannot be delivered because of what the account's history says. Carries account, version, position. */
+export class ContractBreach extends OrderingError {
+  constructor(
+    readonly reason: BreachReason,
+    message: string,
+    readonly record: ChangeRecord,
+  ) {
+    super(message, record);
+    this.name = 'ContractBreach';
+  }
+}
+
+/**
+ * Two changes claim one version: a record at or below the highest delivered version, created after the newest
+ * delivered change. A duplicate is the same change and cannot have been created later than its successors, so this
+ * is a version written again: an item deleted and re-created at an old version, or a writer that reused one.
+ */
+export function versionReused(w: Watermark, record: ChangeRecord): ContractBreach | undefined {
+  const newest = w.newestCreatedAt;
+  if (newest === undefined || record.createdAtMicros <= newest) return undefined;
+  const top = topDelivered(w);
+  if (record.version > top) return undefined;
+  return new ContractBreach(
+    'CONTRACT_BREACH',
+    `version ${record.version} was written again: this change was created at ${isoMicros(record.createdAtMicros)}, after version ${top} (${isoMicros(newest)}); an item re-created after a deletion must continue from the tombstone's version + 1`,
+    record,
+  );
+}
+
+/**
+ * What may follow the watermark in order: after a deletion (a tombstone) only the INSERT that re-creates the item;
+ * after anything else never an INSERT (that would re-create an item that was never deleted, at a version it had).
+ */
+export function chainBroken(w: Watermark, record: ChangeRecord): ContractBreach | undefined {
+  if (record.version !== w.version + 1 || w.lastKind === undefined) return undefined;
+  if (w.lastKind === 'REMOVE' && record.kind !== 'INSERT') {
+    return new ContractBreach(
+      'CONTRACT_BREACH',
+      `a ${record.kind} of version ${record.version} follows the deletion at version ${w.version}: after a tombstone only the INSERT that re-creates the item may follow`,
+      record,
+    );
+  }
+  if (w.lastKind !== 'REMOVE' && record.kind === 'INSERT') {
+    return new ContractBreach(
+      'CONTRACT_BREACH',
+      `an INSERT of version ${record.version} follows a ${w.lastKind} at version ${w.version}: the item was created again without a deletion between`,
+      record,
+    );
+  }
+  return undefined;
+}
+
+/**
+ * A real record of a version that was healed: the same change (a duplicate of the heal, and the mark is done), or a
+ * different one, which means the heal delivered something that did not happen: HEAL_MISMATCH. Undefined when the
+ * version was not healed (or its mark is no longer kept).
+ */
+export function checkHeal(w: Watermark, record: ChangeRecord): 'same' | ContractBreach | undefined {
+  if (w.heals.length === 0) return undefined;
+  const mark = w.heals.find((heal) => heal.version === record.version);
+  if (mark === undefined) return undefined;
+  if (changeDigest(record) === mark.digest) return 'same';
+  return new ContractBreach(
+    'HEAL_MISMATCH',
+    `version ${record.version} was healed from its neighbours, and the real change differs from the heal: the destination holds the healed version`,
+    record,
+  );
+}
+
+/** An `in-order` record of a version the account's start or an operator's skip passed over: it can no longer go in order. */
+export function beforeBaseline(w: Watermark, record: ChangeRecord, why: 'baseline' | 'skip'): ContractBreach {
+  const cause =
+    why === 'skip'
+      ? `an operator skipped version ${record.version} (see the account's skips in the ledger)`
+      : `the account started at version ${(w.floor ?? 0) + 1} after waiting for its earlier versions`;
+  return new ContractBreach(
+    'BEFORE_BASELINE',
+    `version ${record.version} arrived after ${cause}; the destination is at version ${w.version}, so it cannot be delivered in order`,
+    record,
+  );
+}
+
+function isoMicros(micros: number): string {
+  const date = new Date(Math.floor(micros / 1000));
+  return Number.isNaN(date.getTime()) ? `${micros} µs` : date.toISOString();
+}

@@ -1,0 +1,123 @@
+import type { ChangeRecord } from '../change-record/change-record';
+import { changeDigest } from './heal';
+import { keepableImage } from './in-order-rules';
+import { MAX_HEAL_MARKS, MAX_RANGES } from './limits';
+import {
+  above,
+  addVersions,
+  capRanges,
+  hasVersion,
+  highestVersion,
+  holesBetween,
+  lowestVersion,
+  rangeOf,
+  removeVersions,
+  unionVersions,
+  NO_VERSIONS,
+  type VersionRanges,
+} from './version-ranges';
+import { belowFloor } from './window';
+import type { Watermark } from './watermark';
+
+/**
+ * The rules of `every-version`, free of I/O. The account never waits: every version goes out when it arrives. The
+ * watermark is bookkeeping: the highest version with everything at or below it delivered or owed (dead-lettered, timed
+ * out, before the account's baseline), with what was delivered above it kept in `ahead` and what is owed in `owed`, so
+ * a copy of a delivered version is skipped and a copy of an owed one is delivered, however late.
+ */
+
+/** True when the destination has `version`, as far as the ledger knows. */
+export function isDelivered(w: Watermark, version: number): boolean {
+  return (version <= w.version && !hasVersion(w.owed, version)) || hasVersion(w.ahead, version);
+}
+
+/** True when nothing at or above the account's start has been settled: it may still be baselined. */
+export function neverStarted(w: Watermark): boolean {
+  return w.version <= (w.floor ?? 0);
+}
+
+/** What one batch settled for the account. */
+export interface Settled {
+  /** Records the destination accepted (or already held), by version. */
+  readonly delivered: ReadonlyMap<number, ChangeRecord>;
+  /** Versions among them that were healed. */
+  readonly healed: ReadonlySet<number>;
+  /** Versions whose delivery failed and whose letters are stored: owed. */
+  readonly lettered: readonly number[];
+}
+
+/** Merges what a batch settled into the watermark; the watermark only ever moves forward. */
+export function settled(w: Watermark, batch: Settled, now: number): Watermark {
+  let ahead = w.ahead;
+  let owed = w.owed;
+  let newest = w.newestCreatedAt;
+  let heals = w.heals;
+  for (const [version, record] of batch.delivered) {
+    if (version > w.version) ahead = addVersions(ahead, version);
+    owed = removeVersions(owed, version);
+    newest = Math.max(newest ?? 0, record.createdAtMicros);
+    if (batch.healed.has(version)) heals = [...heals, { version, digest: changeDigest(record) }].slice(-MAX_HEAL_MARKS);
+  }
+  for (const version of batch.lettered) owed = addVersions(owed, version);
+  const moved = advance({ ...w, ahead, owed, newestCreatedAt: newest, heals });
+  if (moved.version === w.version) return withGapClock(moved, now);
+  const at = batch.delivered.get(moved.version);
+  return withGapClock({ ...moved, lastImage: at ? keepableImage(at) : undefined, lastKind: at?.kind }, now);
+}
+
+/**
+ * Moves the watermark over every version right above it that is delivered or owed. The image at the new watermark is
+ * not known here (the caller that delivered it sets it).
+ */
+function advance(w: Watermark): Watermark {
+  let version = w.version;
+  for (;;) {
+    const end = Math.max(rangeOf(w.ahead, version + 1)?.[1] ?? version, rangeOf(w.owed, version + 1)?.[1] ?? version);
+    if (end === version) break;
+    version = end;
+  }
+  if (version === w.version) return w;
+  return { ...w, version, ahead: above(w.ahead, version), owed: capRanges(w.owed, MAX_RANGES), lastImage: undefined, lastKind: undefined };
+}
+
+/** The versions between the watermark and the highest delivered one that are neither delivered nor owed. */
+export function holesOf(w: Watermark): VersionRanges {
+  const top = highestVersion(w.ahead);
+  if (top === undefined) return NO_VERSIONS;
+  return holesBetween(unionVersions(w.ahead, above(w.owed, w.version)), w.version + 1, top);
+}
+
+/** The gap clock runs exactly while there are holes below what was delivered. */
+function withGapClock(w: Watermark, now: number): Watermark {
+  const holes = w.ahead.length > 0 && holesOf(w).length > 0;
+  const gapSince = holes ? (w.gapSince ?? now) : undefined;
+  return gapSince === w.gapSince ? w : { ...w, gapSince };
+}
+
+/**
+ * Holes given up on (after the maximum gap age, or because `ahead` grew past its bound): they become owed, so the
+ * watermark moves over them and a copy that turns up later is still delivered.
+ */
+export function gapTimedOut(w: Watermark, holes: VersionRanges, now: number): Watermark {
+  let owed = w.owed;
+  for (const [from, to] of holes) owed = addVersions(owed, from, to);
+  return withGapClock(advance({ ...w, owed, gapSince: undefined }), now);
+}
+
+/**
+ * After the maximum gap age, an account that never saw its first version (its history predates the pipeline, or a
+ * replay's start never came) starts right below its lowest delivered version. The versions below are owed: one that
+ * turns up later is delivered, never dropped.
+ */
+export function baselined(w: Watermark, now: number): Watermark {
+  const lowest = lowestVersion(w.ahead);
+  if (lowest === undefined) return w;
+  return startedAt(w, lowest - 1, w.lastImage, now);
+}
+
+/** The account's start (a replay's first version in the window, or a baseline) is right above `floor`. */
+export function startedAt(w: Watermark, floor: number, image: Watermark['lastImage'], now: number): Watermark {
+  if (floor <= (w.floor ?? 0) && w.floor !== undefined) return w;
+  const owed = capRanges(belowFloor(w, floor, w.owed), MAX_RANGES);
+  return withGapClock(advance({ ...w, floor, version: Math.max(w.version, floor), owed, lastImage: image, lastKind: undefined }), now);
+}
