@@ -13,7 +13,8 @@ import type { Watermark } from './watermark';
  * - `parked-behind-gap`: records wait for a missing version; the gap clock runs (`every-version`: versions were
  *   delivered above a missing one, and it is still expected).
  * - `blocked-on-failure`: `in-order` only: the next version is in the dead-letter queue (its delivery failed for good,
- *   or it breaks the contract); the account waits for it to be redriven, or for an operator to skip it. No gap clock.
+ *   or it breaks the contract); the account waits for it to be redriven, or for an operator to skip it. Never timed out
+ *   (while records wait behind it the account still counts as waiting, so the waiting metrics show it).
  * - `gap-timed-out`: `in-order` only: the missing version did not come within the maximum gap age and a GAP_TIMEOUT
  *   notice went out; the account waits for the version (redrive or replay) or for an operator's skip.
  *

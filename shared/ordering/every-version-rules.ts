@@ -16,7 +16,7 @@ import {
   NO_VERSIONS,
   type VersionRanges,
 } from './version-ranges';
-import { belowFloor } from './window';
+import { belowFloor, hasNoStart } from './window';
 import type { Watermark } from './watermark';
 
 /**
@@ -31,10 +31,8 @@ export function isDelivered(w: Watermark, version: number): boolean {
   return (version <= w.version && !hasVersion(w.owed, version)) || hasVersion(w.ahead, version);
 }
 
-/** True when nothing at or above the account's start has been settled: it may still be baselined. */
-export function neverStarted(w: Watermark): boolean {
-  return w.version <= (w.floor ?? 0);
-}
+/** True when nothing right above the account's start has been settled: it may still be baselined (the window rule). */
+export const neverStarted = hasNoStart;
 
 /** What one batch settled for the account. */
 export interface Settled {
@@ -59,7 +57,7 @@ export function settled(w: Watermark, batch: Settled, now: number): Watermark {
     if (batch.healed.has(version)) heals = [...heals, { version, digest: changeDigest(record) }].slice(-MAX_HEAL_MARKS);
   }
   for (const version of batch.lettered) owed = addVersions(owed, version);
-  const moved = advance({ ...w, ahead, owed, newestCreatedAt: newest, heals });
+  const moved = advance({ ...w, ahead, owed: capRanges(owed, MAX_RANGES), newestCreatedAt: newest, heals });
   if (moved.version === w.version) return withGapClock(moved, now);
   const at = batch.delivered.get(moved.version);
   return withGapClock({ ...moved, lastImage: at ? keepableImage(at) : undefined, lastKind: at?.kind }, now);

@@ -84,6 +84,9 @@ export class EveryVersionRun extends AccountRun {
       let next = settled(this.windowed(this.watermark, versions), batch, this.ctx.now());
       gap ??= await this.onGap(next);
       if (gap !== undefined) next = applyGap(next, gap, this.ctx.now());
+      // The notice that would fold an overflowing `ahead` could not be stored: forget the highest deliveries rather
+      // than grow past the bound (a copy of one of them is delivered again, and the destination refuses it).
+      if (next.ahead.length > MAX_RANGES) next = { ...next, ahead: next.ahead.slice(0, MAX_RANGES) };
       if (sameState(next, this.watermark)) break;
       this.watermark = next;
       if (await this.flush()) break;

@@ -205,7 +205,8 @@ export function skippedGap(w: Watermark, through: number, reason: string, at: nu
   if (lowestParked !== undefined && lowestParked <= through) {
     return { refused: `version ${lowestParked} is parked, waiting to be delivered: skip through version ${lowestParked - 1} at most` };
   }
-  const note = { from, to: through, reason: reason.slice(0, MAX_SKIP_REASON_LENGTH), at };
+  // Cut by characters, not UTF-16 units, so a reason at the limit stays valid text.
+  const note = { from, to: through, reason: Array.from(reason).slice(0, MAX_SKIP_REASON_LENGTH).join(''), at };
   return {
     ...w,
     version: through,
@@ -239,13 +240,24 @@ export function keepableImage(record: ChangeRecord): ChangeRecord['newImage'] {
   return image !== undefined && approximateBytes(image, MAX_LAST_IMAGE_BYTES) <= MAX_LAST_IMAGE_BYTES ? image : undefined;
 }
 
-/** A cheap upper estimate of a value's JSON size, that stops counting once past `limit`. */
+/**
+ * A cheap upper estimate of a value's stored size (UTF-8 at 3 bytes a character at most), that stops counting once
+ * past `limit`. Images hold sets (unmarshalled string and number sets), lists and maps as well as plain objects.
+ */
 function approximateBytes(value: unknown, limit: number): number {
   if (typeof value === 'string') return value.length * 3 + 2;
   if (value === null || typeof value !== 'object') return 24;
   let total = 2;
+  const items: Iterable<unknown> | undefined = value instanceof Set || Array.isArray(value) ? value : value instanceof Map ? value.entries() : undefined;
+  if (items !== undefined) {
+    for (const item of items) {
+      total += 1 + approximateBytes(item, limit - total);
+      if (total > limit) break;
+    }
+    return total;
+  }
   for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-    total += key.length + 4 + approximateBytes(item, limit - total);
+    total += key.length * 3 + 4 + approximateBytes(item, limit - total);
     if (total > limit) break;
   }
   return total;

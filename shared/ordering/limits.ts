@@ -12,7 +12,8 @@ export const MAX_WATERMARK_ITEM_BYTES = 64 * 1024;
  * one gap are one range. Beyond the cap:
  * - `parked` (in-order): a record that would open another range is dead-lettered as PARK_LIMIT (redrivable);
  * - `ahead` (every-version): the account's holes are timed out at once (GAP_TIMEOUT), which folds `ahead` into the
- *   watermark;
+ *   watermark; while the dead-letter queue cannot take that notice, the highest deliveries are forgotten instead (a
+ *   copy of one is delivered again, and the destination refuses it as a duplicate);
  * - `owed`, `skipped`: the closest ranges merge, claiming a few more versions owed or skipped than there are: a late
  *   copy of one of those is then delivered again (refused by the destination as a duplicate) or dead-lettered as
  *   BEFORE_BASELINE, never dropped.

@@ -166,11 +166,11 @@ export function parseVersions(text: string | undefined): VersionRanges {
   if (text === undefined || text === '') return NO_VERSIONS;
   const ranges: VersionRange[] = [];
   for (const part of text.split(',')) {
-    const dash = part.indexOf('-');
-    const from = Number(dash < 0 ? part : part.slice(0, dash));
-    const to = dash < 0 ? from : Number(part.slice(dash + 1));
+    const match = /^(\d{1,16})(?:-(\d{1,16}))?$/.exec(part);
+    const from = match ? Number(match[1]) : Number.NaN;
+    const to = match?.[2] !== undefined ? Number(match[2]) : from;
     const previous = ranges[ranges.length - 1];
-    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || to < from || (previous && from <= previous[1] + 1)) {
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 1 || to < from || (previous && from <= previous[1] + 1)) {
       throw new TypeError(`not a version set: "${text}"`);
     }
     ranges.push([from, to]);

@@ -58,7 +58,7 @@ export interface Watermark {
   /**
    * Versions the destination does not have although they are accounted for: dead-lettered, timed out, or (for
    * `every-version`) before the account's baseline. Any copy that arrives is delivered. `in-order` waits for an owed
-   * watermark+1 without a gap clock (blocked on failure) until it is redriven or skipped.
+   * watermark+1 without ever timing it out (blocked on failure) until it is redriven or skipped.
    */
   readonly owed: VersionRanges;
   /** `in-order`: versions at or below the watermark that were never delivered (baseline, operator skips). */

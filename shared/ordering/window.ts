@@ -38,15 +38,21 @@ function imageTimeMicros(image: AccountImage | undefined): number | undefined {
   return Number.isFinite(ms) ? ms * 1000 : undefined;
 }
 
-/** True while nothing above the account's floor has been delivered or accounted for in this epoch. */
+/** True while nothing right above the account's floor has been delivered: where its history starts is still open. */
 export function hasNoStart(w: Watermark): boolean {
-  return w.version <= (w.floor ?? 0) && w.ahead.length === 0;
+  return w.version <= (w.floor ?? 0);
+}
+
+/** The lowest version delivered in this epoch above the floor (in order, or ahead of a gap), if any. */
+function lowestDelivered(w: Watermark): number {
+  const inOrder = w.version > (w.floor ?? 0) ? (w.floor ?? 0) + 1 : Number.POSITIVE_INFINITY;
+  return Math.min(inOrder, lowestVersion(w.ahead) ?? Number.POSITIVE_INFINITY);
 }
 
 /**
  * The floor a replay epoch's account starts at, when `record` proves it: the record is in the window and its
- * predecessor is not (or it has none). Undefined when the record proves nothing or the account already has a start.
- * A live epoch (no `from`) starts every account at version 1 and needs no floor.
+ * predecessor is not (or it has none). Undefined when the record proves nothing new, or the account already has a
+ * start. A live epoch (no `from`) starts every account at version 1 and needs no floor.
  */
 export function windowStartFor(epoch: Epoch, w: Watermark, record: ChangeRecord): number | undefined {
   if (epoch.from === undefined || !hasNoStart(w)) return undefined;
@@ -54,30 +60,30 @@ export function windowStartFor(epoch: Epoch, w: Watermark, record: ChangeRecord)
   const before = predecessorTimeMicros(record);
   if (before === undefined || before >= epoch.from) return undefined;
   const floor = record.version - 1;
-  // Only a floor above the one the account has is news (a start at the same floor is already in place).
-  return floor > (w.floor ?? -1) ? floor : undefined;
+  // Only a floor above the one the account has is news, and never one above a version delivered in the window.
+  return floor > (w.floor ?? -1) && floor < lowestDelivered(w) ? floor : undefined;
 }
 
 /**
  * A record whose change happened before a replay epoch's start, at a version the epoch may skip: at or below the
- * account's floor, or anywhere while the account has no start yet. Above a start every version is in the window.
- * Never true in a live epoch: there, nothing is ever skipped as before the window.
+ * account's floor, or below every version delivered in the window (changes of one item happen in version order, so
+ * those all follow it). Never true in a live epoch: there, nothing is ever skipped as before the window.
  */
 export function isBeforeWindow(epoch: Epoch, w: Watermark, record: ChangeRecord): boolean {
   if (epoch.from === undefined || changeTimeMicros(record) >= epoch.from) return false;
-  return record.version <= (w.floor ?? 0) || hasNoStart(w);
+  return record.version <= (w.floor ?? 0) || record.version < lowestDelivered(w);
 }
 
 /**
- * The floor after a before-window record of an account with no start: every version up to it precedes the window
- * (changes of one item happen in version order), except that the floor never rises over a version already waiting.
- * Undefined when it does not rise.
+ * The floor after a before-window record of an account whose start is still open: every version up to it precedes
+ * the window, except that the floor never rises to a version waiting or delivered in the window. Undefined when it
+ * does not rise.
  */
 export function raisedFloor(w: Watermark, record: ChangeRecord, waiting: VersionRanges): number | undefined {
   if (!hasNoStart(w)) return undefined;
   // Owed versions at or below the floor are the window's own past (see belowFloor); those above it wait.
-  const owedAbove = lowestVersion(above(w.owed, w.floor ?? 0));
-  const limit = Math.min(lowestVersion(waiting) ?? Number.POSITIVE_INFINITY, owedAbove ?? Number.POSITIVE_INFINITY);
+  const owedAbove = lowestVersion(above(w.owed, w.floor ?? 0)) ?? Number.POSITIVE_INFINITY;
+  const limit = Math.min(lowestVersion(waiting) ?? Number.POSITIVE_INFINITY, owedAbove, lowestDelivered(w));
   const floor = Math.min(record.version, limit - 1);
   return floor > (w.floor ?? 0) ? floor : undefined;
 }

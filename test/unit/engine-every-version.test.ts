@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
 import { accountHistory, duplicateOf, pick } from '../support/histories';
 import { harness, loseNextRace } from '../support/engine-harness';
+import { MAX_RANGES } from '../../shared/ordering/limits';
 
 describe('every-version', () => {
   test('delivers every version of a batch at once, in any order, with one ledger write per account', async () => {
@@ -132,5 +133,21 @@ describe('every-version', () => {
 
     expect(new Set(h.destination.versionsOf('A'))).toEqual(new Set([1, 2, 3, 4, 5, 6]));
     expect([...(await h.ledger.load(['A'])).values()][0]).toMatchObject({ version: 6, ahead: [] });
+  });
+
+  test('more separate gaps than the bound: the holes are reported at once; if the queue refuses, ahead is still capped', async () => {
+    const history = accountHistory('A', 1_002);
+    const spread = history.filter((record) => record.version % 2 === 0);
+    const h = harness('every-version');
+    await h.engine.process(spread);
+    expect(h.deadLetters.letters).toMatchObject([{ reason: 'GAP_TIMEOUT', accountId: 'A' }]);
+    expect((await h.ledger.load(['A'])).get('A')?.ahead.length ?? 0).toBeLessThanOrEqual(MAX_RANGES);
+
+    const refused = harness('every-version');
+    refused.deadLetters.refuse = true;
+    for (let start = 0; start < spread.length; start += 100) await refused.engine.process(spread.slice(start, start + 100));
+    expect((await refused.ledger.load(['A'])).get('A')?.ahead.length).toBeLessThanOrEqual(MAX_RANGES);
+    // Everything was delivered (version 1 healed from version 2, too).
+    expect(new Set(refused.destination.versionsOf('A'))).toEqual(new Set([1, ...spread.map((record) => record.version)]));
   });
 });
