@@ -7,11 +7,13 @@ import { startDynamoDBLocal, type RunningDynamoDBLocal } from '../local/emulator
 import { measureThroughput, VARIANTS, type ThroughputReport } from './engine-throughput';
 import { table } from './format';
 import { CONTENDERS, measureLedgerCost, type ContenderCost } from './ledger-cost';
+import { measurePermanentGap } from './permanent-gap';
 import { ledgerWorkload, round, throughputWorkload, type ThroughputWorkload } from './workloads';
 
 /**
  * `npm run bench`: (a) engine throughput against decode-only pass-through, with an in-memory ledger; (b) ledger
- * requests per record on DynamoDB Local, against a naive conditional update and Powertools idempotency.
+ * requests per record on DynamoDB Local, against a naive conditional update and Powertools idempotency; (c) the cost
+ * per batch behind a gap that never fills.
  * Writes bench/results.json. BENCH_ROUNDS / BENCH_WARMUP change the number of measured / warm-up rounds of (a).
  */
 const GOAL_OVERHEAD = 1.5;
@@ -98,6 +100,22 @@ function ledgerJson(results: Record<string, ContenderCost>) {
   };
 }
 
+async function permanentGapSection() {
+  log('\n(c) A gap that never fills: 100,000 versions of one account behind missing versions 2-3, batches of 100 (+20 other accounts each)');
+  const rows = [await measurePermanentGap('in-order', 'in-order (per-version)', 10_000), await measurePermanentGap('every-version', 'every-version')];
+  log(
+    table(
+      ['mode', 'batches', 'first batches ms', 'last batches ms', 'growth ×', 'failed', 'item bytes', 'ranges', 'drain invocations (10 s)'],
+      rows.map((r) => [r.mode, r.batches, r.firstBatchesMedianMs, r.lastBatchesMedianMs, r.growth, r.failedRecords, r.watermarkItemBytes, r.rangesInItem, r.drainInvocations ?? null]),
+    ),
+  );
+  log('first/last batches ms: median per-batch time of 20 batches after warm-up and of the last 20; growth × = last ÷ first (flat ≈ 1)');
+  return {
+    method: 'In-memory ledger, no-op destination. One account: version 1, then versions 4..100,003 (2 and 3 never arrive) in batches of 100, each with one version of 20 other accounts. Then (in-order) skipGap through 3 and resume until nothing is parked, each call with a 10 s deadline.',
+    rows: Object.fromEntries(rows.map((r) => [r.mode, r])),
+  };
+}
+
 async function ledgerSection(dynamodbStarting: Promise<RunningDynamoDBLocal>) {
   const workloads = [
     ledgerWorkload('hot', { accounts: 10, batches: 20, batchSize: 100, seed: 7 }),
@@ -167,12 +185,14 @@ async function main(): Promise<void> {
   const dynamodbStarting = startDynamoDBLocal();
   dynamodbStarting.catch(() => undefined);
   let engine: Awaited<ReturnType<typeof engineSection>>;
+  let permanentGap: Awaited<ReturnType<typeof permanentGapSection>>;
   let ledger: Awaited<ReturnType<typeof ledgerSection>>;
   let loadAfterEngine: number[];
   try {
     const workload = throughputWorkload();
     engine = await engineSection(workload);
     loadAfterEngine = loadavg().map((n) => round(n, 2));
+    permanentGap = await permanentGapSection();
     ledger = await ledgerSection(dynamodbStarting);
   } finally {
     await dynamodbStarting.then((dynamodb) => dynamodb.stop(), () => undefined);
@@ -190,6 +210,7 @@ async function main(): Promise<void> {
       note: 'load averages (1, 5, 15 min) show whether other work shared the machine during the throughput runs',
     },
     engine,
+    permanentGap,
     ledger,
   };
   const file = new URL('./results.json', import.meta.url);
