@@ -42,7 +42,7 @@ export interface LocalReplayOutcome {
 
 /**
  * The local replay: a one-off catch-up. It registers the new EFO consumer on kinesis-local, runs the destination's
- * handler (the state file's function environment, with the new `LEDGER_EPOCH` and `EPOCH_REPLAY_BEFORE`) behind a
+ * handler (the state file's function environment, with the new `LEDGER_EPOCH`, `EPOCH_REPLAY_FROM` and `EPOCH_REPLAY_BEFORE`) behind a
  * local event source mapping from AT_TIMESTAMP `from`, waits until the mapping has read up to the present, reports
  * what the function did, then stops both and deregisters the consumer. The live mapping of `npm start` is not touched
  * and keeps running on its own epoch, so changes made after the catch-up reach the destination through it only.
@@ -62,7 +62,12 @@ export async function runLocalReplay(target: PipelineTarget, request: LocalRepla
   const fn = new LocalFunction({
     functionName: `ordered-fanout-${destination}-${epoch}`,
     entry: `${ROOT}consumers/${destination}/handler.ts`,
-    environment: { ...state.functionEnvironments[destination], LEDGER_EPOCH: epoch, EPOCH_REPLAY_BEFORE: request.replayBefore },
+    environment: {
+      ...state.functionEnvironments[destination],
+      LEDGER_EPOCH: epoch,
+      EPOCH_REPLAY_FROM: request.from,
+      EPOCH_REPLAY_BEFORE: request.replayBefore,
+    },
     onLogLine: (line) => metrics.accept(line),
   });
   const s3 = new S3Client({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint: state.endpoints.s3, forcePathStyle: true });

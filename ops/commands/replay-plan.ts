@@ -15,7 +15,8 @@ export interface ReplayPlan {
   readonly current: { readonly epoch: string; readonly streamConsumerArn: string; readonly startingPosition: string };
   readonly next: {
     readonly epoch: string;
-    readonly baseline: 'first-seen';
+    /** Each account starts at its first change at or after `from`, by the records' own times (EPOCH_REPLAY_FROM). */
+    readonly window: 'from-time';
     readonly streamConsumerName: string;
     readonly startingPosition: 'AT_TIMESTAMP';
     readonly startingPositionTimestamp: string;
@@ -42,7 +43,7 @@ export function printPlan(io: CommandIO, plan: ReplayPlan, context: { readonly s
   const local = plan.kind === 'local';
   io.out(`replay ${destination} from ${plan.from} (${plan.target})`);
   io.out(`  current    epoch ${current.epoch}, EFO consumer ${current.streamConsumerArn}, starting ${current.startingPosition}`);
-  io.out(`  new epoch  ${next.epoch} (baseline first-seen: each account starts at the first version the replay sees)`);
+  io.out(`  new epoch  ${next.epoch} (each account starts at its first change at or after ${plan.from}, whatever order the records arrive in)`);
   io.out(`  new EFO    ${next.streamConsumerName}`);
   io.out(`  mapping    a new event source mapping from AT_TIMESTAMP ${next.startingPositionTimestamp} (the stream keeps ${plan.retentionHours} h)`);
   if (local) {

@@ -33,7 +33,7 @@ export interface ReplayOptions {
 /**
  * Replays one destination from a point in time under a new ledger epoch: a new EFO consumer and event source mapping
  * read the stream from `from` (AT_TIMESTAMP) and the destination's function works on fresh watermarks, so versions
- * already delivered are delivered again (baseline first-seen), marked `replay: true` when created before the replay
+ * already delivered are delivered again (from each account's first change at or after the start), marked `replay: true` when created before the replay
  * ran. The other destinations are not touched. Returns the exit code: 0 done (or planned), 1 failed, 2 invalid input.
  */
 export async function replay(target: PipelineTarget, options: ReplayOptions, io: CommandIO): Promise<number> {
@@ -87,7 +87,7 @@ export async function replay(target: PipelineTarget, options: ReplayOptions, io:
     current: { epoch: current.epoch, streamConsumerArn: current.streamConsumerArn, startingPosition: current.startingPosition },
     next: {
       epoch,
-      baseline: 'first-seen',
+      window: 'from-time',
       streamConsumerName: streamConsumerName(stack, destination, nextSettings),
       startingPosition: 'AT_TIMESTAMP',
       startingPositionTimestamp: from,
