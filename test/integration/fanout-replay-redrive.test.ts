@@ -12,6 +12,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { AUDIT_KEY_PREFIX } from '../../infra/config/consumer-environment';
 import { parsePipelineConfig } from '../../infra/config/load-config';
 import { DESTINATION_NAMES } from '../../infra/config/pipeline-config';
+import { toLambdaKinesisEvent } from '../../local/lambda-event';
 import { localStateOf } from '../../local/pipeline/local-state';
 import { readSearch } from '../../local/pipeline/read-back';
 import { runPipeline, type PipelineRun } from '../../local/pipeline/run-pipeline';
@@ -131,6 +132,35 @@ describe('fanout redrive', () => {
     });
     // The data is still not base64: the handler quarantined it again, so the queue holds its new letter.
     expect(await queueDepth(run.env.sqs, queueUrl)).toBe(1);
+  });
+
+  it('skips a gap that never fills through the function: the reason is kept, what waited goes out, the notice resolves', { timeout: 120_000 }, async () => {
+    const { run, target } = await start({ accounts: 2, changes: 4 });
+    const queueUrl = run.env.resources.deadLetterQueues.fraud;
+    const history = accountHistory('GAP-1', 5);
+    const event = toLambdaKinesisEvent(
+      [history[0]!, history[3]!, history[4]!].map((record) => toKinesisInput(record, run.env.resources.accountsTable, 'us-east-1')),
+      { region: 'us-east-1', streamArn: target.streamArn },
+    );
+    expect(await target.invoke('fraud', event)).toEqual({ batchItemFailures: [] });
+    expect(fraudVersions(run).get('GAP-1')).toEqual([1]);
+    const notice: DeadLetter = { destination: 'fraud', epoch: 'live', reason: 'GAP_TIMEOUT', detail: 'versions 2-3 were not received', attempts: 0, accountId: 'GAP-1', version: 2, missing: [[2, 3]], waiting: 2, at: Date.now() - 1_000 };
+    await run.env.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: encodeDeadLetter(notice) }));
+
+    const refused = recordingIO(true);
+    expect(await redrive(target, { destination: 'fraud', skipGaps: [{ accountId: 'GAP-1', through: 4 }], reason: 'lost in test' }, refused)).toBe(1);
+    expect(JSON.parse(refused.lines[0]!)).toMatchObject({ skips: [{ accountId: 'GAP-1', outcome: { refused: expect.stringContaining('version 4 is parked') } }], gapTimeouts: [{ resolved: false }] });
+    const usage = recordingIO();
+    expect(await redrive(target, { destination: 'fraud', skipGaps: [{ accountId: 'GAP-1', through: 3 }] }, usage)).toBe(2);
+
+    const io = recordingIO();
+    expect(await redrive(target, { destination: 'fraud', skipGaps: [{ accountId: 'GAP-1', through: 3 }], reason: 'lost in test' }, io), io.lines.join('\n')).toBe(0);
+    expect(io.lines).toContain('skip-gap GAP-1@3: skipped versions 2-3, then delivered 2 that waited behind them');
+    expect(io.lines).toContain('gap timeout: account GAP-1 (epoch live) versions 2-3: resolved since (letter deleted)');
+    expect(fraudVersions(run).get('GAP-1')).toEqual([1, 4, 5]);
+    expect(await queueDepth(run.env.sqs, queueUrl)).toBe(0);
+    const { orderedFanout } = await target.command('fraud', { command: 'resume', accountIds: ['GAP-1'] });
+    expect(orderedFanout.accounts[0]).toMatchObject({ state: 'in-step', version: 5, skipped: [[2, 3]], skips: [{ from: 2, to: 3, reason: 'lost in test' }] });
   });
 });
 
