@@ -1,8 +1,9 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { mapLimited } from '../../shared/async/limited';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
-import type { Delivery, DeliveryResult, Destination } from '../../shared/ordering/ports';
+import type { DeliverOptions, Delivery, DeliveryResult, Destination } from '../../shared/ordering/ports';
 import { classifyError, describeError, errorNameOf, httpStatusOf } from '../../shared/retry/classify-error';
+import { NOT_SENT_DEADLINE, withDeadline } from '../../shared/retry/deadline';
 import { Retrier, type ItemAnswer } from '../../shared/retry/retrier';
 import { settledToResult } from '../../shared/consumer/settled-to-result';
 import { auditObjectKey, toAuditObject } from './audit-object';
@@ -22,6 +23,7 @@ export interface S3AuditLogOptions {
 /**
  * The audit destination: one immutable JSON object per account version, written create-only (`If-None-Match: *`).
  * S3 answers 412 when the object already exists, which is a duplicate, not an error: the log already says it.
+ * Every PutObject is aborted at its round's deadline (the earlier of the invocation's and the call's).
  */
 export class S3AuditLog implements Destination {
   readonly name: string;
@@ -41,15 +43,20 @@ export class S3AuditLog implements Destination {
     this.#concurrency = options.concurrency ?? 32;
   }
 
-  async deliver(deliveries: readonly Delivery[]): Promise<readonly DeliveryResult[]> {
-    const settled = await this.#retrier.settle(deliveries, (pending) =>
-      mapLimited(pending, this.#concurrency, (delivery) => this.#put(delivery)),
+  async deliver(deliveries: readonly Delivery[], options: DeliverOptions = {}): Promise<readonly DeliveryResult[]> {
+    const settled = await this.#retrier.settle(
+      deliveries,
+      (pending, _attempt, round) =>
+        withDeadline(round.deadline, (signal) => mapLimited(pending, this.#concurrency, (delivery) => this.#put(delivery, signal))),
+      { deadline: options.deadline },
     );
     return settled.map(settledToResult);
   }
 
-  async #put(delivery: Delivery): Promise<ItemAnswer<DeliveryResult>> {
+  async #put(delivery: Delivery, signal: AbortSignal | undefined): Promise<ItemAnswer<DeliveryResult>> {
     const { accountId, version } = delivery.record;
+    // Items queued behind the concurrency limit may reach their turn after the deadline.
+    if (signal?.aborted) return { kind: 'retry', detail: NOT_SENT_DEADLINE };
     try {
       await this.#client.send(
         new PutObjectCommand({
@@ -60,6 +67,7 @@ export class S3AuditLog implements Destination {
           IfNoneMatch: '*',
           Metadata: { 'account-id': accountId, version: String(version) },
         }),
+        { abortSignal: signal },
       );
       return { kind: 'done', result: { status: 'delivered' } };
     } catch (error) {

@@ -2,8 +2,9 @@ import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } 
 import { mapLimited } from '../../shared/async/limited';
 import { settledToResult } from '../../shared/consumer/settled-to-result';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
-import type { Delivery, DeliveryResult, Destination } from '../../shared/ordering/ports';
+import type { DeliverOptions, Delivery, DeliveryResult, Destination } from '../../shared/ordering/ports';
 import { classifyError, describeError } from '../../shared/retry/classify-error';
+import { NOT_SENT_DEADLINE, withDeadline } from '../../shared/retry/deadline';
 import { Retrier, type ItemAnswer } from '../../shared/retry/retrier';
 import { toPutEventsEntry } from './fraud-event';
 
@@ -32,6 +33,9 @@ const RETRYABLE_ENTRY_ERRORS = new Set(['ThrottlingException', 'InternalFailure'
  * EventBridge does not keep the order of events, even within one call, so this adapter never has two events of one
  * account in flight: a call carries at most one entry per account, and an account's next version goes out only after
  * the previous one was accepted. Failed entries of a partly failed call are retried entry by entry.
+ *
+ * The call's deadline (an in-order claim's end) bounds every wave, retry and request: a PutEvents still in flight then
+ * is aborted, and its entries, with every later version of their accounts, answer DELIVERY_FAILED.
  */
 export class EventBridgeBus implements Destination {
   readonly name: string;
@@ -51,7 +55,7 @@ export class EventBridgeBus implements Destination {
     this.#concurrency = options.concurrency ?? 4;
   }
 
-  async deliver(deliveries: readonly Delivery[]): Promise<readonly DeliveryResult[]> {
+  async deliver(deliveries: readonly Delivery[], options: DeliverOptions = {}): Promise<readonly DeliveryResult[]> {
     const results = new Array<DeliveryResult | undefined>(deliveries.length);
     const queues = new Map<string, number[]>();
     deliveries.forEach((delivery, index) => {
@@ -62,7 +66,12 @@ export class EventBridgeBus implements Destination {
     // Waves: the next pending version of every account, sent together; a wave starts when the last one settled.
     while (queues.size > 0) {
       const wave = [...queues.values()].map((queue) => queue[0] as number);
-      const settled = await this.#retrier.settle(wave, (pending) => this.#sendWave(pending.map((i) => deliveries[i] as Delivery)));
+      const settled = await this.#retrier.settle(
+        wave,
+        (pending, _attempt, round) =>
+          withDeadline(round.deadline, (signal) => this.#sendWave(pending.map((i) => deliveries[i] as Delivery), signal)),
+        { deadline: options.deadline },
+      );
       settled.forEach((outcome, position) => {
         const index = wave[position] as number;
         const { accountId, version } = (deliveries[index] as Delivery).record;
@@ -88,7 +97,7 @@ export class EventBridgeBus implements Destination {
   }
 
   /** One entry per delivery (of distinct accounts), in calls of at most 10 entries and 256 KB. */
-  async #sendWave(deliveries: readonly Delivery[]): Promise<ItemAnswer<DeliveryResult>[]> {
+  async #sendWave(deliveries: readonly Delivery[], signal: AbortSignal | undefined): Promise<ItemAnswer<DeliveryResult>[]> {
     const entries = deliveries.map((delivery) => toPutEventsEntry(delivery, this.#eventBusName, this.#source));
     const answers = new Array<ItemAnswer<DeliveryResult>>(entries.length);
     const calls: number[][] = [];
@@ -110,7 +119,10 @@ export class EventBridgeBus implements Destination {
     });
     if (call.length > 0) calls.push(call);
     await mapLimited(calls, this.#concurrency, async (indexes) => {
-      const callAnswers = await this.#putEvents(indexes.map((index) => entries[index] as PutEventsRequestEntry));
+      const callAnswers = await this.#putEvents(
+        indexes.map((index) => entries[index] as PutEventsRequestEntry),
+        signal,
+      );
       indexes.forEach((index, position) => {
         answers[index] = callAnswers[position] as ItemAnswer<DeliveryResult>;
       });
@@ -118,9 +130,11 @@ export class EventBridgeBus implements Destination {
     return answers;
   }
 
-  async #putEvents(entries: readonly PutEventsRequestEntry[]): Promise<ItemAnswer<DeliveryResult>[]> {
+  async #putEvents(entries: readonly PutEventsRequestEntry[], signal: AbortSignal | undefined): Promise<ItemAnswer<DeliveryResult>[]> {
+    // Calls queued behind the concurrency limit may reach their turn after the deadline.
+    if (signal?.aborted) return entries.map(() => ({ kind: 'retry', detail: NOT_SENT_DEADLINE }));
     try {
-      const response = await this.#client.send(new PutEventsCommand({ Entries: [...entries] }));
+      const response = await this.#client.send(new PutEventsCommand({ Entries: [...entries] }), { abortSignal: signal });
       const results = response.Entries ?? [];
       return entries.map((_, index) => {
         const result = results[index];

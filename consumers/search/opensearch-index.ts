@@ -1,8 +1,9 @@
 import type { Client } from '@opensearch-project/opensearch';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
-import type { Delivery, DeliveryResult, Destination } from '../../shared/ordering/ports';
+import type { DeliverOptions, Delivery, DeliveryResult, Destination } from '../../shared/ordering/ports';
 import { settledToResult } from '../../shared/consumer/settled-to-result';
-import { classifyError, describeError } from '../../shared/retry/classify-error';
+import { classifyError, describeError, isTransientOpenSearchType } from '../../shared/retry/classify-error';
+import { NOT_SENT_DEADLINE } from '../../shared/retry/deadline';
 import { Retrier, type ItemAnswer } from '../../shared/retry/retrier';
 import { ACCOUNT_INDEX_MAPPING, ACCOUNT_INDEX_SETTINGS, toAccountDocument } from './account-document';
 
@@ -24,6 +25,7 @@ export interface OpenSearchIndexOptions {
  * The search destination: each account's latest state as one document, written by `_bulk` with
  * `version_type: external` and the account version. OpenSearch itself refuses a version that is not newer than
  * the one it holds (409), so two consumers racing on one account can never make the index go back in time.
+ * Every request is aborted at its round's deadline (the earlier of the invocation's and the call's).
  */
 export class OpenSearchIndex implements Destination {
   readonly name: string;
@@ -46,30 +48,51 @@ export class OpenSearchIndex implements Destination {
     this.#clock = options.clock ?? Date.now;
   }
 
-  async deliver(deliveries: readonly Delivery[]): Promise<readonly DeliveryResult[]> {
+  async deliver(deliveries: readonly Delivery[], options: DeliverOptions = {}): Promise<readonly DeliveryResult[]> {
     if (deliveries.length === 0) return [];
-    const settled = await this.#retrier.settle(deliveries, async (pending) => {
-      const ready = await this.#ensureIndex();
-      if (ready !== undefined) return pending.map(() => ready);
-      const answers: ItemAnswer<DeliveryResult>[] = [];
-      for (let start = 0; start < pending.length; start += this.#bulkSize) {
-        answers.push(...(await this.#bulk(pending.slice(start, start + this.#bulkSize))));
-      }
-      return answers;
-    });
+    const settled = await this.#retrier.settle(
+      deliveries,
+      async (pending, _attempt, { deadline }) => {
+        const ready = await this.#ensureIndex(deadline);
+        if (ready !== undefined) return pending.map(() => ready);
+        const answers: ItemAnswer<DeliveryResult>[] = [];
+        for (let start = 0; start < pending.length; start += this.#bulkSize) {
+          answers.push(...(await this.#bulk(pending.slice(start, start + this.#bulkSize), deadline)));
+        }
+        return answers;
+      },
+      { deadline: options.deadline },
+    );
     return settled.map(settledToResult);
   }
 
+  /**
+   * Sends one request so that it cannot outlive `deadline`: the client's per-request time-out catches a silent
+   * server, and an abort at the deadline catches one that answers too slowly. Undefined when no time is left.
+   */
+  #bounded<T>(deadline: number | undefined, call: (options: { requestTimeout?: number }) => Abortable<T>): Promise<T> | undefined {
+    if (deadline === undefined) return call({});
+    const left = deadline - Date.now();
+    if (left <= 0) return undefined;
+    const request = call({ requestTimeout: Math.min(left, this.#client.transport.requestTimeout || left) });
+    const timer = setTimeout(() => request.abort(), left);
+    return request.finally(() => clearTimeout(timer));
+  }
+
   /** Creates the index with its mapping if it is missing; answers for every item when that fails. */
-  async #ensureIndex(): Promise<ItemAnswer<DeliveryResult> | undefined> {
+  async #ensureIndex(deadline: number | undefined): Promise<ItemAnswer<DeliveryResult> | undefined> {
     if (this.#clock() - this.#indexSeenAt < this.#indexCheckMs) return undefined;
     try {
-      const exists = await this.#client.indices.exists({ index: this.index });
+      const exists = await this.#bounded(deadline, (options) => this.#client.indices.exists({ index: this.index }, options));
+      if (exists === undefined) return { kind: 'retry', detail: NOT_SENT_DEADLINE };
       if (!exists.body) {
-        await this.#client.indices.create({
-          index: this.index,
-          body: { settings: ACCOUNT_INDEX_SETTINGS, mappings: ACCOUNT_INDEX_MAPPING },
-        });
+        const created = await this.#bounded(deadline, (options) =>
+          this.#client.indices.create(
+            { index: this.index, body: { settings: ACCOUNT_INDEX_SETTINGS, mappings: ACCOUNT_INDEX_MAPPING } },
+            options,
+          ),
+        );
+        if (created === undefined) return { kind: 'retry', detail: NOT_SENT_DEADLINE };
       }
     } catch (error) {
       // Another consumer created it between our check and our create.
@@ -83,7 +106,7 @@ export class OpenSearchIndex implements Destination {
     return undefined;
   }
 
-  async #bulk(deliveries: readonly Delivery[]): Promise<ItemAnswer<DeliveryResult>[]> {
+  async #bulk(deliveries: readonly Delivery[], deadline: number | undefined): Promise<ItemAnswer<DeliveryResult>[]> {
     const body: Record<string, unknown>[] = [];
     for (const delivery of deliveries) {
       const { accountId, version } = delivery.record;
@@ -94,7 +117,8 @@ export class OpenSearchIndex implements Destination {
     }
     let items: readonly Record<string, BulkItem | undefined>[];
     try {
-      const response = await this.#client.bulk({ body });
+      const response = await this.#bounded(deadline, (options) => this.#client.bulk({ body }, options));
+      if (response === undefined) return deliveries.map(() => ({ kind: 'retry', detail: NOT_SENT_DEADLINE }));
       items = (response.body as { items?: Record<string, BulkItem | undefined>[] }).items ?? [];
     } catch (error) {
       const kind = classifyError(error);
@@ -108,6 +132,9 @@ export class OpenSearchIndex implements Destination {
     return items.map((item, index) => answerFor(item, deliveries[index] as Delivery));
   }
 }
+
+/** What the OpenSearch client returns for a request: a promise that can be aborted. */
+type Abortable<T> = Promise<T> & { abort(): unknown };
 
 interface BulkItem {
   readonly status?: number;
@@ -125,6 +152,8 @@ export function answerFor(container: Record<string, BulkItem | undefined>, deliv
   if (status === 404 && item.result === 'not_found') return { kind: 'done', result: { status: 'delivered' } };
   if (status === 409) return { kind: 'done', result: conflictResult(item.error?.reason, delivery.record.version) };
   if (status === 429 || status >= 500 || status === 0) return { kind: 'retry', detail };
+  // A write block (403 cluster_block_exception) lifts when the cluster recovers: not a refusal of this document.
+  if (isTransientOpenSearchType(item.error?.type)) return { kind: 'retry', detail };
   return { kind: 'reject', detail };
 }
 

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { prng } from '../prng';
+import { checkSlow, hold } from './hold';
 
 /**
- * A local stand-in for one S3 behaviour `fauxqs` lacks: conditional writes (and, for fault injection, S3's 503s). It forwards every request to the
- * emulator unchanged, except a `PutObject` with `If-None-Match: *` on a key that already exists, which it answers as
+ * A local stand-in for one S3 behaviour `fauxqs` lacks: conditional writes (and, for fault injection, S3's 503s and
+ * slow answers). It forwards every request to the emulator unchanged, except a `PutObject` with `If-None-Match: *` on a key that already exists, which it answers as
  * S3 does: HTTP 412 with an S3 `PreconditionFailed` error document. Writes of one key pass one at a time, so two
  * racing create-only writes cannot both succeed. Path-style requests only (`forcePathStyle: true`).
  */
@@ -15,12 +16,29 @@ export interface S3CreateOnlyProxy {
   readonly refused: number;
   /** Create-only writes that created their object, in arrival order: path (`/bucket/key`) and when (ms). */
   readonly created: readonly { readonly path: string; readonly at: number }[];
-  /**
-   * Fault injection: the fraction (0..1) of writes (PUT) answered 503 `SlowDown`, as S3 does under load, before they
-   * reach the emulator. Seeded, so a run can be replayed.
-   */
-  setFaults(faults: { readonly slowDownRate?: number; readonly seed?: number }): void;
+  /** Replaces the fault profile and restarts the fault PRNG from its seed; `{}` turns faults off. */
+  setFaults(faults: S3ProxyFaults): void;
+  /** Writes answered 503 SlowDown, writes held (`slowRate`), and held writes whose client gave up before the answer. */
+  readonly faultStats: { readonly slowDowns: number; readonly held: number; readonly abandoned: number };
   stop(): Promise<void>;
+}
+
+/**
+ * A seeded fault profile for writes (PUT). The PRNG draws only for faults that are on, in the order SlowDown, slow,
+ * so one profile replays the same way from its seed.
+ */
+export interface S3ProxyFaults {
+  /** Fraction 0..1 of writes answered 503 `SlowDown` (S3's XML error), as S3 does under load, before the emulator. */
+  readonly slowDownRate?: number;
+  /**
+   * Fraction 0..1 of writes held `slowMs` before they are forwarded. A write whose client disconnects while held (an
+   * SDK abort at a deadline) is dropped, never forwarded.
+   */
+  readonly slowRate?: number;
+  /** @default 90000 (longer than a claim's default 60 s) */
+  readonly slowMs?: number;
+  /** @default 1 */
+  readonly seed?: number;
 }
 
 export async function startS3CreateOnlyProxy(upstream: string, options: { port?: number } = {}): Promise<S3CreateOnlyProxy> {
@@ -29,7 +47,9 @@ export async function startS3CreateOnlyProxy(upstream: string, options: { port?:
   let refused = 0;
   const created: { path: string; at: number }[] = [];
   let slowDownRate = 0;
+  let slow = checkSlow(0, undefined);
   let random = prng(1);
+  const faultStats = { slowDowns: 0, held: 0, abandoned: 0 };
 
   const forward = (req: IncomingMessage, res: ServerResponse, body?: Buffer, onStatus?: (status: number) => void): void => {
     const outgoing = request(
@@ -93,16 +113,33 @@ export async function startS3CreateOnlyProxy(upstream: string, options: { port?:
     }
   };
 
-  const server = createServer((req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.method === 'PUT' && slowDownRate > 0 && random() < slowDownRate) {
+      faultStats.slowDowns += 1;
       req.resume();
-      res.writeHead(503, { 'content-type': 'application/xml', 'x-amz-request-id': randomUUID() });
-      res.end('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
+      const requestId = randomUUID();
+      res.writeHead(503, { 'content-type': 'application/xml', 'x-amz-request-id': requestId });
+      res.end(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message>' +
+          `<RequestId>${requestId}</RequestId><HostId>local</HostId></Error>`,
+      );
       return;
+    }
+    if (req.method === 'PUT' && slow.slowRate > 0 && random() < slow.slowRate) {
+      faultStats.held += 1;
+      if (!(await hold(res, slow.slowMs))) {
+        faultStats.abandoned += 1;
+        req.resume();
+        return;
+      }
     }
     const isCreateOnlyPut = req.method === 'PUT' && req.headers['if-none-match'] === '*' && !(req.url ?? '').includes('uploadId=');
     if (!isCreateOnlyPut) return forward(req, res);
-    createOnly(req, res).catch((error: unknown) => {
+    await createOnly(req, res);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
       res.end(String(error));
     });
@@ -116,8 +153,14 @@ export async function startS3CreateOnlyProxy(upstream: string, options: { port?:
     },
     created,
     setFaults(faults) {
-      slowDownRate = faults.slowDownRate ?? 0;
+      const rate = faults.slowDownRate ?? 0;
+      if (!(rate >= 0 && rate <= 1)) throw new RangeError(`slowDownRate must be within 0..1, got ${rate}`);
+      slow = checkSlow(faults.slowRate, faults.slowMs);
+      slowDownRate = rate;
       random = prng(faults.seed ?? 1);
+    },
+    get faultStats() {
+      return { ...faultStats };
     },
     stop: () =>
       new Promise<void>((resolve) => {

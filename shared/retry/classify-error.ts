@@ -32,11 +32,21 @@ const TRANSIENT = new Set([
   'RequestTimeout',
   'RequestTimeoutException',
   'TimeoutError',
+  // Our own aborts: a request still in flight at its round's deadline (SDK v3, OpenSearch client, shared/retry).
   'AbortError',
+  'RequestAbortedError',
+  'DeadlineExceeded',
   'ConditionalRequestConflict',
   'ConnectionError',
   'NoLivingConnectionsError',
 ]);
+
+/**
+ * OpenSearch error types that are refusals for now, not for good. A cluster block stops writes while the cluster
+ * protects itself (disk flood stage, JVM memory pressure, an operator's write block): 403 (or 429 at the flood stage),
+ * yet the same write succeeds once the block is lifted, so the writer backs off and retries.
+ */
+const OPENSEARCH_TRANSIENT_TYPES = new Set(['cluster_block_exception', 'index_create_block_exception']);
 
 const NETWORK_CODES = new Set([
   'ECONNRESET',
@@ -58,7 +68,7 @@ interface ErrorShape {
   $retryable?: unknown;
   $metadata?: { httpStatusCode?: unknown };
   statusCode?: unknown;
-  meta?: { statusCode?: unknown };
+  meta?: { statusCode?: unknown; body?: unknown };
 }
 
 export function httpStatusOf(error: unknown): number | undefined {
@@ -75,6 +85,20 @@ export function errorNameOf(error: unknown): string {
   return typeof name === 'string' ? name : 'Error';
 }
 
+/** The `error.type` of an OpenSearch client's ResponseError body (`{ error: { type, reason }, status }`). */
+export function openSearchErrorTypeOf(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const body = (error as ErrorShape).meta?.body;
+  if (typeof body !== 'object' || body === null) return undefined;
+  const type = (body as { error?: { type?: unknown } }).error?.type;
+  return typeof type === 'string' ? type : undefined;
+}
+
+/** Whether an OpenSearch error type (of a response or of a `_bulk` item) is a temporary refusal. */
+export function isTransientOpenSearchType(type: string | undefined): boolean {
+  return type !== undefined && OPENSEARCH_TRANSIENT_TYPES.has(type);
+}
+
 /** A one-line description for dead letters and logs: name, status and message. */
 export function describeError(error: unknown): string {
   const status = httpStatusOf(error);
@@ -88,6 +112,7 @@ export function classifyError(error: unknown): ErrorClass {
   const name = errorNameOf(error);
   const status = httpStatusOf(error);
   if (THROTTLING.has(name) || TRANSIENT.has(name) || NETWORK_CODES.has(name)) return 'retry';
+  if (isTransientOpenSearchType(openSearchErrorTypeOf(error))) return 'retry';
   if (shape.$retryable !== undefined && shape.$retryable !== null) return 'retry';
   if (status === 429 || status === 408 || (status !== undefined && status >= 500)) return 'retry';
   if (shape.$fault === 'server') return 'retry';

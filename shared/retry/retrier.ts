@@ -3,6 +3,10 @@
  *
  * Destinations send many items per call (a `_bulk`, a `PutEvents`, many `PutObject`s) and each item can fail on its
  * own, so a round sends the items still pending and the answer is per item: done, worth retrying, or refused for good.
+ *
+ * Two deadlines bound a call: the retrier's own (the invocation's end minus a reserve, moved per batch) and the
+ * call's (`settle(..., { deadline })`, e.g. an in-order claim's end). The earlier one wins; no round starts after it,
+ * and each round is told it so that the adapter can abort its requests in flight there.
  */
 
 export interface RetryPolicy {
@@ -33,6 +37,20 @@ export type Settled<Result> =
       readonly attempts: number;
     };
 
+export interface SettleOptions {
+  /**
+   * Milliseconds since the epoch by which the call must have answered, requests in flight included. Per call, not a
+   * field, because one Retrier serves concurrent calls with different deadlines.
+   */
+  readonly deadline?: number;
+}
+
+/** What a round is told besides its items. */
+export interface Round {
+  /** The earlier of the two deadlines: the round's requests must have ended by then (undefined: no bound). */
+  readonly deadline: number | undefined;
+}
+
 export interface RetrierOptions {
   readonly policy?: RetryPolicy;
   /** @default Date.now */
@@ -45,7 +63,10 @@ export interface RetrierOptions {
 /** One destination's retry budget. The handler moves `deadline` forward at the start of every invocation. */
 export class Retrier {
   readonly policy: RetryPolicy;
-  /** Milliseconds since the epoch after which no retry starts; undefined: only `maxAttempts` bounds retries. */
+  /**
+   * Milliseconds since the epoch after which no round starts and no request stays in flight; undefined: only
+   * `maxAttempts` (and a call's own deadline) bound retries.
+   */
   deadline: number | undefined;
   /** Items sent again, since the last `takeRetries()`. */
   #retries = 0;
@@ -70,18 +91,27 @@ export class Retrier {
 
   /**
    * Sends `items` in rounds until each is done or failed. `send` answers for exactly the items it is given, in order;
-   * it throws only for the unexpected, which propagates.
+   * it throws only for the unexpected, which propagates. A round starts only when the earlier deadline has not passed,
+   * and a retry only when its backoff ends before it; what is left then fails with DELIVERY_FAILED.
    */
   async settle<Item, Result>(
     items: readonly Item[],
-    send: (pending: readonly Item[], attempt: number) => Promise<readonly ItemAnswer<Result>[]>,
+    send: (pending: readonly Item[], attempt: number, round: Round) => Promise<readonly ItemAnswer<Result>[]>,
+    options: SettleOptions = {},
   ): Promise<Settled<Result>[]> {
+    const limit = this.#limit(options.deadline);
+    const round: Round = { deadline: limit?.at };
     const settled = new Array<Settled<Result> | undefined>(items.length);
+    if (limit !== undefined && this.#clock() >= limit.at) {
+      const detail = `not sent: ${limit.noTimeLeft}`;
+      return items.map(() => ({ kind: 'failed', reason: 'DELIVERY_FAILED', detail, attempts: 0 }));
+    }
     let pending = items.map((_, index) => index);
     for (let attempt = 1; pending.length > 0; attempt += 1) {
       const answers = await send(
         pending.map((index) => items[index] as Item),
         attempt,
+        round,
       );
       if (answers.length !== pending.length) {
         throw new Error(`a destination round answered ${answers.length} items for ${pending.length}`);
@@ -98,19 +128,15 @@ export class Retrier {
         }
       });
       if (retry.length === 0) break;
-      const stop = this.#whyStop(attempt);
+      let stop = this.#whyStop(attempt, limit);
+      const delay = stop === undefined ? this.#backoff(attempt) : 0;
+      if (stop === undefined && limit !== undefined && this.#clock() + delay >= limit.at) {
+        stop = `${limit.noTimeLeft} for attempt ${attempt + 1}`;
+      }
       if (stop !== undefined) {
         for (const index of retry) {
           const failed = settled[index] as Settled<Result> & { kind: 'failed' };
           settled[index] = { ...failed, detail: `${failed.detail} (${stop})` };
-        }
-        break;
-      }
-      const delay = this.#backoff(attempt);
-      if (this.deadline !== undefined && this.#clock() + delay >= this.deadline) {
-        for (const index of retry) {
-          const failed = settled[index] as Settled<Result> & { kind: 'failed' };
-          settled[index] = { ...failed, detail: `${failed.detail} (no invocation time left for attempt ${attempt + 1})` };
         }
         break;
       }
@@ -121,9 +147,18 @@ export class Retrier {
     return settled as Settled<Result>[];
   }
 
-  #whyStop(attempt: number): string | undefined {
+  /** The earlier deadline, and how to say that it passed (the invocation's wording is what dead letters carried). */
+  #limit(callDeadline: number | undefined): Limit | undefined {
+    const own = this.deadline;
+    if (callDeadline !== undefined && (own === undefined || callDeadline <= own)) {
+      return { at: callDeadline, noTimeLeft: "no time left before the call's deadline" };
+    }
+    return own === undefined ? undefined : { at: own, noTimeLeft: 'no invocation time left' };
+  }
+
+  #whyStop(attempt: number, limit: Limit | undefined): string | undefined {
     if (attempt >= this.policy.maxAttempts) return `gave up after ${attempt} attempts`;
-    if (this.deadline !== undefined && this.#clock() >= this.deadline) return 'no invocation time left';
+    if (limit !== undefined && this.#clock() >= limit.at) return limit.noTimeLeft;
     return undefined;
   }
 
@@ -131,6 +166,11 @@ export class Retrier {
     const ceiling = Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** (attempt - 1));
     return Math.floor(this.#random() * ceiling);
   }
+}
+
+interface Limit {
+  readonly at: number;
+  readonly noTimeLeft: string;
 }
 
 function assertPolicy(policy: RetryPolicy): void {

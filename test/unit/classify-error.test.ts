@@ -3,7 +3,10 @@ import { S3ServiceException } from '@aws-sdk/client-s3';
 import { QueueDoesNotExist, SQSServiceException } from '@aws-sdk/client-sqs';
 import { errors } from '@opensearch-project/opensearch';
 import { describe, expect, it } from 'vitest';
-import { classifyError, describeError, errorNameOf, httpStatusOf } from '../../shared/retry/classify-error';
+import {
+  classifyError, describeError, errorNameOf, httpStatusOf, isTransientOpenSearchType, openSearchErrorTypeOf,
+} from '../../shared/retry/classify-error';
+import { DeadlineExceeded } from '../../shared/retry/deadline';
 
 /** What an AWS SDK v3 client throws for a service's error answer: a ServiceException with `$metadata` filled in. */
 const metadata = (httpStatusCode: number) => ({ httpStatusCode, requestId: 'req-1', attempts: 3, totalRetryDelay: 250 });
@@ -81,6 +84,24 @@ describe('classifyError', () => {
     expect(httpStatusOf(mapping)).toBe(400);
     expect(classifyError(mapping)).toBe('reject');
     expect(classifyError(openSearchResponseError(403, 'security_exception'))).toBe('reject');
+  });
+
+  // A write block lifts when the cluster recovers (disk freed, JVM pressure down, the operator's block removed).
+  it('retries OpenSearch write blocks: 403 and 429 cluster_block_exception, 403 index_create_block_exception', () => {
+    expect(classifyError(openSearchResponseError(403, 'cluster_block_exception'))).toBe('retry');
+    expect(classifyError(openSearchResponseError(429, 'cluster_block_exception'))).toBe('retry');
+    expect(classifyError(openSearchResponseError(403, 'index_create_block_exception'))).toBe('retry');
+    expect(openSearchErrorTypeOf(openSearchResponseError(403, 'cluster_block_exception'))).toBe('cluster_block_exception');
+    expect(isTransientOpenSearchType('cluster_block_exception')).toBe(true);
+    expect(isTransientOpenSearchType('security_exception')).toBe(false);
+    expect(isTransientOpenSearchType(undefined)).toBe(false);
+  });
+
+  it('retries a request aborted at its deadline, whichever client aborted it', () => {
+    type Meta = NonNullable<ConstructorParameters<typeof errors.RequestAbortedError>[1]>;
+    const meta = { body: null, statusCode: null, headers: null, meta: {}, warnings: null } as unknown as Meta;
+    expect(classifyError(new errors.RequestAbortedError('Request aborted', meta))).toBe('retry');
+    expect(classifyError(new DeadlineExceeded(Date.now()))).toBe('retry');
   });
 
   it('retries OpenSearch connection, time-out and no-living-connection errors', () => {

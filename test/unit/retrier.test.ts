@@ -138,17 +138,19 @@ describe('Retrier.settle', () => {
     expect(r.takeRetries()).toBe(2);
   });
 
-  it('sends once and gives up without sleeping when the deadline has already passed', async () => {
+  it('sends nothing and fails every item when the deadline has already passed', async () => {
     const { retrier: r, delays, clock } = retrier();
     r.deadline = clock.time - 1;
-    const { send, rounds } = scripted({ a: [retry('timeout')] });
+    const { send, rounds } = scripted({ a: [done('A')], b: [done('B')] });
 
-    const [settled] = await r.settle(['a'], send);
+    const settled = await r.settle(['a', 'b'], send);
 
-    expect(rounds).toHaveLength(1);
+    expect(rounds).toEqual([]);
     expect(delays).toEqual([]);
-    expect(settled).toMatchObject({ kind: 'failed', reason: 'DELIVERY_FAILED', attempts: 1 });
-    expect(settled?.kind === 'failed' && settled.detail).toContain('no invocation time left');
+    expect(settled).toEqual([
+      { kind: 'failed', reason: 'DELIVERY_FAILED', detail: 'not sent: no invocation time left', attempts: 0 },
+      { kind: 'failed', reason: 'DELIVERY_FAILED', detail: 'not sent: no invocation time left', attempts: 0 },
+    ]);
   });
 
   it('is bounded only by maxAttempts when the deadline is undefined, however long the backoffs', async () => {
@@ -207,5 +209,99 @@ describe('Retrier.settle', () => {
     expect(() => new Retrier({ policy: { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 } })).not.toThrow();
     expect(new Retrier().policy).toEqual({ maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 5_000 });
     expect(DEFAULT_RETRY_POLICY).toEqual({ maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 5_000 });
+  });
+});
+
+describe('Retrier.settle with a call deadline', () => {
+  /** A send that records the deadline each round was given and answers `retry` for every item. */
+  function throttled(onRound?: () => void) {
+    const deadlines: (number | undefined)[] = [];
+    const send = async (pending: readonly string[], _attempt: number, round: { deadline: number | undefined }) => {
+      deadlines.push(round.deadline);
+      onRound?.();
+      return pending.map(() => retry('ThrottlingException'));
+    };
+    return { send, deadlines };
+  }
+
+  it('tells each round the call deadline when it is the earlier one, and names it when it cuts retries off', async () => {
+    const { retrier: r, delays, clock } = retrier({ random: () => 0.999, policy: { ...POLICY, maxAttempts: 10 } });
+    r.deadline = clock.time + 10_000;
+    const { send, deadlines } = throttled();
+
+    const [settled] = await r.settle(['a'], send, { deadline: clock.time + 350 });
+
+    // Backoffs 99 and 199 fit before now + 350; 399 would not.
+    expect(delays).toEqual([99, 199]);
+    expect(deadlines).toEqual([1_000_350, 1_000_350, 1_000_350]);
+    expect(settled).toMatchObject({ kind: 'failed', reason: 'DELIVERY_FAILED', attempts: 3 });
+    expect(settled?.kind === 'failed' && settled.detail).toBe("ThrottlingException (no time left before the call's deadline for attempt 4)");
+  });
+
+  it("keeps the retrier's own deadline when it is the earlier one", async () => {
+    const { retrier: r, clock } = retrier({ random: () => 0.999, policy: { ...POLICY, maxAttempts: 10 } });
+    r.deadline = clock.time + 150;
+    const { send, deadlines } = throttled();
+
+    const [settled] = await r.settle(['a'], send, { deadline: clock.time + 60_000 });
+
+    expect(deadlines).toEqual([1_000_150, 1_000_150]);
+    expect(settled?.kind === 'failed' && settled.detail).toBe('ThrottlingException (no invocation time left for attempt 3)');
+  });
+
+  it('stops without sleeping when a round itself ran up to the deadline (a request aborted there)', async () => {
+    const { retrier: r, delays, clock } = retrier();
+    const deadline = clock.time + 5_000;
+    // The round's request hangs until its signal aborts it at the deadline.
+    const { send } = throttled(() => {
+      clock.time = deadline;
+    });
+
+    const [settled] = await r.settle(['a'], send, { deadline });
+
+    expect(delays).toEqual([]);
+    expect(settled).toEqual({
+      kind: 'failed',
+      reason: 'DELIVERY_FAILED',
+      detail: "ThrottlingException (no time left before the call's deadline)",
+      attempts: 1,
+    });
+  });
+
+  it('sends nothing when the call deadline has already passed', async () => {
+    const { retrier: r, clock } = retrier();
+    const { send, deadlines } = throttled();
+
+    const settled = await r.settle(['a'], send, { deadline: clock.time });
+
+    expect(deadlines).toEqual([]);
+    expect(settled).toEqual([
+      { kind: 'failed', reason: 'DELIVERY_FAILED', detail: "not sent: no time left before the call's deadline", attempts: 0 },
+    ]);
+  });
+
+  it('gives each of two concurrent calls its own deadline', async () => {
+    const { retrier: r, clock } = retrier({ random: () => 0.999, policy: { ...POLICY, maxAttempts: 10 } });
+    const short = throttled();
+    const long = throttled();
+
+    const [a, b] = await Promise.all([
+      r.settle(['a'], short.send, { deadline: clock.time + 150 }),
+      r.settle(['b'], long.send, { deadline: clock.time + 100_000 }),
+    ]);
+
+    expect(new Set(short.deadlines)).toEqual(new Set([1_000_150]));
+    expect(new Set(long.deadlines)).toEqual(new Set([1_100_000]));
+    expect(a[0]?.kind === 'failed' && a[0].detail).toMatch(/no time left before the call's deadline/);
+    expect(b[0]?.kind === 'failed' && b[0].detail).toMatch(/gave up after 10 attempts/);
+    expect(r.deadline).toBeUndefined();
+  });
+
+  it('gives rounds no deadline when neither the retrier nor the call has one', async () => {
+    const { retrier: r } = retrier();
+    const { send, deadlines } = throttled();
+    const [settled] = await r.settle(['a'], send, {});
+    expect(deadlines).toEqual([undefined, undefined, undefined, undefined]);
+    expect(settled).toMatchObject({ kind: 'failed', attempts: 4 });
   });
 });

@@ -48,11 +48,15 @@ const CALL_ERRORS: Record<CallError, { status: number; message: string }> = {
   },
 };
 
-/** The injected whole-call fault for this call, if `callFailureRate` picks it. Draws from the PRNG only when set. */
+/** The injected whole-call fault for this call, if `throttleRate` or `callFailureRate` picks it. Draws only when set. */
 export function injectedCallFault(faults: EventBridgeFaults, random: () => number): AwsError | undefined {
-  const rate = faults.callFailureRate ?? 0;
-  if (rate <= 0 || random() >= rate) return undefined;
-  const code = faults.callError ?? 'ThrottlingException';
+  const picks = (rate: number | undefined): boolean => (rate ?? 0) > 0 && random() < (rate as number);
+  const code: CallError | undefined = picks(faults.throttleRate)
+    ? 'ThrottlingException'
+    : picks(faults.callFailureRate)
+      ? (faults.callError ?? 'ThrottlingException')
+      : undefined;
+  if (code === undefined) return undefined;
   const { status, message } = CALL_ERRORS[code];
   return new AwsError(code, message, status);
 }
@@ -111,7 +115,7 @@ function decide(entry: RequestEntry, context: PutEventsContext): Decision {
   const rejected = context.faults.rejectEntry?.({ source, detailType, detail, eventBusName });
   if (rejected !== undefined) return rejected;
   const rate = context.faults.entryFailureRate ?? 0;
-  if (rate > 0 && context.random() < rate) return injectedEntryFault(context.faults.entryErrorCode ?? 'InternalFailure');
+  if (rate > 0 && context.random() < rate) return injectedEntryFault(pickCode(context.faults.entryErrorCode, context.random));
   return {
     store: true,
     event: {
@@ -130,6 +134,12 @@ const required = (member: string): EntryFault => ({
   errorCode: 'InvalidArgument',
   errorMessage: `Parameter ${member} is not valid. Reason: ${member} is a required argument.`,
 });
+
+function pickCode(codes: string | readonly string[] | undefined, random: () => number): string {
+  if (codes === undefined) return 'InternalFailure';
+  if (typeof codes === 'string') return codes;
+  return codes[Math.floor(random() * codes.length)] ?? 'InternalFailure';
+}
 
 function injectedEntryFault(errorCode: string): EntryFault {
   const messages: Record<string, string> = {

@@ -3,7 +3,8 @@
  * small `node:http` server answers the real `@aws-sdk/client-eventbridge` (pointed at it by `endpoint`) over the real
  * AWS JSON 1.1 protocol. It is faithful in what a producer relies on: PutEvents semantics (at most 10 entries, the
  * documented size limit, results in request order, per-entry failures with the real error codes, EventIds as UUIDs)
- * and per-entry or whole-call failures to inject. It also has CreateEventBus, DescribeEventBus, ListEventBuses and
+ * and, to inject from a seeded profile (`EventBridgeFaults`), per-entry failures, whole-call throttling or failures,
+ * and slow answers. It also has CreateEventBus, DescribeEventBus, ListEventBuses and
  * DeleteEventBus; any other operation is answered with UnknownOperationException.
  *
  * Not modelled: rules, targets, archives, endpoints (`EndpointId` is ignored), partner buses, IAM and resource
@@ -16,6 +17,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { prng } from '../../prng';
+import { checkSlow, DEFAULT_SLOW_MS, hold } from '../hold';
 import { BusRegistry, busNameOf } from './buses';
 import { AwsError, operationOf, parseInput, readBody, regionOf, sendError, sendJson } from './protocol';
 import { DEFAULT_MAX_REQUEST_ENTRY_BYTES, injectedCallFault, putEvents } from './put-events';
@@ -41,6 +43,8 @@ const STAT_NAMES = [
   'accepted',
   'failedEntries',
   'droppedEntries',
+  'heldCalls',
+  'abandonedCalls',
 ] as const;
 type Stats = Record<(typeof STAT_NAMES)[number], number>;
 const zeroStats = (): Stats => Object.fromEntries(STAT_NAMES.map((name) => [name, 0])) as Stats;
@@ -64,7 +68,15 @@ export async function startEventBridgeStandIn(options: EventBridgeStandInOptions
   let received: ReceivedEvent[] = [];
   let stats = zeroStats();
 
-  const handlePutEvents = (input: Record<string, unknown>, response: ServerResponse): void => {
+  const handlePutEvents = async (input: Record<string, unknown>, response: ServerResponse): Promise<void> => {
+    const slowRate = faults.slowRate ?? 0;
+    if (slowRate > 0 && random() < slowRate) {
+      stats.heldCalls += 1;
+      if (!(await hold(response, faults.slowMs ?? DEFAULT_SLOW_MS))) {
+        stats.abandonedCalls += 1;
+        return;
+      }
+    }
     stats.calls += 1;
     const call = stats.calls;
     const callFault = injectedCallFault(faults, random);
@@ -99,7 +111,7 @@ export async function startEventBridgeStandIn(options: EventBridgeStandInOptions
     if (operation === undefined) throw new AwsError('UnknownOperationException', 'Missing or unknown X-Amz-Target.');
     const input = parseInput(body);
     if (operation === 'PutEvents') {
-      handlePutEvents(input, response);
+      await handlePutEvents(input, response);
       return;
     }
     const output = buses.handle(operation, input, regionOf(request));
@@ -156,13 +168,17 @@ export async function startEventBridgeStandIn(options: EventBridgeStandInOptions
 }
 
 function pickFaults(options: EventBridgeStandInOptions): EventBridgeFaults {
-  const { entryFailureRate, entryErrorCode, callFailureRate, callError, rejectEntry, seed } = options;
-  const picked: EventBridgeFaults = { entryFailureRate, entryErrorCode, callFailureRate, callError, rejectEntry, seed };
+  const { entryFailureRate, entryErrorCode, throttleRate, callFailureRate, callError, slowRate, slowMs, rejectEntry, seed } = options;
+  const picked: EventBridgeFaults = {
+    entryFailureRate, entryErrorCode, throttleRate, callFailureRate, callError, slowRate, slowMs, rejectEntry, seed,
+  };
   return Object.fromEntries(Object.entries(picked).filter(([, value]) => value !== undefined)) as EventBridgeFaults;
 }
 
 function checkFaults(faults: EventBridgeFaults): void {
-  for (const name of ['entryFailureRate', 'callFailureRate'] as const) {
+  checkSlow(faults.slowRate, faults.slowMs);
+  if (Array.isArray(faults.entryErrorCode) && faults.entryErrorCode.length === 0) throw new RangeError('entryErrorCode must not be empty');
+  for (const name of ['entryFailureRate', 'throttleRate', 'callFailureRate'] as const) {
     const rate = faults[name];
     if (rate !== undefined && !(rate >= 0 && rate <= 1)) throw new RangeError(`${name} must be within 0..1, got ${rate}`);
   }

@@ -36,15 +36,31 @@ export interface EntryView {
 
 export type CallError = 'ThrottlingException' | 'InternalException' | 'AccessDeniedException';
 
+/**
+ * A seeded fault profile for PutEvents (other operations are never faulted). Per call, the PRNG draws only for faults
+ * that are on, in this order: slow, throttle, call failure, then per entry; so one profile replays from its seed.
+ */
 export interface EventBridgeFaults {
   /** Fraction 0..1 of entries that fail with `entryErrorCode` (a retryable InternalFailure by default). */
   entryFailureRate?: number;
-  /** @default 'InternalFailure' */
-  entryErrorCode?: string;
-  /** Fraction 0..1 of whole PutEvents calls that fail: ThrottlingException (HTTP 400, throttling) by default. */
+  /**
+   * The per-entry error code, or several to pick from (seeded) for each failed entry, e.g. the two AWS documents as
+   * retryable: `['ThrottlingException', 'InternalFailure']`. @default 'InternalFailure'
+   */
+  entryErrorCode?: string | readonly string[];
+  /** Fraction 0..1 of whole PutEvents calls answered ThrottlingException (HTTP 400, "Rate exceeded"); nothing stored. */
+  throttleRate?: number;
+  /** Fraction 0..1 of whole PutEvents calls that fail with `callError`; drawn after `throttleRate`. */
   callFailureRate?: number;
   /** @default 'ThrottlingException' */
   callError?: CallError;
+  /**
+   * Fraction 0..1 of PutEvents calls held `slowMs` before they are handled. A call whose client disconnects while held
+   * (an SDK abort at a deadline) is dropped unhandled: nothing of it is stored.
+   */
+  slowRate?: number;
+  /** @default 90000 (longer than a claim's default 60 s) */
+  slowMs?: number;
   /**
    * Decide per entry: return a fault to fail it (e.g. a schema rejection for a detail type), undefined to accept.
    * Applied after the stand-in's own validation and before the rates. If it throws, the whole call is answered with
@@ -92,9 +108,10 @@ export interface EventBridgeStandIn {
   /** Forgets the received events and resets `stats` (and call numbering); keeps buses and faults. */
   clear(): void;
   /**
-   * A snapshot of the counters: `requests` (all operations), `calls` (PutEvents calls), `failedCalls` (answered with
-   * an injected call fault), `invalidCalls` (answered with a validation or serialization error), `entries` (entries of
-   * the calls that reached per-entry processing) = `accepted` + `failedEntries` + `droppedEntries`.
+   * A snapshot of the counters: `requests` (all operations), `calls` (PutEvents calls handled), `failedCalls` (answered
+   * with an injected throttle or call fault), `invalidCalls` (answered with a validation or serialization error),
+   * `entries` (entries of the calls that reached per-entry processing) = `accepted` + `failedEntries` +
+   * `droppedEntries`; `heldCalls` (held by `slowRate`) and `abandonedCalls` (held, then dropped: the client had left).
    */
   readonly stats: Readonly<Record<string, number>>;
   /** Closes the server, keep-alive sockets included. */

@@ -2,9 +2,7 @@
  * `_bulk` of the OpenSearch stand-in: OpenSearch's NDJSON parser (BulkRequestParser) with its refusals, the
  * whole-request validation (BulkRequest#validate), then each item executed on its own, in order.
  */
-import {
-  illegalArgument, itemRejected, jsonParseError, OpenSearchError, validationFailed,
-} from './errors';
+import { illegalArgument, jsonParseError, OpenSearchError, validationFailed } from './errors';
 import { isPlainObject } from './mapping';
 import {
   autoId, parseLong, parseVersionType, writeValidationErrors, type IndexState, type UpdateSpec, type VersionType,
@@ -30,8 +28,8 @@ export interface BulkOperation {
 export interface BulkContext {
   /** The index an item writes to; if missing, auto-created (with dynamic mapping) when `autoCreate`, else a 404. */
   index(name: string, autoCreate: boolean): IndexState;
-  /** Whether the fault injection rejects this item with a 429. */
-  rejectItem(): boolean;
+  /** The error fault injection fails this item with, if any (it counts what it injects). */
+  rejectItem(index: string, action: BulkActionName): OpenSearchError | undefined;
   count(stat: string, by?: number): void;
   readonly forcedRefresh: boolean;
 }
@@ -176,10 +174,8 @@ export function executeBulk(operations: readonly BulkOperation[], context: BulkC
     try {
       // Deletes only create a missing index when they carry an external version (TransportBulkAction).
       const target = context.index(index, op.action !== 'delete' || op.versionType !== 'internal');
-      if (context.rejectItem()) {
-        context.count('itemThrottled');
-        throw itemRejected(index);
-      }
+      const injected = context.rejectItem(index, op.action);
+      if (injected !== undefined) throw injected;
       const params = { ...op, id };
       const result =
         op.action === 'delete'

@@ -141,6 +141,29 @@ export function itemRejected(index: string): OpenSearchError {
   );
 }
 
+/**
+ * Write blocks (ClusterBlockException). The HTTP status is the block's own: an index's write block (`index.blocks.write`,
+ * which Amazon OpenSearch Service also sets under JVM memory pressure) and the cluster's read-only block are
+ * FORBIDDEN (403); the disk flood-stage block (`read_only_allow_delete`) is TOO_MANY_REQUESTS (429) since
+ * Elasticsearch 7.x, and so in OpenSearch, and lets deletes through.
+ */
+export type WriteBlock = 'index-write' | 'flood-stage';
+
+export function indexBlocked(index: string, block: WriteBlock): OpenSearchError {
+  return block === 'index-write'
+    ? new OpenSearchError(403, 'cluster_block_exception', `index [${index}] blocked by: [FORBIDDEN/8/index write (api)];`)
+    : new OpenSearchError(
+        429,
+        'cluster_block_exception',
+        `index [${index}] blocked by: [TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage watermark, index has read-only-allow-delete block];`,
+      );
+}
+
+/** The cluster-wide read-only block (`cluster.blocks.read_only`): what refuses a `_bulk` as a whole. */
+export function clusterReadOnly(): OpenSearchError {
+  return new OpenSearchError(403, 'cluster_block_exception', 'blocked by: [FORBIDDEN/6/cluster read-only (api)];');
+}
+
 /** What a cluster without an elected cluster-manager answers: 503. */
 export function serviceUnavailable(): OpenSearchError {
   return new OpenSearchError(503, 'cluster_block_exception', 'blocked by: [SERVICE_UNAVAILABLE/2/no cluster-manager];');

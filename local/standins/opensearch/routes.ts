@@ -2,8 +2,9 @@
  * The REST endpoints of the OpenSearch stand-in, routed as OpenSearch routes them (`/<index>/_doc/<id>` etc.),
  * over an in-memory {@link Cluster} of single-shard indices.
  */
-import { executeBulk, parseBulk, parseUpdate, SCRIPTS_UNSUPPORTED } from './bulk';
+import { executeBulk, parseBulk, parseUpdate, SCRIPTS_UNSUPPORTED, type BulkActionName } from './bulk';
 import {
+  type OpenSearchError,
   illegalArgument, indexAlreadyExists, indexNotFound, methodNotAllowed, noHandler, parseFailure, validationFailed,
 } from './errors';
 import { isPlainObject, parseMappings } from './mapping';
@@ -29,7 +30,8 @@ export interface Reply {
 
 export interface ClusterHooks {
   count(stat: string, by?: number): void;
-  rejectItem(): boolean;
+  /** The error fault injection fails a `_bulk` item with, if any. */
+  rejectItem(index: string, action: BulkActionName): OpenSearchError | undefined;
 }
 
 const STATIC_SETTINGS = new Set(['index.number_of_shards', 'index.uuid', 'index.creation_date', 'index.provided_name']);
@@ -176,7 +178,7 @@ export class Cluster {
           status: 200,
           body: executeBulk(operations, {
             index: (index, autoCreate) => this.index(index, autoCreate),
-            rejectItem: () => this.hooks.rejectItem(),
+            rejectItem: (index, action) => this.hooks.rejectItem(index, action),
             count: (stat, by) => this.hooks.count(stat, by),
             forcedRefresh,
           }),

@@ -5,17 +5,20 @@
  * It is faithful where a consumer relies on it: routes, status codes and response bodies of the document,
  * `_bulk`, index and search APIs; internal and external versioning with delete tombstones kept for
  * `index.gc_deletes`; mapping checks (mapper_parsing_exception, strict dynamic mapping); and OpenSearch's error
- * body `{ error: { root_cause, type, reason }, status }`. Fault injection answers 429s, per-item 429s inside
- * `_bulk` and 503s from a seeded PRNG, so runs replay.
+ * body `{ error: { root_cause, type, reason }, status }`. Fault injection (see `faults.ts`) answers 429s, 503s and
+ * write blocks (cluster_block_exception), as whole requests or per `_bulk` item, and holds requests to make them slow,
+ * from a seeded PRNG, so runs replay.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync, gzipSync, inflateSync } from 'node:zlib';
-import { prng } from '../../prng';
-import { OpenSearchError, requestRejected, serviceUnavailable } from './errors';
+import { hold } from '../hold';
+import { OpenSearchError } from './errors';
+import { FaultDice, requestKind, type OpenSearchFaults } from './faults';
 import { Cluster, type Reply } from './routes';
 
 export { REJECTED_EXECUTION_TYPE } from './errors';
+export type { OpenSearchFaults } from './faults';
 export { OPENSEARCH_VERSION } from './info';
 
 export interface StoredDocument {
@@ -23,17 +26,6 @@ export interface StoredDocument {
   readonly version: number;
   readonly source: Record<string, unknown>;
   readonly seqNo: number;
-}
-
-export interface OpenSearchFaults {
-  /** Fraction 0..1 of HTTP requests (any route except GET/HEAD /) answered 429 as a whole (OpenSearch's real 429 body: rejected_execution_exception). */
-  throttleRate?: number;
-  /** Fraction 0..1 of individual `_bulk` items answered with status 429 inside an otherwise 200 response (errors: true). */
-  itemThrottleRate?: number;
-  /** Fraction 0..1 of requests answered 503 (a 5xx). */
-  unavailableRate?: number;
-  /** Seed of the fault PRNG, so runs are reproducible. @default 1 */
-  seed?: number;
 }
 
 export interface AcceptedWrite {
@@ -58,20 +50,17 @@ export interface OpenSearchStandIn {
   /**
    * Counters: `requests` (all), requests by route kind that were not faulted (`bulk`, `search`, `count`,
    * `indexDoc`, `getDoc`, `deleteDoc`, `updateDoc`, `createIndex`, ...), `bulkItems`, and what went wrong:
-   * `throttled`, `itemThrottled`, `unavailable`, `conflicts` (409s, also inside `_bulk`), `mappingErrors`.
+   * `throttled`, `itemThrottled`, `unavailable`, `writeBlocked`, `itemWriteBlocked`, `itemFloodBlocked`, `held`
+   * (slow), `abandoned` (held, then dropped: the client had left), `conflicts` (409s, also inside `_bulk`),
+   * `mappingErrors`.
    */
   readonly stats: Readonly<Record<string, number>>;
   stop(): Promise<void>;
 }
 
 const COUNTERS = ['requests', 'bulk', 'bulkItems', 'search', 'count', 'indexDoc', 'getDoc', 'deleteDoc', 'throttled',
-  'itemThrottled', 'unavailable', 'conflicts', 'mappingErrors'] as const;
-
-function checkRate(name: string, rate: number | undefined): number {
-  if (rate === undefined) return 0;
-  if (!Number.isFinite(rate) || rate < 0 || rate > 1) throw new RangeError(`${name} must be within 0..1, got ${rate}`);
-  return rate;
-}
+  'itemThrottled', 'unavailable', 'writeBlocked', 'itemWriteBlocked', 'itemFloodBlocked', 'held', 'abandoned',
+  'conflicts', 'mappingErrors'] as const;
 
 function toStored(doc: { id: string; version: number; seqNo: number; source: Record<string, unknown> }): StoredDocument {
   return { id: doc.id, version: doc.version, source: structuredClone(doc.source), seqNo: doc.seqNo };
@@ -114,26 +103,15 @@ export async function startOpenSearchStandIn(
   options: { port?: number; host?: string } & OpenSearchFaults = {},
 ): Promise<OpenSearchStandIn> {
   const { port = 0, host = '127.0.0.1', ...initialFaults } = options;
-  let faults: Required<OpenSearchFaults>;
-  let random: () => number;
-  const setFaults = (next: OpenSearchFaults): void => {
-    faults = {
-      throttleRate: checkRate('throttleRate', next.throttleRate),
-      itemThrottleRate: checkRate('itemThrottleRate', next.itemThrottleRate),
-      unavailableRate: checkRate('unavailableRate', next.unavailableRate),
-      seed: next.seed ?? 1,
-    };
-    random = prng(faults.seed);
-  };
-  setFaults(initialFaults);
-  // Draw only for the faults that are on, so a configuration replays the same way from its seed.
-  const draw = (rate: number): boolean => rate > 0 && random() < rate;
-
   const counters: Record<string, number> = Object.fromEntries(COUNTERS.map((name) => [name, 0]));
   const count = (stat: string, by = 1): void => {
     counters[stat] = (counters[stat] ?? 0) + by;
   };
-  const cluster = new Cluster({ count, rejectItem: () => draw(faults.itemThrottleRate) });
+  let faults = new FaultDice(initialFaults, count);
+  const setFaults = (next: OpenSearchFaults): void => {
+    faults = new FaultDice(next, count);
+  };
+  const cluster = new Cluster({ count, rejectItem: (index, action) => faults.itemFault(index, action) });
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const raw = await readBody(request);
@@ -144,21 +122,20 @@ export async function startOpenSearchStandIn(
     if (String(request.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256')) count('signed');
     let reply: Reply;
     try {
-      const root = url.pathname.replace(/\/+$/, '') === '' && (method === 'GET' || method === 'HEAD');
-      if (!root && draw(faults.unavailableRate)) {
-        count('unavailable');
-        throw serviceUnavailable();
-      }
-      if (!root && draw(faults.throttleRate)) {
-        count('throttled');
-        throw requestRejected(raw.length);
-      }
       let segments: string[];
       try {
         segments = url.pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
       } catch {
         throw new OpenSearchError(400, 'illegal_argument_exception', `unable to decode the path [${url.pathname}]`);
       }
+      const kind = requestKind(method, segments);
+      const holdMs = faults.holdMs(kind);
+      if (holdMs > 0 && !(await hold(response, holdMs))) {
+        count('abandoned');
+        return;
+      }
+      const injected = faults.requestFault(kind, segments[0], raw.length);
+      if (injected !== undefined) throw injected;
       const body = decode(raw, request.headers['content-encoding']);
       reply = cluster.handle({ method, path: url.pathname, segments, query: url.searchParams, body });
     } catch (caught) {

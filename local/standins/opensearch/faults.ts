@@ -1,0 +1,131 @@
+/**
+ * Fault injection of the OpenSearch stand-in: which requests and `_bulk` items fail, and how, drawn from a seeded PRNG.
+ * The PRNG draws only for faults that are on, in a fixed order (slow, unavailable, throttle, write block; per item:
+ * throttle, write block, flood stage), so a profile replays the same way from its seed.
+ */
+import { prng } from '../../prng';
+import { checkSlow } from '../hold';
+import type { BulkActionName } from './bulk';
+import { clusterReadOnly, indexBlocked, itemRejected, requestRejected, serviceUnavailable, type OpenSearchError } from './errors';
+
+export interface OpenSearchFaults {
+  /** Fraction 0..1 of HTTP requests (any route except GET/HEAD /) answered 429 as a whole (OpenSearch's real 429 body: rejected_execution_exception). */
+  throttleRate?: number;
+  /** Fraction 0..1 of individual `_bulk` items answered with status 429 inside an otherwise 200 response (errors: true). */
+  itemThrottleRate?: number;
+  /** Fraction 0..1 of requests answered 503 (a 5xx). */
+  unavailableRate?: number;
+  /**
+   * Fraction 0..1 of document writes refused as a whole with 403 `cluster_block_exception`: a `_bulk` with the
+   * cluster's read-only block (`blocked by: [FORBIDDEN/6/cluster read-only (api)];`: OpenSearch reports index blocks
+   * per item in a `_bulk`), a single-document write with its index's write block (`FORBIDDEN/8/index write (api)`).
+   */
+  writeBlockRate?: number;
+  /** Fraction 0..1 of `_bulk` items failing 403 `cluster_block_exception`: `index [i] blocked by: [FORBIDDEN/8/index write (api)];`. */
+  itemWriteBlockRate?: number;
+  /**
+   * Fraction 0..1 of `_bulk` index/create/update items failing 429 `cluster_block_exception`, the disk flood-stage
+   * block (`TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage watermark, index has read-only-allow-delete block`).
+   * Deletes pass, as that block allows them.
+   */
+  itemFloodStageRate?: number;
+  /**
+   * Fraction 0..1 of requests that are not reads (not GET/HEAD, `_search`, `_count`, `_mget`, `_msearch`,
+   * `_refresh`) held `slowMs` before they are handled. A request whose client disconnects while held (a client abort or
+   * time-out at a deadline) is dropped unhandled: nothing of it is applied.
+   */
+  slowRate?: number;
+  /** @default 90000 (longer than a claim's default 60 s) */
+  slowMs?: number;
+  /** Seed of the fault PRNG, so runs are reproducible. @default 1 */
+  seed?: number;
+}
+
+/** What a request is, as far as faults care. */
+export type RequestKind = 'root' | 'read' | 'bulk' | 'document-write' | 'other-write';
+
+const READ_ENDPOINTS = new Set(['_search', '_count', '_mget', '_msearch', '_refresh']);
+const DOCUMENT_ENDPOINTS = new Set(['_doc', '_create', '_update']);
+
+export function requestKind(method: string, segments: readonly string[]): RequestKind {
+  const read = method === 'GET' || method === 'HEAD';
+  if (segments.length === 0 && read) return 'root';
+  if (read || segments.some((segment) => READ_ENDPOINTS.has(segment))) return 'read';
+  if (segments.includes('_bulk')) return 'bulk';
+  if (DOCUMENT_ENDPOINTS.has(segments[1] ?? '')) return 'document-write';
+  return 'other-write';
+}
+
+const RATES = [
+  'throttleRate', 'itemThrottleRate', 'unavailableRate', 'writeBlockRate', 'itemWriteBlockRate', 'itemFloodStageRate',
+] as const;
+
+type Rates = Record<(typeof RATES)[number], number>;
+
+/** One fault profile with its PRNG; counts what it injects through `count`. */
+export class FaultDice {
+  readonly #rates: Rates;
+  readonly #slow: { slowRate: number; slowMs: number };
+  readonly #random: () => number;
+
+  constructor(
+    faults: OpenSearchFaults,
+    private readonly count: (stat: string) => void,
+  ) {
+    this.#rates = Object.fromEntries(RATES.map((name) => [name, checkRate(name, faults[name])])) as Rates;
+    this.#slow = checkSlow(faults.slowRate, faults.slowMs);
+    this.#random = prng(faults.seed ?? 1);
+  }
+
+  #draw(rate: number): boolean {
+    return rate > 0 && this.#random() < rate;
+  }
+
+  /** How long to hold this request before handling it (0: not at all). */
+  holdMs(kind: RequestKind): number {
+    if (kind === 'root' || kind === 'read' || !this.#draw(this.#slow.slowRate)) return 0;
+    this.count('held');
+    return this.#slow.slowMs;
+  }
+
+  /** The error that refuses the whole request, if any. `index` is the path's first segment (for a document write). */
+  requestFault(kind: RequestKind, index: string | undefined, bytes: number): OpenSearchError | undefined {
+    if (kind === 'root') return undefined;
+    if (this.#draw(this.#rates.unavailableRate)) {
+      this.count('unavailable');
+      return serviceUnavailable();
+    }
+    if (this.#draw(this.#rates.throttleRate)) {
+      this.count('throttled');
+      return requestRejected(bytes);
+    }
+    if ((kind === 'bulk' || kind === 'document-write') && this.#draw(this.#rates.writeBlockRate)) {
+      this.count('writeBlocked');
+      return kind === 'bulk' ? clusterReadOnly() : indexBlocked(index ?? '', 'index-write');
+    }
+    return undefined;
+  }
+
+  /** The error that fails one `_bulk` item, if any. */
+  itemFault(index: string, action: BulkActionName): OpenSearchError | undefined {
+    if (this.#draw(this.#rates.itemThrottleRate)) {
+      this.count('itemThrottled');
+      return itemRejected(index);
+    }
+    if (this.#draw(this.#rates.itemWriteBlockRate)) {
+      this.count('itemWriteBlocked');
+      return indexBlocked(index, 'index-write');
+    }
+    if (action !== 'delete' && this.#draw(this.#rates.itemFloodStageRate)) {
+      this.count('itemFloodBlocked');
+      return indexBlocked(index, 'flood-stage');
+    }
+    return undefined;
+  }
+}
+
+function checkRate(name: string, rate: number | undefined): number {
+  if (rate === undefined) return 0;
+  if (!Number.isFinite(rate) || rate < 0 || rate > 1) throw new RangeError(`${name} must be within 0..1, got ${rate}`);
+  return rate;
+}
