@@ -37,6 +37,8 @@ export function buildRuntime(
     engine: {
       maxGapAgeMs: config.maxGapAgeMs,
       claimTtlMs: config.claimTtlMs,
+      // The adapters send nothing within the retry reserve of the deadline: the engine starts nothing there either.
+      reserveMs: Math.max(1_000, config.retryReserveMs),
       inOrderCommit: config.inOrderCommit,
       accountConcurrency: config.accountConcurrency,
     },

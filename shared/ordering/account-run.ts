@@ -180,6 +180,12 @@ export abstract class AccountRun {
     }
   }
 
+  /** True when less than `reserveMs` is left before the call's deadline: start no delivery, hand the rest back. */
+  protected outOfTime(): boolean {
+    const deadline = this.ctx.deadline;
+    return deadline !== undefined && this.ctx.now() >= deadline - this.ctx.reserveMs;
+  }
+
   /** True when the account has waited for a missing version longer than the maximum gap age. */
   protected gapExpired(w: Watermark = this.watermark): boolean {
     const since = w.gapSince;

@@ -12,7 +12,7 @@ import {
 } from './every-version-rules';
 import { healMissing } from './heal';
 import { MAX_RANGES } from './limits';
-import type { DeliveryResult } from './ports';
+import { notSent, type DeliveryResult } from './ports';
 import { addVersions, describeVersions, hasVersion, type VersionRanges } from './version-ranges';
 import { isBeforeWindow, raisedFloor, windowStartFor } from './window';
 import type { Watermark } from './watermark';
@@ -51,6 +51,12 @@ export class EveryVersionRun extends AccountRun {
     }
     const healed = this.healable(w);
     if (healed) deliveries.push({ record: healed, healed: true });
+    if (deliveries.length > 0 && this.outOfTime()) {
+      // Too close to the deadline to deliver: the batch is handed back, and the ledger is left as it was.
+      await Promise.all(breaches.map(async (breach) => this.settle(breach.record.version, (await this.deadLetterBreach(breach)) ? 'dead-lettered' : 'failed')));
+      this.failRemaining();
+      return;
+    }
 
     const [results, breachStored] = await Promise.all([
       this.ctx.deliverAll(deliveries.map((d) => this.delivery(d.record, d.healed))),
@@ -71,7 +77,7 @@ export class EveryVersionRun extends AccountRun {
           else acceptedBatch.set(record.version, result);
           return;
         }
-        const stored = await this.deadLetterFailure(record, result);
+        const stored = !notSent(result) && (await this.deadLetterFailure(record, result));
         if (stored) lettered.push(record.version);
         this.settle(record.version, stored ? 'dead-lettered' : 'failed');
       }),

@@ -18,7 +18,7 @@ import {
   type InOrderView,
 } from './in-order-rules';
 import { PARKED_READ_LIMIT } from './limits';
-import { MAX_LEDGER_WRITE_ITEMS, type DeliveryResult } from './ports';
+import { MAX_LEDGER_WRITE_ITEMS, notSent, type DeliveryResult } from './ports';
 import { addVersions, countVersions, hasVersion, holesBetween, rangeOf, removeVersions, type VersionRanges } from './version-ranges';
 import { isBeforeWindow, raisedFloor } from './window';
 import type { Watermark } from './watermark';
@@ -264,6 +264,7 @@ export class InOrderRun extends AccountRun implements InOrderView {
       this.remember(this.underClaim(token, record.version, (w) => delivered(w, record, healed)));
       return true;
     }
+    if (notSent(result)) return this.stop();
     const stored = await this.deadLetterFailure(record, result);
     if (!stored) return this.stop();
     this.settle(record.version, 'dead-lettered');

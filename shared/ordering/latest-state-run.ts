@@ -1,6 +1,7 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import { AccountRun } from './account-run';
 import { versionReused } from './contract';
+import { notSent } from './ports';
 
 /**
  * `latest-state`: delivers only the newest version of the batch above the watermark; everything older is stale.
@@ -36,10 +37,14 @@ export class LatestStateRun extends AccountRun {
     const stored = await Promise.all(breaches.map((breach) => this.deadLetterBreach(breach)));
     breaches.forEach((breach, index) => this.settle(breach.record.version, stored[index] ? 'dead-lettered' : 'failed'));
     if (newest === undefined || record === undefined) return;
+    if (this.outOfTime()) {
+      this.failRemaining();
+      return;
+    }
 
     const result = await this.ctx.deliver(this.delivery(record, false));
     if (result.status === 'failed') {
-      const letter = await this.deadLetterFailure(record, result);
+      const letter = !notSent(result) && (await this.deadLetterFailure(record, result));
       this.settle(newest, letter ? 'dead-lettered' : 'failed');
       return;
     }

@@ -25,8 +25,18 @@ export type DeliveryResult =
       /** DELIVERY_FAILED: retries exhausted. REJECTED: a permanent refusal (mapping, schema, access). */
       readonly reason: 'DELIVERY_FAILED' | 'REJECTED';
       readonly detail: string;
+      /**
+       * Requests made for this delivery. 0 means nothing was sent (no time was left, or an earlier version of the
+       * account failed first): not a failed delivery, so the engine hands the record back to Lambda rather than
+       * dead-lettering it.
+       */
       readonly attempts: number;
     };
+
+/** A failure with nothing sent: the record is retried (reported failed), never dead-lettered. */
+export function notSent(result: DeliveryResult): boolean {
+  return result.status === 'failed' && result.attempts === 0;
+}
 
 export interface DeliverOptions {
   /**
