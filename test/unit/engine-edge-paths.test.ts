@@ -210,6 +210,13 @@ describe('8. a delivery that outlives its claim cannot make the destination go b
 
     expect(received).toEqual([2, 2, 3, 4]);
   });
+  test.each(['in-order', 'every-version', 'latest-state'] as const)('%s: a delivery the adapter never sent (no time left) is handed back to Lambda, not dead-lettered', async (mode) => {
+    const h = harness(mode);
+    h.destination.intercept = (d) => (d.record.version === 2 ? { status: 'failed', reason: 'DELIVERY_FAILED', detail: 'not sent: no invocation time left', attempts: 0 } : undefined);
+    const outcome = await h.engine.process(pick(accountHistory('A', 2), 1, 2).slice(mode === 'latest-state' ? 1 : 0));
+    expect(outcome.failed.map((position) => position.version)).toContain(2);
+    expect(h.deadLetters.letters).toEqual([]);
+  });
 });
 
 describe('9. a replay epoch starts each account by the records\' own times, whatever arrives first', () => {
