@@ -1,3 +1,4 @@
+import { DESTINATION_MODES } from '../../shared/config/consumer-config';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client } from '@opensearch-project/opensearch';
@@ -25,7 +26,7 @@ export interface ReconcileOptions {
   readonly segments?: number;
 }
 
-const MODES: Readonly<Record<DestinationName, DeliveryMode>> = { audit: 'every-version', search: 'latest-state', fraud: 'in-order' };
+const MODES = DESTINATION_MODES;
 /** Accounts listed per kind of problem in the human output (JSON lists them all). */
 const SHOWN = 20;
 const REPAIR_CHUNK = 500;

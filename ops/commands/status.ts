@@ -1,3 +1,5 @@
+import { DESTINATION_MODES } from '../../shared/config/consumer-config';
+import { accountState } from '../../shared/ordering/account-state';
 import { countVersions } from '../../shared/ordering/version-ranges';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamConsumerCommand } from '@aws-sdk/client-kinesis';
@@ -141,6 +143,9 @@ export interface DestinationStatus {
   readonly parked: number | null;
   /** How long the longest-waiting account has waited; 0 when none waits. */
   readonly oldestWaitSeconds: number | null;
+  /** Accounts waiting for an operator (in-order): a gap notice went out, or the next version is dead-lettered. */
+  readonly gapTimedOut: number | null;
+  readonly blockedOnFailure: number | null;
   readonly deadLetters: { readonly visible: number; readonly inFlight: number; readonly total: number } | null;
   /** What could not be read; any makes the exit code 1. */
   readonly errors: readonly string[];
@@ -155,6 +160,10 @@ export async function status(target: PipelineTarget, options: { destination?: De
   // Lag: one scan of the table, each page's watermarks read per destination.
   const behind = new Map<DestinationName, number>(names.map((name) => [name, 0]));
   const withParked = new Map<DestinationName, Set<string>>(names.map((name) => [name, new Set()]));
+  const stuck = new Map<DestinationName, Record<'gap-timed-out' | 'blocked-on-failure', number>>(
+    names.map((name) => [name, { 'gap-timed-out': 0, 'blocked-on-failure': 0 }]),
+  );
+  const now = Date.now();
   const lagFailed = new Set<DestinationName>();
   let accounts: number | null = null;
   try {
@@ -172,6 +181,9 @@ export async function status(target: PipelineTarget, options: { destination?: De
                 const watermark = watermarks.get(accountId);
                 if ((watermark?.version ?? 0) < version) behind.set(name, (behind.get(name) ?? 0) + 1);
                 if (watermark && watermark.parked.length > 0) withParked.get(name)?.add(accountId);
+                const state = accountState(watermark, DESTINATION_MODES[name], now);
+                const counts = stuck.get(name);
+                if (counts && (state === 'gap-timed-out' || state === 'blocked-on-failure')) counts[state] += 1;
               }
             } catch (error) {
               lagFailed.add(name);
@@ -222,6 +234,8 @@ export async function status(target: PipelineTarget, options: { destination?: De
         waitingAccounts: waiting?.accounts ?? null,
         parked: waiting?.parked ?? null,
         oldestWaitSeconds: waiting ? Math.round(waiting.oldestWaitMs / 1000) : null,
+        gapTimedOut: lagFailed.has(name) ? null : (stuck.get(name)?.['gap-timed-out'] ?? 0),
+        blockedOnFailure: lagFailed.has(name) ? null : (stuck.get(name)?.['blocked-on-failure'] ?? 0),
         deadLetters,
         errors: errors.get(name) ?? [],
       };
@@ -237,7 +251,7 @@ export async function status(target: PipelineTarget, options: { destination?: De
     io.out(`target  ${target.description}`);
     io.out(`table   ${target.accountsTable}: ${show(accounts)} accounts; ledger ${target.ledgerTable}`);
     io.out('');
-    const rows = [['destination', 'epoch', 'start', 'consumer', 'behind', 'waiting', 'parked', 'oldest wait', 'dead letters', 'consumer arn']];
+    const rows = [['destination', 'epoch', 'start', 'consumer', 'behind', 'waiting', 'parked', 'oldest wait', 'gap-timed-out', 'blocked', 'dead letters', 'consumer arn']];
     for (const name of names) {
       const row = report[name];
       rows.push([
@@ -249,11 +263,13 @@ export async function status(target: PipelineTarget, options: { destination?: De
         show(row.waitingAccounts),
         show(row.parked),
         row.oldestWaitSeconds === null ? '?' : row.waitingAccounts ? formatAge(row.oldestWaitSeconds * 1000) : '-',
+        show(row.gapTimedOut),
+        show(row.blockedOnFailure),
         row.deadLetters === null ? '?' : String(row.deadLetters.total),
         row.consumerArn,
       ]);
     }
-    for (const line of formatTable(rows, new Set([4, 5, 6, 8]))) io.out(line);
+    for (const line of formatTable(rows, new Set([4, 5, 6, 8, 9, 10]))) io.out(line);
     for (const name of names) for (const error of report[name].errors) io.err(`${name}: unreadable: ${error}`);
   }
   return unreadable ? 1 : 0;

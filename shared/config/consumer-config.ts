@@ -1,4 +1,4 @@
-import type { Epoch, InOrderCommit } from '../ordering/delivery-mode';
+import type { DeliveryMode, Epoch, InOrderCommit } from '../ordering/delivery-mode';
 import { LIVE_EPOCH } from '../ordering/delivery-mode';
 import { LEDGER_NAME_PATTERN } from '../ledger/ledger-table';
 import type { RetryPolicy } from '../retry/retrier';
@@ -6,6 +6,13 @@ import { boolean, ConfigurationError, integer, oneOf, optionalString, requiredSt
 
 export type DestinationName = 'audit' | 'search' | 'fraud';
 export const DESTINATIONS: readonly DestinationName[] = ['audit', 'search', 'fraud'];
+
+/** How each destination wants an account's versions (its consumer's engine mode). */
+export const DESTINATION_MODES: Readonly<Record<DestinationName, DeliveryMode>> = {
+  audit: 'every-version',
+  search: 'latest-state',
+  fraud: 'in-order',
+};
 
 /**
  * Everything one consumer reads from its environment. The CDK stack sets these variables on each function; the local

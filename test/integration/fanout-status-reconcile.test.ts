@@ -57,8 +57,8 @@ describe('fanout status and reconcile on a local pipeline', () => {
       expect(row, name).toBeDefined();
       expect(row).toContain('ACTIVE');
       expect(row).toContain(target.destinations[name].streamConsumerArn);
-      // behind, waiting, parked: 0; oldest wait: -; dead letters: 0
-      expect(row).toMatch(/ACTIVE\s+0\s+0\s+0\s+-\s+0\s/);
+      // behind, waiting, parked: 0; oldest wait: -; gap-timed-out, blocked, dead letters: 0
+      expect(row).toMatch(/ACTIVE\s+0\s+0\s+0\s+-\s+0\s+0\s+0\s/);
     }
     // One aligned table: the last column starts at the same place on every row.
     const arnAt = io.lines[header]?.indexOf('consumer arn');
@@ -82,6 +82,8 @@ describe('fanout status and reconcile on a local pipeline', () => {
         waitingAccounts: 0,
         parked: 0,
         oldestWaitSeconds: 0,
+        gapTimedOut: 0,
+        blockedOnFailure: 0,
         deadLetters: { visible: 0, inFlight: 0, total: 0 },
         errors: [],
       });
