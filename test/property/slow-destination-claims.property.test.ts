@@ -1,0 +1,132 @@
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import type { InOrderCommit } from '../../shared/ordering/delivery-mode';
+import type { DeadLetter } from '../../shared/ordering/ports';
+import { context, describeLetters, edgeParams, firsts, orderProblems, versionsIn } from './edge-checks';
+import { EdgeWorld } from './edge-drive';
+import { history, ship, type ShipShape } from './edge-streams';
+import { seededYields } from './yields';
+
+/**
+ * `in-order` with a destination that is sometimes slower than a claim lasts, engines that now and then stall (a paused
+ * invocation), several engines racing on every account, and crashes between a delivery and its commit. Time is one
+ * ManualClock that every destination call moves on (by the call's simulated duration) and every stall too, so an engine
+ * finds that its claim has run out and another engine took the account over. The destination honours each call's deadline (the claim's end less the reserve) as an
+ * aborting client does: a call that cannot finish by then is answered DELIVERY_FAILED and applies nothing. What got
+ * dead-lettered so is redriven (as `fanout redrive` does) once the destination is fast again.
+ *
+ * Per account the destination never receives an older version after a newer one; a version comes again only right
+ * after itself (per-version: the one just delivered, re-delivered after a crash or a lost claim) or, per-batch, as a
+ * claimed run replayed; and in the end it has every version, 1..n.
+ */
+
+interface SlowShape extends ShipShape {
+  readonly lengths: readonly number[];
+  readonly crashRate: number;
+  readonly inOrderCommit: InOrderCommit;
+  readonly claimTtlMs: number;
+  /** Chance that a destination call is slow, and how long a slow one may take, in claim lengths. */
+  readonly slowRate: number;
+  readonly slowClaims: number;
+  /** Lambda's timeout, in claim lengths (0: no invocation deadline). */
+  readonly invocationClaims: number;
+  /** Chance that an engine stalls before a ledger operation, for up to 1.5 claim lengths. */
+  readonly stallRate: number;
+}
+
+const shapes: fc.Arbitrary<SlowShape> = fc.record({
+  lengths: fc.array(fc.integer({ min: 1, max: 16 }), { minLength: 1, maxLength: 5 }),
+  seed: fc.integer(),
+  duplicateRate: fc.constantFrom(0, 0.2),
+  shards: fc.integer({ min: 2, max: 4 }),
+  maxBatchSize: fc.constantFrom(1, 4, 16),
+  crashRate: fc.constantFrom(0, 0.05, 0.2),
+  inOrderCommit: fc.constantFrom<InOrderCommit>('per-version', 'per-batch'),
+  claimTtlMs: fc.constantFrom(2_500, 5_000),
+  slowRate: fc.constantFrom(0.1, 0.3, 0.6),
+  slowClaims: fc.constantFrom(0.5, 1.5, 3),
+  invocationClaims: fc.constantFrom(0, 3, 10),
+  stallRate: fc.constantFrom(0, 0.02, 0.1),
+});
+
+/** Takeovers seen across the runs of one property: the property must actually exercise claim expiry. */
+let claimsLost = 0;
+
+describe('in-order with a destination slower than its claims, engines racing', () => {
+  test('never an older version after a newer one; repeats only as the commit mode allows; every version in the end', async () => {
+    claimsLost = 0;
+    await fc.assert(fc.asyncProperty(shapes, (shape) => check(shape, true)), edgeParams(400));
+    expect(claimsLost, 'no run had a claim taken over: the property no longer exercises claim expiry').toBeGreaterThan(0);
+  }, 600_000);
+
+  // BUG: a heal whose delivery failed is dead-lettered (DELIVERY_FAILED) with the healed record, whose creation time
+  // is borrowed from the next change (an upper bound). Once the real record of that version has been delivered, the
+  // redrive of that letter looks like a version written again (created after the newest delivered change) and is
+  // dead-lettered as CONTRACT_BREACH: a false breach for a change the destination has. Shrunk: ACC-0 of 3 versions
+  // (arriving 3, 2, 1) and ACC-1 of 1, 2 shards, batches of 1, claims of 2.5 s, 60% of calls slow (up to 7.5 s): the
+  // heal of 1 is aborted at its deadline, the real 1 goes out under the next claim, the letter's redrive is a breach.
+  test.fails('BUG: redriving a dead-lettered heal of a version delivered since is a duplicate, not a CONTRACT_BREACH', async () => {
+    const example: SlowShape = {
+      lengths: [3, 1], seed: 387834412, duplicateRate: 0, shards: 2, maxBatchSize: 1, crashRate: 0, inOrderCommit: 'per-version',
+      claimTtlMs: 2_500, slowRate: 0.6, slowClaims: 3, invocationClaims: 0, stallRate: 0,
+    };
+    // The shrunk example first; should an engine change move the timing, the shapes look for it again.
+    await fc.assert(fc.asyncProperty(shapes, (shape) => check(shape, false)), { ...edgeParams<[SlowShape]>(400), examples: [[example]] });
+  }, 600_000);
+});
+
+/**
+ * `tolerateRedrivenHeal`: leave out the BUG case below (a redriven heal whose version has been delivered since,
+ * dead-lettered as a CONTRACT_BREACH), checked on its own.
+ */
+async function check(shape: SlowShape, tolerateRedrivenHeal: boolean): Promise<void> {
+  const accounts = shape.lengths.map((n, index) => history(`ACC-${index}`, n, { endsWithRemove: index % 3 === 2 }).records);
+  const world = new EdgeWorld([{ mode: 'in-order', inOrderCommit: shape.inOrderCommit }], {
+    seed: shape.seed,
+    crashRate: shape.crashRate,
+    claimTtlMs: shape.claimTtlMs,
+    // No gap times out: a wait here is only ever for another engine's claim or a redrive.
+    maxGapAgeMs: 10 * 24 * 3_600_000,
+    interleave: seededYields(shape.seed),
+    stall: { rate: shape.stallRate, maxMs: 1.5 * shape.claimTtlMs },
+    ...(shape.invocationClaims > 0 ? { invocationMs: shape.invocationClaims * shape.claimTtlMs } : {}),
+  });
+  const lane = world.lanes[0]!;
+  lane.destination.slowness = { rate: shape.slowRate, maxMs: shape.slowClaims * shape.claimTtlMs };
+  await world.consume(ship(accounts.flat(), shape));
+
+  // The destination is fast again: redrive what was dead-lettered, as an operator would, until nothing is left.
+  lane.destination.slowness = undefined;
+  await world.settle(lane);
+  const redriven = new Set<DeadLetter>();
+  for (let round = 0; round < 10; round += 1) {
+    const letters = lane.deadLetters.letters.filter((l) => l.reason === 'DELIVERY_FAILED' && !redriven.has(l));
+    if (letters.length === 0) break;
+    for (const letter of letters) redriven.add(letter);
+    const records = letters.map((l) => l.record!).sort((a, b) => a.accountId.localeCompare(b.accountId) || a.version - b.version);
+    await world.redrive(lane, records);
+    await world.settle(lane);
+  }
+  claimsLost += lane.counts.claimsLost;
+
+  const say = world.problems;
+  for (const records of accounts) {
+    const id = records[0]!.accountId;
+    const received = lane.destination.versionsOf(id);
+    say.push(...orderProblems(received, shape.inOrderCommit).map((p) => `${id}: ${p} in [${received}]`));
+    const expected = versionsIn(1, records.length);
+    if (firsts(received).join() !== expected.join()) say.push(`${id}: received [${received}], expected [${expected}] in the end`);
+  }
+  const parked = world.parked(lane);
+  if (parked.length > 0) say.push(`left parked: ${parked.map((r) => `${r.accountId}#${r.version}`).join(' ')}`);
+  const waiting = await world.waiting(lane);
+  if (waiting.length > 0) say.push(`still waiting: ${waiting.join(' ')}`);
+  const other = lane.deadLetters.letters.filter((l) => l.reason !== 'DELIVERY_FAILED' && !(tolerateRedrivenHeal && redrivenHeal(l)));
+  if (other.length > 0) say.push(`unexpected letters: ${describeLetters(other)}`);
+  expect(say, `${context(shape, world)}, ${lane.destination.aborted} deliveries aborted at their deadline`).toEqual([]);
+}
+
+/** A CONTRACT_BREACH letter for the redrive of a dead-lettered heal (its record's event id is `healed:…`). */
+function redrivenHeal(letter: DeadLetter): boolean {
+  return letter.reason === 'CONTRACT_BREACH' && (letter.record?.eventId.startsWith('healed:') ?? false);
+}
