@@ -41,6 +41,8 @@ export function watermarkToItem(destination: string, epoch: string, w: Watermark
       last_kind: w.lastKind,
       newest_created_at: w.newestCreatedAt,
       heals: w.heals.length > 0 ? w.heals.map((heal) => ({ version: heal.version, digest: heal.digest })) : undefined,
+      // "version:createdAt" pairs: a few bytes each.
+      recent: w.recent.length > 0 ? w.recent.map((entry) => `${entry.version}:${entry.createdAt}`).join(',') : undefined,
       skips: w.skips.length > 0 ? w.skips.map((skip) => ({ ...skip })) : undefined,
       claim: w.claim
         ? {
@@ -78,6 +80,7 @@ export function itemToWatermark(item: Item): Watermark {
     lastKind: raw.last_kind,
     newestCreatedAt: raw.newest_created_at as number | undefined,
     heals: (raw.heals ?? []) as Watermark['heals'],
+    recent: parseRecent(raw.recent as string | undefined),
     skips: (raw.skips ?? []) as Watermark['skips'],
     claim: claim
       ? {
@@ -108,6 +111,14 @@ export function parkedToItem(destination: string, epoch: string, record: ChangeR
     },
     MARSHALL_OPTIONS,
   );
+}
+
+function parseRecent(text: string | undefined): Watermark['recent'] {
+  if (!text) return [];
+  return text.split(',').map((pair) => {
+    const [version, createdAt] = pair.split(':').map(Number);
+    return { version: version as number, createdAt: createdAt as number };
+  });
 }
 
 function optionalText(text: string): string | undefined {

@@ -1,5 +1,6 @@
 import type { ChangeRecord } from '../change-record/change-record';
-import type { ContractBreach } from './contract';
+import { writtenTwice, type ContractBreach } from './contract';
+import { isHealedRecord } from './heal';
 import { isReplayDelivery, type Epoch, type InOrderCommit } from './delivery-mode';
 import { DeadLetterQueueUnavailableError } from './errors';
 import type { Disposition, Tally } from './outcome';
@@ -43,8 +44,10 @@ export abstract class AccountRun {
   protected watermark: Watermark;
   /** The revision of the watermark in the ledger, which the next write is conditional on. */
   protected revision: number;
-  /** This account's records of the batch by version, one copy each. */
+  /** This account's records of the batch by version, one change each. */
   protected readonly records: Map<number, ChangeRecord>;
+  /** Other changes of a version already in `records` (another event id): a version written twice, or a heal. */
+  private readonly conflicts: ChangeRecord[] = [];
   private readonly unsettled: Set<number>;
 
   constructor(
@@ -53,7 +56,16 @@ export abstract class AccountRun {
     records: readonly ChangeRecord[],
     stored: Watermark | undefined,
   ) {
-    this.records = new Map(records.map((record) => [record.version, record]));
+    this.records = new Map();
+    for (const record of records) {
+      const other = this.records.get(record.version);
+      if (other === undefined) this.records.set(record.version, record);
+      else if (primary(other, record) === other) this.conflicts.push(record);
+      else {
+        this.conflicts.push(other);
+        this.records.set(record.version, record);
+      }
+    }
     this.unsettled = new Set(this.records.keys());
     this.watermark = stored ?? emptyWatermark(accountId);
     this.revision = stored?.revision ?? 0;
@@ -66,9 +78,28 @@ export abstract class AccountRun {
     return this.watermark;
   }
 
+  /**
+   * Settles the other changes of versions the batch holds twice: a heal coming back is a copy; a second real change
+   * of one version (the later-created one) is a version written twice, dead-lettered as CONTRACT_BREACH.
+   */
+  protected async settleConflicts(): Promise<void> {
+    await Promise.all(
+      this.conflicts.map(async (record) => {
+        const kept = this.records.get(record.version) as ChangeRecord;
+        if (isHealedRecord(record) || isHealedRecord(kept)) {
+          this.ctx.tally.settle(record, 'duplicate');
+          return;
+        }
+        this.ctx.tally.settle(record, (await this.deadLetterBreach(writtenTwice(kept, record))) ? 'dead-lettered' : 'failed');
+      }),
+    );
+    this.conflicts.length = 0;
+  }
+
   /** Marks every record still without a disposition as failed, so the batch is retried from it. */
   failRemaining(): void {
     for (const version of [...this.unsettled]) this.settle(version, 'failed');
+    for (const record of this.conflicts.splice(0)) this.ctx.tally.settle(record, 'failed');
   }
 
   protected settle(version: number, disposition: Disposition, alreadyCounted = false): void {
@@ -191,6 +222,12 @@ export abstract class AccountRun {
     const since = w.gapSince;
     return since !== undefined && this.ctx.now() - since >= this.ctx.maxGapAgeMs;
   }
+}
+
+/** Of two changes of one version: a real change over a heal, else the one created first (the other reused the version). */
+function primary(a: ChangeRecord, b: ChangeRecord): ChangeRecord {
+  if (isHealedRecord(a) !== isHealedRecord(b)) return isHealedRecord(a) ? b : a;
+  return b.createdAtMicros < a.createdAtMicros ? b : a;
 }
 
 /** The counter each breach letter raises besides `deadLettered`. */

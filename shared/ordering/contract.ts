@@ -1,7 +1,8 @@
 import type { ChangeRecord } from '../change-record/change-record';
-import { changeDigest } from './heal';
+import { changeDigest, isHealedRecord } from './heal';
+import { MAX_RECENT_DELIVERIES } from './limits';
 import { OrderingError } from './errors';
-import { topDelivered, type Watermark } from './watermark';
+import { topDelivered, type RecentDelivery, type Watermark } from './watermark';
 
 /**
  * The version contract as the engine checks it, against what the ledger knows of an account. The decoder already
@@ -31,7 +32,8 @@ export class ContractBreach extends OrderingError {
  */
 export function versionReused(w: Watermark, record: ChangeRecord): ContractBreach | undefined {
   const newest = w.newestCreatedAt;
-  if (newest === undefined || record.createdAtMicros <= newest) return undefined;
+  // A heal's creation time is borrowed from the next change: a heal that comes back is judged as one (judgeDelivered).
+  if (newest === undefined || record.createdAtMicros <= newest || isHealedRecord(record)) return undefined;
   const top = topDelivered(w);
   if (record.version > top) return undefined;
   return new ContractBreach(
@@ -79,6 +81,41 @@ export function checkHeal(w: Watermark, record: ChangeRecord): 'same' | Contract
     `version ${record.version} was healed from its neighbours, and the real change differs from the heal: the destination holds the healed version`,
     record,
   );
+}
+
+/**
+ * What a record of a version the destination already has is: a copy (duplicate), or a different change of that
+ * version. Copies carry the change's own creation time; a recently delivered version whose creation time differs was
+ * written twice (CONTRACT_BREACH), and a real record that differs from a heal is a HEAL_MISMATCH. A heal coming back
+ * (a redriven letter) is a copy of whatever was delivered.
+ */
+export function judgeDelivered(w: Watermark, record: ChangeRecord): 'duplicate' | ContractBreach {
+  if (isHealedRecord(record)) return 'duplicate';
+  const heal = checkHeal(w, record);
+  if (heal !== undefined) return heal === 'same' ? 'duplicate' : heal;
+  const delivered = w.recent.find((entry) => entry.version === record.version);
+  if (delivered === undefined || delivered.createdAt === record.createdAtMicros) return 'duplicate';
+  return new ContractBreach(
+    'CONTRACT_BREACH',
+    `version ${record.version} was delivered as a change created at ${isoMicros(delivered.createdAt)}; this is another change of that version, created at ${isoMicros(record.createdAtMicros)}: a version written twice`,
+    record,
+  );
+}
+
+/** `second` is another change of a version `first` already holds (another event id): a version written twice. */
+export function writtenTwice(first: ChangeRecord, second: ChangeRecord): ContractBreach {
+  return new ContractBreach(
+    'CONTRACT_BREACH',
+    `version ${second.version} arrived as two different changes (event ${first.eventId} first, then this one, ${second.eventId}): a version written twice`,
+    second,
+  );
+}
+
+/** The recent deliveries with `record` among them (real changes only; a heal's time is not its own). */
+export function withRecent(recent: readonly RecentDelivery[], record: ChangeRecord, healed: boolean): readonly RecentDelivery[] {
+  if (healed || isHealedRecord(record)) return recent;
+  const next = [...recent.filter((entry) => entry.version !== record.version), { version: record.version, createdAt: record.createdAtMicros }];
+  return next.length > MAX_RECENT_DELIVERIES ? next.slice(next.length - MAX_RECENT_DELIVERIES) : next;
 }
 
 /** An `in-order` record of a version the account's start or an operator's skip passed over: it can no longer go in order. */

@@ -104,7 +104,8 @@ export class OrderingEngine {
     const byAccount = new Map<string, ChangeRecord[]>();
     const seen = new Set<string>();
     for (const record of records) {
-      const key = `${record.accountId}#${record.version}`;
+      // A copy is the same change (same event id); another change of the same version is the account run's to judge.
+      const key = `${record.accountId}#${record.version}#${record.eventId}`;
       if (seen.has(key)) {
         tally.settle(record, 'duplicate');
         continue;

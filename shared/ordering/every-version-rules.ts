@@ -1,4 +1,5 @@
 import type { ChangeRecord } from '../change-record/change-record';
+import { withRecent } from './contract';
 import { changeDigest } from './heal';
 import { keepableImage } from './in-order-rules';
 import { MAX_HEAL_MARKS, MAX_RANGES } from './limits';
@@ -50,14 +51,18 @@ export function settled(w: Watermark, batch: Settled, now: number): Watermark {
   let owed = w.owed;
   let newest = w.newestCreatedAt;
   let heals = w.heals;
+  let recent = w.recent;
   for (const [version, record] of batch.delivered) {
     if (version > w.version) ahead = addVersions(ahead, version);
     owed = removeVersions(owed, version);
     newest = Math.max(newest ?? 0, record.createdAtMicros);
-    if (batch.healed.has(version)) heals = [...heals, { version, digest: changeDigest(record) }].slice(-MAX_HEAL_MARKS);
+    if (batch.healed.has(version) && !heals.some((mark) => mark.version === version)) {
+      heals = [...heals, { version, digest: changeDigest(record) }].slice(-MAX_HEAL_MARKS);
+    }
+    recent = withRecent(recent, record, batch.healed.has(version));
   }
   for (const version of batch.lettered) owed = addVersions(owed, version);
-  const moved = advance({ ...w, ahead, owed: capRanges(owed, MAX_RANGES), newestCreatedAt: newest, heals });
+  const moved = advance({ ...w, ahead, owed: capRanges(owed, MAX_RANGES), newestCreatedAt: newest, heals, recent });
   if (moved.version === w.version) return withGapClock(moved, now);
   const at = batch.delivered.get(moved.version);
   return withGapClock({ ...moved, lastImage: at ? keepableImage(at) : undefined, lastKind: at?.kind }, now);
@@ -85,11 +90,12 @@ export function holesOf(w: Watermark): VersionRanges {
   return holesBetween(unionVersions(w.ahead, above(w.owed, w.version)), w.version + 1, top);
 }
 
-/** The gap clock runs exactly while there are holes below what was delivered. */
+/** The gap clock runs exactly while there are holes below what was delivered; a notice belongs to its holes. */
 function withGapClock(w: Watermark, now: number): Watermark {
   const holes = w.ahead.length > 0 && holesOf(w).length > 0;
   const gapSince = holes ? (w.gapSince ?? now) : undefined;
-  return gapSince === w.gapSince ? w : { ...w, gapSince };
+  const gapNotice = holes ? w.gapNotice : undefined;
+  return gapSince === w.gapSince && gapNotice === w.gapNotice ? w : { ...w, gapSince, gapNotice };
 }
 
 /**
@@ -99,7 +105,7 @@ function withGapClock(w: Watermark, now: number): Watermark {
 export function gapTimedOut(w: Watermark, holes: VersionRanges, now: number): Watermark {
   let owed = w.owed;
   for (const [from, to] of holes) owed = addVersions(owed, from, to);
-  return withGapClock(advance({ ...w, owed, gapSince: undefined }), now);
+  return withGapClock(advance({ ...w, owed, gapSince: undefined, gapNotice: undefined }), now);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import { AccountRun } from './account-run';
-import { checkHeal, versionReused, type ContractBreach } from './contract';
+import { judgeDelivered, versionReused, type ContractBreach } from './contract';
 import {
   baselined,
   gapTimedOut,
@@ -10,7 +10,7 @@ import {
   settled,
   startedAt,
 } from './every-version-rules';
-import { healMissing } from './heal';
+import { healMissing, isHealedRecord } from './heal';
 import { MAX_RANGES } from './limits';
 import { notSent, type DeliveryResult } from './ports';
 import { addVersions, describeVersions, hasVersion, type VersionRanges } from './version-ranges';
@@ -27,6 +27,7 @@ type GapOutcome = { readonly baseline: true } | { readonly baseline: false; read
  */
 export class EveryVersionRun extends AccountRun {
   async run(): Promise<void> {
+    await this.settleConflicts();
     const versions = [...this.records.keys()].sort((a, b) => a - b);
     const epoch = this.ctx.epoch;
     for (const version of versions) {
@@ -42,11 +43,11 @@ export class EveryVersionRun extends AccountRun {
       if (reused) {
         breaches.push(reused);
       } else if (isDelivered(w, version)) {
-        const heal = checkHeal(w, record);
-        if (heal !== undefined && heal !== 'same') breaches.push(heal);
-        else this.settle(version, 'duplicate');
+        const judged = judgeDelivered(w, record);
+        if (judged === 'duplicate') this.settle(version, 'duplicate');
+        else breaches.push(judged);
       } else {
-        deliveries.push({ record, healed: false });
+        deliveries.push({ record, healed: isHealedRecord(record) });
       }
     }
     const healed = this.healable(w);
@@ -83,12 +84,20 @@ export class EveryVersionRun extends AccountRun {
       }),
     );
 
-    // Acted on once (a baseline counted, a notice sent), then re-applied to the fresh watermark after a lost race.
+    // Decided once (a baseline counted, a notice sent), then re-applied to the fresh watermark after a lost race.
     let gap: GapOutcome | undefined;
+    let decided = false;
     const batch = { delivered: accepted, healed: healedVersions, lettered };
     for (;;) {
       let next = settled(this.windowed(this.watermark, versions), batch, this.ctx.now());
-      gap ??= await this.onGap(next);
+      if (!decided) {
+        const outcome = await this.onGap(next);
+        if (outcome === 'lost') continue;
+        decided = true;
+        gap = outcome;
+        // Claiming the notice wrote the account: plan on what is stored now.
+        next = settled(this.windowed(this.watermark, versions), batch, this.ctx.now());
+      }
       if (gap !== undefined) next = applyGap(next, gap, this.ctx.now());
       // The notice that would fold an overflowing `ahead` could not be stored: forget the highest deliveries rather
       // than grow past the bound (a copy of one of them is delivered again, and the destination refuses it).
@@ -139,7 +148,7 @@ export class EveryVersionRun extends AccountRun {
    * started is baselined; otherwise one GAP_TIMEOUT notice names the holes, which become owed. Undefined: nothing to do
    * (or the notice could not be stored; the next batch or sweep tries again).
    */
-  private async onGap(w: Watermark): Promise<GapOutcome | undefined> {
+  private async onGap(w: Watermark): Promise<GapOutcome | 'lost' | undefined> {
     const overflow = w.ahead.length > MAX_RANGES;
     if (!overflow && !this.gapExpired(w)) return undefined;
     if (!overflow && neverStarted(w)) {
@@ -147,7 +156,21 @@ export class EveryVersionRun extends AccountRun {
       return { baseline: true };
     }
     const holes = holesOf(w);
-    if (holes.length === 0) return undefined;
+    const first = holes[0]?.[0];
+    const last = holes[holes.length - 1]?.[1];
+    if (first === undefined || last === undefined) return undefined;
+    // One notice per gap: it is written as pending before it is sent, so of two engines only the winner sends it.
+    // A pending notice belongs to the engine that wrote it until that engine's time is up (then it crashed).
+    const notice = w.gapNotice;
+    const now = this.ctx.now();
+    if (!(notice?.pending && now - notice.at >= this.ctx.claimTtlMs)) {
+      if (notice?.pending) return undefined;
+      this.watermark = { ...w, gapNotice: { from: first, to: last, at: now, pending: true } };
+      if (!(await this.flush())) {
+        await this.reload();
+        return 'lost';
+      }
+    }
     const why = overflow ? `the account has more than ${MAX_RANGES} separate gaps` : `not received within ${this.ctx.maxGapAgeMs} ms`;
     const stored = await this.sendLetter({
       destination: this.ctx.destination,
@@ -156,10 +179,11 @@ export class EveryVersionRun extends AccountRun {
       detail: `versions ${describeVersions(holes)} ${why}; later versions were delivered. A copy that arrives later is still delivered: look for the missing versions in the on-failure bucket and replay from before them.`,
       attempts: 0,
       accountId: w.accountId,
-      version: holes[0]?.[0] as number,
+      version: first,
       missing: holes,
-      at: this.ctx.now(),
+      at: now,
     });
+    // Not stored: the notice stays pending, and a sweep sends it once this engine's time is up.
     if (!stored) return undefined;
     this.ctx.tally.counts.gapTimeouts += 1;
     return { baseline: false, holes };
@@ -180,6 +204,7 @@ function sameState(a: Watermark, b: Watermark): boolean {
     a.lastKind === b.lastKind &&
     a.newestCreatedAt === b.newestCreatedAt &&
     a.heals === b.heals &&
+    a.gapNotice === b.gapNotice &&
     sameRanges(a.ahead, b.ahead) &&
     sameRanges(a.owed, b.owed)
   );

@@ -29,13 +29,20 @@ export function healMissing(
     previousVersion: missing - 1,
     newImage: image,
     createdAtMicros: next.createdAtMicros,
-    eventId: `healed:${next.accountId}#${missing}`,
+    eventId: `${HEALED_EVENT_ID_PREFIX}${next.accountId}#${missing}`,
     sequenceNumber: next.sequenceNumber,
     shardId: next.shardId,
   };
   if (missing === 1) return openingIsPlausible(image) ? { ...base, kind: 'INSERT' } : undefined;
   if (previousImage === undefined || !provesChange(previousImage, image)) return undefined;
   return { ...base, kind: 'MODIFY', oldImage: previousImage };
+}
+
+/** Heals carry a synthesised event id; one that comes back (a redriven letter) is still a heal, not a change of its own. */
+export const HEALED_EVENT_ID_PREFIX = 'healed:';
+
+export function isHealedRecord(record: Pick<ChangeRecord, 'eventId'>): boolean {
+  return record.eventId.startsWith(HEALED_EVENT_ID_PREFIX);
 }
 
 /** The attributes a write may change besides the ones `last_change` accounts for. */

@@ -1,6 +1,6 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import type { Epoch } from './delivery-mode';
-import { chainBroken, type ContractBreach } from './contract';
+import { chainBroken, withRecent, type ContractBreach } from './contract';
 import { changeDigest, healMissing } from './heal';
 import { MAX_HEAL_MARKS, MAX_LAST_IMAGE_BYTES, MAX_RANGES, MAX_SKIP_NOTES, MAX_SKIP_REASON_LENGTH } from './limits';
 import {
@@ -46,6 +46,8 @@ export interface InOrderView {
   readonly epoch: Epoch;
   /** The account has waited for a missing version longer than the maximum gap age. */
   readonly waitedTooLong: boolean;
+  /** How long a notice written as pending belongs to the engine sending it (the claim's lifetime). @default 60 s */
+  readonly claimTtlMs?: number;
   /** The record of this version in hand (from the batch or loaded from the parked records), if any. */
   available(version: number): ChangeRecord | undefined;
   /** Listed as parked by the watermark but not in hand yet. */
@@ -87,8 +89,13 @@ export function nextInOrderStep(view: InOrderView): Step {
     const record = view.available(lowest);
     return record ? { kind: 'baseline', from: record } : loadFrom(w, lowest);
   }
-  // One notice per gap: the account then waits for the missing version or an operator's skip.
-  if (w.gapNotice !== undefined && w.gapNotice.from === next) return WAIT;
+  // One notice per gap: the account then waits for the missing version or an operator's skip. A notice still pending
+  // is being sent by the engine that wrote it; once that engine's time is up (it crashed), it is sent again.
+  const notice = w.gapNotice;
+  if (notice !== undefined && notice.from === next) {
+    const abandoned = notice.pending === true && view.now - notice.at >= (view.claimTtlMs ?? 60_000);
+    return abandoned ? { kind: 'gap-timeout', from: notice.from, to: notice.to } : WAIT;
+  }
   return { kind: 'gap-timeout', from: next, to: lowest - 1 };
 }
 
@@ -134,6 +141,7 @@ export function delivered(w: Watermark, record: ChangeRecord, healed: boolean): 
     lastKind: record.kind,
     newestCreatedAt: Math.max(w.newestCreatedAt ?? 0, record.createdAtMicros),
     heals: healed ? remember(w.heals, { version: record.version, digest: changeDigest(record) }, MAX_HEAL_MARKS) : w.heals,
+    recent: withRecent(w.recent, record, healed),
     gapSince: undefined,
     gapNotice: undefined,
   };
@@ -183,9 +191,12 @@ export function floorRaised(w: Watermark, floor: number): Watermark {
   return { ...w, version: floor, floor, skipped: capRanges(belowFloor(w, floor, w.skipped), MAX_RANGES) };
 }
 
-/** One GAP_TIMEOUT notice went out for `from..to`: no other until the gap changes. */
-export function gapTimedOut(w: Watermark, from: number, to: number, at: number): Watermark {
-  return { ...w, gapNotice: { from, to, at } };
+/**
+ * The GAP_TIMEOUT notice for `from..to`: written `pending` before it is sent (so one engine sends it), then marked sent.
+ * No other notice until the gap changes.
+ */
+export function gapTimedOut(w: Watermark, from: number, to: number, at: number, pending: boolean): Watermark {
+  return { ...w, gapNotice: pending ? { from, to, at, pending } : { from, to, at } };
 }
 
 /** Why an operator's skip cannot be applied. */

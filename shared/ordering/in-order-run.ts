@@ -1,6 +1,7 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import { AccountRun } from './account-run';
-import { beforeBaseline, checkHeal, versionReused, type ContractBreach } from './contract';
+import { beforeBaseline, ContractBreach, judgeDelivered, versionReused, writtenTwice } from './contract';
+import { DeadLetterQueueUnavailableError } from './errors';
 import type { Epoch } from './delivery-mode';
 import {
   baselined,
@@ -17,6 +18,7 @@ import {
   withGapClock,
   type InOrderView,
 } from './in-order-rules';
+import { changeDigest, isHealedRecord } from './heal';
 import { PARKED_READ_LIMIT } from './limits';
 import { MAX_LEDGER_WRITE_ITEMS, notSent, type DeliveryResult } from './ports';
 import { addVersions, countVersions, hasVersion, holesBetween, rangeOf, removeVersions, type VersionRanges } from './version-ranges';
@@ -51,6 +53,12 @@ export class InOrderRun extends AccountRun implements InOrderView {
   private readonly toUnpark = new Set<number>();
   /** Versions this run sent to the dead-letter queue: out of play until redriven. */
   private readonly spent = new Set<number>();
+  /** Batch records settled without delivery (copies, breaches, before the window): never delivered by this run. */
+  private readonly outOfPlay = new Set<number>();
+  /** Records from before a replay's window: their floor is re-applied to a fresh watermark after a lost race. */
+  private readonly beforeWindow: ChangeRecord[] = [];
+  /** What this run delivered or dead-lettered per version: a parked record leaving the ledger is checked against it. */
+  private readonly handled = new Map<number, { readonly record: ChangeRecord; readonly healed: boolean }>();
   /** The token of the claim this run last took. */
   private claimToken: string | undefined;
   /** The token of our claim as the ledger holds it: writes carrying deliveries made under it are fenced by it. */
@@ -74,6 +82,7 @@ export class InOrderRun extends AccountRun implements InOrderView {
   }
 
   async run(): Promise<void> {
+    await this.settleConflicts();
     if (this.skip && !(await this.applySkip(this.skip.through, this.skip.reason))) return;
     await this.classify();
     for (;;) {
@@ -124,21 +133,28 @@ export class InOrderRun extends AccountRun implements InOrderView {
   get waitedTooLong(): boolean {
     return !this.noticeFailed && this.gapExpired();
   }
+  get claimTtlMs(): number {
+    return this.ctx.claimTtlMs;
+  }
 
+  /** The parked record of a version comes first: it arrived first, and a batch copy of it was judged against it. */
   available(version: number): ChangeRecord | undefined {
     if (this.spent.has(version)) return undefined;
-    return this.records.get(version) ?? this.parkedRecords.get(version);
+    const parkedRecord = this.parkedRecords.get(version);
+    if (parkedRecord !== undefined) return parkedRecord;
+    if (hasVersion(this.watermark.parked, version) || this.outOfPlay.has(version)) return undefined;
+    return this.records.get(version);
   }
 
   parkedButNotLoaded(version: number): boolean {
-    return hasVersion(this.watermark.parked, version) && !this.parkedRecords.has(version) && !this.records.has(version);
+    return hasVersion(this.watermark.parked, version) && !this.parkedRecords.has(version);
   }
 
   lowestInHand(): number | undefined {
     const w = this.watermark;
     for (let index = firstAbove(this.inHand, w.version); index < this.inHand.length; index += 1) {
       const version = this.inHand[index] as number;
-      if (this.isUnsettled(version) && !this.spent.has(version) && !hasVersion(w.parked, version)) return version;
+      if (this.inPlay(version) && !hasVersion(w.parked, version)) return version;
     }
     return undefined;
   }
@@ -150,40 +166,67 @@ export class InOrderRun extends AccountRun implements InOrderView {
    */
   private async classify(): Promise<void> {
     const breaches: ContractBreach[] = [];
-    const inWindow = this.inHand.filter((version) => !isBeforeWindow(this.ctx.epoch, this.watermark, this.records.get(version)!));
-    let waiting: VersionRanges = this.watermark.parked;
-    for (const version of inWindow) if (version > this.watermark.version) waiting = addVersions(waiting, version);
+    const epoch = this.ctx.epoch;
     for (const version of this.inHand) {
-      if (!this.isUnsettled(version) || this.pending.has(version) || this.spent.has(version)) continue;
+      const record = this.records.get(version) as ChangeRecord;
+      if (!this.inPlay(version) || !isBeforeWindow(epoch, this.watermark, record)) continue;
+      this.settle(version, 'before-window');
+      this.outOfPlay.add(version);
+      this.beforeWindow.push(record);
+    }
+    // Re-applied on every classification: a lost race re-reads a watermark that may not hold the raised floor yet.
+    let waiting: VersionRanges = this.watermark.parked;
+    for (const version of this.inHand) if (this.inPlay(version) && version > this.watermark.version) waiting = addVersions(waiting, version);
+    for (const record of this.beforeWindow) {
+      const floor = raisedFloor(this.watermark, record, waiting);
+      if (floor !== undefined) this.update(floorRaised(this.watermark, floor));
+    }
+    await this.loadCollisions();
+    for (const version of this.inHand) {
+      if (!this.inPlay(version)) continue;
       const w = this.watermark;
       const record = this.records.get(version) as ChangeRecord;
-      if (isBeforeWindow(this.ctx.epoch, w, record)) {
-        this.settle(version, 'before-window');
-        const floor = raisedFloor(w, record, waiting);
-        if (floor !== undefined) this.update(floorRaised(w, floor));
-        continue;
-      }
       const reused = versionReused(w, record);
       if (reused) {
         breaches.push(reused);
       } else if (version <= w.version) {
-        const heal = checkHeal(w, record);
-        if (hasVersion(w.skipped, version)) {
-          breaches.push(beforeBaseline(w, record, w.skips.some((note) => note.from <= version && version <= note.to) ? 'skip' : 'baseline'));
-        } else if (heal !== undefined && heal !== 'same') {
-          breaches.push(heal);
-        } else {
-          this.settle(version, 'duplicate');
-        }
+        const judged = hasVersion(w.skipped, version)
+          ? beforeBaseline(w, record, w.skips.some((note) => note.from <= version && version <= note.to) ? 'skip' : 'baseline')
+          : judgeDelivered(w, record);
+        if (judged === 'duplicate') this.settleOut(version, 'duplicate');
+        else breaches.push(judged);
       } else if (hasVersion(w.parked, version)) {
-        this.settle(version, 'duplicate');
+        // Parked already: a copy of that change, or another change of the version (the parked one came first).
+        const parkedRecord = this.parkedRecords.get(version);
+        if (parkedRecord === undefined || parkedRecord.eventId === record.eventId) this.settleOut(version, 'duplicate');
+        else breaches.push(writtenTwice(parkedRecord, record));
       }
     }
     const stored = await Promise.all(breaches.map((breach) => this.deadLetterBreach(breach)));
-    breaches.forEach((breach, index) => {
-      this.settle(breach.record.version, stored[index] ? 'dead-lettered' : 'failed');
-      this.spent.add(breach.record.version);
-    });
+    breaches.forEach((breach, index) => this.settleOut(breach.record.version, stored[index] ? 'dead-lettered' : 'failed'));
+  }
+
+  /** A batch record still in play: unsettled, not delivered yet, not put aside. */
+  private inPlay(version: number): boolean {
+    return this.isUnsettled(version) && !this.pending.has(version) && !this.spent.has(version) && !this.outOfPlay.has(version);
+  }
+
+  /** Settles the batch's record when it is the record delivered or dead-lettered (a parked one was settled when parked). */
+  private settleDelivered(record: ChangeRecord, disposition: 'dead-lettered'): void {
+    if (this.records.get(record.version) === record) this.settle(record.version, disposition);
+  }
+
+  private settleOut(version: number, disposition: 'duplicate' | 'dead-lettered' | 'failed'): void {
+    this.settle(version, disposition);
+    this.outOfPlay.add(version);
+  }
+
+  /** Reads the parked records that batch records collide with, to tell a copy from another change of the version. */
+  private async loadCollisions(): Promise<void> {
+    const w = this.watermark;
+    const wanted = this.inHand.filter((v) => this.inPlay(v) && v > w.version && hasVersion(w.parked, v) && !this.parkedRecords.has(v));
+    const loaded = await Promise.all(wanted.map((version) => this.ctx.ledger.parked(this.accountId, version, version, 1)));
+    for (const record of loaded.flat()) if (!this.toUnpark.has(record.version)) this.parkedRecords.set(record.version, record);
   }
 
   /** Applies an operator's skip; false when it was refused (nothing changed). */
@@ -257,17 +300,21 @@ export class InOrderRun extends AccountRun implements InOrderView {
 
     const token = this.claimToken as string;
     const deadline = (this.watermark.claim?.expiresAt as number) - this.ctx.reserveMs;
+    // A heal that comes back (a redriven letter) is delivered as what it is.
+    healed ||= isHealedRecord(record);
     const result = await this.ctx.deliver(this.delivery(record, healed), deadline);
     if (result.status !== 'failed') {
       this.countAccepted(result, healed);
-      if (this.isUnsettled(record.version)) this.pending.set(record.version, result);
+      this.handled.set(record.version, { record, healed });
+      if (this.isUnsettled(record.version) && this.records.get(record.version) === record) this.pending.set(record.version, result);
       this.remember(this.underClaim(token, record.version, (w) => delivered(w, record, healed)));
       return true;
     }
     if (notSent(result)) return this.stop();
     const stored = await this.deadLetterFailure(record, result);
     if (!stored) return this.stop();
-    this.settle(record.version, 'dead-lettered');
+    this.handled.set(record.version, { record, healed });
+    this.settleDelivered(record, 'dead-lettered');
     this.spent.add(record.version);
     // The letter is stored whoever writes next, so this holds on any fresh watermark.
     this.remember((fresh) => owedVersions(fresh, [record.version]));
@@ -306,16 +353,26 @@ export class InOrderRun extends AccountRun implements InOrderView {
   private async breachStep(breach: ContractBreach): Promise<boolean> {
     const version = breach.record.version;
     if (!(await this.deadLetterBreach(breach))) return this.stop();
-    this.settle(version, 'dead-lettered');
+    this.handled.set(version, { record: breach.record, healed: false });
+    this.settleDelivered(breach.record, 'dead-lettered');
     this.spent.add(version);
     this.remember((fresh) => owedVersions(fresh, [version]));
     return true;
   }
 
-  /** One GAP_TIMEOUT notice for the gap `from..to`; the parked records stay where they are, in the ledger. */
+  /**
+   * One GAP_TIMEOUT notice for the gap `from..to`; the parked records stay where they are, in the ledger. The notice is
+   * first written as pending: of two engines that find the gap timed out, only the one whose write wins sends it.
+   */
   private async noticeGap(from: number, to: number): Promise<void> {
+    const pending = this.watermark.gapNotice;
+    if (!(pending?.pending && pending.from === from && pending.to === to)) {
+      this.update(gapTimedOut(this.watermark, from, to, this.ctx.now(), true));
+      // A lost race re-reads and re-plans: the other engine's notice, or a gap that has moved.
+      if (!(await this.commit())) return;
+    }
     const w = this.watermark;
-    const waiting = countVersions(w.parked) + this.inHand.filter((v) => v > w.version && this.isUnsettled(v) && !hasVersion(w.parked, v)).length;
+    const waiting = countVersions(w.parked) + this.inHand.filter((v) => v > w.version && this.inPlay(v) && !hasVersion(w.parked, v)).length;
     const since = new Date(w.gapSince ?? this.ctx.now()).toISOString();
     const stored = await this.sendLetter({
       destination: this.ctx.destination,
@@ -330,13 +387,15 @@ export class InOrderRun extends AccountRun implements InOrderView {
       at: this.ctx.now(),
     });
     if (!stored) {
-      // The queue is out of reach: the account keeps waiting, and the next sweep sends the notice.
+      // The queue is out of reach: the notice stays pending, and a sweep sends it once this engine's time is up.
       this.noticeFailed = true;
       return;
     }
     this.ctx.tally.counts.gapTimeouts += 1;
-    const at = this.ctx.now();
-    this.remember((fresh) => (fresh.version + 1 === from ? gapTimedOut(fresh, from, to, at) : fresh));
+    this.remember((fresh) => {
+      const notice = fresh.gapNotice;
+      return notice?.pending && notice.from === from ? { ...fresh, gapNotice: { from: notice.from, to: notice.to, at: notice.at } } : fresh;
+    });
   }
 
   /** The highest version from `from` on that this run can deliver without a hole, for a `per-batch` claim. */
@@ -389,9 +448,7 @@ export class InOrderRun extends AccountRun implements InOrderView {
   private async parkWaiting(): Promise<boolean> {
     this.release();
     const w = this.watermark;
-    const waiting = this.inHand.filter(
-      (version) => version > w.version && this.isUnsettled(version) && !this.spent.has(version) && !hasVersion(w.parked, version),
-    );
+    const waiting = this.inHand.filter((version) => version > w.version && this.inPlay(version) && !hasVersion(w.parked, version));
     const room = Math.max(0, MAX_LEDGER_WRITE_ITEMS - 1 - this.unparkable().length);
     let planned = w;
     const park: ChangeRecord[] = [];
@@ -407,12 +464,15 @@ export class InOrderRun extends AccountRun implements InOrderView {
     }
     if (planned !== w) this.update(planned);
     if (!(await this.commit(park))) return false;
-    for (const record of park) this.settle(record.version, 'parked');
+    for (const record of park) {
+      this.settle(record.version, 'parked');
+      // What this run parked it holds: the parked record of its version, delivered from here when its turn comes.
+      this.parkedRecords.set(record.version, record);
+    }
     for (const record of overLimit) {
       const detail = `the account already waits behind ${this.watermark.parked.length} separate gaps; this version could not be parked without exceeding the per-account bound. Redrive it once the account has caught up.`;
       const stored = await this.sendLetter(this.recordLetter(record, 'PARK_LIMIT', detail, 0));
-      this.settle(record.version, stored ? 'dead-lettered' : 'failed');
-      this.spent.add(record.version);
+      this.settleOut(record.version, stored ? 'dead-lettered' : 'failed');
     }
     return park.length + overLimit.length === waiting.length;
   }
@@ -457,6 +517,7 @@ export class InOrderRun extends AccountRun implements InOrderView {
         this.settlePending();
         return true;
       }
+      await this.checkUnparked(unpark);
       if (!(await this.flush(park, unpark, this.storedToken))) break;
       for (const version of unpark) this.toUnpark.delete(version);
       this.dirty = false;
@@ -485,6 +546,30 @@ export class InOrderRun extends AccountRun implements InOrderView {
     }
     await this.classify();
     return false;
+  }
+
+  /**
+   * Before parked records leave the ledger: each must be what this run delivered or dead-lettered for its version.
+   * One that is not (another engine parked a different change of the version, or the real record of a version this
+   * run healed) is dead-lettered, never deleted unseen: HEAL_MISMATCH against a heal, CONTRACT_BREACH otherwise.
+   */
+  private async checkUnparked(versions: readonly number[]): Promise<void> {
+    for (const version of versions) {
+      const done = this.handled.get(version);
+      const known = this.parkedRecords.get(version);
+      if (known !== undefined && done !== undefined && known.eventId === done.record.eventId) continue;
+      const [stored] = known ? [known] : await this.ctx.ledger.parked(this.accountId, version, version, 1);
+      if (stored === undefined || (done !== undefined && stored.eventId === done.record.eventId)) continue;
+      if (done?.healed && changeDigest(stored) === changeDigest(done.record)) continue;
+      const breach = done?.healed
+        ? new ContractBreach('HEAL_MISMATCH', `version ${version} was healed from its neighbours while its real record waited parked, and the real change differs from the heal: the destination holds the healed version`, stored)
+        : done !== undefined
+          ? writtenTwice(done.record, stored)
+          : new ContractBreach('CONTRACT_BREACH', `the account moved past version ${version} while this change of it waited parked`, stored);
+      if (!(await this.deadLetterBreach(breach))) throw new DeadLetterQueueUnavailableError(`the parked record of account ${this.accountId} v${version} could not be dead-lettered`);
+      this.parkedRecords.set(version, stored);
+      this.handled.set(version, { record: stored, healed: false });
+    }
   }
 
   private settlePending(): void {

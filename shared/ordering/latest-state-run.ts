@@ -1,7 +1,8 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import { AccountRun } from './account-run';
-import { versionReused } from './contract';
+import { judgeDelivered, versionReused, withRecent } from './contract';
 import { notSent } from './ports';
+import { isBeforeReplayStart } from './window';
 
 /**
  * `latest-state`: delivers only the newest version of the batch above the watermark; everything older is stale.
@@ -14,13 +15,19 @@ import { notSent } from './ports';
  */
 export class LatestStateRun extends AccountRun {
   async run(): Promise<void> {
+    await this.settleConflicts();
     const w = this.watermark;
     const candidates: number[] = [];
     const breaches = [];
     for (const version of this.unsettledVersions()) {
       const record = this.records.get(version) as ChangeRecord;
+      if (isBeforeReplayStart(this.ctx.epoch, record)) {
+        this.settle(version, 'before-window');
+        continue;
+      }
       const reused = versionReused(w, record);
-      if (reused) breaches.push(reused);
+      const judged = reused ?? (version <= w.version ? judgeDelivered(w, record) : undefined);
+      if (judged !== undefined && judged !== 'duplicate') breaches.push(judged);
       else if (version === w.version) this.settle(version, 'duplicate');
       else if (version < w.version) this.settle(version, 'stale');
       else candidates.push(version);
@@ -51,7 +58,8 @@ export class LatestStateRun extends AccountRun {
     this.countAccepted(result, false);
     while (this.watermark.version < newest) {
       const newestCreatedAt = Math.max(this.watermark.newestCreatedAt ?? 0, record.createdAtMicros);
-      this.watermark = { ...this.watermark, version: newest, newestCreatedAt, lastKind: record.kind };
+      const recent = withRecent(this.watermark.recent, record, false);
+      this.watermark = { ...this.watermark, version: newest, newestCreatedAt, lastKind: record.kind, recent };
       if (await this.flush()) break;
       await this.reload();
     }

@@ -23,6 +23,12 @@ export const MAX_RANGES = 200;
 /** Heals remembered per account, so a real record that turns up later is checked against the heal. */
 export const MAX_HEAL_MARKS = 32;
 
+/**
+ * Versions remembered with their change's creation time, so that a different change of a recently delivered version
+ * (a version written twice) is told from a copy of it. Older versions fall back to the newest-creation-time rule.
+ */
+export const MAX_RECENT_DELIVERIES = 8;
+
 /** Operator skips remembered per account (the ranges skipped are kept in `skipped` regardless). */
 export const MAX_SKIP_NOTES = 16;
 

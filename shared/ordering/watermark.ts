@@ -22,6 +22,12 @@ export interface HealMark {
   readonly digest: string;
 }
 
+/** A version recently delivered as a real change, with that change's creation time (µs): its identity. */
+export interface RecentDelivery {
+  readonly version: number;
+  readonly createdAt: number;
+}
+
 /** An operator's `--skip-gap`, kept with the account: what was given up on, why, and when. */
 export interface SkipNote {
   readonly from: number;
@@ -30,11 +36,16 @@ export interface SkipNote {
   readonly at: number;
 }
 
-/** The GAP_TIMEOUT notice sent for the account's current gap (in-order): one notice per gap, never one per record. */
+/**
+ * The GAP_TIMEOUT notice for the account's current gap: one notice per gap, never one per record. It is written as
+ * `pending` before it is sent, so of two engines that find the gap timed out only the one whose write wins sends it;
+ * a notice left pending (a crash after the write) is sent again by the next sweep.
+ */
 export interface GapNotice {
   readonly from: number;
   readonly to: number;
   readonly at: number;
+  readonly pending?: boolean;
 }
 
 /**
@@ -70,6 +81,8 @@ export interface Watermark {
   /** The newest creation time (µs) among the delivered changes: a lower version created later reuses a version. */
   readonly newestCreatedAt?: number;
   readonly heals: readonly HealMark[];
+  /** The last versions delivered as real changes: a different change of one of them is a version written twice. */
+  readonly recent: readonly RecentDelivery[];
   readonly skips: readonly SkipNote[];
   readonly claim?: Claim;
   /** Milliseconds since the epoch at which the account started waiting for a missing version. */
@@ -97,6 +110,7 @@ export function emptyWatermark(accountId: string): Watermark {
     lastKind: undefined,
     newestCreatedAt: undefined,
     heals: [],
+    recent: [],
     skips: [],
     claim: undefined,
     gapSince: undefined,

@@ -38,6 +38,14 @@ function imageTimeMicros(image: AccountImage | undefined): number | undefined {
   return Number.isFinite(ms) ? ms * 1000 : undefined;
 }
 
+/**
+ * `latest-state`: a change from before a replay's start is outside the window, whatever its version (only the newest
+ * state matters, so no account needs a start: each takes the newest change of the window).
+ */
+export function isBeforeReplayStart(epoch: Epoch, record: ChangeRecord): boolean {
+  return epoch.from !== undefined && changeTimeMicros(record) < epoch.from;
+}
+
 /** True while nothing right above the account's floor has been delivered: where its history starts is still open. */
 export function hasNoStart(w: Watermark): boolean {
   return w.version <= (w.floor ?? 0);

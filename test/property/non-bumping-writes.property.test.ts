@@ -74,7 +74,7 @@ describe('writes that do not raise the version (quarantined upstream)', () => {
   // removes m from the parked set and deletes B's parked record: the real record, which differs from the heal, is
   // neither delivered nor dead-lettered HEAL_MISMATCH (checkHeal never sees it). Its disposition was `parked`.
   // Shrunk: two accounts of 2 versions, ACC-0's version 1 overwritten (disguised), 2 shards, batches of 1.
-  test.fails('BUG: in-order never deletes a parked real record when a racing engine heals its version', async () => {
+  test('in-order never deletes a parked real record when a racing engine heals its version', async () => {
     const example: OverwriteShape = {
       lengths: [2, 2], seed: -791929729, duplicateRate: 0, shards: 2, maxBatchSize: 1, crashRate: 0,
       mode: 'in-order', inOrderCommit: 'per-version', overwriteRate: 0.15, dropRate: 0,

@@ -65,7 +65,7 @@ describe('in-order with a destination slower than its claims, engines racing', (
   // dead-lettered as CONTRACT_BREACH: a false breach for a change the destination has. Shrunk: ACC-0 of 3 versions
   // (arriving 3, 2, 1) and ACC-1 of 1, 2 shards, batches of 1, claims of 2.5 s, 60% of calls slow (up to 7.5 s): the
   // heal of 1 is aborted at its deadline, the real 1 goes out under the next claim, the letter's redrive is a breach.
-  test.fails('BUG: redriving a dead-lettered heal of a version delivered since is a duplicate, not a CONTRACT_BREACH', async () => {
+  test('redriving a dead-lettered heal of a version delivered since is a duplicate, not a CONTRACT_BREACH', async () => {
     const example: SlowShape = {
       lengths: [3, 1], seed: 387834412, duplicateRate: 0, shards: 2, maxBatchSize: 1, crashRate: 0, inOrderCommit: 'per-version',
       claimTtlMs: 2_500, slowRate: 0.6, slowClaims: 3, invocationClaims: 0, stallRate: 0,

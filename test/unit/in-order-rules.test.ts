@@ -42,7 +42,7 @@ function through(n: number, overrides: Partial<Watermark> = {}): Watermark {
 /** A view as InOrderRun gives it: batch records in hand, parked records loaded from the ledger. */
 function view(
   state: Watermark,
-  options: { inHand?: ChangeRecord[]; loaded?: ChangeRecord[]; owner?: string; now?: number; epoch?: Epoch; waitedTooLong?: boolean } = {},
+  options: { inHand?: ChangeRecord[]; loaded?: ChangeRecord[]; owner?: string; now?: number; epoch?: Epoch; waitedTooLong?: boolean; claimTtlMs?: number } = {},
 ): InOrderView {
   const inHand = new Map((options.inHand ?? []).map((record) => [record.version, record]));
   const loaded = new Map((options.loaded ?? []).map((record) => [record.version, record]));
@@ -52,6 +52,7 @@ function view(
     now: options.now ?? NOW,
     epoch: options.epoch ?? LIVE_EPOCH,
     waitedTooLong: options.waitedTooLong ?? false,
+    ...(options.claimTtlMs === undefined ? {} : { claimTtlMs: options.claimTtlMs }),
     available: (version) => inHand.get(version) ?? loaded.get(version),
     parkedButNotLoaded: (version) => hasVersion(state.parked, version) && !loaded.has(version) && !inHand.has(version),
     lowestInHand: () =>
@@ -153,6 +154,13 @@ describe('nextInOrderStep', () => {
     expect(step(older, { inHand: [v(6)], waitedTooLong: true })).toEqual({ kind: 'gap-timeout', from: 3, to: 5 });
   });
 
+  test('a notice still pending is left to the engine sending it, and sent again once that engine\'s time is up', () => {
+    const pending = through(2, { gapNotice: { from: 3, to: 5, at: NOW - 1_000, pending: true } });
+    expect(step(pending, { inHand: [v(6)], waitedTooLong: true, claimTtlMs: 10_000 }).kind).toBe('wait');
+    const abandoned = through(2, { gapNotice: { from: 3, to: 5, at: NOW - 10_000, pending: true } });
+    expect(step(abandoned, { inHand: [v(6)], waitedTooLong: true, claimTtlMs: 10_000 })).toEqual({ kind: 'gap-timeout', from: 3, to: 5 });
+  });
+
   test('a replay epoch starts an account at a record whose predecessor changed before the replay start', () => {
     const epoch: Epoch = { id: 'replay', replay: true, from: changedAt(3) + 500 };
     expect(step(emptyWatermark('A'), { inHand: [v(5), v(4)], epoch })).toEqual({ kind: 'start', floor: 3, record: v(4) });
@@ -236,8 +244,9 @@ describe('started, baselined, floorRaised', () => {
 });
 
 describe('gapTimedOut', () => {
-  test('records the notice sent for from..to and when', () => {
-    expect(gapTimedOut(through(2), 3, 5, NOW).gapNotice).toEqual({ from: 3, to: 5, at: NOW });
+  test('records the notice for from..to and when: pending before it is sent, plain once sent', () => {
+    expect(gapTimedOut(through(2), 3, 5, NOW, true).gapNotice).toEqual({ from: 3, to: 5, at: NOW, pending: true });
+    expect(gapTimedOut(through(2), 3, 5, NOW, false).gapNotice).toEqual({ from: 3, to: 5, at: NOW });
   });
 });
 

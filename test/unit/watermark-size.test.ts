@@ -7,6 +7,7 @@ import { LEDGER_NAME_PATTERN } from '../../shared/ledger/ledger-table';
 import { keepableImage, skippedGap } from '../../shared/ordering/in-order-rules';
 import {
   MAX_HEAL_MARKS,
+  MAX_RECENT_DELIVERIES,
   MAX_LAST_IMAGE_BYTES,
   MAX_RANGES,
   MAX_SKIP_NOTES,
@@ -103,6 +104,7 @@ function worstCase(lastImage: AccountImage): Watermark {
     lastKind: 'MODIFY',
     newestCreatedAt: 1_800_000_000_123_456,
     heals: Array.from({ length: MAX_HEAL_MARKS }, (_, index) => ({ version: BASE + index, digest: 'AbCdEfGhIjKlMnOp' })),
+    recent: Array.from({ length: MAX_RECENT_DELIVERIES }, (_, index) => ({ version: BASE + index, createdAt: 9_007_199_254_740_991 - index })),
     skips: Array.from({ length: MAX_SKIP_NOTES }, (_, index) => ({
       from: BASE + index * 10,
       to: BASE + index * 10 + 9,
