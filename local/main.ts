@@ -10,6 +10,7 @@ import { parsePipelineConfig } from '../infra/config/load-config';
 import { DESTINATION_NAMES, type DestinationName } from '../infra/config/pipeline-config';
 import { dumpRun } from './pipeline/dump';
 import { parseFault, type Fault } from './pipeline/faults';
+import { parseDestinationFaults, type DestinationFaults } from './standins/fault-spec';
 import { LOCAL_STATE_FILE, localStateOf, removeLocalState, writeLocalState } from './pipeline/local-state';
 import { formatPipelineReport } from './pipeline/print-report';
 import { runPipeline, type PipelineRun, type Progress } from './pipeline/run-pipeline';
@@ -25,6 +26,13 @@ const rate = (value: string): number => {
   const parsed = Number(value);
   if (!(parsed >= 0 && parsed <= 1)) throw new InvalidArgumentError('must be a number from 0 to 1');
   return parsed;
+};
+const destinationFaults = (value: string): DestinationFaults => {
+  try {
+    return parseDestinationFaults(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 };
 const fault = (value: string, previous: Fault[] = []): Fault[] => {
   try {
@@ -52,7 +60,14 @@ const program = new Command('npm start --')
   .option('--concurrency <n>', 'workload operations in flight', integer(1), DEFAULTS.concurrency)
   .option('--rate <n>', 'workload operations started per second (0: as fast as possible)', integer(0), 0)
   .option('--fail <destination:rate>', 'make a destination fail that fraction of its calls (repeatable), e.g. fraud:1.0', fault)
-  .option('--timeout <seconds>', 'time limit for the destinations to converge after the workload', integer(1), 120)
+  .option('--crash-rate <r>', "chance that a consumer invocation's execution environment dies at a seeded point (the mapping retries it)", rate, 0)
+  .option(
+    '--destination-faults <spec>',
+    'destination faults of the stand-ins: all, or destination:fault:rate[@ms],... (e.g. search:403:0.05,fraud:slow:0.02@15000)',
+    destinationFaults,
+  )
+  .option('--permanent-gap-rate <r>', "chance that a change starts a gap (it and its account's next change) that never reaches the stream", rate, 0)
+  .option('--timeout <seconds>', 'time limit for the destinations to converge after the workload (and for the operator of a fault run; default 600 then)', integer(1), 120)
   .option('--config <file>', "the stack's configuration file (JSON, as for cdk deploy -c ordered-fanout:config-file=...)")
   .option('--json', 'print the report as JSON on stdout (progress goes to stderr)', false)
   .option('--dump <dir>', 'write what each destination received (<destination>.jsonl) and the table (table.jsonl)')
@@ -72,6 +87,9 @@ interface CliOptions {
   concurrency: number;
   rate: number;
   fail?: Fault[];
+  crashRate: number;
+  destinationFaults?: DestinationFaults;
+  permanentGapRate: number;
   timeout: number;
   config?: string;
   json: boolean;
@@ -82,7 +100,8 @@ interface CliOptions {
 
 async function main(): Promise<number> {
   const options = program.parse().opts<CliOptions>();
-  const config = options.config ? parsePipelineConfig(JSON.parse(readFileSync(options.config, 'utf8')), options.config) : undefined;
+  const rawConfig = options.config ? (JSON.parse(readFileSync(options.config, 'utf8')) as unknown) : undefined;
+  const config = options.config ? parsePipelineConfig(rawConfig, options.config) : undefined;
   const interactive = process.stderr.isTTY === true;
   const log = (message: string): void => {
     if (!interactive || !bars) process.stderr.write(`${message}\n`);
@@ -120,7 +139,12 @@ async function main(): Promise<number> {
       concurrency: options.concurrency,
       ratePerSecond: options.rate,
       faults: options.fail ?? [],
-      convergeTimeoutMs: options.timeout * 1000,
+      crashRate: options.crashRate,
+      ...(options.destinationFaults ? { destinationFaults: options.destinationFaults } : {}),
+      permanentGapRate: options.permanentGapRate,
+      // A fault run shortens the gap age so that gaps time out within it, unless the configuration file sets one.
+      ...(setsGapAge(rawConfig) ? { faultGapAgeSeconds: 'config' as const } : {}),
+      convergeTimeoutMs: timeoutSeconds(options) * 1000,
       ...(config ? { config } : {}),
       log,
       onProgress,
@@ -142,6 +166,21 @@ async function main(): Promise<number> {
     await run?.stop();
     for (const file of logFiles.values()) file.end();
   }
+}
+
+/** `--timeout`, or in a fault run without one, 600 s: held destination calls (up to 90 s each with `all`) add up. */
+function timeoutSeconds(options: CliOptions): number {
+  const faultRun = options.crashRate > 0 || options.destinationFaults !== undefined || options.permanentGapRate > 0;
+  return faultRun && program.getOptionValueSource('timeout') === 'default' ? 600 : options.timeout;
+}
+
+/** Whether a configuration file sets `maxGapAgeSeconds` for some destination. */
+function setsGapAge(raw: unknown): boolean {
+  const destinations = (raw as { destinations?: Record<string, unknown> } | undefined)?.destinations;
+  if (typeof destinations !== 'object' || destinations === null) return false;
+  return Object.values(destinations).some(
+    (settings) => typeof settings === 'object' && settings !== null && (settings as { maxGapAgeSeconds?: unknown }).maxGapAgeSeconds !== undefined,
+  );
 }
 
 async function keepRunning(run: PipelineRun, signal: AbortSignal): Promise<void> {

@@ -40,6 +40,8 @@ export interface DestinationCheck {
   readonly unexpected: number;
   /** A delivered image that differs from the history's (a wrong heal would show here). */
   readonly contentMismatches: number;
+  /** every-version and in-order: versions dropped on purpose that the destination does not have (not `missing`). */
+  readonly droppedAbsent: number;
   /** The first problems found, for a human to start from. */
   readonly samples: readonly string[];
 }
@@ -98,6 +100,8 @@ export function checkDestination(
   mode: DeliveryMode,
   received: readonly ReceivedChange[],
   truth: Truth,
+  /** Per account, versions that never reached the stream on purpose (`--permanent-gap-rate`): not missing if absent. */
+  dropped: ReadonlyMap<string, ReadonlySet<number>> = new Map(),
 ): DestinationCheck {
   const samples: string[] = [];
   const note = (problem: string): void => {
@@ -123,12 +127,14 @@ export function checkDestination(
   let missing = 0;
   let orderViolations = 0;
   let redelivered = 0;
+  let droppedAbsent = 0;
   for (const [accountId, final] of truth.finalVersions) {
     const versions = (byAccount.get(accountId) ?? []).map((change) => change.version);
-    const result = checkAccount(mode, versions, final);
+    const result = checkAccount(mode, versions, final, dropped.get(accountId));
     missing += result.missing;
     orderViolations += result.orderViolations;
     redelivered += result.redelivered;
+    droppedAbsent += result.droppedAbsent;
     if (result.missing > 0) note(`${accountId}: ${result.missing} missing (final v${final}, got [${brief(versions)}])`);
     if (result.orderViolations > 0) note(`${accountId}: ${result.orderViolations} out of order: [${brief(versions)}]`);
   }
@@ -143,6 +149,7 @@ export function checkDestination(
     orderViolations,
     unexpected,
     contentMismatches,
+    droppedAbsent,
     samples,
   };
 }
@@ -151,19 +158,29 @@ interface AccountResult {
   missing: number;
   orderViolations: number;
   redelivered: number;
+  /** Versions of `absent` the destination does not have. */
+  droppedAbsent: number;
 }
 
-/** `versions`: what the destination received for one account, in arrival order. */
-export function checkAccount(mode: DeliveryMode, versions: readonly number[], final: number): AccountResult {
+/**
+ * `versions`: what the destination received for one account, in arrival order. `absent`: versions that never reached
+ * the stream on purpose (`--permanent-gap-rate`); they may be missing (counted in `droppedAbsent`, not in `missing`),
+ * and in-order may go straight past them, but nothing else changes: a version that is there must still come in order.
+ */
+export function checkAccount(mode: DeliveryMode, versions: readonly number[], final: number, absent: ReadonlySet<number> = new Set()): AccountResult {
   const distinct = new Set(versions);
   const redelivered = versions.length - distinct.size;
+  let missing = 0;
+  let droppedAbsent = 0;
+  for (let version = 1; version <= final; version += 1) {
+    if (distinct.has(version)) continue;
+    if (absent.has(version)) droppedAbsent += 1;
+    else missing += 1;
+  }
   switch (mode) {
-    case 'every-version': {
+    case 'every-version':
       // Any order is fine; each version 1..final must be there.
-      let missing = 0;
-      for (let version = 1; version <= final; version += 1) if (!distinct.has(version)) missing += 1;
-      return { missing, orderViolations: 0, redelivered };
-    }
+      return { missing, orderViolations: 0, redelivered, droppedAbsent };
     case 'latest-state': {
       // Only the end state counts, but the index must never go back to an older version after a newer one.
       let orderViolations = 0;
@@ -172,24 +189,29 @@ export function checkAccount(mode: DeliveryMode, versions: readonly number[], fi
         if (version <= highest) orderViolations += 1;
         highest = Math.max(highest, version);
       }
-      return { missing: versions.at(-1) === final ? 0 : 1, orderViolations, redelivered };
+      return { missing: versions.at(-1) === final ? 0 : 1, orderViolations, redelivered, droppedAbsent: 0 };
     }
     case 'in-order': {
-      // Exactly 1, 2, ..., final. An immediate repeat is a redelivery (possible after a crash), not a reorder.
+      // Exactly 1, 2, ..., final (past the versions allowed to be absent). An immediate repeat is a redelivery
+      // (possible after a crash), not a reorder.
       let orderViolations = 0;
       let last = 0;
       for (const version of versions) {
-        if (version === last + 1) last = version;
+        if (version > last && skipsOnlyAbsent(last, version, absent)) last = version;
         else if (version !== last) {
           orderViolations += 1;
           if (version > last) last = version;
         }
       }
-      let missing = 0;
-      for (let version = 1; version <= final; version += 1) if (!distinct.has(version)) missing += 1;
-      return { missing, orderViolations, redelivered };
+      return { missing, orderViolations, redelivered, droppedAbsent };
     }
   }
+}
+
+/** True when every version strictly between `from` and `to` may be absent. */
+function skipsOnlyAbsent(from: number, to: number, absent: ReadonlySet<number>): boolean {
+  for (let version = from + 1; version < to; version += 1) if (!absent.has(version)) return false;
+  return true;
 }
 
 /** True when the destination got everything, in the order its mode promises. */

@@ -5,17 +5,19 @@ import { historyOf, readFinalVersions, type Truth } from '../verify';
 import {
   type BridgedChange,
   type BridgeStats,
+  type DroppedChange,
   chunkDelayMs,
   chunkSeed,
   type DrainResult,
   type KinesisBridgeOptions,
 } from './kinesis-bridge-options';
+import { prng } from '../prng';
 import { applyChaos, type Placed, type StreamPayload } from './chaos';
 import { defaultBackoffMs, hashKeyIn, listOpenShards, md5Hex, putInOrder, type ShardEntry, type ShardRange } from './kinesis-put';
 import { DynamoDBStreamReader, latestStreamArn, type StreamRecord } from './stream-reader';
 import { streamRecordToKds } from './stream-record-to-kds';
 
-export type { BridgeChaos, BridgedChange, BridgeStats, DrainResult, KinesisBridgeOptions } from './kinesis-bridge-options';
+export type { BridgeChaos, BridgedChange, BridgeStats, DrainResult, DroppedChange, KinesisBridgeOptions } from './kinesis-bridge-options';
 export { chunkDelayMs, chunkSeed } from './kinesis-bridge-options';
 
 /** One captured change on its way to Kinesis. */
@@ -62,12 +64,19 @@ export class KinesisBridge {
     putErrors: 0,
     unconvertible: 0,
     abandoned: 0,
+    dropped: 0,
   };
   readonly #seen = new Set<string>();
   /** Changes with at least one copy on the stream, in the order their first copy was accepted. */
   readonly #carried: Capture[] = [];
   readonly #carriedVersions = new Map<string, Set<number>>();
   readonly #changes: BridgedChange[] = [];
+  /** Permanent gaps: the changes never put, their payloads (they are still the table's history), and what comes next. */
+  readonly #dropped: (DroppedChange & { readonly payload: StreamPayload })[] = [];
+  readonly #droppedVersions = new Map<string, Set<number>>();
+  /** Per account, the version that continues a gap just started (dropped too when it is captured). */
+  readonly #gapContinues = new Map<string, number>();
+  readonly #gapRandom: () => number;
   #shards: readonly ShardRange[] = [];
   #chunks = 0;
   #loop: Promise<void> | undefined;
@@ -79,6 +88,9 @@ export class KinesisBridge {
     this.#options = options;
     this.#log = options.log ?? (() => undefined);
     this.#pollIntervalMs = options.pollIntervalMs ?? 100;
+    const { permanentGapRate = 0 } = options.chaos;
+    if (!(permanentGapRate >= 0 && permanentGapRate <= 1)) throw new RangeError(`permanentGapRate ${permanentGapRate} must be between 0 and 1`);
+    this.#gapRandom = prng((Math.imul(options.chaos.seed >>> 0, 0x2c1b3c6d) ^ 0x9e3779b9) >>> 0);
   }
 
   get stats(): BridgeStats {
@@ -87,6 +99,11 @@ export class KinesisBridge {
 
   get changes(): ReadonlyArray<BridgedChange> {
     return this.#changes;
+  }
+
+  /** The changes dropped on purpose (`permanentGapRate`), in capture order. */
+  get dropped(): ReadonlyArray<DroppedChange> {
+    return this.#dropped.map(({ accountId, version }) => ({ accountId, version }));
   }
 
   /** The Kinesis shards records are routed to, ordered by hash key range (known once the bridge has started). */
@@ -113,7 +130,8 @@ export class KinesisBridge {
 
   /**
    * Waits until every change of the table (versions 1..final of every account, read back from the table) is on the
-   * stream at least once, or the timeout passes, or the bridge is not running.
+   * stream at least once, or was dropped on purpose (`permanentGapRate`), or the timeout passes, or the bridge is not
+   * running.
    */
   async drain(timeoutMs: number): Promise<DrainResult> {
     const deadline = Date.now() + timeoutMs;
@@ -131,9 +149,12 @@ export class KinesisBridge {
     }
   }
 
-  /** What the stream carried, decoded through the consumers' decoder: the truth to verify destinations against. */
+  /**
+   * What the table's stream carried, decoded through the consumers' decoder: the truth to verify destinations against.
+   * Changes dropped on purpose are part of it (they happened in the table; the stream just never got them).
+   */
   truth(finalVersions: ReadonlyMap<string, number>): Truth & { captured: { accountId: string; version: number }[] } {
-    const payloads = this.#carried.map((capture) => capture.payload);
+    const payloads = [...this.#carried.map((capture) => capture.payload), ...this.#dropped.map((change) => change.payload)];
     return historyOf(payloads, finalVersions, this.#options.accountsTable);
   }
 
@@ -199,9 +220,11 @@ export class KinesisBridge {
   }
 
   /** Disturbs one chunk (seeded), waits its seeded delay, then puts each shard's records in their placed order. */
-  async #forward(chunk: readonly Capture[]): Promise<void> {
+  async #forward(captured: readonly Capture[]): Promise<void> {
     const { chaos, kinesis, streamArn } = this.#options;
     const signal = this.#stop.signal;
+    const chunk = captured.filter((capture) => !this.#drops(capture));
+    if (chunk.length === 0) return;
     const seed = chunkSeed(chaos.seed, this.#chunks);
     this.#chunks += 1;
     const placed = applyChaos(chunk, (capture) => capture.payload.partitionKey, {
@@ -253,6 +276,29 @@ export class KinesisBridge {
     }));
   }
 
+  /** Whether this change is dropped for a permanent gap (it starts one, or continues the one its account is in). */
+  #drops(capture: Capture): boolean {
+    const rate = this.#options.chaos.permanentGapRate ?? 0;
+    const change = capture.change;
+    if (rate <= 0 || !change) return false;
+    const { accountId, version } = change;
+    let drop = false;
+    if (this.#gapContinues.get(accountId) === version) {
+      this.#gapContinues.delete(accountId);
+      drop = true;
+    } else if (version >= 2 && this.#gapRandom() < rate) {
+      this.#gapContinues.set(accountId, version + 1);
+      drop = true;
+    }
+    if (!drop) return false;
+    this.#stats.dropped += 1;
+    this.#dropped.push({ accountId, version, payload: capture.payload });
+    let versions = this.#droppedVersions.get(accountId);
+    if (!versions) this.#droppedVersions.set(accountId, (versions = new Set()));
+    versions.add(version);
+    return true;
+  }
+
   #accepted(capture: Capture, atMs: number): void {
     this.#stats.put += 1;
     if (capture.putAtMs !== undefined) return;
@@ -278,7 +324,8 @@ export class KinesisBridge {
     for (const [accountId, final] of finalVersions) {
       expected += final;
       const carried = this.#carriedVersions.get(accountId);
-      for (let version = 1; version <= final; version += 1) if (!carried?.has(version)) missing += 1;
+      const dropped = this.#droppedVersions.get(accountId);
+      for (let version = 1; version <= final; version += 1) if (!carried?.has(version) && !dropped?.has(version)) missing += 1;
     }
     return { complete: missing === 0, expected, missing };
   }

@@ -7,16 +7,22 @@ import { pathToFileURL } from 'node:url';
 import { localLambdaContext } from '../lambda-event';
 import type { InvokeRequest, InvokeResponse } from './protocol';
 
-const { entry, functionName } = workerData as { entry: string; functionName: string };
+const { entry, functionName, crashes } = workerData as { entry: string; functionName: string; crashes?: boolean };
+// Fault injection (`--crash-rate`) wraps the clients' call paths before the handler module, and its clients, load.
+const hooks = crashes ? await import('./crash-hooks') : undefined;
+hooks?.installCrashHooks();
 const loaded = import(pathToFileURL(entry).href) as Promise<{ handler: (event: unknown, context: unknown) => Promise<unknown> }>;
 
 parentPort?.on('message', (request: InvokeRequest) => {
   void (async (): Promise<InvokeResponse> => {
     try {
       const { handler } = await loaded;
+      hooks?.arm(request.crash);
       const result = await handler(request.event, localLambdaContext(functionName, request.timeoutMs));
+      hooks?.dieIfStillArmed();
       return { id: request.id, ok: true, result };
     } catch (error) {
+      hooks?.dieIfStillArmed();
       const { name, message, stack } = error instanceof Error ? error : new Error(String(error));
       return { id: request.id, ok: false, error: { name, message, stack } };
     }

@@ -1,7 +1,10 @@
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import type { InvokeRequest, InvokeResponse } from './protocol';
+import { prng } from '../prng';
+import { crashPointOfExitCode, type CrashPlan, type CrashPoint, type InvokeRequest, type InvokeResponse } from './protocol';
+
+export type { CrashPoint } from './protocol';
 
 export interface LocalFunctionOptions {
   readonly functionName: string;
@@ -13,9 +16,24 @@ export interface LocalFunctionOptions {
   readonly onLogLine?: (line: string) => void;
   /** Execution environments (worker threads); an invocation goes to an idle one, or waits. @default 1 */
   readonly concurrency?: number;
+  /** Fault injection: invocations whose execution environment dies (`--crash-rate`). @default none */
+  readonly crashes?: CrashInjection;
 }
 
-/** A function error, as Lambda reports it: the handler threw. */
+/**
+ * Seeded crashes of execution environments. An invocation is armed with chance `rate`; an armed one dies at a point
+ * drawn for it (see `CrashPoint`): right before its n-th ledger write, destination call or any call, n drawn from the
+ * batch's size; if it never gets there, after its work and before its answer. Like Lambda, the invocation then fails
+ * with `Runtime.ExitError` and the environment is replaced by a fresh one (a cold start) for the next invocation.
+ */
+export interface CrashInjection {
+  readonly rate: number;
+  readonly seed: number;
+  /** Called for each injected crash, with where it hit and how many records the invocation carried. */
+  readonly onCrash?: (crash: { readonly point: CrashPoint; readonly records: number }) => void;
+}
+
+/** A function error, as Lambda reports it: the handler threw, or its runtime exited (`Runtime.ExitError`). */
 export class FunctionError extends Error {
   constructor(
     readonly functionName: string,
@@ -30,33 +48,68 @@ export class FunctionError extends Error {
 /**
  * A local stand-in for one Lambda function: execution environments as worker threads, each with its own
  * `process.env` and module state, running the handler module. Like Lambda, an environment handles one event at a
- * time; with `concurrency` environments, that many invocations (e.g. one per shard) run at once.
+ * time; with `concurrency` environments, that many invocations (e.g. one per shard) run at once. An environment whose
+ * runtime exits (an injected crash, or `process.exit` in the handler) fails its invocation with `Runtime.ExitError`
+ * and is replaced by a fresh one.
  */
 export class LocalFunction {
   readonly functionName: string;
+  readonly #options: LocalFunctionOptions;
   readonly #environments: Environment[];
   readonly #waiting: ((environment: Environment) => void)[] = [];
+  readonly #random: (() => number) | undefined;
+  #stopped = false;
 
   constructor(options: LocalFunctionOptions) {
+    const rate = options.crashes?.rate ?? 0;
+    if (!(rate >= 0 && rate <= 1)) throw new RangeError(`crash rate must be within 0..1, got ${rate}`);
     this.functionName = options.functionName;
+    this.#options = options;
+    this.#random = options.crashes && rate > 0 ? prng(options.crashes.seed) : undefined;
     this.#environments = Array.from({ length: options.concurrency ?? 1 }, () => new Environment(options));
   }
 
   /**
    * Invokes the handler with `event` (a Kinesis event for a consumer, anything for a scheduled sweeper); rejects with
-   * a `FunctionError` when the handler throws.
+   * a `FunctionError` when the handler throws or its environment dies.
    */
   async invoke(event: KinesisStreamEvent | object, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<KinesisStreamBatchResponse | void> {
-    const environment = await this.#acquire();
+    const crash = this.#drawCrash(event);
+    let environment = await this.#acquire();
     try {
-      return (await environment.invoke(event, context.getRemainingTimeInMillis())) as KinesisStreamBatchResponse | void;
+      return (await environment.invoke(event, context.getRemainingTimeInMillis(), crash)) as KinesisStreamBatchResponse | void;
+    } catch (error) {
+      if (error instanceof RuntimeExit && error.point) {
+        const records = Array.isArray((event as { Records?: unknown }).Records) ? (event as { Records: unknown[] }).Records.length : 0;
+        this.#options.crashes?.onCrash?.({ point: error.point, records });
+      }
+      throw error instanceof RuntimeExit ? new FunctionError(this.functionName, 'Runtime.ExitError', error.message) : error;
     } finally {
+      if (environment.dead && !this.#stopped) {
+        const index = this.#environments.indexOf(environment);
+        environment = new Environment(this.#options);
+        if (index >= 0) this.#environments[index] = environment;
+        environment.busy = true;
+      }
       this.#release(environment);
     }
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     await Promise.all(this.#environments.map((environment) => environment.stop()));
+  }
+
+  /** The crash this invocation is armed with, if any (drawn in the caller, so it replays from the seed). */
+  #drawCrash(event: object): CrashPlan | undefined {
+    const random = this.#random;
+    if (!random || !(random() < (this.#options.crashes?.rate ?? 0))) return undefined;
+    const records = Array.isArray((event as { Records?: unknown }).Records) ? (event as { Records: unknown[] }).Records.length : 1;
+    const roll = random();
+    const point = roll < 0.4 ? 'before-ledger-write' : roll < 0.7 ? 'before-destination-call' : 'mid-batch';
+    // A point somewhere in the batch: a batch makes about one ledger write per version (in-order), fewer elsewhere.
+    const spread = point === 'before-destination-call' ? Math.ceil(records / 10) : Math.ceil(records / 3);
+    return { point, nth: 1 + Math.floor(random() * Math.max(1, spread)) };
   }
 
   #acquire(): Promise<Environment> {
@@ -75,9 +128,22 @@ export class LocalFunction {
   }
 }
 
+/** The runtime of an environment exited during an invocation; `point` when it was an injected crash. */
+class RuntimeExit extends Error {
+  constructor(
+    readonly code: number,
+    readonly point: CrashPoint | undefined,
+  ) {
+    super(`Runtime exited with error: exit status ${code}${point ? ` (injected crash ${point})` : ''}`);
+    this.name = 'RuntimeExit';
+  }
+}
+
 /** One worker thread running the handler module. */
 class Environment {
   busy = false;
+  /** The runtime exited: the environment takes no more invocations. */
+  dead = false;
   readonly #worker: Worker;
   readonly #functionName: string;
   readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void }>();
@@ -86,7 +152,7 @@ class Environment {
   constructor(options: LocalFunctionOptions) {
     this.#functionName = options.functionName;
     this.#worker = new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), {
-      workerData: { entry: options.entry, functionName: options.functionName },
+      workerData: { entry: options.entry, functionName: options.functionName, crashes: (options.crashes?.rate ?? 0) > 0 },
       env: { ...process.env, ...options.environment },
       stdout: true,
       stderr: true,
@@ -101,8 +167,14 @@ class Environment {
       if (response.ok) waiting.resolve(response.result);
       else waiting.reject(new FunctionError(this.#functionName, response.error.name, response.error.message));
     });
-    this.#worker.on('error', (error) => this.#failAll(error));
-    this.#worker.on('exit', (code) => this.#failAll(new Error(`${this.#functionName}: execution environment exited (${code})`)));
+    this.#worker.on('error', (error) => {
+      this.dead = true;
+      this.#failAll(error);
+    });
+    this.#worker.on('exit', (code) => {
+      this.dead = true;
+      this.#failAll(new RuntimeExit(code, crashPointOfExitCode(code)));
+    });
   }
 
   #failAll(error: unknown): void {
@@ -110,9 +182,10 @@ class Environment {
     this.#pending.clear();
   }
 
-  invoke(event: unknown, timeoutMs: number): Promise<unknown> {
+  invoke(event: unknown, timeoutMs: number, crash?: CrashPlan): Promise<unknown> {
+    if (this.dead) return Promise.reject(new RuntimeExit(-1, undefined));
     const id = this.#nextId++;
-    const request: InvokeRequest = { id, event, timeoutMs };
+    const request: InvokeRequest = { id, event, timeoutMs, ...(crash ? { crash } : {}) };
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       this.#worker.postMessage(request);
@@ -120,6 +193,7 @@ class Environment {
   }
 
   async stop(): Promise<void> {
+    this.dead = true;
     await this.#worker.terminate();
   }
 }

@@ -60,6 +60,11 @@ export interface EnvironmentOptions {
   readonly dynamodbEndpoint?: string;
   /** Appended to table, stream, bucket and queue names, so runs on a shared emulator do not meet. */
   readonly suffix?: string;
+  /**
+   * Variables set on top of what the configuration gives a destination's function (a fault run's short claim and gap
+   * age, e.g. `CLAIM_TTL_SECONDS`), in its consumer and sweeper alike, and in what `fanout --local` runs.
+   */
+  readonly functionOverrides?: Partial<Record<DestinationName, Readonly<Record<string, string>>>>;
   readonly log?: (message: string) => void;
 }
 
@@ -173,6 +178,7 @@ export async function startLocalEnvironment(options: EnvironmentOptions): Promis
           AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
           S3_FORCE_PATH_STYLE: 'true',
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          ...options.functionOverrides?.[destination],
         };
       },
       stop,

@@ -6,7 +6,7 @@ import type { LocalEnvironment } from './environment';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** How often the local pipeline sweeps (the stack: every minute; here sooner, runs are short). */
-const LOCAL_SWEEP_EVERY_MS = 5_000;
+export const LOCAL_SWEEP_EVERY_MS = 5_000;
 /** The sweeper's timeout in the stack. */
 const SWEEP_TIMEOUT_MS = 5 * 60_000;
 

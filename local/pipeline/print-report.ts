@@ -1,4 +1,7 @@
 import { DESTINATION_NAMES } from '../../infra/config/pipeline-config';
+import type { CrashPoint } from '../functions/protocol';
+import type { FaultsReport } from './fault-report';
+import type { OperatorReport } from './operator';
 import type { PipelineReport } from './run-pipeline';
 import { MODES } from './verify-pipeline';
 
@@ -32,7 +35,9 @@ export function formatPipelineReport(report: PipelineReport): string {
     `stream    ${details.capture.complete ? 'complete' : 'INCOMPLETE'}: ${bridge.captured} changes captured from the DynamoDB stream, ` +
       `${bridge.put} records put on ${details.shards} Kinesis shards (kinesis-local)`,
     `chaos     seed ${details.seed}: +${bridge.duplicates} duplicates (${bridge.crossShardDuplicates} on another shard), ` +
-      `${bridge.displaced} held back, ${bridge.delayed} delayed`,
+      `${bridge.displaced} held back, ${bridge.delayed} delayed` +
+      (details.faults ? `, ${bridge.dropped} dropped (never put on the stream)` : ''),
+    ...(details.faults ? faultLines(details.faults) : []),
     '',
     COLUMNS.map(([name, width], i) => (i < 2 ? name.padEnd(width) : name.padStart(width))).join('  '),
   ];
@@ -63,15 +68,94 @@ export function formatPipelineReport(report: PipelineReport): string {
     for (const sample of found.samples) lines.push(`${name}: ${sample}`);
     if (found.waitingAccounts > 0) lines.push(`${name}: ${found.waitingAccounts} accounts still wait for a missing version`);
   }
+  if (details.faults) {
+    const found = details.destinations;
+    lines.push(
+      `read back missing excludes only the dropped versions: not delivered (skipped, acknowledged) ` +
+        `audit ${found.audit.droppedAbsent}, fraud ${found.fraud.droppedAbsent}; ` +
+        `duplicates seen: fraud ${found.fraud.redelivered} (the same version again right after itself: a crash between delivery and ` +
+        `commit, or a call cut off at its deadline), audit ${found.audit.redelivered} (S3 is create-only), ` +
+        `search ${found.search.redelivered} (external versioning refuses them)`,
+    );
+  }
+  if (details.operator) lines.push(...operatorLines(details.operator), '');
   const t = details.timingsMs;
   lines.push(
     `timings   setup ${seconds(t.setup)}, workload ${seconds(t.workload)}, converge ${seconds(t.converge)}, ` +
+      (t.operator !== undefined ? `operator ${seconds(t.operator)}, ` : '') +
       `verify ${seconds(t.verify)}, total ${seconds(t.total)}`,
     report.ok
-      ? 'RESULT: OK (read back from every destination: nothing missing, misordered or left parked)'
-      : 'RESULT: FAIL (see the destinations marked FAIL above)',
+      ? details.faults
+        ? `RESULT: OK (read back from every destination: nothing missing but the ${details.faults.dropped.versions} dropped versions ` +
+          'listed above, nothing misordered or left parked, every dead-letter queue drained)'
+        : 'RESULT: OK (read back from every destination: nothing missing, misordered or left parked)'
+      : details.operator && (details.operator.unexplained.length > 0 || !details.operator.drained)
+        ? 'RESULT: FAIL (see the destinations marked FAIL and what the operator could not explain above)'
+        : 'RESULT: FAIL (see the destinations marked FAIL above)',
   );
   return lines.join('\n');
+}
+
+const POINT_NAMES: Readonly<Record<CrashPoint, string>> = {
+  'before-ledger-write': 'before a ledger write',
+  'before-destination-call': 'before a destination call',
+  'mid-batch': 'at another call mid-batch',
+  'after-batch': 'after the work, before answering',
+};
+
+/** The faults injected: crashes, destination faults (with the stand-ins' counts), versions dropped. */
+function faultLines(faults: FaultsReport): string[] {
+  const lines: string[] = [];
+  const crashTotal = DESTINATION_NAMES.reduce((sum, name) => sum + faults.crashes[name].total, 0);
+  const perDestination = DESTINATION_NAMES.map((name) => {
+    const { total, byPoint } = faults.crashes[name];
+    const points = Object.entries(byPoint).filter(([, n]) => n > 0).map(([point, n]) => `${n} ${POINT_NAMES[point as CrashPoint]}`);
+    return `${name} ${total}${points.length > 0 ? ` (${points.join(', ')})` : ''}`;
+  });
+  lines.push(`faults    crashes ${crashTotal} (--crash-rate ${faults.crashRate}; each retried by the mapping in a fresh environment): ${perDestination.join('; ')}`);
+  if (faults.destinationFaults.length > 0) {
+    lines.push(`          destination faults (--destination-faults), ${faults.destinationFaults.length}:`);
+    for (const line of faults.destinationFaults) lines.push(`            ${line}`);
+    const counted = DESTINATION_NAMES.map((name) => {
+      const entries = Object.entries(faults.injected[name]);
+      return `${name} ${entries.length > 0 ? entries.map(([kind, n]) => `${kind} ${n}`).join(', ') : 'none'}`;
+    });
+    lines.push(`          injected, as the stand-ins counted them: ${counted.join('; ')}`);
+  }
+  const { claimTtlSeconds, maxGapAgeSeconds } = faults.settings;
+  lines.push(
+    `          functions: fraud CLAIM_TTL_SECONDS=${claimTtlSeconds}` +
+      (maxGapAgeSeconds !== null ? `, MAX_GAP_AGE_SECONDS=${maxGapAgeSeconds}` : ', MAX_GAP_AGE_SECONDS from the configuration'),
+  );
+  const gaps = faults.dropped.gaps;
+  lines.push(
+    `dropped   ${faults.dropped.versions} versions in ${gaps.length} gaps never reached the stream (--permanent-gap-rate ${faults.permanentGapRate})` +
+      (gaps.length > 0 ? ':' : ''),
+  );
+  for (const gap of gaps) {
+    const versions = gap.from === gap.to ? `v${gap.from}` : `v${gap.from}-${gap.to}`;
+    lines.push(`  ${gap.accountId} ${versions}${gap.last ? ' (its last)' : ''}: fraud ${gap.fraud}; audit ${gap.audit}; search ${gap.search}`);
+  }
+  return lines;
+}
+
+/** What the run did as the operator, each action as it was done, then the totals. */
+function operatorLines(operator: OperatorReport): string[] {
+  const lines = [`operator  ${operator.rounds} round${operator.rounds === 1 ? '' : 's'} once the destinations were quiet:`];
+  for (const action of operator.actions) lines.push(`  ${action}`);
+  const redriven = DESTINATION_NAMES.map((name) => {
+    const reasons = Object.entries(operator.redriven[name]);
+    return `${name} ${reasons.length > 0 ? reasons.map(([reason, n]) => `${n} ${reason}`).join(', ') : '0'}`;
+  });
+  const resolved = DESTINATION_NAMES.reduce((sum, name) => sum + operator.noticesResolved[name], 0);
+  const repaired = operator.searchRepairs.reduce((sum, repair) => sum + repair.delivered, 0);
+  lines.push(
+    `  letters redriven through the engine: ${redriven.join('; ')}; GAP_TIMEOUT notices closed since and deleted: ${resolved}`,
+    `  gaps skipped: ${operator.gapsSkipped.length}; notices acknowledged: ${operator.noticesAcknowledged.length}; ` +
+      `search accounts repaired: ${repaired}; ${operator.drained ? 'drained' : 'NOT DRAINED'}`,
+  );
+  for (const line of operator.unexplained) lines.push(`  UNEXPLAINED: ${line}`);
+  return lines;
 }
 
 function seconds(ms: number): string {

@@ -7,12 +7,15 @@ import { SWEPT_DESTINATIONS } from '../../shared/consumer/sweep-handler';
 import { KinesisBridge, type BridgeStats } from '../bridge/kinesis-bridge';
 import { LocalEventSourceMapping } from '../esm';
 import { LocalFunction } from '../functions/local-function';
-import { startLocalSweeper } from './local-sweeper';
+import { applyDestinationFaults, describeDestinationFaults, type DestinationFaults } from '../standins/fault-spec';
+import { LOCAL_SWEEP_EVERY_MS, startLocalSweeper } from './local-sweeper';
 import { readFinalVersions } from '../verify';
 import { runWorkload, type WorkloadResult } from '../workload';
 import { startLocalEnvironment, type LocalEnvironment } from './environment';
 import { injectFault, type Fault } from './faults';
+import { CrashCounter, gapOutcomes, injectedCounts, type FaultsReport } from './fault-report';
 import { FunctionMetrics } from './function-metrics';
+import { actAsOperator, droppedSet, gapsOf, queueDepth, type OperatorReport } from './operator';
 import { readAudit, readFraud, readSearch, type Accepted } from './read-back';
 import { verifyDestination, type DestinationDetails, type DestinationSummary } from './verify-pipeline';
 
@@ -32,7 +35,23 @@ export interface PipelineOptions {
   readonly concurrency: number;
   readonly ratePerSecond?: number;
   readonly faults?: readonly Fault[];
-  /** How long to wait for the destinations to converge once the workload is done. */
+  /**
+   * `--crash-rate`: the chance that a consumer invocation's execution environment dies at a seeded point (before a
+   * ledger write, before a destination call, at any call, or after its work before its answer). @default 0
+   */
+  readonly crashRate?: number;
+  /** `--destination-faults`: the stand-ins' fault profiles (`parseDestinationFaults`). @default none */
+  readonly destinationFaults?: DestinationFaults;
+  /** `--permanent-gap-rate`: the chance that a change starts a gap of versions that never reach the stream. @default 0 */
+  readonly permanentGapRate?: number;
+  /**
+   * A fault run's maximum gap age (the functions' `MAX_GAP_AGE_SECONDS`), so gaps time out within a short run;
+   * `'config'` keeps the configuration's `maxGapAgeSeconds`. @default 10 in a fault run
+   */
+  readonly faultGapAgeSeconds?: number | 'config';
+  /** A fault run's in-order claim (fraud's `CLAIM_TTL_SECONDS`), so a slow call outlives it within a short run. @default 10 */
+  readonly faultClaimTtlSeconds?: number;
+  /** How long to wait for the destinations to converge once the workload is done (and, in a fault run, for the operator). */
   readonly convergeTimeoutMs: number;
   /** The stack's configuration (the same object `cdk deploy` reads). @default the defaults */
   readonly config?: PipelineConfig;
@@ -62,8 +81,24 @@ export interface PipelineReport {
     readonly workload: Omit<WorkloadResult, 'accountIds'>;
     readonly converged: boolean;
     readonly destinations: Readonly<Record<DestinationName, DestinationDetails>>;
-    readonly timingsMs: Readonly<Record<'setup' | 'workload' | 'converge' | 'verify' | 'total', number>>;
+    readonly timingsMs: Readonly<Record<'setup' | 'workload' | 'converge' | 'verify' | 'total', number>> & { readonly operator?: number };
+    /** Fault runs only: what was injected, and what became of each dropped gap. */
+    readonly faults?: FaultsReport;
+    /** Fault runs only: what the run did as the operator once the destinations were quiet. */
+    readonly operator?: OperatorReport;
   };
+}
+
+/** Whether the options inject faults (crashes, destination faults, permanent gaps). */
+export function isFaultRun(options: Pick<PipelineOptions, 'crashRate' | 'destinationFaults' | 'permanentGapRate'>): boolean {
+  return (options.crashRate ?? 0) > 0 || (options.destinationFaults?.rules.length ?? 0) > 0 || (options.permanentGapRate ?? 0) > 0;
+}
+
+/** A fault run's functions: short gap age and claim, so that time-outs happen within the run (see `PipelineOptions`). */
+function faultSettings(options: PipelineOptions): { maxGapAgeSeconds: number | null; claimTtlSeconds: number } | undefined {
+  if (!isFaultRun(options)) return undefined;
+  const gapAge = options.faultGapAgeSeconds ?? 10;
+  return { maxGapAgeSeconds: gapAge === 'config' ? null : gapAge, claimTtlSeconds: options.faultClaimTtlSeconds ?? 10 };
 }
 
 /** What a run leaves behind for `--dump` and `--keep-running`. */
@@ -86,11 +121,22 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
   const config = options.config ?? parsePipelineConfig({}, 'defaults');
   const started = Date.now();
   const suffix = options.dynamodbEndpoint ? `-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}` : '';
+  const fault = faultSettings(options);
+  const functionOverrides: Partial<Record<DestinationName, Record<string, string>>> = {};
+  if (fault) {
+    for (const destination of DESTINATION_NAMES) {
+      functionOverrides[destination] = {
+        ...(fault.maxGapAgeSeconds !== null ? { MAX_GAP_AGE_SECONDS: String(fault.maxGapAgeSeconds) } : {}),
+        ...(destination === 'fraud' ? { CLAIM_TTL_SECONDS: String(fault.claimTtlSeconds) } : {}),
+      };
+    }
+  }
   const env = await startLocalEnvironment({
     config,
     shards: options.shards,
     ...(options.dynamodbEndpoint ? { dynamodbEndpoint: options.dynamodbEndpoint } : {}),
     suffix,
+    functionOverrides,
     log,
   });
   const stops: (() => Promise<void>)[] = [() => env.stop()];
@@ -99,8 +145,9 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
   };
   try {
     const metrics = new FunctionMetrics();
+    const crashes = new CrashCounter();
     const mappings = {} as Record<DestinationName, LocalEventSourceMapping>;
-    for (const destination of DESTINATION_NAMES) {
+    for (const [index, destination] of DESTINATION_NAMES.entries()) {
       const settings = config.destinations[destination];
       const fn = new LocalFunction({
         functionName: `ordered-fanout-${destination}`,
@@ -111,6 +158,15 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
           metrics.accept(line);
           options.onFunctionLog?.(destination, line);
         },
+        ...((options.crashRate ?? 0) > 0
+          ? {
+              crashes: {
+                rate: options.crashRate ?? 0,
+                seed: (Math.imul(options.seed >>> 0, 0x01000193) ^ (0x5eed + index)) >>> 0,
+                onCrash: ({ point }) => crashes.count(destination, point),
+              },
+            }
+          : {}),
       });
       stops.push(() => fn.stop());
       mappings[destination] = new LocalEventSourceMapping({
@@ -151,7 +207,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
         }),
       );
     }
-    for (const fault of options.faults ?? []) injectFault(env, fault);
+    for (const failure of options.faults ?? []) injectFault(env, failure);
+    if (options.destinationFaults) applyDestinationFaults(env, options.destinationFaults, { seed: options.seed });
 
     const bridge = new KinesisBridge({
       dynamodb: env.dynamodb,
@@ -165,6 +222,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
         reorderRate: options.reorderRate,
         reorderWindow: options.reorderWindow,
         ...(options.maxDelayMs ? { maxDelayMs: options.maxDelayMs } : {}),
+        ...(options.permanentGapRate ? { permanentGapRate: options.permanentGapRate } : {}),
       },
       log,
     });
@@ -190,9 +248,41 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
     const finalVersions = await readFinalVersions(env.dynamodb, env.resources.accountsTable);
     const expected = [...finalVersions.values()].reduce((sum, version) => sum + version, 0);
     const capture = await bridge.drain(options.convergeTimeoutMs);
-    const converged = await converge(env, mappings, finalVersions, expected, options, convergeStarted);
+    const gaps = gapsOf(bridge.dropped);
+    const dropped = droppedSet(gaps);
+    let converged = await converge(env, mappings, finalVersions, expected, dropped, options, convergeStarted);
     const convergeMs = Date.now() - convergeStarted;
 
+    let operator: OperatorReport | undefined;
+    let operatorMs: number | undefined;
+    if (fault) {
+      const operatorStarted = Date.now();
+      log(
+        `${converged ? 'the destinations have everything that reached the stream' : 'the destinations are quiet (or the time limit passed)'}: ` +
+          `acting as the operator (${gaps.length} dropped gaps, ${crashes.total} crashes so far)`,
+      );
+      operator = await actAsOperator({
+        env,
+        config,
+        gaps,
+        finalVersions,
+        seed: options.seed,
+        maxGapAgeMs: (fault.maxGapAgeSeconds ?? Math.max(...DESTINATION_NAMES.map((name) => config.destinations[name].maxGapAgeSeconds))) * 1000,
+        sweepEveryMs: LOCAL_SWEEP_EVERY_MS,
+        timeoutMs: options.convergeTimeoutMs,
+        log,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      operatorMs = Date.now() - operatorStarted;
+      converged = operator.drained;
+    }
+
+    // The outage ends before the read-back: the verification reads through the real clients, which faults would refuse.
+    if (options.destinationFaults) {
+      env.s3Proxy.setFaults({});
+      env.openSearch.setFaults({});
+      env.eventBridge.setFaults({});
+    }
     const truth = bridge.truth(finalVersions);
     const createdAtMicros = new Map(bridge.changes.map((change) => [`${change.accountId}#${change.version}`, change.createdAtMicros]));
     const search = await readSearch(env);
@@ -209,12 +299,28 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
         ...(destination === 'search' ? { documents: search.documents } : {}),
         metrics,
         createdAtMicros,
+        dropped,
       });
       destinations[destination] = verified.summary;
       details[destination] = verified.details;
     }
-    const verifyMs = Date.now() - convergeStarted - convergeMs;
-    const ok = capture.complete && DESTINATION_NAMES.every((destination) => details[destination].ok);
+    const verifyMs = Date.now() - convergeStarted - convergeMs - (operatorMs ?? 0);
+    let ok = capture.complete && DESTINATION_NAMES.every((destination) => details[destination].ok);
+    let faults: FaultsReport | undefined;
+    if (fault && operator) {
+      // Clean only when the operator drained everything and explained everything it did: every letter gone.
+      const letters = await Promise.all(DESTINATION_NAMES.map((destination) => queueDepth(env, destination)));
+      ok = ok && operator.drained && operator.unexplained.length === 0 && letters.every((depth) => depth === 0);
+      faults = {
+        crashRate: options.crashRate ?? 0,
+        crashes: crashes.snapshot(),
+        destinationFaults: options.destinationFaults ? describeDestinationFaults(options.destinationFaults) : [],
+        injected: injectedCounts(env),
+        permanentGapRate: options.permanentGapRate ?? 0,
+        dropped: { versions: bridge.dropped.length, gaps: gapOutcomes(gaps, finalVersions, accepted, operator) },
+        settings: fault,
+      };
+    }
     const report: PipelineReport = {
       ok,
       changes: expected,
@@ -228,7 +334,16 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
         workload,
         converged,
         destinations: details,
-        timingsMs: { setup: setupMs, workload: workloadMs, converge: convergeMs, verify: verifyMs, total: Date.now() - started },
+        timingsMs: {
+          setup: setupMs,
+          workload: workloadMs,
+          converge: convergeMs,
+          ...(operatorMs !== undefined ? { operator: operatorMs } : {}),
+          verify: verifyMs,
+          total: Date.now() - started,
+        },
+        ...(faults ? { faults } : {}),
+        ...(operator ? { operator } : {}),
       },
     };
     return { report, env, config, accepted, stop };
@@ -248,16 +363,27 @@ async function converge(
   mappings: Record<DestinationName, LocalEventSourceMapping>,
   finalVersions: ReadonlyMap<string, number>,
   expected: number,
+  dropped: ReadonlyMap<string, ReadonlySet<number>>,
   options: PipelineOptions,
   started: number,
 ): Promise<boolean> {
   const QUIET_MS = 3_000;
   let last = '';
   let lastChange = Date.now();
+  // Versions dropped before the stream (`--permanent-gap-rate`) cannot arrive; an account whose last version was
+  // dropped leaves search behind until the operator repairs it.
+  let droppedCount = 0;
+  for (const versions of dropped.values()) droppedCount += versions.size;
+  let lastDropped = 0;
+  for (const [accountId, final] of finalVersions) if (dropped.get(accountId)?.has(final)) lastDropped += 1;
   for (;;) {
     options.signal?.throwIfAborted();
     const done = progressOf(env, finalVersions);
-    const totals: Record<DestinationName, number> = { audit: expected, search: finalVersions.size, fraud: expected };
+    const totals: Record<DestinationName, number> = {
+      audit: expected - droppedCount,
+      search: finalVersions.size - lastDropped,
+      fraud: expected - droppedCount,
+    };
     for (const destination of DESTINATION_NAMES) {
       options.onProgress?.({ phase: 'converge', destination, done: Math.min(done[destination], totals[destination]), total: totals[destination] });
     }

@@ -49,13 +49,15 @@ export interface VerifyInput {
   readonly metrics: FunctionMetrics;
   /** When each change was made in DynamoDB, µs, by `<account>#<version>`. */
   readonly createdAtMicros: ReadonlyMap<string, number>;
+  /** Per account, the versions dropped before the stream on purpose (`--permanent-gap-rate`): absent is not missing. */
+  readonly dropped?: ReadonlyMap<string, ReadonlySet<number>>;
 }
 
 /** Checks one destination from what was read back from it, the ledger and its dead-letter queue. */
 export async function verifyDestination(input: VerifyInput): Promise<{ summary: DestinationSummary; details: DestinationDetails }> {
   const { env, destination, accepted, truth, metrics } = input;
   const mode = MODES[destination];
-  const check = checkDestination(destination, mode, accepted, truth);
+  const check = checkDestination(destination, mode, accepted, truth, input.dropped);
   const { parked, waitingAccounts } = await readParked(env, destination, input.epoch);
   const deadLettered = await queueDepth(env, destination);
 

@@ -223,6 +223,36 @@ describe('KinesisBridge: DynamoDB Local stream → kinesis-local', () => {
     }
     expect(disorders).toBeGreaterThan(0);
   });
+
+  it('with a permanent gap rate, drops gaps of two consecutive versions (or an account\'s last) entirely, and says which', async () => {
+    const chaos = { seed: 5, duplicateRate: 0.3, reorderRate: 0, reorderWindow: 0, permanentGapRate: 0.15 };
+    const run = await bridgeRun(chaos, 5);
+    const dropped = run.bridge.dropped;
+    expect(dropped.length).toBeGreaterThan(0);
+    expect(run.bridge.stats.dropped).toBe(dropped.length);
+    // Drained: every change is on the stream or dropped on purpose.
+    expect(run.drained.complete).toBe(true);
+    const droppedKeys = new Set(dropped.map(key));
+    const onStream = new Set(run.records.map(({ change }) => key(change)));
+    // Neither a dropped change nor any copy of it reached the stream; everything else did.
+    for (const change of dropped) expect(onStream.has(key(change)), key(change)).toBe(false);
+    for (const [accountId, final] of run.finals) {
+      for (let version = 1; version <= final; version += 1) {
+        const at = `${accountId}#${version}`;
+        expect(onStream.has(at) !== droppedKeys.has(at), at).toBe(true);
+      }
+    }
+    // Each gap starts at version 2 or later and is two versions long, unless it ends at the account's last version.
+    for (const { accountId, version } of dropped) {
+      expect(version).toBeGreaterThanOrEqual(2);
+      const inPair = droppedKeys.has(`${accountId}#${version - 1}`) || droppedKeys.has(`${accountId}#${version + 1}`);
+      expect(inPair || version === run.finals.get(accountId), `${accountId}#${version}`).toBe(true);
+    }
+    // The truth to verify against still has the dropped changes: they happened in the table.
+    const truth = run.bridge.truth(run.finals);
+    for (const { accountId, version } of dropped) expect(truth.history.get(accountId)?.has(version)).toBe(true);
+    expect(checkCapture(truth, truth.captured).complete).toBe(true);
+  });
 });
 
 describe('putInOrder: PutRecords per shard, in order, retrying refused entries', () => {

@@ -39,3 +39,44 @@ describe('LocalFunction: a handler module in worker-thread execution environment
     expect(overlap(a1 as Record<string, unknown>, a2 as Record<string, unknown>)).toBe(false);
   });
 });
+
+describe('LocalFunction: execution environments that die', () => {
+  const crashEntry = fileURLToPath(new URL('../fixtures/sdk-calls-handler.ts', import.meta.url));
+  const functions: LocalFunction[] = [];
+  afterAll(async () => {
+    await Promise.all(functions.map((fn) => fn.stop()));
+  });
+
+  it('fails an invocation whose runtime exits with Runtime.ExitError and replaces the environment', async () => {
+    const fn = new LocalFunction({ functionName: 'exits', entry: crashEntry, environment: { LEDGER_TABLE_NAME: 'Ledger' } });
+    functions.push(fn);
+    expect(await invoke(fn, {})).toMatchObject({ invocations: 1 });
+    const error = await invoke(fn, { action: 'exit' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(FunctionError);
+    expect(error).toMatchObject({ errorType: 'Runtime.ExitError', functionName: 'exits' });
+    // A fresh environment: the module state started over (a cold start).
+    expect(await invoke(fn, {})).toMatchObject({ invocations: 1 });
+  });
+
+  it('injects seeded crashes right before the chosen call, and reports where each hit', async () => {
+    const crashes: string[] = [];
+    const fn = new LocalFunction({
+      functionName: 'crashes',
+      entry: crashEntry,
+      environment: { LEDGER_TABLE_NAME: 'Ledger' },
+      crashes: { rate: 1, seed: 7, onCrash: ({ point }) => crashes.push(point) },
+    });
+    functions.push(fn);
+    for (let i = 0; i < 6; i += 1) {
+      const error = await invoke(fn, {}).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ errorType: 'Runtime.ExitError' });
+    }
+    expect(crashes).toHaveLength(6);
+    expect(crashes.every((point) => ['before-ledger-write', 'before-destination-call', 'mid-batch'].includes(point))).toBe(true);
+
+    const calm = new LocalFunction({ functionName: 'calm', entry: crashEntry, environment: { LEDGER_TABLE_NAME: 'Ledger' }, crashes: { rate: 0, seed: 7 } });
+    functions.push(calm);
+    // Without a crash both calls are made (and fail: nothing listens there).
+    expect(await invoke(calm, {})).toMatchObject({ calls: [expect.any(String), expect.any(String)] });
+  });
+});

@@ -64,5 +64,12 @@ describe('npm start: the command line', () => {
     );
     expect(failure).toMatchObject({ code: 1 });
     expect((failure as { stderr: string }).stderr).toContain('--fail');
+    for (const [option, value] of [['--destination-faults', 'search:teapot:0.1'], ['--crash-rate', '2'], ['--permanent-gap-rate', 'x']]) {
+      const refused = await run(join(ROOT, 'node_modules/.bin/tsx'), ['local/main.ts', option as string, value as string], { cwd: ROOT }).catch(
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(refused, option).toMatchObject({ code: 1 });
+      expect((refused as { stderr: string }).stderr, option).toContain(option);
+    }
   });
 });
