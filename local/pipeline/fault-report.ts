@@ -3,11 +3,11 @@
  * hit, the destination faults with what the stand-ins counted, the versions dropped before the stream), and what
  * became of each dropped gap in each destination.
  */
+import type { VersionRanges } from '../../shared/ordering/version-ranges';
 import { DESTINATION_NAMES, type DestinationName } from '../../infra/config/pipeline-config';
 import { CRASH_POINTS, type CrashPoint } from '../functions/protocol';
 import type { LocalEnvironment } from './environment';
 import type { DroppedGap, OperatorReport } from './operator';
-import { parseVersions } from './operator';
 import type { Accepted } from './read-back';
 
 export interface CrashCount {
@@ -96,7 +96,7 @@ export function gapOutcomes(
     for (let version = gap.from; version <= gap.to; version += 1) if (!set.has(`${gap.accountId}#${version}`)) return false;
     return true;
   };
-  const overlaps = (gap: DroppedGap, versions: readonly number[]): boolean => versions.some((version) => version >= gap.from && version <= gap.to);
+  const overlaps = (gap: DroppedGap, missing: VersionRanges): boolean => missing.some(([from, to]) => from <= gap.to && to >= gap.from);
   const searchFinal = new Map<string, number>();
   for (const { accountId, version } of accepted.search) searchFinal.set(accountId, Math.max(searchFinal.get(accountId) ?? 0, version));
   const repaired = (operator?.searchRepairs ?? []).some((repair) => repair.delivered > 0);
@@ -108,7 +108,7 @@ export function gapOutcomes(
       : skip
         ? `skipped by the operator ("${skip.reason}")${skip.delivered > 0 ? `, then ${skip.delivered} parked versions delivered` : ''}`
         : 'NOT CLOSED';
-    const acknowledged = operator?.noticesAcknowledged.some((n) => n.accountId === gap.accountId && overlaps(gap, parseVersions(n.versions)));
+    const acknowledged = operator?.noticesAcknowledged.some((n) => n.accountId === gap.accountId && overlaps(gap, n.missing));
     const auditOutcome = all(audit, gap)
       ? 'delivered (healed)'
       : acknowledged

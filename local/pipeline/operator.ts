@@ -8,6 +8,7 @@
  * and again, until the queues are empty and nothing waits, or a bound is reached. It never skips or acknowledges a
  * version that was not dropped: what it cannot explain it reports.
  */
+import { countVersions, type VersionRanges } from '../../shared/ordering/version-ranges';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { DESTINATION_NAMES, type DestinationName, type PipelineConfig } from '../../infra/config/pipeline-config';
@@ -61,6 +62,7 @@ export interface NoticeReport {
   readonly accountId: string;
   /** As the notice names them, e.g. `3-4`. */
   readonly versions: string;
+  readonly missing: VersionRanges;
 }
 
 export interface SearchRepair {
@@ -153,7 +155,7 @@ export async function actAsOperator(options: OperatorOptions): Promise<OperatorR
         act(`fanout redrive ${destination}: ${describeRedrive(result)}`);
         for (const notice of result.gapTimeouts) {
           if (notice.resolved || notice.deleted || !notice.accountId) continue;
-          const seen = { destination, accountId: notice.accountId, versions: notice.missingVersions };
+          const seen = { destination, accountId: notice.accountId, versions: notice.missingVersions, missing: notice.missing };
           noticesSeen.set(`${destination}#${seen.accountId}#${seen.versions}`, seen);
           open.push(seen);
         }
@@ -201,7 +203,7 @@ export async function actAsOperator(options: OperatorOptions): Promise<OperatorR
         tally(result, redriven.audit, noticesResolved, 'audit');
         for (const notice of result.gapTimeouts) {
           if (!notice.deleted || notice.resolved || !notice.accountId) continue;
-          const report = { destination: 'audit' as const, accountId: notice.accountId, versions: notice.missingVersions };
+          const report = { destination: 'audit' as const, accountId: notice.accountId, versions: notice.missingVersions, missing: notice.missing };
           noticesAcknowledged.push(report);
           if (!explained(report, dropped, auditHas(env))) unexplainedForGood.push(`audit: acknowledged a GAP_TIMEOUT notice that arrived meanwhile for ${report.accountId} v${report.versions}, not all dropped`);
         }
@@ -269,9 +271,14 @@ export function droppedSet(gaps: readonly DroppedGap[]): Map<string, Set<number>
 
 /** Whether every version a notice names was dropped, or has been delivered since (`delivered`: `<account>#<version>`). */
 function explained(notice: NoticeReport, dropped: ReadonlyMap<string, ReadonlySet<number>>, delivered: ReadonlySet<string>): boolean {
-  const versions = parseVersions(notice.versions);
   const mine = dropped.get(notice.accountId);
-  return versions.length > 0 && versions.every((version) => mine?.has(version) === true || delivered.has(`${notice.accountId}#${version}`));
+  if (notice.missing.length === 0 || countVersions(notice.missing) > 100_000) return false;
+  return notice.missing.every(([from, to]) => {
+    for (let version = from; version <= to; version += 1) {
+      if (mine?.has(version) !== true && !delivered.has(`${notice.accountId}#${version}`)) return false;
+    }
+    return true;
+  });
 }
 
 /** The audit objects created so far, as `<account>#<version>` (from the create-only proxy's log of creations). */
@@ -282,17 +289,6 @@ function auditHas(env: LocalEnvironment): Set<string> {
     if (match) has.add(`${decodeURIComponent(match[1] as string)}#${Number(match[2])}`);
   }
   return has;
-}
-
-/** `3-4, 9` → [3, 4, 9] (the notation of `describeVersions`). */
-export function parseVersions(text: string): number[] {
-  const versions: number[] = [];
-  for (const part of text.split(',').map((item) => item.trim()).filter(Boolean)) {
-    const [from, to = from] = part.split('-').map(Number) as [number, number?];
-    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || to < from || to - from > 100_000) return [];
-    for (let version = from; version <= to; version += 1) versions.push(version);
-  }
-  return versions;
 }
 
 /** Dropped gaps fraud has neither received (whole) nor had skipped yet. */

@@ -1,6 +1,6 @@
 import type { DestinationName } from '../../infra/config/pipeline-config';
 import type { Message } from '@aws-sdk/client-sqs';
-import { describeVersions } from '../../shared/ordering/version-ranges';
+import { describeVersions, type VersionRanges } from '../../shared/ordering/version-ranges';
 import { decodeDeadLetter } from '../../shared/dead-letter/dead-letter-message';
 import type { DeadLetter } from '../../shared/ordering/ports';
 import type { CommandIO } from '../io';
@@ -45,6 +45,8 @@ export interface GapTimeoutReport {
   readonly epoch: string;
   /** The versions the account never received, e.g. `3-4, 9`. */
   readonly missingVersions: string;
+  /** The same versions as ranges, e.g. `[[3, 4], [9, 9]]`. */
+  readonly missing: VersionRanges;
   /** The gap has closed since (the versions were delivered, or skipped): the notice was deleted. */
   readonly resolved: boolean;
   readonly deleted: boolean;
@@ -311,8 +313,9 @@ function usage(io: CommandIO, message: string): number {
   return 2;
 }
 
-function gapReport(letter: DeadLetter): { accountId?: string; epoch: string; missingVersions: string } {
-  return { ...(letter.accountId ? { accountId: letter.accountId } : {}), epoch: letter.epoch, missingVersions: describeVersions(letter.missing ?? []) };
+function gapReport(letter: DeadLetter): { accountId?: string; epoch: string; missingVersions: string; missing: VersionRanges } {
+  const missing = letter.missing ?? [];
+  return { ...(letter.accountId ? { accountId: letter.accountId } : {}), epoch: letter.epoch, missingVersions: describeVersions(missing), missing };
 }
 
 function keyOf(letter: DeadLetter): string {
