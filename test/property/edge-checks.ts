@@ -91,6 +91,16 @@ export function healProblem(entry: Applied, real: ChangeRecord | undefined, held
   return `healed ${entry.version} is neither the real change nor an image the item held: ${image}`;
 }
 
+/**
+ * The BUG case pinned in permanent-gaps-every-version and permanent-gaps-in-order: a pending GAP_TIMEOUT notice judged
+ * abandoned and sent again, without a write of its own first, by an engine that had not written it (see
+ * `Lane.takenOver`). Notices for one gap are this case when at most one of them was sent by the engine that wrote it
+ * pending; racing writers are not.
+ */
+export function repeatedByTakeover(lane: Lane, notices: readonly DeadLetter[]): boolean {
+  return notices.filter((letter) => !lane.takenOver.has(letter)).length <= 1;
+}
+
 /** A short description of letters, for messages. */
 export function describeLetters(letters: readonly DeadLetter[]): string {
   return letters.map((l) => `${l.accountId}#${l.version} ${l.reason}${l.missing ? ` ${JSON.stringify(l.missing)}` : ''}`).join(' ');

@@ -4,7 +4,7 @@ import { InMemoryLedger, InMemoryLedgerStore } from '../../shared/ledger/in-memo
 import { LIVE_EPOCH, type DeliveryMode, type Epoch, type InOrderCommit } from '../../shared/ordering/delivery-mode';
 import { OrderingEngine, type SkipGapResult } from '../../shared/ordering/engine';
 import { addCounts, zeroCounts, type BatchOutcome, type RecordDisposition } from '../../shared/ordering/outcome';
-import type { DeadLetterQueue, Destination, Ledger, LedgerWrite, LedgerWriteResult } from '../../shared/ordering/ports';
+import type { DeadLetter, DeadLetterQueue, Destination, Ledger, LedgerWrite, LedgerWriteResult } from '../../shared/ordering/ports';
 import type { Watermark } from '../../shared/ordering/watermark';
 import { prng } from '../../local/prng';
 import { RecordingDeadLetterQueue } from '../../local/recording-destination';
@@ -37,12 +37,25 @@ export interface Lane {
   readonly ledger: InMemoryLedger;
   readonly counts: ReturnType<typeof zeroCounts>;
   readonly dispositions: RecordDisposition[];
-  /** Crashes of an engine that had delivered to the account or sent a letter about it. */
+  /** Crashes of an engine that had delivered to the account, sent a letter about it or written its watermark. */
   readonly crashesByAccount: Map<string, number>;
   /** Accounts on which a conditional ledger write lost a race. */
   readonly conflicts: Set<string>;
   /** Event ids of every record a committed write parked. */
   readonly everParked: Set<string>;
+  /**
+   * Per account, versions that a committed write dropped from the watermark's memory of recent deliveries (at most
+   * MAX_RECENT_DELIVERIES, with their creation times): another change of such a version is told from a copy only by
+   * the newest-creation-time rule.
+   */
+  readonly forgotten: Map<string, Set<number>>;
+  /**
+   * GAP_TIMEOUT notices sent by an engine that had not written them pending itself: a pending notice it took to be
+   * abandoned (its writer's time was up), sent again without a write of its own first.
+   */
+  readonly takenOver: Set<DeadLetter>;
+  /** Accounts whose claim another engine took over once it had run out (its holder slower than its claim). */
+  readonly claimsTakenOver: Set<string>;
 }
 
 export interface WorldOptions {
@@ -64,6 +77,16 @@ export interface WorldOptions {
 }
 
 const MAX_CRASHES = 25;
+
+/**
+ * Parked reads one engine may make before the driver takes it for a livelock: far more than a batch of these sizes
+ * needs. Such an engine is stopped, as Lambda's timeout would stop it (a crash: its batch is retried on a fresh
+ * engine), and the livelock is reported as a problem (`LIVELOCK` in `problems`).
+ */
+const MAX_PARKED_READS = 1_000;
+
+/** Thrown into an engine found in a livelock: it is stopped like a crashed one. */
+export class Livelock extends Crash {}
 
 export class EdgeWorld {
   readonly clock = new ManualClock();
@@ -95,6 +118,9 @@ export class EdgeWorld {
         crashesByAccount: new Map(),
         conflicts: new Set(),
         everParked: new Set(),
+        forgotten: new Map(),
+        takenOver: new Set(),
+        claimsTakenOver: new Set(),
       };
     });
   }
@@ -114,7 +140,12 @@ export class EdgeWorld {
       this.clock.advance(Math.max(this.claimTtlMs, this.options.maxGapAgeMs) + 1);
       if ((await this.waiting(lane)).length === 0) return;
       const before = this.progress(lane);
-      this.note(lane, [], await sweeper.sweep());
+      try {
+        this.note(lane, [], await sweeper.sweep());
+      } catch (error) {
+        if (!(error instanceof Livelock)) throw error;
+        return;
+      }
       if (this.progress(lane) === before) return;
     }
     this.problems.push(`${lane.epoch.id}: accounts still changing after ${rounds} sweeps`);
@@ -186,7 +217,29 @@ export class EdgeWorld {
 
   /** An engine of `lane`; with `dead`, one that may crash after a destination call (and is dead from then on). */
   engine(lane: Lane, dead: { value: boolean } | undefined): OrderingEngine {
+    // The accounts this engine acted on; once it is dead, each is charged with its crash (once), also one whose write
+    // was still under way when it died.
     const touched = new Set<string>();
+    const charged = new Set<string>();
+    const chargeCrash = (): void => {
+      for (const account of touched) {
+        if (charged.has(account)) continue;
+        charged.add(account);
+        lane.crashesByAccount.set(account, (lane.crashesByAccount.get(account) ?? 0) + 1);
+      }
+    };
+    const touch = (accountId: string): void => {
+      touched.add(accountId);
+      if (dead?.value) chargeCrash();
+    };
+    // The accounts for which this engine committed a pending GAP_TIMEOUT notice: the notices it may send as their writer.
+    // A committed write touches the account too: a crash between writing a notice pending and sending it leaves it to
+    // be sent again once the claim has run out.
+    const wrotePending = new Set<string>();
+    const committed = (request: LedgerWrite): void => {
+      if (request.next.gapNotice?.pending) wrotePending.add(request.next.accountId);
+      touch(request.next.accountId);
+    };
     const sink = lane.destination;
     const crashing: Destination = {
       name: sink.name,
@@ -194,27 +247,47 @@ export class EdgeWorld {
       deliver: async (deliveries, options) => {
         if (dead?.value) throw new Crash();
         const results = await sink.deliver(deliveries, options);
-        for (const delivery of deliveries) touched.add(delivery.record.accountId);
+        for (const delivery of deliveries) touch(delivery.record.accountId);
         if (dead && this.crashes < MAX_CRASHES && this.random() < this.options.crashRate) {
           dead.value = true;
           this.crashes += 1;
-          for (const account of touched) lane.crashesByAccount.set(account, (lane.crashesByAccount.get(account) ?? 0) + 1);
+          chargeCrash();
           throw new Crash();
         }
         return results;
       },
     };
     const stall = dead ? this.options.stall : undefined;
-    const ledger = guarded(lane, async () => {
-      await this.options.interleave?.();
-      if (stall && stall.rate > 0 && this.random() < stall.rate) this.clock.advance(Math.floor(this.random() * stall.maxMs));
-      if (dead?.value) throw new Crash();
-    });
+    let parkedReads = 0;
+    const livelockCheck = (accountId: string): void => {
+      if ((parkedReads += 1) <= MAX_PARKED_READS) return;
+      this.problems.push(`${lane.epoch.id}: LIVELOCK: an engine read the parked records of ${accountId} ${MAX_PARKED_READS} times and went on; stopped as at Lambda's timeout`);
+      if (dead && !dead.value) {
+        dead.value = true;
+        this.crashes += 1;
+        chargeCrash();
+      }
+      throw new Livelock();
+    };
+    const ledger = guarded(
+      lane,
+      async () => {
+        await this.options.interleave?.();
+        if (stall && stall.rate > 0 && this.random() < stall.rate) this.clock.advance(Math.floor(this.random() * stall.maxMs));
+        if (dead?.value) throw new Crash();
+      },
+      committed,
+      livelockCheck,
+    );
     // Letters count as touching the account too: a crash between a letter and its commit sends the letter again.
     const deadLetters: DeadLetterQueue = {
       send: async (letters) => {
         if (dead?.value) throw new Crash();
-        for (const letter of letters) if (letter.accountId !== undefined) touched.add(letter.accountId);
+        for (const letter of letters) {
+          if (letter.accountId === undefined) continue;
+          touch(letter.accountId);
+          if (letter.reason === 'GAP_TIMEOUT' && !wrotePending.has(letter.accountId)) lane.takenOver.add(letter);
+        }
         return lane.deadLetters.send(letters);
       },
     };
@@ -233,23 +306,49 @@ export class EdgeWorld {
   }
 }
 
+/** Per lane and account, the last committed watermark. */
+const committedWatermarks = new WeakMap<Lane, Map<string, Watermark>>();
+
+function lastCommitted(lane: Lane): Map<string, Watermark> {
+  let byAccount = committedWatermarks.get(lane);
+  if (byAccount === undefined) committedWatermarks.set(lane, (byAccount = new Map()));
+  return byAccount;
+}
+
 /**
- * The lane's ledger with `before` awaited ahead of every operation (where a dead engine finds out it is dead), noting
- * the accounts whose writes lose races and the records parked.
+ * The lane's ledger with `before` awaited ahead of every operation (where a dead engine finds out it is dead),
+ * `parkedRead` told of every read of parked records and `committed` of every committed write; it notes the accounts
+ * whose writes lose races or whose claims are taken over, the records parked, and the versions the watermark stops
+ * remembering as recently delivered.
  */
-function guarded(lane: Lane, before: () => Promise<void>): Ledger {
+function guarded(lane: Lane, before: () => Promise<void>, committed: (request: LedgerWrite) => void, parkedRead: (accountId: string) => void): Ledger {
   const ledger = lane.ledger;
   const write = async (request: LedgerWrite): Promise<LedgerWriteResult> => {
+    const accountId = request.next.accountId;
     const result = await ledger.write(request);
-    if (result === 'conflict') lane.conflicts.add(request.next.accountId);
-    else for (const record of request.park) lane.everParked.add(record.eventId);
+    if (result === 'conflict') {
+      lane.conflicts.add(accountId);
+      return result;
+    }
+    for (const record of request.park) lane.everParked.add(record.eventId);
+    // Every write of the lane passes here: the last committed watermark is what this write replaced.
+    const stored = lastCommitted(lane);
+    const replaced = stored.get(accountId);
+    const kept = new Set(request.next.recent.map((entry) => entry.version));
+    for (const { version } of replaced?.recent ?? []) {
+      if (!kept.has(version)) lane.forgotten.set(accountId, (lane.forgotten.get(accountId) ?? new Set<number>()).add(version));
+    }
+    const [held, taken] = [replaced?.claim, request.next.claim];
+    if (held !== undefined && taken !== undefined && taken.owner !== held.owner) lane.claimsTakenOver.add(accountId);
+    stored.set(accountId, request.next);
+    committed(request);
     return result;
   };
   return {
     destination: ledger.destination,
     epoch: ledger.epoch,
     load: async (accountIds) => (await before(), ledger.load(accountIds)),
-    parked: async (accountId, from, to, limit) => (await before(), ledger.parked(accountId, from, to, limit)),
+    parked: async (accountId, from, to, limit) => (parkedRead(accountId), await before(), ledger.parked(accountId, from, to, limit)),
     write: async (request) => (await before(), write(request)),
     waiting: () => ledger.waiting(),
   };

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { DeadLetter } from '../../shared/ordering/ports';
-import { appliedOf, context, describeLetters, edgeParams, healProblem, inRanges, lettersOf, versionsIn } from './edge-checks';
+import { appliedOf, context, describeLetters, edgeParams, healProblem, inRanges, lettersOf, repeatedByTakeover, versionsIn } from './edge-checks';
 import { EdgeWorld, type Lane } from './edge-drive';
 import { buildGapStream, gapShapes, type GapAccount, type GapShape, type GapStream } from './gap-model';
 import { seededYields } from './yields';
@@ -51,18 +51,28 @@ describe('every-version and latest-state: permanent gaps, finite gap age', () =>
     );
   }, 600_000);
 
-  test('every-version with gaps timing out mid-stream: every sent version delivered, every missing one healed or noticed', async () => {
-    // One notice per hole is checked where one engine reads the stream and none crashed on the account (a crash between
-    // a notice and its commit sends it again, as it re-delivers); racing engines are the BUG case below.
-    await fc.assert(movingGaps((shape, crashed) => shape.shards === 1 && !crashed), edgeParams(200));
+  test('every-version with gaps timing out mid-stream: every sent version delivered, every missing one healed or noticed once', async () => {
+    await fc.assert(movingGaps(true), edgeParams(300));
   }, 600_000);
 
-  // BUG: as for in-order, two engines that both find the account's holes timed out (each having read the watermark
-  // before the other's notice was written) both send a GAP_TIMEOUT notice for the same holes: the notice is sent
-  // before the conditional write that records the holes as owed. Shrunk: ACC-0 of 6 versions without version 2 (and
-  // ACC-1 of 2), 2 shards, batches of 1, 20% duplicates, gap age 1 s: two notices naming [2-2].
+  // Regression (fixed): as for in-order, two engines that both found the account's holes timed out (each having read
+  // the watermark before the other's notice was written) both sent a GAP_TIMEOUT notice for the same holes: the notice
+  // went out before the conditional write that records the holes as owed. A notice is now written pending first, so
+  // only the engine whose write wins sends it. Pinned shrunk case: ACC-0 of 6 versions without version 2 (and ACC-1 of
+  // 2), 2 shards, batches of 1, 20% duplicates, gap age 1 s: there were two notices naming [2-2].
   test('with engines racing, a missing version is named by exactly one notice', async () => {
-    await fc.assert(movingGaps((_shape, crashed) => !crashed), { ...edgeParams<[GapShape]>(200), examples: [[RACING_NOTICES]] });
+    await fc.assert(movingGaps(false), { numRuns: 1, examples: [[RACING_NOTICES]] });
+  }, 600_000);
+
+  // BUG: a pending notice judged abandoned (older than a claim) is sent again at once, without a conditional write of
+  // its own first, on whatever watermark the engine read, however long ago (EveryVersionRun.onGap, when
+  // `now - notice.at >= claimTtlMs`): no engine crashed, yet two notices name one hole. Shrunk (by search): ACC-0 of 10
+  // versions without 5 and 8, ACC-1 of 2, 2 shards, batches of 1, gap age 5 s, claims of 5 s: engine A writes {4-9
+  // pending at t}, sends [4-5],[8-9] at t+3.1 s and records them owed at t+4 s; engine B, having read the pending
+  // notice just before that, finds it abandoned at t+5.1 s and sends [5],[8] again. The main property leaves out only
+  // this case (a repeat sent by an engine that had not written the notice pending).
+  test.fails('BUG: a pending notice is not sent again while the engine that wrote it is alive', async () => {
+    await fc.assert(movingGaps(false), { numRuns: 1, examples: [[ABANDONED_TOO_SOON]] });
   }, 600_000);
 
   test('latest-state ends at the newest version and never waits, whatever never arrives', async () => {
@@ -89,8 +99,23 @@ const RACING_NOTICES: GapShape = {
   crashRate: 0, maxGapAgeMs: 1_000, inOrderCommit: 'per-version',
 };
 
-/** Gaps time out while the stream is read: every missing version healed, noticed, or below the account's start. */
-function movingGaps(oneNoticePerHole: (shape: GapShape, crashed: boolean) => boolean): fc.IAsyncPropertyWithHooks<[GapShape]> {
+const ABANDONED_TOO_SOON: GapShape = {
+  lengths: [10, 2], seed: 238, duplicateRate: 0, shards: 2, maxBatchSize: 1, gapRate: 0.3, maxRun: 1,
+  crashRate: 0, maxGapAgeMs: 5_000, inOrderCommit: 'per-version',
+};
+
+/** How long an engine's claim (and a pending notice it wrote) lasts in these worlds. */
+const CLAIM_TTL_MS = 5_000;
+
+/**
+ * Gaps time out while the stream is read, on engines racing on every shard: every missing version healed, noticed, or
+ * below the account's start; named by one notice, except where an engine crashed on the account: a notice is
+ * at-least-once only across a crash (a crash between sending it and recording it sent leaves it pending, and a sweep
+ * sends it again once the crashed engine's claim has run out), as a delivery in flight at a crash is delivered again.
+ * `excuseResend`: leave out the BUG case above (repeats sent by engines that took a pending notice over without
+ * writing it).
+ */
+function movingGaps(excuseResend: boolean): fc.IAsyncPropertyWithHooks<[GapShape]> {
   return fc.asyncProperty(gapShapes(true), async (shape) => {
     const stream = buildGapStream(shape);
     const { world, lane } = await drained(shape, stream, 'every-version', true);
@@ -100,8 +125,10 @@ function movingGaps(oneNoticePerHole: (shape: GapShape, crashed: boolean) => boo
       const notices = lettersOf(lane, a.id, 'GAP_TIMEOUT');
       const w = await world.watermark(lane, a.id);
       for (const v of missingOf(a)) {
-        const named = notices.filter((l) => inRanges(l.missing, v)).length;
-        if (named > 1 && oneNoticePerHole(shape, lane.crashesByAccount.has(a.id))) say.push(`${a.id}: missing ${v} named by ${named} notices`);
+        const naming = notices.filter((l) => inRanges(l.missing, v));
+        const named = naming.length;
+        const excused = lane.crashesByAccount.has(a.id) || (excuseResend && repeatedByTakeover(lane, naming));
+        if (named > 1 && !excused) say.push(`${a.id}: missing ${v} named by ${named} notices ${describeLetters(naming)} at ${naming.map((l) => l.at)}`);
         if (!healed.has(v) && named === 0 && v > (w?.floor ?? 0)) say.push(`${a.id}: missing ${v} neither healed, nor noticed, nor below the start`);
       }
     }
@@ -134,6 +161,7 @@ async function drained(shape: GapShape, stream: GapStream, mode: 'every-version'
     crashRate: shape.crashRate,
     maxGapAgeMs: shape.maxGapAgeMs,
     interleave: seededYields(shape.seed),
+    claimTtlMs: CLAIM_TTL_MS,
     ...(moving ? { clockStepMs: Math.min(shape.maxGapAgeMs / 2, 2_000) } : {}),
   });
   const lane = world.lanes[0]!;

@@ -1,12 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { appliedOf, context, edgeParams, firsts, healProblem, inRanges, lettersOf, orderProblems } from './edge-checks';
+import { appliedOf, context, describeLetters, edgeParams, firsts, healProblem, inRanges, lettersOf, orderProblems, repeatedByTakeover } from './edge-checks';
 import { EdgeWorld, type Lane } from './edge-drive';
 import { buildGapStream, gapShapes, inOrderPlan, sentAbove, skipReason, type GapShape, type GapStream } from './gap-model';
 import { seededYields } from './yields';
 
 /**
- * `in-order` with versions that never arrive and a finite gap age, with crashes between a delivery and its commit.
+ * `in-order` with versions that never arrive and a finite gap age, with crashes between a delivery and its commit
+ * (and, where gaps time out while the stream is read, claims that may run out while their engine is still at work).
  * A gap of one version is healed; an account missing its versions 1 and 2 is baselined; every other gap stops the
  * account at it, sends ONE GAP_TIMEOUT notice (records stay parked) and waits for the operator's skip, after which
  * the parked versions go out in order and the next gap does the same.
@@ -77,17 +78,28 @@ describe('in-order: permanent gaps, finite gap age, operator skips', () => {
     );
   }, 600_000);
 
-  test('with gaps timing out while the stream is still read: order holds, nothing is lost, every gap is noticed', async () => {
-    // One notice per gap is checked where one engine reads the stream and none crashed on the account (a crash between
-    // a notice and its commit sends it again, as it re-delivers); racing engines are the BUG case below.
-    await fc.assert(movingGaps((shape, crashed) => shape.shards === 1 && !crashed), edgeParams(250));
+  test('with gaps timing out while the stream is still read: order holds, nothing is lost, every gap gets one notice', async () => {
+    await fc.assert(movingGaps(true, fc.constantFrom(5_000, LONG_CLAIMS)), edgeParams(300));
   }, 600_000);
 
-  // BUG: two engines that both find a gap timed out (each on its own batch, reading the watermark before the other's
-  // notice is written) both send a GAP_TIMEOUT notice: the notice goes out before the ledger records it, unfenced.
-  // Shrunk: one account of 15 versions, 1 and 11 never sent, 3 shards, batches of 1, gap age 1 s: notices [3-7], [3-6].
+  // Regression (fixed): two engines that both found a gap timed out (each on its own batch, reading the watermark
+  // before the other's notice was written) both sent a GAP_TIMEOUT notice: the notice went out before the ledger
+  // recorded it. A notice is now written pending first, so only the engine whose write wins sends it. Pinned shrunk
+  // case: one account of 15 versions, 1 and 11 never sent, 3 shards, batches of 1, gap age 1 s: notices [3-7], [3-6].
   test('with engines racing, a gap that times out mid-stream gets exactly one notice', async () => {
-    await fc.assert(movingGaps((_shape, crashed) => !crashed), { ...edgeParams<[GapShape]>(250), examples: [[RACING_NOTICES]] });
+    await fc.assert(movingGaps(false), { numRuns: 1, examples: [[RACING_NOTICES, LONG_CLAIMS]] });
+  }, 600_000);
+
+  // BUG: a pending notice is judged abandoned by its age alone, and neither side of that judgement is fenced: the
+  // engine that wrote it sends it however late (InOrderRun.noticeGap checks no deadline, unlike a delivery), and an
+  // engine that finds it older than a claim sends it at once, without writing it pending itself (nextInOrderStep's
+  // `abandoned`, then noticeGap skips the pending write when from/to match): no engine crashed, yet one gap gets two
+  // notices. Shrunk (by search): one account of 16 versions without 2 and 10, 2 shards, batches of 1, gap age 5 s,
+  // claims of 5 s: engine A writes {2-3 pending at t} and, slowed while the other shard moves the clock, sends its
+  // notice at t+5.3 s; engine B, reading the still pending notice then, sends [2-3] again. The main property leaves out
+  // only this case (a repeat sent by an engine that had not written the notice pending).
+  test.fails('BUG: a pending notice is not sent again while the engine that wrote it is alive', async () => {
+    await fc.assert(movingGaps(false), { numRuns: 1, examples: [[ABANDONED_TOO_SOON, 5_000]] });
   }, 600_000);
 });
 
@@ -96,11 +108,26 @@ const RACING_NOTICES: GapShape = {
   crashRate: 0, maxGapAgeMs: 1_000, inOrderCommit: 'per-version',
 };
 
-/** Gaps time out while the stream is read; the operator skips whatever gap an account waits behind. */
-function movingGaps(oneNoticePerGap: (shape: GapShape, crashed: boolean) => boolean): fc.IAsyncPropertyWithHooks<[GapShape]> {
-  return fc.asyncProperty(gapShapes(true), async (shape) => {
+const ABANDONED_TOO_SOON: GapShape = {
+  lengths: [16], seed: 171, duplicateRate: 0, shards: 2, maxBatchSize: 1, gapRate: 0.3, maxRun: 1,
+  crashRate: 0, maxGapAgeMs: 5_000, inOrderCommit: 'per-version',
+};
+
+/** Claims that outlast the whole stream's reading: only crashed engines' claims expire (in the drain). */
+const LONG_CLAIMS = 3_600_000;
+
+/**
+ * Gaps time out while the stream is read, on engines racing on every shard, with claims of `claims`; the operator skips
+ * whatever gap an account waits behind. One notice per gap, except where an engine crashed on the account: a notice
+ * is at-least-once only across a crash (a crash between sending it and recording it sent leaves it pending, and a
+ * sweep sends it again once the crashed engine's claim has run out), as a delivery in flight at a crash is delivered
+ * again. `excuseResend`: leave out the BUG case above (repeats sent by engines that took a pending notice over
+ * without writing it).
+ */
+function movingGaps(excuseResend: boolean, claims: fc.Arbitrary<number> = fc.constant(LONG_CLAIMS)): fc.IAsyncPropertyWithHooks<[GapShape, number]> {
+  return fc.asyncProperty(gapShapes(true), claims, async (shape, claimTtlMs) => {
     const stream = buildGapStream(shape);
-    const { world, lane } = await consumed(shape, stream, true);
+    const { world, lane } = await consumed(shape, stream, true, claimTtlMs);
     const say = world.problems;
     // The operator skips whatever gap an account waits behind, through the end of its missing run.
     for (let round = 0; round < 12; round += 1) {
@@ -124,18 +151,28 @@ function movingGaps(oneNoticePerGap: (shape: GapShape, crashed: boolean) => bool
       say.push(...orderProblems(received, shape.inOrderCommit).map((p) => `${a.id}: ${p} in [${received}]`));
       const w = await world.watermark(lane, a.id);
       const notices = lettersOf(lane, a.id, 'GAP_TIMEOUT');
+      const crashed = lane.crashesByAccount.has(a.id);
       const late = new Set(lettersOf(lane, a.id, 'BEFORE_BASELINE').map((l) => l.version));
       for (const record of a.records) {
         const v = record.version;
         const delivered = received.includes(v);
-        if (a.sent.has(v) && delivered === late.has(v)) say.push(`${a.id}: sent ${v} ${delivered ? 'both delivered and' : 'neither delivered nor'} dead-lettered BEFORE_BASELINE`);
+        // A delivery made by an engine that then crashed, or that was slower than its claim, is unknown to the ledger
+        // (documented: the version in flight is delivered again when the account gets that far); an account that then
+        // waits too long for its start is baselined past it, and the version, when it comes again, is BEFORE_BASELINE.
+        const lostBelowStart = (crashed || lane.claimsTakenOver.has(a.id)) && v <= (w?.floor ?? 0);
+        if (a.sent.has(v) && delivered === late.has(v) && !(delivered && lostBelowStart)) {
+          say.push(`${a.id}: sent ${v} ${delivered ? 'both delivered and' : 'neither delivered nor'} dead-lettered BEFORE_BASELINE`);
+        }
         if (!a.sent.has(v) && !delivered && !notices.some((l) => inRanges(l.missing, v)) && v > (w?.floor ?? 0)) {
           say.push(`${a.id}: missing ${v} in no GAP_TIMEOUT notice (floor ${w?.floor})`);
         }
         if (late.has(v) && !(v <= (w?.floor ?? 0) || inRanges(w?.skipped, v))) say.push(`${a.id}: ${v} BEFORE_BASELINE above the start`);
       }
-      const gapStarts = notices.map((l) => l.version);
-      if (oneNoticePerGap(shape, lane.crashesByAccount.has(a.id)) && new Set(gapStarts).size !== gapStarts.length) say.push(`${a.id}: more than one notice for one gap: ${gapStarts}`);
+      for (const start of new Set(notices.map((l) => l.version))) {
+        const same = notices.filter((l) => l.version === start);
+        const excused = crashed || (excuseResend && repeatedByTakeover(lane, same));
+        if (same.length > 1 && !excused) say.push(`${a.id}: ${same.length} notices for one gap: ${describeLetters(same)} at ${same.map((l) => l.at)}`);
+      }
       for (const entry of appliedOf(lane, a.id)) {
         const problem = healProblem(entry, a.records[entry.version - 1], undefined);
         if (problem) say.push(`${a.id}: ${problem}`);
@@ -146,14 +183,13 @@ function movingGaps(oneNoticePerGap: (shape: GapShape, crashed: boolean) => bool
   });
 }
 
-async function consumed(shape: GapShape, stream: GapStream, moving: boolean): Promise<{ world: EdgeWorld; lane: Lane }> {
+async function consumed(shape: GapShape, stream: GapStream, moving: boolean, claimTtlMs = LONG_CLAIMS): Promise<{ world: EdgeWorld; lane: Lane }> {
   const world = new EdgeWorld([{ mode: 'in-order', inOrderCommit: shape.inOrderCommit }], {
     seed: shape.seed,
     crashRate: shape.crashRate,
     maxGapAgeMs: shape.maxGapAgeMs,
     interleave: seededYields(shape.seed),
-    // A moving clock: claims outlast the whole stream's reading, so only crashed engines' claims expire (in the drain).
-    ...(moving ? { clockStepMs: Math.min(shape.maxGapAgeMs / 2, 2_000), claimTtlMs: 3_600_000 } : {}),
+    ...(moving ? { clockStepMs: Math.min(shape.maxGapAgeMs / 2, 2_000), claimTtlMs } : {}),
   });
   const lane = world.lanes[0]!;
   await world.consume(stream.shards);

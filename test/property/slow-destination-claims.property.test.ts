@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { InOrderCommit } from '../../shared/ordering/delivery-mode';
+import { HEALED_EVENT_ID_PREFIX } from '../../shared/ordering/heal';
 import type { DeadLetter } from '../../shared/ordering/ports';
 import { context, describeLetters, edgeParams, firsts, orderProblems, versionsIn } from './edge-checks';
 import { EdgeWorld } from './edge-drive';
@@ -55,31 +56,50 @@ let claimsLost = 0;
 describe('in-order with a destination slower than its claims, engines racing', () => {
   test('never an older version after a newer one; repeats only as the commit mode allows; every version in the end', async () => {
     claimsLost = 0;
-    await fc.assert(fc.asyncProperty(shapes, (shape) => check(shape, true)), edgeParams(400));
+    await fc.assert(fc.asyncProperty(shapes, async (shape) => void (await check(shape, true))), edgeParams(400));
     expect(claimsLost, 'no run had a claim taken over: the property no longer exercises claim expiry').toBeGreaterThan(0);
   }, 600_000);
 
-  // BUG: a heal whose delivery failed is dead-lettered (DELIVERY_FAILED) with the healed record, whose creation time
-  // is borrowed from the next change (an upper bound). Once the real record of that version has been delivered, the
-  // redrive of that letter looks like a version written again (created after the newest delivered change) and is
-  // dead-lettered as CONTRACT_BREACH: a false breach for a change the destination has. Shrunk: ACC-0 of 3 versions
-  // (arriving 3, 2, 1) and ACC-1 of 1, 2 shards, batches of 1, claims of 2.5 s, 60% of calls slow (up to 7.5 s): the
-  // heal of 1 is aborted at its deadline, the real 1 goes out under the next claim, the letter's redrive is a breach.
+  // Regression (fixed): a heal whose delivery failed is dead-lettered (DELIVERY_FAILED) with the healed record, whose
+  // creation time is borrowed from the next change. Once the real record of that version had been delivered, the
+  // redrive of that letter looked like a version written again and was dead-lettered as a false CONTRACT_BREACH; a heal
+  // coming back (event id `healed:…`) is now a copy. Pinned shrunk case: ACC-0 of 3 versions (arriving 3, 2, 1) and
+  // ACC-1 of 1, 2 shards, batches of 1, claims of 2.5 s, 60% of calls slow (up to 7.5 s): the heal of 1 is aborted at
+  // its deadline, the real 1 goes out under the next claim, the letter is redriven. Then a few shapes more.
   test('redriving a dead-lettered heal of a version delivered since is a duplicate, not a CONTRACT_BREACH', async () => {
     const example: SlowShape = {
       lengths: [3, 1], seed: 387834412, duplicateRate: 0, shards: 2, maxBatchSize: 1, crashRate: 0, inOrderCommit: 'per-version',
       claimTtlMs: 2_500, slowRate: 0.6, slowClaims: 3, invocationClaims: 0, stallRate: 0,
     };
-    // The shrunk example first; should an engine change move the timing, the shapes look for it again.
-    await fc.assert(fc.asyncProperty(shapes, (shape) => check(shape, false)), { ...edgeParams<[SlowShape]>(400), examples: [[example]] });
+    expect(await check(example, false), 'the pinned case no longer redrives a heal').toBeGreaterThan(0);
+    await fc.assert(fc.asyncProperty(shapes, async (shape) => void (await check(shape, true))), edgeParams(100));
   }, 600_000);
+
+  // BUG: an engine whose watermark lists a version as parked, while the batch holds a copy of that version, loops on
+  // reading the parked records for ever once a racing engine has delivered and unparked that version (its watermark is
+  // stale). InOrderRun.loadParked keeps a version listed when its parked item is gone but the batch holds a record of
+  // it (`!this.records.has(version)`), while available() and parkedButNotLoaded() no longer fall back to the batch
+  // record for a listed version: nextInOrderStep asks for `load-parked` again and again, and nothing re-reads the
+  // watermark. In Lambda the invocation spins on ledger reads until its timeout (here the driver stops it after 1,000
+  // reads and reports a LIVELOCK). Shrunk (by search): ACC-0 of 2 versions and ACC-1 of 1, three copies of ACC-1's
+  // version 1 (one on shard 0, two on shard 1), batches of 1, claims of 5 s, 60% of calls slow (up to 2.5 s), 10% of
+  // ledger calls stalled: engine A claims ACC-1 v1 and delivers it; B parks its copy behind A's claim; C reads the
+  // watermark (1 parked, A's claim); A commits past its claim, unparking 1; C, finding the claim run out and the parked
+  // item gone, reads the parked records for ever.
+  test.fails('BUG: an engine never loops for ever on a parked version a racing engine has delivered', async () => {
+    const example: SlowShape = {
+      lengths: [2, 1], seed: 149, duplicateRate: 0.2, shards: 2, maxBatchSize: 1, crashRate: 0, inOrderCommit: 'per-version',
+      claimTtlMs: 5_000, slowRate: 0.6, slowClaims: 0.5, invocationClaims: 0, stallRate: 0.1,
+    };
+    await check(example, false);
+  });
 });
 
 /**
- * `tolerateRedrivenHeal`: leave out the BUG case below (a redriven heal whose version has been delivered since,
- * dead-lettered as a CONTRACT_BREACH), checked on its own.
+ * Checks one shape; returns how many dead-lettered heals were redriven (the regression case's path). `excuseLivelock`:
+ * leave out the BUG case above (an engine stopped in a livelock, as Lambda's timeout would stop it).
  */
-async function check(shape: SlowShape, tolerateRedrivenHeal: boolean): Promise<void> {
+async function check(shape: SlowShape, excuseLivelock: boolean): Promise<number> {
   const accounts = shape.lengths.map((n, index) => history(`ACC-${index}`, n, { endsWithRemove: index % 3 === 2 }).records);
   const world = new EdgeWorld([{ mode: 'in-order', inOrderCommit: shape.inOrderCommit }], {
     seed: shape.seed,
@@ -108,8 +128,9 @@ async function check(shape: SlowShape, tolerateRedrivenHeal: boolean): Promise<v
     await world.settle(lane);
   }
   claimsLost += lane.counts.claimsLost;
+  const healsRedriven = [...redriven].filter((l) => l.record?.eventId.startsWith(HEALED_EVENT_ID_PREFIX)).length;
 
-  const say = world.problems;
+  const say = world.problems.filter((problem) => !(excuseLivelock && problem.includes('LIVELOCK')));
   for (const records of accounts) {
     const id = records[0]!.accountId;
     const received = lane.destination.versionsOf(id);
@@ -121,12 +142,9 @@ async function check(shape: SlowShape, tolerateRedrivenHeal: boolean): Promise<v
   if (parked.length > 0) say.push(`left parked: ${parked.map((r) => `${r.accountId}#${r.version}`).join(' ')}`);
   const waiting = await world.waiting(lane);
   if (waiting.length > 0) say.push(`still waiting: ${waiting.join(' ')}`);
-  const other = lane.deadLetters.letters.filter((l) => l.reason !== 'DELIVERY_FAILED' && !(tolerateRedrivenHeal && redrivenHeal(l)));
+  // Nothing but delivery failures: a redriven heal of a version delivered since is a copy, never a CONTRACT_BREACH.
+  const other = lane.deadLetters.letters.filter((l) => l.reason !== 'DELIVERY_FAILED');
   if (other.length > 0) say.push(`unexpected letters: ${describeLetters(other)}`);
   expect(say, `${context(shape, world)}, ${lane.destination.aborted} deliveries aborted at their deadline`).toEqual([]);
-}
-
-/** A CONTRACT_BREACH letter for the redrive of a dead-lettered heal (its record's event id is `healed:…`). */
-function redrivenHeal(letter: DeadLetter): boolean {
-  return letter.reason === 'CONTRACT_BREACH' && (letter.record?.eventId.startsWith('healed:') ?? false);
+  return healsRedriven;
 }
