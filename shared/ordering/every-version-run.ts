@@ -163,14 +163,15 @@ export class EveryVersionRun extends AccountRun {
     // A pending notice belongs to the engine that wrote it until that engine's time is up (then it crashed).
     const notice = w.gapNotice;
     const now = this.ctx.now();
-    if (!(notice?.pending && now - notice.at >= this.ctx.claimTtlMs)) {
-      if (notice?.pending) return undefined;
-      this.watermark = { ...w, gapNotice: { from: first, to: last, at: now, pending: true } };
-      if (!(await this.flush())) {
-        await this.reload();
-        return 'lost';
-      }
+    if (notice?.pending && now - notice.at < this.ctx.claimTtlMs) return undefined;
+    // Written pending by this engine (an abandoned one is taken over the same way): the write decides who sends it.
+    this.watermark = { ...w, gapNotice: { from: first, to: last, at: now, pending: true } };
+    if (!(await this.flush())) {
+      await this.reload();
+      return 'lost';
     }
+    // Too late to send: another engine may take the notice over by now; a sweep sends it.
+    if (this.ctx.now() - now >= this.ctx.claimTtlMs - this.ctx.reserveMs) return undefined;
     const why = overflow ? `the account has more than ${MAX_RANGES} separate gaps` : `not received within ${this.ctx.maxGapAgeMs} ms`;
     const stored = await this.sendLetter({
       destination: this.ctx.destination,

@@ -198,7 +198,10 @@ export class InOrderRun extends AccountRun implements InOrderView {
       } else if (hasVersion(w.parked, version)) {
         // Parked already: a copy of that change, or another change of the version (the parked one came first).
         const parkedRecord = this.parkedRecords.get(version);
-        if (parkedRecord === undefined || parkedRecord.eventId === record.eventId) this.settleOut(version, 'duplicate');
+        // No parked item: the listing is stale (another engine delivered and unparked it); the record stays in play,
+        // and the write that follows loses its race, re-reads and judges it again.
+        if (parkedRecord === undefined) this.update({ ...w, parked: removeVersions(w.parked, version) });
+        else if (parkedRecord.eventId === record.eventId) this.settleOut(version, 'duplicate');
         else breaches.push(writtenTwice(parkedRecord, record));
       }
     }
@@ -269,7 +272,7 @@ export class InOrderRun extends AccountRun implements InOrderView {
     // The parked items are the truth: they move in one transaction with the watermark that lists them.
     for (const [start, stop] of this.watermark.parked) {
       for (let version = Math.max(start, from); version <= Math.min(stop, lastRead); version += 1) {
-        if (!found.has(version) && !this.records.has(version)) listed = removeVersions(listed, version);
+        if (!found.has(version)) listed = removeVersions(listed, version);
       }
     }
     if (listed !== this.watermark.parked) this.update({ ...this.watermark, parked: listed });
@@ -365,11 +368,16 @@ export class InOrderRun extends AccountRun implements InOrderView {
    * first written as pending: of two engines that find the gap timed out, only the one whose write wins sends it.
    */
   private async noticeGap(from: number, to: number): Promise<void> {
-    const pending = this.watermark.gapNotice;
-    if (!(pending?.pending && pending.from === from && pending.to === to)) {
-      this.update(gapTimedOut(this.watermark, from, to, this.ctx.now(), true));
-      // A lost race re-reads and re-plans: the other engine's notice, or a gap that has moved.
-      if (!(await this.commit())) return;
+    // Written as pending by this run, always (a notice another engine left pending is taken over the same way), so
+    // the conditional write decides which engine sends it.
+    const writtenAt = this.ctx.now();
+    this.update(gapTimedOut(this.watermark, from, to, writtenAt, true));
+    // A lost race re-reads and re-plans: the other engine's notice, or a gap that has moved.
+    if (!(await this.commit())) return;
+    if (this.ctx.now() - writtenAt >= this.ctx.claimTtlMs - this.ctx.reserveMs) {
+      // Too late: another engine may take the notice over by now. The next sweep sends it.
+      this.noticeFailed = true;
+      return;
     }
     const w = this.watermark;
     const waiting = countVersions(w.parked) + this.inHand.filter((v) => v > w.version && this.inPlay(v) && !hasVersion(w.parked, v)).length;
@@ -541,8 +549,9 @@ export class InOrderRun extends AccountRun implements InOrderView {
     if (fact && fact(fresh) !== undefined) {
       this.remember(fact);
     } else if (fact) {
-      // Another engine took our claim over and will deliver that version again; ours did reach the destination.
-      this.settlePending();
+      // Another engine took our claim over: the ledger does not hold what we delivered since. Those records go back
+      // into play (the other engine may not have them): delivered again in order, or parked, or copies if it did.
+      this.pending.clear();
     }
     await this.classify();
     return false;

@@ -92,13 +92,12 @@ export function healProblem(entry: Applied, real: ChangeRecord | undefined, held
 }
 
 /**
- * The BUG case pinned in permanent-gaps-every-version and permanent-gaps-in-order: a pending GAP_TIMEOUT notice judged
- * abandoned and sent again, without a write of its own first, by an engine that had not written it (see
- * `Lane.takenOver`). Notices for one gap are this case when at most one of them was sent by the engine that wrote it
- * pending; racing writers are not.
+ * Notices for one gap may go out twice only when the account's pending notice was taken over: its writer was slower
+ * than its lease (documented at-least-once, like a delivery whose claim ran out). An unfenced resend never passes:
+ * the drive records it as a problem.
  */
-export function repeatedByTakeover(lane: Lane, notices: readonly DeadLetter[]): boolean {
-  return notices.filter((letter) => !lane.takenOver.has(letter)).length <= 1;
+export function repeatedByTakeover(lane: Lane, accountId: string): boolean {
+  return lane.noticesTakenOver.has(accountId);
 }
 
 /** A short description of letters, for messages. */

@@ -50,10 +50,15 @@ export interface Lane {
    */
   readonly forgotten: Map<string, Set<number>>;
   /**
-   * GAP_TIMEOUT notices sent by an engine that had not written them pending itself: a pending notice it took to be
-   * abandoned (its writer's time was up), sent again without a write of its own first.
+   * GAP_TIMEOUT notices sent by an engine that had not written them pending itself (an unfenced resend): each is a
+   * problem of the run.
    */
   readonly takenOver: Set<DeadLetter>;
+  /**
+   * Accounts whose pending GAP_TIMEOUT notice another engine took over with a pending write of its own, once the
+   * writer's time was up (the writer slower than its lease, like a claim run out): the notice may then go out twice.
+   */
+  readonly noticesTakenOver: Set<string>;
   /** Accounts whose claim another engine took over once it had run out (its holder slower than its claim). */
   readonly claimsTakenOver: Set<string>;
 }
@@ -120,6 +125,7 @@ export class EdgeWorld {
         everParked: new Set(),
         forgotten: new Map(),
         takenOver: new Set(),
+        noticesTakenOver: new Set(),
         claimsTakenOver: new Set(),
       };
     });
@@ -286,7 +292,10 @@ export class EdgeWorld {
         for (const letter of letters) {
           if (letter.accountId === undefined) continue;
           touch(letter.accountId);
-          if (letter.reason === 'GAP_TIMEOUT' && !wrotePending.has(letter.accountId)) lane.takenOver.add(letter);
+          if (letter.reason === 'GAP_TIMEOUT' && !wrotePending.has(letter.accountId)) {
+            lane.takenOver.add(letter);
+            this.problems.push(`${lane.epoch.id}: ${letter.accountId}: a GAP_TIMEOUT notice sent by an engine that had not written it pending`);
+          }
         }
         return lane.deadLetters.send(letters);
       },
@@ -340,6 +349,8 @@ function guarded(lane: Lane, before: () => Promise<void>, committed: (request: L
     }
     const [held, taken] = [replaced?.claim, request.next.claim];
     if (held !== undefined && taken !== undefined && taken.owner !== held.owner) lane.claimsTakenOver.add(accountId);
+    const [noticed, renoticed] = [replaced?.gapNotice, request.next.gapNotice];
+    if (noticed?.pending && renoticed?.pending && renoticed.at !== noticed.at) lane.noticesTakenOver.add(accountId);
     stored.set(accountId, request.next);
     committed(request);
     return result;

@@ -56,7 +56,7 @@ let claimsLost = 0;
 describe('in-order with a destination slower than its claims, engines racing', () => {
   test('never an older version after a newer one; repeats only as the commit mode allows; every version in the end', async () => {
     claimsLost = 0;
-    await fc.assert(fc.asyncProperty(shapes, async (shape) => void (await check(shape, true))), edgeParams(400));
+    await fc.assert(fc.asyncProperty(shapes, async (shape) => void (await check(shape))), edgeParams(400));
     expect(claimsLost, 'no run had a claim taken over: the property no longer exercises claim expiry').toBeGreaterThan(0);
   }, 600_000);
 
@@ -71,35 +71,38 @@ describe('in-order with a destination slower than its claims, engines racing', (
       lengths: [3, 1], seed: 387834412, duplicateRate: 0, shards: 2, maxBatchSize: 1, crashRate: 0, inOrderCommit: 'per-version',
       claimTtlMs: 2_500, slowRate: 0.6, slowClaims: 3, invocationClaims: 0, stallRate: 0,
     };
-    expect(await check(example, false), 'the pinned case no longer redrives a heal').toBeGreaterThan(0);
-    await fc.assert(fc.asyncProperty(shapes, async (shape) => void (await check(shape, true))), edgeParams(100));
+    expect(await check(example), 'the pinned case no longer redrives a heal').toBeGreaterThan(0);
+    await fc.assert(fc.asyncProperty(shapes, async (shape) => void (await check(shape))), edgeParams(100));
   }, 600_000);
 
-  // BUG: an engine whose watermark lists a version as parked, while the batch holds a copy of that version, loops on
-  // reading the parked records for ever once a racing engine has delivered and unparked that version (its watermark is
-  // stale). InOrderRun.loadParked keeps a version listed when its parked item is gone but the batch holds a record of
-  // it (`!this.records.has(version)`), while available() and parkedButNotLoaded() no longer fall back to the batch
-  // record for a listed version: nextInOrderStep asks for `load-parked` again and again, and nothing re-reads the
-  // watermark. In Lambda the invocation spins on ledger reads until its timeout (here the driver stops it after 1,000
-  // reads and reports a LIVELOCK). Shrunk (by search): ACC-0 of 2 versions and ACC-1 of 1, three copies of ACC-1's
-  // version 1 (one on shard 0, two on shard 1), batches of 1, claims of 5 s, 60% of calls slow (up to 2.5 s), 10% of
-  // ledger calls stalled: engine A claims ACC-1 v1 and delivers it; B parks its copy behind A's claim; C reads the
-  // watermark (1 parked, A's claim); A commits past its claim, unparking 1; C, finding the claim run out and the parked
-  // item gone, reads the parked records for ever.
-  test.fails('BUG: an engine never loops for ever on a parked version a racing engine has delivered', async () => {
+  // Regression (fixed): an engine whose watermark listed a version as parked, while its batch held a copy, read the
+  // parked records for ever once a racing engine had delivered and unparked that version (the listing kept the version
+  // while the item was gone). A version whose parked item is gone is now taken off the listing. Pinned shrunk case:
+  // ACC-0 of 2 versions and ACC-1 of 1, three copies of ACC-1's version 1, batches of 1, claims of 5 s, 60% of calls
+  // slow, 10% of ledger calls stalled.
+  // Regression (fixed): per-batch, an engine whose claim was taken over while its deliveries were not yet committed
+  // settled those batch records as delivered, though the engine that took over did not hold them: versions 4-5 were
+  // lost from the ledger's point of view (a GAP_TIMEOUT, the account stuck). They now go back into play (delivered
+  // again in order, parked, or copies). Pinned: fast-check seed 579321801's counterexample.
+  test('records delivered under a claim that was taken over go back into play, never count as delivered', async () => {
+    const example: SlowShape = {
+      lengths: [12, 13, 11, 13, 12], seed: -1793476936, duplicateRate: 0, shards: 3, maxBatchSize: 16, crashRate: 0.2, inOrderCommit: 'per-batch',
+      claimTtlMs: 2_500, slowRate: 0.1, slowClaims: 0.5, invocationClaims: 0, stallRate: 0.1,
+    };
+    await check(example);
+  });
+
+  test('an engine never loops for ever on a parked version a racing engine has delivered', async () => {
     const example: SlowShape = {
       lengths: [2, 1], seed: 149, duplicateRate: 0.2, shards: 2, maxBatchSize: 1, crashRate: 0, inOrderCommit: 'per-version',
       claimTtlMs: 5_000, slowRate: 0.6, slowClaims: 0.5, invocationClaims: 0, stallRate: 0.1,
     };
-    await check(example, false);
+    await check(example);
   });
 });
 
-/**
- * Checks one shape; returns how many dead-lettered heals were redriven (the regression case's path). `excuseLivelock`:
- * leave out the BUG case above (an engine stopped in a livelock, as Lambda's timeout would stop it).
- */
-async function check(shape: SlowShape, excuseLivelock: boolean): Promise<number> {
+/** Checks one shape; returns how many dead-lettered heals were redriven (the regression case's path). */
+async function check(shape: SlowShape): Promise<number> {
   const accounts = shape.lengths.map((n, index) => history(`ACC-${index}`, n, { endsWithRemove: index % 3 === 2 }).records);
   const world = new EdgeWorld([{ mode: 'in-order', inOrderCommit: shape.inOrderCommit }], {
     seed: shape.seed,
@@ -130,7 +133,7 @@ async function check(shape: SlowShape, excuseLivelock: boolean): Promise<number>
   claimsLost += lane.counts.claimsLost;
   const healsRedriven = [...redriven].filter((l) => l.record?.eventId.startsWith(HEALED_EVENT_ID_PREFIX)).length;
 
-  const say = world.problems.filter((problem) => !(excuseLivelock && problem.includes('LIVELOCK')));
+  const say = [...world.problems];
   for (const records of accounts) {
     const id = records[0]!.accountId;
     const received = lane.destination.versionsOf(id);
