@@ -229,7 +229,7 @@ export class InOrderRun extends AccountRun implements InOrderView {
     const w = this.watermark;
     const wanted = this.inHand.filter((v) => this.inPlay(v) && v > w.version && hasVersion(w.parked, v) && !this.parkedRecords.has(v));
     const loaded = await Promise.all(wanted.map((version) => this.ctx.ledger.parked(this.accountId, version, version, 1)));
-    for (const record of loaded.flat()) if (!this.toUnpark.has(record.version)) this.parkedRecords.set(record.version, record);
+    for (const record of loaded.flat()) if (!this.isLeaving(record.version)) this.parkedRecords.set(record.version, record);
   }
 
   /** Applies an operator's skip; false when it was refused (nothing changed). */
@@ -263,7 +263,7 @@ export class InOrderRun extends AccountRun implements InOrderView {
     const found = new Set<number>();
     for (const record of loaded) {
       found.add(record.version);
-      if (this.toUnpark.has(record.version)) continue;
+      if (this.isLeaving(record.version)) continue;
       if (record.version > this.watermark.version) this.parkedRecords.set(record.version, record);
       else this.toUnpark.add(record.version);
     }
@@ -505,6 +505,18 @@ export class InOrderRun extends AccountRun implements InOrderView {
       }
     }
     this.watermark = planned;
+  }
+
+  /**
+   * True for a parked version on its way out of the table. One the watermark lists again (a fresh watermark after a
+   * lost race, where it is still, or again, parked) is not: it must be read like any parked record.
+   */
+  private isLeaving(version: number): boolean {
+    if (!this.toUnpark.has(version)) return false;
+    if (!hasVersion(this.watermark.parked, version)) return true;
+    this.toUnpark.delete(version);
+    this.ctx.tally.counts.unparked -= 1;
+    return false;
   }
 
   /** Parked records to remove: no longer listed by the planned watermark. */
