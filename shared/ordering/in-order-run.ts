@@ -570,23 +570,25 @@ export class InOrderRun extends AccountRun implements InOrderView {
   }
 
   /**
-   * Before parked records leave the ledger: each must be what this run delivered or dead-lettered for its version.
-   * One that is not (another engine parked a different change of the version, or the real record of a version this
-   * run healed) is dead-lettered, never deleted unseen: HEAL_MISMATCH against a heal, CONTRACT_BREACH otherwise.
+   * Before parked records leave the ledger because this run delivered or dead-lettered their version: each must be
+   * what was delivered. One that is not (another engine parked a different change of the version, or the real record
+   * of a version this run healed) is dead-lettered, never deleted unseen: HEAL_MISMATCH against a heal,
+   * CONTRACT_BREACH otherwise.
    */
   private async checkUnparked(versions: readonly number[]): Promise<void> {
     for (const version of versions) {
       const done = this.handled.get(version);
+      // A version this run did not deliver leaves the listing only because the listing was stale (its item was gone
+      // when read): the write is conditional on the revision read, so it deletes nothing another engine wrote since.
+      if (done === undefined) continue;
       const known = this.parkedRecords.get(version);
-      if (known !== undefined && done !== undefined && known.eventId === done.record.eventId) continue;
+      if (known !== undefined && known.eventId === done.record.eventId) continue;
       const [stored] = known ? [known] : await this.ctx.ledger.parked(this.accountId, version, version, 1);
-      if (stored === undefined || (done !== undefined && stored.eventId === done.record.eventId)) continue;
-      if (done?.healed && changeDigest(stored) === changeDigest(done.record)) continue;
-      const breach = done?.healed
+      if (stored === undefined || stored.eventId === done.record.eventId) continue;
+      if (done.healed && changeDigest(stored) === changeDigest(done.record)) continue;
+      const breach = done.healed
         ? new ContractBreach('HEAL_MISMATCH', `version ${version} was healed from its neighbours while its real record waited parked, and the real change differs from the heal: the destination holds the healed version`, stored)
-        : done !== undefined
-          ? writtenTwice(done.record, stored)
-          : new ContractBreach('CONTRACT_BREACH', `the account moved past version ${version} while this change of it waited parked`, stored);
+        : writtenTwice(done.record, stored);
       if (!(await this.deadLetterBreach(breach))) throw new DeadLetterQueueUnavailableError(`the parked record of account ${this.accountId} v${version} could not be dead-lettered`);
       this.parkedRecords.set(version, stored);
       this.handled.set(version, { record: stored, healed: false });

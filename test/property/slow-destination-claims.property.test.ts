@@ -103,6 +103,17 @@ describe('in-order with a destination slower than its claims, engines racing', (
     await check(example);
   });
 
+  // Regression (fixed): an engine that took a stale parked listing off its plan checked the item before its write, found
+  // a copy another engine had parked since, and dead-lettered it as a CONTRACT_BREACH. Only versions the engine itself
+  // delivered are checked now; its conditional write deletes nothing written since. Pinned: fast-check seed 381644354.
+  test('a copy parked again by another engine is never taken for a contract breach', async () => {
+    const example: SlowShape = {
+      lengths: [10, 1, 16, 7, 5], seed: 125473329, duplicateRate: 0, shards: 4, maxBatchSize: 4, crashRate: 0.05, inOrderCommit: 'per-batch',
+      claimTtlMs: 2_500, slowRate: 0.1, slowClaims: 0.5, invocationClaims: 0, stallRate: 0.1,
+    };
+    await check(example);
+  });
+
   test('an engine never loops for ever on a parked version a racing engine has delivered', async () => {
     const example: SlowShape = {
       lengths: [2, 1], seed: 149, duplicateRate: 0.2, shards: 2, maxBatchSize: 1, crashRate: 0, inOrderCommit: 'per-version',
