@@ -111,10 +111,26 @@ export function writtenTwice(first: ChangeRecord, second: ChangeRecord): Contrac
   );
 }
 
+/** The recent deliveries with `records` (real changes, in delivery order) among them: one new list per batch. */
+export function withRecentAll(recent: readonly RecentDelivery[], records: readonly ChangeRecord[]): readonly RecentDelivery[] {
+  if (records.length === 0) return recent;
+  if (records.length === 1) return withRecent(recent, records[0] as ChangeRecord, false);
+  const fresh = records.filter((record) => !isHealedRecord(record)).map((record) => ({ version: record.version, createdAt: record.createdAtMicros }));
+  const replaced = new Set(fresh.map((entry) => entry.version));
+  const next = [...recent.filter((entry) => !replaced.has(entry.version)), ...fresh];
+  return next.length > MAX_RECENT_DELIVERIES ? next.slice(next.length - MAX_RECENT_DELIVERIES) : next;
+}
+
 /** The recent deliveries with `record` among them (real changes only; a heal's time is not its own). */
 export function withRecent(recent: readonly RecentDelivery[], record: ChangeRecord, healed: boolean): readonly RecentDelivery[] {
   if (healed || isHealedRecord(record)) return recent;
-  const next = [...recent.filter((entry) => entry.version !== record.version), { version: record.version, createdAt: record.createdAtMicros }];
+  const entry = { version: record.version, createdAt: record.createdAtMicros };
+  const last = recent[recent.length - 1];
+  // The common case, in version order: append, dropping the oldest past the bound.
+  if (last === undefined || last.version < record.version) {
+    return recent.length < MAX_RECENT_DELIVERIES ? [...recent, entry] : [...recent.slice(1), entry];
+  }
+  const next = [...recent.filter((other) => other.version !== record.version), entry];
   return next.length > MAX_RECENT_DELIVERIES ? next.slice(next.length - MAX_RECENT_DELIVERIES) : next;
 }
 

@@ -1,5 +1,5 @@
 import type { ChangeRecord } from '../change-record/change-record';
-import { withRecent } from './contract';
+import { withRecentAll } from './contract';
 import { changeDigest } from './heal';
 import { keepableImage } from './in-order-rules';
 import { MAX_HEAL_MARKS, MAX_RANGES } from './limits';
@@ -47,21 +47,32 @@ export interface Settled {
 
 /** Merges what a batch settled into the watermark; the watermark only ever moves forward. */
 export function settled(w: Watermark, batch: Settled, now: number): Watermark {
+  const versions = [...batch.delivered.keys()].sort((a, b) => a - b);
   let ahead = w.ahead;
   let owed = w.owed;
+  // One range operation per run of consecutive versions, not one per version: a hot batch is a few runs.
+  for (let start = 0; start < versions.length; ) {
+    let end = start;
+    while (end + 1 < versions.length && versions[end + 1] === (versions[end] as number) + 1) end += 1;
+    const from = versions[start] as number;
+    const to = versions[end] as number;
+    if (to > w.version) ahead = addVersions(ahead, Math.max(from, w.version + 1), to);
+    if (owed.length > 0) owed = removeVersions(owed, from, to);
+    start = end + 1;
+  }
   let newest = w.newestCreatedAt;
   let heals = w.heals;
-  let recent = w.recent;
-  for (const [version, record] of batch.delivered) {
-    if (version > w.version) ahead = addVersions(ahead, version);
-    owed = removeVersions(owed, version);
-    newest = Math.max(newest ?? 0, record.createdAtMicros);
-    if (batch.healed.has(version) && !heals.some((mark) => mark.version === version)) {
+  const real: ChangeRecord[] = [];
+  for (const version of versions) {
+    const record = batch.delivered.get(version) as ChangeRecord;
+    if (record.createdAtMicros > (newest ?? 0)) newest = record.createdAtMicros;
+    if (!batch.healed.has(version)) real.push(record);
+    else if (!heals.some((mark) => mark.version === version)) {
       heals = [...heals, { version, digest: changeDigest(record) }].slice(-MAX_HEAL_MARKS);
     }
-    recent = withRecent(recent, record, batch.healed.has(version));
   }
   for (const version of batch.lettered) owed = addVersions(owed, version);
+  const recent = withRecentAll(w.recent, real);
   const moved = advance({ ...w, ahead, owed: capRanges(owed, MAX_RANGES), newestCreatedAt: newest, heals, recent });
   if (moved.version === w.version) return withGapClock(moved, now);
   const at = batch.delivered.get(moved.version);

@@ -91,12 +91,13 @@ export class EveryVersionRun extends AccountRun {
     for (;;) {
       let next = settled(this.windowed(this.watermark, versions), batch, this.ctx.now());
       if (!decided) {
+        const before = this.watermark;
         const outcome = await this.onGap(next);
         if (outcome === 'lost') continue;
         decided = true;
         gap = outcome;
         // Claiming the notice wrote the account: plan on what is stored now.
-        next = settled(this.windowed(this.watermark, versions), batch, this.ctx.now());
+        if (this.watermark !== before) next = settled(this.windowed(this.watermark, versions), batch, this.ctx.now());
       }
       if (gap !== undefined) next = applyGap(next, gap, this.ctx.now());
       // The notice that would fold an overflowing `ahead` could not be stored: forget the highest deliveries rather
