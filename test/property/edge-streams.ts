@@ -1,6 +1,7 @@
 import type { AccountImage } from '../../shared/accounts/account';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
-import { prng, shuffle } from '../../local/prng';
+import { prng } from '../../local/prng';
+import { shipWith } from './stream-model';
 
 /**
  * Account histories for the edge paths, built like `test/support/histories.ts` (each image carries `updated_at` and
@@ -142,28 +143,9 @@ export interface ShipShape {
   readonly maxBatchSize: number;
 }
 
-/**
- * Every record, some more than once (each copy its own sequence number), in any order, cut into batches of any size
- * and spread over shards regardless of account: shard → batches → records.
- */
+/** The records on a stream as `buildStream` puts them (see `shipWith`), with a seed of their own. */
 export function ship(records: readonly ChangeRecord[], shape: ShipShape): ChangeRecord[][][] {
-  const random = prng(shape.seed ^ 0x2545f491);
-  const copies: ChangeRecord[] = [];
-  for (const record of records) {
-    let copy = 0;
-    do {
-      copies.push({ ...record, sequenceNumber: `${record.sequenceNumber}/${copy}` });
-      copy += 1;
-    } while (random() < shape.duplicateRate && copy < 4);
-  }
-  shuffle(copies, random);
-  const shards: ChangeRecord[][][] = Array.from({ length: shape.shards }, () => []);
-  for (let start = 0; start < copies.length; ) {
-    const size = 1 + Math.floor(random() * shape.maxBatchSize);
-    (shards[Math.floor(random() * shape.shards)] as ChangeRecord[][]).push(copies.slice(start, start + size));
-    start += size;
-  }
-  return shards;
+  return shipWith(records, shape, prng(shape.seed ^ 0x2545f491));
 }
 
 /** The time of the change a record is, as the replay window reads it: its new image's updated_at, else its creation. */

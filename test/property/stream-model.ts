@@ -27,26 +27,37 @@ export interface Stream {
 export function buildStream(shape: StreamShape): Stream {
   const random = prng(shape.seed);
   const histories = new Map<string, ChangeRecord[]>();
-  const copies: ChangeRecord[] = [];
   shape.lengths.forEach((length, index) => {
     const accountId = `ACC-${index}`;
-    const history = accountHistory(accountId, length, { endsWithRemove: random() < 0.2 });
-    histories.set(accountId, history);
-    for (const record of history) {
-      let copy = 0;
-      do {
-        copies.push({ ...record, sequenceNumber: `${record.sequenceNumber}/${copy}` });
-        copy += 1;
-      } while (random() < shape.duplicateRate && copy < 4);
-    }
+    histories.set(accountId, accountHistory(accountId, length, { endsWithRemove: random() < 0.2 }));
   });
+  const shards = shipWith([...histories.values()].flat(), shape, random);
+  return { histories, shards, copies: shards.flat(2).length };
+}
+
+/**
+ * Every record, some more than once (each copy its own sequence number), in any order, cut into batches of any size
+ * and spread over shards regardless of account: shard → batches → records.
+ */
+export function shipWith(
+  records: readonly ChangeRecord[],
+  shape: Pick<StreamShape, 'duplicateRate' | 'shards' | 'maxBatchSize'>,
+  random: () => number,
+): ChangeRecord[][][] {
+  const copies: ChangeRecord[] = [];
+  for (const record of records) {
+    let copy = 0;
+    do {
+      copies.push({ ...record, sequenceNumber: `${record.sequenceNumber}/${copy}` });
+      copy += 1;
+    } while (random() < shape.duplicateRate && copy < 4);
+  }
   shuffle(copies, random);
   const shards: ChangeRecord[][][] = Array.from({ length: shape.shards }, () => []);
   for (let start = 0; start < copies.length; ) {
     const size = 1 + Math.floor(random() * shape.maxBatchSize);
-    const shard = shards[Math.floor(random() * shape.shards)] as ChangeRecord[][];
-    shard.push(copies.slice(start, start + size));
+    (shards[Math.floor(random() * shape.shards)] as ChangeRecord[][]).push(copies.slice(start, start + size));
     start += size;
   }
-  return { histories, shards, copies: copies.length };
+  return shards;
 }
