@@ -13,7 +13,7 @@ import {
 import { healMissing, isHealedRecord } from './heal';
 import { MAX_RANGES } from './limits';
 import { notSent, type DeliveryResult } from './ports';
-import { addVersions, describeVersions, hasVersion, type VersionRanges } from './version-ranges';
+import { addVersions, describeVersions, hasVersion, sameVersions, type VersionRanges } from './version-ranges';
 import { isBeforeWindow, raisedFloor, windowStartFor } from './window';
 import type { Watermark } from './watermark';
 
@@ -207,11 +207,7 @@ function sameState(a: Watermark, b: Watermark): boolean {
     a.newestCreatedAt === b.newestCreatedAt &&
     a.heals === b.heals &&
     a.gapNotice === b.gapNotice &&
-    sameRanges(a.ahead, b.ahead) &&
-    sameRanges(a.owed, b.owed)
+    sameVersions(a.ahead, b.ahead) &&
+    sameVersions(a.owed, b.owed)
   );
-}
-
-function sameRanges(a: VersionRanges, b: VersionRanges): boolean {
-  return a.length === b.length && a.every((range, index) => range[0] === b[index]?.[0] && range[1] === b[index]?.[1]);
 }

@@ -120,11 +120,6 @@ export function emptyWatermark(accountId: string): Watermark {
   };
 }
 
-/** True when the account has never been started in this epoch: nothing delivered or accounted for, no floor. */
-export function isUnstarted(watermark: Watermark): boolean {
-  return watermark.version === 0 && watermark.floor === undefined && watermark.ahead.length === 0;
-}
-
 /** The highest version the destination is known to have been given (the watermark or above it). */
 export function topDelivered(watermark: Watermark): number {
   return Math.max(watermark.version, highestVersion(watermark.ahead) ?? 0);
