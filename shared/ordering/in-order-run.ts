@@ -1,7 +1,6 @@
 import type { ChangeRecord } from '../change-record/change-record';
-import { AccountRun } from './account-run';
+import { InOrderLedgerRun, type Fact } from './in-order-ledger';
 import { beforeBaseline, ContractBreach, judgeDelivered, versionReused, writtenTwice } from './contract';
-import { DeadLetterQueueUnavailableError } from './errors';
 import type { Epoch } from './delivery-mode';
 import {
   baselined,
@@ -15,18 +14,13 @@ import {
   parked,
   skippedGap,
   started,
-  withGapClock,
   type InOrderView,
 } from './in-order-rules';
-import { changeDigest, isHealedRecord } from './heal';
-import { PARKED_READ_LIMIT } from './limits';
-import { MAX_LEDGER_WRITE_ITEMS, notSent, type DeliveryResult } from './ports';
-import { addVersions, countVersions, hasVersion, holesBetween, rangeOf, removeVersions, type VersionRanges } from './version-ranges';
+import { isHealedRecord } from './heal';
+import { MAX_LEDGER_WRITE_ITEMS, notSent } from './ports';
+import { addVersions, countVersions, hasVersion, rangeOf, removeVersions, type VersionRanges } from './version-ranges';
 import { isBeforeWindow, raisedFloor } from './window';
 import type { Watermark } from './watermark';
-
-/** A fact about the account that a lost race re-applies to the fresh watermark, or drops (undefined) if it no longer holds. */
-type Fact = (fresh: Watermark) => Watermark | undefined;
 
 /** What an operator's skip came to. */
 export type SkipOutcome = { readonly skipped: { readonly from: number; readonly to: number } } | { readonly refused: string };
@@ -42,35 +36,22 @@ export type SkipOutcome = { readonly skipped: { readonly from: number; readonly 
  * succeeds only while the ledger still holds our claim's token, so a run whose claim was taken over stops before its
  * next delivery. While another engine's claim is live this run delivers nothing: it parks what it has.
  */
-export class InOrderRun extends AccountRun implements InOrderView {
-  private readonly parkedRecords = new Map<number, ChangeRecord>();
+export class InOrderRun extends InOrderLedgerRun implements InOrderView {
   /** Batch versions in ascending order. */
   private readonly inHand: number[];
-  /** Batch records delivered but not yet committed: they settle when the watermark is written. */
-  private readonly pending = new Map<number, DeliveryResult>();
-  /** What this run did and has not written yet; re-applied to the fresh watermark after a lost race. */
-  private unwritten: Fact | undefined;
-  private readonly toUnpark = new Set<number>();
   /** Versions this run sent to the dead-letter queue: out of play until redriven. */
   private readonly spent = new Set<number>();
   /** Batch records settled without delivery (copies, breaches, before the window): never delivered by this run. */
   private readonly outOfPlay = new Set<number>();
   /** Records from before a replay's window: their floor is re-applied to a fresh watermark after a lost race. */
   private readonly beforeWindow: ChangeRecord[] = [];
-  /** What this run delivered or dead-lettered per version: a parked record leaving the ledger is checked against it. */
-  private readonly handled = new Map<number, { readonly record: ChangeRecord; readonly healed: boolean }>();
-  /** The token of the claim this run last took. */
-  private claimToken: string | undefined;
-  /** The token of our claim as the ledger holds it: writes carrying deliveries made under it are fenced by it. */
-  private storedToken: string | undefined;
   private countedBaseline = false;
   private noticeFailed = false;
-  private dirty = false;
   private skip: { readonly through: number; readonly reason: string } | undefined;
   /** Set by an operator's skip (see `skipGap`). */
   skipOutcome: SkipOutcome | undefined;
 
-  constructor(...args: ConstructorParameters<typeof AccountRun>) {
+  constructor(...args: ConstructorParameters<typeof InOrderLedgerRun>) {
     super(...args);
     this.inHand = [...this.records.keys()].sort((a, b) => a - b);
   }
@@ -164,7 +145,7 @@ export class InOrderRun extends AccountRun implements InOrderView {
    * floor of an account without a start), records that break the contract, late records below the account's start or
    * an operator's skip, and duplicates. What is left is in play.
    */
-  private async classify(): Promise<void> {
+  protected async classify(): Promise<void> {
     const breaches: ContractBreach[] = [];
     const epoch = this.ctx.epoch;
     for (const version of this.inHand) {
@@ -254,28 +235,6 @@ export class InOrderRun extends AccountRun implements InOrderView {
         return true;
       }
     }
-  }
-
-  /** Reads parked records from `from` (one read's worth); listed versions the read did not find are not parked. */
-  private async loadParked(from: number, to: number): Promise<void> {
-    const end = Math.min(to, from + PARKED_READ_LIMIT - 1);
-    const loaded = await this.ctx.ledger.parked(this.accountId, from, end, PARKED_READ_LIMIT);
-    const found = new Set<number>();
-    for (const record of loaded) {
-      found.add(record.version);
-      if (this.isLeaving(record.version)) continue;
-      if (record.version > this.watermark.version) this.parkedRecords.set(record.version, record);
-      else this.toUnpark.add(record.version);
-    }
-    const lastRead = loaded.length === PARKED_READ_LIMIT ? (loaded[loaded.length - 1] as ChangeRecord).version : end;
-    let listed = this.watermark.parked;
-    // The parked items are the truth: they move in one transaction with the watermark that lists them.
-    for (const [start, stop] of this.watermark.parked) {
-      for (let version = Math.max(start, from); version <= Math.min(stop, lastRead); version += 1) {
-        if (!found.has(version)) listed = removeVersions(listed, version);
-      }
-    }
-    if (listed !== this.watermark.parked) this.update({ ...this.watermark, parked: listed });
   }
 
   /** Claims (if needed), delivers and applies one version. False when the run has to stop. */
@@ -433,21 +392,6 @@ export class InOrderRun extends AccountRun implements InOrderView {
     };
   }
 
-  /** Applies a fact to the planned watermark and keeps it, after the facts not yet written, for a lost race. */
-  private remember(fact: Fact): void {
-    const applied = fact(this.watermark);
-    if (applied === undefined) return;
-    const earlier = this.unwritten;
-    this.unwritten =
-      earlier === undefined
-        ? fact
-        : (fresh) => {
-            const base = earlier(fresh);
-            return base === undefined ? undefined : fact(base);
-          };
-    this.update(applied);
-  }
-
   /**
    * Parks what waits behind the gap (or behind another engine's claim), as many records per write as one ledger
    * write may carry; a record that would fragment the parked set beyond its bound is dead-lettered (PARK_LIMIT).
@@ -485,120 +429,6 @@ export class InOrderRun extends AccountRun implements InOrderView {
     return park.length + overLimit.length === waiting.length;
   }
 
-  /**
-   * Plans a watermark change, with the gap clock rule applied; a version that leaves the parked set (delivered or
-   * dead-lettered, by this run or by the engine whose write we lost to) leaves the table too.
-   */
-  private update(next: Watermark): void {
-    this.dirty = true;
-    const before = this.watermark.parked;
-    const planned = withGapClock(next, this.ctx.now());
-    if (before.length > 0 && before !== planned.parked) {
-      for (const [from, to] of before) {
-        for (const [start, end] of holesBetween(planned.parked, from, to)) {
-          for (let version = start; version <= end; version += 1) {
-            if (this.toUnpark.has(version)) continue;
-            this.toUnpark.add(version);
-            this.ctx.tally.counts.unparked += 1;
-          }
-        }
-      }
-    }
-    this.watermark = planned;
-  }
-
-  /**
-   * True for a parked version on its way out of the table. One the watermark lists again (a fresh watermark after a
-   * lost race, where it is still, or again, parked) is not: it must be read like any parked record.
-   */
-  private isLeaving(version: number): boolean {
-    if (!this.toUnpark.has(version)) return false;
-    if (!hasVersion(this.watermark.parked, version)) return true;
-    this.toUnpark.delete(version);
-    this.ctx.tally.counts.unparked -= 1;
-    return false;
-  }
-
-  /** Parked records to remove: no longer listed by the planned watermark. */
-  private unparkable(): number[] {
-    if (this.toUnpark.size === 0) return [];
-    return [...this.toUnpark].filter((version) => !hasVersion(this.watermark.parked, version));
-  }
-
-  /**
-   * Writes the planned watermark if it changed, with the parked records it adds and removes. On a lost race,
-   * re-reads: our unwritten delivery still counts if our claim survived; if another engine took the claim over, it
-   * will deliver that version again.
-   */
-  private async commit(park: readonly ChangeRecord[] = []): Promise<boolean> {
-    for (;;) {
-      const unpark = this.unparkable().slice(0, MAX_LEDGER_WRITE_ITEMS - 1 - park.length);
-      if (!this.dirty && park.length === 0 && unpark.length === 0) {
-        this.settlePending();
-        return true;
-      }
-      await this.checkUnparked(unpark);
-      if (!(await this.flush(park, unpark, this.storedToken))) break;
-      for (const version of unpark) this.toUnpark.delete(version);
-      this.dirty = false;
-      this.unwritten = undefined;
-      const claim = this.watermark.claim;
-      this.storedToken = claim && claim.owner === this.ctx.owner ? claim.token : undefined;
-      // More removals than one write carries: write the same watermark again with the rest.
-      if (this.unparkable().length > 0) {
-        park = [];
-        continue;
-      }
-      this.settlePending();
-      return true;
-    }
-    const fact = this.unwritten;
-    this.unwritten = undefined;
-    this.dirty = false;
-    const fresh = await this.reload();
-    const claim = fresh.claim;
-    this.storedToken = claim && claim.owner === this.ctx.owner && claim.token === this.claimToken ? claim.token : undefined;
-    if (fact && fact(fresh) !== undefined) {
-      this.remember(fact);
-    } else if (fact) {
-      // Another engine took our claim over: the ledger does not hold what we delivered since. Those records go back
-      // into play (the other engine may not have them): delivered again in order, or parked, or copies if it did.
-      this.pending.clear();
-    }
-    await this.classify();
-    return false;
-  }
-
-  /**
-   * Before parked records leave the ledger because this run delivered or dead-lettered their version: each must be
-   * what was delivered. One that is not (another engine parked a different change of the version, or the real record
-   * of a version this run healed) is dead-lettered, never deleted unseen: HEAL_MISMATCH against a heal,
-   * CONTRACT_BREACH otherwise.
-   */
-  private async checkUnparked(versions: readonly number[]): Promise<void> {
-    for (const version of versions) {
-      const done = this.handled.get(version);
-      // A version this run did not deliver leaves the listing only because the listing was stale (its item was gone
-      // when read): the write is conditional on the revision read, so it deletes nothing another engine wrote since.
-      if (done === undefined) continue;
-      const known = this.parkedRecords.get(version);
-      if (known !== undefined && known.eventId === done.record.eventId) continue;
-      const [stored] = known ? [known] : await this.ctx.ledger.parked(this.accountId, version, version, 1);
-      if (stored === undefined || stored.eventId === done.record.eventId) continue;
-      if (done.healed && changeDigest(stored) === changeDigest(done.record)) continue;
-      const breach = done.healed
-        ? new ContractBreach('HEAL_MISMATCH', `version ${version} was healed from its neighbours while its real record waited parked, and the real change differs from the heal: the destination holds the healed version`, stored)
-        : writtenTwice(done.record, stored);
-      if (!(await this.deadLetterBreach(breach))) throw new DeadLetterQueueUnavailableError(`the parked record of account ${this.accountId} v${version} could not be dead-lettered`);
-      this.parkedRecords.set(version, stored);
-      this.handled.set(version, { record: stored, healed: false });
-    }
-  }
-
-  private settlePending(): void {
-    for (const [version, result] of this.pending) this.settleAccepted(version, result);
-    this.pending.clear();
-  }
 }
 
 /** The index of the first element of ascending `values` above `version`. */
