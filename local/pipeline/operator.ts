@@ -414,7 +414,9 @@ function describeRedrive(result: RedriveResult): string {
       ? `${c.received} GAP_TIMEOUT notices (${c.deleted} closed since, deleted; ${c.stillFailing} still open)`
       : `${c.received} ${reason} (${c.redriven} redriven${c.stillFailing ? `, ${c.stillFailing} failing again` : ''}${c.skipped ? `, ${c.skipped} left` : ''})`,
   );
-  return parts.length > 0 ? parts.join(', ') : 'nothing to do';
+  // What still fails, with why (the letter's detail), so an unexplained remainder can be read from the report.
+  const failing = result.failures.filter((failure) => failure.reason !== 'GAP_TIMEOUT').map((f) => `${f.accountId ?? '?'} v${f.version ?? '?'}: ${f.detail}`);
+  return `${parts.length > 0 ? parts.join(', ') : 'nothing to do'}${failing.length > 0 ? ` [${failing.join('; ')}]` : ''}`;
 }
 
 function range(from: number, to: number): string {

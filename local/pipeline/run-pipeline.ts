@@ -253,6 +253,13 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
     let converged = await converge(env, mappings, finalVersions, expected, dropped, options, convergeStarted);
     const convergeMs = Date.now() - convergeStarted;
 
+    // The outage ends here, as an operator's runbook has it (fix the cause, then redrive); the read-back, too, reads
+    // through the real clients, which faults would refuse.
+    if (options.destinationFaults) {
+      env.s3Proxy.setFaults({});
+      env.openSearch.setFaults({});
+      env.eventBridge.setFaults({});
+    }
     let operator: OperatorReport | undefined;
     let operatorMs: number | undefined;
     if (fault) {
@@ -277,12 +284,6 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
       converged = operator.drained;
     }
 
-    // The outage ends before the read-back: the verification reads through the real clients, which faults would refuse.
-    if (options.destinationFaults) {
-      env.s3Proxy.setFaults({});
-      env.openSearch.setFaults({});
-      env.eventBridge.setFaults({});
-    }
     const truth = bridge.truth(finalVersions);
     const createdAtMicros = new Map(bridge.changes.map((change) => [`${change.accountId}#${change.version}`, change.createdAtMicros]));
     const search = await readSearch(env);
