@@ -81,6 +81,8 @@ export class KinesisBridge {
   #chunks = 0;
   #loop: Promise<void> | undefined;
   #running = false;
+  /** Whether a chunk is being disturbed and put: its duplicates may still be on their way after every version is. */
+  #forwarding = false;
 
   constructor(options: KinesisBridgeOptions) {
     const { maxDelayMs = 0 } = options.chaos;
@@ -131,7 +133,8 @@ export class KinesisBridge {
   /**
    * Waits until every change of the table (versions 1..final of every account, read back from the table) is on the
    * stream at least once, or was dropped on purpose (`permanentGapRate`), or the timeout passes, or the bridge is not
-   * running.
+   * running. Complete also means idle: no chunk is still being put, so a duplicate copy is never abandoned by a stop
+   * that follows.
    */
   async drain(timeoutMs: number): Promise<DrainResult> {
     const deadline = Date.now() + timeoutMs;
@@ -139,7 +142,7 @@ export class KinesisBridge {
     for (;;) {
       try {
         result = this.#coverage(await readFinalVersions(this.#options.dynamodb, this.#options.accountsTable));
-        if (result.complete) return result;
+        if (result.complete && !this.#forwarding) return result;
       } catch (error) {
         this.#log(`bridge: could not read the final versions: ${describe(error)}`);
       }
@@ -183,7 +186,14 @@ export class KinesisBridge {
       }
       const fresh = this.#capture(records);
       if (fresh.length === 0) await pause(this.#pollIntervalMs, signal);
-      else await this.#forward(fresh);
+      else {
+        this.#forwarding = true;
+        try {
+          await this.#forward(fresh);
+        } finally {
+          this.#forwarding = false;
+        }
+      }
     }
   }
 
