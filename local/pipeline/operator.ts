@@ -196,7 +196,8 @@ export async function actAsOperator(options: OperatorOptions): Promise<OperatorR
       const inBucket = auditHas(env);
       const unexplainedNotices = auditNotices.filter((notice) => !explained(notice, dropped, inBucket));
       if (unexplainedNotices.length > 0) {
-        act(`audit: ${unexplainedNotices.length} open GAP_TIMEOUT notices name versions neither dropped nor in the bucket (${unexplainedNotices.slice(0, 3).map((n) => `${n.accountId} v${n.versions}`).join(', ')}): not acknowledged`);
+        const named = unexplainedNotices.slice(0, 3).map((n) => `${n.accountId} v${n.versions}: not v${unaccounted(n, dropped, inBucket).join(',')}`);
+        act(`audit: ${unexplainedNotices.length} open GAP_TIMEOUT notices name versions neither dropped nor in the bucket (${named.join('; ')}): not acknowledged`);
       }
       if (auditNotices.length > 0 && unexplainedNotices.length === 0) {
         const result = await run((io) => redrive(target, { destination: 'audit', acknowledge: ['GAP_TIMEOUT'] }, io));
@@ -271,14 +272,20 @@ export function droppedSet(gaps: readonly DroppedGap[]): Map<string, Set<number>
 
 /** Whether every version a notice names was dropped, or has been delivered since (`delivered`: `<account>#<version>`). */
 function explained(notice: NoticeReport, dropped: ReadonlyMap<string, ReadonlySet<number>>, delivered: ReadonlySet<string>): boolean {
-  const mine = dropped.get(notice.accountId);
   if (notice.missing.length === 0 || countVersions(notice.missing) > 100_000) return false;
-  return notice.missing.every(([from, to]) => {
-    for (let version = from; version <= to; version += 1) {
-      if (mine?.has(version) !== true && !delivered.has(`${notice.accountId}#${version}`)) return false;
+  return unaccounted(notice, dropped, delivered).length === 0;
+}
+
+/** The versions of a notice neither dropped nor delivered since (the first few): what the operator cannot explain. */
+function unaccounted(notice: NoticeReport, dropped: ReadonlyMap<string, ReadonlySet<number>>, delivered: ReadonlySet<string>, limit = 5): number[] {
+  const mine = dropped.get(notice.accountId);
+  const versions: number[] = [];
+  for (const [from, to] of notice.missing) {
+    for (let version = from; version <= to && versions.length < limit; version += 1) {
+      if (mine?.has(version) !== true && !delivered.has(`${notice.accountId}#${version}`)) versions.push(version);
     }
-    return true;
-  });
+  }
+  return versions;
 }
 
 /** The audit objects created so far, as `<account>#<version>` (from the create-only proxy's log of creations). */
