@@ -18,6 +18,8 @@ import { FraudBus } from './constructs/fraud-bus';
 import { GapSweeper, SWEPT_DESTINATIONS } from './constructs/gap-sweeper';
 import { LedgerTable } from './constructs/ledger-table';
 import { PipelineDashboard } from './constructs/pipeline-dashboard';
+import { ReplicationAlarms } from './constructs/replication-alarms';
+import { SearchDomainAlarms } from './constructs/search-domain-alarms';
 import { SearchIndex } from './constructs/search-index';
 import { acknowledgeNagFindings } from './nag-suppressions';
 
@@ -105,7 +107,7 @@ export class OrderedFanoutStack extends Stack {
         new CfnOutput(this, `${title(name)}SweeperFunctionName`, { value: sweeper.function.functionName });
         // A broken sweeper is silent exactly when it matters: an idle stream with records parked.
         const sweeperErrors = new cloudwatch.Alarm(this, `${title(name)}SweeperErrors`, {
-          alarmName: `ordered-fanout-${name}-SweeperErrors`,
+          alarmName: `${this.stackName}-${name}-SweeperErrors`,
           alarmDescription: 'The gap sweeper failed: parked records are not revisited and the waiting metrics stop',
           metric: sweeper.function.metricErrors({ period: Duration.minutes(5) }),
           threshold: 1,
@@ -119,6 +121,8 @@ export class OrderedFanoutStack extends Stack {
     }
     this.consumers = consumers;
     this.sweepers = sweepers;
+    new ReplicationAlarms(this, 'ReplicationAlarms', { table: accounts.table, topic: this.alarmTopic });
+    if (searchIndex.domain) new SearchDomainAlarms(this, 'SearchDomainAlarms', { domain: searchIndex.domain, topic: this.alarmTopic });
     new PipelineDashboard(this, 'Dashboard', { consumers: DESTINATION_NAMES.map((name) => consumers[name]) });
 
     new CfnOutput(this, 'AccountsTableName', { value: accounts.table.tableName });

@@ -17,9 +17,8 @@ function destinationDefaults(): DestinationSettings {
     batchSize: 100,
     maxBatchingWindowSeconds: 1,
     parallelizationFactor: 1,
-    reservedConcurrency: 10,
     retryAttempts: 10,
-    maxRecordAgeSeconds: 86_400,
+    maxRecordAgeSeconds: -1,
     memorySize: 512,
     timeoutSeconds: 120,
     delivery: { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 5_000 },
@@ -45,7 +44,7 @@ export const DEFAULT_PIPELINE_CONFIG: PipelineConfig = deepFreeze<PipelineConfig
   stream: { mode: 'ON_DEMAND', shardCount: 2, retentionHours: 8_760 },
   destinations: {
     audit: { ...destinationDefaults(), objectLockDays: 2_555, transitionDays: 90 },
-    search: { ...destinationDefaults(), index: 'accounts', dataNodes: 2, instanceType: 't3.small.search' },
+    search: { ...destinationDefaults(), index: 'accounts', dataNodes: 2, instanceType: 't3.small.search', masterNodes: 0, masterInstanceType: 'm6g.large.search' },
     fraud: { ...destinationDefaults(), archiveRetentionDays: 365 },
   },
 });

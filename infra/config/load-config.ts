@@ -81,7 +81,7 @@ const DESTINATION_FIELDS: ObjectSpec<DestinationSettings>['fields'] = {
   parallelizationFactor: int(1, 10),
   reservedConcurrency: int(1, 1_000),
   retryAttempts: int(0, 10_000),
-  maxRecordAgeSeconds: int(60, 604_800),
+  maxRecordAgeSeconds: int(-1, 604_800, ' (-1: no limit; otherwise at least 60)'),
   memorySize: int(128, 10_240),
   timeoutSeconds: int(10, 900),
   delivery: object<DestinationSettings['delivery']>({ maxAttempts: int(1, 100), baseDelayMs: int(0, 60_000), maxDelayMs: int(0, 300_000) }),
@@ -123,6 +123,8 @@ const SCHEMA: ObjectSpec<PipelineConfig> = object<PipelineConfig>({
       index: text('an OpenSearch index name (lower case, no \\ / * ? " < > | , # : or space, not starting with - _ +)', INDEX_NAME),
       dataNodes: int(1, 10),
       instanceType: text('an OpenSearch instance type, <family>.<size>.search', INSTANCE_TYPE),
+      masterNodes: int(0, 5, ' (0, 3 or 5)'),
+      masterInstanceType: text('an OpenSearch instance type, <family>.<size>.search', INSTANCE_TYPE),
     }),
     fraud: object<FraudSettings>({
       ...DESTINATION_FIELDS,
@@ -131,6 +133,23 @@ const SCHEMA: ObjectSpec<PipelineConfig> = object<PipelineConfig>({
     }),
   }),
 });
+
+/**
+ * The availability zones a created search domain spreads over: OpenSearch needs the data node count to be a multiple
+ * of the zone count, so 1 node → 1 zone, multiples of 3 → 3 zones (every region this stack deploys to has three), other
+ * even counts → 2 zones; undefined for counts no zone layout takes (5, 7).
+ */
+export function searchZones(dataNodes: number): 1 | 2 | 3 | undefined {
+  if (dataNodes === 1) return 1;
+  if (dataNodes % 3 === 0) return 3;
+  if (dataNodes % 2 === 0) return 2;
+  return undefined;
+}
+
+/** Instance families whose nodes have local storage: OpenSearch refuses an EBS volume on them. */
+export function hasInstanceStorage(instanceType: string): boolean {
+  return /^(i3|i4g|i4i|im4gn|r6gd|r7gd)\./.test(instanceType);
+}
 
 // ---- Merging and checking ----
 
@@ -173,7 +192,10 @@ function suggest(key: string, known: readonly string[]): string | undefined {
 const join = (path: string, key: string): string => (path === '' ? key : `${path}.${key}`);
 
 class Checker {
-  constructor(private readonly source: string) {}
+  constructor(
+    private readonly source: string,
+    private readonly now: number,
+  ) {}
 
   fail(path: string, message: string): never {
     throw new PipelineConfigError(path, `${message} (from ${this.source})`);
@@ -229,8 +251,9 @@ class Checker {
   }
 
   /** Rules between fields of one destination, checked after merging. */
-  destination(path: string, settings: DestinationSettings): void {
+  destination(path: string, settings: DestinationSettings, retentionHours: number): void {
     const { delivery, timeoutSeconds, startingPosition, startingPositionTimestamp, epoch, replayBefore } = settings;
+    this.recordAge(path, settings, retentionHours);
     if (delivery.maxDelayMs < delivery.baseDelayMs) {
       this.fail(`${path}.delivery.maxDelayMs`, `must be at least delivery.baseDelayMs (${delivery.baseDelayMs}), got ${delivery.maxDelayMs}`);
     }
@@ -251,6 +274,44 @@ class Checker {
     }
   }
 
+  /**
+   * Lambda checks a record's age before it invokes: a replay reaching further back than `maxRecordAgeSeconds` would
+   * send its oldest records to the on-failure bucket unread. So the mapping's limit must cover the replay window.
+   */
+  recordAge(path: string, settings: DestinationSettings, retentionHours: number): void {
+    const { maxRecordAgeSeconds: maxAge, startingPosition, startingPositionTimestamp, epoch } = settings;
+    if (maxAge >= 0 && maxAge < 60) {
+      this.fail(`${path}.maxRecordAgeSeconds`, `must be -1 (no limit) or between 60 and 604800, as Lambda allows, got ${maxAge}`);
+    }
+    if (maxAge === -1) return;
+    let window: number | undefined;
+    let what = '';
+    if (startingPosition === 'AT_TIMESTAMP' && startingPositionTimestamp !== undefined) {
+      window = Math.ceil((this.now - Date.parse(startingPositionTimestamp)) / 1000);
+      what = `the replay from ${startingPositionTimestamp} reaches ${window} s back`;
+    } else if (startingPosition === 'TRIM_HORIZON' && epoch !== LIVE_EPOCH.id) {
+      window = retentionHours * 3600;
+      what = `the replay from TRIM_HORIZON reaches the stream's retention, ${window} s back`;
+    }
+    if (window !== undefined && window > maxAge) {
+      this.fail(`${path}.maxRecordAgeSeconds`, `must cover the replay window (${what}; Lambda would send older records to the on-failure bucket unread): use -1 (no limit), got ${maxAge}`);
+    }
+  }
+
+  /** OpenSearch's own rules between the sizes of a created domain, refused here rather than by a failed deploy. */
+  searchDomain(path: string, settings: SearchSettings): void {
+    if (settings.domainArn !== undefined) return;
+    const { dataNodes, masterNodes, instanceType } = settings;
+    if (searchZones(dataNodes) === undefined) {
+      this.fail(`${path}.dataNodes`, `must be 1, or a multiple of 2 or 3 (the node count must be a multiple of the availability zones it spreads over), got ${dataNodes}`);
+    }
+    if (![0, 3, 5].includes(masterNodes)) this.fail(`${path}.masterNodes`, `must be 0, 3 or 5 (a cluster-manager quorum), got ${masterNodes}`);
+    // The stack always encrypts at rest and node to node (fine-grained access control needs both); t2 supports neither.
+    for (const [field, type] of [['instanceType', instanceType], ['masterInstanceType', settings.masterInstanceType]] as const) {
+      if (type.startsWith('t2.')) this.fail(`${path}.${field}`, `must not be a t2 type (no encryption at rest, which the domain always has), got ${describe(type)}`);
+    }
+  }
+
   search(path: string, { domainEndpoint, domainArn }: SearchSettings): void {
     if (domainEndpoint !== undefined && domainArn === undefined) {
       this.fail(`${path}.domainArn`, `is required with domainEndpoint (both or neither), got nothing`);
@@ -266,12 +327,13 @@ class Checker {
  * value. Objects merge field by field; arrays replace. Throws the first `PipelineConfigError` found; its message names
  * `source`. Returns a deeply frozen configuration.
  */
-export function parsePipelineConfig(raw: unknown, source: string): PipelineConfig {
-  const checker = new Checker(source);
+export function parsePipelineConfig(raw: unknown, source: string, now: number = Date.now()): PipelineConfig {
+  const checker = new Checker(source, now);
   const merged = checker.object(SCHEMA.fields, DEFAULT_PIPELINE_CONFIG as unknown as Record<string, unknown>, raw === undefined ? {} : raw, '');
   const config = merged as unknown as PipelineConfig;
-  for (const name of DESTINATION_NAMES) checker.destination(`destinations.${name}`, config.destinations[name]);
+  for (const name of DESTINATION_NAMES) checker.destination(`destinations.${name}`, config.destinations[name], config.stream.retentionHours);
   checker.search('destinations.search', config.destinations.search);
+  checker.searchDomain('destinations.search', config.destinations.search);
   return deepFreeze(config);
 }
 

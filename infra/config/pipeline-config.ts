@@ -36,11 +36,19 @@ export interface DestinationSettings {
   readonly maxBatchingWindowSeconds: number;
   /** Concurrent batches per shard, 1-10 (order per account is kept: Lambda splits by partition key). @default 1 */
   readonly parallelizationFactor: number;
-  /** Reserved concurrency of the function, 1-1000. @default 10 */
-  readonly reservedConcurrency: number;
+  /**
+   * Reserved concurrency of the function, 1-1000. The mapping runs at most shards × `parallelizationFactor` invocations
+   * at once (plus a sweeper's one); reserving takes that many from the account's pool, and Lambda always keeps 100
+   * unreserved, so a new account (quota 10) can reserve nothing. @default unset: no reservation
+   */
+  readonly reservedConcurrency?: number;
   /** Lambda retries of a failed batch (the event source mapping's `retryAttempts`), 0-10000. @default 10 */
   readonly retryAttempts: number;
-  /** Oldest record the mapping still sends, seconds, 60-604800. @default 86400 */
+  /**
+   * Oldest record the mapping still invokes the function with, seconds: -1 (no limit) or 60-604800. Lambda checks it
+   * before invoking: an older record goes to the on-failure bucket unread, so a consumer paused longer than this, or
+   * a replay reaching further back, loses records to it. Must cover the replay window. @default -1
+   */
   readonly maxRecordAgeSeconds: number;
   /** Function memory, MB, 128-10240. @default 512 */
   readonly memorySize: number;
@@ -97,10 +105,21 @@ export interface SearchSettings extends DestinationSettings {
   readonly domainArn?: string;
   /** An OpenSearch index name: lower case, 1-255 characters, no `\ / * ? " < > | , # :` or space. @default 'accounts' */
   readonly index: string;
-  /** Data nodes of a created domain, 1-10. @default 2 */
+  /**
+   * Data nodes of a created domain, 1-10. Zone awareness follows from it (`searchZones`): 1 node, 1 zone; a multiple
+   * of 3, 3 zones; else a multiple of 2, 2 zones; other counts (5, 7) are refused, as OpenSearch needs the node count
+   * to be a multiple of the zone count. @default 2
+   */
   readonly dataNodes: number;
-  /** `<family>.<size>.search`, e.g. `r6g.large.search`. @default 't3.small.search' */
+  /**
+   * `<family>.<size>.search`, e.g. `r6g.large.search`. Families with local storage (i3, i4g, i4i, im4gn, r6gd, r7gd)
+   * get no EBS volume. @default 't3.small.search' (not for production: burstable, 20 GiB)
+   */
   readonly instanceType: string;
+  /** Dedicated cluster-manager (master) nodes of a created domain: 0, 3 or 5. @default 0 */
+  readonly masterNodes: number;
+  /** Instance type of the dedicated masters, `<family>.<size>.search`; only with `masterNodes`. @default 'm6g.large.search' */
+  readonly masterInstanceType: string;
 }
 
 export interface FraudSettings extends DestinationSettings {

@@ -1,11 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { DESTINATION_MODES } from '../../shared/config/consumer-config';
 import { METRIC_NAMES } from '../../shared/observability/telemetry';
 import type { AlarmThresholds } from '../config/pipeline-config';
 import type { DestinationConsumer } from './destination-consumer';
+import { topicAlarm } from './topic-alarm';
 
 export interface DestinationAlarmsProps {
   readonly consumer: DestinationConsumer;
@@ -13,34 +14,33 @@ export interface DestinationAlarmsProps {
   readonly topic: sns.ITopic;
 }
 
-/** One destination's alarms, each to the alarm topic; the README says what each means and what to do first. */
+/**
+ * One destination's alarms, each to the alarm topic; the README says what each means and what to do first. Only
+ * alarms that can fire: a `latest-state` destination never waits for a missing version, so it has no parked or gap
+ * alarms.
+ */
 export class DestinationAlarms extends Construct {
-  readonly alarms: readonly cloudwatch.Alarm[];
+  readonly alarms: cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: DestinationAlarmsProps) {
     super(scope, id);
     const { consumer, thresholds } = props;
-    const name = (what: string) => `ordered-fanout-${consumer.destination}-${what}`;
     const alarm = (
       id: string,
       metric: cloudwatch.IMetric,
       threshold: number,
       description: string,
       options: { evaluationPeriods?: number; comparison?: cloudwatch.ComparisonOperator } = {},
-    ): cloudwatch.Alarm => {
-      const created = new cloudwatch.Alarm(this, id, {
-        alarmName: name(id),
-        alarmDescription: description,
+    ): cloudwatch.Alarm =>
+      topicAlarm(this, id, {
+        name: `${consumer.destination}-${id}`,
         metric,
         threshold,
+        description,
+        topic: props.topic,
         evaluationPeriods: options.evaluationPeriods ?? thresholds.evaluationPeriods,
-        comparisonOperator: options.comparison ?? cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        ...(options.comparison ? { comparison: options.comparison } : {}),
       });
-      created.addAlarmAction(new actions.SnsAction(props.topic));
-      created.addOkAction(new actions.SnsAction(props.topic));
-      return created;
-    };
     this.alarms = [
       alarm('IteratorAge', consumer.metricIteratorAge(), thresholds.iteratorAgeMs, 'EFO lag: the consumer is falling behind the stream', {
         comparison: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -48,12 +48,18 @@ export class DestinationAlarms extends Construct {
       alarm('Errors', consumer.metricErrors(), thresholds.errors, 'Invocations failed: Lambda retries and bisects the batch', {
         evaluationPeriods: 1,
       }),
-      alarm('Throttles', consumer.metricThrottles(), thresholds.throttles, 'Invocations throttled: reserved concurrency too low', {
+      alarm('Throttles', consumer.metricThrottles(), thresholds.throttles, 'Invocations throttled: the account (or the reserved) concurrency is used up', {
         evaluationPeriods: 1,
       }),
       alarm('DeadLetters', consumer.metricDeadLetterDepth(), thresholds.deadLetters, 'Records wait in the dead-letter queue for a redrive', {
         evaluationPeriods: 1,
       }),
+      alarm('FailedBatches', consumer.metricFailedBatches(), 1, 'Lambda gave up on a batch: its records reached no destination (on-failure bucket)', {
+        evaluationPeriods: 1,
+      }),
+    ];
+    if (DESTINATION_MODES[consumer.destination] === 'latest-state') return;
+    this.alarms.push(
       alarm(
         'OldestParkedAge',
         consumer.metric(METRIC_NAMES.oldestParkedAge, { statistic: 'Maximum' }),
@@ -75,6 +81,6 @@ export class DestinationAlarms extends Construct {
         'Versions were given up on after the maximum gap age: their successors are in the dead-letter queue as GAP_TIMEOUT',
         { evaluationPeriods: 1 },
       ),
-    ];
+    );
   }
 }

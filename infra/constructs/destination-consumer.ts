@@ -19,6 +19,9 @@ import { encryptionKey } from './encryption-key';
 import { FailedBatchDestination } from './failed-batch-destination';
 import type { LedgerTable } from './ledger-table';
 
+/** The id of the failed-batches bucket's request metrics filter (the whole bucket). */
+export const FAILED_BATCHES_METRICS_ID = 'EntireBucket';
+
 /** The repository root: entries, `projectRoot` and the lock file of every function are found from it. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -91,6 +94,8 @@ export class DestinationConsumer extends Construct {
       versioned: true,
       serverAccessLogsBucket: props.accessLogs,
       serverAccessLogsPrefix: `failed-batches/${destination}/`,
+      // Request metrics: the only prompt signal that Lambda gave up on a batch (storage metrics come once a day).
+      metrics: [{ id: FAILED_BATCHES_METRICS_ID }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -120,7 +125,8 @@ export class DestinationConsumer extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: settings.memorySize,
       timeout: Duration.seconds(settings.timeoutSeconds),
-      reservedConcurrentExecutions: settings.reservedConcurrency,
+      // Unset by default: a new account (concurrency quota 10) cannot reserve any, Lambda keeps 100 unreserved.
+      ...(settings.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: settings.reservedConcurrency } : {}),
       role: props.role,
       logGroup,
       tracing: lambda.Tracing.ACTIVE,
@@ -138,8 +144,8 @@ export class DestinationConsumer extends Construct {
       maxBatchingWindow: Duration.seconds(settings.maxBatchingWindowSeconds),
       parallelizationFactor: settings.parallelizationFactor,
       retryAttempts: settings.retryAttempts,
-      // A replay reads records up to 365 days old on purpose: its mapping keeps every record, whatever its age.
-      ...(settings.startingPosition === 'AT_TIMESTAMP' ? {} : { maxRecordAge: Duration.seconds(settings.maxRecordAgeSeconds) }),
+      // -1 (no limit) is Lambda's default and CDK's when unset; the config check keeps a set limit above the replay window.
+      ...(settings.maxRecordAgeSeconds === -1 ? {} : { maxRecordAge: Duration.seconds(settings.maxRecordAgeSeconds) }),
       bisectBatchOnError: true,
       reportBatchItemFailures: true,
       onFailure: new FailedBatchDestination(this.failedBatches),
@@ -167,6 +173,21 @@ export class DestinationConsumer extends Construct {
   /** Letters waiting in the dead-letter queue. */
   metricDeadLetterDepth(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
     return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1), ...props });
+  }
+
+  /**
+   * Batches Lambda gave up on: objects written to the on-failure bucket (S3 request metrics, `PutRequests`). Each is a
+   * run of records that reached no destination; `fanout` lists them for a replay.
+   */
+  metricFailedBatches(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/S3',
+      metricName: 'PutRequests',
+      dimensionsMap: { BucketName: this.failedBatches.bucketName, FilterId: FAILED_BATCHES_METRICS_ID },
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+      ...props,
+    });
   }
 
   /** One of the consumer's own metrics (README, *Logs and metrics*), summed per minute unless told otherwise. */

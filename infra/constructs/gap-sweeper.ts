@@ -13,7 +13,7 @@ export { SWEPT_DESTINATIONS } from '../../shared/consumer/sweep-handler';
 
 /** Fixed on purpose: how often waiting accounts are revisited, and so how late past `maxGapAgeSeconds` a gap times out. */
 export const SWEEP_SCHEDULE = events.Schedule.rate(Duration.minutes(1));
-/** A sweep may run this long; the next scheduled sweeps are refused meanwhile (reserved concurrency 1). */
+/** A sweep may run this long; a sweep still running when the next tick comes overlaps it (see the class comment). */
 export const SWEEP_TIMEOUT = Duration.minutes(5);
 
 export interface GapSweeperProps {
@@ -32,10 +32,11 @@ export interface GapSweeperProps {
  *
  * - It runs as the consumer: the consumer's role (the same ledger keys, destination and dead-letter queue grants,
  *   nothing more) and the consumer's environment, bundled the same way, on its own log group.
- * - Never two sweeps at once: reserved concurrency 1. A scheduled invocation that finds the previous sweep still
- *   running waits at most a minute in Lambda's queue and is then dropped, and a failed sweep is not retried: the next
- *   tick sweeps anyway, so a slow sweep cannot pile up a backlog of invocations. Sweeps and consumers may overlap; the engine's conditional
- *   writes and claims make that safe.
+ * - No reserved concurrency: a new account (quota 10, of which Lambda keeps the unreserved minimum) cannot reserve
+ *   even 1. A sweep slower than a minute therefore overlaps the next one, at most `SWEEP_TIMEOUT` / one minute of them;
+ *   sweeps, like sweeps and consumers, may overlap because every change to an account goes through its claim and
+ *   conditional writes. A failed or throttled sweep is not retried and an event waits at most a minute: the next tick
+ *   sweeps anyway, so no backlog of invocations builds up.
  * - The schedule is fixed (every minute, `SWEEP_SCHEDULE`): a gap times out at most about a minute after
  *   `maxGapAgeSeconds`. It is disabled while the destination is paused, because the missing versions then still sit
  *   unread in the stream and timing their successors out would send them to the dead-letter queue for nothing.
@@ -64,7 +65,6 @@ export class GapSweeper extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: 512,
       timeout: SWEEP_TIMEOUT,
-      reservedConcurrentExecutions: 1,
       role,
       logGroup,
       tracing: lambda.Tracing.ACTIVE,

@@ -34,16 +34,17 @@ describe('gap sweepers', () => {
     expect(ids('AWS::Lambda::Function', { Properties: { Description: 'ordered-fanout search gap sweeper' } })).toEqual([]);
   });
 
-  it.each(SWEPT)('%s sweeper: nodejs22.x, arm64, reserved concurrency 1, 5 minutes, its own log group, traced', (name) => {
+  it.each(SWEPT)('%s sweeper: nodejs22.x, arm64, no reserved concurrency, 5 minutes, its own log group, traced', (name) => {
     const props = resources[fnId(name, 'gap sweeper')]!.Properties;
     expect(props).toMatchObject({
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
-      ReservedConcurrentExecutions: 1,
       Timeout: 300,
       Handler: 'index.handler',
       TracingConfig: { Mode: 'Active' },
     });
+    // A new account (concurrency quota 10) cannot reserve even one.
+    expect(props.ReservedConcurrentExecutions).toBeUndefined();
     const logGroup = props.LoggingConfig.LogGroup.Ref as string;
     expect(resources[logGroup]!.Type).toBe('AWS::Logs::LogGroup');
     expect(logGroup).not.toBe(resources[fnId(name, 'consumer')]!.Properties.LoggingConfig.LogGroup.Ref);
@@ -111,10 +112,14 @@ describe('gap sweepers', () => {
 });
 
 describe('GapTimeouts alarms', () => {
-  it.each(DESTINATION_NAMES)('%s: GapTimeouts summed over 5 minutes, ≥ 1 in one period, to the alarm topic (ALARM and OK)', (name) => {
+  it('search (latest-state) has none: it never waits for a missing version, so the alarm could never fire', () => {
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: 'OrderedFanout-search-GapTimeouts' } }))).toEqual([]);
+  });
+
+  it.each(SWEPT)('%s: GapTimeouts summed over 5 minutes, ≥ 1 in one period, to the alarm topic (ALARM and OK)', (name) => {
     const topic = only('AWS::SNS::Topic');
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: `ordered-fanout-${name}-GapTimeouts`,
+      AlarmName: `OrderedFanout-${name}-GapTimeouts`,
       Namespace: 'OrderedFanout',
       MetricName: 'GapTimeouts',
       Dimensions: Match.arrayWith([

@@ -39,9 +39,8 @@ const DESTINATION_DEFAULTS = {
   batchSize: 100,
   maxBatchingWindowSeconds: 1,
   parallelizationFactor: 1,
-  reservedConcurrency: 10,
   retryAttempts: 10,
-  maxRecordAgeSeconds: 86_400,
+  maxRecordAgeSeconds: -1,
   memorySize: 512,
   timeoutSeconds: 120,
   delivery: { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 5_000 },
@@ -59,7 +58,7 @@ describe('defaults', () => {
       stream: { mode: 'ON_DEMAND', shardCount: 2, retentionHours: 8_760 },
       destinations: {
         audit: { ...DESTINATION_DEFAULTS, objectLockDays: 2_555, transitionDays: 90 },
-        search: { ...DESTINATION_DEFAULTS, index: 'accounts', dataNodes: 2, instanceType: 't3.small.search' },
+        search: { ...DESTINATION_DEFAULTS, index: 'accounts', dataNodes: 2, instanceType: 't3.small.search', masterNodes: 0, masterInstanceType: 'm6g.large.search' },
         fraud: { ...DESTINATION_DEFAULTS, archiveRetentionDays: 365 },
       },
     });

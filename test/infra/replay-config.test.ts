@@ -73,9 +73,9 @@ describe('replaying search under a new epoch', () => {
     expect(propertiesOf(live, idsOf(live, 'search').mapping).StartingPositionTimestamp).toBeUndefined();
   });
 
-  it('keeps records of any age in the replay mapping (a replay reads old records on purpose), the live one bounds them', () => {
+  it('keeps records of any age in both mappings by default (Lambda checks age before it invokes)', () => {
     expect(propertiesOf(replay, idsOf(replay, 'search').mapping).MaximumRecordAgeInSeconds).toBeUndefined();
-    expect(propertiesOf(live, idsOf(live, 'search').mapping).MaximumRecordAgeInSeconds).toBe(86_400);
+    expect(propertiesOf(live, idsOf(live, 'search').mapping).MaximumRecordAgeInSeconds).toBeUndefined();
   });
 
   it('names the new stream consumer after the epoch', () => {

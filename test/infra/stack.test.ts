@@ -130,10 +130,11 @@ describe('stream consumers and event source mappings', () => {
       MaximumBatchingWindowInSeconds: 1,
       ParallelizationFactor: 1,
       MaximumRetryAttempts: 10,
-      MaximumRecordAgeInSeconds: 86_400,
       BisectBatchOnFunctionError: true,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
+    // Unset is Lambda's -1: a consumer paused for days still invokes with every record it then reads.
+    expect(mapping.MaximumRecordAgeInSeconds).toBeUndefined();
     expect(mapping.StartingPositionTimestamp).toBeUndefined();
     getAttOf(base, mapping.DestinationConfig.OnFailure.Destination, 'AWS::S3::Bucket', 'Arn');
   });
@@ -146,11 +147,13 @@ describe('stream consumers and event source mappings', () => {
 });
 
 describe('functions and dead-letter queues', () => {
-  it('runs three consumer functions on nodejs22.x, arm64, with reserved concurrency', () => {
+  it('runs three consumer functions on nodejs22.x, arm64, reserving concurrency only when configured', () => {
     const found = ids(base, 'AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('^ordered-fanout \\w+ consumer$') } });
     expect(found).toHaveLength(3);
     for (const name of DESTINATION_NAMES) {
-      expect(consumerOf(base, name).fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], ReservedConcurrentExecutions: 10 });
+      expect(consumerOf(base, name).fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+      // A new account (concurrency quota 10) can reserve nothing: the default must not ask for any.
+      expect(consumerOf(base, name).fn.ReservedConcurrentExecutions).toBeUndefined();
     }
     expect(consumerOf(custom, 'fraud').fn.ReservedConcurrentExecutions).toBe(4);
   });
@@ -196,19 +199,22 @@ describe('functions and dead-letter queues', () => {
 });
 
 describe('alarms, topic and dashboard', () => {
-  const KINDS = ['IteratorAge', 'Errors', 'Throttles', 'DeadLetters', 'OldestParkedAge', 'ParkedTooLong', 'GapTimeouts'];
+  const KINDS = ['IteratorAge', 'Errors', 'Throttles', 'DeadLetters', 'FailedBatches'];
+  const WAITING = ['OldestParkedAge', 'ParkedTooLong', 'GapTimeouts', 'SweeperErrors'];
 
-  it.each(DESTINATION_NAMES)('%s has its seven alarms (and its sweeper\'s, if swept), each to the alarm topic', (name) => {
+  it.each(DESTINATION_NAMES)('%s has its alarms (waiting ones only where it waits), each to the alarm topic', (name) => {
     const topic = only(base, 'AWS::SNS::Topic');
-    const mine = ids(base, 'AWS::CloudWatch::Alarm', { Properties: { AlarmName: Match.stringLikeRegexp(`^ordered-fanout-${name}-`) } });
+    const mine = ids(base, 'AWS::CloudWatch::Alarm', { Properties: { AlarmName: Match.stringLikeRegexp(`^OrderedFanout-${name}-`) } });
     const swept = name !== 'search';
-    expect(mine).toHaveLength(swept ? 8 : 7);
-    for (const kind of swept ? [...KINDS, 'SweeperErrors'] : KINDS) {
-      base.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `ordered-fanout-${name}-${kind}`, AlarmActions: [{ Ref: topic }] });
+    const kinds = swept ? [...KINDS, ...WAITING] : KINDS;
+    const searchDomain = name === 'search' ? 4 : 0;
+    expect(mine).toHaveLength(kinds.length + searchDomain);
+    for (const kind of kinds) {
+      base.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `OrderedFanout-${name}-${kind}`, AlarmActions: [{ Ref: topic }] });
     }
     const { functionId } = consumerOf(base, name);
     base.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: `ordered-fanout-${name}-IteratorAge`,
+      AlarmName: `OrderedFanout-${name}-IteratorAge`,
       Namespace: 'AWS/Lambda',
       MetricName: 'IteratorAge',
       Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId } }],
@@ -217,11 +223,11 @@ describe('alarms, topic and dashboard', () => {
   });
 
   it('takes thresholds from the configuration', () => {
-    base.resourceCountIs('AWS::CloudWatch::Alarm', 23);
-    custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'ordered-fanout-search-IteratorAge', Threshold: 120_000 });
-    custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'ordered-fanout-audit-IteratorAge', Threshold: 60_000 });
-    custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'ordered-fanout-fraud-DeadLetters', Threshold: 7 });
-    custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'ordered-fanout-search-DeadLetters', Threshold: 1 });
+    base.resourceCountIs('AWS::CloudWatch::Alarm', 30);
+    custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'OrderedFanout-search-IteratorAge', Threshold: 120_000 });
+    custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'OrderedFanout-audit-IteratorAge', Threshold: 60_000 });
+    custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'OrderedFanout-fraud-DeadLetters', Threshold: 7 });
+    custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'OrderedFanout-search-DeadLetters', Threshold: 1 });
   });
 
   it('encrypts the alarm topic with a KMS key and has one dashboard', () => {

@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { parsePipelineConfig, searchZones } from '../../infra/config/load-config';
+import { PipelineConfigError } from '../../infra/config/pipeline-config';
+import { synth } from './synth';
+
+/** Rules between settings that AWS enforces at deploy time: refused at synth time instead, naming the field. */
+
+const NOW = Date.parse('2026-06-01T00:00:00Z');
+const DAY = 86_400;
+
+function failure(raw: unknown): PipelineConfigError {
+  try {
+    parsePipelineConfig(raw, 'test', NOW);
+  } catch (error) {
+    expect(error).toBeInstanceOf(PipelineConfigError);
+    return error as PipelineConfigError;
+  }
+  throw new Error(`accepted ${JSON.stringify(raw)}`);
+}
+
+const search = (settings: Record<string, unknown>) => ({ destinations: { search: settings } });
+const replayFrom = (daysAgo: number, maxRecordAgeSeconds: number) =>
+  search({
+    epoch: 'replay-1',
+    startingPosition: 'AT_TIMESTAMP',
+    startingPositionTimestamp: new Date(NOW - daysAgo * DAY * 1000).toISOString(),
+    maxRecordAgeSeconds,
+  });
+
+describe('maximum record age (Lambda checks it before invoking)', () => {
+  it('defaults to -1, no limit, for every destination', () => {
+    const config = parsePipelineConfig({}, 'test', NOW);
+    for (const settings of Object.values(config.destinations)) expect(settings.maxRecordAgeSeconds).toBe(-1);
+  });
+
+  it.each([0, 1, 59, -2])('refuses %s: Lambda takes -1 or 60-604800', (age) => {
+    expect(failure(search({ maxRecordAgeSeconds: age })).path).toBe('destinations.search.maxRecordAgeSeconds');
+  });
+
+  it('refuses a replay from further back than the limit, and names the window', () => {
+    const error = failure(replayFrom(10, 7 * DAY));
+    expect(error.path).toBe('destinations.search.maxRecordAgeSeconds');
+    expect(error.message).toContain('must cover the replay window');
+    expect(error.message).toContain(`reaches ${10 * DAY} s back`);
+  });
+
+  it('takes a replay within the limit, and any replay with -1', () => {
+    expect(parsePipelineConfig(replayFrom(3, 7 * DAY), 'test', NOW).destinations.search.maxRecordAgeSeconds).toBe(7 * DAY);
+    expect(parsePipelineConfig(replayFrom(300, -1), 'test', NOW).destinations.search.maxRecordAgeSeconds).toBe(-1);
+  });
+
+  it("refuses a TRIM_HORIZON replay epoch whose limit is shorter than the stream's retention", () => {
+    const error = failure(search({ epoch: 'replay-2', startingPosition: 'TRIM_HORIZON', maxRecordAgeSeconds: 7 * DAY }));
+    expect(error.path).toBe('destinations.search.maxRecordAgeSeconds');
+    expect(error.message).toContain(`${365 * DAY} s back`);
+    const shortRetention = { stream: { retentionHours: 48 }, ...search({ epoch: 'replay-2', startingPosition: 'TRIM_HORIZON', maxRecordAgeSeconds: 7 * DAY }) };
+    expect(parsePipelineConfig(shortRetention, 'test', NOW).destinations.search.epoch).toBe('replay-2');
+  });
+
+  it('lets the live epoch bound its records (pausing longer than that loses them to the on-failure bucket, as documented)', () => {
+    expect(parsePipelineConfig(search({ maxRecordAgeSeconds: 3_600 }), 'test', NOW).destinations.search.maxRecordAgeSeconds).toBe(3_600);
+  });
+});
+
+describe('search domain sizes OpenSearch accepts', () => {
+  it.each([
+    [1, 1],
+    [2, 2],
+    [3, 3],
+    [4, 2],
+    [6, 3],
+    [8, 2],
+    [9, 3],
+    [10, 2],
+    [5, undefined],
+    [7, undefined],
+  ])('%i data nodes spread over %s zones', (nodes, zones) => {
+    expect(searchZones(nodes)).toBe(zones);
+  });
+
+  it.each([5, 7])('refuses %i data nodes, naming the field', (dataNodes) => {
+    const error = failure(search({ dataNodes }));
+    expect(error.path).toBe('destinations.search.dataNodes');
+    expect(error.message).toContain('multiple of the availability zones');
+  });
+
+  it('takes 5 data nodes for an imported domain (its owner sized it)', () => {
+    const imported = search({ dataNodes: 5, domainEndpoint: 'https://search.example.com', domainArn: 'arn:aws:es:eu-west-1:123456789012:domain/accounts' });
+    expect(parsePipelineConfig(imported, 'test', NOW).destinations.search.dataNodes).toBe(5);
+  });
+
+  it.each([1, 2, 4])('refuses %i dedicated masters (a quorum needs 3 or 5)', (masterNodes) => {
+    expect(failure(search({ masterNodes })).path).toBe('destinations.search.masterNodes');
+  });
+
+  it.each([
+    ['instanceType', { instanceType: 't2.small.search' }],
+    ['masterInstanceType', { masterNodes: 3, masterInstanceType: 't2.medium.search' }],
+  ])('refuses a t2 %s (no encryption at rest)', (field, settings) => {
+    expect(failure(search(settings)).path).toBe(`destinations.search.${field}`);
+  });
+
+  it('synthesizes 3 nodes over 3 zones, 3 dedicated masters, and no EBS volume on a local-storage type', () => {
+    const { template } = synth({ destinations: { search: { dataNodes: 3, masterNodes: 3, instanceType: 'i3.large.search' } } });
+    template.hasResourceProperties('AWS::OpenSearchService::Domain', {
+      ClusterConfig: {
+        InstanceCount: 3,
+        InstanceType: 'i3.large.search',
+        ZoneAwarenessEnabled: true,
+        ZoneAwarenessConfig: { AvailabilityZoneCount: 3 },
+        DedicatedMasterEnabled: true,
+        DedicatedMasterCount: 3,
+        DedicatedMasterType: 'm6g.large.search',
+      },
+      EBSOptions: { EBSEnabled: false },
+    });
+  });
+
+  it('synthesizes a single node without zone awareness, with a gp3 volume', () => {
+    const { template } = synth({ destinations: { search: { dataNodes: 1 } } });
+    template.hasResourceProperties('AWS::OpenSearchService::Domain', {
+      ClusterConfig: { InstanceCount: 1, ZoneAwarenessEnabled: false },
+      EBSOptions: { EBSEnabled: true, VolumeType: 'gp3' },
+    });
+  });
+});
