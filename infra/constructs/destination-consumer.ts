@@ -63,6 +63,13 @@ export interface DestinationConsumerProps {
 export class DestinationConsumer extends Construct {
   readonly destination: DestinationName;
   readonly function: nodejs.NodejsFunction;
+  /**
+   * The published version the mapping invokes: one per generation of the function's code and configuration. A new
+   * epoch publishes a new version for its new mapping, while the old mapping keeps invoking the old version (and its
+   * old `LEDGER_EPOCH`) until CloudFormation deletes both in its clean-up: no live record ever runs with a replay's
+   * settings, or the other way round.
+   */
+  readonly generation: lambda.Version;
   readonly streamConsumer: kinesis.StreamConsumer;
   readonly eventSource: KinesisConsumerEventSource;
   readonly deadLetterQueue: sqs.Queue;
@@ -150,7 +157,8 @@ export class DestinationConsumer extends Construct {
       reportBatchItemFailures: true,
       onFailure: new FailedBatchDestination(this.failedBatches),
     });
-    this.function.addEventSource(this.eventSource);
+    this.generation = this.function.currentVersion;
+    this.generation.addEventSource(this.eventSource);
 
     props.ledger.grantDestination(props.role, destination);
     props.target.grantDeliver(props.role);

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DESTINATION_NAMES, type DestinationName } from '../../infra/config/pipeline-config';
 import { synth } from './synth';
 import { list, render } from './template-text';
+import { mappingIdsOf } from './mappings';
 
 /** Every destination imported: a neighbouring team's bucket, domain and bus (another account). */
 const BUCKET_ARN = 'arn:aws:s3:::their-audit-log';
@@ -44,7 +45,7 @@ function consumerOf(destination: DestinationName) {
   const [functionId, ...more] = ids('AWS::Lambda::Function', { Properties: { Description: `ordered-fanout ${destination} consumer` } });
   expect(more).toEqual([]);
   const fn = resources[functionId!]!.Properties;
-  const [mappingId] = ids('AWS::Lambda::EventSourceMapping', { Properties: { FunctionName: { Ref: functionId } } });
+  const [mappingId] = mappingIdsOf(template, functionId!);
   const mapping = resources[mappingId!]!.Properties;
   const role = getAtt(fn.Role);
   const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: role }]) } }));

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DESTINATION_NAMES, type DestinationName } from '../../infra/config/pipeline-config';
 import { synth } from './synth';
 import { list, render } from './template-text';
+import { mappingIdsOf } from './mappings';
 
 /**
  * Each destination's function role, read from the AWS::IAM::Policy attached to it. Statements are flattened into
@@ -55,7 +56,9 @@ const getAtt = (value: unknown): string => (value as { 'Fn::GetAtt': [string, st
 function partsOf(destination: DestinationName) {
   const functionId = only('AWS::Lambda::Function', { Properties: { Description: `ordered-fanout ${destination} consumer` } });
   const fn = resources[functionId]!.Properties;
-  const mapping = resources[only('AWS::Lambda::EventSourceMapping', { Properties: { FunctionName: { Ref: functionId } } })]!.Properties;
+  const [mappingId, ...others] = mappingIdsOf(template, functionId);
+  expect(others).toEqual([]);
+  const mapping = resources[mappingId!]!.Properties;
   const role = getAtt(fn.Role);
   const queue: string = fn.Environment.Variables.DEAD_LETTER_QUEUE_URL.Ref;
   const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: role }]) } }));

@@ -2,6 +2,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PipelineConfigError, type DestinationName } from '../../infra/config/pipeline-config';
 import { synth } from './synth';
+import { mappingIdsOf, versionOf } from './mappings';
 
 /** Search replays from 1 November 2026 under a new ledger epoch; audit and fraud stay on `live`. */
 const EPOCH = 'replay-2026-11-01';
@@ -24,7 +25,7 @@ function idsOf(template: Template, destination: DestinationName) {
   );
   expect(functions).toHaveLength(1);
   const fn = functions[0]!;
-  const mappings = Object.keys(template.findResources('AWS::Lambda::EventSourceMapping', { Properties: { FunctionName: { Ref: fn } } }));
+  const mappings = mappingIdsOf(template, fn);
   expect(mappings).toHaveLength(1);
   const mapping = mappings[0]!;
   const resources = template.toJSON().Resources;
@@ -128,5 +129,47 @@ describe('configuration errors', () => {
   it('fails synthesis on an epoch that cannot be part of a ledger key', () => {
     expect(() => synth({ destinations: { fraud: { epoch: 'replay#1' } } })).toThrow(PipelineConfigError);
     expect(() => synth({ destinations: { fraud: { epoch: 'replay#1' } } })).toThrow(/destinations\.fraud\.epoch/);
+  });
+});
+
+describe('each epoch a generation: its own published version, its own mapping', () => {
+  const envOf = (template: Template, name: DestinationName): Record<string, unknown> =>
+    propertiesOf(template, idsOf(template, name).fn).Environment.Variables;
+
+  it.each(['audit', 'search', 'fraud'] as const)('%s: the mapping invokes a published version of its own function', (name) => {
+    for (const template of [live, replay]) {
+      const { fn, mapping } = idsOf(template, name);
+      const version = versionOf(template, mapping);
+      expect(template.toJSON().Resources[version]).toMatchObject({ Type: 'AWS::Lambda::Version', Properties: { FunctionName: { Ref: fn } } });
+    }
+  });
+
+  it('publishes a new search version for the replay, so the old mapping keeps the old version until both are deleted', () => {
+    const before = versionOf(live, idsOf(live, 'search').mapping);
+    const after = versionOf(replay, idsOf(replay, 'search').mapping);
+    expect(after).not.toBe(before);
+    // The old version leaves the template with the old mapping: CloudFormation deletes both in its clean-up, after the
+    // new ones exist, and the mapping (which references the version) goes first.
+    expect(logicalIds(replay)).not.toContain(before);
+  });
+
+  it.each(['audit', 'fraud'] as const)('leaves the %s version (and so its running generation) untouched', (name) => {
+    expect(versionOf(replay, idsOf(replay, name).mapping)).toBe(versionOf(live, idsOf(live, name).mapping));
+  });
+
+  it('differs from the live generation only in the epoch and the replay window', () => {
+    const before = envOf(live, 'search');
+    const after = envOf(replay, 'search');
+    const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter(
+      (key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]),
+    );
+    expect(changed.sort()).toEqual(['EPOCH_REPLAY_FROM', 'LEDGER_EPOCH']);
+    expect(after).toMatchObject({ LEDGER_EPOCH: EPOCH, EPOCH_REPLAY_FROM: FROM });
+    const { mapping: liveMapping } = idsOf(live, 'search');
+    const { mapping: replayMapping } = idsOf(replay, 'search');
+    const mappingChanges = Object.keys({ ...propertiesOf(live, liveMapping), ...propertiesOf(replay, replayMapping) }).filter(
+      (key) => JSON.stringify(propertiesOf(live, liveMapping)[key]) !== JSON.stringify(propertiesOf(replay, replayMapping)[key]),
+    );
+    expect(mappingChanges.sort()).toEqual(['EventSourceArn', 'FunctionName', 'StartingPosition', 'StartingPositionTimestamp']);
   });
 });

@@ -2,6 +2,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DESTINATION_NAMES, type DestinationName } from '../../infra/config/pipeline-config';
 import { synth } from './synth';
+import { mappingIdsOf } from './mappings';
 
 /** Non-default values for every setting whose flow into the template is checked below. */
 const CUSTOM = {
@@ -40,7 +41,8 @@ function getAttOf(template: Template, value: unknown, type: string, attribute: s
 /** A destination's function and event source mapping, found through the function's description. */
 function consumerOf(template: Template, destination: DestinationName) {
   const functionId = only(template, 'AWS::Lambda::Function', { Properties: { Description: `ordered-fanout ${destination} consumer` } });
-  const mappingId = only(template, 'AWS::Lambda::EventSourceMapping', { Properties: { FunctionName: { Ref: functionId } } });
+  const [mappingId, ...others] = mappingIdsOf(template, functionId);
+  expect(others).toEqual([]);
   const resources = template.toJSON().Resources;
   return { functionId, mappingId, fn: resources[functionId].Properties, mapping: resources[mappingId].Properties };
 }
