@@ -41,7 +41,7 @@ function getAttOf(template: Template, value: unknown, type: string, attribute: s
 /** A destination's function and event source mapping, found through the function's description. */
 function consumerOf(template: Template, destination: DestinationName) {
   const functionId = only(template, 'AWS::Lambda::Function', { Properties: { Description: `ordered-fanout ${destination} consumer` } });
-  const [mappingId, ...others] = mappingIdsOf(template, functionId);
+  const [mappingId = '', ...others] = mappingIdsOf(template, functionId);
   expect(others).toEqual([]);
   const resources = template.toJSON().Resources;
   return { functionId, mappingId, fn: resources[functionId].Properties, mapping: resources[mappingId].Properties };
