@@ -2,10 +2,12 @@ import type { Client } from '@opensearch-project/opensearch';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
 import type { DeliverOptions, Delivery, DeliveryResult, Destination } from '../../shared/ordering/ports';
 import { settledToResult } from '../../shared/consumer/settled-to-result';
-import { classifyError, describeError, isTransientOpenSearchType } from '../../shared/retry/classify-error';
+import { httpStatusOf, openSearchErrorTypeOf } from '../../shared/retry/classify-error';
 import { NOT_SENT_DEADLINE } from '../../shared/retry/deadline';
 import { Retrier, type ItemAnswer } from '../../shared/retry/retrier';
-import { ACCOUNT_INDEX_MAPPING, ACCOUNT_INDEX_SETTINGS, toAccountDocument } from './account-document';
+import { ACCOUNT_INDEX_MAPPING, ACCOUNT_INDEX_SETTINGS } from './account-document';
+import { answerFor, describeResponse, isIndexMissing, requestAnswer, type BulkItem } from './bulk-answers';
+import { bulkEntry, chunkEntries, DEFAULT_MAX_BULK_BYTES, type BulkEntry } from './bulk-body';
 
 export interface OpenSearchIndexOptions {
   readonly client: Client;
@@ -14,6 +16,12 @@ export interface OpenSearchIndexOptions {
   readonly retrier?: Retrier;
   /** Items per `_bulk` request. @default 500 */
   readonly bulkSize?: number;
+  /**
+   * Bytes per `_bulk` request body, counted exactly (action lines and newlines included); a single document larger than
+   * this is rejected. Keep it below the domain's `http.max_content_length` (10 MiB on small instance types).
+   * @default 5 MiB
+   */
+  readonly maxBulkBytes?: number;
   /** How long a seen index is trusted to still exist before it is checked again. @default 60 s */
   readonly indexCheckMs?: number;
   /** @default 'search' */
@@ -34,6 +42,7 @@ export class OpenSearchIndex implements Destination {
   readonly #client: Client;
   readonly #retrier: Retrier;
   readonly #bulkSize: number;
+  readonly #maxBulkBytes: number;
   readonly #indexCheckMs: number;
   readonly #clock: () => number;
   #indexSeenAt = -Infinity;
@@ -44,6 +53,10 @@ export class OpenSearchIndex implements Destination {
     this.#client = options.client;
     this.#retrier = options.retrier ?? new Retrier();
     this.#bulkSize = options.bulkSize ?? 500;
+    this.#maxBulkBytes = options.maxBulkBytes ?? DEFAULT_MAX_BULK_BYTES;
+    if (!Number.isSafeInteger(this.#maxBulkBytes) || this.#maxBulkBytes < 1) {
+      throw new RangeError(`maxBulkBytes must be a positive integer, got ${this.#maxBulkBytes}`);
+    }
     this.#indexCheckMs = options.indexCheckMs ?? 60_000;
     this.#clock = options.clock ?? Date.now;
   }
@@ -55,9 +68,18 @@ export class OpenSearchIndex implements Destination {
       async (pending, _attempt, { deadline }) => {
         const ready = await this.#ensureIndex(deadline);
         if (ready !== undefined) return pending.map(() => ready);
-        const answers: ItemAnswer<DeliveryResult>[] = [];
-        for (let start = 0; start < pending.length; start += this.#bulkSize) {
-          answers.push(...(await this.#bulk(pending.slice(start, start + this.#bulkSize), deadline)));
+        const answers = new Array<ItemAnswer<DeliveryResult>>(pending.length);
+        const entries: Entry[] = [];
+        pending.forEach((delivery, position) => {
+          const entry = bulkEntry({ delivery, position }, this.index, this.#maxBulkBytes);
+          if (entry.kind === 'refused') answers[position] = { kind: 'reject', detail: entry.detail };
+          else entries.push(entry);
+        });
+        for (const chunk of chunkEntries(entries, this.#bulkSize, this.#maxBulkBytes)) {
+          const chunkAnswers = await this.#send(chunk, deadline);
+          chunk.forEach((entry, i) => {
+            answers[entry.item.position] = chunkAnswers[i] as ItemAnswer<DeliveryResult>;
+          });
         }
         return answers;
       },
@@ -96,72 +118,64 @@ export class OpenSearchIndex implements Destination {
       }
     } catch (error) {
       // Another consumer created it between our check and our create.
-      if (!String((error as { body?: { error?: { type?: unknown } } }).body?.error?.type).includes('resource_already_exists')) {
-        const kind = classifyError(error);
-        if (kind === 'unexpected') throw error;
-        return { kind, detail: `index ${this.index}: ${describeError(error)}` };
+      if (openSearchErrorTypeOf(error) !== 'resource_already_exists_exception') {
+        const answer = requestAnswer(error);
+        if (answer === undefined) throw error;
+        return { ...answer, detail: `index ${this.index}: ${answer.detail}` };
       }
     }
     this.#indexSeenAt = this.#clock();
     return undefined;
   }
 
-  async #bulk(deliveries: readonly Delivery[], deadline: number | undefined): Promise<ItemAnswer<DeliveryResult>[]> {
-    const body: Record<string, unknown>[] = [];
-    for (const delivery of deliveries) {
-      const { accountId, version } = delivery.record;
-      const target = { _index: this.index, _id: accountId, version, version_type: 'external' };
-      const document = toAccountDocument(delivery);
-      if (document === undefined) body.push({ delete: target });
-      else body.push({ index: target }, document);
-    }
+  /** Sends one `_bulk` of `chunk`; answers per entry, in order. */
+  async #send(chunk: readonly Entry[], deadline: number | undefined): Promise<ItemAnswer<DeliveryResult>[]> {
+    // The body goes as a string, which the client sends as it is (no re-serialising): its size is what was counted.
+    const body = chunk.map((entry) => entry.text).join('') as unknown as Parameters<Client['bulk']>[0]['body'];
     let items: readonly Record<string, BulkItem | undefined>[];
     try {
       const response = await this.#bounded(deadline, (options) => this.#client.bulk({ body }, options));
-      if (response === undefined) return deliveries.map(() => ({ kind: 'retry', detail: NOT_SENT_DEADLINE }));
+      if (response === undefined) return chunk.map(() => ({ kind: 'retry', detail: NOT_SENT_DEADLINE }));
       items = (response.body as { items?: Record<string, BulkItem | undefined>[] }).items ?? [];
     } catch (error) {
-      const kind = classifyError(error);
-      if (kind === 'unexpected') throw error;
-      const detail = describeError(error);
-      return deliveries.map(() => ({ kind, detail }));
+      return this.#refusedWhole(chunk, error, deadline);
     }
-    if (items.length !== deliveries.length) {
-      return deliveries.map(() => ({ kind: 'retry', detail: `_bulk answered ${items.length} items for ${deliveries.length}` }));
+    if (items.length !== chunk.length) {
+      return chunk.map(() => ({ kind: 'retry', detail: `_bulk answered ${items.length} items for ${chunk.length}` }));
     }
-    return items.map((item, index) => answerFor(item, deliveries[index] as Delivery));
+    return items.map((item, i) => {
+      if (isIndexMissing(Object.values(item)[0]?.error?.type)) this.#indexSeenAt = -Infinity;
+      return answerFor(item, (chunk[i] as Entry).item.delivery);
+    });
+  }
+
+  /**
+   * A `_bulk` refused as a whole. A 413 (the body is over the cluster's limit, which may be below ours) or a 400 (one
+   * item's validation error fails the whole request) can be caused by one item: the request is split in halves until
+   * the items at fault are alone, so that the others are delivered and only those are rejected, without blocking the
+   * shard. Anything else answers for every item alike.
+   */
+  async #refusedWhole(chunk: readonly Entry[], error: unknown, deadline: number | undefined): Promise<ItemAnswer<DeliveryResult>[]> {
+    const status = httpStatusOf(error);
+    if (status === 413 || status === 400) {
+      if (chunk.length > 1) {
+        const half = Math.ceil(chunk.length / 2);
+        return [...(await this.#send(chunk.slice(0, half), deadline)), ...(await this.#send(chunk.slice(half), deadline))];
+      }
+      const detail =
+        status === 413
+          ? `the cluster refused a _bulk of this one document (${(chunk[0] as Entry).bytes} bytes) as too large: ${describeResponse(error)}`
+          : describeResponse(error);
+      return [{ kind: 'reject', detail: detail.slice(0, 1_000) }];
+    }
+    if (isIndexMissing(openSearchErrorTypeOf(error))) this.#indexSeenAt = -Infinity;
+    const answer = requestAnswer(error);
+    if (answer === undefined) throw error;
+    return chunk.map(() => answer);
   }
 }
 
+type Entry = Extract<BulkEntry<{ readonly delivery: Delivery; readonly position: number }>, { kind: 'entry' }>;
+
 /** What the OpenSearch client returns for a request: a promise that can be aborted. */
 type Abortable<T> = Promise<T> & { abort(): unknown };
-
-interface BulkItem {
-  readonly status?: number;
-  readonly result?: string;
-  readonly error?: { readonly type?: string; readonly reason?: string };
-}
-
-/** What one `_bulk` item's status means for the delivery. */
-export function answerFor(container: Record<string, BulkItem | undefined>, delivery: Delivery): ItemAnswer<DeliveryResult> {
-  const item = Object.values(container)[0] ?? {};
-  const status = item.status ?? 0;
-  const detail = `${item.error?.type ?? `HTTP ${status}`}: ${item.error?.reason ?? item.result ?? ''}`.slice(0, 1_000);
-  if (status >= 200 && status < 300) return { kind: 'done', result: { status: 'delivered' } };
-  // A delete of a document that is not there still records its version, which is all a REMOVE must achieve.
-  if (status === 404 && item.result === 'not_found') return { kind: 'done', result: { status: 'delivered' } };
-  if (status === 409) return { kind: 'done', result: conflictResult(item.error?.reason, delivery.record.version) };
-  if (status === 429 || status >= 500 || status === 0) return { kind: 'retry', detail };
-  // A write block (403 cluster_block_exception) lifts when the cluster recovers: not a refusal of this document.
-  if (isTransientOpenSearchType(item.error?.type)) return { kind: 'retry', detail };
-  return { kind: 'reject', detail };
-}
-
-const CONFLICT = /current version \[(\d+)\] is higher or equal to the one provided \[(\d+)\]/;
-
-/** 409 with an equal version: the index already holds this version. With a higher one: this version is stale. */
-function conflictResult(reason: string | undefined, version: number): DeliveryResult {
-  const match = reason === undefined ? null : CONFLICT.exec(reason);
-  if (match && Number(match[1]) === version) return { status: 'duplicate' };
-  return { status: 'stale' };
-}

@@ -114,6 +114,33 @@ describe('search consumer: Kinesis events → OpenSearch, latest state per accou
     expect(telemetry.totals().deadLettered + telemetry.totals().failures).toBe(0);
   });
 
+  it('splits _bulk requests at SEARCH_MAX_BULK_BYTES and dead-letters only the account whose id cannot be a document _id', async () => {
+    const longId = `01LONG${'X'.repeat(600)}`;
+    const ids = [...Array.from({ length: 9 }, (_, i) => `01SPLIT${i}`), longId];
+    const records = ids.map((accountId, i) =>
+      kdsRecord(
+        { kind: 'INSERT', newImage: { account_id: accountId, balance: 100, version: 1, currency: 'AUD', status: 'OPEN', notes: 'n'.repeat(3_000) }, tableName: world.accountsTable },
+        { sequenceNumber: sequenceNumber(8, i + 1), shardId: 'shardId-000000000008' },
+      ),
+    );
+    const bulksBefore = world.openSearch.stats.bulk ?? 0;
+    const { handler, telemetry } = searchHandler({ SEARCH_MAX_BULK_BYTES: '8192', LEDGER_EPOCH: 'split-1' });
+
+    const { gaveUp } = await feedHandler(handler, [{ shardId: 'shardId-000000000008', batches: [records] }]);
+
+    expect(gaveUp).toEqual([]);
+    const documents = await indexed();
+    for (const accountId of ids.slice(0, 9)) expect(documents.get(accountId)?.version, accountId).toBe(1);
+    // About 3.3 KB a document: two to a request of at most 8 KiB.
+    expect((world.openSearch.stats.bulk ?? 0) - bulksBefore).toBeGreaterThanOrEqual(5);
+    expect(world.openSearch.stats.tooLarge).toBe(0);
+    const letters = await world.drainDeadLetters('search');
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ reason: 'REJECTED', accountId: longId, version: 1 });
+    expect(letters[0]?.detail).toContain('account id of 606 bytes cannot be a document _id');
+    expect(telemetry.totals()).toMatchObject({ delivered: 9, deadLettered: 1 });
+  });
+
   it('sends a mapping conflict to the dead-letter queue at once as REJECTED', async () => {
     const index = `${world.index}-conflicting`;
     await reader.indices.create({ index, body: { mappings: { properties: { status: { type: 'long' } } } } });

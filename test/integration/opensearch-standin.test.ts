@@ -135,6 +135,46 @@ describe('OpenSearch stand-in', () => {
     expect(standIn.document('ext', 'c')).toBeUndefined();
   });
 
+  // BulkRequest#validate gathers every item's validation errors, so OpenSearch refuses the whole `_bulk` for one long
+  // `_id` (elastic/elasticsearch#54549; OpenSearch#8039 extended the check to updates and left deletes out).
+  it('refuses a whole _bulk for an index or update _id over 512 bytes, and lets a delete of one through', async () => {
+    const long = 'é'.repeat(257); // 514 bytes
+    const refused = await responseError(client.bulk({
+      body: [{ index: { _index: 'ids', _id: 'fine' } }, { n: 1 }, { index: { _index: 'ids', _id: long } }, { n: 2 }],
+    }));
+    expect(refused.statusCode).toBe(400);
+    expect(refused.body.error).toMatchObject({
+      type: 'action_request_validation_exception',
+      reason: `Validation Failed: 1: id [${long}] is too long, must be no longer than 512 bytes but was: 514;`,
+    });
+    expect(standIn.document('ids', 'fine')).toBeUndefined();
+    const update = await responseError(client.bulk({ body: [{ update: { _index: 'ids', _id: long } }, { doc: { n: 1 }, doc_as_upsert: true }] }));
+    expect(update.body.error.reason).toContain('is too long, must be no longer than 512 bytes but was: 514');
+    const deleted = await bulk([{ delete: { _index: 'ids', _id: long, version: 3, version_type: 'external' } }]);
+    expect(only(deleted.items[0])).toMatchObject({ status: 404, result: 'not_found', _version: 3 });
+  });
+
+  it('keeps a tombstone for the default index.gc_deletes of 60 s, by the cluster clock', async () => {
+    let now = 1_800_000_000_000;
+    const clocked = await startOpenSearchStandIn({ clock: () => now });
+    const writer = new Client({ node: clocked.endpoint, maxRetries: 0 });
+    const write = async (operation: object, source?: object) =>
+      only(((await writer.bulk({ body: source ? [operation, source] : [operation] })).body as unknown as { items: BulkItem[] }).items[0]);
+    try {
+      await write({ index: { _index: 'gc', _id: 'k', version: 4, version_type: 'external' } }, { v: 4 });
+      await write({ delete: { _index: 'gc', _id: 'k', version: 5, version_type: 'external' } });
+      now += 59_999;
+      const refused = await write({ index: { _index: 'gc', _id: 'k', version: 3, version_type: 'external' } }, { v: 3 });
+      expect(refused.error?.reason).toBe('[k]: version conflict, current version [5] is higher or equal to the one provided [3]');
+      now += 1;
+      const accepted = await write({ index: { _index: 'gc', _id: 'k', version: 3, version_type: 'external' } }, { v: 3 });
+      expect(accepted).toMatchObject({ status: 201, result: 'created', _version: 3 });
+    } finally {
+      await writer.close();
+      await clocked.stop();
+    }
+  });
+
   it('rejects malformed NDJSON with OpenSearch refusals', async () => {
     const noNewline = await responseError(client.transport.request({ method: 'POST', path: '/_bulk', body: '{"index":{"_index":"ext"}}\n{"a":1}' }));
     expect(noNewline.body.error).toMatchObject({ type: 'illegal_argument_exception', reason: 'The bulk request must be terminated by a newline [\\n]' });

@@ -102,9 +102,32 @@ describe('OpenSearch stand-in: write blocks and slow answers', () => {
     expect(standIn.stats.abandoned).toBe(1);
   });
 
+  it('answers scripted errors: OpenSearch-shaped or the service front end\'s, whole writes or _bulk items, reads untouched', async () => {
+    standIn.setFaults({ requestError: { status: 403, type: 'security_exception', reason: 'no permissions for [indices:data/write/bulk]' } });
+    const denied = await failure<InstanceType<typeof errors.ResponseError>>(client.bulk({ body: ops(1) }));
+    expect(denied.statusCode).toBe(403);
+    expect(denied.body.error).toMatchObject({ type: 'security_exception', reason: 'no permissions for [indices:data/write/bulk]' });
+    expect((await client.search({ body: { query: { match_all: {} } } })).statusCode).toBe(200);
+
+    standIn.setFaults({ requestError: { status: 403, reason: 'User: anonymous is not authorized to perform: es:ESHttpPost' } });
+    const iam = await failure<InstanceType<typeof errors.ResponseError>>(client.index({ index: 'blocked', id: 'x', body: { n: 1 } }));
+    expect(iam.statusCode).toBe(403);
+    expect(iam.body).toEqual({ Message: 'User: anonymous is not authorized to perform: es:ESHttpPost' });
+
+    standIn.setFaults({ itemError: { status: 504, type: 'exception', reason: 'timed out', rate: 0.5 }, seed: 2 });
+    const items = ((await client.bulk({ body: ops(20) })).body as unknown as { items: Items }).items.map((item) => item.index?.status);
+    for (const status of items) expect([200, 201, 504]).toContain(status);
+    expect(items.filter((status) => status === 504).length).toBe(standIn.stats.itemScriptedErrors);
+    expect(standIn.stats.itemScriptedErrors).toBeGreaterThan(0);
+    expect(standIn.stats.itemScriptedErrors).toBeLessThan(20);
+    expect(standIn.stats.scriptedErrors).toBe(2);
+  });
+
   it('refuses bad fault settings', () => {
     expect(() => standIn.setFaults({ writeBlockRate: 2 })).toThrow(RangeError);
     expect(() => standIn.setFaults({ slowRate: 0.1, slowMs: -1 })).toThrow(RangeError);
+    expect(() => standIn.setFaults({ requestError: { status: 200 } })).toThrow(RangeError);
+    expect(() => standIn.setFaults({ itemError: { status: 503, type: 'exception', rate: -1 } })).toThrow(RangeError);
   });
 });
 

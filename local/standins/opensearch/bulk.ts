@@ -5,7 +5,7 @@
 import { illegalArgument, jsonParseError, OpenSearchError, validationFailed } from './errors';
 import { isPlainObject } from './mapping';
 import {
-  autoId, parseLong, parseVersionType, writeValidationErrors, type IndexState, type UpdateSpec, type VersionType,
+  autoId, docIdLengthError, parseLong, parseVersionType, writeValidationErrors, type IndexState, type UpdateSpec, type VersionType,
 } from './store';
 
 export type BulkActionName = 'index' | 'create' | 'delete' | 'update';
@@ -154,6 +154,8 @@ function validateBulk(operations: readonly BulkOperation[]): void {
     if (op.action === 'update') {
       if (op.id === undefined || op.id === '') errors.push('id is missing');
       if (op.update?.doc === undefined && op.update?.script === undefined) errors.push('script or doc is missing');
+      const tooLong = docIdLengthError(op.id);
+      if (tooLong !== undefined) errors.push(tooLong);
       continue;
     }
     if (op.action !== 'delete' && op.sourceText?.trim() === '') errors.push('source is missing');

@@ -1,12 +1,14 @@
 /**
  * Fault injection of the OpenSearch stand-in: which requests and `_bulk` items fail, and how, drawn from a seeded PRNG.
- * The PRNG draws only for faults that are on, in a fixed order (slow, unavailable, throttle, write block; per item:
- * throttle, write block, flood stage), so a profile replays the same way from its seed.
+ * The PRNG draws only for faults that are on, in a fixed order (slow, unavailable, throttle, write block, scripted; per
+ * item: throttle, write block, flood stage, scripted), so a profile replays the same way from its seed.
  */
 import { prng } from '../../prng';
 import { checkSlow } from '../hold';
 import type { BulkActionName } from './bulk';
-import { clusterReadOnly, indexBlocked, itemRejected, requestRejected, serviceUnavailable, type OpenSearchError } from './errors';
+import {
+  clusterReadOnly, indexBlocked, itemRejected, OpenSearchError, requestRejected, serviceUnavailable,
+} from './errors';
 
 export interface OpenSearchFaults {
   /** Fraction 0..1 of HTTP requests (any route except GET/HEAD /) answered 429 as a whole (OpenSearch's real 429 body: rejected_execution_exception). */
@@ -37,8 +39,35 @@ export interface OpenSearchFaults {
   slowRate?: number;
   /** @default 90000 (longer than a claim's default 60 s) */
   slowMs?: number;
+  /**
+   * An answer of your choosing for `rate` (default 1) of `_bulk` and document-write requests, for what the seeded
+   * faults do not cover: an access denial, a gateway's 502/504. With `type`, OpenSearch's error body; without, the
+   * Amazon OpenSearch Service front end's `{"Message": reason}` (as an IAM denial or a 413 comes).
+   */
+  requestError?: ScriptedError;
+  /** An error of your choosing for `rate` (default 1) of `_bulk` items (OpenSearch's item error: `type` is required). */
+  itemError?: ScriptedError & { type: string };
   /** Seed of the fault PRNG, so runs are reproducible. @default 1 */
   seed?: number;
+}
+
+export interface ScriptedError {
+  status: number;
+  type?: string;
+  reason?: string;
+  /** Fraction 0..1 of the requests (or items) it answers. @default 1 */
+  rate?: number;
+}
+
+/** An answer that is not OpenSearch's error body: what a front end or gateway says (`{"Message": ...}`). */
+export class FrontEndError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: { readonly Message: string },
+  ) {
+    super(body.Message);
+    this.name = 'FrontEndError';
+  }
 }
 
 /** What a request is, as far as faults care. */
@@ -67,6 +96,8 @@ export class FaultDice {
   readonly #rates: Rates;
   readonly #slow: { slowRate: number; slowMs: number };
   readonly #random: () => number;
+  readonly #requestError: Required<ScriptedError> | undefined;
+  readonly #itemError: Required<ScriptedError> | undefined;
 
   constructor(
     faults: OpenSearchFaults,
@@ -75,6 +106,14 @@ export class FaultDice {
     this.#rates = Object.fromEntries(RATES.map((name) => [name, checkRate(name, faults[name])])) as Rates;
     this.#slow = checkSlow(faults.slowRate, faults.slowMs);
     this.#random = prng(faults.seed ?? 1);
+    this.#requestError = checkScripted('requestError', faults.requestError);
+    this.#itemError = checkScripted('itemError', faults.itemError);
+  }
+
+  #scripted(spec: Required<ScriptedError> | undefined, stat: string): Required<ScriptedError> | undefined {
+    if (spec === undefined || !this.#draw(spec.rate)) return undefined;
+    this.count(stat);
+    return spec;
   }
 
   #draw(rate: number): boolean {
@@ -89,7 +128,7 @@ export class FaultDice {
   }
 
   /** The error that refuses the whole request, if any. `index` is the path's first segment (for a document write). */
-  requestFault(kind: RequestKind, index: string | undefined, bytes: number): OpenSearchError | undefined {
+  requestFault(kind: RequestKind, index: string | undefined, bytes: number): OpenSearchError | FrontEndError | undefined {
     if (kind === 'root') return undefined;
     if (this.#draw(this.#rates.unavailableRate)) {
       this.count('unavailable');
@@ -103,7 +142,11 @@ export class FaultDice {
       this.count('writeBlocked');
       return kind === 'bulk' ? clusterReadOnly() : indexBlocked(index ?? '', 'index-write');
     }
-    return undefined;
+    const scripted = kind === 'bulk' || kind === 'document-write' ? this.#scripted(this.#requestError, 'scriptedErrors') : undefined;
+    if (scripted === undefined) return undefined;
+    return scripted.type === ''
+      ? new FrontEndError(scripted.status, { Message: scripted.reason })
+      : new OpenSearchError(scripted.status, scripted.type, scripted.reason);
   }
 
   /** The error that fails one `_bulk` item, if any. */
@@ -120,7 +163,8 @@ export class FaultDice {
       this.count('itemFloodBlocked');
       return indexBlocked(index, 'flood-stage');
     }
-    return undefined;
+    const scripted = this.#scripted(this.#itemError, 'itemScriptedErrors');
+    return scripted === undefined ? undefined : new OpenSearchError(scripted.status, scripted.type, scripted.reason);
   }
 }
 
@@ -128,4 +172,17 @@ function checkRate(name: string, rate: number | undefined): number {
   if (rate === undefined) return 0;
   if (!Number.isFinite(rate) || rate < 0 || rate > 1) throw new RangeError(`${name} must be within 0..1, got ${rate}`);
   return rate;
+}
+
+function checkScripted(name: string, spec: ScriptedError | undefined): Required<ScriptedError> | undefined {
+  if (spec === undefined) return undefined;
+  if (!Number.isInteger(spec.status) || spec.status < 400 || spec.status > 599) {
+    throw new RangeError(`${name}.status must be an HTTP error status (400-599), got ${spec.status}`);
+  }
+  return {
+    status: spec.status,
+    type: spec.type ?? '',
+    reason: spec.reason ?? `injected ${spec.status}`,
+    rate: checkRate(`${name}.rate`, spec.rate ?? 1),
+  };
 }

@@ -5,16 +5,18 @@
  * It is faithful where a consumer relies on it: routes, status codes and response bodies of the document,
  * `_bulk`, index and search APIs; internal and external versioning with delete tombstones kept for
  * `index.gc_deletes`; mapping checks (mapper_parsing_exception, strict dynamic mapping); and OpenSearch's error
- * body `{ error: { root_cause, type, reason }, status }`. Fault injection (see `faults.ts`) answers 429s, 503s and
- * write blocks (cluster_block_exception), as whole requests or per `_bulk` item, and holds requests to make them slow,
- * from a seeded PRNG, so runs replay.
+ * body `{ error: { root_cause, type, reason }, status }`; the request body limit (`maxContentLength`, 10 MiB as on
+ * small Amazon OpenSearch Service instance types: 413, see `content-length.ts`). Fault injection (see `faults.ts`)
+ * answers 429s, 503s, write blocks (cluster_block_exception) and scripted errors (an access denial, a gateway's 502),
+ * as whole requests or per `_bulk` item, and holds requests to make them slow, from a seeded PRNG, so runs replay.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync, gzipSync, inflateSync } from 'node:zlib';
 import { hold } from '../hold';
+import { checkMaxContentLength, readBodyWithin, tooLarge } from './content-length';
 import { OpenSearchError } from './errors';
-import { FaultDice, requestKind, type OpenSearchFaults } from './faults';
+import { FaultDice, FrontEndError, requestKind, type OpenSearchFaults } from './faults';
 import { Cluster, type Reply } from './routes';
 
 export { REJECTED_EXECUTION_TYPE } from './errors';
@@ -52,7 +54,8 @@ export interface OpenSearchStandIn {
    * `indexDoc`, `getDoc`, `deleteDoc`, `updateDoc`, `createIndex`, ...), `bulkItems`, and what went wrong:
    * `throttled`, `itemThrottled`, `unavailable`, `writeBlocked`, `itemWriteBlocked`, `itemFloodBlocked`, `held`
    * (slow), `abandoned` (held, then dropped: the client had left), `conflicts` (409s, also inside `_bulk`),
-   * `mappingErrors`.
+   * `mappingErrors`, `scriptedErrors` and `itemScriptedErrors` (`requestError`, `itemError`), `tooLarge` (413s);
+   * and `largestRequestBytes`, the largest request body received (on the wire).
    */
   readonly stats: Readonly<Record<string, number>>;
   stop(): Promise<void>;
@@ -60,16 +63,10 @@ export interface OpenSearchStandIn {
 
 const COUNTERS = ['requests', 'bulk', 'bulkItems', 'search', 'count', 'indexDoc', 'getDoc', 'deleteDoc', 'throttled',
   'itemThrottled', 'unavailable', 'writeBlocked', 'itemWriteBlocked', 'itemFloodBlocked', 'held', 'abandoned',
-  'conflicts', 'mappingErrors'] as const;
+  'conflicts', 'mappingErrors', 'tooLarge', 'largestRequestBytes', 'scriptedErrors', 'itemScriptedErrors'] as const;
 
 function toStored(doc: { id: string; version: number; seqNo: number; source: Record<string, unknown> }): StoredDocument {
   return { id: doc.id, version: doc.version, source: structuredClone(doc.source), seqNo: doc.seqNo };
-}
-
-async function readBody(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 function decode(body: Buffer, encoding: string | undefined): string {
@@ -98,11 +95,19 @@ function send(request: IncomingMessage, response: ServerResponse, reply: Reply):
   response.end(payload);
 }
 
+export interface OpenSearchStandInOptions extends OpenSearchFaults {
+  port?: number;
+  host?: string;
+  /** Largest request body accepted, in bytes (wire and decompressed); larger ones are answered 413. @default 10 MiB */
+  maxContentLength?: number;
+  /** The cluster's clock (ms), e.g. to step past `index.gc_deletes` in a test. @default Date.now */
+  clock?: () => number;
+}
+
 /** Starts the stand-in on `host` (127.0.0.1) and `port` (0: a free port). */
-export async function startOpenSearchStandIn(
-  options: { port?: number; host?: string } & OpenSearchFaults = {},
-): Promise<OpenSearchStandIn> {
-  const { port = 0, host = '127.0.0.1', ...initialFaults } = options;
+export async function startOpenSearchStandIn(options: OpenSearchStandInOptions = {}): Promise<OpenSearchStandIn> {
+  const { port = 0, host = '127.0.0.1', maxContentLength, clock = Date.now, ...initialFaults } = options;
+  const maxBytes = checkMaxContentLength(maxContentLength);
   const counters: Record<string, number> = Object.fromEntries(COUNTERS.map((name) => [name, 0]));
   const count = (stat: string, by = 1): void => {
     counters[stat] = (counters[stat] ?? 0) + by;
@@ -111,15 +116,22 @@ export async function startOpenSearchStandIn(
   const setFaults = (next: OpenSearchFaults): void => {
     faults = new FaultDice(next, count);
   };
-  const cluster = new Cluster({ count, rejectItem: (index, action) => faults.itemFault(index, action) });
+  const cluster = new Cluster({ count, rejectItem: (index, action) => faults.itemFault(index, action) }, clock);
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const raw = await readBody(request);
+    const { bytes, body: raw } = await readBodyWithin(request, maxBytes);
     const method = (request.method ?? 'GET').toUpperCase();
     const url = new URL(request.url ?? '/', 'http://standin');
     count('requests');
+    counters.largestRequestBytes = Math.max(counters.largestRequestBytes ?? 0, bytes);
     // No signature check; counting SigV4-signed requests lets a test see that a client signs.
     if (String(request.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256')) count('signed');
+    // The front end refuses an oversized body before anything else (faults, holds, parsing) happens.
+    if (raw === undefined) {
+      count('tooLarge');
+      send(request, response, tooLarge(maxBytes));
+      return;
+    }
     let reply: Reply;
     try {
       let segments: string[];
@@ -137,8 +149,17 @@ export async function startOpenSearchStandIn(
       const injected = faults.requestFault(kind, segments[0], raw.length);
       if (injected !== undefined) throw injected;
       const body = decode(raw, request.headers['content-encoding']);
+      if (Buffer.byteLength(body, 'utf8') > maxBytes) {
+        count('tooLarge');
+        send(request, response, tooLarge(maxBytes));
+        return;
+      }
       reply = cluster.handle({ method, path: url.pathname, segments, query: url.searchParams, body });
     } catch (caught) {
+      if (caught instanceof FrontEndError) {
+        send(request, response, { status: caught.status, body: caught.body });
+        return;
+      }
       const error = caught instanceof OpenSearchError
         ? caught
         : new OpenSearchError(500, 'exception', caught instanceof Error ? caught.message : String(caught));

@@ -64,6 +64,15 @@ export function parseLong(raw: unknown, name: string): number | undefined {
   return number;
 }
 
+/**
+ * DocWriteRequest#validateDocIdLength. In a `_bulk` it fails the whole request (BulkRequest#validate gathers every
+ * item's validation errors into one 400 action_request_validation_exception), not the item.
+ */
+export function docIdLengthError(id: string | undefined): string | undefined {
+  const bytes = id === undefined ? 0 : Buffer.byteLength(id, 'utf8');
+  return bytes > 512 ? `id [${id}] is too long, must be no longer than 512 bytes but was: ${bytes}` : undefined;
+}
+
 /** ActionRequestValidationException messages of an index/create/delete request (IndexRequest#validate et al). */
 export function writeValidationErrors(kind: 'index' | 'create' | 'delete', p: DeleteParams): string[] {
   const errors: string[] = [];
@@ -77,9 +86,10 @@ export function writeValidationErrors(kind: 'index' | 'create' | 'delete', p: De
   if (kind !== 'delete' && p.id === undefined && (p.versionType !== 'internal' || p.version !== undefined)) {
     errors.push('an id must be provided if version type or value are set');
   }
-  if (p.id !== undefined && Buffer.byteLength(p.id) > 512) {
-    errors.push(`id [${p.id}] is too long, must be no longer than 512 bytes but was: ${Buffer.byteLength(p.id)}`);
-  }
+  // Deletes are exempt (OpenSearch 2.9 added the check to index, create and update only, so that documents indexed
+  // with a longer id before it stay deletable).
+  const tooLong = kind === 'delete' ? undefined : docIdLengthError(p.id);
+  if (tooLong !== undefined) errors.push(tooLong);
   if (p.versionType === 'internal') {
     if (p.version !== undefined && p.version <= 0) errors.push(`illegal version value [${p.version}] for version type [INTERNAL]`);
     if (p.version !== undefined) {

@@ -1,0 +1,82 @@
+import type { Delivery } from '../../shared/ordering/ports';
+import { toAccountDocument } from './account-document';
+
+/**
+ * The `_bulk` body, built here rather than by the client so that its size is known exactly before it is sent: the
+ * body is the concatenation of each delivery's NDJSON lines (action line, then the document for an index), every line
+ * ending in `\n`, and a request's size is the sum of its entries' UTF-8 bytes.
+ */
+
+/**
+ * OpenSearch refuses an index request whose `_id` is longer (DocWriteRequest#validateDocIdLength), and in a `_bulk` it
+ * refuses the whole request for it (BulkRequest#validate: 400 action_request_validation_exception), not the item.
+ * Deletes are exempt there (OpenSearch 2.9 left them out so that such documents stay deletable).
+ */
+export const MAX_ID_BYTES = 512;
+
+/**
+ * Amazon OpenSearch Service refuses a request body over 10 MiB on small instance types (413, `http.max_content_length`;
+ * 100 MiB on larger ones). 5 MiB stays well under it with room for a misjudged instance type, and is within the
+ * 5-15 MiB AWS suggests for `_bulk` requests.
+ */
+export const DEFAULT_MAX_BULK_BYTES = 5 * 1024 * 1024;
+
+export type BulkEntry<T> =
+  | { readonly kind: 'entry'; readonly item: T; readonly text: string; readonly bytes: number }
+  /** Refused before sending: no request could ever carry it. */
+  | { readonly kind: 'refused'; readonly item: T; readonly detail: string };
+
+/**
+ * A bigint (a DynamoDB number beyond 2^53 in an attribute the pipeline does not know) is written as its exact digits
+ * in a string: `dynamic: false` leaves such attributes unindexed, and a string keeps the value where a number would
+ * lose it and JSON.stringify would throw.
+ */
+function replacer(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
+/** One delivery's NDJSON lines, or why it cannot be sent at all. */
+export function bulkEntry<T extends { readonly delivery: Delivery }>(item: T, index: string, maxBytes: number): BulkEntry<T> {
+  const { accountId, version } = item.delivery.record;
+  const document = toAccountDocument(item.delivery);
+  const idBytes = Buffer.byteLength(accountId, 'utf8');
+  if (document !== undefined && idBytes > MAX_ID_BYTES) {
+    return {
+      kind: 'refused',
+      item,
+      detail:
+        `account id of ${idBytes} bytes cannot be a document _id: OpenSearch allows ${MAX_ID_BYTES} bytes and refuses ` +
+        'the whole _bulk for a longer one, so it is not sent',
+    };
+  }
+  const target = { _index: index, _id: accountId, version, version_type: 'external' };
+  const action = JSON.stringify(document === undefined ? { delete: target } : { index: target });
+  const text = document === undefined ? `${action}\n` : `${action}\n${JSON.stringify(document, replacer)}\n`;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > maxBytes) {
+    return {
+      kind: 'refused',
+      item,
+      detail: `document of ${bytes} bytes (with its action line) exceeds the _bulk request limit of ${maxBytes} bytes, so no request can carry it`,
+    };
+  }
+  return { kind: 'entry', item, text, bytes };
+}
+
+/** Splits entries, in order, into requests of at most `maxItems` entries and `maxBytes` bytes. */
+export function chunkEntries<E extends { readonly bytes: number }>(entries: readonly E[], maxItems: number, maxBytes: number): E[][] {
+  const chunks: E[][] = [];
+  let current: E[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    if (current.length > 0 && (current.length >= maxItems || bytes + entry.bytes > maxBytes)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(entry);
+    bytes += entry.bytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}

@@ -1,0 +1,58 @@
+import { Client, errors } from '@opensearch-project/opensearch';
+import { describe, expect, it } from 'vitest';
+import { OpenSearchIndex } from '../../consumers/search/opensearch-index';
+import type { ChangeRecord } from '../../shared/change-record/change-record';
+import type { Delivery } from '../../shared/ordering/ports';
+import { Retrier } from '../../shared/retry/retrier';
+import { accountHistory } from '../support/histories';
+
+/**
+ * OpenSearch validates every item of a `_bulk` before running any and refuses the whole request (400
+ * action_request_validation_exception) for one invalid item. The stand-in is faithful to that, but the adapter leaves
+ * out the one invalid item it knows of (a long `_id`), so a client that refuses a marked item stands in for the rest.
+ */
+const validationFailure = (id: string) => {
+  const reason = `Validation Failed: 1: something about [${id}] is invalid;`;
+  const body = { error: { root_cause: [{ type: 'action_request_validation_exception', reason }], type: 'action_request_validation_exception', reason }, status: 400 };
+  return new errors.ResponseError({ body, statusCode: 400, headers: {}, warnings: null, meta: {} } as never);
+};
+const abortable = <T>(promise: Promise<T>) => Object.assign(promise, { abort: () => undefined });
+
+function refusingClient(poison: string): { client: Client; sent: string[][] } {
+  const sent: string[][] = [];
+  const client = {
+    transport: { requestTimeout: 0 },
+    indices: { exists: () => abortable(Promise.resolve({ body: true })) },
+    bulk: ({ body }: { body: string }) => {
+      const actions = body.split('\n').filter((line) => line.startsWith('{"index"')).map((line) => JSON.parse(line).index._id as string);
+      sent.push(actions);
+      if (actions.includes(poison)) return abortable(Promise.reject(validationFailure(poison)));
+      return abortable(Promise.resolve({ body: { errors: false, items: actions.map(() => ({ index: { status: 201, result: 'created' } })) } }));
+    },
+  };
+  return { client: client as unknown as Client, sent };
+}
+
+const delivery = (accountId: string): Delivery => ({
+  record: accountHistory(accountId, 1)[0] as ChangeRecord,
+  healed: false,
+  replay: false,
+  epoch: 'live',
+});
+
+describe('search adapter: a _bulk refused as a whole for one item', () => {
+  it('halves the request until the item at fault is alone: it alone is REJECTED, the others are delivered', async () => {
+    const ids = ['a', 'b', 'c', 'poison', 'e', 'f', 'g', 'h'];
+    const { client, sent } = refusingClient('poison');
+    const search = new OpenSearchIndex({ client, index: 'accounts', retrier: new Retrier({ policy: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 } }) });
+
+    const results = await search.deliver(ids.map(delivery));
+
+    expect(results.map((result) => result.status)).toEqual(['delivered', 'delivered', 'delivered', 'failed', 'delivered', 'delivered', 'delivered', 'delivered']);
+    expect(results[3]).toMatchObject({ reason: 'REJECTED', attempts: 1 });
+    expect(results[3]?.status === 'failed' && results[3].detail).toContain('action_request_validation_exception');
+    // 8, then its halves (the first refused: 2 + 2, the second of those refused: 1 + 1), then the other 4: two requests
+    // per halving on the way to the item at fault, not one per item.
+    expect(sent.map((request) => request.length)).toEqual([8, 4, 2, 2, 1, 1, 4]);
+  });
+});
