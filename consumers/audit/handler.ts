@@ -1,7 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { readConsumerConfig } from '../../shared/config/consumer-config';
 import type { Env } from '../../shared/config/env';
-import { DESTINATION_CLIENT_DEFAULTS, endpointOptions } from '../../shared/consumer/clients';
+import { DESTINATION_CLIENT_DEFAULTS, endpointOptions, timeBoundRequestHandler } from '../../shared/consumer/clients';
 import { createKinesisHandler } from '../../shared/consumer/kinesis-handler';
 import { buildRuntime, type BuiltRuntime, type RuntimeOptions } from '../../shared/consumer/runtime';
 import { S3AuditLog } from './s3-audit-log';
@@ -17,6 +17,7 @@ export function createAuditRuntime(env: Env = process.env, options: RuntimeOptio
         ...DESTINATION_CLIENT_DEFAULTS,
         region: config.region,
         forcePathStyle: config.s3ForcePathStyle,
+        requestHandler: timeBoundRequestHandler(),
         ...endpointOptions(config.endpoints.s3),
       });
       return {

@@ -22,7 +22,9 @@ export interface S3AuditLogOptions {
 
 /**
  * The audit destination: one immutable JSON object per account version, written create-only (`If-None-Match: *`).
- * S3 answers 412 when the object already exists, which is a duplicate, not an error: the log already says it.
+ * S3 answers 412 when the object already exists, which is a duplicate, not an error: the log already says it. While
+ * another conditional write of the same key is in progress S3 answers 409 `ConditionalRequestConflict` instead: that one
+ * is retried (see `classifyError`), and the retry finds the object (412, a duplicate) or creates it.
  * Every PutObject is aborted at its round's deadline (the earlier of the invocation's and the call's).
  */
 export class S3AuditLog implements Destination {

@@ -1,7 +1,7 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { readConsumerConfig } from '../../shared/config/consumer-config';
 import type { Env } from '../../shared/config/env';
-import { DESTINATION_CLIENT_DEFAULTS, endpointOptions } from '../../shared/consumer/clients';
+import { DESTINATION_CLIENT_DEFAULTS, endpointOptions, timeBoundRequestHandler } from '../../shared/consumer/clients';
 import { createKinesisHandler } from '../../shared/consumer/kinesis-handler';
 import { buildRuntime, type BuiltRuntime, type RuntimeOptions } from '../../shared/consumer/runtime';
 import { EventBridgeBus } from './eventbridge-bus';
@@ -16,6 +16,7 @@ export function createFraudRuntime(env: Env = process.env, options: RuntimeOptio
       const client = new EventBridgeClient({
         ...DESTINATION_CLIENT_DEFAULTS,
         region: config.region,
+        requestHandler: timeBoundRequestHandler(),
         ...endpointOptions(config.endpoints.eventbridge),
       });
       return {

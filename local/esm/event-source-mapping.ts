@@ -1,14 +1,17 @@
+import { setMaxListeners } from 'node:events';
 import { ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { RecordBuffer } from './record-buffer';
+import { ShardCheckpoint } from './esm-checkpoint';
+import { ShardLanes } from './esm-lanes';
+import { maxRecordAgeMs, validateOptions } from './esm-settings';
 import { DEFAULT_BACKOFF } from './retry-policy';
 import { ShardProcessor } from './shard-processor';
 import { ShardReader } from './shard-reader';
-import type { EventSourceMappingSettings, LocalEventSourceMappingOptions, MappingStats } from './types';
+import type { LocalEventSourceMappingOptions, MappingStats } from './types';
 import { sleep } from './wait';
 
 interface Shard {
   readonly reader: ShardReader;
-  readonly processor: ShardProcessor;
+  readonly checkpoint: ShardCheckpoint;
   readonly tasks: Promise<void>;
 }
 
@@ -16,9 +19,10 @@ const DRAIN_POLL_MS = 25;
 
 /**
  * A local stand-in for a Lambda event source mapping on a Kinesis enhanced fan-out consumer: one SubscribeToShard
- * reader and one in-order invoker per shard (parallelization factor 1), shards side by side, with Lambda's batching
- * window, partial batch responses (`ReportBatchItemFailures` on), `BisectBatchOnFunctionError`,
- * `MaximumRetryAttempts`, `MaximumRecordAgeInSeconds` and an on-failure destination.
+ * reader per shard and `ParallelizationFactor` in-order invokers (lanes, by partition key) per shard, shards side by
+ * side, with Lambda's batching window, partial batch responses (`ReportBatchItemFailures` on),
+ * `BisectBatchOnFunctionError`, `MaximumRetryAttempts`, `MaximumRecordAgeInSeconds` (checked before every
+ * invocation) and an on-failure destination. Its settings are validated against the ranges AWS accepts.
  */
 export class LocalEventSourceMapping {
   readonly stats: MappingStats = {
@@ -27,6 +31,9 @@ export class LocalEventSourceMapping {
     retries: 0,
     bisections: 0,
     sentToOnFailure: 0,
+    expiredBeforeInvoke: 0,
+    onFailureErrors: 0,
+    onFailureDropped: 0,
     checkpoints: {},
     subscriptions: 0,
   };
@@ -37,8 +44,10 @@ export class LocalEventSourceMapping {
   #stopped: Promise<void> | undefined;
 
   constructor(options: LocalEventSourceMappingOptions) {
-    validateSettings(options.settings);
+    validateOptions(options);
     this.#options = options;
+    // Every shard's reader and every lane waits on the one stop signal: up to 10 lanes a shard, many shards.
+    setMaxListeners(0, this.#stop.signal);
   }
 
   /** Lists the shards, subscribes to each from the starting position and begins delivering. */
@@ -48,32 +57,42 @@ export class LocalEventSourceMapping {
     const shardIds = await listShardIds(this.#options.client, this.#options.streamArn);
     if (this.#stop.signal.aborted) return;
     const region = this.#options.streamArn.split(':')[3] || 'us-east-1';
+    const factor = this.#options.settings.parallelizationFactor ?? 1;
     for (const shardId of shardIds) {
-      const buffer = new RecordBuffer();
+      const checkpoint = new ShardCheckpoint((sequenceNumber) => {
+        this.stats.checkpoints[shardId] = sequenceNumber;
+      });
+      const lanes = new ShardLanes(factor, checkpoint);
       const reader = new ShardReader({
         client: this.#options.client,
         consumerArn: this.#options.consumerArn,
         shardId,
         settings: this.#options.settings,
         ...(this.#options.subscriptionMaxMs !== undefined ? { subscriptionMaxMs: this.#options.subscriptionMaxMs } : {}),
-        onRecords: (records) => buffer.push(records),
+        onRecords: (records) => lanes.push(records),
         onSubscribed: () => {
           this.stats.subscriptions += 1;
         },
         onError: (error) => this.#options.onSubscriptionError?.(shardId, error),
         signal: this.#stop.signal,
       });
-      const processor = new ShardProcessor({
-        shardId,
-        region,
-        buffer,
-        mapping: this.#options,
-        backoff: this.#options.retryBackoff ?? DEFAULT_BACKOFF,
-        stats: this.stats,
-        signal: this.#stop.signal,
-      });
-      const tasks = Promise.all([reader.run(), processor.run()]).then(() => undefined);
-      this.#shards.set(shardId, { reader, processor, tasks });
+      const processors = lanes.buffers.map(
+        (buffer, lane) =>
+          new ShardProcessor({
+            shardId,
+            lane,
+            region,
+            buffer,
+            checkpoint,
+            mapping: this.#options,
+            maxRecordAgeMs: maxRecordAgeMs(this.#options),
+            backoff: this.#options.retryBackoff ?? DEFAULT_BACKOFF,
+            stats: this.stats,
+            signal: this.#stop.signal,
+          }),
+      );
+      const tasks = Promise.all([reader.run(), ...processors.map((processor) => processor.run())]).then(() => undefined);
+      this.#shards.set(shardId, { reader, checkpoint, tasks });
     }
     this.#state = 'running';
   }
@@ -100,7 +119,7 @@ export class LocalEventSourceMapping {
           targets.set(shardId, tip.lastSequenceNumber);
         }
         const target = targets.get(shardId);
-        if (target !== undefined && !shard.processor.reached(target)) caughtUp = false;
+        if (target !== undefined && !shard.checkpoint.reached(target)) caughtUp = false;
       }
       if (caughtUp) return true;
       if (Date.now() >= deadline || this.#stop.signal.aborted) return false;
@@ -130,16 +149,4 @@ async function listShardIds(client: KinesisClient, streamArn: string): Promise<s
     nextToken = page.NextToken;
   } while (nextToken !== undefined);
   return ids;
-}
-
-function validateSettings(settings: EventSourceMappingSettings): void {
-  const { batchSize, maxBatchingWindowMs, retryAttempts, startingPosition, startingPositionTimestamp } = settings;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
-    throw new RangeError(`batchSize must be an integer from 1 to 10000, not ${batchSize}`);
-  }
-  if (!(maxBatchingWindowMs >= 0)) throw new RangeError(`maxBatchingWindowMs must be 0 or more, not ${maxBatchingWindowMs}`);
-  if (!Number.isInteger(retryAttempts)) throw new RangeError(`retryAttempts must be an integer, not ${retryAttempts}`);
-  if (startingPosition === 'AT_TIMESTAMP' && startingPositionTimestamp === undefined) {
-    throw new RangeError('startingPositionTimestamp is required with AT_TIMESTAMP');
-  }
 }

@@ -1,4 +1,5 @@
 export { LocalEventSourceMapping } from './event-source-mapping';
+export { AWS_LIMITS, validateSettings } from './esm-settings';
 export { buildOnFailureRecord, type FailedBatch } from './on-failure-record';
 export type {
   BatchReport,

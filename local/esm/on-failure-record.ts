@@ -7,13 +7,21 @@ export interface FailedBatch {
   readonly shardId: string;
   readonly streamArn: string;
   readonly condition: OnFailureCondition;
-  /** Invocations of exactly these records (the first and its retries). */
+  /** Invocations of exactly these records (the first and its retries); 0 when they expired before any. */
   readonly invokeCount: number;
-  /** The last invocation: its context (request id, function ARN) and event (the S3 destination's payload). */
+  /**
+   * The last invocation's context (request id, function ARN) and event (the S3 destination's payload); for records
+   * never invoked, a fresh context and the event they would have been invoked with.
+   */
   readonly context: Context;
   readonly event: KinesisStreamEvent;
   /** Whether the last invocation threw (`functionError: 'Unhandled'`) rather than answering with failures. */
   readonly functionError: boolean;
+  /**
+   * Whether the records went through an invocation at all, perhaps in a larger batch before a bisection: only then is
+   * there a response to report. @default invokeCount > 0
+   */
+  readonly invoked?: boolean;
   readonly now?: Date;
 }
 
@@ -27,11 +35,16 @@ export function buildOnFailureRecord(failed: FailedBatch): OnFailureRecord {
       condition: failed.condition,
       approximateInvokeCount: failed.invokeCount,
     },
-    responseContext: {
-      statusCode: 200,
-      executedVersion: failed.context.functionVersion,
-      ...(failed.functionError ? { functionError: 'Unhandled' } : {}),
-    },
+    // No invocation, no response: records that expired before their first invocation carry none.
+    ...((failed.invoked ?? failed.invokeCount > 0)
+      ? {
+          responseContext: {
+            statusCode: 200,
+            executedVersion: failed.context.functionVersion,
+            ...(failed.functionError ? { functionError: 'Unhandled' } : {}),
+          },
+        }
+      : {}),
     version: '1.0',
     timestamp: now.toISOString(),
     KinesisBatchInfo: batchInfo(failed, now),

@@ -54,18 +54,24 @@ export function retriesExhausted(retries: number, retryAttempts: number): boolea
   return retryAttempts >= 0 && retries >= retryAttempts;
 }
 
-/** True when the batch's oldest record arrived more than `maxRecordAgeSeconds` ago (negative: no limit). */
-export function recordAgeExceeded(
+/**
+ * How many records at the head of `records` arrived more than `maxAgeMs` ago (by `ApproximateArrivalTimestamp`);
+ * 0 without a limit. Lambda checks this before each invocation and discards those records to on-failure uninvoked.
+ * Counting stops at the first record young enough (or without an arrival time): the batch stays a contiguous run.
+ */
+export function expiredPrefix(
   records: readonly KinesisRecordInput[],
-  maxRecordAgeSeconds: number,
+  maxAgeMs: number | undefined,
   nowMs: number = Date.now(),
-): boolean {
-  if (maxRecordAgeSeconds < 0) return false;
-  let oldest = Number.POSITIVE_INFINITY;
+): number {
+  if (maxAgeMs === undefined) return 0;
+  let count = 0;
   for (const record of records) {
-    if (record.approximateArrivalTimestamp !== undefined) oldest = Math.min(oldest, record.approximateArrivalTimestamp);
+    const arrival = record.approximateArrivalTimestamp;
+    if (arrival === undefined || nowMs - arrival * 1000 <= maxAgeMs) break;
+    count += 1;
   }
-  return Number.isFinite(oldest) && nowMs / 1000 - oldest > maxRecordAgeSeconds;
+  return count;
 }
 
 export interface Backoff {

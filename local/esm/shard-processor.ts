@@ -1,14 +1,16 @@
 import type { Context, KinesisStreamEvent } from 'aws-lambda';
 import type { KinesisRecordInput } from '../../shared/change-record/decode';
 import { localLambdaContext, toLambdaKinesisEvent } from '../lambda-event';
+import type { ShardCheckpoint } from './esm-checkpoint';
+import { deliverOnFailure } from './esm-on-failure-delivery';
 import { buildOnFailureRecord } from './on-failure-record';
 import type { RecordBuffer } from './record-buffer';
 import {
   backoffMs,
   bisect,
   classifyResponse,
+  expiredPrefix,
   failedCount,
-  recordAgeExceeded,
   retriesExhausted,
   type Backoff,
   type InvocationOutcome,
@@ -23,6 +25,8 @@ interface Unit {
   retries: number;
   /** Invocations these records went through together (what is left after a partial failure keeps the count). */
   invokes: number;
+  /** The last of those invocations, if any. */
+  last?: LastInvocation;
 }
 
 interface LastInvocation {
@@ -33,32 +37,35 @@ interface LastInvocation {
 
 export interface ShardProcessorOptions {
   readonly shardId: string;
+  /** The shard's lane this processor serves (0 with a parallelization factor of 1). */
+  readonly lane: number;
   readonly region: string;
+  /** The lane's records, in sequence order. */
   readonly buffer: RecordBuffer;
+  /** The shard's checkpoint, shared by its lanes. */
+  readonly checkpoint: ShardCheckpoint;
   readonly mapping: LocalEventSourceMappingOptions;
+  /** `MaximumRecordAgeInSeconds` in ms; undefined: no limit. */
+  readonly maxRecordAgeMs: number | undefined;
   readonly backoff: Backoff;
   readonly stats: MappingStats;
   readonly signal: AbortSignal;
 }
 
 /**
- * Delivers one shard's records to the function, one invocation at a time, in sequence order, as a Lambda event source
- * mapping does with a parallelization factor of 1. Its checkpoint moves past a record once the function accepted it
- * or it went to the on-failure destination; nothing after a record is invoked before that.
+ * Delivers one lane of a shard to the function, one invocation at a time, in sequence order, as a Lambda event source
+ * mapping does for each of a shard's `ParallelizationFactor` concurrent batches (a factor of 1: the whole shard). A
+ * record is done once the function accepted it or it went to the on-failure destination; nothing after it in the
+ * lane is invoked before that. Before every invocation, records at the head that are older than the record age limit
+ * go to on-failure without being invoked, as on AWS.
  */
 export class ShardProcessor {
   readonly shardId: string;
   readonly #options: ShardProcessorOptions;
-  #checkpoint: bigint | undefined;
 
   constructor(options: ShardProcessorOptions) {
     this.shardId = options.shardId;
     this.#options = options;
-  }
-
-  /** True when every record up to `sequenceNumber` is done with (delivered or sent to on-failure). */
-  reached(sequenceNumber: string): boolean {
-    return this.#checkpoint !== undefined && this.#checkpoint >= BigInt(sequenceNumber);
   }
 
   /** Takes batches until the signal aborts; returns after the invocation in flight. Never rejects. */
@@ -78,7 +85,13 @@ export class ShardProcessor {
     const queue: Unit[] = [{ records: batch, retries: 0, invokes: 0 }];
     for (let unit = queue[0]; unit !== undefined; unit = queue[0]) {
       if (signal.aborted) return; // not checkpointed: a later mapping reads these again
+      if (!(await this.#discardExpired(unit))) return;
+      if (unit.records.length === 0) {
+        queue.shift();
+        continue;
+      }
       const last = await this.#invoke(unit);
+      unit.last = last;
       const { outcome } = last;
       if (outcome.kind === 'success') {
         this.#done(unit.records, 'delivered');
@@ -93,52 +106,75 @@ export class ShardProcessor {
         // Splitting does not consume the retry quota: the halves carry the retries made so far, nothing more.
         const [first, second] = bisect(unit.records);
         stats.bisections += 1;
-        queue.splice(0, 1, { records: first, retries: unit.retries, invokes: 0 }, { records: second, retries: unit.retries, invokes: 0 });
+        // They keep the parent's last invocation: should they expire before their own, that is the response to report.
+        const half = (records: KinesisRecordInput[]): Unit => ({ records, retries: unit.retries, invokes: 0, last });
+        queue.splice(0, 1, half(first), half(second));
         await sleep(backoffMs(1, this.#options.backoff), signal);
         continue;
       }
-      if (await this.#retryOrGiveUp(unit, last)) queue.shift();
+      if (await this.#retryOrGiveUp(unit)) queue.shift();
     }
   }
 
   /**
-   * After a failed invocation of `unit`: either waits and lets it be retried (returns false), or sends it to the
-   * on-failure destination and checkpoints past it (returns true). Retries stop at `retryAttempts`, or earlier when
-   * the oldest record is older than `maxRecordAgeSeconds`.
+   * Before an invocation: sends the records at the head of `unit` that are past the record age limit to on-failure
+   * (`RecordAgeExceeded`) and leaves the rest in `unit`. Returns false when the mapping stopped first.
    */
-  async #retryOrGiveUp(unit: Unit, last: LastInvocation): Promise<boolean> {
+  async #discardExpired(unit: Unit): Promise<boolean> {
+    const { mapping, region, stats } = this.#options;
+    const count = expiredPrefix(unit.records, this.#options.maxRecordAgeMs);
+    if (count === 0) return true;
+    const expired = unit.records.slice(0, count);
+    const gaveUp = await this.#giveUp(expired, 'RecordAgeExceeded', {
+      invokeCount: unit.invokes,
+      invoked: unit.last !== undefined,
+      context: unit.last?.context ?? localLambdaContext(mapping.functionName, mapping.invocationTimeoutMs ?? 60_000),
+      // The payload is the event these records make on their own, so it matches the failure record's batch info.
+      event: toLambdaKinesisEvent(expired, { region, streamArn: mapping.streamArn }),
+      functionError: unit.last?.outcome.kind === 'failed' && unit.last.outcome.functionError,
+    });
+    if (!gaveUp) return false;
+    if (unit.last === undefined) stats.expiredBeforeInvoke += count;
+    unit.records = unit.records.slice(count);
+    return true;
+  }
+
+  /**
+   * After a failed invocation of `unit`: either waits and lets it be retried (returns false), or, once the retries
+   * are used up, sends it to the on-failure destination and checkpoints past it (returns true). The record age limit
+   * is not checked here: `#discardExpired` checks it before the retry, as before every invocation.
+   */
+  async #retryOrGiveUp(unit: Unit): Promise<boolean> {
     const { mapping, signal, stats } = this.#options;
-    const { retryAttempts, maxRecordAgeSeconds } = mapping.settings;
-    let condition: OnFailureCondition | undefined;
-    if (retriesExhausted(unit.retries, retryAttempts)) condition = 'RetryAttemptsExhausted';
-    else if (recordAgeExceeded(unit.records, maxRecordAgeSeconds)) condition = 'RecordAgeExceeded';
-    if (condition === undefined) {
+    const last = unit.last;
+    if (!retriesExhausted(unit.retries, mapping.settings.retryAttempts) || last === undefined) {
       unit.retries += 1;
       stats.retries += 1;
       await sleep(backoffMs(unit.retries, this.#options.backoff), signal);
       return false;
     }
-    const record = buildOnFailureRecord({
-      records: unit.records,
-      shardId: this.shardId,
-      streamArn: mapping.streamArn,
-      condition,
+    return this.#giveUp(unit.records, 'RetryAttemptsExhausted', {
       invokeCount: Math.max(1, unit.invokes),
       context: last.context,
       event: last.event,
       functionError: last.outcome.kind === 'failed' && last.outcome.functionError,
     });
-    // The destination must take it before the checkpoint moves: a rejection is retried until it does.
-    for (let attempt = 1; ; attempt += 1) {
-      if (signal.aborted) return false;
-      try {
-        await mapping.onFailure(record);
-        break;
-      } catch {
-        await sleep(backoffMs(attempt, this.#options.backoff), signal);
-      }
-    }
-    this.#done(unit.records, 'sent-to-on-failure');
+  }
+
+  /**
+   * Sends `records` to the on-failure destination and checkpoints past them, also when the destination would not take
+   * them (dropped and counted: see `deliverOnFailure`). False when the mapping stopped first (no checkpoint).
+   */
+  async #giveUp(
+    records: readonly KinesisRecordInput[],
+    condition: OnFailureCondition,
+    last: { invokeCount: number; invoked?: boolean; context: Context; event: KinesisStreamEvent; functionError: boolean },
+  ): Promise<boolean> {
+    const { mapping, signal, stats } = this.#options;
+    const record = buildOnFailureRecord({ records, shardId: this.shardId, streamArn: mapping.streamArn, condition, ...last });
+    const delivery = await deliverOnFailure(record, mapping, stats, this.#options.backoff, signal);
+    if (delivery === 'stopped') return false;
+    this.#done(records, delivery === 'delivered' ? 'sent-to-on-failure' : 'dropped');
     return true;
   }
 
@@ -162,6 +198,7 @@ export class ShardProcessor {
     try {
       mapping.onBatch?.({
         shardId: this.shardId,
+        lane: this.#options.lane,
         records: unit.records.length,
         failed: failedCount(outcome, unit.records.length),
         attempt: unit.invokes,
@@ -174,12 +211,11 @@ export class ShardProcessor {
     return { context, event, outcome };
   }
 
-  #done(records: readonly KinesisRecordInput[], how: 'delivered' | 'sent-to-on-failure'): void {
-    const last = records[records.length - 1];
-    if (last === undefined) return;
-    this.#checkpoint = BigInt(last.sequenceNumber);
-    this.#options.stats.checkpoints[this.shardId] = last.sequenceNumber;
+  #done(records: readonly KinesisRecordInput[], how: 'delivered' | 'sent-to-on-failure' | 'dropped'): void {
+    if (records.length === 0) return;
+    this.#options.checkpoint.complete(records);
     if (how === 'delivered') this.#options.stats.records += records.length;
-    else this.#options.stats.sentToOnFailure += records.length;
+    else if (how === 'sent-to-on-failure') this.#options.stats.sentToOnFailure += records.length;
+    // Dropped records are counted by `deliverOnFailure` (stats.onFailureDropped).
   }
 }

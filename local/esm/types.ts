@@ -5,15 +5,24 @@ import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aw
 export interface EventSourceMappingSettings {
   /** Records per invocation (Lambda's `BatchSize`, 1-10000). */
   readonly batchSize: number;
-  /** How long to gather a batch before invoking with what is there (`MaximumBatchingWindowInSeconds`, in ms; 0: at once). */
+  /**
+   * How long to gather a batch before invoking with what is there (`MaximumBatchingWindowInSeconds`, 0-300 s, given
+   * here in ms; 0: at once).
+   */
   readonly maxBatchingWindowMs: number;
-  /** Retries of a failing batch (`MaximumRetryAttempts`); a negative value retries until the record age limit. */
+  /** Retries of a failing batch (`MaximumRetryAttempts`: -1, retry until the record age limit, or 0-10000). */
   readonly retryAttempts: number;
   /**
-   * Records older than this (by `ApproximateArrivalTimestamp`) are not retried further: the batch goes to on-failure
-   * with `RecordAgeExceeded` (`MaximumRecordAgeInSeconds`; a negative value means no limit, Lambda's -1).
+   * `MaximumRecordAgeInSeconds`: -1 (no limit) or 60-604800. Checked before every invocation, the first and each
+   * retry: records older than this (by `ApproximateArrivalTimestamp`) at the head of a batch go to on-failure with
+   * `RecordAgeExceeded` and are never (again) handed to the function.
    */
   readonly maxRecordAgeSeconds: number;
+  /**
+   * `ParallelizationFactor`, 1-10: concurrent batches per shard. Records with the same partition key always share a
+   * lane, so their order holds; the shard's checkpoint only moves past records every lane is done with. @default 1
+   */
+  readonly parallelizationFactor?: number;
   /** `BisectBatchOnFunctionError`. */
   readonly bisectBatchOnError: boolean;
   readonly startingPosition: 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
@@ -47,7 +56,8 @@ export interface OnFailureRecord {
     readonly condition: OnFailureCondition;
     readonly approximateInvokeCount: number;
   };
-  readonly responseContext: {
+  /** The last invocation's answer; absent when the records were never invoked (they expired before). */
+  readonly responseContext?: {
     readonly statusCode: number;
     readonly executedVersion: string;
     /** `Unhandled` after a thrown error; absent when the last invocation answered with (partial) batch item failures. */
@@ -63,6 +73,8 @@ export interface OnFailureRecord {
 /** One invocation, for progress bars and tests. */
 export interface BatchReport {
   readonly shardId: string;
+  /** The shard's lane (0 with a parallelization factor of 1). */
+  readonly lane: number;
   /** Records in the invocation. */
   readonly records: number;
   /** Records the invocation left failed: 0 on success, all after an error, from the lowest failed one otherwise. */
@@ -88,10 +100,26 @@ export interface LocalEventSourceMappingOptions {
   readonly settings: EventSourceMappingSettings;
   /** The function. It may throw: that is a function error. */
   readonly invoke: InvokeFunction;
-  /** The on-failure destination. A rejection is retried (with backoff) until it succeeds or the mapping stops. */
+  /**
+   * The on-failure destination. A rejection is retried with backoff up to `onFailureAttempts` times in all; then the
+   * records are dropped (as Lambda does, counting `DestinationDeliveryFailures`), counted in `stats.onFailureDropped`
+   * and reported to `onFailureDropped`. The shard then carries on.
+   */
   readonly onFailure: (record: OnFailureRecord) => Promise<void>;
-  /** The context's remaining time per invocation (default 60 s). Not enforced: a local invocation is never killed. */
+  /** Delivery attempts of one failure record to `onFailure`, the first included (1-100). @default 3 */
+  readonly onFailureAttempts?: number;
+  /** A failure record `onFailure` did not take after `onFailureAttempts` attempts: its records are lost. */
+  readonly onFailureDropped?: (record: OnFailureRecord, error: unknown) => void;
+  /**
+   * The context's remaining time per invocation (default 60 s). The mapping does not enforce it: the function does
+   * (`LocalFunction`'s `timeoutMs`), and its time-out reaches the mapping as a function error.
+   */
   readonly invocationTimeoutMs?: number;
+  /**
+   * TESTS ONLY: replaces `settings.maxRecordAgeSeconds` with a limit in milliseconds, below the 60 s Lambda allows, so
+   * a test need not wait a minute. Never set by the pipeline.
+   */
+  readonly testOnlyMaxRecordAgeMs?: number;
   readonly onBatch?: (report: BatchReport) => void;
   /** A SubscribeToShard call or session failed (other than ResourceInUseException); it is retried with backoff. */
   readonly onSubscriptionError?: (shardId: string, error: unknown) => void;
@@ -113,8 +141,14 @@ export interface MappingStats {
   retries: number;
   /** Batches split in two. */
   bisections: number;
-  /** Records handed to `onFailure` (the sum of the failure records' batch sizes). */
+  /** Records the on-failure destination took (the sum of the delivered failure records' batch sizes). */
   sentToOnFailure: number;
+  /** Records discarded for their age (`RecordAgeExceeded`) before any invocation of them: never seen by the function. */
+  expiredBeforeInvoke: number;
+  /** Rejected attempts to deliver a failure record to `onFailure` (Lambda's `DestinationDeliveryFailures`). */
+  onFailureErrors: number;
+  /** Records whose failure record `onFailure` never took (after `onFailureAttempts`): lost, like on AWS. */
+  onFailureDropped: number;
   /** Per shard, the sequence number of the last record done with (delivered or sent to on-failure). */
   checkpoints: Record<string, string>;
   /** SubscribeToShard sessions opened, over all shards. */

@@ -18,6 +18,12 @@ export interface LocalFunctionOptions {
   readonly concurrency?: number;
   /** Fault injection: invocations whose execution environment dies (`--crash-rate`). @default none */
   readonly crashes?: CrashInjection;
+  /**
+   * The function's timeout (Lambda's `Timeout`), counted from when an environment starts the invocation: one still
+   * running then is ended like on Lambda (see `LocalFunction`). @default the context's remaining time when `invoke`
+   * is called
+   */
+  readonly timeoutMs?: number;
 }
 
 /**
@@ -33,7 +39,10 @@ export interface CrashInjection {
   readonly onCrash?: (crash: { readonly point: CrashPoint; readonly records: number }) => void;
 }
 
-/** A function error, as Lambda reports it: the handler threw, or its runtime exited (`Runtime.ExitError`). */
+/**
+ * A function error, as Lambda reports it: the handler threw, its runtime exited (`Runtime.ExitError`), or it ran past
+ * its timeout (`Sandbox.Timedout`).
+ */
 export class FunctionError extends Error {
   constructor(
     readonly functionName: string,
@@ -50,7 +59,9 @@ export class FunctionError extends Error {
  * `process.env` and module state, running the handler module. Like Lambda, an environment handles one event at a
  * time; with `concurrency` environments, that many invocations (e.g. one per shard) run at once. An environment whose
  * runtime exits (an injected crash, or `process.exit` in the handler) fails its invocation with `Runtime.ExitError`
- * and is replaced by a fresh one.
+ * and is replaced by a fresh one. An invocation still running at its timeout is ended as Lambda ends it: the worker is
+ * terminated (whatever the handler was doing, a pending promise or a busy loop, stops there), the invocation fails
+ * with `Sandbox.Timedout` ("Task timed out after N seconds"), and the next one gets a fresh environment.
  */
 export class LocalFunction {
   readonly functionName: string;
@@ -63,6 +74,10 @@ export class LocalFunction {
   constructor(options: LocalFunctionOptions) {
     const rate = options.crashes?.rate ?? 0;
     if (!(rate >= 0 && rate <= 1)) throw new RangeError(`crash rate must be within 0..1, got ${rate}`);
+    const timeoutMs = options.timeoutMs;
+    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+      throw new RangeError(`timeoutMs must be a positive number of ms, got ${timeoutMs}`);
+    }
     this.functionName = options.functionName;
     this.#options = options;
     this.#random = options.crashes && rate > 0 ? prng(options.crashes.seed) : undefined;
@@ -73,15 +88,25 @@ export class LocalFunction {
    * Invokes the handler with `event` (a Kinesis event for a consumer, anything for a scheduled sweeper); rejects with
    * a `FunctionError` when the handler throws or its environment dies.
    */
-  async invoke(event: KinesisStreamEvent | object, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<KinesisStreamBatchResponse | void> {
+  async invoke(
+    event: KinesisStreamEvent | object,
+    context: Pick<Context, 'getRemainingTimeInMillis'> & Partial<Pick<Context, 'awsRequestId'>>,
+  ): Promise<KinesisStreamBatchResponse | void> {
     const crash = this.#drawCrash(event);
+    // Read before waiting for an environment: the clock starts when one takes the invocation, as on Lambda.
+    const timeoutMs = this.#options.timeoutMs ?? context.getRemainingTimeInMillis();
     let environment = await this.#acquire();
     try {
-      return (await environment.invoke(event, context.getRemainingTimeInMillis(), crash)) as KinesisStreamBatchResponse | void;
+      return (await environment.invoke(event, timeoutMs, crash)) as KinesisStreamBatchResponse | void;
     } catch (error) {
       if (error instanceof RuntimeExit && error.point) {
         const records = Array.isArray((event as { Records?: unknown }).Records) ? (event as { Records: unknown[] }).Records.length : 0;
         this.#options.crashes?.onCrash?.({ point: error.point, records });
+      }
+      if (error instanceof TimedOut) {
+        // What Lambda writes to the function's log when it ends an invocation at its timeout.
+        this.#options.onLogLine?.(`${new Date().toISOString()} ${context.awsRequestId ?? '-'} ${error.message}`);
+        throw new FunctionError(this.functionName, 'Sandbox.Timedout', error.message);
       }
       throw error instanceof RuntimeExit ? new FunctionError(this.functionName, 'Runtime.ExitError', error.message) : error;
     } finally {
@@ -139,6 +164,14 @@ class RuntimeExit extends Error {
   }
 }
 
+/** The invocation ran past its timeout; its environment was terminated. */
+class TimedOut extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`);
+    this.name = 'TimedOut';
+  }
+}
+
 /** One worker thread running the handler module. */
 class Environment {
   busy = false;
@@ -182,12 +215,29 @@ class Environment {
     this.#pending.clear();
   }
 
+  /** Runs one invocation; rejects with `TimedOut` (the environment then dead) if it is still running after `timeoutMs`. */
   invoke(event: unknown, timeoutMs: number, crash?: CrashPlan): Promise<unknown> {
     if (this.dead) return Promise.reject(new RuntimeExit(-1, undefined));
     const id = this.#nextId++;
     const request: InvokeRequest = { id, event, timeoutMs, ...(crash ? { crash } : {}) };
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      const timer = setTimeout(() => {
+        if (!this.#pending.delete(id)) return;
+        // Taken out of `#pending` first, so the worker's exit is not reported as a runtime exit of this invocation.
+        this.dead = true;
+        void this.#worker.terminate();
+        reject(new TimedOut(timeoutMs));
+      }, Math.max(0, timeoutMs));
+      this.#pending.set(id, {
+        resolve: (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      });
       this.#worker.postMessage(request);
     });
   }

@@ -153,7 +153,9 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
         functionName: `ordered-fanout-${destination}`,
         entry: `${ROOT}consumers/${destination}/handler.ts`,
         environment: env.functionEnvironment(destination),
-        concurrency: options.shards,
+        // One environment per concurrent batch: shards × parallelization factor, as Lambda scales the mapping.
+        concurrency: options.shards * settings.parallelizationFactor,
+        timeoutMs: settings.timeoutSeconds * 1000,
         onLogLine: (line) => {
           metrics.accept(line);
           options.onFunctionLog?.(destination, line);
@@ -179,6 +181,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
           maxBatchingWindowMs: settings.maxBatchingWindowSeconds * 1000,
           retryAttempts: settings.retryAttempts,
           maxRecordAgeSeconds: settings.maxRecordAgeSeconds,
+          parallelizationFactor: settings.parallelizationFactor,
           bisectBatchOnError: true,
           startingPosition: settings.startingPosition,
           ...(settings.startingPositionTimestamp ? { startingPositionTimestamp: new Date(settings.startingPositionTimestamp) } : {}),
@@ -195,6 +198,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
             }),
           );
           log(`${destination}: a batch of ${info.batchSize} went to the on-failure bucket (${record.requestContext.condition})`);
+        },
+        onFailureDropped: (record, error) => {
+          const info = record.KinesisBatchInfo;
+          log(`${destination}: LOST a batch of ${info.batchSize} (${info.shardId} ${info.startSequenceNumber}-${info.endSequenceNumber}): the on-failure bucket refused it (${error instanceof Error ? error.message : String(error)})`);
         },
       });
       stops.push(() => mappings[destination].stop());

@@ -6,14 +6,18 @@ import { checkSlow, hold } from './hold';
 
 /**
  * A local stand-in for one S3 behaviour `fauxqs` lacks: conditional writes (and, for fault injection, S3's 503s and
- * slow answers). It forwards every request to the emulator unchanged, except a `PutObject` with `If-None-Match: *` on a key that already exists, which it answers as
- * S3 does: HTTP 412 with an S3 `PreconditionFailed` error document. Writes of one key pass one at a time, so two
- * racing create-only writes cannot both succeed. Path-style requests only (`forcePathStyle: true`).
+ * slow answers). It forwards every request to the emulator unchanged, except a `PutObject` with `If-None-Match: *`,
+ * which it answers as S3 does: HTTP 412 `PreconditionFailed` when the key already exists, and HTTP 409
+ * `ConditionalRequestConflict` when another conditional write of the same key is still in progress (S3 does not queue
+ * them: the later one fails and must be retried, and finds the object then). So two racing create-only writes can
+ * never both succeed, and the loser sees what it would see on S3. Path-style requests only (`forcePathStyle: true`).
  */
 export interface S3CreateOnlyProxy {
   readonly endpoint: string;
   /** Create-only writes refused with 412. */
   readonly refused: number;
+  /** Create-only writes refused with 409 because another one of the same key was in progress. */
+  readonly conflicts: number;
   /** Create-only writes that created their object, in arrival order: path (`/bucket/key`) and when (ms). */
   readonly created: readonly { readonly path: string; readonly at: number }[];
   /** Replaces the fault profile and restarts the fault PRNG from its seed; `{}` turns faults off. */
@@ -43,8 +47,10 @@ export interface S3ProxyFaults {
 
 export async function startS3CreateOnlyProxy(upstream: string, options: { port?: number } = {}): Promise<S3CreateOnlyProxy> {
   const target = new URL(upstream);
-  const locks = new Map<string, Promise<void>>();
+  /** Keys with a create-only write in progress (from its arrival to its answer). */
+  const inProgress = new Set<string>();
   let refused = 0;
+  let conflicts = 0;
   const created: { path: string; at: number }[] = [];
   let slowDownRate = 0;
   let slow = checkSlow(0, undefined);
@@ -78,38 +84,43 @@ export async function startS3CreateOnlyProxy(upstream: string, options: { port?:
       head.end();
     });
 
+  const answerError = (res: ServerResponse, status: number, code: string, message: string, extra = ''): void => {
+    const requestId = randomUUID();
+    res.writeHead(status, { 'content-type': 'application/xml', 'x-amz-request-id': requestId });
+    res.end(
+      `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message>${extra}` +
+        `<RequestId>${requestId}</RequestId><HostId>local</HostId></Error>`,
+    );
+  };
+
   const createOnly = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
     const path = (req.url ?? '/').split('?')[0] as string;
-    const previous = locks.get(path) ?? Promise.resolve();
-    let release = (): void => undefined;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    const chained = previous.then(() => mine);
-    locks.set(path, chained);
-    await previous;
+    // Checked and claimed before any await: of two writes that overlap in time, exactly one goes on.
+    if (inProgress.has(path)) {
+      conflicts += 1;
+      req.resume();
+      answerError(res, 409, 'ConditionalRequestConflict', 'A conflicting conditional operation is currently in progress against this resource. Please try again.');
+      return;
+    }
+    inProgress.add(path);
     try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
       if (await exists(path)) {
         refused += 1;
-        const requestId = randomUUID();
-        res.writeHead(412, { 'content-type': 'application/xml', 'x-amz-request-id': requestId });
-        res.end(
-          '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code>' +
-            '<Message>At least one of the pre-conditions you specified did not hold</Message>' +
-            `<Condition>If-None-Match</Condition><RequestId>${requestId}</RequestId><HostId>local</HostId></Error>`,
-        );
+        answerError(res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', '<Condition>If-None-Match</Condition>');
         return;
       }
       await new Promise<void>((resolve) => {
         res.on('finish', resolve);
         res.on('close', resolve);
         forward(req, res, Buffer.concat(chunks), (status) => {
+          // Only what the emulator stored: `created` is the log of objects that exist because of this proxy.
           if (status === 200) created.push({ path, at: Date.now() });
         });
       });
     } finally {
-      release();
-      if (locks.get(path) === chained) locks.delete(path);
+      inProgress.delete(path);
     }
   };
 
@@ -117,12 +128,7 @@ export async function startS3CreateOnlyProxy(upstream: string, options: { port?:
     if (req.method === 'PUT' && slowDownRate > 0 && random() < slowDownRate) {
       faultStats.slowDowns += 1;
       req.resume();
-      const requestId = randomUUID();
-      res.writeHead(503, { 'content-type': 'application/xml', 'x-amz-request-id': requestId });
-      res.end(
-        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message>' +
-          `<RequestId>${requestId}</RequestId><HostId>local</HostId></Error>`,
-      );
+      answerError(res, 503, 'SlowDown', 'Please reduce your request rate.');
       return;
     }
     if (req.method === 'PUT' && slow.slowRate > 0 && random() < slow.slowRate) {
@@ -150,6 +156,9 @@ export async function startS3CreateOnlyProxy(upstream: string, options: { port?:
     endpoint: `http://127.0.0.1:${port}`,
     get refused() {
       return refused;
+    },
+    get conflicts() {
+      return conflicts;
     },
     created,
     setFaults(faults) {

@@ -8,7 +8,8 @@ import { parseDestinationFaults } from '../../local/standins/fault-spec';
 
 /**
  * A short seeded fault run: crashes of the functions' execution environments, every destination fault of the stand-ins
- * (slow calls shortened so the run stays short; fraud's is still longer than its 10 s claim), and permanent gaps. The
+ * (slow calls shortened so the run stays short; fraud's outlives the clients' 6 s request timeout, so its retries run
+ * into the deadline of its 10 s claim), and permanent gaps. The
  * run acts as the operator and must then verify clean.
  */
 const FAULT_RUN = {

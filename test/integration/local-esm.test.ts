@@ -7,15 +7,18 @@ import {
   RegisterStreamConsumerCommand,
   type KinesisClient,
 } from '@aws-sdk/client-kinesis';
+import { fileURLToPath } from 'node:url';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, onTestFinished, test, type TestContext } from 'vitest';
 import { startKinesisLocal, type RunningKinesisLocal } from '../../local/emulators/kinesis-local';
 import {
   LocalEventSourceMapping,
+  type BatchReport,
   type EventSourceMappingSettings,
   type LocalEventSourceMappingOptions,
   type OnFailureRecord,
 } from '../../local/esm';
+import { FunctionError, LocalFunction } from '../../local/functions/local-function';
 
 interface TestStream {
   readonly streamArn: string;
@@ -439,23 +442,240 @@ describe.concurrent('LocalEventSourceMapping on kinesis-local (EFO): failure han
     expect(timestamped.calls.flatMap((call) => call.payloads)).toEqual(['late']);
   });
 
-  test('records older than maxRecordAgeSeconds stop being retried', async (context) => {
+  test('records that expire while retried go to on-failure before the next invocation, not after one', async (context) => {
     const stream = await createStream();
     await put(stream, 0, ['old']);
     const fn = fakeFunction(() => {
       throw new Error('down');
     });
-    const { failures, started } = startMapping(
+    const { mapping, failures, started } = startMapping(
       context,
       stream,
       fn.invoke,
-      { retryAttempts: -1, maxRecordAgeSeconds: 2 },
-      { retryBackoff: { initialMs: 100, maxMs: 200 } },
+      { retryAttempts: -1, maxRecordAgeSeconds: 60 },
+      { retryBackoff: { initialMs: 100, maxMs: 200 }, testOnlyMaxRecordAgeMs: 3_000 },
     );
     await started;
     await waitFor(() => failures.length === 1, 'the on-failure record');
-    expect(failures[0]?.requestContext.condition).toBe('RecordAgeExceeded');
+    const [record] = failures;
+    expect(record?.requestContext).toMatchObject({ condition: 'RecordAgeExceeded', approximateInvokeCount: fn.calls.length });
+    expect(record?.responseContext).toEqual({ statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' });
     expect(fn.calls.length).toBeGreaterThan(1);
+    // Every invocation happened while the record was young enough: none was made to find out it was too old.
+    const arrival = Date.parse(record?.KinesisBatchInfo.approximateArrivalOfFirstRecord ?? '');
+    for (const call of fn.calls) expect(call.at - arrival).toBeLessThanOrEqual(3_050);
+    expect(mapping.stats).toMatchObject({ sentToOnFailure: 1, expiredBeforeInvoke: 0 });
+  });
+});
+
+describe.concurrent('LocalEventSourceMapping on kinesis-local (EFO): what AWS does that a kind local world would not', () => {
+  test('with a record age limit, records already too old are sent to on-failure without invoking; with -1 none are', async (context) => {
+    const [limited, unlimited] = await Promise.all([createStream(), createStream()]);
+    const [shard0] = limited.shards.map((shard) => shard.shardId) as [string];
+    const old = labels('old', 5);
+    const fresh = labels('new', 3);
+    const [oldSequence] = await Promise.all([put(limited, 0, old), put(unlimited, 0, old)]);
+    // The mapping starts late: the old records are past the limit by the time it reads them, the fresh ones are not.
+    await sleep(4_000);
+    const [freshSequence] = await Promise.all([put(limited, 0, fresh), put(unlimited, 0, fresh)]);
+    const a = fakeFunction();
+    const b = fakeFunction();
+    const limitedRun = startMapping(context, limited, a.invoke, { maxRecordAgeSeconds: 60 }, { testOnlyMaxRecordAgeMs: 3_000 });
+    const unlimitedRun = startMapping(context, unlimited, b.invoke, { maxRecordAgeSeconds: -1 });
+    await Promise.all([limitedRun.started, unlimitedRun.started]);
+    expect(await Promise.all([limitedRun.mapping.drain(15_000), unlimitedRun.mapping.drain(15_000)])).toEqual([true, true]);
+
+    expect(a.calls.flatMap((call) => call.payloads)).toEqual(fresh);
+    expect(limitedRun.failures).toHaveLength(1);
+    const record = limitedRun.failures[0] as OnFailureRecord;
+    expect(record.requestContext).toMatchObject({ condition: 'RecordAgeExceeded', approximateInvokeCount: 0 });
+    expect(record.responseContext).toBeUndefined(); // never invoked: no response to report
+    expect(record.KinesisBatchInfo).toMatchObject({
+      shardId: shard0,
+      startSequenceNumber: oldSequence?.[0],
+      endSequenceNumber: oldSequence?.[4],
+      batchSize: 5,
+    });
+    const payload = JSON.parse(record.payload) as KinesisStreamEvent;
+    expect(payload.Records.map((r) => r.kinesis.sequenceNumber)).toEqual(oldSequence);
+    expect(limitedRun.mapping.stats).toMatchObject({ records: 3, sentToOnFailure: 5, expiredBeforeInvoke: 5 });
+    expect(limitedRun.mapping.stats.checkpoints[shard0]).toBe(freshSequence?.at(-1));
+
+    expect(b.calls.flatMap((call) => call.payloads)).toEqual([...old, ...fresh]);
+    expect(unlimitedRun.failures).toEqual([]);
+    expect(unlimitedRun.mapping.stats).toMatchObject({ records: 8, sentToOnFailure: 0, expiredBeforeInvoke: 0 });
   });
 
+  test('an invocation that outlives the function timeout is a function error: retried, then sent to on-failure', async (context) => {
+    const stream = await createStream();
+    const [shard0] = stream.shards.map((shard) => shard.shardId) as [string];
+    const sequence = await put(stream, 0, ['ok-1', 'hang', 'ok-2']);
+    const fn = new LocalFunction({
+      functionName: 'esm-timeout',
+      entry: fileURLToPath(new URL('./lambda-hang-handler.ts', import.meta.url)),
+      environment: {},
+      timeoutMs: 1_000,
+    });
+    context.onTestFinished(() => fn.stop());
+    const reports: BatchReport[] = [];
+    const { mapping, failures, started } = startMapping(
+      context,
+      stream,
+      (event, invocationContext) => fn.invoke(event, invocationContext),
+      { batchSize: 1, retryAttempts: 1, bisectBatchOnError: true },
+      { onBatch: (report) => reports.push(report) },
+    );
+    await started;
+    await waitFor(() => mapping.stats.records + mapping.stats.sentToOnFailure === 3, 'all records', 20_000);
+
+    expect(failures).toHaveLength(1);
+    expect(failures[0]?.requestContext).toMatchObject({ condition: 'RetryAttemptsExhausted', approximateInvokeCount: 2 });
+    expect(failures[0]?.responseContext).toMatchObject({ functionError: 'Unhandled' });
+    expect(failures[0]?.KinesisBatchInfo).toMatchObject({ startSequenceNumber: sequence[1], endSequenceNumber: sequence[1] });
+    const timedOut = reports.filter((report) => report.error !== undefined);
+    expect(timedOut).toHaveLength(2);
+    for (const report of timedOut) {
+      expect(report.error).toBeInstanceOf(FunctionError);
+      expect(report.error).toMatchObject({ errorType: 'Sandbox.Timedout' });
+      expect(report.durationMs).toBeGreaterThanOrEqual(990);
+    }
+    expect(mapping.stats).toMatchObject({ records: 2, retries: 1, sentToOnFailure: 1 });
+    expect(mapping.stats.checkpoints[shard0]).toBe(sequence[2]);
+  });
+
+  test('an on-failure destination that is down is tried a bounded number of times; the records are dropped and reported', async (context) => {
+    const stream = await createStream();
+    const [shard0] = stream.shards.map((shard) => shard.shardId) as [string];
+    const sequence = await put(stream, 0, ['a', 'poison', 'b']);
+    const fn = fakeFunction((call) => {
+      if (call.payloads.includes('poison')) throw new Error('cannot digest this');
+    });
+    const dropped: { record: OnFailureRecord; error: unknown }[] = [];
+    let attempts = 0;
+    const { mapping, started } = startMapping(
+      context,
+      stream,
+      fn.invoke,
+      { batchSize: 1, retryAttempts: 0 },
+      {
+        onFailure: async () => {
+          attempts += 1;
+          throw new Error('AccessDenied');
+        },
+        onFailureAttempts: 3,
+        onFailureDropped: (record, error) => dropped.push({ record, error }),
+      },
+    );
+    await started;
+    expect(await mapping.drain(15_000)).toBe(true);
+
+    expect(fn.calls.map((call) => call.payloads[0])).toEqual(['a', 'poison', 'b']);
+    expect(attempts).toBe(3);
+    expect(dropped).toHaveLength(1);
+    expect(dropped[0]?.record.KinesisBatchInfo).toMatchObject({ startSequenceNumber: sequence[1], batchSize: 1 });
+    expect(String(dropped[0]?.error)).toContain('AccessDenied');
+    expect(mapping.stats).toMatchObject({ records: 2, sentToOnFailure: 0, onFailureErrors: 3, onFailureDropped: 1 });
+    expect(mapping.stats.checkpoints[shard0]).toBe(sequence[2]);
+  });
+
+  test('a parallelization factor runs batches of one shard side by side, in order per partition key, checkpointing safely', async (context) => {
+    const stream = await createStream();
+    const [shard0] = stream.shards.map((shard) => shard.shardId) as [string];
+    const keys = Array.from({ length: 8 }, (_, i) => `account-${i}`);
+    const entries = Array.from({ length: 80 }, (_, i) => ({ key: keys[i % keys.length] as string, payload: `${keys[i % keys.length]}#${Math.floor(i / keys.length)}` }));
+    const result = await client.send(
+      new PutRecordsCommand({
+        StreamARN: stream.streamArn,
+        Records: entries.map(({ key, payload }) => ({ Data: Buffer.from(payload), PartitionKey: key, ExplicitHashKey: stream.shards[0]?.hashKey })),
+      }),
+    );
+    expect(result.FailedRecordCount ?? 0).toBe(0);
+    const sequence = (result.Records ?? []).map((record) => record.SequenceNumber ?? '');
+    let mapping: LocalEventSourceMapping | undefined;
+    let checkpointAhead = false;
+    const fn = fakeFunction(async (call) => {
+      // The shard's checkpoint must never be past a record some lane is still working on.
+      const checkpoint = mapping?.stats.checkpoints[shard0];
+      if (checkpoint !== undefined && call.sequenceNumbers.some((seq) => BigInt(seq) <= BigInt(checkpoint))) checkpointAhead = true;
+      await sleep(30 + (call.payloads[0]?.length ?? 0) % 3 * 20);
+    });
+    const run = startMapping(context, stream, fn.invoke, { batchSize: 3, parallelizationFactor: 4 });
+    mapping = run.mapping;
+    await run.started;
+    expect(await run.mapping.drain(20_000)).toBe(true);
+
+    const delivered = fn.calls.flatMap((call) => call.payloads);
+    expect([...delivered].sort()).toEqual(entries.map((entry) => entry.payload).sort());
+    for (const key of keys) {
+      expect(delivered.filter((payload) => payload.startsWith(`${key}#`))).toEqual(entries.filter((e) => e.key === key).map((e) => e.payload));
+    }
+    // Each batch holds keys of one lane only, and lanes overlapped.
+    expect(fn.overlapWithinShard).toBe(true);
+    expect(checkpointAhead).toBe(false);
+    expect(run.mapping.stats.checkpoints[shard0]).toBe(sequence.at(-1));
+    expect(run.mapping.stats.records).toBe(80);
+  });
+});
+
+describe('LocalEventSourceMapping settings: the ranges AWS accepts, nothing else', () => {
+  const valid: EventSourceMappingSettings = {
+    batchSize: 100,
+    maxBatchingWindowMs: 0,
+    retryAttempts: 2,
+    maxRecordAgeSeconds: -1,
+    bisectBatchOnError: false,
+    startingPosition: 'TRIM_HORIZON',
+  };
+  const build = (settings: Partial<EventSourceMappingSettings>, extra: Partial<LocalEventSourceMappingOptions> = {}) =>
+    new LocalEventSourceMapping({
+      client: {} as KinesisClient,
+      streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/s',
+      consumerArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/s/consumer/c:1',
+      functionName: 'f',
+      settings: { ...valid, ...settings },
+      invoke: async () => undefined,
+      onFailure: async () => undefined,
+      ...extra,
+    });
+
+  test.each([
+    [{ batchSize: 0 }, 'BatchSize'],
+    [{ batchSize: 10_001 }, 'BatchSize'],
+    [{ maxBatchingWindowMs: 300_001 }, 'MaximumBatchingWindowInSeconds'],
+    [{ maxBatchingWindowMs: -1 }, 'MaximumBatchingWindowInSeconds'],
+    [{ retryAttempts: -2 }, 'MaximumRetryAttempts'],
+    [{ retryAttempts: 10_001 }, 'MaximumRetryAttempts'],
+    [{ maxRecordAgeSeconds: 59 }, 'MaximumRecordAgeInSeconds'],
+    [{ maxRecordAgeSeconds: 0 }, 'MaximumRecordAgeInSeconds'],
+    [{ maxRecordAgeSeconds: -2 }, 'MaximumRecordAgeInSeconds'],
+    [{ maxRecordAgeSeconds: 604_801 }, 'MaximumRecordAgeInSeconds'],
+    [{ parallelizationFactor: 0 }, 'ParallelizationFactor'],
+    [{ parallelizationFactor: 11 }, 'ParallelizationFactor'],
+    [{ parallelizationFactor: 1.5 }, 'ParallelizationFactor'],
+  ] as [Partial<EventSourceMappingSettings>, string][])('refuses %o with a RangeError naming %s', (settings, name) => {
+    expect(() => build(settings)).toThrow(RangeError);
+    expect(() => build(settings)).toThrow(name);
+  });
+
+  test('accepts the edges of every range', () => {
+    for (const settings of [
+      { batchSize: 1 },
+      { batchSize: 10_000 },
+      { maxBatchingWindowMs: 300_000 },
+      { retryAttempts: -1 },
+      { retryAttempts: 0 },
+      { retryAttempts: 10_000 },
+      { maxRecordAgeSeconds: 60 },
+      { maxRecordAgeSeconds: 604_800 },
+      { parallelizationFactor: 1 },
+      { parallelizationFactor: 10 },
+    ]) {
+      expect(() => build(settings)).not.toThrow();
+    }
+  });
+
+  test('the test-only age override and the on-failure attempts are checked too', () => {
+    expect(() => build({}, { testOnlyMaxRecordAgeMs: 0 })).toThrow(/testOnlyMaxRecordAgeMs/);
+    expect(() => build({}, { onFailureAttempts: 0 })).toThrow(/onFailureAttempts/);
+  });
 });

@@ -80,3 +80,37 @@ describe('LocalFunction: execution environments that die', () => {
     expect(await invoke(calm, {})).toMatchObject({ calls: [expect.any(String), expect.any(String)] });
   });
 });
+
+describe('LocalFunction: invocations that run past the function timeout', () => {
+  const hangEntry = fileURLToPath(new URL('./lambda-hang-handler.ts', import.meta.url));
+  const logs: string[] = [];
+  const fn = new LocalFunction({ functionName: 'hangs', entry: hangEntry, environment: {}, timeoutMs: 1_000, onLogLine: (line) => logs.push(line) });
+  afterAll(() => fn.stop());
+
+  it.each(['hang', 'spin'] as const)('ends one that does not finish (%s) with Sandbox.Timedout and starts a fresh environment', async (action) => {
+    await invoke(fn, { action: 'answer' });
+    expect((await invoke(fn, { action: 'answer' })).invocations).toBeGreaterThanOrEqual(2);
+    const started = Date.now();
+    const error = await invoke(fn, { action }).catch((caught: unknown) => caught);
+    const took = Date.now() - started;
+    expect(error).toBeInstanceOf(FunctionError);
+    expect(error).toMatchObject({ errorType: 'Sandbox.Timedout', functionName: 'hangs' });
+    expect((error as Error).message).toContain('Task timed out after 1.00 seconds');
+    expect(took).toBeGreaterThanOrEqual(990);
+    expect(took).toBeLessThan(5_000);
+    // The timed-out environment is gone: the next invocation is a cold start (module state begins again).
+    expect(await invoke(fn, { action: 'answer' })).toMatchObject({ invocations: 1 });
+    expect(logs.some((line) => line.includes('Task timed out after 1.00 seconds'))).toBe(true);
+  });
+
+  it('by default takes the timeout from the context handed to invoke', async () => {
+    const short = new LocalFunction({ functionName: 'short', entry: hangEntry, environment: {} });
+    try {
+      const error = await short.invoke({ action: 'hang' } as never, { getRemainingTimeInMillis: () => 500 }).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ errorType: 'Sandbox.Timedout' });
+      expect((error as Error).message).toContain('after 0.50 seconds');
+    } finally {
+      await short.stop();
+    }
+  });
+});
