@@ -15,6 +15,9 @@ export interface NagSubjects {
   /** The search domain: created (a construct) or imported (its ARN), and the index written. */
   readonly searchDomain: IConstruct | string;
   readonly searchIndex: string;
+  /** A created domain's operator role and roles custom resource function. */
+  readonly searchOperatorRole?: IConstruct;
+  readonly searchSecurityRolesFunction?: IConstruct;
 }
 
 const ack = (scope: IConstruct, id: string, reason: string): void => Validations.of(scope).acknowledge({ id, reason });
@@ -29,7 +32,8 @@ function arnToken(stack: Stack, resource: IConstruct | string): string {
  * Every cdk-nag AwsSolutions finding this stack keeps on purpose. A finding not listed here fails the cdk-nag test
  * (`test/infra/cdk-nag.test.ts`), so a new wildcard or an unencrypted resource cannot slip in unnoticed.
  */
-export function acknowledgeNagFindings({ stack, consumers, sweepers = [], changeStream, auditBucket, searchDomain, searchIndex }: NagSubjects): void {
+export function acknowledgeNagFindings(subjects: NagSubjects): void {
+  const { stack, consumers, sweepers = [], changeStream, auditBucket, searchDomain, searchIndex } = subjects;
   ack(changeStream, 'AwsSolutions-KDS3', 'The stream is encrypted with a customer-managed key (rotated yearly), a stronger choice than aws/kinesis.');
   for (const consumer of consumers) {
     const role = consumer.function.role as IConstruct;
@@ -53,6 +57,13 @@ export function acknowledgeNagFindings({ stack, consumers, sweepers = [], change
   }
   for (const sweeper of sweepers) {
     ack(sweeper.function, 'AwsSolutions-L1', 'Pinned to nodejs22.x like the consumer whose code, role and environment the sweeper shares; raised deliberately with the code.');
+  }
+  if (subjects.searchOperatorRole) {
+    const policy = subjects.searchOperatorRole.node.tryFindChild('DefaultPolicy') ?? subjects.searchOperatorRole;
+    ack(policy, `AwsSolutions-IAM5[Resource::${arnToken(stack, searchDomain)}/${searchIndex}/*]`, 'Document paths of the one index the operator reconciles and repairs.');
+  }
+  if (subjects.searchSecurityRolesFunction) {
+    ack(subjects.searchSecurityRolesFunction, 'AwsSolutions-L1', 'Pinned to nodejs22.x like every function of the stack; raised deliberately with the code.');
   }
   if (typeof searchDomain !== 'string') {
     ack(searchDomain, 'AwsSolutions-OS1', 'Reached over HTTPS with SigV4 only; the access policy allows the search consumer\'s role alone and fine-grained access control is on. Lambda stays out of a VPC (no NAT needed).');

@@ -132,6 +132,7 @@ export class OrderedFanoutStack extends Stack {
     new CfnOutput(this, 'AuditBucketName', { value: auditLog.bucket.bucketName });
     new CfnOutput(this, 'SearchEndpoint', { value: searchIndex.domainEndpoint });
     new CfnOutput(this, 'SearchIndexName', { value: searchIndex.index });
+    if (searchIndex.operatorRole) new CfnOutput(this, 'SearchOperatorRoleArn', { value: searchIndex.operatorRole.roleArn });
     new CfnOutput(this, 'FraudEventBusArn', { value: fraudBus.bus.eventBusArn });
     acknowledgeNagFindings({
       stack: this,
@@ -141,6 +142,8 @@ export class OrderedFanoutStack extends Stack {
       auditBucket: auditLog.owned ? auditLog.bucket : auditLog.bucket.bucketArn,
       searchDomain: searchIndex.domain ?? searchIndex.domainArn,
       searchIndex: searchIndex.index,
+      ...(searchIndex.operatorRole ? { searchOperatorRole: searchIndex.operatorRole } : {}),
+      ...(searchIndex.securityRolesFunction ? { searchSecurityRolesFunction: searchIndex.securityRolesFunction } : {}),
     });
   }
 

@@ -1,25 +1,30 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
 import { Construct } from 'constructs';
 import { hasInstanceStorage, searchZones } from '../config/load-config';
 import type { SearchSettings } from '../config/pipeline-config';
 import type { DestinationTarget } from './destination-target';
 import { encryptionKey } from './encryption-key';
+import { FUNCTION_BUNDLING, PROJECT_ROOT } from './destination-consumer';
 
 /** The HTTP actions the adapter uses: HEAD/PUT of the index (create if missing) and POST `_bulk`. */
 const SEARCH_ACTIONS = ['es:ESHttpHead', 'es:ESHttpGet', 'es:ESHttpPut', 'es:ESHttpPost'];
 
 export interface SearchIndexProps {
   readonly settings: SearchSettings;
-  /** The search consumer's role: the only writer, and the master user of a created domain's fine-grained access. */
+  /** The search consumer's role: mapped, in a created domain's fine-grained access control, to its index only. */
   readonly writer: iam.IRole;
 }
 
 /**
  * The search destination. Created: an OpenSearch Service domain with encryption at rest (customer-managed key),
- * node-to-node TLS, HTTPS only (TLS 1.2), fine-grained access control with the consumer's role as master user, zone
+ * node-to-node TLS, HTTPS only (TLS 1.2), fine-grained access control (a master role nothing but the roles custom
+ * resource assumes; the consumer mapped to a role limited to its index; an operator role for reconcile and repair), zone
  * awareness across as many AZs as the node count allows (`searchZones`), and its logs in CloudWatch. Imported: a neighbouring
  * team's domain by endpoint and ARN; nothing is created, and its owner maps our role in fine-grained access control.
  */
@@ -30,6 +35,13 @@ export class SearchIndex extends Construct implements DestinationTarget {
   readonly owned: boolean;
   readonly environment: Readonly<Record<string, string>>;
   readonly domain?: opensearch.Domain;
+  /**
+   * A created domain's operator role: `fanout reconcile` and `fanout replay --repair` run with it (assumable by the
+   * account's principals that are allowed `sts:AssumeRole` on it); read and write on the index, nothing else.
+   */
+  readonly operatorRole?: iam.Role;
+  /** A created domain's custom resource function that applies the fine-grained access roles. */
+  securityRolesFunction?: nodejs.NodejsFunction;
 
   constructor(scope: Construct, id: string, props: SearchIndexProps) {
     super(scope, id);
@@ -40,6 +52,15 @@ export class SearchIndex extends Construct implements DestinationTarget {
       this.domainArn = settings.domainArn;
       this.domainEndpoint = settings.domainEndpoint;
     } else {
+      // The master user changes the security configuration and nothing else: only the roles custom resource assumes it.
+      const master = new iam.Role(this, 'MasterRole', {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: 'ordered-fanout search domain master user: applies the fine-grained access roles, used by nothing else',
+      });
+      this.operatorRole = new iam.Role(this, 'OperatorRole', {
+        assumedBy: new iam.AccountRootPrincipal(),
+        description: 'ordered-fanout search operator: fanout reconcile and replay --repair on the pipeline index',
+      });
       // parsePipelineConfig refuses node counts no zone layout takes; a construct user gets the same message here.
       const zones = searchZones(settings.dataNodes);
       if (zones === undefined) throw new Error(`search dataNodes must be 1, or a multiple of 2 or 3, got ${settings.dataNodes}`);
@@ -59,22 +80,53 @@ export class SearchIndex extends Construct implements DestinationTarget {
         nodeToNodeEncryption: true,
         enforceHttps: true,
         tlsSecurityPolicy: opensearch.TLSSecurityPolicy.TLS_1_2,
-        fineGrainedAccessControl: { masterUserArn: props.writer.roleArn },
+        fineGrainedAccessControl: { masterUserArn: master.roleArn },
         logging: { slowSearchLogEnabled: true, slowIndexLogEnabled: true, appLogEnabled: true, auditLogEnabled: true },
         removalPolicy: RemovalPolicy.RETAIN,
       });
       // Added after creation (CDK applies it with a custom resource) so it can name this domain's own ARN.
+      // IAM lets these three in; fine-grained access control then decides what each may do inside.
       this.domain.addAccessPolicies(
         new iam.PolicyStatement({
-          principals: [new iam.ArnPrincipal(props.writer.roleArn)],
+          principals: [props.writer.roleArn, this.operatorRole.roleArn, master.roleArn].map((arn) => new iam.ArnPrincipal(arn)),
           actions: SEARCH_ACTIONS,
           resources: [`${this.domain.domainArn}/*`],
         }),
       );
       this.domainArn = this.domain.domainArn;
       this.domainEndpoint = `https://${this.domain.domainEndpoint}`;
+      this.grantDeliver(this.operatorRole);
+      this.applySecurityRoles(master, props.writer, this.operatorRole, settings.index);
     }
     this.environment = { SEARCH_ENDPOINT: this.domainEndpoint, SEARCH_INDEX: this.index, SEARCH_AUTH: 'sigv4' };
+  }
+
+  /** A custom resource, running as the master user, that maps the writer and the operator to their roles. */
+  private applySecurityRoles(master: iam.Role, writer: iam.IRole, operator: iam.IRole, index: string): void {
+    const domain = this.domain as opensearch.Domain;
+    const logGroup = new logs.LogGroup(this, 'SecurityRolesLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.DESTROY });
+    logGroup.grantWrite(master);
+    const fn = new nodejs.NodejsFunction(this, 'SecurityRolesFunction', {
+      description: 'ordered-fanout: applies the search domain fine-grained access roles',
+      entry: `${PROJECT_ROOT}infra/search-security/handler.ts`,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      timeout: Duration.minutes(2),
+      role: master,
+      logGroup,
+      bundling: FUNCTION_BUNDLING,
+    });
+    this.securityRolesFunction = fn;
+    const roles = new CustomResource(this, 'SecurityRoles', {
+      serviceToken: fn.functionArn,
+      resourceType: 'Custom::OpenSearchSecurityRoles',
+      properties: { Endpoint: this.domainEndpoint, Index: index, WriterRoleArn: writer.roleArn, OperatorRoleArn: operator.roleArn },
+    });
+    // After the domain and its access policy: before that, the master user cannot reach the security API.
+    roles.node.addDependency(domain);
   }
 
   /** The adapter's HTTP actions on `_bulk` and this index only. */

@@ -12,7 +12,7 @@ describe('npx cdk synth', () => {
   const out = mkdtempSync(join(tmpdir(), 'cdk-out-'));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-  it('synthesizes offline with the local esbuild, no warnings of our own, a bundled handler per consumer and sweeper', async () => {
+  it('synthesizes offline with the local esbuild, no warnings of our own, a bundled handler per consumer, sweeper and custom resource', async () => {
     const { stderr } = await run(join(ROOT, 'node_modules/.bin/cdk'), ['synth', '--quiet', '--output', out], {
       cwd: ROOT,
       env: { ...process.env, CDK_DISABLE_VERSION_CHECK: 'true' },
@@ -28,8 +28,8 @@ describe('npx cdk synth', () => {
     const functions = Object.values(template.Resources).filter(
       (resource) => resource.Type === 'AWS::Lambda::Function' && (resource.Properties.Runtime as string) === 'nodejs22.x',
     );
-    // Three consumers and two gap sweepers.
-    expect(functions).toHaveLength(5);
+    // Three consumers, two gap sweepers and the search domain's roles custom resource.
+    expect(functions).toHaveLength(6);
     for (const fn of functions) {
       const asset = fn.Metadata?.['aws:asset:path'] as string;
       expect(existsSync(join(out, asset, 'index.js')), asset).toBe(true);

@@ -279,8 +279,10 @@ describe('created destinations', () => {
       EncryptionAtRestOptions: { Enabled: true, KmsKeyId: { Ref: expect.any(String) } },
       NodeToNodeEncryptionOptions: { Enabled: true },
       DomainEndpointOptions: { EnforceHTTPS: true, TLSSecurityPolicy: 'Policy-Min-TLS-1-2-2019-07' },
-      AdvancedSecurityOptions: { Enabled: true, MasterUserOptions: { MasterUserARN: { 'Fn::GetAtt': [role, 'Arn'] } } },
+      AdvancedSecurityOptions: { Enabled: true, MasterUserOptions: { MasterUserARN: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } } },
     });
+    // The consumer is not the master user (cluster admin): see search-access.test.ts.
+    expect(props.AdvancedSecurityOptions.MasterUserOptions.MasterUserARN['Fn::GetAtt'][0]).not.toBe(role);
     expect(base.toJSON().Resources[props.EncryptionAtRestOptions.KmsKeyId.Ref].Type).toBe('AWS::KMS::Key');
   });
 
