@@ -40,7 +40,6 @@ export function acknowledgeNagFindings(subjects: NagSubjects): void {
     const policy = role.node.tryFindChild('DefaultPolicy') ?? role;
     ack(consumer.function, 'AwsSolutions-L1', 'Pinned to nodejs22.x, the runtime the consumers are built and tested for; raised deliberately with the code.');
     ack(consumer.deadLetterQueue, 'AwsSolutions-SQS3', 'This queue is itself the destination\'s dead-letter queue, written by the consumer; redrive goes back through the ordering engine.');
-    ack(policy, 'AwsSolutions-IAM5[Resource::*]', 'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) supports no resource-level permissions.');
     ack(policy, 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', 'CDK\'s standard KMS grants for the ledger and dead-letter queue keys, each scoped to one key ARN.');
     ack(policy, 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', 'CDK\'s standard KMS grants for the ledger and dead-letter queue keys, each scoped to one key ARN.');
     ack(
@@ -66,7 +65,7 @@ export function acknowledgeNagFindings(subjects: NagSubjects): void {
     ack(subjects.searchSecurityRolesFunction, 'AwsSolutions-L1', 'Pinned to nodejs22.x like every function of the stack; raised deliberately with the code.');
   }
   if (typeof searchDomain !== 'string') {
-    ack(searchDomain, 'AwsSolutions-OS1', 'Reached over HTTPS with SigV4 only; the access policy allows the search consumer\'s role alone and fine-grained access control is on. Lambda stays out of a VPC (no NAT needed).');
+    ack(searchDomain, 'AwsSolutions-OS1', 'Reached over HTTPS with SigV4 only; the access policy allows the consumer, operator and master roles alone and fine-grained access control limits each. Lambda stays out of a VPC (no NAT needed).');
     ack(searchDomain, 'AwsSolutions-OS3', 'Access is by IAM identity (SigV4), not by IP address: Lambda has no fixed IP to allowlist.');
     ack(searchDomain, 'AwsSolutions-OS4', 'A small domain owned by the pipeline; for production scale import the search team\'s domain, which has dedicated masters.');
     // The log-group resource policy custom resource the Domain construct creates for its CloudWatch logs.

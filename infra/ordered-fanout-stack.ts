@@ -64,6 +64,8 @@ export class OrderedFanoutStack extends Stack {
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
+        // Only on behalf of this account's alarms (the confused-deputy guard).
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
       }),
     );
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { masterKey: topicKey, enforceSSL: true });

@@ -21,7 +21,7 @@ export function createSearchRuntime(env: Env = process.env, options: RuntimeOpti
     (retrier) => {
       const signer =
         search.auth === 'sigv4'
-          ? AwsSigv4Signer({ region: config.region, service: search.sigv4Service, getCredentials: defaultProvider() })
+          ? AwsSigv4Signer({ region: search.region ?? config.region, service: search.sigv4Service, getCredentials: defaultProvider() })
           : {};
       // The adapter owns retries (maxRetries: 0) so that each one is counted and bounded by the invocation's time.
       const client = new Client({ ...signer, node: search.endpoint, maxRetries: 0, requestTimeout: REQUEST_TIMEOUTS.requestTimeoutMs });

@@ -45,6 +45,7 @@ const PARTITION = 'aws(?:-[a-z]+)*';
 const REGION = '[a-z]{2}(?:-[a-z]+)+-\\d{1,2}';
 const ACCOUNT = '\\d{12}';
 const BUCKET_ARN = new RegExp(`^arn:${PARTITION}:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`);
+const KMS_KEY_ARN = new RegExp(`^arn:${PARTITION}:kms:${REGION}:${ACCOUNT}:key/[A-Za-z0-9-]{1,128}$`);
 const EVENT_BUS_ARN = new RegExp(`^arn:${PARTITION}:events:${REGION}:${ACCOUNT}:event-bus/[A-Za-z0-9._/-]{1,256}$`);
 const DOMAIN_ARN = new RegExp(`^arn:${PARTITION}:es:${REGION}:${ACCOUNT}:domain/[a-z][a-z0-9-]{2,27}$`);
 const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
@@ -113,6 +114,7 @@ const SCHEMA: ObjectSpec<PipelineConfig> = object<PipelineConfig>({
     audit: object<AuditSettings>({
       ...DESTINATION_FIELDS,
       bucketArn: text('an S3 bucket ARN, arn:<partition>:s3:::<bucket>', BUCKET_ARN),
+      bucketKeyArn: text('a KMS key ARN, arn:<partition>:kms:<region>:<account>:key/<id>', KMS_KEY_ARN),
       objectLockDays: int(1, 36_500),
       transitionDays: int(1, 3_650),
     }),
@@ -312,6 +314,12 @@ class Checker {
     }
   }
 
+  audit(path: string, { bucketArn, bucketKeyArn }: AuditSettings): void {
+    if (bucketKeyArn !== undefined && bucketArn === undefined) {
+      this.fail(`${path}.bucketKeyArn`, `is only for an imported bucket (set bucketArn; a created bucket has its own key), got ${describe(bucketKeyArn)}`);
+    }
+  }
+
   search(path: string, { domainEndpoint, domainArn }: SearchSettings): void {
     if (domainEndpoint !== undefined && domainArn === undefined) {
       this.fail(`${path}.domainArn`, `is required with domainEndpoint (both or neither), got nothing`);
@@ -333,6 +341,7 @@ export function parsePipelineConfig(raw: unknown, source: string, now: number = 
   const config = merged as unknown as PipelineConfig;
   for (const name of DESTINATION_NAMES) checker.destination(`destinations.${name}`, config.destinations[name], config.stream.retentionHours);
   checker.search('destinations.search', config.destinations.search);
+  checker.audit('destinations.audit', config.destinations.audit);
   checker.searchDomain('destinations.search', config.destinations.search);
   return deepFreeze(config);
 }

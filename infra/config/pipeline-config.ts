@@ -90,6 +90,12 @@ export interface DestinationSettings {
 export interface AuditSettings extends DestinationSettings {
   /** Import this bucket instead of creating one: `arn:<partition>:s3:::<bucket>`. */
   readonly bucketArn?: string;
+  /**
+   * With `bucketArn`: the KMS key the imported bucket encrypts with by default (SSE-KMS), possibly in the owner's
+   * account, `arn:<partition>:kms:<region>:<account>:key/<id>`. Our role gets `kms:GenerateDataKey` on it; the key's
+   * owner must allow our role in the key policy too. @default unset: the bucket uses SSE-S3 (or its owner grants)
+   */
+  readonly bucketKeyArn?: string;
   /** Object Lock default retention (governance mode) of a created bucket, days, 1-36500. @default 2555 (7 years) */
   readonly objectLockDays: number;
   /** Days after which a created bucket moves objects to Glacier Instant Retrieval, 1-3650. @default 90 */

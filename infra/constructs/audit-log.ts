@@ -23,11 +23,14 @@ export class AuditLog extends Construct implements DestinationTarget {
   readonly bucket: s3.IBucket;
   readonly owned: boolean;
   readonly environment: Readonly<Record<string, string>>;
+  /** An imported bucket's default encryption key (`bucketKeyArn`). */
+  readonly importedKeyArn?: string;
 
   constructor(scope: Construct, id: string, props: AuditLogProps) {
     super(scope, id);
     const { settings } = props;
     this.owned = settings.bucketArn === undefined;
+    if (settings.bucketKeyArn !== undefined) this.importedKeyArn = settings.bucketKeyArn;
     this.bucket =
       settings.bucketArn !== undefined
         ? s3.Bucket.fromBucketArn(this, 'Imported', settings.bucketArn)
@@ -65,5 +68,9 @@ export class AuditLog extends Construct implements DestinationTarget {
       new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects(`${AUDIT_KEY_PREFIX}*`)] }),
     );
     this.bucket.encryptionKey?.grant(grantee, 'kms:GenerateDataKey');
+    // An imported bucket's default SSE-KMS key (often in the owner's account): S3 asks it for a data key per object.
+    if (this.importedKeyArn !== undefined) {
+      grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [this.importedKeyArn] }));
+    }
   }
 }

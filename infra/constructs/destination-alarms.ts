@@ -54,6 +54,10 @@ export class DestinationAlarms extends Construct {
       alarm('DeadLetters', consumer.metricDeadLetterDepth(), thresholds.deadLetters, 'Records wait in the dead-letter queue for a redrive', {
         evaluationPeriods: 1,
       }),
+      // SQS keeps a letter 14 days at most (its maximum retention): a week unredriven leaves a week to act.
+      alarm('DeadLetterAge', consumer.metricOldestDeadLetterAge(), 7 * 86_400, 'A letter has waited a week: SQS deletes it after 14 days, redrive it before', {
+        evaluationPeriods: 1,
+      }),
       alarm('FailedBatches', consumer.metricFailedBatches(), 1, 'Lambda gave up on a batch: its records reached no destination (on-failure bucket)', {
         evaluationPeriods: 1,
       }),

@@ -120,7 +120,7 @@ export class DestinationConsumer extends Construct {
       },
       props.target.environment,
     );
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.DESTROY });
+    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
     logGroup.grantWrite(props.role);
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       description: `ordered-fanout ${destination} consumer`,
@@ -136,7 +136,6 @@ export class DestinationConsumer extends Construct {
       ...(settings.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: settings.reservedConcurrency } : {}),
       role: props.role,
       logGroup,
-      tracing: lambda.Tracing.ACTIVE,
       bundling: FUNCTION_BUNDLING,
       environment: { ...this.environment },
     });
@@ -176,6 +175,11 @@ export class DestinationConsumer extends Construct {
 
   metricThrottles(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
     return this.function.metricThrottles({ period: Duration.minutes(5), ...props });
+  }
+
+  /** How long the oldest letter has waited, seconds: SQS deletes it at the queue's 14-day retention. */
+  metricOldestDeadLetterAge(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.deadLetterQueue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(5), ...props });
   }
 
   /** Letters waiting in the dead-letter queue. */

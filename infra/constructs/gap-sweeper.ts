@@ -53,7 +53,7 @@ export class GapSweeper extends Construct {
     const role = consumer.function.role;
     if (!role) throw new Error(`the ${consumer.destination} consumer function has no role to share with its sweeper`);
 
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.DESTROY });
+    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
     logGroup.grantWrite(role);
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       description: `ordered-fanout ${consumer.destination} gap sweeper`,
@@ -67,7 +67,6 @@ export class GapSweeper extends Construct {
       timeout: SWEEP_TIMEOUT,
       role,
       logGroup,
-      tracing: lambda.Tracing.ACTIVE,
       bundling: FUNCTION_BUNDLING,
       environment: { ...consumer.environment },
     });

@@ -98,7 +98,14 @@ export class SearchIndex extends Construct implements DestinationTarget {
       this.grantDeliver(this.operatorRole);
       this.applySecurityRoles(master, props.writer, this.operatorRole, settings.index);
     }
-    this.environment = { SEARCH_ENDPOINT: this.domainEndpoint, SEARCH_INDEX: this.index, SEARCH_AUTH: 'sigv4' };
+    // An imported domain may live in another region: SigV4 must sign for the domain's region, not the function's.
+    const domainRegion = settings.domainArn?.split(':')[3];
+    this.environment = {
+      SEARCH_ENDPOINT: this.domainEndpoint,
+      SEARCH_INDEX: this.index,
+      SEARCH_AUTH: 'sigv4',
+      ...(domainRegion ? { SEARCH_REGION: domainRegion } : {}),
+    };
   }
 
   /** A custom resource, running as the master user, that maps the writer and the operator to their roles. */

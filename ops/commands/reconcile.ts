@@ -236,7 +236,7 @@ async function contentReader(target: PipelineTarget, name: 'audit' | 'search'): 
   const index = env.SEARCH_INDEX ?? 'accounts';
   const signer =
     (env.SEARCH_AUTH ?? 'sigv4') === 'sigv4'
-      ? AwsSigv4Signer({ region, service: env.SEARCH_SIGV4_SERVICE === 'aoss' ? 'aoss' : 'es', getCredentials: defaultProvider() })
+      ? AwsSigv4Signer({ region: env.SEARCH_REGION ?? region, service: env.SEARCH_SIGV4_SERVICE === 'aoss' ? 'aoss' : 'es', getCredentials: defaultProvider() })
       : {};
   const client = new Client({ ...signer, node: endpoint, maxRetries: 2, requestTimeout: 10_000 });
   return {

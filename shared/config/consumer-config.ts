@@ -41,6 +41,8 @@ export interface ConsumerConfig {
     readonly index: string;
     readonly auth: 'sigv4' | 'none';
     readonly sigv4Service: 'es' | 'aoss';
+    /** The region SigV4 signs for: the domain's, which may not be the function's (`SEARCH_REGION`). */
+    readonly region?: string;
     readonly bulkSize: number;
   };
   readonly fraud?: { readonly eventBusName: string; readonly source: string };
@@ -127,6 +129,7 @@ function destinationSettings(destination: DestinationName, env: Env): Partial<Co
           index: optionalString(env, 'SEARCH_INDEX') ?? 'accounts',
           auth: oneOf(env, 'SEARCH_AUTH', ['sigv4', 'none'], 'sigv4'),
           sigv4Service: oneOf(env, 'SEARCH_SIGV4_SERVICE', ['es', 'aoss'], 'es'),
+          ...(optionalString(env, 'SEARCH_REGION') ? { region: optionalString(env, 'SEARCH_REGION') as string } : {}),
           bulkSize: integer(env, 'SEARCH_BULK_SIZE', 500, { min: 1, max: 10_000 }),
         },
       };

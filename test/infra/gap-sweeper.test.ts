@@ -34,14 +34,13 @@ describe('gap sweepers', () => {
     expect(ids('AWS::Lambda::Function', { Properties: { Description: 'ordered-fanout search gap sweeper' } })).toEqual([]);
   });
 
-  it.each(SWEPT)('%s sweeper: nodejs22.x, arm64, no reserved concurrency, 5 minutes, its own log group, traced', (name) => {
+  it.each(SWEPT)('%s sweeper: nodejs22.x, arm64, no reserved concurrency, 5 minutes, its own log group, untraced', (name) => {
     const props = resources[fnId(name, 'gap sweeper')]!.Properties;
     expect(props).toMatchObject({
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       Timeout: 300,
       Handler: 'index.handler',
-      TracingConfig: { Mode: 'Active' },
     });
     // A new account (concurrency quota 10) cannot reserve even one.
     expect(props.ReservedConcurrentExecutions).toBeUndefined();

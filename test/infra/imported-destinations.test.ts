@@ -134,8 +134,8 @@ describe('imported destinations: the functions point at them', () => {
   it('keeps the rest of each consumer in place: its own EFO consumer, queue and alarms', () => {
     template.resourceCountIs('AWS::Kinesis::StreamConsumer', 3);
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
-    // 23 per destination and sweeper, 3 for replication; none for an imported domain (its owner watches it).
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 26);
+    // 26 per destination and sweeper, 3 for replication; none for an imported domain (its owner watches it).
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 29);
     expect(new Set(DESTINATION_NAMES.map((name) => consumerOf(name).queue)).size).toBe(3);
   });
 });

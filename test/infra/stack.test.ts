@@ -201,7 +201,7 @@ describe('functions and dead-letter queues', () => {
 });
 
 describe('alarms, topic and dashboard', () => {
-  const KINDS = ['IteratorAge', 'Errors', 'Throttles', 'DeadLetters', 'FailedBatches'];
+  const KINDS = ['IteratorAge', 'Errors', 'Throttles', 'DeadLetters', 'DeadLetterAge', 'FailedBatches'];
   const WAITING = ['OldestParkedAge', 'ParkedTooLong', 'GapTimeouts', 'SweeperErrors'];
 
   it.each(DESTINATION_NAMES)('%s has its alarms (waiting ones only where it waits), each to the alarm topic', (name) => {
@@ -225,7 +225,7 @@ describe('alarms, topic and dashboard', () => {
   });
 
   it('takes thresholds from the configuration', () => {
-    base.resourceCountIs('AWS::CloudWatch::Alarm', 30);
+    base.resourceCountIs('AWS::CloudWatch::Alarm', 33);
     custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'OrderedFanout-search-IteratorAge', Threshold: 120_000 });
     custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'OrderedFanout-audit-IteratorAge', Threshold: 60_000 });
     custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'OrderedFanout-fraud-DeadLetters', Threshold: 7 });
