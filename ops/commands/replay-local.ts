@@ -69,6 +69,8 @@ export async function runLocalReplay(target: PipelineTarget, request: LocalRepla
       EPOCH_REPLAY_BEFORE: request.replayBefore,
     },
     onLogLine: (line) => metrics.accept(line),
+    // Ended at the function's timeout, as Lambda ends it. (One environment: concurrent lanes queue for it.)
+    timeoutMs: settings.timeoutSeconds * 1000,
   });
   const s3 = new S3Client({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint: state.endpoints.s3, forcePathStyle: true });
   const mapping = new LocalEventSourceMapping({
@@ -82,6 +84,7 @@ export async function runLocalReplay(target: PipelineTarget, request: LocalRepla
       retryAttempts: settings.retryAttempts,
       // A replay reads old records by design: no age limit, or a retried batch would go straight to on-failure.
       maxRecordAgeSeconds: -1,
+      parallelizationFactor: settings.parallelizationFactor,
       bisectBatchOnError: true,
       startingPosition: 'AT_TIMESTAMP',
       startingPositionTimestamp: new Date(request.from),
