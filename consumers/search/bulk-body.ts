@@ -62,21 +62,3 @@ export function bulkEntry<T extends { readonly delivery: Delivery }>(item: T, in
   }
   return { kind: 'entry', item, text, bytes };
 }
-
-/** Splits entries, in order, into requests of at most `maxItems` entries and `maxBytes` bytes. */
-export function chunkEntries<E extends { readonly bytes: number }>(entries: readonly E[], maxItems: number, maxBytes: number): E[][] {
-  const chunks: E[][] = [];
-  let current: E[] = [];
-  let bytes = 0;
-  for (const entry of entries) {
-    if (current.length > 0 && (current.length >= maxItems || bytes + entry.bytes > maxBytes)) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(entry);
-    bytes += entry.bytes;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
-}

@@ -7,7 +7,8 @@ import { NOT_SENT_DEADLINE } from '../../shared/retry/deadline';
 import { Retrier, type ItemAnswer } from '../../shared/retry/retrier';
 import { ACCOUNT_INDEX_MAPPING, ACCOUNT_INDEX_SETTINGS } from './account-document';
 import { answerFor, describeResponse, isIndexMissing, requestAnswer, type BulkItem } from './bulk-answers';
-import { bulkEntry, chunkEntries, DEFAULT_MAX_BULK_BYTES, type BulkEntry } from './bulk-body';
+import { chunkBySize } from '../../shared/async/chunk-by-size';
+import { bulkEntry, DEFAULT_MAX_BULK_BYTES, type BulkEntry } from './bulk-body';
 
 export interface OpenSearchIndexOptions {
   readonly client: Client;
@@ -75,7 +76,7 @@ export class OpenSearchIndex implements Destination {
           if (entry.kind === 'refused') answers[position] = { kind: 'reject', detail: entry.detail };
           else entries.push(entry);
         });
-        for (const chunk of chunkEntries(entries, this.#bulkSize, this.#maxBulkBytes)) {
+        for (const chunk of chunkBySize(entries, this.#bulkSize, this.#maxBulkBytes)) {
           const chunkAnswers = await this.#send(chunk, deadline);
           chunk.forEach((entry, i) => {
             answers[entry.item.position] = chunkAnswers[i] as ItemAnswer<DeliveryResult>;

@@ -9,6 +9,7 @@ import type { DeadLetter, DeadLetterQueue } from '../ordering/ports';
 import { classifyError, describeError } from '../retry/classify-error';
 import { Retrier, type ItemAnswer } from '../retry/retrier';
 import { encodeDeadLetter } from './dead-letter-message';
+import { chunkBySize } from '../async/chunk-by-size';
 
 export interface SqsDeadLetterQueueOptions {
   readonly client: SQSClient;
@@ -114,18 +115,5 @@ function toEntry(letter: DeadLetter, index: number): PreparedEntry {
 
 /** Up to 10 entries and 1 MiB per batch, in order. */
 function packBatches(entries: readonly PreparedEntry[]): PreparedEntry[][] {
-  const batches: PreparedEntry[][] = [];
-  let current: PreparedEntry[] = [];
-  let size = 0;
-  for (const entry of entries) {
-    if (current.length === MAX_BATCH_ENTRIES || (current.length > 0 && size + entry.bytes > MAX_SQS_PAYLOAD_BYTES)) {
-      batches.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(entry);
-    size += entry.bytes;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
+  return chunkBySize(entries, MAX_BATCH_ENTRIES, MAX_SQS_PAYLOAD_BYTES);
 }

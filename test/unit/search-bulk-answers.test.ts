@@ -1,7 +1,8 @@
 import { errors } from '@opensearch-project/opensearch';
 import { describe, expect, it } from 'vitest';
 import { ACCESS_DENIED, answerFor, requestAnswer } from '../../consumers/search/bulk-answers';
-import { bulkEntry, chunkEntries, MAX_ID_BYTES } from '../../consumers/search/bulk-body';
+import { bulkEntry, MAX_ID_BYTES } from '../../consumers/search/bulk-body';
+import { chunkBySize } from '../../shared/async/chunk-by-size';
 import type { Delivery } from '../../shared/ordering/ports';
 import { accountHistory } from '../support/histories';
 
@@ -139,7 +140,7 @@ describe('search: the _bulk body', () => {
 
   it('chunks in order by items and by bytes, never over the byte limit', () => {
     const sizes = [40, 30, 30, 50, 10, 100, 1, 1, 1];
-    const chunks = chunkEntries(sizes.map((bytes, i) => ({ bytes, i })), 3, 100);
+    const chunks = chunkBySize(sizes.map((bytes, i) => ({ bytes, i })), 3, 100);
     expect(chunks.map((chunk) => chunk.map((entry) => entry.i))).toEqual([[0, 1, 2], [3, 4], [5], [6, 7, 8]]);
     for (const chunk of chunks) expect(chunk.reduce((sum, entry) => sum + entry.bytes, 0)).toBeLessThanOrEqual(100);
   });
