@@ -32,7 +32,7 @@ export interface DestinationSettings {
   readonly enabled: boolean;
   /** Records per invocation, 1-10000. @default 100 */
   readonly batchSize: number;
-  /** Seconds to gather a batch, 0-300. @default 1 */
+  /** Seconds to gather a batch, 0-300. @default 0 (Lambda's default: latency first; raise it for fewer ledger writes) */
   readonly maxBatchingWindowSeconds: number;
   /** Concurrent batches per shard, 1-10 (order per account is kept: Lambda splits by partition key). @default 1 */
   readonly parallelizationFactor: number;

@@ -31,7 +31,7 @@ export interface KinesisBridgeOptions {
   /** The Kinesis stream written to. */
   readonly streamArn: string;
   readonly chaos: BridgeChaos;
-  /** Pause after a poll that brought nothing new; default 100 ms. */
+  /** Pause after a poll that brought nothing new; default `DEFAULT_POLL_INTERVAL_MS` (20 ms). */
   readonly pollIntervalMs?: number;
   readonly log?: (message: string) => void;
 }

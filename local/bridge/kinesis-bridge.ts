@@ -17,6 +17,11 @@ import { defaultBackoffMs, hashKeyIn, listOpenShards, md5Hex, putInOrder, type S
 import { DynamoDBStreamReader, latestStreamArn, type StreamRecord } from './stream-reader';
 import { streamRecordToKds } from './stream-record-to-kds';
 
+/** Pause after a poll that brought nothing new: short, as DynamoDB's own replication to Kinesis is continuous. */
+export const DEFAULT_POLL_INTERVAL_MS = 20;
+/** Chunks captured but not yet put beyond which the bridge stops reading until the puts catch up. */
+const MAX_QUEUED_CHUNKS = 16;
+
 export type { BridgeChaos, BridgedChange, BridgeStats, DrainResult, DroppedChange, KinesisBridgeOptions } from './kinesis-bridge-options';
 export { chunkDelayMs, chunkSeed } from './kinesis-bridge-options';
 
@@ -81,15 +86,20 @@ export class KinesisBridge {
   #chunks = 0;
   #loop: Promise<void> | undefined;
   #running = false;
-  /** Whether a chunk is being disturbed and put: its duplicates may still be on their way after every version is. */
-  #forwarding = false;
+  /**
+   * Chunks captured and not yet put, in capture order: while one is put, the next poll already runs (DynamoDB streams
+   * to Kinesis continuously too), and a chunk is put only after the one before it. Its duplicates may still be on
+   * their way after every version is, so a drain waits for this to empty.
+   */
+  #queued = 0;
+  #putting: Promise<void> = Promise.resolve();
 
   constructor(options: KinesisBridgeOptions) {
     const { maxDelayMs = 0 } = options.chaos;
     if (!(Number.isFinite(maxDelayMs) && maxDelayMs >= 0)) throw new RangeError(`maxDelayMs ${maxDelayMs} must be >= 0`);
     this.#options = options;
     this.#log = options.log ?? (() => undefined);
-    this.#pollIntervalMs = options.pollIntervalMs ?? 100;
+    this.#pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     const { permanentGapRate = 0 } = options.chaos;
     if (!(permanentGapRate >= 0 && permanentGapRate <= 1)) throw new RangeError(`permanentGapRate ${permanentGapRate} must be between 0 and 1`);
     this.#gapRandom = prng((Math.imul(options.chaos.seed >>> 0, 0x2c1b3c6d) ^ 0x9e3779b9) >>> 0);
@@ -142,7 +152,7 @@ export class KinesisBridge {
     for (;;) {
       try {
         result = this.#coverage(await readFinalVersions(this.#options.dynamodb, this.#options.accountsTable));
-        if (result.complete && !this.#forwarding) return result;
+        if (result.complete && this.#queued === 0) return result;
       } catch (error) {
         this.#log(`bridge: could not read the final versions: ${describe(error)}`);
       }
@@ -185,16 +195,22 @@ export class KinesisBridge {
         continue;
       }
       const fresh = this.#capture(records);
-      if (fresh.length === 0) await pause(this.#pollIntervalMs, signal);
-      else {
-        this.#forwarding = true;
-        try {
-          await this.#forward(fresh);
-        } finally {
-          this.#forwarding = false;
-        }
-      }
+      if (fresh.length > 0) this.#enqueue(fresh);
+      // A backlog of chunks waits for the puts before reading more, so memory stays bounded by MAX_QUEUED_CHUNKS.
+      if (this.#queued >= MAX_QUEUED_CHUNKS) await this.#putting;
+      else if (fresh.length === 0) await pause(this.#pollIntervalMs, signal);
     }
+    await this.#putting;
+  }
+
+  #enqueue(chunk: readonly Capture[]): void {
+    this.#queued += 1;
+    this.#putting = this.#putting
+      .then(() => this.#forward(chunk))
+      .catch((error: unknown) => this.#log(`bridge: a put failed unexpectedly: ${describe(error)}`))
+      .finally(() => {
+        this.#queued -= 1;
+      });
   }
 
   /** Converts the changes not seen before; the partition key is, like DynamoDB's, an MD5 of the item key. */

@@ -11,6 +11,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 export type StreamRecord = _Record;
 
+/** How often the shard list is read again even when no shard closed. */
+export const SHARD_REFRESH_MS = 5_000;
+
 export interface StreamReaderOptions {
   readonly client: DynamoDBStreamsClient;
   readonly streamArn: string;
@@ -29,9 +32,11 @@ export async function latestStreamArn(client: DynamoDBClient, tableName: string)
 /**
  * Reads every shard of one DynamoDB stream from TRIM_HORIZON, remembering where each shard stands between polls.
  *
- * Shards are rediscovered on every poll because DynamoDB rolls them over (about every four hours, and on
- * DynamoDB Local at will); a parent is drained before its children so that one item's changes come out in the
- * order the stream holds them. That order is only a courtesy here: the consumers must not depend on it.
+ * Shards are rediscovered when one closes (DynamoDB rolls them over, about every four hours, and DynamoDB Local at
+ * will: a closed parent is the sign that children exist) and at least every `SHARD_REFRESH_MS`, not on every poll:
+ * a DescribeStream per poll costs each change a round trip. A parent is drained before its children so that one
+ * item's changes come out in the order the stream holds them. That order is only a courtesy here: the consumers must
+ * not depend on it.
  */
 export class DynamoDBStreamReader {
   private readonly client: DynamoDBStreamsClient;
@@ -40,6 +45,9 @@ export class DynamoDBStreamReader {
   /** Open iterator per shard; `null` once a closed shard has been read to its end. */
   private readonly positions = new Map<string, string | null>();
   private readonly parents = new Map<string, string | undefined>();
+  private shards: Shard[] = [];
+  private describedAt = Number.NEGATIVE_INFINITY;
+  private shardClosed = false;
 
   constructor(options: StreamReaderOptions) {
     this.client = options.client;
@@ -49,7 +57,12 @@ export class DynamoDBStreamReader {
 
   /** Everything that can be read right now, across all shards. */
   async poll(): Promise<StreamRecord[]> {
-    const shards = await this.describeShards();
+    if (this.shardClosed || Date.now() - this.describedAt >= SHARD_REFRESH_MS) {
+      this.shardClosed = false;
+      this.shards = await this.describeShards();
+      this.describedAt = Date.now();
+    }
+    const shards = this.shards;
     const records: StreamRecord[] = [];
     for (const shard of parentsFirst(shards)) {
       const shardId = shard.ShardId;
@@ -67,8 +80,9 @@ export class DynamoDBStreamReader {
       const iterator = this.positions.get(shardId);
       if (!iterator) return records;
       const output = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.limit }));
-      // No next iterator means the shard is closed and fully read.
+      // No next iterator means the shard is closed and fully read: its children are there to be found.
       this.positions.set(shardId, output.NextShardIterator ?? null);
+      if (!output.NextShardIterator) this.shardClosed = true;
       const batch = output.Records ?? [];
       records.push(...batch);
       if (batch.length === 0) return records;

@@ -4,6 +4,7 @@ import type { FaultsReport } from './fault-report';
 import type { OperatorReport } from './operator';
 import type { PipelineReport } from './run-pipeline';
 import { MODES } from './verify-pipeline';
+import { WARM_UP_MS } from './delivery-latency';
 
 const COLUMNS = [
   ['destination', 11],
@@ -62,6 +63,12 @@ export function formatPipelineReport(report: PipelineReport): string {
     ];
     lines.push(cells.map((cell, i) => (i < 2 ? String(cell).padEnd(COLUMNS[i]![1]) : String(cell).padStart(COLUMNS[i]![1]))).join('  '));
   }
+  lines.push('');
+  const warm = DESTINATION_NAMES.map((name) => {
+    const { p50, p95, p99, samples } = details.destinations[name].warmLatencyMs;
+    return `${name} p50 ${p50} / p95 ${p95} / p99 ${p99} ms (${samples})`;
+  });
+  lines.push(`warm      commit → delivery of the changes made after the first ${WARM_UP_MS / 1000} s (search: until the index holds that version or a newer one): ${warm.join('; ')}`);
   lines.push('');
   for (const name of DESTINATION_NAMES) {
     const found = details.destinations[name];

@@ -8,6 +8,7 @@ import { checkDestination, type DestinationCheck, type Truth } from '../verify';
 import type { LocalEnvironment } from './environment';
 import type { FunctionMetrics } from './function-metrics';
 import type { Accepted } from './read-back';
+import { deliveryLatencies, percentile, summarize, type LatencySummary } from './delivery-latency';
 
 export const MODES: Readonly<Record<DestinationName, DeliveryMode>> = { audit: 'every-version', search: 'latest-state', fraud: 'in-order' };
 
@@ -35,6 +36,8 @@ export interface DestinationDetails extends DestinationCheck {
   readonly retries: number;
   readonly quarantined: number;
   readonly failedRecords: number;
+  /** Commit → delivery of the changes made after the warm-up (`WARM_UP_MS`); search: freshness. */
+  readonly warmLatencyMs: LatencySummary;
 }
 
 export interface VerifyInput {
@@ -69,15 +72,7 @@ export async function verifyDestination(input: VerifyInput): Promise<{ summary: 
     }
   }
 
-  const latencies: number[] = [];
-  const seen = new Set<string>();
-  for (const { accountId, version, at } of accepted) {
-    const key = `${accountId}#${version}`;
-    const created = input.createdAtMicros.get(key);
-    if (seen.has(key) || created === undefined) continue;
-    seen.add(key);
-    latencies.push(Math.max(0, at - created / 1000));
-  }
+  const latencies = deliveryLatencies(accepted, input.createdAtMicros, mode === 'latest-state');
   const first = accepted.reduce((min, { at }) => Math.min(min, at), Infinity);
   const last = accepted.reduce((max, { at }) => Math.max(max, at), 0);
   const seconds = Math.max(0.001, (last - first) / 1000);
@@ -92,7 +87,7 @@ export async function verifyDestination(input: VerifyInput): Promise<{ summary: 
     orderViolations: check.orderViolations,
     missing: check.missing + finalStateMismatches,
     recordsPerSecond: accepted.length === 0 ? 0 : Math.round(accepted.length / seconds),
-    latencyMs: { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) },
+    latencyMs: { p50: percentile(latencies.all, 0.5), p99: percentile(latencies.all, 0.99) },
   };
   const ok =
     summary.missing === 0 && summary.orderViolations === 0 && parked === 0 && check.unexpected === 0 && check.contentMismatches === 0;
@@ -106,6 +101,7 @@ export async function verifyDestination(input: VerifyInput): Promise<{ summary: 
       retries: metrics.total(destination, METRIC_NAMES.retries),
       quarantined: metrics.total(destination, METRIC_NAMES.quarantined),
       failedRecords: metrics.total(destination, METRIC_NAMES.failed),
+      warmLatencyMs: summarize(latencies.warm),
     },
   };
 }
@@ -132,9 +128,3 @@ async function queueDepth(env: LocalEnvironment, destination: DestinationName): 
   return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
 }
 
-/** Nearest-rank percentile, in whole milliseconds; 0 for no samples. */
-export function percentile(values: readonly number[], fraction: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] as number);
-}

@@ -37,7 +37,7 @@ const fraud = (settings: Record<string, unknown>) => ({ destinations: { fraud: s
 const DESTINATION_DEFAULTS = {
   enabled: true,
   batchSize: 100,
-  maxBatchingWindowSeconds: 1,
+  maxBatchingWindowSeconds: 0,
   parallelizationFactor: 1,
   retryAttempts: 10,
   maxRecordAgeSeconds: -1,

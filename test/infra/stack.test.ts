@@ -129,7 +129,7 @@ describe('stream consumers and event source mappings', () => {
       Enabled: true,
       StartingPosition: 'TRIM_HORIZON',
       BatchSize: 100,
-      MaximumBatchingWindowInSeconds: 1,
+      MaximumBatchingWindowInSeconds: 0,
       ParallelizationFactor: 1,
       MaximumRetryAttempts: 10,
       BisectBatchOnFunctionError: true,

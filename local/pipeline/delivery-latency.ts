@@ -1,0 +1,71 @@
+import type { Accepted } from './read-back';
+
+/** Changes made in the run's first seconds meet a cold JVM, cold workers and the accounts' openings: not the steady state. */
+export const WARM_UP_MS = 5_000;
+
+export interface LatencySummary {
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly samples: number;
+}
+
+/**
+ * Commit → delivery per change: from when DynamoDB made the change (`createdAtMicros`) to when the destination held
+ * it. For `every-version` and `in-order` destinations that is the change's own delivery; for a `latest-state` one
+ * (search) it is **freshness**, the first moment the destination held that version *or a newer one* — a version
+ * skipped as stale was served by its successor — so the three destinations are comparable. `warm` leaves out the
+ * changes made in the first `WARM_UP_MS` of the run.
+ */
+export function deliveryLatencies(
+  accepted: readonly Pick<Accepted, 'accountId' | 'version' | 'at'>[],
+  createdAtMicros: ReadonlyMap<string, number>,
+  freshness: boolean,
+): { all: number[]; warm: number[] } {
+  const firstCreatedMs = Math.min(...[...createdAtMicros.values()].map((micros) => micros / 1000));
+  const all: number[] = [];
+  const warm: number[] = [];
+  const add = (createdMs: number, atMs: number): void => {
+    const latency = Math.max(0, atMs - createdMs);
+    all.push(latency);
+    if (createdMs >= firstCreatedMs + WARM_UP_MS) warm.push(latency);
+  };
+  if (!freshness) {
+    const seen = new Set<string>();
+    for (const { accountId, version, at } of accepted) {
+      const key = `${accountId}#${version}`;
+      const created = createdAtMicros.get(key);
+      if (seen.has(key) || created === undefined) continue;
+      seen.add(key);
+      add(created / 1000, at);
+    }
+    return { all, warm };
+  }
+  // Per account, the earliest time the destination held at least version v, for every version made.
+  const writes = new Map<string, { version: number; at: number }[]>();
+  for (const { accountId, version, at } of accepted) {
+    let list = writes.get(accountId);
+    if (!list) writes.set(accountId, (list = []));
+    list.push({ version, at });
+  }
+  for (const [key, micros] of createdAtMicros) {
+    const split = key.lastIndexOf('#');
+    const accountId = key.slice(0, split);
+    const version = Number(key.slice(split + 1));
+    let held = Infinity;
+    for (const write of writes.get(accountId) ?? []) if (write.version >= version && write.at < held) held = write.at;
+    if (held !== Infinity) add(micros / 1000, held);
+  }
+  return { all, warm };
+}
+
+/** Nearest-rank percentile, in whole milliseconds; 0 for no samples. */
+export function percentile(values: readonly number[], fraction: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] as number);
+}
+
+export function summarize(values: readonly number[]): LatencySummary {
+  return { p50: percentile(values, 0.5), p95: percentile(values, 0.95), p99: percentile(values, 0.99), samples: values.length };
+}
