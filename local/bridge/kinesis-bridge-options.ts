@@ -74,6 +74,8 @@ export interface BridgedChange {
   readonly version: number;
   /** DynamoDB's `ApproximateCreationDateTime`, in microseconds. */
   readonly createdAtMicros: number;
+  /** When the bridge read the change from the DynamoDB stream. */
+  readonly readAtMs: number;
   /** When Kinesis first accepted a copy of the change. */
   readonly putAtMs: number;
 }

@@ -31,6 +31,8 @@ interface Capture {
   readonly bytes: Uint8Array;
   /** Absent when the consumers' decoder rejects the change: it is put anyway, a consumer must quarantine it. */
   readonly change?: { readonly accountId: string; readonly version: number; readonly createdAtMicros: number };
+  /** When this poll read it from the DynamoDB stream. */
+  readonly readAtMs: number;
   putAtMs?: number;
 }
 
@@ -217,6 +219,7 @@ export class KinesisBridge {
   #capture(records: readonly StreamRecord[]): Capture[] {
     const { accountsTable: tableName } = this.#options;
     const fresh: Capture[] = [];
+    const readAtMs = Date.now();
     for (const record of records) {
       const eventId = record.eventID;
       if (eventId !== undefined && this.#seen.has(eventId)) continue;
@@ -240,7 +243,7 @@ export class KinesisBridge {
           }
         : undefined;
       this.#stats.captured += 1;
-      fresh.push({ payload: { data, partitionKey }, bytes: Buffer.from(data, 'base64'), ...(change ? { change } : {}) });
+      fresh.push({ payload: { data, partitionKey }, bytes: Buffer.from(data, 'base64'), readAtMs, ...(change ? { change } : {}) });
     }
     return fresh;
   }
@@ -335,7 +338,7 @@ export class KinesisBridge {
     let versions = this.#carriedVersions.get(change.accountId);
     if (!versions) this.#carriedVersions.set(change.accountId, (versions = new Set()));
     versions.add(change.version);
-    this.#changes.push({ ...change, putAtMs: atMs });
+    this.#changes.push({ ...change, readAtMs: capture.readAtMs, putAtMs: atMs });
   }
 
   #abandon(records: number): void {

@@ -69,7 +69,10 @@ export class LocalEventSourceMapping {
         shardId,
         settings: this.#options.settings,
         ...(this.#options.subscriptionMaxMs !== undefined ? { subscriptionMaxMs: this.#options.subscriptionMaxMs } : {}),
-        onRecords: (records) => lanes.push(records),
+        onRecords: (records) => {
+          this.#options.onReceived?.(records, Date.now());
+          lanes.push(records);
+        },
         onSubscribed: () => {
           this.stats.subscriptions += 1;
         },

@@ -189,6 +189,7 @@ export class ShardProcessor {
     let error: unknown;
     let threw = false;
     try {
+      mapping.onInvoke?.(unit.records, Date.now());
       outcome = classifyResponse(unit.records, await mapping.invoke(event, context));
     } catch (caught) {
       threw = true;

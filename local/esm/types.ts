@@ -1,3 +1,4 @@
+import type { KinesisRecordInput } from '../../shared/change-record/decode';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 
@@ -121,6 +122,10 @@ export interface LocalEventSourceMappingOptions {
    */
   readonly testOnlyMaxRecordAgeMs?: number;
   readonly onBatch?: (report: BatchReport) => void;
+  /** Records arrived from the subscription (for timing where the work happens: the EFO push). */
+  readonly onReceived?: (records: readonly KinesisRecordInput[], atMs: number) => void;
+  /** An invocation with these records is about to start (first or retry). */
+  readonly onInvoke?: (records: readonly KinesisRecordInput[], atMs: number) => void;
   /** A SubscribeToShard call or session failed (other than ResourceInUseException); it is retried with backoff. */
   readonly onSubscriptionError?: (shardId: string, error: unknown) => void;
   /** Backoff between retries: `initialMs` doubling up to `maxMs` (default 100 ms to 2 s). */

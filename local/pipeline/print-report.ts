@@ -69,6 +69,15 @@ export function formatPipelineReport(report: PipelineReport): string {
     return `${name} p50 ${p50} / p95 ${p95} / p99 ${p99} ms (${samples})`;
   });
   lines.push(`warm      commit → delivery of the changes made after the first ${WARM_UP_MS / 1000} s (search: until the index holds that version or a newer one): ${warm.join('; ')}`);
+  for (const name of DESTINATION_NAMES) {
+    const stages = details.destinations[name].stagesMs;
+    if (!stages || stages.samples === 0) continue;
+    lines.push(
+      `stages    ${name} (median ms of ${stages.samples} warm changes): stream read ${stages.streamRead}, Kinesis put ${stages.kinesisPut}, ` +
+        `EFO push ${stages.efoPush} (emulator), batch wait ${stages.batchWait}, function ${stages.function} ` +
+        `→ ${stages.total}; without the EFO push ${stages.withoutEfoPush}`,
+    );
+  }
   lines.push('');
   for (const name of DESTINATION_NAMES) {
     const found = details.destinations[name];

@@ -18,6 +18,7 @@ import { FunctionMetrics } from './function-metrics';
 import { actAsOperator, droppedSet, gapsOf, queueDepth, type OperatorReport } from './operator';
 import { readAudit, readFraud, readSearch, type Accepted } from './read-back';
 import { verifyDestination, type DestinationDetails, type DestinationSummary } from './verify-pipeline';
+import { StageClock } from './stage-clock';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -145,6 +146,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
   };
   try {
     const metrics = new FunctionMetrics();
+    const stages = new StageClock(env.resources.accountsTable);
     const crashes = new CrashCounter();
     const mappings = {} as Record<DestinationName, LocalEventSourceMapping>;
     for (const [index, destination] of DESTINATION_NAMES.entries()) {
@@ -188,6 +190,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
         },
         invocationTimeoutMs: settings.timeoutSeconds * 1000,
         invoke: (event, context) => fn.invoke(event, context),
+        onReceived: (records, atMs) => stages.received(destination, records, atMs),
+        onInvoke: (records, atMs) => stages.invoked(destination, records, atMs),
         onFailure: async (record) => {
           const info = record.KinesisBatchInfo;
           await env.s3.send(
@@ -310,7 +314,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
         dropped,
       });
       destinations[destination] = verified.summary;
-      details[destination] = verified.details;
+      details[destination] = { ...verified.details, stagesMs: stages.breakdown(destination, bridge.changes, accepted[destination]) };
     }
     const verifyMs = Date.now() - convergeStarted - convergeMs - (operatorMs ?? 0);
     let ok = capture.complete && DESTINATION_NAMES.every((destination) => details[destination].ok);

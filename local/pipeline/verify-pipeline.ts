@@ -9,6 +9,7 @@ import type { LocalEnvironment } from './environment';
 import type { FunctionMetrics } from './function-metrics';
 import type { Accepted } from './read-back';
 import { deliveryLatencies, percentile, summarize, type LatencySummary } from './delivery-latency';
+import type { StageBreakdown } from './stage-clock';
 
 export const MODES: Readonly<Record<DestinationName, DeliveryMode>> = { audit: 'every-version', search: 'latest-state', fraud: 'in-order' };
 
@@ -38,6 +39,8 @@ export interface DestinationDetails extends DestinationCheck {
   readonly failedRecords: number;
   /** Commit → delivery of the changes made after the warm-up (`WARM_UP_MS`); search: freshness. */
   readonly warmLatencyMs: LatencySummary;
+  /** Where the warm changes' time goes, stage by stage (added by the pipeline, which timed the stages). */
+  readonly stagesMs?: StageBreakdown;
 }
 
 export interface VerifyInput {

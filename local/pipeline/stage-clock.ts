@@ -1,0 +1,90 @@
+import { decodeChangeRecord, type KinesisRecordInput } from '../../shared/change-record/decode';
+import type { BridgedChange } from '../bridge/kinesis-bridge-options';
+import { percentile, WARM_UP_MS } from './delivery-latency';
+import type { Accepted } from './read-back';
+
+/** The stages of commit → delivery, each timed where its work happens (median of the warm changes, ms). */
+export interface StageBreakdown {
+  /** Commit in DynamoDB → the bridge read it from the DynamoDB stream. */
+  readonly streamRead: number;
+  /** → Kinesis acknowledged the put. */
+  readonly kinesisPut: number;
+  /** → the EFO subscription pushed it to the mapping: kinesis-mock pushes once a second (AWS: about 70 ms). */
+  readonly efoPush: number;
+  /** → the invocation started (batching window, a batch in flight on the shard, a free environment). */
+  readonly batchWait: number;
+  /** → the destination held it: the function's ledger reads and writes and the destination call. */
+  readonly function: number;
+  /** Median of the whole, and of the whole without the emulator's EFO push: the project's own share. */
+  readonly total: number;
+  readonly withoutEfoPush: number;
+  readonly samples: number;
+}
+
+/** When each change first reached each mapping and each invocation, per destination. */
+export class StageClock {
+  readonly #received = new Map<string, Map<string, number>>();
+  readonly #invoked = new Map<string, Map<string, number>>();
+
+  constructor(private readonly tableName: string) {}
+
+  received(destination: string, records: readonly KinesisRecordInput[], atMs: number): void {
+    this.#mark(this.#received, destination, records, atMs);
+  }
+
+  invoked(destination: string, records: readonly KinesisRecordInput[], atMs: number): void {
+    this.#mark(this.#invoked, destination, records, atMs);
+  }
+
+  /** The breakdown of the changes made after the warm-up that reached the destination (`accepted`, first copy). */
+  breakdown(destination: string, changes: readonly BridgedChange[], accepted: readonly Pick<Accepted, 'accountId' | 'version' | 'at'>[]): StageBreakdown {
+    const delivered = new Map<string, number>();
+    for (const { accountId, version, at } of accepted) {
+      const key = `${accountId}#${version}`;
+      if (!delivered.has(key)) delivered.set(key, at);
+    }
+    const firstMs = Math.min(...changes.map((change) => change.createdAtMicros / 1000));
+    const stages: Record<Exclude<keyof StageBreakdown, 'samples'>, number[]> = {
+      streamRead: [], kinesisPut: [], efoPush: [], batchWait: [], function: [], total: [], withoutEfoPush: [],
+    };
+    for (const change of changes) {
+      const created = change.createdAtMicros / 1000;
+      if (created < firstMs + WARM_UP_MS) continue;
+      const key = `${change.accountId}#${change.version}`;
+      const received = this.#received.get(destination)?.get(key);
+      const invoked = this.#invoked.get(destination)?.get(key);
+      const done = delivered.get(key);
+      if (received === undefined || invoked === undefined || done === undefined) continue;
+      const efo = Math.max(0, received - change.putAtMs);
+      stages.streamRead.push(Math.max(0, change.readAtMs - created));
+      stages.kinesisPut.push(Math.max(0, change.putAtMs - change.readAtMs));
+      stages.efoPush.push(efo);
+      stages.batchWait.push(Math.max(0, invoked - received));
+      stages.function.push(Math.max(0, done - invoked));
+      stages.total.push(Math.max(0, done - created));
+      stages.withoutEfoPush.push(Math.max(0, done - created - efo));
+    }
+    const median = (values: number[]) => percentile(values, 0.5);
+    return {
+      streamRead: median(stages.streamRead),
+      kinesisPut: median(stages.kinesisPut),
+      efoPush: median(stages.efoPush),
+      batchWait: median(stages.batchWait),
+      function: median(stages.function),
+      total: median(stages.total),
+      withoutEfoPush: median(stages.withoutEfoPush),
+      samples: stages.total.length,
+    };
+  }
+
+  #mark(marks: Map<string, Map<string, number>>, destination: string, records: readonly KinesisRecordInput[], atMs: number): void {
+    let mine = marks.get(destination);
+    if (!mine) marks.set(destination, (mine = new Map()));
+    for (const record of records) {
+      const decoded = decodeChangeRecord(record, { tableName: this.tableName });
+      if (!decoded.ok) continue;
+      const key = `${decoded.record.accountId}#${decoded.record.version}`;
+      if (!mine.has(key)) mine.set(key, atMs);
+    }
+  }
+}
