@@ -60,7 +60,7 @@ export function makeEngine(variant: Variant, base: Omit<OrderingEngineOptions, '
   return { engine: new OrderingEngine(options as OrderingEngineOptions), destination };
 }
 
-function decodeBatch(batch: readonly KinesisRecordInput[]): ChangeRecord[] {
+export function decodeBatch(batch: readonly KinesisRecordInput[]): ChangeRecord[] {
   const records: ChangeRecord[] = [];
   for (const input of batch) {
     const result = decodeChangeRecord(input, { tableName: ACCOUNTS_TABLE });

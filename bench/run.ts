@@ -8,6 +8,7 @@ import { measureThroughput, VARIANTS, type ThroughputReport } from './engine-thr
 import { table } from './format';
 import { CONTENDERS, measureLedgerCost, type ContenderCost } from './ledger-cost';
 import { measurePermanentGap } from './permanent-gap';
+import { measureScale, type ScaleRow, type ScaleShape } from './scale';
 import { ledgerWorkload, round, throughputWorkload, type ThroughputWorkload } from './workloads';
 
 /**
@@ -116,6 +117,41 @@ async function permanentGapSection() {
   };
 }
 
+/** Records of the large scale run; the small one is a tenth. */
+const SCALE_RECORDS = Number(process.env.BENCH_SCALE_RECORDS ?? 1_000_000);
+const SCALE_GOAL = 1.2;
+
+async function scaleSection() {
+  const shapes: [ScaleShape, number][] = [['cold', 100_000], ['hot', 100]];
+  const small = Math.round(SCALE_RECORDS / 10);
+  log(`\n(d) Scale: ${small.toLocaleString('en-US')} and ${SCALE_RECORDS.toLocaleString('en-US')} records (+1% duplicates), generated batch by batch; cold: 100,000 accounts, one version each per batch; hot: 100 accounts, 10 versions each per batch`);
+  const rows: ScaleRow[] = [];
+  const variants = [undefined, ...VARIANTS.filter((variant) => variant.isDefault)];
+  for (const [shape, accounts] of shapes) {
+    for (const variant of variants) {
+      for (const records of [small, SCALE_RECORDS]) rows.push(await measureScale(shape, accounts, records, variant));
+    }
+  }
+  const growth = (row: ScaleRow) => {
+    const smaller = rows.find((r) => r.shape === row.shape && r.variant === row.variant && r.records < row.records);
+    return smaller ? round(row.cpuMicrosPerRecord / smaller.cpuMicrosPerRecord, 2) : null;
+  };
+  log(
+    table(
+      ['shape', 'mode', 'records', 'records/s', 'CPU µs/record', '× the smaller run', 'ledger w/rec (mem)', 'peak heap MiB'],
+      rows.map((r) => [r.shape, r.variant, r.records, r.recordsPerSecond, r.cpuMicrosPerRecord, growth(r), r.ledgerWritesPerRecord, r.peakHeapMiB]),
+    ),
+  );
+  const missed = rows.filter((r) => (growth(r) ?? 0) > SCALE_GOAL).map((r) => `${r.shape} ${r.variant}`);
+  log(`per-record CPU at ${SCALE_RECORDS.toLocaleString('en-US')} within ${SCALE_GOAL}× of ${small.toLocaleString('en-US')}: ${missed.length === 0 ? 'met' : `missed by ${missed.join(', ')}`}`);
+  return {
+    method: 'In-memory ledger, no-op destination, batches of 100 generated on the fly (never the whole stream in memory); decode and engine timed, generation not. Peak heap includes the ledger and the generator, which hold per-account state.',
+    goal: `CPU per record at the large run within ${SCALE_GOAL}× of the small run`,
+    met: missed.length === 0,
+    rows: rows.map((r) => ({ ...r, growth: growth(r) })),
+  };
+}
+
 async function ledgerSection(dynamodbStarting: Promise<RunningDynamoDBLocal>) {
   const workloads = [
     ledgerWorkload('hot', { accounts: 10, batches: 20, batchSize: 100, seed: 7 }),
@@ -187,6 +223,7 @@ async function main(): Promise<void> {
   let engine: Awaited<ReturnType<typeof engineSection>>;
   let permanentGap: Awaited<ReturnType<typeof permanentGapSection>>;
   let ledger: Awaited<ReturnType<typeof ledgerSection>>;
+  let scale: Awaited<ReturnType<typeof scaleSection>> | undefined;
   let loadAfterEngine: number[];
   try {
     const workload = throughputWorkload();
@@ -194,6 +231,7 @@ async function main(): Promise<void> {
     loadAfterEngine = loadavg().map((n) => round(n, 2));
     permanentGap = await permanentGapSection();
     ledger = await ledgerSection(dynamodbStarting);
+    if (SCALE_RECORDS > 0) scale = await scaleSection();
   } finally {
     await dynamodbStarting.then((dynamodb) => dynamodb.stop(), () => undefined);
   }
@@ -212,6 +250,7 @@ async function main(): Promise<void> {
     engine,
     permanentGap,
     ledger,
+    ...(scale ? { scale } : {}),
   };
   const file = new URL('./results.json', import.meta.url);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
