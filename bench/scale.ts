@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { AccountImage } from '../shared/accounts/account';
+import { nextAccountImage } from '../test/support/histories';
 import type { ChangeRecord } from '../shared/change-record/change-record';
 import { encodeKinesisPayload, type KinesisRecordInput } from '../shared/change-record/decode';
 import { InMemoryLedger } from '../shared/ledger/in-memory-ledger';
@@ -51,16 +52,7 @@ export function* scaleBatches(shape: ScaleShape, accounts: number, records: numb
     const accountId = `ACC-${String(account).padStart(6, '0')}`;
     const previous = images.get(account);
     const createdAtMicros = START_MICROS + i * 1_000;
-    const delta = previous === undefined ? 0 : ((version * 37) % 11) - 5;
-    const image: AccountImage = {
-      account_id: accountId,
-      balance: previous === undefined ? 1_000 : previous.balance + delta,
-      currency: 'AUD',
-      status: 'OPEN',
-      version,
-      updated_at: new Date(Math.floor(createdAtMicros / 1000)).toISOString(),
-      last_change: previous === undefined ? { type: 'OPENED', amount: 0 } : delta >= 0 ? { type: 'DEPOSIT', amount: delta } : { type: 'WITHDRAWAL', amount: -delta },
-    };
+    const image = nextAccountImage(accountId, version, previous, createdAtMicros);
     images.set(account, image);
     const base = { accountId, version, previousVersion: version - 1, createdAtMicros, eventId: `e-${i}`, sequenceNumber: '', shardId: SHARD_ID };
     const record: ChangeRecord =

@@ -27,22 +27,7 @@ export function accountHistory(
       records.push({ ...base, kind: 'REMOVE', oldImage: image });
       break;
     }
-    const delta = image === undefined ? 0 : ((version * 37) % 11) - 5;
-    // As the writer library writes it: the change's time and what it did, so a heal can be proven from the images.
-    const next: AccountImage = {
-      account_id: accountId,
-      balance: image === undefined ? 1000 : image.balance + delta,
-      currency: 'AUD',
-      status: 'OPEN',
-      version,
-      updated_at: new Date(Math.floor(base.createdAtMicros / 1000)).toISOString(),
-      last_change:
-        image === undefined
-          ? { type: 'OPENED', amount: 0 }
-          : delta >= 0
-            ? { type: 'DEPOSIT', amount: delta }
-            : { type: 'WITHDRAWAL', amount: -delta },
-    };
+    const next = nextAccountImage(accountId, version, image, base.createdAtMicros);
     records.push(image === undefined ? { ...base, kind: 'INSERT', newImage: next } : { ...base, kind: 'MODIFY', oldImage: image, newImage: next });
     image = next;
   }
@@ -59,4 +44,26 @@ export function duplicateOf(record: ChangeRecord): ChangeRecord {
 /** The records of the given versions, in the order given: how a test writes a batch. */
 export function pick(history: readonly ChangeRecord[], ...versions: number[]): ChangeRecord[] {
   return versions.map((version) => history[version - 1] as ChangeRecord);
+}
+
+/**
+ * Version `version` of an account's item after `previous`, as the writer library writes it: a deterministic deposit or
+ * withdrawal, the change's time and what it did, so a heal can be proven from the images.
+ */
+export function nextAccountImage(accountId: string, version: number, previous: AccountImage | undefined, createdAtMicros: number): AccountImage {
+  const delta = previous === undefined ? 0 : ((version * 37) % 11) - 5;
+  return {
+    account_id: accountId,
+    balance: previous === undefined ? 1000 : previous.balance + delta,
+    currency: 'AUD',
+    status: 'OPEN',
+    version,
+    updated_at: new Date(Math.floor(createdAtMicros / 1000)).toISOString(),
+    last_change:
+      previous === undefined
+        ? { type: 'OPENED', amount: 0 }
+        : delta >= 0
+          ? { type: 'DEPOSIT', amount: delta }
+          : { type: 'WITHDRAWAL', amount: -delta },
+  };
 }
