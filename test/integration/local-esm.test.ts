@@ -145,6 +145,16 @@ function accepted(calls: readonly Call[], shardId: string, failedCalls: Readonly
   return calls.filter((call) => call.shardId === shardId && !failedCalls.has(call)).flatMap((call) => call.payloads);
 }
 
+/** The settings every test mapping starts from: valid on AWS, no batching window, no age limit, no bisecting. */
+const BASE_SETTINGS: EventSourceMappingSettings = {
+  batchSize: 100,
+  maxBatchingWindowMs: 0,
+  retryAttempts: 2,
+  maxRecordAgeSeconds: -1,
+  bisectBatchOnError: false,
+  startingPosition: 'TRIM_HORIZON',
+};
+
 /** Starts a mapping that is stopped when the test (given by its context, tests may run concurrently) ends. */
 function startMapping(
   context: TestContext,
@@ -159,15 +169,7 @@ function startMapping(
     streamArn: stream.streamArn,
     consumerArn: stream.consumerArn,
     functionName: 'esm-test',
-    settings: {
-      batchSize: 100,
-      maxBatchingWindowMs: 0,
-      retryAttempts: 2,
-      maxRecordAgeSeconds: -1,
-      bisectBatchOnError: false,
-      startingPosition: 'TRIM_HORIZON',
-      ...settings,
-    },
+    settings: { ...BASE_SETTINGS, ...settings },
     invoke,
     onFailure: async (record) => {
       failures.push(record);
@@ -618,14 +620,7 @@ describe.concurrent('LocalEventSourceMapping on kinesis-local (EFO): what AWS do
 });
 
 describe('LocalEventSourceMapping settings: the ranges AWS accepts, nothing else', () => {
-  const valid: EventSourceMappingSettings = {
-    batchSize: 100,
-    maxBatchingWindowMs: 0,
-    retryAttempts: 2,
-    maxRecordAgeSeconds: -1,
-    bisectBatchOnError: false,
-    startingPosition: 'TRIM_HORIZON',
-  };
+  const valid: EventSourceMappingSettings = BASE_SETTINGS;
   const build = (settings: Partial<EventSourceMappingSettings>, extra: Partial<LocalEventSourceMappingOptions> = {}) =>
     new LocalEventSourceMapping({
       client: {} as KinesisClient,
