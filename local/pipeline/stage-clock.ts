@@ -25,6 +25,7 @@ export interface StageBreakdown {
 export class StageClock {
   readonly #received = new Map<string, Map<string, number>>();
   readonly #invoked = new Map<string, Map<string, number>>();
+  readonly #keys = new Map<string, string | undefined>();
 
   constructor(private readonly tableName: string) {}
 
@@ -81,10 +82,21 @@ export class StageClock {
     let mine = marks.get(destination);
     if (!mine) marks.set(destination, (mine = new Map()));
     for (const record of records) {
-      const decoded = decodeChangeRecord(record, { tableName: this.tableName });
-      if (!decoded.ok) continue;
-      const key = `${decoded.record.accountId}#${decoded.record.version}`;
-      if (!mine.has(key)) mine.set(key, atMs);
+      const key = this.#keyOf(record);
+      if (key !== undefined && !mine.has(key)) mine.set(key, atMs);
     }
+  }
+
+  /**
+   * `<account>#<version>` of a stream record, decoded once: every destination receives it and may invoke with it
+   * several times, and this runs in the mappings' path.
+   */
+  #keyOf(record: KinesisRecordInput): string | undefined {
+    const id = `${record.shardId}/${record.sequenceNumber}`;
+    if (this.#keys.has(id)) return this.#keys.get(id);
+    const decoded = decodeChangeRecord(record, { tableName: this.tableName });
+    const key = decoded.ok ? `${decoded.record.accountId}#${decoded.record.version}` : undefined;
+    this.#keys.set(id, key);
+    return key;
   }
 }
