@@ -39,15 +39,18 @@ export interface Variant {
   readonly label: string;
   readonly mode: DeliveryMode;
   readonly inOrderCommit?: InOrderCommit;
-  /** Part of the engine's default settings (the per-batch commit is an opt-in). */
+  /** Part of the engine's default settings (per-version commits and home lanes are opt-ins). */
   readonly isDefault: boolean;
+  /** Pass each batch's shard as its lane (`ProcessOptions.lane`): the consumers' `IN_ORDER_HOME_LANES`. */
+  readonly homeLanes?: boolean;
 }
 
 export const VARIANTS: readonly Variant[] = [
   { key: 'everyVersion', label: 'every-version', mode: 'every-version', isDefault: true },
   { key: 'latestState', label: 'latest-state', mode: 'latest-state', isDefault: true },
-  { key: 'inOrder', label: 'in-order (per-version)', mode: 'in-order', isDefault: true },
-  { key: 'inOrderPerBatch', label: 'in-order (per-batch)', mode: 'in-order', inOrderCommit: 'per-batch', isDefault: false },
+  { key: 'inOrder', label: 'in-order (per-version)', mode: 'in-order', inOrderCommit: 'per-version', isDefault: false },
+  { key: 'inOrderPerBatch', label: 'in-order (per-batch)', mode: 'in-order', inOrderCommit: 'per-batch', isDefault: true },
+  { key: 'inOrderHomeLanes', label: 'in-order (per-batch, home lanes)', mode: 'in-order', inOrderCommit: 'per-batch', homeLanes: true, isDefault: false },
 ];
 
 /**
@@ -111,7 +114,9 @@ export async function runEngine(batches: Batches, variant: Variant): Promise<Run
   const counts = zeroCounts();
   const time = await timed(async () => {
     for (const batch of batches) {
-      const outcome = await engine.process(decodeBatch(batch));
+      const records = decodeBatch(batch);
+      const lane = variant.homeLanes ? records[0]?.shardId : undefined;
+      const outcome = await engine.process(records, lane === undefined ? {} : { lane });
       addCounts(counts, outcome.counts);
     }
   });

@@ -23,6 +23,11 @@ export interface ChangeConsumerOptions {
   /** Time kept free at the end of an invocation for ledger commits and dead letters. @default 3 s */
   readonly retryReserveMs?: number;
   readonly engine?: Omit<OrderingEngineOptions, 'destination' | 'ledger' | 'deadLetters' | 'epoch'>;
+  /**
+   * Pass each batch's shard to the engine as its lane (`ProcessOptions.lane`): `in-order` accounts are then delivered
+   * from their home lane with one ledger write per batch. @default false
+   */
+  readonly homeLanes?: boolean;
   /** An account waiting longer than this counts as parked too long (a metric, and an alarm in the stack). @default 15 min */
   readonly parkedAgeThresholdMs?: number;
   /** How often, at most, a batch also reports what waits in the ledger (one query of its gaps index). @default 60 s */
@@ -75,6 +80,7 @@ export const MAX_WAITING_COUNTED = 1_000;
 export class ChangeConsumer {
   readonly destination: string;
   readonly #engine: OrderingEngine;
+  readonly #homeLanes: boolean;
   readonly #deadLetters: WatchedDeadLetterQueue;
   readonly #accountsTable: string;
   readonly #epoch: Epoch;
@@ -96,6 +102,7 @@ export class ChangeConsumer {
     this.#clock = options.clock ?? Date.now;
     this.#deadLetters = new WatchedDeadLetterQueue(options.deadLetters);
     this.#ledger = options.ledger;
+    this.#homeLanes = options.homeLanes ?? false;
     this.#parkedAgeThresholdMs = options.parkedAgeThresholdMs ?? 15 * 60_000;
     this.#parkedReportEveryMs = options.parkedReportEveryMs ?? 60_000;
     this.#engine = new OrderingEngine({
@@ -173,7 +180,9 @@ export class ChangeConsumer {
     }
     const failures: RecordPosition[] = [];
     const quarantined = await this.#quarantine(badRecords, failures);
-    const outcome = await this.#engine.process(records, { deadline });
+    // Lambda runs one batch at a time per partition key and shard: the shard is the batch's lane (see ProcessOptions).
+    const lane = this.#homeLanes ? inputs[0]?.shardId : undefined;
+    const outcome = await this.#engine.process(records, { deadline, ...(lane === undefined ? {} : { lane }) });
     failures.push(...outcome.failed);
     const waiting = await this.#waitingReport();
     return this.#report(inputs.length, outcome.counts, waiting, {

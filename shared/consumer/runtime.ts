@@ -34,6 +34,7 @@ export function buildRuntime(
     retrier,
     retryReserveMs: config.retryReserveMs,
     parkedAgeThresholdMs: config.parkedAgeThresholdMs,
+    homeLanes: config.homeLanes,
     engine: {
       maxGapAgeMs: config.maxGapAgeMs,
       claimTtlMs: config.claimTtlMs,

@@ -53,6 +53,8 @@ export function watermarkToItem(destination: string, epoch: string, w: Watermark
             expires_at: w.claim.expiresAt,
           }
         : undefined,
+      home: w.home,
+      home_active_at: w.homeActiveAt,
       gap_notice: w.gapNotice ? { ...w.gapNotice } : undefined,
       floor: w.floor,
       updated_at: w.updatedAt,
@@ -91,6 +93,8 @@ export function itemToWatermark(item: Item): Watermark {
           ...(claim.through !== undefined ? { through: claim.through } : {}),
         }
       : undefined,
+    home: raw.home as string | undefined,
+    homeActiveAt: raw.home_active_at as number | undefined,
     gapSince: raw[GAPS_INDEX_SORT_KEY] as number | undefined,
     gapNotice: raw.gap_notice as Watermark['gapNotice'],
     floor: raw.floor as number | undefined,

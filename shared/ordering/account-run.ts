@@ -22,6 +22,12 @@ export interface RunContext {
   readonly reserveMs: number;
   /** In-order: commit after every version, or once per account per batch. */
   readonly inOrderCommit: InOrderCommit;
+  /** The stream lane of the batch, if the platform serializes an account's batches on it (see `ProcessOptions.lane`). */
+  readonly lane: string | undefined;
+  /** In-order: how long after its read a home lane may deliver without a claim. */
+  readonly homeBoundMs: number;
+  /** When the batch's watermarks were read (taken just before the read). */
+  readonly readAt: number;
   readonly tally: Tally;
   /** A fresh fencing token for a claim. */
   newClaimToken(): string;
@@ -44,6 +50,10 @@ export abstract class AccountRun {
   protected watermark: Watermark;
   /** The revision of the watermark in the ledger, which the next write is conditional on. */
   protected revision: number;
+  /** When `watermark` was read from the ledger, at the latest (taken before the read). */
+  protected readAt: number;
+  /** The home lane as the ledger holds it (last read or written), not as planned. */
+  protected storedHome: string | undefined;
   /** This account's records of the batch by version, one change each. */
   protected readonly records: Map<number, ChangeRecord>;
   /** Other changes of a version already in `records` (another event id): a version written twice, or a heal. */
@@ -69,6 +79,8 @@ export abstract class AccountRun {
     this.unsettled = new Set(this.records.keys());
     this.watermark = stored ?? emptyWatermark(accountId);
     this.revision = stored?.revision ?? 0;
+    this.readAt = ctx.readAt;
+    this.storedHome = stored?.home;
   }
 
   abstract run(): Promise<void>;
@@ -142,14 +154,17 @@ export abstract class AccountRun {
     }
     this.watermark = next;
     this.revision = next.revision;
+    this.storedHome = next.home;
     return true;
   }
 
   /** Re-reads the watermark after a lost race. */
   protected async reload(): Promise<Watermark> {
+    this.readAt = this.ctx.now();
     const fresh = (await this.ctx.ledger.load([this.accountId])).get(this.accountId);
     this.watermark = fresh ?? emptyWatermark(this.accountId);
     this.revision = fresh?.revision ?? 0;
+    this.storedHome = fresh?.home;
     return this.watermark;
   }
 

@@ -29,8 +29,14 @@ export interface OrderingEngineOptions {
    * committed: an in-order delivery must answer by its claim's end less this. @default 1 s
    */
   readonly reserveMs?: number;
-  /** In-order: commit after every version, or once per account per batch. @default 'per-version' */
+  /** In-order: commit after every version, or once per account per batch. @default 'per-batch' */
   readonly inOrderCommit?: InOrderCommit;
+  /**
+   * In-order: how long after reading the ledger a home lane may still be delivering without a claim (see
+   * `ProcessOptions.lane`). An engine that finds the account homed on another lane fences it off for this long before
+   * anyone delivers. @default the smaller of 10 s and `claimTtlMs`
+   */
+  readonly homeBoundMs?: number;
   /**
    * Identifies this engine in claims. Engines that may run at the same time must differ.
    * @default a random UUID
@@ -45,6 +51,12 @@ export interface OrderingEngineOptions {
 export interface ProcessOptions {
   /** Milliseconds since the epoch by which the call must return (Lambda: now + remaining time). */
   readonly deadline?: number;
+  /**
+   * The stream lane the batch comes from: its shard, for one mapping. Give it only where the platform runs one batch
+   * at a time per partition key and shard (a Lambda event source mapping does). An `in-order` account homed on this
+   * lane is then delivered without a claim: one ledger write per account per batch.
+   */
+  readonly lane?: string;
 }
 
 /** One account as an operator command reports it back. */
@@ -73,6 +85,7 @@ export class OrderingEngine {
   private readonly maxGapAgeMs: number;
   private readonly claimTtlMs: number;
   private readonly reserveMs: number;
+  private readonly homeBoundMs: number;
   private readonly owner: string;
   private readonly clock: () => number;
   private readonly accountConcurrency: number;
@@ -84,6 +97,7 @@ export class OrderingEngine {
     this.maxGapAgeMs = options.maxGapAgeMs ?? 15 * 60_000;
     this.claimTtlMs = options.claimTtlMs ?? 60_000;
     this.reserveMs = options.reserveMs ?? 1_000;
+    this.homeBoundMs = options.homeBoundMs ?? Math.min(10_000, this.claimTtlMs);
     this.owner = options.owner ?? randomUUID();
     this.clock = options.clock ?? Date.now;
     this.accountConcurrency = options.accountConcurrency ?? 64;
@@ -115,7 +129,7 @@ export class OrderingEngine {
       if (list) list.push(record);
       else byAccount.set(record.accountId, [record]);
     }
-    await this.runAccounts(byAccount, tally, options.deadline);
+    await this.runAccounts(byAccount, tally, options.deadline, options.lane);
     return tally.outcome();
   }
 
@@ -178,10 +192,12 @@ export class OrderingEngine {
     byAccount: ReadonlyMap<string, ChangeRecord[]>,
     tally: Tally,
     deadline: number | undefined,
+    lane?: string,
   ): Promise<Map<string, AccountRun>> {
     const byId = new Map<string, AccountRun>();
     if (byAccount.size === 0) return byId;
-    const ctx = this.context(tally, deadline);
+    // Taken before the read: a home lane's deliveries are bounded from a time no later than what it saw.
+    const ctx = this.context(tally, deadline, lane);
     let stored: Map<string, Watermark>;
     try {
       stored = await this.options.ledger.load([...byAccount.keys()]);
@@ -215,7 +231,7 @@ export class OrderingEngine {
     }
   }
 
-  private context(tally: Tally, deadline: number | undefined): RunContext {
+  private context(tally: Tally, deadline: number | undefined, lane?: string): RunContext {
     const { destination, deadLetters, ledger } = this.options;
     const deliveries = new Coalescer<Delivery, DeliveryResult>(
       (items, itemsDeadline) => destination.deliver(items, itemsDeadline === undefined ? {} : { deadline: itemsDeadline }),
@@ -235,7 +251,10 @@ export class OrderingEngine {
       maxGapAgeMs: this.maxGapAgeMs,
       deadline,
       reserveMs: this.reserveMs,
-      inOrderCommit: this.options.inOrderCommit ?? 'per-version',
+      inOrderCommit: this.options.inOrderCommit ?? 'per-batch',
+      lane,
+      homeBoundMs: this.homeBoundMs,
+      readAt: this.clock(),
       tally,
       newClaimToken: () => `${this.owner}:${(this.claims += 1)}`,
       deliver: (delivery, itemDeadline) => deliveries.submit(delivery, itemDeadline),

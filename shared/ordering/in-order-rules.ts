@@ -12,7 +12,7 @@ import {
   removeVersions,
 } from './version-ranges';
 import { hasNoStart, windowStartFor, belowFloor } from './window';
-import type { Claim, Watermark } from './watermark';
+import { FENCE_OWNER, type Claim, type Watermark } from './watermark';
 
 /**
  * The rules of `in-order`, free of I/O: what an account's run does next, and how each event changes its watermark.
@@ -145,6 +145,37 @@ export function delivered(w: Watermark, record: ChangeRecord, healed: boolean): 
     gapSince: undefined,
     gapNotice: undefined,
   };
+}
+
+/**
+ * Another lane (or a side path) fences the account's home lane off until `until`: the home is cleared and a claim
+ * nobody holds keeps every engine away, so that any delivery the home lane began before it ends first.
+ */
+export function fenced(w: Watermark, token: string, until: number): Watermark {
+  return { ...w, home: undefined, homeActiveAt: undefined, claim: { owner: FENCE_OWNER, token, version: w.version + 1, expiresAt: until } };
+}
+
+/**
+ * Whether a delivery made on home lane `lane` without a claim may still be committed on `fresh` (a watermark re-read
+ * after a lost race): `covered` when the version is already there; `home` when it follows on and the account is still
+ * homed there with no other engine's live claim; `fenced` when it follows on and a fence written since our read has
+ * more than `reserveMs` left (our delivery ended inside our bound, before anyone may deliver after the fence);
+ * otherwise `lost`.
+ */
+export function homeDeliveryStands(
+  fresh: Watermark,
+  version: number,
+  lane: string | undefined,
+  owner: string,
+  now: number,
+  reserveMs: number,
+): 'covered' | 'home' | 'fenced' | 'lost' {
+  if (fresh.version >= version) return 'covered';
+  if (fresh.version !== version - 1) return 'lost';
+  const claim = fresh.claim;
+  if (fresh.home === lane && !(claim !== undefined && claim.owner !== owner && claim.expiresAt > now)) return 'home';
+  if (claim?.owner === FENCE_OWNER && now < claim.expiresAt - reserveMs) return 'fenced';
+  return 'lost';
 }
 
 /**

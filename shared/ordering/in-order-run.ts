@@ -6,7 +6,9 @@ import {
   baselined,
   covers,
   delivered,
+  fenced,
   floorRaised,
+  homeDeliveryStands,
   gapTimedOut,
   isSkipRefusal,
   nextInOrderStep,
@@ -21,6 +23,7 @@ import { MAX_LEDGER_WRITE_ITEMS, notSent } from './ports';
 import { addVersions, countVersions, hasVersion, rangeOf, removeVersions, type VersionRanges } from './version-ranges';
 import { isBeforeWindow, raisedFloor } from './window';
 import type { Watermark } from './watermark';
+import type { FailedDelivery } from './account-run';
 
 /** What an operator's skip came to. */
 export type SkipOutcome = { readonly skipped: { readonly from: number; readonly to: number } } | { readonly refused: string };
@@ -28,13 +31,14 @@ export type SkipOutcome = { readonly skipped: { readonly from: number; readonly 
 /**
  * `in-order`: delivers exactly watermark+1, +2, ... for one account, carrying out `nextInOrderStep`.
  *
- * Before delivering, the run writes a claim (owner, fencing token, versions, expiry) into the watermark, and every
- * delivery must end before the claim does (the destination call gets the claim's end, less the reserve, as its
- * deadline). With `per-version` commits each later write both commits the version just delivered and claims the next
- * one: k+1 writes for k versions. With `per-batch` commits the claim covers every version in hand, is renewed before
- * it runs short, and one write at the end commits them all. A write that carries our deliveries is fenced: it
- * succeeds only while the ledger still holds our claim's token, so a run whose claim was taken over stops before its
- * next delivery. While another engine's claim is live this run delivers nothing: it parks what it has.
+ * On the account's home lane (the shard its batches come from, which Lambda serializes) the run delivers without a
+ * claim, within `homeBoundMs` of its read, and commits once. Elsewhere it first writes a claim (owner, fencing token,
+ * versions, expiry) and every delivery must end before the claim does (the destination call gets the claim's end,
+ * less the reserve, as its deadline); an account homed on another lane is fenced off first, and nobody delivers until
+ * the fence ends. With `per-version` commits each write commits the version just delivered (and, under a claim, claims
+ * the next). With `per-batch` commits one write at the end commits the run. A write that carries deliveries made under
+ * a claim is fenced by its token, so a run whose claim was taken over stops before its next delivery. While another
+ * engine's claim or a fence is live this run delivers nothing: it parks what it has.
  */
 export class InOrderRun extends InOrderLedgerRun implements InOrderView {
   /** Batch versions in ascending order. */
@@ -241,6 +245,12 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
   private async deliverStep(record: ChangeRecord, healed: boolean): Promise<boolean> {
     const claim = this.claimFor(record.version);
     if (claim === 'stop') return this.stop();
+    if (claim === 'fence') {
+      this.fenceHome();
+      return true;
+    }
+    if (claim === 'park') return !(await this.parkWaiting());
+    if (claim === 'home') return this.deliverAtHome(record, healed);
     if (claim === 'take') {
       const now = this.ctx.now();
       const expiresAt = Math.min(now + this.ctx.claimTtlMs, this.ctx.deadline ?? Number.POSITIVE_INFINITY);
@@ -269,9 +279,14 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
       this.countAccepted(result, healed);
       this.handled.set(record.version, { record, healed });
       if (this.isUnsettled(record.version) && this.records.get(record.version) === record) this.pending.set(record.version, result);
-      this.remember(this.underClaim(token, record.version, (w) => delivered(w, record, healed)));
+      this.remember(this.underClaim(token, record.version, (w) => this.homed(delivered(w, record, healed))));
       return true;
     }
+    return this.failedDelivery(record, healed, result);
+  }
+
+  /** A delivery that failed: dead-lettered (the account then owes the version), or, if nothing was sent, the run stops. */
+  private async failedDelivery(record: ChangeRecord, healed: boolean, result: FailedDelivery): Promise<boolean> {
     if (notSent(result)) return this.stop();
     const stored = await this.deadLetterFailure(record, result);
     if (!stored) return this.stop();
@@ -289,18 +304,92 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
    * delivery is only started with at least `reserveMs` to run before its claim ends: one started with less would time
    * out and be dead-lettered for the engine's arithmetic, where handing the batch back to Lambda retries it.
    */
-  private claimFor(version: number): 'held' | 'take' | 'stop' {
+  private claimFor(version: number): 'held' | 'take' | 'stop' | 'home' | 'fence' | 'park' {
     const now = this.ctx.now();
-    const { reserveMs, claimTtlMs, deadline } = this.ctx;
+    const { reserveMs, claimTtlMs, deadline, lane } = this.ctx;
     if (deadline !== undefined && now >= deadline - reserveMs) return 'stop';
     const reachable = Math.min(now + claimTtlMs, deadline ?? Number.POSITIVE_INFINITY);
-    const claim = this.watermark.claim;
+    const w = this.watermark;
+    const claim = w.claim;
     if (claim && claim.owner === this.ctx.owner && claim.token === this.claimToken && covers(claim, version)) {
       const left = claim.expiresAt - reserveMs - now;
       // Renew a claim that runs short while a renewal would extend it; otherwise use what is left, if it is enough.
       if (left >= claimTtlMs / 2 || reachable <= claim.expiresAt) return left >= reserveMs ? 'held' : 'stop';
     }
+    if (w.home !== undefined && w.home === lane) {
+      // No live claim here (the rules wait on another engine's): the home lane delivers within its bound, and takes
+      // a claim (a write) only when that bound runs short. A home not yet written is not one: what was delivered
+      // under the claim that earned it is committed first (the claim's next write).
+      if (this.storedHome === lane && this.homeDeadline() - reserveMs - now >= reserveMs) return 'home';
+    } else if (w.home !== undefined) {
+      // Another lane's home that delivered lately drains what we park on its next batch (usually copies of what it
+      // has); one gone quiet (a reshard's parent, a lane with no more changes of the account) is fenced off.
+      const active = lane !== undefined && now - (w.homeActiveAt ?? 0) < this.ctx.homeBoundMs;
+      return active ? 'park' : 'fence';
+    }
     return reachable - reserveMs - now >= reserveMs ? 'take' : 'stop';
+  }
+
+  /** The end of what the home lane may deliver without a claim: `homeBoundMs` after its read, within the deadline. */
+  private homeDeadline(): number {
+    return Math.min(this.readAt + this.ctx.homeBoundMs, this.ctx.deadline ?? Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Delivers one version on the account's home lane, without a claim: Lambda runs this partition key's batches on
+   * this shard one at a time, and any other engine fences the lane off (waiting out its bound) before it delivers.
+   * With `per-version` commits each delivery is written at once; with `per-batch` the run's one write commits them all.
+   */
+  private async deliverAtHome(record: ChangeRecord, healed: boolean): Promise<boolean> {
+    // per-version: what an earlier claimed step delivered is written before the next delivery (a lost race re-plans).
+    if (this.ctx.inOrderCommit === 'per-version' && this.dirty && !(await this.commit())) return true;
+    healed ||= isHealedRecord(record);
+    const result = await this.ctx.deliver(this.delivery(record, healed), this.homeDeadline() - this.ctx.reserveMs);
+    if (result.status === 'failed') return this.failedDelivery(record, healed, result);
+    this.countAccepted(result, healed);
+    this.handled.set(record.version, { record, healed });
+    if (this.isUnsettled(record.version) && this.records.get(record.version) === record) this.pending.set(record.version, result);
+    this.remember(this.atHome(record, healed));
+    if (this.ctx.inOrderCommit === 'per-version') await this.commit();
+    return true;
+  }
+
+  /**
+   * A home delivery as a fact: it still holds on a fresh watermark that follows on from it, if the account is still
+   * homed here without another engine's claim, or was fenced off after our read with time left before the fence ends
+   * (our delivery ended inside our bound, before anyone may deliver after the fence).
+   */
+  private atHome(record: ChangeRecord, healed: boolean): Fact {
+    return (fresh) => {
+      const { lane, owner, reserveMs } = this.ctx;
+      switch (homeDeliveryStands(fresh, record.version, lane, owner, this.ctx.now(), reserveMs)) {
+        case 'covered':
+          return fresh;
+        case 'home':
+          return { ...delivered(fresh, record, healed), homeActiveAt: this.ctx.now() };
+        case 'fenced':
+          return { ...delivered(fresh, record, healed), home: undefined };
+        case 'lost':
+          this.ctx.tally.counts.claimsLost += 1;
+          return undefined;
+      }
+    };
+  }
+
+  /**
+   * The account is homed on another lane (or this engine has none): fence that lane off. Nobody delivers until the
+   * fence ends, by which time any delivery the home lane began before the fence has ended; then any engine may claim
+   * the account. The run parks what it holds meanwhile (the fence and the parked records are one write).
+   */
+  private fenceHome(): void {
+    this.ctx.tally.counts.homesFenced += 1;
+    this.update(fenced(this.watermark, this.ctx.newClaimToken(), this.ctx.now() + this.ctx.homeBoundMs));
+  }
+
+  /** The planned watermark homed on this run's lane, if it has one (a side path leaves the account without a home). */
+  private homed(w: Watermark): Watermark {
+    const lane = this.ctx.lane;
+    return lane === undefined ? w : { ...w, home: lane, homeActiveAt: this.ctx.now() };
   }
 
   /** A delivery that could not be finished or recorded: release the claim and let the batch be retried. */

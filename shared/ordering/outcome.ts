@@ -52,8 +52,10 @@ export interface EngineCounts {
   gapTimeouts: number;
   /** Conditional ledger writes lost to another engine, each followed by a re-read and a re-plan. */
   ledgerConflicts: number;
-  /** Claims found taken over by another engine after they expired. */
+  /** Claims found taken over by another engine after they expired (and home deliveries committed too late to count). */
   claimsLost: number;
+  /** `in-order` accounts found homed on another lane and fenced off before this engine delivers to them. */
+  homesFenced: number;
   /** Records reported as failed. */
   failed: number;
 }
@@ -78,6 +80,7 @@ export function zeroCounts(): EngineCounts {
     gapTimeouts: 0,
     ledgerConflicts: 0,
     claimsLost: 0,
+    homesFenced: 0,
     failed: 0,
   };
 }

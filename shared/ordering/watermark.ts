@@ -2,6 +2,13 @@ import type { AccountImage } from '../accounts/account';
 import type { ChangeKind } from '../change-record/change-record';
 import { NO_VERSIONS, highestVersion, type VersionRange, type VersionRanges } from './version-ranges';
 
+/**
+ * The owner of a fence: a claim nobody holds, written by an engine that found the account homed on another lane. Until
+ * it expires no engine delivers (the home lane may still be finishing a delivery it began before the fence); then any
+ * engine may claim the account.
+ */
+export const FENCE_OWNER = '(fence)';
+
 /** A delivery in flight: while it is live, no other engine delivers to this account. */
 export interface Claim {
   readonly owner: string;
@@ -85,6 +92,14 @@ export interface Watermark {
   readonly recent: readonly RecentDelivery[];
   readonly skips: readonly SkipNote[];
   readonly claim?: Claim;
+  /**
+   * `in-order`: the stream lane (a shard of one mapping) that delivers this account without claiming first. Lambda
+   * runs one batch at a time for an account's partition key on its shard, so the home lane needs no claim write; any
+   * other engine fences the home lane off first (see `FENCE_OWNER`).
+   */
+  readonly home?: string;
+  /** When the home lane last delivered (ms): a lane whose home has gone quiet fences it off rather than wait for it. */
+  readonly homeActiveAt?: number;
   /** Milliseconds since the epoch at which the account started waiting for a missing version. */
   readonly gapSince?: number;
   readonly gapNotice?: GapNotice;
@@ -113,6 +128,8 @@ export function emptyWatermark(accountId: string): Watermark {
     recent: [],
     skips: [],
     claim: undefined,
+    home: undefined,
+    homeActiveAt: undefined,
     gapSince: undefined,
     gapNotice: undefined,
     floor: undefined,

@@ -42,6 +42,11 @@ export interface DriveOptions {
   readonly interleave?: () => Promise<void>;
   /** @default an in-memory ledger */
   readonly backend?: LedgerBackend;
+  /**
+   * Pass each shard as the batches' lane, so `in-order` accounts get a home lane (see `ProcessOptions.lane`).
+   * @default every other seed: both the claim-only path and home lanes are exercised by every property
+   */
+  readonly lanes?: boolean;
 }
 
 export interface DriveResult {
@@ -117,12 +122,14 @@ export async function drive(stream: Stream, options: DriveOptions): Promise<Driv
     }
   };
 
-  const consumeShard = async (batches: readonly ChangeRecord[][]): Promise<void> => {
+  // Each shard is a lane: its batches one at a time, as Lambda runs them (an account's copies may be on any shard).
+  const consumeShard = async (batches: readonly ChangeRecord[][], shard: number): Promise<void> => {
+    const lane = (options.lanes ?? (options.seed & 1) === 0) ? `shard-${shard}` : undefined;
     const queue = [...batches];
     while (queue.length > 0) {
       const batch = queue.shift() as ChangeRecord[];
       try {
-        const outcome = await engine({ value: false }).process(batch);
+        const outcome = await engine({ value: false }).process(batch, lane === undefined ? {} : { lane });
         checkTotal(batch, outcome);
         const failed = new Set(outcome.failed.map((position) => position.sequenceNumber));
         if (failed.size > 0) queue.unshift(batch.filter((record) => failed.has(record.sequenceNumber)));

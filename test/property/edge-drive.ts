@@ -133,7 +133,7 @@ export class EdgeWorld {
 
   /** Every lane consumes every shard, all at once, until each batch went through. */
   async consume(shards: readonly (readonly ChangeRecord[][])[]): Promise<void> {
-    await Promise.all(this.lanes.flatMap((lane) => shards.map((batches) => this.consumeShard(lane, batches))));
+    await Promise.all(this.lanes.flatMap((lane) => shards.map((batches, shard) => this.consumeShard(lane, batches, `shard-${shard}`))));
   }
 
   /**
@@ -183,7 +183,8 @@ export class EdgeWorld {
     return lane.ledger.allParked();
   }
 
-  private async consumeShard(lane: Lane, batches: readonly ChangeRecord[][]): Promise<void> {
+  /** One shard's batches, one at a time as Lambda runs them; the shard is the batches' stream lane (`ProcessOptions.lane`). */
+  private async consumeShard(lane: Lane, batches: readonly ChangeRecord[][], shard: string): Promise<void> {
     const queue = [...batches];
     let attempts = 0;
     while (queue.length > 0) {
@@ -194,7 +195,9 @@ export class EdgeWorld {
       const batch = queue.shift() as ChangeRecord[];
       const deadline = this.options.invocationMs === undefined ? undefined : this.clock.now() + this.options.invocationMs;
       try {
-        const outcome = await this.engine(lane, { value: false }).process(batch, deadline === undefined ? {} : { deadline });
+        // Every other seed passes the shard as the batch's lane (home lanes); the others use claims alone.
+        const home = (this.options.seed & 1) === 0 ? { lane: shard } : {};
+        const outcome = await this.engine(lane, { value: false }).process(batch, deadline === undefined ? home : { deadline, ...home });
         this.note(lane, batch, outcome);
         const failed = new Set(outcome.failed.map((position) => position.sequenceNumber));
         if (failed.size > 0) queue.unshift(batch.filter((record) => failed.has(record.sequenceNumber)));

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { ACCOUNT_STATES, accountState, type AccountState } from '../../shared/ordering/account-state';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
-import { emptyWatermark, type Watermark } from '../../shared/ordering/watermark';
+import { emptyWatermark, FENCE_OWNER, type Watermark } from '../../shared/ordering/watermark';
 
 const NOW = 1_800_000_000_000;
 const w = (overrides: Partial<Watermark> = {}): Watermark => ({ ...emptyWatermark('A'), ...overrides });
@@ -25,9 +25,9 @@ describe('accountState: every mode', () => {
     }
   });
 
-  test('the states are the six the README tables', () => {
+  test('the states are the seven the README tables', () => {
     expect([...ACCOUNT_STATES].sort()).toEqual<AccountState[]>(
-      ['blocked-on-failure', 'delivering', 'gap-timed-out', 'in-step', 'new', 'parked-behind-gap'],
+      ['blocked-on-failure', 'delivering', 'fenced', 'gap-timed-out', 'in-step', 'new', 'parked-behind-gap'],
     );
   });
 });
@@ -40,6 +40,12 @@ describe('accountState: in-order', () => {
     expect(state({ claim: claim(NOW + 1), parked: [[5, 5]], owed: [[4, 4]] })).toBe('delivering');
     expect(state({ claim: claim(NOW) })).toBe('in-step');
     expect(state({ claim: claim(NOW - 1), parked: [[5, 5]] })).toBe('parked-behind-gap');
+  });
+
+  test('a live fence (another lane fenced the home off) is fenced until it ends, then the parked state shows', () => {
+    const fence = (expiresAt: number) => ({ owner: FENCE_OWNER, token: 'engine-2:1', version: 4, expiresAt });
+    expect(state({ claim: fence(NOW + 1), parked: [[4, 5]], gapSince: NOW - 1 })).toBe('fenced');
+    expect(state({ claim: fence(NOW), parked: [[4, 5]], gapSince: NOW - 1 })).toBe('parked-behind-gap');
   });
 
   test('watermark+1 owed (dead-lettered) is blocked on failure, with or without records parked behind it', () => {

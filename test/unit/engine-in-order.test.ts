@@ -5,8 +5,8 @@ import { accountHistory, duplicateOf, pick } from '../support/histories';
 import { harness, loseNextRace } from '../support/engine-harness';
 
 describe('in-order', () => {
-  test('delivers a shuffled, duplicated batch in version order, one write per version plus the first claim', async () => {
-    const h = harness('in-order');
+  test('per-version: delivers a shuffled, duplicated batch in version order, one write per version plus the first claim', async () => {
+    const h = harness('in-order', { inOrderCommit: 'per-version' });
     const history = accountHistory('A', 5);
     const batch = pick(history, 3, 1, 5, 2, 4).concat(duplicateOf(history[1]!), duplicateOf(history[4]!));
 

@@ -7,8 +7,10 @@ import {
   baselined,
   covers,
   delivered,
+  fenced,
   floorRaised,
   gapTimedOut,
+  homeDeliveryStands,
   isSkipRefusal,
   keepableImage,
   nextInOrderStep,
@@ -22,7 +24,7 @@ import {
 } from '../../shared/ordering/in-order-rules';
 import { MAX_HEAL_MARKS, MAX_LAST_IMAGE_BYTES, MAX_RANGES, MAX_SKIP_NOTES, MAX_SKIP_REASON_LENGTH } from '../../shared/ordering/limits';
 import { hasVersion, type VersionRanges } from '../../shared/ordering/version-ranges';
-import { emptyWatermark, type Watermark } from '../../shared/ordering/watermark';
+import { emptyWatermark, FENCE_OWNER, type Watermark } from '../../shared/ordering/watermark';
 import { accountHistory, pick } from '../support/histories';
 
 const NOW = 1_800_000_000_000;
@@ -325,5 +327,42 @@ describe('covers', () => {
     const claim = { owner: 'o', token: 't', version: 3, expiresAt: NOW };
     expect([2, 3, 4].map((version) => covers(claim, version))).toEqual([false, true, false]);
     expect([2, 3, 6, 7].map((version) => covers({ ...claim, through: 6 }, version))).toEqual([false, true, true, false]);
+  });
+});
+
+describe('fenced', () => {
+  test('clears the home and keeps every engine away until the fence ends, with a claim nobody holds', () => {
+    const w = { ...emptyWatermark('A'), version: 4, home: 'shard-1' };
+    const next = fenced(w, 'engine-2:7', NOW + 10_000);
+    expect(next.home).toBeUndefined();
+    expect(next.claim).toEqual({ owner: FENCE_OWNER, token: 'engine-2:7', version: 5, expiresAt: NOW + 10_000 });
+    // Even with watermark+1 in hand, and for the engine that wrote the fence: nobody delivers until it ends.
+    const record = { ...H[4]!, accountId: 'A' };
+    expect(nextInOrderStep(view(next, { inHand: [record] }))).toEqual({ kind: 'wait' });
+    expect(nextInOrderStep(view(next, { inHand: [record], now: NOW + 10_000 })).kind).toBe('deliver');
+  });
+});
+
+describe('homeDeliveryStands', () => {
+  const base = { ...emptyWatermark('A'), version: 4, home: 'shard-1' };
+  const stands = (fresh: Watermark, version = 5, now = NOW) => homeDeliveryStands(fresh, version, 'shard-1', 'engine-1', now, 1_000);
+
+  test('covered when the fresh watermark already has the version; lost when it no longer follows on', () => {
+    expect(stands({ ...base, version: 5 })).toBe('covered');
+    expect(stands({ ...base, version: 3 })).toBe('lost');
+  });
+
+  test('home while the account is homed here and no other engine holds a live claim', () => {
+    expect(stands(base)).toBe('home');
+    expect(stands({ ...base, claim: { owner: 'engine-1', token: 't', version: 5, expiresAt: NOW + 1 } })).toBe('home');
+    expect(stands({ ...base, claim: { owner: 'engine-9', token: 't', version: 5, expiresAt: NOW + 1 } })).toBe('lost');
+    expect(stands({ ...base, home: 'shard-2' })).toBe('lost');
+  });
+
+  test('fenced while a fence written since has more than the reserve left; lost after that', () => {
+    const fence = fenced(base, 'x', NOW + 5_000);
+    expect(stands(fence, 5, NOW)).toBe('fenced');
+    expect(stands(fence, 5, NOW + 3_999)).toBe('fenced');
+    expect(stands(fence, 5, NOW + 4_000)).toBe('lost');
   });
 });

@@ -113,6 +113,9 @@ function worstCase(lastImage: AccountImage): Watermark {
     })),
     // The engine's owner is a random UUID by default; its fencing tokens are `<owner>:<n>`.
     claim: { owner: OWNER, token: `${OWNER}:9007199254740991`, version: BASE + 1, through: BASE + 99_999, expiresAt: NOW + 60_000 },
+    // The home lane is the batch's shard id: Kinesis allows up to 128 characters.
+    home: 'shardId-'.padEnd(128, '9'),
+    homeActiveAt: NOW,
     gapSince: NOW - 1,
     gapNotice: { from: BASE + 1, to: BASE + 9_999, at: NOW },
     floor: BASE,

@@ -1,0 +1,174 @@
+import { describe, expect, test } from 'vitest';
+import { FENCE_OWNER } from '../../shared/ordering/watermark';
+import { accountHistory, pick } from '../support/histories';
+import { harness, loseNextRace, type Harness } from '../support/engine-harness';
+
+const HOME = { lane: 'shardId-000000000000' };
+const OTHER = { lane: 'shardId-000000000001' };
+
+/** Counts ledger write requests (one conditional write, whatever items it moves). */
+function countWrites(h: Harness): () => number {
+  const write = h.ledger.write.bind(h.ledger);
+  let count = 0;
+  h.ledger.write = async (request) => ((count += 1), write(request));
+  return () => count;
+}
+
+describe('in-order home lanes', () => {
+  test('the first batch claims and makes its lane the home; later batches on that lane write once per account', async () => {
+    const h = harness('in-order', { inOrderCommit: 'per-batch' });
+    const [a, b] = [accountHistory('A', 30), accountHistory('B', 30)];
+
+    await h.engine.process([...a.slice(0, 10), ...b.slice(0, 10)], HOME);
+    expect(h.ledger.store.requests.writes).toBe(4);
+    const first = await h.ledger.load(['A', 'B']);
+    expect([...first.values()].map((w) => [w.version, w.home, w.claim])).toEqual([
+      [10, HOME.lane, undefined],
+      [10, HOME.lane, undefined],
+    ]);
+
+    await h.another('engine-2').process([...a.slice(10, 20), ...b.slice(10, 20)], HOME);
+    await h.another('engine-3').process([...b.slice(20), ...a.slice(20)].reverse(), HOME);
+
+    expect(h.ledger.store.requests.writes).toBe(4 + 2 + 2);
+    expect(h.destination.versionsOf('A')).toEqual(a.map((r) => r.version));
+    expect(h.destination.versionsOf('B')).toEqual(b.map((r) => r.version));
+  });
+
+  test('per-version on the home lane writes once per delivered version, and never claims', async () => {
+    const h = harness('in-order', { inOrderCommit: 'per-version' });
+    const a = accountHistory('A', 8);
+    await h.engine.process(a.slice(0, 3), HOME);
+    const before = h.ledger.store.requests.writes;
+
+    await h.engine.process(a.slice(3), HOME);
+
+    expect(h.ledger.store.requests.writes - before).toBe(5);
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  test('another lane parks what it holds while the home delivers lately, and the home lane drains it', async () => {
+    const h = harness('in-order', { inOrderCommit: 'per-batch', homeBoundMs: 4_000 });
+    const a = accountHistory('A', 5);
+    await h.engine.process(a.slice(0, 2), HOME);
+    h.clock.advance(3_999);
+
+    const outcome = await h.another('engine-2').process([{ ...a[2]!, sequenceNumber: 'copy' }, a[3]!], OTHER);
+    expect(outcome.counts).toMatchObject({ delivered: 0, parked: 2, homesFenced: 0 });
+
+    await h.another('engine-3').process(a.slice(2, 3).concat(a.slice(4)), HOME);
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4, 5]);
+    const [w] = (await h.ledger.load(['A'])).values();
+    expect(w).toMatchObject({ version: 5, home: HOME.lane, parked: [] });
+    expect(h.ledger.allParked()).toEqual([]);
+  });
+
+  test('another lane fences a home gone quiet in one write with what it parks, and nobody delivers until the fence ends', async () => {
+    const h = harness('in-order', { inOrderCommit: 'per-batch', homeBoundMs: 4_000 });
+    const a = accountHistory('A', 6);
+    await h.engine.process(a.slice(0, 2), HOME);
+    h.clock.advance(4_000);
+    const writes = countWrites(h);
+
+    const outcome = await h.another('engine-2').process(a.slice(2, 4), OTHER);
+
+    expect(outcome.counts).toMatchObject({ delivered: 0, parked: 2, homesFenced: 1 });
+    expect(writes()).toBe(1);
+    const [fenced] = (await h.ledger.load(['A'])).values();
+    expect(fenced).toMatchObject({ version: 2, home: undefined, parked: [[3, 4]] });
+    expect(fenced?.claim).toMatchObject({ owner: FENCE_OWNER, expiresAt: h.clock.time + 4_000 });
+
+    // The home lane, while the fence is live, parks too: it may not deliver past it.
+    await h.engine.process(a.slice(4, 5), HOME);
+    expect(h.destination.versionsOf('A')).toEqual([1, 2]);
+
+    // After the fence any engine claims, delivers what waits in order, and its lane becomes the home.
+    h.clock.advance(4_001);
+    await h.another('engine-3').process(a.slice(5), OTHER);
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4, 5, 6]);
+    const [after] = (await h.ledger.load(['A'])).values();
+    expect(after).toMatchObject({ version: 6, home: OTHER.lane, parked: [] });
+  });
+
+  test('a redrive (no lane) fences a homed account before it delivers; a sweep after the fence delivers', async () => {
+    const h = harness('in-order', { inOrderCommit: 'per-batch', homeBoundMs: 4_000 });
+    const a = accountHistory('A', 6);
+    // 3 and 4 are missing: two versions, so no heal; 5 and 6 park behind them.
+    await h.engine.process(pick(a, 1, 2, 5, 6), HOME);
+    expect(h.destination.versionsOf('A')).toEqual([1, 2]);
+
+    const redrive = await h.another('redrive').process(pick(a, 3, 4));
+    expect(redrive.counts).toMatchObject({ delivered: 0, parked: 2, homesFenced: 1 });
+    expect(h.destination.versionsOf('A')).toEqual([1, 2]);
+
+    h.clock.advance(4_001);
+    await h.another('sweeper').sweep();
+
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(h.ledger.allParked()).toEqual([]);
+  });
+
+  test('a home commit that lost its race to a fence still counts while the fence has time left', async () => {
+    const h = harness('in-order', { inOrderCommit: 'per-batch', homeBoundMs: 4_000 });
+    const a = accountHistory('A', 4);
+    await h.engine.process(a.slice(0, 1), HOME);
+    // Between the home run's read and its commit, a copy of version 2 on another shard fences the home lane off.
+    const write = h.ledger.write.bind(h.ledger);
+    let fenced = false;
+    h.ledger.write = async (request) => {
+      if (!fenced) {
+        fenced = true;
+        // A redrive of a copy of version 2 (a side path: it always fences).
+        await h.another('redrive').process([{ ...a[1]!, sequenceNumber: 'copy' }]);
+      }
+      return write(request);
+    };
+
+    const outcome = await h.engine.process(a.slice(1, 3), HOME);
+
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3]);
+    expect(outcome.counts).toMatchObject({ delivered: 2, claimsLost: 0, failed: 0 });
+    const [w] = (await h.ledger.load(['A'])).values();
+    expect(w).toMatchObject({ version: 3, home: undefined, parked: [] });
+    expect(w?.claim?.owner).toBe(FENCE_OWNER);
+    expect(h.ledger.allParked()).toEqual([]);
+  });
+
+  test('a home commit that comes after the fence has ended does not count: the versions are delivered again, in order', async () => {
+    const h = harness('in-order', { inOrderCommit: 'per-batch', homeBoundMs: 4_000 });
+    const a = accountHistory('A', 3);
+    await h.engine.process(a.slice(0, 1), HOME);
+    const write = h.ledger.write.bind(h.ledger);
+    let fenced = false;
+    h.ledger.write = async (request) => {
+      if (!fenced) {
+        fenced = true;
+        await h.another('redrive').process([{ ...a[1]!, sequenceNumber: 'copy' }]);
+        // The home run's commit is so late that the fence is over.
+        h.clock.advance(4_000);
+      }
+      return write(request);
+    };
+
+    const outcome = await h.engine.process(a.slice(1, 3), HOME);
+
+    expect(outcome.counts.claimsLost).toBe(1);
+    // Not counted as delivered: the run claims the account and delivers 2 and 3 again, in order.
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 2, 3]);
+    const [w] = (await h.ledger.load(['A'])).values();
+    expect(w).toMatchObject({ version: 3, home: HOME.lane });
+  });
+
+  test('a lost race against nothing but a revision bump re-applies the home deliveries', async () => {
+    const h = harness('in-order', { inOrderCommit: 'per-batch' });
+    const a = accountHistory('A', 4);
+    await h.engine.process(a.slice(0, 1), HOME);
+    loseNextRace(h.ledger, 'A');
+
+    const outcome = await h.engine.process(a.slice(1), HOME);
+
+    expect(outcome.counts).toMatchObject({ delivered: 3, ledgerConflicts: 1, claimsLost: 0 });
+    const [w] = (await h.ledger.load(['A'])).values();
+    expect(w).toMatchObject({ version: 4, home: HOME.lane });
+  });
+});
