@@ -43,11 +43,14 @@ export interface Variant {
   readonly isDefault: boolean;
   /** Pass each batch's shard as its lane (`ProcessOptions.lane`): the consumers' `IN_ORDER_HOME_LANES`. */
   readonly homeLanes?: boolean;
+  /** `destinationEnforced`: the consumers' `DESTINATION_ENFORCED`. */
+  readonly destinationEnforced?: boolean;
 }
 
 export const VARIANTS: readonly Variant[] = [
   { key: 'everyVersion', label: 'every-version', mode: 'every-version', isDefault: true },
   { key: 'latestState', label: 'latest-state', mode: 'latest-state', isDefault: true },
+  { key: 'latestStateEnforced', label: 'latest-state (destination-enforced)', mode: 'latest-state', destinationEnforced: true, isDefault: false },
   { key: 'inOrder', label: 'in-order (per-version)', mode: 'in-order', inOrderCommit: 'per-version', isDefault: false },
   { key: 'inOrderPerBatch', label: 'in-order (per-batch)', mode: 'in-order', inOrderCommit: 'per-batch', isDefault: true },
   { key: 'inOrderHomeLanes', label: 'in-order (per-batch, home lanes)', mode: 'in-order', inOrderCommit: 'per-batch', homeLanes: true, isDefault: false },
@@ -59,7 +62,12 @@ export const VARIANTS: readonly Variant[] = [
  */
 export function makeEngine(variant: Variant, base: Omit<OrderingEngineOptions, 'destination'>, name: string) {
   const destination = noopDestination(name, variant.mode);
-  const options = { ...base, destination, ...(variant.inOrderCommit ? { inOrderCommit: variant.inOrderCommit } : {}) };
+  const options = {
+    ...base,
+    destination,
+    ...(variant.inOrderCommit ? { inOrderCommit: variant.inOrderCommit } : {}),
+    ...(variant.destinationEnforced ? { destinationEnforced: true } : {}),
+  };
   return { engine: new OrderingEngine(options as OrderingEngineOptions), destination };
 }
 

@@ -31,6 +31,8 @@ export interface ConsumerConfig {
   readonly inOrderCommit: InOrderCommit;
   /** In-order: pass each batch's shard as its lane, so accounts are delivered from their home lane without a claim. */
   readonly homeLanes: boolean;
+  /** latest-state (search): leave stale refusal to the index and use no ledger on the stream path. */
+  readonly destinationEnforced: boolean;
   readonly accountConcurrency: number;
   readonly retry: RetryPolicy;
   readonly retryReserveMs: number;
@@ -82,6 +84,7 @@ export function readConsumerConfig(destination: DestinationName, env: Env): Cons
     claimTtlMs: integer(env, 'CLAIM_TTL_SECONDS', 60, { min: 1, max: 3_600 }) * 1000,
     inOrderCommit: oneOf<InOrderCommit>(env, 'IN_ORDER_COMMIT', ['per-version', 'per-batch'], 'per-batch'),
     homeLanes: boolean(env, 'IN_ORDER_HOME_LANES', false),
+    destinationEnforced: boolean(env, 'DESTINATION_ENFORCED', false),
     accountConcurrency: integer(env, 'ACCOUNT_CONCURRENCY', 64, { min: 1, max: 1_000 }),
     retry: {
       maxAttempts: integer(env, 'DELIVERY_MAX_ATTEMPTS', 6, { min: 1, max: 100 }),

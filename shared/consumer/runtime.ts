@@ -41,6 +41,7 @@ export function buildRuntime(
       // The adapters send nothing within the retry reserve of the deadline: the engine starts nothing there either.
       reserveMs: Math.max(1_000, config.retryReserveMs),
       inOrderCommit: config.inOrderCommit,
+      destinationEnforced: config.destinationEnforced,
       accountConcurrency: config.accountConcurrency,
     },
   });

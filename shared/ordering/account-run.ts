@@ -22,6 +22,8 @@ export interface RunContext {
   readonly reserveMs: number;
   /** In-order: commit after every version, or once per account per batch. */
   readonly inOrderCommit: InOrderCommit;
+  /** `latest-state`: the destination refuses stale versions itself; the ledger is neither read nor written. */
+  readonly destinationEnforced: boolean;
   /** The stream lane of the batch, if the platform serializes an account's batches on it (see `ProcessOptions.lane`). */
   readonly lane: string | undefined;
   /** In-order: how long after its read a home lane may deliver without a claim. */

@@ -44,6 +44,13 @@ export interface OrderingEngineOptions {
   readonly owner?: string;
   /** @default Date.now */
   readonly clock?: () => number;
+  /**
+   * `latest-state` only: leave stale and duplicate refusal to the destination (OpenSearch external versioning) and
+   * neither read nor write the ledger: 0 ledger requests per record. What is given up: the ledger's watermarks (so
+   * `fanout status` and the ledger side of `fanout reconcile` see nothing; `reconcile --contents` still reads the index)
+   * and telling a reused version from an older one across batches. @default false
+   */
+  readonly destinationEnforced?: boolean;
   /** Accounts worked on at once; their deliveries are coalesced into one destination call. @default 64 */
   readonly accountConcurrency?: number;
 }
@@ -102,6 +109,11 @@ export class OrderingEngine {
     this.clock = options.clock ?? Date.now;
     this.accountConcurrency = options.accountConcurrency ?? 64;
     const { ledger, destination } = options;
+    if (options.destinationEnforced && destination.mode !== 'latest-state') {
+      throw new PortContractError(
+        `destinationEnforced needs a latest-state destination that refuses stale versions itself; ${destination.name} is ${destination.mode}`,
+      );
+    }
     if (ledger.destination !== destination.name || ledger.epoch !== this.epoch.id) {
       throw new PortContractError(
         `the ledger is scoped to ${ledger.destination}/${ledger.epoch}, the engine to ${destination.name}/${this.epoch.id}`,
@@ -200,7 +212,8 @@ export class OrderingEngine {
     const ctx = this.context(tally, deadline, lane);
     let stored: Map<string, Watermark>;
     try {
-      stored = await this.options.ledger.load([...byAccount.keys()]);
+      // The destination decides what is stale: nothing to read (see `destinationEnforced`).
+      stored = this.options.destinationEnforced ? new Map() : await this.options.ledger.load([...byAccount.keys()]);
     } catch (error) {
       if (!(error instanceof LedgerUnavailableError)) throw error;
       for (const list of byAccount.values()) for (const record of list) tally.settle(record, 'failed');
@@ -252,6 +265,7 @@ export class OrderingEngine {
       deadline,
       reserveMs: this.reserveMs,
       inOrderCommit: this.options.inOrderCommit ?? 'per-batch',
+      destinationEnforced: this.options.destinationEnforced ?? false,
       lane,
       homeBoundMs: this.homeBoundMs,
       readAt: this.clock(),

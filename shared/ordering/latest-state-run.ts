@@ -12,6 +12,9 @@ import { isBeforeReplayStart } from './window';
  * The watermark only rises (the maximum of what was delivered), with one conditional write per account per batch.
  * A record that reuses a version (created after the newest delivered change, at a version not above it) would be
  * refused as stale forever: it is dead-lettered as a contract breach instead.
+ *
+ * With `destinationEnforced` the watermark is never read or written: every batch starts from nothing, delivers its
+ * newest version per account, and the destination's answer (`stale`, `duplicate`) is the only judge.
  */
 export class LatestStateRun extends AccountRun {
   async run(): Promise<void> {
@@ -56,7 +59,7 @@ export class LatestStateRun extends AccountRun {
       return;
     }
     this.countAccepted(result, false);
-    while (this.watermark.version < newest) {
+    while (!this.ctx.destinationEnforced && this.watermark.version < newest) {
       const newestCreatedAt = Math.max(this.watermark.newestCreatedAt ?? 0, record.createdAtMicros);
       const recent = withRecent(this.watermark.recent, record, false);
       this.watermark = { ...this.watermark, version: newest, newestCreatedAt, lastKind: record.kind, recent };

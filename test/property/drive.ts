@@ -42,6 +42,8 @@ export interface DriveOptions {
   readonly interleave?: () => Promise<void>;
   /** @default an in-memory ledger */
   readonly backend?: LedgerBackend;
+  /** `latest-state`: the engine leaves stale refusal to the destination and never touches the ledger. */
+  readonly destinationEnforced?: boolean;
   /**
    * Pass each shard as the batches' lane, so `in-order` accounts get a home lane (see `ProcessOptions.lane`).
    * @default every other seed: both the claim-only path and home lanes are exercised by every property
@@ -111,6 +113,7 @@ export async function drive(stream: Stream, options: DriveOptions): Promise<Driv
       claimTtlMs: CLAIM_TTL_MS,
       maxGapAgeMs: Number.MAX_SAFE_INTEGER,
       ...(options.inOrderCommit ? { inOrderCommit: options.inOrderCommit } : {}),
+      ...(options.destinationEnforced ? { destinationEnforced: true } : {}),
     });
   };
 
