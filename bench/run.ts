@@ -2,20 +2,26 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DESTINATION_NAMES } from '../infra/config/pipeline-config';
 import { startDynamoDBLocal, type RunningDynamoDBLocal } from '../local/emulators/dynamodb-local';
 import { measureThroughput, VARIANTS, type ThroughputReport } from './engine-throughput';
 import { table } from './format';
 import { CONTENDERS, measureLedgerCost, type ContenderCost } from './ledger-cost';
 import { measurePermanentGap } from './permanent-gap';
 import { measureScale, type ScaleRow, type ScaleShape } from './scale';
+import { LATENCY_TARGETS, measureLatency, type LatencyReport } from './latency';
 import { ledgerWorkload, round, throughputWorkload, type ThroughputWorkload } from './workloads';
 
 /**
  * `npm run bench`: (a) engine throughput against decode-only pass-through, with an in-memory ledger; (b) ledger
  * requests per record on DynamoDB Local, against a naive conditional update and Powertools idempotency; (c) the cost
- * per batch behind a gap that never fills.
+ * per batch behind a gap that never fills; (d) scale; (e) commit → delivery latency of short local pipeline runs, per
+ * batching window.
  * Writes bench/results.json. BENCH_ROUNDS / BENCH_WARMUP change the number of measured / warm-up rounds of (a).
+ * BENCH_LATENCY=0 skips (e), BENCH_LATENCY_CHANGES sets its operations per run. BENCH_ONLY=latency runs (e) alone and
+ * writes its results to BENCH_OUT (default: a file in the temporary directory), never to bench/results.json.
  */
 const GOAL_OVERHEAD = 1.5;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -95,6 +101,8 @@ function ledgerJson(results: Record<string, ContenderCost>) {
     ...Object.fromEntries(engineKeys.map((key) => [key, w(key)])),
     naive: w('naive'),
     powertools: w('powertools'),
+    // After each account's first batch: an in-order account with home lanes claims its home once, then only commits.
+    afterFirstBatch: Object.fromEntries([...engineKeys, 'naive', 'powertools'].map((key) => [key, get(key).steadyWriteRequestsPerRecord])),
     powertoolsOverEngine: Object.fromEntries(engineKeys.map((key) => [key, ratio(w('powertools'), w(key))])),
     naiveOverEngine: Object.fromEntries(engineKeys.map((key) => [key, ratio(w('naive'), w(key))])),
     detail: results,
@@ -103,7 +111,7 @@ function ledgerJson(results: Record<string, ContenderCost>) {
 
 async function permanentGapSection() {
   log('\n(c) A gap that never fills: 100,000 versions of one account behind missing versions 2-3, batches of 100 (+20 other accounts each)');
-  const rows = [await measurePermanentGap('in-order', 'in-order (per-version)', 10_000), await measurePermanentGap('every-version', 'every-version')];
+  const rows = [await measurePermanentGap('in-order', 'in-order (per-batch)', 10_000), await measurePermanentGap('every-version', 'every-version')];
   log(
     table(
       ['mode', 'batches', 'first batches ms', 'last batches ms', 'growth ×', 'failed', 'item bytes', 'ranges', 'drain invocations (10 s)'],
@@ -174,10 +182,11 @@ async function ledgerSection(dynamodbStarting: Promise<RunningDynamoDBLocal>) {
     log(`\n${workload.name}: ${workload.description}`);
     log(
       table(
-        ['contender', 'writes/rec', 'reads/rec', 'requests/rec', 'WCU/rec', 'RCU/rec', 'requests by command'],
+        ['contender', 'writes/rec', 'after batch 1', 'reads/rec', 'requests/rec', 'WCU/rec', 'RCU/rec', 'requests by command'],
         Object.values(perContender).map((r) => [
           r.label,
           r.writeRequestsPerRecord,
+          r.steadyWriteRequestsPerRecord,
           r.readRequestsPerRecord,
           r.requestsPerRecord,
           r.writeUnitsPerRecord,
@@ -213,48 +222,156 @@ function sourceVersion(): { commit: string; uncommittedChangesIn: string[] } | u
   }
 }
 
+/** Operations per run of (e), after the accounts are opened (`npm start -- --changes`). */
+const LATENCY_CHANGES = Number(process.env.BENCH_LATENCY_CHANGES ?? 150);
+const LATENCY_RATE = 10;
+const LATENCY_WINDOWS = [0, 1] as const;
+
+async function latencySection(): Promise<LatencyReport | { skipped: string } | { error: string }> {
+  if (process.env.BENCH_LATENCY === '0') {
+    log('\n(e) Latency: skipped (BENCH_LATENCY=0)');
+    return { skipped: 'BENCH_LATENCY=0' };
+  }
+  log(
+    `\n(e) Latency: short local pipeline runs (npm start -- --rate ${LATENCY_RATE} --changes ${LATENCY_CHANGES}, its other defaults), ` +
+      `one per batching window (${LATENCY_WINDOWS.join(' s and ')} s for every destination), fresh emulators each`,
+  );
+  let report: LatencyReport;
+  try {
+    report = await measureLatency({ changes: LATENCY_CHANGES, rate: LATENCY_RATE, windowsSeconds: LATENCY_WINDOWS, log });
+  } catch (error) {
+    // The other sections' results are still written.
+    const message = error instanceof Error ? error.message : String(error);
+    log(`    FAILED: ${message}`);
+    return { error: message };
+  }
+  const windows = Object.entries(report.windows);
+  const rows = windows.flatMap(([window, destinations]) => Object.entries(destinations).map(([name, d]) => ({ window, name, d })));
+  const order = (name: string) => (DESTINATION_NAMES as readonly string[]).indexOf(name);
+  rows.sort((a, b) => order(a.name) - order(b.name) || Number(a.window) - Number(b.window));
+  log('');
+  log(
+    table(
+      ['destination', 'window s', 'p50 ms', 'p95 ms', 'p99 ms', 'p50 w/o EFO push', 'warm samples', 'ledger w/rec', 'ledger w/change'],
+      rows.map(({ window, name, d }) => [name, Number(window), d.p50, d.p95, d.p99, d.withoutEfoPushP50, d.samples, d.ledger?.writesPerRecord ?? null, d.ledger?.writesPerChange ?? null]),
+    ),
+  );
+  log(`\nstages (median ms of the warm changes; EFO push: kinesis-mock pushes once a second, AWS about every 70 ms)`);
+  log(
+    table(
+      ['destination', 'window s', 'stream read', 'Kinesis put', 'EFO push', 'batch wait', 'function', 'total', 'w/o EFO push', 'samples'],
+      rows.map(({ window, name, d }) => [
+        name,
+        Number(window),
+        d.stages?.streamRead ?? null,
+        d.stages?.kinesisPut ?? null,
+        d.stages?.efoPush ?? null,
+        d.stages?.batchWait ?? null,
+        d.stages?.function ?? null,
+        d.stages?.total ?? null,
+        d.stages?.withoutEfoPush ?? null,
+        d.stages?.samples ?? null,
+      ]),
+    ),
+  );
+  const runs = Object.entries(report.runs);
+  log(
+    `\nruns: ${runs
+      .map(([window, r]) => `window ${window} s ${r.changes} changes, ${r.streamRecords} stream records, ${r.ok ? 'verified OK' : 'NOT VERIFIED'}, load average ${r.loadAverage.before} → ${r.loadAverage.after}`)
+      .join('; ')}`,
+  );
+  log('p50/p95/p99: commit → delivery of the changes made after the first 5 s (search: freshness); ledger w/rec: ledger item writes ÷ stream records, counted on the wire');
+  const busiest = Math.max(...runs.map(([, r]) => Math.max(r.loadAverage.before, r.loadAverage.after)));
+  // The pipeline alone (DynamoDB Local, kinesis-local, three functions) keeps about the core count busy.
+  if (busiest > 2 * cpus().length) {
+    log(`load average reached ${busiest} on ${cpus().length} cores: other work shared the machine, and these latencies include waiting for it`);
+  }
+  const base = report.windows['0'];
+  if (base) {
+    const [t50, t99, tOwn] = [LATENCY_TARGETS.p50Ms, LATENCY_TARGETS.p99Ms, LATENCY_TARGETS.projectShareP50Ms];
+    const verdict = (pick: (d: (typeof rows)[number]['d']) => number | null, target: number) => {
+      const missed = Object.entries(base).filter(([, d]) => (pick(d) ?? Infinity) > target).map(([name, d]) => `${name} ${pick(d) ?? 'n/a'}`);
+      return missed.length === 0 ? 'met' : `MISSED (${missed.join(', ')})`;
+    };
+    log(
+      `targets at the default window (0 s), every destination: p50 ≤ ${t50} ms ${verdict((d) => d.p50, t50)}; p99 ≤ ${t99} ms ${verdict((d) => d.p99, t99)}; ` +
+        `p50 without the EFO push ≤ ${tOwn} ms ${verdict((d) => d.withoutEfoPushP50, tOwn)}${report.runs['0']?.ok === false ? '; the run did not verify' : ''}`,
+    );
+  }
+  for (const [window, destinations] of windows) {
+    if (window === '0' || !base) continue;
+    const tradeOff = Object.entries(destinations).map(([name, d]) => {
+      const b = base[name as keyof typeof base];
+      const writes = b.ledger && d.ledger ? `, ledger writes/record ${b.ledger.writesPerRecord} → ${d.ledger.writesPerRecord}` : '';
+      return `${name} p50 ${b.p50} → ${d.p50} ms${writes}`;
+    });
+    log(`trade-off of a ${window} s window: ${tradeOff.join('; ')}`);
+  }
+  log(`latency targets ${report.met ? 'met' : `missed by: ${report.missedBy.join('; ')}`} (timing is reported, never a failure)`);
+  return report;
+}
+
+/** Where the results go: bench/results.json, or, when only some sections ran, BENCH_OUT or a temporary file. */
+function resultsFile(only: string | undefined): string {
+  if (process.env.BENCH_OUT) return process.env.BENCH_OUT;
+  return only ? join(tmpdir(), `ordered-fanout-bench-${only}.json`) : new URL('./results.json', import.meta.url).pathname;
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
+  const only = process.env.BENCH_ONLY || undefined;
+  if (only !== undefined && only !== 'latency') throw new Error(`BENCH_ONLY=${only}: only "latency" can run alone`);
   const loadBefore = loadavg().map((n) => round(n, 2));
   log(`ordered-fanout bench — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadBefore.join(' ')}`);
-  // DynamoDB Local (a JVM) starts while the workload is generated and the engine warms up; it idles during (a).
-  const dynamodbStarting = startDynamoDBLocal();
-  dynamodbStarting.catch(() => undefined);
-  let engine: Awaited<ReturnType<typeof engineSection>>;
-  let permanentGap: Awaited<ReturnType<typeof permanentGapSection>>;
-  let ledger: Awaited<ReturnType<typeof ledgerSection>>;
-  let scale: Awaited<ReturnType<typeof scaleSection>> | undefined;
-  let loadAfterEngine: number[];
-  try {
-    const workload = throughputWorkload();
-    engine = await engineSection(workload);
-    loadAfterEngine = loadavg().map((n) => round(n, 2));
-    permanentGap = await permanentGapSection();
-    ledger = await ledgerSection(dynamodbStarting);
-    if (SCALE_RECORDS > 0) scale = await scaleSection();
-  } finally {
-    await dynamodbStarting.then((dynamodb) => dynamodb.stop(), () => undefined);
+  const environment = (loadAfterEngine?: number[]) => ({
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    platform: process.platform,
+    source: sourceVersion(),
+    loadAverageBefore: loadBefore,
+    ...(loadAfterEngine ? { loadAverageAfterEngine: loadAfterEngine } : {}),
+    note: 'load averages (1, 5, 15 min) show whether other work shared the machine during the throughput runs',
+  });
+  let results: Record<string, unknown>;
+  if (only === 'latency') {
+    log('BENCH_ONLY=latency: only section (e)');
+    const latency = await latencySection();
+    results = { generatedAt: new Date().toISOString(), environment: environment(), latency };
+  } else {
+    // DynamoDB Local (a JVM) starts while the workload is generated and the engine warms up; it idles during (a).
+    const dynamodbStarting = startDynamoDBLocal();
+    dynamodbStarting.catch(() => undefined);
+    let engine: Awaited<ReturnType<typeof engineSection>>;
+    let permanentGap: Awaited<ReturnType<typeof permanentGapSection>>;
+    let ledger: Awaited<ReturnType<typeof ledgerSection>>;
+    let scale: Awaited<ReturnType<typeof scaleSection>> | undefined;
+    let loadAfterEngine: number[];
+    try {
+      const workload = throughputWorkload();
+      engine = await engineSection(workload);
+      loadAfterEngine = loadavg().map((n) => round(n, 2));
+      permanentGap = await permanentGapSection();
+      ledger = await ledgerSection(dynamodbStarting);
+      if (SCALE_RECORDS > 0) scale = await scaleSection();
+    } finally {
+      await dynamodbStarting.then((dynamodb) => dynamodb.stop(), () => undefined);
+    }
+    // (e) starts its own emulators per run, after the bench's DynamoDB Local has stopped.
+    const latency = await latencySection();
+    results = {
+      generatedAt: new Date().toISOString(),
+      environment: environment(loadAfterEngine),
+      engine,
+      permanentGap,
+      ledger,
+      ...(scale ? { scale } : {}),
+      latency,
+    };
   }
-  const results = {
-    generatedAt: new Date().toISOString(),
-    environment: {
-      node: process.version,
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      platform: process.platform,
-      source: sourceVersion(),
-      loadAverageBefore: loadBefore,
-      loadAverageAfterEngine: loadAfterEngine,
-      note: 'load averages (1, 5, 15 min) show whether other work shared the machine during the throughput runs',
-    },
-    engine,
-    permanentGap,
-    ledger,
-    ...(scale ? { scale } : {}),
-  };
-  const file = new URL('./results.json', import.meta.url);
+  const file = resultsFile(only);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  log(`\nwrote ${file.pathname} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  log(`\nwrote ${file} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
 main().catch((error: unknown) => {
