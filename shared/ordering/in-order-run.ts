@@ -24,6 +24,7 @@ import { addVersions, countVersions, hasVersion, rangeOf, removeVersions, type V
 import { isBeforeWindow, raisedFloor } from './window';
 import type { Watermark } from './watermark';
 import type { FailedDelivery } from './account-run';
+import { deliveryRight, homeDeadline, type DeliveryRight } from './delivery-right';
 
 /** What an operator's skip came to. */
 export type SkipOutcome = { readonly skipped: { readonly from: number; readonly to: number } } | { readonly refused: string };
@@ -298,41 +299,14 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
     return true;
   }
 
-  /**
-   * Whether the claim in the planned watermark lets this run deliver `version` now: held (ours, covering it, with
-   * enough time left for a delivery and its commit), take (a new or renewed one first), or stop (no time left). A
-   * delivery is only started with at least `reserveMs` to run before its claim ends: one started with less would time
-   * out and be dead-lettered for the engine's arithmetic, where handing the batch back to Lambda retries it.
-   */
-  private claimFor(version: number): 'held' | 'take' | 'stop' | 'home' | 'fence' | 'park' {
-    const now = this.ctx.now();
-    const { reserveMs, claimTtlMs, deadline, lane } = this.ctx;
-    if (deadline !== undefined && now >= deadline - reserveMs) return 'stop';
-    const reachable = Math.min(now + claimTtlMs, deadline ?? Number.POSITIVE_INFINITY);
-    const w = this.watermark;
-    const claim = w.claim;
-    if (claim && claim.owner === this.ctx.owner && claim.token === this.claimToken && covers(claim, version)) {
-      const left = claim.expiresAt - reserveMs - now;
-      // Renew a claim that runs short while a renewal would extend it; otherwise use what is left, if it is enough.
-      if (left >= claimTtlMs / 2 || reachable <= claim.expiresAt) return left >= reserveMs ? 'held' : 'stop';
-    }
-    if (w.home !== undefined && w.home === lane) {
-      // No live claim here (the rules wait on another engine's): the home lane delivers within its bound, and takes
-      // a claim (a write) only when that bound runs short. A home not yet written is not one: what was delivered
-      // under the claim that earned it is committed first (the claim's next write).
-      if (this.storedHome === lane && this.homeDeadline() - reserveMs - now >= reserveMs) return 'home';
-    } else if (w.home !== undefined) {
-      // Another lane's home that delivered lately drains what we park on its next batch (usually copies of what it
-      // has); one gone quiet (a reshard's parent, a lane with no more changes of the account) is fenced off.
-      const active = lane !== undefined && now - (w.homeActiveAt ?? 0) < this.ctx.homeBoundMs;
-      return active ? 'park' : 'fence';
-    }
-    return reachable - reserveMs - now >= reserveMs ? 'take' : 'stop';
+  /** The delivery right for `version` (see `deliveryRight`). */
+  private claimFor(version: number): DeliveryRight {
+    return deliveryRight({ ...this.rightTimes(), watermark: this.watermark, version, owner: this.ctx.owner, claimToken: this.claimToken, storedHome: this.storedHome, lane: this.ctx.lane });
   }
 
-  /** The end of what the home lane may deliver without a claim: `homeBoundMs` after its read, within the deadline. */
-  private homeDeadline(): number {
-    return Math.min(this.readAt + this.ctx.homeBoundMs, this.ctx.deadline ?? Number.POSITIVE_INFINITY);
+  private rightTimes() {
+    const { reserveMs, claimTtlMs, homeBoundMs, deadline } = this.ctx;
+    return { now: this.ctx.now(), readAt: this.readAt, reserveMs, claimTtlMs, homeBoundMs, deadline };
   }
 
   /**
@@ -344,7 +318,7 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
     // per-version: what an earlier claimed step delivered is written before the next delivery (a lost race re-plans).
     if (this.ctx.inOrderCommit === 'per-version' && this.dirty && !(await this.commit())) return true;
     healed ||= isHealedRecord(record);
-    const result = await this.ctx.deliver(this.delivery(record, healed), this.homeDeadline() - this.ctx.reserveMs);
+    const result = await this.ctx.deliver(this.delivery(record, healed), homeDeadline(this.rightTimes()) - this.ctx.reserveMs);
     if (result.status === 'failed') return this.failedDelivery(record, healed, result);
     this.countAccepted(result, healed);
     this.handled.set(record.version, { record, healed });
