@@ -6,6 +6,7 @@ import { DESTINATION_NAMES, type DestinationName } from '../infra/config/pipelin
 import { DEAD_LETTER_REASONS } from '../shared/ordering/ports';
 import { reconcile } from './commands/reconcile';
 import { redrive } from './commands/redrive';
+import { planCommand } from './commands/plan';
 import { parseGapSkip, type GapSkip } from './commands/redrive-gaps';
 import { replay } from './commands/replay';
 import { status } from './commands/status';
@@ -156,6 +157,40 @@ targeted(program.command('replay'))
       ),
     ),
   );
+
+const destinationList = (value: string): DestinationName[] => [...new Set(value.split(',').map((name) => destination(name.trim())))];
+const nonNegative = (value: string): number => {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0) throw new InvalidArgumentError('must be a number, 0 or more');
+  return parsed;
+};
+
+program
+  .command('plan')
+  .description('capacity and monthly cost of a load (us-east-1 list prices, dated), and the first limit it hits; no AWS calls')
+  .requiredOption('--writes-per-second <n>', 'item writes per second to the Accounts table', positive)
+  .requiredOption('--accounts <n>', 'accounts the writes are spread over (uniformly)', positive)
+  .requiredOption('--item-bytes <n>', 'bytes of an account item', positive)
+  .option('--destinations <list>', 'comma list of destinations', destinationList)
+  .option('--replay-days <n>', 'how far back a replay reads', nonNegative, 0)
+  .option('--batch-ms <n>', 'assumed Lambda time per batch', positive, 200)
+  .option('--simulate', 'check the ledger figures by running the engine over a synthetic sample', false)
+  .option('--json', 'print the result as JSON', false)
+  .action(async (options) => {
+    const io = consoleIO(options.json === true);
+    process.exitCode = await planCommand(
+      {
+        writesPerSecond: options.writesPerSecond,
+        accounts: options.accounts,
+        itemBytes: options.itemBytes,
+        ...(options.destinations ? { destinations: options.destinations } : {}),
+        replayDays: options.replayDays,
+        batchMs: options.batchMs,
+        simulate: options.simulate,
+      },
+      io,
+    );
+  });
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`fanout: ${error instanceof Error ? error.message : String(error)}\n`);

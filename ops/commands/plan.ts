@@ -1,0 +1,36 @@
+import type { DestinationName } from '../../infra/config/pipeline-config';
+import type { CommandIO } from '../io';
+import { formatPlan, formatSimulation } from '../plan/format';
+import { plan } from '../plan/plan';
+import { simulate } from '../plan/simulate';
+
+export interface PlanCommandOptions {
+  readonly writesPerSecond: number;
+  readonly accounts: number;
+  readonly itemBytes: number;
+  readonly destinations?: readonly DestinationName[];
+  readonly replayDays?: number;
+  /** Assumed Lambda time per batch, milliseconds. */
+  readonly batchMs?: number;
+  readonly simulate?: boolean;
+}
+
+/** `fanout plan`: what to deploy for a load, what it costs per month, and the first limit it hits. Exit code 0. */
+export async function planCommand(options: PlanCommandOptions, io: CommandIO): Promise<number> {
+  const result = plan({
+    writesPerSecond: options.writesPerSecond,
+    accounts: options.accounts,
+    itemBytes: options.itemBytes,
+    ...(options.destinations ? { destinations: options.destinations } : {}),
+    ...(options.replayDays !== undefined ? { replayDays: options.replayDays } : {}),
+    ...(options.batchMs !== undefined ? { batchSeconds: options.batchMs / 1000 } : {}),
+  });
+  const simulation = options.simulate ? await simulate(result) : undefined;
+  if (io.json) {
+    io.out(JSON.stringify({ plan: result, ...(simulation ? { simulation } : {}) }, (_key, value: unknown) => (value === Infinity ? null : value), 2));
+  } else {
+    for (const text of formatPlan(result)) io.out(text);
+    if (simulation) for (const text of formatSimulation(simulation)) io.out(text);
+  }
+  return simulation && simulation.variants.some((entry) => !entry.withinTolerance) ? 1 : 0;
+}
