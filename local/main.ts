@@ -14,6 +14,7 @@ import { parseDestinationFaults, type DestinationFaults } from './standins/fault
 import { LOCAL_STATE_FILE, localStateOf, removeLocalState, writeLocalState } from './pipeline/local-state';
 import { formatPipelineReport } from './pipeline/print-report';
 import { runPipeline, type PipelineRun, type Progress } from './pipeline/run-pipeline';
+import { REPORT_DIR, writeRunReport } from './report/write-report';
 
 const DEFAULTS = { accounts: 20, changes: 400, shards: 2, duplicateRate: 0.05, reorderRate: 0.1, reorderWindow: 8, seed: 1, concurrency: 8 };
 
@@ -71,6 +72,7 @@ const program = new Command('npm start --')
   .option('--config <file>', "the stack's configuration file (JSON, as for cdk deploy -c ordered-fanout:config-file=...)")
   .option('--json', 'print the report as JSON on stdout (progress goes to stderr)', false)
   .option('--dump <dir>', 'write what each destination received (<destination>.jsonl) and the table (table.jsonl)')
+  .option('--no-html', `do not write ${REPORT_DIR}/report.json and report.html`)
   .option('--logs <dir>', "where the functions' logs go, one file per destination", '.ordered-fanout/logs')
   .addOption(new Option('--keep-running', 'leave the emulators up and print their endpoints, until Ctrl-C').default(false))
   .showHelpAfterError();
@@ -95,6 +97,7 @@ interface CliOptions {
   json: boolean;
   dump?: string;
   logs: string;
+  html: boolean;
   keepRunning: boolean;
 }
 
@@ -159,6 +162,17 @@ async function main(): Promise<number> {
     }
     if (options.json) process.stdout.write(`${JSON.stringify(run.report, null, 2)}\n`);
     else process.stdout.write(`${formatPipelineReport(run.report)}\n`);
+    if (options.html) {
+      const written = writeRunReport(REPORT_DIR, {
+        report: run.report,
+        timeline: run.timeline,
+        accepted: run.accepted,
+        standingFaults: (options.fail ?? []).map(({ destination, rate }) => `--fail ${destination}:${rate}`),
+        generatedAt: new Date().toISOString(),
+        command: ['npm start', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+      });
+      process.stderr.write(`report: ${written.html} (data: ${written.json})\n`);
+    }
     if (options.keepRunning) await keepRunning(run, abort.signal);
     return run.report.ok ? 0 : 1;
   } finally {

@@ -19,6 +19,7 @@ import { actAsOperator, droppedSet, gapsOf, queueDepth, type OperatorReport } fr
 import { readAudit, readFraud, readSearch, type Accepted } from './read-back';
 import { verifyDestination, type DestinationDetails, type DestinationSummary } from './verify-pipeline';
 import { StageClock } from './stage-clock';
+import type { RunTimeline, TimelineEvent } from '../report/report-data';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -108,6 +109,8 @@ export interface PipelineRun {
   readonly env: LocalEnvironment;
   readonly config: PipelineConfig;
   readonly accepted: Readonly<Record<DestinationName, readonly Accepted[]>>;
+  /** The changes with their commit times, and the timed events (crashes, on-failure batches), for `report.html`. */
+  readonly timeline: RunTimeline;
   /** Stops the mappings, the functions, the bridge and every emulator. */
   stop(): Promise<void>;
 }
@@ -148,6 +151,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
     const metrics = new FunctionMetrics();
     const stages = new StageClock(env.resources.accountsTable);
     const crashes = new CrashCounter();
+    const events: TimelineEvent[] = [];
     const mappings = {} as Record<DestinationName, LocalEventSourceMapping>;
     for (const [index, destination] of DESTINATION_NAMES.entries()) {
       const settings = config.destinations[destination];
@@ -167,7 +171,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
               crashes: {
                 rate: options.crashRate ?? 0,
                 seed: (Math.imul(options.seed >>> 0, 0x01000193) ^ (0x5eed + index)) >>> 0,
-                onCrash: ({ point }) => crashes.count(destination, point),
+                onCrash: ({ point }) => {
+                  crashes.count(destination, point);
+                  events.push({ atMs: Date.now(), destination, kind: `crash ${point}` });
+                },
               },
             }
           : {}),
@@ -194,6 +201,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
         onInvoke: (records, atMs) => stages.invoked(destination, records, atMs),
         onFailure: async (record) => {
           const info = record.KinesisBatchInfo;
+          events.push({ atMs: Date.now(), destination, kind: `on-failure batch (${record.requestContext.condition})` });
           await env.s3.send(
             new PutObjectCommand({
               Bucket: env.resources.failedBatchesBucket,
@@ -358,7 +366,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
         ...(operator ? { operator } : {}),
       },
     };
-    return { report, env, config, accepted, stop };
+    return { report, env, config, accepted, timeline: { startedAtMs: started, changes: bridge.changes, events }, stop };
   } catch (error) {
     await stop();
     throw error;

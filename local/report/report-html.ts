@@ -1,0 +1,305 @@
+/**
+ * `report.html`: one self-contained page (no network) that draws `ReportData` with uPlot, whose minified script and
+ * stylesheet are read from node_modules and inlined when the page is written.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { DESTINATION_NAMES } from '../../infra/config/pipeline-config';
+import type { ReportData } from './report-data';
+
+const require = createRequire(import.meta.url);
+
+/** uPlot's minified browser build and stylesheet, from node_modules. */
+export function chartLibrary(): { script: string; style: string; version: string } {
+  const root = dirname(require.resolve('uplot/package.json'));
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  return {
+    script: readFileSync(join(root, 'dist/uPlot.iife.min.js'), 'utf8'),
+    style: readFileSync(join(root, 'dist/uPlot.min.css'), 'utf8'),
+    version,
+  };
+}
+
+/** JSON that is safe inside a `<script>` element: no `<` (so no `</script>` or `<!--`), no line separators. */
+export function inlineJson(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+/** Text inside a `<script>` element must not close it. */
+function inlineScript(source: string): string {
+  return source.replace(/<\/(script)/gi, '<\\/$1');
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+}
+
+/** The ids of the chart containers the page draws into (the browser test checks each one). */
+export function chartIds(): string[] {
+  return ['chart-timeline', 'chart-stages', ...DESTINATION_NAMES.flatMap((name) => [`chart-${name}-latency`, `chart-${name}-histogram`, `chart-${name}-flow`])];
+}
+
+export function renderReportHtml(data: ReportData, library = chartLibrary()): string {
+  const verdictClass = data.verdict.ok ? 'ok' : 'fail';
+  const sections = DESTINATION_NAMES.map(
+    (name) => `
+<section class="destination" id="${name}">
+  <h2>${name} <small>${escapeHtml(data.destinations[name].mode)}</small> <span class="badge ${data.destinations[name].ok ? 'ok' : 'fail'}">${data.destinations[name].ok ? 'OK' : 'FAIL'}</span></h2>
+  <div class="stats" id="stats-${name}"></div>
+  <div class="row">
+    <div class="chart" id="chart-${name}-latency"></div>
+    <div class="chart" id="chart-${name}-histogram"></div>
+  </div>
+  <div class="chart wide" id="chart-${name}-flow"></div>
+  <div class="tables" id="tables-${name}"></div>
+</section>`,
+  ).join('');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>ordered-fanout run report: ${data.verdict.ok ? 'OK' : 'FAIL'}</title>
+<style>${library.style}</style>
+<style>
+body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 1240px; padding: 12px 20px; color: #222; }
+h1 { font-size: 20px; margin: 4px 0; } h2 { font-size: 17px; margin: 18px 0 6px; } h2 small { color: #666; font-weight: normal; }
+.verdict { padding: 10px 14px; border-radius: 6px; font-size: 17px; font-weight: 600; }
+.verdict.ok { background: #e3f5e6; border: 1px solid #5cb85c; } .verdict.fail { background: #fbe4e4; border: 1px solid #d9534f; }
+.badge { font-size: 12px; padding: 1px 6px; border-radius: 4px; color: #fff; } .badge.ok { background: #3c9d3c; } .badge.fail { background: #c9302c; }
+.facts { color: #444; margin: 6px 0; padding-left: 18px; }
+.row { display: flex; gap: 12px; flex-wrap: wrap; } .row .chart { flex: 1 1 480px; min-width: 0; }
+.chart { min-height: 60px; margin: 4px 0; } .chart .title { font-weight: 600; font-size: 13px; margin-bottom: 2px; }
+.stats { font-variant-numeric: tabular-nums; color: #333; }
+.tables { display: flex; gap: 24px; flex-wrap: wrap; }
+table { border-collapse: collapse; font-size: 13px; margin: 4px 0; } td, th { border-bottom: 1px solid #ddd; padding: 2px 8px; text-align: left; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.muted { color: #777; } footer { color: #777; font-size: 12px; margin: 16px 0; }
+</style>
+</head>
+<body data-charts-expected="${chartIds().length}">
+<h1>ordered-fanout: local pipeline run</h1>
+<div class="verdict ${verdictClass}" id="verdict">${escapeHtml(data.verdict.headline)}</div>
+<ul class="facts" id="facts"></ul>
+<h2>Timeline</h2>
+<div class="chart wide" id="chart-timeline"></div>
+<div id="faults"></div>
+<h2>Commit → delivery, stage by stage <small>(median ms of the warm changes)</small></h2>
+<div class="chart wide" id="chart-stages"></div>
+${sections}
+<footer>Generated ${escapeHtml(data.generatedAt)} by <code>${escapeHtml(data.command)}</code>; charts: uPlot ${escapeHtml(library.version)} (MIT), inlined. Times are seconds from the run's first commit; buckets of ${data.bucketSeconds} s.</footer>
+<script>
+window.__reportErrors = [];
+window.addEventListener('error', function (e) { window.__reportErrors.push(String(e.message || e)); document.body.setAttribute('data-errors', JSON.stringify(window.__reportErrors)); });
+</script>
+<script>${inlineScript(library.script)}</script>
+<script id="report-data" type="application/json">${inlineJson(data)}</script>
+<script>${inlineScript(PAGE_SCRIPT)}</script>
+</body>
+</html>
+`;
+}
+
+/** The page's own script: draws every chart, then marks each container `data-rendered` and the body with the count. */
+const PAGE_SCRIPT = String.raw`
+(function () {
+  'use strict';
+  var data = JSON.parse(document.getElementById('report-data').textContent);
+  var NAMES = ['audit', 'search', 'fraud'];
+  var COLORS = { audit: '#1f77b4', search: '#2ca02c', fraud: '#d62728', committed: '#555' };
+  var STAGE_NAMES = [['streamRead', 'stream read'], ['kinesisPut', 'Kinesis put'], ['efoPush', 'EFO push'], ['batchWait', 'batch wait'], ['function', 'function']];
+  var STAGE_COLORS = ['#9ecae1', '#6baed6', '#fdae6b', '#a1d99b', '#756bb1'];
+
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    for (var k in attrs || {}) e.setAttribute(k, attrs[k]);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function table(head, rows) {
+    var t = el('table');
+    var tr = el('tr');
+    head.forEach(function (h) { tr.appendChild(el('th', {}, h)); });
+    t.appendChild(tr);
+    rows.forEach(function (row) {
+      var r = el('tr');
+      row.forEach(function (cell) { r.appendChild(el('td', typeof cell === 'number' ? { class: 'n' } : {}, String(cell))); });
+      t.appendChild(r);
+    });
+    return t;
+  }
+  function ms(v) { return v >= 1000 ? (v / 1000) + 's' : v + 'ms'; }
+  function widthOf(id) { return Math.max(320, document.getElementById(id).clientWidth || 600); }
+
+  // Phases as dashed grey lines, timed fault events as red ticks, on every time chart.
+  function markers() {
+    return { hooks: { draw: [function (u) {
+      var ctx = u.ctx, top = u.bbox.top, bottom = u.bbox.top + u.bbox.height;
+      ctx.save();
+      ctx.lineWidth = 1;
+      ctx.setLineDash([4, 4]);
+      ctx.strokeStyle = '#999';
+      ctx.fillStyle = '#666';
+      ctx.font = (10 * devicePixelRatio) + 'px sans-serif';
+      data.phases.forEach(function (p) {
+        var x = Math.round(u.valToPos(p.at, 'x', true));
+        if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
+        ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, bottom); ctx.stroke();
+        ctx.fillText(p.label, x + 3, top + 10 * devicePixelRatio);
+      });
+      ctx.setLineDash([]);
+      ctx.strokeStyle = 'rgba(214,39,40,0.8)';
+      ctx.lineWidth = 2;
+      data.faults.events.forEach(function (e) {
+        var x = Math.round(u.valToPos(e.at, 'x', true));
+        ctx.beginPath(); ctx.moveTo(x, bottom); ctx.lineTo(x, bottom - 8 * devicePixelRatio); ctx.stroke();
+      });
+      ctx.restore();
+    }] } };
+  }
+
+  function chart(id, title, opts, series) {
+    var box = document.getElementById(id);
+    box.appendChild(el('div', { class: 'title' }, title));
+    opts.width = widthOf(id);
+    opts.height = opts.height || 220;
+    // uPlot sizes its canvas and draws after a microtask: mark the container once it has drawn at its size.
+    opts.hooks = opts.hooks || {};
+    opts.hooks.draw = (opts.hooks.draw || []).concat([function (u) {
+      var canvas = u.ctx.canvas;
+      if (canvas.width > 0 && canvas.height > 0) {
+        var points = 0;
+        for (var i = 1; i < u.data.length; i++) u.data[i].forEach(function (v) { if (v != null) points++; });
+        box.setAttribute('data-rendered', String(u.series.length - 1));
+        box.setAttribute('data-points', String(points));
+        box.setAttribute('data-canvas-size', canvas.width + 'x' + canvas.height);
+      }
+    }]);
+    return new uPlot(opts, series, box);
+  }
+  var bars = uPlot.paths.bars({ size: [0.7, 60] });
+  var timeAxis = { label: 's since first commit' };
+
+  // Verdict facts.
+  var facts = document.getElementById('facts');
+  data.facts.forEach(function (f) { facts.appendChild(el('li', {}, f)); });
+
+  // Timeline: committed and delivered per second, timed faults per bucket.
+  var eventsPerBucket = data.t.map(function () { return 0; });
+  data.faults.events.forEach(function (e) {
+    var i = Math.min(data.t.length - 1, Math.max(0, Math.floor(e.at / data.bucketSeconds)));
+    eventsPerBucket[i] += 1;
+  });
+  eventsPerBucket = eventsPerBucket.map(function (n) { return n > 0 ? n : null; });
+  var timelineSeries = [{}, { label: 'committed/s', stroke: COLORS.committed, width: 2 }];
+  var timelineData = [data.t, data.committed];
+  NAMES.forEach(function (n) { timelineSeries.push({ label: n + ' delivered/s', stroke: COLORS[n] }); timelineData.push(data.destinations[n].throughput); });
+  timelineSeries.push({ label: 'timed faults', stroke: '#d62728', fill: 'rgba(214,39,40,0.35)', paths: bars, scale: 'faults', points: { show: false } });
+  timelineData.push(eventsPerBucket);
+  chart('chart-timeline', 'Throughput, and injected faults on the timeline (red: timed faults per bucket)', {
+    height: 240,
+    plugins: [markers()],
+    scales: { x: { time: false }, faults: { range: function (u, min, max) { return [0, Math.max(1, max) * 4]; } } },
+    axes: [timeAxis, { label: 'changes/s' }, { scale: 'faults', side: 1, grid: { show: false }, label: 'faults' }],
+    series: timelineSeries,
+  }, timelineData);
+
+  // Injected faults: counted and described.
+  var faultsBox = document.getElementById('faults');
+  if (data.faults.described.length) {
+    faultsBox.appendChild(el('div', { class: 'muted' }, 'Faults in force: ' + data.faults.described.join('; ')));
+  }
+  if (data.faults.counts.length) {
+    faultsBox.appendChild(table(['where', 'injected fault / chaos', 'count'], data.faults.counts.map(function (c) { return [c.destination, c.kind, c.count]; })));
+  }
+  if (!data.faults.events.length) faultsBox.appendChild(el('div', { class: 'muted' }, 'No timed faults (crashes, on-failure batches) in this run.'));
+
+  // Stage breakdown: one stacked bar per destination (each series is the running total up to its stage).
+  var stageX = [0, 1, 2];
+  var cumulative = STAGE_NAMES.map(function () { return [null, null, null]; });
+  NAMES.forEach(function (n, i) {
+    var s = data.destinations[n].stages, sum = 0;
+    if (!s) return;
+    STAGE_NAMES.forEach(function (stage, j) { sum += s[stage[0]]; cumulative[j][i] = sum; });
+  });
+  var stageSeries = [{}];
+  var stageData = [stageX];
+  for (var j = STAGE_NAMES.length - 1; j >= 0; j--) {
+    (function (j) {
+      stageSeries.push({
+        label: STAGE_NAMES[j][1], stroke: STAGE_COLORS[j], fill: STAGE_COLORS[j], paths: bars, points: { show: false },
+        value: function (u, v, si, idx) { if (idx == null || v == null) return '-'; var prev = j > 0 ? cumulative[j - 1][idx] : 0; return (v - (prev || 0)) + ' ms'; },
+      });
+      stageData.push(cumulative[j]);
+    })(j);
+  }
+  chart('chart-stages', 'Median commit → delivery by stage (stacked), per destination', {
+    height: 220,
+    scales: { x: { time: false, range: [-0.5, 2.5] }, y: { range: function (u, min, max) { return [0, Math.max(10, max * 1.1)]; } } },
+    axes: [{ splits: function () { return stageX; }, values: function (u, splits) { return splits.map(function (v) { return NAMES[v] || ''; }); } }, { label: 'ms' }],
+    series: stageSeries,
+  }, stageData);
+
+  NAMES.forEach(function (n) {
+    var d = data.destinations[n];
+    var l = d.latency, s = d.summary;
+    document.getElementById('stats-' + n).textContent =
+      'commit → delivery' + (d.mode === 'latest-state' ? ' (freshness)' : '') + ': p50 ' + l.p50 + ' / p90 ' + l.p90 + ' / p95 ' + l.p95 + ' / p99 ' + l.p99 + ' / max ' + l.max +
+      ' ms of ' + l.samples + ' changes; warm p50 ' + d.warm.p50 + ' / p99 ' + d.warm.p99 + ' ms; delivered ' + s.delivered + ', ' + s.recordsPerSecond + ' rec/s, missing ' + s.missing +
+      ', order violations ' + s.orderViolations;
+
+    chart('chart-' + n + '-latency', n + ': commit → delivery latency over time (by commit second), ms', {
+      plugins: [markers()],
+      scales: { x: { time: false } },
+      axes: [timeAxis, { label: 'ms' }],
+      series: [{}, { label: 'p50', stroke: COLORS[n], width: 2, spanGaps: true }, { label: 'p99', stroke: COLORS[n], dash: [6, 4], spanGaps: true }, { label: 'max', stroke: '#aaa', spanGaps: true }],
+    }, [data.t, d.latencyOverTime.p50, d.latencyOverTime.p99, d.latencyOverTime.max]);
+
+    // Bins up to the first one above the largest latency (at least 6), labelled by their upper edge.
+    var edges = d.histogram.edges, counts = d.histogram.counts, last = 0;
+    counts.forEach(function (c, i) { if (c > 0) last = i; });
+    var shown = Math.min(edges.length, Math.max(6, last + 2));
+    var hx = edges.slice(0, shown).map(function (_, i) { return i; });
+    var binLabel = function (i) {
+      if (i == null || edges[i] === undefined) return '';
+      return edges[i] === -1 ? '>' + ms(edges[i - 1]) : '≤' + ms(edges[i]);
+    };
+    chart('chart-' + n + '-histogram', n + ': latency histogram (changes per bin)', {
+      scales: { x: { time: false, range: [-0.5, hx.length - 0.5] } },
+      axes: [{ splits: function () { return hx; }, values: function (u, splits) { return splits.map(binLabel); } }, { label: 'changes' }],
+      series: [{ label: 'bin', value: function (u, i) { return binLabel(i); } },
+        { label: 'changes', stroke: COLORS[n], fill: COLORS[n], paths: bars, points: { show: false } }],
+    }, [hx, counts.slice(0, shown)]);
+
+    chart('chart-' + n + '-flow', n + ': throughput (delivered/s) and lag (changes committed, not yet held)', {
+      height: 200,
+      plugins: [markers()],
+      scales: { x: { time: false }, lag: {} },
+      axes: [timeAxis, { label: 'delivered/s' }, { scale: 'lag', side: 1, grid: { show: false }, label: 'lag (changes)' }],
+      series: [{}, { label: 'delivered/s', stroke: COLORS[n], width: 2 }, { label: 'lag', stroke: '#ff7f0e', fill: 'rgba(255,127,14,0.12)', scale: 'lag' }],
+    }, [data.t, d.throughput, d.lag]);
+
+    var tables = document.getElementById('tables-' + n);
+    var dl = Object.keys(d.deadLetters.byReason).map(function (r) { return ['redriven: ' + r, d.deadLetters.byReason[r]]; });
+    dl.push(['left in the dead-letter queue', d.deadLetters.leftInQueue]);
+    tables.appendChild(table(['dead letters', 'count'], dl));
+    var pk = Object.keys(d.parked.byReason).map(function (r) { return [r, d.parked.byReason[r]]; });
+    pk.push(['accounts waiting', d.parked.waitingAccounts]);
+    pk.push(['parked at the end (total)', d.parked.total]);
+    tables.appendChild(table(['parked', 'count'], pk));
+    var fm = d.functionMetrics;
+    tables.appendChild(table(['function metrics (EMF)', 'total'], [['retries', fm.retries], ['quarantined', fm.quarantined], ['failed records', fm.failedRecords], ['duplicates skipped', fm.duplicatesSkipped], ['stale', fm.stale]]));
+  });
+
+  setTimeout(function () {
+    document.body.setAttribute('data-charts-rendered', String(document.querySelectorAll('.chart[data-rendered]').length));
+    document.body.setAttribute('data-errors', JSON.stringify(window.__reportErrors));
+  }, 100);
+})();
+`;
