@@ -39,7 +39,7 @@ export interface Variant {
   readonly label: string;
   readonly mode: DeliveryMode;
   readonly inOrderCommit?: InOrderCommit;
-  /** Part of the engine's default settings (per-version commits and home lanes are opt-ins). */
+  /** Part of the consumers' default settings (per-version commits and claims-only are opt-ins). */
   readonly isDefault: boolean;
   /** Pass each batch's shard as its lane (`ProcessOptions.lane`): the consumers' `IN_ORDER_HOME_LANES`. */
   readonly homeLanes?: boolean;
@@ -52,8 +52,8 @@ export const VARIANTS: readonly Variant[] = [
   { key: 'latestState', label: 'latest-state', mode: 'latest-state', isDefault: true },
   { key: 'latestStateEnforced', label: 'latest-state (destination-enforced)', mode: 'latest-state', destinationEnforced: true, isDefault: false },
   { key: 'inOrder', label: 'in-order (per-version)', mode: 'in-order', inOrderCommit: 'per-version', isDefault: false },
-  { key: 'inOrderPerBatch', label: 'in-order (per-batch)', mode: 'in-order', inOrderCommit: 'per-batch', isDefault: true },
-  { key: 'inOrderHomeLanes', label: 'in-order (per-batch, home lanes)', mode: 'in-order', inOrderCommit: 'per-batch', homeLanes: true, isDefault: false },
+  { key: 'inOrderPerBatch', label: 'in-order (per-batch, claims only)', mode: 'in-order', inOrderCommit: 'per-batch', isDefault: false },
+  { key: 'inOrderHomeLanes', label: 'in-order (per-batch, home lanes)', mode: 'in-order', inOrderCommit: 'per-batch', homeLanes: true, isDefault: true },
 ];
 
 /**

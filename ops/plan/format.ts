@@ -120,7 +120,7 @@ export function formatSimulation(simulation: Simulation): string[] {
     '',
     `Simulation: the engine (in-memory ledger, no-op destination) over ${num(simulation.records)} records, ${num(simulation.accounts)} accounts, ` +
       `${simulation.batches} batches of ${simulation.batchSize} (seed ${simulation.seed}): v = ${num(simulation.versionsPerAccountPerBatch, 3)}, ` +
-      `first sightings ${num(simulation.firstTouch, 3)}/record`,
+      `claimed first batches ${num(simulation.firstTouch, 3)}/record`,
     ...table(
       ['variant', 'destinations', 'planned (full scale)', 'planned (sample)', 'simulated', 'agrees'],
       simulation.variants.map((entry) => [

@@ -130,8 +130,8 @@ export function plan(inputs: PlanInputs): Plan {
   const stream = planStream(w, itemBytes, names.length, config.stream.retentionHours);
   const records = stream.recordsPerMonth;
   const cdcUnitsPerWrite = Math.ceil(itemBytes / 1024);
-  // Upper bound: every account seen for the first time each month.
-  const firstTouch = Math.min(accounts, records) / records;
+  // Upper bound: every account new each month, so its first two batches are claimed (home lanes).
+  const firstTouch = Math.min(2 * accounts, records) / records;
 
   const destinations = names.map((name): DestinationPlan => {
     const settings = config.destinations[name];
@@ -209,7 +209,7 @@ export function plan(inputs: PlanInputs): Plan {
       `a batch takes ${batchSeconds * 1000} ms of Lambda time whatever its size (ledger read + destination call + ledger write; --batch-ms)`,
       `with a ${config.destinations[names[0] ?? 'audit'].maxBatchingWindowSeconds} s batching window a lane's next batch holds what arrived while the previous one ran, up to batchSize`,
       'writes are spread uniformly over the accounts (no hot accounts) and arrive evenly over the month (730 h)',
-      'first sightings (home lanes only): as if every account were new each month, f = min(A, records)/records (an upper bound)',
+      'claimed first batches (home lanes only): as if every account were new each month, its first two batches claimed: f = min(2A, records)/records (an upper bound)',
       'ledger items are under 1 KB: one item write = 1 WRU, one consistent read = 1 RRU; reads ≈ one per account per batch (1/v)',
       `stored stream data ≈ record bytes, retention ${config.stream.retentionHours} h (first 24 h included, extended to 7 days, long-term beyond)`,
       'list prices, first pricing tier, no free tier; Lambda arm64',

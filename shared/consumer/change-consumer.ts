@@ -25,7 +25,7 @@ export interface ChangeConsumerOptions {
   readonly engine?: Omit<OrderingEngineOptions, 'destination' | 'ledger' | 'deadLetters' | 'epoch'>;
   /**
    * Pass each batch's shard to the engine as its lane (`ProcessOptions.lane`): `in-order` accounts are then delivered
-   * from their home lane with one ledger write per batch. @default false
+   * from their home lane with one ledger write per batch. @default true
    */
   readonly homeLanes?: boolean;
   /** An account waiting longer than this counts as parked too long (a metric, and an alarm in the stack). @default 15 min */
@@ -102,7 +102,7 @@ export class ChangeConsumer {
     this.#clock = options.clock ?? Date.now;
     this.#deadLetters = new WatchedDeadLetterQueue(options.deadLetters);
     this.#ledger = options.ledger;
-    this.#homeLanes = options.homeLanes ?? false;
+    this.#homeLanes = options.homeLanes ?? true;
     this.#parkedAgeThresholdMs = options.parkedAgeThresholdMs ?? 15 * 60_000;
     this.#parkedReportEveryMs = options.parkedReportEveryMs ?? 60_000;
     this.#engine = new OrderingEngine({

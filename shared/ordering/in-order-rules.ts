@@ -156,6 +156,18 @@ export function fenced(w: Watermark, token: string, until: number): Watermark {
 }
 
 /**
+ * A claimed commit on `lane` (undefined: a side path, which homes nothing): the home's commit keeps it active; a lane
+ * becomes the home on its second claimed commit in a row (the first makes it the candidate), so a duplicate that
+ * reached another shard before the original does not take the account there. Another lane's home is left alone.
+ */
+export function homedOn(w: Watermark, lane: string | undefined, now: number): Watermark {
+  if (lane === undefined || (w.home !== undefined && w.home !== lane)) return w;
+  if (w.home === lane) return { ...w, homeActiveAt: now };
+  if (w.homeCandidate === lane) return { ...w, home: lane, homeActiveAt: now, homeCandidate: undefined };
+  return { ...w, homeCandidate: lane };
+}
+
+/**
  * Whether a delivery made on home lane `lane` without a claim may still be committed on `fresh` (a watermark re-read
  * after a lost race): `covered` when the version is already there; `home` when it follows on and the account is still
  * homed there with no other engine's live claim; `fenced` when it follows on and a fence written since our read has

@@ -9,6 +9,7 @@ import {
   fenced,
   floorRaised,
   homeDeliveryStands,
+  homedOn,
   gapTimedOut,
   isSkipRefusal,
   nextInOrderStep,
@@ -51,6 +52,7 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
   /** Records from before a replay's window: their floor is re-applied to a fresh watermark after a lost race. */
   private readonly beforeWindow: ChangeRecord[] = [];
   private countedBaseline = false;
+  private countedForHome = false;
   private noticeFailed = false;
   private skip: { readonly through: number; readonly reason: string } | undefined;
   /** Set by an operator's skip (see `skipGap`). */
@@ -280,7 +282,10 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
       this.countAccepted(result, healed);
       this.handled.set(record.version, { record, healed });
       if (this.isUnsettled(record.version) && this.records.get(record.version) === record) this.pending.set(record.version, result);
-      this.remember(this.underClaim(token, record.version, (w) => this.homed(delivered(w, record, healed))));
+      // The lane counts once per run towards becoming the account's home (see `homedOn`), whatever the run delivers.
+      const homes = !this.countedForHome;
+      this.countedForHome = true;
+      this.remember(this.underClaim(token, record.version, (w) => (homes ? homedOn(delivered(w, record, healed), this.ctx.lane, this.ctx.now()) : delivered(w, record, healed))));
       return true;
     }
     return this.failedDelivery(record, healed, result);
@@ -301,12 +306,22 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
 
   /** The delivery right for `version` (see `deliveryRight`). */
   private claimFor(version: number): DeliveryRight {
-    return deliveryRight({ ...this.rightTimes(), watermark: this.watermark, version, owner: this.ctx.owner, claimToken: this.claimToken, storedHome: this.storedHome, lane: this.ctx.lane });
-  }
-
-  private rightTimes() {
-    const { reserveMs, claimTtlMs, homeBoundMs, deadline } = this.ctx;
-    return { now: this.ctx.now(), readAt: this.readAt, reserveMs, claimTtlMs, homeBoundMs, deadline };
+    const { ctx } = this;
+    // One literal of one shape: this runs before every delivery.
+    return deliveryRight({
+      watermark: this.watermark,
+      version,
+      owner: ctx.owner,
+      claimToken: this.claimToken,
+      storedHome: this.storedHome,
+      lane: ctx.lane,
+      readAt: this.readAt,
+      now: ctx.now(),
+      deadline: ctx.deadline,
+      reserveMs: ctx.reserveMs,
+      claimTtlMs: ctx.claimTtlMs,
+      homeBoundMs: ctx.homeBoundMs,
+    });
   }
 
   /**
@@ -318,7 +333,7 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
     // per-version: what an earlier claimed step delivered is written before the next delivery (a lost race re-plans).
     if (this.ctx.inOrderCommit === 'per-version' && this.dirty && !(await this.commit())) return true;
     healed ||= isHealedRecord(record);
-    const result = await this.ctx.deliver(this.delivery(record, healed), homeDeadline(this.rightTimes()) - this.ctx.reserveMs);
+    const result = await this.ctx.deliver(this.delivery(record, healed), homeDeadline({ readAt: this.readAt, homeBoundMs: this.ctx.homeBoundMs, deadline: this.ctx.deadline }) - this.ctx.reserveMs);
     if (result.status === 'failed') return this.failedDelivery(record, healed, result);
     this.countAccepted(result, healed);
     this.handled.set(record.version, { record, healed });
@@ -360,11 +375,7 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
     this.update(fenced(this.watermark, this.ctx.newClaimToken(), this.ctx.now() + this.ctx.homeBoundMs));
   }
 
-  /** The planned watermark homed on this run's lane, if it has one (a side path leaves the account without a home). */
-  private homed(w: Watermark): Watermark {
-    const lane = this.ctx.lane;
-    return lane === undefined ? w : { ...w, home: lane, homeActiveAt: this.ctx.now() };
-  }
+
 
   /** A delivery that could not be finished or recorded: release the claim and let the batch be retried. */
   private async stop(): Promise<false> {

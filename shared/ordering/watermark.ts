@@ -100,6 +100,11 @@ export interface Watermark {
   readonly home?: string;
   /** When the home lane last delivered (ms): a lane whose home has gone quiet fences it off rather than wait for it. */
   readonly homeActiveAt?: number;
+  /**
+   * The lane of the last claimed commit while the account has no home: a lane becomes the home on its second claimed
+   * commit in a row, so a duplicate that reached another shard before the original does not make that shard the home.
+   */
+  readonly homeCandidate?: string;
   /** Milliseconds since the epoch at which the account started waiting for a missing version. */
   readonly gapSince?: number;
   readonly gapNotice?: GapNotice;
@@ -130,6 +135,7 @@ export function emptyWatermark(accountId: string): Watermark {
     claim: undefined,
     home: undefined,
     homeActiveAt: undefined,
+    homeCandidate: undefined,
     gapSince: undefined,
     gapNotice: undefined,
     floor: undefined,

@@ -1,10 +1,18 @@
 import { describe, expect, test } from 'vitest';
 import { FENCE_OWNER } from '../../shared/ordering/watermark';
+import type { ChangeRecord } from '../../shared/change-record/change-record';
 import { accountHistory, pick } from '../support/histories';
 import { harness, loseNextRace, type Harness } from '../support/engine-harness';
 
 const HOME = { lane: 'shardId-000000000000' };
 const OTHER = { lane: 'shardId-000000000001' };
+
+/** Two claimed batches on HOME: the first makes the lane the candidate, the second the home (see `homedOn`). */
+async function homeOn(h: Harness, records: readonly ChangeRecord[]): Promise<void> {
+  const half = Math.max(1, Math.floor(records.length / 2));
+  await h.engine.process(records.slice(0, half), HOME);
+  await h.another('engine-home').process(records.slice(half), HOME);
+}
 
 /** Counts ledger write requests (one conditional write, whatever items it moves). */
 function countWrites(h: Harness): () => number {
@@ -15,22 +23,29 @@ function countWrites(h: Harness): () => number {
 }
 
 describe('in-order home lanes', () => {
-  test('the first batch claims and makes its lane the home; later batches on that lane write once per account', async () => {
+  test('two claimed batches on a lane make it the home; later batches on that lane write once per account', async () => {
     const h = harness('in-order', { inOrderCommit: 'per-batch' });
-    const [a, b] = [accountHistory('A', 30), accountHistory('B', 30)];
+    const [a, b] = [accountHistory('A', 40), accountHistory('B', 40)];
 
     await h.engine.process([...a.slice(0, 10), ...b.slice(0, 10)], HOME);
     expect(h.ledger.store.requests.writes).toBe(4);
     const first = await h.ledger.load(['A', 'B']);
-    expect([...first.values()].map((w) => [w.version, w.home, w.claim])).toEqual([
-      [10, HOME.lane, undefined],
-      [10, HOME.lane, undefined],
+    expect([...first.values()].map((w) => [w.version, w.home, w.homeCandidate, w.claim])).toEqual([
+      [10, undefined, HOME.lane, undefined],
+      [10, undefined, HOME.lane, undefined],
+    ]);
+    await h.another('engine-2').process([...a.slice(10, 20), ...b.slice(10, 20)], HOME);
+    expect(h.ledger.store.requests.writes).toBe(8);
+    const second = await h.ledger.load(['A', 'B']);
+    expect([...second.values()].map((w) => [w.version, w.home, w.homeCandidate])).toEqual([
+      [20, HOME.lane, undefined],
+      [20, HOME.lane, undefined],
     ]);
 
-    await h.another('engine-2').process([...a.slice(10, 20), ...b.slice(10, 20)], HOME);
-    await h.another('engine-3').process([...b.slice(20), ...a.slice(20)].reverse(), HOME);
+    await h.another('engine-3').process([...a.slice(20, 30), ...b.slice(20, 30)], HOME);
+    await h.another('engine-4').process([...b.slice(30), ...a.slice(30)].reverse(), HOME);
 
-    expect(h.ledger.store.requests.writes).toBe(4 + 2 + 2);
+    expect(h.ledger.store.requests.writes).toBe(8 + 2 + 2);
     expect(h.destination.versionsOf('A')).toEqual(a.map((r) => r.version));
     expect(h.destination.versionsOf('B')).toEqual(b.map((r) => r.version));
   });
@@ -38,7 +53,7 @@ describe('in-order home lanes', () => {
   test('per-version on the home lane writes once per delivered version, and never claims', async () => {
     const h = harness('in-order', { inOrderCommit: 'per-version' });
     const a = accountHistory('A', 8);
-    await h.engine.process(a.slice(0, 3), HOME);
+    await homeOn(h, a.slice(0, 3));
     const before = h.ledger.store.requests.writes;
 
     await h.engine.process(a.slice(3), HOME);
@@ -50,7 +65,7 @@ describe('in-order home lanes', () => {
   test('another lane parks what it holds while the home delivers lately, and the home lane drains it', async () => {
     const h = harness('in-order', { inOrderCommit: 'per-batch', homeBoundMs: 4_000 });
     const a = accountHistory('A', 5);
-    await h.engine.process(a.slice(0, 2), HOME);
+    await homeOn(h, a.slice(0, 2));
     h.clock.advance(3_999);
 
     const outcome = await h.another('engine-2').process([{ ...a[2]!, sequenceNumber: 'copy' }, a[3]!], OTHER);
@@ -66,7 +81,7 @@ describe('in-order home lanes', () => {
   test('another lane fences a home gone quiet in one write with what it parks, and nobody delivers until the fence ends', async () => {
     const h = harness('in-order', { inOrderCommit: 'per-batch', homeBoundMs: 4_000 });
     const a = accountHistory('A', 6);
-    await h.engine.process(a.slice(0, 2), HOME);
+    await homeOn(h, a.slice(0, 2));
     h.clock.advance(4_000);
     const writes = countWrites(h);
 
@@ -87,14 +102,16 @@ describe('in-order home lanes', () => {
     await h.another('engine-3').process(a.slice(5), OTHER);
     expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4, 5, 6]);
     const [after] = (await h.ledger.load(['A'])).values();
-    expect(after).toMatchObject({ version: 6, home: OTHER.lane, parked: [] });
+    // One claimed commit makes the other lane the candidate; a second one would make it the home.
+    expect(after).toMatchObject({ version: 6, home: undefined, homeCandidate: OTHER.lane, parked: [] });
   });
 
   test('a redrive (no lane) fences a homed account before it delivers; a sweep after the fence delivers', async () => {
     const h = harness('in-order', { inOrderCommit: 'per-batch', homeBoundMs: 4_000 });
     const a = accountHistory('A', 6);
     // 3 and 4 are missing: two versions, so no heal; 5 and 6 park behind them.
-    await h.engine.process(pick(a, 1, 2, 5, 6), HOME);
+    await homeOn(h, pick(a, 1, 2));
+    await h.engine.process(pick(a, 5, 6), HOME);
     expect(h.destination.versionsOf('A')).toEqual([1, 2]);
 
     const redrive = await h.another('redrive').process(pick(a, 3, 4));
@@ -110,65 +127,66 @@ describe('in-order home lanes', () => {
 
   test('a home commit that lost its race to a fence still counts while the fence has time left', async () => {
     const h = harness('in-order', { inOrderCommit: 'per-batch', homeBoundMs: 4_000 });
-    const a = accountHistory('A', 4);
-    await h.engine.process(a.slice(0, 1), HOME);
-    // Between the home run's read and its commit, a copy of version 2 on another shard fences the home lane off.
+    const a = accountHistory('A', 5);
+    await homeOn(h, a.slice(0, 2));
+    // Between the home run's read and its commit, a redrive of a copy of version 3 fences the home lane off.
     const write = h.ledger.write.bind(h.ledger);
     let fenced = false;
     h.ledger.write = async (request) => {
       if (!fenced) {
         fenced = true;
-        // A redrive of a copy of version 2 (a side path: it always fences).
-        await h.another('redrive').process([{ ...a[1]!, sequenceNumber: 'copy' }]);
+        // A side path: it always fences.
+        await h.another('redrive').process([{ ...a[2]!, sequenceNumber: 'copy' }]);
       }
       return write(request);
     };
 
-    const outcome = await h.engine.process(a.slice(1, 3), HOME);
+    const outcome = await h.engine.process(a.slice(2, 4), HOME);
 
-    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3]);
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4]);
     expect(outcome.counts).toMatchObject({ delivered: 2, claimsLost: 0, failed: 0 });
     const [w] = (await h.ledger.load(['A'])).values();
-    expect(w).toMatchObject({ version: 3, home: undefined, parked: [] });
+    expect(w).toMatchObject({ version: 4, home: undefined, parked: [] });
     expect(w?.claim?.owner).toBe(FENCE_OWNER);
     expect(h.ledger.allParked()).toEqual([]);
   });
 
   test('a home commit that comes after the fence has ended does not count: the versions are delivered again, in order', async () => {
     const h = harness('in-order', { inOrderCommit: 'per-batch', homeBoundMs: 4_000 });
-    const a = accountHistory('A', 3);
-    await h.engine.process(a.slice(0, 1), HOME);
+    const a = accountHistory('A', 4);
+    await homeOn(h, a.slice(0, 2));
     const write = h.ledger.write.bind(h.ledger);
     let fenced = false;
     h.ledger.write = async (request) => {
       if (!fenced) {
         fenced = true;
-        await h.another('redrive').process([{ ...a[1]!, sequenceNumber: 'copy' }]);
+        await h.another('redrive').process([{ ...a[2]!, sequenceNumber: 'copy' }]);
         // The home run's commit is so late that the fence is over.
         h.clock.advance(4_000);
       }
       return write(request);
     };
 
-    const outcome = await h.engine.process(a.slice(1, 3), HOME);
+    const outcome = await h.engine.process(a.slice(2, 4), HOME);
 
     expect(outcome.counts.claimsLost).toBe(1);
-    // Not counted as delivered: the run claims the account and delivers 2 and 3 again, in order.
-    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 2, 3]);
+    // Not counted as delivered: the run claims the account and delivers 3 and 4 again, in order.
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4, 3, 4]);
     const [w] = (await h.ledger.load(['A'])).values();
-    expect(w).toMatchObject({ version: 3, home: HOME.lane });
+    // A claimed commit after a fence makes the lane the candidate again, not yet the home.
+    expect(w).toMatchObject({ version: 4, home: undefined, homeCandidate: HOME.lane });
   });
 
   test('a lost race against nothing but a revision bump re-applies the home deliveries', async () => {
     const h = harness('in-order', { inOrderCommit: 'per-batch' });
-    const a = accountHistory('A', 4);
-    await h.engine.process(a.slice(0, 1), HOME);
+    const a = accountHistory('A', 5);
+    await homeOn(h, a.slice(0, 2));
     loseNextRace(h.ledger, 'A');
 
-    const outcome = await h.engine.process(a.slice(1), HOME);
+    const outcome = await h.engine.process(a.slice(2), HOME);
 
     expect(outcome.counts).toMatchObject({ delivered: 3, ledgerConflicts: 1, claimsLost: 0 });
     const [w] = (await h.ledger.load(['A'])).values();
-    expect(w).toMatchObject({ version: 4, home: HOME.lane });
+    expect(w).toMatchObject({ version: 5, home: HOME.lane });
   });
 });

@@ -116,6 +116,7 @@ function worstCase(lastImage: AccountImage): Watermark {
     // The home lane is the batch's shard id: Kinesis allows up to 128 characters.
     home: 'shardId-'.padEnd(128, '9'),
     homeActiveAt: NOW,
+    homeCandidate: 'shardId-'.padEnd(128, '8'),
     gapSince: NOW - 1,
     gapNotice: { from: BASE + 1, to: BASE + 9_999, at: NOW },
     floor: BASE,
