@@ -88,7 +88,8 @@ export async function measureScale(shape: ScaleShape, accounts: number, records:
     const cpu = process.cpuUsage();
     const started = performance.now();
     const decoded = decodeBatch(batch);
-    if (built) await built.engine.process(decoded);
+    const lane = variant?.homeLanes ? decoded[0]?.shardId : undefined;
+    if (built) await built.engine.process(decoded, lane === undefined ? {} : { lane });
     else await passThrough.deliver(decoded.map((record) => ({ record, healed: false, replay: false, epoch: 'live' })));
     wallMs += performance.now() - started;
     const used = process.cpuUsage(cpu);

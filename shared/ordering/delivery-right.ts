@@ -6,8 +6,9 @@ import type { Watermark } from './watermark';
  * - `held`: its own claim covers the version with enough time left for a delivery and its commit;
  * - `take`: a new (or renewed) claim first: a write;
  * - `home`: the account is homed on this run's lane (as the ledger holds it): deliver without a claim;
- * - `park`: another lane is the home and delivered lately: park, and that lane drains it on its next batch;
- * - `fence`: another lane is the home and has gone quiet, or this run has no lane (a sweep, a redrive): fence it off;
+ * - `park`: the account is homed on another lane: park, and that lane drains it on its next batch (a lane never
+ *   fences: what it holds is usually a copy of what the home has or is about to get);
+ * - `fence`: a side path (a sweep, a redrive, a skip: no lane) finds the home gone quiet: fence it off;
  * - `stop`: no time left before the deadline.
  */
 export type DeliveryRight = 'held' | 'take' | 'home' | 'park' | 'fence' | 'stop';
@@ -51,8 +52,10 @@ export function deliveryRight(view: RightView): DeliveryRight {
     // claim's next write). When the home bound runs short the run claims (a write) before going on.
     if (view.storedHome === lane && homeDeadline(view) - reserveMs - now >= reserveMs) return 'home';
   } else if (w.home !== undefined) {
-    const active = lane !== undefined && now - (w.homeActiveAt ?? 0) < view.homeBoundMs;
-    return active ? 'park' : 'fence';
+    // Only a side path fences, and only a home that has gone quiet (a reshard's parent, a lane whose original of the
+    // version never came): the sweep finds what a lane parked, and a fence costs the account a wait.
+    const quiet = now - (w.homeActiveAt ?? 0) >= view.homeBoundMs;
+    return lane === undefined && quiet ? 'fence' : 'park';
   }
   return reachable - reserveMs - now >= reserveMs ? 'take' : 'stop';
 }

@@ -53,12 +53,14 @@ describe('deliveryRight', () => {
     expect(deliveryRight(view({ home: LANE }, { now: NOW + 8_001 }))).toBe('take');
   });
 
-  test('another lane parks while the home delivered lately, and fences a home gone quiet; a side path always fences', () => {
+  test('another lane always parks; a side path parks while the home delivered lately and fences a home gone quiet', () => {
     const other = { home: 'shardId-000000000001' };
     expect(deliveryRight(view({ ...other, homeActiveAt: NOW - 9_999 }))).toBe('park');
-    expect(deliveryRight(view({ ...other, homeActiveAt: NOW - 10_000 }))).toBe('fence');
-    expect(deliveryRight(view({ ...other }))).toBe('fence');
-    expect(deliveryRight(view({ ...other, homeActiveAt: NOW }, { lane: undefined }))).toBe('fence');
+    expect(deliveryRight(view({ ...other, homeActiveAt: NOW - 10_000 }))).toBe('park');
+    expect(deliveryRight(view({ ...other }))).toBe('park');
+    expect(deliveryRight(view({ ...other, homeActiveAt: NOW - 9_999 }, { lane: undefined }))).toBe('park');
+    expect(deliveryRight(view({ ...other, homeActiveAt: NOW - 10_000 }, { lane: undefined }))).toBe('fence');
+    expect(deliveryRight(view({ ...other }, { lane: undefined }))).toBe('fence');
   });
 });
 
