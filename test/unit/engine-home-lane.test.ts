@@ -14,6 +14,23 @@ async function homeOn(h: Harness, records: readonly ChangeRecord[]): Promise<voi
   await h.another('engine-home').process(records.slice(half), HOME);
 }
 
+/**
+ * Just before the next ledger write, a redrive of a copy of `record` (a side path: it fences a quiet home) runs, and
+ * then the clock moves `lateMs` on, as if that write had taken so long.
+ */
+function fenceBeforeNextWrite(h: Harness, record: ChangeRecord, lateMs = 0): void {
+  const write = h.ledger.write.bind(h.ledger);
+  let fenced = false;
+  h.ledger.write = async (request) => {
+    if (!fenced) {
+      fenced = true;
+      await h.another('redrive').process([{ ...record, sequenceNumber: 'copy' }]);
+      h.clock.advance(lateMs);
+    }
+    return write(request);
+  };
+}
+
 /** Counts ledger write requests (one conditional write, whatever items it moves). */
 function countWrites(h: Harness): () => number {
   const write = h.ledger.write.bind(h.ledger);
@@ -136,16 +153,7 @@ describe('in-order home lanes', () => {
     // The home lane has been quiet for its bound: between its next run's read and commit, a redrive of a copy of
     // version 3 fences it off.
     h.clock.advance(4_000);
-    const write = h.ledger.write.bind(h.ledger);
-    let fenced = false;
-    h.ledger.write = async (request) => {
-      if (!fenced) {
-        fenced = true;
-        // A side path: it always fences.
-        await h.another('redrive').process([{ ...a[2]!, sequenceNumber: 'copy' }]);
-      }
-      return write(request);
-    };
+    fenceBeforeNextWrite(h, a[2]!);
 
     const outcome = await h.engine.process(a.slice(2, 4), HOME);
 
@@ -162,17 +170,8 @@ describe('in-order home lanes', () => {
     const a = accountHistory('A', 4);
     await homeOn(h, a.slice(0, 2));
     h.clock.advance(4_000);
-    const write = h.ledger.write.bind(h.ledger);
-    let fenced = false;
-    h.ledger.write = async (request) => {
-      if (!fenced) {
-        fenced = true;
-        await h.another('redrive').process([{ ...a[2]!, sequenceNumber: 'copy' }]);
-        // The home run's commit is so late that the fence is over.
-        h.clock.advance(4_000);
-      }
-      return write(request);
-    };
+    // The home run's commit is so late that the fence is over.
+    fenceBeforeNextWrite(h, a[2]!, 4_000);
 
     const outcome = await h.engine.process(a.slice(2, 4), HOME);
 
