@@ -33,8 +33,8 @@ export interface OrderingEngineOptions {
   readonly inOrderCommit?: InOrderCommit;
   /**
    * In-order: how long after reading the ledger a home lane may still be delivering without a claim (see
-   * `ProcessOptions.lane`). An engine that finds the account homed on another lane fences it off for this long before
-   * anyone delivers. @default the smaller of 10 s and `claimTtlMs`
+   * `ProcessOptions.lane`). A side path (a sweep, a redrive) that finds the home quiet this long fences it off for this
+   * long before anyone delivers. @default the smaller of 10 s and `claimTtlMs`
    */
   readonly homeBoundMs?: number;
   /**

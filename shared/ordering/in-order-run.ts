@@ -20,7 +20,7 @@ import {
   type InOrderView,
 } from './in-order-rules';
 import { isHealedRecord } from './heal';
-import { MAX_LEDGER_WRITE_ITEMS, notSent } from './ports';
+import { MAX_LEDGER_WRITE_ITEMS, notSent, type DeliveryResult } from './ports';
 import { addVersions, countVersions, hasVersion, rangeOf, removeVersions, type VersionRanges } from './version-ranges';
 import { isBeforeWindow, raisedFloor } from './window';
 import type { Watermark } from './watermark';
@@ -36,8 +36,8 @@ export type SkipOutcome = { readonly skipped: { readonly from: number; readonly 
  * On the account's home lane (the shard its batches come from, which Lambda serializes) the run delivers without a
  * claim, within `homeBoundMs` of its read, and commits once. Elsewhere it first writes a claim (owner, fencing token,
  * versions, expiry) and every delivery must end before the claim does (the destination call gets the claim's end,
- * less the reserve, as its deadline); an account homed on another lane is fenced off first, and nobody delivers until
- * the fence ends. With `per-version` commits each write commits the version just delivered (and, under a claim, claims
+ * less the reserve, as its deadline); an account homed on another lane is parked for its home to drain, unless a side
+ * path finds that home quiet and fences it off: nobody delivers until the fence ends. With `per-version` commits each write commits the version just delivered (and, under a claim, claims
  * the next). With `per-batch` commits one write at the end commits the run. A write that carries deliveries made under
  * a claim is fenced by its token, so a run whose claim was taken over stops before its next delivery. While another
  * engine's claim or a fence is live this run delivers nothing: it parks what it has.
@@ -279,9 +279,7 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
     healed ||= isHealedRecord(record);
     const result = await this.ctx.deliver(this.delivery(record, healed), deadline);
     if (result.status !== 'failed') {
-      this.countAccepted(result, healed);
-      this.handled.set(record.version, { record, healed });
-      if (this.isUnsettled(record.version) && this.records.get(record.version) === record) this.pending.set(record.version, result);
+      this.accepted(record, healed, result);
       // The lane counts once per run towards becoming the account's home (see `homedOn`), whatever the run delivers.
       const homes = !this.countedForHome;
       this.countedForHome = true;
@@ -289,6 +287,13 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
       return true;
     }
     return this.failedDelivery(record, healed, result);
+  }
+
+  /** A delivery the destination accepted: counted, remembered as handled, and (a batch record) settled at the commit. */
+  private accepted(record: ChangeRecord, healed: boolean, result: Exclude<DeliveryResult, FailedDelivery>): void {
+    this.countAccepted(result, healed);
+    this.handled.set(record.version, { record, healed });
+    if (this.isUnsettled(record.version) && this.records.get(record.version) === record) this.pending.set(record.version, result);
   }
 
   /** A delivery that failed: dead-lettered (the account then owes the version), or, if nothing was sent, the run stops. */
@@ -335,9 +340,7 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
     healed ||= isHealedRecord(record);
     const result = await this.ctx.deliver(this.delivery(record, healed), homeDeadline({ readAt: this.readAt, homeBoundMs: this.ctx.homeBoundMs, deadline: this.ctx.deadline }) - this.ctx.reserveMs);
     if (result.status === 'failed') return this.failedDelivery(record, healed, result);
-    this.countAccepted(result, healed);
-    this.handled.set(record.version, { record, healed });
-    if (this.isUnsettled(record.version) && this.records.get(record.version) === record) this.pending.set(record.version, result);
+    this.accepted(record, healed, result);
     this.remember(this.atHome(record, healed));
     if (this.ctx.inOrderCommit === 'per-version') await this.commit();
     return true;
