@@ -39,7 +39,7 @@ describe('readConsumerConfig: defaults', () => {
       epoch: { id: 'live', replay: false },
       maxGapAgeMs: 900_000,
       claimTtlMs: 60_000,
-      inOrderCommit: 'per-batch',
+      inOrderCommit: 'per-version',
       homeLanes: true,
       destinationEnforced: false,
       accountConcurrency: 64,
