@@ -1,7 +1,7 @@
 import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ACCOUNTS_KEY } from '../shared/accounts/account';
 import { decodeChangeRecord } from '../shared/change-record/decode';
-import type { DeliveryMode } from '../shared/ordering/delivery-mode';
+import type { DeliveryMode, InOrderCommit } from '../shared/ordering/delivery-mode';
 import type { ReceivedChange } from './recording-destination';
 import type { StreamPayload } from './bridge/chaos';
 
@@ -102,6 +102,8 @@ export function checkDestination(
   truth: Truth,
   /** Per account, versions that never reached the stream on purpose (`--permanent-gap-rate`): not missing if absent. */
   dropped: ReadonlyMap<string, ReadonlySet<number>> = new Map(),
+  /** in-order: the consumer's commit mode, which decides what a crash may make it deliver again. */
+  commit: InOrderCommit = 'per-version',
 ): DestinationCheck {
   const samples: string[] = [];
   const note = (problem: string): void => {
@@ -130,7 +132,7 @@ export function checkDestination(
   let droppedAbsent = 0;
   for (const [accountId, final] of truth.finalVersions) {
     const versions = (byAccount.get(accountId) ?? []).map((change) => change.version);
-    const result = checkAccount(mode, versions, final, dropped.get(accountId));
+    const result = checkAccount(mode, versions, final, dropped.get(accountId), commit);
     missing += result.missing;
     orderViolations += result.orderViolations;
     redelivered += result.redelivered;
@@ -167,7 +169,13 @@ interface AccountResult {
  * the stream on purpose (`--permanent-gap-rate`); they may be missing (counted in `droppedAbsent`, not in `missing`),
  * and in-order may go straight past them, but nothing else changes: a version that is there must still come in order.
  */
-export function checkAccount(mode: DeliveryMode, versions: readonly number[], final: number, absent: ReadonlySet<number> = new Set()): AccountResult {
+export function checkAccount(
+  mode: DeliveryMode,
+  versions: readonly number[],
+  final: number,
+  absent: ReadonlySet<number> = new Set(),
+  commit: InOrderCommit = 'per-version',
+): AccountResult {
   const distinct = new Set(versions);
   const redelivered = versions.length - distinct.size;
   let missing = 0;
@@ -191,21 +199,36 @@ export function checkAccount(mode: DeliveryMode, versions: readonly number[], fi
       }
       return { missing: versions.at(-1) === final ? 0 : 1, orderViolations, redelivered, droppedAbsent: 0 };
     }
-    case 'in-order': {
-      // Exactly 1, 2, ..., final (past the versions allowed to be absent). An immediate repeat is a redelivery
-      // (possible after a crash), not a reorder.
-      let orderViolations = 0;
-      let last = 0;
-      for (const version of versions) {
-        if (version > last && skipsOnlyAbsent(last, version, absent)) last = version;
-        else if (version !== last) {
-          orderViolations += 1;
-          if (version > last) last = version;
-        }
-      }
-      return { missing, orderViolations, redelivered, droppedAbsent };
-    }
+    case 'in-order':
+      return { missing, orderViolations: inOrderViolations(versions, absent, commit), redelivered, droppedAbsent };
   }
+}
+
+/**
+ * In-order as a destination sees it. Each version's first delivery comes exactly after the one before it (past the
+ * versions allowed to be absent). A repeat is a redelivery after a crash, and the commit mode says which repeat:
+ * `per-version` commits each version before the next, so only the version just delivered can come again;
+ * `per-batch` commits a run once, so a crash before that commit replays the run from its start: any version already
+ * delivered may come again, and the versions after it follow as repeats until the run passes the old top.
+ */
+export function inOrderViolations(versions: readonly number[], absent: ReadonlySet<number>, commit: InOrderCommit): number {
+  let violations = 0;
+  let top = 0;
+  let previous = 0;
+  const seen = new Set<number>();
+  for (const version of versions) {
+    if (seen.has(version)) {
+      if (commit === 'per-version' && version !== previous) violations += 1;
+    } else if (version > top && skipsOnlyAbsent(top, version, absent)) {
+      top = version;
+    } else {
+      violations += 1;
+      if (version > top) top = version;
+    }
+    seen.add(version);
+    previous = version;
+  }
+  return violations;
 }
 
 /** True when every version strictly between `from` and `to` may be absent. */

@@ -89,8 +89,8 @@ export function formatPipelineReport(report: PipelineReport): string {
     lines.push(
       `read back missing excludes only the dropped versions: not delivered (skipped, acknowledged) ` +
         `audit ${found.audit.droppedAbsent}, fraud ${found.fraud.droppedAbsent}; ` +
-        `duplicates seen: fraud ${found.fraud.redelivered} (the same version again right after itself: a crash between delivery and ` +
-        `commit, or a call cut off at its deadline), audit ${found.audit.redelivered} (S3 is create-only), ` +
+        `duplicates seen: fraud ${found.fraud.redelivered} (versions already received, again: a crash between delivery and ` +
+        `commit replays the run since the last commit, or a call was cut off at its deadline), audit ${found.audit.redelivered} (S3 is create-only), ` +
         `search ${found.search.redelivered} (external versioning refuses them)`,
     );
   }

@@ -1,6 +1,7 @@
 import { countVersions } from '../../shared/ordering/version-ranges';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { DestinationName } from '../../infra/config/pipeline-config';
+import { readConsumerConfig } from '../../shared/config/consumer-config';
 import { DynamoDBLedger } from '../../shared/ledger/dynamodb-ledger';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
 import { METRIC_NAMES } from '../../shared/observability/telemetry';
@@ -63,7 +64,10 @@ export interface VerifyInput {
 export async function verifyDestination(input: VerifyInput): Promise<{ summary: DestinationSummary; details: DestinationDetails }> {
   const { env, destination, accepted, truth, metrics } = input;
   const mode = MODES[destination];
-  const check = checkDestination(destination, mode, accepted, truth, input.dropped);
+  // The read-back allows what the consumer's own commit mode may re-deliver after a crash, read from the same
+  // environment the function runs with.
+  const { inOrderCommit } = readConsumerConfig(destination, env.functionEnvironment(destination));
+  const check = checkDestination(destination, mode, accepted, truth, input.dropped, inOrderCommit);
   const { parked, waitingAccounts } = await readParked(env, destination, input.epoch);
   const deadLettered = await queueDepth(env, destination);
 

@@ -82,7 +82,7 @@ export function readConsumerConfig(destination: DestinationName, env: Env): Cons
     maxGapAgeMs: integer(env, 'MAX_GAP_AGE_SECONDS', 900, { min: 1, max: 366 * 86_400 }) * 1000,
     parkedAgeThresholdMs: integer(env, 'PARKED_AGE_THRESHOLD_SECONDS', 900, { min: 1, max: 366 * 86_400 }) * 1000,
     claimTtlMs: integer(env, 'CLAIM_TTL_SECONDS', 60, { min: 1, max: 3_600 }) * 1000,
-    inOrderCommit: oneOf<InOrderCommit>(env, 'IN_ORDER_COMMIT', ['per-version', 'per-batch'], 'per-version'),
+    inOrderCommit: oneOf<InOrderCommit>(env, 'IN_ORDER_COMMIT', ['per-version', 'per-batch'], 'per-batch'),
     homeLanes: boolean(env, 'IN_ORDER_HOME_LANES', true),
     destinationEnforced: boolean(env, 'DESTINATION_ENFORCED', false),
     accountConcurrency: integer(env, 'ACCOUNT_CONCURRENCY', 64, { min: 1, max: 1_000 }),

@@ -88,15 +88,16 @@ describe('npm start with faults: crashes, destination faults, permanent gaps', (
       expect(gap.search, JSON.stringify(gap)).not.toMatch(/BEHIND/);
     }
 
-    // Read back independently: fraud got 1..final without the dropped versions, in order; a repeat only right after itself.
+    // Read back independently: fraud's first deliveries are 1..final without the dropped versions, in order. With the
+    // default per-batch commit, a crash replays the run since the last commit: a repeat is a version already received.
     const table = new Map<string, number>();
     for (const [accountId, versions] of byAccount(accepted.audit)) table.set(accountId, Math.max(...versions));
     for (const [accountId, versions] of byAccount(accepted.fraud)) {
       const expected = Array.from({ length: Math.max(table.get(accountId) ?? 0, ...versions) }, (_, i) => i + 1).filter(
         (version) => !dropped.get(accountId)?.has(version),
       );
-      const distinct = versions.filter((version, i) => i === 0 || versions[i - 1] !== version);
-      expect(distinct, accountId).toEqual(expected.slice(0, distinct.length));
+      const firsts = versions.filter((version, i) => versions.indexOf(version) === i);
+      expect(firsts, accountId).toEqual(expected.slice(0, firsts.length));
     }
     // The report says all of it.
     expect(text).toContain('RESULT: OK');
