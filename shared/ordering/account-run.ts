@@ -5,7 +5,8 @@ import { isReplayDelivery, type Epoch, type InOrderCommit } from './delivery-mod
 import { DeadLetterQueueUnavailableError } from './errors';
 import type { Disposition, Tally } from './outcome';
 import type { DeadLetter, Delivery, DeliveryResult, Ledger } from './ports';
-import { emptyWatermark, type Watermark } from './watermark';
+import { emptyWatermark, patched, type Watermark } from './watermark';
+import { storable } from './in-order-rules';
 
 /** What every account run shares within one engine call. */
 export interface RunContext {
@@ -142,7 +143,7 @@ export abstract class AccountRun {
    * re-plans.
    */
   protected async flush(park: readonly ChangeRecord[] = [], unpark: readonly number[] = [], fence?: string): Promise<boolean> {
-    const next: Watermark = { ...this.watermark, revision: this.revision + 1, updatedAt: this.ctx.now() };
+    const next: Watermark = patched(storable(this.watermark), { revision: this.revision + 1, updatedAt: this.ctx.now() });
     const result = await this.ctx.ledger.write({
       expectedRevision: this.revision,
       next,

@@ -15,24 +15,36 @@ export class Coalescer<Item, Result> {
     private readonly describe: string,
   ) {}
 
+  /** One item: the most common call (an `in-order` account delivers one version at a time), so it allocates least. */
   submit(item: Item, deadline?: number): Promise<Result> {
-    return this.submitAll([item], deadline).then(firstOf);
+    this.note(deadline);
+    return new Promise<Result>((resolve, reject) => {
+      this.queue.push({ item, group: undefined, index: 0, resolve, reject });
+      this.schedule();
+    });
   }
 
   /** Several items of one caller, answered together: one promise instead of one per item. */
   submitAll(items: readonly Item[], deadline?: number): Promise<Result[]> {
     if (items.length === 0) return Promise.resolve([]);
-    if (deadline !== undefined) this.deadline = Math.min(this.deadline ?? deadline, deadline);
+    this.note(deadline);
     return new Promise<Result[]>((resolve, reject) => {
       const group: Group<Result> = { results: new Array<Result>(items.length), left: items.length, resolve, reject };
       for (let index = 0; index < items.length; index += 1) {
-        this.queue.push({ item: items[index] as Item, group, index });
+        this.queue.push({ item: items[index] as Item, group, index, resolve: undefined, reject: undefined });
       }
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.drain());
-      }
+      this.schedule();
     });
+  }
+
+  private note(deadline: number | undefined): void {
+    if (deadline !== undefined) this.deadline = Math.min(this.deadline ?? deadline, deadline);
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => void this.drain());
   }
 
   private async drain(): Promise<void> {
@@ -49,13 +61,19 @@ export class Coalescer<Item, Result> {
       if (results.length !== entries.length) {
         throw new PortContractError(`${this.describe} answered ${results.length} results for ${entries.length} items`);
       }
-      entries.forEach(({ group, index }, position) => {
-        group.results[index] = results[position] as Result;
+      entries.forEach((entry, position) => {
+        const result = results[position] as Result;
+        const group = entry.group;
+        if (group === undefined) {
+          entry.resolve?.(result);
+          return;
+        }
+        group.results[entry.index] = result;
         group.left -= 1;
         if (group.left === 0) group.resolve(group.results);
       });
     } catch (error) {
-      for (const { group } of entries) group.reject(error);
+      for (const entry of entries) (entry.group ?? entry).reject?.(error);
     }
   }
 }
@@ -67,12 +85,11 @@ interface Group<Result> {
   readonly reject: (error: unknown) => void;
 }
 
+/** One submitted item: part of a group (`submitAll`), or on its own with its promise's resolvers (`submit`). */
 interface Entry<Item, Result> {
   readonly item: Item;
-  readonly group: Group<Result>;
+  readonly group: Group<Result> | undefined;
   readonly index: number;
-}
-
-function firstOf<Result>(results: Result[]): Result {
-  return results[0] as Result;
+  readonly resolve: ((result: Result) => void) | undefined;
+  readonly reject: ((error: unknown) => void) | undefined;
 }

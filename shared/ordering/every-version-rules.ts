@@ -1,7 +1,6 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import { withRecentAll } from './contract';
 import { changeDigest } from './heal';
-import { keepableImage } from './in-order-rules';
 import { MAX_HEAL_MARKS, MAX_RANGES } from './limits';
 import {
   above,
@@ -18,7 +17,7 @@ import {
   type VersionRanges,
 } from './version-ranges';
 import { belowFloor, hasNoStart } from './window';
-import type { Watermark } from './watermark';
+import { patched, type Watermark } from './watermark';
 
 /**
  * The rules of `every-version`, free of I/O. The account never waits: every version goes out when it arrives. The
@@ -73,10 +72,10 @@ export function settled(w: Watermark, batch: Settled, now: number): Watermark {
   }
   for (const version of batch.lettered) owed = addVersions(owed, version);
   const recent = withRecentAll(w.recent, real);
-  const moved = advance({ ...w, ahead, owed: capRanges(owed, MAX_RANGES), newestCreatedAt: newest, heals, recent });
+  const moved = advance(patched(w, { ahead, owed: capRanges(owed, MAX_RANGES), newestCreatedAt: newest, heals, recent }));
   if (moved.version === w.version) return withGapClock(moved, now);
   const at = batch.delivered.get(moved.version);
-  return withGapClock({ ...moved, lastImage: at ? keepableImage(at) : undefined, lastKind: at?.kind }, now);
+  return withGapClock(patched(moved, { lastImage: at?.newImage, lastKind: at?.kind }), now);
 }
 
 /**
@@ -91,7 +90,7 @@ function advance(w: Watermark): Watermark {
     version = end;
   }
   if (version === w.version) return w;
-  return { ...w, version, ahead: above(w.ahead, version), owed: capRanges(w.owed, MAX_RANGES), lastImage: undefined, lastKind: undefined };
+  return patched(w, { version, ahead: above(w.ahead, version), owed: capRanges(w.owed, MAX_RANGES), lastImage: undefined, lastKind: undefined });
 }
 
 /** The versions between the watermark and the highest delivered one that are neither delivered nor owed. */
@@ -106,7 +105,7 @@ function withGapClock(w: Watermark, now: number): Watermark {
   const holes = w.ahead.length > 0 && holesOf(w).length > 0;
   const gapSince = holes ? (w.gapSince ?? now) : undefined;
   const gapNotice = holes ? w.gapNotice : undefined;
-  return gapSince === w.gapSince && gapNotice === w.gapNotice ? w : { ...w, gapSince, gapNotice };
+  return gapSince === w.gapSince && gapNotice === w.gapNotice ? w : patched(w, { gapSince, gapNotice });
 }
 
 /**
@@ -116,7 +115,7 @@ function withGapClock(w: Watermark, now: number): Watermark {
 export function gapTimedOut(w: Watermark, holes: VersionRanges, now: number): Watermark {
   let owed = w.owed;
   for (const [from, to] of holes) owed = addVersions(owed, from, to);
-  return withGapClock(advance({ ...w, owed, gapSince: undefined, gapNotice: undefined }), now);
+  return withGapClock(advance(patched(w, { owed, gapSince: undefined, gapNotice: undefined })), now);
 }
 
 /**
@@ -134,5 +133,5 @@ export function baselined(w: Watermark, now: number): Watermark {
 export function startedAt(w: Watermark, floor: number, image: Watermark['lastImage'], now: number): Watermark {
   if (floor <= (w.floor ?? 0) && w.floor !== undefined) return w;
   const owed = capRanges(belowFloor(w, floor, w.owed), MAX_RANGES);
-  return withGapClock(advance({ ...w, floor, version: Math.max(w.version, floor), owed, lastImage: image, lastKind: undefined }), now);
+  return withGapClock(advance(patched(w, { floor, version: Math.max(w.version, floor), owed, lastImage: image, lastKind: undefined })), now);
 }

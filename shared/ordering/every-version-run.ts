@@ -15,7 +15,7 @@ import { MAX_RANGES } from './limits';
 import { notSent, type DeliveryResult } from './ports';
 import { addVersions, describeVersions, hasVersion, sameVersions, type VersionRanges } from './version-ranges';
 import { isBeforeWindow, raisedFloor, windowStartFor } from './window';
-import type { Watermark } from './watermark';
+import { patched, type Watermark } from './watermark';
 
 /** What a gap time-out decided, acted on once and re-applied to a fresh watermark after a lost race. */
 type GapOutcome = { readonly baseline: true } | { readonly baseline: false; readonly holes: VersionRanges };
@@ -68,21 +68,26 @@ export class EveryVersionRun extends AccountRun {
     const healedVersions = new Set<number>();
     const acceptedBatch = new Map<number, DeliveryResult>();
     const lettered: number[] = [];
-    await Promise.all(
-      deliveries.map(async ({ record, healed: isHealed }, index) => {
-        const result = results[index] as DeliveryResult;
-        if (result.status !== 'failed') {
-          this.countAccepted(result, isHealed);
-          accepted.set(record.version, record);
-          if (isHealed) healedVersions.add(record.version);
-          else acceptedBatch.set(record.version, result);
-          return;
-        }
-        const stored = !notSent(result) && (await this.deadLetterFailure(record, result));
-        if (stored) lettered.push(record.version);
-        this.settle(record.version, stored ? 'dead-lettered' : 'failed');
-      }),
-    );
+    // Accepted deliveries are tallied in one synchronous pass; only failures wait (on their dead letters).
+    const failures: Promise<void>[] = [];
+    deliveries.forEach(({ record, healed: isHealed }, index) => {
+      const result = results[index] as DeliveryResult;
+      if (result.status !== 'failed') {
+        this.countAccepted(result, isHealed);
+        accepted.set(record.version, record);
+        if (isHealed) healedVersions.add(record.version);
+        else acceptedBatch.set(record.version, result);
+        return;
+      }
+      failures.push(
+        (async () => {
+          const stored = !notSent(result) && (await this.deadLetterFailure(record, result));
+          if (stored) lettered.push(record.version);
+          this.settle(record.version, stored ? 'dead-lettered' : 'failed');
+        })(),
+      );
+    });
+    await Promise.all(failures);
 
     // Decided once (a baseline counted, a notice sent), then re-applied to the fresh watermark after a lost race.
     let gap: GapOutcome | undefined;
@@ -102,7 +107,7 @@ export class EveryVersionRun extends AccountRun {
       if (gap !== undefined) next = applyGap(next, gap, this.ctx.now());
       // The notice that would fold an overflowing `ahead` could not be stored: forget the highest deliveries rather
       // than grow past the bound (a copy of one of them is delivered again, and the destination refuses it).
-      if (next.ahead.length > MAX_RANGES) next = { ...next, ahead: next.ahead.slice(0, MAX_RANGES) };
+      if (next.ahead.length > MAX_RANGES) next = patched(next, { ahead: next.ahead.slice(0, MAX_RANGES) });
       if (sameState(next, this.watermark)) break;
       this.watermark = next;
       if (await this.flush()) break;
@@ -166,7 +171,7 @@ export class EveryVersionRun extends AccountRun {
     const now = this.ctx.now();
     if (notice?.pending && now - notice.at < this.ctx.claimTtlMs) return undefined;
     // Written pending by this engine (an abandoned one is taken over the same way): the write decides who sends it.
-    this.watermark = { ...w, gapNotice: { from: first, to: last, at: now, pending: true } };
+    this.watermark = patched(w, { gapNotice: { from: first, to: last, at: now, pending: true } });
     if (!(await this.flush())) {
       await this.reload();
       return 'lost';

@@ -7,7 +7,7 @@ import { withGapClock } from './in-order-rules';
 import { PARKED_READ_LIMIT } from './limits';
 import { MAX_LEDGER_WRITE_ITEMS, type DeliveryResult } from './ports';
 import { hasVersion, holesBetween, removeVersions } from './version-ranges';
-import type { Watermark } from './watermark';
+import { patched, type Watermark } from './watermark';
 
 /** A fact about the account that a lost race re-applies to the fresh watermark, or drops (undefined) if it no longer holds. */
 export type Fact = (fresh: Watermark) => Watermark | undefined;
@@ -55,7 +55,7 @@ export abstract class InOrderLedgerRun extends AccountRun {
         if (!found.has(version)) listed = removeVersions(listed, version);
       }
     }
-    if (listed !== this.watermark.parked) this.update({ ...this.watermark, parked: listed });
+    if (listed !== this.watermark.parked) this.update(patched(this.watermark, { parked: listed }));
   }
 
   /** Applies a fact to the planned watermark and keeps it, after the facts not yet written, for a lost race. */

@@ -12,7 +12,7 @@ import {
   removeVersions,
 } from './version-ranges';
 import { hasNoStart, windowStartFor, belowFloor } from './window';
-import { FENCE_OWNER, type Claim, type Watermark } from './watermark';
+import { FENCE_OWNER, patched, type Claim, type Watermark } from './watermark';
 
 /**
  * The rules of `in-order`, free of I/O: what an account's run does next, and how each event changes its watermark.
@@ -132,19 +132,18 @@ function loadFrom(w: Watermark, from: number): Step {
 
 /** `record` was delivered (or healed): the watermark moves to it. Progress restarts the gap clock. */
 export function delivered(w: Watermark, record: ChangeRecord, healed: boolean): Watermark {
-  return {
-    ...w,
+  return patched(w, {
     version: record.version,
     parked: removeVersions(w.parked, record.version),
     owed: removeVersions(w.owed, record.version),
-    lastImage: keepableImage(record),
+    lastImage: record.newImage,
     lastKind: record.kind,
     newestCreatedAt: Math.max(w.newestCreatedAt ?? 0, record.createdAtMicros),
     heals: healed ? remember(w.heals, { version: record.version, digest: changeDigest(record) }, MAX_HEAL_MARKS) : w.heals,
     recent: withRecent(w.recent, record, healed),
     gapSince: undefined,
     gapNotice: undefined,
-  };
+  });
 }
 
 /**
@@ -152,7 +151,7 @@ export function delivered(w: Watermark, record: ChangeRecord, healed: boolean): 
  * nobody holds keeps every engine away, so that any delivery the home lane began before it ends first.
  */
 export function fenced(w: Watermark, token: string, until: number): Watermark {
-  return { ...w, home: undefined, homeActiveAt: undefined, claim: { owner: FENCE_OWNER, token, version: w.version + 1, expiresAt: until } };
+  return patched(w, { home: undefined, homeActiveAt: undefined, claim: { owner: FENCE_OWNER, token, version: w.version + 1, expiresAt: until } });
 }
 
 /**
@@ -162,9 +161,9 @@ export function fenced(w: Watermark, token: string, until: number): Watermark {
  */
 export function homedOn(w: Watermark, lane: string | undefined, now: number): Watermark {
   if (lane === undefined || (w.home !== undefined && w.home !== lane)) return w;
-  if (w.home === lane) return { ...w, homeActiveAt: now };
-  if (w.homeCandidate === lane) return { ...w, home: lane, homeActiveAt: now, homeCandidate: undefined };
-  return { ...w, homeCandidate: lane };
+  if (w.home === lane) return patched(w, { homeActiveAt: now });
+  if (w.homeCandidate === lane) return patched(w, { home: lane, homeActiveAt: now, homeCandidate: undefined });
+  return patched(w, { homeCandidate: lane });
 }
 
 /**
@@ -197,7 +196,7 @@ export function homeDeliveryStands(
 export function parked(w: Watermark, version: number): Watermark | undefined {
   const next = addVersions(w.parked, version);
   if (next.length > MAX_RANGES) return undefined;
-  return next === w.parked ? w : { ...w, parked: next };
+  return next === w.parked ? w : patched(w, { parked: next });
 }
 
 /** `versions` went to the dead-letter queue instead of the destination: the account owes them (blocked on failure). */
@@ -209,29 +208,28 @@ export function owedVersions(w: Watermark, versions: readonly number[]): Waterma
     owed = addVersions(owed, version);
     parkedSet = removeVersions(parkedSet, version);
   }
-  return owed === w.owed && parkedSet === w.parked ? w : { ...w, owed: capRanges(owed, MAX_RANGES), parked: parkedSet };
+  return owed === w.owed && parkedSet === w.parked ? w : patched(w, { owed: capRanges(owed, MAX_RANGES), parked: parkedSet });
 }
 
 /** A replay epoch's account starts at `floor`; `record` (its first version in the window) gives the image there. */
 export function started(w: Watermark, floor: number, record: ChangeRecord): Watermark {
-  return {
-    ...w,
+  return patched(w, {
     version: floor,
     floor,
     skipped: capRanges(belowFloor(w, floor, w.skipped), MAX_RANGES),
     lastImage: record.oldImage,
     lastKind: undefined,
-  };
+  });
 }
 
 /** After the maximum gap age, an account that never started starts right below its lowest waiting version. */
 export function baselined(w: Watermark, from: ChangeRecord): Watermark {
-  return { ...started(w, from.version - 1, from), gapSince: undefined, gapNotice: undefined };
+  return patched(started(w, from.version - 1, from), { gapSince: undefined, gapNotice: undefined });
 }
 
 /** A replay epoch's record from before the window raised the floor of an account that has no start yet. */
 export function floorRaised(w: Watermark, floor: number): Watermark {
-  return { ...w, version: floor, floor, skipped: capRanges(belowFloor(w, floor, w.skipped), MAX_RANGES) };
+  return patched(w, { version: floor, floor, skipped: capRanges(belowFloor(w, floor, w.skipped), MAX_RANGES) });
 }
 
 /**
@@ -239,7 +237,7 @@ export function floorRaised(w: Watermark, floor: number): Watermark {
  * No other notice until the gap changes.
  */
 export function gapTimedOut(w: Watermark, from: number, to: number, at: number, pending: boolean): Watermark {
-  return { ...w, gapNotice: pending ? { from, to, at, pending } : { from, to, at } };
+  return patched(w, { gapNotice: pending ? { from, to, at, pending } : { from, to, at } });
 }
 
 /** Why an operator's skip cannot be applied. */
@@ -261,8 +259,7 @@ export function skippedGap(w: Watermark, through: number, reason: string, at: nu
   }
   // Cut by characters, not UTF-16 units, so a reason at the limit stays valid text.
   const note = { from, to: through, reason: Array.from(reason).slice(0, MAX_SKIP_REASON_LENGTH).join(''), at };
-  return {
-    ...w,
+  return patched(w, {
     version: through,
     owed: removeVersions(w.owed, from, through),
     skipped: capRanges(addVersions(w.skipped, from, through), MAX_RANGES),
@@ -271,7 +268,7 @@ export function skippedGap(w: Watermark, through: number, reason: string, at: nu
     lastKind: undefined,
     gapSince: undefined,
     gapNotice: undefined,
-  };
+  });
 }
 
 export function isSkipRefusal(value: Watermark | SkipRefusal): value is SkipRefusal {
@@ -288,10 +285,18 @@ function remember<T>(list: readonly T[], entry: T, max: number): readonly T[] {
   return next.length > max ? next.slice(next.length - max) : next;
 }
 
-/** The new image, when it is small enough to keep for a heal (see `MAX_LAST_IMAGE_BYTES`). */
-export function keepableImage(record: ChangeRecord): ChangeRecord['newImage'] {
-  const image = record.newImage;
+/**
+ * The image to store as the watermark's `lastImage`: kept for a heal when small enough (see `MAX_LAST_IMAGE_BYTES`).
+ * Applied once per ledger write (`storable`), not per delivered version: between writes the run holds the full image.
+ */
+export function keepableImage(image: Watermark['lastImage']): Watermark['lastImage'] {
   return image !== undefined && approximateBytes(image, MAX_LAST_IMAGE_BYTES) <= MAX_LAST_IMAGE_BYTES ? image : undefined;
+}
+
+/** The watermark as the ledger may store it: bounded in size (an image too big to keep is dropped). */
+export function storable(w: Watermark): Watermark {
+  const image = keepableImage(w.lastImage);
+  return image === w.lastImage ? w : patched(w, { lastImage: image });
 }
 
 /**
@@ -327,5 +332,5 @@ export function withGapClock(w: Watermark, now: number): Watermark {
   const waiting = w.parked.length > 0;
   const gapSince = waiting ? (w.gapSince ?? now) : undefined;
   const gapNotice = waiting && w.gapNotice?.from === w.version + 1 ? w.gapNotice : undefined;
-  return gapSince === w.gapSince && gapNotice === w.gapNotice ? w : { ...w, gapSince, gapNotice };
+  return gapSince === w.gapSince && gapNotice === w.gapNotice ? w : patched(w, { gapSince, gapNotice });
 }

@@ -23,7 +23,7 @@ import { isHealedRecord } from './heal';
 import { MAX_LEDGER_WRITE_ITEMS, notSent, type DeliveryResult } from './ports';
 import { addVersions, countVersions, hasVersion, rangeOf, removeVersions, type VersionRanges } from './version-ranges';
 import { isBeforeWindow, raisedFloor } from './window';
-import type { Watermark } from './watermark';
+import { patched, type Watermark } from './watermark';
 import type { FailedDelivery } from './account-run';
 import { deliveryRight, homeDeadline, type DeliveryRight } from './delivery-right';
 
@@ -188,7 +188,7 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
         const parkedRecord = this.parkedRecords.get(version);
         // No parked item: the listing is stale (another engine delivered and unparked it); the record stays in play,
         // and the write that follows loses its race, re-reads and judges it again.
-        if (parkedRecord === undefined) this.update({ ...w, parked: removeVersions(w.parked, version) });
+        if (parkedRecord === undefined) this.update(patched(w, { parked: removeVersions(w.parked, version) }));
         else if (parkedRecord.eventId === record.eventId) this.settleOut(version, 'duplicate');
         else breaches.push(writtenTwice(parkedRecord, record));
       }
@@ -259,16 +259,17 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
       const expiresAt = Math.min(now + this.ctx.claimTtlMs, this.ctx.deadline ?? Number.POSITIVE_INFINITY);
       const through = this.ctx.inOrderCommit === 'per-batch' ? this.lastInHand(record.version) : record.version;
       this.claimToken = this.ctx.newClaimToken();
-      this.update({
-        ...this.watermark,
-        claim: {
-          owner: this.ctx.owner,
-          token: this.claimToken,
-          version: record.version,
-          expiresAt,
-          ...(through > record.version ? { through } : {}),
-        },
-      });
+      this.update(
+        patched(this.watermark, {
+          claim: {
+            owner: this.ctx.owner,
+            token: this.claimToken,
+            version: record.version,
+            expiresAt,
+            ...(through > record.version ? { through } : {}),
+          },
+        }),
+      );
       // A lost race re-reads and re-plans; nothing was delivered yet. A won one leaves the plan as it was.
       if (!(await this.commit())) return true;
     }
@@ -358,9 +359,9 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
         case 'covered':
           return fresh;
         case 'home':
-          return { ...delivered(fresh, record, healed), homeActiveAt: this.ctx.now() };
+          return patched(delivered(fresh, record, healed), { homeActiveAt: this.ctx.now() });
         case 'fenced':
-          return { ...delivered(fresh, record, healed), home: undefined };
+          return patched(delivered(fresh, record, healed), { home: undefined });
         case 'lost':
           this.ctx.tally.counts.claimsLost += 1;
           return undefined;
@@ -438,7 +439,7 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
     this.ctx.tally.counts.gapTimeouts += 1;
     this.remember((fresh) => {
       const notice = fresh.gapNotice;
-      return notice?.pending && notice.from === from ? { ...fresh, gapNotice: { from: notice.from, to: notice.to, at: notice.at } } : fresh;
+      return notice?.pending && notice.from === from ? patched(fresh, { gapNotice: { from: notice.from, to: notice.to, at: notice.at } }) : fresh;
     });
   }
 
@@ -457,7 +458,7 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
   private release(): void {
     const claim = this.watermark.claim;
     if (claim === undefined || claim.owner !== this.ctx.owner) return;
-    this.update({ ...this.watermark, claim: undefined });
+    this.update(patched(this.watermark, { claim: undefined }));
   }
 
   /** A fact that still holds on a fresh watermark only if the claim we delivered under survived there. */

@@ -1,4 +1,5 @@
 import type { ChangeRecord } from '../change-record/change-record';
+import { patched } from './watermark';
 import { AccountRun } from './account-run';
 import { judgeDelivered, versionReused, withRecent } from './contract';
 import { notSent } from './ports';
@@ -40,7 +41,7 @@ export class LatestStateRun extends AccountRun {
     for (const version of candidates.slice(0, -1)) {
       // Older than the batch's newest but written after it: the same reuse, within one batch.
       const older = this.records.get(version) as ChangeRecord;
-      const reused = record && versionReused({ ...w, version: record.version, newestCreatedAt: record.createdAtMicros }, older);
+      const reused = record && versionReused(patched(w, { version: record.version, newestCreatedAt: record.createdAtMicros }), older);
       if (reused) breaches.push(reused);
       else this.settle(version, 'stale');
     }
@@ -62,7 +63,7 @@ export class LatestStateRun extends AccountRun {
     while (!this.ctx.destinationEnforced && this.watermark.version < newest) {
       const newestCreatedAt = Math.max(this.watermark.newestCreatedAt ?? 0, record.createdAtMicros);
       const recent = withRecent(this.watermark.recent, record, false);
-      this.watermark = { ...this.watermark, version: newest, newestCreatedAt, lastKind: record.kind, recent };
+      this.watermark = patched(this.watermark, { version: newest, newestCreatedAt, lastKind: record.kind, recent });
       if (await this.flush()) break;
       await this.reload();
     }

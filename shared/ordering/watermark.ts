@@ -143,6 +143,39 @@ export function emptyWatermark(accountId: string): Watermark {
   };
 }
 
+/**
+ * `w` with the fields of `patch` replaced (a field given as undefined is cleared). A copy written out as one literal of
+ * every field, in `emptyWatermark`'s order, then the patch assigned over it: the engine derives a watermark per
+ * delivered version, and V8's object spread of a watermark costs several times this (see the README, *Where the time
+ * goes*). A field added to `Watermark` must be added here too: the unit test of `patched` fails otherwise.
+ */
+export function patched(w: Watermark, patch: Partial<Watermark>): Watermark {
+  const copy: Watermark = {
+    accountId: w.accountId,
+    version: w.version,
+    revision: w.revision,
+    ahead: w.ahead,
+    parked: w.parked,
+    owed: w.owed,
+    skipped: w.skipped,
+    lastImage: w.lastImage,
+    lastKind: w.lastKind,
+    newestCreatedAt: w.newestCreatedAt,
+    heals: w.heals,
+    recent: w.recent,
+    skips: w.skips,
+    claim: w.claim,
+    home: w.home,
+    homeActiveAt: w.homeActiveAt,
+    homeCandidate: w.homeCandidate,
+    gapSince: w.gapSince,
+    gapNotice: w.gapNotice,
+    floor: w.floor,
+    updatedAt: w.updatedAt,
+  };
+  return Object.assign(copy, patch);
+}
+
 /** The highest version the destination is known to have been given (the watermark or above it). */
 export function topDelivered(watermark: Watermark): number {
   return Math.max(watermark.version, highestVersion(watermark.ahead) ?? 0);

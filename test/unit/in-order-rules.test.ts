@@ -13,6 +13,7 @@ import {
   homeDeliveryStands,
   isSkipRefusal,
   keepableImage,
+  storable,
   nextInOrderStep,
   owedVersions,
   parked,
@@ -306,19 +307,29 @@ describe('withGapClock', () => {
 });
 
 describe('keepableImage', () => {
-  test('keeps a small new image, and none for a REMOVE', () => {
-    expect(keepableImage(v(3))).toBe(v(3).newImage);
-    expect(keepableImage({ ...v(3), kind: 'REMOVE', newImage: undefined })).toBeUndefined();
+  test('keeps a small image, and none when there is none (after a REMOVE)', () => {
+    expect(keepableImage(v(3).newImage)).toBe(v(3).newImage);
+    expect(keepableImage(undefined)).toBeUndefined();
   });
 
   test(`drops an image bigger than MAX_LAST_IMAGE_BYTES (${MAX_LAST_IMAGE_BYTES}): its gaps wait for the real record`, () => {
     const big = { ...v(3), newImage: { ...v(3).newImage!, memo: 'x'.repeat(MAX_LAST_IMAGE_BYTES) } };
-    expect(keepableImage(big)).toBeUndefined();
+    expect(keepableImage(big.newImage)).toBeUndefined();
   });
 
   test('counts the members of a set attribute, so an image with a huge string set is not kept', () => {
     const tags = new Set(Array.from({ length: 5_000 }, (_, index) => `tag-${index}`.padEnd(40, 'x')));
-    expect(keepableImage({ ...v(3), newImage: { ...v(3).newImage!, tags } })).toBeUndefined();
+    expect(keepableImage({ ...v(3).newImage!, tags })).toBeUndefined();
+  });
+});
+
+describe('storable', () => {
+  test('a watermark goes to the ledger without an image too big to keep, and unchanged otherwise', () => {
+    const small = delivered(emptyWatermark('a'), v(1), false);
+    expect(storable(small)).toBe(small);
+    const big = delivered(emptyWatermark('a'), { ...v(1), newImage: { ...v(1).newImage!, memo: 'x'.repeat(MAX_LAST_IMAGE_BYTES) } }, false);
+    expect(big.lastImage).toBeDefined();
+    expect(storable(big)).toEqual({ ...big, lastImage: undefined });
   });
 });
 

@@ -84,7 +84,7 @@ function largestKeptImage(): AccountImage {
   let high = MAX_LAST_IMAGE_BYTES;
   while (low < high) {
     const middle = Math.ceil((low + high) / 2);
-    if (keepableImage(recordWith(image(middle))) !== undefined) low = middle;
+    if (keepableImage(recordWith(image(middle)).newImage) !== undefined) low = middle;
     else high = middle - 1;
   }
   return image(low);
@@ -146,7 +146,7 @@ describe('the worst-case watermark item', () => {
     expect([w.heals.length, w.skips.length, WORST_REASON.length]).toEqual([MAX_HEAL_MARKS, MAX_SKIP_NOTES, MAX_SKIP_REASON_LENGTH]);
     expect(String(BASE)).toHaveLength(16);
     const bigger = { ...image, memo: `${image.memo as string}€` };
-    expect([keepableImage(recordWith(image)), keepableImage(recordWith(bigger))]).toEqual([image, undefined]);
+    expect([keepableImage(recordWith(image).newImage), keepableImage(recordWith(bigger).newImage)]).toEqual([image, undefined]);
   });
 
   test(`stays below MAX_WATERMARK_ITEM_BYTES (${MAX_WATERMARK_ITEM_BYTES}) as DynamoDB counts it`, () => {
@@ -170,9 +170,9 @@ describe('the worst-case watermark item', () => {
     const { memo: _memo, ...plain } = image;
     const wideName = (index: number): string => `${'€'.repeat(500)}${index}`;
     const names: Record<string, number> = {};
-    for (let index = 0; keepableImage(recordWith({ ...plain, ...names, [wideName(index)]: 0 })); index += 1) names[wideName(index)] = 0;
+    for (let index = 0; keepableImage(recordWith({ ...plain, ...names, [wideName(index)]: 0 }).newImage); index += 1) names[wideName(index)] = 0;
     const wide: AccountImage = { ...plain, ...names };
-    expect(keepableImage(recordWith(wide))).toBe(wide);
+    expect(keepableImage(recordWith(wide).newImage)).toBe(wide);
     expect(itemSizeBytes(watermarkToItem(DESTINATION, EPOCH, worstCase(wide)))).toBeLessThan(MAX_WATERMARK_ITEM_BYTES);
   });
 });
