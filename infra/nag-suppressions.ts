@@ -9,12 +9,13 @@ export interface NagSubjects {
   readonly consumers: readonly DestinationConsumer[];
   /** The gap sweepers; they run with their consumer's role, whose policy is acknowledged with the consumer's. */
   readonly sweepers?: readonly GapSweeper[];
-  readonly changeStream: IConstruct;
-  /** The audit bucket: created (a construct) or imported (its ARN). */
-  readonly auditBucket: IConstruct | string;
-  /** The search domain: created (a construct) or imported (its ARN), and the index written. */
-  readonly searchDomain: IConstruct | string;
-  readonly searchIndex: string;
+  /** The change stream, when it is encrypted with a customer-managed key (what KDS3 flags). */
+  readonly changeStream?: IConstruct;
+  /** The audit bucket: created (a construct) or imported (its ARN); unset without an audit destination. */
+  readonly auditBucket?: IConstruct | string;
+  /** The search domain: created (a construct) or imported (its ARN), and the index written; unset without search. */
+  readonly searchDomain?: IConstruct | string;
+  readonly searchIndex?: string;
   /** A created domain's operator role and roles custom resource function. */
   readonly searchOperatorRole?: IConstruct;
   readonly searchSecurityRolesFunction?: IConstruct;
@@ -34,7 +35,7 @@ function arnToken(stack: Stack, resource: IConstruct | string): string {
  */
 export function acknowledgeNagFindings(subjects: NagSubjects): void {
   const { stack, consumers, sweepers = [], changeStream, auditBucket, searchDomain, searchIndex } = subjects;
-  ack(changeStream, 'AwsSolutions-KDS3', 'The stream is encrypted with a customer-managed key (rotated yearly), a stronger choice than aws/kinesis.');
+  if (changeStream) ack(changeStream, 'AwsSolutions-KDS3', 'The stream is encrypted with a customer-managed key (rotated yearly), a stronger choice than aws/kinesis.');
   for (const consumer of consumers) {
     const role = consumer.function.role as IConstruct;
     const policy = role.node.tryFindChild('DefaultPolicy') ?? role;
@@ -47,24 +48,24 @@ export function acknowledgeNagFindings(subjects: NagSubjects): void {
       `AwsSolutions-IAM5[Resource::${arnToken(stack, consumer.failedBatches)}/*]`,
       'Lambda writes on-failure invocation records under keys it chooses; the grant is s3:PutObject on this destination\'s own bucket only.',
     );
-    if (consumer.destination === 'audit') {
+    if (consumer.destination === 'audit' && auditBucket !== undefined) {
       ack(policy, `AwsSolutions-IAM5[Resource::${arnToken(stack, auditBucket)}/changes/*]`, 'One object per account version under the log prefix: s3:PutObject only, create-only by If-None-Match.');
     }
-    if (consumer.destination === 'search') {
+    if (consumer.destination === 'search' && searchDomain !== undefined) {
       ack(policy, `AwsSolutions-IAM5[Resource::${arnToken(stack, searchDomain)}/${searchIndex}/*]`, 'Document paths of the one index the consumer writes.');
     }
   }
   for (const sweeper of sweepers) {
     ack(sweeper.function, 'AwsSolutions-L1', 'Pinned to nodejs22.x like the consumer whose code, role and environment the sweeper shares; raised deliberately with the code.');
   }
-  if (subjects.searchOperatorRole) {
+  if (subjects.searchOperatorRole && searchDomain !== undefined) {
     const policy = subjects.searchOperatorRole.node.tryFindChild('DefaultPolicy') ?? subjects.searchOperatorRole;
     ack(policy, `AwsSolutions-IAM5[Resource::${arnToken(stack, searchDomain)}/${searchIndex}/*]`, 'Document paths of the one index the operator reconciles and repairs.');
   }
   if (subjects.searchSecurityRolesFunction) {
     ack(subjects.searchSecurityRolesFunction, 'AwsSolutions-L1', 'Pinned to nodejs22.x like every function of the stack; raised deliberately with the code.');
   }
-  if (typeof searchDomain !== 'string') {
+  if (searchDomain !== undefined && typeof searchDomain !== 'string') {
     ack(searchDomain, 'AwsSolutions-OS1', 'Reached over HTTPS with SigV4 only; the access policy allows the consumer, operator and master roles alone and fine-grained access control limits each. Lambda stays out of a VPC (no NAT needed).');
     ack(searchDomain, 'AwsSolutions-OS3', 'Access is by IAM identity (SigV4), not by IP address: Lambda has no fixed IP to allowlist.');
     ack(searchDomain, 'AwsSolutions-OS4', 'A small domain owned by the pipeline; for production scale import the search team\'s domain, which has dedicated masters.');

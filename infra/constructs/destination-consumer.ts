@@ -1,12 +1,10 @@
-import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { KinesisConsumerEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -17,38 +15,31 @@ import type { DestinationName, DestinationSettings } from '../config/pipeline-co
 import type { DestinationTarget } from './destination-target';
 import { encryptionKey } from './encryption-key';
 import { FailedBatchDestination } from './failed-batch-destination';
+import { pipelineFunction } from './function-code';
 import type { LedgerTable } from './ledger-table';
 
 /** The id of the failed-batches bucket's request metrics filter (the whole bucket). */
 export const FAILED_BATCHES_METRICS_ID = 'EntireBucket';
 
-/** The repository root: entries, `projectRoot` and the lock file of every function are found from it. */
-export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/**
- * How every function of the pipeline is bundled. The SDK is bundled too (`externalModules: []`): the versions the tests
- * ran are the ones that run.
- */
-export const FUNCTION_BUNDLING: nodejs.BundlingOptions = {
-  sourceMap: true,
-  minify: true,
-  target: 'node22',
-  format: nodejs.OutputFormat.CJS,
-  externalModules: [],
-};
-
 export interface DestinationConsumerProps {
   readonly destination: DestinationName;
+  /** Every setting, defaults included (`parsePipelineConfig` gives them). */
   readonly settings: DestinationSettings;
+  /** The stream the source table writes its changes to; the consumer reads it through its own EFO consumer. */
   readonly stream: kinesis.IStream;
+  /** The source table: records of any other table are quarantined (`WRONG_TABLE`). */
   readonly accountsTable: dynamodb.ITable;
   readonly ledger: LedgerTable;
+  /** The destination the handler writes to. */
   readonly target: DestinationTarget;
-  /** The function's role, created bare by the stack so a destination can name it before the function exists. */
-  readonly role: iam.Role;
+  /**
+   * The function's role. It gets exactly what the consumer needs: its EFO consumer, its ledger keys, its destination,
+   * its dead-letter queue, its on-failure bucket and its log group. @default a new role
+   */
+  readonly role?: iam.Role;
   /** Where the on-failure bucket writes its server access logs. */
   readonly accessLogs: s3.IBucket;
-  /** @default `consumers/<destination>/handler.ts` */
+  /** The handler, relative to the package root. @default `consumers/<destination>/handler.ts` */
   readonly entry?: string;
 }
 
@@ -62,7 +53,9 @@ export interface DestinationConsumerProps {
  */
 export class DestinationConsumer extends Construct {
   readonly destination: DestinationName;
-  readonly function: nodejs.NodejsFunction;
+  readonly function: lambda.Function;
+  /** The function's role, shared with the destination's gap sweeper. */
+  readonly role: iam.Role;
   /**
    * The published version the mapping invokes: one per generation of the function's code and configuration. A new
    * epoch publishes a new version for its new mapping, while the old mapping keeps invoking the old version (and its
@@ -81,6 +74,12 @@ export class DestinationConsumer extends Construct {
     super(scope, id);
     const { destination, settings } = props;
     this.destination = destination;
+    this.role =
+      props.role ??
+      new iam.Role(this, 'Role', {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `ordered-fanout ${destination} consumer: its own EFO consumer, ledger keys, destination and dead-letter queue`,
+      });
     const key = encryptionKey(this, 'Key', `${destination} dead letters and failed batches`);
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
@@ -121,22 +120,18 @@ export class DestinationConsumer extends Construct {
       props.target.environment,
     );
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
-    logGroup.grantWrite(props.role);
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
+    logGroup.grantWrite(this.role);
+    // A target that must know its writer (a created search domain maps it in fine-grained access control) learns it here.
+    props.target.bindWriter?.(this.role);
+    this.function = pipelineFunction(this, 'Function', {
+      source: props.entry ?? `consumers/${destination}/handler.ts`,
       description: `ordered-fanout ${destination} consumer`,
-      entry: props.entry ?? `${PROJECT_ROOT}consumers/${destination}/handler.ts`,
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
       memorySize: settings.memorySize,
       timeout: Duration.seconds(settings.timeoutSeconds),
       // Unset by default: a new account (concurrency quota 10) cannot reserve any, Lambda keeps 100 unreserved.
       ...(settings.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: settings.reservedConcurrency } : {}),
-      role: props.role,
+      role: this.role,
       logGroup,
-      bundling: FUNCTION_BUNDLING,
       environment: { ...this.environment },
     });
 
@@ -159,9 +154,19 @@ export class DestinationConsumer extends Construct {
     this.generation = this.function.currentVersion;
     this.generation.addEventSource(this.eventSource);
 
-    props.ledger.grantDestination(props.role, destination);
-    props.target.grantDeliver(props.role);
-    this.deadLetterQueue.grantSendMessages(props.role);
+    props.ledger.grantDestination(this.role, destination);
+    props.target.grantDeliver(this.role);
+    this.deadLetterQueue.grantSendMessages(this.role);
+  }
+
+  /** Lets `grantee` read, and delete, this destination's dead letters: what `fanout redrive` does as it redelivers. */
+  grantConsumeDeadLetters(grantee: iam.IGrantable): iam.Grant {
+    return this.deadLetterQueue.grantConsumeMessages(grantee);
+  }
+
+  /** Lets `grantee` read the invocation records of the batches Lambda gave up on (to find what to replay). */
+  grantReadFailedBatches(grantee: iam.IGrantable): iam.Grant {
+    return this.failedBatches.grantRead(grantee);
   }
 
   /** EFO lag: the age of the newest record read, per the event source mapping (Lambda's `IteratorAge`, maximum). */

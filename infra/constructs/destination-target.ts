@@ -8,4 +8,9 @@ export interface DestinationTarget {
   grantDeliver(grantee: iam.IGrantable): void;
   /** True when the stack created the resource; false when it was imported by ARN or endpoint. */
   readonly owned: boolean;
+  /**
+   * Called once, with the consumer's role, before `grantDeliver`: for a destination that must name its writer on its
+   * own side (a created search domain maps it in fine-grained access control). @default nothing to do
+   */
+  bindWriter?(writer: iam.IRole): void;
 }

@@ -1,12 +1,12 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { DestinationName } from '../config/pipeline-config';
-import { FUNCTION_BUNDLING, PROJECT_ROOT, type DestinationConsumer } from './destination-consumer';
+import type { DestinationConsumer } from './destination-consumer';
+import { pipelineFunction } from './function-code';
 
 /** audit and fraud: the destinations that wait on gaps (search, `latest-state`, never does). */
 export { SWEPT_DESTINATIONS } from '../../shared/consumer/sweep-handler';
@@ -21,7 +21,7 @@ export interface GapSweeperProps {
   readonly consumer: DestinationConsumer;
   /** `false` while the destination is paused (`destinations.<d>.enabled`): see the class comment. */
   readonly enabled: boolean;
-  /** @default `consumers/<destination>/sweeper.ts` */
+  /** The handler, relative to the package root. @default `consumers/<destination>/sweeper.ts` */
   readonly entry?: string;
 }
 
@@ -43,31 +43,24 @@ export interface GapSweeperProps {
  */
 export class GapSweeper extends Construct {
   readonly destination: DestinationName;
-  readonly function: nodejs.NodejsFunction;
+  readonly function: lambda.Function;
   readonly rule: events.Rule;
 
   constructor(scope: Construct, id: string, props: GapSweeperProps) {
     super(scope, id);
     const { consumer } = props;
     this.destination = consumer.destination;
-    const role = consumer.function.role;
-    if (!role) throw new Error(`the ${consumer.destination} consumer function has no role to share with its sweeper`);
+    const role = consumer.role;
 
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
     logGroup.grantWrite(role);
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
+    this.function = pipelineFunction(this, 'Function', {
+      source: props.entry ?? `consumers/${consumer.destination}/sweeper.ts`,
       description: `ordered-fanout ${consumer.destination} gap sweeper`,
-      entry: props.entry ?? `${PROJECT_ROOT}consumers/${consumer.destination}/sweeper.ts`,
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
       memorySize: 512,
       timeout: SWEEP_TIMEOUT,
       role,
       logGroup,
-      bundling: FUNCTION_BUNDLING,
       environment: { ...consumer.environment },
     });
     // Scheduled invocations are asynchronous: a failed or throttled sweep is not retried, the next tick replaces it.

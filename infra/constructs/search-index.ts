@@ -1,8 +1,7 @@
 import { CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
 import { Construct } from 'constructs';
@@ -10,15 +9,18 @@ import { hasInstanceStorage, searchZones } from '../config/load-config';
 import type { SearchSettings } from '../config/pipeline-config';
 import type { DestinationTarget } from './destination-target';
 import { encryptionKey } from './encryption-key';
-import { FUNCTION_BUNDLING, PROJECT_ROOT } from './destination-consumer';
+import { pipelineFunction } from './function-code';
 
 /** The HTTP actions the adapter uses: HEAD/PUT of the index (create if missing) and POST `_bulk`. */
 const SEARCH_ACTIONS = ['es:ESHttpHead', 'es:ESHttpGet', 'es:ESHttpPut', 'es:ESHttpPost'];
 
 export interface SearchIndexProps {
   readonly settings: SearchSettings;
-  /** The search consumer's role: mapped, in a created domain's fine-grained access control, to its index only. */
-  readonly writer: iam.IRole;
+  /**
+   * The search consumer's role: mapped, in a created domain's fine-grained access control, to its index only.
+   * @default none yet: `bindWriter` names it (the consumer calls it as it is created)
+   */
+  readonly writer?: iam.IRole;
 }
 
 /**
@@ -41,7 +43,9 @@ export class SearchIndex extends Construct implements DestinationTarget {
    */
   readonly operatorRole?: iam.Role;
   /** A created domain's custom resource function that applies the fine-grained access roles. */
-  securityRolesFunction?: nodejs.NodejsFunction;
+  securityRolesFunction?: lambda.Function;
+  private readonly master?: iam.Role;
+  private writer?: iam.IRole;
 
   constructor(scope: Construct, id: string, props: SearchIndexProps) {
     super(scope, id);
@@ -57,6 +61,7 @@ export class SearchIndex extends Construct implements DestinationTarget {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
         description: 'ordered-fanout search domain master user: applies the fine-grained access roles, used by nothing else',
       });
+      this.master = master;
       this.operatorRole = new iam.Role(this, 'OperatorRole', {
         assumedBy: new iam.AccountRootPrincipal(),
         description: 'ordered-fanout search operator: fanout reconcile and replay --repair on the pipeline index',
@@ -84,19 +89,9 @@ export class SearchIndex extends Construct implements DestinationTarget {
         logging: { slowSearchLogEnabled: true, slowIndexLogEnabled: true, appLogEnabled: true, auditLogEnabled: true },
         removalPolicy: RemovalPolicy.RETAIN,
       });
-      // Added after creation (CDK applies it with a custom resource) so it can name this domain's own ARN.
-      // IAM lets these three in; fine-grained access control then decides what each may do inside.
-      this.domain.addAccessPolicies(
-        new iam.PolicyStatement({
-          principals: [props.writer.roleArn, this.operatorRole.roleArn, master.roleArn].map((arn) => new iam.ArnPrincipal(arn)),
-          actions: SEARCH_ACTIONS,
-          resources: [`${this.domain.domainArn}/*`],
-        }),
-      );
       this.domainArn = this.domain.domainArn;
       this.domainEndpoint = `https://${this.domain.domainEndpoint}`;
       this.grantDeliver(this.operatorRole);
-      this.applySecurityRoles(master, props.writer, this.operatorRole, settings.index);
     }
     // An imported domain may live in another region: SigV4 must sign for the domain's region, not the function's.
     const domainRegion = settings.domainArn?.split(':')[3];
@@ -106,6 +101,28 @@ export class SearchIndex extends Construct implements DestinationTarget {
       SEARCH_AUTH: 'sigv4',
       ...(domainRegion ? { SEARCH_REGION: domainRegion } : {}),
     };
+    if (props.writer) this.bindWriter(props.writer);
+  }
+
+  /**
+   * Names the role that writes the index. A created domain lets it in (with the operator and master roles) and maps
+   * it to the writer role of fine-grained access control; an imported domain's owner does that on their side. The
+   * writer is known only once the consumer exists, hence a method rather than a prop.
+   */
+  bindWriter(writer: iam.IRole): void {
+    if (!this.domain || !this.master || !this.operatorRole) return;
+    if (this.writer) throw new Error(`the search domain already has a writer (${this.writer.node.path}); one consumer writes it`);
+    this.writer = writer;
+    // Added after creation (CDK applies it with a custom resource) so it can name this domain's own ARN.
+    // IAM lets these three in; fine-grained access control then decides what each may do inside.
+    this.domain.addAccessPolicies(
+      new iam.PolicyStatement({
+        principals: [writer.roleArn, this.operatorRole.roleArn, this.master.roleArn].map((arn) => new iam.ArnPrincipal(arn)),
+        actions: SEARCH_ACTIONS,
+        resources: [`${this.domain.domainArn}/*`],
+      }),
+    );
+    this.applySecurityRoles(this.master, writer, this.operatorRole, this.index);
   }
 
   /** A custom resource, running as the master user, that maps the writer and the operator to their roles. */
@@ -113,18 +130,12 @@ export class SearchIndex extends Construct implements DestinationTarget {
     const domain = this.domain as opensearch.Domain;
     const logGroup = new logs.LogGroup(this, 'SecurityRolesLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.DESTROY });
     logGroup.grantWrite(master);
-    const fn = new nodejs.NodejsFunction(this, 'SecurityRolesFunction', {
+    const fn = pipelineFunction(this, 'SecurityRolesFunction', {
+      source: 'infra/search-security/handler.ts',
       description: 'ordered-fanout: applies the search domain fine-grained access roles',
-      entry: `${PROJECT_ROOT}infra/search-security/handler.ts`,
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
       timeout: Duration.minutes(2),
       role: master,
       logGroup,
-      bundling: FUNCTION_BUNDLING,
     });
     this.securityRolesFunction = fn;
     const roles = new CustomResource(this, 'SecurityRoles', {

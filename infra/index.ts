@@ -1,0 +1,43 @@
+/**
+ * The package's public surface (`import { OrderedFanout } from 'ordered-fanout'`): the construct, the constructs it
+ * is made of, and the settings types. Everything here is built into `dist/` by `npm run build`.
+ */
+export { OrderedFanout, titleOf } from './ordered-fanout';
+export type {
+  AuditDestinationOptions,
+  DestinationOverrides,
+  FraudDestinationOptions,
+  OrderedFanoutDestinations,
+  OrderedFanoutProps,
+  SearchDestinationOptions,
+} from './ordered-fanout-props';
+export { OrderedFanoutStack, type OrderedFanoutStackProps } from './ordered-fanout-stack';
+
+export { DestinationConsumer, type DestinationConsumerProps } from './constructs/destination-consumer';
+export type { DestinationTarget } from './constructs/destination-target';
+export { AuditLog, type AuditLogProps } from './constructs/audit-log';
+export { SearchIndex, type SearchIndexProps } from './constructs/search-index';
+export { FraudBus } from './constructs/fraud-bus';
+export { AccountsTable, type AccountsTableProps } from './constructs/accounts-table';
+export { ChangeStream } from './constructs/change-stream';
+export { LedgerTable } from './constructs/ledger-table';
+export { GapSweeper, SWEPT_DESTINATIONS, type GapSweeperProps } from './constructs/gap-sweeper';
+export { DestinationAlarms, type DestinationAlarmsProps } from './constructs/destination-alarms';
+export { PipelineDashboard } from './constructs/pipeline-dashboard';
+export { FUNCTION_SOURCES, PACKAGE_ROOT } from './constructs/function-code';
+
+export {
+  DESTINATION_NAMES,
+  PipelineConfigError,
+  type AlarmThresholds,
+  type AuditSettings,
+  type DestinationName,
+  type DestinationSettings,
+  type FraudSettings,
+  type PipelineConfig,
+  type SearchSettings,
+  type StartingPosition,
+} from './config/pipeline-config';
+export { DEFAULT_PIPELINE_CONFIG } from './config/defaults';
+export { parsePipelineConfig, readPipelineConfig, CONFIG_CONTEXT_KEY, CONFIG_FILE_CONTEXT_KEY } from './config/load-config';
+export { METRIC_NAMES, type MetricName } from '../shared/observability/telemetry';

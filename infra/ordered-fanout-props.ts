@@ -1,0 +1,87 @@
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type {
+  AlarmThresholds,
+  AuditSettings,
+  DestinationSettings,
+  FraudSettings,
+  PipelineConfig,
+  SearchSettings,
+} from './config/pipeline-config';
+import type { DestinationTarget } from './constructs/destination-target';
+
+/**
+ * A destination's settings as a construct user writes them: any subset, merged over the defaults (each field's
+ * `@default` is in `pipeline-config.ts`, the same as the bundled app's configuration) and checked like the bundled
+ * app's configuration file, so a wrong value fails synth with a message that names it.
+ */
+export type DestinationOverrides<S extends DestinationSettings> = Partial<Omit<S, 'delivery' | 'alarms'>> & {
+  /** The adapter's retry budget. @default { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 5000 } */
+  readonly delivery?: Partial<S['delivery']>;
+  /** Alarm thresholds. @default see `AlarmThresholds` */
+  readonly alarms?: Partial<AlarmThresholds>;
+};
+
+/** Options shared by every destination: the settings, and optionally the destination resource itself. */
+interface TargetOption {
+  /**
+   * The destination resource, built by you (an `AuditLog`, `SearchIndex` or `FraudBus`, or your own
+   * `DestinationTarget`); the settings that describe a resource (`bucketArn`, `domainArn`, `eventBusArn`, sizes) are
+   * then ignored. @default built from the settings: created, or imported when they name an ARN
+   */
+  readonly target?: DestinationTarget;
+}
+
+/** The audit log (`every-version`, S3): settings from `AuditSettings`. */
+export interface AuditDestinationOptions extends DestinationOverrides<AuditSettings>, TargetOption {}
+
+/** The search index (`latest-state`, OpenSearch): settings from `SearchSettings`. */
+export interface SearchDestinationOptions extends DestinationOverrides<SearchSettings>, TargetOption {}
+
+/** The fraud feed (`in-order`, EventBridge): settings from `FraudSettings`. */
+export interface FraudDestinationOptions extends DestinationOverrides<FraudSettings>, TargetOption {}
+
+/** The destinations to feed: each one named gets its own consumer; `{}` takes every default. */
+export interface OrderedFanoutDestinations {
+  /** @default no audit destination */
+  readonly audit?: AuditDestinationOptions;
+  /** @default no search destination */
+  readonly search?: SearchDestinationOptions;
+  /** @default no fraud destination */
+  readonly fraud?: FraudDestinationOptions;
+}
+
+export interface OrderedFanoutProps {
+  /**
+   * The table whose changes fan out: partition key `account_id` (string), every write carrying the item's `version`
+   * (README, *The version contract*). Without `stream`, it is switched to write its changes to a new stream: a
+   * `dynamodb.Table` of this app directly, any other (imported) table through a custom resource.
+   * @default a new table: on demand, point-in-time recovery, deletion protection, a customer-managed key
+   */
+  readonly table?: dynamodb.ITable;
+  /**
+   * The Kinesis stream `table` already writes its changes to (Kinesis Data Streams for DynamoDB, with
+   * `ApproximateCreationDateTimePrecision` MICROSECOND: the engine orders by it).
+   * @default a new stream: 365 days retention, a customer-managed key, on demand
+   */
+  readonly stream?: kinesis.IStream;
+  /** Capacity of a created table; ignored with `table`. @default { billingMode: 'PAY_PER_REQUEST' } */
+  readonly tableSettings?: Partial<PipelineConfig['accountsTable']>;
+  /** Mode, shards and retention of a created stream; ignored with `stream`. @default { mode: 'ON_DEMAND', retentionHours: 8760 } */
+  readonly streamSettings?: Partial<PipelineConfig['stream']>;
+  /** The destinations, at least one. */
+  readonly destinations: OrderedFanoutDestinations;
+  /** Where every alarm goes (on ALARM and on OK). @default a new topic, encrypted with a customer-managed key */
+  readonly alarmTopic?: sns.ITopic;
+  /** Emails subscribed to the alarm topic this construct creates (not to an `alarmTopic` of yours). @default none */
+  readonly alarmEmails?: readonly string[];
+  /**
+   * Where the buckets created here (on-failure buckets, a created audit bucket) write their server access logs.
+   * @default a new bucket, logs kept a year
+   */
+  readonly accessLogsBucket?: s3.IBucket;
+  /** One CloudWatch dashboard with the destinations side by side. @default true */
+  readonly dashboard?: boolean;
+}

@@ -1,0 +1,92 @@
+/**
+ * `npm run build`: the package as another CDK app installs it, in `dist/`.
+ *
+ * - `dist/index.js` (ESM) and `dist/index.cjs` (CommonJS): `infra/index.ts` bundled by esbuild with the code it uses
+ *   from `shared/`, so the only packages it imports are the peer dependencies `aws-cdk-lib` and `constructs` (the
+ *   app's own copies: two copies of `aws-cdk-lib` in one app do not mix). Bundled rather than emitted file by file,
+ *   because the sources import without extensions, which Node's ESM loader refuses.
+ * - `dist/types/`: declarations by tsc (`tsconfig.build.json`), their relative imports given the `.js` extensions that
+ *   NodeNext resolution requires.
+ * - `dist/lambda/<source>/index.js`: every handler of `FUNCTION_SOURCES`, bundled like `NodejsFunction` bundles it
+ *   (`FUNCTION_BUNDLING`), for the construct to deploy when the sources are not there (see `pipelineFunction`).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { build, type BuildOptions } from 'esbuild';
+import { FUNCTION_BUNDLING, FUNCTION_SOURCES, PACKAGE_ROOT, prebuiltPath } from '../constructs/function-code';
+
+const DIST = join(PACKAGE_ROOT, 'dist');
+/** The app provides these: the construct's classes must be the app's own. */
+const PEERS = ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'];
+
+async function main(): Promise<void> {
+  rmSync(DIST, { recursive: true, force: true });
+  await buildLibrary();
+  buildDeclarations();
+  await Promise.all(FUNCTION_SOURCES.map(buildHandler));
+  console.log(`built ${DIST}: index.js, index.cjs, types/, lambda/ (${FUNCTION_SOURCES.length} handlers)`);
+}
+
+async function buildLibrary(): Promise<void> {
+  const common: BuildOptions = {
+    entryPoints: [join(PACKAGE_ROOT, 'infra/index.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    external: PEERS,
+    sourcemap: true,
+    logLevel: 'warning',
+  };
+  await build({ ...common, format: 'esm', outfile: join(DIST, 'index.js') });
+  // CommonJS has no import.meta: the package root is found from the file's own URL all the same.
+  await build({
+    ...common,
+    format: 'cjs',
+    outfile: join(DIST, 'index.cjs'),
+    define: { 'import.meta.url': 'importMetaUrl' },
+    banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  });
+}
+
+function buildDeclarations(): void {
+  execFileSync(join(PACKAGE_ROOT, 'node_modules/.bin/tsc'), ['-p', join(PACKAGE_ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  for (const file of walk(join(DIST, 'types'))) {
+    if (file.endsWith('.d.ts')) writeFileSync(file, withExtensions(file, readFileSync(file, 'utf8')));
+  }
+}
+
+/** `from './x'` → `from './x.js'` (or `'./x/index.js'`), as NodeNext resolution requires of an ES module. */
+function withExtensions(file: string, text: string): string {
+  return text.replace(/(from\s+|import\()(['"])(\.{1,2}\/[^'"]+)\2/g, (match, lead: string, quote: string, spec: string) => {
+    if (/\.(js|json)$/.test(spec)) return match;
+    const target = resolve(dirname(file), spec);
+    const rewritten = existsSync(`${target}.d.ts`) ? `${spec}.js` : existsSync(join(target, 'index.d.ts')) ? `${spec}/index.js` : undefined;
+    if (rewritten === undefined) throw new Error(`${file}: cannot resolve ${spec}`);
+    return `${lead}${quote}${rewritten}${quote}`;
+  });
+}
+
+async function buildHandler(source: string): Promise<void> {
+  await build({
+    entryPoints: [join(PACKAGE_ROOT, source)],
+    outfile: join(prebuiltPath(source), 'index.js'),
+    bundle: true,
+    platform: 'node',
+    target: FUNCTION_BUNDLING.target ?? 'node22',
+    format: 'cjs',
+    minify: FUNCTION_BUNDLING.minify ?? false,
+    sourcemap: FUNCTION_BUNDLING.sourceMap ?? false,
+    logLevel: 'warning',
+  });
+}
+
+function* walk(dir: string): Generator<string> {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) yield* walk(path);
+    else yield path;
+  }
+}
+
+await main();

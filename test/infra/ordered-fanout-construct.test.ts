@@ -1,0 +1,144 @@
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { PipelineConfigError } from '../../infra/config/pipeline-config';
+import { OrderedFanout } from '../../infra/ordered-fanout';
+import type { OrderedFanoutProps } from '../../infra/ordered-fanout-props';
+import { cdkJsonContext } from './cdk-context';
+
+/** A stack of someone else's app holding one `OrderedFanout` (bundling skipped: these are assertions on the template). */
+function build(props: OrderedFanoutProps, before?: (stack: Stack) => Partial<OrderedFanoutProps>) {
+  const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'Platform', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const fanout = new OrderedFanout(stack, 'Fanout', { ...props, ...before?.(stack) });
+  return { app, stack, fanout, template: () => Template.fromStack(stack) };
+}
+
+const count = (template: Template, type: string): number => Object.keys(template.findResources(type)).length;
+
+describe('OrderedFanout with everything created', () => {
+  const { fanout, template } = build({ destinations: { audit: {}, fraud: { batchSize: 50 } } });
+  const t = template();
+
+  it('creates the table, the stream, the ledger and one consumer per destination named', () => {
+    expect(count(t, 'AWS::Kinesis::Stream')).toBe(1);
+    expect(count(t, 'AWS::DynamoDB::Table')).toBe(2);
+    expect(count(t, 'AWS::Kinesis::StreamConsumer')).toBe(2);
+    expect(count(t, 'AWS::Lambda::EventSourceMapping')).toBe(2);
+    expect(Object.keys(fanout.consumers).sort()).toEqual(['audit', 'fraud']);
+    expect(Object.keys(fanout.sweepers).sort()).toEqual(['audit', 'fraud']);
+    expect(count(t, 'AWS::OpenSearchService::Domain')).toBe(0);
+  });
+
+  it('applies a destination setting over the defaults', () => {
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 50 });
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 100 });
+  });
+
+  it('streams the created table into the created stream with microsecond precision', () => {
+    t.hasResourceProperties('AWS::DynamoDB::Table', {
+      KinesisStreamSpecification: { StreamArn: Match.anyValue(), ApproximateCreationDateTimePrecision: 'MICROSECOND' },
+    });
+  });
+
+  it('offers per-destination metrics, and refuses a destination it does not have', () => {
+    expect(fanout.metricIteratorAge('fraud').metricName).toBe('IteratorAge');
+    expect(fanout.metricDeadLetterDepth('audit').metricName).toBe('ApproximateNumberOfMessagesVisible');
+    expect(() => fanout.metricIteratorAge('search')).toThrow(/no search destination/);
+    expect(fanout.metricMaxIteratorAge().toMetricConfig().mathExpression?.expression).toBe('MAX([lag_audit, lag_fraud])');
+  });
+});
+
+describe('OrderedFanout grants', () => {
+  it('grantReadLedger lets a principal read the ledger and its index, and write nothing', () => {
+    const { fanout, stack, template } = build({ destinations: { fraud: {} } });
+    const reader = new iam.Role(stack, 'Reader', { assumedBy: new iam.AccountRootPrincipal() });
+    fanout.grantReadLedger(reader);
+    const policies = template().findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: stack.getLogicalId(reader.node.defaultChild as iam.CfnRole) }] } });
+    const actions = JSON.stringify(Object.values(policies).map((policy) => policy.Properties.PolicyDocument));
+    expect(actions).toContain('dynamodb:GetItem');
+    expect(actions).toContain('dynamodb:Query');
+    expect(actions).not.toContain('dynamodb:PutItem');
+  });
+
+  it('grantConsumeDeadLetters covers every destination, or the one named', () => {
+    const { fanout, stack } = build({ destinations: { audit: {}, fraud: {} } });
+    const all = new iam.Role(stack, 'All', { assumedBy: new iam.AccountRootPrincipal() });
+    const one = new iam.Role(stack, 'One', { assumedBy: new iam.AccountRootPrincipal() });
+    fanout.grantConsumeDeadLetters(all);
+    fanout.grantConsumeDeadLetters(one, 'fraud');
+    const resources = (role: iam.Role) => JSON.stringify(stack.resolve((role.node.tryFindChild('DefaultPolicy') as iam.Policy).document));
+    expect(resources(all)).toContain('AuditConsumerDeadLetterQueue');
+    expect(resources(all)).toContain('FraudConsumerDeadLetterQueue');
+    expect(resources(one)).not.toContain('AuditConsumerDeadLetterQueue');
+  });
+});
+
+describe('OrderedFanout with an existing table', () => {
+  it('takes a table and its stream as they are', () => {
+    const { template } = build({ destinations: { search: { domainEndpoint: 'https://search.example.com', domainArn: 'arn:aws:es:eu-west-1:123456789012:domain/accounts' } } }, (stack) => {
+      const stream = new kinesis.Stream(stack, 'Theirs');
+      const table = new dynamodb.Table(stack, 'TheirTable', { partitionKey: { name: 'account_id', type: dynamodb.AttributeType.STRING }, kinesisStream: stream });
+      return { table, stream };
+    });
+    const t = template();
+    expect(count(t, 'AWS::Kinesis::Stream')).toBe(1);
+    expect(count(t, 'AWS::DynamoDB::Table')).toBe(2);
+    expect(count(t, 'Custom::AWS')).toBe(0);
+  });
+
+  it('switches a table of the app without a stream to a new one', () => {
+    const { template } = build({ destinations: { fraud: {} } }, (stack) => ({
+      table: new dynamodb.Table(stack, 'TheirTable', { partitionKey: { name: 'account_id', type: dynamodb.AttributeType.STRING } }),
+    }));
+    const t = template();
+    expect(count(t, 'AWS::Kinesis::Stream')).toBe(1);
+    t.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'account_id', KeyType: 'HASH' }],
+      KinesisStreamSpecification: { ApproximateCreationDateTimePrecision: 'MICROSECOND' },
+    });
+  });
+
+  it('refuses a table of the app that already streams elsewhere, unless given that stream', () => {
+    expect(() =>
+      build({ destinations: { fraud: {} } }, (stack) => ({
+        table: new dynamodb.Table(stack, 'TheirTable', {
+          partitionKey: { name: 'account_id', type: dynamodb.AttributeType.STRING },
+          kinesisStream: new kinesis.Stream(stack, 'Theirs'),
+        }),
+      })),
+    ).toThrow(/already writes its changes to a Kinesis stream/);
+  });
+
+  it('switches an imported table on with a custom resource', () => {
+    const { template } = build({ destinations: { fraud: {} } }, (stack) => ({ table: dynamodb.Table.fromTableName(stack, 'Imported', 'accounts') }));
+    const t = template();
+    expect(count(t, 'AWS::DynamoDB::Table')).toBe(1);
+    const create = JSON.stringify(Object.values(t.findResources('Custom::AWS')).map((resource) => resource.Properties.Create));
+    expect(create).toContain('enableKinesisStreamingDestination');
+    expect(create).toContain('MICROSECOND');
+  });
+});
+
+describe('OrderedFanout props are checked', () => {
+  it('needs a destination', () => {
+    expect(() => build({ destinations: {} })).toThrow(/at least one destination/);
+  });
+
+  it('names a wrong setting by its path', () => {
+    expect(() => build({ destinations: { fraud: { batchSize: 0 } } })).toThrow(PipelineConfigError);
+    expect(() => build({ destinations: { fraud: { batchSize: 0 } } })).toThrow(/destinations\.fraud\.batchSize/);
+  });
+});
+
+describe('OrderedFanout under cdk-nag', () => {
+  it('leaves nothing unacknowledged with every destination created', () => {
+    const { app } = build({ destinations: { audit: {}, search: {}, fraud: {} } });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).not.toThrow();
+  });
+});
