@@ -1,5 +1,6 @@
 import type { ChangeRecord } from '../change-record/change-record';
-import { InOrderLedgerRun, type Fact } from './in-order-ledger';
+import type { Fact } from './in-order-ledger';
+import { InOrderWaitingRun } from './in-order-waiting';
 import { beforeBaseline, ContractBreach, judgeDelivered, versionReused, writtenTwice } from './contract';
 import type { Epoch } from './delivery-mode';
 import {
@@ -10,25 +11,20 @@ import {
   floorRaised,
   homeDeliveryStands,
   homedOn,
-  gapTimedOut,
-  isSkipRefusal,
   nextInOrderStep,
   owedVersions,
-  parked,
-  skippedGap,
   started,
   type InOrderView,
 } from './in-order-rules';
 import { isHealedRecord } from './heal';
-import { MAX_LEDGER_WRITE_ITEMS, notSent, type DeliveryResult } from './ports';
-import { addVersions, countVersions, hasVersion, rangeOf, removeVersions, type VersionRanges } from './version-ranges';
+import { notSent, type DeliveryResult } from './ports';
+import { addVersions, hasVersion, rangeOf, removeVersions, type VersionRanges } from './version-ranges';
 import { isBeforeWindow, raisedFloor } from './window';
 import { patched, type Watermark } from './watermark';
 import type { FailedDelivery } from './account-run';
 import { deliveryRight, homeDeadline, type DeliveryRight } from './delivery-right';
 
-/** What an operator's skip came to. */
-export type SkipOutcome = { readonly skipped: { readonly from: number; readonly to: number } } | { readonly refused: string };
+export type { SkipOutcome } from './in-order-waiting';
 
 /**
  * `in-order`: delivers exactly watermark+1, +2, ... for one account, carrying out `nextInOrderStep`.
@@ -37,31 +33,18 @@ export type SkipOutcome = { readonly skipped: { readonly from: number; readonly 
  * claim, within `homeBoundMs` of its read, and commits once. Elsewhere it first writes a claim (owner, fencing token,
  * versions, expiry) and every delivery must end before the claim does (the destination call gets the claim's end,
  * less the reserve, as its deadline); an account homed on another lane is parked for its home to drain, unless a side
- * path finds that home quiet and fences it off: nobody delivers until the fence ends. With `per-version` commits each write commits the version just delivered (and, under a claim, claims
- * the next). With `per-batch` commits one write at the end commits the run. A write that carries deliveries made under
+ * path finds that home quiet and fences it off: nobody delivers until the fence ends. With `per-version` commits each
+ * write commits the version just delivered (and, under a claim, claims the next). With `per-batch` commits one write
+ * at the end commits the run. A write that carries deliveries made under
  * a claim is fenced by its token, so a run whose claim was taken over stops before its next delivery. While another
- * engine's claim or a fence is live this run delivers nothing: it parks what it has.
+ * engine's claim or a fence is live this run delivers nothing: it parks what it has (see `InOrderWaitingRun`).
  */
-export class InOrderRun extends InOrderLedgerRun implements InOrderView {
-  /** Batch versions in ascending order. */
-  private readonly inHand: number[];
-  /** Versions this run sent to the dead-letter queue: out of play until redriven. */
-  private readonly spent = new Set<number>();
-  /** Batch records settled without delivery (copies, breaches, before the window): never delivered by this run. */
-  private readonly outOfPlay = new Set<number>();
+export class InOrderRun extends InOrderWaitingRun implements InOrderView {
   /** Records from before a replay's window: their floor is re-applied to a fresh watermark after a lost race. */
   private readonly beforeWindow: ChangeRecord[] = [];
   private countedBaseline = false;
   private countedForHome = false;
-  private noticeFailed = false;
   private skip: { readonly through: number; readonly reason: string } | undefined;
-  /** Set by an operator's skip (see `skipGap`). */
-  skipOutcome: SkipOutcome | undefined;
-
-  constructor(...args: ConstructorParameters<typeof InOrderLedgerRun>) {
-    super(...args);
-    this.inHand = [...this.records.keys()].sort((a, b) => a - b);
-  }
 
   /** Makes the run apply an operator's skip through `through` before it delivers what then follows. */
   skipGap(through: number, reason: string): this {
@@ -197,19 +180,9 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
     breaches.forEach((breach, index) => this.settleOut(breach.record.version, stored[index] ? 'dead-lettered' : 'failed'));
   }
 
-  /** A batch record still in play: unsettled, not delivered yet, not put aside. */
-  private inPlay(version: number): boolean {
-    return this.isUnsettled(version) && !this.pending.has(version) && !this.spent.has(version) && !this.outOfPlay.has(version);
-  }
-
   /** Settles the batch's record when it is the record delivered or dead-lettered (a parked one was settled when parked). */
   private settleDelivered(record: ChangeRecord, disposition: 'dead-lettered'): void {
     if (this.records.get(record.version) === record) this.settle(record.version, disposition);
-  }
-
-  private settleOut(version: number, disposition: 'duplicate' | 'dead-lettered' | 'failed'): void {
-    this.settle(version, disposition);
-    this.outOfPlay.add(version);
   }
 
   /** Reads the parked records that batch records collide with, to tell a copy from another change of the version. */
@@ -218,30 +191,6 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
     const wanted = this.inHand.filter((v) => this.inPlay(v) && v > w.version && hasVersion(w.parked, v) && !this.parkedRecords.has(v));
     const loaded = await Promise.all(wanted.map((version) => this.ctx.ledger.parked(this.accountId, version, version, 1)));
     for (const record of loaded.flat()) if (!this.isLeaving(record.version)) this.parkedRecords.set(record.version, record);
-  }
-
-  /** Applies an operator's skip; false when it was refused (nothing changed). */
-  private async applySkip(through: number, reason: string): Promise<boolean> {
-    for (;;) {
-      const w = this.watermark;
-      const claim = w.claim;
-      if (claim && claim.owner !== this.ctx.owner && claim.expiresAt > this.ctx.now()) {
-        this.skipOutcome = { refused: `another consumer is delivering this account (its claim ends at ${new Date(claim.expiresAt).toISOString()}): try again after that` };
-        return false;
-      }
-      const next = skippedGap(w, through, reason, this.ctx.now());
-      if (isSkipRefusal(next)) {
-        this.skipOutcome = next;
-        return false;
-      }
-      this.update(next);
-      if (await this.commit()) {
-        this.ctx.tally.counts.gapsSkipped += 1;
-        this.ctx.tally.counts.versionsSkipped += through - w.version;
-        this.skipOutcome = { skipped: { from: w.version + 1, to: through } };
-        return true;
-      }
-    }
   }
 
   /** Claims (if needed), delivers and applies one version. False when the run has to stop. */
@@ -379,8 +328,6 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
     this.update(fenced(this.watermark, this.ctx.newClaimToken(), this.ctx.now() + this.ctx.homeBoundMs));
   }
 
-
-
   /** A delivery that could not be finished or recorded: release the claim and let the batch be retried. */
   private async stop(): Promise<false> {
     this.release();
@@ -400,49 +347,6 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
     return true;
   }
 
-  /**
-   * One GAP_TIMEOUT notice for the gap `from..to`; the parked records stay where they are, in the ledger. The notice is
-   * first written as pending: of two engines that find the gap timed out, only the one whose write wins sends it.
-   */
-  private async noticeGap(from: number, to: number): Promise<void> {
-    // Written as pending by this run, always (a notice another engine left pending is taken over the same way), so
-    // the conditional write decides which engine sends it.
-    const writtenAt = this.ctx.now();
-    this.update(gapTimedOut(this.watermark, from, to, writtenAt, true));
-    // A lost race re-reads and re-plans: the other engine's notice, or a gap that has moved.
-    if (!(await this.commit())) return;
-    if (this.ctx.now() - writtenAt >= this.ctx.claimTtlMs - this.ctx.reserveMs) {
-      // Too late: another engine may take the notice over by now. The next sweep sends it.
-      this.noticeFailed = true;
-      return;
-    }
-    const w = this.watermark;
-    const waiting = countVersions(w.parked) + this.inHand.filter((v) => v > w.version && this.inPlay(v) && !hasVersion(w.parked, v)).length;
-    const since = new Date(w.gapSince ?? this.ctx.now()).toISOString();
-    const stored = await this.sendLetter({
-      destination: this.ctx.destination,
-      epoch: this.ctx.epoch.id,
-      reason: 'GAP_TIMEOUT',
-      detail: `version${from === to ? ` ${from} was` : `s ${from}-${to} were`} not received within ${this.ctx.maxGapAgeMs} ms (waiting since ${since}); ${waiting} later version${waiting === 1 ? '' : 's'} wait parked. Redrive this letter once the missing versions are back in the stream, or skip them: fanout redrive ${this.ctx.destination} --skip-gap ${this.accountId}@${to} --reason "..."`,
-      attempts: 0,
-      accountId: this.accountId,
-      version: from,
-      missing: [[from, to]],
-      waiting,
-      at: this.ctx.now(),
-    });
-    if (!stored) {
-      // The queue is out of reach: the notice stays pending, and a sweep sends it once this engine's time is up.
-      this.noticeFailed = true;
-      return;
-    }
-    this.ctx.tally.counts.gapTimeouts += 1;
-    this.remember((fresh) => {
-      const notice = fresh.gapNotice;
-      return notice?.pending && notice.from === from ? patched(fresh, { gapNotice: { from: notice.from, to: notice.to, at: notice.at } }) : fresh;
-    });
-  }
-
   /** The highest version from `from` on that this run can deliver without a hole, for a `per-batch` claim. */
   private lastInHand(from: number): number {
     let last = from;
@@ -454,13 +358,6 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
     }
   }
 
-  /** Drops our claim from the planned watermark: the run waits or ends. */
-  private release(): void {
-    const claim = this.watermark.claim;
-    if (claim === undefined || claim.owner !== this.ctx.owner) return;
-    this.update(patched(this.watermark, { claim: undefined }));
-  }
-
   /** A fact that still holds on a fresh watermark only if the claim we delivered under survived there. */
   private underClaim(token: string, version: number, apply: (w: Watermark) => Watermark): Fact {
     return (fresh) => {
@@ -469,44 +366,6 @@ export class InOrderRun extends InOrderLedgerRun implements InOrderView {
       return undefined;
     };
   }
-
-  /**
-   * Parks what waits behind the gap (or behind another engine's claim), as many records per write as one ledger
-   * write may carry; a record that would fragment the parked set beyond its bound is dead-lettered (PARK_LIMIT).
-   * True when the run is over.
-   */
-  private async parkWaiting(): Promise<boolean> {
-    this.release();
-    const w = this.watermark;
-    const waiting = this.inHand.filter((version) => version > w.version && this.inPlay(version) && !hasVersion(w.parked, version));
-    const room = Math.max(0, MAX_LEDGER_WRITE_ITEMS - 1 - this.unparkable().length);
-    let planned = w;
-    const park: ChangeRecord[] = [];
-    const overLimit: ChangeRecord[] = [];
-    for (const version of waiting.slice(0, room)) {
-      const record = this.records.get(version) as ChangeRecord;
-      const next = parked(planned, version);
-      if (next === undefined) overLimit.push(record);
-      else {
-        planned = next;
-        park.push(record);
-      }
-    }
-    if (planned !== w) this.update(planned);
-    if (!(await this.commit(park))) return false;
-    for (const record of park) {
-      this.settle(record.version, 'parked');
-      // What this run parked it holds: the parked record of its version, delivered from here when its turn comes.
-      this.parkedRecords.set(record.version, record);
-    }
-    for (const record of overLimit) {
-      const detail = `the account already waits behind ${this.watermark.parked.length} separate gaps; this version could not be parked without exceeding the per-account bound. Redrive it once the account has caught up.`;
-      const stored = await this.sendLetter(this.recordLetter(record, 'PARK_LIMIT', detail, 0));
-      this.settleOut(record.version, stored ? 'dead-lettered' : 'failed');
-    }
-    return park.length + overLimit.length === waiting.length;
-  }
-
 }
 
 /** The index of the first element of ascending `values` above `version`. */
