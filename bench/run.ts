@@ -23,7 +23,7 @@ import { ledgerWorkload, round, throughputWorkload, type ThroughputWorkload } fr
  * BENCH_LATENCY=0 skips (e), BENCH_LATENCY_CHANGES sets its operations per run. BENCH_ONLY=latency runs (e) alone and
  * writes its results to BENCH_OUT (default: a file in the temporary directory), never to bench/results.json.
  */
-const GOAL_OVERHEAD = 1.5;
+const GOAL_OVERHEAD = 1.2;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
 const log = (line: string) => console.log(line);
