@@ -98,6 +98,8 @@ export abstract class AccountRun {
    * of one version (the later-created one) is a version written twice, dead-lettered as CONTRACT_BREACH.
    */
   protected async settleConflicts(): Promise<void> {
+    // Most accounts have none: no promise, no turn of the event loop.
+    if (this.conflicts.length === 0) return;
     await Promise.all(
       this.conflicts.map(async (record) => {
         const kept = this.records.get(record.version) as ChangeRecord;

@@ -125,7 +125,7 @@ export abstract class InOrderLedgerRun extends AccountRun {
         this.settlePending();
         return true;
       }
-      await this.checkUnparked(unpark);
+      if (unpark.length > 0) await this.checkUnparked(unpark);
       if (!(await this.flush(park, unpark, this.storedToken))) break;
       for (const version of unpark) this.toUnpark.delete(version);
       this.dirty = false;

@@ -146,12 +146,7 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
       this.beforeWindow.push(record);
     }
     // Re-applied on every classification: a lost race re-reads a watermark that may not hold the raised floor yet.
-    let waiting: VersionRanges = this.watermark.parked;
-    for (const version of this.inHand) if (this.inPlay(version) && version > this.watermark.version) waiting = addVersions(waiting, version);
-    for (const record of this.beforeWindow) {
-      const floor = raisedFloor(this.watermark, record, waiting);
-      if (floor !== undefined) this.update(floorRaised(this.watermark, floor));
-    }
+    if (this.beforeWindow.length > 0) this.raiseFloors();
     await this.loadCollisions();
     for (const version of this.inHand) {
       if (!this.inPlay(version)) continue;
@@ -176,8 +171,19 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
         else breaches.push(writtenTwice(parkedRecord, record));
       }
     }
+    if (breaches.length === 0) return;
     const stored = await Promise.all(breaches.map((breach) => this.deadLetterBreach(breach)));
     breaches.forEach((breach, index) => this.settleOut(breach.record.version, stored[index] ? 'dead-lettered' : 'failed'));
+  }
+
+  /** Records from before a replay's window raise the floor of an account without a start (see `raisedFloor`). */
+  private raiseFloors(): void {
+    let waiting: VersionRanges = this.watermark.parked;
+    for (const version of this.inHand) if (this.inPlay(version) && version > this.watermark.version) waiting = addVersions(waiting, version);
+    for (const record of this.beforeWindow) {
+      const floor = raisedFloor(this.watermark, record, waiting);
+      if (floor !== undefined) this.update(floorRaised(this.watermark, floor));
+    }
   }
 
   /** Settles the batch's record when it is the record delivered or dead-lettered (a parked one was settled when parked). */
@@ -188,7 +194,9 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
   /** Reads the parked records that batch records collide with, to tell a copy from another change of the version. */
   private async loadCollisions(): Promise<void> {
     const w = this.watermark;
+    if (w.parked.length === 0) return;
     const wanted = this.inHand.filter((v) => this.inPlay(v) && v > w.version && hasVersion(w.parked, v) && !this.parkedRecords.has(v));
+    if (wanted.length === 0) return;
     const loaded = await Promise.all(wanted.map((version) => this.ctx.ledger.parked(this.accountId, version, version, 1)));
     for (const record of loaded.flat()) if (!this.isLeaving(record.version)) this.parkedRecords.set(record.version, record);
   }
