@@ -2,74 +2,13 @@ import { performance } from 'node:perf_hooks';
 import type { ChangeRecord } from '../shared/change-record/change-record';
 import { decodeChangeRecord, type KinesisRecordInput } from '../shared/change-record/decode';
 import { InMemoryLedger } from '../shared/ledger/in-memory-ledger';
-import type { DeliveryMode } from '../shared/ordering/delivery-mode';
-import { OrderingEngine, type OrderingEngineOptions } from '../shared/ordering/engine';
 import { addCounts, zeroCounts, type EngineCounts } from '../shared/ordering/outcome';
-import type { DeadLetterQueue, Delivery, DeliveryResult, Destination } from '../shared/ordering/ports';
+import type { Delivery } from '../shared/ordering/ports';
+import type { DeliveryMode } from '../shared/ordering/delivery-mode';
+import { makeEngine, noopDeadLetters, noopDestination, VARIANTS, type InOrderCommit, type Variant } from '../local/engine-variants';
 import { ACCOUNTS_TABLE, round, type ThroughputWorkload } from './workloads';
 
-const DELIVERED: DeliveryResult = { status: 'delivered' };
-
-/** A destination that accepts everything and does nothing. */
-export function noopDestination(name: string, mode: DeliveryMode): Destination & { deliveries: number; calls: number } {
-  return {
-    name,
-    mode,
-    deliveries: 0,
-    calls: 0,
-    async deliver(deliveries: readonly Delivery[]) {
-      this.calls += 1;
-      this.deliveries += deliveries.length;
-      return deliveries.map(() => DELIVERED);
-    },
-  };
-}
-
-export const noopDeadLetters: DeadLetterQueue = {
-  async send(letters) {
-    return letters.map(() => true);
-  },
-};
-
-export type InOrderCommit = 'per-version' | 'per-batch';
-
-export interface Variant {
-  /** Key in results.json. */
-  readonly key: string;
-  readonly label: string;
-  readonly mode: DeliveryMode;
-  readonly inOrderCommit?: InOrderCommit;
-  /** Part of the consumers' default settings (per-version commits and claims-only are opt-ins). */
-  readonly isDefault: boolean;
-  /** Pass each batch's shard as its lane (`ProcessOptions.lane`): the consumers' `IN_ORDER_HOME_LANES`. */
-  readonly homeLanes?: boolean;
-  /** `destinationEnforced`: the consumers' `DESTINATION_ENFORCED`. */
-  readonly destinationEnforced?: boolean;
-}
-
-export const VARIANTS: readonly Variant[] = [
-  { key: 'everyVersion', label: 'every-version', mode: 'every-version', isDefault: true },
-  { key: 'latestState', label: 'latest-state', mode: 'latest-state', isDefault: true },
-  { key: 'latestStateEnforced', label: 'latest-state (destination-enforced)', mode: 'latest-state', destinationEnforced: true, isDefault: false },
-  { key: 'inOrder', label: 'in-order (per-version)', mode: 'in-order', inOrderCommit: 'per-version', isDefault: false },
-  { key: 'inOrderPerBatch', label: 'in-order (per-batch, claims only)', mode: 'in-order', inOrderCommit: 'per-batch', isDefault: false },
-  { key: 'inOrderHomeLanes', label: 'in-order (per-batch, home lanes)', mode: 'in-order', inOrderCommit: 'per-batch', homeLanes: true, isDefault: true },
-];
-
-/**
- * Builds an engine. `inOrderCommit` is passed through a cast so this compiles whether or not the engine in this
- * checkout knows the option yet.
- */
-export function makeEngine(variant: Variant, base: Omit<OrderingEngineOptions, 'destination'>, name: string) {
-  const destination = noopDestination(name, variant.mode);
-  const options = {
-    ...base,
-    destination,
-    ...(variant.inOrderCommit ? { inOrderCommit: variant.inOrderCommit } : {}),
-    ...(variant.destinationEnforced ? { destinationEnforced: true } : {}),
-  };
-  return { engine: new OrderingEngine(options as OrderingEngineOptions), destination };
-}
+export { makeEngine, noopDeadLetters, noopDestination, VARIANTS, type InOrderCommit, type Variant } from '../local/engine-variants';
 
 export function decodeBatch(batch: readonly KinesisRecordInput[]): ChangeRecord[] {
   const records: ChangeRecord[] = [];

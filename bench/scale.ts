@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { AccountImage } from '../shared/accounts/account';
-import { nextAccountImage } from '../test/support/histories';
+import { nextAccountImage } from '../local/account-images';
 import type { ChangeRecord } from '../shared/change-record/change-record';
 import { encodeKinesisPayload, type KinesisRecordInput } from '../shared/change-record/decode';
 import { InMemoryLedger } from '../shared/ledger/in-memory-ledger';

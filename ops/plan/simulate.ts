@@ -1,10 +1,10 @@
-import { makeEngine, noopDeadLetters, VARIANTS, type Variant } from '../../bench/engine-throughput';
+import { makeEngine, noopDeadLetters, VARIANTS, type Variant } from '../../local/engine-variants';
 import { prng } from '../../local/prng';
 import type { AccountImage } from '../../shared/accounts/account';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
 import { InMemoryLedger } from '../../shared/ledger/in-memory-ledger';
 import { addCounts, zeroCounts } from '../../shared/ordering/outcome';
-import { nextAccountImage } from '../../test/support/histories';
+import { nextAccountImage } from '../../local/account-images';
 import { LEDGER_FIGURES, ledgerWritesPerRecord, type LedgerVariant } from './ledger-figures';
 import { versionsPerAccountPerBatch, type Plan } from './plan';
 
