@@ -25,6 +25,15 @@ export { GapSweeper, SWEPT_DESTINATIONS, type GapSweeperProps } from './construc
 export { DestinationAlarms, type DestinationAlarmsProps } from './constructs/destination-alarms';
 export { PipelineDashboard } from './constructs/pipeline-dashboard';
 export { FUNCTION_SOURCES, PACKAGE_ROOT } from './constructs/function-code';
+export {
+  pluginDestination,
+  type InfraPlugin,
+  type PluginAlarm,
+  type PluginDestination,
+  type PluginTarget,
+  type TargetContext,
+} from './plugins/infra-plugin';
+export { LedgerQueue, ledgerQueueInfra, type LedgerQueueOptions } from '../destinations/ledger-queue/infra';
 
 export {
   DESTINATION_NAMES,

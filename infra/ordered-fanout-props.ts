@@ -11,6 +11,7 @@ import type {
   SearchSettings,
 } from './config/pipeline-config';
 import type { DestinationTarget } from './constructs/destination-target';
+import type { PluginDestination } from './plugins/infra-plugin';
 
 /**
  * A destination's settings as a construct user writes them: any subset, merged over the defaults (each field's
@@ -53,7 +54,8 @@ export interface OrderedFanoutDestinations {
   readonly fraud?: FraudDestinationOptions;
 }
 
-export interface OrderedFanoutProps {
+/** `Plugins`: the names of the plug-in destinations (`plugins`), inferred from them. */
+export interface OrderedFanoutProps<Plugins extends string = never> {
   /**
    * The table whose changes fan out: partition key `account_id` (string), every write carrying the item's `version`
    * (README, *The version contract*). Without `stream`, it is switched to write its changes to a new stream: a
@@ -71,8 +73,14 @@ export interface OrderedFanoutProps {
   readonly tableSettings?: Partial<PipelineConfig['accountsTable']>;
   /** Mode, shards and retention of a created stream; ignored with `stream`. @default { mode: 'ON_DEMAND', retentionHours: 8760 } */
   readonly streamSettings?: Partial<PipelineConfig['stream']>;
-  /** The destinations, at least one. */
+  /** The built-in destinations; with `plugins`, at least one destination in all. */
   readonly destinations: OrderedFanoutDestinations;
+  /**
+   * Destinations beyond the built-ins, each a plug-in (README, *Write your own destination*), e.g.
+   * `[pluginDestination(ledgerQueue.infra, {})]`. Each gets what a built-in gets. @default none
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry has its own options type
+  readonly plugins?: readonly PluginDestination<any, Plugins>[];
   /** Where every alarm goes (on ALARM and on OK). @default a new topic, encrypted with a customer-managed key */
   readonly alarmTopic?: sns.ITopic;
   /** Emails subscribed to the alarm topic this construct creates (not to an `alarmTopic` of yours). @default none */

@@ -9,7 +9,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { MetricName } from '../shared/observability/telemetry';
-import { parsePipelineConfig } from './config/load-config';
+import { parseDestinationSettings, parsePipelineConfig } from './config/load-config';
 import { DESTINATION_NAMES, type DestinationName, type PipelineConfig } from './config/pipeline-config';
 import { AccountsTable } from './constructs/accounts-table';
 import { AuditLog } from './constructs/audit-log';
@@ -28,11 +28,14 @@ import { SearchIndex } from './constructs/search-index';
 import { streamTableChanges } from './constructs/table-streaming';
 import { acknowledgeNagFindings } from './nag-suppressions';
 import type { OrderedFanoutProps } from './ordered-fanout-props';
+import { checkPluginNames, type PluginTarget } from './plugins/infra-plugin';
+import { topicAlarm } from './constructs/topic-alarm';
 
-/** `audit` → `Audit`: the prefix of a destination's construct ids (and so of its logical ids and output names). */
+/** `audit` → `Audit`, `ledger-queue` → `LedgerQueue`: the prefix of a destination's construct ids (and logical ids). */
 export function titleOf(name: string): string {
-  return name.charAt(0).toUpperCase() + name.slice(1);
+  return name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');
 }
+
 
 /**
  * Per-account ordered fan-out from a DynamoDB table through a Kinesis stream to independent destinations: the table
@@ -42,7 +45,7 @@ export function titleOf(name: string): string {
  *
  * Alarm and EFO consumer names start with the stack's name: one `OrderedFanout` per stack.
  */
-export class OrderedFanout extends Construct {
+export class OrderedFanout<Plugins extends string = never> extends Construct {
   /** The source table. */
   readonly table: dynamodb.ITable;
   /** The change stream every consumer reads. */
@@ -52,24 +55,28 @@ export class OrderedFanout extends Construct {
   /** The ledger's construct: `grantDestination` scopes a principal to one destination's keys. */
   readonly ledger: LedgerTable;
   /** One consumer per destination named in the props. */
-  readonly consumers: Readonly<Partial<Record<DestinationName, DestinationConsumer>>>;
-  /** The gap sweepers, one per destination of `SWEPT_DESTINATIONS` named in the props. */
-  readonly sweepers: Readonly<Partial<Record<DestinationName, GapSweeper>>>;
+  readonly consumers: Readonly<Partial<Record<DestinationName | Plugins, DestinationConsumer>>>;
+  /** The gap sweepers, one per destination that waits on gaps (every mode but `latest-state`). */
+  readonly sweepers: Readonly<Partial<Record<DestinationName | Plugins, GapSweeper>>>;
   /** The destinations written, created or imported. */
-  readonly targets: Readonly<Partial<Record<DestinationName, DestinationTarget>>>;
+  readonly targets: Readonly<Partial<Record<DestinationName | Plugins, DestinationTarget>>>;
   readonly alarmTopic: sns.ITopic;
   readonly dashboard?: cloudwatch.Dashboard;
   /** The settings in force: the props merged over the defaults and checked. */
   readonly config: PipelineConfig;
 
-  constructor(scope: Construct, id: string, props: OrderedFanoutProps) {
+  constructor(scope: Construct, id: string, props: OrderedFanoutProps<Plugins>) {
     super(scope, id);
     // Access logs are delivered under a bucket policy, not the legacy log-delivery ACL (ACLs stay disabled).
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     // The domain's log-policy custom resource only needs the SDK that Lambda provides.
     this.node.setContext('@aws-cdk/customresources:installLatestAwsSdkDefault', false);
     const names = DESTINATION_NAMES.filter((name) => props.destinations[name] !== undefined);
-    if (names.length === 0) throw new Error(`${this.node.path}: name at least one destination (${DESTINATION_NAMES.join(', ')})`);
+    const plugins = props.plugins ?? [];
+    if (names.length === 0 && plugins.length === 0) {
+      throw new Error(`${this.node.path}: name at least one destination (${DESTINATION_NAMES.join(', ')}) or plug-in`);
+    }
+    checkPluginNames(plugins, this.node.path);
     this.config = settingsOf(props, names, this.node.path);
     const { config } = this;
 
@@ -95,12 +102,12 @@ export class OrderedFanout extends Construct {
         }),
       ]),
     ) as Record<DestinationName, iam.Role>;
-    const targets: Partial<Record<DestinationName, DestinationTarget>> = {};
+    const targets: Partial<Record<DestinationName | Plugins, DestinationTarget>> = {};
     for (const name of names) targets[name] = props.destinations[name]?.target ?? this.createTarget(name, accessLogs);
     this.targets = targets;
 
-    const consumers: Partial<Record<DestinationName, DestinationConsumer>> = {};
-    const sweepers: Partial<Record<DestinationName, GapSweeper>> = {};
+    const consumers: Partial<Record<DestinationName | Plugins, DestinationConsumer>> = {};
+    const sweepers: Partial<Record<DestinationName | Plugins, GapSweeper>> = {};
     for (const name of names) {
       const settings = config.destinations[name];
       const consumer = new DestinationConsumer(this, `${titleOf(name)}Consumer`, {
@@ -117,6 +124,32 @@ export class OrderedFanout extends Construct {
       consumers[name] = consumer;
       if (SWEPT_DESTINATIONS.includes(name)) sweepers[name] = this.createSweeper(consumer, settings.enabled);
     }
+    for (const { plugin, options, settings: overrides } of plugins) {
+      const { name, mode } = plugin;
+      const settings = parseDestinationSettings(overrides, name, `the props of ${this.node.path}`, config.stream.retentionHours);
+      const target: PluginTarget = plugin.createTarget(this, `${titleOf(name)}Target`, { options, settings, accessLogs });
+      targets[name] = target;
+      const consumer = new DestinationConsumer(this, `${titleOf(name)}Consumer`, {
+        destination: name,
+        mode,
+        settings,
+        stream: this.stream,
+        accountsTable: this.table,
+        ledger: this.ledger,
+        target,
+        accessLogs,
+        entry: plugin.handler,
+      });
+      const alarms = new DestinationAlarms(this, `${titleOf(name)}Alarms`, { consumer, thresholds: settings.alarms, topic: this.alarmTopic });
+      // The plug-in's own alarms sit with the consumer's: same topic, same `<stack>-<destination>-<id>` names.
+      target.alarms?.(
+        (id, metric, threshold, description, more = {}) =>
+          topicAlarm(alarms, id, { name: `${name}-${id}`, metric, threshold, description, topic: this.alarmTopic, ...more }),
+        settings.alarms,
+      );
+      consumers[name] = consumer;
+      if (mode !== 'latest-state') sweepers[name] = this.createSweeper(consumer, settings.enabled, plugin.sweeper);
+    }
     this.consumers = consumers;
     this.sweepers = sweepers;
 
@@ -124,13 +157,13 @@ export class OrderedFanout extends Construct {
     const search = targets.search instanceof SearchIndex ? targets.search : undefined;
     if (search?.domain) new SearchDomainAlarms(this, 'SearchDomainAlarms', { domain: search.domain, topic: this.alarmTopic });
     if (props.dashboard !== false) {
-      this.dashboard = new PipelineDashboard(this, 'Dashboard', { consumers: names.map((name) => consumers[name] as DestinationConsumer) }).dashboard;
+      this.dashboard = new PipelineDashboard(this, 'Dashboard', { consumers: Object.values(consumers).filter((consumer) => consumer !== undefined) }).dashboard;
     }
     const audit = targets.audit instanceof AuditLog ? targets.audit : undefined;
     acknowledgeNagFindings({
       stack: Stack.of(this),
-      consumers: Object.values(consumers),
-      sweepers: Object.values(sweepers),
+      consumers: Object.values(consumers).filter((consumer) => consumer !== undefined),
+      sweepers: Object.values(sweepers).filter((sweeper) => sweeper !== undefined),
       ...(this.stream.encryptionKey ? { changeStream: this.stream } : {}),
       ...(audit ? { auditBucket: audit.owned ? audit.bucket : audit.bucket.bucketArn } : {}),
       ...(search ? { searchDomain: search.domain ?? search.domainArn, searchIndex: search.index } : {}),
@@ -140,7 +173,7 @@ export class OrderedFanout extends Construct {
   }
 
   /** The consumer of `destination`; throws if it was not named in the props. */
-  consumer(destination: DestinationName): DestinationConsumer {
+  consumer(destination: DestinationName | Plugins): DestinationConsumer {
     const consumer = this.consumers[destination];
     if (!consumer) throw new Error(`${this.node.path} has no ${destination} destination (it has ${Object.keys(this.consumers).join(', ')})`);
     return consumer;
@@ -157,12 +190,12 @@ export class OrderedFanout extends Construct {
   }
 
   /** Lets `grantee` receive and delete the dead letters of `destination`, or of every destination. */
-  grantConsumeDeadLetters(grantee: iam.IGrantable, destination?: DestinationName): void {
+  grantConsumeDeadLetters(grantee: iam.IGrantable, destination?: DestinationName | Plugins): void {
     for (const consumer of this.selected(destination)) consumer.grantConsumeDeadLetters(grantee);
   }
 
   /** EFO lag of one destination (Lambda `IteratorAge`, maximum per minute), ms. */
-  metricIteratorAge(destination: DestinationName, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+  metricIteratorAge(destination: DestinationName | Plugins, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.consumer(destination).metricIteratorAge(props);
   }
 
@@ -179,22 +212,22 @@ export class OrderedFanout extends Construct {
   }
 
   /** Letters waiting in the dead-letter queue of one destination. */
-  metricDeadLetterDepth(destination: DestinationName, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+  metricDeadLetterDepth(destination: DestinationName | Plugins, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.consumer(destination).metricDeadLetterDepth(props);
   }
 
   /** Batches Lambda gave up on for one destination (objects put in its on-failure bucket). */
-  metricFailedBatches(destination: DestinationName, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+  metricFailedBatches(destination: DestinationName | Plugins, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.consumer(destination).metricFailedBatches(props);
   }
 
   /** One of a destination's own metrics (README, *Logs and metrics*), summed per minute unless told otherwise. */
-  metric(destination: DestinationName, name: MetricName, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+  metric(destination: DestinationName | Plugins, name: MetricName, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.consumer(destination).metric(name, props);
   }
 
-  private selected(destination?: DestinationName): DestinationConsumer[] {
-    return destination === undefined ? Object.values(this.consumers) : [this.consumer(destination)];
+  private selected(destination?: DestinationName | Plugins): DestinationConsumer[] {
+    return destination === undefined ? Object.values(this.consumers).filter((consumer) => consumer !== undefined) : [this.consumer(destination)];
   }
 
   private accessLogsBucket(): s3.Bucket {
@@ -237,9 +270,12 @@ export class OrderedFanout extends Construct {
     }
   }
 
-  private createSweeper(consumer: DestinationConsumer, enabled: boolean): GapSweeper {
+  private createSweeper(consumer: DestinationConsumer, enabled: boolean, entry?: string): GapSweeper {
     const name = consumer.destination;
-    const sweeper = new GapSweeper(this, `${titleOf(name)}Sweeper`, { consumer, enabled });
+    if (entry === undefined && !SWEPT_DESTINATIONS.includes(name as DestinationName)) {
+      throw new Error(`${this.node.path}: plug-in ${name} is ${consumer.mode}: it needs a sweeper (InfraPlugin.sweeper)`);
+    }
+    const sweeper = new GapSweeper(this, `${titleOf(name)}Sweeper`, { consumer, enabled, ...(entry ? { entry } : {}) });
     // A broken sweeper is silent exactly when it matters: an idle stream with records parked.
     const sweeperErrors = new cloudwatch.Alarm(this, `${titleOf(name)}SweeperErrors`, {
       alarmName: `${Stack.of(this).stackName}-${name}-SweeperErrors`,
@@ -256,7 +292,7 @@ export class OrderedFanout extends Construct {
 }
 
 /** The props' settings merged over the defaults and checked, as the bundled app checks its configuration file. */
-function settingsOf(props: OrderedFanoutProps, names: readonly DestinationName[], path: string): PipelineConfig {
+function settingsOf(props: OrderedFanoutProps<string>, names: readonly DestinationName[], path: string): PipelineConfig {
   const withoutTarget = (options: object): object => Object.fromEntries(Object.entries(options).filter(([key]) => key !== 'target'));
   return parsePipelineConfig(
     {

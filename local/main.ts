@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parsePipelineConfig } from '../infra/config/load-config';
-import { DESTINATION_NAMES, type DestinationName } from '../infra/config/pipeline-config';
+import { DESTINATION_NAMES } from '../infra/config/pipeline-config';
+import { parseDestinationList, type DestinationSelection } from './plugins/destination-selection';
 import { dumpRun } from './pipeline/dump';
 import { parseFault, type Fault } from './pipeline/faults';
 import { parseDestinationFaults, type DestinationFaults } from './standins/fault-spec';
@@ -31,6 +32,13 @@ const rate = (value: string): number => {
 const destinationFaults = (value: string): DestinationFaults => {
   try {
     return parseDestinationFaults(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+};
+const destinationList = (value: string): DestinationSelection => {
+  try {
+    return parseDestinationList(value);
   } catch (error) {
     throw new InvalidArgumentError((error as Error).message);
   }
@@ -70,6 +78,11 @@ const program = new Command('npm start --')
   .option('--permanent-gap-rate <r>', "chance that a change starts a gap (it and its account's next change) that never reaches the stream", rate, 0)
   .option('--timeout <seconds>', 'time limit for the destinations to converge after the workload (and for the operator of a fault run; default 600 then)', integer(1), 120)
   .option('--config <file>', "the stack's configuration file (JSON, as for cdk deploy -c ordered-fanout:config-file=...)")
+  .option(
+    '--destinations <list>',
+    `the destinations to run, comma-separated: the built-ins (${DESTINATION_NAMES.join(', ')}) and plug-ins, e.g. audit,search,fraud,ledger-queue`,
+    destinationList,
+  )
   .option('--json', 'print the report as JSON on stdout (progress goes to stderr)', false)
   .option('--dump <dir>', 'write what each destination received (<destination>.jsonl) and the table (table.jsonl)')
   .option('--no-html', `do not write ${REPORT_DIR}/report.json and report.html`)
@@ -94,6 +107,7 @@ interface CliOptions {
   permanentGapRate: number;
   timeout: number;
   config?: string;
+  destinations?: DestinationSelection;
   json: boolean;
   dump?: string;
   logs: string;
@@ -110,8 +124,9 @@ async function main(): Promise<number> {
     if (!interactive || !bars) process.stderr.write(`${message}\n`);
   };
   mkdirSync(options.logs, { recursive: true });
-  const logFiles = new Map<DestinationName, WriteStream>(
-    DESTINATION_NAMES.map((name) => [name, createWriteStream(join(options.logs, `${name}.log`))]),
+  const plugins = options.destinations?.plugins ?? [];
+  const logFiles = new Map<string, WriteStream>(
+    [...DESTINATION_NAMES, ...plugins.map((plugin) => plugin.runtime.name)].map((name) => [name, createWriteStream(join(options.logs, `${name}.log`))]),
   );
   let bars: MultiBar | undefined;
   const barOf = new Map<string, SingleBar>();
@@ -149,6 +164,7 @@ async function main(): Promise<number> {
       ...(setsGapAge(rawConfig) ? { faultGapAgeSeconds: 'config' as const } : {}),
       convergeTimeoutMs: timeoutSeconds(options) * 1000,
       ...(config ? { config } : {}),
+      ...(plugins.length > 0 ? { plugins } : {}),
       log,
       onProgress,
       onFunctionLog: (destination, line) => logFiles.get(destination)?.write(`${line}\n`),
@@ -206,7 +222,8 @@ async function keepRunning(run: PipelineRun, signal: AbortSignal): Promise<void>
     ...Object.entries(endpoints).map(([name, url]) => `  ${name.padEnd(12)} ${url}`),
     `  Accounts table ${resources.accountsTable}, ledger ${resources.ledgerTable}, stream ${resources.streamArn}`,
     `  audit bucket ${resources.auditBucket}, search index ${resources.index}, fraud bus ${resources.eventBus}`,
-    ...DESTINATION_NAMES.map((name) => `  ${name} dead-letter queue ${resources.deadLetterQueues[name]}`),
+    ...[...DESTINATION_NAMES, ...run.env.plugins.map((plugin) => plugin.name)].map((name) => `  ${name} dead-letter queue ${resources.deadLetterQueues[name]}`),
+    ...run.env.plugins.map(({ name, standIn }) => `  ${name}: ${Object.entries(standIn.environment).map(([key, value]) => `${key}=${value}`).join(' ')}`),
     `  fanout --local reads ${LOCAL_STATE_FILE}: try npm run fanout -- status --local`,
   ];
   process.stderr.write(`${lines.join('\n')}\n`);

@@ -1,10 +1,10 @@
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { mapLimited } from '../../shared/async/limited';
-import { settledToResult } from '../../shared/consumer/settled-to-result';
+import { deliverInAccountWaves } from '../../shared/destination-plugin/account-waves';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
 import type { DeliverOptions, Delivery, DeliveryResult, Destination } from '../../shared/ordering/ports';
 import { classifyError, describeError } from '../../shared/retry/classify-error';
-import { NOT_SENT_DEADLINE, withDeadline } from '../../shared/retry/deadline';
+import { NOT_SENT_DEADLINE } from '../../shared/retry/deadline';
 import { Retrier, type ItemAnswer } from '../../shared/retry/retrier';
 import { toPutEventsEntry } from './fraud-event';
 
@@ -55,45 +55,9 @@ export class EventBridgeBus implements Destination {
     this.#concurrency = options.concurrency ?? 4;
   }
 
-  async deliver(deliveries: readonly Delivery[], options: DeliverOptions = {}): Promise<readonly DeliveryResult[]> {
-    const results = new Array<DeliveryResult | undefined>(deliveries.length);
-    const queues = new Map<string, number[]>();
-    deliveries.forEach((delivery, index) => {
-      const queue = queues.get(delivery.record.accountId);
-      if (queue) queue.push(index);
-      else queues.set(delivery.record.accountId, [index]);
-    });
+  deliver(deliveries: readonly Delivery[], options: DeliverOptions = {}): Promise<readonly DeliveryResult[]> {
     // Waves: the next pending version of every account, sent together; a wave starts when the last one settled.
-    while (queues.size > 0) {
-      const wave = [...queues.values()].map((queue) => queue[0] as number);
-      const settled = await this.#retrier.settle(
-        wave,
-        (pending, _attempt, round) =>
-          withDeadline(round.deadline, (signal) => this.#sendWave(pending.map((i) => deliveries[i] as Delivery), signal)),
-        { deadline: options.deadline },
-      );
-      settled.forEach((outcome, position) => {
-        const index = wave[position] as number;
-        const { accountId, version } = (deliveries[index] as Delivery).record;
-        const queue = queues.get(accountId) as number[];
-        results[index] = settledToResult(outcome);
-        queue.shift();
-        if (outcome.kind === 'failed') {
-          // Sending a later version now would overtake this one: hold the rest of the account back.
-          for (const later of queue) {
-            results[later] = {
-              status: 'failed',
-              reason: 'DELIVERY_FAILED',
-              detail: `not sent: version ${version} of account ${accountId} was not accepted`,
-              attempts: 0,
-            };
-          }
-          queue.length = 0;
-        }
-        if (queue.length === 0) queues.delete(accountId);
-      });
-    }
-    return results as DeliveryResult[];
+    return deliverInAccountWaves(deliveries, this.#retrier, (wave, signal) => this.#sendWave(wave, signal), options);
   }
 
   /** One entry per delivery (of distinct accounts), in calls of at most 10 entries and 256 KB. */

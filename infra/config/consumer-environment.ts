@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { PluginName } from '../../shared/config/consumer-config';
 import type { DestinationName, DestinationSettings } from './pipeline-config';
 
 /**
@@ -60,6 +61,6 @@ export function consumerGeneration(settings: DestinationSettings): string {
 }
 
 /** The EFO consumer's name: `<stack>-<destination>-<epoch>-<generation>`, at most 128 characters. */
-export function streamConsumerName(stackName: string, destination: DestinationName, settings: DestinationSettings): string {
+export function streamConsumerName(stackName: string, destination: DestinationName | PluginName, settings: DestinationSettings): string {
   return `${stackName}-${destination}-${settings.epoch}-${consumerGeneration(settings)}`.slice(-128);
 }

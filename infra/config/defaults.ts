@@ -10,8 +10,8 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** The settings every destination shares, before its own resource settings are added. */
-function destinationDefaults(): DestinationSettings {
+/** The settings every destination shares, before its own resource settings are added (a plug-in's are just these). */
+export function destinationDefaults(): DestinationSettings {
   return {
     enabled: true,
     batchSize: 100,

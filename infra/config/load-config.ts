@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Construct } from 'constructs';
 import { LEDGER_NAME_PATTERN } from '../../shared/ledger/ledger-table';
 import { LIVE_EPOCH } from '../../shared/ordering/delivery-mode';
-import { deepFreeze, DEFAULT_PIPELINE_CONFIG } from './defaults';
+import { deepFreeze, DEFAULT_PIPELINE_CONFIG, destinationDefaults } from './defaults';
 import { DESTINATION_NAMES, PipelineConfigError } from './pipeline-config';
 import type { AuditSettings, DestinationSettings, FraudSettings, PipelineConfig, SearchSettings } from './pipeline-config';
 
@@ -344,6 +344,18 @@ export function parsePipelineConfig(raw: unknown, source: string, now: number = 
   checker.audit('destinations.audit', config.destinations.audit);
   checker.searchDomain('destinations.search', config.destinations.search);
   return deepFreeze(config);
+}
+
+/**
+ * A plug-in destination's settings (those every destination has), merged over the defaults and checked as a built-in's
+ * are: a wrong value fails synth with `destinations.<name>.<field>: ...`. Returns them deeply frozen.
+ */
+export function parseDestinationSettings(raw: unknown, name: string, source: string, retentionHours: number, now: number = Date.now()): DestinationSettings {
+  const checker = new Checker(source, now);
+  const path = `destinations.${name}`;
+  const settings = checker.object(DESTINATION_FIELDS, destinationDefaults() as unknown as Record<string, unknown>, raw === undefined ? {} : raw, path);
+  checker.destination(path, settings as unknown as DestinationSettings, retentionHours);
+  return deepFreeze(settings as unknown as DestinationSettings);
 }
 
 const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -2,7 +2,6 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { DESTINATION_MODES } from '../../shared/config/consumer-config';
 import { METRIC_NAMES } from '../../shared/observability/telemetry';
 import type { AlarmThresholds } from '../config/pipeline-config';
 import type { DestinationConsumer } from './destination-consumer';
@@ -62,7 +61,7 @@ export class DestinationAlarms extends Construct {
         evaluationPeriods: 1,
       }),
     ];
-    if (DESTINATION_MODES[consumer.destination] === 'latest-state') return;
+    if (consumer.mode === 'latest-state') return;
     this.alarms.push(
       alarm(
         'OldestParkedAge',

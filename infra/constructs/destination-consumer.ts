@@ -9,7 +9,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DESTINATION_MODES, type PluginName } from '../../shared/config/consumer-config';
 import { METRICS_NAMESPACE, SERVICE_NAME, type MetricName } from '../../shared/observability/telemetry';
+import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
 import { consumerEnvironment, consumerGeneration, streamConsumerName } from '../config/consumer-environment';
 import type { DestinationName, DestinationSettings } from '../config/pipeline-config';
 import type { DestinationTarget } from './destination-target';
@@ -22,7 +24,10 @@ import type { LedgerTable } from './ledger-table';
 export const FAILED_BATCHES_METRICS_ID = 'EntireBucket';
 
 export interface DestinationConsumerProps {
-  readonly destination: DestinationName;
+  /** A built-in destination, or a plug-in's name. */
+  readonly destination: DestinationName | PluginName;
+  /** How the destination wants an account's versions. @default the built-in's mode (required for a plug-in) */
+  readonly mode?: DeliveryMode;
   /** Every setting, defaults included (`parsePipelineConfig` gives them). */
   readonly settings: DestinationSettings;
   /** The stream the source table writes its changes to; the consumer reads it through its own EFO consumer. */
@@ -52,7 +57,8 @@ export interface DestinationConsumerProps {
  * one function, and a mapping's starting position cannot change in place.
  */
 export class DestinationConsumer extends Construct {
-  readonly destination: DestinationName;
+  readonly destination: DestinationName | PluginName;
+  readonly mode: DeliveryMode;
   readonly function: lambda.Function;
   /** The function's role, shared with the destination's gap sweeper. */
   readonly role: iam.Role;
@@ -74,6 +80,9 @@ export class DestinationConsumer extends Construct {
     super(scope, id);
     const { destination, settings } = props;
     this.destination = destination;
+    const mode = props.mode ?? DESTINATION_MODES[destination as DestinationName];
+    if (mode === undefined) throw new Error(`${this.node.path}: a plug-in destination (${destination}) needs its mode`);
+    this.mode = mode;
     this.role =
       props.role ??
       new iam.Role(this, 'Role', {

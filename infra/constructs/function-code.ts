@@ -30,6 +30,8 @@ export const FUNCTION_SOURCES = [
   'consumers/fraud/handler.ts',
   'consumers/audit/sweeper.ts',
   'consumers/fraud/sweeper.ts',
+  'destinations/ledger-queue/handler.ts',
+  'destinations/ledger-queue/sweeper.ts',
   'infra/search-security/handler.ts',
 ] as const;
 

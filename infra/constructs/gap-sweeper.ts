@@ -5,6 +5,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { DestinationName } from '../config/pipeline-config';
+import type { PluginName } from '../../shared/config/consumer-config';
 import type { DestinationConsumer } from './destination-consumer';
 import { pipelineFunction } from './function-code';
 
@@ -42,7 +43,7 @@ export interface GapSweeperProps {
  *   unread in the stream and timing their successors out would send them to the dead-letter queue for nothing.
  */
 export class GapSweeper extends Construct {
-  readonly destination: DestinationName;
+  readonly destination: DestinationName | PluginName;
   readonly function: lambda.Function;
   readonly rule: events.Rule;
 

@@ -23,6 +23,7 @@ const PEERS = ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'];
 async function main(): Promise<void> {
   rmSync(DIST, { recursive: true, force: true });
   await buildLibrary();
+  await buildRuntime();
   buildDeclarations();
   await Promise.all(FUNCTION_SOURCES.map(buildHandler));
   console.log(`built ${DIST}: index.js, index.cjs, types/, lambda/ (${FUNCTION_SOURCES.length} handlers)`);
@@ -47,6 +48,25 @@ async function buildLibrary(): Promise<void> {
     define: { 'import.meta.url': 'importMetaUrl' },
     banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   });
+}
+
+/**
+ * `ordered-fanout/runtime`: what a plug-in's handler imports (`pluginHandler`, the `Destination` port, the retrier).
+ * Its dependencies stay external: the plug-in's own bundler resolves them from the installed package's dependencies.
+ */
+async function buildRuntime(): Promise<void> {
+  const { dependencies = {} } = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  const common: BuildOptions = {
+    entryPoints: [join(PACKAGE_ROOT, 'shared/destination-plugin/index.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    external: Object.keys(dependencies).flatMap((name) => [name, `${name}/*`]),
+    sourcemap: true,
+    logLevel: 'warning',
+  };
+  await build({ ...common, format: 'esm', outfile: join(DIST, 'runtime.js') });
+  await build({ ...common, format: 'cjs', outfile: join(DIST, 'runtime.cjs') });
 }
 
 function buildDeclarations(): void {

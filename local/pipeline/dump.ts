@@ -2,7 +2,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { DESTINATION_NAMES, type DestinationName } from '../../infra/config/pipeline-config';
 import type { LocalEnvironment } from './environment';
 import type { Accepted } from './read-back';
 
@@ -10,12 +9,13 @@ import type { Accepted } from './read-back';
  * `--dump <dir>`: `<destination>.jsonl`, one line per delivery the destination accepted, in arrival order
  * (`{"accountId","version"}`), and `table.jsonl`, one line per account with its final `version` and `balance`.
  */
-export async function dumpRun(dir: string, env: LocalEnvironment, accepted: Readonly<Record<DestinationName, readonly Accepted[]>>): Promise<string[]> {
+export async function dumpRun(dir: string, env: LocalEnvironment, accepted: Readonly<Record<string, readonly Accepted[]>>): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
-  for (const name of DESTINATION_NAMES) {
+  // Every destination of the run, plug-ins included.
+  for (const [name, deliveries] of Object.entries(accepted)) {
     const file = join(dir, `${name}.jsonl`);
-    await writeFile(file, accepted[name].map(({ accountId, version }) => `${JSON.stringify({ accountId, version })}\n`).join(''));
+    await writeFile(file, deliveries.map(({ accountId, version }) => `${JSON.stringify({ accountId, version })}\n`).join(''));
     written.push(file);
   }
   const accounts: { accountId: string; version: number; balance: number }[] = [];

@@ -12,7 +12,12 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
 import { AUDIT_KEY_PREFIX, consumerEnvironment, FRAUD_EVENT_SOURCE, streamConsumerName } from '../../infra/config/consumer-environment';
-import { DESTINATION_NAMES, type DestinationName, type PipelineConfig } from '../../infra/config/pipeline-config';
+import { parseDestinationSettings } from '../../infra/config/load-config';
+import { DESTINATION_NAMES, type DestinationName, type DestinationSettings, type PipelineConfig } from '../../infra/config/pipeline-config';
+import type { DestinationPlugin } from '../../destinations/plugin';
+import type { PluginName } from '../../shared/config/consumer-config';
+import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
+import type { LocalStandIn } from '../plugins/local-plugin';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDBLocal, type RunningDynamoDBLocal } from '../emulators/dynamodb-local';
 import { startKinesisLocal, type RunningKinesisLocal } from '../emulators/kinesis-local';
 import { startEventBridgeStandIn, type EventBridgeStandIn } from '../standins/eventbridge/server';
@@ -32,8 +37,18 @@ export interface LocalResources {
   readonly failedBatchesBucket: string;
   readonly eventBus: string;
   readonly index: string;
-  readonly deadLetterQueues: Readonly<Record<DestinationName, string>>;
-  readonly streamConsumers: Readonly<Record<DestinationName, string>>;
+  readonly deadLetterQueues: Readonly<Record<DestinationName | PluginName, string>>;
+  readonly streamConsumers: Readonly<Record<DestinationName | PluginName, string>>;
+}
+
+/** A plug-in destination running locally: its settings (the defaults every destination has) and its stand-in. */
+export interface LocalPluginRun {
+  readonly name: PluginName;
+  readonly mode: DeliveryMode;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each plug-in has its own settings and options types
+  readonly plugin: DestinationPlugin<any, any>;
+  readonly settings: DestinationSettings;
+  readonly standIn: LocalStandIn;
 }
 
 /** Every emulator and stand-in of the local pipeline, on free loopback ports, with the stack's resources in them. */
@@ -48,8 +63,10 @@ export interface LocalEnvironment {
   readonly s3Proxy: S3CreateOnlyProxy;
   readonly openSearch: OpenSearchStandIn;
   readonly eventBridge: EventBridgeStandIn;
+  /** The plug-in destinations of this run (`--destinations`), each on its own emulator or stand-in. */
+  readonly plugins: readonly LocalPluginRun[];
   /** The environment the stack would give the destination's function, pointed at the local services. */
-  functionEnvironment(destination: DestinationName): Record<string, string>;
+  functionEnvironment(destination: DestinationName | PluginName): Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -64,7 +81,10 @@ export interface EnvironmentOptions {
    * Variables set on top of what the configuration gives a destination's function (a fault run's short claim and gap
    * age, e.g. `CLAIM_TTL_SECONDS`), in its consumer and sweeper alike, and in what `fanout --local` runs.
    */
-  readonly functionOverrides?: Partial<Record<DestinationName, Readonly<Record<string, string>>>>;
+  readonly functionOverrides?: Partial<Record<DestinationName | PluginName, Readonly<Record<string, string>>>>;
+  /** Plug-in destinations to run besides the built-ins; each needs its `local` half. @default none */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each plug-in has its own settings and options types
+  readonly plugins?: readonly DestinationPlugin<any, any>[];
   readonly log?: (message: string) => void;
 }
 
@@ -117,12 +137,23 @@ export async function startLocalEnvironment(options: EnvironmentOptions): Promis
     const streamArn = await createStream(kinesis, streamName, options.shards, config.stream.retentionHours);
     await s3.send(new CreateBucketCommand({ Bucket: auditBucket }));
     await s3.send(new CreateBucketCommand({ Bucket: failedBatchesBucket }));
-    const deadLetterQueues = {} as Record<DestinationName, string>;
-    const streamConsumers = {} as Record<DestinationName, string>;
-    for (const name of DESTINATION_NAMES) {
+    const deadLetterQueues = {} as Record<DestinationName | PluginName, string>;
+    const streamConsumers = {} as Record<DestinationName | PluginName, string>;
+    const plugins: LocalPluginRun[] = [];
+    for (const plugin of options.plugins ?? []) {
+      const { name, mode } = plugin.runtime;
+      if (!plugin.local) throw new Error(`plug-in ${name} has no local half: it cannot run in npm start`);
+      const settings = parseDestinationSettings(undefined, name, 'defaults', config.stream.retentionHours);
+      const standIn = await plugin.local.start({ sqs, s3, endpoints: { fauxqs: fauxqsEndpoint, s3: s3Proxy.endpoint }, suffix });
+      stops.push(() => standIn.stop());
+      plugins.push({ name, mode, plugin, settings, standIn });
+    }
+    const settingsOf = (name: DestinationName | PluginName): DestinationSettings =>
+      plugins.find((run) => run.name === name)?.settings ?? config.destinations[name as DestinationName];
+    for (const name of [...DESTINATION_NAMES, ...plugins.map((run) => run.name)]) {
       const queue = await sqs.send(new CreateQueueCommand({ QueueName: `ordered-fanout-${name}-dlq${suffix}` }));
       deadLetterQueues[name] = queue.QueueUrl as string;
-      const consumerName = streamConsumerName(LOCAL_STACK_NAME, name, config.destinations[name]);
+      const consumerName = streamConsumerName(LOCAL_STACK_NAME, name, settingsOf(name));
       streamConsumers[name] = await registerConsumer(kinesis, streamArn, consumerName);
     }
     const resources: LocalResources = {
@@ -145,10 +176,11 @@ export async function startLocalEnvironment(options: EnvironmentOptions): Promis
       opensearch: openSearch.endpoint,
       eventbridge: eventBridge.endpoint,
     };
-    const destinationEnvironment: Record<DestinationName, Record<string, string>> = {
+    const destinationEnvironment: Record<DestinationName | PluginName, Readonly<Record<string, string>>> = {
       audit: { AUDIT_BUCKET_NAME: auditBucket, AUDIT_KEY_PREFIX },
       search: { SEARCH_ENDPOINT: openSearch.endpoint, SEARCH_INDEX: resources.index, SEARCH_AUTH: 'none' },
       fraud: { FRAUD_EVENT_BUS_NAME: eventBus, FRAUD_EVENT_SOURCE },
+      ...Object.fromEntries(plugins.map((run) => [run.name, run.standIn.environment])),
     };
     return {
       endpoints,
@@ -161,13 +193,15 @@ export async function startLocalEnvironment(options: EnvironmentOptions): Promis
       s3Proxy,
       openSearch,
       eventBridge,
+      plugins,
       functionEnvironment(destination) {
-        const settings = config.destinations[destination];
+        const settings = settingsOf(destination);
+        if (settings === undefined) throw new Error(`no destination ${destination} in this local run`);
         return {
           ...consumerEnvironment(
             settings,
-            { accountsTable, ledgerTable, deadLetterQueueUrl: deadLetterQueues[destination] },
-            destinationEnvironment[destination],
+            { accountsTable, ledgerTable, deadLetterQueueUrl: deadLetterQueues[destination] as string },
+            destinationEnvironment[destination] ?? {},
           ),
           AWS_REGION: LOCAL_REGION,
           AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,

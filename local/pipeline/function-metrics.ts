@@ -36,11 +36,11 @@ export class FunctionMetrics {
     this.#lastSeen.set(destination, Date.now());
   }
 
-  total(destination: DestinationName, metric: string): number {
+  total(destination: DestinationName | (string & {}), metric: string): number {
     return this.#totals.get(destination)?.get(metric) ?? 0;
   }
 
-  max(destination: DestinationName, metric: string): number {
+  max(destination: DestinationName | (string & {}), metric: string): number {
     return this.#maxima.get(destination)?.get(metric) ?? 0;
   }
 

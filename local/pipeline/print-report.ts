@@ -3,7 +3,7 @@ import type { CrashPoint } from '../functions/protocol';
 import type { FaultsReport } from './fault-report';
 import type { OperatorReport } from './operator';
 import type { PipelineReport } from './run-pipeline';
-import { MODES } from './verify-pipeline';
+import type { DestinationDetails, DestinationSummary } from './verify-pipeline';
 import { WARM_UP_MS } from './delivery-latency';
 
 const COLUMNS = [
@@ -40,14 +40,18 @@ export function formatPipelineReport(report: PipelineReport): string {
       (details.faults ? `, ${bridge.dropped} dropped (never put on the stream)` : ''),
     ...(details.faults ? faultLines(details.faults) : []),
     '',
-    COLUMNS.map(([name, width], i) => (i < 2 ? name.padEnd(width) : name.padStart(width))).join('  '),
   ];
-  for (const name of DESTINATION_NAMES) {
-    const d = report.destinations[name];
-    const ok = details.destinations[name].ok;
+  // Built-ins and plug-ins alike, in the run's order; the first column widens for a long plug-in name.
+  const names = Object.keys(report.destinations);
+  const widths = COLUMNS.map(([, width], i) => (i === 0 ? Math.max(width, ...names.map((name) => name.length)) : width));
+  lines.push(COLUMNS.map(([name], i) => (i < 2 ? name.padEnd(widths[i]!) : name.padStart(widths[i]!))).join('  '));
+  for (const name of names) {
+    const d = report.destinations[name] as DestinationSummary;
+    const found = details.destinations[name] as DestinationDetails;
+    const ok = found.ok;
     const cells = [
       name,
-      MODES[name],
+      found.mode,
       d.delivered,
       d.duplicatesSkipped,
       d.stale,
@@ -61,16 +65,16 @@ export function formatPipelineReport(report: PipelineReport): string {
       d.latencyMs.p99,
       ok ? 'OK' : 'FAIL',
     ];
-    lines.push(cells.map((cell, i) => (i < 2 ? String(cell).padEnd(COLUMNS[i]![1]) : String(cell).padStart(COLUMNS[i]![1]))).join('  '));
+    lines.push(cells.map((cell, i) => (i < 2 ? String(cell).padEnd(widths[i]!) : String(cell).padStart(widths[i]!))).join('  '));
   }
   lines.push('');
-  const warm = DESTINATION_NAMES.map((name) => {
-    const { p50, p95, p99, samples } = details.destinations[name].warmLatencyMs;
+  const warm = names.map((name) => {
+    const { p50, p95, p99, samples } = (details.destinations[name] as DestinationDetails).warmLatencyMs;
     return `${name} p50 ${p50} / p95 ${p95} / p99 ${p99} ms (${samples})`;
   });
   lines.push(`warm      commit → delivery of the changes made after the first ${WARM_UP_MS / 1000} s (search: until the index holds that version or a newer one): ${warm.join('; ')}`);
-  for (const name of DESTINATION_NAMES) {
-    const stages = details.destinations[name].stagesMs;
+  for (const name of names) {
+    const stages = (details.destinations[name] as DestinationDetails).stagesMs;
     if (!stages || stages.samples === 0) continue;
     lines.push(
       `stages    ${name} (median ms of ${stages.samples} warm changes): stream read ${stages.streamRead}, Kinesis put ${stages.kinesisPut}, ` +
@@ -79,8 +83,8 @@ export function formatPipelineReport(report: PipelineReport): string {
     );
   }
   lines.push('');
-  for (const name of DESTINATION_NAMES) {
-    const found = details.destinations[name];
+  for (const name of names) {
+    const found = details.destinations[name] as DestinationDetails;
     for (const sample of found.samples) lines.push(`${name}: ${sample}`);
     if (found.waitingAccounts > 0) lines.push(`${name}: ${found.waitingAccounts} accounts still wait for a missing version`);
   }

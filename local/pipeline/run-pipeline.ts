@@ -1,9 +1,8 @@
-import { fileURLToPath } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { parsePipelineConfig } from '../../infra/config/load-config';
 import { DESTINATION_NAMES, type DestinationName, type PipelineConfig } from '../../infra/config/pipeline-config';
+import type { DestinationPlugin } from '../../destinations/plugin';
 import { AccountsWriter } from '../../shared/accounts/writer';
-import { SWEPT_DESTINATIONS } from '../../shared/consumer/sweep-handler';
 import { KinesisBridge, type BridgeStats } from '../bridge/kinesis-bridge';
 import { LocalEventSourceMapping } from '../esm';
 import { LocalFunction } from '../functions/local-function';
@@ -21,7 +20,7 @@ import { verifyDestination, type DestinationDetails, type DestinationSummary } f
 import { StageClock } from './stage-clock';
 import type { RunTimeline, TimelineEvent } from '../report/report-data';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { converge, runningDestinations, type AnyDestination } from './converge';
 
 export interface PipelineOptions {
   readonly accounts: number;
@@ -57,24 +56,30 @@ export interface PipelineOptions {
   readonly convergeTimeoutMs: number;
   /** The stack's configuration (the same object `cdk deploy` reads). @default the defaults */
   readonly config?: PipelineConfig;
+  /**
+   * Plug-in destinations to run besides the built-ins (`--destinations ...,ledger-queue`), each on its local stand-in,
+   * verified like the built-ins. Not with faults yet: the operator's redrive covers the built-ins only. @default none
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each plug-in has its own settings and options types
+  readonly plugins?: readonly DestinationPlugin<any, any>[];
   /** Use a running DynamoDB Local (tests); resources then get fresh names. */
   readonly dynamodbEndpoint?: string;
   readonly log?: (message: string) => void;
   readonly onProgress?: (progress: Progress) => void;
   /** Every line the functions log (Powertools JSON and EMF). */
-  readonly onFunctionLog?: (destination: DestinationName, line: string) => void;
+  readonly onFunctionLog?: (destination: AnyDestination, line: string) => void;
   readonly signal?: AbortSignal;
 }
 
 export type Progress =
   | { readonly phase: 'workload'; readonly done: number; readonly total: number }
-  | { readonly phase: 'converge'; readonly destination: DestinationName; readonly done: number; readonly total: number };
+  | { readonly phase: 'converge'; readonly destination: AnyDestination; readonly done: number; readonly total: number };
 
 export interface PipelineReport {
   readonly ok: boolean;
   readonly changes: number;
   readonly accounts: number;
-  readonly destinations: Readonly<Record<DestinationName, DestinationSummary>>;
+  readonly destinations: Readonly<Record<AnyDestination, DestinationSummary>>;
   readonly details: {
     readonly seed: number;
     readonly shards: number;
@@ -82,7 +87,7 @@ export interface PipelineReport {
     readonly bridge: BridgeStats;
     readonly workload: Omit<WorkloadResult, 'accountIds'>;
     readonly converged: boolean;
-    readonly destinations: Readonly<Record<DestinationName, DestinationDetails>>;
+    readonly destinations: Readonly<Record<AnyDestination, DestinationDetails>>;
     readonly timingsMs: Readonly<Record<'setup' | 'workload' | 'converge' | 'verify' | 'total', number>> & { readonly operator?: number };
     /** Fault runs only: what was injected, and what became of each dropped gap. */
     readonly faults?: FaultsReport;
@@ -108,7 +113,7 @@ export interface PipelineRun {
   readonly report: PipelineReport;
   readonly env: LocalEnvironment;
   readonly config: PipelineConfig;
-  readonly accepted: Readonly<Record<DestinationName, readonly Accepted[]>>;
+  readonly accepted: Readonly<Record<AnyDestination, readonly Accepted[]>>;
   /** The changes with their commit times, and the timed events (crashes, on-failure batches), for `report.html`. */
   readonly timeline: RunTimeline;
   /** Stops the mappings, the functions, the bridge and every emulator. */
@@ -126,6 +131,9 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
   const started = Date.now();
   const suffix = options.dynamodbEndpoint ? `-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}` : '';
   const fault = faultSettings(options);
+  if (fault && (options.plugins?.length ?? 0) > 0) {
+    throw new Error('a fault run covers the built-in destinations only (the operator redrives those): leave the plug-ins out');
+  }
   const functionOverrides: Partial<Record<DestinationName, Record<string, string>>> = {};
   if (fault) {
     for (const destination of DESTINATION_NAMES) {
@@ -141,6 +149,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
     ...(options.dynamodbEndpoint ? { dynamodbEndpoint: options.dynamodbEndpoint } : {}),
     suffix,
     functionOverrides,
+    ...(options.plugins ? { plugins: options.plugins } : {}),
     log,
   });
   const stops: (() => Promise<void>)[] = [() => env.stop()];
@@ -152,12 +161,13 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
     const stages = new StageClock(env.resources.accountsTable);
     const crashes = new CrashCounter();
     const events: TimelineEvent[] = [];
-    const mappings = {} as Record<DestinationName, LocalEventSourceMapping>;
-    for (const [index, destination] of DESTINATION_NAMES.entries()) {
-      const settings = config.destinations[destination];
+    const mappings = {} as Record<AnyDestination, LocalEventSourceMapping>;
+    const destinations = runningDestinations(config, env);
+    const names = destinations.map(({ name }) => name);
+    for (const [index, { name: destination, settings, handler, sweeper }] of destinations.entries()) {
       const fn = new LocalFunction({
         functionName: `ordered-fanout-${destination}`,
-        entry: `${ROOT}consumers/${destination}/handler.ts`,
+        entry: handler,
         environment: env.functionEnvironment(destination),
         // One environment per concurrent batch: shards × parallelization factor, as Lambda scales the mapping.
         concurrency: options.shards * settings.parallelizationFactor,
@@ -172,7 +182,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
                 rate: options.crashRate ?? 0,
                 seed: (Math.imul(options.seed >>> 0, 0x01000193) ^ (0x5eed + index)) >>> 0,
                 onCrash: ({ point }) => {
-                  crashes.count(destination, point);
+                  // Crash injection is a fault run's, and fault runs have no plug-ins (checked above).
+                  crashes.count(destination as DestinationName, point);
                   events.push({ atMs: Date.now(), destination, kind: `crash ${point}` });
                 },
               },
@@ -183,7 +194,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
       mappings[destination] = new LocalEventSourceMapping({
         client: env.kinesis,
         streamArn: env.resources.streamArn,
-        consumerArn: env.resources.streamConsumers[destination],
+        consumerArn: env.resources.streamConsumers[destination] as string,
         functionName: fn.functionName,
         settings: {
           batchSize: settings.batchSize,
@@ -216,14 +227,13 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
           log(`${destination}: LOST a batch of ${info.batchSize} (${info.shardId} ${info.startSequenceNumber}-${info.endSequenceNumber}): the on-failure bucket refused it (${error instanceof Error ? error.message : String(error)})`);
         },
       });
-      stops.push(() => mappings[destination].stop());
-    }
-    for (const destination of SWEPT_DESTINATIONS) {
+      stops.push(() => (mappings[destination] as LocalEventSourceMapping).stop());
+      if (sweeper === undefined) continue;
       stops.push(
         startLocalSweeper(destination, env, log, (line) => {
           metrics.accept(line);
           options.onFunctionLog?.(destination, line);
-        }),
+        }, sweeper),
       );
     }
     for (const failure of options.faults ?? []) injectFault(env, failure);
@@ -247,7 +257,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
     });
     stops.push(() => bridge.stop());
     bridge.start();
-    await Promise.all(DESTINATION_NAMES.map((destination) => mappings[destination].start()));
+    await Promise.all(names.map((destination) => (mappings[destination] as LocalEventSourceMapping).start()));
     const setupMs = Date.now() - started;
 
     log(`workload: ${options.accounts} accounts, ${options.changes} changes`);
@@ -269,7 +279,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
     const capture = await bridge.drain(options.convergeTimeoutMs);
     const gaps = gapsOf(bridge.dropped);
     const dropped = droppedSet(gaps);
-    let converged = await converge(env, mappings, finalVersions, expected, dropped, options, convergeStarted);
+    let converged = await converge(env, names, mappings, finalVersions, expected, dropped, options, convergeStarted);
     const convergeMs = Date.now() - convergeStarted;
 
     // The outage ends here, as an operator's runbook has it (fix the cause, then redrive); the read-back, too, reads
@@ -306,26 +316,28 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
     const truth = bridge.truth(finalVersions);
     const createdAtMicros = new Map(bridge.changes.map((change) => [`${change.accountId}#${change.version}`, change.createdAtMicros]));
     const search = await readSearch(env);
-    const accepted: Record<DestinationName, Accepted[]> = { audit: await readAudit(env), search: search.writes, fraud: readFraud(env) };
-    const destinations = {} as Record<DestinationName, DestinationSummary>;
-    const details = {} as Record<DestinationName, DestinationDetails>;
-    for (const destination of DESTINATION_NAMES) {
+    const accepted: Record<AnyDestination, Accepted[]> = { audit: await readAudit(env), search: search.writes, fraud: readFraud(env) };
+    for (const run of env.plugins) accepted[run.name] = await run.standIn.readBack();
+    const summaries = {} as Record<AnyDestination, DestinationSummary>;
+    const details = {} as Record<AnyDestination, DestinationDetails>;
+    for (const { name: destination, settings, mode } of destinations) {
       const verified = await verifyDestination({
         env,
         destination,
-        epoch: config.destinations[destination].epoch,
-        accepted: accepted[destination],
+        mode,
+        epoch: settings.epoch,
+        accepted: accepted[destination] as Accepted[],
         truth,
         ...(destination === 'search' ? { documents: search.documents } : {}),
         metrics,
         createdAtMicros,
         dropped,
       });
-      destinations[destination] = verified.summary;
-      details[destination] = { ...verified.details, stagesMs: stages.breakdown(destination, bridge.changes, accepted[destination]) };
+      summaries[destination] = verified.summary;
+      details[destination] = { ...verified.details, stagesMs: stages.breakdown(destination, bridge.changes, accepted[destination] as Accepted[]) };
     }
     const verifyMs = Date.now() - convergeStarted - convergeMs - (operatorMs ?? 0);
-    let ok = capture.complete && DESTINATION_NAMES.every((destination) => details[destination].ok);
+    let ok = capture.complete && names.every((destination) => details[destination]?.ok === true);
     let faults: FaultsReport | undefined;
     if (fault && operator) {
       // Clean only when the operator drained everything and explained everything it did: every letter gone.
@@ -345,7 +357,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
       ok,
       changes: expected,
       accounts: finalVersions.size,
-      destinations,
+      destinations: summaries,
       details: {
         seed: options.seed,
         shards: options.shards,
@@ -371,67 +383,4 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
     await stop();
     throw error;
   }
-}
-
-/**
- * Waits until every destination holds what it should (audit and fraud: every version; search: every account's final
- * version), or until nothing has moved for a while after the mappings caught up (a failing destination), or the time
- * limit. Returns whether all destinations completed.
- */
-async function converge(
-  env: LocalEnvironment,
-  mappings: Record<DestinationName, LocalEventSourceMapping>,
-  finalVersions: ReadonlyMap<string, number>,
-  expected: number,
-  dropped: ReadonlyMap<string, ReadonlySet<number>>,
-  options: PipelineOptions,
-  started: number,
-): Promise<boolean> {
-  const QUIET_MS = 3_000;
-  let last = '';
-  let lastChange = Date.now();
-  // Versions dropped before the stream (`--permanent-gap-rate`) cannot arrive; an account whose last version was
-  // dropped leaves search behind until the operator repairs it.
-  let droppedCount = 0;
-  for (const versions of dropped.values()) droppedCount += versions.size;
-  let lastDropped = 0;
-  for (const [accountId, final] of finalVersions) if (dropped.get(accountId)?.has(final)) lastDropped += 1;
-  for (;;) {
-    options.signal?.throwIfAborted();
-    const done = progressOf(env, finalVersions);
-    const totals: Record<DestinationName, number> = {
-      audit: expected - droppedCount,
-      search: finalVersions.size - lastDropped,
-      fraud: expected - droppedCount,
-    };
-    for (const destination of DESTINATION_NAMES) {
-      options.onProgress?.({ phase: 'converge', destination, done: Math.min(done[destination], totals[destination]), total: totals[destination] });
-    }
-    if (DESTINATION_NAMES.every((destination) => done[destination] >= totals[destination])) return true;
-    const fingerprint = JSON.stringify(done);
-    if (fingerprint !== last) {
-      last = fingerprint;
-      lastChange = Date.now();
-    } else if (Date.now() - lastChange > QUIET_MS) {
-      // Nothing moved for a while: if every mapping has also read its shards to the end, this is where it stays.
-      const caughtUp = await Promise.all(DESTINATION_NAMES.map((destination) => mappings[destination].drain(5_000)));
-      if (caughtUp.every(Boolean) && JSON.stringify(progressOf(env, finalVersions)) === fingerprint) return false;
-      lastChange = Date.now();
-    }
-    if (Date.now() - started > options.convergeTimeoutMs) return false;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
-/** How far each destination got, cheaply: distinct versions created (audit), final versions indexed, events. */
-function progressOf(env: LocalEnvironment, finalVersions: ReadonlyMap<string, number>): Record<DestinationName, number> {
-  const searchFinal = new Map<string, number>();
-  for (const write of env.openSearch.writes(env.resources.index)) searchFinal.set(write.id, write.version);
-  let search = 0;
-  for (const [accountId, final] of finalVersions) if (searchFinal.get(accountId) === final) search += 1;
-  const fraud = new Set(env.eventBridge.events(env.resources.eventBus).map((event) => {
-    const detail = event.detail as { accountId: string; version: number };
-    return `${detail.accountId}#${detail.version}`;
-  })).size;
-  return { audit: env.s3Proxy.created.length, search, fraud };
 }

@@ -1,7 +1,7 @@
 import { countVersions } from '../../shared/ordering/version-ranges';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { DestinationName } from '../../infra/config/pipeline-config';
-import { readConsumerConfig } from '../../shared/config/consumer-config';
+import { readConsumerConfig, type PluginName } from '../../shared/config/consumer-config';
 import { DynamoDBLedger } from '../../shared/ledger/dynamodb-ledger';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
 import { METRIC_NAMES } from '../../shared/observability/telemetry';
@@ -46,7 +46,9 @@ export interface DestinationDetails extends DestinationCheck {
 
 export interface VerifyInput {
   readonly env: LocalEnvironment;
-  readonly destination: DestinationName;
+  readonly destination: DestinationName | PluginName;
+  /** @default the built-in's mode (required for a plug-in) */
+  readonly mode?: DeliveryMode;
   readonly epoch: string;
   /** Accepted deliveries in arrival order, read back from the destination. */
   readonly accepted: readonly Accepted[];
@@ -63,7 +65,7 @@ export interface VerifyInput {
 /** Checks one destination from what was read back from it, the ledger and its dead-letter queue. */
 export async function verifyDestination(input: VerifyInput): Promise<{ summary: DestinationSummary; details: DestinationDetails }> {
   const { env, destination, accepted, truth, metrics } = input;
-  const mode = MODES[destination];
+  const mode = input.mode ?? MODES[destination as DestinationName];
   // The read-back allows what the consumer's own commit mode may re-deliver after a crash, read from the same
   // environment the function runs with.
   const { inOrderCommit } = readConsumerConfig(destination, env.functionEnvironment(destination));
@@ -114,7 +116,7 @@ export async function verifyDestination(input: VerifyInput): Promise<{ summary: 
 }
 
 /** Records still parked in the destination's ledger, and the accounts waiting for them. */
-export async function readParked(env: LocalEnvironment, destination: DestinationName, epoch: string): Promise<{ parked: number; waitingAccounts: number }> {
+export async function readParked(env: LocalEnvironment, destination: DestinationName | PluginName, epoch: string): Promise<{ parked: number; waitingAccounts: number }> {
   const ledger = new DynamoDBLedger({ client: env.dynamodb, tableName: env.resources.ledgerTable, destination, epoch });
   const accounts: string[] = [];
   for await (const { accountId } of ledger.waiting()) accounts.push(accountId);
@@ -125,7 +127,7 @@ export async function readParked(env: LocalEnvironment, destination: Destination
   return { parked, waitingAccounts: accounts.length };
 }
 
-async function queueDepth(env: LocalEnvironment, destination: DestinationName): Promise<number> {
+async function queueDepth(env: LocalEnvironment, destination: DestinationName | PluginName): Promise<number> {
   const { Attributes } = await env.sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: env.resources.deadLetterQueues[destination],

@@ -8,7 +8,8 @@ import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
 import { percentile } from '../pipeline/delivery-latency';
 import type { PipelineReport } from '../pipeline/run-pipeline';
 import type { StageBreakdown } from '../pipeline/stage-clock';
-import { MODES } from '../pipeline/verify-pipeline';
+import type { DestinationDetails, DestinationSummary } from '../pipeline/verify-pipeline';
+import type { PluginName } from '../../shared/config/consumer-config';
 
 /** A change as the bridge saw it (a subset of `BridgedChange`). */
 export interface TimedChange {
@@ -28,7 +29,8 @@ export interface TimedDelivery {
 /** Something that happened at a known time during the run: an injected crash, a batch sent to the on-failure bucket. */
 export interface TimelineEvent {
   readonly atMs: number;
-  readonly destination: DestinationName;
+  /** A built-in destination or a plug-in's name. */
+  readonly destination: string;
   readonly kind: string;
 }
 
@@ -42,7 +44,8 @@ export interface RunTimeline {
 export interface ReportInput {
   readonly report: PipelineReport;
   readonly timeline: RunTimeline;
-  readonly accepted: Readonly<Record<DestinationName, readonly TimedDelivery[]>>;
+  /** Per destination of the run (plug-ins included): what it accepted, when. */
+  readonly accepted: Readonly<Record<DestinationName | PluginName, readonly TimedDelivery[]>>;
   /** Faults in force for the whole run (`--fail`), as text. */
   readonly standingFaults?: readonly string[];
   readonly generatedAt: string;
@@ -58,7 +61,7 @@ export interface Histogram {
 export interface DestinationSeries {
   readonly mode: DeliveryMode;
   readonly ok: boolean;
-  readonly summary: PipelineReport['destinations'][DestinationName];
+  readonly summary: DestinationSummary;
   readonly latency: { readonly p50: number; readonly p90: number; readonly p95: number; readonly p99: number; readonly max: number; readonly samples: number };
   readonly warm: { readonly p50: number; readonly p95: number; readonly p99: number; readonly samples: number };
   readonly histogram: Histogram;
@@ -86,10 +89,10 @@ export interface ReportData {
   readonly committed: readonly number[];
   /** Run phases, seconds from the first commit (the workload ends, convergence ends, ...). */
   readonly phases: readonly { readonly at: number; readonly label: string }[];
-  readonly destinations: Readonly<Record<DestinationName, DestinationSeries>>;
+  readonly destinations: Readonly<Record<DestinationName | PluginName, DestinationSeries>>;
   readonly faults: {
     /** Timed events, seconds from the first commit, by destination and kind. */
-    readonly events: readonly { readonly at: number; readonly destination: DestinationName; readonly kind: string }[];
+    readonly events: readonly { readonly at: number; readonly destination: string; readonly kind: string }[];
     /** Counted (untimed) faults: what the stand-ins counted, crashes by point, versions dropped before the stream. */
     readonly counts: readonly { readonly destination: string; readonly kind: string; readonly count: number }[];
     readonly described: readonly string[];
@@ -141,12 +144,14 @@ export function histogram(values: readonly number[], edges: readonly number[] = 
 /** Builds the report's data. Pure: the same input gives the same output. */
 export function buildReportData(input: ReportInput): ReportData {
   const { report, timeline } = input;
+  // Every destination of the run, plug-ins included, in the run's order.
+  const names = Object.keys(report.destinations);
   // Distinct changes (the bridge may have seen a change twice).
   const changes = [...new Map(timeline.changes.map((change) => [key(change.accountId, change.version), change])).values()];
   const createdMs = (change: TimedChange): number => change.createdAtMicros / 1000;
   const allTimes = [
     ...changes.map(createdMs),
-    ...DESTINATION_NAMES.flatMap((name) => input.accepted[name].map(({ at }) => at)),
+    ...names.flatMap((name) => (input.accepted[name] ?? []).map(({ at }) => at)),
     ...timeline.events.map(({ atMs }) => atMs),
   ];
   // reduce, not Math.min(...): a long run's arrays are too long to spread into arguments.
@@ -162,13 +167,13 @@ export function buildReportData(input: ReportInput): ReportData {
   const committed = new Array<number>(buckets).fill(0);
   for (const change of changes) committed[bucketOf(createdMs(change))]! += 1;
 
-  const destinations = {} as Record<DestinationName, DestinationSeries>;
+  const destinations = {} as Record<DestinationName | PluginName, DestinationSeries>;
   const failing: string[] = [];
-  for (const name of DESTINATION_NAMES) {
-    const mode = MODES[name];
-    const details = report.details.destinations[name];
-    const summary = report.destinations[name];
-    const held = deliveredAt(changes, input.accepted[name], mode === 'latest-state');
+  for (const name of names) {
+    const details = report.details.destinations[name] as DestinationDetails;
+    const mode = details.mode;
+    const summary = report.destinations[name] as DestinationSummary;
+    const held = deliveredAt(changes, input.accepted[name] ?? [], mode === 'latest-state');
     const latencies: number[] = [];
     const perBucket: number[][] = Array.from({ length: buckets }, () => []);
     // Backlog: +1 when a change is committed, -1 when it is held; the running sum at each bucket's end.
@@ -187,7 +192,7 @@ export function buildReportData(input: ReportInput): ReportData {
     let running = 0;
     for (let i = 0; i < buckets; i += 1) lag.push((running += delta[i]!));
     const throughput = new Array<number>(buckets).fill(0);
-    for (const { at } of input.accepted[name]) throughput[bucketOf(at)]! += 1;
+    for (const { at } of input.accepted[name] ?? []) throughput[bucketOf(at)]! += 1;
     const stat = (values: number[], fraction: number): number | null => (values.length === 0 ? null : percentile(values, fraction));
     if (!details.ok) failing.push(name);
     destinations[name] = {
@@ -212,7 +217,7 @@ export function buildReportData(input: ReportInput): ReportData {
       throughput: throughput.map((count) => round(count / bucketSeconds)),
       lag,
       stages: details.stagesMs && details.stagesMs.samples > 0 ? details.stagesMs : null,
-      deadLetters: { leftInQueue: summary.deadLettered, byReason: { ...(report.details.operator?.redriven[name] ?? {}) } },
+      deadLetters: { leftInQueue: summary.deadLettered, byReason: { ...(report.details.operator?.redriven[name as DestinationName] ?? {}) } },
       parked: {
         total: summary.parked,
         waitingAccounts: details.waitingAccounts,

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { DESTINATION_NAMES } from '../../infra/config/pipeline-config';
-import type { ReportData } from './report-data';
+import type { DestinationSeries, ReportData } from './report-data';
 
 const require = createRequire(import.meta.url);
 
@@ -41,16 +41,20 @@ function escapeHtml(text: string): string {
 }
 
 /** The ids of the chart containers the page draws into (the browser test checks each one). */
-export function chartIds(): string[] {
-  return ['chart-timeline', 'chart-stages', ...DESTINATION_NAMES.flatMap((name) => [`chart-${name}-latency`, `chart-${name}-histogram`, `chart-${name}-flow`])];
+export function chartIds(names: readonly string[] = DESTINATION_NAMES): string[] {
+  return ['chart-timeline', 'chart-stages', ...names.flatMap((name) => [`chart-${name}-latency`, `chart-${name}-histogram`, `chart-${name}-flow`])];
 }
 
 export function renderReportHtml(data: ReportData, library = chartLibrary()): string {
   const verdictClass = data.verdict.ok ? 'ok' : 'fail';
-  const sections = DESTINATION_NAMES.map(
-    (name) => `
+  // Every destination of the run, plug-ins included, in the run's order.
+  const names = Object.keys(data.destinations);
+  const sections = names
+    .map((name) => {
+      const series = data.destinations[name] as DestinationSeries;
+      return `
 <section class="destination" id="${name}">
-  <h2>${name} <small>${escapeHtml(data.destinations[name].mode)}</small> <span class="badge ${data.destinations[name].ok ? 'ok' : 'fail'}">${data.destinations[name].ok ? 'OK' : 'FAIL'}</span></h2>
+  <h2>${name} <small>${escapeHtml(series.mode)}</small> <span class="badge ${series.ok ? 'ok' : 'fail'}">${series.ok ? 'OK' : 'FAIL'}</span></h2>
   <div class="stats" id="stats-${name}"></div>
   <div class="row">
     <div class="chart" id="chart-${name}-latency"></div>
@@ -58,8 +62,9 @@ export function renderReportHtml(data: ReportData, library = chartLibrary()): st
   </div>
   <div class="chart wide" id="chart-${name}-flow"></div>
   <div class="tables" id="tables-${name}"></div>
-</section>`,
-  ).join('');
+</section>`;
+    })
+    .join('');
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -83,7 +88,7 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .muted { color: #777; } footer { color: #777; font-size: 12px; margin: 16px 0; }
 </style>
 </head>
-<body data-charts-expected="${chartIds().length}">
+<body data-charts-expected="${chartIds(names).length}">
 <h1>ordered-fanout: local pipeline run</h1>
 <div class="verdict ${verdictClass}" id="verdict">${escapeHtml(data.verdict.headline)}</div>
 <ul class="facts" id="facts"></ul>
@@ -111,8 +116,11 @@ const PAGE_SCRIPT = String.raw`
 (function () {
   'use strict';
   var data = JSON.parse(document.getElementById('report-data').textContent);
-  var NAMES = ['audit', 'search', 'fraud'];
+  var NAMES = Object.keys(data.destinations);
   var COLORS = { audit: '#1f77b4', search: '#2ca02c', fraud: '#d62728', committed: '#555' };
+  // Plug-in destinations get the next colours of a fixed palette.
+  var EXTRA_COLORS = ['#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22'];
+  NAMES.filter(function (n) { return !COLORS[n]; }).forEach(function (n, i) { COLORS[n] = EXTRA_COLORS[i % EXTRA_COLORS.length]; });
   var STAGE_NAMES = [['streamRead', 'stream read'], ['kinesisPut', 'Kinesis put'], ['efoPush', 'EFO push'], ['batchWait', 'batch wait'], ['function', 'function']];
   var STAGE_COLORS = ['#9ecae1', '#6baed6', '#fdae6b', '#a1d99b', '#756bb1'];
 
@@ -221,8 +229,8 @@ const PAGE_SCRIPT = String.raw`
   if (!data.faults.events.length) faultsBox.appendChild(el('div', { class: 'muted' }, 'No timed faults (crashes, on-failure batches) in this run.'));
 
   // Stage breakdown: one stacked bar per destination (each series is the running total up to its stage).
-  var stageX = [0, 1, 2];
-  var cumulative = STAGE_NAMES.map(function () { return [null, null, null]; });
+  var stageX = NAMES.map(function (_, i) { return i; });
+  var cumulative = STAGE_NAMES.map(function () { return NAMES.map(function () { return null; }); });
   NAMES.forEach(function (n, i) {
     var s = data.destinations[n].stages, sum = 0;
     if (!s) return;
@@ -241,7 +249,7 @@ const PAGE_SCRIPT = String.raw`
   }
   chart('chart-stages', 'Median commit → delivery by stage (stacked), per destination', {
     height: 220,
-    scales: { x: { time: false, range: [-0.5, 2.5] }, y: { range: function (u, min, max) { return [0, Math.max(10, max * 1.1)]; } } },
+    scales: { x: { time: false, range: [-0.5, NAMES.length - 0.5] }, y: { range: function (u, min, max) { return [0, Math.max(10, max * 1.1)]; } } },
     axes: [{ splits: function () { return stageX; }, values: function (u, splits) { return splits.map(function (v) { return NAMES[v] || ''; }); } }, { label: 'ms' }],
     series: stageSeries,
   }, stageData);

@@ -19,7 +19,8 @@ export const DESTINATION_MODES: Readonly<Record<DestinationName, DeliveryMode>> 
  * pipeline sets the same ones, plus endpoint overrides, so both run the same handler code.
  */
 export interface ConsumerConfig {
-  readonly destination: DestinationName;
+  /** A built-in destination, or a plug-in's name (whose own settings its `RuntimePlugin.readSettings` reads). */
+  readonly destination: DestinationName | PluginName;
   readonly region: string;
   readonly accountsTable: string;
   readonly ledgerTable: string;
@@ -52,7 +53,10 @@ export interface ConsumerConfig {
   readonly fraud?: { readonly eventBusName: string; readonly source: string };
 }
 
-export function readConsumerConfig(destination: DestinationName, env: Env): ConsumerConfig {
+/** A plug-in destination's name: any string that is not a built-in's (`string & {}` keeps the built-ins' completion). */
+export type PluginName = string & {};
+
+export function readConsumerConfig(destination: DestinationName | PluginName, env: Env): ConsumerConfig {
   const epochId = optionalString(env, 'LEDGER_EPOCH') ?? LIVE_EPOCH.id;
   if (!LEDGER_NAME_PATTERN.test(epochId)) {
     throw new ConfigurationError('LEDGER_EPOCH', `must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit, got "${epochId}"`);
@@ -120,32 +124,41 @@ function isoMicros<K extends 'from' | 'replayBefore'>(env: Env, name: string, ke
   return { [key]: ms * 1000 } as Partial<Record<K, number>>;
 }
 
-function destinationSettings(destination: DestinationName, env: Env): Partial<ConsumerConfig> {
-  switch (destination) {
+/** The built-ins' own variables, each read by its runtime plug-in (`consumers/<d>/runtime.ts`) and kept on the config. */
+export function readAuditSettings(env: Env): NonNullable<ConsumerConfig['audit']> {
+  return { bucket: requiredString(env, 'AUDIT_BUCKET_NAME'), prefix: optionalString(env, 'AUDIT_KEY_PREFIX') ?? 'changes/' };
+}
+
+export function readSearchSettings(env: Env): NonNullable<ConsumerConfig['search']> {
+  const endpoint = url(env, 'SEARCH_ENDPOINT');
+  if (endpoint === undefined) throw new ConfigurationError('SEARCH_ENDPOINT', 'is required and is not set');
+  return {
+    endpoint,
+    index: optionalString(env, 'SEARCH_INDEX') ?? 'accounts',
+    auth: oneOf(env, 'SEARCH_AUTH', ['sigv4', 'none'], 'sigv4'),
+    sigv4Service: oneOf(env, 'SEARCH_SIGV4_SERVICE', ['es', 'aoss'], 'es'),
+    ...(optionalString(env, 'SEARCH_REGION') ? { region: optionalString(env, 'SEARCH_REGION') as string } : {}),
+    bulkSize: integer(env, 'SEARCH_BULK_SIZE', 500, { min: 1, max: 10_000 }),
+  };
+}
+
+export function readFraudSettings(env: Env): NonNullable<ConsumerConfig['fraud']> {
+  return {
+    eventBusName: requiredString(env, 'FRAUD_EVENT_BUS_NAME'),
+    source: optionalString(env, 'FRAUD_EVENT_SOURCE') ?? 'ordered-fanout.accounts',
+  };
+}
+
+function destinationSettings(destination: DestinationName | PluginName, env: Env): Partial<ConsumerConfig> {
+  switch (destination as DestinationName) {
     case 'audit':
-      return {
-        audit: { bucket: requiredString(env, 'AUDIT_BUCKET_NAME'), prefix: optionalString(env, 'AUDIT_KEY_PREFIX') ?? 'changes/' },
-      };
-    case 'search': {
-      const endpoint = url(env, 'SEARCH_ENDPOINT');
-      if (endpoint === undefined) throw new ConfigurationError('SEARCH_ENDPOINT', 'is required and is not set');
-      return {
-        search: {
-          endpoint,
-          index: optionalString(env, 'SEARCH_INDEX') ?? 'accounts',
-          auth: oneOf(env, 'SEARCH_AUTH', ['sigv4', 'none'], 'sigv4'),
-          sigv4Service: oneOf(env, 'SEARCH_SIGV4_SERVICE', ['es', 'aoss'], 'es'),
-          ...(optionalString(env, 'SEARCH_REGION') ? { region: optionalString(env, 'SEARCH_REGION') as string } : {}),
-          bulkSize: integer(env, 'SEARCH_BULK_SIZE', 500, { min: 1, max: 10_000 }),
-        },
-      };
-    }
+      return { audit: readAuditSettings(env) };
+    case 'search':
+      return { search: readSearchSettings(env) };
     case 'fraud':
-      return {
-        fraud: {
-          eventBusName: requiredString(env, 'FRAUD_EVENT_BUS_NAME'),
-          source: optionalString(env, 'FRAUD_EVENT_SOURCE') ?? 'ordered-fanout.accounts',
-        },
-      };
+      return { fraud: readFraudSettings(env) };
+    default:
+      // A plug-in reads its own settings (`RuntimePlugin.readSettings`).
+      return {};
   }
 }

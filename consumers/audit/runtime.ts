@@ -1,0 +1,23 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { boolean } from '../../shared/config/env';
+import { readAuditSettings } from '../../shared/config/consumer-config';
+import type { RuntimePlugin } from '../../shared/destination-plugin/runtime-plugin';
+import { S3AuditLog } from './s3-audit-log';
+
+export interface AuditRuntimeSettings {
+  readonly bucket: string;
+  readonly prefix: string;
+  /** Path-style requests (fauxqs needs them locally). */
+  readonly forcePathStyle: boolean;
+}
+
+/** The runtime half of the audit destination: every-version → S3, one create-only object per account version. */
+export const auditRuntime: RuntimePlugin<AuditRuntimeSettings> = {
+  name: 'audit',
+  mode: 'every-version',
+  readSettings: (env) => ({ ...readAuditSettings(env), forcePathStyle: boolean(env, 'S3_FORCE_PATH_STYLE', false) }),
+  createDestination(settings, { retrier, clientConfig }) {
+    const client = new S3Client({ ...clientConfig('AWS_ENDPOINT_URL_S3'), forcePathStyle: settings.forcePathStyle });
+    return { destination: new S3AuditLog({ client, bucket: settings.bucket, prefix: settings.prefix, retrier }), close: () => client.destroy() };
+  },
+};

@@ -1,0 +1,81 @@
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
+import { DESTINATION_NAMES, type AlarmThresholds, type DestinationSettings } from '../config/pipeline-config';
+import type { DestinationOverrides } from '../ordered-fanout-props';
+import type { DestinationTarget } from '../constructs/destination-target';
+
+/**
+ * The infrastructure half of a destination plug-in: what `OrderedFanout` builds for it besides what every destination
+ * gets (an EFO consumer, a function with its role, a dead-letter queue, an on-failure bucket, the consumer alarms and,
+ * unless it is `latest-state`, a gap sweeper).
+ */
+export interface InfraPlugin<Options = Record<string, never>, Name extends string = string> {
+  /**
+   * The same name as its runtime half (ledger keys, metric dimension and construct ids derive from it). A literal type
+   * lets `OrderedFanout`'s `consumer(...)`, `metric*(...)` accept it and refuse names it does not have.
+   */
+  readonly name: Name;
+  readonly mode: DeliveryMode;
+  /** The consumer's handler (`pluginHandler(runtime)`), relative to the package root or absolute. */
+  readonly handler: string;
+  /** The gap sweeper (`pluginSweeper(runtime)`); required unless `latest-state`. */
+  readonly sweeper?: string;
+  /**
+   * Creates the destination (or imports it, from `options`): the function's environment variables that its runtime
+   * half's `readSettings` reads, and `grantDeliver`, the one grant its writer needs.
+   */
+  createTarget(scope: Construct, id: string, context: TargetContext<Options>): PluginTarget;
+}
+
+export interface TargetContext<Options> {
+  readonly options: Options;
+  readonly settings: DestinationSettings;
+  /** Where created buckets write their server access logs. */
+  readonly accessLogs: s3.IBucket;
+}
+
+/** A plug-in's destination: a `DestinationTarget` that may also name alarms of its own (a queue's backlog, say). */
+export interface PluginTarget extends DestinationTarget {
+  /** Its own alarms, each made with `alarm` (to the pipeline's topic, named `<stack>-<destination>-<id>`). @default none */
+  alarms?(alarm: PluginAlarm, thresholds: AlarmThresholds): void;
+}
+
+export type PluginAlarm = (
+  id: string,
+  metric: cloudwatch.IMetric,
+  threshold: number,
+  description: string,
+  options?: { evaluationPeriods?: number; comparison?: cloudwatch.ComparisonOperator },
+) => cloudwatch.Alarm;
+
+/** One plug-in destination of an `OrderedFanout`: the plug-in, its own options, and the settings every destination has. */
+export interface PluginDestination<Options = Record<string, never>, Name extends string = string> {
+  readonly plugin: InfraPlugin<Options, Name>;
+  readonly options: Options;
+  /** Batch size, retries, epoch, alarms...: as for a built-in. @default the defaults of `DestinationSettings` */
+  readonly settings?: DestinationOverrides<DestinationSettings>;
+}
+
+/** Pairs a plug-in with its options, typed: `pluginDestination(ledgerQueue.infra, {})`. */
+export function pluginDestination<Options, Name extends string>(
+  plugin: InfraPlugin<Options, Name>,
+  options: Options,
+  settings?: DestinationOverrides<DestinationSettings>,
+): PluginDestination<Options, Name> {
+  return { plugin, options, ...(settings ? { settings } : {}) };
+}
+
+/** A plug-in's name: lower case, it prefixes ledger keys, function and alarm names. */
+const PLUGIN_NAME = /^[a-z][a-z0-9-]{0,29}$/;
+
+/** Plug-in names must be distinct, not a built-in's, and fit where they go (ledger keys, alarm and function names). */
+export function checkPluginNames(plugins: readonly { readonly plugin: { readonly name: string } }[], path: string): void {
+  const seen = new Set<string>(DESTINATION_NAMES);
+  for (const { plugin } of plugins) {
+    if (!PLUGIN_NAME.test(plugin.name)) throw new Error(`${path}: plug-in name must match ${PLUGIN_NAME}, got "${plugin.name}"`);
+    if (seen.has(plugin.name)) throw new Error(`${path}: plug-in name "${plugin.name}" is taken (a built-in or another plug-in)`);
+    seen.add(plugin.name);
+  }
+}

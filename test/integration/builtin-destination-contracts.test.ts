@@ -1,0 +1,106 @@
+import { EventBridgeClient, PutEventsCommand, type PutEventsCommandOutput, type PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { startFauxqs } from 'fauxqs';
+import { afterAll, beforeAll } from 'vitest';
+import { auditRuntime } from '../../consumers/audit/runtime';
+import { S3AuditLog } from '../../consumers/audit/s3-audit-log';
+import { EventBridgeBus, MAX_PUT_EVENTS_ENTRIES } from '../../consumers/fraud/eventbridge-bus';
+import type { FraudEventDetail } from '../../consumers/fraud/fraud-event';
+import { fraudRuntime } from '../../consumers/fraud/runtime';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators/dynamodb-local';
+import { startEventBridgeStandIn, type EventBridgeStandIn } from '../../local/standins/eventbridge/server';
+import { startS3CreateOnlyProxy, type S3CreateOnlyProxy } from '../../local/standins/s3-create-only-proxy';
+import { describeDestinationContract } from '../support/destination-contract';
+import { applyCallFaults, clientFaultState, contractFaults, type ClientFaultState } from '../support/faulty-client';
+
+/** The built-ins pass the same contract as a plug-in: audit (S3, every-version) and fraud (EventBridge, in-order). */
+
+const aws = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+let fauxqs: Awaited<ReturnType<typeof startFauxqs>>;
+let proxy: S3CreateOnlyProxy;
+let s3: S3Client;
+let eventBridge: EventBridgeStandIn;
+let events: EventBridgeClient;
+let buckets = 0;
+
+beforeAll(async () => {
+  fauxqs = await startFauxqs({ port: 0, logger: false });
+  proxy = await startS3CreateOnlyProxy(`http://127.0.0.1:${fauxqs.port}`);
+  s3 = new S3Client({ ...aws, endpoint: proxy.endpoint, forcePathStyle: true });
+  eventBridge = await startEventBridgeStandIn();
+  events = new EventBridgeClient({ ...aws, endpoint: eventBridge.endpoint });
+});
+afterAll(async () => {
+  s3.destroy();
+  events.destroy();
+  await eventBridge.stop();
+  await proxy.stop();
+  await fauxqs.stop();
+});
+
+/** S3 through the contract's faults: a refused account's PutObject answers 403 AccessDenied, as a bucket policy would. */
+function faultyS3(state: ClientFaultState): S3Client {
+  const send = async (command: PutObjectCommand, options?: { abortSignal?: AbortSignal }) => {
+    await applyCallFaults(state, 1, options?.abortSignal);
+    if (state.rejected.has(command.input.Metadata?.['account-id'] ?? '')) {
+      throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 } });
+    }
+    return s3.send(command, options);
+  };
+  return { send } as unknown as S3Client;
+}
+
+describeDestinationContract(auditRuntime, async ({ retrier }) => {
+  buckets += 1;
+  const bucket = `contract-audit-${buckets}`;
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const state = clientFaultState();
+  const from = proxy.created.length;
+  return {
+    destination: new S3AuditLog({ client: faultyS3(state), bucket, retrier }),
+    faults: contractFaults(state),
+    readBack: async () =>
+      proxy.created.slice(from).map(({ path }) => {
+        const [, account, version] = /account_id=([^/]+)\/version=(\d+)/.exec(decodeURIComponent(path)) ?? [];
+        return { accountId: decodeURIComponent(account ?? ''), version: Number(version) };
+      }),
+    close: async () => undefined,
+  };
+});
+
+/** EventBridge through the contract's faults: a refused account's entries answer `MalformedDetail`, entry by entry. */
+function faultyEvents(state: ClientFaultState): EventBridgeClient {
+  const send = async (command: PutEventsCommand, options?: { abortSignal?: AbortSignal }): Promise<PutEventsCommandOutput> => {
+    const entries = command.input.Entries ?? [];
+    await applyCallFaults(state, entries.length, options?.abortSignal);
+    const refused = entries.map((entry) => state.rejected.has((JSON.parse(entry.Detail ?? '{}') as FraudEventDetail).accountId));
+    const passed = entries.filter((_, index) => !refused[index]);
+    const answer = passed.length > 0 ? await events.send(new PutEventsCommand({ Entries: passed }), options) : { Entries: [] };
+    const answers = [...(answer.Entries ?? [])];
+    const merged: PutEventsResultEntry[] = refused.map((isRefused) =>
+      isRefused ? { ErrorCode: 'MalformedDetail', ErrorMessage: 'refused by the contract test' } : (answers.shift() as PutEventsResultEntry),
+    );
+    return { ...answer, Entries: merged, FailedEntryCount: merged.filter((entry) => entry.ErrorCode).length } as PutEventsCommandOutput;
+  };
+  return { send } as unknown as EventBridgeClient;
+}
+
+describeDestinationContract(
+  fraudRuntime,
+  async ({ retrier }) => {
+    eventBridge.clear();
+    const state = clientFaultState();
+    return {
+      destination: new EventBridgeBus({ client: faultyEvents(state), eventBusName: 'default', retrier }),
+      faults: contractFaults(state),
+      readBack: async () =>
+        eventBridge.events('default').map((event) => {
+          const { accountId, version } = event.detail as FraudEventDetail;
+          return { accountId, version };
+        }),
+      entriesPerCall: () => state.entriesPerCall,
+      close: async () => undefined,
+    };
+  },
+  { maxEntriesPerCall: MAX_PUT_EVENTS_ENTRIES },
+);

@@ -1,0 +1,78 @@
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { startFauxqs } from 'fauxqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FifoReader } from '../../destinations/ledger-queue/fifo-reader';
+import { LEDGER_QUEUE_FORMAT } from '../../destinations/ledger-queue/message';
+import { MAX_BATCH_BYTES, SqsFifoQueue } from '../../destinations/ledger-queue/sqs-fifo-queue';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators/dynamodb-local';
+import { Retrier } from '../../shared/retry/retrier';
+import { contractDeliveries } from '../support/destination-contract';
+import { clientFaultState } from '../support/faulty-client';
+import { faultySqs } from '../support/faulty-sqs';
+
+describe('ledger-queue adapter: SQS FIFO on fauxqs', () => {
+  let fauxqs: Awaited<ReturnType<typeof startFauxqs>>;
+  let sqs: SQSClient;
+  let queues = 0;
+
+  beforeAll(async () => {
+    fauxqs = await startFauxqs({ port: 0, logger: false });
+    sqs = new SQSClient({ endpoint: `http://127.0.0.1:${fauxqs.port}`, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  });
+  afterAll(async () => {
+    sqs.destroy();
+    await fauxqs.stop();
+  });
+
+  const queue = async (transient?: Map<string, number>) => {
+    queues += 1;
+    const { QueueUrl } = await sqs.send(
+      new CreateQueueCommand({ QueueName: `adapter-${queues}.fifo`, Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false' } }),
+    );
+    const state = clientFaultState();
+    const retrier = new Retrier({ policy: { maxAttempts: 4, baseDelayMs: 0, maxDelayMs: 0 } });
+    const adapter = new SqsFifoQueue({ client: faultySqs(sqs, state, transient), queueUrl: QueueUrl as string, retrier });
+    return { adapter, state, retrier, reader: new FifoReader(sqs, QueueUrl as string) };
+  };
+
+  it('groups by account and deduplicates by <account>#<version>: a resend inside the window is not a second message', async () => {
+    const { adapter, reader } = await queue();
+    const deliveries = contractDeliveries(3, 2);
+    await adapter.deliver(deliveries);
+    await adapter.deliver(deliveries);
+    const received = await reader.drain();
+    expect(received).toHaveLength(deliveries.length);
+    for (const message of received) {
+      expect(message.groupId).toBe(message.body.accountId);
+      expect(message.deduplicationId).toBe(`${message.body.accountId}#${message.body.version}`);
+      expect(message.body).toMatchObject({ format: LEDGER_QUEUE_FORMAT, eventId: message.deduplicationId, healed: false, replay: false, epoch: 'live' });
+    }
+  });
+
+  it('splits a wave by the 256 KiB per call as well as by 10 entries', async () => {
+    const { adapter, state, reader } = await queue();
+    // 12 accounts of ~60 KiB each: four fit in a call by bytes, ten by count.
+    const deliveries = contractDeliveries(12, 1, { padBytes: 60 * 1024 });
+    const results = await adapter.deliver(deliveries);
+    expect(results.every((result) => result.status === 'delivered')).toBe(true);
+    expect(Math.max(...state.entriesPerCall)).toBeLessThanOrEqual(Math.floor(MAX_BATCH_BYTES / (60 * 1024)));
+    expect(await reader.drain()).toHaveLength(12);
+  });
+
+  it('retries an entry that failed as an internal error, and keeps its account in order behind it', async () => {
+    const deliveries = contractDeliveries(2, 3);
+    const flaky = deliveries[0]!.record.accountId;
+    const { adapter, retrier, reader } = await queue(new Map([[flaky, 2]]));
+    const results = await adapter.deliver(deliveries);
+    expect(results.every((result) => result.status === 'delivered')).toBe(true);
+    expect(retrier.takeRetries()).toBe(2);
+    const versions = (await reader.drain()).filter(({ body }) => body.accountId === flaky).map(({ body }) => body.version);
+    expect(versions).toEqual([1, 2, 3]);
+  });
+
+  it('never has two versions of one account in one call', async () => {
+    const { adapter, state } = await queue();
+    await adapter.deliver(contractDeliveries(1, 5));
+    expect(state.entriesPerCall).toEqual([1, 1, 1, 1, 1]);
+  });
+});

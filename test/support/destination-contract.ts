@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest';
+import type { ChangeRecord } from '../../shared/change-record/change-record';
+import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
+import type { Delivery, DeliveryResult, Destination } from '../../shared/ordering/ports';
+import { Retrier } from '../../shared/retry/retrier';
+import { accountHistory } from './histories';
+
+/**
+ * The contract every destination adapter passes, built-in or plug-in: `describeDestinationContract(plugin, makeEnv)`
+ * in a test file of the plug-in. `makeEnv` builds the adapter against its local stand-in or emulator, with faults the
+ * harness can switch on, and reads back what the destination received.
+ */
+
+/** Faults a contract environment can inject between the adapter and its service. */
+export interface ContractFaults {
+  /** The next `calls` requests fail as a briefly unavailable service does (503, throttling): retryable. */
+  failNextCalls(calls: number): void;
+  /** Every write of this account is refused for good, as the service refuses a malformed or forbidden write. */
+  rejectAccount(accountId: string): void;
+  /** Requests wait until their abort signal fires (the service stopped answering). */
+  hang(on: boolean): void;
+}
+
+export interface ContractEnv {
+  readonly destination: Destination;
+  readonly faults: ContractFaults;
+  /** What the destination accepted, in arrival order (repeats included, as the destination holds or passed them). */
+  readBack(): Promise<readonly { readonly accountId: string; readonly version: number }[]>;
+  /** Entries per request the service received, for the batch limit check. @default not checked */
+  entriesPerCall?(): readonly number[];
+  close(): Promise<void>;
+}
+
+export interface ContractOptions {
+  /** Entries the service takes per request (SQS 10, PutEvents 10): every request must stay within it. */
+  readonly maxEntriesPerCall?: number;
+  /** A record whose payload is larger than this is REJECTED without a request. @default not checked */
+  readonly maxRecordBytes?: number;
+}
+
+/** Builds the adapter under test: `retrier` is the consumer's retry budget (no backoff here, 4 attempts). */
+export type MakeContractEnv = (context: { readonly retrier: Retrier }) => Promise<ContractEnv>;
+
+let run = 0;
+/** Histories of `accounts` fresh accounts (ids unique per call), `versions` each, as deliveries in version order. */
+export function contractDeliveries(accounts: number, versions: number, options: { padBytes?: number } = {}): Delivery[] {
+  run += 1;
+  const deliveries: Delivery[] = [];
+  for (let a = 0; a < accounts; a += 1) {
+    for (const record of accountHistory(`contract-${run}-${a}`, versions)) {
+      const padded: ChangeRecord = options.padBytes ? { ...record, newImage: { ...record.newImage!, note: 'x'.repeat(options.padBytes) } } : record;
+      deliveries.push({ record: padded, healed: false, replay: false, epoch: 'live' });
+    }
+  }
+  return deliveries;
+}
+
+const keyOf = (entry: { accountId: string; version: number }): string => `${entry.accountId}#${entry.version}`;
+
+/** Each account's versions in the order they first arrived. */
+function firstArrivals(entries: readonly { accountId: string; version: number }[]): Map<string, number[]> {
+  const seen = new Set<string>();
+  const byAccount = new Map<string, number[]>();
+  for (const entry of entries) {
+    if (seen.has(keyOf(entry))) continue;
+    seen.add(keyOf(entry));
+    byAccount.set(entry.accountId, [...(byAccount.get(entry.accountId) ?? []), entry.version]);
+  }
+  return byAccount;
+}
+
+function expectHeld(mode: DeliveryMode, entries: readonly { accountId: string; version: number }[], deliveries: readonly Delivery[]): void {
+  const arrivals = firstArrivals(entries);
+  const expected = new Map<string, number[]>();
+  for (const { record } of deliveries) expected.set(record.accountId, [...(expected.get(record.accountId) ?? []), record.version]);
+  for (const [accountId, versions] of expected) {
+    const got = arrivals.get(accountId) ?? [];
+    if (mode === 'latest-state') expect(Math.max(...got), accountId).toBe(Math.max(...versions));
+    else if (mode === 'in-order') expect(got, accountId).toEqual(versions);
+    else expect([...got].sort((a, b) => a - b), accountId).toEqual(versions);
+  }
+}
+
+const failed = (result: DeliveryResult | undefined) => result as DeliveryResult & { status: 'failed' };
+
+export function describeDestinationContract(
+  plugin: { readonly name: string; readonly mode: DeliveryMode },
+  makeEnv: MakeContractEnv,
+  options: ContractOptions = {},
+): void {
+  const withEnv = async (test: (env: ContractEnv, retrier: Retrier) => Promise<void>): Promise<void> => {
+    const retrier = new Retrier({ policy: { maxAttempts: 4, baseDelayMs: 0, maxDelayMs: 0 } });
+    const env = await makeEnv({ retrier });
+    try {
+      await test(env, retrier);
+    } finally {
+      await env.close();
+    }
+  };
+
+  describe(`destination contract: ${plugin.name} (${plugin.mode})`, () => {
+    it('is named and moded as its plug-in says', () =>
+      withEnv(async ({ destination }) => {
+        expect(destination.name).toBe(plugin.name);
+        expect(destination.mode).toBe(plugin.mode);
+      }));
+
+    it('answers once per delivery, in order, and the destination holds each as its mode promises', () =>
+      withEnv(async (env) => {
+        const deliveries = contractDeliveries(12, 3);
+        const results = await env.destination.deliver(deliveries);
+        expect(results).toHaveLength(deliveries.length);
+        expect(results.every((result) => result.status === 'delivered')).toBe(true);
+        expectHeld(plugin.mode, await env.readBack(), deliveries);
+        if (options.maxEntriesPerCall !== undefined && env.entriesPerCall) {
+          expect(Math.max(...env.entriesPerCall())).toBeLessThanOrEqual(options.maxEntriesPerCall);
+        }
+      }));
+
+    it('takes a repeat harmlessly: delivered, duplicate or stale, and the destination still holds the same', () =>
+      withEnv(async (env) => {
+        const deliveries = contractDeliveries(4, 3);
+        await env.destination.deliver(deliveries);
+        const again = await env.destination.deliver(deliveries);
+        expect(again.every((result) => ['delivered', 'duplicate', 'stale'].includes(result.status))).toBe(true);
+        expectHeld(plugin.mode, await env.readBack(), deliveries);
+      }));
+
+    it('retries a retryable failure within its budget and counts the retries', () =>
+      withEnv(async (env, retrier) => {
+        const deliveries = contractDeliveries(3, 2);
+        env.faults.failNextCalls(2);
+        const results = await env.destination.deliver(deliveries);
+        expect(results.map((result) => result.status)).toEqual(deliveries.map(() => 'delivered'));
+        expect(retrier.takeRetries()).toBeGreaterThan(0);
+        expectHeld(plugin.mode, await env.readBack(), deliveries);
+      }));
+
+    it('answers DELIVERY_FAILED, never REJECTED, when a retryable failure outlasts the budget', () =>
+      withEnv(async (env) => {
+        const deliveries = contractDeliveries(2, 2);
+        env.faults.failNextCalls(1_000);
+        const results = await env.destination.deliver(deliveries);
+        for (const result of results) expect(failed(result)).toMatchObject({ status: 'failed', reason: 'DELIVERY_FAILED' });
+        expect(results.some((result) => failed(result).attempts >= 4)).toBe(true);
+      }));
+
+    it('answers REJECTED for a refused write, at once, and still delivers the other accounts', () =>
+      withEnv(async (env, retrier) => {
+        const deliveries = contractDeliveries(3, 2);
+        const refused = deliveries[0]!.record.accountId;
+        env.faults.rejectAccount(refused);
+        const results = await env.destination.deliver(deliveries);
+        retrier.takeRetries();
+        deliveries.forEach(({ record }, index) => {
+          const result = results[index];
+          if (record.accountId !== refused) expect(result?.status).toBe('delivered');
+          else if (record.version === 1 || plugin.mode !== 'in-order') {
+            expect(failed(result)).toMatchObject({ status: 'failed', reason: 'REJECTED', attempts: 1 });
+          }
+          // in-order: what follows a refused version must not overtake it; it is held back (not sent) or refused.
+          else expect(result?.status).toBe('failed');
+        });
+      }));
+
+    it.runIf(options.maxRecordBytes !== undefined)('answers REJECTED for a record over its size limit, without sending it', () =>
+      withEnv(async (env) => {
+        const big = contractDeliveries(1, 1, { padBytes: (options.maxRecordBytes ?? 0) + 1 });
+        // With the service hanging, only a refusal made before any request answers REJECTED by the deadline.
+        env.faults.hang(true);
+        const [refused] = await env.destination.deliver(big, { deadline: Date.now() + 300 });
+        expect(failed(refused)).toMatchObject({ status: 'failed', reason: 'REJECTED' });
+        expect(failed(refused).detail).toContain(big[0]!.record.accountId);
+        env.faults.hang(false);
+        const small = contractDeliveries(1, 1);
+        expect((await env.destination.deliver(small))[0]?.status).toBe('delivered');
+        const held = (await env.readBack()).map(keyOf);
+        expect(held).not.toContain(keyOf(big[0]!.record));
+      }));
+
+    it('sends nothing when the deadline has already passed (attempts 0: the engine retries, not dead-letters)', () =>
+      withEnv(async (env) => {
+        const deliveries = contractDeliveries(2, 2);
+        const results = await env.destination.deliver(deliveries, { deadline: Date.now() - 1 });
+        for (const result of results) expect(failed(result)).toMatchObject({ status: 'failed', reason: 'DELIVERY_FAILED', attempts: 0 });
+        expect(await env.readBack()).toEqual([]);
+      }));
+
+    it('answers by the deadline when the service stops answering, with nothing delivered', () =>
+      withEnv(async (env) => {
+        const deliveries = contractDeliveries(2, 2);
+        env.faults.hang(true);
+        const started = Date.now();
+        const results = await env.destination.deliver(deliveries, { deadline: started + 300 });
+        expect(Date.now() - started).toBeLessThan(1_500);
+        for (const result of results) expect(failed(result)).toMatchObject({ status: 'failed', reason: 'DELIVERY_FAILED' });
+        env.faults.hang(false);
+        expect(await env.readBack()).toEqual([]);
+      }));
+  });
+}

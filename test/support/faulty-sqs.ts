@@ -1,0 +1,32 @@
+import { SendMessageBatchCommand, type SendMessageBatchCommandOutput, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
+import { MAX_BATCH_BYTES } from '../../destinations/ledger-queue/sqs-fifo-queue';
+import { applyCallFaults, type ClientFaultState } from './faulty-client';
+
+/**
+ * fauxqs 1.9 between the adapter and the contract's faults. fauxqs keeps FIFO order per group, deduplicates by
+ * MessageDeduplicationId and enforces 10 entries per batch, but takes up to 1 MiB per call: AWS's 256 KiB per
+ * SendMessageBatch (the queue's MaximumMessageSize as the stack sets it) is enforced here, as AWS answers it.
+ */
+export function faultySqs(real: SQSClient, state: ClientFaultState, transient: Map<string, number> = new Map()): SQSClient {
+  const send = async (command: SendMessageBatchCommand, options?: { abortSignal?: AbortSignal }): Promise<SendMessageBatchCommandOutput> => {
+    const entries = command.input.Entries ?? [];
+    await applyCallFaults(state, entries.length, options?.abortSignal);
+    const bytes = entries.reduce((sum, entry) => sum + Buffer.byteLength(entry.MessageBody ?? ''), 0);
+    if (bytes > MAX_BATCH_BYTES) {
+      throw Object.assign(new Error(`Batch requests cannot be longer than ${MAX_BATCH_BYTES} bytes`), { name: 'BatchRequestTooLong', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+    }
+    // `transient`: an account's entries fail this many more times as an internal error (SenderFault false).
+    const flaky = entries.filter((entry) => (transient.get(entry.MessageGroupId ?? '') ?? 0) > 0);
+    for (const entry of flaky) transient.set(entry.MessageGroupId ?? '', (transient.get(entry.MessageGroupId ?? '') ?? 0) - 1);
+    const refused = entries.filter((entry) => state.rejected.has(entry.MessageGroupId ?? '') || flaky.includes(entry));
+    const passed: SendMessageBatchRequestEntry[] = entries.filter((entry) => !refused.includes(entry));
+    const answer = passed.length > 0 ? await real.send(new SendMessageBatchCommand({ ...command.input, Entries: passed }), options) : { Successful: [], Failed: [] };
+    const failures = refused.map((entry) =>
+      flaky.includes(entry)
+        ? { Id: entry.Id, SenderFault: false, Code: 'InternalError', Message: 'internal error (test fault)' }
+        : { Id: entry.Id, SenderFault: true, Code: 'InvalidParameterValue', Message: 'refused by the contract test' },
+    );
+    return { ...answer, Failed: [...(answer.Failed ?? []), ...failures] } as SendMessageBatchCommandOutput;
+  };
+  return { send } as unknown as SQSClient;
+}
