@@ -3,6 +3,8 @@ import { DESTINATION_NAMES, type DestinationName, type PipelineConfig } from '..
 import type { PluginName } from '../../shared/config/consumer-config';
 import { SWEPT_DESTINATIONS } from '../../shared/consumer/sweep-handler';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
+import { DEFAULT_HOME_BOUND_MS } from '../../shared/ordering/engine';
+import { LOCAL_SWEEP_EVERY_MS } from './local-sweeper';
 import type { LocalEventSourceMapping } from '../esm';
 import type { LocalEnvironment } from './environment';
 import type { PipelineOptions } from './run-pipeline';
@@ -30,7 +32,10 @@ export async function converge(
   options: PipelineOptions,
   started: number,
 ): Promise<boolean> {
-  const QUIET_MS = 3_000;
+  // Quiet this long is stuck, not slow: a record parked behind a home lane that went quiet (a duplicate on another
+  // shard made that lane the home) waits for a sweep to find the home quiet (its bound), for the fence the sweep
+  // writes (the bound again), and for the next sweep.
+  const QUIET_MS = 2 * DEFAULT_HOME_BOUND_MS + 2 * LOCAL_SWEEP_EVERY_MS;
   let last = '';
   let lastChange = Date.now();
   // Versions dropped before the stream (`--permanent-gap-rate`) cannot arrive; an account whose last version was

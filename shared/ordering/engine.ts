@@ -87,6 +87,9 @@ export interface SkipGapResult {
  * cannot be delivered yet, heals a single missing version from its neighbours, and commits the new watermark with a
  * conditional write. Pure TypeScript: the ledger, the destination and the dead-letter queue are ports.
  */
+/** How long a home lane's delivery may run from its read, unless the claim lifetime is shorter (`homeBoundMs`). */
+export const DEFAULT_HOME_BOUND_MS = 10_000;
+
 export class OrderingEngine {
   private readonly epoch: Epoch;
   private readonly maxGapAgeMs: number;
@@ -104,7 +107,7 @@ export class OrderingEngine {
     this.maxGapAgeMs = options.maxGapAgeMs ?? 15 * 60_000;
     this.claimTtlMs = options.claimTtlMs ?? 60_000;
     this.reserveMs = options.reserveMs ?? 1_000;
-    this.homeBoundMs = options.homeBoundMs ?? Math.min(10_000, this.claimTtlMs);
+    this.homeBoundMs = options.homeBoundMs ?? Math.min(DEFAULT_HOME_BOUND_MS, this.claimTtlMs);
     this.owner = options.owner ?? randomUUID();
     this.clock = options.clock ?? Date.now;
     this.accountConcurrency = options.accountConcurrency ?? 64;
