@@ -1,8 +1,8 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { DESTINATION_NAMES, type DestinationName, type PipelineConfig } from './config/pipeline-config';
+import { accessLogsBucket } from './constructs/access-logs';
 import { AccountsTable } from './constructs/accounts-table';
 import { AuditLog } from './constructs/audit-log';
 import { ChangeStream } from './constructs/change-stream';
@@ -39,14 +39,7 @@ export class OrderedFanoutStack extends Stack {
     this.node.setContext('@aws-cdk/customresources:installLatestAwsSdkDefault', false);
     const { config } = props;
 
-    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ expiration: Duration.days(365) }],
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    const accessLogs = accessLogsBucket(this);
     const changeStream = new ChangeStream(this, 'ChangeStream', { config: config.stream });
     const accounts = new AccountsTable(this, 'Accounts', { changeStream: changeStream.stream, config: config.accountsTable });
     const { audit, search, fraud } = config.destinations;

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import type { MetricName } from '../shared/observability/telemetry';
 import { parseDestinationSettings, parsePipelineConfig } from './config/load-config';
 import { DESTINATION_NAMES, type DestinationName, type PipelineConfig } from './config/pipeline-config';
+import { accessLogsBucket } from './constructs/access-logs';
 import { AccountsTable } from './constructs/accounts-table';
 import { AuditLog } from './constructs/audit-log';
 import { ChangeStream } from './constructs/change-stream';
@@ -80,7 +81,7 @@ export class OrderedFanout<Plugins extends string = never> extends Construct {
     this.config = settingsOf(props, names, this.node.path);
     const { config } = this;
 
-    const accessLogs = props.accessLogsBucket ?? this.accessLogsBucket();
+    const accessLogs = props.accessLogsBucket ?? accessLogsBucket(this);
     this.stream = props.stream ?? new ChangeStream(this, 'ChangeStream', { config: config.stream }).stream;
     if (props.table === undefined) {
       this.table = new AccountsTable(this, 'Accounts', { changeStream: this.stream, config: config.accountsTable }).table;
@@ -228,17 +229,6 @@ export class OrderedFanout<Plugins extends string = never> extends Construct {
 
   private selected(destination?: DestinationName | Plugins): DestinationConsumer[] {
     return destination === undefined ? Object.values(this.consumers).filter((consumer) => consumer !== undefined) : [this.consumer(destination)];
-  }
-
-  private accessLogsBucket(): s3.Bucket {
-    return new s3.Bucket(this, 'AccessLogs', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ expiration: Duration.days(365) }],
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
   }
 
   private createAlarmTopic(emails: readonly string[]): sns.Topic {
