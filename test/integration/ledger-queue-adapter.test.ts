@@ -1,38 +1,23 @@
-import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { startFauxqs } from 'fauxqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FifoReader } from '../../destinations/ledger-queue/fifo-reader';
 import { LEDGER_QUEUE_FORMAT } from '../../destinations/ledger-queue/message';
 import { MAX_BATCH_BYTES, SqsFifoQueue } from '../../destinations/ledger-queue/sqs-fifo-queue';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators/dynamodb-local';
 import { Retrier } from '../../shared/retry/retrier';
 import { contractDeliveries } from '../support/destination-contract';
 import { clientFaultState } from '../support/faulty-client';
 import { faultySqs } from '../support/faulty-sqs';
+import { useFauxqsFifo } from '../support/fauxqs-fifo';
 
 describe('ledger-queue adapter: SQS FIFO on fauxqs', () => {
-  let fauxqs: Awaited<ReturnType<typeof startFauxqs>>;
-  let sqs: SQSClient;
-  let queues = 0;
-
-  beforeAll(async () => {
-    fauxqs = await startFauxqs({ port: 0, logger: false });
-    sqs = new SQSClient({ endpoint: `http://127.0.0.1:${fauxqs.port}`, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  });
-  afterAll(async () => {
-    sqs.destroy();
-    await fauxqs.stop();
-  });
+  const fifo = useFauxqsFifo('adapter');
 
   const queue = async (transient?: Map<string, number>) => {
-    queues += 1;
-    const { QueueUrl } = await sqs.send(
-      new CreateQueueCommand({ QueueName: `adapter-${queues}.fifo`, Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false' } }),
-    );
+    const sqs = fifo.sqs();
+    const queueUrl = await fifo.createQueue();
     const state = clientFaultState();
     const retrier = new Retrier({ policy: { maxAttempts: 4, baseDelayMs: 0, maxDelayMs: 0 } });
-    const adapter = new SqsFifoQueue({ client: faultySqs(sqs, state, transient), queueUrl: QueueUrl as string, retrier });
-    return { adapter, state, retrier, reader: new FifoReader(sqs, QueueUrl as string) };
+    const adapter = new SqsFifoQueue({ client: faultySqs(sqs, state, transient), queueUrl, retrier });
+    return { adapter, state, retrier, reader: new FifoReader(sqs, queueUrl) };
   };
 
   it('groups by account and deduplicates by <account>#<version>: a resend inside the window is not a second message', async () => {
