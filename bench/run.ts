@@ -275,6 +275,16 @@ async function latencySection(): Promise<LatencyReport | { skipped: string } | {
       ]),
     ),
   );
+  log(`\nstages of the slowest 5% (median ms of those changes): where the p95/p99 tail spends its time`);
+  log(
+    table(
+      ['destination', 'window s', 'stream read', 'Kinesis put', 'EFO push', 'batch wait', 'function', 'total', 'w/o EFO push', 'samples'],
+      rows.map(({ window, name, d }) => {
+        const tail = d.stages?.slowest;
+        return [name, Number(window), tail?.streamRead ?? null, tail?.kinesisPut ?? null, tail?.efoPush ?? null, tail?.batchWait ?? null, tail?.function ?? null, tail?.total ?? null, tail?.withoutEfoPush ?? null, tail?.samples ?? null];
+      }),
+    ),
+  );
   const runs = Object.entries(report.runs);
   log(
     `\nruns: ${runs

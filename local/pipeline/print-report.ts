@@ -81,6 +81,13 @@ export function formatPipelineReport(report: PipelineReport): string {
         `EFO push ${stages.efoPush} (emulator), batch wait ${stages.batchWait}, function ${stages.function} ` +
         `→ ${stages.total}; without the EFO push ${stages.withoutEfoPush}`,
     );
+    const tail = stages.slowest;
+    if (tail) {
+      lines.push(
+        `          slowest 5% (median ms of ${tail.samples}): stream read ${tail.streamRead}, Kinesis put ${tail.kinesisPut}, ` +
+          `EFO push ${tail.efoPush}, batch wait ${tail.batchWait}, function ${tail.function} → ${tail.total}`,
+      );
+    }
   }
   lines.push('');
   for (const name of names) {

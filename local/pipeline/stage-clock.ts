@@ -19,7 +19,15 @@ export interface StageBreakdown {
   readonly total: number;
   readonly withoutEfoPush: number;
   readonly samples: number;
+  /**
+   * The same stages, median over the slowest 5% of the changes (by total): where the tail's time goes, which the
+   * medians above cannot show. Absent with fewer than 20 samples.
+   */
+  readonly slowest?: Omit<StageBreakdown, 'slowest'>;
 }
+
+type StageName = Exclude<keyof StageBreakdown, 'samples' | 'slowest'>;
+const STAGE_NAMES: readonly StageName[] = ['streamRead', 'kinesisPut', 'efoPush', 'batchWait', 'function', 'total', 'withoutEfoPush'];
 
 /** When each change first reached each mapping and each invocation, per destination. */
 export class StageClock {
@@ -45,9 +53,7 @@ export class StageClock {
       if (!delivered.has(key)) delivered.set(key, at);
     }
     const firstMs = Math.min(...changes.map((change) => change.createdAtMicros / 1000));
-    const stages: Record<Exclude<keyof StageBreakdown, 'samples'>, number[]> = {
-      streamRead: [], kinesisPut: [], efoPush: [], batchWait: [], function: [], total: [], withoutEfoPush: [],
-    };
+    const samples: Record<StageName, number>[] = [];
     for (const change of changes) {
       const created = change.createdAtMicros / 1000;
       if (created < firstMs + WARM_UP_MS) continue;
@@ -57,25 +63,20 @@ export class StageClock {
       const done = delivered.get(key);
       if (received === undefined || invoked === undefined || done === undefined) continue;
       const efo = Math.max(0, received - change.putAtMs);
-      stages.streamRead.push(Math.max(0, change.readAtMs - created));
-      stages.kinesisPut.push(Math.max(0, change.putAtMs - change.readAtMs));
-      stages.efoPush.push(efo);
-      stages.batchWait.push(Math.max(0, invoked - received));
-      stages.function.push(Math.max(0, done - invoked));
-      stages.total.push(Math.max(0, done - created));
-      stages.withoutEfoPush.push(Math.max(0, done - created - efo));
+      samples.push({
+        streamRead: Math.max(0, change.readAtMs - created),
+        kinesisPut: Math.max(0, change.putAtMs - change.readAtMs),
+        efoPush: efo,
+        batchWait: Math.max(0, invoked - received),
+        function: Math.max(0, done - invoked),
+        total: Math.max(0, done - created),
+        withoutEfoPush: Math.max(0, done - created - efo),
+      });
     }
-    const median = (values: number[]) => percentile(values, 0.5);
-    return {
-      streamRead: median(stages.streamRead),
-      kinesisPut: median(stages.kinesisPut),
-      efoPush: median(stages.efoPush),
-      batchWait: median(stages.batchWait),
-      function: median(stages.function),
-      total: median(stages.total),
-      withoutEfoPush: median(stages.withoutEfoPush),
-      samples: stages.total.length,
-    };
+    const breakdown = medians(samples);
+    if (samples.length < 20) return breakdown;
+    const slowest = [...samples].sort((a, b) => b.total - a.total).slice(0, Math.ceil(samples.length * 0.05));
+    return { ...breakdown, slowest: medians(slowest) };
   }
 
   #mark(marks: Map<string, Map<string, number>>, destination: string, records: readonly KinesisRecordInput[], atMs: number): void {
@@ -99,4 +100,10 @@ export class StageClock {
     this.#keys.set(id, key);
     return key;
   }
+}
+
+function medians(samples: readonly Record<StageName, number>[]): Omit<StageBreakdown, 'slowest'> {
+  const out = { samples: samples.length } as Record<StageName | 'samples', number>;
+  for (const name of STAGE_NAMES) out[name] = percentile(samples.map((sample) => sample[name]), 0.5);
+  return out as Omit<StageBreakdown, 'slowest'>;
 }

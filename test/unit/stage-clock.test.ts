@@ -46,4 +46,35 @@ describe('StageClock', () => {
       samples: 1, // version 1 was made in the warm-up
     });
   });
+
+  it('adds the stages of the slowest 5% of the changes, where the tail spends its time', () => {
+    const clock = new StageClock(TABLE);
+    const created = T0 + WARM_UP_MS;
+    const changes = Array.from({ length: 40 }, (_, index) => ({
+      accountId: 'a',
+      version: index + 1,
+      createdAtMicros: created * 1000,
+      readAtMs: created + (index >= 38 ? 2000 : 20), // the two slowest waited on the stream read
+      putAtMs: created + (index >= 38 ? 2010 : 30),
+    }));
+    for (const change of changes) {
+      clock.received('audit', [record(change.version)], change.putAtMs + 100);
+      clock.invoked('audit', [record(change.version)], change.putAtMs + 100);
+    }
+    const accepted = changes.map((change) => ({ accountId: 'a', version: change.version, at: change.putAtMs + 150 }));
+    const opening = { accountId: 'b', version: 1, createdAtMicros: T0 * 1000, readAtMs: T0 + 1, putAtMs: T0 + 2 };
+    const breakdown = clock.breakdown('audit', [opening, ...changes], accepted);
+    expect(breakdown.streamRead).toBe(20);
+    expect(breakdown.slowest).toEqual({
+      streamRead: 2000,
+      kinesisPut: 10,
+      efoPush: 100,
+      batchWait: 0,
+      function: 50,
+      total: 2160,
+      withoutEfoPush: 2060,
+      samples: 2,
+    });
+    expect(clock.breakdown('audit', [opening, ...changes.slice(0, 19)], accepted).slowest).toBeUndefined();
+  });
 });
