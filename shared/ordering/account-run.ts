@@ -4,7 +4,7 @@ import { isHealedRecord } from './heal';
 import { isReplayDelivery, type Epoch, type InOrderCommit } from './delivery-mode';
 import { DeadLetterQueueUnavailableError } from './errors';
 import type { Disposition, Tally } from './outcome';
-import type { DeadLetter, Delivery, DeliveryResult, Ledger } from './ports';
+import type { DeadLetter, Delivery, DeliveryResult, Ledger, LedgerWrite } from './ports';
 import { emptyWatermark, patched, type Watermark } from './watermark';
 import { storable } from './in-order-rules';
 
@@ -60,7 +60,7 @@ export abstract class AccountRun {
   /** This account's records of the batch by version, one change each. */
   protected readonly records: Map<number, ChangeRecord>;
   /** Other changes of a version already in `records` (another event id): a version written twice, or a heal. */
-  private readonly conflicts: ChangeRecord[] = [];
+  private conflicts: ChangeRecord[] | undefined;
   private readonly unsettled: Set<number>;
 
   constructor(
@@ -73,9 +73,11 @@ export abstract class AccountRun {
     for (const record of records) {
       const other = this.records.get(record.version);
       if (other === undefined) this.records.set(record.version, record);
-      else if (primary(other, record) === other) this.conflicts.push(record);
+      // A copy of a change the batch already holds (same event id): a duplicate, whatever else the run decides.
+      else if (other.eventId === record.eventId || this.conflicts?.some((conflict) => conflict.eventId === record.eventId)) ctx.tally.settle(record, 'duplicate');
+      else if (primary(other, record) === other) (this.conflicts ??= []).push(record);
       else {
-        this.conflicts.push(other);
+        (this.conflicts ??= []).push(other);
         this.records.set(record.version, record);
       }
     }
@@ -99,9 +101,10 @@ export abstract class AccountRun {
    */
   protected async settleConflicts(): Promise<void> {
     // Most accounts have none: no promise, no turn of the event loop.
-    if (this.conflicts.length === 0) return;
+    const conflicts = this.conflicts;
+    if (conflicts === undefined) return;
     await Promise.all(
-      this.conflicts.map(async (record) => {
+      conflicts.map(async (record) => {
         const kept = this.records.get(record.version) as ChangeRecord;
         if (isHealedRecord(record) || isHealedRecord(kept)) {
           this.ctx.tally.settle(record, 'duplicate');
@@ -110,13 +113,15 @@ export abstract class AccountRun {
         this.ctx.tally.settle(record, (await this.deadLetterBreach(writtenTwice(kept, record))) ? 'dead-lettered' : 'failed');
       }),
     );
-    this.conflicts.length = 0;
+    // Cleared only now: if a letter throws, `failRemaining` still fails what is left.
+    this.conflicts = undefined;
   }
 
   /** Marks every record still without a disposition as failed, so the batch is retried from it. */
   failRemaining(): void {
     for (const version of [...this.unsettled]) this.settle(version, 'failed');
-    for (const record of this.conflicts.splice(0)) this.ctx.tally.settle(record, 'failed');
+    for (const record of this.conflicts ?? []) this.ctx.tally.settle(record, 'failed');
+    this.conflicts = undefined;
   }
 
   protected settle(version: number, disposition: Disposition, alreadyCounted = false): void {
@@ -146,13 +151,10 @@ export abstract class AccountRun {
    */
   protected async flush(park: readonly ChangeRecord[] = [], unpark: readonly number[] = [], fence?: string): Promise<boolean> {
     const next: Watermark = patched(storable(this.watermark), { revision: this.revision + 1, updatedAt: this.ctx.now() });
-    const result = await this.ctx.ledger.write({
-      expectedRevision: this.revision,
-      next,
-      park,
-      unpark,
-      ...(fence === undefined ? {} : { fence }),
-    });
+    const expectedRevision = this.revision;
+    // Literals, not a conditional spread: a spread here cost more than planning the write.
+    const write: LedgerWrite = fence === undefined ? { expectedRevision, next, park, unpark } : { expectedRevision, next, park, unpark, fence };
+    const result = await this.ctx.ledger.write(write);
     if (result === 'conflict') {
       this.ctx.tally.counts.ledgerConflicts += 1;
       return false;

@@ -131,15 +131,8 @@ export class OrderingEngine {
   async process(records: readonly ChangeRecord[], options: ProcessOptions = {}): Promise<BatchOutcome> {
     const tally = new Tally();
     const byAccount = new Map<string, ChangeRecord[]>();
-    const seen = new Set<string>();
+    // Copies within the batch (same event id) are settled by the account run as it sorts its records by version.
     for (const record of records) {
-      // A copy is the same change (same event id); another change of the same version is the account run's to judge.
-      const key = `${record.accountId}#${record.version}#${record.eventId}`;
-      if (seen.has(key)) {
-        tally.settle(record, 'duplicate');
-        continue;
-      }
-      seen.add(key);
       const list = byAccount.get(record.accountId);
       if (list) list.push(record);
       else byAccount.set(record.accountId, [record]);

@@ -12,7 +12,7 @@ import {
 } from './every-version-rules';
 import { healMissing, isHealedRecord } from './heal';
 import { MAX_RANGES } from './limits';
-import { notSent, type DeliveryResult } from './ports';
+import { notSent, type Delivery, type DeliveryResult } from './ports';
 import { addVersions, describeVersions, hasVersion, sameVersions, type VersionRanges } from './version-ranges';
 import { isBeforeWindow, raisedFloor, windowStartFor } from './window';
 import { patched, type Watermark } from './watermark';
@@ -35,7 +35,7 @@ export class EveryVersionRun extends AccountRun {
     }
     const w = this.windowed(this.watermark, versions);
     const breaches: ContractBreach[] = [];
-    const deliveries: { record: ChangeRecord; healed: boolean }[] = [];
+    const deliveries: Delivery[] = [];
     for (const version of versions) {
       if (!this.isUnsettled(version)) continue;
       const record = this.records.get(version) as ChangeRecord;
@@ -47,11 +47,11 @@ export class EveryVersionRun extends AccountRun {
         if (judged === 'duplicate') this.settle(version, 'duplicate');
         else breaches.push(judged);
       } else {
-        deliveries.push({ record, healed: isHealedRecord(record) });
+        deliveries.push(this.delivery(record, isHealedRecord(record)));
       }
     }
     const healed = this.healable(w);
-    if (healed) deliveries.push({ record: healed, healed: true });
+    if (healed) deliveries.push(this.delivery(healed, true));
     if (deliveries.length > 0 && this.outOfTime()) {
       // Too close to the deadline to deliver: the batch is handed back, and the ledger is left as it was.
       await Promise.all(breaches.map(async (breach) => this.settle(breach.record.version, (await this.deadLetterBreach(breach)) ? 'dead-lettered' : 'failed')));
@@ -59,10 +59,11 @@ export class EveryVersionRun extends AccountRun {
       return;
     }
 
-    const [results, breachStored] = await Promise.all([
-      this.ctx.deliverAll(deliveries.map((d) => this.delivery(d.record, d.healed))),
-      Promise.all(breaches.map((breach) => this.deadLetterBreach(breach))),
-    ]);
+    // Breaches are rare: without one, the deliveries are the only thing to wait for.
+    const [results, breachStored] =
+      breaches.length === 0
+        ? [await this.ctx.deliverAll(deliveries), []]
+        : await Promise.all([this.ctx.deliverAll(deliveries), Promise.all(breaches.map((breach) => this.deadLetterBreach(breach)))]);
     breaches.forEach((breach, index) => this.settle(breach.record.version, breachStored[index] ? 'dead-lettered' : 'failed'));
     const accepted = new Map<number, ChangeRecord>();
     const healedVersions = new Set<number>();

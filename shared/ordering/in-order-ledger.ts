@@ -8,6 +8,7 @@ import { PARKED_READ_LIMIT } from './limits';
 import { MAX_LEDGER_WRITE_ITEMS, type DeliveryResult } from './ports';
 import { hasVersion, holesBetween, removeVersions } from './version-ranges';
 import { patched, type Watermark } from './watermark';
+import { added, noEntries, NO_VERSIONS, removed, withEntry } from './lazy-collections';
 
 /** A fact about the account that a lost race re-applies to the fresh watermark, or drops (undefined) if it no longer holds. */
 export type Fact = (fresh: Watermark) => Watermark | undefined;
@@ -19,12 +20,12 @@ export type Fact = (fresh: Watermark) => Watermark | undefined;
  */
 export abstract class InOrderLedgerRun extends AccountRun {
   /** Parked records read from the ledger (or parked by this run), by version. */
-  protected readonly parkedRecords = new Map<number, ChangeRecord>();
+  protected parkedRecords: ReadonlyMap<number, ChangeRecord> = noEntries();
   /** Batch records delivered but not yet committed: they settle when the watermark is written. */
   protected readonly pending = new Map<number, DeliveryResult>();
   /** What this run did and has not written yet; re-applied to the fresh watermark after a lost race. */
   protected unwritten: Fact | undefined;
-  protected readonly toUnpark = new Set<number>();
+  protected toUnpark: ReadonlySet<number> = NO_VERSIONS;
   /** What this run delivered or dead-lettered per version: a parked record leaving the ledger is checked against it. */
   protected readonly handled = new Map<number, { readonly record: ChangeRecord; readonly healed: boolean }>();
   /** The token of the claim this run last took. */
@@ -44,8 +45,8 @@ export abstract class InOrderLedgerRun extends AccountRun {
     for (const record of loaded) {
       found.add(record.version);
       if (this.isLeaving(record.version)) continue;
-      if (record.version > this.watermark.version) this.parkedRecords.set(record.version, record);
-      else this.toUnpark.add(record.version);
+      if (record.version > this.watermark.version) this.parkedRecords = withEntry(this.parkedRecords, record.version, record);
+      else this.toUnpark = added(this.toUnpark, record.version);
     }
     const lastRead = loaded.length === PARKED_READ_LIMIT ? (loaded[loaded.length - 1] as ChangeRecord).version : end;
     let listed = this.watermark.parked;
@@ -86,7 +87,7 @@ export abstract class InOrderLedgerRun extends AccountRun {
         for (const [start, end] of holesBetween(planned.parked, from, to)) {
           for (let version = start; version <= end; version += 1) {
             if (this.toUnpark.has(version)) continue;
-            this.toUnpark.add(version);
+            this.toUnpark = added(this.toUnpark, version);
             this.ctx.tally.counts.unparked += 1;
           }
         }
@@ -102,7 +103,7 @@ export abstract class InOrderLedgerRun extends AccountRun {
   protected isLeaving(version: number): boolean {
     if (!this.toUnpark.has(version)) return false;
     if (!hasVersion(this.watermark.parked, version)) return true;
-    this.toUnpark.delete(version);
+    this.toUnpark = removed(this.toUnpark, version);
     this.ctx.tally.counts.unparked -= 1;
     return false;
   }
@@ -127,7 +128,7 @@ export abstract class InOrderLedgerRun extends AccountRun {
       }
       if (unpark.length > 0) await this.checkUnparked(unpark);
       if (!(await this.flush(park, unpark, this.storedToken))) break;
-      for (const version of unpark) this.toUnpark.delete(version);
+      for (const version of unpark) this.toUnpark = removed(this.toUnpark, version);
       this.dirty = false;
       this.unwritten = undefined;
       const claim = this.watermark.claim;
@@ -178,7 +179,7 @@ export abstract class InOrderLedgerRun extends AccountRun {
         ? new ContractBreach('HEAL_MISMATCH', `version ${version} was healed from its neighbours while its real record waited parked, and the real change differs from the heal: the destination holds the healed version`, stored)
         : writtenTwice(done.record, stored);
       if (!(await this.deadLetterBreach(breach))) throw new DeadLetterQueueUnavailableError(`the parked record of account ${this.accountId} v${version} could not be dead-lettered`);
-      this.parkedRecords.set(version, stored);
+      this.parkedRecords = withEntry(this.parkedRecords, version, stored);
       this.handled.set(version, { record: stored, healed: false });
     }
   }

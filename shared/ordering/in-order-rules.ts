@@ -132,7 +132,18 @@ function loadFrom(w: Watermark, from: number): Step {
 
 /** `record` was delivered (or healed): the watermark moves to it. Progress restarts the gap clock. */
 export function delivered(w: Watermark, record: ChangeRecord, healed: boolean): Watermark {
-  return patched(w, {
+  return patched(w, deliveryPatch(w, record, healed));
+}
+
+/** `delivered` on the account's home lane at `now`: the same move, and the home was active then. One copy, not two. */
+export function deliveredAtHome(w: Watermark, record: ChangeRecord, healed: boolean, now: number): Watermark {
+  const patch = deliveryPatch(w, record, healed);
+  patch.homeActiveAt = now;
+  return patched(w, patch);
+}
+
+function deliveryPatch(w: Watermark, record: ChangeRecord, healed: boolean): { -readonly [K in keyof Watermark]?: Watermark[K] } {
+  return {
     version: record.version,
     parked: removeVersions(w.parked, record.version),
     owed: removeVersions(w.owed, record.version),
@@ -143,7 +154,7 @@ export function delivered(w: Watermark, record: ChangeRecord, healed: boolean): 
     recent: withRecent(w.recent, record, healed),
     gapSince: undefined,
     gapNotice: undefined,
-  });
+  };
 }
 
 /**

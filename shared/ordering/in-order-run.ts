@@ -7,6 +7,7 @@ import {
   baselined,
   covers,
   delivered,
+  deliveredAtHome,
   fenced,
   floorRaised,
   homeDeliveryStands,
@@ -21,6 +22,7 @@ import { notSent, type DeliveryResult } from './ports';
 import { addVersions, hasVersion, rangeOf, removeVersions, type VersionRanges } from './version-ranges';
 import { isBeforeWindow, raisedFloor } from './window';
 import { patched, type Watermark } from './watermark';
+import { added, withEntry } from './lazy-collections';
 import type { FailedDelivery } from './account-run';
 import { deliveryRight, homeDeadline, type DeliveryRight } from './delivery-right';
 
@@ -41,7 +43,7 @@ export type { SkipOutcome } from './in-order-waiting';
  */
 export class InOrderRun extends InOrderWaitingRun implements InOrderView {
   /** Records from before a replay's window: their floor is re-applied to a fresh watermark after a lost race. */
-  private readonly beforeWindow: ChangeRecord[] = [];
+  private beforeWindow: ChangeRecord[] | undefined;
   private countedBaseline = false;
   private countedForHome = false;
   private skip: { readonly through: number; readonly reason: string } | undefined;
@@ -142,11 +144,11 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
       const record = this.records.get(version) as ChangeRecord;
       if (!this.inPlay(version) || !isBeforeWindow(epoch, this.watermark, record)) continue;
       this.settle(version, 'before-window');
-      this.outOfPlay.add(version);
-      this.beforeWindow.push(record);
+      this.outOfPlay = added(this.outOfPlay, version);
+      (this.beforeWindow ??= []).push(record);
     }
     // Re-applied on every classification: a lost race re-reads a watermark that may not hold the raised floor yet.
-    if (this.beforeWindow.length > 0) this.raiseFloors();
+    if (this.beforeWindow) this.raiseFloors(this.beforeWindow);
     await this.loadCollisions();
     for (const version of this.inHand) {
       if (!this.inPlay(version)) continue;
@@ -177,10 +179,10 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
   }
 
   /** Records from before a replay's window raise the floor of an account without a start (see `raisedFloor`). */
-  private raiseFloors(): void {
+  private raiseFloors(beforeWindow: readonly ChangeRecord[]): void {
     let waiting: VersionRanges = this.watermark.parked;
     for (const version of this.inHand) if (this.inPlay(version) && version > this.watermark.version) waiting = addVersions(waiting, version);
-    for (const record of this.beforeWindow) {
+    for (const record of beforeWindow) {
       const floor = raisedFloor(this.watermark, record, waiting);
       if (floor !== undefined) this.update(floorRaised(this.watermark, floor));
     }
@@ -198,7 +200,7 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
     const wanted = this.inHand.filter((v) => this.inPlay(v) && v > w.version && hasVersion(w.parked, v) && !this.parkedRecords.has(v));
     if (wanted.length === 0) return;
     const loaded = await Promise.all(wanted.map((version) => this.ctx.ledger.parked(this.accountId, version, version, 1)));
-    for (const record of loaded.flat()) if (!this.isLeaving(record.version)) this.parkedRecords.set(record.version, record);
+    for (const record of loaded.flat()) if (!this.isLeaving(record.version)) this.parkedRecords = withEntry(this.parkedRecords, record.version, record);
   }
 
   /** Claims (if needed), delivers and applies one version. False when the run has to stop. */
@@ -261,7 +263,7 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
     if (!stored) return this.stop();
     this.handled.set(record.version, { record, healed });
     this.settleDelivered(record, 'dead-lettered');
-    this.spent.add(record.version);
+    this.spent = added(this.spent, record.version);
     // The letter is stored whoever writes next, so this holds on any fresh watermark.
     this.remember((fresh) => owedVersions(fresh, [record.version]));
     return true;
@@ -316,7 +318,7 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
         case 'covered':
           return fresh;
         case 'home':
-          return patched(delivered(fresh, record, healed), { homeActiveAt: this.ctx.now() });
+          return deliveredAtHome(fresh, record, healed, this.ctx.now());
         case 'fenced':
           return patched(delivered(fresh, record, healed), { home: undefined });
         case 'lost':
@@ -350,7 +352,7 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
     if (!(await this.deadLetterBreach(breach))) return this.stop();
     this.handled.set(version, { record: breach.record, healed: false });
     this.settleDelivered(breach.record, 'dead-lettered');
-    this.spent.add(version);
+    this.spent = added(this.spent, version);
     this.remember((fresh) => owedVersions(fresh, [version]));
     return true;
   }

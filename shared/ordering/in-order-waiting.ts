@@ -4,6 +4,7 @@ import { gapTimedOut, isSkipRefusal, parked, skippedGap } from './in-order-rules
 import { MAX_LEDGER_WRITE_ITEMS } from './ports';
 import { countVersions, hasVersion } from './version-ranges';
 import { patched } from './watermark';
+import { added, NO_VERSIONS, withEntry } from './lazy-collections';
 
 /** What an operator's skip came to. */
 export type SkipOutcome = { readonly skipped: { readonly from: number; readonly to: number } } | { readonly refused: string };
@@ -17,9 +18,9 @@ export abstract class InOrderWaitingRun extends InOrderLedgerRun {
   /** Batch versions in ascending order. */
   protected readonly inHand: number[];
   /** Versions this run sent to the dead-letter queue: out of play until redriven. */
-  protected readonly spent = new Set<number>();
+  protected spent: ReadonlySet<number> = NO_VERSIONS;
   /** Batch records settled without delivery (copies, breaches, before the window): never delivered by this run. */
-  protected readonly outOfPlay = new Set<number>();
+  protected outOfPlay: ReadonlySet<number> = NO_VERSIONS;
   /** A notice this run could not finish sending: the next sweep sends it (see `noticeGap`). */
   protected noticeFailed = false;
   /** Set by an operator's skip (see `InOrderRun.skipGap`). */
@@ -37,7 +38,7 @@ export abstract class InOrderWaitingRun extends InOrderLedgerRun {
 
   protected settleOut(version: number, disposition: 'duplicate' | 'dead-lettered' | 'failed'): void {
     this.settle(version, disposition);
-    this.outOfPlay.add(version);
+    this.outOfPlay = added(this.outOfPlay, version);
   }
 
   /** Drops our claim from the planned watermark: the run waits or ends. */
@@ -74,7 +75,7 @@ export abstract class InOrderWaitingRun extends InOrderLedgerRun {
     for (const record of park) {
       this.settle(record.version, 'parked');
       // What this run parked it holds: the parked record of its version, delivered from here when its turn comes.
-      this.parkedRecords.set(record.version, record);
+      this.parkedRecords = withEntry(this.parkedRecords, record.version, record);
     }
     for (const record of overLimit) {
       const detail = `the account already waits behind ${this.watermark.parked.length} separate gaps; this version could not be parked without exceeding the per-account bound. Redrive it once the account has caught up.`;

@@ -7,6 +7,7 @@ import {
   baselined,
   covers,
   delivered,
+  deliveredAtHome,
   fenced,
   floorRaised,
   gapTimedOut,
@@ -187,6 +188,12 @@ describe('delivered', () => {
     const w = delivered(waiting, v(3), false);
     expect(w).toMatchObject({ version: 3, parked: [[4, 5]], owed: [], lastImage: v(3).newImage, lastKind: 'MODIFY' });
     expect([w.newestCreatedAt, w.gapSince, w.gapNotice, w.heals]).toEqual([v(3).createdAtMicros, undefined, undefined, []]);
+  });
+
+  test('deliveredAtHome is delivered with the home active at that time, in one copy', () => {
+    const waiting = through(2, { parked: ranges([3, 5]), home: 'shard-1', homeActiveAt: NOW - 5_000 });
+    expect(deliveredAtHome(waiting, v(3), false, NOW)).toEqual({ ...delivered(waiting, v(3), false), homeActiveAt: NOW });
+    expect(waiting.homeActiveAt).toBe(NOW - 5_000);
   });
 
   test('the newest creation time never moves backwards', () => {
