@@ -10,10 +10,18 @@ import { fraudRuntime } from '../../consumers/fraud/runtime';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators/dynamodb-local';
 import { startEventBridgeStandIn, type EventBridgeStandIn } from '../../local/standins/eventbridge/server';
 import { startS3CreateOnlyProxy, type S3CreateOnlyProxy } from '../../local/standins/s3-create-only-proxy';
+import { Client } from '@opensearch-project/opensearch';
+import { OpenSearchIndex } from '../../consumers/search/opensearch-index';
+import { searchRuntime } from '../../consumers/search/runtime';
+import { startOpenSearchStandIn, type OpenSearchStandIn } from '../../local/standins/opensearch/server';
 import { describeDestinationContract } from '../support/destination-contract';
 import { applyCallFaults, clientFaultState, contractFaults, type ClientFaultState } from '../support/faulty-client';
+import { startOpenSearchFaultProxy, type OpenSearchFaultProxy } from '../support/opensearch-fault-proxy';
 
-/** The built-ins pass the same contract as a plug-in: audit (S3, every-version) and fraud (EventBridge, in-order). */
+/**
+ * The built-ins pass the same contract as a plug-in: audit (S3, every-version), fraud (EventBridge, in-order) and
+ * search (OpenSearch, latest-state).
+ */
 
 const aws = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
 let fauxqs: Awaited<ReturnType<typeof startFauxqs>>;
@@ -22,6 +30,8 @@ let s3: S3Client;
 let eventBridge: EventBridgeStandIn;
 let events: EventBridgeClient;
 let buckets = 0;
+let openSearch: OpenSearchStandIn;
+let indexes = 0;
 
 beforeAll(async () => {
   fauxqs = await startFauxqs({ port: 0, logger: false });
@@ -29,11 +39,13 @@ beforeAll(async () => {
   s3 = new S3Client({ ...aws, endpoint: proxy.endpoint, forcePathStyle: true });
   eventBridge = await startEventBridgeStandIn();
   events = new EventBridgeClient({ ...aws, endpoint: eventBridge.endpoint });
+  openSearch = await startOpenSearchStandIn();
 });
 afterAll(async () => {
   s3.destroy();
   events.destroy();
   await eventBridge.stop();
+  await openSearch.stop();
   await proxy.stop();
   await fauxqs.stop();
 });
@@ -104,3 +116,22 @@ describeDestinationContract(
   },
   { maxEntriesPerCall: MAX_PUT_EVENTS_ENTRIES },
 );
+
+/** OpenSearch through a proxy that applies the contract's faults on the wire (the real client sees real answers). */
+describeDestinationContract(searchRuntime, async ({ retrier }) => {
+  indexes += 1;
+  const index = `contract-search-${indexes}`;
+  const state = clientFaultState();
+  const proxy: OpenSearchFaultProxy = await startOpenSearchFaultProxy(openSearch.endpoint, state);
+  const client = new Client({ node: proxy.endpoint, maxRetries: 0 });
+  return {
+    destination: new OpenSearchIndex({ client, index, retrier }),
+    faults: contractFaults(state),
+    readBack: async () => openSearch.writes(index).map(({ id, version }) => ({ accountId: id, version })),
+    entriesPerCall: () => state.entriesPerCall,
+    close: async () => {
+      await client.close();
+      await proxy.stop();
+    },
+  };
+});
