@@ -11,7 +11,8 @@ export type {
   OrderedFanoutProps,
   SearchDestinationOptions,
 } from './ordered-fanout-props';
-export { OrderedFanoutStack, type OrderedFanoutStackProps } from './ordered-fanout-stack';
+export { OrderedFanoutStack, type DestinationSummary, type OrderedFanoutStackProps } from './ordered-fanout-stack';
+export { acknowledgeFinding, arnToken, writerPolicy } from './nag-suppressions';
 
 export { DestinationConsumer, type DestinationConsumerProps } from './constructs/destination-consumer';
 export type { DestinationTarget } from './constructs/destination-target';
@@ -24,16 +25,21 @@ export { LedgerTable } from './constructs/ledger-table';
 export { GapSweeper, SWEPT_DESTINATIONS, type GapSweeperProps } from './constructs/gap-sweeper';
 export { DestinationAlarms, type DestinationAlarmsProps } from './constructs/destination-alarms';
 export { PipelineDashboard } from './constructs/pipeline-dashboard';
-export { FUNCTION_SOURCES, PACKAGE_ROOT } from './constructs/function-code';
+export { PACKAGE_ROOT } from './constructs/function-code';
+export { BUILT_IN_INFRA_PLUGINS, FUNCTION_SOURCES } from './plugins/builtin-infra-plugins';
 export {
   pluginDestination,
   type InfraPlugin,
   type PluginAlarm,
+  type PluginConstructIds,
   type PluginDestination,
   type PluginTarget,
   type TargetContext,
 } from './plugins/infra-plugin';
 export { LedgerQueue, ledgerQueueInfra, type LedgerQueueOptions } from '../destinations/ledger-queue/infra';
+export { auditInfra } from '../destinations/audit/infra';
+export { searchInfra } from '../destinations/search/infra';
+export { fraudInfra } from '../destinations/fraud/infra';
 
 export {
   DESTINATION_NAMES,
@@ -44,6 +50,7 @@ export {
   type DestinationSettings,
   type FraudSettings,
   type PipelineConfig,
+  type PluginConfig,
   type SearchSettings,
   type StartingPosition,
 } from './config/pipeline-config';

@@ -29,8 +29,9 @@ export type DestinationOverrides<S extends DestinationSettings> = Partial<Omit<S
 interface TargetOption {
   /**
    * The destination resource, built by you (an `AuditLog`, `SearchIndex` or `FraudBus`, or your own
-   * `DestinationTarget`); the settings that describe a resource (`bucketArn`, `domainArn`, `eventBusArn`, sizes) are
-   * then ignored. @default built from the settings: created, or imported when they name an ARN
+   * `DestinationTarget`, whose `PluginTarget` hooks are used if it has them); the settings that describe a resource
+   * (`bucketArn`, `domainArn`, `eventBusArn`, sizes) are then ignored. @default built by the destination's plug-in
+   * from the settings: created, or imported when they name an ARN
    */
   readonly target?: DestinationTarget;
 }

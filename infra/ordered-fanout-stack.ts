@@ -1,7 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { DESTINATION_NAMES, type DestinationName, type PipelineConfig } from './config/pipeline-config';
+import { PipelineConfigError, type DestinationName, type DestinationSettings, type PipelineConfig } from './config/pipeline-config';
 import { accessLogsBucket } from './constructs/access-logs';
 import { AccountsTable } from './constructs/accounts-table';
 import { AuditLog } from './constructs/audit-log';
@@ -11,25 +11,41 @@ import { FraudBus } from './constructs/fraud-bus';
 import type { GapSweeper } from './constructs/gap-sweeper';
 import { SearchIndex } from './constructs/search-index';
 import { OrderedFanout, titleOf } from './ordered-fanout';
+import { pluginDestination, type InfraPlugin, type PluginDestination } from './plugins/infra-plugin';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each plug-in has its own options type
+type AnyInfraPlugin = InfraPlugin<any, string>;
 
 export interface OrderedFanoutStackProps extends StackProps {
   readonly config: PipelineConfig;
+  /**
+   * The plug-ins the configuration's `plugins` section may name, by name (the bundled app: the infrastructure halves
+   * of `destinations/registry.ts`). @default none: a configuration that names a plug-in is refused
+   */
+  readonly pluginRegistry?: Readonly<Record<string, AnyInfraPlugin>>;
+}
+
+/** One destination of the stack as the `Destinations` output lists it; `fanout` reads the list. */
+export interface DestinationSummary {
+  readonly name: string;
+  readonly mode: DestinationConsumer['mode'];
 }
 
 /**
- * The bundled app's stack: one `OrderedFanout` with the three destinations, configured from `PipelineConfig`, and the
- * outputs the operations tooling (`fanout`) reads.
+ * The bundled app's stack: one `OrderedFanout` with the three destinations and the configuration's plug-ins,
+ * configured from `PipelineConfig`, and the outputs the operations tooling (`fanout`) reads.
  *
- * The table, stream, access-log bucket and destinations are made here and handed to the construct, which takes them
- * as its "existing" ones; the construct's id `Default` adds nothing to logical ids. Together these keep every
+ * The table, stream, access-log bucket and built-in destinations are made here and handed to the construct, which
+ * takes them as its "existing" ones; the construct's id `Default` adds nothing to logical ids. Together these keep every
  * resource's logical id, and the construct tree the tests walk, as they were before the construct existed: a
  * deployed stack updates in place.
  */
 export class OrderedFanoutStack extends Stack {
-  readonly pipeline: OrderedFanout;
+  readonly pipeline: OrderedFanout<string>;
+  /** The built-ins' consumers; a plug-in's is `pipeline.consumer(name)`. */
   readonly consumers: Readonly<Record<DestinationName, DestinationConsumer>>;
-  /** The gap sweepers, one per destination of `SWEPT_DESTINATIONS`. */
-  readonly sweepers: Readonly<Partial<Record<DestinationName, GapSweeper>>>;
+  /** The gap sweepers, one per destination that waits on gaps (every mode but `latest-state`). */
+  readonly sweepers: Readonly<Partial<Record<string, GapSweeper>>>;
   readonly alarmTopic: sns.ITopic;
 
   constructor(scope: Construct, id: string, props: OrderedFanoutStackProps) {
@@ -57,14 +73,17 @@ export class OrderedFanoutStack extends Stack {
         search: { ...search, target: searchIndex },
         fraud: { ...fraud, target: fraudBus },
       },
+      plugins: configuredPlugins(config, props.pluginRegistry ?? {}),
     });
     this.consumers = this.pipeline.consumers as Record<DestinationName, DestinationConsumer>;
     this.sweepers = this.pipeline.sweepers;
     this.alarmTopic = this.pipeline.alarmTopic;
 
-    for (const name of DESTINATION_NAMES) {
-      const { epoch, startingPosition, startingPositionTimestamp } = config.destinations[name];
-      this.outputs(name, this.consumers[name], epoch, startingPosition, startingPositionTimestamp);
+    const consumers = Object.values(this.pipeline.consumers).filter((consumer) => consumer !== undefined);
+    for (const consumer of consumers) {
+      const name = consumer.destination;
+      const builtIn = Object.hasOwn(config.destinations, name);
+      this.outputs(consumer, builtIn ? config.destinations[name as DestinationName] : config.plugins?.[name]?.settings);
       const sweeper = this.sweepers[name];
       if (sweeper) new CfnOutput(this, `${titleOf(name)}SweeperFunctionName`, { value: sweeper.function.functionName });
     }
@@ -77,11 +96,16 @@ export class OrderedFanoutStack extends Stack {
     new CfnOutput(this, 'SearchIndexName', { value: searchIndex.index });
     if (searchIndex.operatorRole) new CfnOutput(this, 'SearchOperatorRoleArn', { value: searchIndex.operatorRole.roleArn });
     new CfnOutput(this, 'FraudEventBusArn', { value: fraudBus.bus.eventBusArn });
+    // Which destinations there are, so `fanout` need not know them: it finds each one's outputs by `titleOf(name)`.
+    const destinations: DestinationSummary[] = consumers.map(({ destination, mode }) => ({ name: destination, mode }));
+    new CfnOutput(this, 'Destinations', { value: JSON.stringify(destinations) });
   }
 
   /** What the operations tooling reads back to find a destination's moving parts. */
-  private outputs(name: DestinationName, consumer: DestinationConsumer, epoch: string, position: string, timestamp?: string): void {
-    const prefix = titleOf(name);
+  private outputs(consumer: DestinationConsumer, settings: DestinationSettings | undefined): void {
+    if (settings === undefined) throw new Error(`${this.node.path}: no settings for destination ${consumer.destination}`);
+    const { epoch, startingPosition: position, startingPositionTimestamp: timestamp } = settings;
+    const prefix = titleOf(consumer.destination);
     new CfnOutput(this, `${prefix}FunctionName`, { value: consumer.function.functionName });
     new CfnOutput(this, `${prefix}StreamConsumerArn`, { value: consumer.streamConsumer.streamConsumerArn });
     new CfnOutput(this, `${prefix}EventSourceMappingId`, { value: consumer.eventSource.eventSourceMappingId });
@@ -90,4 +114,17 @@ export class OrderedFanoutStack extends Stack {
     new CfnOutput(this, `${prefix}Epoch`, { value: epoch });
     new CfnOutput(this, `${prefix}StartingPosition`, { value: timestamp ? `${position} ${timestamp}` : position });
   }
+}
+
+/** The configuration's `plugins`, each resolved by name in `registry`; a name it lacks is a configuration error. */
+export function configuredPlugins(config: PipelineConfig, registry: Readonly<Record<string, AnyInfraPlugin>>): PluginDestination<unknown, string>[] {
+  return Object.entries(config.plugins ?? {}).map(([name, { options, settings }]) => {
+    const plugin = Object.hasOwn(registry, name) ? registry[name] : undefined;
+    if (plugin === undefined) {
+      const known = Object.keys(registry).join(', ') || 'none';
+      throw new PipelineConfigError(`plugins.${name}`, `must name a plug-in of this app (it has: ${known}), got "${name}"`);
+    }
+    if (plugin.name !== name) throw new Error(`plug-in registry: "${name}" holds the plug-in ${plugin.name}`);
+    return pluginDestination(plugin, options, settings);
+  });
 }

@@ -4,33 +4,30 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { MetricName } from '../shared/observability/telemetry';
 import { parseDestinationSettings, parsePipelineConfig } from './config/load-config';
-import { DESTINATION_NAMES, type DestinationName, type PipelineConfig } from './config/pipeline-config';
+import { DESTINATION_NAMES, type DestinationName, type DestinationSettings, type PipelineConfig } from './config/pipeline-config';
 import { accessLogsBucket } from './constructs/access-logs';
 import { AccountsTable } from './constructs/accounts-table';
-import { AuditLog } from './constructs/audit-log';
 import { ChangeStream } from './constructs/change-stream';
 import { DestinationAlarms } from './constructs/destination-alarms';
 import { DestinationConsumer } from './constructs/destination-consumer';
 import type { DestinationTarget } from './constructs/destination-target';
 import { encryptionKey } from './constructs/encryption-key';
-import { FraudBus } from './constructs/fraud-bus';
-import { GapSweeper, SWEPT_DESTINATIONS } from './constructs/gap-sweeper';
+import { GapSweeper } from './constructs/gap-sweeper';
 import { LedgerTable } from './constructs/ledger-table';
 import { PipelineDashboard } from './constructs/pipeline-dashboard';
 import { ReplicationAlarms } from './constructs/replication-alarms';
-import { SearchDomainAlarms } from './constructs/search-domain-alarms';
-import { SearchIndex } from './constructs/search-index';
 import { streamTableChanges } from './constructs/table-streaming';
+import { topicAlarm } from './constructs/topic-alarm';
 import { acknowledgeNagFindings } from './nag-suppressions';
 import type { OrderedFanoutProps } from './ordered-fanout-props';
-import { checkPluginNames, type PluginTarget } from './plugins/infra-plugin';
-import { topicAlarm } from './constructs/topic-alarm';
+import { BUILT_IN_INFRA_PLUGINS } from './plugins/builtin-infra-plugins';
+import { checkPluginNames, type InfraPlugin, type PluginTarget } from './plugins/infra-plugin';
 
 /** `audit` → `Audit`, `ledger-queue` → `LedgerQueue`: the prefix of a destination's construct ids (and logical ids). */
 export function titleOf(name: string): string {
@@ -93,84 +90,39 @@ export class OrderedFanout<Plugins extends string = never> extends Construct {
     this.ledgerTable = this.ledger.table;
     this.alarmTopic = props.alarmTopic ?? this.createAlarmTopic(config.alarmEmails);
 
-    // Roles first, as bare roles: a destination may have to name its writer before the function exists.
-    const roles = Object.fromEntries(
-      names.map((name) => [
-        name,
-        new iam.Role(this, `${titleOf(name)}ConsumerRole`, {
-          assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-          description: `ordered-fanout ${name} consumer: its own EFO consumer, ledger keys, destination and dead-letter queue`,
-        }),
-      ]),
-    ) as Record<DestinationName, iam.Role>;
-    const targets: Partial<Record<DestinationName | Plugins, DestinationTarget>> = {};
-    for (const name of names) targets[name] = props.destinations[name]?.target ?? this.createTarget(name, accessLogs);
-    this.targets = targets;
-
-    const consumers: Partial<Record<DestinationName | Plugins, DestinationConsumer>> = {};
-    const sweepers: Partial<Record<DestinationName | Plugins, GapSweeper>> = {};
-    for (const name of names) {
-      const settings = config.destinations[name];
-      const consumer = new DestinationConsumer(this, `${titleOf(name)}Consumer`, {
-        destination: name,
-        settings,
-        stream: this.stream,
-        accountsTable: this.table,
-        ledger: this.ledger,
-        target: targets[name] as DestinationTarget,
-        role: roles[name],
-        accessLogs,
-      });
-      new DestinationAlarms(this, `${titleOf(name)}Alarms`, { consumer, thresholds: settings.alarms, topic: this.alarmTopic });
-      consumers[name] = consumer;
-      if (SWEPT_DESTINATIONS.includes(name)) sweepers[name] = this.createSweeper(consumer, settings.enabled);
-    }
-    for (const { plugin, options, settings: overrides } of plugins) {
-      const { name, mode } = plugin;
-      const settings = parseDestinationSettings(overrides, name, `the props of ${this.node.path}`, config.stream.retentionHours);
-      const target: PluginTarget = plugin.createTarget(this, `${titleOf(name)}Target`, { options, settings, accessLogs });
-      targets[name] = target;
-      const consumer = new DestinationConsumer(this, `${titleOf(name)}Consumer`, {
-        destination: name,
-        mode,
-        settings,
-        stream: this.stream,
-        accountsTable: this.table,
-        ledger: this.ledger,
-        target,
-        accessLogs,
-        entry: plugin.handler,
-      });
-      const alarms = new DestinationAlarms(this, `${titleOf(name)}Alarms`, { consumer, thresholds: settings.alarms, topic: this.alarmTopic });
-      // The plug-in's own alarms sit with the consumer's: same topic, same `<stack>-<destination>-<id>` names.
-      target.alarms?.(
-        (id, metric, threshold, description, more = {}) =>
-          topicAlarm(alarms, id, { name: `${name}-${id}`, metric, threshold, description, topic: this.alarmTopic, ...more }),
-        settings.alarms,
-      );
-      consumers[name] = consumer;
-      if (mode !== 'latest-state') sweepers[name] = this.createSweeper(consumer, settings.enabled, plugin.sweeper);
-    }
-    this.consumers = consumers;
-    this.sweepers = sweepers;
+    // One path for every destination: a built-in is its plug-in with its settings as options.
+    const destinations: ResolvedDestination[] = [
+      ...names.map((name) => ({
+        plugin: BUILT_IN_INFRA_PLUGINS[name] as AnyInfraPlugin,
+        options: config.destinations[name],
+        settings: config.destinations[name],
+        target: props.destinations[name]?.target,
+      })),
+      ...plugins.map(({ plugin, options, settings }) => ({
+        plugin,
+        options,
+        settings: parseDestinationSettings(settings, plugin.name, `the props of ${this.node.path}`, config.stream.retentionHours),
+        target: undefined,
+      })),
+    ];
+    const built = destinations.map((destination) => this.addDestination(destination, accessLogs));
+    type ByName<T> = Partial<Record<DestinationName | Plugins, T>>;
+    this.targets = Object.fromEntries(built.map(({ consumer, target }) => [consumer.destination, target])) as ByName<DestinationTarget>;
+    this.consumers = Object.fromEntries(built.map(({ consumer }) => [consumer.destination, consumer])) as ByName<DestinationConsumer>;
+    const sweepers = built.flatMap(({ sweeper }) => (sweeper ? [sweeper] : []));
+    this.sweepers = Object.fromEntries(sweepers.map((sweeper) => [sweeper.destination, sweeper])) as ByName<GapSweeper>;
+    const consumers = built.map(({ consumer }) => consumer);
 
     new ReplicationAlarms(this, 'ReplicationAlarms', { table: this.table, topic: this.alarmTopic });
-    const search = targets.search instanceof SearchIndex ? targets.search : undefined;
-    if (search?.domain) new SearchDomainAlarms(this, 'SearchDomainAlarms', { domain: search.domain, topic: this.alarmTopic });
-    if (props.dashboard !== false) {
-      this.dashboard = new PipelineDashboard(this, 'Dashboard', { consumers: Object.values(consumers).filter((consumer) => consumer !== undefined) }).dashboard;
-    }
-    const audit = targets.audit instanceof AuditLog ? targets.audit : undefined;
+    if (props.dashboard !== false) this.dashboard = new PipelineDashboard(this, 'Dashboard', { consumers }).dashboard;
     acknowledgeNagFindings({
       stack: Stack.of(this),
-      consumers: Object.values(consumers).filter((consumer) => consumer !== undefined),
-      sweepers: Object.values(sweepers).filter((sweeper) => sweeper !== undefined),
+      consumers,
+      sweepers,
       ...(this.stream.encryptionKey ? { changeStream: this.stream } : {}),
-      ...(audit ? { auditBucket: audit.owned ? audit.bucket : audit.bucket.bucketArn } : {}),
-      ...(search ? { searchDomain: search.domain ?? search.domainArn, searchIndex: search.index } : {}),
-      ...(search?.operatorRole ? { searchOperatorRole: search.operatorRole } : {}),
-      ...(search?.securityRolesFunction ? { searchSecurityRolesFunction: search.securityRolesFunction } : {}),
     });
+    // Last: a target's findings may be on what binding its writer created (a created search domain's custom resource).
+    for (const { target, consumer } of built) target.acknowledgeNagFindings?.(consumer.role);
   }
 
   /** The consumer of `destination`; throws if it was not named in the props. */
@@ -247,25 +199,56 @@ export class OrderedFanout<Plugins extends string = never> extends Construct {
     return topic;
   }
 
-  /** A destination from its settings: created, or imported when they name its ARN. */
-  private createTarget(name: DestinationName, accessLogs: s3.IBucket): DestinationTarget {
-    const { destinations } = this.config;
-    switch (name) {
-      case 'audit':
-        return new AuditLog(this, 'AuditLog', { settings: destinations.audit, accessLogs });
-      case 'search':
-        return new SearchIndex(this, 'SearchIndex', { settings: destinations.search });
-      case 'fraud':
-        return new FraudBus(this, 'FraudBus', { settings: destinations.fraud });
-    }
+  /**
+   * One destination: its target (the user's, or the plug-in's), its consumer with the consumer alarms and the target's
+   * own, and a gap sweeper unless it is `latest-state`.
+   */
+  private addDestination(
+    { plugin, options, settings, target: given }: ResolvedDestination,
+    accessLogs: s3.IBucket,
+  ): { target: PluginTarget; consumer: DestinationConsumer; sweeper?: GapSweeper } {
+    const { name, mode, constructIds: ids = {} } = plugin;
+    const title = titleOf(name);
+    const target: PluginTarget = given ?? plugin.createTarget(this, ids.target ?? `${title}Target`, { options, settings, accessLogs });
+    const consumer = new DestinationConsumer(this, `${title}Consumer`, {
+      destination: name,
+      mode,
+      settings,
+      stream: this.stream,
+      accountsTable: this.table,
+      ledger: this.ledger,
+      target,
+      ...(ids.role === undefined ? {} : { role: this.consumerRole(ids.role, name) }),
+      accessLogs,
+      entry: plugin.handler,
+    });
+    const alarms = new DestinationAlarms(this, `${title}Alarms`, { consumer, thresholds: settings.alarms, topic: this.alarmTopic });
+    // The target's own alarms sit with the consumer's (or in a construct of their own): same topic, same
+    // `<stack>-<destination>-<id>` names. The construct is made only if there are any.
+    let group: Construct | undefined;
+    target.alarms?.(
+      (id, metric, threshold, description, more = {}) => {
+        group ??= ids.alarms === undefined ? alarms : new Construct(this, ids.alarms);
+        return topicAlarm(group, id, { name: `${name}-${id}`, metric, threshold, description, topic: this.alarmTopic, ...more });
+      },
+      settings.alarms,
+    );
+    if (mode === 'latest-state') return { target, consumer };
+    return { target, consumer, sweeper: this.createSweeper(consumer, settings.enabled, plugin.sweeper) };
   }
 
-  private createSweeper(consumer: DestinationConsumer, enabled: boolean, entry?: string): GapSweeper {
+  /** A consumer's role made beside it rather than in it (`PluginConstructIds.role`). */
+  private consumerRole(id: string, name: string): iam.Role {
+    return new iam.Role(this, id, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `ordered-fanout ${name} consumer: its own EFO consumer, ledger keys, destination and dead-letter queue`,
+    });
+  }
+
+  private createSweeper(consumer: DestinationConsumer, enabled: boolean, entry: string | undefined): GapSweeper {
     const name = consumer.destination;
-    if (entry === undefined && !SWEPT_DESTINATIONS.includes(name as DestinationName)) {
-      throw new Error(`${this.node.path}: plug-in ${name} is ${consumer.mode}: it needs a sweeper (InfraPlugin.sweeper)`);
-    }
-    const sweeper = new GapSweeper(this, `${titleOf(name)}Sweeper`, { consumer, enabled, ...(entry ? { entry } : {}) });
+    if (entry === undefined) throw new Error(`${this.node.path}: plug-in ${name} is ${consumer.mode}: it needs a sweeper (InfraPlugin.sweeper)`);
+    const sweeper = new GapSweeper(this, `${titleOf(name)}Sweeper`, { consumer, enabled, entry });
     // A broken sweeper is silent exactly when it matters: an idle stream with records parked.
     const sweeperErrors = new cloudwatch.Alarm(this, `${titleOf(name)}SweeperErrors`, {
       alarmName: `${Stack.of(this).stackName}-${name}-SweeperErrors`,
@@ -279,6 +262,19 @@ export class OrderedFanout<Plugins extends string = never> extends Construct {
     sweeperErrors.addAlarmAction(new actions.SnsAction(this.alarmTopic));
     return sweeper;
   }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each plug-in has its own options type
+type AnyInfraPlugin = InfraPlugin<any, string>;
+
+/** A destination of the props, built-in or plug-in, as the construct builds it. */
+interface ResolvedDestination {
+  readonly plugin: AnyInfraPlugin;
+  readonly options: unknown;
+  /** Every setting, defaults included and checked. */
+  readonly settings: DestinationSettings;
+  /** A built-in's `target` of the props, built by the user: then the plug-in creates nothing. */
+  readonly target: DestinationTarget | undefined;
 }
 
 /** The props' settings merged over the defaults and checked, as the bundled app checks its configuration file. */

@@ -5,7 +5,7 @@ import { LEDGER_NAME_PATTERN } from '../../shared/ledger/ledger-table';
 import { LIVE_EPOCH } from '../../shared/ordering/delivery-mode';
 import { deepFreeze, DEFAULT_PIPELINE_CONFIG, destinationDefaults } from './defaults';
 import { DESTINATION_NAMES, PipelineConfigError } from './pipeline-config';
-import type { AuditSettings, DestinationSettings, FraudSettings, PipelineConfig, SearchSettings } from './pipeline-config';
+import type { AuditSettings, DestinationSettings, FraudSettings, PipelineConfig, PluginConfig, SearchSettings } from './pipeline-config';
 
 /** Context key holding the configuration: an object, or the same as a JSON string (`cdk synth -c ordered-fanout=…`). */
 export const CONFIG_CONTEXT_KEY = 'ordered-fanout';
@@ -102,7 +102,8 @@ const DESTINATION_FIELDS: ObjectSpec<DestinationSettings>['fields'] = {
   }),
 };
 
-const SCHEMA: ObjectSpec<PipelineConfig> = object<PipelineConfig>({
+// `plugins` is keyed by plug-in names the schema cannot list: `Checker.plugins` checks it.
+const SCHEMA: ObjectSpec<Omit<PipelineConfig, 'plugins'>> = object<Omit<PipelineConfig, 'plugins'>>({
   alarmEmails: { kind: 'list', expected: 'an array of email addresses', item: text('an email address', EMAIL) },
   accountsTable: object<PipelineConfig['accountsTable']>({
     billingMode: oneOf('PAY_PER_REQUEST', 'PROVISIONED'),
@@ -314,6 +315,26 @@ class Checker {
     }
   }
 
+  /** `plugins`: per name, its options (any JSON object, the plug-in's) and its settings, checked like a built-in's. */
+  plugins(raw: unknown, retentionHours: number): Record<string, PluginConfig> {
+    if (!isPlainObject(raw)) this.fail('plugins', `must be an object of plug-in destinations by name, got ${describe(raw)}`);
+    return Object.fromEntries(
+      Object.entries(raw).map(([name, entry]) => {
+        const path = `plugins.${name}`;
+        if ((DESTINATION_NAMES as readonly string[]).includes(name)) this.fail(path, `is a built-in destination: configure it under destinations.${name}`);
+        const { options = {}, settings: rawSettings, ...unknown } = isPlainObject(entry) ? entry : this.fail(path, `must be an object, got ${describe(entry)}`);
+        for (const key of Object.keys(unknown)) {
+          const guess = suggest(key, ['options', 'settings']);
+          this.fail(join(path, key), guess === undefined ? 'unknown setting; expected one of options, settings' : `unknown setting; did you mean ${guess}?`);
+        }
+        if (!isPlainObject(options)) this.fail(`${path}.options`, `must be an object, got ${describe(options)}`);
+        const settings = this.object(DESTINATION_FIELDS, destinationDefaults() as unknown as Record<string, unknown>, rawSettings ?? {}, `${path}.settings`);
+        this.destination(`${path}.settings`, settings as unknown as DestinationSettings, retentionHours);
+        return [name, { options, settings: settings as unknown as DestinationSettings }];
+      }),
+    );
+  }
+
   audit(path: string, { bucketArn, bucketKeyArn }: AuditSettings): void {
     if (bucketKeyArn !== undefined && bucketArn === undefined) {
       this.fail(`${path}.bucketKeyArn`, `is only for an imported bucket (set bucketArn; a created bucket has its own key), got ${describe(bucketKeyArn)}`);
@@ -337,13 +358,15 @@ class Checker {
  */
 export function parsePipelineConfig(raw: unknown, source: string, now: number = Date.now()): PipelineConfig {
   const checker = new Checker(source, now);
-  const merged = checker.object(SCHEMA.fields, DEFAULT_PIPELINE_CONFIG as unknown as Record<string, unknown>, raw === undefined ? {} : raw, '');
+  const { plugins, ...rest } = isPlainObject(raw) ? raw : { plugins: undefined };
+  const defaults = DEFAULT_PIPELINE_CONFIG as unknown as Record<string, unknown>;
+  const merged = checker.object(SCHEMA.fields, defaults, isPlainObject(raw) ? rest : raw === undefined ? {} : raw, '');
   const config = merged as unknown as PipelineConfig;
   for (const name of DESTINATION_NAMES) checker.destination(`destinations.${name}`, config.destinations[name], config.stream.retentionHours);
   checker.search('destinations.search', config.destinations.search);
   checker.audit('destinations.audit', config.destinations.audit);
   checker.searchDomain('destinations.search', config.destinations.search);
-  return deepFreeze(config);
+  return deepFreeze(plugins === undefined ? config : { ...config, plugins: checker.plugins(plugins, config.stream.retentionHours) });
 }
 
 /**

@@ -135,6 +135,17 @@ export interface FraudSettings extends DestinationSettings {
   readonly archiveRetentionDays: number;
 }
 
+/**
+ * A plug-in destination of the configuration (`plugins.<name>`), e.g.
+ * `"plugins": { "ledger-queue": { "options": { "maxReceiveCount": 3 }, "settings": { "batchSize": 50 } } }`.
+ */
+export interface PluginConfig {
+  /** The plug-in's own options (its `InfraPlugin`'s `Options`), handed to it as written. @default {} */
+  readonly options: Readonly<Record<string, unknown>>;
+  /** The settings every destination has, merged over the same defaults and checked like `destinations.<d>`. */
+  readonly settings: DestinationSettings;
+}
+
 export interface PipelineConfig {
   /** Emails subscribed to the alarm topic, each distinct. @default [] */
   readonly alarmEmails: readonly string[];
@@ -159,6 +170,11 @@ export interface PipelineConfig {
     readonly search: SearchSettings;
     readonly fraud: FraudSettings;
   };
+  /**
+   * Plug-in destinations by plug-in name, each fed like a built-in; the app resolves the names (the bundled app: the
+   * plug-ins of `destinations/registry.ts`). @default none (the key is absent)
+   */
+  readonly plugins?: Readonly<Record<string, PluginConfig>>;
 }
 
 export class PipelineConfigError extends Error {

@@ -1,12 +1,12 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { AUDIT_KEY_PREFIX } from '../config/consumer-environment';
 import type { AuditSettings } from '../config/pipeline-config';
-import type { DestinationTarget } from './destination-target';
+import { acknowledgeFinding, arnToken, writerPolicy } from '../nag-suppressions';
+import type { PluginTarget } from '../plugins/infra-plugin';
 import { encryptionKey } from './encryption-key';
-
 
 export interface AuditLogProps {
   readonly settings: AuditSettings;
@@ -19,7 +19,7 @@ export interface AuditLogProps {
  * customer-managed key, public access blocked, TLS only, moved to Glacier Instant Retrieval after a while. Imported:
  * the owner's bucket by ARN, and nothing is created (its owner must let our role use its key, if any).
  */
-export class AuditLog extends Construct implements DestinationTarget {
+export class AuditLog extends Construct implements PluginTarget {
   readonly bucket: s3.IBucket;
   readonly owned: boolean;
   readonly environment: Readonly<Record<string, string>>;
@@ -72,5 +72,15 @@ export class AuditLog extends Construct implements DestinationTarget {
     if (this.importedKeyArn !== undefined) {
       grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [this.importedKeyArn] }));
     }
+  }
+
+  /** The writer's one wildcard: object keys under the log's prefix. */
+  acknowledgeNagFindings(writer: iam.IRole): void {
+    const bucket = this.owned ? this.bucket : this.bucket.bucketArn;
+    acknowledgeFinding(
+      writerPolicy(writer),
+      `AwsSolutions-IAM5[Resource::${arnToken(Stack.of(this), bucket)}/${AUDIT_KEY_PREFIX}*]`,
+      'One object per account version under the log prefix: s3:PutObject only, create-only by If-None-Match.',
+    );
   }
 }

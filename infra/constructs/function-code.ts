@@ -21,21 +21,6 @@ export const PROJECT_ROOT = `${PACKAGE_ROOT}/`;
 export const PREBUILT_DIR = 'dist/lambda';
 
 /**
- * Every handler a function of the pipeline runs, relative to the package root. `npm run build` bundles each into
- * `PREBUILT_DIR`; an entry missing here would deploy from a checkout and fail from the package.
- */
-export const FUNCTION_SOURCES = [
-  'consumers/audit/handler.ts',
-  'consumers/search/handler.ts',
-  'consumers/fraud/handler.ts',
-  'consumers/audit/sweeper.ts',
-  'consumers/fraud/sweeper.ts',
-  'destinations/ledger-queue/handler.ts',
-  'destinations/ledger-queue/sweeper.ts',
-  'infra/search-security/handler.ts',
-] as const;
-
-/**
  * How every function of the pipeline is bundled, from the sources or ahead of time. The SDK is bundled too
  * (`externalModules: []`): the versions the tests ran are the ones that run.
  */

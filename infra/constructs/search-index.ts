@@ -1,4 +1,4 @@
-import { CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -7,9 +7,11 @@ import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
 import { Construct } from 'constructs';
 import { hasInstanceStorage, searchZones } from '../config/load-config';
 import type { SearchSettings } from '../config/pipeline-config';
-import type { DestinationTarget } from './destination-target';
+import { acknowledgeFinding as ack, arnToken, writerPolicy } from '../nag-suppressions';
+import type { PluginAlarm, PluginTarget } from '../plugins/infra-plugin';
 import { encryptionKey } from './encryption-key';
 import { pipelineFunction } from './function-code';
+import { searchDomainAlarms } from './search-domain-alarms';
 
 /** The HTTP actions the adapter uses: HEAD/PUT of the index (create if missing) and POST `_bulk`. */
 const SEARCH_ACTIONS = ['es:ESHttpHead', 'es:ESHttpGet', 'es:ESHttpPut', 'es:ESHttpPost'];
@@ -30,7 +32,7 @@ export interface SearchIndexProps {
  * awareness across as many AZs as the node count allows (`searchZones`), and its logs in CloudWatch. Imported: a neighbouring
  * team's domain by endpoint and ARN; nothing is created, and its owner maps our role in fine-grained access control.
  */
-export class SearchIndex extends Construct implements DestinationTarget {
+export class SearchIndex extends Construct implements PluginTarget {
   readonly domainArn: string;
   readonly domainEndpoint: string;
   readonly index: string;
@@ -155,5 +157,36 @@ export class SearchIndex extends Construct implements DestinationTarget {
         resources: [`${this.domainArn}/_bulk`, `${this.domainArn}/${this.index}`, `${this.domainArn}/${this.index}/*`],
       }),
     );
+  }
+
+  /** A created domain's health (`searchDomainAlarms`); an imported domain is its owner's to watch. */
+  alarms(alarm: PluginAlarm): void {
+    if (this.domain) searchDomainAlarms(this.domain, alarm);
+  }
+
+  acknowledgeNagFindings(writer: iam.IRole): void {
+    const stack = Stack.of(this);
+    const documents = `AwsSolutions-IAM5[Resource::${arnToken(stack, this.domain ?? this.domainArn)}/${this.index}/*]`;
+    ack(writerPolicy(writer), documents, 'Document paths of the one index the consumer writes.');
+    if (this.operatorRole) ack(writerPolicy(this.operatorRole), documents, 'Document paths of the one index the operator reconciles and repairs.');
+    if (this.securityRolesFunction) {
+      ack(this.securityRolesFunction, 'AwsSolutions-L1', 'Pinned to nodejs22.x like every function of the stack; raised deliberately with the code.');
+    }
+    if (!this.domain) return;
+    ack(this.domain, 'AwsSolutions-OS1', 'Reached over HTTPS with SigV4 only; the access policy allows the consumer, operator and master roles alone and fine-grained access control limits each. Lambda stays out of a VPC (no NAT needed).');
+    ack(this.domain, 'AwsSolutions-OS3', 'Access is by IAM identity (SigV4), not by IP address: Lambda has no fixed IP to allowlist.');
+    ack(this.domain, 'AwsSolutions-OS4', 'A small domain owned by the pipeline; for production scale import the search team\'s domain, which has dedicated masters.');
+    // The log-group resource policy custom resource the Domain construct creates for its CloudWatch logs.
+    const logPolicy = this.domain.node.children.find((child) => child.node.id.startsWith('ESLogGroupPolicy'));
+    const logPolicyPolicy = logPolicy?.node.tryFindChild('CustomResourcePolicy');
+    if (logPolicyPolicy) {
+      ack(logPolicyPolicy, 'AwsSolutions-IAM5[Resource::*]', 'CloudWatch Logs resource policies are account-wide: logs:PutResourcePolicy has no resource scope.');
+    }
+    const provider = stack.node.tryFindChild('AWS679f53fac002430cb0da5b7982bd2287');
+    if (provider) {
+      ack(provider, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'CDK\'s AwsCustomResource provider, used only by the OpenSearch Domain construct for its log-group policy.');
+      ack(provider, 'AwsSolutions-IAM5[Action::kms:Describe*]', 'CDK\'s AwsCustomResource provider for the domain\'s log-group policy.');
+      ack(provider, 'AwsSolutions-IAM5[Action::kms:List*]', 'CDK\'s AwsCustomResource provider for the domain\'s log-group policy.');
+    }
   }
 }

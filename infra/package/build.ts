@@ -14,7 +14,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
-import { FUNCTION_BUNDLING, FUNCTION_SOURCES, PACKAGE_ROOT, prebuiltPath } from '../constructs/function-code';
+import { FUNCTION_BUNDLING, PACKAGE_ROOT, prebuiltPath } from '../constructs/function-code';
+import { FUNCTION_SOURCES } from '../plugins/builtin-infra-plugins';
 
 const DIST = join(PACKAGE_ROOT, 'dist');
 /** The app provides these: the construct's classes must be the app's own. */

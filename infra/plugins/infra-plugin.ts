@@ -1,4 +1,5 @@
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
@@ -23,10 +24,32 @@ export interface InfraPlugin<Options = Record<string, never>, Name extends strin
   /** The gap sweeper (`pluginSweeper(runtime)`); required unless `latest-state`. */
   readonly sweeper?: string;
   /**
+   * Other handlers its target deploys with `pipelineFunction` (a custom resource's, say), relative to the package
+   * root: for a plug-in that ships with the package, `npm run build` bundles them with `handler` and `sweeper`.
+   * @default none
+   */
+  readonly functions?: readonly string[];
+  /**
+   * Where its constructs go under the `OrderedFanout`. Only for a destination whose resources must keep the logical
+   * ids they had before it was a plug-in (the built-ins keep theirs): changing an id replaces what is under it.
+   * @default see `PluginConstructIds`
+   */
+  readonly constructIds?: PluginConstructIds;
+  /**
    * Creates the destination (or imports it, from `options`): the function's environment variables that its runtime
    * half's `readSettings` reads, and `grantDeliver`, the one grant its writer needs.
    */
   createTarget(scope: Construct, id: string, context: TargetContext<Options>): PluginTarget;
+}
+
+/** Construct ids of a plug-in's parts, each directly under the `OrderedFanout`. */
+export interface PluginConstructIds {
+  /** The target `createTarget` makes. @default `<Name>Target` (`LedgerQueueTarget`) */
+  readonly target?: string;
+  /** The consumer's role, made beside the consumer. @default `Role`, inside the consumer `<Name>Consumer` */
+  readonly role?: string;
+  /** A construct of its own for the target's `alarms`. @default the consumer alarms' construct, `<Name>Alarms` */
+  readonly alarms?: string;
 }
 
 export interface TargetContext<Options> {
@@ -36,10 +59,19 @@ export interface TargetContext<Options> {
   readonly accessLogs: s3.IBucket;
 }
 
-/** A plug-in's destination: a `DestinationTarget` that may also name alarms of its own (a queue's backlog, say). */
+/**
+ * A plug-in's destination: a `DestinationTarget` that may also name alarms of its own (a queue's backlog, say) and
+ * acknowledge the cdk-nag findings it keeps on purpose.
+ */
 export interface PluginTarget extends DestinationTarget {
   /** Its own alarms, each made with `alarm` (to the pipeline's topic, named `<stack>-<destination>-<id>`). @default none */
   alarms?(alarm: PluginAlarm, thresholds: AlarmThresholds): void;
+  /**
+   * Acknowledges the cdk-nag AwsSolutions findings on its resources, and on what `grantDeliver` gave `writer` (the
+   * consumer's role), that it keeps on purpose, each with its reason (`acknowledgeFinding`, `writerPolicy` and
+   * `arnToken` of `nag-suppressions.ts` help). Called once, after every consumer exists. @default none
+   */
+  acknowledgeNagFindings?(writer: iam.IRole): void;
 }
 
 export type PluginAlarm = (
