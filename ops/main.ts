@@ -3,6 +3,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DESTINATION_NAMES, type DestinationName } from '../infra/config/pipeline-config';
+import { DESTINATION_NAME_PATTERN } from './destinations';
 import { DEAD_LETTER_REASONS } from '../shared/ordering/ports';
 import { reconcile } from './commands/reconcile';
 import { redrive } from './commands/redrive';
@@ -10,14 +11,29 @@ import { planCommand } from './commands/plan';
 import { parseGapSkip, type GapSkip } from './commands/redrive-gaps';
 import { replay } from './commands/replay';
 import { status } from './commands/status';
+import { statusWatch, WATCH_REPORT_DIR } from './commands/status-watch';
 import type { CommandIO } from './io';
 import { resolveTarget, type PipelineTarget, type TargetOptions } from './target';
 
-const destination = (value: string): DestinationName => {
+/** `plan` knows the built-ins' figures only. */
+const builtIn = (value: string): DestinationName => {
   if (!DESTINATION_NAMES.includes(value as DestinationName)) {
     throw new InvalidArgumentError(`must be one of ${DESTINATION_NAMES.join(', ')}`);
   }
   return value as DestinationName;
+};
+/**
+ * A built-in's or a plug-in's name. Only its form is checked here: which destinations exist is the target's to say
+ * (its state file, or its stack output `Destinations`), and a name it lacks fails there, naming the ones it has.
+ */
+const destination = (value: string): string => {
+  if (!DESTINATION_NAME_PATTERN.test(value)) throw new InvalidArgumentError(`not a destination name (a built-in, ${DESTINATION_NAMES.join(', ')}, or a plug-in's)`);
+  return value;
+};
+const seconds = (value: string): number => {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError('must be a positive number of seconds');
+  return parsed;
 };
 const positive = (value: string): number => {
   const parsed = Number(value);
@@ -86,13 +102,38 @@ const program = new Command('fanout').description(
 
 targeted(program.command('status'))
   .description('per destination: epoch, starting position, EFO consumer, accounts behind, parked records, dead letters')
-  .addOption(new Option('--destination <name>', 'only this destination').argParser(destination))
-  .action((options) => withTarget(options, (target, io) => status(target, { destination: options.destination }, io)));
+  .addOption(new Option('--destination <name>', 'only this destination (a built-in or a plug-in)').argParser(destination))
+  .option('--watch', `again every --interval until Ctrl-C, writing ${WATCH_REPORT_DIR}/report.html after each`, false)
+  .option('--interval <seconds>', 'with --watch: seconds between snapshots', seconds, 10)
+  .option('--iterations <n>', 'with --watch: stop after this many snapshots', positive)
+  .option('--report-dir <dir>', 'with --watch: where report.html and report.json go', WATCH_REPORT_DIR)
+  .action((options) =>
+    withTarget(options, (target, io) => {
+      if (!options.watch) return status(target, { destination: options.destination }, io);
+      // Ctrl-C ends the watch after the snapshot in progress, so the report is complete; a second one exits at once.
+      const abort = new AbortController();
+      process.once('SIGINT', () => abort.abort());
+      return statusWatch(
+        target,
+        {
+          ...(options.destination ? { destination: options.destination } : {}),
+          intervalSeconds: options.interval,
+          ...(options.iterations ? { iterations: options.iterations } : {}),
+          reportDir: options.reportDir,
+          signal: abort.signal,
+          redraw: process.stdout.isTTY === true && !options.json,
+          command: ['fanout', ...process.argv.slice(2)].join(' '),
+        },
+        // No progress bars: they would fight the redrawn table.
+        { ...io, progress: () => undefined },
+      );
+    }),
+  );
 
 targeted(program.command('reconcile'))
   .description("compares every account's version in the table with each destination's watermark (and contents)")
   .addOption(new Option('--destination <name>', 'only this destination').argParser(destination))
-  .option('--contents', 'also read the destinations themselves (audit objects, search documents)', false)
+  .option('--contents', "also read the destinations themselves (audit objects, search documents, a plug-in's reconcile reader)", false)
   .option('--repair', 're-deliver the current state of what is behind to latest-state destinations (search)', false)
   .option('--segments <n>', 'parallel scan segments', positive, 4)
   .action((options) =>
@@ -103,7 +144,7 @@ targeted(program.command('reconcile'))
 
 targeted(program.command('redrive'))
   .description("drains a destination's dead-letter queue back through the ordering engine")
-  .argument('<destination>', DESTINATION_NAMES.join(' | '), destination)
+  .argument('<destination>', `${DESTINATION_NAMES.join(' | ')} | a plug-in`, destination)
   .option('--dry-run', 'read and count the letters, change nothing', false)
   .option('--max <n>', 'redrive at most this many letters', positive)
   .option('--batch-size <n>', 'records per invocation', positive, 100)
@@ -112,7 +153,7 @@ targeted(program.command('redrive'))
   .option('--reason <text>', 'why the gaps are skipped: kept in the ledger with the skip')
   .option('--acknowledge <reasons>', 'report and delete letters of these reasons (comma list) instead of redriving them', reasons)
   .option('--delete-gap-timeouts', 'the same as --acknowledge GAP_TIMEOUT', false)
-  .action((name: DestinationName, options) =>
+  .action((name: string, options) =>
     withTarget(options, (target, io) =>
       redrive(
         target,
@@ -134,13 +175,13 @@ targeted(program.command('redrive'))
 
 targeted(program.command('replay'))
   .description('re-delivers a destination from a point in time under a new ledger epoch (plan; --apply to do it)')
-  .argument('<destination>', DESTINATION_NAMES.join(' | '), destination)
+  .argument('<destination>', `${DESTINATION_NAMES.join(' | ')} | a plug-in`, destination)
   .requiredOption('--from <time>', 'ISO 8601 time to replay from')
   .option('--epoch <name>', 'the new ledger epoch (default replay-<from>)')
   .option('--config <file>', 'the stack configuration file to update (AWS)', 'pipeline.json')
   .option('--apply', 'apply the plan: AWS, update the configuration and cdk deploy; local, replay now', false)
   .option('--timeout <seconds>', 'local: how long the catch-up may take', positive, 300)
-  .action((name: DestinationName, options) =>
+  .action((name: string, options) =>
     withTarget(options, (target, io) =>
       replay(
         target,
@@ -158,7 +199,7 @@ targeted(program.command('replay'))
     ),
   );
 
-const destinationList = (value: string): DestinationName[] => [...new Set(value.split(',').map((name) => destination(name.trim())))];
+const destinationList = (value: string): DestinationName[] => [...new Set(value.split(',').map((name) => builtIn(name.trim())))];
 const nonNegative = (value: string): number => {
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed < 0) throw new InvalidArgumentError('must be a number, 0 or more');

@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
@@ -12,18 +11,29 @@ import { LocalFunction } from '../local/functions/local-function';
 import { localLambdaContext } from '../local/lambda-event';
 import { readLocalState, type LocalState } from '../local/pipeline/local-state';
 import type { OperatorCommand, OperatorCommandResult } from '../shared/consumer/operator-command';
-
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
+import type { DeliveryMode } from '../shared/ordering/delivery-mode';
+import { builtInMode, parseStackDestinations, StackOutputError, titleOf, UnknownDestinationError } from './destinations';
 
 export interface DestinationOutputs {
-  readonly name: DestinationName;
+  /** A built-in's name or a plug-in's. */
+  readonly name: string;
+  /** How it wants an account's versions. Resolved targets always say; absent, a built-in's own mode is meant. */
+  readonly mode?: DeliveryMode;
   readonly functionName: string;
   readonly epoch: string;
   /** `TRIM_HORIZON`, `LATEST`, or `AT_TIMESTAMP <iso>`. */
   readonly startingPosition: string;
   readonly streamConsumerArn: string;
   readonly deadLetterQueueUrl: string;
+  /** The gap sweeper's function, unless `latest-state` (or the stack has no such output). */
+  readonly sweeperFunctionName?: string;
 }
+
+/**
+ * Every destination of a target by name, plug-ins included (`destinations['ledger-queue']`). The built-ins are always
+ * there: the bundled stack and `npm start` run all three (resolving a target that lacks one fails).
+ */
+export type DestinationsByName = Readonly<Record<DestinationName, DestinationOutputs>> & Readonly<Record<string, DestinationOutputs>>;
 
 /** A deployed stack (its CloudFormation outputs) or the local pipeline (its state file): what `fanout` works on. */
 export interface PipelineTarget {
@@ -33,16 +43,16 @@ export interface PipelineTarget {
   readonly accountsTable: string;
   readonly ledgerTable: string;
   readonly streamArn: string;
-  readonly destinations: Readonly<Record<DestinationName, DestinationOutputs>>;
+  readonly destinations: DestinationsByName;
   readonly dynamodb: DynamoDBClient;
   readonly sqs: SQSClient;
   readonly kinesis: KinesisClient;
   /** The destination's function environment (Lambda's configuration on AWS; the state file locally). */
-  environment(destination: DestinationName): Promise<Readonly<Record<string, string>>>;
+  environment(destination: string): Promise<Readonly<Record<string, string>>>;
   /** Runs the destination's function on a Kinesis event, as its event source mapping would. */
-  invoke(destination: DestinationName, event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse>;
+  invoke(destination: string, event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse>;
   /** Runs an operator command in the destination's function (Lambda `Invoke` on AWS, the handler module locally). */
-  command(destination: DestinationName, command: OperatorCommand): Promise<OperatorCommandResult>;
+  command(destination: string, command: OperatorCommand): Promise<OperatorCommandResult>;
   /** The local state, when the target is local. */
   readonly local?: LocalState;
   close(): Promise<void>;
@@ -61,44 +71,73 @@ export async function resolveTarget(options: TargetOptions): Promise<PipelineTar
   return awsTarget(options.stack ?? 'OrderedFanout', options.region);
 }
 
+/** The destination's outputs, or an `UnknownDestinationError` naming the ones the target has. */
+export function destinationOf(target: Pick<PipelineTarget, 'destinations' | 'description'>, name: string): DestinationOutputs {
+  const outputs = Object.hasOwn(target.destinations, name) ? target.destinations[name] : undefined;
+  if (!outputs) throw new UnknownDestinationError(name, Object.keys(target.destinations), target.description);
+  return outputs;
+}
+
+/** The destination's mode: as the target says, or the built-in's own. */
+export function modeOf(target: Pick<PipelineTarget, 'destinations' | 'description'>, name: string): DeliveryMode {
+  const mode = destinationOf(target, name).mode ?? builtInMode(name);
+  if (mode === undefined) throw new StackOutputError('Destinations', `${target.description} does not say the mode of plug-in ${name}`);
+  return mode;
+}
+
+/** `[name]` when one is asked for (checked against the target), else every destination of the target, in its order. */
+export function selectDestinations(target: Pick<PipelineTarget, 'destinations' | 'description'>, name?: string): string[] {
+  if (name === undefined) return Object.keys(target.destinations);
+  destinationOf(target, name);
+  return [name];
+}
+
+/** A map of every destination, refusing one without the built-ins (see `DestinationsByName`). */
+function byName(list: readonly DestinationOutputs[], where: string): DestinationsByName {
+  const map = Object.fromEntries(list.map((outputs) => [outputs.name, outputs]));
+  const missing = DESTINATION_NAMES.filter((name) => !map[name]);
+  if (missing.length > 0) throw new StackOutputError('Destinations', `${where} has no ${missing.join(', ')}: fanout needs the three built-in destinations for now`);
+  return map as DestinationsByName;
+}
+
 /** The local pipeline described by `state`: the emulators' clients, and the handlers run in this process. */
 export function localTarget(state: LocalState): PipelineTarget {
   const aws = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   const dynamodb = new DynamoDBClient({ ...aws, endpoint: state.endpoints.dynamodb });
   const sqs = new SQSClient({ ...aws, endpoint: state.endpoints.fauxqs });
   const kinesis = new KinesisClient({ ...aws, endpoint: state.endpoints.kinesis, requestHandler: new NodeHttpHandler() });
-  const functions = new Map<DestinationName, LocalFunction>();
-  const invokeLocal = async (destination: DestinationName, event: object): Promise<unknown> => {
+  const description = `local pipeline (pid ${state.pid})`;
+  const local = (name: string) => {
+    const found = Object.hasOwn(state.destinations, name) ? state.destinations[name] : undefined;
+    if (!found) throw new UnknownDestinationError(name, Object.keys(state.destinations), description);
+    return found;
+  };
+  const functions = new Map<string, LocalFunction>();
+  const invokeLocal = async (destination: string, event: object): Promise<unknown> => {
     let fn = functions.get(destination);
     if (!fn) {
-      fn = new LocalFunction({
-        functionName: `ordered-fanout-${destination}`,
-        entry: `${ROOT}consumers/${destination}/handler.ts`,
-        environment: state.functionEnvironments[destination],
-      });
+      // The handler the pipeline's mapping runs: a built-in's consumer or a plug-in's module, as the state file says.
+      const { functionName, handler, environment } = local(destination);
+      fn = new LocalFunction({ functionName, entry: handler, environment });
       functions.set(destination, fn);
     }
     return fn.invoke(event, localLambdaContext(fn.functionName, 60_000));
   };
-  const destinations = Object.fromEntries(
-    DESTINATION_NAMES.map((name) => {
-      const settings = state.config.destinations[name];
-      return [
-        name,
-        {
-          name,
-          functionName: `ordered-fanout-${name}`,
-          epoch: settings.epoch,
-          startingPosition: settings.startingPositionTimestamp ? `${settings.startingPosition} ${settings.startingPositionTimestamp}` : settings.startingPosition,
-          streamConsumerArn: state.resources.streamConsumers[name],
-          deadLetterQueueUrl: state.resources.deadLetterQueues[name],
-        },
-      ];
-    }),
-  ) as Record<DestinationName, DestinationOutputs>;
+  const destinations = byName(
+    Object.values(state.destinations).map(({ name, mode, functionName, settings, streamConsumerArn, deadLetterQueueUrl }) => ({
+      name,
+      mode,
+      functionName,
+      epoch: settings.epoch,
+      startingPosition: settings.startingPositionTimestamp ? `${settings.startingPosition} ${settings.startingPositionTimestamp}` : settings.startingPosition,
+      streamConsumerArn,
+      deadLetterQueueUrl,
+    })),
+    description,
+  );
   return {
     kind: 'local',
-    description: `local pipeline (pid ${state.pid})`,
+    description,
     accountsTable: state.resources.accountsTable,
     ledgerTable: state.resources.ledgerTable,
     streamArn: state.resources.streamArn,
@@ -107,7 +146,7 @@ export function localTarget(state: LocalState): PipelineTarget {
     sqs,
     kinesis,
     local: state,
-    environment: (destination) => Promise.resolve(state.functionEnvironments[destination]),
+    environment: async (destination) => local(destination).environment,
     async invoke(destination, event) {
       return ((await invokeLocal(destination, event)) ?? { batchItemFailures: [] }) as KinesisStreamBatchResponse;
     },
@@ -119,6 +158,33 @@ export function localTarget(state: LocalState): PipelineTarget {
       for (const client of [dynamodb, sqs, kinesis]) client.destroy();
     },
   };
+}
+
+/**
+ * A deployed stack's destinations from its outputs: the list in `Destinations` (the three built-ins when a stack
+ * predates it), each with `<Title>FunctionName`, `<Title>Epoch`, ... where Title is `titleOf(name)`.
+ */
+export function stackDestinations(outputs: ReadonlyMap<string, string>, stackName: string): DestinationsByName {
+  const output = (key: string): string => {
+    const value = outputs.get(key);
+    if (!value) throw new StackOutputError(key, `stack ${stackName} has no output ${key}: is it an ordered-fanout stack, deployed by this version?`);
+    return value;
+  };
+  const list = parseStackDestinations(outputs.get('Destinations'), stackName).map(({ name, mode }) => {
+    const title = titleOf(name);
+    const sweeper = outputs.get(`${title}SweeperFunctionName`);
+    return {
+      name,
+      mode,
+      functionName: output(`${title}FunctionName`),
+      epoch: output(`${title}Epoch`),
+      startingPosition: output(`${title}StartingPosition`),
+      streamConsumerArn: output(`${title}StreamConsumerArn`),
+      deadLetterQueueUrl: output(`${title}DeadLetterQueueUrl`),
+      ...(sweeper ? { sweeperFunctionName: sweeper } : {}),
+    };
+  });
+  return byName(list, `stack ${stackName}`);
 }
 
 /** A deployed stack, resolved from its CloudFormation outputs (see the README's *Stack outputs*). */
@@ -134,38 +200,26 @@ export async function awsTarget(stackName: string, region?: string): Promise<Pip
   }
   const output = (key: string): string => {
     const value = outputs.get(key);
-    if (!value) throw new Error(`stack ${stackName} has no output ${key}: is it an ordered-fanout stack, deployed by this version?`);
+    if (!value) throw new StackOutputError(key, `stack ${stackName} has no output ${key}: is it an ordered-fanout stack, deployed by this version?`);
     return value;
   };
-  const title = (name: string): string => name.charAt(0).toUpperCase() + name.slice(1);
-  const destinations = Object.fromEntries(
-    DESTINATION_NAMES.map((name) => [
-      name,
-      {
-        name,
-        functionName: output(`${title(name)}FunctionName`),
-        epoch: output(`${title(name)}Epoch`),
-        startingPosition: output(`${title(name)}StartingPosition`),
-        streamConsumerArn: output(`${title(name)}StreamConsumerArn`),
-        deadLetterQueueUrl: output(`${title(name)}DeadLetterQueueUrl`),
-      },
-    ]),
-  ) as Record<DestinationName, DestinationOutputs>;
+  const destinations = stackDestinations(outputs, stackName);
+  const description = `stack ${stackName}${region ? ` in ${region}` : ''}`;
+  const functionOf = (destination: string): string => destinationOf({ destinations, description }, destination).functionName;
   const dynamodb = new DynamoDBClient(config);
   const sqs = new SQSClient(config);
   const kinesis = new KinesisClient(config);
   const lambda = new LambdaClient(config);
-  const invokeLambda = async (destination: DestinationName, event: unknown): Promise<unknown> => {
-    const response = await lambda.send(
-      new InvokeCommand({ FunctionName: destinations[destination].functionName, Payload: new TextEncoder().encode(JSON.stringify(event)) }),
-    );
+  const invokeLambda = async (destination: string, event: unknown): Promise<unknown> => {
+    const functionName = functionOf(destination);
+    const response = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: new TextEncoder().encode(JSON.stringify(event)) }));
     const text = new TextDecoder().decode(response.Payload ?? new Uint8Array());
-    if (response.FunctionError) throw new Error(`${destinations[destination].functionName} failed: ${text}`);
+    if (response.FunctionError) throw new Error(`${functionName} failed: ${text}`);
     return text ? JSON.parse(text) : undefined;
   };
   return {
     kind: 'aws',
-    description: `stack ${stackName}${region ? ` in ${region}` : ''}`,
+    description,
     accountsTable: output('AccountsTableName'),
     ledgerTable: output('LedgerTableName'),
     streamArn: output('ChangeStreamArn'),
@@ -174,7 +228,7 @@ export async function awsTarget(stackName: string, region?: string): Promise<Pip
     sqs,
     kinesis,
     async environment(destination) {
-      const fn = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: destinations[destination].functionName }));
+      const fn = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionOf(destination) }));
       return fn.Environment?.Variables ?? {};
     },
     async invoke(destination, event) {

@@ -72,14 +72,25 @@ export interface DestinationSeries {
   /** At each bucket's end: changes committed and not yet delivered (search: not yet fresh). */
   readonly lag: readonly number[];
   readonly stages: StageBreakdown | null;
-  readonly deadLetters: { readonly leftInQueue: number; readonly byReason: Readonly<Record<string, number>> };
+  readonly deadLetters: {
+    readonly leftInQueue: number;
+    readonly byReason: Readonly<Record<string, number>>;
+    /** Letters in the queue, by reason (a status report reads them there; a run reports what it redrove). */
+    readonly inQueueByReason?: Readonly<Record<string, number>>;
+  };
   readonly parked: { readonly total: number; readonly waitingAccounts: number; readonly byReason: Readonly<Record<string, number>> };
   readonly functionMetrics: { readonly retries: number; readonly quarantined: number; readonly failedRecords: number; readonly duplicatesSkipped: number; readonly stale: number };
+  /** The line under the destination's heading instead of the latency summary: for a report without latencies (`fanout status --watch`). */
+  readonly statsText?: string;
 }
 
 export interface ReportData {
   readonly generatedAt: string;
   readonly command: string;
+  /** The page's heading. @default `ordered-fanout: local pipeline run` */
+  readonly title?: string;
+  /** What the time axis counts seconds from. @default `the run's first commit` */
+  readonly timeOrigin?: string;
   readonly verdict: { readonly ok: boolean; readonly headline: string; readonly failing: readonly string[] };
   readonly facts: readonly string[];
   /** Buckets: start of each, seconds from the first commit; all of `bucketSeconds` wide. */

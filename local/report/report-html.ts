@@ -70,7 +70,7 @@ export function renderReportHtml(data: ReportData, library = chartLibrary()): st
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>ordered-fanout run report: ${data.verdict.ok ? 'OK' : 'FAIL'}</title>
+<title>${escapeHtml(data.title ?? 'ordered-fanout run report')}: ${data.verdict.ok ? 'OK' : 'FAIL'}</title>
 <style>${library.style}</style>
 <style>
 body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 1240px; padding: 12px 20px; color: #222; }
@@ -89,7 +89,7 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 </style>
 </head>
 <body data-charts-expected="${chartIds(names).length}">
-<h1>ordered-fanout: local pipeline run</h1>
+<h1>${escapeHtml(data.title ?? 'ordered-fanout: local pipeline run')}</h1>
 <div class="verdict ${verdictClass}" id="verdict">${escapeHtml(data.verdict.headline)}</div>
 <ul class="facts" id="facts"></ul>
 <h2>Timeline</h2>
@@ -98,7 +98,7 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 <h2>Commit → delivery, stage by stage <small>(median ms of the warm changes)</small></h2>
 <div class="chart wide" id="chart-stages"></div>
 ${sections}
-<footer>Generated ${escapeHtml(data.generatedAt)} by <code>${escapeHtml(data.command)}</code>; charts: uPlot ${escapeHtml(library.version)} (MIT), inlined. Times are seconds from the run's first commit; buckets of ${data.bucketSeconds} s.</footer>
+<footer>Generated ${escapeHtml(data.generatedAt)} by <code>${escapeHtml(data.command)}</code>; charts: uPlot ${escapeHtml(library.version)} (MIT), inlined. Times are seconds from ${escapeHtml(data.timeOrigin ?? "the run's first commit")}; buckets of ${data.bucketSeconds} s.</footer>
 <script>
 window.__reportErrors = [];
 window.addEventListener('error', function (e) { window.__reportErrors.push(String(e.message || e)); document.body.setAttribute('data-errors', JSON.stringify(window.__reportErrors)); });
@@ -192,7 +192,7 @@ const PAGE_SCRIPT = String.raw`
     return new uPlot(opts, series, box);
   }
   var bars = uPlot.paths.bars({ size: [0.7, 60] });
-  var timeAxis = { label: 's since first commit' };
+  var timeAxis = { label: 's since ' + (data.timeOrigin || 'first commit') };
 
   // Verdict facts.
   var facts = document.getElementById('facts');
@@ -257,7 +257,7 @@ const PAGE_SCRIPT = String.raw`
   NAMES.forEach(function (n) {
     var d = data.destinations[n];
     var l = d.latency, s = d.summary;
-    document.getElementById('stats-' + n).textContent =
+    document.getElementById('stats-' + n).textContent = d.statsText ||
       'commit → delivery' + (d.mode === 'latest-state' ? ' (freshness)' : '') + ': p50 ' + l.p50 + ' / p90 ' + l.p90 + ' / p95 ' + l.p95 + ' / p99 ' + l.p99 + ' / max ' + l.max +
       ' ms of ' + l.samples + ' changes; warm p50 ' + d.warm.p50 + ' / p99 ' + d.warm.p99 + ' ms; delivered ' + s.delivered + ', ' + s.recordsPerSecond + ' rec/s, missing ' + s.missing +
       ', order violations ' + s.orderViolations;
@@ -295,6 +295,8 @@ const PAGE_SCRIPT = String.raw`
 
     var tables = document.getElementById('tables-' + n);
     var dl = Object.keys(d.deadLetters.byReason).map(function (r) { return ['redriven: ' + r, d.deadLetters.byReason[r]]; });
+    var inQueue = d.deadLetters.inQueueByReason || {};
+    Object.keys(inQueue).forEach(function (r) { dl.push(['in the queue: ' + r, inQueue[r]]); });
     dl.push(['left in the dead-letter queue', d.deadLetters.leftInQueue]);
     tables.appendChild(table(['dead letters', 'count'], dl));
     var pk = Object.keys(d.parked.byReason).map(function (r) { return [r, d.parked.byReason[r]]; });

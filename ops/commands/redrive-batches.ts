@@ -1,6 +1,5 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Message } from '@aws-sdk/client-sqs';
-import type { DestinationName } from '../../infra/config/pipeline-config';
 import { toLambdaKinesisEvent } from '../../local/lambda-event';
 import { ACCOUNTS_KEY } from '../../shared/accounts/account';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
@@ -85,7 +84,7 @@ export function redriveEvents(items: readonly RedriveItem[], batchSize: number):
 }
 
 /** Runs the function on one event; which of its records failed (all of them when it threw or answered nonsense). */
-export async function invokeBatch(target: PipelineTarget, destination: DestinationName, items: readonly RedriveItem[], region: string): Promise<{ all: boolean; ids: Set<string>; detail?: string }> {
+export async function invokeBatch(target: PipelineTarget, destination: string, items: readonly RedriveItem[], region: string): Promise<{ all: boolean; ids: Set<string>; detail?: string }> {
   const event = toLambdaKinesisEvent(items.map((item) => item.input), { region, streamArn: target.streamArn });
   try {
     const response = await target.invoke(destination, event);

@@ -1,4 +1,3 @@
-import type { DestinationName } from '../../infra/config/pipeline-config';
 import type { AccountView } from '../../shared/consumer/operator-command';
 import type { SkipOutcome } from '../../shared/ordering/in-order-run';
 import { describeVersions, hasVersion, type VersionRanges } from '../../shared/ordering/version-ranges';
@@ -40,7 +39,7 @@ export interface SkipReport {
 /** Applies each skip in the destination's function, one after another; never throws for one that fails. */
 export async function applySkips(
   target: PipelineTarget,
-  destination: DestinationName,
+  destination: string,
   skips: readonly GapSkip[],
   reason: string,
 ): Promise<SkipReport[]> {
@@ -68,7 +67,7 @@ const RESUME_BATCH = 100;
 /** Revisits the accounts in the destination's function (delivering what has become deliverable) and returns their views. */
 export async function resumeAccounts(
   target: PipelineTarget,
-  destination: DestinationName,
+  destination: string,
   accountIds: readonly string[],
 ): Promise<Map<string, AccountView>> {
   const views = new Map<string, AccountView>();
@@ -92,7 +91,7 @@ export function gapResolved(missing: VersionRanges, view: AccountView): boolean 
 }
 
 /** What the operator can do about a notice that is not resolved. */
-export function gapAdvice(destination: DestinationName, missing: VersionRanges, view: AccountView): string {
+export function gapAdvice(destination: string, missing: VersionRanges, view: AccountView): string {
   const last = missing[missing.length - 1]?.[1];
   const what = `account ${view.accountId} still misses versions ${describeVersions(missing)} (state ${view.state})`;
   if (view.parked.length > 0 || view.state === 'gap-timed-out' || view.state === 'parked-behind-gap') {

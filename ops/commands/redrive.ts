@@ -1,16 +1,15 @@
-import type { DestinationName } from '../../infra/config/pipeline-config';
 import type { Message } from '@aws-sdk/client-sqs';
 import { describeVersions, type VersionRanges } from '../../shared/ordering/version-ranges';
 import { decodeDeadLetter } from '../../shared/dead-letter/dead-letter-message';
 import type { DeadLetter } from '../../shared/ordering/ports';
 import type { CommandIO } from '../io';
-import type { PipelineTarget } from '../target';
+import { destinationOf, type PipelineTarget } from '../target';
 import { invokeBatch, redriveEvents, toKinesisInput, type RedriveItem } from './redrive-batches';
 import { depth, hold, receive, release, remove } from './redrive-queue';
 import { applySkips, gapAdvice, gapResolved, resumeAccounts, type GapSkip, type SkipReport } from './redrive-gaps';
 
 export interface RedriveOptions {
-  readonly destination: DestinationName;
+  readonly destination: string;
   /** Read and count the letters without invoking or deleting anything; they become visible again. */
   readonly dryRun?: boolean;
   /** Stop after this many messages. @default the whole queue */
@@ -63,7 +62,7 @@ export interface RedriveFailure {
 
 /** What `redrive` prints (`--json`: this document). */
 export interface RedriveResult {
-  readonly destination: DestinationName;
+  readonly destination: string;
   readonly queueUrl: string;
   readonly epoch: string;
   readonly dryRun: boolean;
@@ -103,7 +102,7 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
   const skipGaps = options.skipGaps ?? [];
   if (skipGaps.length > 0 && !(options.reason ?? '').trim()) return usage(io, '--skip-gap needs --reason "...": why the versions are given up on (it is kept in the ledger)');
   const acknowledged = new Set([...(options.acknowledge ?? []), ...(options.deleteGapTimeouts ? ['GAP_TIMEOUT'] : [])]);
-  const { deadLetterQueueUrl: queueUrl, epoch } = target.destinations[destination];
+  const { deadLetterQueueUrl: queueUrl, epoch } = destinationOf(target, destination);
   const sqs = target.sqs;
   const region = target.streamArn.split(':')[3] || 'us-east-1';
   const startedAt = Date.now();

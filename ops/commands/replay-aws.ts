@@ -3,7 +3,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_FILE_CONTEXT_KEY, parsePipelineConfig } from '../../infra/config/load-config';
-import type { DestinationName, DestinationSettings } from '../../infra/config/pipeline-config';
+import type { DestinationSettings } from '../../infra/config/pipeline-config';
+import { isBuiltIn } from '../destinations';
 import type { CommandIO } from '../io';
 
 /** The stack configuration file `fanout replay` writes when `--config` is not given. */
@@ -12,7 +13,8 @@ const DEFAULT_STACK = 'OrderedFanout';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface AwsReplayRequest {
-  readonly destination: DestinationName;
+  /** A built-in (`destinations.<d>` in the file) or a plug-in the file already configures (`plugins.<d>.settings`). */
+  readonly destination: string;
   readonly epoch: string;
   /** ISO time, normalised. */
   readonly from: string;
@@ -52,22 +54,24 @@ export async function applyAwsReplay(request: AwsReplayRequest, io: CommandIO): 
     io.err(`replay: ${file} must hold a JSON object (the stack configuration)`);
     return { exitCode: 2 };
   }
-  const destinations = isObject(raw.destinations) ? raw.destinations : {};
-  const existing = destinations[request.destination];
-  const settings = isObject(existing) ? existing : {};
-  const next = {
-    ...raw,
-    destinations: {
-      ...destinations,
-      [request.destination]: {
-        ...settings,
-        epoch: request.epoch,
-        startingPosition: 'AT_TIMESTAMP',
-        startingPositionTimestamp: request.from,
-        replayBefore: request.replayBefore,
-      },
-    },
-  };
+  const replaySettings = { epoch: request.epoch, startingPosition: 'AT_TIMESTAMP', startingPositionTimestamp: request.from, replayBefore: request.replayBefore };
+  let next: Record<string, unknown>;
+  if (isBuiltIn(request.destination)) {
+    const destinations = isObject(raw.destinations) ? raw.destinations : {};
+    const existing = destinations[request.destination];
+    next = { ...raw, destinations: { ...destinations, [request.destination]: { ...(isObject(existing) ? existing : {}), ...replaySettings } } };
+  } else {
+    // Only a plug-in the file already configures: writing a new entry would deploy it with default options (a queue
+    // it imports would be created instead), so the operator adds it, with its options, first.
+    const plugins = isObject(raw.plugins) ? raw.plugins : {};
+    const entry = plugins[request.destination];
+    if (!isObject(entry)) {
+      io.err(`replay: ${file} does not configure plug-in ${request.destination} (plugins.${request.destination}): nothing written`);
+      return { exitCode: 2 };
+    }
+    const settings = isObject(entry.settings) ? entry.settings : {};
+    next = { ...raw, plugins: { ...plugins, [request.destination]: { ...entry, settings: { ...settings, ...replaySettings } } } };
+  }
   try {
     parsePipelineConfig(next, `config file "${file}"`);
   } catch (error) {
@@ -95,12 +99,19 @@ export async function applyAwsReplay(request: AwsReplayRequest, io: CommandIO): 
   return { configFile: file, created, deployArgs, exitCode: exitCode === 0 ? 0 : 1 };
 }
 
-/** The destination's settings as the configuration file has them now (defaults merged), if it exists and is valid. */
-export function readConfiguredSettings(configFile: string, destination: DestinationName): DestinationSettings | undefined {
+/**
+ * The destination's settings as the configuration file has them now (defaults merged), if it exists, is valid and
+ * has the destination: a built-in always, a plug-in under `plugins.<name>.settings` when the file configures it.
+ */
+export function readConfiguredSettings(configFile: string, destination: string): DestinationSettings | undefined {
   const file = resolve(configFile);
   if (!existsSync(file)) return undefined;
   try {
-    return parsePipelineConfig(JSON.parse(readFileSync(file, 'utf8')) as unknown, `config file "${file}"`).destinations[destination];
+    const config = parsePipelineConfig(JSON.parse(readFileSync(file, 'utf8')) as unknown, `config file "${file}"`);
+    if (isBuiltIn(destination)) return config.destinations[destination];
+    // Read without the type's help: `plugins` is the configuration's newest section.
+    const plugins = (config as { plugins?: Readonly<Record<string, { readonly settings?: DestinationSettings }>> }).plugins;
+    return plugins?.[destination]?.settings;
   } catch {
     return undefined;
   }

@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import {
   DeregisterStreamConsumerCommand,
   DescribeStreamConsumerCommand,
@@ -7,7 +6,6 @@ import {
   type KinesisClient,
 } from '@aws-sdk/client-kinesis';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { DestinationName } from '../../infra/config/pipeline-config';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators/dynamodb-local';
 import { LocalEventSourceMapping } from '../../local/esm';
 import { LocalFunction } from '../../local/functions/local-function';
@@ -15,12 +13,11 @@ import { FunctionMetrics } from '../../local/pipeline/function-metrics';
 import type { CommandIO } from '../io';
 import type { PipelineTarget } from '../target';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The function's EMF metrics `replay` reports, in this order. */
 const METRICS = ['RecordsReceived', 'Delivered', 'DuplicatesSkipped', 'StaleSkipped', 'Parked', 'Healed', 'DeadLettered', 'Quarantined'] as const;
 
 export interface LocalReplayRequest {
-  readonly destination: DestinationName;
+  readonly destination: string;
   readonly epoch: string;
   readonly from: string;
   readonly replayBefore: string;
@@ -51,7 +48,10 @@ export async function runLocalReplay(target: PipelineTarget, request: LocalRepla
   const state = target.local;
   if (!state) throw new Error('a local replay needs the local pipeline state (fanout --local)');
   const { destination, epoch } = request;
-  const settings = state.config.destinations[destination];
+  // The destination as the pipeline runs it (built-in or plug-in): its settings, handler module and environment.
+  const running = state.destinations[destination];
+  if (!running) throw new Error(`the local pipeline has no destination ${destination}`);
+  const { settings } = running;
   const started = Date.now();
   const say = (line: string): void => {
     if (!io.json) io.out(line);
@@ -61,9 +61,9 @@ export async function runLocalReplay(target: PipelineTarget, request: LocalRepla
   const metrics = new FunctionMetrics();
   const fn = new LocalFunction({
     functionName: `ordered-fanout-${destination}-${epoch}`,
-    entry: `${ROOT}consumers/${destination}/handler.ts`,
+    entry: running.handler,
     environment: {
-      ...state.functionEnvironments[destination],
+      ...running.environment,
       LEDGER_EPOCH: epoch,
       EPOCH_REPLAY_FROM: request.from,
       EPOCH_REPLAY_BEFORE: request.replayBefore,

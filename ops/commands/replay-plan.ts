@@ -1,9 +1,11 @@
-import type { DestinationName } from '../../infra/config/pipeline-config';
+import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
 import type { CommandIO } from '../io';
 
 /** What a replay will do (`fanout replay` prints it; `--json` puts it under `plan`). */
 export interface ReplayPlan {
-  readonly destination: DestinationName;
+  /** A built-in's name or a plug-in's. */
+  readonly destination: string;
+  readonly mode: DeliveryMode;
   /** The target's description, e.g. `stack OrderedFanout in eu-west-1`. */
   readonly target: string;
   readonly kind: 'aws' | 'local';
@@ -22,14 +24,14 @@ export interface ReplayPlan {
     readonly startingPositionTimestamp: string;
   };
   /** The destinations the replay leaves alone. */
-  readonly others: readonly DestinationName[];
+  readonly others: readonly string[];
   /** Things to fix or know before applying. */
   readonly warnings: readonly string[];
   readonly apply: boolean;
 }
 
-/** What delivering everything again means for each destination. */
-const EFFECTS: Readonly<Record<DestinationName, string>> = {
+/** What delivering everything again means for each built-in destination. */
+const EFFECTS: Readonly<Record<string, string>> = {
   audit:
     'audit: objects already in the log are refused by S3 (create-only, counted as duplicates); only missing objects are written again, with "replay": true',
   search:
@@ -37,6 +39,15 @@ const EFFECTS: Readonly<Record<DestinationName, string>> = {
   fraud:
     'fraud: every event is sent again with "replay": true and its usual eventId (<account>#<version>): rules should route replay events away from live actions, receivers drop repeats by eventId',
 };
+
+/** A plug-in's effect, from what its mode promises (its adapter decides the rest: see its README section). */
+function modeEffect(destination: string, mode: DeliveryMode): string {
+  if (mode === 'latest-state') return `${destination}: each account's newest version is written again where it does not hold that version or a newer one, with "replay": true`;
+  if (mode === 'in-order') {
+    return `${destination}: every version is sent again, in order per account, with "replay": true and its usual id (<account>#<version>): receivers keep the highest version applied and drop what is not above it`;
+  }
+  return `${destination}: every version is delivered again with "replay": true; a destination that keeps one copy per version counts the rest as duplicates`;
+}
 
 export function printPlan(io: CommandIO, plan: ReplayPlan, context: { readonly stack: string; readonly configFile: string }): void {
   const { destination, current, next } = plan;
@@ -58,7 +69,7 @@ export function printPlan(io: CommandIO, plan: ReplayPlan, context: { readonly s
   io.out(`  delivered  every change since ${plan.from} again under epoch ${next.epoch}, versions already delivered included`);
   io.out(`  replay     deliveries of changes created before ${plan.replayBefore} carry "replay": true; later changes are live`);
   io.out(`             (EPOCH_REPLAY_BEFORE${local ? '' : ', replayBefore: once caught up, the new epoch carries on as the live feed'})`);
-  io.out(`  ${EFFECTS[destination]}`);
+  io.out(`  ${EFFECTS[destination] ?? modeEffect(destination, plan.mode)}`);
   io.out(`  others     ${plan.others.join(', ')}: nothing changes (same epoch, consumer and mapping; nothing is delivered to them again)`);
   for (const warning of plan.warnings) io.out(`  WARNING    ${warning}`);
 }

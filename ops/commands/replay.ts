@@ -1,19 +1,21 @@
 import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { streamConsumerName } from '../../infra/config/consumer-environment';
 import { DEFAULT_PIPELINE_CONFIG } from '../../infra/config/defaults';
-import { isIsoTime } from '../../infra/config/load-config';
-import { DESTINATION_NAMES, type DestinationName } from '../../infra/config/pipeline-config';
+import { isIsoTime, parseDestinationSettings } from '../../infra/config/load-config';
+import type { DestinationSettings } from '../../infra/config/pipeline-config';
 import { LOCAL_STACK_NAME } from '../../local/pipeline/environment';
 import { LEDGER_NAME_PATTERN } from '../../shared/ledger/ledger-table';
 import { LIVE_EPOCH } from '../../shared/ordering/delivery-mode';
+import { isBuiltIn } from '../destinations';
 import type { CommandIO } from '../io';
-import type { PipelineTarget } from '../target';
+import { destinationOf, modeOf, type PipelineTarget } from '../target';
 import { applyAwsReplay, DEFAULT_CONFIG_FILE, readConfiguredSettings } from './replay-aws';
 import { runLocalReplay } from './replay-local';
 import { printPlan, type ReplayPlan } from './replay-plan';
 
 export interface ReplayOptions {
-  readonly destination: DestinationName;
+  /** A built-in or a plug-in of the target. */
+  readonly destination: string;
   /** Where the replay starts: an ISO 8601 time with a time zone, not in the future, within the stream's retention. */
   readonly from: string;
   /** The new ledger epoch. @default `replay-<yyyymmddThhmmssZ of from>` */
@@ -39,7 +41,8 @@ export interface ReplayOptions {
 export async function replay(target: PipelineTarget, options: ReplayOptions, io: CommandIO): Promise<number> {
   const { destination } = options;
   const now = Date.now();
-  const current = target.destinations[destination];
+  const current = destinationOf(target, destination);
+  const mode = modeOf(target, destination);
   const errors: string[] = [];
   const fromMs = isIsoTime(options.from) ? Date.parse(options.from) : Number.NaN;
   if (Number.isNaN(fromMs)) errors.push(`--from must be an ISO 8601 time with a time zone, e.g. 2026-11-01T00:00:00Z, got "${options.from}"`);
@@ -72,13 +75,18 @@ export async function replay(target: PipelineTarget, options: ReplayOptions, io:
   const local = target.kind === 'local';
   const stack = options.stack ?? (local ? LOCAL_STACK_NAME : (/^stack (\S+)/.exec(target.description)?.[1] ?? 'OrderedFanout'));
   const configFile = options.configFile ?? DEFAULT_CONFIG_FILE;
-  const base =
-    target.local?.config.destinations[destination] ?? readConfiguredSettings(configFile, destination) ?? DEFAULT_PIPELINE_CONFIG.destinations[destination];
+  const configured = local ? undefined : readConfiguredSettings(configFile, destination);
+  const base = currentSettings(target, destination, configured, retentionHours);
   const warnings: string[] = [];
+  // A plug-in is replayed through the configuration file only when the file configures it (`plugins.<name>`, the
+  // bundled app); one added in a CDK app of your own has its settings there, for the operator to write.
+  const pluginOnAws = !local && !isBuiltIn(destination) && configured === undefined;
+  if (pluginOnAws) warnings.push(pluginReplayAdvice(destination, epoch, from, replayBefore, stack, configFile));
   // The stack leaves a replay mapping (AT_TIMESTAMP) without a maximum record age, so old records are not discarded.
   const nextSettings = { ...base, epoch, startingPosition: 'AT_TIMESTAMP' as const, startingPositionTimestamp: from, replayBefore };
   const plan: ReplayPlan = {
     destination,
+    mode,
     target: target.description,
     kind: target.kind,
     from,
@@ -92,14 +100,14 @@ export async function replay(target: PipelineTarget, options: ReplayOptions, io:
       startingPosition: 'AT_TIMESTAMP',
       startingPositionTimestamp: from,
     },
-    others: DESTINATION_NAMES.filter((name) => name !== destination),
+    others: Object.keys(target.destinations).filter((name) => name !== destination),
     warnings,
     apply: options.apply ?? false,
   };
   if (!io.json) printPlan(io, plan, { stack, configFile });
   if (!plan.apply) {
     if (io.json) io.out(JSON.stringify({ plan, applied: false }));
-    else io.out(`(plan only: add --apply to ${local ? 'run it' : `write ${configFile} and deploy`})`);
+    else io.out(pluginOnAws ? '(plan only: write the settings in your CDK app and deploy, as the WARNING says)' : `(plan only: add --apply to ${local ? 'run it' : `write ${configFile} and deploy`})`);
     return 0;
   }
   if (local) {
@@ -107,9 +115,34 @@ export async function replay(target: PipelineTarget, options: ReplayOptions, io:
     if (io.json) io.out(JSON.stringify({ plan, applied: true, local: outcome }));
     return outcome.caughtUp ? 0 : 1;
   }
+  if (pluginOnAws) {
+    io.err(`replay: --apply refused for plug-in ${destination}: ${configFile} does not configure it, so fanout cannot write its settings (see the WARNING above); nothing was changed`);
+    if (io.json) io.out(JSON.stringify({ plan, applied: false }));
+    return 2;
+  }
   const outcome = await applyAwsReplay({ destination, epoch, from, replayBefore, stack, configFile, ...(options.deploy ? { deploy: options.deploy } : {}) }, io);
   if (io.json) io.out(JSON.stringify({ plan, applied: outcome.exitCode === 0, aws: outcome }));
   return outcome.exitCode;
+}
+
+/** The destination's settings now: the running pipeline's, else the configuration file's, else the defaults. */
+function currentSettings(target: PipelineTarget, destination: string, configured: DestinationSettings | undefined, retentionHours: number | undefined): DestinationSettings {
+  const running = target.local?.destinations[destination]?.settings;
+  if (running) return running;
+  if (configured) return configured;
+  if (isBuiltIn(destination)) return DEFAULT_PIPELINE_CONFIG.destinations[destination];
+  // A plug-in of a CDK app: its real settings are there; the defaults give the plan's consumer name for the new epoch.
+  return parseDestinationSettings(undefined, destination, 'defaults', retentionHours ?? DEFAULT_PIPELINE_CONFIG.stream.retentionHours);
+}
+
+/** What to write to replay a plug-in the configuration file does not configure, since `fanout` cannot. */
+function pluginReplayAdvice(destination: string, epoch: string, from: string, replayBefore: string, stack: string, configFile: string): string {
+  const settings = JSON.stringify({ epoch, startingPosition: 'AT_TIMESTAMP', startingPositionTimestamp: from, replayBefore });
+  return (
+    `${destination} is a plug-in that ${configFile} does not configure (plugins.${destination}), so --apply cannot write its settings. ` +
+    `Set ${settings} as its settings where it is configured (pluginDestination(<${destination} infra>, <options>, settings) in your CDK app, ` +
+    `keeping your other settings) and run npx cdk deploy ${stack}`
+  );
 }
 
 /** `replay-20261101T000000Z` for 2026-11-01T00:00:00.000Z. */

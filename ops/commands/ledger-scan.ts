@@ -1,0 +1,88 @@
+import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { ACCOUNTS_KEY, isValidVersion, type AccountImage } from '../../shared/accounts/account';
+import { DynamoDBLedger } from '../../shared/ledger/dynamodb-ledger';
+import type { Watermark } from '../../shared/ordering/watermark';
+import { destinationOf, type PipelineTarget } from '../target';
+
+/** What `status` and `reconcile` read: the Accounts table (a parallel scan) and each destination's watermarks. */
+
+/** One Accounts item as scanned: its id, its version and (when asked for) the whole item. */
+export interface ScannedAccount {
+  readonly accountId: string;
+  readonly version: number;
+  readonly item?: AccountImage;
+}
+
+export interface ScanOptions {
+  /** Parallel scan segments. @default 4 */
+  readonly segments?: number;
+  /** Read whole items (`item`), not only the id and the version. */
+  readonly items?: boolean;
+  /** Called with every page (pages of different segments may be handled at the same time). */
+  onPage(accounts: readonly ScannedAccount[]): Promise<void>;
+  /** Called when a segment is done, and once at the start with 0. */
+  onProgress?(segmentsDone: number, segments: number): void;
+}
+
+/** Walks the Accounts table with a parallel, consistent Scan; returns how many accounts it saw. */
+export async function scanAccounts(target: PipelineTarget, options: ScanOptions): Promise<number> {
+  const segments = options.segments ?? 4;
+  if (!Number.isSafeInteger(segments) || segments < 1 || segments > 1_000_000) {
+    throw new RangeError(`segments must be an integer between 1 and 1000000, got ${segments}`);
+  }
+  let seen = 0;
+  let done = 0;
+  options.onProgress?.(0, segments);
+  await Promise.all(
+    Array.from({ length: segments }, async (_, segment) => {
+      let startKey: Record<string, AttributeValue> | undefined;
+      do {
+        const output = await target.dynamodb.send(
+          new ScanCommand({
+            TableName: target.accountsTable,
+            Segment: segment,
+            TotalSegments: segments,
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+            ...(options.items
+              ? {}
+              : { ProjectionExpression: '#id, #version', ExpressionAttributeNames: { '#id': ACCOUNTS_KEY, '#version': 'version' } }),
+          }),
+        );
+        const accounts: ScannedAccount[] = [];
+        for (const raw of output.Items ?? []) {
+          const accountId = raw[ACCOUNTS_KEY]?.S;
+          const version = Number(raw.version?.N);
+          if (accountId === undefined || !isValidVersion(version)) continue;
+          accounts.push(options.items ? { accountId, version, item: unmarshall(raw) as AccountImage } : { accountId, version });
+        }
+        seen += accounts.length;
+        if (accounts.length > 0) await options.onPage(accounts);
+        startKey = output.LastEvaluatedKey;
+      } while (startKey);
+      done += 1;
+      options.onProgress?.(done, segments);
+    }),
+  );
+  return seen;
+}
+
+/** The watermarks of `accountIds` in the ledger, read in BatchGets of 100 keys. */
+export async function loadWatermarks(ledger: DynamoDBLedger, accountIds: readonly string[]): Promise<Map<string, Watermark>> {
+  const found = new Map<string, Watermark>();
+  for (let start = 0; start < accountIds.length; start += 100) {
+    for (const [id, watermark] of await ledger.load(accountIds.slice(start, start + 100))) found.set(id, watermark);
+  }
+  return found;
+}
+
+/** The ledger of one destination of the target, under the epoch the target runs it with. */
+export function ledgerOf(target: PipelineTarget, destination: string): DynamoDBLedger {
+  return new DynamoDBLedger({
+    client: target.dynamodb,
+    tableName: target.ledgerTable,
+    destination,
+    epoch: destinationOf(target, destination).epoch,
+  });
+}
