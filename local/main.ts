@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parsePipelineConfig } from '../infra/config/load-config';
+import { BUILT_IN_PLUGINS } from '../destinations/registry';
 import { DESTINATION_NAMES } from '../infra/config/pipeline-config';
 import { parseDestinationList, type DestinationSelection } from './plugins/destination-selection';
 import { dumpRun } from './pipeline/dump';
@@ -30,6 +31,14 @@ const rate = (value: string): number => {
   return parsed;
 };
 const destinationFaults = (value: string): DestinationFaults => {
+  // Plug-in stand-ins have no fault profiles: say that, rather than call a plug-in of the run an unknown destination.
+  const plugins = value.split(',').map((item) => item.trim().split(':')[0] ?? '').filter((name) => Object.hasOwn(BUILT_IN_PLUGINS, name));
+  if (plugins.length > 0) {
+    throw new InvalidArgumentError(
+      `plug-in ${[...new Set(plugins)].join(', ')} has no fault profiles for its local stand-in (only ${DESTINATION_NAMES.join(', ')} have); ` +
+        'fault it with --crash-rate or --permanent-gap-rate',
+    );
+  }
   try {
     return parseDestinationFaults(value);
   } catch (error) {
@@ -68,7 +77,7 @@ const program = new Command('npm start --')
   .option('--seed <n>', 'seed of the workload plan and of the chaos', integer(0), DEFAULTS.seed)
   .option('--concurrency <n>', 'workload operations in flight', integer(1), DEFAULTS.concurrency)
   .option('--rate <n>', 'workload operations started per second (0: as fast as possible)', integer(0), 0)
-  .option('--fail <destination:rate>', 'make a destination fail that fraction of its calls (repeatable), e.g. fraud:1.0', fault)
+  .option('--fail <destination:rate>', 'make a destination of the run fail that fraction of its calls (repeatable), e.g. fraud:1.0', fault)
   .option('--crash-rate <r>', "chance that a consumer invocation's execution environment dies at a seeded point (the mapping retries it)", rate, 0)
   .option(
     '--destination-faults <spec>',

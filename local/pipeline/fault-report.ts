@@ -5,6 +5,7 @@
  */
 import type { VersionRanges } from '../../shared/ordering/version-ranges';
 import { DESTINATION_NAMES, type DestinationName } from '../../infra/config/pipeline-config';
+import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
 import { CRASH_POINTS, type CrashPoint } from '../functions/protocol';
 import type { LocalEnvironment } from './environment';
 import type { DroppedGap, OperatorReport } from './operator';
@@ -22,49 +23,64 @@ export interface InjectedCounts {
   readonly fraud: Readonly<Record<string, number>>;
 }
 
+/** Per destination of the run: the built-ins always, and the plug-ins the run has. */
+export type PerDestination<T> = Readonly<Record<DestinationName, T>> & Readonly<Record<string, T>>;
+
 /** One dropped gap and what each destination made of it. */
 export interface GapOutcome extends DroppedGap {
   /** The gap holds the account's last version: nothing came after it. */
   readonly last: boolean;
+  /** The built-ins' outcomes as before (the report's keys); `byDestination` has every destination's, plug-ins too. */
   readonly fraud: string;
   readonly audit: string;
   readonly search: string;
+  readonly byDestination: Readonly<Record<string, string>>;
 }
 
 export interface FaultsReport {
   readonly crashRate: number;
-  readonly crashes: Readonly<Record<DestinationName, CrashCount>>;
+  readonly crashes: PerDestination<CrashCount>;
   /** `--destination-faults`, one line per fault (`describeDestinationFaults`). */
   readonly destinationFaults: readonly string[];
   readonly injected: InjectedCounts;
   readonly permanentGapRate: number;
   readonly dropped: { readonly versions: number; readonly gaps: readonly GapOutcome[] };
-  /** The functions' settings the fault run shortened (`MAX_GAP_AGE_SECONDS`, fraud's `CLAIM_TTL_SECONDS`). */
+  /** The functions' settings the fault run shortened (`MAX_GAP_AGE_SECONDS`, every in-order destination's `CLAIM_TTL_SECONDS`). */
   readonly settings: { readonly maxGapAgeSeconds: number | null; readonly claimTtlSeconds: number };
 }
 
-/** Counts crashes as `LocalFunction` reports them. */
+/** Counts crashes as `LocalFunction` reports them, for every destination of the run (plug-ins too). */
 export class CrashCounter {
-  readonly #counts = Object.fromEntries(
-    DESTINATION_NAMES.map((name) => [name, Object.fromEntries(CRASH_POINTS.map((point) => [point, 0])) as Record<CrashPoint, number>]),
-  ) as Record<DestinationName, Record<CrashPoint, number>>;
+  readonly #counts = new Map<string, Record<CrashPoint, number>>();
 
-  count(destination: DestinationName, point: CrashPoint): void {
-    this.#counts[destination][point] += 1;
+  constructor(names: readonly string[] = DESTINATION_NAMES) {
+    for (const name of new Set([...DESTINATION_NAMES, ...names])) this.#counts.set(name, zeros());
+  }
+
+  count(destination: string, point: CrashPoint): void {
+    let counts = this.#counts.get(destination);
+    if (!counts) this.#counts.set(destination, (counts = zeros()));
+    counts[point] += 1;
   }
 
   get total(): number {
-    return DESTINATION_NAMES.reduce((sum, name) => sum + Object.values(this.#counts[name]).reduce((a, b) => a + b, 0), 0);
+    let sum = 0;
+    for (const counts of this.#counts.values()) for (const n of Object.values(counts)) sum += n;
+    return sum;
   }
 
-  snapshot(): Record<DestinationName, CrashCount> {
+  snapshot(): PerDestination<CrashCount> {
     return Object.fromEntries(
-      DESTINATION_NAMES.map((name) => {
-        const byPoint = { ...this.#counts[name] };
+      [...this.#counts].map(([name, counts]) => {
+        const byPoint = { ...counts };
         return [name, { total: Object.values(byPoint).reduce((a, b) => a + b, 0), byPoint }];
       }),
-    ) as Record<DestinationName, CrashCount>;
+    ) as PerDestination<CrashCount>;
   }
+}
+
+function zeros(): Record<CrashPoint, number> {
+  return Object.fromEntries(CRASH_POINTS.map((point) => [point, 0])) as Record<CrashPoint, number>;
 }
 
 /** The stand-ins' own counters of injected faults (zeros left out). */
@@ -82,47 +98,57 @@ export function totalInjected(injected: InjectedCounts): number {
   return DESTINATION_NAMES.reduce((sum, name) => sum + Object.values(injected[name]).reduce((a, b) => a + b, 0), 0);
 }
 
-/** What each destination made of each dropped gap, from what was read back and what the operator did. */
+/** A destination of the run, as the gap outcomes need it: what it wants of an account's versions decides the outcome. */
+export interface OutcomeDestination {
+  readonly name: string;
+  readonly mode: DeliveryMode;
+}
+
+/**
+ * What each destination made of each dropped gap, by its mode, from what was read back and what the operator did:
+ * in-order destinations need the gap received or skipped, every-version ones its GAP_TIMEOUT notice acknowledged
+ * (unless nothing came after it), latest-state ones only the account's final version.
+ */
 export function gapOutcomes(
   gaps: readonly DroppedGap[],
   finalVersions: ReadonlyMap<string, number>,
-  accepted: Readonly<Record<DestinationName, readonly Accepted[]>>,
+  accepted: Readonly<Record<string, readonly Accepted[]>>,
   operator: OperatorReport | undefined,
+  destinations: readonly OutcomeDestination[],
 ): GapOutcome[] {
-  const has = (destination: DestinationName): Set<string> => new Set(accepted[destination].map(({ accountId, version }) => `${accountId}#${version}`));
-  const fraud = has('fraud');
-  const audit = has('audit');
-  const all = (set: Set<string>, gap: DroppedGap): boolean => {
-    for (let version = gap.from; version <= gap.to; version += 1) if (!set.has(`${gap.accountId}#${version}`)) return false;
-    return true;
-  };
   const overlaps = (gap: DroppedGap, missing: VersionRanges): boolean => missing.some(([from, to]) => from <= gap.to && to >= gap.from);
-  const searchFinal = new Map<string, number>();
-  for (const { accountId, version } of accepted.search) searchFinal.set(accountId, Math.max(searchFinal.get(accountId) ?? 0, version));
-  const repaired = (operator?.searchRepairs ?? []).some((repair) => repair.delivered > 0);
+  const outcomeOf = destinations.map(({ name, mode }) => {
+    const list = accepted[name] ?? [];
+    const has = new Set(list.map(({ accountId, version }) => `${accountId}#${version}`));
+    const newest = new Map<string, number>();
+    for (const { accountId, version } of list) newest.set(accountId, Math.max(newest.get(accountId) ?? 0, version));
+    const all = (gap: DroppedGap): boolean => {
+      for (let version = gap.from; version <= gap.to; version += 1) if (!has.has(`${gap.accountId}#${version}`)) return false;
+      return true;
+    };
+    const repaired = (operator?.searchRepairs ?? []).some((repair) => (repair.destination ?? name) === name && repair.delivered > 0);
+    return (gap: DroppedGap, last: boolean): [string, string] => {
+      if (mode === 'latest-state') {
+        if (!last) return [name, 'passed over (latest-state keeps the newest)'];
+        if (newest.get(gap.accountId) !== finalVersions.get(gap.accountId)) return [name, 'BEHIND THE TABLE'];
+        return [name, repaired ? 'the table state put back by reconcile --repair' : 'at the final version'];
+      }
+      if (all(gap)) return [name, 'delivered (healed)'];
+      if (mode === 'in-order') {
+        const skip = operator?.gapsSkipped.find(
+          (s) => (s.destination ?? name) === name && s.accountId === gap.accountId && s.from <= gap.from && s.to >= gap.to,
+        );
+        if (!skip) return [name, 'NOT CLOSED'];
+        return [name, `skipped by the operator ("${skip.reason}")${skip.delivered > 0 ? `, then ${skip.delivered} parked versions delivered` : ''}`];
+      }
+      const acknowledged = operator?.noticesAcknowledged.some((n) => n.destination === name && n.accountId === gap.accountId && overlaps(gap, n.missing));
+      if (acknowledged) return [name, 'GAP_TIMEOUT notice acknowledged by the operator'];
+      return [name, last ? 'nothing came after it: no gap to time out' : 'NOT ACKNOWLEDGED'];
+    };
+  });
   return gaps.map((gap) => {
     const last = gap.to === finalVersions.get(gap.accountId);
-    const skip = operator?.gapsSkipped.find((s) => s.accountId === gap.accountId && s.from <= gap.from && s.to >= gap.to);
-    const fraudOutcome = all(fraud, gap)
-      ? 'delivered (healed)'
-      : skip
-        ? `skipped by the operator ("${skip.reason}")${skip.delivered > 0 ? `, then ${skip.delivered} parked versions delivered` : ''}`
-        : 'NOT CLOSED';
-    const acknowledged = operator?.noticesAcknowledged.some((n) => n.accountId === gap.accountId && overlaps(gap, n.missing));
-    const auditOutcome = all(audit, gap)
-      ? 'delivered (healed)'
-      : acknowledged
-        ? 'GAP_TIMEOUT notice acknowledged by the operator'
-        : last
-          ? 'nothing came after it: no gap to time out'
-          : 'NOT ACKNOWLEDGED';
-    const searchOutcome = !last
-      ? 'passed over (latest-state keeps the newest)'
-      : searchFinal.get(gap.accountId) === finalVersions.get(gap.accountId)
-        ? repaired
-          ? 'the table state put back by reconcile --repair'
-          : 'at the final version'
-        : 'BEHIND THE TABLE';
-    return { ...gap, last, fraud: fraudOutcome, audit: auditOutcome, search: searchOutcome };
+    const byDestination = Object.fromEntries(outcomeOf.map((outcome) => outcome(gap, last)));
+    return { ...gap, last, fraud: byDestination.fraud ?? '-', audit: byDestination.audit ?? '-', search: byDestination.search ?? '-', byDestination };
   });
 }

@@ -92,3 +92,33 @@ export function readFraud(env: LocalEnvironment): Accepted[] {
     };
   });
 }
+
+/**
+ * What a destination of the run has accepted so far, cheaply and while faults may still be on (no read through a
+ * client the stand-in could refuse): the built-ins from their stand-ins' own logs, a plug-in by its read-back.
+ */
+export async function acceptedSoFar(env: LocalEnvironment, destination: string): Promise<readonly { readonly accountId: string; readonly version: number }[]> {
+  const plugin = env.plugins.find((run) => run.name === destination);
+  if (plugin) return plugin.standIn.readBack();
+  switch (destination) {
+    case 'audit':
+      return env.s3Proxy.created.flatMap(({ path }) => {
+        const match = /account_id=([^/]+)\/version=(\d+)\.json$/.exec(path);
+        return match ? [{ accountId: decodeURIComponent(match[1] as string), version: Number(match[2]) }] : [];
+      });
+    case 'search':
+      return env.openSearch.writes(env.resources.index).map((write) => ({ accountId: write.id, version: write.version }));
+    case 'fraud':
+      return readFraud(env);
+    default:
+      throw new UnknownRunDestinationError(destination);
+  }
+}
+
+/** A destination name that is neither a built-in nor a plug-in of this run. */
+export class UnknownRunDestinationError extends Error {
+  constructor(readonly destination: string) {
+    super(`the run has no destination "${destination}"`);
+    this.name = 'UnknownRunDestinationError';
+  }
+}

@@ -1,20 +1,21 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { parsePipelineConfig } from '../../infra/config/load-config';
-import { DESTINATION_NAMES, type DestinationName, type PipelineConfig } from '../../infra/config/pipeline-config';
+import type { PipelineConfig } from '../../infra/config/pipeline-config';
 import type { DestinationPlugin } from '../../destinations/plugin';
 import { AccountsWriter } from '../../shared/accounts/writer';
 import { KinesisBridge, type BridgeStats } from '../bridge/kinesis-bridge';
 import { LocalEventSourceMapping } from '../esm';
 import { LocalFunction } from '../functions/local-function';
-import { applyDestinationFaults, describeDestinationFaults, type DestinationFaults } from '../standins/fault-spec';
-import { LOCAL_SWEEP_EVERY_MS, startLocalSweeper } from './local-sweeper';
+import { applyDestinationFaults, type DestinationFaults } from '../standins/fault-spec';
+import { startLocalSweeper } from './local-sweeper';
 import { readFinalVersions } from '../verify';
 import { runWorkload, type WorkloadResult } from '../workload';
 import { startLocalEnvironment, type LocalEnvironment } from './environment';
-import { injectFault, type Fault } from './faults';
-import { CrashCounter, gapOutcomes, injectedCounts, type FaultsReport } from './fault-report';
+import { checkFaults, injectFault, type Fault } from './faults';
+import { CrashCounter, type FaultsReport } from './fault-report';
+import { checkDestinationFaults, faultOverrides, faultSettings, faultsReport, operate, plannedModes, type OperatorTurn } from './fault-run';
 import { FunctionMetrics } from './function-metrics';
-import { actAsOperator, droppedSet, gapsOf, queueDepth, type OperatorReport } from './operator';
+import { droppedSet, gapsOf, type OperatorReport } from './operator';
 import { readAudit, readFraud, readSearch, type Accepted } from './read-back';
 import { verifyDestination, type DestinationDetails, type DestinationSummary } from './verify-pipeline';
 import { StageClock } from './stage-clock';
@@ -50,7 +51,7 @@ export interface PipelineOptions {
    * `'config'` keeps the configuration's `maxGapAgeSeconds`. @default 10 in a fault run
    */
   readonly faultGapAgeSeconds?: number | 'config';
-  /** A fault run's in-order claim (fraud's `CLAIM_TTL_SECONDS`), so a slow call outlives it within a short run. @default 10 */
+  /** A fault run's in-order claim (every in-order destination's `CLAIM_TTL_SECONDS`), so a slow call outlives it within a short run. @default 10 */
   readonly faultClaimTtlSeconds?: number;
   /** How long to wait for the destinations to converge once the workload is done (and, in a fault run, for the operator). */
   readonly convergeTimeoutMs: number;
@@ -58,7 +59,8 @@ export interface PipelineOptions {
   readonly config?: PipelineConfig;
   /**
    * Plug-in destinations to run besides the built-ins (`--destinations ...,ledger-queue`), each on its local stand-in,
-   * verified like the built-ins. Not with faults yet: the operator's redrive covers the built-ins only. @default none
+   * verified like the built-ins; in a fault run they crash, lose versions and are operated by their mode as the
+   * built-ins are. @default none
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each plug-in has its own settings and options types
   readonly plugins?: readonly DestinationPlugin<any, any>[];
@@ -96,17 +98,7 @@ export interface PipelineReport {
   };
 }
 
-/** Whether the options inject faults (crashes, destination faults, permanent gaps). */
-export function isFaultRun(options: Pick<PipelineOptions, 'crashRate' | 'destinationFaults' | 'permanentGapRate'>): boolean {
-  return (options.crashRate ?? 0) > 0 || (options.destinationFaults?.rules.length ?? 0) > 0 || (options.permanentGapRate ?? 0) > 0;
-}
-
-/** A fault run's functions: short gap age and claim, so that time-outs happen within the run (see `PipelineOptions`). */
-function faultSettings(options: PipelineOptions): { maxGapAgeSeconds: number | null; claimTtlSeconds: number } | undefined {
-  if (!isFaultRun(options)) return undefined;
-  const gapAge = options.faultGapAgeSeconds ?? 10;
-  return { maxGapAgeSeconds: gapAge === 'config' ? null : gapAge, claimTtlSeconds: options.faultClaimTtlSeconds ?? 10 };
-}
+export { isFaultRun } from './fault-run';
 
 /** What a run leaves behind for `--dump` and `--keep-running`. */
 export interface PipelineRun {
@@ -131,18 +123,9 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
   const started = Date.now();
   const suffix = options.dynamodbEndpoint ? `-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}` : '';
   const fault = faultSettings(options);
-  if (fault && (options.plugins?.length ?? 0) > 0) {
-    throw new Error('a fault run covers the built-in destinations only (the operator redrives those): leave the plug-ins out');
-  }
-  const functionOverrides: Partial<Record<DestinationName, Record<string, string>>> = {};
-  if (fault) {
-    for (const destination of DESTINATION_NAMES) {
-      functionOverrides[destination] = {
-        ...(fault.maxGapAgeSeconds !== null ? { MAX_GAP_AGE_SECONDS: String(fault.maxGapAgeSeconds) } : {}),
-        ...(destination === 'fraud' ? { CLAIM_TTL_SECONDS: String(fault.claimTtlSeconds) } : {}),
-      };
-    }
-  }
+  const planned = plannedModes(options.plugins ?? []);
+  checkDestinationFaults(options.destinationFaults, (options.plugins ?? []).map(({ runtime }) => runtime.name));
+  const functionOverrides = faultOverrides(fault, planned);
   const env = await startLocalEnvironment({
     config,
     shards: options.shards,
@@ -159,7 +142,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
   try {
     const metrics = new FunctionMetrics();
     const stages = new StageClock(env.resources.accountsTable);
-    const crashes = new CrashCounter();
+    const crashes = new CrashCounter(planned.map(({ name }) => name));
     const events: TimelineEvent[] = [];
     const mappings = {} as Record<AnyDestination, LocalEventSourceMapping>;
     const destinations = runningDestinations(config, env);
@@ -182,8 +165,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
                 rate: options.crashRate ?? 0,
                 seed: (Math.imul(options.seed >>> 0, 0x01000193) ^ (0x5eed + index)) >>> 0,
                 onCrash: ({ point }) => {
-                  // Crash injection is a fault run's, and fault runs have no plug-ins (checked above).
-                  crashes.count(destination as DestinationName, point);
+                  crashes.count(destination, point);
                   events.push({ atMs: Date.now(), destination, kind: `crash ${point}` });
                 },
               },
@@ -236,6 +218,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
         }, sweeper),
       );
     }
+    checkFaults(env, options.faults ?? []);
     for (const failure of options.faults ?? []) injectFault(env, failure);
     if (options.destinationFaults) applyDestinationFaults(env, options.destinationFaults, { seed: options.seed });
 
@@ -291,24 +274,25 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
     }
     let operator: OperatorReport | undefined;
     let operatorMs: number | undefined;
-    if (fault) {
+    const turn: OperatorTurn | undefined = fault && {
+      env,
+      config,
+      destinations: destinations.map(({ name, mode, settings }) => ({ name, mode, epoch: settings.epoch, settings })),
+      fault,
+      gaps,
+      finalVersions,
+      seed: options.seed,
+      timeoutMs: options.convergeTimeoutMs,
+      log,
+      ...(options.signal ? { signal: options.signal } : {}),
+    };
+    if (turn) {
       const operatorStarted = Date.now();
       log(
         `${converged ? 'the destinations have everything that reached the stream' : 'the destinations are quiet (or the time limit passed)'}: ` +
           `acting as the operator (${gaps.length} dropped gaps, ${crashes.total} crashes so far)`,
       );
-      operator = await actAsOperator({
-        env,
-        config,
-        gaps,
-        finalVersions,
-        seed: options.seed,
-        maxGapAgeMs: (fault.maxGapAgeSeconds ?? Math.max(...DESTINATION_NAMES.map((name) => config.destinations[name].maxGapAgeSeconds))) * 1000,
-        sweepEveryMs: LOCAL_SWEEP_EVERY_MS,
-        timeoutMs: options.convergeTimeoutMs,
-        log,
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
+      operator = await operate(turn);
       operatorMs = Date.now() - operatorStarted;
       converged = operator.drained;
     }
@@ -339,19 +323,11 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
     const verifyMs = Date.now() - convergeStarted - convergeMs - (operatorMs ?? 0);
     let ok = capture.complete && names.every((destination) => details[destination]?.ok === true);
     let faults: FaultsReport | undefined;
-    if (fault && operator) {
+    if (turn && operator) {
       // Clean only when the operator drained everything and explained everything it did: every letter gone.
-      const letters = await Promise.all(DESTINATION_NAMES.map((destination) => queueDepth(env, destination)));
-      ok = ok && operator.drained && operator.unexplained.length === 0 && letters.every((depth) => depth === 0);
-      faults = {
-        crashRate: options.crashRate ?? 0,
-        crashes: crashes.snapshot(),
-        destinationFaults: options.destinationFaults ? describeDestinationFaults(options.destinationFaults) : [],
-        injected: injectedCounts(env),
-        permanentGapRate: options.permanentGapRate ?? 0,
-        dropped: { versions: bridge.dropped.length, gaps: gapOutcomes(gaps, finalVersions, accepted, operator) },
-        settings: fault,
-      };
+      const result = await faultsReport(turn, options, operator, crashes, bridge, accepted);
+      ok = ok && result.clean;
+      faults = result.faults;
     }
     const report: PipelineReport = {
       ok,

@@ -19,6 +19,11 @@ export interface LocalStandIn {
   readonly environment: Readonly<Record<string, string>>;
   /** Everything the destination accepted, in arrival order: the pipeline verifies it as it verifies the built-ins. */
   readBack(): Promise<Accepted[]>;
+  /**
+   * `npm start -- --fail <name>:<rate>`: make that fraction of the destination's calls fail as the real service fails
+   * them (retryable), from now on; 0 ends it. Optional: without it, `--fail` for this plug-in is refused.
+   */
+  failCalls?(rate: number, seed: number): void;
   stop(): Promise<void>;
 }
 

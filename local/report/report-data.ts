@@ -3,7 +3,7 @@
  * their commit times, what each destination accepted and when, and the timed events of the run). Everything is
  * bucketed in time, so the page stays small however long the run was.
  */
-import { DESTINATION_NAMES, type DestinationName } from '../../infra/config/pipeline-config';
+import type { DestinationName } from '../../infra/config/pipeline-config';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
 import { percentile } from '../pipeline/delivery-latency';
 import type { PipelineReport } from '../pipeline/run-pipeline';
@@ -262,9 +262,11 @@ export function buildReportData(input: ReportInput): ReportData {
   const faults = report.details.faults;
   const counts: { destination: string; kind: string; count: number }[] = [];
   if (faults) {
-    for (const name of DESTINATION_NAMES) {
-      for (const [point, count] of Object.entries(faults.crashes[name].byPoint)) if (count > 0) counts.push({ destination: name, kind: `crash ${point}`, count });
-      for (const [kind, count] of Object.entries(faults.injected[name])) if (count > 0) counts.push({ destination: name, kind, count });
+    // Crashes of every destination of the run (plug-ins too); stand-in faults exist for the built-ins only.
+    const injected: Readonly<Record<string, Readonly<Record<string, number>>>> = { ...faults.injected };
+    for (const [name, crashes] of Object.entries(faults.crashes)) {
+      for (const [point, count] of Object.entries(crashes.byPoint)) if (count > 0) counts.push({ destination: name, kind: `crash ${point}`, count });
+      for (const [kind, count] of Object.entries(injected[name] ?? {})) if (count > 0) counts.push({ destination: name, kind, count });
     }
     if (faults.dropped.versions > 0) counts.push({ destination: 'stream', kind: 'versions dropped before the stream', count: faults.dropped.versions });
   }

@@ -1,0 +1,133 @@
+/**
+ * The fault-run parts of `runPipeline`, for every destination of the run (built-ins and plug-ins alike, by mode):
+ * the functions' shortened settings, the operator's turn, and the `faults` section of the report.
+ */
+import { DESTINATION_NAMES, type PipelineConfig } from '../../infra/config/pipeline-config';
+import type { DestinationPlugin } from '../../destinations/plugin';
+import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
+import { describeDestinationFaults, type DestinationFaults } from '../standins/fault-spec';
+import type { KinesisBridge } from '../bridge/kinesis-bridge';
+import type { LocalEnvironment } from './environment';
+import { gapOutcomes, injectedCounts, type CrashCounter, type FaultsReport } from './fault-report';
+import { FaultOptionError } from './faults';
+import { LOCAL_SWEEP_EVERY_MS } from './local-sweeper';
+import { actAsOperator, queueDepth, type DroppedGap, type OperatedDestination, type OperatorReport } from './operator';
+import type { Accepted } from './read-back';
+import { MODES } from './verify-pipeline';
+
+export interface FaultOptions {
+  readonly crashRate?: number;
+  readonly destinationFaults?: DestinationFaults;
+  readonly permanentGapRate?: number;
+  readonly faultGapAgeSeconds?: number | 'config';
+  readonly faultClaimTtlSeconds?: number;
+}
+
+export interface FaultSettings {
+  /** null: the configuration's `maxGapAgeSeconds`. */
+  readonly maxGapAgeSeconds: number | null;
+  readonly claimTtlSeconds: number;
+}
+
+/** Whether the options inject faults (crashes, destination faults, permanent gaps). */
+export function isFaultRun(options: Pick<FaultOptions, 'crashRate' | 'destinationFaults' | 'permanentGapRate'>): boolean {
+  return (options.crashRate ?? 0) > 0 || (options.destinationFaults?.rules.length ?? 0) > 0 || (options.permanentGapRate ?? 0) > 0;
+}
+
+/** A fault run's functions: short gap age and claim, so that time-outs happen within the run (see `PipelineOptions`). */
+export function faultSettings(options: FaultOptions): FaultSettings | undefined {
+  if (!isFaultRun(options)) return undefined;
+  const gapAge = options.faultGapAgeSeconds ?? 10;
+  return { maxGapAgeSeconds: gapAge === 'config' ? null : gapAge, claimTtlSeconds: options.faultClaimTtlSeconds ?? 10 };
+}
+
+/**
+ * Every destination the run will have and its mode, before the environment starts (the function overrides are given
+ * to it): the built-ins, then the plug-ins.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each plug-in has its own settings and options types
+export function plannedModes(plugins: readonly DestinationPlugin<any, any>[]): { name: string; mode: DeliveryMode }[] {
+  return [...DESTINATION_NAMES.map((name) => ({ name, mode: MODES[name] })), ...plugins.map(({ runtime }) => ({ name: runtime.name, mode: runtime.mode }))];
+}
+
+/**
+ * The fault run's function variables: the short gap age for every destination that waits for gaps (all but
+ * latest-state ones, which ignore it), the short claim for every in-order one (what claims an account while it calls).
+ */
+export function faultOverrides(fault: FaultSettings | undefined, destinations: readonly { name: string; mode: DeliveryMode }[]): Record<string, Record<string, string>> {
+  const overrides: Record<string, Record<string, string>> = {};
+  if (!fault) return overrides;
+  for (const { name, mode } of destinations) {
+    overrides[name] = {
+      ...(fault.maxGapAgeSeconds !== null ? { MAX_GAP_AGE_SECONDS: String(fault.maxGapAgeSeconds) } : {}),
+      ...(mode === 'in-order' ? { CLAIM_TTL_SECONDS: String(fault.claimTtlSeconds) } : {}),
+    };
+  }
+  return overrides;
+}
+
+/** Refuses `--destination-faults` rules for a destination whose stand-in has no fault profiles (a plug-in's). */
+export function checkDestinationFaults(faults: DestinationFaults | undefined, plugins: readonly string[]): void {
+  // The parser knows the built-ins' profiles only; a rule can name nothing else today, but say so if one ever does.
+  const named = new Set(faults?.rules.map((rule) => rule.destination as string) ?? []);
+  const unsupported = plugins.filter((name) => named.has(name));
+  if (unsupported.length > 0) {
+    throw new FaultOptionError('--destination-faults', `plug-in ${unsupported.join(', ')} has no fault profiles for its local stand-in (only ${DESTINATION_NAMES.join(', ')} have)`);
+  }
+}
+
+export interface OperatorTurn {
+  readonly env: LocalEnvironment;
+  readonly config: PipelineConfig;
+  readonly destinations: readonly (OperatedDestination & { readonly settings: { readonly maxGapAgeSeconds: number } })[];
+  readonly fault: FaultSettings;
+  readonly gaps: readonly DroppedGap[];
+  readonly finalVersions: ReadonlyMap<string, number>;
+  readonly seed: number;
+  readonly timeoutMs: number;
+  readonly log: (message: string) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** Acts as the operator over every destination of the run. */
+export function operate(turn: OperatorTurn): Promise<OperatorReport> {
+  const { fault, destinations } = turn;
+  const gapAgeSeconds = fault.maxGapAgeSeconds ?? Math.max(...destinations.map(({ settings }) => settings.maxGapAgeSeconds));
+  return actAsOperator({
+    env: turn.env,
+    config: turn.config,
+    destinations: destinations.map(({ name, mode, epoch }) => ({ name, mode, epoch })),
+    gaps: turn.gaps,
+    finalVersions: turn.finalVersions,
+    seed: turn.seed,
+    maxGapAgeMs: gapAgeSeconds * 1000,
+    sweepEveryMs: LOCAL_SWEEP_EVERY_MS,
+    timeoutMs: turn.timeoutMs,
+    log: turn.log,
+    ...(turn.signal ? { signal: turn.signal } : {}),
+  });
+}
+
+/** Whether the fault run ended clean (every letter of every destination gone, nothing unexplained), and its report section. */
+export async function faultsReport(
+  turn: OperatorTurn,
+  options: FaultOptions,
+  operator: OperatorReport,
+  crashes: CrashCounter,
+  bridge: Pick<KinesisBridge, 'dropped'>,
+  accepted: Readonly<Record<string, readonly Accepted[]>>,
+): Promise<{ clean: boolean; faults: FaultsReport }> {
+  const letters = await Promise.all(turn.destinations.map(({ name }) => queueDepth(turn.env, name)));
+  return {
+    clean: operator.drained && operator.unexplained.length === 0 && letters.every((depth) => depth === 0),
+    faults: {
+      crashRate: options.crashRate ?? 0,
+      crashes: crashes.snapshot(),
+      destinationFaults: options.destinationFaults ? describeDestinationFaults(options.destinationFaults) : [],
+      injected: injectedCounts(turn.env),
+      permanentGapRate: options.permanentGapRate ?? 0,
+      dropped: { versions: bridge.dropped.length, gaps: gapOutcomes(turn.gaps, turn.finalVersions, accepted, operator, turn.destinations) },
+      settings: turn.fault,
+    },
+  };
+}
