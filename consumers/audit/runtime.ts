@@ -1,7 +1,8 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { boolean } from '../../shared/config/env';
 import { readAuditSettings } from '../../shared/config/consumer-config';
 import type { RuntimePlugin } from '../../shared/destination-plugin/runtime-plugin';
+import { auditObjectKey } from './audit-object';
 import { S3AuditLog } from './s3-audit-log';
 
 export interface AuditRuntimeSettings {
@@ -19,5 +20,22 @@ export const auditRuntime: RuntimePlugin<AuditRuntimeSettings> = {
   createDestination(settings, { retrier, clientConfig }) {
     const client = new S3Client({ ...clientConfig('AWS_ENDPOINT_URL_S3'), forcePathStyle: settings.forcePathStyle });
     return { destination: new S3AuditLog({ client, bucket: settings.bucket, prefix: settings.prefix, retrier }), close: () => client.destroy() };
+  },
+  /** `fanout reconcile --contents`: an account's current version is held when its object exists (HeadObject). */
+  reconcileReader(settings, { clientConfig }) {
+    const client = new S3Client({ ...clientConfig('AWS_ENDPOINT_URL_S3'), forcePathStyle: settings.forcePathStyle });
+    return {
+      async read({ accountId, version }) {
+        try {
+          await client.send(new HeadObjectCommand({ Bucket: settings.bucket, Key: auditObjectKey(accountId, version, settings.prefix) }));
+          return version;
+        } catch (error) {
+          const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+          if (status === 404 || (error as Error).name === 'NotFound') return null;
+          throw error;
+        }
+      },
+      close: () => client.destroy(),
+    };
   },
 };

@@ -20,11 +20,25 @@ export const searchRuntime: RuntimePlugin<SearchRuntimeSettings> = {
     maxBulkBytes: integer(env, 'SEARCH_MAX_BULK_BYTES', DEFAULT_MAX_BULK_BYTES, { min: 1_024, max: 100 * 1024 * 1024 }),
   }),
   createDestination(search, { retrier, region }) {
-    const signer =
-      search.auth === 'sigv4' ? AwsSigv4Signer({ region: search.region ?? region, service: search.sigv4Service, getCredentials: defaultProvider() }) : {};
     // The adapter owns retries (maxRetries: 0) so that each one is counted and bounded by the invocation's time.
-    const client = new Client({ ...signer, node: search.endpoint, maxRetries: 0, requestTimeout: REQUEST_TIMEOUTS.requestTimeoutMs });
+    const client = new Client({ ...signerOf(search, region), node: search.endpoint, maxRetries: 0, requestTimeout: REQUEST_TIMEOUTS.requestTimeoutMs });
     const destination = new OpenSearchIndex({ client, index: search.index, bulkSize: search.bulkSize, maxBulkBytes: search.maxBulkBytes, retrier });
     return { destination, close: () => void client.close() };
   },
+  /** `fanout reconcile --contents`: the version of the account's document (external versioning), or none. */
+  reconcileReader(search, { region }) {
+    const client = new Client({ ...signerOf(search, region), node: search.endpoint, maxRetries: 2, requestTimeout: 10_000 });
+    return {
+      async read({ accountId }) {
+        const response = await client.get({ index: search.index, id: accountId, _source: false }, { ignore: [404] });
+        const body = response.body as { found?: boolean; _version?: number };
+        return response.statusCode === 404 || !body.found ? null : (body._version ?? null);
+      },
+      close: () => void client.close(),
+    };
+  },
 };
+
+function signerOf(search: SearchRuntimeSettings, region: string) {
+  return search.auth === 'sigv4' ? AwsSigv4Signer({ region: search.region ?? region, service: search.sigv4Service, getCredentials: defaultProvider() }) : {};
+}

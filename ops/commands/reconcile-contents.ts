@@ -1,8 +1,3 @@
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { Client } from '@opensearch-project/opensearch';
-import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws-v3';
-import { auditObjectKey } from '../../consumers/audit/audit-object';
 import type { AccountImage } from '../../shared/accounts/account';
 import { readConsumerConfig } from '../../shared/config/consumer-config';
 import { buildPluginRuntime } from '../../shared/destination-plugin/plugin-runtime';
@@ -27,18 +22,14 @@ export interface Repair {
 }
 
 /**
- * How the destination's contents can be read: audit and search by `fanout`'s own readers, a plug-in by its runtime
- * half's `reconcileReader`; or why they cannot (`note`), which `reconcile` prints.
+ * How the destination's contents can be read, built-in or plug-in alike: by its runtime half's `reconcileReader` (audit
+ * by HeadObject, search by GET of the document); or why they cannot (`note`), which `reconcile` prints.
  */
 export async function contentReader(
   target: PipelineTarget,
   name: string,
   runtimes: Readonly<Record<string, AnyRuntimePlugin>> = {},
 ): Promise<{ reader: ContentReader } | { note: string }> {
-  if (!Object.hasOwn(runtimes, name)) {
-    if (name === 'audit' || name === 'search') return { reader: await builtInReader(target, name) };
-    if (name === 'fraud') return { note: 'an EventBridge bus keeps nothing readable: only the ledger was compared' };
-  }
   const plugin = await runtimeOf(name, runtimes);
   if (!plugin) {
     return { note: `plug-in ${name} is not one fanout knows (destinations/registry.ts lists those it ships with), so it has no reconcile reader here: only the ledger was compared` };
@@ -47,56 +38,6 @@ export async function contentReader(
   // The reader gets what the function has: its settings from the function environment, and the same client options.
   const env = { AWS_REGION: await target.dynamodb.config.region(), ...(await target.environment(name)) };
   return { reader: plugin.reconcileReader(plugin.readSettings(env), await adapterContext(target, env)) };
-}
-
-/** What the destination holds of each account: audit by HeadObject, search by GET of the document. */
-async function builtInReader(target: PipelineTarget, name: 'audit' | 'search'): Promise<ContentReader> {
-  const env = await target.environment(name);
-  const region = await target.dynamodb.config.region();
-  const localCredentials =
-    target.kind === 'local' && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-      ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } }
-      : {};
-  if (name === 'audit') {
-    const bucket = env.AUDIT_BUCKET_NAME;
-    if (!bucket) throw new Error('the audit function environment has no AUDIT_BUCKET_NAME');
-    const prefix = env.AUDIT_KEY_PREFIX ?? 'changes/';
-    const s3 = new S3Client({
-      region,
-      ...localCredentials,
-      ...(env.AWS_ENDPOINT_URL_S3 ? { endpoint: env.AWS_ENDPOINT_URL_S3 } : {}),
-      forcePathStyle: env.S3_FORCE_PATH_STYLE === 'true',
-    });
-    return {
-      async read({ accountId, version }) {
-        try {
-          await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: auditObjectKey(accountId, version, prefix) }));
-          return version;
-        } catch (error) {
-          const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-          if (status === 404 || (error as Error).name === 'NotFound') return null;
-          throw error;
-        }
-      },
-      close: () => s3.destroy(),
-    };
-  }
-  const endpoint = env.SEARCH_ENDPOINT;
-  if (!endpoint) throw new Error('the search function environment has no SEARCH_ENDPOINT');
-  const index = env.SEARCH_INDEX ?? 'accounts';
-  const signer =
-    (env.SEARCH_AUTH ?? 'sigv4') === 'sigv4'
-      ? AwsSigv4Signer({ region: env.SEARCH_REGION ?? region, service: env.SEARCH_SIGV4_SERVICE === 'aoss' ? 'aoss' : 'es', getCredentials: defaultProvider() })
-      : {};
-  const client = new Client({ ...signer, node: endpoint, maxRetries: 2, requestTimeout: 10_000 });
-  return {
-    async read({ accountId }) {
-      const response = await client.get({ index, id: accountId, _source: false }, { ignore: [404] });
-      const body = response.body as { found?: boolean; _version?: number };
-      return response.statusCode === 404 || !body.found ? null : (body._version ?? null);
-    },
-    close: () => void client.close(),
-  };
 }
 
 /**

@@ -186,8 +186,7 @@ function printReport(
     };
     list('lagging (watermark below the table)', entry.lagging.map((a) => `${a.accountId}  table v${a.version}  watermark v${a.watermark}`));
     list('missing (no watermark)', entry.missing.map((a) => `${a.accountId}  table v${a.version}`));
-    const [none, some] = name === 'audit' ? ['no object', 'object'] : name === 'search' ? ['no document', 'document v'] : ['holds nothing', 'holds v'];
-    const holds = (found: number | null): string => (found === null ? none : name === 'audit' ? some : `${some}${found}`);
+    const holds = (found: number | null): string => (found === null ? 'holds nothing' : `holds v${found}`);
     list('mismatched in the destination', (entry.contents?.mismatched ?? []).map((a) => `${a.accountId}  table v${a.version}  ${holds(a.found)}`));
     if (entry.contents?.note) io.out(`${name}: contents not checked: ${entry.contents.note}`);
     if (entry.repair) {
