@@ -9,6 +9,7 @@ import { status } from '../../ops/commands/status';
 import { recordingIO } from '../../ops/io';
 import { localTarget, type PipelineTarget } from '../../ops/target';
 import { LEDGER_PARTITION_KEY, LEDGER_SORT_KEY, WATERMARK_SORT_KEY, ledgerPartitionKey } from '../../shared/ledger/ledger-table';
+import { TINY_RUN } from '../support/small-runs';
 
 /** The one JSON document a command printed. */
 function parsed<T = any>(io: { lines: string[] }): T {
@@ -21,15 +22,8 @@ describe('fanout status and reconcile on a local pipeline', () => {
 
   beforeAll(async () => {
     run = await runPipeline({
-      accounts: 5,
-      changes: 30,
+      ...TINY_RUN,
       seed: 3,
-      shards: 2,
-      duplicateRate: 0.1,
-      reorderRate: 0.2,
-      reorderWindow: 4,
-      concurrency: 4,
-      convergeTimeoutMs: 60_000,
       dynamodbEndpoint: inject('dynamodbEndpoint'),
     });
     target = localTarget(localStateOf(run.env, run.config));

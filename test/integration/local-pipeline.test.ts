@@ -2,18 +2,9 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { DESTINATION_NAMES } from '../../infra/config/pipeline-config';
 import type { PipelineRun } from '../../local/pipeline/run-pipeline';
 import { runPipeline } from '../../local/pipeline/run-pipeline';
+import { SMALL_RUN } from '../support/small-runs';
 
-const SMALL = {
-  accounts: 6,
-  changes: 90,
-  seed: 11,
-  shards: 2,
-  duplicateRate: 0.2,
-  reorderRate: 0.3,
-  reorderWindow: 6,
-  concurrency: 4,
-  convergeTimeoutMs: 60_000,
-} as const;
+const SMALL = { ...SMALL_RUN, seed: 11 } as const;
 
 /** Each account's versions in the order a destination accepted them. */
 function byAccount(accepted: readonly { accountId: string; version: number }[]): Map<string, number[]> {

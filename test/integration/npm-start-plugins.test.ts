@@ -8,6 +8,7 @@ import { ledgerQueue } from '../../destinations/ledger-queue';
 import { runPipeline, type PipelineRun } from '../../local/pipeline/run-pipeline';
 import { buildReportData } from '../../local/report/report-data';
 import { chartIds, renderReportHtml } from '../../local/report/report-html';
+import { SMALL_RUN } from '../support/small-runs';
 
 const run = promisify(execFile);
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -31,15 +32,8 @@ describe('npm start with a plug-in destination: ledger-queue (SQS FIFO on fauxqs
 
   it('delivers every version of every account in order, as read back from the FIFO queue, with chaos on', async () => {
     const pipeline = await runPipeline({
-      accounts: 6,
-      changes: 90,
+      ...SMALL_RUN,
       seed: 12,
-      shards: 2,
-      duplicateRate: 0.2,
-      reorderRate: 0.3,
-      reorderWindow: 6,
-      concurrency: 4,
-      convergeTimeoutMs: 60_000,
       plugins: [ledgerQueue],
       dynamodbEndpoint: inject('dynamodbEndpoint'),
     });

@@ -23,6 +23,7 @@ import { encodeDeadLetter } from '../../shared/dead-letter/dead-letter-message';
 import type { AdapterContext } from '../../shared/destination-plugin/runtime-plugin';
 import type { DeadLetter } from '../../shared/ordering/ports';
 import { accountHistory } from '../support/histories';
+import { TINY_RUN } from '../support/small-runs';
 
 const execute = promisify(execFile);
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -53,15 +54,8 @@ describe('fanout on a local pipeline with a plug-in destination (ledger-queue)',
 
   beforeAll(async () => {
     run = await runPipeline({
-      accounts: 5,
-      changes: 30,
+      ...TINY_RUN,
       seed: 21,
-      shards: 2,
-      duplicateRate: 0.1,
-      reorderRate: 0.2,
-      reorderWindow: 4,
-      concurrency: 4,
-      convergeTimeoutMs: 60_000,
       plugins: [ledgerQueue],
       dynamodbEndpoint: inject('dynamodbEndpoint'),
     });
