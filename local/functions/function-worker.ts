@@ -12,6 +12,12 @@ const { entry, functionName, crashes } = workerData as { entry: string; function
 const hooks = crashes ? await import('./crash-hooks') : undefined;
 hooks?.installCrashHooks();
 const loaded = import(pathToFileURL(entry).href) as Promise<{ handler: (event: unknown, context: unknown) => Promise<unknown> }>;
+// Lambda's init phase (the module's load) is not part of an invocation's timeout: tell the environment when it is over.
+// A module that fails to load still ends init; each invocation then answers with its error.
+void loaded.then(
+  () => parentPort?.postMessage({ initDone: true }),
+  () => parentPort?.postMessage({ initDone: true }),
+);
 
 parentPort?.on('message', (request: InvokeRequest) => {
   void (async (): Promise<InvokeResponse> => {

@@ -2,7 +2,10 @@ import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { prng } from '../prng';
-import { crashPointOfExitCode, type CrashPlan, type CrashPoint, type InvokeRequest, type InvokeResponse } from './protocol';
+import { crashPointOfExitCode, type CrashPlan, type CrashPoint, type InitDone, type InvokeRequest, type InvokeResponse } from './protocol';
+
+/** Lambda's limit on an execution environment's init phase (loading the handler module), apart from the timeout. */
+const INIT_LIMIT_MS = 10_000;
 
 export type { CrashPoint } from './protocol';
 
@@ -181,6 +184,10 @@ class Environment {
   readonly #functionName: string;
   readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void }>();
   #nextId = 1;
+  /** Settles when the handler module has loaded: an invocation's timeout starts after init, as on Lambda. */
+  readonly #initDone: Promise<void>;
+  #endInit: (() => void) | undefined;
+  #initialized = false;
 
   constructor(options: LocalFunctionOptions) {
     this.#functionName = options.functionName;
@@ -193,7 +200,9 @@ class Environment {
     for (const stream of [this.#worker.stdout, this.#worker.stderr]) {
       createInterface({ input: stream }).on('line', (line) => options.onLogLine?.(line));
     }
-    this.#worker.on('message', (response: InvokeResponse) => {
+    this.#initDone = new Promise((resolve) => (this.#endInit = resolve));
+    this.#worker.on('message', (response: InvokeResponse | InitDone) => {
+      if ('initDone' in response) return this.#endInit?.();
       const waiting = this.#pending.get(response.id);
       if (!waiting) return;
       this.#pending.delete(response.id);
@@ -210,14 +219,32 @@ class Environment {
     });
   }
 
+  /** Waits for init to end, at most `INIT_LIMIT_MS`; false when it did not. */
+  async #init(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), INIT_LIMIT_MS)));
+    const ended = await Promise.race([this.#initDone.then(() => true), limit]);
+    clearTimeout(timer);
+    this.#initialized = ended;
+    return ended;
+  }
+
   #failAll(error: unknown): void {
+    // A worker that died during init ends init: the invocations waiting for it fail below (it is dead).
+    this.#endInit?.();
     for (const waiting of this.#pending.values()) waiting.reject(error);
     this.#pending.clear();
   }
 
   /** Runs one invocation; rejects with `TimedOut` (the environment then dead) if it is still running after `timeoutMs`. */
-  invoke(event: unknown, timeoutMs: number, crash?: CrashPlan): Promise<unknown> {
-    if (this.dead) return Promise.reject(new RuntimeExit(-1, undefined));
+  async invoke(event: unknown, timeoutMs: number, crash?: CrashPlan): Promise<unknown> {
+    // Lambda gives init its own limit (10 s), apart from the function timeout.
+    if (!this.#initialized && !(await this.#init())) {
+      this.dead = true;
+      void this.#worker.terminate();
+      throw new TimedOut(INIT_LIMIT_MS);
+    }
+    if (this.dead) throw new RuntimeExit(-1, undefined);
     const id = this.#nextId++;
     const request: InvokeRequest = { id, event, timeoutMs, ...(crash ? { crash } : {}) };
     return new Promise((resolve, reject) => {

@@ -7,6 +7,11 @@ export interface InvokeRequest {
   readonly crash?: CrashPlan;
 }
 
+/** Sent once by the worker when the handler module has loaded (or failed to): its init phase is over. */
+export interface InitDone {
+  readonly initDone: true;
+}
+
 export type InvokeResponse =
   | { readonly id: number; readonly ok: true; readonly result: unknown }
   | { readonly id: number; readonly ok: false; readonly error: { name: string; message: string; stack?: string } };
