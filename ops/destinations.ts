@@ -1,15 +1,14 @@
 import { DESTINATION_NAMES, type DestinationName } from '../infra/config/pipeline-config';
 import { DESTINATION_MODES } from '../shared/config/consumer-config';
+import { DESTINATION_NAME_PATTERN } from '../shared/destination-plugin/runtime-plugin';
 import type { DeliveryMode } from '../shared/ordering/delivery-mode';
 
 /**
  * Destination names as `fanout` sees them: the built-ins and any plug-in a target has. Nothing here imports
- * `aws-cdk-lib` (the CLI should start fast), so `titleOf` and the name pattern are restated from the infrastructure
- * code (`infra/ordered-fanout.ts`, `infra/plugins/infra-plugin.ts`), which names the stack outputs with them.
+ * `aws-cdk-lib` (the CLI should start fast), so `titleOf` is restated from the infrastructure code (`infra/ordered-fanout.ts`, `infra/plugins/infra-plugin.ts`), which names the stack outputs with them.
  */
 
-/** A destination name: a built-in's, or a plug-in's (lower case letters, digits and '-', as `checkPluginNames` wants). */
-export const DESTINATION_NAME_PATTERN = /^[a-z][a-z0-9-]{0,29}$/;
+export { DESTINATION_NAME_PATTERN };
 export const DELIVERY_MODES: readonly DeliveryMode[] = ['every-version', 'latest-state', 'in-order'];
 
 /** `audit` → `Audit`, `ledger-queue` → `LedgerQueue`: the prefix of a destination's stack outputs. */

@@ -6,6 +6,7 @@ import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
 import { DESTINATION_NAMES, type AlarmThresholds, type DestinationSettings } from '../config/pipeline-config';
 import type { DestinationOverrides } from '../ordered-fanout-props';
 import type { DestinationTarget } from '../constructs/destination-target';
+import { DESTINATION_NAME_PATTERN } from '../../shared/destination-plugin/runtime-plugin';
 
 /**
  * The infrastructure half of a destination plug-in: what `OrderedFanout` builds for it besides what every destination
@@ -99,14 +100,12 @@ export function pluginDestination<Options, Name extends string>(
   return { plugin, options, ...(settings ? { settings } : {}) };
 }
 
-/** A plug-in's name: lower case, it prefixes ledger keys, function and alarm names. */
-const PLUGIN_NAME = /^[a-z][a-z0-9-]{0,29}$/;
 
 /** Plug-in names must be distinct, not a built-in's, and fit where they go (ledger keys, alarm and function names). */
 export function checkPluginNames(plugins: readonly { readonly plugin: { readonly name: string } }[], path: string): void {
   const seen = new Set<string>(DESTINATION_NAMES);
   for (const { plugin } of plugins) {
-    if (!PLUGIN_NAME.test(plugin.name)) throw new Error(`${path}: plug-in name must match ${PLUGIN_NAME}, got "${plugin.name}"`);
+    if (!DESTINATION_NAME_PATTERN.test(plugin.name)) throw new Error(`${path}: plug-in name must match ${DESTINATION_NAME_PATTERN}, got "${plugin.name}"`);
     if (seen.has(plugin.name)) throw new Error(`${path}: plug-in name "${plugin.name}" is taken (a built-in or another plug-in)`);
     seen.add(plugin.name);
   }

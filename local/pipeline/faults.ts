@@ -1,4 +1,5 @@
 import { DESTINATION_NAMES } from '../../infra/config/pipeline-config';
+import { DESTINATION_NAME_PATTERN } from '../../shared/destination-plugin/runtime-plugin';
 import type { LocalEnvironment } from './environment';
 
 /** `--fail <destination>:<rate>`: the destination's service fails that fraction of its calls. */
@@ -19,13 +20,11 @@ export class FaultOptionError extends Error {
   }
 }
 
-/** As plug-in names are spelled (`destinations/plugin.ts`): the run, not the parser, knows which plug-ins there are. */
-const NAME = /^[a-z][a-z0-9-]{0,29}$/;
-
 export function parseFault(text: string): Fault {
   const [destination = '', rateText] = text.split(':');
   const rate = Number(rateText);
-  if (!NAME.test(destination) || rateText === undefined || rateText.trim() === '' || !(rate >= 0 && rate <= 1)) {
+  // Only the spelling is checked here: the run, not the parser, knows which plug-ins there are.
+  if (!DESTINATION_NAME_PATTERN.test(destination) || rateText === undefined || rateText.trim() === '' || !(rate >= 0 && rate <= 1)) {
     throw new RangeError(
       `--fail expects <destination>:<rate> with a destination of the run (${DESTINATION_NAMES.join(', ')} or a plug-in of --destinations) and a rate in 0..1, got "${text}"`,
     );

@@ -44,3 +44,9 @@ export interface ReconcileReader {
   read(account: { readonly accountId: string; readonly version: number }): Promise<number | null>;
   close(): void;
 }
+
+/**
+ * How a destination's name is spelled (built-ins and plug-ins alike): lower case, as it prefixes ledger keys and
+ * function and alarm names. One rule for the stack, `fanout` and `npm start`.
+ */
+export const DESTINATION_NAME_PATTERN = /^[a-z][a-z0-9-]{0,29}$/;
