@@ -45,30 +45,22 @@ async function timed(work: () => Promise<void>): Promise<{ ms: number; cpuMs: nu
   return { ms, cpuMs: (used.user + used.system) / 1000 };
 }
 
-/** Decode only, and one no-op destination call per batch. */
+/** Decode only, and one no-op destination call per batch: one whole run (`bench/profile.ts`). */
 export async function runPassThrough(batches: Batches): Promise<RunResult> {
-  const destination = noopDestination('pass-through', 'every-version');
-  const time = await timed(async () => {
-    for (const batch of batches) await destination.deliver(decodeBatch(batch).map(asDelivery));
-  });
-  return { ...time, counts: zeroCounts(), ledgerWrites: 0, ledgerReads: 0, deliveries: destination.deliveries, destinationCalls: destination.calls };
+  return runWhole(passThroughContender(), batches);
 }
 
-/** Decode and `OrderingEngine.process` per batch, with a fresh in-memory ledger. */
+/** Decode and `OrderingEngine.process` per batch, with a fresh in-memory ledger: one whole run. */
 export async function runEngine(batches: Batches, variant: Variant): Promise<RunResult> {
-  const ledger = new InMemoryLedger({ destination: 'bench', epoch: 'live' });
-  const { engine, destination } = makeEngine(variant, { ledger, deadLetters: noopDeadLetters }, 'bench');
-  const counts = zeroCounts();
-  const time = await timed(async () => {
-    for (const batch of batches) {
-      const records = decodeBatch(batch);
-      const lane = variant.homeLanes ? records[0]?.shardId : undefined;
-      const outcome = await engine.process(records, lane === undefined ? {} : { lane });
-      addCounts(counts, outcome.counts);
-    }
-  });
-  const { reads, writes } = ledger instanceof InMemoryLedger ? ledger.store.requests : { reads: 0, writes: 0 };
-  return { ...time, counts, ledgerWrites: writes, ledgerReads: reads, deliveries: destination.deliveries, destinationCalls: destination.calls };
+  return runWhole(engineContender(variant), batches);
+}
+
+async function runWhole(contender: Contender, batches: Batches): Promise<RunResult> {
+  return contender.result(
+    await timed(async () => {
+      for (const batch of batches) await contender.step(batch);
+    }),
+  );
 }
 
 const median = (values: readonly number[]): number => {
@@ -84,12 +76,17 @@ export interface VariantThroughput {
   readonly isDefault: boolean;
   /** From the median wall time. */
   readonly recordsPerSecond: number;
-  /** passThroughRecordsPerSecond / recordsPerSecond (medians of wall time). */
+  /**
+   * Median over rounds of (this mode's wall time / pass-through's wall time in the same round), both summed over the
+   * same interleaved chunks: the headline ratio.
+   */
   readonly overheadRatio: number;
-  /** Median over rounds of (engine wall time / pass-through wall time of the same round): less sensitive to load drift. */
-  readonly overheadRatioPairedMedian: number;
-  /** The same ratio on process CPU time (medians): less sensitive to other processes on the machine. */
+  /** pass-through's median wall time / this mode's median wall time, over whole rounds. */
+  readonly overheadRatioOfMedians: number;
+  /** The per-round ratio on process CPU time (median over rounds). */
   readonly cpuOverheadRatio: number;
+  /** Every round's wall-time ratio: how much the machine moved it. */
+  readonly roundRatios: number[];
   readonly medianMs: number;
   readonly medianCpuMs: number;
   readonly runsMs: number[];
@@ -107,11 +104,71 @@ export interface ThroughputReport {
   readonly rounds: number;
   readonly warmupRounds: number;
   readonly warmupBatches: number;
+  readonly chunkBatches: number;
+}
+
+/** Pass-through or one engine variant, run a chunk of batches at a time, its time summed over the chunks. */
+interface Contender {
+  readonly key: string;
+  step(batch: Batches[number]): Promise<void>;
+  result(time: { ms: number; cpuMs: number }): RunResult;
+}
+
+function passThroughContender(): Contender {
+  const destination = noopDestination('pass-through', 'every-version');
+  return {
+    key: PASS,
+    step: async (batch) => {
+      await destination.deliver(decodeBatch(batch).map(asDelivery));
+    },
+    result: (time) => ({ ...time, counts: zeroCounts(), ledgerWrites: 0, ledgerReads: 0, deliveries: destination.deliveries, destinationCalls: destination.calls }),
+  };
+}
+
+function engineContender(variant: Variant): Contender {
+  const ledger = new InMemoryLedger({ destination: 'bench', epoch: 'live' });
+  const { engine, destination } = makeEngine(variant, { ledger, deadLetters: noopDeadLetters }, 'bench');
+  const counts = zeroCounts();
+  return {
+    key: variant.key,
+    step: async (batch) => {
+      const records = decodeBatch(batch);
+      const lane = variant.homeLanes ? records[0]?.shardId : undefined;
+      addCounts(counts, (await engine.process(records, lane === undefined ? {} : { lane })).counts);
+    },
+    result: (time) => ({ ...time, counts, ledgerWrites: ledger.store.requests.writes, ledgerReads: ledger.store.requests.reads, deliveries: destination.deliveries, destinationCalls: destination.calls }),
+  };
+}
+
+const PASS = 'pass-through';
+
+/**
+ * One round: pass-through and every variant over the same batches, `chunkBatches` at a time, taking turns per chunk
+ * (the order rotating, so none always follows another). A chunk lasts tens of milliseconds, so whatever else the
+ * machine is doing lands on every contender alike; whole runs one after another would each meet different load.
+ */
+async function interleavedRound(batches: Batches, variants: readonly Variant[], chunkBatches: number): Promise<Map<string, RunResult>> {
+  const contenders = [passThroughContender(), ...variants.map(engineContender)];
+  const spent = contenders.map(() => ({ ms: 0, cpuMs: 0 }));
+  for (let start = 0, chunk = 0; start < batches.length; start += chunkBatches, chunk += 1) {
+    const slice = batches.slice(start, start + chunkBatches);
+    for (let turn = 0; turn < contenders.length; turn += 1) {
+      const index = (chunk + turn) % contenders.length;
+      const contender = contenders[index] as Contender;
+      const time = await timed(async () => {
+        for (const batch of slice) await contender.step(batch);
+      });
+      const total = spent[index] as { ms: number; cpuMs: number };
+      total.ms += time.ms;
+      total.cpuMs += time.cpuMs;
+    }
+  }
+  return new Map(contenders.map((contender, index) => [contender.key, contender.result(spent[index] as { ms: number; cpuMs: number })]));
 }
 
 /**
- * Runs pass-through and every variant round-robin (so drift, GC pauses and other load spread evenly) after warm-up
- * rounds over the first `warmupFraction` of the batches, and takes the median of each.
+ * Warm-up rounds over the first `warmupFraction` of the batches, then `rounds` interleaved rounds (see
+ * `interleavedRound`) over all of them; each mode's overhead is the median of its per-round ratios to pass-through.
  */
 export async function measureThroughput(
   workload: ThroughputWorkload,
@@ -119,30 +176,32 @@ export async function measureThroughput(
     rounds: number;
     warmupRounds: number;
     warmupFraction?: number;
+    /** Batches per interleaved chunk. @default 10 */
+    chunkBatches?: number;
     variants?: readonly Variant[];
     log?: (line: string) => void;
   },
 ): Promise<ThroughputReport> {
   const variants = options.variants ?? VARIANTS;
+  const chunkBatches = options.chunkBatches ?? 10;
   const records = workload.stats.records;
   const warmupBatches = Math.ceil(workload.batches.length * (options.warmupFraction ?? 1));
   for (let round = 0; round < options.warmupRounds; round += 1) {
-    const batches = workload.batches.slice(0, warmupBatches);
-    await runPassThrough(batches);
-    for (const variant of variants) await runEngine(batches, variant);
+    await interleavedRound(workload.batches.slice(0, warmupBatches), variants, chunkBatches);
     options.log?.(`  warm-up ${round + 1} done (${warmupBatches} batches)`);
   }
   const passRuns: RunResult[] = [];
   const runs = new Map<string, RunResult[]>(variants.map((variant) => [variant.key, []]));
   for (let round = 0; round < options.rounds; round += 1) {
-    const pass = await runPassThrough(workload.batches);
+    const results = await interleavedRound(workload.batches, variants, chunkBatches);
+    const pass = results.get(PASS) as RunResult;
     passRuns.push(pass);
     const line: string[] = [`pass-through ${pass.ms.toFixed(0)} ms`];
     for (const variant of variants) {
-      const result = await runEngine(workload.batches, variant);
+      const result = results.get(variant.key) as RunResult;
       checkRun(variant, result, workload);
       runs.get(variant.key)?.push(result);
-      line.push(`${variant.label} ${result.ms.toFixed(0)} ms`);
+      line.push(`${variant.label} ${result.ms.toFixed(0)} ms (${(result.ms / pass.ms).toFixed(2)}×)`);
     }
     options.log?.(`  round ${round + 1}/${options.rounds}: ${line.join(', ')}`);
   }
@@ -156,15 +215,17 @@ export async function measureThroughput(
     const cpuMs = median(results.map((result) => result.cpuMs));
     const last = results.at(-1) as RunResult;
     const rps = (records / ms) * 1000;
+    const roundRatios = results.map((result, i) => result.ms / (passRuns[i] as RunResult).ms);
     report[variant.key] = {
       label: variant.label,
       mode: variant.mode,
       inOrderCommit: variant.inOrderCommit ?? 'per-version',
       isDefault: variant.isDefault,
       recordsPerSecond: Math.round(rps),
-      overheadRatio: round(passRps / rps, 3),
-      overheadRatioPairedMedian: round(median(results.map((result, i) => result.ms / (passRuns[i] as RunResult).ms)), 3),
-      cpuOverheadRatio: round(cpuMs / passCpuMs, 3),
+      overheadRatio: round(median(roundRatios), 3),
+      overheadRatioOfMedians: round(passRps / rps, 3),
+      cpuOverheadRatio: round(median(results.map((result, i) => result.cpuMs / (passRuns[i] as RunResult).cpuMs)), 3),
+      roundRatios: roundRatios.map((ratio) => round(ratio, 3)),
       medianMs: round(ms, 1),
       medianCpuMs: round(cpuMs, 1),
       runsMs: results.map((result) => round(result.ms, 1)),
@@ -185,6 +246,7 @@ export async function measureThroughput(
     rounds: options.rounds,
     warmupRounds: options.warmupRounds,
     warmupBatches,
+    chunkBatches,
   };
 }
 

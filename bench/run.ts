@@ -6,13 +6,15 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DESTINATION_NAMES } from '../infra/config/pipeline-config';
 import { startDynamoDBLocal, type RunningDynamoDBLocal } from '../local/emulators/dynamodb-local';
-import { measureThroughput, VARIANTS, type ThroughputReport } from './engine-throughput';
+import { VARIANTS, type ThroughputReport } from './engine-throughput';
+import { runBundled } from './bundled';
+import type { EngineChildResult } from './engine-child';
 import { table } from './format';
 import { CONTENDERS, measureLedgerCost, type ContenderCost } from './ledger-cost';
 import { measurePermanentGap } from './permanent-gap';
 import { measureScale, type ScaleRow, type ScaleShape } from './scale';
 import { LATENCY_TARGETS, measureLatency, type LatencyReport } from './latency';
-import { ledgerWorkload, round, throughputWorkload, type ThroughputWorkload } from './workloads';
+import { ledgerWorkload, round } from './workloads';
 
 /**
  * `npm run bench`: (a) engine throughput against decode-only pass-through, with an in-memory ledger; (b) ledger
@@ -29,11 +31,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
 const log = (line: string) => console.log(line);
 
-async function engineSection(workload: ThroughputWorkload) {
-  const s = workload.stats;
-  log(`\n(a) Engine throughput: ${s.records.toLocaleString('en-US')} records (${s.uniqueChanges.toLocaleString('en-US')} changes of ${workload.options.accounts} accounts, ${s.duplicates} duplicates, ${s.swaps} adjacent-version swaps) in ${s.batches} batches of ${workload.options.batchSize}, ~${s.meanAccountsPerBatch} accounts per batch`);
-  log(`    ${WARMUP} warm-up round(s) on 30% of the batches, then median of ${ROUNDS} rounds, variants round-robin`);
-  const report = await measureThroughput(workload, { rounds: ROUNDS, warmupRounds: WARMUP, warmupFraction: 0.3, log });
+async function engineSection() {
+  const { workload, report } = await runBundled<EngineChildResult>('bench/engine-child.ts', { BENCH_ROUNDS: String(ROUNDS), BENCH_WARMUP: String(WARMUP) });
   const variants = Object.entries(report.variants);
   const defaults = variants.filter(([, v]) => v.isDefault);
   const [worstKey, worst] = defaults.reduce((a, b) => (b[1].recordsPerSecond < a[1].recordsPerSecond ? b : a));
@@ -41,14 +40,14 @@ async function engineSection(workload: ThroughputWorkload) {
   log('');
   log(
     table(
-      ['mode', 'records/s', 'overhead ×', 'paired ×', 'CPU ×', 'median ms', 'dest calls/batch', 'ledger w/rec (mem)', 'delivered', 'healed', 'duplicates', 'stale', 'parked'],
+      ['mode', 'records/s', 'overhead ×', 'of medians ×', 'CPU ×', 'median ms', 'dest calls/batch', 'ledger w/rec (mem)', 'delivered', 'healed', 'duplicates', 'stale', 'parked'],
       [
         ['pass-through (decode only)', report.passThrough.recordsPerSecond, 1, 1, 1, report.passThrough.medianMs, 1, null, null, null, null, null, null],
         ...variants.map(([, v]) => [
           `${v.label}${v.isDefault ? '' : ' [opt-in]'}`,
           v.recordsPerSecond,
           v.overheadRatio,
-          v.overheadRatioPairedMedian,
+          v.overheadRatioOfMedians,
           v.cpuOverheadRatio,
           v.medianMs,
           v.destinationCallsPerBatch,
@@ -62,12 +61,12 @@ async function engineSection(workload: ThroughputWorkload) {
       ],
     ),
   );
-  log('overhead × = pass-through records/s ÷ mode records/s (median wall times); paired × = median of per-round ratios; CPU × = ratio of median process CPU times');
+  log('overhead × = median over rounds of mode wall time ÷ pass-through wall time in the same round (same interleaved chunks); of medians × = ratio of median wall times; CPU × = the per-round ratio on process CPU time');
   log(`worst default mode: ${worst.label}, ${worst.overheadRatio}× pass-through (goal ≤ ${GOAL_OVERHEAD}×: ${missed.length === 0 ? 'met' : `missed by ${missed.join(', ')}`})`);
   return engineJson(workload, report, worstKey, missed);
 }
 
-function engineJson(workload: ThroughputWorkload, report: ThroughputReport, worstKey: string, missed: string[]) {
+function engineJson(workload: EngineChildResult['workload'], report: ThroughputReport, worstKey: string, missed: string[]) {
   const worst = report.variants[worstKey];
   if (!worst) throw new Error('no engine result');
   return {
@@ -78,7 +77,7 @@ function engineJson(workload: ThroughputWorkload, report: ThroughputReport, wors
     worstModeNote: 'recordsPerSecond and overheadRatio are those of the slowest mode at default settings',
     goal: { maxOverheadRatio: GOAL_OVERHEAD, met: missed.length === 0, missedBy: missed },
     method:
-      'Per batch: decodeChangeRecord on every base64 Kinesis record, then (pass-through) one no-op Destination.deliver call, or (engine) OrderingEngine.process with a fresh InMemoryLedger per run, a no-op destination and dead-letter queue. Batches sequential, like one Lambda per shard. Median wall time of the measured rounds; overheadRatio = passThroughRecordsPerSecond / recordsPerSecond.',
+      'Per batch: decodeChangeRecord on every base64 Kinesis record, then (pass-through) one no-op Destination.deliver call, or (engine) OrderingEngine.process with a fresh InMemoryLedger per run, a no-op destination and dead-letter queue. Batches sequential per contender, like one Lambda per shard. Each round runs pass-through and every mode over the same batches, taking turns on chunks of 10 batches (order rotating per chunk), so load from elsewhere on the machine lands on all of them alike; overheadRatio = median over rounds of (mode wall time / pass-through wall time of that round); recordsPerSecond from the median wall time.',
     workload: { ...workload.options, ...workload.stats },
     rounds: report.rounds,
     warmupRounds: report.warmupRounds,
@@ -351,7 +350,7 @@ async function main(): Promise<void> {
     results = { generatedAt: new Date().toISOString(), environment: environment(), latency };
   } else if (only === 'engine') {
     log('BENCH_ONLY=engine: only section (a)');
-    const engine = await engineSection(throughputWorkload());
+    const engine = await engineSection();
     results = { generatedAt: new Date().toISOString(), environment: environment(loadavg().map((n) => round(n, 2))), engine };
   } else {
     // DynamoDB Local (a JVM) starts while the workload is generated and the engine warms up; it idles during (a).
@@ -363,8 +362,7 @@ async function main(): Promise<void> {
     let scale: Awaited<ReturnType<typeof scaleSection>> | undefined;
     let loadAfterEngine: number[];
     try {
-      const workload = throughputWorkload();
-      engine = await engineSection(workload);
+      engine = await engineSection();
       loadAfterEngine = loadavg().map((n) => round(n, 2));
       permanentGap = await permanentGapSection();
       ledger = await ledgerSection(dynamodbStarting);
