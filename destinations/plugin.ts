@@ -17,7 +17,13 @@ export interface DestinationPlugin<Settings = unknown, Options = Record<string, 
   readonly local?: LocalPlugin;
 }
 
-export function checkPlugin(plugin: DestinationPlugin<unknown, never>): void {
+/** Only what the halves must agree on: any settings and options types pass (`parseOptions` makes `Options` invariant). */
+type PluginHalves = {
+  readonly runtime: Pick<RuntimePlugin<unknown>, 'name' | 'mode'>;
+  readonly infra: Pick<InfraPlugin<unknown>, 'name' | 'mode' | 'sweeper'>;
+};
+
+export function checkPlugin(plugin: PluginHalves): void {
   const { runtime, infra } = plugin;
   if (runtime.name !== infra.name || runtime.mode !== infra.mode) {
     throw new Error(`plug-in halves disagree: runtime ${runtime.name} (${runtime.mode}), infra ${infra.name} (${infra.mode})`);

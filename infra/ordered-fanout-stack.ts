@@ -116,7 +116,11 @@ export class OrderedFanoutStack extends Stack {
   }
 }
 
-/** The configuration's `plugins`, each resolved by name in `registry`; a name it lacks is a configuration error. */
+/**
+ * The configuration's `plugins`, each resolved by name in `registry`; a name it lacks is a configuration error. Each
+ * one's options go through its `parseOptions` when it has one (the loader cannot check them: it does not know the
+ * plug-ins).
+ */
 export function configuredPlugins(config: PipelineConfig, registry: Readonly<Record<string, AnyInfraPlugin>>): PluginDestination<unknown, string>[] {
   return Object.entries(config.plugins ?? {}).map(([name, { options, settings }]) => {
     const plugin = Object.hasOwn(registry, name) ? registry[name] : undefined;
@@ -125,6 +129,7 @@ export function configuredPlugins(config: PipelineConfig, registry: Readonly<Rec
       throw new PipelineConfigError(`plugins.${name}`, `must name a plug-in of this app (it has: ${known}), got "${name}"`);
     }
     if (plugin.name !== name) throw new Error(`plug-in registry: "${name}" holds the plug-in ${plugin.name}`);
-    return pluginDestination(plugin, options, settings);
+    const checked: unknown = plugin.parseOptions ? plugin.parseOptions(options, `plugins.${name}.options`) : options;
+    return pluginDestination(plugin, checked, settings);
   });
 }

@@ -2,7 +2,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DESTINATION_NAMES, type DestinationName } from '../infra/config/pipeline-config';
+import { isShipped, SHIPPED_DESTINATIONS } from '../destinations/runtime-registry';
 import { DESTINATION_NAME_PATTERN } from './destinations';
 import { DEAD_LETTER_REASONS } from '../shared/ordering/ports';
 import { reconcile } from './commands/reconcile';
@@ -15,19 +15,17 @@ import { statusWatch, WATCH_REPORT_DIR } from './commands/status-watch';
 import type { CommandIO } from './io';
 import { resolveTarget, type PipelineTarget, type TargetOptions } from './target';
 
-/** `plan` knows the built-ins' figures only. */
-const builtIn = (value: string): DestinationName => {
-  if (!DESTINATION_NAMES.includes(value as DestinationName)) {
-    throw new InvalidArgumentError(`must be one of ${DESTINATION_NAMES.join(', ')}`);
-  }
-  return value as DestinationName;
+/** `plan` plans the destinations that ship with the package: it has their runtime halves (their modes). */
+const shipped = (value: string): string => {
+  if (!isShipped(value)) throw new InvalidArgumentError(`no destination "${value}" ships with fanout: one of ${SHIPPED_DESTINATIONS.join(', ')}`);
+  return value;
 };
 /**
  * A built-in's or a plug-in's name. Only its form is checked here: which destinations exist is the target's to say
  * (its state file, or its stack output `Destinations`), and a name it lacks fails there, naming the ones it has.
  */
 const destination = (value: string): string => {
-  if (!DESTINATION_NAME_PATTERN.test(value)) throw new InvalidArgumentError(`not a destination name (a built-in, ${DESTINATION_NAMES.join(', ')}, or a plug-in's)`);
+  if (!DESTINATION_NAME_PATTERN.test(value)) throw new InvalidArgumentError(`not a destination name (lower-case letters, digits and '-', e.g. ${SHIPPED_DESTINATIONS.join(', ')})`);
   return value;
 };
 const seconds = (value: string): number => {
@@ -144,7 +142,7 @@ targeted(program.command('reconcile'))
 
 targeted(program.command('redrive'))
   .description("drains a destination's dead-letter queue back through the ordering engine")
-  .argument('<destination>', `${DESTINATION_NAMES.join(' | ')} | a plug-in`, destination)
+  .argument('<destination>', `${SHIPPED_DESTINATIONS.join(' | ')} | a plug-in of your own`, destination)
   .option('--dry-run', 'read and count the letters, change nothing', false)
   .option('--max <n>', 'redrive at most this many letters', positive)
   .option('--batch-size <n>', 'records per invocation', positive, 100)
@@ -175,7 +173,7 @@ targeted(program.command('redrive'))
 
 targeted(program.command('replay'))
   .description('re-delivers a destination from a point in time under a new ledger epoch (plan; --apply to do it)')
-  .argument('<destination>', `${DESTINATION_NAMES.join(' | ')} | a plug-in`, destination)
+  .argument('<destination>', `${SHIPPED_DESTINATIONS.join(' | ')} | a plug-in of your own`, destination)
   .requiredOption('--from <time>', 'ISO 8601 time to replay from')
   .option('--epoch <name>', 'the new ledger epoch (default replay-<from>)')
   .option('--config <file>', 'the stack configuration file to update (AWS)', 'pipeline.json')
@@ -199,7 +197,7 @@ targeted(program.command('replay'))
     ),
   );
 
-const destinationList = (value: string): DestinationName[] => [...new Set(value.split(',').map((name) => builtIn(name.trim())))];
+const destinationList = (value: string): string[] => [...new Set(value.split(',').map((name) => shipped(name.trim())))];
 const nonNegative = (value: string): number => {
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed < 0) throw new InvalidArgumentError('must be a number, 0 or more');
@@ -212,7 +210,7 @@ program
   .requiredOption('--writes-per-second <n>', 'item writes per second to the Accounts table', positive)
   .requiredOption('--accounts <n>', 'accounts the writes are spread over (uniformly)', positive)
   .requiredOption('--item-bytes <n>', 'bytes of an account item', positive)
-  .option('--destinations <list>', 'comma list of destinations', destinationList)
+  .option('--destinations <list>', `comma list of destinations (${SHIPPED_DESTINATIONS.join(', ')}; default the built-ins)`, destinationList)
   .option('--replay-days <n>', 'how far back a replay reads', nonNegative, 0)
   .option('--batch-ms <n>', 'assumed Lambda time per batch', positive, 200)
   .option('--simulate', 'check the ledger figures by running the engine over a synthetic sample', false)

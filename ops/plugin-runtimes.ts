@@ -1,34 +1,20 @@
 import type { Env } from '../shared/config/env';
 import { DESTINATION_CLIENT_DEFAULTS, endpointOptions, timeBoundRequestHandler } from '../shared/consumer/clients';
-import type { AdapterContext, RuntimePlugin } from '../shared/destination-plugin/runtime-plugin';
+import { isShipped, loadRuntime, type AnyRuntimePlugin } from '../destinations/runtime-registry';
+import type { AdapterContext } from '../shared/destination-plugin/runtime-plugin';
 import { Retrier } from '../shared/retry/retrier';
 import type { PipelineTarget } from './target';
 
-/**
- * The runtime halves `fanout` can run in its own process (for `reconcile --contents` and `--repair`): the built-ins'
- * and those of the plug-ins that ship with the package (`destinations/registry.ts`). A plug-in of your own CDK app is
- * not known here; pass it as `runtimes` to the command (tests do), or its contents are not read.
- *
- * Imported lazily: the registry pulls in the plug-ins' infrastructure halves (aws-cdk-lib), which most commands never
- * need, and `fanout status` should start fast.
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each plug-in has its own settings type
-export type AnyRuntimePlugin = RuntimePlugin<any>;
+export type { AnyRuntimePlugin };
 
+/**
+ * The runtime half `fanout` runs in its own process for a destination (`reconcile --contents` and `--repair`): one of
+ * `overrides` (a plug-in of your own CDK app, which `fanout` does not ship; tests pass theirs), else a shipped one
+ * (`destinations/runtime-registry.ts`), else undefined: its contents are not read.
+ */
 export async function runtimeOf(name: string, overrides: Readonly<Record<string, AnyRuntimePlugin>> = {}): Promise<AnyRuntimePlugin | undefined> {
   if (Object.hasOwn(overrides, name)) return overrides[name];
-  switch (name) {
-    case 'audit':
-      return (await import('../consumers/audit/runtime')).auditRuntime;
-    case 'search':
-      return (await import('../consumers/search/runtime')).searchRuntime;
-    case 'fraud':
-      return (await import('../consumers/fraud/runtime')).fraudRuntime;
-    default: {
-      const { BUILT_IN_PLUGINS } = await import('../destinations/registry');
-      return Object.hasOwn(BUILT_IN_PLUGINS, name) ? BUILT_IN_PLUGINS[name]?.runtime : undefined;
-    }
-  }
+  return isShipped(name) ? loadRuntime(name) : undefined;
 }
 
 /**

@@ -1,6 +1,5 @@
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { boolean } from '../../shared/config/env';
-import { readAuditSettings } from '../../shared/config/consumer-config';
+import { boolean, optionalString, requiredString } from '../../shared/config/env';
 import type { RuntimePlugin } from '../../shared/destination-plugin/runtime-plugin';
 import { auditObjectKey } from './audit-object';
 import { S3AuditLog } from './s3-audit-log';
@@ -16,7 +15,11 @@ export interface AuditRuntimeSettings {
 export const auditRuntime: RuntimePlugin<AuditRuntimeSettings> = {
   name: 'audit',
   mode: 'every-version',
-  readSettings: (env) => ({ ...readAuditSettings(env), forcePathStyle: boolean(env, 'S3_FORCE_PATH_STYLE', false) }),
+  readSettings: (env) => ({
+    bucket: requiredString(env, 'AUDIT_BUCKET_NAME'),
+    prefix: optionalString(env, 'AUDIT_KEY_PREFIX') ?? 'changes/',
+    forcePathStyle: boolean(env, 'S3_FORCE_PATH_STYLE', false),
+  }),
   createDestination(settings, { retrier, clientConfig }) {
     const client = new S3Client({ ...clientConfig('AWS_ENDPOINT_URL_S3'), forcePathStyle: settings.forcePathStyle });
     return { destination: new S3AuditLog({ client, bucket: settings.bucket, prefix: settings.prefix, retrier }), close: () => client.destroy() };

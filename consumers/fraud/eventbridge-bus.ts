@@ -1,10 +1,8 @@
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { mapLimited } from '../../shared/async/limited';
 import { deliverInAccountWaves } from '../../shared/destination-plugin/account-waves';
+import { sendInBatches, type EntryAnswer } from '../../shared/destination-plugin/batch-calls';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
 import type { DeliverOptions, Delivery, DeliveryResult, Destination } from '../../shared/ordering/ports';
-import { classifyError, describeError } from '../../shared/retry/classify-error';
-import { NOT_SENT_DEADLINE } from '../../shared/retry/deadline';
 import { Retrier, type ItemAnswer } from '../../shared/retry/retrier';
 import { toPutEventsEntry } from './fraud-event';
 
@@ -61,60 +59,30 @@ export class EventBridgeBus implements Destination {
   }
 
   /** One entry per delivery (of distinct accounts), in calls of at most 10 entries and 256 KB. */
-  async #sendWave(deliveries: readonly Delivery[], signal: AbortSignal | undefined): Promise<ItemAnswer<DeliveryResult>[]> {
-    const entries = deliveries.map((delivery) => toPutEventsEntry(delivery, this.#eventBusName, this.#source));
-    const answers = new Array<ItemAnswer<DeliveryResult>>(entries.length);
-    const calls: number[][] = [];
-    let call: number[] = [];
-    let bytes = 0;
-    entries.forEach((entry, index) => {
-      const size = entrySize(entry);
-      if (size > MAX_PUT_EVENTS_BYTES) {
-        answers[index] = { kind: 'reject', detail: `event of ${size} bytes exceeds the ${MAX_PUT_EVENTS_BYTES}-byte PutEvents limit` };
-        return;
-      }
-      if (call.length === MAX_PUT_EVENTS_ENTRIES || bytes + size > MAX_PUT_EVENTS_BYTES) {
-        calls.push(call);
-        call = [];
-        bytes = 0;
-      }
-      call.push(index);
-      bytes += size;
-    });
-    if (call.length > 0) calls.push(call);
-    await mapLimited(calls, this.#concurrency, async (indexes) => {
-      const callAnswers = await this.#putEvents(
-        indexes.map((index) => entries[index] as PutEventsRequestEntry),
-        signal,
-      );
-      indexes.forEach((index, position) => {
-        answers[index] = callAnswers[position] as ItemAnswer<DeliveryResult>;
-      });
-    });
-    return answers;
+  #sendWave(deliveries: readonly Delivery[], signal: AbortSignal | undefined): Promise<ItemAnswer<DeliveryResult>[]> {
+    const limits = { maxEntries: MAX_PUT_EVENTS_ENTRIES, maxBytes: MAX_PUT_EVENTS_BYTES, concurrency: this.#concurrency };
+    return sendInBatches(
+      deliveries,
+      signal,
+      limits,
+      (delivery) => {
+        const entry = toPutEventsEntry(delivery, this.#eventBusName, this.#source);
+        return { entry, bytes: entrySize(entry) };
+      },
+      (entries, abortSignal) => this.#putEvents(entries, abortSignal),
+    );
   }
 
-  async #putEvents(entries: readonly PutEventsRequestEntry[], signal: AbortSignal | undefined): Promise<ItemAnswer<DeliveryResult>[]> {
-    // Calls queued behind the concurrency limit may reach their turn after the deadline.
-    if (signal?.aborted) return entries.map(() => ({ kind: 'retry', detail: NOT_SENT_DEADLINE }));
-    try {
-      const response = await this.#client.send(new PutEventsCommand({ Entries: [...entries] }), { abortSignal: signal });
-      const results = response.Entries ?? [];
-      return entries.map((_, index) => {
-        const result = results[index];
-        if (result?.EventId !== undefined && result.ErrorCode === undefined) {
-          return { kind: 'done', result: { status: 'delivered' } };
-        }
-        const code = result?.ErrorCode ?? 'MissingResult';
-        const detail = `${code}: ${result?.ErrorMessage ?? 'no EventId returned'}`;
-        return { kind: RETRYABLE_ENTRY_ERRORS.has(code) || result === undefined ? 'retry' : 'reject', detail };
-      });
-    } catch (error) {
-      const kind = classifyError(error);
-      if (kind === 'unexpected') throw error;
-      const detail = describeError(error);
-      return entries.map(() => ({ kind, detail }));
-    }
+  async #putEvents(entries: PutEventsRequestEntry[], abortSignal: AbortSignal | undefined): Promise<EntryAnswer[]> {
+    const { Entries: results = [] } = await this.#client.send(new PutEventsCommand({ Entries: entries }), { abortSignal });
+    return entries.map((_, index) => {
+      const result = results[index];
+      // No result for the entry: its outcome is unknown, so it is retried (receivers drop a repeat by eventId).
+      if (result === undefined) return undefined;
+      if (result.EventId !== undefined && result.ErrorCode === undefined) return 'accepted';
+      const code = result.ErrorCode ?? 'MissingResult';
+      return { retryable: RETRYABLE_ENTRY_ERRORS.has(code), detail: `${code}: ${result.ErrorMessage ?? 'no EventId returned'}` };
+    });
   }
 }
 

@@ -1,13 +1,23 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { readFraudSettings, type ConsumerConfig } from '../../shared/config/consumer-config';
+import { optionalString, requiredString } from '../../shared/config/env';
 import type { RuntimePlugin } from '../../shared/destination-plugin/runtime-plugin';
 import { EventBridgeBus } from './eventbridge-bus';
 
+export interface FraudRuntimeSettings {
+  /** Bus name or ARN. */
+  readonly eventBusName: string;
+  /** The events' `Source`. */
+  readonly source: string;
+}
+
 /** The runtime half of the fraud destination: in-order → EventBridge, one event per account version. */
-export const fraudRuntime: RuntimePlugin<NonNullable<ConsumerConfig['fraud']>> = {
+export const fraudRuntime: RuntimePlugin<FraudRuntimeSettings> = {
   name: 'fraud',
   mode: 'in-order',
-  readSettings: readFraudSettings,
+  readSettings: (env) => ({
+    eventBusName: requiredString(env, 'FRAUD_EVENT_BUS_NAME'),
+    source: optionalString(env, 'FRAUD_EVENT_SOURCE') ?? 'ordered-fanout.accounts',
+  }),
   createDestination({ eventBusName, source }, { retrier, clientConfig }) {
     const client = new EventBridgeClient(clientConfig('AWS_ENDPOINT_URL_EVENTBRIDGE'));
     return { destination: new EventBridgeBus({ client, eventBusName, source, retrier }), close: () => client.destroy() };

@@ -1,24 +1,42 @@
 import { Client } from '@opensearch-project/opensearch';
 import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws-v3';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { readSearchSettings, type ConsumerConfig } from '../../shared/config/consumer-config';
-import { integer } from '../../shared/config/env';
+import { ConfigurationError, integer, oneOf, optionalString, url } from '../../shared/config/env';
 import { REQUEST_TIMEOUTS } from '../../shared/consumer/clients';
 import type { RuntimePlugin } from '../../shared/destination-plugin/runtime-plugin';
 import { DEFAULT_MAX_BULK_BYTES } from './bulk-body';
 import { OpenSearchIndex } from './opensearch-index';
 
-export type SearchRuntimeSettings = NonNullable<ConsumerConfig['search']> & { readonly maxBulkBytes: number };
+export interface SearchRuntimeSettings {
+  readonly endpoint: string;
+  readonly index: string;
+  readonly auth: 'sigv4' | 'none';
+  readonly sigv4Service: 'es' | 'aoss';
+  /** The region SigV4 signs for: the domain's, which may not be the function's (`SEARCH_REGION`). */
+  readonly region?: string;
+  readonly bulkSize: number;
+  readonly maxBulkBytes: number;
+}
 
 /** The runtime half of the search destination: latest-state → OpenSearch, one externally versioned document per account. */
 export const searchRuntime: RuntimePlugin<SearchRuntimeSettings> = {
   name: 'search',
   mode: 'latest-state',
-  readSettings: (env) => ({
-    ...readSearchSettings(env),
-    // Up to 100 MiB, the largest instance types' request limit.
-    maxBulkBytes: integer(env, 'SEARCH_MAX_BULK_BYTES', DEFAULT_MAX_BULK_BYTES, { min: 1_024, max: 100 * 1024 * 1024 }),
-  }),
+  readSettings: (env) => {
+    const endpoint = url(env, 'SEARCH_ENDPOINT');
+    if (endpoint === undefined) throw new ConfigurationError('SEARCH_ENDPOINT', 'is required and is not set');
+    const region = optionalString(env, 'SEARCH_REGION');
+    return {
+      endpoint,
+      index: optionalString(env, 'SEARCH_INDEX') ?? 'accounts',
+      auth: oneOf(env, 'SEARCH_AUTH', ['sigv4', 'none'], 'sigv4'),
+      sigv4Service: oneOf(env, 'SEARCH_SIGV4_SERVICE', ['es', 'aoss'], 'es'),
+      ...(region === undefined ? {} : { region }),
+      bulkSize: integer(env, 'SEARCH_BULK_SIZE', 500, { min: 1, max: 10_000 }),
+      // Up to 100 MiB, the largest instance types' request limit.
+      maxBulkBytes: integer(env, 'SEARCH_MAX_BULK_BYTES', DEFAULT_MAX_BULK_BYTES, { min: 1_024, max: 100 * 1024 * 1024 }),
+    };
+  },
   createDestination(search, { retrier, region }) {
     // The adapter owns retries (maxRetries: 0) so that each one is counted and bounded by the invocation's time.
     const client = new Client({ ...signerOf(search, region), node: search.endpoint, maxRetries: 0, requestTimeout: REQUEST_TIMEOUTS.requestTimeoutMs });

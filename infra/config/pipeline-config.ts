@@ -140,7 +140,7 @@ export interface FraudSettings extends DestinationSettings {
  * `"plugins": { "ledger-queue": { "options": { "maxReceiveCount": 3 }, "settings": { "batchSize": 50 } } }`.
  */
 export interface PluginConfig {
-  /** The plug-in's own options (its `InfraPlugin`'s `Options`), handed to it as written. @default {} */
+  /** The plug-in's own options (its `InfraPlugin`'s `Options`): checked by its `parseOptions` where the stack resolves it. @default {} */
   readonly options: Readonly<Record<string, unknown>>;
   /** The settings every destination has, merged over the same defaults and checked like `destinations.<d>`. */
   readonly settings: DestinationSettings;

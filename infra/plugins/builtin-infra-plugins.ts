@@ -13,7 +13,7 @@ export const BUILT_IN_INFRA_PLUGINS: {
   readonly audit: InfraPlugin<AuditSettings, 'audit'>;
   readonly search: InfraPlugin<SearchSettings, 'search'>;
   readonly fraud: InfraPlugin<FraudSettings, 'fraud'>;
-} = { audit: auditInfra, search: searchInfra, fraud: fraudInfra } satisfies Record<DestinationName, InfraPlugin<never, DestinationName>>;
+} = { audit: auditInfra, search: searchInfra, fraud: fraudInfra } satisfies Record<DestinationName, { readonly name: DestinationName }>;
 
 /** Every destination whose code ships in the package: the built-ins and the plug-ins of `destinations/`. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each plug-in has its own options type

@@ -37,6 +37,15 @@ export interface InfraPlugin<Options = Record<string, never>, Name extends strin
    */
   readonly constructIds?: PluginConstructIds;
   /**
+   * Checks the options a configuration file gives it (`plugins.<name>.options`, JSON the loader cannot check: only the
+   * plug-in knows its options) and returns them typed, throwing a `PipelineConfigError` that names `path` or the option
+   * under it. `parsePluginOptions` (`infra/config/plugin-config.ts`) does it with the configuration's own specs and
+   * messages, and refuses an unknown key, naming the option it most resembles: a misspelt option fails `cdk synth`
+   * rather than being ignored. Options given in code (`pluginDestination`) are the compiler's to check.
+   * @default none: the options are handed to `createTarget` as written
+   */
+  parseOptions?(raw: unknown, path: string): Options;
+  /**
    * Creates the destination (or imports it, from `options`): the function's environment variables that its runtime
    * half's `readSettings` reads, and `grantDeliver`, the one grant its writer needs.
    */

@@ -1,4 +1,3 @@
-import type { DestinationName } from '../../infra/config/pipeline-config';
 import type { CommandIO } from '../io';
 import { formatPlan, formatSimulation } from '../plan/format';
 import { plan } from '../plan/plan';
@@ -8,7 +7,8 @@ export interface PlanCommandOptions {
   readonly writesPerSecond: number;
   readonly accounts: number;
   readonly itemBytes: number;
-  readonly destinations?: readonly DestinationName[];
+  /** Names of destinations that ship with the package (built-in or plug-in). @default the built-ins (the default stack's) */
+  readonly destinations?: readonly string[];
   readonly replayDays?: number;
   /** Assumed Lambda time per batch, milliseconds. */
   readonly batchMs?: number;
@@ -17,7 +17,7 @@ export interface PlanCommandOptions {
 
 /** `fanout plan`: what to deploy for a load, what it costs per month, and the first limit it hits. Exit code 0. */
 export async function planCommand(options: PlanCommandOptions, io: CommandIO): Promise<number> {
-  const result = plan({
+  const result = await plan({
     writesPerSecond: options.writesPerSecond,
     accounts: options.accounts,
     itemBytes: options.itemBytes,

@@ -32,7 +32,7 @@ export async function contentReader(
 ): Promise<{ reader: ContentReader } | { note: string }> {
   const plugin = await runtimeOf(name, runtimes);
   if (!plugin) {
-    return { note: `plug-in ${name} is not one fanout knows (destinations/registry.ts lists those it ships with), so it has no reconcile reader here: only the ledger was compared` };
+    return { note: `plug-in ${name} is not one fanout ships (destinations/runtime-registry.ts lists them), so it has no reconcile reader here: only the ledger was compared` };
   }
   if (!plugin.reconcileReader) return { note: `${name} has no reconcile reader (its runtime half defines no reconcileReader): only the ledger was compared` };
   // The reader gets what the function has: its settings from the function environment, and the same client options.

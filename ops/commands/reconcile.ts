@@ -21,7 +21,7 @@ export interface ReconcileOptions {
   readonly repair?: boolean;
   /** Parallel scan segments. @default 4 */
   readonly segments?: number;
-  /** Runtime halves of plug-ins `fanout` does not ship with (`destinations/registry.ts` has the others), by name. */
+  /** Runtime halves of plug-ins `fanout` does not ship (`destinations/runtime-registry.ts` has the others), by name. */
   readonly runtimes?: Readonly<Record<string, AnyRuntimePlugin>>;
 }
 
@@ -136,7 +136,7 @@ export async function reconcile(target: PipelineTarget, options: ReconcileOption
     const items = [...(toRepair.get(name)?.values() ?? [])];
     if (entry.error || items.length === 0) continue;
     try {
-      if (!plugin) throw new Error(`no runtime half of ${name} is known to fanout (destinations/registry.ts), so it cannot deliver to it`);
+      if (!plugin) throw new Error(`no runtime half of ${name} is known to fanout (destinations/runtime-registry.ts), so it cannot deliver to it`);
       entry.repair = await repairLatestState(target, name, plugin, items);
     } catch (error) {
       entry.error = `repair: ${describeError(error)}`;

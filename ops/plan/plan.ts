@@ -1,22 +1,24 @@
-import { DEFAULT_PIPELINE_CONFIG } from '../../infra/config/defaults';
-import { DESTINATION_NAMES, type DestinationName, type PipelineConfig } from '../../infra/config/pipeline-config';
-import { DESTINATION_MODES } from '../../shared/config/consumer-config';
+import { loadRuntime } from '../../destinations/runtime-registry';
+import { DEFAULT_PIPELINE_CONFIG, destinationDefaults } from '../../infra/config/defaults';
+import { DESTINATION_NAMES, type DestinationSettings, type PipelineConfig } from '../../infra/config/pipeline-config';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
-import { planStream, line, sum, SECONDS_PER_MONTH, GIB, RECORD_METADATA_BYTES, type CostLine, type StreamPlan } from './kinesis';
+import { planStream, line, sum, GIB, RECORD_METADATA_BYTES, type CostLine, type StreamPlan } from './kinesis';
 import { DEFAULT_VARIANT, INTERPOLATION_FORMULA, LEDGER_FIGURES, LEDGER_SOURCE, ledgerWritesPerRecord, type LedgerVariant } from './ledger-figures';
 import { CHECKED, LIMITS, PRICE_REGION, PRICES, unconfirmedPrices } from './prices';
+import { destinationRequests, type DestinationRequests } from './requests';
 
 /** Assumed Lambda duration of one batch (ledger read + destination call + ledger write), seconds. */
 export const DEFAULT_BATCH_SECONDS = 0.2;
-/** An EventBridge entry: the new image plus about this much envelope (source, detail-type, account, version). */
-const EVENT_ENVELOPE_BYTES = 512;
 
 export interface PlanInputs {
   readonly writesPerSecond: number;
   readonly accounts: number;
   readonly itemBytes: number;
-  /** @default all three */
-  readonly destinations?: readonly DestinationName[];
+  /**
+   * Any destination that ships with the package (`destinations/runtime-registry.ts`), planned by the mode of its
+   * runtime half. @default the configuration's: the built-ins and its `plugins`, what the bundled stack deploys
+   */
+  readonly destinations?: readonly string[];
   /** How far back one replay reads. @default 0 (no replay) */
   readonly replayDays?: number;
   /** @default DEFAULT_BATCH_SECONDS */
@@ -26,7 +28,7 @@ export interface PlanInputs {
 }
 
 export interface DestinationPlan {
-  readonly name: DestinationName;
+  readonly name: string;
   readonly mode: DeliveryMode;
   readonly variant: LedgerVariant;
   readonly batchSize: number;
@@ -42,7 +44,7 @@ export interface DestinationPlan {
   readonly versionsPerAccountPerBatch: number;
   readonly ledger: { readonly writesPerRecord: number; readonly readsPerRecord: number; readonly lines: CostLine[] };
   readonly lambda: { readonly invocationsPerMonth: number; readonly gbSeconds: number; readonly lines: CostLine[] };
-  readonly requests: { readonly what: string; readonly perSecond: number; readonly perMonth: number; readonly lines: CostLine[]; readonly note: string };
+  readonly requests: DestinationRequests;
   readonly total: number;
 }
 
@@ -102,28 +104,22 @@ function limit(name: string, used: number, capacity: number, writesPerSecond: nu
   return { name, used, capacity, utilization, writesPerSecondAtLimit: atLimit, scalesWithShards, source };
 }
 
-function destinationRequests(name: DestinationName, mode: DeliveryMode, w: number, v: number, itemBytes: number): DestinationPlan['requests'] {
-  const perMonth = (perSecond: number) => perSecond * SECONDS_PER_MONTH;
-  if (mode === 'every-version') {
-    return { what: 'S3 PUT (one object per version)', perSecond: w, perMonth: perMonth(w), lines: [line(`${name}: S3 PUTs`, perMonth(w), 's3PutThousand', 1e3)], note: 'storage, lifecycle and Object Lock not modelled' };
-  }
-  if (mode === 'latest-state') {
-    return { what: 'OpenSearch _bulk documents (one per account per batch)', perSecond: w / v, perMonth: perMonth(w / v), lines: [], note: 'no per-request charge; the domain\'s instance-hours are not modelled' };
-  }
-  const chunks = Math.ceil((itemBytes + EVENT_ENVELOPE_BYTES) / 65_536);
-  return {
-    what: `EventBridge PutEvents entries (one per version, 10 per call${chunks > 1 ? `, ${chunks} × 64 KB chunks` : ''})`,
-    perSecond: w,
-    perMonth: perMonth(w),
-    lines: [line(`${name}: EventBridge custom events`, perMonth(w) * chunks, 'eventBridgeCustomEventMillion', 1e6)],
-    note: `${(w / 10).toFixed(0)} PutEvents calls/s`,
-  };
+/** A destination's settings in `config`: a built-in's section, a configured plug-in's, or the defaults. */
+function settingsOf(config: PipelineConfig, name: string): DestinationSettings {
+  if (Object.hasOwn(config.destinations, name)) return config.destinations[name as keyof PipelineConfig['destinations']];
+  return config.plugins?.[name]?.settings ?? destinationDefaults();
 }
 
-export function plan(inputs: PlanInputs): Plan {
+/**
+ * What to deploy for a load, what it costs per month and the first limit it hits, each destination planned by the mode
+ * of its runtime half. A name that does not ship with the package is refused (`UnknownRuntimeError`, naming those that do).
+ */
+export async function plan(inputs: PlanInputs): Promise<Plan> {
   const config = inputs.config ?? DEFAULT_PIPELINE_CONFIG;
   const { writesPerSecond: w, accounts, itemBytes } = inputs;
-  const names = inputs.destinations ?? DESTINATION_NAMES;
+  const names = inputs.destinations ?? [...DESTINATION_NAMES, ...Object.keys(config.plugins ?? {})];
+  // A destination's mode is its runtime half's, as in its function: the same path for a built-in and a plug-in.
+  const modes = await Promise.all(names.map(async (name) => (await loadRuntime(name)).mode));
   const replayDays = inputs.replayDays ?? 0;
   const batchSeconds = inputs.batchSeconds ?? DEFAULT_BATCH_SECONDS;
   if (!(w > 0 && accounts >= 1 && itemBytes >= 1 && batchSeconds > 0 && replayDays >= 0)) throw new Error('plan: writes/s, accounts, item bytes and batch seconds must be positive');
@@ -133,9 +129,9 @@ export function plan(inputs: PlanInputs): Plan {
   // Upper bound: every account new each month, so its first two batches are claimed (home lanes).
   const firstTouch = Math.min(2 * accounts, records) / records;
 
-  const destinations = names.map((name): DestinationPlan => {
-    const settings = config.destinations[name];
-    const mode = DESTINATION_MODES[name];
+  const destinations = names.map((name, index): DestinationPlan => {
+    const settings = settingsOf(config, name);
+    const mode = modes[index] as DeliveryMode;
     const variant = DEFAULT_VARIANT[mode];
     const figure = LEDGER_FIGURES[variant];
     const concurrency = stream.shards * settings.parallelizationFactor;
@@ -155,7 +151,7 @@ export function plan(inputs: PlanInputs): Plan {
       line(`${name}: Lambda requests`, invocationsPerMonth, 'lambdaRequestMillion', 1e6),
       line(`${name}: Lambda GB-seconds (arm64)`, gbSeconds, 'lambdaArmGbSecond'),
     ];
-    const requests = destinationRequests(name, mode, w, v, itemBytes);
+    const requests = destinationRequests({ name, writesPerSecond: w, versionsPerAccountPerBatch: v, distinctAccountsPerBatch: distinct, itemBytes });
     return {
       name, mode, variant, batchSize: settings.batchSize, parallelizationFactor: settings.parallelizationFactor, memoryMb: settings.memorySize,
       concurrency, recordsPerSecondPerLane: perLane, effectiveBatch, distinctAccountsPerBatch: distinct, versionsPerAccountPerBatch: v,
@@ -167,6 +163,9 @@ export function plan(inputs: PlanInputs): Plan {
   });
 
   const kdsDocs = 'https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html';
+  const serviceQuotas = destinations.flatMap(({ requests: { perSecond, quota } }) =>
+    quota === undefined ? [] : [limit(quota.name, perSecond, quota.capacity, w, false, quota.source)],
+  );
   const limits: Limit[] = [
     limit(`Kinesis shard writes, bytes (${stream.shards} × 1 MiB/s)`, stream.writeBytesPerSecond, stream.shards * LIMITS.shardWriteBytesPerSecond.value, w, true, kdsDocs),
     limit(`Kinesis shard writes, records (${stream.shards} × 1,000/s)`, w, stream.shards * LIMITS.shardWriteRecordsPerSecond.value, w, true, kdsDocs),
@@ -175,9 +174,7 @@ export function plan(inputs: PlanInputs): Plan {
       limit(`${d.name}: Lambda lane (one batch at a time per shard × factor; ${d.batchSize} records per ${batchSeconds}s)`, d.recordsPerSecondPerLane, d.batchSize / batchSeconds, w, true, 'assumed batch duration'),
     ),
     limit('Lambda concurrency, account (default 1,000)', destinations.reduce((n, d) => n + d.concurrency, 0), LIMITS.lambdaAccountConcurrency.value, w, false, LIMITS.lambdaAccountConcurrency.source, false),
-    ...destinations
-      .filter((d) => d.mode === 'in-order')
-      .map((d) => limit(`${d.name}: EventBridge PutEvents (${PRICE_REGION} default 10,000/s, counted per entry to be safe)`, d.requests.perSecond, LIMITS.eventBridgePutEventsPerSecond.value, w, false, LIMITS.eventBridgePutEventsPerSecond.source)),
+    ...serviceQuotas,
   ];
   const sorted = [...limits].sort((a, b) => a.writesPerSecondAtLimit - b.writesPerSecondAtLimit || b.utilization - a.utilization);
   const bottleneck = sorted[0] as Limit;
@@ -194,7 +191,7 @@ export function plan(inputs: PlanInputs): Plan {
       writesPerSecond: Math.min(LIMITS.onDemandStreamWriteBytesPerSecond.value / stream.recordBytes, LIMITS.onDemandStreamWriteRecordsPerSecond.value),
       source: LIMITS.onDemandStreamWriteBytesPerSecond.source,
     },
-    ...limits.filter((entry) => !entry.scalesWithShards && entry.name.includes('PutEvents')).map((entry) => ({ name: entry.name, writesPerSecond: entry.writesPerSecondAtLimit, source: entry.source })),
+    ...serviceQuotas.map((entry) => ({ name: entry.name, writesPerSecond: entry.writesPerSecondAtLimit, source: entry.source })),
   ].sort((a, b) => a.writesPerSecond - b.writesPerSecond);
 
   const kinesis = config.stream.mode === 'ON_DEMAND' ? stream.onDemand.total : stream.provisioned.total;
@@ -207,7 +204,7 @@ export function plan(inputs: PlanInputs): Plan {
     assumptions: [
       `record bytes ≈ 2 × item bytes + ${RECORD_METADATA_BYTES} (old and new image plus metadata) = ${stream.recordBytes} B; on-demand ingest and EFO retrieval bill it rounded up to ${stream.billedKbPerRecord} KB`,
       `a batch takes ${batchSeconds * 1000} ms of Lambda time whatever its size (ledger read + destination call + ledger write; --batch-ms)`,
-      `with a ${config.destinations[names[0] ?? 'audit'].maxBatchingWindowSeconds} s batching window a lane's next batch holds what arrived while the previous one ran, up to batchSize`,
+      `with a ${(names[0] === undefined ? destinationDefaults() : settingsOf(config, names[0])).maxBatchingWindowSeconds} s batching window a lane's next batch holds what arrived while the previous one ran, up to batchSize`,
       'writes are spread uniformly over the accounts (no hot accounts) and arrive evenly over the month (730 h)',
       'claimed first batches (home lanes only): as if every account were new each month, its first two batches claimed: f = min(2A, records)/records (an upper bound)',
       'ledger items are under 1 KB: one item write = 1 WRU, one consistent read = 1 RRU; reads ≈ one per account per batch (1/v)',

@@ -87,9 +87,15 @@ export const PRICES = {
     usd: 0.4, unit: 'million standard-queue requests', source: SQS, status: 'secondary',
     note: 'factualminds.com/blog/amazon-sqs-pricing-64kb-rule-fifo-vs-standard',
   },
+  sqsFifoRequestMillion: {
+    usd: 0.5, unit: 'million FIFO-queue requests (64 KB chunks)', source: SQS, status: 'secondary',
+    note: 'factualminds.com/blog/amazon-sqs-pricing-64kb-rule-fifo-vs-standard (June 2026); cloudburn.io/blog/amazon-sqs-pricing (March 2026)',
+  },
 } as const satisfies Record<string, PriceLine>;
 
 export type PriceKey = keyof typeof PRICES;
+
+const SQS_QUOTAS = 'https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html';
 
 /** Quotas and limits the plan checks, with where they come from. */
 export const LIMITS = {
@@ -103,6 +109,11 @@ export const LIMITS = {
   /** us-east-1 default, adjustable; checked in the EventBridge quotas page on CHECKED. */
   eventBridgePutEventsPerSecond: { value: 10_000, source: 'https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html' },
   lambdaAccountConcurrency: { value: 1_000, source: 'https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html' },
+  /** SendMessageBatch: at most 10 messages per call, and 256 KiB of bodies in all. */
+  sqsBatchEntries: { value: 10, source: SQS_QUOTAS },
+  sqsBatchBytes: { value: 262_144, source: SQS_QUOTAS },
+  /** High-throughput FIFO, us-east-1: API requests per second per action (a batch call is one), not messages. */
+  sqsFifoHighThroughputRequestsPerSecond: { value: 70_000, source: SQS_QUOTAS },
 } as const;
 
 /** Lines not `verified`, for the plan's footnote. */

@@ -5,9 +5,12 @@ import type { RetryPolicy } from '../retry/retrier';
 import { boolean, ConfigurationError, integer, oneOf, optionalString, requiredString, url, type Env } from './env';
 
 export type DestinationName = 'audit' | 'search' | 'fraud';
-export const DESTINATIONS: readonly DestinationName[] = ['audit', 'search', 'fraud'];
 
-/** How each destination wants an account's versions (its consumer's engine mode). */
+/**
+ * The built-ins' modes, for what names them without loading their runtime halves (each pulls in its service's SDK):
+ * a construct built without a mode, and a local state file or stack from before modes were recorded. Their runtime
+ * halves say the same (a test holds them to it); a plug-in's mode is its runtime half's alone.
+ */
 export const DESTINATION_MODES: Readonly<Record<DestinationName, DeliveryMode>> = {
   audit: 'every-version',
   search: 'latest-state',
@@ -19,7 +22,10 @@ export const DESTINATION_MODES: Readonly<Record<DestinationName, DeliveryMode>> 
  * pipeline sets the same ones, plus endpoint overrides, so both run the same handler code.
  */
 export interface ConsumerConfig {
-  /** A built-in destination, or a plug-in's name (whose own settings its `RuntimePlugin.readSettings` reads). */
+  /**
+   * The destination's name, built-in or plug-in. Its own settings (bucket, endpoint, queue...) are not here: its runtime
+   * half's `readSettings` reads them, for the built-ins as for any plug-in.
+   */
   readonly destination: DestinationName | PluginName;
   readonly region: string;
   readonly accountsTable: string;
@@ -40,17 +46,6 @@ export interface ConsumerConfig {
   /** Local emulator endpoints; unset on AWS. */
   readonly endpoints: { readonly dynamodb?: string; readonly sqs?: string; readonly s3?: string; readonly eventbridge?: string };
   readonly s3ForcePathStyle: boolean;
-  readonly audit?: { readonly bucket: string; readonly prefix: string };
-  readonly search?: {
-    readonly endpoint: string;
-    readonly index: string;
-    readonly auth: 'sigv4' | 'none';
-    readonly sigv4Service: 'es' | 'aoss';
-    /** The region SigV4 signs for: the domain's, which may not be the function's (`SEARCH_REGION`). */
-    readonly region?: string;
-    readonly bulkSize: number;
-  };
-  readonly fraud?: { readonly eventBusName: string; readonly source: string };
 }
 
 /** A plug-in destination's name: any string that is not a built-in's (`string & {}` keeps the built-ins' completion). */
@@ -103,7 +98,6 @@ export function readConsumerConfig(destination: DestinationName | PluginName, en
       eventbridge: url(env, 'AWS_ENDPOINT_URL_EVENTBRIDGE'),
     },
     s3ForcePathStyle: boolean(env, 'S3_FORCE_PATH_STYLE', false),
-    ...destinationSettings(destination, env),
   };
 }
 
@@ -122,43 +116,4 @@ function isoMicros<K extends 'from' | 'replayBefore'>(env: Env, name: string, ke
     throw new ConfigurationError(name, `must be an ISO 8601 time with a time zone, e.g. 2026-11-23T10:15:30Z, got "${raw}"`);
   }
   return { [key]: ms * 1000 } as Partial<Record<K, number>>;
-}
-
-/** The built-ins' own variables, each read by its runtime plug-in (`consumers/<d>/runtime.ts`) and kept on the config. */
-export function readAuditSettings(env: Env): NonNullable<ConsumerConfig['audit']> {
-  return { bucket: requiredString(env, 'AUDIT_BUCKET_NAME'), prefix: optionalString(env, 'AUDIT_KEY_PREFIX') ?? 'changes/' };
-}
-
-export function readSearchSettings(env: Env): NonNullable<ConsumerConfig['search']> {
-  const endpoint = url(env, 'SEARCH_ENDPOINT');
-  if (endpoint === undefined) throw new ConfigurationError('SEARCH_ENDPOINT', 'is required and is not set');
-  return {
-    endpoint,
-    index: optionalString(env, 'SEARCH_INDEX') ?? 'accounts',
-    auth: oneOf(env, 'SEARCH_AUTH', ['sigv4', 'none'], 'sigv4'),
-    sigv4Service: oneOf(env, 'SEARCH_SIGV4_SERVICE', ['es', 'aoss'], 'es'),
-    ...(optionalString(env, 'SEARCH_REGION') ? { region: optionalString(env, 'SEARCH_REGION') as string } : {}),
-    bulkSize: integer(env, 'SEARCH_BULK_SIZE', 500, { min: 1, max: 10_000 }),
-  };
-}
-
-export function readFraudSettings(env: Env): NonNullable<ConsumerConfig['fraud']> {
-  return {
-    eventBusName: requiredString(env, 'FRAUD_EVENT_BUS_NAME'),
-    source: optionalString(env, 'FRAUD_EVENT_SOURCE') ?? 'ordered-fanout.accounts',
-  };
-}
-
-function destinationSettings(destination: DestinationName | PluginName, env: Env): Partial<ConsumerConfig> {
-  switch (destination as DestinationName) {
-    case 'audit':
-      return { audit: readAuditSettings(env) };
-    case 'search':
-      return { search: readSearchSettings(env) };
-    case 'fraud':
-      return { fraud: readFraudSettings(env) };
-    default:
-      // A plug-in reads its own settings (`RuntimePlugin.readSettings`).
-      return {};
-  }
 }

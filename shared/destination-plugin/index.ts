@@ -5,6 +5,7 @@
 export type { AdapterContext, ReconcileReader, RuntimePlugin } from './runtime-plugin';
 export { buildPluginRuntime, pluginHandler, pluginSweeper } from './plugin-runtime';
 export { deliverInAccountWaves, type SendWave } from './account-waves';
+export { sendInBatches, type BatchLimits, type EntryAnswer } from './batch-calls';
 export type { DeliverOptions, Delivery, DeliveryResult, Destination } from '../ordering/ports';
 export type { DeliveryMode } from '../ordering/delivery-mode';
 export type { ChangeRecord } from '../change-record/change-record';

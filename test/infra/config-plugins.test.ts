@@ -7,7 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { BUILT_IN_PLUGINS } from '../../destinations/registry';
 import { CONFIG_FILE_CONTEXT_KEY, parsePipelineConfig, readPipelineConfig } from '../../infra/config/load-config';
 import { destinationDefaults } from '../../infra/config/defaults';
-import { OrderedFanoutStack } from '../../infra/ordered-fanout-stack';
+import { PipelineConfigError } from '../../infra/config/pipeline-config';
+import { option, parsePluginOptions } from '../../infra/config/plugin-config';
+import { configuredPlugins, OrderedFanoutStack } from '../../infra/ordered-fanout-stack';
+import type { InfraPlugin } from '../../infra/plugins/infra-plugin';
 import { cdkJsonContext } from './cdk-context';
 import { synth } from './synth';
 
@@ -49,6 +52,73 @@ describe('the configuration file: plugins', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the configuration file: a plug-in\'s options, checked by its parseOptions', () => {
+  const withOptions = (options: unknown) => parsePipelineConfig({ plugins: { 'ledger-queue': { options } } }, 'test');
+  /** The error `configuredPlugins` (what the stack calls) throws for the config. */
+  const refusal = (options: unknown): PipelineConfigError => {
+    try {
+      configuredPlugins(withOptions(options), REGISTRY);
+    } catch (error) {
+      expect(error).toBeInstanceOf(PipelineConfigError);
+      return error as PipelineConfigError;
+    }
+    throw new Error(`accepted ${JSON.stringify(options)}`);
+  };
+  const queueArn = 'arn:aws:sqs:eu-west-1:210987654321:ledger.fifo';
+
+  it('hands the stack ledger-queue\'s options as its parseOptions returns them: typed, checked, frozen', () => {
+    const [entry] = configuredPlugins(withOptions({ queueArn, queueKeyArn: 'arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab', maxReceiveCount: 3 }), REGISTRY);
+    expect(entry?.options).toEqual({ queueArn, queueKeyArn: 'arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab', maxReceiveCount: 3 });
+    expect(Object.isFrozen(entry?.options)).toBe(true);
+    expect(configuredPlugins(withOptions(undefined), REGISTRY)[0]?.options).toEqual({});
+  });
+
+  it.each([
+    [{ maxRecieveCount: 3 }, 'plugins.ledger-queue.options.maxRecieveCount', 'unknown setting; did you mean maxReceiveCount?'],
+    [{ colour: 'blue' }, 'plugins.ledger-queue.options.colour', 'unknown setting; expected one of queueArn, queueKeyArn, maxReceiveCount'],
+    [{ maxReceiveCount: 0 }, 'plugins.ledger-queue.options.maxReceiveCount', 'must be an integer between 1 and 1000, got 0'],
+    [{ maxReceiveCount: '3' }, 'plugins.ledger-queue.options.maxReceiveCount', 'must be an integer between 1 and 1000, got "3"'],
+    [
+      { queueArn: 'arn:aws:sqs:eu-west-1:210987654321:ledger' },
+      'plugins.ledger-queue.options.queueArn',
+      'must be an SQS FIFO queue ARN, arn:<partition>:sqs:<region>:<account>:<name>.fifo, got "arn:aws:sqs:eu-west-1:210987654321:ledger"',
+    ],
+    [{ queueKeyArn: 'alias/ledger' }, 'plugins.ledger-queue.options.queueKeyArn', 'must be a KMS key ARN, arn:<partition>:kms:<region>:<account>:key/<id>, got "alias/ledger"'],
+  ])('refuses %j, naming the option', (options, path, message) => {
+    const error = refusal(options);
+    expect(error.path).toBe(path);
+    expect(error.message).toBe(`${path}: ${message}`);
+  });
+
+  it('fails synth on a misspelt option instead of ignoring it', () => {
+    expect(() => synth({ plugins: { 'ledger-queue': { options: { maxRecieveCount: 3 } } } }, { pluginRegistry: REGISTRY })).toThrow(
+      /^plugins\.ledger-queue\.options\.maxRecieveCount: unknown setting; did you mean maxReceiveCount\?/,
+    );
+  });
+
+  it('hands a plug-in without parseOptions its options as written', () => {
+    const loose: InfraPlugin<Record<string, unknown>, 'loose'> = {
+      name: 'loose',
+      mode: 'latest-state',
+      handler: 'destinations/ledger-queue/handler.ts',
+      createTarget: () => ({ owned: false, environment: {}, grantDeliver: () => undefined }),
+    };
+    const [entry] = configuredPlugins(parsePipelineConfig({ plugins: { loose: { options: { anything: [1] } } } }, 'test'), { loose });
+    expect(entry?.options).toEqual({ anything: [1] });
+  });
+
+  it('parsePluginOptions: the configuration\'s specs for a plug-in of your own', () => {
+    type WebhookOptions = { url: string; timeoutSeconds?: number; mode?: 'json' | 'form'; signed?: boolean };
+    const fields = { url: option.text('an https:// URL', /^https:\/\//), timeoutSeconds: option.int(1, 30), mode: option.oneOf('json', 'form'), signed: option.bool };
+    expect(parsePluginOptions<WebhookOptions>({ url: 'https://x.example', mode: 'form' }, 'plugins.webhook.options', fields, ['url'])).toEqual({ url: 'https://x.example', mode: 'form' });
+    expect(() => parsePluginOptions<WebhookOptions>({ mode: 'form' }, 'plugins.webhook.options', fields, ['url'])).toThrow(/^plugins\.webhook\.options\.url: is required, got nothing$/);
+    expect(() => parsePluginOptions<WebhookOptions>({ url: 'https://x.example', signed: 'yes' }, 'plugins.webhook.options', fields)).toThrow(
+      /^plugins\.webhook\.options\.signed: must be true or false, got "yes"$/,
+    );
+    expect(() => parsePluginOptions<WebhookOptions>([], 'plugins.webhook.options', fields)).toThrow(/^plugins\.webhook\.options: must be an object, got an array$/);
   });
 });
 

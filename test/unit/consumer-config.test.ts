@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { auditRuntime } from '../../consumers/audit/runtime';
+import { fraudRuntime } from '../../consumers/fraud/runtime';
+import { searchRuntime } from '../../consumers/search/runtime';
 import { readConsumerConfig, type DestinationName } from '../../shared/config/consumer-config';
 import { ConfigurationError, type Env } from '../../shared/config/env';
 import { InMemoryLedger } from '../../shared/ledger/in-memory-ledger';
+
+/** A built-in's own variables are read by its runtime half, as a plug-in's are (`buildPluginRuntime` reads both). */
+const RUNTIMES = { audit: auditRuntime, search: searchRuntime, fraud: fraudRuntime };
 
 const COMMON: Env = {
   ACCOUNTS_TABLE_NAME: 'Accounts',
@@ -15,10 +21,11 @@ const FULL: Record<DestinationName, Env> = {
   fraud: { ...COMMON, FRAUD_EVENT_BUS_NAME: 'fraud-bus' },
 };
 
-/** Reads the configuration and returns the ConfigurationError it throws. */
+/** Reads what the consumer reads (its configuration, then its own settings) and returns the ConfigurationError thrown. */
 function failure(destination: DestinationName, env: Env): ConfigurationError {
   try {
     readConsumerConfig(destination, env);
+    RUNTIMES[destination].readSettings(env);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigurationError);
     return error as ConfigurationError;
@@ -48,21 +55,26 @@ describe('readConsumerConfig: defaults', () => {
       s3ForcePathStyle: false,
     });
     expect(config.endpoints).toEqual({ dynamodb: undefined, sqs: undefined, s3: undefined, eventbridge: undefined });
-    // Only the destination's own settings are present.
-    const others = (['audit', 'search', 'fraud'] as const).filter((other) => other !== destination);
-    for (const other of others) expect(config[other]).toBeUndefined();
+    // No destination's own settings: its runtime half reads them, for a built-in as for a plug-in.
+    for (const name of ['audit', 'search', 'fraud']) expect(config).not.toHaveProperty(name);
   });
 
-  it('fills in each destination’s own defaults', () => {
-    expect(readConsumerConfig('audit', FULL.audit).audit).toEqual({ bucket: 'audit-bucket', prefix: 'changes/' });
-    expect(readConsumerConfig('search', FULL.search).search).toEqual({
+  it('fills in each destination’s own defaults (its runtime half’s readSettings)', () => {
+    expect(auditRuntime.readSettings(FULL.audit)).toEqual({ bucket: 'audit-bucket', prefix: 'changes/', forcePathStyle: false });
+    expect(searchRuntime.readSettings(FULL.search)).toEqual({
       endpoint: 'https://search-accounts.ap-southeast-2.es.amazonaws.com',
       index: 'accounts',
       auth: 'sigv4',
       sigv4Service: 'es',
       bulkSize: 500,
+      maxBulkBytes: 5_242_880,
     });
-    expect(readConsumerConfig('fraud', FULL.fraud).fraud).toEqual({ eventBusName: 'fraud-bus', source: 'ordered-fanout.accounts' });
+    expect(fraudRuntime.readSettings(FULL.fraud)).toEqual({ eventBusName: 'fraud-bus', source: 'ordered-fanout.accounts' });
+  });
+
+  it('a common configuration does not need a destination’s own variables (its runtime half does)', () => {
+    expect(() => readConsumerConfig('audit', COMMON)).not.toThrow();
+    expect(() => auditRuntime.readSettings(COMMON)).toThrow(ConfigurationError);
   });
 
   it('a non-live LEDGER_EPOCH defaults to a replay (from EPOCH_REPLAY_FROM when set), and the marker can be overridden', () => {
@@ -81,7 +93,7 @@ describe('readConsumerConfig: defaults', () => {
   });
 
   it('reads every tunable, converting seconds to milliseconds', () => {
-    const config = readConsumerConfig('search', {
+    const env: Env = {
       ...FULL.search,
       AWS_REGION: 'ap-southeast-2',
       MAX_GAP_AGE_SECONDS: '60',
@@ -98,8 +110,9 @@ describe('readConsumerConfig: defaults', () => {
       SEARCH_AUTH: 'none',
       SEARCH_SIGV4_SERVICE: 'aoss',
       SEARCH_BULK_SIZE: ' 250 ',
-    });
-    expect(config).toMatchObject({
+      SEARCH_REGION: 'us-west-2',
+    };
+    expect(readConsumerConfig('search', env)).toMatchObject({
       region: 'ap-southeast-2',
       maxGapAgeMs: 60_000,
       claimTtlMs: 30_000,
@@ -111,8 +124,8 @@ describe('readConsumerConfig: defaults', () => {
       retryReserveMs: 0,
       endpoints: { sqs: 'http://127.0.0.1:9324' },
       s3ForcePathStyle: true,
-      search: { index: 'accounts-v2', auth: 'none', sigv4Service: 'aoss', bulkSize: 250 },
     });
+    expect(searchRuntime.readSettings(env)).toMatchObject({ index: 'accounts-v2', auth: 'none', sigv4Service: 'aoss', region: 'us-west-2', bulkSize: 250 });
   });
 
   it('raises the default maximum delay to a base delay above it', () => {

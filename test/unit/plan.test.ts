@@ -1,14 +1,20 @@
-import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parsePipelineConfig } from '../../infra/config/load-config';
 import { planCommand } from '../../ops/commands/plan';
 import { recordingIO } from '../../ops/io';
 import { formatPlan } from '../../ops/plan/format';
 import { SECONDS_PER_MONTH, planStream } from '../../ops/plan/kinesis';
 import { BENCH_FIRST_TOUCH, COLD_VERSIONS, HOT_VERSIONS, LEDGER_FIGURES, ledgerWritesPerRecord, type LedgerVariant } from '../../ops/plan/ledger-figures';
-import { expectedDistinct, plan, versionsPerAccountPerBatch } from '../../ops/plan/plan';
+import { expectedDistinct, plan, versionsPerAccountPerBatch, type Plan } from '../../ops/plan/plan';
 import { CHECKED, PRICES } from '../../ops/plan/prices';
 import { SIMULATION_TOLERANCE, simulate } from '../../ops/plan/simulate';
 
 const MONTH_RECORDS_AT_2000 = 2_000 * SECONDS_PER_MONTH; // 5.256 billion
+const execute = promisify(execFile);
+const ROOT = new URL('../../', import.meta.url).pathname;
 
 describe('fanout plan: shards', () => {
   it('fills a shard to exactly 1 MiB/s and adds one past it', () => {
@@ -58,7 +64,10 @@ describe('fanout plan: ledger interpolation', () => {
 });
 
 describe('fanout plan: worked example, 2,000 writes/s over 5,000,000 accounts, 1 KB items', () => {
-  const result = plan({ writesPerSecond: 2_000, accounts: 5_000_000, itemBytes: 1_024 });
+  let result: Plan;
+  beforeAll(async () => {
+    result = await plan({ writesPerSecond: 2_000, accounts: 5_000_000, itemBytes: 1_024 });
+  });
 
   it('deploys 5 shards (2 × 1,024 + 300 = 2,348 B × 2,000/s = 4.48 MiB/s) and 5 concurrent batches per destination', () => {
     expect(result.stream).toMatchObject({ recordBytes: 2_348, shards: 5, shardsLimitedBy: 'bytes', efoConsumers: 3, retentionHours: 8_760 });
@@ -113,9 +122,58 @@ describe('fanout plan: worked example, 2,000 writes/s over 5,000,000 accounts, 1
   });
 });
 
+describe('fanout plan: a plug-in that ships with the package (ledger-queue)', () => {
+  it('plans it by the mode of its runtime half, with its own service requests, price and quota', async () => {
+    const result = await plan({ writesPerSecond: 2_000, accounts: 5_000_000, itemBytes: 1_024, destinations: ['fraud', 'ledger-queue'] });
+    const [fraud, queue] = result.destinations;
+    expect(result.stream.efoConsumers).toBe(2);
+    expect(queue).toMatchObject({ name: 'ledger-queue', mode: 'in-order', variant: 'inOrderHomeLanes', concurrency: 5, batchSize: 100 });
+    // Same mode, same ledger writes: in-order on its home lane.
+    expect(queue?.ledger.writesPerRecord).toBeCloseTo(fraud?.ledger.writesPerRecord as number, 10);
+    // 80 accounts per batch and 1,324 B messages: 10 per SendMessageBatch call (13 KB, one 64 KB chunk), 200 calls/s.
+    expect(queue?.requests.perSecond).toBeCloseTo(200, 6);
+    expect(queue?.requests.lines).toHaveLength(1);
+    expect(queue?.requests.lines[0]).toMatchObject({ item: 'ledger-queue: SQS FIFO requests', price: 'sqsFifoRequestMillion' });
+    // 200 × 2,628,000 s = 525.6 M requests × $0.50 / million
+    expect(queue?.requests.lines[0]?.usd).toBeCloseTo(262.8, 6);
+    expect(result.monthly.destinations['ledger-queue']).toBeCloseTo(queue?.total as number, 10);
+    // Its quota is SQS's, and fraud keeps EventBridge's: requests follow the service, not the mode.
+    const quotas = result.limits.filter((entry) => !entry.scalesWithShards).map((entry) => entry.name);
+    expect(quotas).toEqual(expect.arrayContaining([expect.stringMatching(/^ledger-queue: SQS FIFO SendMessageBatch/), expect.stringMatching(/^fraud: EventBridge PutEvents/)]));
+    expect(result.ceilings.map((ceiling) => ceiling.name)).toContainEqual(expect.stringMatching(/^ledger-queue: SQS FIFO/));
+    expect(fraud?.requests.lines[0]?.price).toBe('eventBridgeCustomEventMillion');
+    expect(formatPlan(result).join('\n')).toContain('ledger-queue (in-order): concurrency 5');
+  });
+
+  it('puts fewer messages in a call when they are big (256 KiB a call) and bills each 64 KB of a call', async () => {
+    // 100 KB items take 20 shards at 100 writes/s: 5 records/s per lane, 25 per 5 s batch.
+    const result = await plan({ writesPerSecond: 100, accounts: 1_000_000, itemBytes: 100_000, destinations: ['ledger-queue'], batchSeconds: 5 });
+    const [queue] = result.destinations;
+    expect(queue?.effectiveBatch).toBeCloseTo(25, 6);
+    // 100,300 B messages: two per call (200,600 B), four 64 KB chunks each.
+    expect(queue?.requests.perSecond).toBeCloseTo(50, 6);
+    expect(queue?.requests.lines[0]?.quantity).toBeCloseTo(50 * SECONDS_PER_MONTH * 4, 0);
+  });
+
+  it('uses the plug-in\'s settings from the configuration, and plans the configuration\'s destinations by default', async () => {
+    const config = parsePipelineConfig({ plugins: { 'ledger-queue': { settings: { parallelizationFactor: 3 } } } }, 'test');
+    const result = await plan({ writesPerSecond: 2_000, accounts: 5_000_000, itemBytes: 1_024, destinations: ['ledger-queue'], config });
+    expect(result.destinations[0]).toMatchObject({ parallelizationFactor: 3, concurrency: 15 });
+    // Without --destinations, what the configuration deploys: the built-ins and its plug-ins.
+    const deployed = await plan({ writesPerSecond: 2_000, accounts: 5_000_000, itemBytes: 1_024, config });
+    expect(deployed.destinations.map((d) => d.name)).toEqual(['audit', 'search', 'fraud', 'ledger-queue']);
+  });
+
+  it('refuses a destination that does not ship with the package, naming those that do', async () => {
+    await expect(plan({ writesPerSecond: 1, accounts: 1, itemBytes: 1, destinations: ['webhook'] })).rejects.toThrow(
+      'no destination "webhook" ships with fanout: it knows audit, search, fraud, ledger-queue',
+    );
+  });
+});
+
 describe('fanout plan: simulation', () => {
   it.each([50, 2_000])('agrees with the planned writes per record within the stated tolerance (%i accounts, 2,000 records)', async (accounts) => {
-    const result = plan({ writesPerSecond: 2_000, accounts, itemBytes: 1_024 });
+    const result = await plan({ writesPerSecond: 2_000, accounts, itemBytes: 1_024 });
     const simulation = await simulate(result, { records: 2_000 });
     expect(simulation.variants).toHaveLength(Object.keys(LEDGER_FIGURES).length);
     for (const entry of simulation.variants) {
@@ -138,6 +196,15 @@ describe('fanout plan: command', () => {
     expect(parsed.plan.destinations).toHaveLength(1);
     expect(parsed.plan.replay.days).toBe(10);
   });
+
+  it('takes any destination that ships with the package on the command line, and refuses others naming them', async () => {
+    const run = (destinations: string) =>
+      execute(join(ROOT, 'node_modules/.bin/tsx'), ['ops/main.ts', 'plan', '--writes-per-second', '100', '--accounts', '1000', '--item-bytes', '500', '--destinations', destinations, '--json'], { cwd: ROOT });
+    const { stdout } = await run('ledger-queue,audit');
+    const parsed = JSON.parse(stdout) as { plan: { destinations: { name: string; mode: string }[] } };
+    expect(parsed.plan.destinations.map(({ name, mode }) => [name, mode])).toEqual([['ledger-queue', 'in-order'], ['audit', 'every-version']]);
+    await expect(run('ledger-queue,webhook')).rejects.toMatchObject({ stderr: expect.stringContaining('no destination "webhook" ships with fanout: one of audit, search, fraud, ledger-queue') });
+  }, 60_000);
 
   it('keeps a source and a status on every price line', () => {
     for (const entry of Object.values(PRICES)) {

@@ -1,0 +1,86 @@
+import { LIVE_EPOCH } from '../../shared/ordering/delivery-mode';
+import { describe, type ConfigChecker } from './config-checker';
+import { searchZones } from './config-schema';
+import type { AuditSettings, DestinationSettings, SearchSettings } from './pipeline-config';
+
+/** Rules between fields, checked after merging: what a spec of one field cannot say. */
+
+/** Seconds the consumer keeps back from each invocation for giving up cleanly (`RETRY_RESERVE_MS` defaults to 3000). */
+export const CONSUMER_RETRY_RESERVE_SECONDS = 3;
+
+/** Rules between fields of one destination, built-in or plug-in. */
+export function checkDestination(checker: ConfigChecker, path: string, settings: DestinationSettings, retentionHours: number): void {
+  const { delivery, timeoutSeconds, startingPosition, startingPositionTimestamp, epoch, replayBefore } = settings;
+  checkRecordAge(checker, path, settings, retentionHours);
+  if (delivery.maxDelayMs < delivery.baseDelayMs) {
+    checker.fail(`${path}.delivery.maxDelayMs`, `must be at least delivery.baseDelayMs (${delivery.baseDelayMs}), got ${delivery.maxDelayMs}`);
+  }
+  const minimumTimeout = Math.floor(CONSUMER_RETRY_RESERVE_SECONDS + delivery.maxDelayMs / 1000) + 1;
+  if (timeoutSeconds < minimumTimeout) {
+    const rule = `must exceed the consumer's ${CONSUMER_RETRY_RESERVE_SECONDS} s retry reserve plus one delivery.maxDelayMs backoff`;
+    checker.fail(`${path}.timeoutSeconds`, `${rule} (${delivery.maxDelayMs} ms), i.e. be at least ${minimumTimeout}, got ${timeoutSeconds}`);
+  }
+  if (startingPosition === 'AT_TIMESTAMP' && startingPositionTimestamp === undefined) {
+    checker.fail(`${path}.startingPositionTimestamp`, 'is required when startingPosition is "AT_TIMESTAMP", got nothing');
+  }
+  if (startingPosition !== 'AT_TIMESTAMP' && startingPositionTimestamp !== undefined) {
+    const got = `got ${describe(startingPositionTimestamp)} with "${startingPosition}"`;
+    checker.fail(`${path}.startingPositionTimestamp`, `is only allowed when startingPosition is "AT_TIMESTAMP", ${got}`);
+  }
+  if (replayBefore !== undefined && epoch === LIVE_EPOCH.id) {
+    checker.fail(`${path}.replayBefore`, `is only allowed with a replay epoch (not "${LIVE_EPOCH.id}"), got ${describe(replayBefore)} with epoch "${epoch}"`);
+  }
+}
+
+/**
+ * Lambda checks a record's age before it invokes: a replay reaching further back than `maxRecordAgeSeconds` would
+ * send its oldest records to the on-failure bucket unread. So the mapping's limit must cover the replay window.
+ */
+function checkRecordAge(checker: ConfigChecker, path: string, settings: DestinationSettings, retentionHours: number): void {
+  const { maxRecordAgeSeconds: maxAge, startingPosition, startingPositionTimestamp, epoch } = settings;
+  if (maxAge >= 0 && maxAge < 60) {
+    checker.fail(`${path}.maxRecordAgeSeconds`, `must be -1 (no limit) or between 60 and 604800, as Lambda allows, got ${maxAge}`);
+  }
+  if (maxAge === -1) return;
+  let window: number | undefined;
+  let what = '';
+  if (startingPosition === 'AT_TIMESTAMP' && startingPositionTimestamp !== undefined) {
+    window = Math.ceil((checker.now - Date.parse(startingPositionTimestamp)) / 1000);
+    what = `the replay from ${startingPositionTimestamp} reaches ${window} s back`;
+  } else if (startingPosition === 'TRIM_HORIZON' && epoch !== LIVE_EPOCH.id) {
+    window = retentionHours * 3600;
+    what = `the replay from TRIM_HORIZON reaches the stream's retention, ${window} s back`;
+  }
+  if (window !== undefined && window > maxAge) {
+    checker.fail(`${path}.maxRecordAgeSeconds`, `must cover the replay window (${what}; Lambda would send older records to the on-failure bucket unread): use -1 (no limit), got ${maxAge}`);
+  }
+}
+
+/** OpenSearch's own rules between the sizes of a created domain, refused here rather than by a failed deploy. */
+export function checkSearchDomain(checker: ConfigChecker, path: string, settings: SearchSettings): void {
+  if (settings.domainArn !== undefined) return;
+  const { dataNodes, masterNodes, instanceType } = settings;
+  if (searchZones(dataNodes) === undefined) {
+    checker.fail(`${path}.dataNodes`, `must be 1, or a multiple of 2 or 3 (the node count must be a multiple of the availability zones it spreads over), got ${dataNodes}`);
+  }
+  if (![0, 3, 5].includes(masterNodes)) checker.fail(`${path}.masterNodes`, `must be 0, 3 or 5 (a cluster-manager quorum), got ${masterNodes}`);
+  // The stack always encrypts at rest and node to node (fine-grained access control needs both); t2 supports neither.
+  for (const [field, type] of [['instanceType', instanceType], ['masterInstanceType', settings.masterInstanceType]] as const) {
+    if (type.startsWith('t2.')) checker.fail(`${path}.${field}`, `must not be a t2 type (no encryption at rest, which the domain always has), got ${describe(type)}`);
+  }
+}
+
+export function checkAudit(checker: ConfigChecker, path: string, { bucketArn, bucketKeyArn }: AuditSettings): void {
+  if (bucketKeyArn !== undefined && bucketArn === undefined) {
+    checker.fail(`${path}.bucketKeyArn`, `is only for an imported bucket (set bucketArn; a created bucket has its own key), got ${describe(bucketKeyArn)}`);
+  }
+}
+
+export function checkSearch(checker: ConfigChecker, path: string, { domainEndpoint, domainArn }: SearchSettings): void {
+  if (domainEndpoint !== undefined && domainArn === undefined) {
+    checker.fail(`${path}.domainArn`, `is required with domainEndpoint (both or neither), got nothing`);
+  }
+  if (domainArn !== undefined && domainEndpoint === undefined) {
+    checker.fail(`${path}.domainEndpoint`, `is required with domainArn (both or neither), got nothing`);
+  }
+}
