@@ -36,6 +36,7 @@ export {
   type PluginTarget,
   type TargetContext,
 } from './plugins/infra-plugin';
+export { receiverQueueAlarms, type ReceiverQueueAlarmsProps } from './plugins/receiver-queue-alarms';
 export { LedgerQueue, ledgerQueueInfra, type LedgerQueueOptions } from '../destinations/ledger-queue/infra';
 export { auditInfra } from '../destinations/audit/infra';
 export { searchInfra } from '../destinations/search/infra';
@@ -56,4 +57,6 @@ export {
 } from './config/pipeline-config';
 export { DEFAULT_PIPELINE_CONFIG } from './config/defaults';
 export { parsePipelineConfig, readPipelineConfig, CONFIG_CONTEXT_KEY, CONFIG_FILE_CONTEXT_KEY } from './config/load-config';
+export { option, parsePluginOptions } from './config/plugin-config';
+export type { ObjectFields as PluginOptionFields } from './config/config-checker';
 export { METRIC_NAMES, type MetricName } from '../shared/observability/telemetry';

@@ -7,13 +7,13 @@ import { join } from 'node:path';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parsePipelineConfig } from '../infra/config/load-config';
-import { BUILT_IN_PLUGINS } from '../destinations/registry';
-import { DESTINATION_NAMES } from '../infra/config/pipeline-config';
-import { parseDestinationList, type DestinationSelection } from './plugins/destination-selection';
+import { localTarget } from '../ops/target';
+import { parseDestinationList } from './plugins/destination-selection';
+import { BUILT_IN_DESTINATIONS, faultCatalog, KNOWN_DESTINATIONS, type RunnableDestination } from './plugins/local-destinations';
 import { dumpRun } from './pipeline/dump';
 import { parseFault, type Fault } from './pipeline/faults';
 import { parseDestinationFaults, type DestinationFaults } from './standins/fault-spec';
-import { LOCAL_STATE_FILE, localStateOf, removeLocalState, writeLocalState } from './pipeline/local-state';
+import { LOCAL_STATE_FILE, localStateOf, removeLocalState, writeLocalState, type LocalState } from './pipeline/local-state';
 import { formatPipelineReport } from './pipeline/print-report';
 import { runPipeline, type PipelineRun, type Progress } from './pipeline/run-pipeline';
 import { REPORT_DIR, writeRunReport } from './report/write-report';
@@ -30,22 +30,7 @@ const rate = (value: string): number => {
   if (!(parsed >= 0 && parsed <= 1)) throw new InvalidArgumentError('must be a number from 0 to 1');
   return parsed;
 };
-const destinationFaults = (value: string): DestinationFaults => {
-  // Plug-in stand-ins have no fault profiles: say that, rather than call a plug-in of the run an unknown destination.
-  const plugins = value.split(',').map((item) => item.trim().split(':')[0] ?? '').filter((name) => Object.hasOwn(BUILT_IN_PLUGINS, name));
-  if (plugins.length > 0) {
-    throw new InvalidArgumentError(
-      `plug-in ${[...new Set(plugins)].join(', ')} has no fault profiles for its local stand-in (only ${DESTINATION_NAMES.join(', ')} have); ` +
-        'fault it with --crash-rate or --permanent-gap-rate',
-    );
-  }
-  try {
-    return parseDestinationFaults(value);
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
-};
-const destinationList = (value: string): DestinationSelection => {
+const destinationList = (value: string): readonly RunnableDestination[] => {
   try {
     return parseDestinationList(value);
   } catch (error) {
@@ -79,17 +64,17 @@ const program = new Command('npm start --')
   .option('--rate <n>', 'workload operations started per second (0: as fast as possible)', integer(0), 0)
   .option('--fail <destination:rate>', 'make a destination of the run fail that fraction of its calls (repeatable), e.g. fraud:1.0', fault)
   .option('--crash-rate <r>', "chance that a consumer invocation's execution environment dies at a seeded point (the mapping retries it)", rate, 0)
+  // Checked once every option is read: what `all` means, and which destinations may be named, depend on --destinations.
   .option(
     '--destination-faults <spec>',
     'destination faults of the stand-ins: all, or destination:fault:rate[@ms],... (e.g. search:403:0.05,fraud:slow:0.02@15000)',
-    destinationFaults,
   )
   .option('--permanent-gap-rate <r>', "chance that a change starts a gap (it and its account's next change) that never reaches the stream", rate, 0)
   .option('--timeout <seconds>', 'time limit for the destinations to converge after the workload (and for the operator of a fault run; default 600 then)', integer(1), 120)
   .option('--config <file>', "the stack's configuration file (JSON, as for cdk deploy -c ordered-fanout:config-file=...)")
   .option(
     '--destinations <list>',
-    `the destinations to run, comma-separated: the built-ins (${DESTINATION_NAMES.join(', ')}) and plug-ins, e.g. audit,search,fraud,ledger-queue`,
+    `the destinations to run, comma-separated, any of ${[...KNOWN_DESTINATIONS.keys()].join(', ')} (default: ${BUILT_IN_DESTINATIONS.map(({ runtime }) => runtime.name).join(',')})`,
     destinationList,
   )
   .option('--json', 'print the report as JSON on stdout (progress goes to stderr)', false)
@@ -112,11 +97,11 @@ interface CliOptions {
   rate: number;
   fail?: Fault[];
   crashRate: number;
-  destinationFaults?: DestinationFaults;
+  destinationFaults?: string;
   permanentGapRate: number;
   timeout: number;
   config?: string;
-  destinations?: DestinationSelection;
+  destinations?: readonly RunnableDestination[];
   json: boolean;
   dump?: string;
   logs: string;
@@ -126,6 +111,8 @@ interface CliOptions {
 
 async function main(): Promise<number> {
   const options = program.parse().opts<CliOptions>();
+  const destinations = options.destinations ?? BUILT_IN_DESTINATIONS;
+  const destinationFaults = options.destinationFaults === undefined ? undefined : faultsOf(options.destinationFaults, destinations);
   const rawConfig = options.config ? (JSON.parse(readFileSync(options.config, 'utf8')) as unknown) : undefined;
   const config = options.config ? parsePipelineConfig(rawConfig, options.config) : undefined;
   const interactive = process.stderr.isTTY === true;
@@ -133,9 +120,8 @@ async function main(): Promise<number> {
     if (!interactive || !bars) process.stderr.write(`${message}\n`);
   };
   mkdirSync(options.logs, { recursive: true });
-  const plugins = options.destinations?.plugins ?? [];
   const logFiles = new Map<string, WriteStream>(
-    [...DESTINATION_NAMES, ...plugins.map((plugin) => plugin.runtime.name)].map((name) => [name, createWriteStream(join(options.logs, `${name}.log`))]),
+    destinations.map(({ runtime }) => [runtime.name, createWriteStream(join(options.logs, `${runtime.name}.log`))]),
   );
   let bars: MultiBar | undefined;
   const barOf = new Map<string, SingleBar>();
@@ -167,13 +153,13 @@ async function main(): Promise<number> {
       ratePerSecond: options.rate,
       faults: options.fail ?? [],
       crashRate: options.crashRate,
-      ...(options.destinationFaults ? { destinationFaults: options.destinationFaults } : {}),
+      ...(destinationFaults ? { destinationFaults } : {}),
       permanentGapRate: options.permanentGapRate,
       // A fault run shortens the gap age so that gaps time out within it, unless the configuration file sets one.
       ...(setsGapAge(rawConfig) ? { faultGapAgeSeconds: 'config' as const } : {}),
       convergeTimeoutMs: timeoutSeconds(options) * 1000,
       ...(config ? { config } : {}),
-      ...(plugins.length > 0 ? { plugins } : {}),
+      destinations,
       log,
       onProgress,
       onFunctionLog: (destination, line) => logFiles.get(destination)?.write(`${line}\n`),
@@ -207,6 +193,15 @@ async function main(): Promise<number> {
   }
 }
 
+/** `--destination-faults SPEC`, read against the run's destinations; a spec they cannot take ends the command as commander would. */
+function faultsOf(spec: string, destinations: readonly RunnableDestination[]): DestinationFaults {
+  try {
+    return parseDestinationFaults(spec, faultCatalog(destinations));
+  } catch (error) {
+    return program.error(`error: option '--destination-faults <spec>' argument '${spec}' is invalid. ${(error as Error).message}`);
+  }
+}
+
 /** `--timeout`, or in a fault run without one, 600 s: held destination calls (up to 90 s each with `all`) add up. */
 function timeoutSeconds(options: CliOptions): number {
   const faultRun = options.crashRate > 0 || options.destinationFaults !== undefined || options.permanentGapRate > 0;
@@ -223,17 +218,21 @@ function setsGapAge(raw: unknown): boolean {
 }
 
 async function keepRunning(run: PipelineRun, signal: AbortSignal): Promise<void> {
-  const { endpoints, resources } = run.env;
-  writeLocalState(localStateOf(run.env, run.config));
+  const { endpoints, resources, destinations } = run.env;
+  const state = localStateOf(run.env, run.config);
+  writeLocalState(state);
+  const described = destinations.flatMap(({ standIn }) => (standIn.resource ? [standIn.resource] : []));
   const lines = [
     '',
     'Emulators are up (Ctrl-C stops them). Credentials: any; region us-east-1.',
     ...Object.entries(endpoints).map(([name, url]) => `  ${name.padEnd(12)} ${url}`),
     `  Accounts table ${resources.accountsTable}, ledger ${resources.ledgerTable}, stream ${resources.streamArn}`,
-    `  audit bucket ${resources.auditBucket}, search index ${resources.index}, fraud bus ${resources.eventBus}`,
-    ...[...DESTINATION_NAMES, ...run.env.plugins.map((plugin) => plugin.name)].map((name) => `  ${name} dead-letter queue ${resources.deadLetterQueues[name]}`),
-    ...run.env.plugins.map(({ name, standIn }) => `  ${name}: ${Object.entries(standIn.environment).map(([key, value]) => `${key}=${value}`).join(' ')}`),
-    `  fanout --local reads ${LOCAL_STATE_FILE}: try npm run fanout -- status --local`,
+    ...(described.length > 0 ? [`  ${described.join(', ')}`] : []),
+    ...destinations.map(({ name }) => `  ${name} dead-letter queue ${resources.deadLetterQueues[name]}`),
+    ...destinations
+      .filter(({ standIn }) => standIn.resource === undefined)
+      .map(({ name, standIn }) => `  ${name}: ${Object.entries(standIn.environment).map(([key, value]) => `${key}=${value}`).join(' ')}`),
+    `  ${fanoutHint(state)}`,
   ];
   process.stderr.write(`${lines.join('\n')}\n`);
   try {
@@ -241,6 +240,16 @@ async function keepRunning(run: PipelineRun, signal: AbortSignal): Promise<void>
     await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   } finally {
     removeLocalState();
+  }
+}
+
+/** How to reach the run with `fanout --local`, or why `fanout` cannot work on it (its own reason). */
+function fanoutHint(state: LocalState): string {
+  try {
+    void localTarget(state).close();
+    return `fanout --local reads ${LOCAL_STATE_FILE}: try npm run fanout -- status --local`;
+  } catch (error) {
+    return `fanout --local cannot work on this run: ${error instanceof Error ? error.message : String(error)}`;
   }
 }
 

@@ -1,49 +1,30 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { LedgerQueueMessage } from './message';
-
-/** One message as a receiver of the ledger queue saw it, in the order received. */
-export interface ReceivedLedgerMessage {
-  readonly body: LedgerQueueMessage;
-  readonly groupId: string | undefined;
-  readonly deduplicationId: string | undefined;
-  /** When SQS accepted it (ms), else when it was received. */
-  readonly sentAt: number;
-}
+import type { LedgerQueueMessage } from './runtime';
 
 /**
  * Reads the FIFO queue as the ledger service would: receive, then delete, so SQS releases each message group to the
- * next receive in order. Everything received is kept, so repeated reads see the whole history.
+ * next receive in order. Everything received is kept, in the order received, so repeated reads see the whole history.
  */
 export class FifoReader {
-  readonly received: ReceivedLedgerMessage[] = [];
-
-  constructor(
-    private readonly sqs: SQSClient,
-    private readonly queueUrl: string,
-  ) {}
+  /** `sentAt`: when SQS accepted the message (ms), else when it was received. */
+  readonly received: { body: LedgerQueueMessage; groupId: string | undefined; deduplicationId: string | undefined; sentAt: number }[] = [];
+  constructor(private readonly sqs: SQSClient, private readonly queueUrl: string) {}
 
   /** Receives until two empty answers in a row; returns everything received so far. */
-  async drain(): Promise<readonly ReceivedLedgerMessage[]> {
+  async drain(): Promise<Readonly<FifoReader['received']>> {
+    const QueueUrl = this.queueUrl;
     for (let empty = 0; empty < 2; ) {
-      const { Messages = [] } = await this.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['All'], WaitTimeSeconds: 0 }),
-      );
-      if (Messages.length === 0) {
-        empty += 1;
-        continue;
+      const receive = new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['All'], WaitTimeSeconds: 0 });
+      const { Messages = [] } = await this.sqs.send(receive);
+      empty = Messages.length === 0 ? empty + 1 : 0;
+      if (empty > 0) continue;
+      for (const { Body, Attributes: { SentTimestamp, MessageGroupId, MessageDeduplicationId } = {} } of Messages) {
+        const sent = Number(SentTimestamp);
+        const sentAt = Number.isFinite(sent) && sent > 0 ? sent : Date.now();
+        this.received.push({ body: JSON.parse(Body ?? '{}'), groupId: MessageGroupId, deduplicationId: MessageDeduplicationId, sentAt });
       }
-      empty = 0;
-      for (const message of Messages) {
-        const sent = Number(message.Attributes?.SentTimestamp);
-        this.received.push({
-          body: JSON.parse(message.Body ?? '{}') as LedgerQueueMessage,
-          groupId: message.Attributes?.MessageGroupId,
-          deduplicationId: message.Attributes?.MessageDeduplicationId,
-          sentAt: Number.isFinite(sent) && sent > 0 ? sent : Date.now(),
-        });
-      }
-      const entries = Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle as string }));
-      await this.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }));
+      const entries = Messages.map(({ ReceiptHandle }, index) => ({ Id: String(index), ReceiptHandle }));
+      await this.sqs.send(new DeleteMessageBatchCommand({ QueueUrl, Entries: entries }));
     }
     return this.received;
   }

@@ -1,11 +1,12 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { option, parsePluginOptions } from '../../infra/config/plugin-config';
 import { encryptionKey } from '../../infra/constructs/encryption-key';
 import type { InfraPlugin, PluginAlarm, PluginTarget } from '../../infra/plugins/infra-plugin';
-import { MAX_BATCH_BYTES } from './sqs-fifo-queue';
+import { receiverQueueAlarms } from '../../infra/plugins/receiver-queue-alarms';
+import { MAX_BATCH_BYTES } from './runtime';
 
 export interface LedgerQueueOptions {
   /** Import this FIFO queue instead of creating one (`arn:<partition>:sqs:<region>:<account>:<name>.fifo`). */
@@ -28,12 +29,11 @@ export class LedgerQueue extends Construct implements PluginTarget {
   readonly owned: boolean;
   readonly environment: Readonly<Record<string, string>>;
 
-  constructor(scope: Construct, id: string, options: LedgerQueueOptions = {}) {
+  constructor(scope: Construct, id: string, { queueArn, queueKeyArn, maxReceiveCount = 5 }: LedgerQueueOptions = {}) {
     super(scope, id);
-    this.owned = options.queueArn === undefined;
-    if (options.queueArn !== undefined) {
-      const key = options.queueKeyArn ? kms.Key.fromKeyArn(this, 'ImportedKey', options.queueKeyArn) : undefined;
-      this.queue = sqs.Queue.fromQueueAttributes(this, 'Imported', { queueArn: options.queueArn, fifo: true, ...(key ? { keyArn: key.keyArn } : {}) });
+    this.owned = queueArn === undefined;
+    if (queueArn !== undefined) {
+      this.queue = sqs.Queue.fromQueueAttributes(this, 'Imported', { queueArn, keyArn: queueKeyArn, fifo: true });
     } else {
       const key = encryptionKey(this, 'Key', 'ordered-fanout ledger queue');
       const common = { fifo: true, encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: key, enforceSSL: true, retentionPeriod: Duration.days(14), removalPolicy: RemovalPolicy.RETAIN };
@@ -44,7 +44,7 @@ export class LedgerQueue extends Construct implements PluginTarget {
         deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
         fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
         maxMessageSizeBytes: MAX_BATCH_BYTES,
-        deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: options.maxReceiveCount ?? 5 },
+        deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
       });
     }
     this.environment = { LEDGER_QUEUE_URL: this.queue.queueUrl };
@@ -61,12 +61,8 @@ export class LedgerQueue extends Construct implements PluginTarget {
   }
 
   alarms(alarm: PluginAlarm): void {
-    // Delivered but not taken: the ledger service is behind (or down); the engine cannot see this lag.
-    alarm('QueueAge', this.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(5) }), 900, 'The ledger service has not taken a message for 15 minutes');
-    if (this.deadLetterQueue) {
-      const depth = this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) });
-      alarm('ReceiverDeadLetters', depth, 1, "The ledger service gave up on a message: its account's group is past it, out of order for the service");
-    }
+    const gaveUp = "its account's group is past it, out of order for the service";
+    receiverQueueAlarms(alarm, { queue: this.queue, deadLetterQueue: this.deadLetterQueue, receiver: 'The ledger service', gaveUp });
   }
 }
 
@@ -76,5 +72,7 @@ export const ledgerQueueInfra: InfraPlugin<LedgerQueueOptions, 'ledger-queue'> =
   mode: 'in-order',
   handler: 'destinations/ledger-queue/handler.ts',
   sweeper: 'destinations/ledger-queue/sweeper.ts',
+  parseOptions: (raw, path) =>
+    parsePluginOptions<LedgerQueueOptions>(raw, path, { queueArn: option.arn.sqsFifoQueue, queueKeyArn: option.arn.kmsKey, maxReceiveCount: option.int(1, 1_000) }),
   createTarget: (scope, id, { options }) => new LedgerQueue(scope, id, options),
 };

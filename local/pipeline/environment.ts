@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import {
@@ -11,62 +12,68 @@ import {
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
-import { AUDIT_KEY_PREFIX, consumerEnvironment, FRAUD_EVENT_SOURCE, streamConsumerName } from '../../infra/config/consumer-environment';
+import { consumerEnvironment, streamConsumerName } from '../../infra/config/consumer-environment';
 import { parseDestinationSettings } from '../../infra/config/load-config';
-import { DESTINATION_NAMES, type DestinationName, type DestinationSettings, type PipelineConfig } from '../../infra/config/pipeline-config';
-import type { DestinationPlugin } from '../../destinations/plugin';
+import type { DestinationName, DestinationSettings, PipelineConfig } from '../../infra/config/pipeline-config';
 import type { PluginName } from '../../shared/config/consumer-config';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
-import type { LocalStandIn } from '../plugins/local-plugin';
+import type { LocalPlugin, LocalStandIn } from '../plugins/local-plugin';
+import { BUILT_IN_DESTINATIONS, type RunnableDestination } from '../plugins/local-destinations';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDBLocal, type RunningDynamoDBLocal } from '../emulators/dynamodb-local';
 import { startKinesisLocal, type RunningKinesisLocal } from '../emulators/kinesis-local';
-import { startEventBridgeStandIn, type EventBridgeStandIn } from '../standins/eventbridge/server';
-import { startOpenSearchStandIn, type OpenSearchStandIn } from '../standins/opensearch/server';
 import { startS3CreateOnlyProxy, type S3CreateOnlyProxy } from '../standins/s3-create-only-proxy';
 import { createAccountsTable, createLedgerTable } from '../tables';
 
 /** The stack's name locally, so EFO consumers are named as `cdk deploy` names them. */
 export const LOCAL_STACK_NAME = 'OrderedFanout';
 
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A built-in destination or a plug-in's name. */
+export type AnyDestination = DestinationName | PluginName;
+
 export interface LocalResources {
   readonly accountsTable: string;
   readonly ledgerTable: string;
   readonly streamName: string;
   readonly streamArn: string;
-  readonly auditBucket: string;
   readonly failedBatchesBucket: string;
-  readonly eventBus: string;
-  readonly index: string;
-  readonly deadLetterQueues: Readonly<Record<DestinationName | PluginName, string>>;
-  readonly streamConsumers: Readonly<Record<DestinationName | PluginName, string>>;
+  readonly deadLetterQueues: Readonly<Record<AnyDestination, string>>;
+  readonly streamConsumers: Readonly<Record<AnyDestination, string>>;
 }
 
-/** A plug-in destination running locally: its settings (the defaults every destination has) and its stand-in. */
-export interface LocalPluginRun {
-  readonly name: PluginName;
+/** The emulators every run has, and the services its destinations' stand-ins started (`opensearch`, ...). */
+export type LocalEndpoints = Readonly<{ dynamodb: string; kinesis: string; fauxqs: string; s3: string }> & Readonly<Record<string, string>>;
+
+/** A destination of this run, built-in or plug-in alike: what runs it, and its emulator or stand-in. */
+export interface RunningDestination {
+  readonly name: AnyDestination;
   readonly mode: DeliveryMode;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each plug-in has its own settings and options types
-  readonly plugin: DestinationPlugin<any, any>;
+  /** The configuration's for a built-in, the defaults every destination has for a plug-in. */
   readonly settings: DestinationSettings;
+  /** The handler module Lambda runs (absolute path). */
+  readonly handler: string;
+  /** Its gap sweeper module (absolute path), unless `latest-state`. */
+  readonly sweeper?: string;
+  readonly local: LocalPlugin;
   readonly standIn: LocalStandIn;
 }
 
 /** Every emulator and stand-in of the local pipeline, on free loopback ports, with the stack's resources in them. */
 export interface LocalEnvironment {
-  readonly endpoints: Readonly<Record<'dynamodb' | 'kinesis' | 'fauxqs' | 's3' | 'opensearch' | 'eventbridge', string>>;
+  readonly endpoints: LocalEndpoints;
   readonly resources: LocalResources;
   readonly dynamodb: DynamoDBClient;
   readonly streams: DynamoDBStreamsClient;
   readonly kinesis: KinesisClient;
   readonly s3: S3Client;
   readonly sqs: SQSClient;
+  /** In front of fauxqs S3, for every S3 write of the run (the on-failure bucket's, audit's). */
   readonly s3Proxy: S3CreateOnlyProxy;
-  readonly openSearch: OpenSearchStandIn;
-  readonly eventBridge: EventBridgeStandIn;
-  /** The plug-in destinations of this run (`--destinations`), each on its own emulator or stand-in. */
-  readonly plugins: readonly LocalPluginRun[];
+  /** The destinations of this run (`--destinations`), in the run's order, each on its own emulator or stand-in. */
+  readonly destinations: readonly RunningDestination[];
   /** The environment the stack would give the destination's function, pointed at the local services. */
-  functionEnvironment(destination: DestinationName | PluginName): Record<string, string>;
+  functionEnvironment(destination: AnyDestination): Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -81,10 +88,9 @@ export interface EnvironmentOptions {
    * Variables set on top of what the configuration gives a destination's function (a fault run's short claim and gap
    * age, e.g. `CLAIM_TTL_SECONDS`), in its consumer and sweeper alike, and in what `fanout --local` runs.
    */
-  readonly functionOverrides?: Partial<Record<DestinationName | PluginName, Readonly<Record<string, string>>>>;
-  /** Plug-in destinations to run besides the built-ins; each needs its `local` half. @default none */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each plug-in has its own settings and options types
-  readonly plugins?: readonly DestinationPlugin<any, any>[];
+  readonly functionOverrides?: Partial<Record<AnyDestination, Readonly<Record<string, string>>>>;
+  /** The destinations to run, each with its local half. @default the built-ins */
+  readonly destinations?: readonly RunnableDestination[];
   readonly log?: (message: string) => void;
 }
 
@@ -103,16 +109,9 @@ export async function startLocalEnvironment(options: EnvironmentOptions): Promis
       stops.push(() => running.stop());
       dynamodbEndpoint = running.endpoint;
     }
-    log('starting kinesis-local, fauxqs and the OpenSearch and EventBridge stand-ins');
-    const [kinesisLocal, fauxqs, openSearch] = await Promise.all([
-      startKinesisLocal(),
-      startFauxqs({ port: 0, logger: false }),
-      startOpenSearchStandIn(),
-    ]);
-    stops.push(() => (kinesisLocal as RunningKinesisLocal).stop(), () => fauxqs.stop(), () => openSearch.stop());
-    const eventBus = `ordered-fanout-fraud${suffix}`;
-    const eventBridge = await startEventBridgeStandIn({ buses: [eventBus] });
-    stops.push(() => eventBridge.stop());
+    log('starting kinesis-local and fauxqs');
+    const [kinesisLocal, fauxqs] = await Promise.all([startKinesisLocal(), startFauxqs({ port: 0, logger: false })]);
+    stops.push(() => (kinesisLocal as RunningKinesisLocal).stop(), () => fauxqs.stop());
     const fauxqsEndpoint = `http://127.0.0.1:${fauxqs.port}`;
     const s3Proxy = await startS3CreateOnlyProxy(fauxqsEndpoint);
     stops.push(() => s3Proxy.stop());
@@ -129,61 +128,44 @@ export async function startLocalEnvironment(options: EnvironmentOptions): Promis
     const accountsTable = `Accounts${suffix}`;
     const ledgerTable = `OrderingLedger${suffix}`;
     const streamName = `accounts-changes${suffix}`;
-    const auditBucket = `ordered-fanout-audit${suffix}`.toLowerCase();
     const failedBatchesBucket = `ordered-fanout-failed-batches${suffix}`.toLowerCase();
-    log('creating the tables, the stream with its EFO consumers, the bucket, the queues and the bus');
+    log('creating the tables, the stream, the on-failure bucket');
     await createAccountsTable(dynamodb, accountsTable, { stream: true });
     await createLedgerTable(dynamodb, ledgerTable);
     const streamArn = await createStream(kinesis, streamName, options.shards, config.stream.retentionHours);
-    await s3.send(new CreateBucketCommand({ Bucket: auditBucket }));
     await s3.send(new CreateBucketCommand({ Bucket: failedBatchesBucket }));
-    const deadLetterQueues = {} as Record<DestinationName | PluginName, string>;
-    const streamConsumers = {} as Record<DestinationName | PluginName, string>;
-    const plugins: LocalPluginRun[] = [];
-    for (const plugin of options.plugins ?? []) {
-      const { name, mode } = plugin.runtime;
-      if (!plugin.local) throw new Error(`plug-in ${name} has no local half: it cannot run in npm start`);
-      const settings = parseDestinationSettings(undefined, name, 'defaults', config.stream.retentionHours);
-      const standIn = await plugin.local.start({ sqs, s3, endpoints: { fauxqs: fauxqsEndpoint, s3: s3Proxy.endpoint }, suffix });
-      stops.push(() => standIn.stop());
-      plugins.push({ name, mode, plugin, settings, standIn });
-    }
-    const settingsOf = (name: DestinationName | PluginName): DestinationSettings =>
-      plugins.find((run) => run.name === name)?.settings ?? config.destinations[name as DestinationName];
-    for (const name of [...DESTINATION_NAMES, ...plugins.map((run) => run.name)]) {
+
+    const chosen = options.destinations ?? BUILT_IN_DESTINATIONS;
+    log(`starting the destinations: ${chosen.map(({ runtime }) => runtime.name).join(', ')}`);
+    const endpoints = { fauxqs: fauxqsEndpoint, s3: s3Proxy.endpoint };
+    // Started together, each stop registered as soon as it exists: one that fails to start stops the others.
+    const started = await Promise.allSettled(
+      chosen.map(async (destination): Promise<RunningDestination> => {
+        const { name, mode } = destination.runtime;
+        const settings = settingsOf(config, name);
+        const standIn = await destination.local.start({ sqs, s3, s3Proxy, endpoints, suffix, settings });
+        stops.push(() => standIn.stop());
+        const { handler, sweeper } = destination.infra;
+        return { name, mode, settings, handler: `${ROOT}${handler}`, ...(sweeper ? { sweeper: `${ROOT}${sweeper}` } : {}), local: destination.local, standIn };
+      }),
+    );
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    const destinations = started.map((result) => (result as PromiseFulfilledResult<RunningDestination>).value);
+
+    log('creating the dead-letter queues and the EFO consumers');
+    const deadLetterQueues = {} as Record<AnyDestination, string>;
+    const streamConsumers = {} as Record<AnyDestination, string>;
+    for (const { name, settings } of destinations) {
       const queue = await sqs.send(new CreateQueueCommand({ QueueName: `ordered-fanout-${name}-dlq${suffix}` }));
       deadLetterQueues[name] = queue.QueueUrl as string;
-      const consumerName = streamConsumerName(LOCAL_STACK_NAME, name, settingsOf(name));
-      streamConsumers[name] = await registerConsumer(kinesis, streamArn, consumerName);
+      streamConsumers[name] = await registerConsumer(kinesis, streamArn, streamConsumerName(LOCAL_STACK_NAME, name, settings));
     }
-    const resources: LocalResources = {
-      accountsTable,
-      ledgerTable,
-      streamName,
-      streamArn,
-      auditBucket,
-      failedBatchesBucket,
-      eventBus,
-      index: config.destinations.search.index,
-      deadLetterQueues,
-      streamConsumers,
-    };
-    const endpoints = {
-      dynamodb: dynamodbEndpoint,
-      kinesis: kinesisLocal.endpoint,
-      fauxqs: fauxqsEndpoint,
-      s3: s3Proxy.endpoint,
-      opensearch: openSearch.endpoint,
-      eventbridge: eventBridge.endpoint,
-    };
-    const destinationEnvironment: Record<DestinationName | PluginName, Readonly<Record<string, string>>> = {
-      audit: { AUDIT_BUCKET_NAME: auditBucket, AUDIT_KEY_PREFIX },
-      search: { SEARCH_ENDPOINT: openSearch.endpoint, SEARCH_INDEX: resources.index, SEARCH_AUTH: 'none' },
-      fraud: { FRAUD_EVENT_BUS_NAME: eventBus, FRAUD_EVENT_SOURCE },
-      ...Object.fromEntries(plugins.map((run) => [run.name, run.standIn.environment])),
-    };
+    const resources: LocalResources = { accountsTable, ledgerTable, streamName, streamArn, failedBatchesBucket, deadLetterQueues, streamConsumers };
+    const core = { dynamodb: dynamodbEndpoint, kinesis: kinesisLocal.endpoint, ...endpoints };
     return {
-      endpoints,
+      // The emulators first and never renamed by a stand-in, then what the destinations started, in their order.
+      endpoints: Object.assign({ ...core }, ...destinations.map(({ standIn }) => standIn.endpoints ?? {}), core) as LocalEndpoints,
       resources,
       dynamodb,
       streams,
@@ -191,27 +173,23 @@ export async function startLocalEnvironment(options: EnvironmentOptions): Promis
       s3,
       sqs,
       s3Proxy,
-      openSearch,
-      eventBridge,
-      plugins,
+      destinations,
       functionEnvironment(destination) {
-        const settings = settingsOf(destination);
-        if (settings === undefined) throw new Error(`no destination ${destination} in this local run`);
+        const running = destinations.find(({ name }) => name === destination);
+        if (running === undefined) throw new Error(`no destination ${destination} in this local run`);
+        const own = running.standIn.environment;
         return {
-          ...consumerEnvironment(
-            settings,
-            { accountsTable, ledgerTable, deadLetterQueueUrl: deadLetterQueues[destination] as string },
-            destinationEnvironment[destination] ?? {},
-          ),
+          ...consumerEnvironment(running.settings, { accountsTable, ledgerTable, deadLetterQueueUrl: deadLetterQueues[destination] as string }, own),
           AWS_REGION: LOCAL_REGION,
           AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
           AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
           AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint as string,
           AWS_ENDPOINT_URL_SQS: fauxqsEndpoint,
           AWS_ENDPOINT_URL_S3: s3Proxy.endpoint,
-          AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
           S3_FORCE_PATH_STYLE: 'true',
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          // The stand-in's word on its own service wins (a fault proxy in front of fauxqs), keeping the keys' order.
+          ...own,
           ...options.functionOverrides?.[destination],
         };
       },
@@ -221,6 +199,12 @@ export async function startLocalEnvironment(options: EnvironmentOptions): Promis
     await stop();
     throw error;
   }
+}
+
+/** A built-in's settings are the configuration's; a plug-in has the defaults every destination has. */
+function settingsOf(config: PipelineConfig, name: AnyDestination): DestinationSettings {
+  if (Object.hasOwn(config.destinations, name)) return config.destinations[name as DestinationName];
+  return parseDestinationSettings(undefined, name, 'defaults', config.stream.retentionHours);
 }
 
 async function createStream(kinesis: KinesisClient, name: string, shards: number, retentionHours: number): Promise<string> {

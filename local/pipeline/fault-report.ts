@@ -4,7 +4,7 @@
  * became of each dropped gap in each destination.
  */
 import type { VersionRanges } from '../../shared/ordering/version-ranges';
-import { DESTINATION_NAMES, type DestinationName } from '../../infra/config/pipeline-config';
+import type { DestinationName } from '../../infra/config/pipeline-config';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
 import { CRASH_POINTS, type CrashPoint } from '../functions/protocol';
 import type { LocalEnvironment } from './environment';
@@ -16,21 +16,23 @@ export interface CrashCount {
   readonly byPoint: Readonly<Record<CrashPoint, number>>;
 }
 
-/** What the stand-ins counted of the faults they injected (per destination, by kind). */
-export interface InjectedCounts {
-  readonly audit: Readonly<Record<string, number>>;
-  readonly search: Readonly<Record<string, number>>;
-  readonly fraud: Readonly<Record<string, number>>;
-}
-
-/** Per destination of the run: the built-ins always, and the plug-ins the run has. */
+/**
+ * Per destination of the run, in the run's order. A built-in's key is typed as always there, as in the stable keys of
+ * the report; a run without it (`--destinations`) has no entry.
+ */
 export type PerDestination<T> = Readonly<Record<DestinationName, T>> & Readonly<Record<string, T>>;
+
+/** What the stand-ins counted of the faults they injected, by kind: every destination whose stand-in counts them. */
+export type InjectedCounts = PerDestination<Readonly<Record<string, number>>>;
 
 /** One dropped gap and what each destination made of it. */
 export interface GapOutcome extends DroppedGap {
   /** The gap holds the account's last version: nothing came after it. */
   readonly last: boolean;
-  /** The built-ins' outcomes as before (the report's keys); `byDestination` has every destination's, plug-ins too. */
+  /**
+   * The built-ins' outcomes under their own keys, as the JSON had them before plug-ins (`-` when the run lacks one);
+   * `byDestination` has every destination's.
+   */
   readonly fraud: string;
   readonly audit: string;
   readonly search: string;
@@ -43,18 +45,24 @@ export interface FaultsReport {
   /** `--destination-faults`, one line per fault (`describeDestinationFaults`). */
   readonly destinationFaults: readonly string[];
   readonly injected: InjectedCounts;
+  /**
+   * Why a destination may or may not show duplicates, beside its count: in-order ones by their mode (the engine's
+   * replay after a crash), the others by their local half's word (`LocalPlugin.duplicates`).
+   */
+  readonly duplicateNotes?: Readonly<Record<string, string>>;
   readonly permanentGapRate: number;
   readonly dropped: { readonly versions: number; readonly gaps: readonly GapOutcome[] };
   /** The functions' settings the fault run shortened (`MAX_GAP_AGE_SECONDS`, every in-order destination's `CLAIM_TTL_SECONDS`). */
   readonly settings: { readonly maxGapAgeSeconds: number | null; readonly claimTtlSeconds: number };
 }
 
-/** Counts crashes as `LocalFunction` reports them, for every destination of the run (plug-ins too). */
+/** Counts crashes as `LocalFunction` reports them, for every destination of the run. */
 export class CrashCounter {
   readonly #counts = new Map<string, Record<CrashPoint, number>>();
 
-  constructor(names: readonly string[] = DESTINATION_NAMES) {
-    for (const name of new Set([...DESTINATION_NAMES, ...names])) this.#counts.set(name, zeros());
+  /** `names`: every destination of the run, in its order (each has a count, zero or not). */
+  constructor(names: readonly string[]) {
+    for (const name of names) this.#counts.set(name, zeros());
   }
 
   count(destination: string, point: CrashPoint): void {
@@ -83,19 +91,15 @@ function zeros(): Record<CrashPoint, number> {
   return Object.fromEntries(CRASH_POINTS.map((point) => [point, 0])) as Record<CrashPoint, number>;
 }
 
-/** The stand-ins' own counters of injected faults (zeros left out). */
-export function injectedCounts(env: LocalEnvironment): InjectedCounts {
-  const pick = (stats: Readonly<Record<string, number>>, names: readonly string[]): Record<string, number> =>
-    Object.fromEntries(names.map((name) => [name, stats[name] ?? 0]).filter(([, value]) => (value as number) > 0));
-  return {
-    audit: pick(env.s3Proxy.faultStats, ['slowDowns', 'held', 'abandoned']),
-    search: pick(env.openSearch.stats, ['throttled', 'itemThrottled', 'unavailable', 'writeBlocked', 'itemWriteBlocked', 'itemFloodBlocked', 'held', 'abandoned']),
-    fraud: pick(env.eventBridge.stats, ['failedCalls', 'failedEntries', 'heldCalls', 'abandonedCalls']),
-  };
+/** The stand-ins' own counters of injected faults (zeros left out), of every destination whose stand-in keeps them. */
+export function injectedCounts(env: Pick<LocalEnvironment, 'destinations'>): InjectedCounts {
+  return Object.fromEntries(
+    env.destinations.flatMap(({ name, standIn }) => (standIn.injectedCounts ? [[name, standIn.injectedCounts()]] : [])),
+  ) as InjectedCounts;
 }
 
 export function totalInjected(injected: InjectedCounts): number {
-  return DESTINATION_NAMES.reduce((sum, name) => sum + Object.values(injected[name]).reduce((a, b) => a + b, 0), 0);
+  return Object.values(injected).reduce((sum, counts) => sum + Object.values(counts).reduce((a, b) => a + b, 0), 0);
 }
 
 /** A destination of the run, as the gap outcomes need it: what it wants of an account's versions decides the outcome. */

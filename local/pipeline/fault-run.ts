@@ -2,18 +2,23 @@
  * The fault-run parts of `runPipeline`, for every destination of the run (built-ins and plug-ins alike, by mode):
  * the functions' shortened settings, the operator's turn, and the `faults` section of the report.
  */
-import { DESTINATION_NAMES, type PipelineConfig } from '../../infra/config/pipeline-config';
-import type { DestinationPlugin } from '../../destinations/plugin';
+import type { PipelineConfig } from '../../infra/config/pipeline-config';
+import { localTarget } from '../../ops/target';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
+import { faultCatalog, type RunnableDestination } from '../plugins/local-destinations';
 import { describeDestinationFaults, type DestinationFaults } from '../standins/fault-spec';
 import type { KinesisBridge } from '../bridge/kinesis-bridge';
 import type { LocalEnvironment } from './environment';
 import { gapOutcomes, injectedCounts, type CrashCounter, type FaultsReport } from './fault-report';
 import { FaultOptionError } from './faults';
+import { localStateOf } from './local-state';
 import { LOCAL_SWEEP_EVERY_MS } from './local-sweeper';
 import { actAsOperator, queueDepth, type DroppedGap, type OperatedDestination, type OperatorReport } from './operator';
 import type { Accepted } from './read-back';
-import { MODES } from './verify-pipeline';
+
+/** Why an in-order destination may accept a version again: what the engine does after a crash, whatever the destination. */
+const IN_ORDER_DUPLICATES =
+  'versions already received, again: a crash between delivery and commit replays the run since the last commit, or a call was cut off at its deadline';
 
 export interface FaultOptions {
   readonly crashRate?: number;
@@ -41,13 +46,9 @@ export function faultSettings(options: FaultOptions): FaultSettings | undefined 
   return { maxGapAgeSeconds: gapAge === 'config' ? null : gapAge, claimTtlSeconds: options.faultClaimTtlSeconds ?? 10 };
 }
 
-/**
- * Every destination the run will have and its mode, before the environment starts (the function overrides are given
- * to it): the built-ins, then the plug-ins.
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each plug-in has its own settings and options types
-export function plannedModes(plugins: readonly DestinationPlugin<any, any>[]): { name: string; mode: DeliveryMode }[] {
-  return [...DESTINATION_NAMES.map((name) => ({ name, mode: MODES[name] })), ...plugins.map(({ runtime }) => ({ name: runtime.name, mode: runtime.mode }))];
+/** Every destination the run will have and its mode, before the environment starts (the function overrides are given to it). */
+export function plannedModes(destinations: readonly Pick<RunnableDestination, 'runtime'>[]): { name: string; mode: DeliveryMode }[] {
+  return destinations.map(({ runtime }) => ({ name: runtime.name, mode: runtime.mode }));
 }
 
 /**
@@ -66,14 +67,43 @@ export function faultOverrides(fault: FaultSettings | undefined, destinations: r
   return overrides;
 }
 
-/** Refuses `--destination-faults` rules for a destination whose stand-in has no fault profiles (a plug-in's). */
-export function checkDestinationFaults(faults: DestinationFaults | undefined, plugins: readonly string[]): void {
-  // The parser knows the built-ins' profiles only; a rule can name nothing else today, but say so if one ever does.
-  const named = new Set(faults?.rules.map((rule) => rule.destination as string) ?? []);
-  const unsupported = plugins.filter((name) => named.has(name));
-  if (unsupported.length > 0) {
-    throw new FaultOptionError('--destination-faults', `plug-in ${unsupported.join(', ')} has no fault profiles for its local stand-in (only ${DESTINATION_NAMES.join(', ')} have)`);
+/**
+ * Refuses `--destination-faults` rules the run cannot apply: for a destination it does not have, or whose local half
+ * has no fault profiles or not that fault (rules parsed against other destinations than the run's).
+ */
+export function checkDestinationFaults(faults: DestinationFaults | undefined, destinations: readonly Pick<RunnableDestination, 'runtime' | 'local'>[]): void {
+  const catalog = faultCatalog(destinations);
+  const withFaults = [...catalog].filter(([, kinds]) => kinds !== undefined).map(([name]) => name);
+  for (const { destination, fault } of faults?.rules ?? []) {
+    if (!catalog.has(destination)) {
+      throw new FaultOptionError('--destination-faults', `this run has no destination "${destination}" (it has ${[...catalog.keys()].join(', ')})`);
+    }
+    const kinds = catalog.get(destination)?.kinds;
+    if (!kinds) {
+      throw new FaultOptionError(
+        '--destination-faults',
+        `${destination} has no fault profiles for its local stand-in (only ${withFaults.join(', ') || 'none'} have); fault it with --fail, --crash-rate or --permanent-gap-rate`,
+      );
+    }
+    if (!Object.hasOwn(kinds, fault)) throw new FaultOptionError('--destination-faults', `${destination} has no fault "${fault}" (${Object.keys(kinds).join(', ')})`);
   }
+}
+
+/**
+ * A fault run ends with the operator, which works through `fanout` on the run's state: refuse at the start a run that
+ * `fanout` would refuse at the end, with its reason (`ops/target.ts` decides which destination sets it works on).
+ */
+export async function checkOperable(env: LocalEnvironment, config: PipelineConfig): Promise<void> {
+  let target: ReturnType<typeof localTarget>;
+  try {
+    target = localTarget(localStateOf(env, config));
+  } catch (error) {
+    throw new FaultOptionError(
+      '--crash-rate, --destination-faults, --permanent-gap-rate',
+      `a fault run ends with the operator, which works through fanout, and fanout refuses this run: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  await target.close();
 }
 
 export interface OperatorTurn {
@@ -123,11 +153,22 @@ export async function faultsReport(
     faults: {
       crashRate: options.crashRate ?? 0,
       crashes: crashes.snapshot(),
-      destinationFaults: options.destinationFaults ? describeDestinationFaults(options.destinationFaults) : [],
+      destinationFaults: options.destinationFaults ? describeDestinationFaults(options.destinationFaults, faultCatalog(turn.env.destinations)) : [],
       injected: injectedCounts(turn.env),
+      duplicateNotes: duplicateNotes(turn.env),
       permanentGapRate: options.permanentGapRate ?? 0,
       dropped: { versions: bridge.dropped.length, gaps: gapOutcomes(turn.gaps, turn.finalVersions, accepted, operator, turn.destinations) },
       settings: turn.fault,
     },
   };
+}
+
+/** Why each destination may or may not show duplicates (see `FaultsReport.duplicateNotes`). */
+function duplicateNotes(env: LocalEnvironment): Record<string, string> {
+  return Object.fromEntries(
+    env.destinations.flatMap(({ name, mode, local }) => {
+      const note = mode === 'in-order' ? IN_ORDER_DUPLICATES : local.duplicates;
+      return note === undefined ? [] : [[name, note]];
+    }),
+  );
 }

@@ -1,10 +1,11 @@
-import { DESTINATION_NAMES } from '../../infra/config/pipeline-config';
 import { DESTINATION_NAME_PATTERN } from '../../shared/destination-plugin/runtime-plugin';
+import { rulesByDestination, type DestinationFaults } from '../standins/fault-spec';
 import type { LocalEnvironment } from './environment';
+import { standInOf } from './read-back';
 
 /** `--fail <destination>:<rate>`: the destination's service fails that fraction of its calls. */
 export interface Fault {
-  /** A built-in's name or a plug-in's: which ones the run has is checked when it starts (`checkFaults`). */
+  /** A destination of the run: which ones the run has is checked when it starts (`checkFaults`). */
   readonly destination: string;
   readonly rate: number;
 }
@@ -23,54 +24,52 @@ export class FaultOptionError extends Error {
 export function parseFault(text: string): Fault {
   const [destination = '', rateText] = text.split(':');
   const rate = Number(rateText);
-  // Only the spelling is checked here: the run, not the parser, knows which plug-ins there are.
+  // Only the spelling is checked here: the run, not the parser, knows its destinations.
   if (!DESTINATION_NAME_PATTERN.test(destination) || rateText === undefined || rateText.trim() === '' || !(rate >= 0 && rate <= 1)) {
-    throw new RangeError(
-      `--fail expects <destination>:<rate> with a destination of the run (${DESTINATION_NAMES.join(', ')} or a plug-in of --destinations) and a rate in 0..1, got "${text}"`,
-    );
+    throw new RangeError(`--fail expects <destination>:<rate> with a destination of the run (--destinations) and a rate in 0..1, got "${text}"`);
   }
   return { destination, rate };
 }
 
 /** Refuses a `--fail` for a destination the run does not have, or whose stand-in cannot fail its calls. */
-export function checkFaults(env: LocalEnvironment, faults: readonly Fault[]): void {
-  const names = [...DESTINATION_NAMES, ...env.plugins.map((run) => run.name)];
+export function checkFaults(env: Pick<LocalEnvironment, 'destinations'>, faults: readonly Fault[]): void {
+  const names = env.destinations.map(({ name }) => name);
   for (const { destination } of faults) {
     if (!names.includes(destination)) {
-      throw new FaultOptionError('--fail', `this run has no destination "${destination}" (it has ${names.join(', ')}); add plug-ins with --destinations`);
+      throw new FaultOptionError('--fail', `this run has no destination "${destination}" (it has ${names.join(', ')}); add it with --destinations`);
     }
-    const plugin = env.plugins.find((run) => run.name === destination);
-    if (plugin && plugin.standIn.failCalls === undefined) {
+    if (standInOf(env, destination).failCalls === undefined) {
       throw new FaultOptionError(
         '--fail',
-        `the local stand-in of plug-in ${destination} cannot fail its calls (its LocalStandIn has no failCalls); ` +
-          `fault a plug-in with --crash-rate or --permanent-gap-rate instead`,
+        `the local stand-in of ${destination} cannot fail its calls (its LocalStandIn has no failCalls); ` +
+          `fault it with --crash-rate or --permanent-gap-rate instead`,
       );
     }
   }
 }
 
 /**
- * Makes the destination's service fail as it does in real life, at `rate`: S3 answers 503 SlowDown, OpenSearch 429,
- * EventBridge a 500 InternalException for the whole PutEvents call, a plug-in's stand-in as its `failCalls` says.
- * All retryable, so a rate below 1 slows a destination down and 1 makes its records end parked or dead-lettered.
- * Check the faults first (`checkFaults`).
+ * Makes the destination's service fail as it does in real life, at `rate`, as its stand-in's `failCalls` says (S3
+ * answers 503 SlowDown, OpenSearch 429, EventBridge a 500 InternalException for the whole PutEvents call, SQS a 500
+ * InternalError). All retryable, so a rate below 1 slows a destination down and 1 makes its records end parked or
+ * dead-lettered. Check the faults first (`checkFaults`).
  */
-export function injectFault(env: LocalEnvironment, { destination, rate }: Fault): void {
-  const plugin = env.plugins.find((run) => run.name === destination);
-  if (plugin) {
-    plugin.standIn.failCalls?.(rate, 1);
-    return;
-  }
-  switch (destination) {
-    case 'audit':
-      env.s3Proxy.setFaults({ slowDownRate: rate, seed: 1 });
-      return;
-    case 'search':
-      env.openSearch.setFaults({ throttleRate: rate, seed: 1 });
-      return;
-    case 'fraud':
-      env.eventBridge.setFaults({ callFailureRate: rate, callError: 'InternalException', seed: 1 });
-      return;
+export function injectFault(env: Pick<LocalEnvironment, 'destinations'>, { destination, rate }: Fault): void {
+  standInOf(env, destination).failCalls?.(rate, 1);
+}
+
+/**
+ * `--destination-faults`: sets the profile of each destination the rules name (replacing what it had) and leaves the
+ * others alone. Seeded, so a run replays. The rules were checked against the run (`checkDestinationFaults`).
+ */
+export function applyDestinationFaults(env: Pick<LocalEnvironment, 'destinations'>, faults: DestinationFaults, seed: number): void {
+  for (const [destination, rules] of rulesByDestination(faults)) standInOf(env, destination).injectFaults?.(rules, seed);
+}
+
+/** The outage is over: every destination's stand-in stops injecting faults, `--fail`'s included. */
+export function endFaults(env: Pick<LocalEnvironment, 'destinations'>): void {
+  for (const { standIn } of env.destinations) {
+    if (standIn.injectFaults) standIn.injectFaults([], 1);
+    else standIn.failCalls?.(0, 1);
   }
 }

@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import { DESTINATION_NAMES, type DestinationSettings, type PipelineConfig } from '../../infra/config/pipeline-config';
 import { DESTINATION_MODES } from '../../shared/config/consumer-config';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
-import { runningDestinations } from './converge';
 import type { LocalEnvironment, LocalResources } from './environment';
 
 /** Where `npm start -- --keep-running` says what it runs, for `fanout --local`: the local stack's outputs. */
@@ -43,7 +42,7 @@ export interface LocalState {
   readonly endpoints: LocalEnvironment['endpoints'];
   readonly resources: LocalResources;
   readonly config: PipelineConfig;
-  /** Every destination of the run, built-ins first, then plug-ins in `--destinations` order. */
+  /** Every destination of the run (`--destinations`), built-ins first, then plug-ins in the order named. */
   readonly destinations: Readonly<Record<string, LocalDestinationState>>;
 }
 
@@ -60,8 +59,8 @@ export class LocalStateError extends Error {
 
 /** The state of a running local environment. */
 export function localStateOf(env: LocalEnvironment, config: PipelineConfig): LocalState {
-  // What the run runs (runningDestinations), so the handler `fanout` invokes is the one the mapping invokes.
-  const destinations = runningDestinations(config, env).map(({ name, mode, settings, handler, sweeper }) => ({
+  // What the run runs, so the handler `fanout` invokes is the one the mapping invokes.
+  const destinations = env.destinations.map(({ name, mode, settings, handler, sweeper }) => ({
     name,
     mode,
     functionName: `ordered-fanout-${name}`,

@@ -1,10 +1,5 @@
-import { fileURLToPath } from 'node:url';
-import type { DestinationName } from '../../infra/config/pipeline-config';
-import type { PluginName } from '../../shared/config/consumer-config';
 import { LocalFunction } from '../functions/local-function';
-import type { LocalEnvironment } from './environment';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import type { AnyDestination, LocalEnvironment } from './environment';
 
 /** How often the local pipeline sweeps (the stack: every minute; here sooner, runs are short). */
 export const LOCAL_SWEEP_EVERY_MS = 5_000;
@@ -12,16 +7,15 @@ export const LOCAL_SWEEP_EVERY_MS = 5_000;
 const SWEEP_TIMEOUT_MS = 5 * 60_000;
 
 /**
- * Runs one destination's gap sweeper (`consumers/<destination>/sweeper.ts`, or a plug-in's `entry`: the module Lambda
- * runs) every few seconds, one sweep at a time as reserved concurrency 1 ensures in the stack, until the returned
- * function stops it.
+ * Runs one destination's gap sweeper (`entry`: the module Lambda runs, as its infra half names it) every few seconds,
+ * one sweep at a time as reserved concurrency 1 ensures in the stack, until the returned function stops it.
  */
 export function startLocalSweeper(
-  destination: DestinationName | PluginName,
+  destination: AnyDestination,
   env: LocalEnvironment,
   log: (message: string) => void,
   onLogLine: (line: string) => void,
-  entry = `${ROOT}consumers/${destination}/sweeper.ts`,
+  entry: string,
 ): () => Promise<void> {
   const fn = new LocalFunction({
     functionName: `ordered-fanout-${destination}-sweeper`,

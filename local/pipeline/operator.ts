@@ -10,7 +10,7 @@
  * acknowledges a version that was not dropped: what it cannot explain it reports.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DESTINATION_NAMES, type PipelineConfig } from '../../infra/config/pipeline-config';
+import type { PipelineConfig } from '../../infra/config/pipeline-config';
 import { redrive } from '../../ops/commands/redrive';
 import { localTarget } from '../../ops/target';
 import type { VersionRanges } from '../../shared/ordering/version-ranges';
@@ -130,8 +130,7 @@ export async function actAsOperator(options: OperatorOptions): Promise<OperatorR
     actions.push(stamped);
     options.log(`operator: ${stamped}`);
   };
-  // The built-ins always have their keys (the report reads them by name); a plug-in gets its own.
-  const names = [...new Set([...DESTINATION_NAMES, ...destinations.map(({ name }) => name)])];
+  const names = destinations.map(({ name }) => name);
   const record: OperatorRecord = {
     redriven: Object.fromEntries(names.map((name) => [name, {}])),
     noticesResolved: Object.fromEntries(names.map((name) => [name, 0])),

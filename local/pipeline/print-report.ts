@@ -1,4 +1,3 @@
-import { DESTINATION_NAMES } from '../../infra/config/pipeline-config';
 import type { CrashPoint } from '../functions/protocol';
 import type { FaultsReport } from './fault-report';
 import type { OperatorReport } from './operator';
@@ -72,7 +71,10 @@ export function formatPipelineReport(report: PipelineReport): string {
     const { p50, p95, p99, samples } = (details.destinations[name] as DestinationDetails).warmLatencyMs;
     return `${name} p50 ${p50} / p95 ${p95} / p99 ${p99} ms (${samples})`;
   });
-  lines.push(`warm      commit → delivery of the changes made after the first ${WARM_UP_MS / 1000} s (search: until the index holds that version or a newer one): ${warm.join('; ')}`);
+  // Freshness where only the newest matters: a version skipped as stale was served by its successor.
+  const latest = names.filter((name) => (details.destinations[name] as DestinationDetails).mode === 'latest-state');
+  const freshness = latest.length > 0 ? ` (${latest.join(', ')}: until the index holds that version or a newer one)` : '';
+  lines.push(`warm      commit → delivery of the changes made after the first ${WARM_UP_MS / 1000} s${freshness}: ${warm.join('; ')}`);
   for (const name of names) {
     const stages = (details.destinations[name] as DestinationDetails).stagesMs;
     if (!stages || stages.samples === 0) continue;
@@ -95,16 +97,7 @@ export function formatPipelineReport(report: PipelineReport): string {
     for (const sample of found.samples) lines.push(`${name}: ${sample}`);
     if (found.waitingAccounts > 0) lines.push(`${name}: ${found.waitingAccounts} accounts still wait for a missing version`);
   }
-  if (details.faults) {
-    const found = details.destinations;
-    lines.push(
-      `read back missing excludes only the dropped versions: not delivered (skipped, acknowledged) ` +
-        `audit ${found.audit.droppedAbsent}, fraud ${found.fraud.droppedAbsent}; ` +
-        `duplicates seen: fraud ${found.fraud.redelivered} (versions already received, again: a crash between delivery and ` +
-        `commit replays the run since the last commit, or a call was cut off at its deadline), audit ${found.audit.redelivered} (S3 is create-only), ` +
-        `search ${found.search.redelivered} (external versioning refuses them)`,
-    );
-  }
+  if (details.faults) lines.push(readBackLine(details.destinations, names, details.faults.duplicateNotes ?? {}));
   if (details.operator) lines.push(...operatorLines(details.operator), '');
   const t = details.timingsMs;
   lines.push(
@@ -145,8 +138,8 @@ function faultLines(faults: FaultsReport): string[] {
   if (faults.destinationFaults.length > 0) {
     lines.push(`          destination faults (--destination-faults), ${faults.destinationFaults.length}:`);
     for (const line of faults.destinationFaults) lines.push(`            ${line}`);
-    const counted = DESTINATION_NAMES.map((name) => {
-      const entries = Object.entries(faults.injected[name]);
+    const counted = Object.entries(faults.injected).map(([name, counts]) => {
+      const entries = Object.entries(counts);
       return `${name} ${entries.length > 0 ? entries.map(([kind, n]) => `${kind} ${n}`).join(', ') : 'none'}`;
     });
     lines.push(`          injected, as the stand-ins counted them: ${counted.join('; ')}`);
@@ -167,6 +160,20 @@ function faultLines(faults: FaultsReport): string[] {
     lines.push(`  ${gap.accountId} ${versions}${gap.last ? ' (its last)' : ''}: ${outcomes.join('; ')}`);
   }
   return lines;
+}
+
+/**
+ * What the read-back of a fault run allowed for: the dropped versions a destination that wants every version did not
+ * get (skipped, acknowledged), and the duplicates each saw, those that may see some (in-order) first, with why.
+ */
+function readBackLine(found: PipelineReport['details']['destinations'], names: readonly string[], notes: Readonly<Record<string, string>>): string {
+  const of = (name: string): DestinationDetails => found[name] as DestinationDetails;
+  const absent = names.filter((name) => of(name).mode !== 'latest-state').map((name) => `${name} ${of(name).droppedAbsent}`);
+  const mayRepeat = (name: string): number => (of(name).mode === 'in-order' ? 0 : 1);
+  const duplicates = [...names]
+    .sort((a, b) => mayRepeat(a) - mayRepeat(b))
+    .map((name) => `${name} ${of(name).redelivered}${notes[name] === undefined ? '' : ` (${notes[name]})`}`);
+  return `read back missing excludes only the dropped versions: not delivered (skipped, acknowledged) ${absent.join(', ')}; duplicates seen: ${duplicates.join(', ')}`;
 }
 
 /** What the run did as the operator, each action as it was done, then the totals. */

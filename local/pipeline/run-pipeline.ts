@@ -1,27 +1,27 @@
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { parsePipelineConfig } from '../../infra/config/load-config';
 import type { PipelineConfig } from '../../infra/config/pipeline-config';
 import type { DestinationPlugin } from '../../destinations/plugin';
 import { AccountsWriter } from '../../shared/accounts/writer';
 import { KinesisBridge, type BridgeStats } from '../bridge/kinesis-bridge';
-import { LocalEventSourceMapping } from '../esm';
-import { LocalFunction } from '../functions/local-function';
-import { applyDestinationFaults, type DestinationFaults } from '../standins/fault-spec';
-import { startLocalSweeper } from './local-sweeper';
+import type { LocalEventSourceMapping } from '../esm';
+import { BUILT_IN_DESTINATIONS, runnable } from '../plugins/local-destinations';
+import type { DestinationFaults } from '../standins/fault-spec';
 import { readFinalVersions } from '../verify';
 import { runWorkload, type WorkloadResult } from '../workload';
-import { startLocalEnvironment, type LocalEnvironment } from './environment';
-import { checkFaults, injectFault, type Fault } from './faults';
+import { startDestinationFunctions } from './destination-functions';
+import { startLocalEnvironment, type AnyDestination, type LocalEnvironment } from './environment';
+import { applyDestinationFaults, checkFaults, endFaults, injectFault, type Fault } from './faults';
 import { CrashCounter, type FaultsReport } from './fault-report';
-import { checkDestinationFaults, faultOverrides, faultSettings, faultsReport, operate, plannedModes, type OperatorTurn } from './fault-run';
+import { checkDestinationFaults, checkOperable, faultOverrides, faultSettings, faultsReport, operate, plannedModes, type OperatorTurn } from './fault-run';
 import { FunctionMetrics } from './function-metrics';
 import { droppedSet, gapsOf, type OperatorReport } from './operator';
-import { readAudit, readFraud, readSearch, type Accepted } from './read-back';
+import type { Accepted } from './read-back';
 import { verifyDestination, type DestinationDetails, type DestinationSummary } from './verify-pipeline';
 import { StageClock } from './stage-clock';
 import type { RunTimeline, TimelineEvent } from '../report/report-data';
+import { converge } from './converge';
 
-import { converge, runningDestinations, type AnyDestination } from './converge';
+export type { AnyDestination } from './environment';
 
 export interface PipelineOptions {
   readonly accounts: number;
@@ -58,10 +58,13 @@ export interface PipelineOptions {
   /** The stack's configuration (the same object `cdk deploy` reads). @default the defaults */
   readonly config?: PipelineConfig;
   /**
-   * Plug-in destinations to run besides the built-ins (`--destinations ...,ledger-queue`), each on its local stand-in,
-   * verified like the built-ins; in a fault run they crash, lose versions and are operated by their mode as the
-   * built-ins are. @default none
+   * The destinations to run (`--destinations`), each on its local half's emulator or stand-in and verified by its
+   * read-back; in a fault run they crash, lose versions and are operated by their mode. Any non-empty set, in the
+   * order given (`parseDestinationList` puts the built-ins first). @default the built-ins (`BUILT_IN_DESTINATIONS`)
    */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each destination has its own settings and options types
+  readonly destinations?: readonly DestinationPlugin<any, any>[];
+  /** Plug-in destinations to run after `destinations` (`ledgerQueue`); each needs its local half. @default none */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each plug-in has its own settings and options types
   readonly plugins?: readonly DestinationPlugin<any, any>[];
   /** Use a running DynamoDB Local (tests); resources then get fresh names. */
@@ -123,8 +126,11 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
   const started = Date.now();
   const suffix = options.dynamodbEndpoint ? `-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}` : '';
   const fault = faultSettings(options);
-  const planned = plannedModes(options.plugins ?? []);
-  checkDestinationFaults(options.destinationFaults, (options.plugins ?? []).map(({ runtime }) => runtime.name));
+  const chosen = [...(options.destinations ?? BUILT_IN_DESTINATIONS), ...(options.plugins ?? [])].map(runnable);
+  const names = chosen.map(({ runtime }) => runtime.name);
+  if (names.length === 0 || new Set(names).size !== names.length) throw new RangeError(`runPipeline: destinations must be a non-empty set, got [${names.join(', ')}]`);
+  const planned = plannedModes(chosen);
+  checkDestinationFaults(options.destinationFaults, chosen);
   const functionOverrides = faultOverrides(fault, planned);
   const env = await startLocalEnvironment({
     config,
@@ -132,7 +138,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
     ...(options.dynamodbEndpoint ? { dynamodbEndpoint: options.dynamodbEndpoint } : {}),
     suffix,
     functionOverrides,
-    ...(options.plugins ? { plugins: options.plugins } : {}),
+    destinations: chosen,
     log,
   });
   const stops: (() => Promise<void>)[] = [() => env.stop()];
@@ -144,83 +150,23 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
     const stages = new StageClock(env.resources.accountsTable);
     const crashes = new CrashCounter(planned.map(({ name }) => name));
     const events: TimelineEvent[] = [];
-    const mappings = {} as Record<AnyDestination, LocalEventSourceMapping>;
-    const destinations = runningDestinations(config, env);
-    const names = destinations.map(({ name }) => name);
-    for (const [index, { name: destination, settings, handler, sweeper }] of destinations.entries()) {
-      const fn = new LocalFunction({
-        functionName: `ordered-fanout-${destination}`,
-        entry: handler,
-        environment: env.functionEnvironment(destination),
-        // One environment per concurrent batch: shards × parallelization factor, as Lambda scales the mapping.
-        concurrency: options.shards * settings.parallelizationFactor,
-        timeoutMs: settings.timeoutSeconds * 1000,
-        onLogLine: (line) => {
-          metrics.accept(line);
-          options.onFunctionLog?.(destination, line);
-        },
-        ...((options.crashRate ?? 0) > 0
-          ? {
-              crashes: {
-                rate: options.crashRate ?? 0,
-                seed: (Math.imul(options.seed >>> 0, 0x01000193) ^ (0x5eed + index)) >>> 0,
-                onCrash: ({ point }) => {
-                  crashes.count(destination, point);
-                  events.push({ atMs: Date.now(), destination, kind: `crash ${point}` });
-                },
-              },
-            }
-          : {}),
-      });
-      stops.push(() => fn.stop());
-      mappings[destination] = new LocalEventSourceMapping({
-        client: env.kinesis,
-        streamArn: env.resources.streamArn,
-        consumerArn: env.resources.streamConsumers[destination] as string,
-        functionName: fn.functionName,
-        settings: {
-          batchSize: settings.batchSize,
-          maxBatchingWindowMs: settings.maxBatchingWindowSeconds * 1000,
-          retryAttempts: settings.retryAttempts,
-          maxRecordAgeSeconds: settings.maxRecordAgeSeconds,
-          parallelizationFactor: settings.parallelizationFactor,
-          bisectBatchOnError: true,
-          startingPosition: settings.startingPosition,
-          ...(settings.startingPositionTimestamp ? { startingPositionTimestamp: new Date(settings.startingPositionTimestamp) } : {}),
-        },
-        invocationTimeoutMs: settings.timeoutSeconds * 1000,
-        invoke: (event, context) => fn.invoke(event, context),
-        onReceived: (records, atMs) => stages.received(destination, records, atMs),
-        onInvoke: (records, atMs) => stages.invoked(destination, records, atMs),
-        onFailure: async (record) => {
-          const info = record.KinesisBatchInfo;
-          events.push({ atMs: Date.now(), destination, kind: `on-failure batch (${record.requestContext.condition})` });
-          await env.s3.send(
-            new PutObjectCommand({
-              Bucket: env.resources.failedBatchesBucket,
-              Key: `${destination}/${info.shardId}/${info.startSequenceNumber}-${info.endSequenceNumber}.json`,
-              Body: JSON.stringify(record),
-            }),
-          );
-          log(`${destination}: a batch of ${info.batchSize} went to the on-failure bucket (${record.requestContext.condition})`);
-        },
-        onFailureDropped: (record, error) => {
-          const info = record.KinesisBatchInfo;
-          log(`${destination}: LOST a batch of ${info.batchSize} (${info.shardId} ${info.startSequenceNumber}-${info.endSequenceNumber}): the on-failure bucket refused it (${error instanceof Error ? error.message : String(error)})`);
-        },
-      });
-      stops.push(() => (mappings[destination] as LocalEventSourceMapping).stop());
-      if (sweeper === undefined) continue;
-      stops.push(
-        startLocalSweeper(destination, env, log, (line) => {
-          metrics.accept(line);
-          options.onFunctionLog?.(destination, line);
-        }, sweeper),
-      );
-    }
+    const mappings = startDestinationFunctions(
+      env,
+      {
+        shards: options.shards,
+        seed: options.seed,
+        ...(options.crashRate !== undefined ? { crashRate: options.crashRate } : {}),
+        log,
+        ...(options.onFunctionLog ? { onFunctionLog: options.onFunctionLog } : {}),
+      },
+      { metrics, stages, crashes, events },
+      stops,
+    );
+    const { destinations } = env;
     checkFaults(env, options.faults ?? []);
+    if (fault) await checkOperable(env, config);
     for (const failure of options.faults ?? []) injectFault(env, failure);
-    if (options.destinationFaults) applyDestinationFaults(env, options.destinationFaults, { seed: options.seed });
+    if (options.destinationFaults) applyDestinationFaults(env, options.destinationFaults, options.seed);
 
     const bridge = new KinesisBridge({
       dynamodb: env.dynamodb,
@@ -240,7 +186,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
     });
     stops.push(() => bridge.stop());
     bridge.start();
-    await Promise.all(names.map((destination) => (mappings[destination] as LocalEventSourceMapping).start()));
+    await Promise.all(destinations.map(({ name }) => (mappings[name] as LocalEventSourceMapping).start()));
     const setupMs = Date.now() - started;
 
     log(`workload: ${options.accounts} accounts, ${options.changes} changes`);
@@ -262,16 +208,12 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
     const capture = await bridge.drain(options.convergeTimeoutMs);
     const gaps = gapsOf(bridge.dropped);
     const dropped = droppedSet(gaps);
-    let converged = await converge(env, names, mappings, finalVersions, expected, dropped, options, convergeStarted);
+    let converged = await converge(env, mappings, finalVersions, expected, dropped, options, convergeStarted);
     const convergeMs = Date.now() - convergeStarted;
 
     // The outage ends here, as an operator's runbook has it (fix the cause, then redrive); the read-back, too, reads
     // through the real clients, which faults would refuse.
-    if (options.destinationFaults) {
-      env.s3Proxy.setFaults({});
-      env.openSearch.setFaults({});
-      env.eventBridge.setFaults({});
-    }
+    if (options.destinationFaults) endFaults(env);
     let operator: OperatorReport | undefined;
     let operatorMs: number | undefined;
     const turn: OperatorTurn | undefined = fault && {
@@ -299,12 +241,12 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
 
     const truth = bridge.truth(finalVersions);
     const createdAtMicros = new Map(bridge.changes.map((change) => [`${change.accountId}#${change.version}`, change.createdAtMicros]));
-    const search = await readSearch(env);
-    const accepted: Record<AnyDestination, Accepted[]> = { audit: await readAudit(env), search: search.writes, fraud: readFraud(env) };
-    for (const run of env.plugins) accepted[run.name] = await run.standIn.readBack();
+    const accepted = {} as Record<AnyDestination, Accepted[]>;
+    for (const { name, standIn } of destinations) accepted[name] = await standIn.readBack();
     const summaries = {} as Record<AnyDestination, DestinationSummary>;
     const details = {} as Record<AnyDestination, DestinationDetails>;
-    for (const { name: destination, settings, mode } of destinations) {
+    for (const { name: destination, settings, mode, standIn } of destinations) {
+      const documents = await standIn.currentState?.();
       const verified = await verifyDestination({
         env,
         destination,
@@ -312,7 +254,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
         epoch: settings.epoch,
         accepted: accepted[destination] as Accepted[],
         truth,
-        ...(destination === 'search' ? { documents: search.documents } : {}),
+        ...(documents ? { documents } : {}),
         metrics,
         createdAtMicros,
         dropped,
@@ -321,7 +263,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
       details[destination] = { ...verified.details, stagesMs: stages.breakdown(destination, bridge.changes, accepted[destination] as Accepted[]) };
     }
     const verifyMs = Date.now() - convergeStarted - convergeMs - (operatorMs ?? 0);
-    let ok = capture.complete && names.every((destination) => details[destination]?.ok === true);
+    let ok = capture.complete && destinations.every(({ name }) => details[name]?.ok === true);
     let faults: FaultsReport | undefined;
     if (turn && operator) {
       // Clean only when the operator drained everything and explained everything it did: every letter gone.

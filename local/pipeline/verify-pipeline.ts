@@ -1,18 +1,16 @@
 import { countVersions } from '../../shared/ordering/version-ranges';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import type { DestinationName } from '../../infra/config/pipeline-config';
-import { readConsumerConfig, type PluginName } from '../../shared/config/consumer-config';
+import { readConsumerConfig } from '../../shared/config/consumer-config';
 import { DynamoDBLedger } from '../../shared/ledger/dynamodb-ledger';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
 import { METRIC_NAMES } from '../../shared/observability/telemetry';
+import type { HeldVersion } from '../plugins/local-plugin';
 import { checkDestination, type DestinationCheck, type Truth } from '../verify';
-import type { LocalEnvironment } from './environment';
+import type { AnyDestination, LocalEnvironment } from './environment';
 import type { FunctionMetrics } from './function-metrics';
 import type { Accepted } from './read-back';
 import { deliveryLatencies, percentile, summarize, type LatencySummary } from './delivery-latency';
 import type { StageBreakdown } from './stage-clock';
-
-export const MODES: Readonly<Record<DestinationName, DeliveryMode>> = { audit: 'every-version', search: 'latest-state', fraud: 'in-order' };
 
 /** One destination's line of the report: the stable `--json` keys. */
 export interface DestinationSummary {
@@ -33,12 +31,12 @@ export interface DestinationDetails extends DestinationCheck {
   readonly ok: boolean;
   /** Accounts still waiting in the ledger for a missing version. */
   readonly waitingAccounts: number;
-  /** search: accounts whose document is not the table's final version and balance. */
+  /** Accounts whose current state (`currentState`, e.g. search's documents) is not the table's final version and balance. */
   readonly finalStateMismatches: number;
   readonly retries: number;
   readonly quarantined: number;
   readonly failedRecords: number;
-  /** Commit → delivery of the changes made after the warm-up (`WARM_UP_MS`); search: freshness. */
+  /** Commit → delivery of the changes made after the warm-up (`WARM_UP_MS`); latest-state: freshness. */
   readonly warmLatencyMs: LatencySummary;
   /** Where the warm changes' time goes, stage by stage (added by the pipeline, which timed the stages). */
   readonly stagesMs?: StageBreakdown;
@@ -46,15 +44,14 @@ export interface DestinationDetails extends DestinationCheck {
 
 export interface VerifyInput {
   readonly env: LocalEnvironment;
-  readonly destination: DestinationName | PluginName;
-  /** @default the built-in's mode (required for a plug-in) */
-  readonly mode?: DeliveryMode;
+  readonly destination: AnyDestination;
+  readonly mode: DeliveryMode;
   readonly epoch: string;
   /** Accepted deliveries in arrival order, read back from the destination. */
   readonly accepted: readonly Accepted[];
   readonly truth: Truth;
-  /** search: the documents the index holds now. */
-  readonly documents?: ReadonlyMap<string, { readonly version: number; readonly balance: number | undefined }>;
+  /** What the destination holds now per account, when its stand-in can say (`currentState`: search's documents). */
+  readonly documents?: ReadonlyMap<string, HeldVersion>;
   readonly metrics: FunctionMetrics;
   /** When each change was made in DynamoDB, µs, by `<account>#<version>`. */
   readonly createdAtMicros: ReadonlyMap<string, number>;
@@ -64,8 +61,7 @@ export interface VerifyInput {
 
 /** Checks one destination from what was read back from it, the ledger and its dead-letter queue. */
 export async function verifyDestination(input: VerifyInput): Promise<{ summary: DestinationSummary; details: DestinationDetails }> {
-  const { env, destination, accepted, truth, metrics } = input;
-  const mode = input.mode ?? MODES[destination as DestinationName];
+  const { env, destination, mode, accepted, truth, metrics } = input;
   // The read-back allows what the consumer's own commit mode may re-deliver after a crash, read from the same
   // environment the function runs with.
   const { inOrderCommit } = readConsumerConfig(destination, env.functionEnvironment(destination));
@@ -116,7 +112,7 @@ export async function verifyDestination(input: VerifyInput): Promise<{ summary: 
 }
 
 /** Records still parked in the destination's ledger, and the accounts waiting for them. */
-export async function readParked(env: LocalEnvironment, destination: DestinationName | PluginName, epoch: string): Promise<{ parked: number; waitingAccounts: number }> {
+export async function readParked(env: LocalEnvironment, destination: AnyDestination, epoch: string): Promise<{ parked: number; waitingAccounts: number }> {
   const ledger = new DynamoDBLedger({ client: env.dynamodb, tableName: env.resources.ledgerTable, destination, epoch });
   const accounts: string[] = [];
   for await (const { accountId } of ledger.waiting()) accounts.push(accountId);
@@ -127,7 +123,7 @@ export async function readParked(env: LocalEnvironment, destination: Destination
   return { parked, waitingAccounts: accounts.length };
 }
 
-async function queueDepth(env: LocalEnvironment, destination: DestinationName | PluginName): Promise<number> {
+async function queueDepth(env: LocalEnvironment, destination: AnyDestination): Promise<number> {
   const { Attributes } = await env.sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: env.resources.deadLetterQueues[destination],

@@ -1,29 +1,29 @@
 import type { DestinationPlugin } from '../../destinations/plugin';
-import { checkPlugin } from '../../destinations/plugin';
-import { BUILT_IN_PLUGINS } from '../../destinations/registry';
-import { DESTINATION_NAMES, type DestinationName } from '../../infra/config/pipeline-config';
+import { BUILT_IN_DESTINATIONS, KNOWN_DESTINATIONS, runnable, type RunnableDestination } from './local-destinations';
 
-/** What `--destinations` chose: the built-ins (all three, for now) and the plug-ins to add. */
-export interface DestinationSelection {
-  readonly builtIns: readonly DestinationName[];
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each plug-in has its own settings and options types
-  readonly plugins: readonly DestinationPlugin<any, any>[];
+/** A `--destinations` list the local pipeline cannot run: names what is wrong with it. */
+export class DestinationListError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DestinationListError';
+  }
 }
 
 /**
- * Parses `audit,search,fraud,ledger-queue`. The local pipeline still runs every built-in (its read-back, operator and
- * report are written for the three), so the list must name them all; plug-ins come from `BUILT_IN_PLUGINS`.
+ * Parses `--destinations audit,ledger-queue`: any non-empty set of the destinations `npm start` knows
+ * (`KNOWN_DESTINATIONS`), each with a local half. The run has them built-ins first, in their own order, then the
+ * plug-ins in the order named, so a report reads the same however the list was written.
  */
-export function parseDestinationList(value: string): DestinationSelection {
+export function parseDestinationList(value: string): readonly RunnableDestination[] {
   const names = value.split(',').map((name) => name.trim()).filter((name) => name !== '');
-  const unknown = names.filter((name) => !(DESTINATION_NAMES as readonly string[]).includes(name) && BUILT_IN_PLUGINS[name] === undefined);
-  if (unknown.length > 0) {
-    throw new Error(`unknown destination ${unknown.join(', ')}; known: ${[...DESTINATION_NAMES, ...Object.keys(BUILT_IN_PLUGINS)].join(', ')}`);
-  }
-  if (new Set(names).size !== names.length) throw new Error(`a destination is named twice in ${value}`);
-  const missing = DESTINATION_NAMES.filter((name) => !names.includes(name));
-  if (missing.length > 0) throw new Error(`the local pipeline runs every built-in destination for now: add ${missing.join(', ')}`);
-  const plugins = names.flatMap((name) => (BUILT_IN_PLUGINS[name] ? [BUILT_IN_PLUGINS[name]] : []));
-  for (const plugin of plugins) checkPlugin(plugin);
-  return { builtIns: DESTINATION_NAMES, plugins };
+  if (names.length === 0) throw new DestinationListError(`name at least one destination (known: ${[...KNOWN_DESTINATIONS.keys()].join(', ')})`);
+  const unknown = names.filter((name) => !KNOWN_DESTINATIONS.has(name));
+  if (unknown.length > 0) throw new DestinationListError(`unknown destination ${unknown.join(', ')}; known: ${[...KNOWN_DESTINATIONS.keys()].join(', ')}`);
+  if (new Set(names).size !== names.length) throw new DestinationListError(`a destination is named twice in ${value}`);
+  const chosen = names.map((name) => runnable(KNOWN_DESTINATIONS.get(name) as DestinationPlugin<never, never>));
+  const rank = (destination: RunnableDestination): number => {
+    const builtIn = BUILT_IN_DESTINATIONS.indexOf(destination);
+    return builtIn >= 0 ? builtIn : BUILT_IN_DESTINATIONS.length + chosen.indexOf(destination);
+  };
+  return [...chosen].sort((a, b) => rank(a) - rank(b));
 }

@@ -228,7 +228,7 @@ export function buildReportData(input: ReportInput): ReportData {
       throughput: throughput.map((count) => round(count / bucketSeconds)),
       lag,
       stages: details.stagesMs && details.stagesMs.samples > 0 ? details.stagesMs : null,
-      deadLetters: { leftInQueue: summary.deadLettered, byReason: { ...(report.details.operator?.redriven[name as DestinationName] ?? {}) } },
+      deadLetters: { leftInQueue: summary.deadLettered, byReason: { ...(report.details.operator?.redriven[name] ?? {}) } },
       parked: {
         total: summary.parked,
         waitingAccounts: details.waitingAccounts,
@@ -262,7 +262,7 @@ export function buildReportData(input: ReportInput): ReportData {
   const faults = report.details.faults;
   const counts: { destination: string; kind: string; count: number }[] = [];
   if (faults) {
-    // Crashes of every destination of the run (plug-ins too); stand-in faults exist for the built-ins only.
+    // Crashes of every destination of the run; stand-in faults of those whose local half injects them.
     const injected: Readonly<Record<string, Readonly<Record<string, number>>>> = { ...faults.injected };
     for (const [name, crashes] of Object.entries(faults.crashes)) {
       for (const [point, count] of Object.entries(crashes.byPoint)) if (count > 0) counts.push({ destination: name, kind: `crash ${point}`, count });

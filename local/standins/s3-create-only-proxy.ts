@@ -57,16 +57,19 @@ export async function startS3CreateOnlyProxy(upstream: string, options: { port?:
   let random = prng(1);
   const faultStats = { slowDowns: 0, held: 0, abandoned: 0 };
 
-  const forward = (req: IncomingMessage, res: ServerResponse, body?: Buffer, onStatus?: (status: number) => void): void => {
+  /** `onDone`: the emulator's side is over (answered in full, or failed), whether or not the client still listens. */
+  const forward = (req: IncomingMessage, res: ServerResponse, body?: Buffer, onStatus?: (status: number) => void, onDone?: () => void): void => {
     const outgoing = request(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
       (answer) => {
         onStatus?.(answer.statusCode ?? 502);
+        answer.once('close', () => onDone?.());
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       },
     );
     outgoing.on('error', (error) => {
+      onDone?.();
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
       res.end(String(error));
     });
@@ -111,13 +114,20 @@ export async function startS3CreateOnlyProxy(upstream: string, options: { port?:
         answerError(res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', '<Condition>If-None-Match</Condition>');
         return;
       }
+      // Until the emulator has answered: a client that left meanwhile (an SDK abort at its deadline, whose response
+      // closed before this listened) must not hold the key as "in progress" for good.
       await new Promise<void>((resolve) => {
         res.on('finish', resolve);
-        res.on('close', resolve);
-        forward(req, res, Buffer.concat(chunks), (status) => {
-          // Only what the emulator stored: `created` is the log of objects that exist because of this proxy.
-          if (status === 200) created.push({ path, at: Date.now() });
-        });
+        forward(
+          req,
+          res,
+          Buffer.concat(chunks),
+          (status) => {
+            // Only what the emulator stored: `created` is the log of objects that exist because of this proxy.
+            if (status === 200) created.push({ path, at: Date.now() });
+          },
+          resolve,
+        );
       });
     } finally {
       inProgress.delete(path);

@@ -14,7 +14,7 @@ import { parsePipelineConfig } from '../../infra/config/load-config';
 import { DESTINATION_NAMES } from '../../infra/config/pipeline-config';
 import { toLambdaKinesisEvent } from '../../local/lambda-event';
 import { localStateOf } from '../../local/pipeline/local-state';
-import { readSearch } from '../../local/pipeline/read-back';
+import { standInOf } from '../../local/pipeline/read-back';
 import { runPipeline, type PipelineRun } from '../../local/pipeline/run-pipeline';
 import { redrive } from '../../ops/commands/redrive';
 import { toKinesisInput } from '../../ops/commands/redrive-batches';
@@ -56,14 +56,17 @@ async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
   return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
 }
 
-const fraudVersions = (run: PipelineRun): Map<string, number[]> => {
+/** What the EventBridge stand-in received on the fraud bus, in arrival order, through fraud's local half. */
+const fraudEvents = (run: PipelineRun) => standInOf(run.env, 'fraud').readBack();
+
+const fraudVersions = async (run: PipelineRun): Promise<Map<string, number[]>> => {
   const result = new Map<string, number[]>();
-  for (const event of run.env.eventBridge.events(run.env.resources.eventBus)) {
-    const { accountId, version } = event.detail as { accountId: string; version: number };
-    result.set(accountId, [...(result.get(accountId) ?? []), version]);
-  }
+  for (const { accountId, version } of await fraudEvents(run)) result.set(accountId, [...(result.get(accountId) ?? []), version]);
   return result;
 };
+
+/** What the search index holds now, through search's local half (the real OpenSearch client). */
+const searchDocuments = async (run: PipelineRun) => (await standInOf(run.env, 'search').currentState?.()) ?? new Map();
 
 describe('fanout redrive', () => {
   it('rebuilds a dead letter as the Kinesis-for-DynamoDB record the decoder reads back', () => {
@@ -80,7 +83,7 @@ describe('fanout redrive', () => {
   it('drains the fraud dead-letter queue through the engine: every account complete and in order', { timeout: 120_000 }, async () => {
     const { run, target } = await start({ faults: [{ destination: 'fraud', rate: 1 }] });
     const queueUrl = run.env.resources.deadLetterQueues.fraud;
-    expect(run.env.eventBridge.events(run.env.resources.eventBus)).toEqual([]);
+    expect(await fraudEvents(run)).toEqual([]);
     const letters = await queueDepth(run.env.sqs, queueUrl);
     expect(letters).toBeGreaterThanOrEqual(run.report.accounts);
 
@@ -89,13 +92,13 @@ describe('fanout redrive', () => {
     expect(await redrive(target, { destination: 'fraud' }, failing)).toBe(1);
     expect(JSON.parse(failing.lines[0]!)).toMatchObject({ drained: false, total: { received: letters, redriven: letters, stillFailing: letters } });
     expect(await queueDepth(run.env.sqs, queueUrl)).toBe(letters);
-    run.env.eventBridge.setFaults({});
+    standInOf(run.env, 'fraud').failCalls?.(0, 1);
 
     const dry = recordingIO(true);
     expect(await redrive(target, { destination: 'fraud', dryRun: true }, dry)).toBe(0);
     const planned = JSON.parse(dry.lines[0]!) as { total: { received: number; redriven: number; deleted: number }; dryRun: boolean };
     expect(planned).toMatchObject({ dryRun: true, total: { received: letters, redriven: letters, deleted: 0 } });
-    expect(run.env.eventBridge.events(run.env.resources.eventBus)).toEqual([]);
+    expect(await fraudEvents(run)).toEqual([]);
     expect(await queueDepth(run.env.sqs, queueUrl)).toBe(letters);
 
     const io = recordingIO();
@@ -104,7 +107,7 @@ describe('fanout redrive', () => {
     expect(io.lines.some((line) => /^DELIVERY_FAILED\s+\d+\s+\d+\s+0\s+0\s+\d+$/.test(line)), io.lines.join('\n')).toBe(true);
 
     const table = await tableState(run);
-    const delivered = fraudVersions(run);
+    const delivered = await fraudVersions(run);
     for (const [accountId, { version }] of table) {
       expect(delivered.get(accountId), accountId).toEqual(Array.from({ length: version }, (_, i) => i + 1));
     }
@@ -143,7 +146,7 @@ describe('fanout redrive', () => {
       { region: 'us-east-1', streamArn: target.streamArn },
     );
     expect(await target.invoke('fraud', event)).toEqual({ batchItemFailures: [] });
-    expect(fraudVersions(run).get('GAP-1')).toEqual([1]);
+    expect((await fraudVersions(run)).get('GAP-1')).toEqual([1]);
     const notice: DeadLetter = { destination: 'fraud', epoch: 'live', reason: 'GAP_TIMEOUT', detail: 'versions 2-3 were not received', attempts: 0, accountId: 'GAP-1', version: 2, missing: [[2, 3]], waiting: 2, at: Date.now() - 1_000 };
     await run.env.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: encodeDeadLetter(notice) }));
 
@@ -157,7 +160,7 @@ describe('fanout redrive', () => {
     expect(await redrive(target, { destination: 'fraud', skipGaps: [{ accountId: 'GAP-1', through: 3 }], reason: 'lost in test' }, io), io.lines.join('\n')).toBe(0);
     expect(io.lines).toContain('skip-gap GAP-1@3: skipped versions 2-3, then delivered 2 that waited behind them');
     expect(io.lines).toContain('gap timeout: account GAP-1 (epoch live) versions 2-3: resolved since (letter deleted)');
-    expect(fraudVersions(run).get('GAP-1')).toEqual([1, 4, 5]);
+    expect((await fraudVersions(run)).get('GAP-1')).toEqual([1, 4, 5]);
     expect(await queueDepth(run.env.sqs, queueUrl)).toBe(0);
     const { orderedFanout } = await target.command('fraud', { command: 'resume', accountIds: ['GAP-1'] });
     expect(orderedFanout.accounts[0]).toMatchObject({ state: 'in-step', version: 5, skipped: [[2, 3]], skips: [{ from: 2, to: 3, reason: 'lost in test' }] });
@@ -172,23 +175,23 @@ describe('fanout replay, local', () => {
     const table = await tableState(run);
 
     const opensearch = new Client({ node: run.env.endpoints.opensearch });
-    await opensearch.indices.delete({ index: run.env.resources.index });
+    await opensearch.indices.delete({ index: run.env.functionEnvironment('search').SEARCH_INDEX as string });
     await opensearch.close();
-    expect((await readSearch(run.env)).documents.size).toBe(0);
+    expect((await searchDocuments(run)).size).toBe(0);
     const auditCreated = run.env.s3Proxy.created.length;
-    const fraudEvents = run.env.eventBridge.events(run.env.resources.eventBus).length;
+    const fraudCount = (await fraudEvents(run)).length;
 
     const io = recordingIO();
     expect(await replay(target, { destination: 'search', from, apply: true }, io), [...io.lines, ...io.errors].join('\n')).toBe(0);
     expect(io.lines.join('\n')).toContain('caught up');
-    const documents = (await readSearch(run.env)).documents;
+    const documents = await searchDocuments(run);
     expect(documents.size).toBe(table.size);
     for (const [accountId, { version, balance }] of table) expect(documents.get(accountId), accountId).toEqual({ version, balance });
     expect(run.env.s3Proxy.created.length).toBe(auditCreated);
-    expect(run.env.eventBridge.events(run.env.resources.eventBus)).toHaveLength(fraudEvents);
+    expect(await fraudEvents(run)).toHaveLength(fraudCount);
 
     // Audit: delete one account's history from the log, replay audit, and it is back (marked as a replay).
-    const bucket = run.env.resources.auditBucket;
+    const bucket = run.env.functionEnvironment('audit').AUDIT_BUCKET_NAME as string;
     const [accountId] = [...table.keys()];
     const prefix = `${AUDIT_KEY_PREFIX}account_id=${encodeURIComponent(accountId!)}/`;
     const list = async () => ((await run.env.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!).sort();
@@ -203,7 +206,7 @@ describe('fanout replay, local', () => {
     const restored = await run.env.s3.send(new GetObjectCommand({ Bucket: bucket, Key: keys[0] }));
     expect(JSON.parse(await restored.Body!.transformToString())).toMatchObject({ accountId, version: 1, replay: true, epoch: 'audit-restore-1' });
     expect(run.env.s3Proxy.created.length).toBe(auditCreated + keys.length);
-    expect(run.env.eventBridge.events(run.env.resources.eventBus)).toHaveLength(fraudEvents);
+    expect(await fraudEvents(run)).toHaveLength(fraudCount);
   });
 });
 

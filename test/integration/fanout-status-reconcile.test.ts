@@ -118,7 +118,7 @@ describe('fanout status and reconcile on a local pipeline', () => {
   it('finds a wiped search index with --contents, repairs it, and is then clean', async () => {
     const client = new Client({ node: run.env.endpoints.opensearch });
     try {
-      await client.indices.delete({ index: run.env.resources.index });
+      await client.indices.delete({ index: run.env.functionEnvironment('search').SEARCH_INDEX as string });
     } finally {
       await client.close();
     }

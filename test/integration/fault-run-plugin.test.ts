@@ -1,5 +1,7 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ledgerQueue } from '../../destinations/ledger-queue';
+import { ledgerQueueLocal } from '../../destinations/ledger-queue/local';
+import type { LocalPluginContext } from '../../local/plugins/local-plugin';
 import { droppedSet } from '../../local/pipeline/operator';
 import { formatPipelineReport } from '../../local/pipeline/print-report';
 import { runPipeline, type PipelineRun } from '../../local/pipeline/run-pipeline';
@@ -76,12 +78,22 @@ describe('npm start with faults and a plug-in destination (ledger-queue)', () =>
     process.stderr.write(`fault run with ledger-queue: ${((Date.now() - started) / 1000).toFixed(1)} s\n${text}\n`);
   });
 
-  it('accepts --fail for any destination of the run, and refuses what the plug-in stand-in cannot do', async () => {
+  it('accepts --fail for any destination of the run, and refuses what a stand-in cannot do', async () => {
     const fault: Fault = parseFault('ledger-queue:0.5');
     expect(fault).toEqual({ destination: 'ledger-queue', rate: 0.5 });
+    // A plug-in whose stand-in cannot fail its calls: ledger-queue's, without failCalls.
+    const cannotFail = {
+      ...ledgerQueue,
+      local: {
+        start: async (context: LocalPluginContext) => {
+          const { failCalls: _failCalls, ...standIn } = await ledgerQueueLocal.start(context);
+          return standIn;
+        },
+      },
+    };
     await expect(
-      runPipeline({ ...RUN, crashRate: 0, permanentGapRate: 0, changes: 0, accounts: 2, faults: [fault], dynamodbEndpoint: inject('dynamodbEndpoint') }),
-    ).rejects.toThrow(/--fail: the local stand-in of plug-in ledger-queue cannot fail its calls/);
+      runPipeline({ ...RUN, plugins: [cannotFail], crashRate: 0, permanentGapRate: 0, changes: 0, accounts: 2, faults: [fault], dynamodbEndpoint: inject('dynamodbEndpoint') }),
+    ).rejects.toThrow(/--fail: the local stand-in of ledger-queue cannot fail its calls/);
     await expect(
       runPipeline({ ...RUN, crashRate: 0, permanentGapRate: 0, changes: 0, accounts: 2, faults: [parseFault('nowhere:0.5')], dynamodbEndpoint: inject('dynamodbEndpoint') }),
     ).rejects.toThrow(/--fail: this run has no destination "nowhere"/);

@@ -4,6 +4,7 @@ import { totalInjected } from '../../local/pipeline/fault-report';
 import { droppedSet } from '../../local/pipeline/operator';
 import { formatPipelineReport } from '../../local/pipeline/print-report';
 import { runPipeline, type PipelineRun } from '../../local/pipeline/run-pipeline';
+import { faultCatalog } from '../../local/plugins/local-destinations';
 import { parseDestinationFaults } from '../../local/standins/fault-spec';
 
 /**
@@ -23,7 +24,7 @@ const FAULT_RUN = {
   concurrency: 8,
   convergeTimeoutMs: 60_000,
   crashRate: 0.12,
-  destinationFaults: parseDestinationFaults('all,audit:slow:0.01@3000,search:slow:0.01@12000,fraud:slow:0.01@15000'),
+  destinationFaults: parseDestinationFaults('all,audit:slow:0.01@3000,search:slow:0.01@12000,fraud:slow:0.01@15000', faultCatalog()),
   permanentGapRate: 0.04,
 } as const;
 

@@ -1,4 +1,5 @@
-import { request, type ClientRequest } from 'node:http';
+import { createServer, request, type ClientRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,5 +115,44 @@ describe('S3 create-only proxy: concurrent conditional writes of one key conflic
     const [result] = await delivering;
     expect(result).toEqual({ status: 'duplicate' });
     expect(proxy.created.filter((entry) => entry.path === pathOf(key))).toHaveLength(1);
+  });
+});
+
+describe('S3 create-only proxy: a client that leaves while its write is checked', () => {
+  it('does not hold the key as in progress for good: the next create-only write of it is refused 412, not 409', async () => {
+    // An emulator slow to answer the existence check, so the client can leave (an SDK abort at its deadline) meanwhile.
+    let stored = false;
+    const upstream = createServer((req, res) => {
+      req.resume();
+      if (req.method === 'HEAD') setTimeout(() => res.writeHead(stored ? 200 : 404).end(), 300);
+      else {
+        stored = true;
+        res.writeHead(200).end();
+      }
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const proxy = await startS3CreateOnlyProxy(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`);
+    const put = (leaveAfterMs?: number) =>
+      new Promise<number | 'left'>((resolve) => {
+        const req = request(`${proxy.endpoint}/${BUCKET}/left.json`, { method: 'PUT', headers: { 'if-none-match': '*', 'content-length': 2 } });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', () => resolve('left'));
+        req.end('{}');
+        if (leaveAfterMs !== undefined) setTimeout(() => req.destroy(), leaveAfterMs);
+      });
+    try {
+      expect(await put(50)).toBe('left');
+      // The write went on without its client, as on S3; its key is free again once the emulator answered.
+      await waitFor(() => proxy.created.length === 1, 'the write of the client that left');
+      expect(await put()).toBe(412);
+      expect(proxy.conflicts).toBe(0);
+    } finally {
+      await proxy.stop();
+      upstream.closeAllConnections();
+      await new Promise((resolve) => upstream.close(resolve));
+    }
   });
 });

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FifoReader } from '../../destinations/ledger-queue/fifo-reader';
-import { LEDGER_QUEUE_FORMAT } from '../../destinations/ledger-queue/message';
-import { MAX_BATCH_BYTES, SqsFifoQueue } from '../../destinations/ledger-queue/sqs-fifo-queue';
+import { LEDGER_QUEUE_FORMAT, MAX_BATCH_BYTES, SqsFifoQueue } from '../../destinations/ledger-queue/runtime';
 import { Retrier } from '../../shared/retry/retrier';
 import { contractDeliveries } from '../support/destination-contract';
 import { clientFaultState } from '../support/faulty-client';

@@ -1,6 +1,5 @@
 import { FifoReader } from '../../destinations/ledger-queue/fifo-reader';
-import { ledgerQueueRuntime } from '../../destinations/ledger-queue/runtime';
-import { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, SqsFifoQueue } from '../../destinations/ledger-queue/sqs-fifo-queue';
+import { ledgerQueueRuntime, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, SqsFifoQueue } from '../../destinations/ledger-queue/runtime';
 import { describeDestinationContract } from '../support/destination-contract';
 import { clientFaultState, contractFaults } from '../support/faulty-client';
 import { faultySqs } from '../support/faulty-sqs';

@@ -89,8 +89,8 @@ describe('npm start with a plug-in destination: ledger-queue (SQS FIFO on fauxqs
     expect(log.some((line) => line.message === 'batch done' && line.destination === 'ledger-queue')).toBe(true);
   });
 
-  it('refuses an unknown destination, or a list without a built-in, naming --destinations', async () => {
-    for (const value of ['audit,search,fraud,nowhere', 'audit,ledger-queue']) {
+  it('refuses an unknown destination, an empty list or one naming a destination twice, naming --destinations', async () => {
+    for (const value of ['audit,search,fraud,nowhere', ',', 'audit,ledger-queue,audit']) {
       const refused = await run(join(ROOT, 'node_modules/.bin/tsx'), ['local/main.ts', '--destinations', value], { cwd: ROOT }).catch(
         (error: { code: number; stderr: string }) => error,
       );

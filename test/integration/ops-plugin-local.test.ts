@@ -169,7 +169,9 @@ describe('fanout on a local pipeline with a plug-in destination (ledger-queue)',
     expect(found.contents).toEqual({ checked: true, mismatched: [{ accountId: lost, version: expect.any(Number), found: null }] });
     expect(calls).toHaveLength(1);
     expect(calls[0]?.settings.queueUrl).toBe(queueUrl);
-    expect(calls[0]?.context.clientConfig('AWS_ENDPOINT_URL_SQS')).toMatchObject({ endpoint: run.env.endpoints.fauxqs, credentials: { accessKeyId: expect.any(String) } });
+    // Where the function's own SQS client goes (the stand-in's fault proxy in front of fauxqs).
+    const sqsEndpoint = state.destinations['ledger-queue']?.environment.AWS_ENDPOINT_URL_SQS;
+    expect(calls[0]?.context.clientConfig('AWS_ENDPOINT_URL_SQS')).toMatchObject({ endpoint: sqsEndpoint, credentials: { accessKeyId: expect.any(String) } });
     expect(closed).toBe(1);
 
     const human = recordingIO();

@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand, type SendMessageBatchCommandOutput, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
-import { MAX_BATCH_BYTES } from '../../destinations/ledger-queue/sqs-fifo-queue';
+import { MAX_BATCH_BYTES } from '../../destinations/ledger-queue/runtime';
 import { applyCallFaults, type ClientFaultState } from './faulty-client';
 
 /**

@@ -1,6 +1,6 @@
 import { DESTINATION_NAMES, type DestinationName } from '../../infra/config/pipeline-config';
 import type { DestinationDetails, DestinationSummary } from '../../local/pipeline/verify-pipeline';
-import { MODES } from '../../local/pipeline/verify-pipeline';
+import { DESTINATION_MODES } from '../../shared/config/consumer-config';
 import type { PipelineReport } from '../../local/pipeline/run-pipeline';
 import type { ReportInput, TimedChange, TimedDelivery, TimelineEvent } from '../../local/report/report-data';
 
@@ -48,7 +48,7 @@ export function reportFixture(options: { ok?: boolean; hostileText?: string } = 
     };
     details[name] = {
       name,
-      mode: MODES[name],
+      mode: DESTINATION_MODES[name],
       received: accepted[name].length,
       healed: 0,
       redelivered: 0,
