@@ -5,7 +5,6 @@ import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@a
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import { DESTINATION_NAMES, type DestinationName } from '../infra/config/pipeline-config';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/emulators/dynamodb-local';
 import { LocalFunction } from '../local/functions/local-function';
 import { localLambdaContext } from '../local/lambda-event';
@@ -30,10 +29,10 @@ export interface DestinationOutputs {
 }
 
 /**
- * Every destination of a target by name, plug-ins included (`destinations['ledger-queue']`). The built-ins are always
- * there: the bundled stack and `npm start` run all three (resolving a target that lacks one fails).
+ * Every destination of a target by name, built-ins and plug-ins alike (`destinations['ledger-queue']`): whichever the
+ * stack or the local run has, in its order. Commands take a name and check it (`destinationOf`).
  */
-export type DestinationsByName = Readonly<Record<DestinationName, DestinationOutputs>> & Readonly<Record<string, DestinationOutputs>>;
+export type DestinationsByName = Readonly<Record<string, DestinationOutputs>>;
 
 /** A deployed stack (its CloudFormation outputs) or the local pipeline (its state file): what `fanout` works on. */
 export interface PipelineTarget {
@@ -92,12 +91,10 @@ export function selectDestinations(target: Pick<PipelineTarget, 'destinations' |
   return [name];
 }
 
-/** A map of every destination, refusing one without the built-ins (see `DestinationsByName`). */
+/** A map of every destination; a target without any is not one `fanout` can work on. */
 function byName(list: readonly DestinationOutputs[], where: string): DestinationsByName {
-  const map = Object.fromEntries(list.map((outputs) => [outputs.name, outputs]));
-  const missing = DESTINATION_NAMES.filter((name) => !map[name]);
-  if (missing.length > 0) throw new StackOutputError('Destinations', `${where} has no ${missing.join(', ')}: fanout needs the three built-in destinations for now`);
-  return map as DestinationsByName;
+  if (list.length === 0) throw new StackOutputError('Destinations', `${where} has no destinations`);
+  return Object.fromEntries(list.map((outputs) => [outputs.name, outputs]));
 }
 
 /** The local pipeline described by `state`: the emulators' clients, and the handlers run in this process. */
