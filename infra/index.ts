@@ -15,6 +15,7 @@ export { OrderedFanoutStack, type DestinationSummary, type OrderedFanoutStackPro
 export { acknowledgeFinding, arnToken, writerPolicy } from './nag-suppressions';
 
 export { DestinationConsumer, type DestinationConsumerProps } from './constructs/destination-consumer';
+export { PIPELINE_NAME_PATTERN, PipelineNameError } from './constructs/pipeline-name';
 export type { DestinationTarget } from './constructs/destination-target';
 export { AuditLog, type AuditLogProps } from './constructs/audit-log';
 export { SearchIndex, type SearchIndexProps } from './constructs/search-index';

@@ -58,6 +58,14 @@ export interface OrderedFanoutDestinations {
 /** `Plugins`: the names of the plug-in destinations (`plugins`), inferred from them. */
 export interface OrderedFanoutProps<Plugins extends string = never> {
   /**
+   * The pipeline's name: the start of its alarm names (`<pipeline>-<destination>-DeadLetters`) and EFO consumer names,
+   * and the `service` dimension of its metrics (its functions' `POWERTOOLS_SERVICE_NAME`), which its alarms and
+   * dashboard read. It must differ from every other pipeline's in the account and region; a second `OrderedFanout`
+   * of the same name in one stack is refused. 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit.
+   * @default the stack's name
+   */
+  readonly pipelineName?: string;
+  /**
    * The table whose changes fan out: partition key `account_id` (string), every write carrying the item's `version`
    * (README, *The version contract*). Without `stream`, it is switched to write its changes to a new stream: a
    * `dynamodb.Table` of this app directly, any other (imported) table through a custom resource.

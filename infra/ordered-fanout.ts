@@ -21,6 +21,7 @@ import { encryptionKey } from './constructs/encryption-key';
 import { GapSweeper } from './constructs/gap-sweeper';
 import { LedgerTable } from './constructs/ledger-table';
 import { PipelineDashboard } from './constructs/pipeline-dashboard';
+import { claimPipelineName } from './constructs/pipeline-name';
 import { ReplicationAlarms } from './constructs/replication-alarms';
 import { streamTableChanges } from './constructs/table-streaming';
 import { topicAlarm } from './constructs/topic-alarm';
@@ -34,16 +35,18 @@ export function titleOf(name: string): string {
   return name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');
 }
 
-
 /**
  * Per-account ordered fan-out from a DynamoDB table through a Kinesis stream to independent destinations: the table
  * and stream (created, or yours), the ordering ledger, and per destination an EFO consumer, a Lambda function, a
  * dead-letter queue, an on-failure bucket, alarms and the destination itself (created or imported); for the
  * destinations that wait on gaps (audit, fraud), a gap sweeper every minute.
  *
- * Alarm and EFO consumer names start with the stack's name: one `OrderedFanout` per stack.
+ * Alarm and EFO consumer names start with the pipeline's name, and its metrics carry it as their `service`: a stack
+ * may hold several `OrderedFanout`s, each with a `pipelineName` of its own.
  */
 export class OrderedFanout<Plugins extends string = never> extends Construct {
+  /** The start of its alarm and EFO consumer names, and the `service` dimension of its metrics (`pipelineName`). */
+  readonly pipelineName: string;
   /** The source table. */
   readonly table: dynamodb.ITable;
   /** The change stream every consumer reads. */
@@ -65,6 +68,7 @@ export class OrderedFanout<Plugins extends string = never> extends Construct {
 
   constructor(scope: Construct, id: string, props: OrderedFanoutProps<Plugins>) {
     super(scope, id);
+    this.pipelineName = claimPipelineName(this, props.pipelineName);
     // Access logs are delivered under a bucket policy, not the legacy log-delivery ACL (ACLs stay disabled).
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     // The domain's log-policy custom resource only needs the SDK that Lambda provides.
@@ -113,7 +117,7 @@ export class OrderedFanout<Plugins extends string = never> extends Construct {
     this.sweepers = Object.fromEntries(sweepers.map((sweeper) => [sweeper.destination, sweeper])) as ByName<GapSweeper>;
     const consumers = built.map(({ consumer }) => consumer);
 
-    new ReplicationAlarms(this, 'ReplicationAlarms', { table: this.table, topic: this.alarmTopic });
+    new ReplicationAlarms(this, 'ReplicationAlarms', { table: this.table, topic: this.alarmTopic, pipelineName: this.pipelineName });
     if (props.dashboard !== false) this.dashboard = new PipelineDashboard(this, 'Dashboard', { consumers }).dashboard;
     acknowledgeNagFindings({
       stack: Stack.of(this),
@@ -212,6 +216,7 @@ export class OrderedFanout<Plugins extends string = never> extends Construct {
     const target: PluginTarget = given ?? plugin.createTarget(this, ids.target ?? `${title}Target`, { options, settings, accessLogs });
     const consumer = new DestinationConsumer(this, `${title}Consumer`, {
       destination: name,
+      pipelineName: this.pipelineName,
       mode,
       settings,
       stream: this.stream,
@@ -224,12 +229,13 @@ export class OrderedFanout<Plugins extends string = never> extends Construct {
     });
     const alarms = new DestinationAlarms(this, `${title}Alarms`, { consumer, thresholds: settings.alarms, topic: this.alarmTopic });
     // The target's own alarms sit with the consumer's (or in a construct of their own): same topic, same
-    // `<stack>-<destination>-<id>` names. The construct is made only if there are any.
+    // `<pipeline>-<destination>-<id>` names. The construct is made only if there are any.
     let group: Construct | undefined;
     target.alarms?.(
       (id, metric, threshold, description, more = {}) => {
         group ??= ids.alarms === undefined ? alarms : new Construct(this, ids.alarms);
-        return topicAlarm(group, id, { name: `${name}-${id}`, metric, threshold, description, topic: this.alarmTopic, ...more });
+        const named = { pipelineName: this.pipelineName, name: `${name}-${id}` };
+        return topicAlarm(group, id, { ...named, metric, threshold, description, topic: this.alarmTopic, ...more });
       },
       settings.alarms,
     );
@@ -251,7 +257,7 @@ export class OrderedFanout<Plugins extends string = never> extends Construct {
     const sweeper = new GapSweeper(this, `${titleOf(name)}Sweeper`, { consumer, enabled, entry });
     // A broken sweeper is silent exactly when it matters: an idle stream with records parked.
     const sweeperErrors = new cloudwatch.Alarm(this, `${titleOf(name)}SweeperErrors`, {
-      alarmName: `${Stack.of(this).stackName}-${name}-SweeperErrors`,
+      alarmName: `${this.pipelineName}-${name}-SweeperErrors`,
       alarmDescription: 'The gap sweeper failed: parked records are not revisited and the waiting metrics stop',
       metric: sweeper.function.metricErrors({ period: Duration.minutes(5) }),
       threshold: 1,

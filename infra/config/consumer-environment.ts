@@ -13,6 +13,12 @@ export const AUDIT_KEY_PREFIX = 'changes/';
 export const FRAUD_EVENT_SOURCE = 'ordered-fanout.accounts';
 
 export interface ConsumerResources {
+  /**
+   * The pipeline the function belongs to: its Powertools service name, and so the `service` dimension of every metric
+   * it publishes, which the pipeline's alarms and dashboard read (two pipelines in one account and region must not
+   * share a series).
+   */
+  readonly pipelineName: string;
   readonly accountsTable: string;
   readonly ledgerTable: string;
   readonly deadLetterQueueUrl: string;
@@ -26,6 +32,7 @@ export function consumerEnvironment(
 ): Record<string, string> {
   return {
     NODE_OPTIONS: '--enable-source-maps',
+    POWERTOOLS_SERVICE_NAME: resources.pipelineName,
     ACCOUNTS_TABLE_NAME: resources.accountsTable,
     LEDGER_TABLE_NAME: resources.ledgerTable,
     DEAD_LETTER_QUEUE_URL: resources.deadLetterQueueUrl,
@@ -60,7 +67,22 @@ export function consumerGeneration(settings: DestinationSettings): string {
   return createHash('sha256').update(`${settings.epoch}|${position}`).digest('hex').slice(0, 8);
 }
 
-/** The EFO consumer's name: `<stack>-<destination>-<epoch>-<generation>`, at most 128 characters. */
-export function streamConsumerName(stackName: string, destination: DestinationName | PluginName, settings: DestinationSettings): string {
-  return `${stackName}-${destination}-${settings.epoch}-${consumerGeneration(settings)}`.slice(-128);
+/**
+ * The EFO consumer's name: `<pipeline>-<destination>-<epoch>-<generation>`, its last 128 characters (Kinesis' limit;
+ * the end is what tells a destination's generations apart).
+ */
+export function streamConsumerName(pipelineName: string, destination: DestinationName | PluginName, settings: DestinationSettings): string {
+  return `${pipelineName}-${destination}-${settings.epoch}-${consumerGeneration(settings)}`.slice(-128);
+}
+
+/**
+ * The pipeline's name read back from one of its EFO consumer names (`fanout` knows a deployed destination by its
+ * consumer's ARN, not by the props it was built with); `undefined` for a name that was cut to 128 characters or was
+ * not made by `streamConsumerName`.
+ */
+export function pipelineNameOfConsumer(consumerName: string, destination: string, epoch: string): string | undefined {
+  const suffix = `-${destination}-${epoch}-`;
+  const at = consumerName.lastIndexOf(suffix);
+  if (at <= 0 || consumerName.length >= 128 || !/^[0-9a-f]{8}$/.test(consumerName.slice(at + suffix.length))) return undefined;
+  return consumerName.slice(0, at);
 }

@@ -32,6 +32,7 @@ export class DestinationAlarms extends Construct {
       options: { evaluationPeriods?: number; comparison?: cloudwatch.ComparisonOperator } = {},
     ): cloudwatch.Alarm =>
       topicAlarm(this, id, {
+        pipelineName: consumer.pipelineName,
         name: `${consumer.destination}-${id}`,
         metric,
         threshold,

@@ -10,7 +10,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DESTINATION_MODES, type PluginName } from '../../shared/config/consumer-config';
-import { METRICS_NAMESPACE, SERVICE_NAME, type MetricName } from '../../shared/observability/telemetry';
+import { METRICS_NAMESPACE, type MetricName } from '../../shared/observability/telemetry';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
 import { consumerEnvironment, consumerGeneration, streamConsumerName } from '../config/consumer-environment';
 import type { DestinationName, DestinationSettings } from '../config/pipeline-config';
@@ -19,6 +19,7 @@ import { encryptionKey } from './encryption-key';
 import { FailedBatchDestination } from './failed-batch-destination';
 import { pipelineFunction } from './function-code';
 import type { LedgerTable } from './ledger-table';
+import { checkPipelineName } from './pipeline-name';
 
 /** The id of the failed-batches bucket's request metrics filter (the whole bucket). */
 export const FAILED_BATCHES_METRICS_ID = 'EntireBucket';
@@ -26,6 +27,11 @@ export const FAILED_BATCHES_METRICS_ID = 'EntireBucket';
 export interface DestinationConsumerProps {
   /** A built-in destination, or a plug-in's name. */
   readonly destination: DestinationName | PluginName;
+  /**
+   * The pipeline's name (`OrderedFanoutProps.pipelineName`): the start of the EFO consumer's name, and the `service`
+   * dimension of the function's metrics (`POWERTOOLS_SERVICE_NAME`) and of `metric()`. @default the stack's name
+   */
+  readonly pipelineName?: string;
   /** How the destination wants an account's versions. @default the built-in's mode (required for a plug-in) */
   readonly mode?: DeliveryMode;
   /** Every setting, defaults included (`parsePipelineConfig` gives them). */
@@ -58,6 +64,8 @@ export interface DestinationConsumerProps {
  */
 export class DestinationConsumer extends Construct {
   readonly destination: DestinationName | PluginName;
+  /** The `service` dimension of this consumer's metrics, and the start of its EFO consumer's name. */
+  readonly pipelineName: string;
   readonly mode: DeliveryMode;
   readonly function: lambda.Function;
   /** The function's role, shared with the destination's gap sweeper. */
@@ -80,6 +88,7 @@ export class DestinationConsumer extends Construct {
     super(scope, id);
     const { destination, settings } = props;
     this.destination = destination;
+    this.pipelineName = checkPipelineName(props.pipelineName ?? Stack.of(this).stackName, `the props of ${this.node.path}`);
     const mode = props.mode ?? DESTINATION_MODES[destination as DestinationName];
     if (mode === undefined) throw new Error(`${this.node.path}: a plug-in destination (${destination}) needs its mode`);
     this.mode = mode;
@@ -116,12 +125,13 @@ export class DestinationConsumer extends Construct {
 
     this.streamConsumer = new kinesis.StreamConsumer(this, `Consumer-${settings.epoch}-${consumerGeneration(settings)}`, {
       stream: props.stream,
-      streamConsumerName: streamConsumerName(Stack.of(this).stackName, destination, settings),
+      streamConsumerName: streamConsumerName(this.pipelineName, destination, settings),
     });
 
     this.environment = consumerEnvironment(
       settings,
       {
+        pipelineName: this.pipelineName,
         accountsTable: props.accountsTable.tableName,
         ledgerTable: props.ledger.table.tableName,
         deadLetterQueueUrl: this.deadLetterQueue.queueUrl,
@@ -216,12 +226,15 @@ export class DestinationConsumer extends Construct {
     });
   }
 
-  /** One of the consumer's own metrics (README, *Logs and metrics*), summed per minute unless told otherwise. */
+  /**
+   * One of the consumer's own metrics (README, *Logs and metrics*), summed per minute unless told otherwise: this
+   * pipeline's series only (`service` = the pipeline's name), whatever other pipelines the account and region run.
+   */
   metric(name: MetricName, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName: name,
-      dimensionsMap: { service: SERVICE_NAME, destination: this.destination },
+      dimensionsMap: { service: this.pipelineName, destination: this.destination },
       statistic: 'Sum',
       period: Duration.minutes(1),
       ...props,

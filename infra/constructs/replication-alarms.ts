@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -9,6 +9,8 @@ export interface ReplicationAlarmsProps {
   /** The table that streams into Kinesis (Kinesis Data Streams for DynamoDB). */
   readonly table: dynamodb.ITable;
   readonly topic: sns.ITopic;
+  /** The start of the alarms' names (`OrderedFanoutProps.pipelineName`). @default the stack's name */
+  readonly pipelineName?: string;
   /** Age of the oldest change not yet on the stream that alarms, ms (normally milliseconds). @default 60000 */
   readonly maxUnreplicatedAgeMs?: number;
 }
@@ -23,6 +25,7 @@ export class ReplicationAlarms extends Construct {
 
   constructor(scope: Construct, id: string, props: ReplicationAlarmsProps) {
     super(scope, id);
+    const pipelineName = props.pipelineName ?? Stack.of(this).stackName;
     const query = (statistic: 'MAX' | 'SUM', metricName: string, label: string): cloudwatch.IMetric =>
       new cloudwatch.MathExpression({
         expression: `SELECT ${statistic}(${metricName}) FROM SCHEMA("AWS/DynamoDB", DelegatedOperation, TableName) WHERE TableName = '${props.table.tableName}'`,
@@ -33,6 +36,7 @@ export class ReplicationAlarms extends Construct {
       });
     this.alarms = [
       topicAlarm(this, 'UnreplicatedAge', {
+        pipelineName,
         name: 'replication-UnreplicatedAge',
         metric: query('MAX', 'AgeOfOldestUnreplicatedRecord', 'AgeOfOldestUnreplicatedRecord'),
         threshold: props.maxUnreplicatedAgeMs ?? 60_000,
@@ -41,6 +45,7 @@ export class ReplicationAlarms extends Construct {
         topic: props.topic,
       }),
       topicAlarm(this, 'FailedToReplicate', {
+        pipelineName,
         name: 'replication-FailedToReplicate',
         metric: query('SUM', 'FailedToReplicateRecordCount', 'FailedToReplicateRecordCount'),
         threshold: 1,
@@ -48,6 +53,7 @@ export class ReplicationAlarms extends Construct {
         topic: props.topic,
       }),
       topicAlarm(this, 'ThrottledPuts', {
+        pipelineName,
         name: 'replication-ThrottledPuts',
         metric: query('SUM', 'ThrottledPutRecordCount', 'ThrottledPutRecordCount'),
         threshold: 1,

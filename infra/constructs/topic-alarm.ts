@@ -1,11 +1,12 @@
-import { Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 
 export interface TopicAlarmProps {
-  /** The alarm's name after the stack's: `<stack>-<name>` (alarm names are unique per account and region, like stacks). */
+  /** The pipeline's name, which starts the alarm's name: alarm names are unique per account and region. */
+  readonly pipelineName: string;
+  /** The alarm's name after the pipeline's: `<pipeline>-<name>`. */
   readonly name: string;
   readonly metric: cloudwatch.IMetric;
   readonly threshold: number;
@@ -18,12 +19,13 @@ export interface TopicAlarmProps {
 }
 
 /**
- * An alarm of the pipeline: named after its stack, so two stacks deploy side by side; to the alarm topic on ALARM and
- * on OK; missing data is not breaching (most metrics only exist while something is wrong or traffic flows).
+ * An alarm of the pipeline: named after the pipeline, so two pipelines (two stacks, or two in one stack) deploy side
+ * by side; to the alarm topic on ALARM and on OK; missing data is not breaching (most metrics only exist while
+ * something is wrong or traffic flows).
  */
 export function topicAlarm(scope: Construct, id: string, props: TopicAlarmProps): cloudwatch.Alarm {
   const alarm = new cloudwatch.Alarm(scope, id, {
-    alarmName: `${Stack.of(scope).stackName}-${props.name}`,
+    alarmName: `${props.pipelineName}-${props.name}`,
     alarmDescription: props.description,
     metric: props.metric,
     threshold: props.threshold,

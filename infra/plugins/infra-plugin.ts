@@ -74,7 +74,7 @@ export interface TargetContext<Options> {
  * acknowledge the cdk-nag findings it keeps on purpose.
  */
 export interface PluginTarget extends DestinationTarget {
-  /** Its own alarms, each made with `alarm` (to the pipeline's topic, named `<stack>-<destination>-<id>`). @default none */
+  /** Its own alarms, each made with `alarm` (to the pipeline's topic, named `<pipeline>-<destination>-<id>`). @default none */
   alarms?(alarm: PluginAlarm, thresholds: AlarmThresholds): void;
   /**
    * Acknowledges the cdk-nag AwsSolutions findings on its resources, and on what `grantDeliver` gave `writer` (the

@@ -24,7 +24,10 @@ import { startKinesisLocal, type RunningKinesisLocal } from '../emulators/kinesi
 import { startS3CreateOnlyProxy, type S3CreateOnlyProxy } from '../standins/s3-create-only-proxy';
 import { createAccountsTable, createLedgerTable } from '../tables';
 
-/** The stack's name locally, so EFO consumers are named as `cdk deploy` names them. */
+/**
+ * The stack's name locally, and so the pipeline's (the default `pipelineName`): EFO consumers are named, and metrics
+ * carry their `service`, as `cdk deploy` of the bundled stack has them.
+ */
 export const LOCAL_STACK_NAME = 'OrderedFanout';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -61,6 +64,8 @@ export interface RunningDestination {
 
 /** Every emulator and stand-in of the local pipeline, on free loopback ports, with the stack's resources in them. */
 export interface LocalEnvironment {
+  /** The pipeline's name: its functions' `POWERTOOLS_SERVICE_NAME`, the `service` of their metrics. */
+  readonly pipelineName: string;
   readonly endpoints: LocalEndpoints;
   readonly resources: LocalResources;
   readonly dynamodb: DynamoDBClient;
@@ -164,6 +169,7 @@ export async function startLocalEnvironment(options: EnvironmentOptions): Promis
     const resources: LocalResources = { accountsTable, ledgerTable, streamName, streamArn, failedBatchesBucket, deadLetterQueues, streamConsumers };
     const core = { dynamodb: dynamodbEndpoint, kinesis: kinesisLocal.endpoint, ...endpoints };
     return {
+      pipelineName: LOCAL_STACK_NAME,
       // The emulators first and never renamed by a stand-in, then what the destinations started, in their order.
       endpoints: Object.assign({ ...core }, ...destinations.map(({ standIn }) => standIn.endpoints ?? {}), core) as LocalEndpoints,
       resources,
@@ -179,7 +185,11 @@ export async function startLocalEnvironment(options: EnvironmentOptions): Promis
         if (running === undefined) throw new Error(`no destination ${destination} in this local run`);
         const own = running.standIn.environment;
         return {
-          ...consumerEnvironment(running.settings, { accountsTable, ledgerTable, deadLetterQueueUrl: deadLetterQueues[destination] as string }, own),
+          ...consumerEnvironment(
+            running.settings,
+            { pipelineName: LOCAL_STACK_NAME, accountsTable, ledgerTable, deadLetterQueueUrl: deadLetterQueues[destination] as string },
+            own,
+          ),
           AWS_REGION: LOCAL_REGION,
           AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
           AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,

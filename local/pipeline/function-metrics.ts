@@ -2,13 +2,20 @@ import type { DestinationName } from '../../infra/config/pipeline-config';
 
 /**
  * Sums the CloudWatch EMF metrics the functions print (Powertools Metrics), per destination: the local equivalent of
- * reading the `OrderedFanout` namespace in CloudWatch.
+ * reading the `OrderedFanout` namespace in CloudWatch. Given a `service` (the pipeline's name), it reads only that
+ * pipeline's documents, as the stack's alarms and dashboard read only its series.
  */
 export class FunctionMetrics {
+  readonly #service: string | undefined;
   readonly #totals = new Map<string, Map<string, number>>();
   /** Maximum per metric, for gauges such as `OldestParkedAge`. */
   readonly #maxima = new Map<string, Map<string, number>>();
   #lastSeen = new Map<string, number>();
+
+  /** @param service the `service` dimension to read. @default every document, whatever its service */
+  constructor(service?: string) {
+    this.#service = service;
+  }
 
   /** Feeds one log line; lines that are not EMF documents are ignored. */
   accept(line: string): void {
@@ -19,6 +26,7 @@ export class FunctionMetrics {
     } catch {
       return;
     }
+    if (this.#service !== undefined && document.service !== this.#service) return;
     const meta = document._aws as { CloudWatchMetrics?: { Metrics?: { Name: string }[] }[] } | undefined;
     const destination = typeof document.destination === 'string' ? document.destination : 'unknown';
     const totals = this.#get(this.#totals, destination);

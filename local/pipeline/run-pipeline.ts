@@ -146,7 +146,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
     for (const step of stops.reverse()) await step().catch(() => undefined);
   };
   try {
-    const metrics = new FunctionMetrics();
+    const metrics = new FunctionMetrics(env.pipelineName);
     const stages = new StageClock(env.resources.accountsTable);
     const crashes = new CrashCounter(planned.map(({ name }) => name));
     const events: TimelineEvent[] = [];

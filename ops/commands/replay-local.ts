@@ -58,7 +58,8 @@ export async function runLocalReplay(target: PipelineTarget, request: LocalRepla
   };
   const consumerArn = await registerConsumer(target.kinesis, target.streamArn, request.consumerName);
   say(`registered EFO consumer ${request.consumerName}`);
-  const metrics = new FunctionMetrics();
+  // The pipeline's series, as on AWS (a state file written before functions had the variable: every document).
+  const metrics = new FunctionMetrics(running.environment.POWERTOOLS_SERVICE_NAME);
   const fn = new LocalFunction({
     functionName: `ordered-fanout-${destination}-${epoch}`,
     entry: running.handler,

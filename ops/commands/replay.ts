@@ -1,5 +1,5 @@
 import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
-import { streamConsumerName } from '../../infra/config/consumer-environment';
+import { pipelineNameOfConsumer, streamConsumerName } from '../../infra/config/consumer-environment';
 import { DEFAULT_PIPELINE_CONFIG } from '../../infra/config/defaults';
 import { isIsoTime, parseDestinationSettings } from '../../infra/config/load-config';
 import type { DestinationSettings } from '../../infra/config/pipeline-config';
@@ -74,6 +74,9 @@ export async function replay(target: PipelineTarget, options: ReplayOptions, io:
   const replayBefore = new Date(now).toISOString();
   const local = target.kind === 'local';
   const stack = options.stack ?? (local ? LOCAL_STACK_NAME : (/^stack (\S+)/.exec(target.description)?.[1] ?? 'OrderedFanout'));
+  // The new EFO consumer is named after the pipeline, which is the stack only by default: read it off the current one.
+  const currentConsumer = /\/consumer\/([^:]+)(?::\d+)?$/.exec(current.streamConsumerArn)?.[1] ?? '';
+  const pipeline = pipelineNameOfConsumer(currentConsumer, destination, current.epoch) ?? stack;
   const configFile = options.configFile ?? DEFAULT_CONFIG_FILE;
   const configured = local ? undefined : readConfiguredSettings(configFile, destination);
   const base = currentSettings(target, destination, configured, retentionHours);
@@ -96,7 +99,7 @@ export async function replay(target: PipelineTarget, options: ReplayOptions, io:
     next: {
       epoch,
       window: 'from-time',
-      streamConsumerName: streamConsumerName(stack, destination, nextSettings),
+      streamConsumerName: streamConsumerName(pipeline, destination, nextSettings),
       startingPosition: 'AT_TIMESTAMP',
       startingPositionTimestamp: from,
     },

@@ -7,7 +7,7 @@ import { batchMetrics, METRIC_NAMES, METRICS_NAMESPACE, SERVICE_NAME, type Metri
 
 export interface PowertoolsTelemetryOptions {
   readonly destination: string;
-  /** @default a Logger with service `ordered-fanout` (POWERTOOLS_SERVICE_NAME overrides) */
+  /** @default a Logger with service POWERTOOLS_SERVICE_NAME (the pipeline's name), else `ordered-fanout` */
   readonly logger?: Logger;
   /** @default Metrics in namespace `OrderedFanout` (POWERTOOLS_METRICS_NAMESPACE overrides) */
   readonly metrics?: Metrics;
@@ -16,7 +16,8 @@ export interface PowertoolsTelemetryOptions {
 const MILLISECOND_METRICS = new Set<MetricName>([METRIC_NAMES.batchLatency, METRIC_NAMES.changeAge]);
 
 /**
- * Structured JSON logs (Powertools Logger) and CloudWatch EMF metrics (Powertools Metrics), dimension `destination`.
+ * Structured JSON logs (Powertools Logger) and CloudWatch EMF metrics (Powertools Metrics), dimensions `service` (the
+ * pipeline's name, from POWERTOOLS_SERVICE_NAME) and `destination`.
  * Every record that is not simply delivered is logged with its account, version and stream position.
  */
 export class PowertoolsTelemetry implements Telemetry {

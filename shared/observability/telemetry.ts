@@ -9,7 +9,11 @@ export interface Telemetry {
   batchError(error: unknown, records: number, durationMs: number): void;
 }
 
-/** Defaults of the Powertools service name (also the metrics' `service` dimension) and metrics namespace. */
+/**
+ * The Powertools service name (also the metrics' `service` dimension) when `POWERTOOLS_SERVICE_NAME` is unset, and the
+ * metrics namespace. The stack and the local pipeline set the variable to the pipeline's name, which is what the
+ * alarms read: this default only names the output of a handler run on its own.
+ */
 export const SERVICE_NAME = 'ordered-fanout';
 export const METRICS_NAMESPACE = 'OrderedFanout';
 

@@ -5,6 +5,7 @@ import { ledgerQueueInfra } from '../../destinations/ledger-queue/infra';
 import { OrderedFanout } from '../../infra/ordered-fanout';
 import { pluginDestination } from '../../infra/plugins/infra-plugin';
 import { cdkJsonContext } from './cdk-context';
+import { ownMetrics, serviceNames } from './pipeline-metrics';
 import { synth } from './synth';
 
 /**
@@ -13,8 +14,10 @@ import { synth } from './synth';
  * those the template had before, but for the one new output, `Destinations`. The ids and counts below were read off
  * the template synthesized before the change.
  */
+const defaultTemplate = synth().template;
+
 describe('the default bundled template', () => {
-  const template = synth().template.toJSON() as { Resources: Record<string, { Type: string }>; Outputs: Record<string, { Value: unknown }> };
+  const template = defaultTemplate.toJSON() as { Resources: Record<string, { Type: string }>; Outputs: Record<string, { Value: unknown }> };
 
   it('has the same resources, by type', () => {
     const counts: Record<string, number> = {};
@@ -53,6 +56,51 @@ describe('the default bundled template', () => {
     expect(template.Outputs.Destinations?.Value).toBe(
       '[{"name":"audit","mode":"every-version"},{"name":"search","mode":"latest-state"},{"name":"fraud","mode":"in-order"}]',
     );
+  });
+});
+
+/**
+ * Pipelines got a name (`pipelineName`, by default the stack's). Deliberately changed in the default template, and
+ * nothing else (checked against the template synthesized before, with those three differences taken out): every
+ * consumer and sweeper function has `POWERTOOLS_SERVICE_NAME` = the stack's name; every `OrderedFanout` metric its
+ * alarms and dashboard read has `service` = the stack's name instead of `ordered-fanout`; and so each consumer
+ * function's published version (`CurrentVersion<hash>`, which the mapping invokes) has a new logical id. The alarm and
+ * EFO consumer names below were read off the template before the change.
+ */
+describe('the default bundled template, named after its stack', () => {
+  const template = defaultTemplate;
+  const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+  const named = (type: string, key: string) =>
+    Object.values(resources).filter((resource) => resource.Type === type).map((resource) => resource.Properties[key] as string);
+
+  it('keeps every alarm name', () => {
+    const kinds = {
+      audit: ['DeadLetterAge', 'DeadLetters', 'Errors', 'FailedBatches', 'GapTimeouts', 'IteratorAge', 'OldestParkedAge', 'ParkedTooLong', 'SweeperErrors', 'Throttles'],
+      fraud: ['DeadLetterAge', 'DeadLetters', 'Errors', 'FailedBatches', 'GapTimeouts', 'IteratorAge', 'OldestParkedAge', 'ParkedTooLong', 'SweeperErrors', 'Throttles'],
+      replication: ['FailedToReplicate', 'ThrottledPuts', 'UnreplicatedAge'],
+      search: ['ClusterRed', 'DeadLetterAge', 'DeadLetters', 'Errors', 'FailedBatches', 'IteratorAge', 'JvmMemoryPressure', 'LowStorage', 'Throttles', 'WritesBlocked'],
+    };
+    const expected = Object.entries(kinds).flatMap(([prefix, names]) => names.map((name) => `OrderedFanout-${prefix}-${name}`));
+    expect(named('AWS::CloudWatch::Alarm', 'AlarmName').sort()).toEqual(expected.sort());
+  });
+
+  it('keeps every EFO consumer name', () => {
+    expect(named('AWS::Kinesis::StreamConsumer', 'ConsumerName')).toEqual([
+      'OrderedFanout-audit-live-28334456', 'OrderedFanout-search-live-28334456', 'OrderedFanout-fraud-live-28334456',
+    ]);
+  });
+
+  it("publishes and reads its metrics with service = the stack's name, from every consumer and sweeper", () => {
+    expect(serviceNames(template)).toEqual({
+      AuditConsumerFunction4274FC9E: 'OrderedFanout', AuditSweeperFunctionC38D9ACA: 'OrderedFanout', SearchConsumerFunctionC9DF34B9: 'OrderedFanout',
+      FraudConsumerFunction2528495F: 'OrderedFanout', FraudSweeperFunction3CFEF178: 'OrderedFanout',
+    });
+    const metrics = ownMetrics(template);
+    // The parked and gap alarms of audit and fraud, and the dashboard's widgets.
+    expect(metrics.filter(({ reader }) => resources[reader]?.Type === 'AWS::CloudWatch::Alarm')).toHaveLength(6);
+    expect(metrics.length).toBeGreaterThan(40);
+    for (const { dimensions } of metrics) expect(Object.keys(dimensions).sort()).toEqual(['destination', 'service']);
+    expect(new Set(metrics.map(({ dimensions }) => dimensions.service))).toEqual(new Set(['OrderedFanout']));
   });
 });
 

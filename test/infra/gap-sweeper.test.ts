@@ -123,7 +123,8 @@ describe('GapTimeouts alarms', () => {
       MetricName: 'GapTimeouts',
       Dimensions: Match.arrayWith([
         { Name: 'destination', Value: name },
-        { Name: 'service', Value: 'ordered-fanout' },
+        // The pipeline's name (by default the stack's), which the functions publish as their service.
+        { Name: 'service', Value: 'OrderedFanout' },
       ]),
       Statistic: 'Sum',
       Period: 300,

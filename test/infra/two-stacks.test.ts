@@ -4,26 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { parsePipelineConfig } from '../../infra/config/load-config';
 import { OrderedFanoutStack } from '../../infra/ordered-fanout-stack';
 import { cdkJsonContext } from './cdk-context';
+import { literalNames, ownMetrics, serviceNames } from './pipeline-metrics';
 
 /**
  * Two stacks of the pipeline in one account and region (dev and staging, or two tables) must deploy side by side: no
- * physical name fixed in the template may be the same in both. A name is any top-level property whose key ends in
- * `Name` and whose value is a literal string (names CloudFormation generates, or built from the stack's own tokens,
- * cannot collide); a few keys that end in `Name` but name no resource are left out.
+ * physical name fixed in the template may be the same in both (`literalNames`), and neither may read the other's
+ * metric series, or each one's alarms would fire on the other's dead letters.
  */
-const NOT_PHYSICAL = new Set(['MetricName', 'Namespace', 'IndexName', 'AttributeName', 'Handler', 'PolicyName']);
-
-function literalNames(template: Template): Map<string, string> {
-  const names = new Map<string, string>();
-  for (const [id, resource] of Object.entries(template.toJSON().Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>)) {
-    for (const [key, value] of Object.entries(resource.Properties ?? {})) {
-      if (!key.endsWith('Name') || NOT_PHYSICAL.has(key) || typeof value !== 'string') continue;
-      names.set(`${resource.Type}.${key}=${value}`, id);
-    }
-  }
-  return names;
-}
-
 function twoStacks(raw: unknown = {}): [Template, Template] {
   const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
   const env = { account: '123456789012', region: 'eu-west-1' };
@@ -45,6 +32,17 @@ describe('two stacks in one account and region', () => {
     expect(devNames.size).toBeGreaterThanOrEqual(20);
     const shared = [...devNames.keys()].filter((name) => stagingNames.has(name));
     expect(shared).toEqual([]);
+  });
+
+  it("reads and publishes each stack's own metric series: service = the stack's name (the default pipeline name)", () => {
+    const [dev, staging] = twoStacks();
+    const series = (template: Template) => ownMetrics(template).map(({ metric, dimensions }) => JSON.stringify([metric, dimensions]));
+    expect(ownMetrics(dev).length).toBeGreaterThan(20);
+    for (const { dimensions } of ownMetrics(dev)) expect(dimensions.service).toBe('OrderedFanoutDev');
+    for (const { dimensions } of ownMetrics(staging)) expect(dimensions.service).toBe('OrderedFanoutStaging');
+    expect(series(dev).filter((one) => series(staging).includes(one))).toEqual([]);
+    expect(new Set(Object.values(serviceNames(dev)))).toEqual(new Set(['OrderedFanoutDev']));
+    expect(new Set(Object.values(serviceNames(staging)))).toEqual(new Set(['OrderedFanoutStaging']));
   });
 
   it("names each stack's alarms after the stack", () => {

@@ -184,6 +184,8 @@ describe('fanout replay, local', () => {
     const io = recordingIO();
     expect(await replay(target, { destination: 'search', from, apply: true }, io), [...io.lines, ...io.errors].join('\n')).toBe(0);
     expect(io.lines.join('\n')).toContain('caught up');
+    // Read from the replay function's metrics, those of the pipeline's series (service = the pipeline's name).
+    expect(io.lines.join('\n')).toMatch(new RegExp(`^search: RecordsReceived [1-9]\\d*, Delivered [1-9]\\d*,`, 'm'));
     const documents = await searchDocuments(run);
     expect(documents.size).toBe(table.size);
     for (const [accountId, { version, balance }] of table) expect(documents.get(accountId), accountId).toEqual({ version, balance });

@@ -119,7 +119,7 @@ describe('EPOCH_REPLAY_BEFORE and destinations.<d>.replayBefore', () => {
       'test',
     );
     expect(config.destinations.fraud.replayBefore).toBe('2026-11-23T10:00:00Z');
-    const resources = { accountsTable: 'A', ledgerTable: 'L', deadLetterQueueUrl: 'q' };
+    const resources = { pipelineName: 'P', accountsTable: 'A', ledgerTable: 'L', deadLetterQueueUrl: 'q' };
     expect(consumerEnvironment(config.destinations.fraud, resources, {})).toMatchObject({
       EPOCH_REPLAY_BEFORE: '2026-11-23T10:00:00Z',
       // The replay's start is the mapping's timestamp: the engine starts each account at its first change from then on.

@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { consumerEnvironment } from '../../infra/config/consumer-environment';
+import { DEFAULT_PIPELINE_CONFIG } from '../../infra/config/defaults';
 import { localLambdaContext } from '../../local/lambda-event';
 import type { ConsumedBatch } from '../../shared/consumer/change-consumer';
 import { PowertoolsTelemetry } from '../../shared/observability/powertools-telemetry';
@@ -17,6 +19,7 @@ let stderr: WriteSpy;
 
 beforeEach(() => {
   vi.stubEnv('POWERTOOLS_DEV', undefined);
+  vi.stubEnv('POWERTOOLS_SERVICE_NAME', undefined);
   vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', undefined);
   vi.stubEnv('POWERTOOLS_METRICS_DISABLED', undefined);
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', undefined);
@@ -174,5 +177,31 @@ describe('PowertoolsTelemetry', () => {
     expect(emfBlobs()).toEqual([expect.objectContaining({ BatchErrors: 1, BatchLatency: 42, destination: 'audit' })]);
     const [error] = linesOf(stderr).filter((line) => line.level === 'ERROR');
     expect(error).toMatchObject({ error: 'TypeError: x is not a function', records: 5, durationMs: 42, function_name: 'audit-consumer' });
+  });
+
+  it('publishes with the service the stack gives the function, the pipeline name its alarms read, and logs it', () => {
+    const resources = { pipelineName: 'staging-accounts', accountsTable: 'A', ledgerTable: 'L', deadLetterQueueUrl: 'q' };
+    const environment = consumerEnvironment(DEFAULT_PIPELINE_CONFIG.destinations.fraud, resources, {});
+    expect(environment.POWERTOOLS_SERVICE_NAME).toBe('staging-accounts');
+    vi.stubEnv('POWERTOOLS_SERVICE_NAME', environment.POWERTOOLS_SERVICE_NAME);
+    const telemetry = new PowertoolsTelemetry({ destination: 'fraud' });
+
+    telemetry.batch(batch({ destination: 'fraud', deadLetters: [{ destination: 'fraud', epoch: 'live', reason: 'REJECTED', detail: 'no', attempts: 1, accountId: 'ACC-1', version: 2, at: 1 }] }));
+    telemetry.batchError(new Error('boom'), 1, 5);
+
+    const blobs = emfBlobs();
+    expect(blobs).toHaveLength(2);
+    for (const blob of blobs) {
+      // Exactly the dimensions `DestinationConsumer.metric()` reads: { service: <pipeline>, destination }.
+      expect(blob._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['service', 'destination']]);
+      expect(blob).toMatchObject({ service: 'staging-accounts', destination: 'fraud' });
+    }
+    expect(logs().length).toBeGreaterThan(0);
+    for (const line of logs()) expect(line.service).toBe('staging-accounts');
+  });
+
+  it('publishes as `ordered-fanout` when run without the variable (a handler on its own)', () => {
+    new PowertoolsTelemetry({ destination: 'audit' }).batch(batch({ destination: 'audit' }));
+    expect(emfBlobs()[0]).toMatchObject({ service: 'ordered-fanout', destination: 'audit' });
   });
 });
