@@ -3,14 +3,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replay } from '../../ops/commands/replay';
 import { parseStackDestinations, StackOutputError, titleOf, UnknownDestinationError } from '../../ops/destinations';
 import { recordingIO } from '../../ops/io';
 import { awsTarget, stackDestinations, type PipelineTarget } from '../../ops/target';
+import { replayTarget } from '../support/replay-target';
 
 const STREAM = 'arn:aws:kinesis:eu-west-1:123456789012:stream/accounts-changes';
 const PLUGINS = [{ name: 'ledger-queue', mode: 'in-order' }];
@@ -141,21 +139,7 @@ describe('awsTarget with a plug-in: CloudFormation and Lambda answered by a stan
 });
 
 describe('fanout replay of a plug-in on AWS', () => {
-  const target = (): PipelineTarget => ({
-    kind: 'aws',
-    description: 'stack OrderedFanout in eu-west-1',
-    accountsTable: 'Accounts',
-    ledgerTable: 'OrderingLedger',
-    streamArn: STREAM,
-    destinations: stackDestinations(outputsOf(PLUGINS), 'OrderedFanout'),
-    dynamodb: {} as DynamoDBClient,
-    sqs: {} as SQSClient,
-    kinesis: { send: async () => ({ StreamDescriptionSummary: { RetentionPeriodHours: 24 } }) } as unknown as KinesisClient,
-    environment: async () => ({}),
-    invoke: () => Promise.reject(new Error('not invoked by replay')),
-    command: () => Promise.reject(new Error('not used by replay')),
-    close: async () => undefined,
-  });
+  const target = (): PipelineTarget => replayTarget('OrderedFanout', STREAM, stackDestinations(outputsOf(PLUGINS), 'OrderedFanout'));
 
   it('plans it by its mode and says what to write in the CDK app; --apply writes and deploys nothing', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'ops-plugin-aws-')), 'pipeline.json');

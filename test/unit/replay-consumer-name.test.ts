@@ -1,26 +1,21 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { DESTINATION_NAMES } from '../../infra/config/pipeline-config';
 import { replay } from '../../ops/commands/replay';
 import { recordingIO } from '../../ops/io';
 import type { PipelineTarget } from '../../ops/target';
+import { replayTarget } from '../support/replay-target';
 
 const STREAM = 'arn:aws:kinesis:eu-west-1:123456789012:stream/accounts-changes';
 
 /** A deployed stack whose pipeline is named `pipeline`, as `fanout` reads it from the stack's outputs. */
 function deployed(stack: string, pipeline: string): PipelineTarget {
-  return {
-    kind: 'aws',
-    description: `stack ${stack} in eu-west-1`,
-    accountsTable: 'Accounts',
-    ledgerTable: 'OrderingLedger',
-    streamArn: STREAM,
-    destinations: Object.fromEntries(
+  return replayTarget(
+    stack,
+    STREAM,
+    Object.fromEntries(
       DESTINATION_NAMES.map((name) => [
         name,
         {
@@ -33,14 +28,7 @@ function deployed(stack: string, pipeline: string): PipelineTarget {
         },
       ]),
     ) as PipelineTarget['destinations'],
-    dynamodb: {} as DynamoDBClient,
-    sqs: {} as SQSClient,
-    kinesis: { send: async () => ({ StreamDescriptionSummary: { RetentionPeriodHours: 24 } }) } as unknown as KinesisClient,
-    environment: async () => ({}),
-    invoke: () => Promise.reject(new Error('not invoked by replay')),
-    command: () => Promise.reject(new Error('not used by replay')),
-    close: async () => undefined,
-  };
+  );
 }
 
 describe("fanout replay's plan", () => {

@@ -1,0 +1,26 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { PipelineTarget } from '../../ops/target';
+
+/**
+ * A deployed stack as `fanout replay` plans against it: its outputs and a stream of 24-hour retention, nothing that
+ * replay must not touch (no clients, no invocations).
+ */
+export function replayTarget(stack: string, streamArn: string, destinations: PipelineTarget['destinations']): PipelineTarget {
+  return {
+    kind: 'aws',
+    description: `stack ${stack} in eu-west-1`,
+    accountsTable: 'Accounts',
+    ledgerTable: 'OrderingLedger',
+    streamArn,
+    destinations,
+    dynamodb: {} as DynamoDBClient,
+    sqs: {} as SQSClient,
+    kinesis: { send: async () => ({ StreamDescriptionSummary: { RetentionPeriodHours: 24 } }) } as unknown as KinesisClient,
+    environment: async () => ({}),
+    invoke: () => Promise.reject(new Error('not invoked by replay')),
+    command: () => Promise.reject(new Error('not used by replay')),
+    close: async () => undefined,
+  };
+}
