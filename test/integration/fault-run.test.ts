@@ -6,6 +6,7 @@ import { formatPipelineReport } from '../../local/pipeline/print-report';
 import { runPipeline, type PipelineRun } from '../../local/pipeline/run-pipeline';
 import { faultCatalog } from '../../local/plugins/local-destinations';
 import { parseDestinationFaults } from '../../local/standins/fault-spec';
+import { byAccount } from '../support/by-account';
 
 /**
  * A short seeded fault run: crashes of the functions' execution environments, every destination fault of the stand-ins
@@ -27,12 +28,6 @@ const FAULT_RUN = {
   destinationFaults: parseDestinationFaults('all,audit:slow:0.01@3000,search:slow:0.01@12000,fraud:slow:0.01@15000', faultCatalog()),
   permanentGapRate: 0.04,
 } as const;
-
-function byAccount(accepted: readonly { accountId: string; version: number }[]): Map<string, number[]> {
-  const result = new Map<string, number[]>();
-  for (const { accountId, version } of accepted) result.set(accountId, [...(result.get(accountId) ?? []), version]);
-  return result;
-}
 
 describe('npm start with faults: crashes, destination faults, permanent gaps', () => {
   const runs: PipelineRun[] = [];

@@ -3,15 +3,9 @@ import { DESTINATION_NAMES } from '../../infra/config/pipeline-config';
 import type { PipelineRun } from '../../local/pipeline/run-pipeline';
 import { runPipeline } from '../../local/pipeline/run-pipeline';
 import { SMALL_RUN } from '../support/small-runs';
+import { byAccount } from '../support/by-account';
 
 const SMALL = { ...SMALL_RUN, seed: 11 } as const;
-
-/** Each account's versions in the order a destination accepted them. */
-function byAccount(accepted: readonly { accountId: string; version: number }[]): Map<string, number[]> {
-  const result = new Map<string, number[]>();
-  for (const { accountId, version } of accepted) result.set(accountId, [...(result.get(accountId) ?? []), version]);
-  return result;
-}
 
 describe('the local pipeline (npm start): table → bridge → kinesis-local → EFO mappings → handlers → destinations', () => {
   const runs: PipelineRun[] = [];

@@ -9,16 +9,10 @@ import { parseDestinationList } from '../../local/plugins/destination-selection'
 import { BUILT_IN_DESTINATIONS, faultCatalog } from '../../local/plugins/local-destinations';
 import { parseDestinationFaults } from '../../local/standins/fault-spec';
 import { SMALL_RUN } from '../support/small-runs';
+import { byAccount } from '../support/by-account';
 
 const execute = promisify(execFile);
 const ROOT = new URL('../../', import.meta.url).pathname;
-
-/** Each account's versions in the order a destination accepted them. */
-function byAccount(accepted: readonly { accountId: string; version: number }[]): Map<string, number[]> {
-  const result = new Map<string, number[]>();
-  for (const { accountId, version } of accepted) result.set(accountId, [...(result.get(accountId) ?? []), version]);
-  return result;
-}
 
 describe('npm start with some of the destinations (--destinations audit,ledger-queue)', () => {
   const runs: PipelineRun[] = [];
