@@ -1,6 +1,7 @@
-import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { prng } from '../prng';
+import { answerBadGateway, forward } from './forward';
 
 /** An HTTP answer, whole. */
 export interface FaultAnswer {
@@ -49,25 +50,11 @@ export async function startFaultProxy(upstream: string, fault: CallFault): Promi
       res.end(answer.body);
       return;
     }
-    const outgoing = request(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    outgoing.on('error', (error) => {
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
-      res.end(String(error));
-    });
-    outgoing.end(body);
+    forward(target, req, res, body);
   };
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
-      res.end(String(error));
-    });
+    handle(req, res).catch((error: unknown) => answerBadGateway(res, error));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -3,6 +3,7 @@ import { createServer, request, type IncomingMessage, type ServerResponse } from
 import type { AddressInfo } from 'node:net';
 import { prng } from '../prng';
 import { checkSlow, hold } from './hold';
+import { answerBadGateway, forward as forwardTo } from './forward';
 
 /**
  * A local stand-in for one S3 behaviour `fauxqs` lacks: conditional writes (and, for fault injection, S3's 503s and
@@ -57,25 +58,8 @@ export async function startS3CreateOnlyProxy(upstream: string, options: { port?:
   let random = prng(1);
   const faultStats = { slowDowns: 0, held: 0, abandoned: 0 };
 
-  /** `onDone`: the emulator's side is over (answered in full, or failed), whether or not the client still listens. */
-  const forward = (req: IncomingMessage, res: ServerResponse, body?: Buffer, onStatus?: (status: number) => void, onDone?: () => void): void => {
-    const outgoing = request(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
-      (answer) => {
-        onStatus?.(answer.statusCode ?? 502);
-        answer.once('close', () => onDone?.());
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    outgoing.on('error', (error) => {
-      onDone?.();
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
-      res.end(String(error));
-    });
-    if (body === undefined) req.pipe(outgoing);
-    else outgoing.end(body);
-  };
+  const forward = (req: IncomingMessage, res: ServerResponse, body?: Buffer, onStatus?: (status: number) => void, onDone?: () => void): void =>
+    forwardTo(target, req, res, body, onStatus, onDone);
 
   const exists = (path: string): Promise<boolean> =>
     new Promise((resolve, reject) => {
@@ -155,10 +139,7 @@ export async function startS3CreateOnlyProxy(upstream: string, options: { port?:
   };
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
-      res.end(String(error));
-    });
+    handle(req, res).catch((error: unknown) => answerBadGateway(res, error));
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
