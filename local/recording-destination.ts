@@ -40,7 +40,15 @@ export class RecordingDestination implements Destination {
 
   async deliver(deliveries: readonly Delivery[]): Promise<readonly DeliveryResult[]> {
     this.calls.push(deliveries.length);
-    const results = deliveries.map((delivery) => this.deliverOne(delivery));
+    // in-order, as the port requires: nothing of an account is sent after one of its versions failed in this call.
+    const stopped = new Set<string>();
+    const results = deliveries.map((delivery): DeliveryResult => {
+      const { accountId, version } = delivery.record;
+      if (stopped.has(accountId)) return { status: 'failed', reason: 'DELIVERY_FAILED', detail: `not sent: an earlier version of ${accountId} than ${version} failed`, attempts: 0 };
+      const result = this.deliverOne(delivery);
+      if (result.status === 'failed' && this.mode === 'in-order') stopped.add(accountId);
+      return result;
+    });
     this.afterDelivery?.(deliveries);
     return results;
   }

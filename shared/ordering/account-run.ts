@@ -7,6 +7,7 @@ import type { Disposition, Tally } from './outcome';
 import type { DeadLetter, Delivery, DeliveryResult, Ledger, LedgerWrite } from './ports';
 import { emptyWatermark, patched, type Watermark } from './watermark';
 import { storable } from './in-order-rules';
+import { ascendingVersions } from './version-ranges';
 
 /** What every account run shares within one engine call. */
 export interface RunContext {
@@ -36,8 +37,8 @@ export interface RunContext {
   newClaimToken(): string;
   /** One delivery; `deadline` bounds the destination call (an in-order claim's end). */
   deliver(delivery: Delivery, deadline?: number): Promise<DeliveryResult>;
-  /** Several deliveries of one account, in the same destination call. */
-  deliverAll(deliveries: readonly Delivery[]): Promise<DeliveryResult[]>;
+  /** Several deliveries of one account, in the same destination call (in order: see `Destination`). */
+  deliverAll(deliveries: readonly Delivery[], deadline?: number): Promise<DeliveryResult[]>;
   /** Resolves true when the queue stored the letter. */
   deadLetter(letter: DeadLetter): Promise<boolean>;
 }
@@ -95,6 +96,11 @@ export abstract class AccountRun {
     return this.watermark;
   }
 
+  /** The batch holds another change of one of its versions (see `settleConflicts`). */
+  protected get hasConflicts(): boolean {
+    return this.conflicts !== undefined;
+  }
+
   /**
    * Settles the other changes of versions the batch holds twice: a heal coming back is a copy; a second real change
    * of one version (the later-created one) is a version written twice, dead-lettered as CONTRACT_BREACH.
@@ -141,7 +147,7 @@ export abstract class AccountRun {
   }
 
   protected unsettledVersions(): number[] {
-    return [...this.unsettled].sort((a, b) => a - b);
+    return ascendingVersions(this.unsettled);
   }
 
   /**

@@ -111,17 +111,13 @@ export function writtenTwice(first: ChangeRecord, second: ChangeRecord): Contrac
   );
 }
 
-/** The recent deliveries with `records` (real changes, in delivery order) among them: one new list per batch. */
+/** The recent deliveries with `records` (in delivery order) added one by one, as `withRecent` adds one. */
 export function withRecentAll(recent: readonly RecentDelivery[], records: readonly ChangeRecord[]): readonly RecentDelivery[] {
-  if (records.length === 0) return recent;
-  if (records.length === 1) return withRecent(recent, records[0] as ChangeRecord, false);
-  const fresh = records.filter((record) => !isHealedRecord(record)).map((record) => ({ version: record.version, createdAt: record.createdAtMicros }));
-  const replaced = new Set(fresh.map((entry) => entry.version));
-  const next = [...recent.filter((entry) => !replaced.has(entry.version)), ...fresh];
-  return next.length > MAX_RECENT_DELIVERIES ? next.slice(next.length - MAX_RECENT_DELIVERIES) : next;
+  let next = recent;
+  for (const record of records) next = withRecent(next, record, false);
+  return next;
 }
 
-/** The recent deliveries with `record` among them (real changes only; a heal's time is not its own). */
 export function withRecent(recent: readonly RecentDelivery[], record: ChangeRecord, healed: boolean): readonly RecentDelivery[] {
   if (healed || isHealedRecord(record)) return recent;
   const entry = { version: record.version, createdAt: record.createdAtMicros };

@@ -215,17 +215,24 @@ export class OrderingEngine {
       for (const list of byAccount.values()) for (const record of list) tally.settle(record, 'failed');
       return byId;
     }
-    const runs = [...byAccount].map(([accountId, list]) => this.runFor(ctx, accountId, list, stored.get(accountId)));
-    for (const run of runs) byId.set(run.accountId, run);
-    await forEachLimited(runs, this.accountConcurrency, async (run) => {
-      try {
-        await run.run();
-      } catch (error) {
+    const runs: AccountRun[] = [];
+    for (const [accountId, list] of byAccount) {
+      const run = this.runFor(ctx, accountId, list, stored.get(accountId));
+      runs.push(run);
+      byId.set(accountId, run);
+    }
+    let unexpected: { error: unknown } | undefined;
+    // Not an async wrapper per account: a run's own promise, and one handler for what it may throw.
+    const guarded = (run: AccountRun): Promise<void> =>
+      run.run().catch((error: unknown) => {
         // The ledger or the queue is out of reach for this account: its records are retried, others go on.
-        if (!(error instanceof LedgerUnavailableError || error instanceof DeadLetterQueueUnavailableError)) throw error;
-        run.failRemaining();
-      }
-    });
+        if (error instanceof LedgerUnavailableError || error instanceof DeadLetterQueueUnavailableError) run.failRemaining();
+        else unexpected ??= { error };
+      });
+    // Every run is waited for, even after one threw, so no work is left running unobserved; then the first throws.
+    if (runs.length <= this.accountConcurrency) await Promise.all(runs.map(guarded));
+    else await forEachLimited(runs, this.accountConcurrency, guarded);
+    if (unexpected) throw unexpected.error;
     return byId;
   }
 
@@ -268,7 +275,7 @@ export class OrderingEngine {
       tally,
       newClaimToken: () => `${this.owner}:${(this.claims += 1)}`,
       deliver: (delivery, itemDeadline) => deliveries.submit(delivery, itemDeadline),
-      deliverAll: (items) => deliveries.submitAll(items),
+      deliverAll: (items, itemsDeadline) => deliveries.submitAll(items, itemsDeadline),
       deadLetter: (letter) => letters.submit(letter),
     };
   }

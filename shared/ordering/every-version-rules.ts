@@ -4,6 +4,7 @@ import { changeDigest } from './heal';
 import { MAX_HEAL_MARKS, MAX_RANGES } from './limits';
 import {
   above,
+  ascendingVersions,
   addVersions,
   capRanges,
   hasVersion,
@@ -46,16 +47,19 @@ export interface Settled {
 
 /** Merges what a batch settled into the watermark; the watermark only ever moves forward. */
 export function settled(w: Watermark, batch: Settled, now: number): Watermark {
-  const versions = [...batch.delivered.keys()].sort((a, b) => a - b);
+  const versions = ascendingVersions(batch.delivered.keys());
   let ahead = w.ahead;
   let owed = w.owed;
+  // Where the watermark moves over what was delivered right above it: those runs never enter `ahead`.
+  let top = w.version;
   // One range operation per run of consecutive versions, not one per version: a hot batch is a few runs.
   for (let start = 0; start < versions.length; ) {
     let end = start;
     while (end + 1 < versions.length && versions[end + 1] === (versions[end] as number) + 1) end += 1;
     const from = versions[start] as number;
     const to = versions[end] as number;
-    if (to > w.version) ahead = addVersions(ahead, Math.max(from, w.version + 1), to);
+    if (from <= top + 1) top = Math.max(top, to);
+    else if (to > w.version) ahead = addVersions(ahead, Math.max(from, w.version + 1), to);
     if (owed.length > 0) owed = removeVersions(owed, from, to);
     start = end + 1;
   }
@@ -71,11 +75,30 @@ export function settled(w: Watermark, batch: Settled, now: number): Watermark {
     }
   }
   for (const version of batch.lettered) owed = addVersions(owed, version);
-  const recent = withRecentAll(w.recent, real);
-  const moved = advance(patched(w, { ahead, owed: capRanges(owed, MAX_RANGES), newestCreatedAt: newest, heals, recent }));
-  if (moved.version === w.version) return withGapClock(moved, now);
-  const at = batch.delivered.get(moved.version);
-  return withGapClock(patched(moved, { lastImage: at?.newImage, lastKind: at?.kind }), now);
+  owed = capRanges(owed, MAX_RANGES);
+  // One copy of the watermark for the whole batch: the move over what was settled and the gap clock are worked out
+  // first (a copy per step was most of this function's cost).
+  const version = advancedVersion(top, ahead, owed);
+  let { lastImage, lastKind } = w;
+  if (version !== w.version) {
+    ahead = above(ahead, version);
+    const at = batch.delivered.get(version);
+    lastImage = at?.newImage;
+    lastKind = at?.kind;
+  }
+  const holes = ahead.length > 0 && hasHoles(version, ahead, owed);
+  const gapSince = holes ? (w.gapSince ?? now) : undefined;
+  const gapNotice = holes ? w.gapNotice : undefined;
+  return patched(w, { version, ahead, owed, newestCreatedAt: newest, heals, recent: withRecentAll(w.recent, real), lastImage, lastKind, gapSince, gapNotice });
+}
+
+/** The version the watermark moves to over every version right above `version` that is delivered (`ahead`) or owed. */
+function advancedVersion(version: number, ahead: VersionRanges, owed: VersionRanges): number {
+  for (;;) {
+    const end = Math.max(rangeOf(ahead, version + 1)?.[1] ?? version, rangeOf(owed, version + 1)?.[1] ?? version);
+    if (end === version) return version;
+    version = end;
+  }
 }
 
 /**
@@ -83,12 +106,7 @@ export function settled(w: Watermark, batch: Settled, now: number): Watermark {
  * not known here (the caller that delivered it sets it).
  */
 function advance(w: Watermark): Watermark {
-  let version = w.version;
-  for (;;) {
-    const end = Math.max(rangeOf(w.ahead, version + 1)?.[1] ?? version, rangeOf(w.owed, version + 1)?.[1] ?? version);
-    if (end === version) break;
-    version = end;
-  }
+  const version = advancedVersion(w.version, w.ahead, w.owed);
   if (version === w.version) return w;
   return patched(w, { version, ahead: above(w.ahead, version), owed: capRanges(w.owed, MAX_RANGES), lastImage: undefined, lastKind: undefined });
 }
@@ -100,9 +118,15 @@ export function holesOf(w: Watermark): VersionRanges {
   return holesBetween(unionVersions(w.ahead, above(w.owed, w.version)), w.version + 1, top);
 }
 
+/** True when some version between `version` and the highest delivered one is neither delivered nor owed. */
+function hasHoles(version: number, ahead: VersionRanges, owed: VersionRanges): boolean {
+  const top = highestVersion(ahead);
+  return top !== undefined && holesBetween(unionVersions(ahead, above(owed, version)), version + 1, top).length > 0;
+}
+
 /** The gap clock runs exactly while there are holes below what was delivered; a notice belongs to its holes. */
 function withGapClock(w: Watermark, now: number): Watermark {
-  const holes = w.ahead.length > 0 && holesOf(w).length > 0;
+  const holes = w.ahead.length > 0 && hasHoles(w.version, w.ahead, w.owed);
   const gapSince = holes ? (w.gapSince ?? now) : undefined;
   const gapNotice = holes ? w.gapNotice : undefined;
   return gapSince === w.gapSince && gapNotice === w.gapNotice ? w : patched(w, { gapSince, gapNotice });

@@ -13,9 +13,12 @@ import {
 import { healMissing, isHealedRecord } from './heal';
 import { MAX_RANGES } from './limits';
 import { notSent, type Delivery, type DeliveryResult } from './ports';
-import { addVersions, describeVersions, hasVersion, sameVersions, type VersionRanges } from './version-ranges';
+import { added, NO_VERSIONS } from './lazy-collections';
+import { addVersions, ascendingVersions, describeVersions, hasVersion, sameVersions, type VersionRanges } from './version-ranges';
 import { isBeforeWindow, raisedFloor, windowStartFor } from './window';
 import { patched, type Watermark } from './watermark';
+
+const NO_LETTERS: readonly number[] = Object.freeze([]);
 
 /** What a gap time-out decided, acted on once and re-applied to a fresh watermark after a lost race. */
 type GapOutcome = { readonly baseline: true } | { readonly baseline: false; readonly holes: VersionRanges };
@@ -27,25 +30,29 @@ type GapOutcome = { readonly baseline: true } | { readonly baseline: false; read
  */
 export class EveryVersionRun extends AccountRun {
   async run(): Promise<void> {
-    await this.settleConflicts();
-    const versions = [...this.records.keys()].sort((a, b) => a - b);
+    // Awaited only when there is something to wait for: an await that waits for nothing still costs a turn and its
+    // garbage, for every account of every batch (see the README, *Where the time goes*).
+    if (this.hasConflicts) await this.settleConflicts();
+    const versions = ascendingVersions(this.records.keys());
     const epoch = this.ctx.epoch;
-    for (const version of versions) {
-      if (isBeforeWindow(epoch, this.watermark, this.records.get(version) as ChangeRecord)) this.settle(version, 'before-window');
+    if (epoch.from !== undefined) {
+      for (const version of versions) {
+        if (isBeforeWindow(epoch, this.watermark, this.records.get(version) as ChangeRecord)) this.settle(version, 'before-window');
+      }
     }
     const w = this.windowed(this.watermark, versions);
-    const breaches: ContractBreach[] = [];
+    let breaches: ContractBreach[] | undefined;
     const deliveries: Delivery[] = [];
     for (const version of versions) {
       if (!this.isUnsettled(version)) continue;
       const record = this.records.get(version) as ChangeRecord;
       const reused = versionReused(w, record);
       if (reused) {
-        breaches.push(reused);
+        (breaches ??= []).push(reused);
       } else if (isDelivered(w, version)) {
         const judged = judgeDelivered(w, record);
         if (judged === 'duplicate') this.settle(version, 'duplicate');
-        else breaches.push(judged);
+        else (breaches ??= []).push(judged);
       } else {
         deliveries.push(this.delivery(record, isHealedRecord(record)));
       }
@@ -54,51 +61,46 @@ export class EveryVersionRun extends AccountRun {
     if (healed) deliveries.push(this.delivery(healed, true));
     if (deliveries.length > 0 && this.outOfTime()) {
       // Too close to the deadline to deliver: the batch is handed back, and the ledger is left as it was.
-      await Promise.all(breaches.map(async (breach) => this.settle(breach.record.version, (await this.deadLetterBreach(breach)) ? 'dead-lettered' : 'failed')));
+      if (breaches) await this.letterBreaches(breaches);
       this.failRemaining();
       return;
     }
 
     // Breaches are rare: without one, the deliveries are the only thing to wait for.
-    const [results, breachStored] =
-      breaches.length === 0
-        ? [await this.ctx.deliverAll(deliveries), []]
-        : await Promise.all([this.ctx.deliverAll(deliveries), Promise.all(breaches.map((breach) => this.deadLetterBreach(breach)))]);
-    breaches.forEach((breach, index) => this.settle(breach.record.version, breachStored[index] ? 'dead-lettered' : 'failed'));
+    const results = breaches ? (await Promise.all([this.ctx.deliverAll(deliveries), this.letterBreaches(breaches)]))[0] : await this.ctx.deliverAll(deliveries);
     const accepted = new Map<number, ChangeRecord>();
-    const healedVersions = new Set<number>();
-    const acceptedBatch = new Map<number, DeliveryResult>();
-    const lettered: number[] = [];
+    let healedVersions: ReadonlySet<number> = NO_VERSIONS;
+    let lettered: number[] | undefined;
     // Accepted deliveries are tallied in one synchronous pass; only failures wait (on their dead letters).
-    const failures: Promise<void>[] = [];
-    deliveries.forEach(({ record, healed: isHealed }, index) => {
+    let failures: Promise<void>[] | undefined;
+    for (let index = 0; index < deliveries.length; index += 1) {
+      const { record, healed: isHealed } = deliveries[index] as Delivery;
       const result = results[index] as DeliveryResult;
       if (result.status !== 'failed') {
         this.countAccepted(result, isHealed);
         accepted.set(record.version, record);
-        if (isHealed) healedVersions.add(record.version);
-        else acceptedBatch.set(record.version, result);
-        return;
+        if (isHealed) healedVersions = added(healedVersions, record.version);
+        continue;
       }
-      failures.push(
+      (failures ??= []).push(
         (async () => {
           const stored = !notSent(result) && (await this.deadLetterFailure(record, result));
-          if (stored) lettered.push(record.version);
+          if (stored) (lettered ??= []).push(record.version);
           this.settle(record.version, stored ? 'dead-lettered' : 'failed');
         })(),
       );
-    });
-    await Promise.all(failures);
+    }
+    if (failures) await Promise.all(failures);
 
     // Decided once (a baseline counted, a notice sent), then re-applied to the fresh watermark after a lost race.
     let gap: GapOutcome | undefined;
     let decided = false;
-    const batch = { delivered: accepted, healed: healedVersions, lettered };
+    const batch = { delivered: accepted, healed: healedVersions, lettered: lettered ?? NO_LETTERS };
     for (;;) {
       let next = settled(this.windowed(this.watermark, versions), batch, this.ctx.now());
       if (!decided) {
         const before = this.watermark;
-        const outcome = await this.onGap(next);
+        const outcome = this.gapDue(next) ? await this.onGap(next) : undefined;
         if (outcome === 'lost') continue;
         decided = true;
         gap = outcome;
@@ -114,7 +116,16 @@ export class EveryVersionRun extends AccountRun {
       if (await this.flush()) break;
       await this.reload();
     }
-    for (const [version, result] of acceptedBatch) this.settleAccepted(version, result);
+    for (let index = 0; index < deliveries.length; index += 1) {
+      const { record, healed: isHealed } = deliveries[index] as Delivery;
+      const result = results[index] as DeliveryResult;
+      if (!isHealed && result.status !== 'failed') this.settleAccepted(record.version, result);
+    }
+  }
+
+  /** Dead-letters contract breaches, settling each record by whether the queue took its letter. */
+  private async letterBreaches(breaches: readonly ContractBreach[]): Promise<void> {
+    await Promise.all(breaches.map(async (breach) => this.settle(breach.record.version, (await this.deadLetterBreach(breach)) ? 'dead-lettered' : 'failed')));
   }
 
   /**
@@ -150,6 +161,11 @@ export class EveryVersionRun extends AccountRun {
     return healMissing(missing, w.lastImage, after);
   }
 
+  /** True when the account has waited too long for its holes, or has more of them than it may keep. */
+  private gapDue(w: Watermark): boolean {
+    return w.ahead.length > MAX_RANGES || this.gapExpired(w);
+  }
+
   /**
    * When the account has waited too long for its holes (or has more of them than it may keep): an account that never
    * started is baselined; otherwise one GAP_TIMEOUT notice names the holes, which become owed. Undefined: nothing to do
@@ -157,7 +173,7 @@ export class EveryVersionRun extends AccountRun {
    */
   private async onGap(w: Watermark): Promise<GapOutcome | 'lost' | undefined> {
     const overflow = w.ahead.length > MAX_RANGES;
-    if (!overflow && !this.gapExpired(w)) return undefined;
+    if (!this.gapDue(w)) return undefined;
     if (!overflow && neverStarted(w)) {
       this.ctx.tally.counts.baselined += 1;
       return { baseline: true };

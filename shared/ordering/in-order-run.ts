@@ -55,7 +55,7 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
   }
 
   async run(): Promise<void> {
-    await this.settleConflicts();
+    if (this.hasConflicts) await this.settleConflicts();
     if (this.skip && !(await this.applySkip(this.skip.through, this.skip.reason))) return;
     await this.classify();
     for (;;) {
@@ -298,12 +298,58 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
     // per-version: what an earlier claimed step delivered is written before the next delivery (a lost race re-plans).
     if (this.ctx.inOrderCommit === 'per-version' && this.dirty && !(await this.commit())) return true;
     healed ||= isHealedRecord(record);
-    const result = await this.ctx.deliver(this.delivery(record, healed), homeDeadline({ readAt: this.readAt, homeBoundMs: this.ctx.homeBoundMs, deadline: this.ctx.deadline }) - this.ctx.reserveMs);
+    const deadline = homeDeadline({ readAt: this.readAt, homeBoundMs: this.ctx.homeBoundMs, deadline: this.ctx.deadline }) - this.ctx.reserveMs;
+    if (this.ctx.inOrderCommit === 'per-batch' && !healed && this.plainBatchRecord(record)) return this.deliverHomeRun(record, deadline);
+    const result = await this.ctx.deliver(this.delivery(record, healed), deadline);
     if (result.status === 'failed') return this.failedDelivery(record, healed, result);
     this.accepted(record, healed, result);
     this.remember(this.atHome(record, healed));
     if (this.ctx.inOrderCommit === 'per-version') await this.commit();
     return true;
+  }
+
+  /**
+   * Delivers `first` and the batch's versions that follow it on the home lane in one destination call, which answers
+   * in order and sends none of an account's versions after one that failed (see `Destination`): one call and one
+   * turn per account rather than one per version. Each version is planned before the call as the rules would plan it
+   * after the one before; a version that failed undoes what was planned from it on.
+   */
+  private async deliverHomeRun(first: ChangeRecord, deadline: number): Promise<boolean> {
+    const run: PlannedAtHome[] = [];
+    for (let record: ChangeRecord | undefined = first; record !== undefined; record = this.nextAtHome()) {
+      run.push({ record, watermark: this.watermark, unwritten: this.unwritten, dirty: this.dirty });
+      this.remember(this.atHome(record, false));
+    }
+    const results =
+      run.length === 1 ? [await this.ctx.deliver(this.delivery(first, false), deadline)] : await this.ctx.deliverAll(run.map(({ record }) => this.delivery(record, false)), deadline);
+    for (let index = 0; index < run.length; index += 1) {
+      const planned = run[index] as PlannedAtHome;
+      const result = results[index] as DeliveryResult;
+      if (result.status === 'failed') {
+        this.watermark = planned.watermark;
+        this.unwritten = planned.unwritten;
+        this.dirty = planned.dirty;
+        return this.failedDelivery(planned.record, false, result);
+      }
+      this.accepted(planned.record, false, result);
+    }
+    return true;
+  }
+
+  /** The next version, when it is another plain batch record this lane may deliver at home in the same call. */
+  private nextAtHome(): ChangeRecord | undefined {
+    const step = nextInOrderStep(this);
+    if (step.kind !== 'deliver' || step.healed || isHealedRecord(step.record) || !this.plainBatchRecord(step.record)) return undefined;
+    return this.claimFor(step.record.version) === 'home' ? step.record : undefined;
+  }
+
+  /**
+   * A record of this batch that is not parked: planning its delivery changes nothing but the planned watermark, so a
+   * failed delivery can be undone by restoring it.
+   */
+  private plainBatchRecord(record: ChangeRecord): boolean {
+    const version = record.version;
+    return this.records.get(version) === record && !this.parkedRecords.has(version) && !hasVersion(this.watermark.parked, version);
   }
 
   /**
@@ -376,6 +422,14 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
       return undefined;
     };
   }
+}
+
+/** A home delivery planned before its call, with what the run was before it (see `deliverHomeRun`). */
+interface PlannedAtHome {
+  readonly record: ChangeRecord;
+  readonly watermark: Watermark;
+  readonly unwritten: Fact | undefined;
+  readonly dirty: boolean;
 }
 
 /** The index of the first element of ascending `values` above `version`. */

@@ -2,7 +2,7 @@ import type { ChangeRecord } from '../change-record/change-record';
 import { InOrderLedgerRun } from './in-order-ledger';
 import { gapTimedOut, isSkipRefusal, parked, skippedGap } from './in-order-rules';
 import { MAX_LEDGER_WRITE_ITEMS } from './ports';
-import { countVersions, hasVersion } from './version-ranges';
+import { ascendingVersions, countVersions, hasVersion } from './version-ranges';
 import { patched } from './watermark';
 import { added, NO_VERSIONS, withEntry } from './lazy-collections';
 
@@ -28,7 +28,7 @@ export abstract class InOrderWaitingRun extends InOrderLedgerRun {
 
   constructor(...args: ConstructorParameters<typeof InOrderLedgerRun>) {
     super(...args);
-    this.inHand = [...this.records.keys()].sort((a, b) => a - b);
+    this.inHand = ascendingVersions(this.records.keys());
   }
 
   /** A batch record still in play: unsettled, not delivered yet, not put aside. */

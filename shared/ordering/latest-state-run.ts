@@ -19,7 +19,7 @@ import { isBeforeReplayStart } from './window';
  */
 export class LatestStateRun extends AccountRun {
   async run(): Promise<void> {
-    await this.settleConflicts();
+    if (this.hasConflicts) await this.settleConflicts();
     const w = this.watermark;
     const candidates: number[] = [];
     const breaches = [];

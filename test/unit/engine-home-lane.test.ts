@@ -79,6 +79,28 @@ describe('in-order home lanes', () => {
     expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
+  test('the home lane sends an account\'s run of versions in one call; a failed one undoes what was planned after it', async () => {
+    const h = harness('in-order', { inOrderCommit: 'per-batch' });
+    const a = accountHistory('A', 9);
+    await homeOn(h, a.slice(0, 3));
+    const calls = h.destination.calls.length;
+
+    await h.engine.process(a.slice(3, 6), HOME);
+    expect(h.destination.calls.slice(calls)).toEqual([3]);
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4, 5, 6]);
+
+    h.destination.intercept = (delivery) =>
+      delivery.record.version === 8 ? { status: 'failed', reason: 'DELIVERY_FAILED', detail: 'down', attempts: 3 } : undefined;
+    const outcome = await h.another('engine-2').process(a.slice(6), HOME);
+    // 7 delivered; 8 failed and is dead-lettered (owed); 9 was not sent, and parks behind the owed version.
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(outcome.counts).toMatchObject({ delivered: 1, deadLettered: 1, parked: 1, failed: 0 });
+    expect(h.deadLetters.letters.map((letter) => [letter.reason, letter.version])).toEqual([['DELIVERY_FAILED', 8]]);
+    const [w] = (await h.ledger.load(['A'])).values();
+    expect(w).toMatchObject({ version: 7, owed: [[8, 8]], parked: [[9, 9]], home: HOME.lane });
+    expect(w?.recent.map((entry) => entry.version)).not.toContain(8);
+  });
+
   test('another lane parks what it holds while the home delivers lately, and the home lane drains it', async () => {
     const h = harness('in-order', { inOrderCommit: 'per-batch', homeBoundMs: 4_000 });
     const a = accountHistory('A', 5);

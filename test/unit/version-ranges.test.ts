@@ -3,6 +3,7 @@ import { describe, expect, test } from 'vitest';
 import {
   NO_VERSIONS,
   above,
+  ascendingVersions,
   addVersions,
   capRanges,
   countVersions,
@@ -265,5 +266,21 @@ describe('property: a range set behaves as a plain Set of versions', () => {
         expect(probe.filter((version) => hasVersion(union, version))).toEqual(probe.filter((version) => model.has(version)));
       }),
     );
+  });
+});
+
+describe('ascendingVersions', () => {
+  test('sorts numerically, short and long, without touching its input', () => {
+    const random = (seed: number) => () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const next = random(7);
+    for (const length of [0, 1, 2, 3, 5, 16, 17, 40]) {
+      const input = Array.from({ length }, () => Math.floor(next() * 1_000));
+      const before = [...input];
+      expect(ascendingVersions(new Set(input))).toEqual([...new Set(input)].sort((a, b) => a - b));
+      expect(ascendingVersions(input)).toEqual([...input].sort((a, b) => a - b));
+      expect(input).toEqual(before);
+    }
+    // Numeric, not the default string order.
+    expect(ascendingVersions([10, 9, 100, 2])).toEqual([2, 9, 10, 100]);
   });
 });
