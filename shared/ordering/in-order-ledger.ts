@@ -34,8 +34,11 @@ export abstract class InOrderLedgerRun extends AccountRun {
   protected storedToken: string | undefined;
   protected dirty = false;
 
-  /** Judges the batch's records against the watermark as it now is (again after every re-read). */
-  protected abstract classify(): Promise<void>;
+  /**
+   * Judges the batch's records against the watermark as it now is (again after every re-read). Undefined when that
+   * needed no I/O (no parked record to read, no letter to send): most accounts, and nothing to await then.
+   */
+  protected abstract classify(): Promise<void> | undefined;
 
   /** Reads parked records from `from` (one read's worth); listed versions the read did not find are not parked. */
   protected async loadParked(from: number, to: number): Promise<void> {
@@ -154,7 +157,8 @@ export abstract class InOrderLedgerRun extends AccountRun {
       // into play (the other engine may not have them): delivered again in order, or parked, or copies if it did.
       this.pending.clear();
     }
-    await this.classify();
+    const classifying = this.classify();
+    if (classifying) await classifying;
     return false;
   }
 
