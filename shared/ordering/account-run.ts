@@ -43,6 +43,10 @@ export interface RunContext {
   deadLetter(letter: DeadLetter): Promise<boolean>;
 }
 
+/** Shared empty lists: a default argument literal is a new array on every call. */
+export const NO_RECORDS: readonly ChangeRecord[] = Object.freeze([]);
+export const NO_VERSION_LIST: readonly number[] = Object.freeze([]);
+
 export type FailedDelivery = Extract<DeliveryResult, { status: 'failed' }>;
 
 /**
@@ -155,7 +159,7 @@ export abstract class AccountRun {
    * being the account's). Returns false when another engine wrote first; the caller then re-reads with `reload` and
    * re-plans.
    */
-  protected async flush(park: readonly ChangeRecord[] = [], unpark: readonly number[] = [], fence?: string): Promise<boolean> {
+  protected async flush(park: readonly ChangeRecord[] = NO_RECORDS, unpark: readonly number[] = NO_VERSION_LIST, fence?: string): Promise<boolean> {
     const next: Watermark = patched(storable(this.watermark), { revision: this.revision + 1, updatedAt: this.ctx.now() });
     const expectedRevision = this.revision;
     // Literals, not a conditional spread: a spread here cost more than planning the write.

@@ -1,5 +1,5 @@
 import type { ChangeRecord } from '../change-record/change-record';
-import { AccountRun } from './account-run';
+import { AccountRun, NO_VERSION_LIST } from './account-run';
 import { judgeDelivered, versionReused, type ContractBreach } from './contract';
 import {
   baselined,
@@ -17,8 +17,6 @@ import { added, NO_VERSIONS } from './lazy-collections';
 import { addVersions, ascendingVersions, describeVersions, hasVersion, sameVersions, type VersionRanges } from './version-ranges';
 import { isBeforeWindow, raisedFloor, windowStartFor } from './window';
 import { patched, type Watermark } from './watermark';
-
-const NO_LETTERS: readonly number[] = Object.freeze([]);
 
 /** What a gap time-out decided, acted on once and re-applied to a fresh watermark after a lost race. */
 type GapOutcome = { readonly baseline: true } | { readonly baseline: false; readonly holes: VersionRanges };
@@ -95,7 +93,7 @@ export class EveryVersionRun extends AccountRun {
     // Decided once (a baseline counted, a notice sent), then re-applied to the fresh watermark after a lost race.
     let gap: GapOutcome | undefined;
     let decided = false;
-    const batch = { delivered: accepted, healed: healedVersions, lettered: lettered ?? NO_LETTERS };
+    const batch = { delivered: accepted, healed: healedVersions, lettered: lettered ?? NO_VERSION_LIST };
     for (;;) {
       let next = settled(this.windowed(this.watermark, versions), batch, this.ctx.now());
       if (!decided) {

@@ -1,5 +1,5 @@
 import type { ChangeRecord } from '../change-record/change-record';
-import { AccountRun } from './account-run';
+import { AccountRun, NO_RECORDS, NO_VERSION_LIST } from './account-run';
 import { ContractBreach, writtenTwice } from './contract';
 import { DeadLetterQueueUnavailableError } from './errors';
 import { changeDigest } from './heal';
@@ -112,8 +112,8 @@ export abstract class InOrderLedgerRun extends AccountRun {
   }
 
   /** Parked records to remove: no longer listed by the planned watermark. */
-  protected unparkable(): number[] {
-    if (this.toUnpark.size === 0) return [];
+  protected unparkable(): readonly number[] {
+    if (this.toUnpark.size === 0) return NO_VERSION_LIST;
     return [...this.toUnpark].filter((version) => !hasVersion(this.watermark.parked, version));
   }
 
@@ -122,9 +122,11 @@ export abstract class InOrderLedgerRun extends AccountRun {
    * re-reads: our unwritten delivery still counts if our claim survived; if another engine took the claim over, it
    * will deliver that version again.
    */
-  protected async commit(park: readonly ChangeRecord[] = []): Promise<boolean> {
+  protected async commit(park: readonly ChangeRecord[] = NO_RECORDS): Promise<boolean> {
     for (;;) {
-      const unpark = this.unparkable().slice(0, MAX_LEDGER_WRITE_ITEMS - 1 - park.length);
+      const unparkable = this.unparkable();
+      const room = MAX_LEDGER_WRITE_ITEMS - 1 - park.length;
+      const unpark = unparkable.length > room ? unparkable.slice(0, Math.max(0, room)) : unparkable;
       if (!this.dirty && park.length === 0 && unpark.length === 0) {
         this.settlePending();
         return true;
@@ -138,7 +140,7 @@ export abstract class InOrderLedgerRun extends AccountRun {
       this.storedToken = claim && claim.owner === this.ctx.owner ? claim.token : undefined;
       // More removals than one write carries: write the same watermark again with the rest.
       if (this.unparkable().length > 0) {
-        park = [];
+        park = NO_RECORDS;
         continue;
       }
       this.settlePending();
