@@ -10,6 +10,11 @@ import { hasVersion, holesBetween, removeVersions } from './version-ranges';
 import { patched, type Watermark } from './watermark';
 import { added, noEntries, NO_VERSIONS, removed, withEntry } from './lazy-collections';
 
+interface Handled {
+  readonly record: ChangeRecord;
+  readonly healed: boolean;
+}
+
 /** A fact about the account that a lost race re-applies to the fresh watermark, or drops (undefined) if it no longer holds. */
 export type Fact = (fresh: Watermark) => Watermark | undefined;
 
@@ -22,12 +27,12 @@ export abstract class InOrderLedgerRun extends AccountRun {
   /** Parked records read from the ledger (or parked by this run), by version. */
   protected parkedRecords: ReadonlyMap<number, ChangeRecord> = noEntries();
   /** Batch records delivered but not yet committed: they settle when the watermark is written. */
-  protected readonly pending = new Map<number, DeliveryResult>();
+  protected pending: ReadonlyMap<number, DeliveryResult> = noEntries();
   /** What this run did and has not written yet; re-applied to the fresh watermark after a lost race. */
   protected unwritten: Fact | undefined;
   protected toUnpark: ReadonlySet<number> = NO_VERSIONS;
   /** What this run delivered or dead-lettered per version: a parked record leaving the ledger is checked against it. */
-  protected readonly handled = new Map<number, { readonly record: ChangeRecord; readonly healed: boolean }>();
+  protected handled: ReadonlyMap<number, Handled> = noEntries();
   /** The token of the claim this run last took. */
   protected claimToken: string | undefined;
   /** The token of our claim as the ledger holds it: writes carrying deliveries made under it are fenced by it. */
@@ -157,7 +162,7 @@ export abstract class InOrderLedgerRun extends AccountRun {
     } else if (fact) {
       // Another engine took our claim over: the ledger does not hold what we delivered since. Those records go back
       // into play (the other engine may not have them): delivered again in order, or parked, or copies if it did.
-      this.pending.clear();
+      this.pending = noEntries();
     }
     const classifying = this.classify();
     if (classifying) await classifying;
@@ -186,12 +191,22 @@ export abstract class InOrderLedgerRun extends AccountRun {
         : writtenTwice(done.record, stored);
       if (!(await this.deadLetterBreach(breach))) throw new DeadLetterQueueUnavailableError(`the parked record of account ${this.accountId} v${version} could not be dead-lettered`);
       this.parkedRecords = withEntry(this.parkedRecords, version, stored);
-      this.handled.set(version, { record: stored, healed: false });
+      this.noteHandled(stored, false);
     }
   }
 
   protected settlePending(): void {
     for (const [version, result] of this.pending) this.settleAccepted(version, result);
-    this.pending.clear();
+    this.pending = noEntries();
+  }
+
+  /** What this run delivered or dead-lettered at `record.version` (see `checkUnparked`). */
+  protected noteHandled(record: ChangeRecord, healed: boolean): void {
+    this.handled = withEntry(this.handled, record.version, { record, healed });
+  }
+
+  /** A batch record delivered and not yet committed. */
+  protected notePending(version: number, result: DeliveryResult): void {
+    this.pending = withEntry(this.pending, version, result);
   }
 }

@@ -268,8 +268,8 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
   /** A delivery the destination accepted: counted, remembered as handled, and (a batch record) settled at the commit. */
   private accepted(record: ChangeRecord, healed: boolean, result: Exclude<DeliveryResult, FailedDelivery>): void {
     this.countAccepted(result, healed);
-    this.handled.set(record.version, { record, healed });
-    if (this.isUnsettled(record.version) && this.records.get(record.version) === record) this.pending.set(record.version, result);
+    this.noteHandled(record, healed);
+    if (this.isUnsettled(record.version) && this.records.get(record.version) === record) this.notePending(record.version, result);
   }
 
   /** A delivery that failed: dead-lettered (the account then owes the version), or, if nothing was sent, the run stops. */
@@ -277,7 +277,7 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
     if (notSent(result)) return this.stop();
     const stored = await this.deadLetterFailure(record, result);
     if (!stored) return this.stop();
-    this.handled.set(record.version, { record, healed });
+    this.noteHandled(record, healed);
     this.settleDelivered(record, 'dead-lettered');
     this.spent = added(this.spent, record.version);
     // The letter is stored whoever writes next, so this holds on any fresh watermark.
@@ -420,7 +420,7 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
   private async breachStep(breach: ContractBreach): Promise<boolean> {
     const version = breach.record.version;
     if (!(await this.deadLetterBreach(breach))) return this.stop();
-    this.handled.set(version, { record: breach.record, healed: false });
+    this.noteHandled(breach.record, false);
     this.settleDelivered(breach.record, 'dead-lettered');
     this.spent = added(this.spent, version);
     this.remember((fresh) => owedVersions(fresh, [version]));

@@ -1,7 +1,7 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import { patched } from './watermark';
 import { AccountRun } from './account-run';
-import { judgeDelivered, versionReused, withRecent } from './contract';
+import { judgeDelivered, versionReused, withRecent, type ContractBreach } from './contract';
 import { notSent } from './ports';
 import { isBeforeReplayStart } from './window';
 
@@ -22,7 +22,7 @@ export class LatestStateRun extends AccountRun {
     if (this.hasConflicts) await this.settleConflicts();
     const w = this.watermark;
     const candidates: number[] = [];
-    const breaches = [];
+    const breaches: ContractBreach[] = [];
     for (const version of this.unsettledVersions()) {
       const record = this.records.get(version) as ChangeRecord;
       if (isBeforeReplayStart(this.ctx.epoch, record)) {
@@ -38,15 +38,18 @@ export class LatestStateRun extends AccountRun {
     }
     const newest = candidates.at(-1);
     const record = newest === undefined ? undefined : (this.records.get(newest) as ChangeRecord);
-    for (const version of candidates.slice(0, -1)) {
-      // Older than the batch's newest but written after it: the same reuse, within one batch.
-      const older = this.records.get(version) as ChangeRecord;
-      const reused = record && versionReused(patched(w, { version: record.version, newestCreatedAt: record.createdAtMicros }), older);
+    // Older than the batch's newest but written after it: the same reuse, within one batch.
+    const asDelivered = record && candidates.length > 1 ? patched(w, { version: record.version, newestCreatedAt: record.createdAtMicros }) : undefined;
+    for (let index = 0; index + 1 < candidates.length; index += 1) {
+      const version = candidates[index] as number;
+      const reused = asDelivered && versionReused(asDelivered, this.records.get(version) as ChangeRecord);
       if (reused) breaches.push(reused);
       else this.settle(version, 'stale');
     }
-    const stored = await Promise.all(breaches.map((breach) => this.deadLetterBreach(breach)));
-    breaches.forEach((breach, index) => this.settle(breach.record.version, stored[index] ? 'dead-lettered' : 'failed'));
+    if (breaches.length > 0) {
+      const stored = await Promise.all(breaches.map((breach) => this.deadLetterBreach(breach)));
+      breaches.forEach((breach, index) => this.settle(breach.record.version, stored[index] ? 'dead-lettered' : 'failed'));
+    }
     if (newest === undefined || record === undefined) return;
     if (this.outOfTime()) {
       this.failRemaining();
