@@ -200,6 +200,18 @@ export abstract class AccountRun {
     return this.sendLetter(this.recordLetter(breach.record, breach.reason, breach.message, 0));
   }
 
+  /**
+   * Dead-letters contract breaches at once and settles each record by whether the queue took its letter (`settle`
+   * lets a mode also put the record aside).
+   */
+  protected async letterBreaches(
+    breaches: readonly ContractBreach[],
+    settle: (version: number, disposition: 'dead-lettered' | 'failed') => void = (version, disposition) => this.settle(version, disposition),
+  ): Promise<void> {
+    const stored = await Promise.all(breaches.map((breach) => this.deadLetterBreach(breach)));
+    breaches.forEach((breach, index) => settle(breach.record.version, stored[index] ? 'dead-lettered' : 'failed'));
+  }
+
   protected recordLetter(record: ChangeRecord, reason: DeadLetter['reason'], detail: string, attempts: number): DeadLetter {
     return {
       destination: this.ctx.destination,

@@ -121,11 +121,6 @@ export class EveryVersionRun extends AccountRun {
     }
   }
 
-  /** Dead-letters contract breaches, settling each record by whether the queue took its letter. */
-  private async letterBreaches(breaches: readonly ContractBreach[]): Promise<void> {
-    await Promise.all(breaches.map(async (breach) => this.settle(breach.record.version, (await this.deadLetterBreach(breach)) ? 'dead-lettered' : 'failed')));
-  }
-
   /**
    * `w` with a replay epoch's window applied: records from before it raise the floor of an account without a start,
    * and a record that proves where the account starts sets its floor, so nothing below is taken for a gap.

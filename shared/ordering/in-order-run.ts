@@ -185,9 +185,7 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
       }
     }
     if (breaches.length === 0) return undefined;
-    return Promise.all(breaches.map((breach) => this.deadLetterBreach(breach))).then((stored) => {
-      breaches.forEach((breach, index) => this.settleOut(breach.record.version, stored[index] ? 'dead-lettered' : 'failed'));
-    });
+    return this.letterBreaches(breaches, (version, disposition) => this.settleOut(version, disposition));
   }
 
   /** Records from before a replay's window raise the floor of an account without a start (see `raisedFloor`). */

@@ -46,10 +46,7 @@ export class LatestStateRun extends AccountRun {
       if (reused) breaches.push(reused);
       else this.settle(version, 'stale');
     }
-    if (breaches.length > 0) {
-      const stored = await Promise.all(breaches.map((breach) => this.deadLetterBreach(breach)));
-      breaches.forEach((breach, index) => this.settle(breach.record.version, stored[index] ? 'dead-lettered' : 'failed'));
-    }
+    if (breaches.length > 0) await this.letterBreaches(breaches);
     if (newest === undefined || record === undefined) return;
     if (this.outOfTime()) {
       this.failRemaining();
