@@ -3,6 +3,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ACCOUNTS_KEY, isValidVersion, type AccountImage } from '../accounts/account';
 import type { BadRecord, BadRecordReason } from './bad-record';
 import type { ChangeKind, ChangeRecord } from './change-record';
+import { noteImageBytes } from './image-bytes';
 
 type AttributeMap = Record<string, AttributeValue>;
 
@@ -96,6 +97,8 @@ function reject(reason: BadRecordReason, detail: string): never {
 interface Known {
   accountId?: string;
   version?: number;
+  /** The payload's UTF-8 bytes: a bound on each of its images' stored size (see `noteImageBytes`). */
+  payloadBytes?: number;
 }
 
 /** Decodes one record. Never throws: every failure, expected or not, becomes a `BadRecord` with its reason. */
@@ -119,7 +122,7 @@ export function decodeChangeRecord(input: KinesisRecordInput, options: DecodeOpt
 }
 
 function decode(input: KinesisRecordInput, options: DecodeOptions, known: Known): ChangeRecord {
-  const payload = parsePayload(input.data);
+  const payload = parsePayload(input.data, known);
   if (!isObject(payload)) reject('NOT_DYNAMODB_EVENT', `The payload is ${typeName(payload)}, not an object.`);
   if (payload.eventSource !== 'aws:dynamodb') {
     reject('NOT_DYNAMODB_EVENT', `The eventSource is ${show(payload.eventSource)}, not "aws:dynamodb".`);
@@ -141,6 +144,9 @@ function decode(input: KinesisRecordInput, options: DecodeOptions, known: Known)
   const accountId = key.accountId ?? reject('MISSING_ACCOUNT_ID', key.problem);
 
   const images = readImages(kind as ChangeKind, stream, accountId, known);
+  const bytes = known.payloadBytes as number;
+  if (images.newImage !== undefined) noteImageBytes(images.newImage, bytes);
+  if (images.oldImage !== undefined) noteImageBytes(images.oldImage, bytes);
   const { ApproximateCreationDateTime: created, ApproximateCreationDateTimePrecision: precision } = stream;
   const createdAtMicros = creationMicros(created, precision);
   const arrival = input.approximateArrivalTimestamp;
@@ -162,13 +168,15 @@ function decode(input: KinesisRecordInput, options: DecodeOptions, known: Known)
 }
 
 /** Empty data is valid base64 (of zero bytes), so it is reported as NOT_JSON: zero bytes are not a JSON document. */
-function parsePayload(data: unknown): unknown {
+function parsePayload(data: unknown, known: Known): unknown {
   if (typeof data !== 'string' || !BASE64.test(data)) {
     reject('NOT_BASE64', 'The Kinesis data is not padded standard base64.');
   }
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(data, 'base64'));
+    const bytes = Buffer.from(data, 'base64');
+    known.payloadBytes = bytes.length;
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     return reject('NOT_JSON', 'The Kinesis data is not UTF-8 text.');
   }

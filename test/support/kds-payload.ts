@@ -2,6 +2,9 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import type { AccountImage } from '../../shared/accounts/account';
 import { encodeKinesisPayload, type KinesisRecordInput } from '../../shared/change-record/decode';
 
+// Any attribute name a table may hold, `constructor` included (a plain marshall takes such an image for a class).
+const MARSHALL_OPTIONS = { removeUndefinedValues: true, convertClassInstanceToMap: true } as const;
+
 /**
  * One Kinesis Data Streams for DynamoDB record built by hand in the documented JSON shape (as in
  * `../shared/fixtures/kds-dynamodb-records.jsonl`), for changes a workload does not make, such as a REMOVE.
@@ -21,8 +24,8 @@ export function kdsRecord(
     dynamodb: {
       ApproximateCreationDateTime: position.createdAtMicros ?? Date.now() * 1000,
       Keys: { account_id: { S: image?.account_id } },
-      ...(change.newImage ? { NewImage: marshall(change.newImage, { removeUndefinedValues: true }) } : {}),
-      ...(change.oldImage ? { OldImage: marshall(change.oldImage, { removeUndefinedValues: true }) } : {}),
+      ...(change.newImage ? { NewImage: marshall(change.newImage, MARSHALL_OPTIONS) } : {}),
+      ...(change.oldImage ? { OldImage: marshall(change.oldImage, MARSHALL_OPTIONS) } : {}),
       SizeBytes: 100,
       ApproximateCreationDateTimePrecision: 'MICROSECOND',
     },
