@@ -1,27 +1,29 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { FUNCTION_BUNDLING } from '../infra/constructs/function-code';
 import { destinationDefaults } from '../infra/config/defaults';
 
+/** A bench entry bundled as the functions are, in a temporary folder removed by `dispose`. */
+export interface Bundle {
+  readonly file: string;
+  dispose(): void;
+}
+
 /**
- * Runs a bench entry as Lambda runs the consumers: bundled by esbuild with the functions' own settings (minified, no
- * kept names), not through tsx, whose on-the-fly transform keeps every function's name with a call per closure made —
- * a cost the engine's closures pay and decoding (mostly JSON.parse and the SDK's unmarshalling) hardly does. Targets
+ * Bundles a bench entry as Lambda runs the consumers: by esbuild with the functions' own settings (minified, no kept
+ * names), not through tsx, whose on-the-fly transform keeps every function's name with a call per closure made — a
+ * cost the engine's closures pay and decoding (mostly JSON.parse and the SDK's unmarshalling) hardly does. Targets
  * this machine's Node rather than the functions' `nodejs22.x`, so the bundle runs here.
- *
- * The child gets the heap of a function at the default memory size (`lambdaHeapFlags`), writes its lines to stderr
- * (passed through) and its result as JSON to the file it is given.
  */
-export async function runBundled<T>(entry: string, env: Readonly<Record<string, string>> = {}): Promise<T> {
+export async function bundle(entry: string): Promise<Bundle> {
   const dir = mkdtempSync(join(tmpdir(), 'ordered-fanout-bench-'));
+  const file = join(dir, 'entry.mjs');
   try {
-    const outfile = join(dir, 'entry.mjs');
     await build({
       entryPoints: [resolve(entry)],
-      outfile,
+      outfile: file,
       bundle: true,
       platform: 'node',
       format: 'esm',
@@ -32,16 +34,16 @@ export async function runBundled<T>(entry: string, env: Readonly<Record<string, 
       banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
       logLevel: 'warning',
     });
-    const resultFile = join(dir, 'result.json');
-    await new Promise<void>((done, fail) => {
-      const child = spawn(process.execPath, ['--expose-gc', ...lambdaHeapFlags(destinationDefaults().memorySize), outfile], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env, BENCH_RESULT_FILE: resultFile } });
-      child.on('error', fail);
-      child.on('exit', (code, signal) => (code === 0 ? done() : fail(new Error(`${entry} (bundled) exited with ${signal ?? code}`))));
-    });
-    return JSON.parse(readFileSync(resultFile, 'utf8')) as T;
-  } finally {
+  } catch (error) {
     rmSync(dir, { recursive: true, force: true });
+    throw error;
   }
+  return { file, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The Node.js flags a bundled bench process runs with: the heap of a function at the default memory size. */
+export function functionNodeFlags(): string[] {
+  return ['--expose-gc', ...lambdaHeapFlags(destinationDefaults().memorySize)];
 }
 
 /**

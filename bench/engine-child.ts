@@ -1,30 +1,49 @@
-import { writeFileSync } from 'node:fs';
-import { measureThroughput, type ThroughputReport } from './engine-throughput';
-import { throughputWorkload, type ThroughputWorkload } from './workloads';
+import { contenderFor, type Contender } from './contenders';
+import type { ContenderReply, ContenderRequest } from './contender-process';
+import { throughputWorkload, type ThroughputWorkloadOptions } from './workloads';
 
-/**
- * Section (a) of `npm run bench`, in a process of its own and bundled as the functions are (see `runBundled`).
- * BENCH_ROUNDS, BENCH_WARMUP: measured and warm-up rounds.
+/*
+ * One contender of bench (a) in a process of its own, bundled as the functions are (see `ContenderProcess`).
+ * BENCH_CONTENDER: pass-through or a mode's key; BENCH_WORKLOAD: the workload's options (the process builds the same
+ * seeded workload itself). It answers one request at a time over IPC and times only the batches it runs.
  */
-export interface EngineChildResult {
-  readonly workload: Pick<ThroughputWorkload, 'options' | 'stats'>;
-  readonly report: ThroughputReport;
+const key = process.env.BENCH_CONTENDER as string;
+const workload = throughputWorkload(JSON.parse(process.env.BENCH_WORKLOAD as string) as ThroughputWorkloadOptions);
+let contender: Contender | undefined;
+let spent = { ms: 0, cpuMs: 0 };
+
+const reply = (message: ContenderReply) => process.send?.(message);
+const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+async function handle(request: ContenderRequest): Promise<ContenderReply> {
+  switch (request.op) {
+    case 'reset':
+      contender = contenderFor(key);
+      spent = { ms: 0, cpuMs: 0 };
+      return { op: 'reset' };
+    case 'chunk': {
+      const running = contender as Contender;
+      const cpu = process.cpuUsage();
+      const started = performance.now();
+      for (let index = request.from; index < request.to; index += 1) await running.step(workload.batches[index] as (typeof workload.batches)[number]);
+      const ms = performance.now() - started;
+      const used = process.cpuUsage(cpu);
+      const cpuMs = (used.user + used.system) / 1000;
+      spent = { ms: spent.ms + ms, cpuMs: spent.cpuMs + cpuMs };
+      return { op: 'chunk', ms, cpuMs };
+    }
+    case 'result':
+      return { op: 'result', result: (contender as Contender).result(spent) };
+  }
 }
 
-async function main(): Promise<void> {
-  const workload = throughputWorkload();
-  const s = workload.stats;
-  const log = (line: string) => console.error(line);
-  log(`\n(a) Engine throughput: ${s.records.toLocaleString('en-US')} records (${s.uniqueChanges.toLocaleString('en-US')} changes of ${workload.options.accounts} accounts, ${s.duplicates} duplicates, ${s.swaps} adjacent-version swaps) in ${s.batches} batches of ${workload.options.batchSize}, ~${s.meanAccountsPerBatch} accounts per batch`);
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
-  const warmupRounds = Number(process.env.BENCH_WARMUP ?? 1);
-  log(`    bundled as the functions are; ${warmupRounds} warm-up round(s) on 30% of the batches, then ${rounds} rounds; in each, pass-through and every mode take turns on chunks of 10 batches`);
-  const report = await measureThroughput(workload, { rounds, warmupRounds, warmupFraction: 0.3, log });
-  const result: EngineChildResult = { workload: { options: workload.options, stats: workload.stats }, report };
-  writeFileSync(process.env.BENCH_RESULT_FILE as string, JSON.stringify(result));
-}
-
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
+process.on('message', (request: ContenderRequest) => {
+  handle(request).then(reply, (error: unknown) => reply({ op: 'error', message: describe(error) }));
 });
+process.on('disconnect', () => process.exit(0));
+try {
+  contender = contenderFor(key);
+  reply({ op: 'ready' });
+} catch (error) {
+  reply({ op: 'error', message: describe(error) });
+}

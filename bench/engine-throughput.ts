@@ -1,67 +1,13 @@
-import { performance } from 'node:perf_hooks';
-import type { ChangeRecord } from '../shared/change-record/change-record';
-import { decodeChangeRecord, type KinesisRecordInput } from '../shared/change-record/decode';
-import { InMemoryLedger } from '../shared/ledger/in-memory-ledger';
-import { addCounts, zeroCounts, type EngineCounts } from '../shared/ordering/outcome';
-import type { Delivery } from '../shared/ordering/ports';
+import type { EngineCounts } from '../shared/ordering/outcome';
 import type { DeliveryMode } from '../shared/ordering/delivery-mode';
-import { makeEngine, noopDeadLetters, noopDestination, VARIANTS, type InOrderCommit, type Variant } from '../local/engine-variants';
-import { ACCOUNTS_TABLE, round, type ThroughputWorkload } from './workloads';
+import { VARIANTS, type InOrderCommit, type Variant } from '../local/engine-variants';
+import { round, type ThroughputWorkload } from './workloads';
+import { bundle, functionNodeFlags } from './bundled';
+import { ContenderProcess } from './contender-process';
+import { PASS, type RunResult } from './contenders';
 
 export { makeEngine, noopDeadLetters, noopDestination, VARIANTS, type InOrderCommit, type Variant } from '../local/engine-variants';
-
-export function decodeBatch(batch: readonly KinesisRecordInput[]): ChangeRecord[] {
-  const records: ChangeRecord[] = [];
-  for (const input of batch) {
-    const result = decodeChangeRecord(input, { tableName: ACCOUNTS_TABLE });
-    if (!result.ok) throw new Error(`bench input did not decode: ${result.bad.reason}: ${result.bad.detail}`);
-    records.push(result.record);
-  }
-  return records;
-}
-
-const asDelivery = (record: ChangeRecord): Delivery => ({ record, healed: false, replay: false, epoch: 'live' });
-
-export interface RunResult {
-  /** Wall time. */
-  readonly ms: number;
-  /** CPU time of this process (user + system, all threads, GC helpers included). */
-  readonly cpuMs: number;
-  readonly counts: EngineCounts;
-  readonly ledgerWrites: number;
-  readonly ledgerReads: number;
-  readonly deliveries: number;
-  readonly destinationCalls: number;
-}
-
-type Batches = ThroughputWorkload['batches'];
-
-async function timed(work: () => Promise<void>): Promise<{ ms: number; cpuMs: number }> {
-  const cpu = process.cpuUsage();
-  const started = performance.now();
-  await work();
-  const ms = performance.now() - started;
-  const used = process.cpuUsage(cpu);
-  return { ms, cpuMs: (used.user + used.system) / 1000 };
-}
-
-/** Decode only, and one no-op destination call per batch: one whole run (`bench/profile.ts`). */
-export async function runPassThrough(batches: Batches): Promise<RunResult> {
-  return runWhole(passThroughContender(), batches);
-}
-
-/** Decode and `OrderingEngine.process` per batch, with a fresh in-memory ledger: one whole run. */
-export async function runEngine(batches: Batches, variant: Variant): Promise<RunResult> {
-  return runWhole(engineContender(variant), batches);
-}
-
-async function runWhole(contender: Contender, batches: Batches): Promise<RunResult> {
-  return contender.result(
-    await timed(async () => {
-      for (const batch of batches) await contender.step(batch);
-    }),
-  );
-}
+export { decodeBatch, runEngine, runPassThrough, type RunResult } from './contenders';
 
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -107,68 +53,26 @@ export interface ThroughputReport {
   readonly chunkBatches: number;
 }
 
-/** Pass-through or one engine variant, run a chunk of batches at a time, its time summed over the chunks. */
-interface Contender {
-  readonly key: string;
-  step(batch: Batches[number]): Promise<void>;
-  result(time: { ms: number; cpuMs: number }): RunResult;
-}
-
-function passThroughContender(): Contender {
-  const destination = noopDestination('pass-through', 'every-version');
-  return {
-    key: PASS,
-    step: async (batch) => {
-      await destination.deliver(decodeBatch(batch).map(asDelivery));
-    },
-    result: (time) => ({ ...time, counts: zeroCounts(), ledgerWrites: 0, ledgerReads: 0, deliveries: destination.deliveries, destinationCalls: destination.calls }),
-  };
-}
-
-function engineContender(variant: Variant): Contender {
-  const ledger = new InMemoryLedger({ destination: 'bench', epoch: 'live' });
-  const { engine, destination } = makeEngine(variant, { ledger, deadLetters: noopDeadLetters }, 'bench');
-  const counts = zeroCounts();
-  return {
-    key: variant.key,
-    step: async (batch) => {
-      const records = decodeBatch(batch);
-      const lane = variant.homeLanes ? records[0]?.shardId : undefined;
-      addCounts(counts, (await engine.process(records, lane === undefined ? {} : { lane })).counts);
-    },
-    result: (time) => ({ ...time, counts, ledgerWrites: ledger.store.requests.writes, ledgerReads: ledger.store.requests.reads, deliveries: destination.deliveries, destinationCalls: destination.calls }),
-  };
-}
-
-const PASS = 'pass-through';
-
 /**
  * One round: pass-through and every variant over the same batches, `chunkBatches` at a time, taking turns per chunk
  * (the order rotating, so none always follows another). A chunk lasts tens of milliseconds, so whatever else the
- * machine is doing lands on every contender alike; whole runs one after another would each meet different load.
+ * machine is doing lands on every contender alike; whole runs one after another would each meet different load. Each
+ * contender is a process of its own (`ContenderProcess`), started fresh for the round.
  */
-async function interleavedRound(batches: Batches, variants: readonly Variant[], chunkBatches: number): Promise<Map<string, RunResult>> {
-  const contenders = [passThroughContender(), ...variants.map(engineContender)];
-  const spent = contenders.map(() => ({ ms: 0, cpuMs: 0 }));
-  for (let start = 0, chunk = 0; start < batches.length; start += chunkBatches, chunk += 1) {
-    const slice = batches.slice(start, start + chunkBatches);
-    for (let turn = 0; turn < contenders.length; turn += 1) {
-      const index = (chunk + turn) % contenders.length;
-      const contender = contenders[index] as Contender;
-      const time = await timed(async () => {
-        for (const batch of slice) await contender.step(batch);
-      });
-      const total = spent[index] as { ms: number; cpuMs: number };
-      total.ms += time.ms;
-      total.cpuMs += time.cpuMs;
-    }
+async function interleavedRound(hosts: readonly ContenderProcess[], batches: number, chunkBatches: number): Promise<Map<string, RunResult>> {
+  await Promise.all(hosts.map((host) => host.reset()));
+  for (let start = 0, chunk = 0; start < batches; start += chunkBatches, chunk += 1) {
+    const end = Math.min(batches, start + chunkBatches);
+    for (let turn = 0; turn < hosts.length; turn += 1) await (hosts[(chunk + turn) % hosts.length] as ContenderProcess).chunk(start, end);
   }
-  return new Map(contenders.map((contender, index) => [contender.key, contender.result(spent[index] as { ms: number; cpuMs: number })]));
+  const results = await Promise.all(hosts.map((host) => host.result()));
+  return new Map(hosts.map((host, index) => [host.key, results[index] as RunResult]));
 }
 
 /**
  * Warm-up rounds over the first `warmupFraction` of the batches, then `rounds` interleaved rounds (see
  * `interleavedRound`) over all of them; each mode's overhead is the median of its per-round ratios to pass-through.
+ * The contenders run in processes of their own, bundled as the functions are (`bundle`) with a function's heap.
  */
 export async function measureThroughput(
   workload: ThroughputWorkload,
@@ -182,18 +86,36 @@ export async function measureThroughput(
     log?: (line: string) => void;
   },
 ): Promise<ThroughputReport> {
+  const child = await bundle('bench/engine-child.ts');
+  const hosts: ContenderProcess[] = [];
+  try {
+    const keys = [PASS, ...(options.variants ?? VARIANTS).map((variant) => variant.key)];
+    // Started one after another: each builds the workload, and two cores are better spent on one at a time.
+    for (const key of keys) hosts.push(await ContenderProcess.start(child.file, functionNodeFlags(), key, workload.options));
+    return await measureWith(hosts, workload, options);
+  } finally {
+    for (const host of hosts) host.close();
+    child.dispose();
+  }
+}
+
+async function measureWith(
+  hosts: readonly ContenderProcess[],
+  workload: ThroughputWorkload,
+  options: Parameters<typeof measureThroughput>[1],
+): Promise<ThroughputReport> {
   const variants = options.variants ?? VARIANTS;
   const chunkBatches = options.chunkBatches ?? 10;
   const records = workload.stats.records;
   const warmupBatches = Math.ceil(workload.batches.length * (options.warmupFraction ?? 1));
   for (let round = 0; round < options.warmupRounds; round += 1) {
-    await interleavedRound(workload.batches.slice(0, warmupBatches), variants, chunkBatches);
+    await interleavedRound(hosts, warmupBatches, chunkBatches);
     options.log?.(`  warm-up ${round + 1} done (${warmupBatches} batches)`);
   }
   const passRuns: RunResult[] = [];
   const runs = new Map<string, RunResult[]>(variants.map((variant) => [variant.key, []]));
   for (let round = 0; round < options.rounds; round += 1) {
-    const results = await interleavedRound(workload.batches, variants, chunkBatches);
+    const results = await interleavedRound(hosts, workload.batches.length, chunkBatches);
     const pass = results.get(PASS) as RunResult;
     passRuns.push(pass);
     const line: string[] = [`pass-through ${pass.ms.toFixed(0)} ms`];

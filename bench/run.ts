@@ -6,15 +6,13 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DESTINATION_NAMES } from '../infra/config/pipeline-config';
 import { startDynamoDBLocal, type RunningDynamoDBLocal } from '../local/emulators/dynamodb-local';
-import { VARIANTS, type ThroughputReport } from './engine-throughput';
-import { runBundled } from './bundled';
-import type { EngineChildResult } from './engine-child';
+import { measureThroughput, VARIANTS, type ThroughputReport } from './engine-throughput';
 import { table } from './format';
 import { CONTENDERS, measureLedgerCost, type ContenderCost } from './ledger-cost';
 import { measurePermanentGap } from './permanent-gap';
 import { measureScale, type ScaleRow, type ScaleShape } from './scale';
 import { LATENCY_TARGETS, measureLatency, type LatencyReport } from './latency';
-import { ledgerWorkload, round } from './workloads';
+import { ledgerWorkload, round, throughputWorkload, type ThroughputWorkload } from './workloads';
 
 /**
  * `npm run bench`: (a) engine throughput against decode-only pass-through, with an in-memory ledger; (b) ledger
@@ -32,7 +30,11 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
 const log = (line: string) => console.log(line);
 
 async function engineSection() {
-  const { workload, report } = await runBundled<EngineChildResult>('bench/engine-child.ts', { BENCH_ROUNDS: String(ROUNDS), BENCH_WARMUP: String(WARMUP) });
+  const workload = throughputWorkload();
+  const s = workload.stats;
+  log(`\n(a) Engine throughput: ${s.records.toLocaleString('en-US')} records (${s.uniqueChanges.toLocaleString('en-US')} changes of ${workload.options.accounts} accounts, ${s.duplicates} duplicates, ${s.swaps} adjacent-version swaps) in ${s.batches} batches of ${workload.options.batchSize}, ~${s.meanAccountsPerBatch} accounts per batch`);
+  log(`    each contender in a process of its own, bundled as the functions are; ${WARMUP} warm-up round(s) on 30% of the batches, then ${ROUNDS} rounds; in each, pass-through and every mode take turns on chunks of 10 batches`);
+  const report = await measureThroughput(workload, { rounds: ROUNDS, warmupRounds: WARMUP, warmupFraction: 0.3, log });
   const variants = Object.entries(report.variants);
   const defaults = variants.filter(([, v]) => v.isDefault);
   const [worstKey, worst] = defaults.reduce((a, b) => (b[1].recordsPerSecond < a[1].recordsPerSecond ? b : a));
@@ -66,7 +68,7 @@ async function engineSection() {
   return engineJson(workload, report, worstKey, missed);
 }
 
-function engineJson(workload: EngineChildResult['workload'], report: ThroughputReport, worstKey: string, missed: string[]) {
+function engineJson(workload: ThroughputWorkload, report: ThroughputReport, worstKey: string, missed: string[]) {
   const worst = report.variants[worstKey];
   if (!worst) throw new Error('no engine result');
   return {

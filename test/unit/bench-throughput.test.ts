@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { lambdaHeapFlags } from '../../bench/bundled';
+import { bundle, functionNodeFlags, lambdaHeapFlags } from '../../bench/bundled';
+import { ContenderProcess } from '../../bench/contender-process';
+import { PASS } from '../../bench/contenders';
 import { measureThroughput, VARIANTS } from '../../bench/engine-throughput';
 import { THROUGHPUT_WORKLOAD, throughputWorkload } from '../../bench/workloads';
 
@@ -7,6 +9,38 @@ describe('bench (a) method', () => {
   it('gives the bench child the heap Lambda gives a function: a tenth of memory young (two semi-spaces), the rest old', () => {
     expect(lambdaHeapFlags(512)).toEqual(['--max-semi-space-size=25', '--max-old-space-size=461']);
     expect(lambdaHeapFlags(128)).toEqual(['--max-semi-space-size=6', '--max-old-space-size=116']);
+  });
+
+  it('runs a contender in a process of its own that builds the same workload and times only the batches it is given', async () => {
+    const options = { ...THROUGHPUT_WORKLOAD, accounts: 10, versionsPerAccount: 20 };
+    const workload = throughputWorkload(options);
+    const child = await bundle('bench/engine-child.ts');
+    const host = await ContenderProcess.start(child.file, functionNodeFlags(), VARIANTS[0]!.key, options);
+    try {
+      const first = await host.chunk(0, 2);
+      const second = await host.chunk(2, workload.batches.length);
+      const result = await host.result();
+      expect(result.ms).toBeCloseTo(first.ms + second.ms, 6);
+      // Every unique change went through that process's engine once (its own ledger, fresh at the start).
+      expect(result.counts.delivered).toBe(workload.stats.uniqueChanges);
+      await host.reset();
+      expect((await host.result()).counts.delivered).toBe(0);
+    } finally {
+      host.close();
+      child.dispose();
+    }
+  });
+
+  it('refuses an unknown contender, and a contender already closed', async () => {
+    const child = await bundle('bench/engine-child.ts');
+    try {
+      await expect(ContenderProcess.start(child.file, functionNodeFlags(), 'no-such-mode', THROUGHPUT_WORKLOAD)).rejects.toThrow(/no-such-mode/);
+      const host = await ContenderProcess.start(child.file, functionNodeFlags(), PASS, { ...THROUGHPUT_WORKLOAD, accounts: 5, versionsPerAccount: 5 });
+      host.close();
+      await expect(host.chunk(0, 1)).rejects.toThrow(/pass-through/);
+    } finally {
+      child.dispose();
+    }
   });
 
   it('measures every mode against pass-through over the same interleaved chunks, and checks what each engine did', async () => {
