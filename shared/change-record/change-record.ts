@@ -29,6 +29,12 @@ export interface ChangeRecord {
   readonly arrivedAtMs?: number;
   /** A REMOVE done by DynamoDB's TTL process rather than by a caller. */
   readonly removedByTtl?: boolean;
+  /**
+   * The UTF-8 bytes of the Kinesis data this change was decoded from, which hold both images' DynamoDB JSON: a bound
+   * on the stored size of either image (DynamoDB never counts an attribute map as more than its DynamoDB JSON). Set
+   * by the decoder; absent on a heal, whose images come from other records.
+   */
+  readonly payloadBytes?: number;
 }
 
 /** Where a record sits in the stream, for errors and dead letters. */

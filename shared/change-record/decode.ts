@@ -3,7 +3,6 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ACCOUNTS_KEY, isValidVersion, type AccountImage } from '../accounts/account';
 import type { BadRecord, BadRecordReason } from './bad-record';
 import type { ChangeKind, ChangeRecord } from './change-record';
-import { noteImageBytes } from './image-bytes';
 
 type AttributeMap = Record<string, AttributeValue>;
 
@@ -97,7 +96,7 @@ function reject(reason: BadRecordReason, detail: string): never {
 interface Known {
   accountId?: string;
   version?: number;
-  /** The payload's UTF-8 bytes: a bound on each of its images' stored size (see `noteImageBytes`). */
+  /** The payload's UTF-8 bytes (see `ChangeRecord.payloadBytes`). */
   payloadBytes?: number;
 }
 
@@ -144,9 +143,6 @@ function decode(input: KinesisRecordInput, options: DecodeOptions, known: Known)
   const accountId = key.accountId ?? reject('MISSING_ACCOUNT_ID', key.problem);
 
   const images = readImages(kind as ChangeKind, stream, accountId, known);
-  const bytes = known.payloadBytes as number;
-  if (images.newImage !== undefined) noteImageBytes(images.newImage, bytes);
-  if (images.oldImage !== undefined) noteImageBytes(images.oldImage, bytes);
   const { ApproximateCreationDateTime: created, ApproximateCreationDateTimePrecision: precision } = stream;
   const createdAtMicros = creationMicros(created, precision);
   const arrival = input.approximateArrivalTimestamp;
@@ -162,6 +158,7 @@ function decode(input: KinesisRecordInput, options: DecodeOptions, known: Known)
     eventId,
     sequenceNumber: input.sequenceNumber,
     shardId: input.shardId,
+    payloadBytes: known.payloadBytes as number,
     ...(typeof arrival === 'number' && Number.isFinite(arrival) ? { arrivedAtMs: Math.round(arrival * 1000) } : {}),
     ...(removedByTtl ? { removedByTtl } : {}),
   };

@@ -62,6 +62,8 @@ export abstract class AccountRun {
   protected readAt: number;
   /** The home lane as the ledger holds it (last read or written), not as planned. */
   protected storedHome: string | undefined;
+  /** The last image as the ledger holds it (last read or written): bounded in size when it was written. */
+  private storedImage: Watermark['lastImage'];
   /** This account's records of the batch by version, one change each. */
   protected readonly records: Map<number, ChangeRecord>;
   /** Other changes of a version already in `records` (another event id): a version written twice, or a heal. */
@@ -91,6 +93,7 @@ export abstract class AccountRun {
     this.revision = stored?.revision ?? 0;
     this.readAt = ctx.readAt;
     this.storedHome = stored?.home;
+    this.storedImage = stored?.lastImage;
   }
 
   abstract run(): Promise<void>;
@@ -160,7 +163,8 @@ export abstract class AccountRun {
    * re-plans.
    */
   protected async flush(park: readonly ChangeRecord[] = NO_RECORDS, unpark: readonly number[] = NO_VERSION_LIST, fence?: string): Promise<boolean> {
-    const next: Watermark = patched(storable(this.watermark), { revision: this.revision + 1, updatedAt: this.ctx.now() });
+    const w = this.watermark;
+    const next: Watermark = patched(w.lastImage === this.storedImage ? w : storable(w, this.imageBound(w)), { revision: this.revision + 1, updatedAt: this.ctx.now() });
     const expectedRevision = this.revision;
     // Literals, not a conditional spread: a spread here cost more than planning the write.
     const write: LedgerWrite = fence === undefined ? { expectedRevision, next, park, unpark } : { expectedRevision, next, park, unpark, fence };
@@ -172,7 +176,22 @@ export abstract class AccountRun {
     this.watermark = next;
     this.revision = next.revision;
     this.storedHome = next.home;
+    this.storedImage = next.lastImage;
     return true;
+  }
+
+  /**
+   * A bound on the stored size of the watermark's last image, known without measuring it: the payload of the batch
+   * record the image came from (its new image at the watermark's version, or the old image of the version after it,
+   * where a replay starts an account).
+   */
+  private imageBound(w: Watermark): number | undefined {
+    const image = w.lastImage;
+    const at = this.records.get(w.version);
+    if (at !== undefined && at.newImage === image) return at.payloadBytes;
+    const after = this.records.get(w.version + 1);
+    if (after !== undefined && after.oldImage === image) return after.payloadBytes;
+    return undefined;
   }
 
   /** Re-reads the watermark after a lost race. */
@@ -182,6 +201,7 @@ export abstract class AccountRun {
     this.watermark = fresh ?? emptyWatermark(this.accountId);
     this.revision = fresh?.revision ?? 0;
     this.storedHome = fresh?.home;
+    this.storedImage = fresh?.lastImage;
     return this.watermark;
   }
 

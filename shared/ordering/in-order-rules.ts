@@ -1,5 +1,4 @@
 import type { ChangeRecord } from '../change-record/change-record';
-import { knownImageBytes } from '../change-record/image-bytes';
 import type { Epoch } from './delivery-mode';
 import { chainBroken, withRecent, type ContractBreach } from './contract';
 import { changeDigest, healMissing } from './heal';
@@ -300,17 +299,17 @@ function remember<T>(list: readonly T[], entry: T, max: number): readonly T[] {
 /**
  * The image to store as the watermark's `lastImage`: kept for a heal when small enough (see `MAX_LAST_IMAGE_BYTES`).
  * Applied once per ledger write (`storable`), not per delivered version: between writes the run holds the full image.
+ * `boundBytes`, when the caller knows one (the payload the image came in), spares measuring the image.
  */
-export function keepableImage(image: Watermark['lastImage']): Watermark['lastImage'] {
+export function keepableImage(image: Watermark['lastImage'], boundBytes?: number): Watermark['lastImage'] {
   if (image === undefined) return undefined;
-  // The decoder's bound, where it has one, spares a walk of the image on every ledger write.
-  if ((knownImageBytes(image) ?? Number.POSITIVE_INFINITY) <= MAX_LAST_IMAGE_BYTES) return image;
+  if (boundBytes !== undefined && boundBytes <= MAX_LAST_IMAGE_BYTES) return image;
   return approximateBytes(image, MAX_LAST_IMAGE_BYTES) <= MAX_LAST_IMAGE_BYTES ? image : undefined;
 }
 
 /** The watermark as the ledger may store it: bounded in size (an image too big to keep is dropped). */
-export function storable(w: Watermark): Watermark {
-  const image = keepableImage(w.lastImage);
+export function storable(w: Watermark, imageBoundBytes?: number): Watermark {
+  const image = keepableImage(w.lastImage, imageBoundBytes);
   return image === w.lastImage ? w : patched(w, { lastImage: image });
 }
 

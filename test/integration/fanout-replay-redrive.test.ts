@@ -68,16 +68,21 @@ const fraudVersions = async (run: PipelineRun): Promise<Map<string, number[]>> =
 /** What the search index holds now, through search's local half (the real OpenSearch client). */
 const searchDocuments = async (run: PipelineRun) => (await standInOf(run.env, 'search').currentState?.()) ?? new Map();
 
+const payloadBytesOf = (input: { data: string }) => Buffer.from(input.data, 'base64').length;
+
 describe('fanout redrive', () => {
   it('rebuilds a dead letter as the Kinesis-for-DynamoDB record the decoder reads back', () => {
     const records = [...accountHistory('A', 3), ...accountHistory('B', 3, { endsWithRemove: true })];
     for (const record of [...records, { ...records[1]!, arrivedAtMs: 1_795_392_000_123, removedByTtl: false }]) {
-      const decoded = decodeChangeRecord(toKinesisInput(record, 'Accounts', 'eu-west-1'), { tableName: 'Accounts' });
+      const input = toKinesisInput(record, 'Accounts', 'eu-west-1');
+      const decoded = decodeChangeRecord(input, { tableName: 'Accounts' });
       const { removedByTtl: _flag, ...expected } = record as typeof record & { removedByTtl?: boolean };
-      expect(decoded).toEqual({ ok: true, record: expected });
+      // The rebuilt payload is measured afresh: its bytes bound the images it carries now.
+      expect(decoded).toEqual({ ok: true, record: { ...expected, payloadBytes: payloadBytesOf(input) } });
     }
     const ttl = { ...records.at(-1)!, removedByTtl: true };
-    expect(decodeChangeRecord(toKinesisInput(ttl, 'Accounts', 'eu-west-1'), { tableName: 'Accounts' })).toEqual({ ok: true, record: ttl });
+    const ttlInput = toKinesisInput(ttl, 'Accounts', 'eu-west-1');
+    expect(decodeChangeRecord(ttlInput, { tableName: 'Accounts' })).toEqual({ ok: true, record: { ...ttl, payloadBytes: payloadBytesOf(ttlInput) } });
   });
 
   it('drains the fraud dead-letter queue through the engine: every account complete and in order', { timeout: 120_000 }, async () => {

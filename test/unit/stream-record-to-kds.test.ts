@@ -86,6 +86,7 @@ describe('streamRecordToKds', () => {
       eventId: '7de3041dd709b024af6f29e4fa13d34c',
       sequenceNumber: input.sequenceNumber,
       shardId: 'shardId-000000000001',
+      payloadBytes: Buffer.from(data, 'base64').length,
     });
   });
 

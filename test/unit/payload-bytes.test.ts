@@ -3,10 +3,12 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { AccountImage } from '../../shared/accounts/account';
 import { decodeChangeRecord, type KinesisRecordInput } from '../../shared/change-record/decode';
-import { knownImageBytes } from '../../shared/change-record/image-bytes';
+import type { ChangeRecord } from '../../shared/change-record/change-record';
+import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
 import { keepableImage } from '../../shared/ordering/in-order-rules';
 import { MAX_LAST_IMAGE_BYTES } from '../../shared/ordering/limits';
 import { valueSize } from '../support/item-size';
+import { harness } from '../support/engine-harness';
 import { kdsRecord } from '../support/kds-payload';
 
 const TABLE = 'Accounts';
@@ -50,23 +52,19 @@ const extras = fc.dictionary(
   { maxKeys: 12 },
 ).map((map) => ({ ...map }));
 
-describe('the decoder bounds each image by its payload', () => {
-  test('both images of a MODIFY, and the old image of a REMOVE, are noted with the payload bytes', () => {
-    const modify = kdsRecord({ kind: 'MODIFY', oldImage: base(1), newImage: base(2, { balance: 150 }), tableName: TABLE }, { sequenceNumber: '1' });
-    const record = decoded(modify);
-    expect(knownImageBytes(record.newImage as AccountImage)).toBe(payloadBytes(modify));
-    expect(knownImageBytes(record.oldImage as AccountImage)).toBe(payloadBytes(modify));
-    const remove = kdsRecord({ kind: 'REMOVE', oldImage: base(3), tableName: TABLE }, { sequenceNumber: '2' });
-    expect(knownImageBytes(decoded(remove).oldImage as AccountImage)).toBe(payloadBytes(remove));
+describe('payloadBytes: the decoder bounds each image by its payload', () => {
+  test('is the UTF-8 bytes of the Kinesis data, whatever the kind', () => {
+    for (const change of [
+      { kind: 'INSERT' as const, newImage: base(1) },
+      { kind: 'MODIFY' as const, oldImage: base(1), newImage: base(2, { balance: 150, memo: 'é€😀' }) },
+      { kind: 'REMOVE' as const, oldImage: base(3) },
+    ]) {
+      const input = kdsRecord({ ...change, tableName: TABLE }, { sequenceNumber: '1' });
+      expect(decoded(input).payloadBytes).toBe(payloadBytes(input));
+    }
   });
 
-  test('a copy of a decoded image, or an image made elsewhere (a heal), is not covered', () => {
-    const record = decoded(kdsRecord({ kind: 'INSERT', newImage: base(1), tableName: TABLE }, { sequenceNumber: '1' }));
-    expect(knownImageBytes({ ...(record.newImage as AccountImage) })).toBeUndefined();
-    expect(knownImageBytes(base(1))).toBeUndefined();
-  });
-
-  test('an image never takes more stored than the payload it came in (so the bound is safe)', () => {
+  test('no image takes more stored than the payload it came in (so the bound is safe)', () => {
     fc.assert(
       fc.property(extras, fc.constantFrom('INSERT', 'MODIFY', 'REMOVE') as fc.Arbitrary<'INSERT' | 'MODIFY' | 'REMOVE'>, (extra, kind) => {
         const image = base(2, extra);
@@ -76,35 +74,53 @@ describe('the decoder bounds each image by its payload', () => {
         );
         const result = decodeChangeRecord(input, { tableName: TABLE });
         if (!result.ok) return; // a value unmarshall cannot read: a bad record, with no image to keep
-        const kept = (kind === 'REMOVE' ? result.record.oldImage : result.record.newImage) as AccountImage;
-        expect(storedBytes(kept)).toBeLessThanOrEqual(knownImageBytes(kept) as number);
+        const { newImage, oldImage, payloadBytes: bound } = result.record;
+        for (const kept of [newImage, oldImage]) if (kept !== undefined) expect(storedBytes(kept)).toBeLessThanOrEqual(bound as number);
       }),
       { numRuns: 1_000 },
     );
   });
 });
 
-describe('keepableImage', () => {
-  // 700 small numbers: about 11 KB of payload, but 24 estimated bytes a number (an estimate that does not know).
-  const numbers = Object.fromEntries(Array.from({ length: 700 }, (_, index) => [`n${index}`, index % 10]));
+// 700 small numbers: about 11 KB of payload, but 24 estimated bytes a number (an estimate that does not know better).
+const numbers = Object.fromEntries(Array.from({ length: 700 }, (_, index) => [`n${index}`, index % 10]));
 
-  test('keeps a decoded image within the bound without estimating it, and estimates a copy', () => {
+describe('keepableImage', () => {
+  test('keeps an image whose bound is within the limit without estimating it; without a bound it estimates', () => {
     const input = kdsRecord({ kind: 'INSERT', newImage: base(1, numbers), tableName: TABLE }, { sequenceNumber: '1' });
-    expect(payloadBytes(input)).toBeLessThanOrEqual(MAX_LAST_IMAGE_BYTES);
-    const image = decoded(input).newImage as AccountImage;
+    const record = decoded(input);
+    const image = record.newImage as AccountImage;
+    expect(record.payloadBytes).toBeLessThanOrEqual(MAX_LAST_IMAGE_BYTES);
     expect(storedBytes(image)).toBeLessThanOrEqual(MAX_LAST_IMAGE_BYTES);
-    expect(keepableImage(image)).toBe(image);
-    // The same image not from the decoder falls back to the estimate, which refuses it.
-    expect(keepableImage({ ...image })).toBeUndefined();
+    expect(keepableImage(image, record.payloadBytes)).toBe(image);
+    // The estimate alone refuses it.
+    expect(keepableImage(image)).toBeUndefined();
   });
 
-  test('a payload over the bound does not condemn a small image: the estimate decides', () => {
+  test('a bound over the limit does not condemn a small image: the estimate decides', () => {
     // A MODIFY whose old image is big and whose new image is small.
     const big = base(1, { memo: 'x'.repeat(MAX_LAST_IMAGE_BYTES) });
-    const input = kdsRecord({ kind: 'MODIFY', oldImage: big, newImage: base(2), tableName: TABLE }, { sequenceNumber: '1' });
-    const record = decoded(input);
-    expect(knownImageBytes(record.newImage as AccountImage)).toBeGreaterThan(MAX_LAST_IMAGE_BYTES);
-    expect(keepableImage(record.newImage)).toBe(record.newImage);
-    expect(keepableImage(record.oldImage)).toBeUndefined();
+    const record = decoded(kdsRecord({ kind: 'MODIFY', oldImage: big, newImage: base(2), tableName: TABLE }, { sequenceNumber: '1' }));
+    expect(record.payloadBytes).toBeGreaterThan(MAX_LAST_IMAGE_BYTES);
+    expect(keepableImage(record.newImage, record.payloadBytes)).toBe(record.newImage);
+    expect(keepableImage(record.oldImage, record.payloadBytes)).toBeUndefined();
   });
+});
+
+describe('a ledger write keeps the image of the record it came from by that record\'s payload', () => {
+  const modes: DeliveryMode[] = ['every-version', 'in-order'];
+  for (const mode of modes) {
+    test(`${mode}: kept by the payload's bound, and dropped by the estimate when the record has none`, async () => {
+      const record = decoded(kdsRecord({ kind: 'INSERT', newImage: base(1, numbers), tableName: TABLE }, { sequenceNumber: '1' }));
+      const stored = async (input: ChangeRecord) => {
+        const h = harness(mode);
+        await h.engine.process([input], { lane: input.shardId });
+        expect(h.destination.received.map((change) => change.version)).toEqual([1]);
+        return (await h.ledger.load(['acc-1'])).get('acc-1')?.lastImage;
+      };
+      expect(await stored(record)).toBe(record.newImage);
+      const { payloadBytes: _dropped, ...unbounded } = record;
+      expect(await stored(unbounded)).toBeUndefined();
+    });
+  }
 });
