@@ -4,11 +4,27 @@ import { assertWithinLimit } from './write-limit';
 import type { Watermark } from '../ordering/watermark';
 import { assertLedgerName, ledgerPartitionKey } from './ledger-table';
 
+/** One destination and epoch's part of the table (its partition key prefix): watermarks and parked records by account. */
+interface LedgerScope {
+  readonly watermarks: Map<string, Watermark>;
+  readonly parked: Map<string, Map<number, ChangeRecord>>;
+}
+
 /** The shared state behind in-memory ledgers: one per simulated table. */
 export class InMemoryLedgerStore {
-  readonly watermarks = new Map<string, Watermark>();
-  readonly parked = new Map<string, Map<number, ChangeRecord>>();
+  private readonly scopes = new Map<string, LedgerScope>();
   readonly requests = { reads: 0, writes: 0 };
+
+  /** The part of the table under one destination and epoch, found once per ledger rather than per request. */
+  scope(destination: string, epoch: string): LedgerScope {
+    const prefix = ledgerPartitionKey(destination, epoch, '');
+    let scope = this.scopes.get(prefix);
+    if (scope === undefined) {
+      scope = { watermarks: new Map(), parked: new Map() };
+      this.scopes.set(prefix, scope);
+    }
+    return scope;
+  }
 }
 
 export interface InMemoryLedgerOptions {
@@ -30,6 +46,7 @@ export class InMemoryLedger implements Ledger {
   readonly destination: string;
   readonly epoch: string;
   readonly store: InMemoryLedgerStore;
+  private readonly scope: LedgerScope;
 
   constructor(private readonly options: InMemoryLedgerOptions) {
     assertLedgerName('destination', options.destination);
@@ -37,6 +54,7 @@ export class InMemoryLedger implements Ledger {
     this.destination = options.destination;
     this.epoch = options.epoch;
     this.store = options.store ?? new InMemoryLedgerStore();
+    this.scope = this.store.scope(this.destination, this.epoch);
   }
 
   async load(accountIds: readonly string[]): Promise<Map<string, Watermark>> {
@@ -44,7 +62,7 @@ export class InMemoryLedger implements Ledger {
     const found = new Map<string, Watermark>();
     for (const accountId of accountIds) {
       this.store.requests.reads += 1;
-      const watermark = this.store.watermarks.get(this.key(accountId));
+      const watermark = this.scope.watermarks.get(accountId);
       if (watermark) found.set(accountId, watermark);
     }
     return found;
@@ -53,7 +71,7 @@ export class InMemoryLedger implements Ledger {
   async parked(accountId: string, from: number, to: number, limit: number): Promise<ChangeRecord[]> {
     if (this.options.beforeOperation) await this.options.beforeOperation('parked');
     this.store.requests.reads += 1;
-    const records = this.store.parked.get(this.key(accountId)) ?? new Map<number, ChangeRecord>();
+    const records = this.scope.parked.get(accountId) ?? new Map<number, ChangeRecord>();
     const found: ChangeRecord[] = [];
     // Small maps are scanned; long runs are walked version by version, as DynamoDB walks its sort key.
     if (records.size <= to - from + 1) {
@@ -71,38 +89,30 @@ export class InMemoryLedger implements Ledger {
   async write(write: LedgerWrite): Promise<LedgerWriteResult> {
     if (this.options.beforeOperation) await this.options.beforeOperation('write');
     assertWithinLimit(write);
-    const key = this.key(write.next.accountId);
+    const key = write.next.accountId;
     this.store.requests.writes += 1 + write.park.length + write.unpark.length;
-    const current = this.store.watermarks.get(key);
+    const current = this.scope.watermarks.get(key);
     if ((current?.revision ?? 0) !== write.expectedRevision) return 'conflict';
     if (write.fence !== undefined && current?.claim?.token !== write.fence) return 'conflict';
-    this.store.watermarks.set(key, write.next);
+    this.scope.watermarks.set(key, write.next);
     if (write.park.length === 0 && write.unpark.length === 0) return 'committed';
-    const records = this.store.parked.get(key) ?? new Map<number, ChangeRecord>();
+    const records = this.scope.parked.get(key) ?? new Map<number, ChangeRecord>();
     for (const record of write.park) records.set(record.version, record);
     for (const version of write.unpark) records.delete(version);
-    this.store.parked.set(key, records);
+    this.scope.parked.set(key, records);
     return 'committed';
   }
 
   async *waiting(): AsyncIterable<WaitingAccount> {
     if (this.options.beforeOperation) await this.options.beforeOperation('waiting');
-    const prefix = this.key('');
-    const waiting = [...this.store.watermarks]
-      .filter(([key, watermark]) => key.startsWith(prefix) && watermark.gapSince !== undefined)
-      .sort(([, a], [, b]) => (a.gapSince as number) - (b.gapSince as number));
-    for (const [, watermark] of waiting) yield { accountId: watermark.accountId, since: watermark.gapSince as number };
+    const waiting = [...this.scope.watermarks.values()]
+      .filter((watermark) => watermark.gapSince !== undefined)
+      .sort((a, b) => (a.gapSince as number) - (b.gapSince as number));
+    for (const watermark of waiting) yield { accountId: watermark.accountId, since: watermark.gapSince as number };
   }
 
   /** Every parked record of this destination and epoch, for assertions. */
   allParked(): ChangeRecord[] {
-    const prefix = this.key('');
-    return [...this.store.parked]
-      .filter(([key]) => key.startsWith(prefix))
-      .flatMap(([, records]) => [...records.values()]);
-  }
-
-  private key(accountId: string): string {
-    return ledgerPartitionKey(this.destination, this.epoch, accountId);
+    return [...this.scope.parked.values()].flatMap((records) => [...records.values()]);
   }
 }
