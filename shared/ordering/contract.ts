@@ -111,20 +111,18 @@ export function writtenTwice(first: ChangeRecord, second: ChangeRecord): Contrac
   );
 }
 
-/** The recent deliveries with `records` (in delivery order) added one by one, as `withRecent` adds one. */
-export function withRecentAll(recent: readonly RecentDelivery[], records: readonly ChangeRecord[]): readonly RecentDelivery[] {
-  let next = recent;
-  for (const record of records) next = withRecent(next, record, false);
-  return next;
-}
-
 export function withRecent(recent: readonly RecentDelivery[], record: ChangeRecord, healed: boolean): readonly RecentDelivery[] {
   if (healed || isHealedRecord(record)) return recent;
   const entry = { version: record.version, createdAt: record.createdAtMicros };
   const last = recent[recent.length - 1];
   // The common case, in version order: append, dropping the oldest past the bound.
   if (last === undefined || last.version < record.version) {
-    return recent.length < MAX_RECENT_DELIVERIES ? [...recent, entry] : [...recent.slice(1), entry];
+    if (recent.length < MAX_RECENT_DELIVERIES) return [...recent, entry];
+    // Full: one new array (a slice then a spread made two, for every delivered record of a busy account).
+    const next = new Array<RecentDelivery>(MAX_RECENT_DELIVERIES);
+    for (let index = 1; index < MAX_RECENT_DELIVERIES; index += 1) next[index - 1] = recent[recent.length - MAX_RECENT_DELIVERIES + index] as RecentDelivery;
+    next[MAX_RECENT_DELIVERIES - 1] = entry;
+    return next;
   }
   const next = [...recent.filter((other) => other.version !== record.version), entry];
   return next.length > MAX_RECENT_DELIVERIES ? next.slice(next.length - MAX_RECENT_DELIVERIES) : next;

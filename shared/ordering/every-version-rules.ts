@@ -1,10 +1,9 @@
 import type { ChangeRecord } from '../change-record/change-record';
-import { withRecentAll } from './contract';
+import { withRecent } from './contract';
 import { changeDigest } from './heal';
 import { MAX_HEAL_MARKS, MAX_RANGES } from './limits';
 import {
   above,
-  ascendingVersions,
   addVersions,
   capRanges,
   hasVersion,
@@ -37,8 +36,8 @@ export const neverStarted = hasNoStart;
 
 /** What one batch settled for the account. */
 export interface Settled {
-  /** Records the destination accepted (or already held), by version. */
-  readonly delivered: ReadonlyMap<number, ChangeRecord>;
+  /** Records the destination accepted (or already held), one per version, in ascending version order. */
+  readonly delivered: readonly ChangeRecord[];
   /** Versions among them that were healed. */
   readonly healed: ReadonlySet<number>;
   /** Versions whose delivery failed and whose letters are stored: owed. */
@@ -47,17 +46,17 @@ export interface Settled {
 
 /** Merges what a batch settled into the watermark; the watermark only ever moves forward. */
 export function settled(w: Watermark, batch: Settled, now: number): Watermark {
-  const versions = ascendingVersions(batch.delivered.keys());
+  const delivered = batch.delivered;
   let ahead = w.ahead;
   let owed = w.owed;
   // Where the watermark moves over what was delivered right above it: those runs never enter `ahead`.
   let top = w.version;
   // One range operation per run of consecutive versions, not one per version: a hot batch is a few runs.
-  for (let start = 0; start < versions.length; ) {
+  for (let start = 0; start < delivered.length; ) {
     let end = start;
-    while (end + 1 < versions.length && versions[end + 1] === (versions[end] as number) + 1) end += 1;
-    const from = versions[start] as number;
-    const to = versions[end] as number;
+    while (end + 1 < delivered.length && (delivered[end + 1] as ChangeRecord).version === (delivered[end] as ChangeRecord).version + 1) end += 1;
+    const from = (delivered[start] as ChangeRecord).version;
+    const to = (delivered[end] as ChangeRecord).version;
     if (from <= top + 1) top = Math.max(top, to);
     else if (to > w.version) ahead = addVersions(ahead, Math.max(from, w.version + 1), to);
     if (owed.length > 0) owed = removeVersions(owed, from, to);
@@ -65,11 +64,11 @@ export function settled(w: Watermark, batch: Settled, now: number): Watermark {
   }
   let newest = w.newestCreatedAt;
   let heals = w.heals;
-  const real: ChangeRecord[] = [];
-  for (const version of versions) {
-    const record = batch.delivered.get(version) as ChangeRecord;
+  let recent = w.recent;
+  for (const record of delivered) {
+    const version = record.version;
     if (record.createdAtMicros > (newest ?? 0)) newest = record.createdAtMicros;
-    if (!batch.healed.has(version)) real.push(record);
+    if (!batch.healed.has(version)) recent = withRecent(recent, record, false);
     else if (!heals.some((mark) => mark.version === version)) {
       heals = [...heals, { version, digest: changeDigest(record) }].slice(-MAX_HEAL_MARKS);
     }
@@ -82,14 +81,14 @@ export function settled(w: Watermark, batch: Settled, now: number): Watermark {
   let { lastImage, lastKind } = w;
   if (version !== w.version) {
     ahead = above(ahead, version);
-    const at = batch.delivered.get(version);
+    const at = delivered.find((record) => record.version === version);
     lastImage = at?.newImage;
     lastKind = at?.kind;
   }
   const holes = ahead.length > 0 && hasHoles(version, ahead, owed);
   const gapSince = holes ? (w.gapSince ?? now) : undefined;
   const gapNotice = holes ? w.gapNotice : undefined;
-  return patched(w, { version, ahead, owed, newestCreatedAt: newest, heals, recent: withRecentAll(w.recent, real), lastImage, lastKind, gapSince, gapNotice });
+  return patched(w, { version, ahead, owed, newestCreatedAt: newest, heals, recent, lastImage, lastKind, gapSince, gapNotice });
 }
 
 /** The version the watermark moves to over every version right above `version` that is delivered (`ahead`) or owed. */

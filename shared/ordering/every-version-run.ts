@@ -66,7 +66,7 @@ export class EveryVersionRun extends AccountRun {
 
     // Breaches are rare: without one, the deliveries are the only thing to wait for.
     const results = breaches ? (await Promise.all([this.ctx.deliverAll(deliveries), this.letterBreaches(breaches)]))[0] : await this.ctx.deliverAll(deliveries);
-    const accepted = new Map<number, ChangeRecord>();
+    const accepted: ChangeRecord[] = [];
     let healedVersions: ReadonlySet<number> = NO_VERSIONS;
     let lettered: number[] | undefined;
     // Accepted deliveries are tallied in one synchronous pass; only failures wait (on their dead letters).
@@ -76,7 +76,7 @@ export class EveryVersionRun extends AccountRun {
       const result = results[index] as DeliveryResult;
       if (result.status !== 'failed') {
         this.countAccepted(result, isHealed);
-        accepted.set(record.version, record);
+        accepted.push(record);
         if (isHealed) healedVersions = added(healedVersions, record.version);
         continue;
       }
@@ -93,6 +93,8 @@ export class EveryVersionRun extends AccountRun {
     // Decided once (a baseline counted, a notice sent), then re-applied to the fresh watermark after a lost race.
     let gap: GapOutcome | undefined;
     let decided = false;
+    // Ascending, as `settled` takes them: the deliveries are, but for a heal, which went last.
+    if (healed) byVersion(accepted);
     const batch = { delivered: accepted, healed: healedVersions, lettered: lettered ?? NO_VERSION_LIST };
     for (;;) {
       let next = settled(this.windowed(this.watermark, versions), batch, this.ctx.now());
@@ -210,6 +212,19 @@ export class EveryVersionRun extends AccountRun {
 function applyGap(w: Watermark, gap: GapOutcome, now: number): Watermark {
   if (gap.baseline) return neverStarted(w) ? baselined(w, now) : w;
   return gapTimedOut(w, gap.holes, now);
+}
+
+/** Sorts records by version in place: an insertion sort, for the few an account delivers in a batch. */
+function byVersion(records: ChangeRecord[]): void {
+  for (let index = 1; index < records.length; index += 1) {
+    const record = records[index] as ChangeRecord;
+    let at = index;
+    while (at > 0 && (records[at - 1] as ChangeRecord).version > record.version) {
+      records[at] = records[at - 1] as ChangeRecord;
+      at -= 1;
+    }
+    records[at] = record;
+  }
 }
 
 function sameState(a: Watermark, b: Watermark): boolean {

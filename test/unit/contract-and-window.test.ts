@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import type { AccountImage } from '../../shared/accounts/account';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
-import { ContractBreach, beforeBaseline, chainBroken, checkHeal, versionReused } from '../../shared/ordering/contract';
+import { ContractBreach, beforeBaseline, chainBroken, checkHeal, versionReused, withRecent } from '../../shared/ordering/contract';
+import { MAX_RECENT_DELIVERIES } from '../../shared/ordering/limits';
 import { LIVE_EPOCH, type Epoch } from '../../shared/ordering/delivery-mode';
 import { canonical, changeDigest, healMissing, provesChange } from '../../shared/ordering/heal';
 import type { VersionRanges } from '../../shared/ordering/version-ranges';
@@ -264,5 +265,32 @@ describe('raisedFloor and belowFloor', () => {
     expect(belowFloor(w({ floor: 2 }), 6, [[10, 10]])).toEqual([[3, 6], [10, 10]]);
     expect(belowFloor(w(), 3, [])).toEqual([[1, 3]]);
     expect(belowFloor(w({ floor: 4 }), 4, [])).toEqual([]);
+  });
+});
+
+describe('withRecent', () => {
+  const history = accountHistory('ACC-R', MAX_RECENT_DELIVERIES + 5);
+  const entries = (list: readonly { version: number }[]) => list.map((entry) => entry.version);
+
+  test('keeps the newest deliveries in order, at most MAX_RECENT_DELIVERIES, without changing the list it was given', () => {
+    let recent: ReturnType<typeof withRecent> = [];
+    const seen: (typeof recent)[] = [];
+    for (const record of history) {
+      const before = [...recent];
+      const next = withRecent(recent, record, false);
+      expect(recent).toEqual(before);
+      seen.push(next);
+      recent = next;
+    }
+    expect(entries(recent)).toEqual(history.slice(-MAX_RECENT_DELIVERIES).map((record) => record.version));
+    expect(recent.at(-1)).toEqual({ version: history.at(-1)!.version, createdAt: history.at(-1)!.createdAtMicros });
+    expect(seen.every((list) => list.length <= MAX_RECENT_DELIVERIES)).toBe(true);
+  });
+
+  test('a version delivered again replaces its entry; a heal is not remembered', () => {
+    const full = history.slice(0, MAX_RECENT_DELIVERIES).reduce<ReturnType<typeof withRecent>>((list, record) => withRecent(list, record, false), []);
+    const again = withRecent(full, history[3]!, false);
+    expect(entries(again)).toEqual([...entries(full).filter((version) => version !== 4), 4]);
+    expect(withRecent(full, history[MAX_RECENT_DELIVERIES]!, true)).toBe(full);
   });
 });

@@ -23,7 +23,7 @@ const w = (overrides: Partial<Watermark> = {}): Watermark => ({ ...emptyWatermar
 /** A batch's settlement: the versions the destination accepted (healed ones marked), and the ones dead-lettered. */
 function batch(delivered: number[], options: { healed?: number[]; lettered?: number[] } = {}): Settled {
   return {
-    delivered: new Map(delivered.map((version) => [version, v(version)])),
+    delivered: [...delivered].sort((a, b) => a - b).map((version) => v(version)),
     healed: new Set(options.healed ?? []),
     lettered: options.lettered ?? [],
   };
