@@ -1,6 +1,24 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import type { ThroughputWorkloadOptions } from './workloads';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+import type { ThroughputWorkload } from './workloads';
 import type { RunResult } from './contenders';
+
+type Batches = ThroughputWorkload['batches'];
+
+/** Writes a workload's batches where contender processes read them (`loadBatches`), in a folder `dispose` removes. */
+export function saveBatches(batches: Batches): { readonly file: string; dispose(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'ordered-fanout-batches-'));
+  const file = join(dir, 'batches.v8');
+  writeFileSync(file, serialize(batches));
+  return { file, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function loadBatches(file: string): Batches {
+  return deserialize(readFileSync(file)) as Batches;
+}
 
 /** What the parent asks of a contender process (`engine-child.ts`), one request at a time. */
 export type ContenderRequest = { readonly op: 'reset' } | { readonly op: 'chunk'; readonly from: number; readonly to: number } | { readonly op: 'result' };
@@ -25,11 +43,11 @@ export class ContenderProcess {
     private readonly child: ChildProcess,
   ) {}
 
-  /** Starts the process (it builds the workload from `workload` itself) and waits until it is ready. */
-  static async start(file: string, nodeFlags: readonly string[], key: string, workload: ThroughputWorkloadOptions): Promise<ContenderProcess> {
+  /** Starts the process (it reads the batches `saveBatches` wrote to `batchesFile`) and waits until it is ready. */
+  static async start(file: string, nodeFlags: readonly string[], key: string, batchesFile: string): Promise<ContenderProcess> {
     const child = fork(file, [], {
       execArgv: [...nodeFlags],
-      env: { ...process.env, BENCH_CONTENDER: key, BENCH_WORKLOAD: JSON.stringify(workload) },
+      env: { ...process.env, BENCH_CONTENDER: key, BENCH_BATCHES: batchesFile },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const host = new ContenderProcess(key, child);

@@ -1,14 +1,13 @@
 import { contenderFor, type Contender } from './contenders';
-import type { ContenderReply, ContenderRequest } from './contender-process';
-import { throughputWorkload, type ThroughputWorkloadOptions } from './workloads';
+import { loadBatches, type ContenderReply, type ContenderRequest } from './contender-process';
 
 /*
  * One contender of bench (a) in a process of its own, bundled as the functions are (see `ContenderProcess`).
- * BENCH_CONTENDER: pass-through or a mode's key; BENCH_WORKLOAD: the workload's options (the process builds the same
- * seeded workload itself). It answers one request at a time over IPC and times only the batches it runs.
+ * BENCH_CONTENDER: pass-through or a mode's key; BENCH_BATCHES: the workload's batches (`saveBatches`). It answers
+ * one request at a time over IPC and times only the batches it runs.
  */
 const key = process.env.BENCH_CONTENDER as string;
-const workload = throughputWorkload(JSON.parse(process.env.BENCH_WORKLOAD as string) as ThroughputWorkloadOptions);
+const batches = loadBatches(process.env.BENCH_BATCHES as string);
 let contender: Contender | undefined;
 let spent = { ms: 0, cpuMs: 0 };
 
@@ -25,7 +24,7 @@ async function handle(request: ContenderRequest): Promise<ContenderReply> {
       const running = contender as Contender;
       const cpu = process.cpuUsage();
       const started = performance.now();
-      for (let index = request.from; index < request.to; index += 1) await running.step(workload.batches[index] as (typeof workload.batches)[number]);
+      for (let index = request.from; index < request.to; index += 1) await running.step(batches[index] as (typeof batches)[number]);
       const ms = performance.now() - started;
       const used = process.cpuUsage(cpu);
       const cpuMs = (used.user + used.system) / 1000;

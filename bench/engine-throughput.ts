@@ -3,7 +3,7 @@ import type { DeliveryMode } from '../shared/ordering/delivery-mode';
 import { VARIANTS, type InOrderCommit, type Variant } from '../local/engine-variants';
 import { round, type ThroughputWorkload } from './workloads';
 import { bundle, functionNodeFlags } from './bundled';
-import { ContenderProcess } from './contender-process';
+import { ContenderProcess, saveBatches } from './contender-process';
 import { PASS, type RunResult } from './contenders';
 
 export { makeEngine, noopDeadLetters, noopDestination, VARIANTS, type InOrderCommit, type Variant } from '../local/engine-variants';
@@ -51,13 +51,15 @@ export interface ThroughputReport {
   readonly warmupRounds: number;
   readonly warmupBatches: number;
   readonly chunkBatches: number;
+  /** Contender processes started: one per contender per round. */
+  readonly processes: number;
 }
 
 /**
  * One round: pass-through and every variant over the same batches, `chunkBatches` at a time, taking turns per chunk
  * (the order rotating, so none always follows another). A chunk lasts tens of milliseconds, so whatever else the
  * machine is doing lands on every contender alike; whole runs one after another would each meet different load. Each
- * contender is a process of its own (`ContenderProcess`), started fresh for the round.
+ * contender is a process of its own (`ContenderProcess`), and starts the round with a fresh engine and ledger.
  */
 async function interleavedRound(hosts: readonly ContenderProcess[], batches: number, chunkBatches: number): Promise<Map<string, RunResult>> {
   await Promise.all(hosts.map((host) => host.reset()));
@@ -70,9 +72,11 @@ async function interleavedRound(hosts: readonly ContenderProcess[], batches: num
 }
 
 /**
- * Warm-up rounds over the first `warmupFraction` of the batches, then `rounds` interleaved rounds (see
- * `interleavedRound`) over all of them; each mode's overhead is the median of its per-round ratios to pass-through.
- * The contenders run in processes of their own, bundled as the functions are (`bundle`) with a function's heap.
+ * `rounds` rounds, each with fresh contender processes (see `ContenderProcess`): `warmupRounds` interleaved rounds over
+ * the first `warmupFraction` of the batches, then one over all of them (see `interleavedRound`), which is measured.
+ * Each mode's overhead is the median of its per-round ratios to pass-through. Fresh processes every round, because a
+ * process keeps what it settled into (where its heap and code landed, what V8 decided early): one process for all
+ * rounds gave a contender the same few per cent of luck in every round, which the median cannot see.
  */
 export async function measureThroughput(
   workload: ThroughputWorkload,
@@ -87,35 +91,50 @@ export async function measureThroughput(
   },
 ): Promise<ThroughputReport> {
   const child = await bundle('bench/engine-child.ts');
-  const hosts: ContenderProcess[] = [];
+  const batches = saveBatches(workload.batches);
   try {
-    const keys = [PASS, ...(options.variants ?? VARIANTS).map((variant) => variant.key)];
-    // Started one after another: each builds the workload, and two cores are better spent on one at a time.
-    for (const key of keys) hosts.push(await ContenderProcess.start(child.file, functionNodeFlags(), key, workload.options));
-    return await measureWith(hosts, workload, options);
+    return await measureWith(workload, options, async (keys) => {
+      const hosts: ContenderProcess[] = [];
+      try {
+        // One after another: two cores are better spent loading one at a time.
+        for (const key of keys) hosts.push(await ContenderProcess.start(child.file, functionNodeFlags(), key, batches.file));
+      } catch (error) {
+        for (const host of hosts) host.close();
+        throw error;
+      }
+      return hosts;
+    });
   } finally {
-    for (const host of hosts) host.close();
+    batches.dispose();
     child.dispose();
   }
 }
 
 async function measureWith(
-  hosts: readonly ContenderProcess[],
   workload: ThroughputWorkload,
   options: Parameters<typeof measureThroughput>[1],
+  start: (keys: readonly string[]) => Promise<ContenderProcess[]>,
 ): Promise<ThroughputReport> {
   const variants = options.variants ?? VARIANTS;
+  const keys = [PASS, ...variants.map((variant) => variant.key)];
   const chunkBatches = options.chunkBatches ?? 10;
   const records = workload.stats.records;
   const warmupBatches = Math.ceil(workload.batches.length * (options.warmupFraction ?? 1));
-  for (let round = 0; round < options.warmupRounds; round += 1) {
-    await interleavedRound(hosts, warmupBatches, chunkBatches);
-    options.log?.(`  warm-up ${round + 1} done (${warmupBatches} batches)`);
-  }
+  let processes = 0;
+  const measured = async (): Promise<Map<string, RunResult>> => {
+    const hosts = await start(keys);
+    processes += hosts.length;
+    try {
+      for (let round = 0; round < options.warmupRounds; round += 1) await interleavedRound(hosts, warmupBatches, chunkBatches);
+      return await interleavedRound(hosts, workload.batches.length, chunkBatches);
+    } finally {
+      for (const host of hosts) host.close();
+    }
+  };
   const passRuns: RunResult[] = [];
   const runs = new Map<string, RunResult[]>(variants.map((variant) => [variant.key, []]));
   for (let round = 0; round < options.rounds; round += 1) {
-    const results = await interleavedRound(hosts, workload.batches.length, chunkBatches);
+    const results = await measured();
     const pass = results.get(PASS) as RunResult;
     passRuns.push(pass);
     const line: string[] = [`pass-through ${pass.ms.toFixed(0)} ms`];
@@ -125,7 +144,7 @@ async function measureWith(
       runs.get(variant.key)?.push(result);
       line.push(`${variant.label} ${result.ms.toFixed(0)} ms (${(result.ms / pass.ms).toFixed(2)}×)`);
     }
-    options.log?.(`  round ${round + 1}/${options.rounds}: ${line.join(', ')}`);
+    options.log?.(`  round ${round + 1}/${options.rounds} (fresh processes, warmed up on ${warmupBatches} batches): ${line.join(', ')}`);
   }
   const passMs = median(passRuns.map((run) => run.ms));
   const passCpuMs = median(passRuns.map((run) => run.cpuMs));
@@ -169,6 +188,7 @@ async function measureWith(
     warmupRounds: options.warmupRounds,
     warmupBatches,
     chunkBatches,
+    processes,
   };
 }
 

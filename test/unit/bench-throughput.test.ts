@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bundle, functionNodeFlags, lambdaHeapFlags } from '../../bench/bundled';
-import { ContenderProcess } from '../../bench/contender-process';
+import { ContenderProcess, saveBatches } from '../../bench/contender-process';
 import { PASS } from '../../bench/contenders';
 import { measureThroughput, VARIANTS } from '../../bench/engine-throughput';
 import { THROUGHPUT_WORKLOAD, throughputWorkload } from '../../bench/workloads';
@@ -15,7 +15,8 @@ describe('bench (a) method', () => {
     const options = { ...THROUGHPUT_WORKLOAD, accounts: 10, versionsPerAccount: 20 };
     const workload = throughputWorkload(options);
     const child = await bundle('bench/engine-child.ts');
-    const host = await ContenderProcess.start(child.file, functionNodeFlags(), VARIANTS[0]!.key, options);
+    const batches = saveBatches(workload.batches);
+    const host = await ContenderProcess.start(child.file, functionNodeFlags(), VARIANTS[0]!.key, batches.file);
     try {
       const first = await host.chunk(0, 2);
       const second = await host.chunk(2, workload.batches.length);
@@ -27,18 +28,21 @@ describe('bench (a) method', () => {
       expect((await host.result()).counts.delivered).toBe(0);
     } finally {
       host.close();
+      batches.dispose();
       child.dispose();
     }
   });
 
   it('refuses an unknown contender, and a contender already closed', async () => {
     const child = await bundle('bench/engine-child.ts');
+    const batches = saveBatches(throughputWorkload({ ...THROUGHPUT_WORKLOAD, accounts: 5, versionsPerAccount: 5 }).batches);
     try {
-      await expect(ContenderProcess.start(child.file, functionNodeFlags(), 'no-such-mode', THROUGHPUT_WORKLOAD)).rejects.toThrow(/no-such-mode/);
-      const host = await ContenderProcess.start(child.file, functionNodeFlags(), PASS, { ...THROUGHPUT_WORKLOAD, accounts: 5, versionsPerAccount: 5 });
+      await expect(ContenderProcess.start(child.file, functionNodeFlags(), 'no-such-mode', batches.file)).rejects.toThrow(/no-such-mode/);
+      const host = await ContenderProcess.start(child.file, functionNodeFlags(), PASS, batches.file);
       host.close();
       await expect(host.chunk(0, 1)).rejects.toThrow(/pass-through/);
     } finally {
+      batches.dispose();
       child.dispose();
     }
   });
@@ -56,7 +60,8 @@ describe('bench (a) method', () => {
       if (variant.mode !== 'latest-state') expect(variant.counts.delivered).toBe(workload.stats.uniqueChanges);
     }
     expect(report.passThrough.runsMs).toHaveLength(2);
-    expect(lines.filter((line) => line.includes('warm-up'))).toHaveLength(1);
-    expect(lines.filter((line) => line.includes('round '))).toHaveLength(2);
+    // Every round in fresh processes, each warmed up first.
+    expect(report.processes).toBe(2 * (VARIANTS.length + 1));
+    expect(lines.filter((line) => line.includes(`fresh processes, warmed up on ${report.warmupBatches} batches`))).toHaveLength(2);
   });
 });
