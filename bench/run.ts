@@ -25,7 +25,8 @@ import { ledgerWorkload, round, throughputWorkload, type ThroughputWorkload } fr
  * results to BENCH_OUT (default: a file in the temporary directory), never to bench/results.json.
  */
 const GOAL_OVERHEAD = 1.2;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+// Nine: each round has fresh processes, and a round's ratio moves by ±0.1 on this shared machine.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
 const log = (line: string) => console.log(line);
 
@@ -33,7 +34,7 @@ async function engineSection() {
   const workload = throughputWorkload();
   const s = workload.stats;
   log(`\n(a) Engine throughput: ${s.records.toLocaleString('en-US')} records (${s.uniqueChanges.toLocaleString('en-US')} changes of ${workload.options.accounts} accounts, ${s.duplicates} duplicates, ${s.swaps} adjacent-version swaps) in ${s.batches} batches of ${workload.options.batchSize}, ~${s.meanAccountsPerBatch} accounts per batch`);
-  log(`    each contender in a process of its own, bundled as the functions are; ${WARMUP} warm-up round(s) on 30% of the batches, then ${ROUNDS} rounds; in each, pass-through and every mode take turns on chunks of 10 batches`);
+  log(`    each contender in a process of its own, bundled as the functions are; ${ROUNDS} rounds, each in fresh processes warmed up with ${WARMUP} round(s) on 30% of the batches; in each, pass-through and every mode take turns on chunks of 10 batches`);
   const report = await measureThroughput(workload, { rounds: ROUNDS, warmupRounds: WARMUP, warmupFraction: 0.3, log });
   const variants = Object.entries(report.variants);
   const defaults = variants.filter(([, v]) => v.isDefault);
@@ -79,7 +80,7 @@ function engineJson(workload: ThroughputWorkload, report: ThroughputReport, wors
     worstModeNote: 'recordsPerSecond and overheadRatio are those of the slowest mode at default settings',
     goal: { maxOverheadRatio: GOAL_OVERHEAD, met: missed.length === 0, missedBy: missed },
     method:
-      'Per batch: decodeChangeRecord on every base64 Kinesis record, then (pass-through) one no-op Destination.deliver call, or (engine) OrderingEngine.process with a fresh InMemoryLedger per run, a no-op destination and dead-letter queue. Batches sequential per contender, like one Lambda per shard. Each round runs pass-through and every mode over the same batches, taking turns on chunks of 10 batches (order rotating per chunk), so load from elsewhere on the machine lands on all of them alike; overheadRatio = median over rounds of (mode wall time / pass-through wall time of that round); recordsPerSecond from the median wall time.',
+      'Per batch: decodeChangeRecord on every base64 Kinesis record, then (pass-through) one no-op Destination.deliver call, or (engine) OrderingEngine.process with a fresh InMemoryLedger per run, a no-op destination and dead-letter queue. Batches sequential per contender, like one Lambda per shard. Each contender runs in a process of its own (bundled as the functions are, with the heap of a 512 MB function), fresh every round and warmed up on 30% of the batches; each round runs pass-through and every mode over the same batches, taking turns on chunks of 10 batches (order rotating per chunk), so load from elsewhere on the machine lands on all of them alike; overheadRatio = median over rounds of (mode wall time / pass-through wall time of that round); recordsPerSecond from the median wall time.',
     workload: { ...workload.options, ...workload.stats },
     rounds: report.rounds,
     warmupRounds: report.warmupRounds,
