@@ -38,7 +38,8 @@ export interface RunResult {
 
 type Batches = ThroughputWorkload['batches'];
 
-async function timed(work: () => Promise<void>): Promise<{ ms: number; cpuMs: number }> {
+/** Wall and CPU time of `work`, taken around it. */
+export async function timed(work: () => Promise<void>): Promise<{ ms: number; cpuMs: number }> {
   const cpu = process.cpuUsage();
   const started = performance.now();
   await work();

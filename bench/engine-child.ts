@@ -1,4 +1,4 @@
-import { contenderFor, type Contender } from './contenders';
+import { contenderFor, timed, type Contender } from './contenders';
 import { loadBatches, type ContenderReply, type ContenderRequest } from './contender-process';
 
 /*
@@ -22,12 +22,9 @@ async function handle(request: ContenderRequest): Promise<ContenderReply> {
       return { op: 'reset' };
     case 'chunk': {
       const running = contender as Contender;
-      const cpu = process.cpuUsage();
-      const started = performance.now();
-      for (let index = request.from; index < request.to; index += 1) await running.step(batches[index] as (typeof batches)[number]);
-      const ms = performance.now() - started;
-      const used = process.cpuUsage(cpu);
-      const cpuMs = (used.user + used.system) / 1000;
+      const { ms, cpuMs } = await timed(async () => {
+        for (let index = request.from; index < request.to; index += 1) await running.step(batches[index] as (typeof batches)[number]);
+      });
       spent = { ms: spent.ms + ms, cpuMs: spent.cpuMs + cpuMs };
       return { op: 'chunk', ms, cpuMs };
     }
