@@ -28,8 +28,11 @@ export abstract class InOrderLedgerRun extends AccountRun {
   protected parkedRecords: ReadonlyMap<number, ChangeRecord> = noEntries();
   /** Batch records delivered but not yet committed: they settle when the watermark is written. */
   protected pending: ReadonlyMap<number, DeliveryResult> = noEntries();
-  /** What this run did and has not written yet; re-applied to the fresh watermark after a lost race. */
-  protected unwritten: Fact | undefined;
+  /**
+   * What this run did and has not written yet, in order; re-applied to the fresh watermark after a lost race. A list,
+   * not one composed function: composing made a closure per delivered version.
+   */
+  protected unwritten: Fact[] | undefined;
   protected toUnpark: ReadonlySet<number> = NO_VERSIONS;
   /** What this run delivered or dead-lettered per version: a parked record leaving the ledger is checked against it. */
   protected handled: ReadonlyMap<number, Handled> = noEntries();
@@ -71,15 +74,18 @@ export abstract class InOrderLedgerRun extends AccountRun {
   protected remember(fact: Fact): void {
     const applied = fact(this.watermark);
     if (applied === undefined) return;
-    const earlier = this.unwritten;
-    this.unwritten =
-      earlier === undefined
-        ? fact
-        : (fresh) => {
-            const base = earlier(fresh);
-            return base === undefined ? undefined : fact(base);
-          };
+    (this.unwritten ??= []).push(fact);
     this.update(applied);
+  }
+
+  /** How many facts are unwritten: `forgetSince` takes the run back to that point. */
+  protected get unwrittenCount(): number {
+    return this.unwritten?.length ?? 0;
+  }
+
+  /** Forgets the facts remembered after the first `count` (a planned delivery that failed). */
+  protected forgetSince(count: number): void {
+    if (this.unwritten !== undefined) this.unwritten.length = count;
   }
 
   /**
@@ -151,15 +157,18 @@ export abstract class InOrderLedgerRun extends AccountRun {
       this.settlePending();
       return true;
     }
-    const fact = this.unwritten;
+    // None left after a failed delivery was taken back is none at all.
+    const facts = this.unwritten?.length ? this.unwritten : undefined;
     this.unwritten = undefined;
     this.dirty = false;
     const fresh = await this.reload();
     const claim = fresh.claim;
     this.storedToken = claim && claim.owner === this.ctx.owner && claim.token === this.claimToken ? claim.token : undefined;
-    if (fact && fact(fresh) !== undefined) {
-      this.remember(fact);
-    } else if (fact) {
+    const reapplied = facts && holdsOn(fresh, facts);
+    if (reapplied) {
+      this.unwritten = facts;
+      this.update(reapplied);
+    } else if (facts) {
       // Another engine took our claim over: the ledger does not hold what we delivered since. Those records go back
       // into play (the other engine may not have them): delivered again in order, or parked, or copies if it did.
       this.pending = noEntries();
@@ -209,4 +218,11 @@ export abstract class InOrderLedgerRun extends AccountRun {
   protected notePending(version: number, result: DeliveryResult): void {
     this.pending = withEntry(this.pending, version, result);
   }
+}
+
+/** `facts` applied in order to `fresh`; undefined as soon as one no longer holds there. */
+function holdsOn(fresh: Watermark, facts: readonly Fact[]): Watermark | undefined {
+  let w: Watermark | undefined = fresh;
+  for (let index = 0; index < facts.length && w !== undefined; index += 1) w = (facts[index] as Fact)(w);
+  return w;
 }

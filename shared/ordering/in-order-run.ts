@@ -7,7 +7,6 @@ import {
   baselined,
   covers,
   delivered,
-  deliveredAtHome,
   fenced,
   floorRaised,
   homeDeliveryStands,
@@ -18,7 +17,7 @@ import {
   type InOrderView,
 } from './in-order-rules';
 import { isHealedRecord } from './heal';
-import { notSent, type DeliveryResult } from './ports';
+import { notSent, type Delivery, type DeliveryResult } from './ports';
 import { addVersions, hasVersion, rangeOf, removeVersions, type VersionRanges } from './version-ranges';
 import { isBeforeWindow, raisedFloor } from './window';
 import { patched, type Watermark } from './watermark';
@@ -338,18 +337,19 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
    */
   private async deliverHomeRun(first: ChangeRecord, deadline: number): Promise<boolean> {
     const run: PlannedAtHome[] = [];
+    const deliveries: Delivery[] = [];
     for (let record: ChangeRecord | undefined = first; record !== undefined; record = this.nextAtHome()) {
-      run.push({ record, watermark: this.watermark, unwritten: this.unwritten, dirty: this.dirty });
+      run.push({ record, watermark: this.watermark, facts: this.unwrittenCount, dirty: this.dirty });
+      deliveries.push(this.delivery(record, false));
       this.remember(this.atHome(record, false));
     }
-    const results =
-      run.length === 1 ? [await this.ctx.deliver(this.delivery(first, false), deadline)] : await this.ctx.deliverAll(run.map(({ record }) => this.delivery(record, false)), deadline);
+    const results = deliveries.length === 1 ? [await this.ctx.deliver(deliveries[0] as Delivery, deadline)] : await this.ctx.deliverAll(deliveries, deadline);
     for (let index = 0; index < run.length; index += 1) {
       const planned = run[index] as PlannedAtHome;
       const result = results[index] as DeliveryResult;
       if (result.status === 'failed') {
         this.watermark = planned.watermark;
-        this.unwritten = planned.unwritten;
+        this.forgetSince(planned.facts);
         this.dirty = planned.dirty;
         return this.failedDelivery(planned.record, false, result);
       }
@@ -386,7 +386,7 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
         case 'covered':
           return fresh;
         case 'home':
-          return deliveredAtHome(fresh, record, healed, this.ctx.now());
+          return delivered(fresh, record, healed, this.ctx.now());
         case 'fenced':
           return patched(delivered(fresh, record, healed), { home: undefined });
         case 'lost':
@@ -450,7 +450,8 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
 interface PlannedAtHome {
   readonly record: ChangeRecord;
   readonly watermark: Watermark;
-  readonly unwritten: Fact | undefined;
+  /** How many facts were unwritten (see `forgetSince`). */
+  readonly facts: number;
   readonly dirty: boolean;
 }
 

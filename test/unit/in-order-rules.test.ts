@@ -7,7 +7,6 @@ import {
   baselined,
   covers,
   delivered,
-  deliveredAtHome,
   fenced,
   floorRaised,
   gapTimedOut,
@@ -190,10 +189,20 @@ describe('delivered', () => {
     expect([w.newestCreatedAt, w.gapSince, w.gapNotice, w.heals]).toEqual([v(3).createdAtMicros, undefined, undefined, []]);
   });
 
-  test('deliveredAtHome is delivered with the home active at that time, in one copy', () => {
+  test('on the home lane, the home was active at the given time; without one, homeActiveAt is kept', () => {
     const waiting = through(2, { parked: ranges([3, 5]), home: 'shard-1', homeActiveAt: NOW - 5_000 });
-    expect(deliveredAtHome(waiting, v(3), false, NOW)).toEqual({ ...delivered(waiting, v(3), false), homeActiveAt: NOW });
+    expect(delivered(waiting, v(3), false, NOW)).toEqual({ ...delivered(waiting, v(3), false), homeActiveAt: NOW });
+    expect(delivered(waiting, v(3), false).homeActiveAt).toBe(NOW - 5_000);
     expect(waiting.homeActiveAt).toBe(NOW - 5_000);
+  });
+
+  test('carries every field the delivery does not change, in the shape of every watermark (one literal, not a patch)', () => {
+    const filled = Object.fromEntries(Object.keys(emptyWatermark('A')).map((key, index) => [key, `value-${index}`]));
+    const w = { ...filled, version: 2, parked: [], owed: [], heals: [], recent: [], newestCreatedAt: 0 } as unknown as Watermark;
+    const next = delivered(w, v(3), false);
+    const moved = ['version', 'parked', 'owed', 'lastImage', 'lastKind', 'newestCreatedAt', 'recent', 'gapSince', 'gapNotice'];
+    expect(Object.keys(next)).toEqual(Object.keys(emptyWatermark('A')));
+    for (const key of Object.keys(w) as (keyof Watermark)[]) if (!moved.includes(key)) expect(next[key], key).toBe(w[key]);
   });
 
   test('the newest creation time never moves backwards', () => {
