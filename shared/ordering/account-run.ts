@@ -4,7 +4,7 @@ import { isHealedRecord } from './heal';
 import { isReplayDelivery, type Epoch, type InOrderCommit } from './delivery-mode';
 import { DeadLetterQueueUnavailableError } from './errors';
 import type { Disposition, Tally } from './outcome';
-import type { DeadLetter, Delivery, DeliveryResult, Ledger, LedgerWrite } from './ports';
+import type { DeadLetter, Delivery, DeliveryResult, Ledger, LedgerWrite, LedgerWriteResult } from './ports';
 import { emptyWatermark, patched, type Watermark } from './watermark';
 import { storable } from './in-order-rules';
 import { ascendingVersions } from './version-ranges';
@@ -162,13 +162,19 @@ export abstract class AccountRun {
    * being the account's). Returns false when another engine wrote first; the caller then re-reads with `reload` and
    * re-plans.
    */
-  protected async flush(park: readonly ChangeRecord[] = NO_RECORDS, unpark: readonly number[] = NO_VERSION_LIST, fence?: string): Promise<boolean> {
+  protected flush(park: readonly ChangeRecord[] = NO_RECORDS, unpark: readonly number[] = NO_VERSION_LIST, fence?: string): Promise<boolean> {
     const w = this.watermark;
     const next: Watermark = patched(w.lastImage === this.storedImage ? w : storable(w, this.imageBound(w)), { revision: this.revision + 1, updatedAt: this.ctx.now() });
     const expectedRevision = this.revision;
     // Literals, not a conditional spread: a spread here cost more than planning the write.
     const write: LedgerWrite = fence === undefined ? { expectedRevision, next, park, unpark } : { expectedRevision, next, park, unpark, fence };
-    const result = await this.ctx.ledger.write(write);
+    // A `then`, not an async function: every account of every batch writes, and an async frame costs several times
+    // a callback (see the README, *Where the time goes*).
+    return this.ctx.ledger.write(write).then((result) => this.written(result, next));
+  }
+
+  /** What a write answered: on a commit the watermark is what the ledger holds now. */
+  private written(result: LedgerWriteResult, next: Watermark): boolean {
     if (result === 'conflict') {
       this.ctx.tally.counts.ledgerConflicts += 1;
       return false;

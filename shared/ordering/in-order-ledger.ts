@@ -15,6 +15,9 @@ interface Handled {
   readonly healed: boolean;
 }
 
+/** Shared: a commit with nothing to write answers at once. */
+const COMMITTED: Promise<boolean> = Promise.resolve(true);
+
 /** A fact about the account that a lost race re-applies to the fresh watermark, or drops (undefined) if it no longer holds. */
 export type Fact = (fresh: Watermark) => Watermark | undefined;
 
@@ -133,7 +136,18 @@ export abstract class InOrderLedgerRun extends AccountRun {
    * re-reads: our unwritten delivery still counts if our claim survived; if another engine took the claim over, it
    * will deliver that version again.
    */
-  protected async commit(park: readonly ChangeRecord[] = NO_RECORDS): Promise<boolean> {
+  protected commit(park: readonly ChangeRecord[] = NO_RECORDS): Promise<boolean> {
+    if (park.length > 0 || this.toUnpark.size > 0) return this.commitWithItems(park);
+    // The common case, the watermark alone: a callback, not an async frame, for every account of every batch.
+    if (!this.dirty) {
+      this.settlePending();
+      return COMMITTED;
+    }
+    return this.flush(NO_RECORDS, NO_VERSION_LIST, this.storedToken).then((written) => (written ? this.committed() : this.lostRace()));
+  }
+
+  /** `commit` with parked records to add or remove, as many per write as one write carries. */
+  private async commitWithItems(park: readonly ChangeRecord[]): Promise<boolean> {
     for (;;) {
       const unparkable = this.unparkable();
       const room = MAX_LEDGER_WRITE_ITEMS - 1 - park.length;
@@ -143,20 +157,34 @@ export abstract class InOrderLedgerRun extends AccountRun {
         return true;
       }
       if (unpark.length > 0) await this.checkUnparked(unpark);
-      if (!(await this.flush(park, unpark, this.storedToken))) break;
+      if (!(await this.flush(park, unpark, this.storedToken))) return this.lostRace();
       for (const version of unpark) this.toUnpark = removed(this.toUnpark, version);
-      this.dirty = false;
-      this.unwritten = undefined;
-      const claim = this.watermark.claim;
-      this.storedToken = claim && claim.owner === this.ctx.owner ? claim.token : undefined;
       // More removals than one write carries: write the same watermark again with the rest.
       if (this.unparkable().length > 0) {
+        this.wrote();
         park = NO_RECORDS;
         continue;
       }
-      this.settlePending();
-      return true;
+      return this.committed();
     }
+  }
+
+  /** The planned watermark is what the ledger holds now: what this run delivered settles. */
+  private committed(): true {
+    this.wrote();
+    this.settlePending();
+    return true;
+  }
+
+  private wrote(): void {
+    this.dirty = false;
+    this.unwritten = undefined;
+    const claim = this.watermark.claim;
+    this.storedToken = claim && claim.owner === this.ctx.owner ? claim.token : undefined;
+  }
+
+  /** Another engine wrote first: re-read, re-apply what still holds of what this run did, and judge the batch again. */
+  private async lostRace(): Promise<false> {
     // None left after a failed delivery was taken back is none at all.
     const facts = this.unwritten?.length ? this.unwritten : undefined;
     this.unwritten = undefined;

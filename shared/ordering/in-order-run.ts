@@ -335,7 +335,7 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
    * turn per account rather than one per version. Each version is planned before the call as the rules would plan it
    * after the one before; a version that failed undoes what was planned from it on.
    */
-  private async deliverHomeRun(first: ChangeRecord, deadline: number): Promise<boolean> {
+  private deliverHomeRun(first: ChangeRecord, deadline: number): Promise<boolean> {
     const run: PlannedAtHome[] = [];
     const deliveries: Delivery[] = [];
     for (let record: ChangeRecord | undefined = first; record !== undefined; record = this.nextAtHome()) {
@@ -343,7 +343,13 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
       deliveries.push(this.delivery(record, false));
       this.remember(this.atHome(record, false));
     }
-    const results = deliveries.length === 1 ? [await this.ctx.deliver(deliveries[0] as Delivery, deadline)] : await this.ctx.deliverAll(deliveries, deadline);
+    // Callbacks, not an async frame: this is every home account's delivery.
+    if (deliveries.length === 1) return this.ctx.deliver(deliveries[0] as Delivery, deadline).then((result) => this.homeRunAnswered(run, [result]));
+    return this.ctx.deliverAll(deliveries, deadline).then((results) => this.homeRunAnswered(run, results));
+  }
+
+  /** Takes in what the destination answered for a home run; a failed version undoes what was planned from it on. */
+  private homeRunAnswered(run: readonly PlannedAtHome[], results: readonly DeliveryResult[]): boolean | Promise<boolean> {
     for (let index = 0; index < run.length; index += 1) {
       const planned = run[index] as PlannedAtHome;
       const result = results[index] as DeliveryResult;
