@@ -128,6 +128,37 @@ export function withRecent(recent: readonly RecentDelivery[], record: ChangeReco
   return next.length > MAX_RECENT_DELIVERIES ? next.slice(next.length - MAX_RECENT_DELIVERIES) : next;
 }
 
+/**
+ * `withRecent` for the records one batch delivered, ascending (`healed` holds the versions that were heals): one new
+ * list when two or more of them follow the list's last entry, the common case, rather than a copy per record.
+ */
+export function withRecentAll(recent: readonly RecentDelivery[], records: readonly ChangeRecord[], healed: ReadonlySet<number>): readonly RecentDelivery[] {
+  let real = 0;
+  let last = recent.length > 0 ? (recent[recent.length - 1] as RecentDelivery).version : Number.NEGATIVE_INFINITY;
+  for (const record of records) {
+    if (healed.has(record.version) || isHealedRecord(record)) continue;
+    if (record.version <= last) return oneByOne(recent, records, healed);
+    last = record.version;
+    real += 1;
+  }
+  if (real < 2) return oneByOne(recent, records, healed);
+  const next = new Array<RecentDelivery>(Math.min(MAX_RECENT_DELIVERIES, recent.length + real));
+  // Filled from the newest end: the batch's records, then what is left of the list.
+  let at = next.length;
+  for (let index = records.length - 1; index >= 0 && at > 0; index -= 1) {
+    const record = records[index] as ChangeRecord;
+    if (!healed.has(record.version) && !isHealedRecord(record)) next[(at -= 1)] = { version: record.version, createdAt: record.createdAtMicros };
+  }
+  for (let index = recent.length - 1; at > 0; index -= 1) next[(at -= 1)] = recent[index] as RecentDelivery;
+  return next;
+}
+
+function oneByOne(recent: readonly RecentDelivery[], records: readonly ChangeRecord[], healed: ReadonlySet<number>): readonly RecentDelivery[] {
+  let next = recent;
+  for (const record of records) if (!healed.has(record.version)) next = withRecent(next, record, false);
+  return next;
+}
+
 /** An `in-order` record of a version the account's start or an operator's skip passed over: it can no longer go in order. */
 export function beforeBaseline(w: Watermark, record: ChangeRecord, why: 'baseline' | 'skip'): ContractBreach {
   const cause =

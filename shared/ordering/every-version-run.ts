@@ -9,6 +9,7 @@ import {
   neverStarted,
   settled,
   startedAt,
+  type Settled,
 } from './every-version-rules';
 import { healMissing, isHealedRecord } from './heal';
 import { MAX_RANGES } from './limits';
@@ -21,16 +22,23 @@ import { patched, type Watermark } from './watermark';
 /** What a gap time-out decided, acted on once and re-applied to a fresh watermark after a lost race. */
 type GapOutcome = { readonly baseline: true } | { readonly baseline: false; readonly holes: VersionRanges };
 
+const NOTHING_TO_WRITE: Promise<void> = Promise.resolve();
+
 /**
  * `every-version`: delivers every version at least once, in any order, and never waits (see `every-version-rules`).
  * One conditional write per account per batch, none when all were duplicates. A lost race re-reads and merges: what
  * was delivered only ever grows, so the watermark never moves backwards.
  */
 export class EveryVersionRun extends AccountRun {
-  async run(): Promise<void> {
-    // Awaited only when there is something to wait for: an await that waits for nothing still costs a turn and its
-    // garbage, for every account of every batch (see the README, *Where the time goes*).
-    if (this.hasConflicts) await this.settleConflicts();
+  // Callbacks between the steps rather than one async function: its frame (every local of every step) and the promises
+  // of its awaits were the largest share of what an account's run allocates (see the README, *Where the time goes*).
+  run(): Promise<void> {
+    if (this.hasConflicts) return this.settleConflicts().then(() => this.deliverBatch());
+    return this.deliverBatch();
+  }
+
+  /** Judges the batch's records against the watermark and delivers every one the destination may not have yet. */
+  private deliverBatch(): Promise<void> {
     const versions = ascendingVersions(this.records.keys());
     const epoch = this.ctx.epoch;
     if (epoch.from !== undefined) {
@@ -57,15 +65,21 @@ export class EveryVersionRun extends AccountRun {
     }
     const healed = this.healable(w);
     if (healed) deliveries.push(this.delivery(healed, true));
-    if (deliveries.length > 0 && this.outOfTime()) {
-      // Too close to the deadline to deliver: the batch is handed back, and the ledger is left as it was.
-      if (breaches) await this.letterBreaches(breaches);
-      this.failRemaining();
-      return;
-    }
-
+    // Too close to the deadline to deliver: the batch is handed back, and the ledger is left as it was.
+    if (deliveries.length > 0 && this.outOfTime()) return this.handBack(breaches);
+    const answered = (results: readonly DeliveryResult[]): Promise<void> => this.answered(versions, deliveries, results, healed !== undefined);
     // Breaches are rare: without one, the deliveries are the only thing to wait for.
-    const results = breaches ? (await Promise.all([this.ctx.deliverAll(deliveries), this.letterBreaches(breaches)]))[0] : await this.ctx.deliverAll(deliveries);
+    if (breaches) return Promise.all([this.ctx.deliverAll(deliveries), this.letterBreaches(breaches)]).then(([results]) => answered(results));
+    return this.ctx.deliverAll(deliveries).then(answered);
+  }
+
+  private async handBack(breaches: readonly ContractBreach[] | undefined): Promise<void> {
+    if (breaches) await this.letterBreaches(breaches);
+    this.failRemaining();
+  }
+
+  /** Tallies what the destination answered (failures wait on their dead letters), then commits the batch. */
+  private answered(versions: readonly number[], deliveries: readonly Delivery[], results: readonly DeliveryResult[], healAppended: boolean): Promise<void> {
     const accepted: ChangeRecord[] = [];
     let healedVersions: ReadonlySet<number> = NO_VERSIONS;
     let lettered: number[] | undefined;
@@ -88,14 +102,29 @@ export class EveryVersionRun extends AccountRun {
         })(),
       );
     }
-    if (failures) await Promise.all(failures);
-
-    // Decided once (a baseline counted, a notice sent), then re-applied to the fresh watermark after a lost race.
-    let gap: GapOutcome | undefined;
-    let decided = false;
     // Ascending, as `settled` takes them: the deliveries are, but for a heal, which went last.
-    if (healed) byVersion(accepted);
-    const batch = { delivered: accepted, healed: healedVersions, lettered: lettered ?? NO_VERSION_LIST };
+    if (healAppended) byVersion(accepted);
+    const commit = (): Promise<void> =>
+      this.commitBatch(versions, { delivered: accepted, healed: healedVersions, lettered: lettered ?? NO_VERSION_LIST }).then(() => this.settleAll(deliveries, results));
+    return failures ? Promise.all(failures).then(commit) : commit();
+  }
+
+  /** Writes what the batch settled: one conditional write, none when nothing changed. */
+  private commitBatch(versions: readonly number[], batch: Settled): Promise<void> {
+    const next = settled(this.windowed(this.watermark, versions), batch, this.ctx.now());
+    // A gap to act on is rare: the loop that decides it once and re-plans after a lost race.
+    if (this.gapDue(next)) return this.commitLoop(versions, batch, false);
+    if (sameState(next, this.watermark)) return NOTHING_TO_WRITE;
+    this.watermark = next;
+    return this.flush().then((written) => (written ? undefined : this.reload().then(() => this.commitLoop(versions, batch, true))));
+  }
+
+  /**
+   * `commitBatch` with a gap time-out to decide (once: a baseline counted, a notice sent) and re-apply to the fresh
+   * watermark after a lost race; `decided` when the first plan had no gap to act on.
+   */
+  private async commitLoop(versions: readonly number[], batch: Settled, decided: boolean): Promise<void> {
+    let gap: GapOutcome | undefined;
     for (;;) {
       let next = settled(this.windowed(this.watermark, versions), batch, this.ctx.now());
       if (!decided) {
@@ -111,11 +140,15 @@ export class EveryVersionRun extends AccountRun {
       // The notice that would fold an overflowing `ahead` could not be stored: forget the highest deliveries rather
       // than grow past the bound (a copy of one of them is delivered again, and the destination refuses it).
       if (next.ahead.length > MAX_RANGES) next = patched(next, { ahead: next.ahead.slice(0, MAX_RANGES) });
-      if (sameState(next, this.watermark)) break;
+      if (sameState(next, this.watermark)) return;
       this.watermark = next;
-      if (await this.flush()) break;
+      if (await this.flush()) return;
       await this.reload();
     }
+  }
+
+  /** Once the batch is committed, its accepted records settle as the destination answered them. */
+  private settleAll(deliveries: readonly Delivery[], results: readonly DeliveryResult[]): void {
     for (let index = 0; index < deliveries.length; index += 1) {
       const { record, healed: isHealed } = deliveries[index] as Delivery;
       const result = results[index] as DeliveryResult;

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import type { AccountImage } from '../../shared/accounts/account';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
-import { ContractBreach, beforeBaseline, chainBroken, checkHeal, versionReused, withRecent } from '../../shared/ordering/contract';
+import { ContractBreach, beforeBaseline, chainBroken, checkHeal, versionReused, withRecent, withRecentAll } from '../../shared/ordering/contract';
+import fc from 'fast-check';
 import { MAX_RECENT_DELIVERIES } from '../../shared/ordering/limits';
 import { LIVE_EPOCH, type Epoch } from '../../shared/ordering/delivery-mode';
 import { canonical, changeDigest, healMissing, provesChange } from '../../shared/ordering/heal';
@@ -292,5 +293,36 @@ describe('withRecent', () => {
     const again = withRecent(full, history[3]!, false);
     expect(entries(again)).toEqual([...entries(full).filter((version) => version !== 4), 4]);
     expect(withRecent(full, history[MAX_RECENT_DELIVERIES]!, true)).toBe(full);
+  });
+});
+
+describe('withRecentAll', () => {
+  const history = accountHistory('ACC-R', 3 * MAX_RECENT_DELIVERIES);
+  const healedCopy = (record: ChangeRecord): ChangeRecord => ({ ...record, eventId: `healed:${record.accountId}#${record.version}` });
+
+  test('is withRecent applied record by record: any list, any ascending batch, heals by set or by event id', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 1, max: history.length }), { maxLength: MAX_RECENT_DELIVERIES + 2 }),
+        fc.uniqueArray(fc.integer({ min: 1, max: history.length }), { maxLength: MAX_RECENT_DELIVERIES + 3 }),
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 12, maxLength: 12 }),
+        (listed, delivered, marks) => {
+          const recent = listed.reduce<ReturnType<typeof withRecent>>((list, version) => withRecent(list, history[version - 1]!, false), []);
+          const batch = [...delivered].sort((a, b) => a - b).map((version, index) => (marks[index % marks.length] === 1 ? healedCopy(history[version - 1]!) : history[version - 1]!));
+          const healed = new Set(batch.filter((_record, index) => marks[index % marks.length] === 2).map((record) => record.version));
+          const expected = batch.reduce<ReturnType<typeof withRecent>>((list, record) => (healed.has(record.version) ? list : withRecent(list, record, false)), recent);
+          expect(withRecentAll(recent, batch, healed)).toEqual(expected);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  test('builds one new list for a batch that follows the list, and leaves the list it was given alone', () => {
+    const recent = history.slice(0, 5).reduce<ReturnType<typeof withRecent>>((list, record) => withRecent(list, record, false), []);
+    const before = [...recent];
+    const next = withRecentAll(recent, history.slice(5, 9), new Set());
+    expect(next.map((entry) => entry.version)).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(recent).toEqual(before);
   });
 });

@@ -46,6 +46,15 @@ describe('neverStarted', () => {
 });
 
 describe('settled', () => {
+  test('carries every field the batch does not settle, in the shape of every watermark (one literal, not a patch)', () => {
+    const filled = Object.fromEntries(Object.keys(emptyWatermark('A')).map((key, index) => [key, `value-${index}`]));
+    const before = { ...filled, version: 0, ahead: [], owed: [], heals: [], recent: [], newestCreatedAt: 0, gapSince: undefined, gapNotice: undefined } as unknown as Watermark;
+    const next = settled(before, batch([1, 2]), NOW);
+    const moved = ['version', 'ahead', 'owed', 'lastImage', 'lastKind', 'newestCreatedAt', 'heals', 'recent', 'gapSince', 'gapNotice'];
+    expect(Object.keys(next)).toEqual(Object.keys(emptyWatermark('A')));
+    for (const key of Object.keys(before) as (keyof Watermark)[]) if (!moved.includes(key)) expect(next[key], key).toBe(before[key]);
+  });
+
   test('versions delivered right above the watermark move it, with the image, kind and creation time of the last', () => {
     const next = settled(w(), batch([1, 2, 3]), NOW);
     expect(next).toMatchObject({ version: 3, ahead: [], owed: [], lastImage: v(3).newImage, lastKind: 'MODIFY' });
