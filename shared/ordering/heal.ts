@@ -56,7 +56,7 @@ const BOOKKEEPING = new Set(['version', 'updated_at', 'balance', 'status', 'last
  */
 export function provesChange(previous: AccountImage, image: AccountImage): boolean {
   if (image.version !== previous.version + 1) return false;
-  if (canonical(withoutBookkeeping(previous)) !== canonical(withoutBookkeeping(image))) return false;
+  if (!sameAttributes(previous, image, BOOKKEEPING)) return false;
   const change = image.last_change as { type?: unknown; amount?: unknown } | undefined;
   if (change === undefined) {
     return image.balance === previous.balance && image.status === previous.status && previous.last_change === undefined;
@@ -95,10 +95,22 @@ export function changeDigest(record: Pick<ChangeRecord, 'kind' | 'oldImage' | 'n
     .slice(0, 16);
 }
 
-function withoutBookkeeping(image: AccountImage): Record<string, unknown> {
-  const rest: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(image)) if (!BOOKKEEPING.has(key)) rest[key] = value;
-  return rest;
+/**
+ * True when `a` and `b` have the same attributes apart from the `ignored` ones, with equal values: exactly when their
+ * `canonical` texts without those attributes are equal, but without building the texts (a value that is not the
+ * same primitive or object in both is compared by its text).
+ */
+export function sameAttributes(a: Record<string, unknown>, b: Record<string, unknown>, ignored: ReadonlySet<string>): boolean {
+  let count = 0;
+  for (const key in a) {
+    const value = a[key];
+    if (!Object.hasOwn(a, key) || value === undefined || ignored.has(key)) continue;
+    const other = Object.hasOwn(b, key) ? b[key] : undefined;
+    if (other === undefined || (value !== other && canonical(value) !== canonical(other))) return false;
+    count += 1;
+  }
+  for (const key in b) if (Object.hasOwn(b, key) && b[key] !== undefined && !ignored.has(key)) count -= 1;
+  return count === 0;
 }
 
 /**
