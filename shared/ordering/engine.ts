@@ -4,6 +4,7 @@ import type { AccountRun, RunContext } from './account-run';
 import { accountState, type AccountState } from './account-state';
 import { forEachLimited } from '../async/limited';
 import { Coalescer } from './coalescer';
+import { turnClock } from '../async/turn-clock';
 import { LIVE_EPOCH, type Epoch, type InOrderCommit } from './delivery-mode';
 import { DeadLetterQueueUnavailableError, LedgerUnavailableError, PortContractError } from './errors';
 import { EveryVersionRun } from './every-version-run';
@@ -262,7 +263,7 @@ export class OrderingEngine {
       ledger,
       epoch: this.epoch,
       owner: this.owner,
-      now: this.clock,
+      now: turnClock(this.clock),
       claimTtlMs: this.claimTtlMs,
       maxGapAgeMs: this.maxGapAgeMs,
       deadline,
