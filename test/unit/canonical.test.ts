@@ -52,7 +52,7 @@ describe('canonical', () => {
       account_id: 'ACC-1', balance: 10, status: 'OPEN', version: 4, note: 'a "quoted" \\ back\nslash é',
       tags: new Set(['b', 'a']), list: [1, -0, 2.5e-7, 1e21, null, { z: 1, a: true }],
     };
-    const newImage = { account_id: 'ACC-1', balance: 15, status: 'OPEN', version: 5, last_change: { type: 'DEPOSIT', amount: 5 } };
+    const newImage = { account_id: 'ACC-1', balance: 15, status: 'OPEN', version: 5, last_change: { type: 'DEPOSIT' as const, amount: 5 } };
     expect(changeDigest({ kind: 'MODIFY', oldImage, newImage })).toBe('rQxNZSRV94o_e1Os');
   });
 });
