@@ -2,7 +2,8 @@ import { CreateQueueCommand, DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import type { LocalPlugin } from '../../local/plugins/local-plugin';
 import { startFaultProxy } from '../../local/standins/fault-proxy';
 import { sqsInternalError } from '../../local/standins/sqs-faults';
-import { FifoReader } from './fifo-reader';
+import { QueueReader } from '../../local/standins/queue-reader';
+import type { LedgerQueueMessage } from './runtime';
 
 /**
  * The ledger queue on fauxqs (FIFO, deduplication by id, as the stack creates it), read back by receiving it. The
@@ -18,7 +19,7 @@ export const ledgerQueueLocal: LocalPlugin = {
       }),
     );
     const queueUrl = QueueUrl as string;
-    const reader = new FifoReader(sqs, queueUrl);
+    const reader = new QueueReader<LedgerQueueMessage>(sqs, queueUrl);
     const proxy = await startFaultProxy(endpoints.fauxqs, sqsInternalError('SendMessageBatch', queueUrl));
     return {
       environment: { LEDGER_QUEUE_URL: queueUrl, AWS_ENDPOINT_URL_SQS: proxy.endpoint },

@@ -1,5 +1,6 @@
+import type { LedgerQueueMessage } from '../../destinations/ledger-queue/runtime';
 import { describe, expect, it } from 'vitest';
-import { FifoReader } from '../../destinations/ledger-queue/fifo-reader';
+import { QueueReader } from '../../local/standins/queue-reader';
 import { LEDGER_QUEUE_FORMAT, MAX_BATCH_BYTES, SqsFifoQueue } from '../../destinations/ledger-queue/runtime';
 import { Retrier } from '../../shared/retry/retrier';
 import { contractDeliveries } from '../support/destination-contract';
@@ -16,7 +17,7 @@ describe('ledger-queue adapter: SQS FIFO on fauxqs', () => {
     const state = clientFaultState();
     const retrier = new Retrier({ policy: { maxAttempts: 4, baseDelayMs: 0, maxDelayMs: 0 } });
     const adapter = new SqsFifoQueue({ client: faultySqs(sqs, state, transient), queueUrl, retrier });
-    return { adapter, state, retrier, reader: new FifoReader(sqs, queueUrl) };
+    return { adapter, state, retrier, reader: new QueueReader<LedgerQueueMessage>(sqs, queueUrl) };
   };
 
   it('groups by account and deduplicates by <account>#<version>: a resend inside the window is not a second message', async () => {

@@ -1,4 +1,5 @@
-import { FifoReader } from '../../destinations/ledger-queue/fifo-reader';
+import type { LedgerQueueMessage } from '../../destinations/ledger-queue/runtime';
+import { QueueReader } from '../../local/standins/queue-reader';
 import { ledgerQueueRuntime, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, SqsFifoQueue } from '../../destinations/ledger-queue/runtime';
 import { describeDestinationContract } from '../support/destination-contract';
 import { clientFaultState, contractFaults } from '../support/faulty-client';
@@ -13,7 +14,7 @@ describeDestinationContract(
     const sqs = fifo.sqs();
     const queueUrl = await fifo.createQueue();
     const state = clientFaultState();
-    const reader = new FifoReader(sqs, queueUrl);
+    const reader = new QueueReader<LedgerQueueMessage>(sqs, queueUrl);
     return {
       destination: new SqsFifoQueue({ client: faultySqs(sqs, state), queueUrl, retrier }),
       faults: contractFaults(state),

@@ -1,8 +1,9 @@
+import type { LedgerQueueMessage } from '../../destinations/ledger-queue/runtime';
 import { S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient, SQSServiceException } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FifoReader } from '../../destinations/ledger-queue/fifo-reader';
+import { QueueReader } from '../../local/standins/queue-reader';
 import { ledgerQueueLocal } from '../../destinations/ledger-queue/local';
 import { SqsFifoQueue } from '../../destinations/ledger-queue/runtime';
 import { parsePipelineConfig } from '../../infra/config/load-config';
@@ -110,7 +111,7 @@ describe('ledger-queue locally: failCalls through a fault proxy in front of faux
 
     standIn.failCalls?.(0, 1);
     // Read as the ledger service would (the earlier tests' raw messages are not ledger messages: left out).
-    const received = (await new FifoReader(direct, queueUrl).drain()).filter(({ body }) => typeof body.accountId === 'string');
+    const received = (await new QueueReader<LedgerQueueMessage>(direct, queueUrl).drain()).filter(({ body }) => typeof body.accountId === 'string');
     expect(received.map(({ body }) => `${body.accountId}#${body.version}`).sort()).toEqual(
       deliveries.map(({ record }) => `${record.accountId}#${record.version}`).sort(),
     );

@@ -1,3 +1,4 @@
+import type { LedgerQueueMessage } from '../../destinations/ledger-queue/runtime';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import { promisify } from 'node:util';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ledgerQueue } from '../../destinations/ledger-queue';
-import { FifoReader } from '../../destinations/ledger-queue/fifo-reader';
+import { QueueReader } from '../../local/standins/queue-reader';
 import { ledgerQueueRuntime, type LedgerQueueSettings } from '../../destinations/ledger-queue/runtime';
 import { toLambdaKinesisEvent } from '../../local/lambda-event';
 import { LocalStateError, localStateOf, readLocalState, writeLocalState, type LocalState } from '../../local/pipeline/local-state';
@@ -184,7 +185,7 @@ describe('fanout on a local pipeline with a plug-in destination (ledger-queue)',
   });
 
   it("redrive drains the plug-in's dead-letter queue through its own handler: a failed version, and a gap skipped with a reason", { timeout: 120_000 }, async () => {
-    const reader = new FifoReader(run.env.sqs, queueUrl);
+    const reader = new QueueReader<LedgerQueueMessage>(run.env.sqs, queueUrl);
     await reader.drain();
     const before = reader.received.length;
     const table = run.env.resources.accountsTable;
