@@ -15,6 +15,8 @@ export interface LedgerQueueOptions {
   readonly queueKeyArn?: string;
   /** Receives before a message moves to the queue's own dead-letter queue (the ledger service's poison pills). @default 5 */
   readonly maxReceiveCount?: number;
+  /** The queue's MaximumMessageSize (an older queue's may be 262144); a bigger message is dead-lettered unsent. @default 1048576 */
+  readonly maxMessageBytes?: number;
 }
 
 /**
@@ -29,7 +31,7 @@ export class LedgerQueue extends Construct implements PluginTarget {
   readonly owned: boolean;
   readonly environment: Readonly<Record<string, string>>;
 
-  constructor(scope: Construct, id: string, { queueArn, queueKeyArn, maxReceiveCount = 5 }: LedgerQueueOptions = {}) {
+  constructor(scope: Construct, id: string, { queueArn, queueKeyArn, maxReceiveCount = 5, maxMessageBytes = MAX_BATCH_BYTES }: LedgerQueueOptions = {}) {
     super(scope, id);
     this.owned = queueArn === undefined;
     if (queueArn !== undefined) {
@@ -43,11 +45,11 @@ export class LedgerQueue extends Construct implements PluginTarget {
         contentBasedDeduplication: false,
         deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
         fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
-        maxMessageSizeBytes: MAX_BATCH_BYTES,
+        maxMessageSizeBytes: maxMessageBytes,
         deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
       });
     }
-    this.environment = { LEDGER_QUEUE_URL: this.queue.queueUrl };
+    this.environment = { LEDGER_QUEUE_URL: this.queue.queueUrl, LEDGER_QUEUE_MAX_MESSAGE_BYTES: String(maxMessageBytes) };
   }
 
   /** `sqs:SendMessage` on this queue (and its key) only. */
@@ -73,6 +75,6 @@ export const ledgerQueueInfra: InfraPlugin<LedgerQueueOptions, 'ledger-queue'> =
   handler: 'destinations/ledger-queue/handler.ts',
   sweeper: 'destinations/ledger-queue/sweeper.ts',
   parseOptions: (raw, path) =>
-    parsePluginOptions<LedgerQueueOptions>(raw, path, { queueArn: option.arn.sqsFifoQueue, queueKeyArn: option.arn.kmsKey, maxReceiveCount: option.int(1, 1_000) }),
+    parsePluginOptions<LedgerQueueOptions>(raw, path, { queueArn: option.arn.sqsFifoQueue, queueKeyArn: option.arn.kmsKey, maxReceiveCount: option.int(1, 1_000), maxMessageBytes: option.int(1_024, MAX_BATCH_BYTES) }),
   createTarget: (scope, id, { options }) => new LedgerQueue(scope, id, options),
 };

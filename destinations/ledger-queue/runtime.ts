@@ -6,9 +6,9 @@ import type { RuntimePlugin } from '../../shared/destination-plugin/runtime-plug
 import type { DeliverOptions, Delivery, Destination } from '../../shared/ordering/ports';
 import type { Retrier } from '../../shared/retry/retrier';
 
-/** SendMessageBatch limits: 10 entries, and 256 KiB of message bodies per call (and per message). */
+/** SendMessageBatch limits: 10 entries, and 1 MiB of message bodies per call and per message (256 KiB until 2025). */
 export const MAX_BATCH_ENTRIES = 10;
-export const MAX_BATCH_BYTES = 256 * 1024;
+export const MAX_BATCH_BYTES = 1024 * 1024;
 /** Entry error codes a later attempt can get past; any other code with `SenderFault` is a refusal of the message. */
 const RETRYABLE_ENTRY_ERRORS = new Set(['ThrottlingException', 'RequestThrottled', 'KmsThrottled', 'KMS.ThrottlingException', 'InternalError', 'ServiceUnavailable']);
 /** Marks the body format, so the ledger service can tell versions of it apart. */
@@ -34,7 +34,7 @@ export type LedgerQueueMessage = ReturnType<typeof toLedgerQueueMessage>;
 export class SqsFifoQueue implements Destination {
   readonly name = 'ledger-queue';
   readonly mode = 'in-order';
-  /** `maxMessageBytes`: the queue's MaximumMessageSize; a bigger body is refused unsent. @default 262144 */
+  /** `maxMessageBytes`: the queue's MaximumMessageSize; a bigger body is refused unsent. @default 1048576 */
   constructor(private readonly options: { client: SQSClient; queueUrl: string; retrier: Retrier; maxMessageBytes?: number }) {}
 
   deliver(deliveries: readonly Delivery[], options: DeliverOptions = {}) {

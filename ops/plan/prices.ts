@@ -109,9 +109,9 @@ export const LIMITS = {
   /** us-east-1 default, adjustable; checked in the EventBridge quotas page on CHECKED. */
   eventBridgePutEventsPerSecond: { value: 10_000, source: 'https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html' },
   lambdaAccountConcurrency: { value: 1_000, source: 'https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html' },
-  /** SendMessageBatch: at most 10 messages per call, and 256 KiB of bodies in all. */
+  /** SendMessageBatch: at most 10 messages per call, and 1 MiB of bodies in all (256 KiB until August 2025). */
   sqsBatchEntries: { value: 10, source: SQS_QUOTAS },
-  sqsBatchBytes: { value: 262_144, source: SQS_QUOTAS },
+  sqsBatchBytes: { value: 1_048_576, source: SQS_QUOTAS },
   /** High-throughput FIFO, us-east-1: API requests per second per action (a batch call is one), not messages. */
   sqsFifoHighThroughputRequestsPerSecond: { value: 70_000, source: SQS_QUOTAS },
 } as const;

@@ -6,7 +6,7 @@ import { classifyError, describeError } from '../retry/classify-error';
 import { NOT_SENT_DEADLINE } from '../retry/deadline';
 import type { ItemAnswer } from '../retry/retrier';
 
-/** A batch API's limits per call: SQS `SendMessageBatch` and EventBridge `PutEvents` take 10 entries and 256 KiB. */
+/** A batch API's limits per call: 10 entries, and 1 MiB for SQS `SendMessageBatch`, 256 KB for EventBridge `PutEvents`. */
 export interface BatchLimits {
   readonly maxEntries: number;
   /** Bytes per call, so also per entry: a bigger entry is refused (`reject`) without a request. */

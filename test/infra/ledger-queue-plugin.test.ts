@@ -42,7 +42,7 @@ describe('OrderedFanout with the ledger-queue plug-in (SQS FIFO)', () => {
       ContentBasedDeduplication: false,
       DeduplicationScope: 'messageGroup',
       FifoThroughputLimit: 'perMessageGroupId',
-      MaximumMessageSize: 262_144,
+      MaximumMessageSize: 1_048_576,
       KmsMasterKeyId: Match.anyValue(),
       RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
     });
@@ -51,7 +51,7 @@ describe('OrderedFanout with the ledger-queue plug-in (SQS FIFO)', () => {
 
   it('tells the function its queue, and lets its role send to it and nothing else of it', () => {
     t.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ LEDGER_QUEUE_URL: Match.anyValue(), LEDGER_EPOCH: 'live' }) },
+      Environment: { Variables: Match.objectLike({ LEDGER_QUEUE_URL: Match.anyValue(), LEDGER_QUEUE_MAX_MESSAGE_BYTES: '1048576', LEDGER_EPOCH: 'live' }) },
     });
     const policies = JSON.stringify(t.findResources('AWS::IAM::Policy'));
     expect(policies).toContain('sqs:SendMessage');
@@ -73,6 +73,15 @@ describe('OrderedFanout with the ledger-queue plug-in (SQS FIFO)', () => {
     const { template } = build({ destinations: {}, plugins: [pluginDestination(ledgerQueue.infra, { queueArn: arn })] });
     expect(count(template, 'AWS::SQS::Queue')).toBe(1); // the consumer's own dead-letter queue only
     expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toContain(arn);
+  });
+
+  it("tells the function an imported queue's smaller MaximumMessageSize, so a bigger message is dead-lettered unsent", () => {
+    const arn = 'arn:aws:sqs:eu-west-1:210987654321:ledger.fifo';
+    const { template } = build({ destinations: {}, plugins: [pluginDestination(ledgerQueue.infra, { queueArn: arn, maxMessageBytes: 262_144 })] });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ LEDGER_QUEUE_MAX_MESSAGE_BYTES: '262144' }) },
+    });
+    expect(() => ledgerQueue.infra.parseOptions?.({ maxMessageBytes: 2_000_000 }, 'plugins.ledger-queue.options')).toThrow(/maxMessageBytes/);
   });
 
   it('refuses a plug-in named like a built-in, or bad settings, naming the field', () => {

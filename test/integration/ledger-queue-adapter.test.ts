@@ -11,12 +11,12 @@ import { useFauxqsFifo } from '../support/fauxqs-fifo';
 describe('ledger-queue adapter: SQS FIFO on fauxqs', () => {
   const fifo = useFauxqsFifo('adapter');
 
-  const queue = async (transient?: Map<string, number>) => {
+  const queue = async (transient?: Map<string, number>, maxMessageBytes?: number) => {
     const sqs = fifo.sqs();
     const queueUrl = await fifo.createQueue();
     const state = clientFaultState();
     const retrier = new Retrier({ policy: { maxAttempts: 4, baseDelayMs: 0, maxDelayMs: 0 } });
-    const adapter = new SqsFifoQueue({ client: faultySqs(sqs, state, transient), queueUrl, retrier });
+    const adapter = new SqsFifoQueue({ client: faultySqs(sqs, state, transient), queueUrl, retrier, maxMessageBytes });
     return { adapter, state, retrier, reader: new QueueReader<LedgerQueueMessage>(sqs, queueUrl) };
   };
 
@@ -34,14 +34,26 @@ describe('ledger-queue adapter: SQS FIFO on fauxqs', () => {
     }
   });
 
-  it('splits a wave by the 256 KiB per call as well as by 10 entries', async () => {
+  it('splits a wave by the 1 MiB per call as well as by 10 entries', async () => {
     const { adapter, state, reader } = await queue();
-    // 12 accounts of ~60 KiB each: four fit in a call by bytes, ten by count.
-    const deliveries = contractDeliveries(12, 1, { padBytes: 60 * 1024 });
+    // 12 accounts of ~240 KiB each: four fit in a call by bytes, ten by count.
+    const deliveries = contractDeliveries(12, 1, { padBytes: 240 * 1024 });
     const results = await adapter.deliver(deliveries);
     expect(results.every((result) => result.status === 'delivered')).toBe(true);
-    expect(Math.max(...state.entriesPerCall)).toBeLessThanOrEqual(Math.floor(MAX_BATCH_BYTES / (60 * 1024)));
+    expect(Math.max(...state.entriesPerCall)).toBeLessThanOrEqual(Math.floor(MAX_BATCH_BYTES / (240 * 1024)));
     expect(await reader.drain()).toHaveLength(12);
+  });
+
+  it("sends an item of DynamoDB's 400 KB, and refuses it unsent when the queue's maximum is the old 256 KiB", async () => {
+    const [big] = contractDeliveries(1, 1, { padBytes: 400 * 1024 });
+    const { adapter, state, reader } = await queue();
+    expect((await adapter.deliver([big!]))[0]?.status).toBe('delivered');
+    expect(await reader.drain()).toHaveLength(1);
+    const old = await queue(undefined, 256 * 1024);
+    const [refused] = await old.adapter.deliver([big!]);
+    expect(refused).toMatchObject({ status: 'failed', reason: 'REJECTED' });
+    expect(old.state.entriesPerCall).toEqual([]);
+    expect(state.entriesPerCall).toEqual([1]);
   });
 
   it('retries an entry that failed as an internal error, and keeps its account in order behind it', async () => {

@@ -4,8 +4,8 @@ import { applyCallFaults, type ClientFaultState } from './faulty-client';
 
 /**
  * fauxqs 1.9 between the adapter and the contract's faults. fauxqs keeps FIFO order per group, deduplicates by
- * MessageDeduplicationId and enforces 10 entries per batch, but takes up to 1 MiB per call: AWS's 256 KiB per
- * SendMessageBatch (the queue's MaximumMessageSize as the stack sets it) is enforced here, as AWS answers it.
+ * MessageDeduplicationId and enforces 10 entries per batch; SQS's 1 MiB of bodies per SendMessageBatch is enforced
+ * here too, as AWS answers it, so a test of the limit does not depend on the emulator's own.
  */
 export function faultySqs(real: SQSClient, state: ClientFaultState, transient: Map<string, number> = new Map()): SQSClient {
   const send = async (command: SendMessageBatchCommand, options?: { abortSignal?: AbortSignal }): Promise<SendMessageBatchCommandOutput> => {

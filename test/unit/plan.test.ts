@@ -145,14 +145,18 @@ describe('fanout plan: a plug-in that ships with the package (ledger-queue)', ()
     expect(formatPlan(result).join('\n')).toContain('ledger-queue (in-order): concurrency 5');
   });
 
-  it('puts fewer messages in a call when they are big (256 KiB a call) and bills each 64 KB of a call', async () => {
+  it('puts fewer messages in a call when they are big (1 MiB a call) and bills each 64 KB of a call', async () => {
     // 100 KB items take 20 shards at 100 writes/s: 5 records/s per lane, 25 per 5 s batch.
     const result = await plan({ writesPerSecond: 100, accounts: 1_000_000, itemBytes: 100_000, destinations: ['ledger-queue'], batchSeconds: 5 });
     const [queue] = result.destinations;
     expect(queue?.effectiveBatch).toBeCloseTo(25, 6);
-    // 100,300 B messages: two per call (200,600 B), four 64 KB chunks each.
-    expect(queue?.requests.perSecond).toBeCloseTo(50, 6);
-    expect(queue?.requests.lines[0]?.quantity).toBeCloseTo(50 * SECONDS_PER_MONTH * 4, 0);
+    // 100,300 B messages: ten per call (1,003,000 B), sixteen 64 KB chunks each.
+    expect(queue?.requests.perSecond).toBeCloseTo(10, 6);
+    expect(queue?.requests.lines[0]?.quantity).toBeCloseTo(10 * SECONDS_PER_MONTH * 16, 0);
+    // 300,300 B messages: three per call (900,900 B), fourteen chunks each.
+    const bigger = await plan({ writesPerSecond: 30, accounts: 1_000_000, itemBytes: 300_000, destinations: ['ledger-queue'], batchSeconds: 5 });
+    expect(bigger.destinations[0]?.requests.perSecond).toBeCloseTo(10, 6);
+    expect(bigger.destinations[0]?.requests.lines[0]?.quantity).toBeCloseTo(10 * SECONDS_PER_MONTH * 14, 0);
   });
 
   it('uses the plug-in\'s settings from the configuration, and plans the configuration\'s destinations by default', async () => {
