@@ -5,12 +5,15 @@ import type { LocalPluginContext } from '../../local/plugins/local-plugin';
 import { droppedSet } from '../../local/pipeline/operator';
 import { runPipeline, type PipelineRun } from '../../local/pipeline/run-pipeline';
 import { parseFault, type Fault } from '../../local/pipeline/faults';
+import { BUILT_IN_DESTINATIONS, faultCatalog } from '../../local/plugins/local-destinations';
+import { parseDestinationFaults } from '../../local/standins/fault-spec';
 import { expectOperatedClean } from '../support/operated-clean';
 
 /**
- * A short seeded fault run with a plug-in (ledger-queue: in-order, SQS FIFO): crashes and permanent gaps. The operator
- * must treat the plug-in by its mode, as it treats fraud: skip each dropped gap with the reason, redrive its letters,
- * and the run must verify clean, ledger-queue in order.
+ * A short seeded fault run with a plug-in (ledger-queue: in-order, SQS FIFO): crashes, permanent gaps and SQS's faults
+ * (`--destination-faults`, declared by the plug-in's local half). The operator must treat the plug-in by its mode, as
+ * it treats fraud: skip each dropped gap with the reason, redrive its letters, and the run must verify clean,
+ * ledger-queue in order.
  */
 const RUN = {
   accounts: 6,
@@ -25,6 +28,10 @@ const RUN = {
   crashRate: 0.05,
   permanentGapRate: 0.05,
   plugins: [ledgerQueue],
+  destinationFaults: parseDestinationFaults(
+    'ledger-queue:throttle:0.05,ledger-queue:500:0.05,ledger-queue:partial:0.05,ledger-queue:slow:0.02@15000',
+    faultCatalog([...BUILT_IN_DESTINATIONS, ledgerQueue as (typeof BUILT_IN_DESTINATIONS)[number]]),
+  ),
 } as const;
 
 describe('npm start with faults and a plug-in destination (ledger-queue)', () => {
@@ -40,6 +47,9 @@ describe('npm start with faults and a plug-in destination (ledger-queue)', () =>
     const { report, accepted } = run;
     const { text, faults, operator } = expectOperatedClean(report);
     expect(Object.keys(faults.crashes), text).toContain('ledger-queue');
+    expect(text).toMatch(/ledger-queue partial 5%: SendMessageBatch entries failing InternalError/);
+    // The stand-in counted what it injected (the seeded run sends tens of calls: some are hit at these rates).
+    expect(text).toMatch(/injected, as the stand-ins counted them: .*ledger-queue (?!none)\w+ \d+/);
 
     expect(report.details.destinations['ledger-queue'], text).toMatchObject({ ok: true, mode: 'in-order' });
     expect(report.destinations['ledger-queue'], text).toMatchObject({ missing: 0, orderViolations: 0, parked: 0, deadLettered: 0 });
@@ -84,10 +94,10 @@ describe('npm start with faults and a plug-in destination (ledger-queue)', () =>
       },
     };
     await expect(
-      runPipeline({ ...RUN, plugins: [cannotFail], crashRate: 0, permanentGapRate: 0, changes: 0, accounts: 2, faults: [fault], dynamodbEndpoint: inject('dynamodbEndpoint') }),
+      runPipeline({ ...RUN, destinationFaults: undefined, plugins: [cannotFail], crashRate: 0, permanentGapRate: 0, changes: 0, accounts: 2, faults: [fault], dynamodbEndpoint: inject('dynamodbEndpoint') }),
     ).rejects.toThrow(/--fail: the local stand-in of ledger-queue cannot fail its calls/);
     await expect(
-      runPipeline({ ...RUN, crashRate: 0, permanentGapRate: 0, changes: 0, accounts: 2, faults: [parseFault('nowhere:0.5')], dynamodbEndpoint: inject('dynamodbEndpoint') }),
+      runPipeline({ ...RUN, destinationFaults: undefined, crashRate: 0, permanentGapRate: 0, changes: 0, accounts: 2, faults: [parseFault('nowhere:0.5')], dynamodbEndpoint: inject('dynamodbEndpoint') }),
     ).rejects.toThrow(/--fail: this run has no destination "nowhere"/);
   });
 });

@@ -70,8 +70,8 @@ describe('npm start with some of the destinations (--destinations audit,ledger-q
     );
     const withQueue = parseDestinationList('audit,ledger-queue');
     await expect(
-      runPipeline({ ...options, destinations: withQueue, destinationFaults: { rules: [{ destination: 'ledger-queue', fault: '500', rate: 0.1 }] } }),
-    ).rejects.toThrow(/--destination-faults: ledger-queue has no fault profiles for its local stand-in \(only audit have\)/);
+      runPipeline({ ...options, destinations: withQueue, destinationFaults: { rules: [{ destination: 'ledger-queue', fault: '429', rate: 0.1 }] } }),
+    ).rejects.toThrow(/--destination-faults: ledger-queue has no fault "429" \(500, throttle, partial, slow\)/);
   });
 
   // The operator works through fanout, which takes a run with any set of destinations: a subset is operated by mode.

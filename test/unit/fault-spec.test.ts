@@ -38,14 +38,23 @@ describe('parseDestinationFaults', () => {
   });
 
   it('takes the run\'s destinations: all is their faults only, and a destination without profiles is refused with why', () => {
-    const run = faultCatalog([BUILT_IN_DESTINATIONS[0]!, ledgerQueue as (typeof BUILT_IN_DESTINATIONS)[number]]);
+    // A plug-in whose local half declares no faults.
+    const webhook = { name: 'webhook', local: { start: ledgerQueue.local!.start } };
+    const run = faultCatalog([BUILT_IN_DESTINATIONS[0]!, webhook]);
     expect(new Set(parseDestinationFaults('all', run).rules.map((rule) => rule.destination))).toEqual(new Set(['audit']));
     expect(() => parseDestinationFaults('search:429:0.1', run)).toThrow(/names an unknown destination "search" \(audit\)/);
-    expect(() => parseDestinationFaults('ledger-queue:500:0.1', run)).toThrow(
-      /names ledger-queue, whose local stand-in has no fault profiles \(only audit have\); fault it with --fail, --crash-rate or --permanent-gap-rate/,
+    expect(() => parseDestinationFaults('webhook:500:0.1', run)).toThrow(
+      /names webhook, whose local stand-in has no fault profiles \(only audit have\); fault it with --fail, --crash-rate or --permanent-gap-rate/,
     );
-    const noProfiles = faultCatalog([ledgerQueue as (typeof BUILT_IN_DESTINATIONS)[number]]);
-    expect(() => parseDestinationFaults('all', noProfiles)).toThrow(/all: no destination of the run has fault profiles \(ledger-queue\)/);
+    expect(() => parseDestinationFaults('all', faultCatalog([webhook]))).toThrow(/all: no destination of the run has fault profiles \(webhook\)/);
+    // The fourth built-in declares SQS's faults through the same interface.
+    const withQueue = faultCatalog([BUILT_IN_DESTINATIONS[0]!, ledgerQueue as (typeof BUILT_IN_DESTINATIONS)[number]]);
+    expect(parseDestinationFaults('all', withQueue).rules.filter((rule) => rule.destination === 'ledger-queue').map((rule) => rule.fault)).toEqual([
+      'throttle',
+      '500',
+      'partial',
+      'slow',
+    ]);
   });
 
   it('lets a later item replace an earlier one for the same destination and fault, keeping the first position', () => {
