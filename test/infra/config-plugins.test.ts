@@ -78,7 +78,7 @@ describe('the configuration file: a plug-in\'s options, checked by its parseOpti
 
   it.each([
     [{ maxRecieveCount: 3 }, 'plugins.ledger-queue.options.maxRecieveCount', 'unknown setting; did you mean maxReceiveCount?'],
-    [{ colour: 'blue' }, 'plugins.ledger-queue.options.colour', 'unknown setting; expected one of queueArn, queueKeyArn, maxReceiveCount'],
+    [{ colour: 'blue' }, 'plugins.ledger-queue.options.colour', 'unknown setting; expected one of queueArn, queueKeyArn, maxReceiveCount, maxMessageBytes'],
     [{ maxReceiveCount: 0 }, 'plugins.ledger-queue.options.maxReceiveCount', 'must be an integer between 1 and 1000, got 0'],
     [{ maxReceiveCount: '3' }, 'plugins.ledger-queue.options.maxReceiveCount', 'must be an integer between 1 and 1000, got "3"'],
     [

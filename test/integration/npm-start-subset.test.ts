@@ -102,6 +102,6 @@ describe('npm start with some of the destinations (--destinations audit,ledger-q
     ).catch((error: { code: number; stderr: string }) => error);
     expect(refused).toMatchObject({ code: 1 });
     expect((refused as { stderr: string }).stderr).toContain(`option '--destination-faults <spec>' argument 'all,search:429:0.1' is invalid`);
-    expect((refused as { stderr: string }).stderr).toContain('names an unknown destination "search" (audit)');
+    expect((refused as { stderr: string }).stderr).toContain('names an unknown destination "search" (audit, ledger-queue)');
   });
 });
