@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import type { AccountImage } from '../accounts/account';
 import type { ChangeRecord } from '../change-record/change-record';
+import { sortFew } from './sort-few';
 
 /**
  * Rebuilds a missing change from its neighbours, but only when the chain of images proves it.
@@ -151,7 +152,7 @@ export function canonical(value: unknown): string {
   }
   if (value instanceof Set) return canonical([...value].sort());
   const object = value as Record<string, unknown>;
-  const keys = inCodeUnitOrder(Object.keys(object));
+  const keys = sortFew(Object.keys(object));
   let text = '{';
   for (let index = 0; index < keys.length; index += 1) {
     const key = keys[index] as string;
@@ -170,19 +171,4 @@ function quoted(text: string): string {
     if (code < 0x20 || code > 0x7e || code === 0x22 || code === 0x5c) return JSON.stringify(text);
   }
   return `"${text}"`;
-}
-
-/** `keys.sort()` (UTF-16 code unit order), by insertion for the few keys of an image's map. */
-function inCodeUnitOrder(keys: string[]): string[] {
-  if (keys.length > 16) return keys.sort();
-  for (let index = 1; index < keys.length; index += 1) {
-    const key = keys[index] as string;
-    let at = index - 1;
-    while (at >= 0 && (keys[at] as string) > key) {
-      keys[at + 1] = keys[at] as string;
-      at -= 1;
-    }
-    keys[at + 1] = key;
-  }
-  return keys;
 }

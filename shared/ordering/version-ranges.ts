@@ -1,3 +1,5 @@
+import { sortFew } from './sort-few';
+
 /**
  * A set of versions as sorted, disjoint, non-adjacent inclusive ranges: `[[2, 9], [12, 12]]` is {2..9, 12}.
  *
@@ -194,24 +196,10 @@ export function sameVersions(a: VersionRanges, b: VersionRanges): boolean {
   return true;
 }
 
-/**
- * The versions in ascending order, in a new array. An account's share of a batch is one to a few versions: insertion
- * sort allocates nothing beyond the array, where `Array.prototype.sort` with a comparator allocated more than the rest
- * of a typical account run's sorting (see the README, *Where the time goes*).
- */
+/** The versions in ascending order, in a new array (`sortFew`: an account's share of a batch is a few versions). */
 export function ascendingVersions(versions: Iterable<number>): number[] {
   const sorted: number[] = [];
   // for-of rather than Array.from: optimized, it allocates no iterator results.
   for (const version of versions) sorted.push(version);
-  if (sorted.length > 16) return sorted.sort((a, b) => a - b);
-  for (let index = 1; index < sorted.length; index += 1) {
-    const version = sorted[index] as number;
-    let at = index - 1;
-    while (at >= 0 && (sorted[at] as number) > version) {
-      sorted[at + 1] = sorted[at] as number;
-      at -= 1;
-    }
-    sorted[at + 1] = version;
-  }
-  return sorted;
+  return sortFew(sorted);
 }
