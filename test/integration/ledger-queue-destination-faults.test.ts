@@ -1,58 +1,35 @@
-import { S3Client } from '@aws-sdk/client-s3';
-import { SendMessageBatchCommand, SQSClient, SQSServiceException } from '@aws-sdk/client-sqs';
-import { startFauxqs } from 'fauxqs';
+import { SendMessageBatchCommand, type SQSClient, SQSServiceException } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerQueueLocal } from '../../destinations/ledger-queue/local';
 import { SqsFifoQueue, type LedgerQueueMessage } from '../../destinations/ledger-queue/runtime';
-import { parsePipelineConfig } from '../../infra/config/load-config';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators/dynamodb-local';
 import type { LocalStandIn } from '../../local/plugins/local-plugin';
 import { parseDestinationFaults, type FaultRule } from '../../local/standins/fault-spec';
 import { QueueReader } from '../../local/standins/queue-reader';
-import type { S3CreateOnlyProxy } from '../../local/standins/s3-create-only-proxy';
-import { DESTINATION_CLIENT_DEFAULTS } from '../../shared/consumer/clients';
 import { classifyError } from '../../shared/retry/classify-error';
 import { Retrier } from '../../shared/retry/retrier';
 import { contractDeliveries } from '../support/destination-contract';
+import { startLedgerQueueLocal, type LedgerQueueLocal } from '../support/ledger-queue-local';
 
 /**
  * `npm start -- --destination-faults ledger-queue:<fault>:<rate>`: the ledger-queue stand-in's SQS fault proxy in front
  * of fauxqs, driven by the plug-in's declared faults, checked with the real SDK client and the real adapter.
  */
 describe('ledger-queue locally: --destination-faults through the SQS fault proxy', () => {
-  const aws = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
-  let fauxqs: Awaited<ReturnType<typeof startFauxqs>>;
-  let direct: SQSClient;
+  let local: LedgerQueueLocal;
   let standIn: LocalStandIn;
   let viaProxy: SQSClient;
   let queueUrl: string;
   let reader: QueueReader<LedgerQueueMessage>;
 
   beforeAll(async () => {
-    fauxqs = await startFauxqs({ port: 0, logger: false });
-    const endpoint = `http://127.0.0.1:${fauxqs.port}`;
-    direct = new SQSClient({ ...aws, endpoint });
-    standIn = await ledgerQueueLocal.start({
-      sqs: direct,
-      s3: new S3Client({ ...aws, endpoint }),
-      s3Proxy: {} as S3CreateOnlyProxy,
-      endpoints: { fauxqs: endpoint, s3: endpoint },
-      suffix: '-destination-faults',
-      settings: parsePipelineConfig({}, 'defaults').destinations.audit,
-    });
-    queueUrl = standIn.environment.LEDGER_QUEUE_URL as string;
-    reader = new QueueReader<LedgerQueueMessage>(direct, queueUrl);
-    viaProxy = new SQSClient({ ...aws, ...DESTINATION_CLIENT_DEFAULTS, endpoint: standIn.environment.AWS_ENDPOINT_URL_SQS as string });
+    local = await startLedgerQueueLocal('-destination-faults');
+    ({ standIn, viaProxy, queueUrl } = local);
+    reader = new QueueReader<LedgerQueueMessage>(local.direct, queueUrl);
   });
 
   afterEach(() => standIn.injectFaults?.([], 1));
 
-  afterAll(async () => {
-    viaProxy?.destroy();
-    await standIn?.stop();
-    direct?.destroy();
-    await fauxqs?.stop();
-  });
+  afterAll(() => local?.stop());
 
   /** What the stand-in injected since `since` (its counters only grow). */
   const injectedSince = (since: Readonly<Record<string, number>>): Record<string, number> =>

@@ -1,19 +1,13 @@
 import type { LedgerQueueMessage } from '../../destinations/ledger-queue/runtime';
-import { S3Client } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient, SQSServiceException } from '@aws-sdk/client-sqs';
-import { startFauxqs } from 'fauxqs';
+import { CreateQueueCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient, SQSServiceException } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueueReader } from '../../local/standins/queue-reader';
-import { ledgerQueueLocal } from '../../destinations/ledger-queue/local';
 import { SqsFifoQueue } from '../../destinations/ledger-queue/runtime';
-import { parsePipelineConfig } from '../../infra/config/load-config';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators/dynamodb-local';
 import type { LocalStandIn } from '../../local/plugins/local-plugin';
-import type { S3CreateOnlyProxy } from '../../local/standins/s3-create-only-proxy';
-import { DESTINATION_CLIENT_DEFAULTS } from '../../shared/consumer/clients';
 import { classifyError } from '../../shared/retry/classify-error';
 import { Retrier } from '../../shared/retry/retrier';
 import { contractDeliveries } from '../support/destination-contract';
+import { startLedgerQueueLocal, type LedgerQueueLocal } from '../support/ledger-queue-local';
 
 /**
  * `npm start -- --fail ledger-queue:<rate>`: the ledger-queue stand-in puts a fault proxy in front of fauxqs SQS for
@@ -21,45 +15,25 @@ import { contractDeliveries } from '../support/destination-contract';
  * error. Checked with the real SDK client (its query-compatible JSON error parsing) and the real adapter.
  */
 describe('ledger-queue locally: failCalls through a fault proxy in front of fauxqs SQS', () => {
-  const aws = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
-  let fauxqs: Awaited<ReturnType<typeof startFauxqs>>;
+  let local: LedgerQueueLocal;
   let direct: SQSClient;
   let standIn: LocalStandIn;
   let viaProxy: SQSClient;
   let queueUrl: string;
 
   beforeAll(async () => {
-    fauxqs = await startFauxqs({ port: 0, logger: false });
-    const endpoint = `http://127.0.0.1:${fauxqs.port}`;
-    direct = new SQSClient({ ...aws, endpoint });
-    const settings = parsePipelineConfig({}, 'defaults').destinations.audit;
-    // The stand-in uses SQS only: S3 is there because every local half gets it.
-    standIn = await ledgerQueueLocal.start({
-      sqs: direct,
-      s3: new S3Client({ ...aws, endpoint }),
-      s3Proxy: {} as S3CreateOnlyProxy,
-      endpoints: { fauxqs: endpoint, s3: endpoint },
-      suffix: '-fail-calls',
-      settings,
-    });
-    queueUrl = standIn.environment.LEDGER_QUEUE_URL as string;
-    // What the function's SQS clients get: the stand-in's endpoint, one attempt per call (the adapter retries).
-    viaProxy = new SQSClient({ ...aws, ...DESTINATION_CLIENT_DEFAULTS, endpoint: standIn.environment.AWS_ENDPOINT_URL_SQS as string });
+    local = await startLedgerQueueLocal('-fail-calls');
+    ({ direct, standIn, viaProxy, queueUrl } = local);
   });
 
-  afterAll(async () => {
-    viaProxy?.destroy();
-    await standIn?.stop();
-    direct?.destroy();
-    await fauxqs?.stop();
-  });
+  afterAll(() => local?.stop());
 
   const batch = (url: string, id: string) =>
     new SendMessageBatchCommand({ QueueUrl: url, Entries: [{ Id: '0', MessageBody: '{}', MessageGroupId: id, MessageDeduplicationId: id }] });
 
   it("puts the function's SQS endpoint on the proxy, and passes everything through while no fault is on", async () => {
     expect(standIn.environment.AWS_ENDPOINT_URL_SQS).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(standIn.environment.AWS_ENDPOINT_URL_SQS).not.toBe(`http://127.0.0.1:${fauxqs.port}`);
+    expect(standIn.environment.AWS_ENDPOINT_URL_SQS).not.toBe(local.fauxqsEndpoint);
     const answer = await viaProxy.send(batch(queueUrl, 'through'));
     expect(answer.Successful).toHaveLength(1);
   });
