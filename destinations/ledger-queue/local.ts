@@ -36,7 +36,7 @@ export const ledgerQueueLocal: LocalPlugin = {
       },
       failCalls: (rate, seed) => proxy.setFaults({ callFailureRate: rate, seed }),
       injectFaults: (rules, seed) => proxy.setFaults(faultProfile(SQS_SEND_FAULTS.kinds, rules, seed)),
-      injectedCounts: () => injectedOf({ ...proxy.stats }, ['failedCalls', 'throttledCalls', 'failedEntries', 'heldCalls', 'abandonedCalls']),
+      injectedCounts: () => injectedOf(proxy.stats, ['failedCalls', 'throttledCalls', 'failedEntries', 'heldCalls', 'abandonedCalls']),
       stop: async () => {
         await proxy.stop();
         await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl })).catch(() => undefined);

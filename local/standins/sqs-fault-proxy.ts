@@ -26,14 +26,14 @@ export interface SqsFaults {
   seed?: number;
 }
 
-/** What the proxy injected since it started. */
-export interface SqsFaultStats {
+/** What the proxy injected since it started (a type, not an interface: `injectedOf` takes it as a record). */
+export type SqsFaultStats = {
   readonly failedCalls: number;
   readonly throttledCalls: number;
   readonly failedEntries: number;
   readonly heldCalls: number;
   readonly abandonedCalls: number;
-}
+};
 
 /**
  * SQS's faults for `--destination-faults`, for a destination that sends to a queue behind this proxy (ledger-queue):
@@ -66,7 +66,7 @@ export interface SqsFaultProxy {
  */
 export async function startSqsFaultProxy(upstream: string, queueUrl: string): Promise<SqsFaultProxy> {
   const target = new URL(upstream);
-  let faults: Required<Pick<SqsFaults, 'throttleRate' | 'callFailureRate' | 'entryFailureRate'>> & { slowRate: number; slowMs: number } = quiet();
+  let faults = profileOf({});
   let random = prng(1);
   const stats = zeroStats();
 
@@ -111,10 +111,7 @@ export async function startSqsFaultProxy(upstream: string, queueUrl: string): Pr
   return {
     endpoint: `http://127.0.0.1:${port}`,
     setFaults(next) {
-      for (const rate of [next.throttleRate, next.callFailureRate, next.entryFailureRate]) {
-        if (rate !== undefined && !(rate >= 0 && rate <= 1)) throw new RangeError(`a fault rate must be within 0..1, got ${rate}`);
-      }
-      faults = { throttleRate: next.throttleRate ?? 0, callFailureRate: next.callFailureRate ?? 0, entryFailureRate: next.entryFailureRate ?? 0, ...checkSlow(next.slowRate, next.slowMs) };
+      faults = profileOf(next);
       random = prng(next.seed ?? 1);
     },
     get stats() {
@@ -139,8 +136,12 @@ function parseCall(body: Buffer, queueUrl: string): Call | undefined {
   }
 }
 
-function quiet() {
-  return { throttleRate: 0, callFailureRate: 0, entryFailureRate: 0, slowRate: 0, slowMs: 0 };
+/** `faults` checked, with every rate given (0 for a fault that is off). */
+function profileOf(faults: SqsFaults) {
+  for (const rate of [faults.throttleRate, faults.callFailureRate, faults.entryFailureRate]) {
+    if (rate !== undefined && !(rate >= 0 && rate <= 1)) throw new RangeError(`a fault rate must be within 0..1, got ${rate}`);
+  }
+  return { throttleRate: faults.throttleRate ?? 0, callFailureRate: faults.callFailureRate ?? 0, entryFailureRate: faults.entryFailureRate ?? 0, ...checkSlow(faults.slowRate, faults.slowMs) };
 }
 
 function zeroStats(): { -readonly [K in keyof SqsFaultStats]: number } {
