@@ -1,7 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { PipelineConfigError, type DestinationName, type DestinationSettings, type PipelineConfig } from './config/pipeline-config';
+import { PipelineConfigError, type DestinationName, type PipelineConfig } from './config/pipeline-config';
 import { accessLogsBucket } from './constructs/access-logs';
 import { AccountsTable } from './constructs/accounts-table';
 import { AuditLog } from './constructs/audit-log';
@@ -10,7 +10,9 @@ import type { DestinationConsumer } from './constructs/destination-consumer';
 import { FraudBus } from './constructs/fraud-bus';
 import type { GapSweeper } from './constructs/gap-sweeper';
 import { SearchIndex } from './constructs/search-index';
-import { OrderedFanout, titleOf } from './ordered-fanout';
+import { OrderedFanout } from './ordered-fanout';
+import { CONFIG_FILE_OUTPUT } from './config/operator-outputs';
+import { CONFIG_FILE_CONTEXT_KEY } from './config/load-config';
 import { pluginDestination, type InfraPlugin, type PluginDestination } from './plugins/infra-plugin';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each plug-in has its own options type
@@ -79,40 +81,16 @@ export class OrderedFanoutStack extends Stack {
     this.sweepers = this.pipeline.sweepers;
     this.alarmTopic = this.pipeline.alarmTopic;
 
-    const consumers = Object.values(this.pipeline.consumers).filter((consumer) => consumer !== undefined);
-    for (const consumer of consumers) {
-      const name = consumer.destination;
-      const builtIn = Object.hasOwn(config.destinations, name);
-      this.outputs(consumer, builtIn ? config.destinations[name as DestinationName] : config.plugins?.[name]?.settings);
-      const sweeper = this.sweepers[name];
-      if (sweeper) new CfnOutput(this, `${titleOf(name)}SweeperFunctionName`, { value: sweeper.function.functionName });
-    }
-    new CfnOutput(this, 'AccountsTableName', { value: accounts.table.tableName });
-    new CfnOutput(this, 'ChangeStreamArn', { value: changeStream.stream.streamArn });
-    new CfnOutput(this, 'LedgerTableName', { value: this.pipeline.ledgerTable.tableName });
+    // What `fanout` reads (the same output keys as before the construct published them), and that this stack's
+    // settings live in its configuration file, which `fanout replay --apply` writes.
+    this.pipeline.addOperatorOutputs();
+    new CfnOutput(this, CONFIG_FILE_OUTPUT, { value: CONFIG_FILE_CONTEXT_KEY });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
     new CfnOutput(this, 'AuditBucketName', { value: auditLog.bucket.bucketName });
     new CfnOutput(this, 'SearchEndpoint', { value: searchIndex.domainEndpoint });
     new CfnOutput(this, 'SearchIndexName', { value: searchIndex.index });
     if (searchIndex.operatorRole) new CfnOutput(this, 'SearchOperatorRoleArn', { value: searchIndex.operatorRole.roleArn });
     new CfnOutput(this, 'FraudEventBusArn', { value: fraudBus.bus.eventBusArn });
-    // Which destinations there are, so `fanout` need not know them: it finds each one's outputs by `titleOf(name)`.
-    const destinations: DestinationSummary[] = consumers.map(({ destination, mode }) => ({ name: destination, mode }));
-    new CfnOutput(this, 'Destinations', { value: JSON.stringify(destinations) });
-  }
-
-  /** What the operations tooling reads back to find a destination's moving parts. */
-  private outputs(consumer: DestinationConsumer, settings: DestinationSettings | undefined): void {
-    if (settings === undefined) throw new Error(`${this.node.path}: no settings for destination ${consumer.destination}`);
-    const { epoch, startingPosition: position, startingPositionTimestamp: timestamp } = settings;
-    const prefix = titleOf(consumer.destination);
-    new CfnOutput(this, `${prefix}FunctionName`, { value: consumer.function.functionName });
-    new CfnOutput(this, `${prefix}StreamConsumerArn`, { value: consumer.streamConsumer.streamConsumerArn });
-    new CfnOutput(this, `${prefix}EventSourceMappingId`, { value: consumer.eventSource.eventSourceMappingId });
-    new CfnOutput(this, `${prefix}DeadLetterQueueUrl`, { value: consumer.deadLetterQueue.queueUrl });
-    new CfnOutput(this, `${prefix}FailedBatchesBucket`, { value: consumer.failedBatches.bucketName });
-    new CfnOutput(this, `${prefix}Epoch`, { value: epoch });
-    new CfnOutput(this, `${prefix}StartingPosition`, { value: timestamp ? `${position} ${timestamp}` : position });
   }
 }
 

@@ -26,14 +26,13 @@ import { ReplicationAlarms } from './constructs/replication-alarms';
 import { streamTableChanges } from './constructs/table-streaming';
 import { topicAlarm } from './constructs/topic-alarm';
 import { acknowledgeNagFindings } from './nag-suppressions';
+import { titleOf } from './config/operator-outputs';
+import { addOperatorOutputs } from './constructs/operator-outputs';
 import type { OrderedFanoutProps } from './ordered-fanout-props';
 import { BUILT_IN_INFRA_PLUGINS } from './plugins/builtin-infra-plugins';
 import { checkPluginNames, type InfraPlugin, type PluginTarget } from './plugins/infra-plugin';
 
-/** `audit` → `Audit`, `ledger-queue` → `LedgerQueue`: the prefix of a destination's construct ids (and logical ids). */
-export function titleOf(name: string): string {
-  return name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');
-}
+export { titleOf };
 
 /**
  * Per-account ordered fan-out from a DynamoDB table through a Kinesis stream to independent destinations: the table
@@ -134,6 +133,16 @@ export class OrderedFanout<Plugins extends string = never> extends Construct {
     const consumer = this.consumers[destination];
     if (!consumer) throw new Error(`${this.node.path} has no ${destination} destination (it has ${Object.keys(this.consumers).join(', ')})`);
     return consumer;
+  }
+
+  /**
+   * Publishes the stack outputs `fanout` works from (`--stack <stack>`, and `--pipeline <pipelineName>` when the stack
+   * holds more than one pipeline). Call it once per pipeline.
+   * @param prefix starts every output key. @default '' (a second pipeline in the stack needs a prefix of its own)
+   */
+  addOperatorOutputs(prefix = ''): void {
+    const consumers = Object.values(this.consumers).filter((consumer) => consumer !== undefined);
+    addOperatorOutputs(this, { pipelineName: this.pipelineName, table: this.table, stream: this.stream, ledgerTable: this.ledgerTable, consumers, sweepers: this.sweepers }, prefix);
   }
 
   /** Lets `grantee` read the ledger (table and `gaps` index) of every destination: dashboards, audits, `fanout status`. */

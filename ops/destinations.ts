@@ -1,3 +1,4 @@
+import { titleOf } from '../infra/config/operator-outputs';
 import { DESTINATION_NAMES, type DestinationName } from '../infra/config/pipeline-config';
 import { DESTINATION_MODES } from '../shared/config/consumer-config';
 import { DESTINATION_NAME_PATTERN } from '../shared/destination-plugin/runtime-plugin';
@@ -5,16 +6,14 @@ import type { DeliveryMode } from '../shared/ordering/delivery-mode';
 
 /**
  * Destination names as `fanout` sees them: the built-ins and any plug-in a target has. Nothing here imports
- * `aws-cdk-lib` (the CLI should start fast), so `titleOf` is restated from the infrastructure code (`infra/ordered-fanout.ts`, `infra/plugins/infra-plugin.ts`), which names the stack outputs with them.
+ * `aws-cdk-lib` (the CLI should start fast); the output keys come from `infra/config/operator-outputs.ts`, which the
+ * construct names its outputs with.
  */
 
 export { DESTINATION_NAME_PATTERN };
 export const DELIVERY_MODES: readonly DeliveryMode[] = ['every-version', 'latest-state', 'in-order'];
 
-/** `audit` → `Audit`, `ledger-queue` → `LedgerQueue`: the prefix of a destination's stack outputs. */
-export function titleOf(name: string): string {
-  return name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');
-}
+export { titleOf };
 
 export function isBuiltIn(name: string): name is DestinationName {
   return (DESTINATION_NAMES as readonly string[]).includes(name);

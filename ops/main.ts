@@ -58,6 +58,7 @@ function targeted(command: Command): Command {
   return command
     .option('--local [state-file]', 'work on the local pipeline of npm start -- --keep-running')
     .option('--stack <name>', 'the deployed stack', 'OrderedFanout')
+    .option('--pipeline <name>', 'the pipeline (its pipelineName) when the stack holds several')
     .option('--region <region>', 'the stack\'s region (default: the AWS SDK\'s)')
     .option('--json', 'print the result as JSON', false);
 }

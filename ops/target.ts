@@ -11,7 +11,8 @@ import { localLambdaContext } from '../local/lambda-event';
 import { readLocalState, type LocalState } from '../local/pipeline/local-state';
 import type { OperatorCommand, OperatorCommandResult } from '../shared/consumer/operator-command';
 import type { DeliveryMode } from '../shared/ordering/delivery-mode';
-import { builtInMode, parseStackDestinations, StackOutputError, titleOf, UnknownDestinationError } from './destinations';
+import { CONFIG_FILE_OUTPUT, destinationOutputKey, PIPELINE_OUTPUTS, selectPipelineOutputs } from '../infra/config/operator-outputs';
+import { builtInMode, parseStackDestinations, StackOutputError, UnknownDestinationError } from './destinations';
 
 export interface DestinationOutputs {
   /** A built-in's name or a plug-in's. */
@@ -52,6 +53,13 @@ export interface PipelineTarget {
   invoke(destination: string, event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse>;
   /** Runs an operator command in the destination's function (Lambda `Invoke` on AWS, the handler module locally). */
   command(destination: string, command: OperatorCommand): Promise<OperatorCommandResult>;
+  /** The pipeline's name, when the stack's outputs give it (`addOperatorOutputs`). */
+  readonly pipelineName?: string;
+  /**
+   * AWS: the pipeline's settings live in the bundled app's configuration file, so `fanout replay --apply` can write them
+   * and deploy. False for a pipeline of another CDK app, whose settings are in its code.
+   */
+  readonly settingsInConfigFile?: boolean;
   /** The local state, when the target is local. */
   readonly local?: LocalState;
   close(): Promise<void>;
@@ -62,12 +70,15 @@ export interface TargetOptions {
   readonly local?: boolean | string;
   /** The deployed stack's name. @default OrderedFanout */
   readonly stack?: string;
+  /** The pipeline of the stack, by its `pipelineName`, when the stack holds several. @default the stack's only one */
+  readonly pipeline?: string;
   readonly region?: string;
 }
 
 export async function resolveTarget(options: TargetOptions): Promise<PipelineTarget> {
+  if (options.local && options.pipeline !== undefined) throw new Error('--pipeline names a pipeline of a deployed stack: the local pipeline is one');
   if (options.local) return localTarget(readLocalState(typeof options.local === 'string' ? options.local : undefined));
-  return awsTarget(options.stack ?? 'OrderedFanout', options.region);
+  return awsTarget(options.stack ?? 'OrderedFanout', options.region, options.pipeline);
 }
 
 /** The destination's outputs, or an `UnknownDestinationError` naming the ones the target has. */
@@ -159,7 +170,8 @@ export function localTarget(state: LocalState): PipelineTarget {
 
 /**
  * A deployed stack's destinations from its outputs: the list in `Destinations` (the three built-ins when a stack
- * predates it), each with `<Title>FunctionName`, `<Title>Epoch`, ... where Title is `titleOf(name)`.
+ * predates it), each with `<Title>FunctionName`, `<Title>Epoch`, ... where Title is `titleOf(name)`. `outputs` are one
+ * pipeline's, its prefix taken off (`selectPipelineOutputs`).
  */
 export function stackDestinations(outputs: ReadonlyMap<string, string>, stackName: string): DestinationsByName {
   const output = (key: string): string => {
@@ -167,17 +179,16 @@ export function stackDestinations(outputs: ReadonlyMap<string, string>, stackNam
     if (!value) throw new StackOutputError(key, `stack ${stackName} has no output ${key}: is it an ordered-fanout stack, deployed by this version?`);
     return value;
   };
-  const list = parseStackDestinations(outputs.get('Destinations'), stackName).map(({ name, mode }) => {
-    const title = titleOf(name);
-    const sweeper = outputs.get(`${title}SweeperFunctionName`);
+  const list = parseStackDestinations(outputs.get(PIPELINE_OUTPUTS.destinations), stackName).map(({ name, mode }) => {
+    const sweeper = outputs.get(destinationOutputKey('', name, 'sweeperFunctionName'));
     return {
       name,
       mode,
-      functionName: output(`${title}FunctionName`),
-      epoch: output(`${title}Epoch`),
-      startingPosition: output(`${title}StartingPosition`),
-      streamConsumerArn: output(`${title}StreamConsumerArn`),
-      deadLetterQueueUrl: output(`${title}DeadLetterQueueUrl`),
+      functionName: output(destinationOutputKey('', name, 'functionName')),
+      epoch: output(destinationOutputKey('', name, 'epoch')),
+      startingPosition: output(destinationOutputKey('', name, 'startingPosition')),
+      streamConsumerArn: output(destinationOutputKey('', name, 'streamConsumerArn')),
+      deadLetterQueueUrl: output(destinationOutputKey('', name, 'deadLetterQueueUrl')),
       ...(sweeper ? { sweeperFunctionName: sweeper } : {}),
     };
   });
@@ -185,23 +196,25 @@ export function stackDestinations(outputs: ReadonlyMap<string, string>, stackNam
 }
 
 /** A deployed stack, resolved from its CloudFormation outputs (see the README's *Stack outputs*). */
-export async function awsTarget(stackName: string, region?: string): Promise<PipelineTarget> {
+export async function awsTarget(stackName: string, region?: string, pipeline?: string): Promise<PipelineTarget> {
   const config = region ? { region } : {};
   const cloudformation = new CloudFormationClient(config);
-  let outputs: Map<string, string>;
+  let stackOutputs: Map<string, string>;
   try {
     const { Stacks } = await cloudformation.send(new DescribeStacksCommand({ StackName: stackName }));
-    outputs = new Map((Stacks?.[0]?.Outputs ?? []).map((output) => [output.OutputKey ?? '', output.OutputValue ?? '']));
+    stackOutputs = new Map((Stacks?.[0]?.Outputs ?? []).map((output) => [output.OutputKey ?? '', output.OutputValue ?? '']));
   } finally {
     cloudformation.destroy();
   }
+  const selected = selectPipelineOutputs(stackOutputs, stackName, pipeline);
+  const outputs = selected.outputs;
   const output = (key: string): string => {
     const value = outputs.get(key);
     if (!value) throw new StackOutputError(key, `stack ${stackName} has no output ${key}: is it an ordered-fanout stack, deployed by this version?`);
     return value;
   };
   const destinations = stackDestinations(outputs, stackName);
-  const description = `stack ${stackName}${region ? ` in ${region}` : ''}`;
+  const description = `stack ${stackName}${selected.name && pipeline ? ` (pipeline ${selected.name})` : ''}${region ? ` in ${region}` : ''}`;
   const functionOf = (destination: string): string => destinationOf({ destinations, description }, destination).functionName;
   const dynamodb = new DynamoDBClient(config);
   const sqs = new SQSClient(config);
@@ -217,10 +230,13 @@ export async function awsTarget(stackName: string, region?: string): Promise<Pip
   return {
     kind: 'aws',
     description,
-    accountsTable: output('AccountsTableName'),
-    ledgerTable: output('LedgerTableName'),
-    streamArn: output('ChangeStreamArn'),
+    accountsTable: output(PIPELINE_OUTPUTS.accountsTable),
+    ledgerTable: output(PIPELINE_OUTPUTS.ledgerTable),
+    streamArn: output(PIPELINE_OUTPUTS.changeStream),
     destinations,
+    ...(selected.name ? { pipelineName: selected.name } : {}),
+    // A stack that says nothing either way predates the construct: the bundled app's.
+    settingsInConfigFile: stackOutputs.has(CONFIG_FILE_OUTPUT) || selected.name === undefined,
     dynamodb,
     sqs,
     kinesis,

@@ -67,6 +67,8 @@ export class DestinationConsumer extends Construct {
   /** The `service` dimension of this consumer's metrics, and the start of its EFO consumer's name. */
   readonly pipelineName: string;
   readonly mode: DeliveryMode;
+  /** Every setting in force, defaults included: the epoch and starting position `fanout` reads among them. */
+  readonly settings: DestinationSettings;
   readonly function: lambda.Function;
   /** The function's role, shared with the destination's gap sweeper. */
   readonly role: iam.Role;
@@ -88,6 +90,7 @@ export class DestinationConsumer extends Construct {
     super(scope, id);
     const { destination, settings } = props;
     this.destination = destination;
+    this.settings = settings;
     this.pipelineName = checkPipelineName(props.pipelineName ?? Stack.of(this).stackName, `the props of ${this.node.path}`);
     const mode = props.mode ?? DESTINATION_MODES[destination as DestinationName];
     if (mode === undefined) throw new Error(`${this.node.path}: a plug-in destination (${destination}) needs its mode`);

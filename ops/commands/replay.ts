@@ -81,10 +81,12 @@ export async function replay(target: PipelineTarget, options: ReplayOptions, io:
   const configured = local ? undefined : readConfiguredSettings(configFile, destination);
   const base = currentSettings(target, destination, configured, retentionHours);
   const warnings: string[] = [];
-  // A plug-in is replayed through the configuration file only when the file configures it (`plugins.<name>`, the
-  // bundled app); one added in a CDK app of your own has its settings there, for the operator to write.
-  const pluginOnAws = !local && !isBuiltIn(destination) && configured === undefined;
-  if (pluginOnAws) warnings.push(pluginReplayAdvice(destination, epoch, from, replayBefore, stack, configFile));
+  // The configuration file holds the settings of the bundled app's pipeline, and of a plug-in only when it configures
+  // it (`plugins.<name>`). A pipeline or plug-in of a CDK app of your own has its settings there, for you to write.
+  const ownApp = !local && target.settingsInConfigFile === false;
+  const pluginOnAws = !local && !ownApp && !isBuiltIn(destination) && configured === undefined;
+  const advised = ownApp || pluginOnAws;
+  if (advised) warnings.push(ownAppReplayAdvice(destination, epoch, from, replayBefore, stack, ownApp ? undefined : configFile));
   // The stack leaves a replay mapping (AT_TIMESTAMP) without a maximum record age, so old records are not discarded.
   const nextSettings = { ...base, epoch, startingPosition: 'AT_TIMESTAMP' as const, startingPositionTimestamp: from, replayBefore };
   const plan: ReplayPlan = {
@@ -110,7 +112,7 @@ export async function replay(target: PipelineTarget, options: ReplayOptions, io:
   if (!io.json) printPlan(io, plan, { stack, configFile });
   if (!plan.apply) {
     if (io.json) io.out(JSON.stringify({ plan, applied: false }));
-    else io.out(pluginOnAws ? '(plan only: write the settings in your CDK app and deploy, as the WARNING says)' : `(plan only: add --apply to ${local ? 'run it' : `write ${configFile} and deploy`})`);
+    else io.out(advised ? '(plan only: write the settings in your CDK app and deploy, as the WARNING says)' : `(plan only: add --apply to ${local ? 'run it' : `write ${configFile} and deploy`})`);
     return 0;
   }
   if (local) {
@@ -118,8 +120,9 @@ export async function replay(target: PipelineTarget, options: ReplayOptions, io:
     if (io.json) io.out(JSON.stringify({ plan, applied: true, local: outcome }));
     return outcome.caughtUp ? 0 : 1;
   }
-  if (pluginOnAws) {
-    io.err(`replay: --apply refused for plug-in ${destination}: ${configFile} does not configure it, so fanout cannot write its settings (see the WARNING above); nothing was changed`);
+  if (advised) {
+    const why = ownApp ? `${target.description} is deployed by a CDK app of your own, which holds its settings` : `${configFile} does not configure plug-in ${destination}`;
+    io.err(`replay: --apply refused for ${destination}: ${why}, so fanout cannot write its settings (see the WARNING above); nothing was changed`);
     if (io.json) io.out(JSON.stringify({ plan, applied: false }));
     return 2;
   }
@@ -139,13 +142,13 @@ function currentSettings(target: PipelineTarget, destination: string, configured
 }
 
 /** What to write to replay a plug-in the configuration file does not configure, since `fanout` cannot. */
-function pluginReplayAdvice(destination: string, epoch: string, from: string, replayBefore: string, stack: string, configFile: string): string {
+function ownAppReplayAdvice(destination: string, epoch: string, from: string, replayBefore: string, stack: string, configFile: string | undefined): string {
   const settings = JSON.stringify({ epoch, startingPosition: 'AT_TIMESTAMP', startingPositionTimestamp: from, replayBefore });
-  return (
-    `${destination} is a plug-in that ${configFile} does not configure (plugins.${destination}), so --apply cannot write its settings. ` +
-    `Set ${settings} as its settings where it is configured (pluginDestination(<${destination} infra>, <options>, settings) in your CDK app, ` +
-    `keeping your other settings) and run npx cdk deploy ${stack}`
-  );
+  const where = isBuiltIn(destination)
+    ? `destinations.${destination} of your OrderedFanout's props`
+    : `pluginDestination(<${destination} infra>, <options>, settings) in your CDK app`;
+  const why = configFile === undefined ? 'this pipeline is deployed by a CDK app of your own' : `${destination} is a plug-in that ${configFile} does not configure (plugins.${destination})`;
+  return `${why}, so --apply cannot write its settings. Set ${settings} as its settings where it is configured (${where}, keeping your other settings) and run npx cdk deploy ${stack}`;
 }
 
 /** `replay-20261101T000000Z` for 2026-11-01T00:00:00.000Z. */

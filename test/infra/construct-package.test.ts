@@ -26,6 +26,7 @@ const fanout = new OrderedFanout(stack, 'Fanout', {
   destinations: { search: { index: 'people' }, fraud: { batchSize: 50 } },
 });
 fanout.grantReadLedger(fanout.consumer('fraud').role);
+fanout.addOperatorOutputs();
 app.synth();
 `;
 
@@ -50,6 +51,7 @@ describe('the built package in a separate CDK app', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ordered-fanout-app-'));
   const out = join(dir, 'cdk.out');
   let resources: Resource[] = [];
+  let outputKeys: string[] = [];
 
   beforeAll(async () => {
     await run('npm', ['run', 'build'], { cwd: ROOT, timeout: 150_000 });
@@ -62,11 +64,16 @@ describe('the built package in a separate CDK app', () => {
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'platform-team-app', private: true, type: 'module' }));
     writeFileSync(join(dir, 'app.js'), APP);
     await run(process.execPath, [join(dir, 'app.js'), out], { cwd: dir, timeout: 60_000 });
-    const template = JSON.parse(readFileSync(join(out, 'PlatformTeam.template.json'), 'utf8')) as { Resources: Record<string, Resource> };
+    const template = JSON.parse(readFileSync(join(out, 'PlatformTeam.template.json'), 'utf8')) as { Resources: Record<string, Resource>; Outputs?: Record<string, unknown> };
     resources = Object.values(template.Resources);
+    outputKeys = Object.keys(template.Outputs ?? {});
   }, 280_000);
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('publishes the outputs fanout reads (addOperatorOutputs)', () => {
+    for (const key of ['OrderedFanoutPipeline', 'Destinations', 'LedgerTableName', 'ChangeStreamArn', 'FraudFunctionName', 'FraudSweeperFunctionName', 'SearchEpoch']) expect(outputKeys, key).toContain(key);
+  });
 
   const ofType = (type: string): Resource[] => resources.filter((resource) => resource.Type === type);
 

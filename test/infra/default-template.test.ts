@@ -43,7 +43,7 @@ describe('the default bundled template', () => {
     ]));
   });
 
-  it('has the same outputs plus Destinations, which lists the destinations and their modes', () => {
+  it('has the same outputs plus Destinations (the destinations and their modes), the pipeline name and the configuration file marker', () => {
     const perDestination = (prefix: string, swept: boolean) => [
       ...['FunctionName', 'StreamConsumerArn', 'EventSourceMappingId', 'DeadLetterQueueUrl', 'FailedBatchesBucket', 'Epoch', 'StartingPosition'].map((o) => `${prefix}${o}`),
       ...(swept ? [`${prefix}SweeperFunctionName`] : []),
@@ -51,8 +51,9 @@ describe('the default bundled template', () => {
     expect(Object.keys(template.Outputs).sort()).toEqual([
       ...perDestination('Audit', true), ...perDestination('Search', false), ...perDestination('Fraud', true),
       'AccountsTableName', 'ChangeStreamArn', 'LedgerTableName', 'AlarmTopicArn', 'AuditBucketName', 'SearchEndpoint', 'SearchIndexName',
-      'SearchOperatorRoleArn', 'FraudEventBusArn', 'Destinations',
+      'SearchOperatorRoleArn', 'FraudEventBusArn', 'Destinations', 'OrderedFanoutPipeline', 'OrderedFanoutConfigFile',
     ].sort());
+    expect(template.Outputs.OrderedFanoutPipeline?.Value).toBe('OrderedFanout');
     expect(template.Outputs.Destinations?.Value).toBe(
       '[{"name":"audit","mode":"every-version"},{"name":"search","mode":"latest-state"},{"name":"fraud","mode":"in-order"}]',
     );

@@ -157,7 +157,7 @@ describe('fanout replay of a plug-in on AWS', () => {
 
     const io = recordingIO();
     expect(await replay(target(), { destination: 'ledger-queue', from, epoch: 'lq-2', configFile: file, apply: true, deploy }, io)).toBe(2);
-    expect(io.errors.join('\n')).toContain('--apply refused for plug-in ledger-queue');
+    expect(io.errors.join('\n')).toContain('--apply refused for ledger-queue: ');
     expect(existsSync(file)).toBe(false);
     expect(deploys).toEqual([]);
   });
