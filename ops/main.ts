@@ -54,6 +54,12 @@ const reasons = (value: string): string[] => {
   return list;
 };
 
+/** `--runtime` modules, loaded only when given: the loader pulls in the SDK's client options. */
+async function runtimeModules(modules: string[] | undefined) {
+  if (modules === undefined) return {};
+  return (await import('./plugin-runtimes')).loadRuntimeModules(modules);
+}
+
 function targeted(command: Command): Command {
   return command
     .option('--local [state-file]', 'work on the local pipeline of npm start -- --keep-running')
@@ -135,9 +141,14 @@ targeted(program.command('reconcile'))
   .option('--contents', "also read the destinations themselves (audit objects, search documents, a plug-in's reconcile reader)", false)
   .option('--repair', 're-deliver the current state of what is behind to latest-state destinations (search)', false)
   .option('--segments <n>', 'parallel scan segments', positive, 4)
+  .option('--runtime <module>', "the runtime half of a plug-in of your own CDK app, for --contents and --repair (repeatable)", (value: string, previous: string[] = []) => [...previous, value])
   .action((options) =>
-    withTarget(options, (target, io) =>
-      reconcile(target, { destination: options.destination, contents: options.contents, repair: options.repair, segments: options.segments }, io),
+    withTarget(options, async (target, io) =>
+      reconcile(
+        target,
+        { destination: options.destination, contents: options.contents, repair: options.repair, segments: options.segments, runtimes: await runtimeModules(options.runtime) },
+        io,
+      ),
     ),
   );
 

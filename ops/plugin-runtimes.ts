@@ -1,7 +1,9 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Env } from '../shared/config/env';
 import { DESTINATION_CLIENT_DEFAULTS, endpointOptions, timeBoundRequestHandler } from '../shared/consumer/clients';
 import { isShipped, loadRuntime, type AnyRuntimePlugin } from '../destinations/runtime-registry';
-import type { AdapterContext } from '../shared/destination-plugin/runtime-plugin';
+import { DESTINATION_NAME_PATTERN, type AdapterContext } from '../shared/destination-plugin/runtime-plugin';
 import { Retrier } from '../shared/retry/retrier';
 import type { PipelineTarget } from './target';
 
@@ -15,6 +17,47 @@ export type { AnyRuntimePlugin };
 export async function runtimeOf(name: string, overrides: Readonly<Record<string, AnyRuntimePlugin>> = {}): Promise<AnyRuntimePlugin | undefined> {
   if (Object.hasOwn(overrides, name)) return overrides[name];
   return isShipped(name) ? loadRuntime(name) : undefined;
+}
+
+/** A `--runtime` module that does not give `fanout` a runtime half it can use. */
+export class RuntimeModuleError extends Error {
+  constructor(
+    readonly module: string,
+    detail: string,
+  ) {
+    super(`--runtime ${module}: ${detail}`);
+    this.name = 'RuntimeModuleError';
+  }
+}
+
+const isRuntimePlugin = (value: unknown): value is AnyRuntimePlugin => {
+  const candidate = value as Partial<AnyRuntimePlugin> | null;
+  return typeof candidate === 'object' && candidate !== null && typeof candidate.name === 'string' && typeof candidate.mode === 'string' && typeof candidate.readSettings === 'function' && typeof candidate.createDestination === 'function';
+};
+
+/**
+ * The runtime halves of your own plug-ins, from their modules (`fanout reconcile --runtime ./my-destination/runtime.ts`):
+ * every export of each module that is a `RuntimePlugin` (its default export or named ones), by name. A module with
+ * none, an invalid name, or one name from two exports is refused before anything is read.
+ */
+export async function loadRuntimeModules(modules: readonly string[], cwd = process.cwd()): Promise<Record<string, AnyRuntimePlugin>> {
+  const found: Record<string, AnyRuntimePlugin> = {};
+  for (const module of modules) {
+    let exports: Record<string, unknown>;
+    try {
+      exports = (await import(pathToFileURL(resolve(cwd, module)).href)) as Record<string, unknown>;
+    } catch (error) {
+      throw new RuntimeModuleError(module, `cannot be loaded: ${(error as Error).message}`);
+    }
+    const plugins = [...new Set(Object.values(exports).filter(isRuntimePlugin))];
+    if (plugins.length === 0) throw new RuntimeModuleError(module, 'exports no runtime half (an object with name, mode, readSettings and createDestination)');
+    for (const plugin of plugins) {
+      if (!DESTINATION_NAME_PATTERN.test(plugin.name)) throw new RuntimeModuleError(module, `exports a runtime half named "${plugin.name}", which is not a destination name`);
+      if (Object.hasOwn(found, plugin.name) && found[plugin.name] !== plugin) throw new RuntimeModuleError(module, `exports a second runtime half named ${plugin.name}`);
+      found[plugin.name] = plugin;
+    }
+  }
+  return found;
 }
 
 /**

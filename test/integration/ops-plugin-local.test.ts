@@ -120,6 +120,25 @@ describe('fanout on a local pipeline with a plug-in destination (ledger-queue)',
     expect(checked.stdout).toContain('ledger-queue: contents not checked: ledger-queue has no reconcile reader');
     expect(checked.stdout).toMatch(/RESULT: OK/);
 
+    // The runtime half of a plug-in of your own app, from its module: here one whose reader finds nothing at all.
+    const module = join(dir, 'own-runtime.mjs');
+    writeFileSync(
+      module,
+      `export const ownRuntime = { name: 'ledger-queue', mode: 'in-order', readSettings: () => ({}), createDestination: () => { throw new Error('not delivering'); },
+        reconcileReader: () => ({ read: async () => null, close() {} }) };`,
+    );
+    const read = await fanout(['reconcile', '--local', stateFile, '--destination', 'ledger-queue', '--contents', '--runtime', module, '--json']);
+    expect(read.code, read.stderr).toBe(1);
+    const contents = JSON.parse(read.stdout).destinations['ledger-queue'].contents;
+    expect(contents.checked).toBe(true);
+    expect(contents.mismatched.length).toBeGreaterThan(0);
+    expect(contents.mismatched.every((one: { found: unknown }) => one.found === null)).toBe(true);
+    const empty = join(dir, 'empty.mjs');
+    writeFileSync(empty, 'export const nothing = 1;');
+    const refused = await fanout(['reconcile', '--local', stateFile, '--contents', '--runtime', empty]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`--runtime ${empty}: exports no runtime half`);
+
     const unknown = await fanout(['redrive', 'nowhere', '--local', stateFile, '--dry-run']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain(`no destination "nowhere" in local pipeline (pid ${process.pid}): it has ${ALL.join(', ')}`);
