@@ -15,9 +15,9 @@ import { statusWatch, WATCH_REPORT_DIR } from './commands/status-watch';
 import type { CommandIO } from './io';
 import { resolveTarget, type PipelineTarget, type TargetOptions } from './target';
 
-/** `plan` plans the destinations that ship with the package: it has their runtime halves (their modes). */
+/** `plan` plans the destinations that ship with the package, or a --runtime module brings: it needs their modes. */
 const shipped = (value: string): string => {
-  if (!isShipped(value)) throw new InvalidArgumentError(`no destination "${value}" ships with fanout: one of ${SHIPPED_DESTINATIONS.join(', ')}`);
+  if (!isShipped(value)) throw new InvalidArgumentError(`no destination "${value}" ships with fanout: one of ${SHIPPED_DESTINATIONS.join(', ')}, or pass its runtime half with --runtime <module>`);
   return value;
 };
 /**
@@ -209,7 +209,8 @@ targeted(program.command('replay'))
     ),
   );
 
-const destinationList = (value: string): string[] => [...new Set(value.split(',').map((name) => shipped(name.trim())))];
+// Only the form here: a name that does not ship may be one a --runtime module brings (checked once they are loaded).
+const destinationList = (value: string): string[] => [...new Set(value.split(',').map((name) => destination(name.trim())))];
 const nonNegative = (value: string): number => {
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed < 0) throw new InvalidArgumentError('must be a number, 0 or more');
@@ -222,19 +223,23 @@ program
   .requiredOption('--writes-per-second <n>', 'item writes per second to the Accounts table', positive)
   .requiredOption('--accounts <n>', 'accounts the writes are spread over (uniformly)', positive)
   .requiredOption('--item-bytes <n>', 'bytes of an account item', positive)
-  .option('--destinations <list>', `comma list of destinations (${SHIPPED_DESTINATIONS.join(', ')}; default the built-ins)`, destinationList)
+  .option('--destinations <list>', `comma list of destinations (${SHIPPED_DESTINATIONS.join(', ')}, or one of a --runtime module; default the built-ins)`, destinationList)
+  .option('--runtime <module>', 'the runtime half of a plug-in of your own CDK app, planned by its mode (repeatable)', (value: string, previous: string[] = []) => [...previous, value])
   .option('--replay-days <n>', 'how far back a replay reads', nonNegative, 0)
   .option('--batch-ms <n>', 'assumed Lambda time per batch', positive, 200)
   .option('--simulate', 'check the ledger figures by running the engine over a synthetic sample', false)
   .option('--json', 'print the result as JSON', false)
   .action(async (options) => {
     const io = consoleIO(options.json === true);
+    const runtimes = await runtimeModules(options.runtime);
+    for (const name of options.destinations ?? []) if (!Object.hasOwn(runtimes, name)) shipped(name);
     process.exitCode = await planCommand(
       {
         writesPerSecond: options.writesPerSecond,
         accounts: options.accounts,
         itemBytes: options.itemBytes,
         ...(options.destinations ? { destinations: options.destinations } : {}),
+        runtimes,
         replayDays: options.replayDays,
         batchMs: options.batchMs,
         simulate: options.simulate,

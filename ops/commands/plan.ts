@@ -1,14 +1,16 @@
 import type { CommandIO } from '../io';
 import { formatPlan, formatSimulation } from '../plan/format';
-import { plan } from '../plan/plan';
+import { plan, type PlanInputs } from '../plan/plan';
 import { simulate } from '../plan/simulate';
 
 export interface PlanCommandOptions {
   readonly writesPerSecond: number;
   readonly accounts: number;
   readonly itemBytes: number;
-  /** Names of destinations that ship with the package (built-in or plug-in). @default the built-ins (the default stack's) */
+  /** Names of destinations that ship with the package (built-in or plug-in) or are in `runtimes`. @default the built-ins (the default stack's) */
   readonly destinations?: readonly string[];
+  /** Runtime halves of plug-ins of your own app, by name (`--runtime <module>`). */
+  readonly runtimes?: PlanInputs['runtimes'];
   readonly replayDays?: number;
   /** Assumed Lambda time per batch, milliseconds. */
   readonly batchMs?: number;
@@ -22,6 +24,7 @@ export async function planCommand(options: PlanCommandOptions, io: CommandIO): P
     accounts: options.accounts,
     itemBytes: options.itemBytes,
     ...(options.destinations ? { destinations: options.destinations } : {}),
+    ...(options.runtimes ? { runtimes: options.runtimes } : {}),
     ...(options.replayDays !== undefined ? { replayDays: options.replayDays } : {}),
     ...(options.batchMs !== undefined ? { batchSeconds: options.batchMs / 1000 } : {}),
   });

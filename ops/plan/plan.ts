@@ -1,4 +1,5 @@
 import { loadRuntime } from '../../destinations/runtime-registry';
+import type { RuntimePlugin } from '../../shared/destination-plugin/runtime-plugin';
 import { DEFAULT_PIPELINE_CONFIG, destinationDefaults } from '../../infra/config/defaults';
 import { DESTINATION_NAMES, type DestinationSettings, type PipelineConfig } from '../../infra/config/pipeline-config';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
@@ -15,10 +16,13 @@ export interface PlanInputs {
   readonly accounts: number;
   readonly itemBytes: number;
   /**
-   * Any destination that ships with the package (`destinations/runtime-registry.ts`), planned by the mode of its
-   * runtime half. @default the configuration's: the built-ins and its `plugins`, what the bundled stack deploys
+   * Any destination that ships with the package (`destinations/runtime-registry.ts`) or is in `runtimes`, planned by
+   * the mode of its runtime half. @default the configuration's: the built-ins and its `plugins`, what the bundled stack
+   * deploys
    */
   readonly destinations?: readonly string[];
+  /** Runtime halves of plug-ins of your own app (`fanout plan --runtime <module>`), by name. @default none */
+  readonly runtimes?: Readonly<Record<string, Pick<RuntimePlugin, 'mode'>>>;
   /** How far back one replay reads. @default 0 (no replay) */
   readonly replayDays?: number;
   /** @default DEFAULT_BATCH_SECONDS */
@@ -68,7 +72,7 @@ export interface Ceiling {
 }
 
 export interface Plan {
-  readonly inputs: Required<Omit<PlanInputs, 'config'>>;
+  readonly inputs: Required<Omit<PlanInputs, 'config' | 'runtimes'>>;
   readonly prices: { readonly region: string; readonly checked: string; readonly unconfirmed: string[] };
   readonly assumptions: string[];
   readonly streamMode: 'ON_DEMAND' | 'PROVISIONED';
@@ -112,14 +116,16 @@ function settingsOf(config: PipelineConfig, name: string): DestinationSettings {
 
 /**
  * What to deploy for a load, what it costs per month and the first limit it hits, each destination planned by the mode
- * of its runtime half. A name that does not ship with the package is refused (`UnknownRuntimeError`, naming those that do).
+ * of its runtime half. A name that neither ships with the package nor is in `runtimes` is refused (`UnknownRuntimeError`,
+ * naming those that ship).
  */
 export async function plan(inputs: PlanInputs): Promise<Plan> {
   const config = inputs.config ?? DEFAULT_PIPELINE_CONFIG;
   const { writesPerSecond: w, accounts, itemBytes } = inputs;
   const names = inputs.destinations ?? [...DESTINATION_NAMES, ...Object.keys(config.plugins ?? {})];
   // A destination's mode is its runtime half's, as in its function: the same path for a built-in and a plug-in.
-  const modes = await Promise.all(names.map(async (name) => (await loadRuntime(name)).mode));
+  const runtimes = inputs.runtimes ?? {};
+  const modes = await Promise.all(names.map(async (name) => (Object.hasOwn(runtimes, name) ? (runtimes[name] as Pick<RuntimePlugin, 'mode'>) : await loadRuntime(name)).mode));
   const replayDays = inputs.replayDays ?? 0;
   const batchSeconds = inputs.batchSeconds ?? DEFAULT_BATCH_SECONDS;
   if (!(w > 0 && accounts >= 1 && itemBytes >= 1 && batchSeconds > 0 && replayDays >= 0)) throw new Error('plan: writes/s, accounts, item bytes and batch seconds must be positive');

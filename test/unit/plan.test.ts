@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -207,7 +209,25 @@ describe('fanout plan: command', () => {
     const { stdout } = await run('ledger-queue,audit');
     const parsed = JSON.parse(stdout) as { plan: { destinations: { name: string; mode: string }[] } };
     expect(parsed.plan.destinations.map(({ name, mode }) => [name, mode])).toEqual([['ledger-queue', 'in-order'], ['audit', 'every-version']]);
-    await expect(run('ledger-queue,webhook')).rejects.toMatchObject({ stderr: expect.stringContaining('no destination "webhook" ships with fanout: one of audit, search, fraud, ledger-queue') });
+    await expect(run('ledger-queue,webhook')).rejects.toMatchObject({ stderr: expect.stringContaining('no destination "webhook" ships with fanout: one of audit, search, fraud, ledger-queue, or pass its runtime half with --runtime <module>') });
+  }, 60_000);
+
+  it("plans a plug-in of your own app by the mode of its runtime half's module (--runtime), its service's requests not priced", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plan-runtime-'));
+    try {
+      const module = join(dir, 'webhook-runtime.mjs');
+      writeFileSync(module, "export default { name: 'webhook', mode: 'latest-state', readSettings: () => ({}), createDestination: () => { throw new Error('not here'); } };");
+      const { stdout } = await execute(
+        join(ROOT, 'node_modules/.bin/tsx'),
+        ['ops/main.ts', 'plan', '--writes-per-second', '100', '--accounts', '1000', '--item-bytes', '500', '--destinations', 'webhook,fraud', '--runtime', module, '--json'],
+        { cwd: ROOT },
+      );
+      const parsed = JSON.parse(stdout) as { plan: { destinations: { name: string; mode: string; variant: string; requests: { note: string } }[] } };
+      expect(parsed.plan.destinations.map(({ name, mode, variant }) => [name, mode, variant])).toEqual([['webhook', 'latest-state', 'latestState'], ['fraud', 'in-order', 'inOrderHomeLanes']]);
+      expect(parsed.plan.destinations[0]?.requests.note).toContain('no model for webhook');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it('keeps a source and a status on every price line', () => {
