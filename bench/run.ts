@@ -18,7 +18,8 @@ import { ledgerWorkload, round, throughputWorkload, type ThroughputWorkload } fr
  * `npm run bench`: (a) engine throughput against decode-only pass-through, with an in-memory ledger; (b) ledger
  * requests per record on DynamoDB Local, against a naive conditional update and Powertools idempotency; (c) the cost
  * per batch behind a gap that never fills; (d) scale; (e) commit → delivery latency of short local pipeline runs, per
- * batching window. (e) runs first, while the machine has not yet been loaded by the others.
+ * batching window. (e) runs first, while the machine has not yet been loaded by the others, and (e) and (a) each start
+ * once the load average has settled (`BENCH_SETTLE_LOAD`, default 0.6; at most `BENCH_SETTLE_MAX_S`, default 180 s).
  * Writes bench/results.json. BENCH_ROUNDS / BENCH_WARMUP change the number of measured / warm-up rounds of (a).
  * BENCH_LATENCY=0 skips (e), BENCH_LATENCY_CHANGES sets its operations per run. BENCH_ONLY=latency runs (e) alone and
  * BENCH_ONLY=engine runs (a) alone (a quick look at the engine's overhead, e.g. on a quiet machine); either writes its
@@ -330,6 +331,21 @@ function resultsFile(only: string | undefined): string {
   return only ? join(tmpdir(), `ordered-fanout-bench-${only}.json`) : new URL('./results.json', import.meta.url).pathname;
 }
 
+/**
+ * Waits (at most `SETTLE_MAX_S`) for the 1-minute load average to fall to `SETTLE_LOAD`, so a section does not start
+ * on a machine still busy with the one before (the emulators of (e), or another tenant). Both (e)'s tail and (a)'s
+ * ratio moved with the load: (a) measured in-order 1.15× on a quiet machine and 1.22× right after (e).
+ */
+const SETTLE_LOAD = Number(process.env.BENCH_SETTLE_LOAD ?? 0.6);
+const SETTLE_MAX_S = Number(process.env.BENCH_SETTLE_MAX_S ?? 180);
+async function settle(before: string): Promise<void> {
+  const started = Date.now();
+  while ((loadavg()[0] ?? 0) > SETTLE_LOAD && Date.now() - started < SETTLE_MAX_S * 1000) await new Promise((resolve) => setTimeout(resolve, 5_000));
+  const waited = Math.round((Date.now() - started) / 1000);
+  const load = round(loadavg()[0] ?? 0, 2);
+  log(`\nbefore ${before}: waited ${waited} s for the machine to settle; 1-minute load average ${load}${load > SETTLE_LOAD ? ` (still above ${SETTLE_LOAD})` : ''}`);
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const only = process.env.BENCH_ONLY || undefined;
@@ -349,16 +365,20 @@ async function main(): Promise<void> {
   let results: Record<string, unknown>;
   if (only === 'latency') {
     log('BENCH_ONLY=latency: only section (e)');
+    await settle('(e)');
     const latency = await latencySection();
     results = { generatedAt: new Date().toISOString(), environment: environment(), latency };
   } else if (only === 'engine') {
     log('BENCH_ONLY=engine: only section (a)');
+    await settle('(a)');
     const engine = await engineSection();
     results = { generatedAt: new Date().toISOString(), environment: environment(loadavg().map((n) => round(n, 2))), engine };
   } else {
     // (e) first, before the CPU-heavy sections: right after them the machine's load (1.7 → 2.9 in one recording) put
     // the emulators' tail, not the pipeline's, into the p99. It starts its own emulators per run and stops them.
+    await settle('(e)');
     const latency = await latencySection();
+    await settle('(a)');
     // DynamoDB Local (a JVM) starts while the workload is generated and the engine warms up; it idles during (a).
     const dynamodbStarting = startDynamoDBLocal();
     dynamodbStarting.catch(() => undefined);
