@@ -14,7 +14,7 @@ const NPM_START_DEFAULTS = { accounts: 20, shards: 2, duplicateRate: 0.05, reord
 export const LATENCY_TARGETS = { p50Ms: 1000, p99Ms: 2000, projectShareP50Ms: 300 } as const;
 
 export interface LatencyOptions {
-  /** Operations after the accounts are opened (`npm start -- --changes`); a transfer writes two versions. @default 150 */
+  /** Operations after the accounts are opened (`npm start -- --changes`); a transfer writes two versions. @default 300 */
   readonly changes?: number;
   /** Operations started per second (`--rate`). @default 10 */
   readonly rate?: number;
@@ -84,7 +84,7 @@ export interface LatencyReport {
  * the ledger writes of the functions (worker threads with their own clients) are counted on the wire.
  */
 export async function measureLatency(options: LatencyOptions = {}): Promise<LatencyReport> {
-  const changes = options.changes ?? 150;
+  const changes = options.changes ?? 300;
   const rate = options.rate ?? 10;
   const windowsSeconds = options.windowsSeconds ?? [0, 1];
   const log = options.log ?? (() => undefined);

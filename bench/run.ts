@@ -12,6 +12,7 @@ import { CONTENDERS, measureLedgerCost, type ContenderCost } from './ledger-cost
 import { measurePermanentGap } from './permanent-gap';
 import { measureScale, type ScaleRow, type ScaleShape } from './scale';
 import { LATENCY_TARGETS, measureLatency, type LatencyReport } from './latency';
+import { WARM_UP_MS } from '../local/pipeline/delivery-latency';
 import { ledgerWorkload, round, throughputWorkload, type ThroughputWorkload } from './workloads';
 
 /**
@@ -227,7 +228,7 @@ function sourceVersion(): { commit: string; uncommittedChangesIn: string[] } | u
 }
 
 /** Operations per run of (e), after the accounts are opened (`npm start -- --changes`). */
-const LATENCY_CHANGES = Number(process.env.BENCH_LATENCY_CHANGES ?? 150);
+const LATENCY_CHANGES = Number(process.env.BENCH_LATENCY_CHANGES ?? 300);
 const LATENCY_RATE = 10;
 const LATENCY_WINDOWS = [0, 1] as const;
 
@@ -294,7 +295,7 @@ async function latencySection(): Promise<LatencyReport | { skipped: string } | {
       .map(([window, r]) => `window ${window} s ${r.changes} changes, ${r.streamRecords} stream records, ${r.ok ? 'verified OK' : 'NOT VERIFIED'}, load average ${r.loadAverage.before} → ${r.loadAverage.after}`)
       .join('; ')}`,
   );
-  log('p50/p95/p99: commit → delivery of the changes made after the first 5 s (search: freshness); ledger w/rec: ledger item writes ÷ stream records, counted on the wire');
+  log(`p50/p95/p99: commit → delivery of the changes made after the first ${WARM_UP_MS / 1000} s (search: freshness); ledger w/rec: ledger item writes ÷ stream records, counted on the wire`);
   const busiest = Math.max(...runs.map(([, r]) => Math.max(r.loadAverage.before, r.loadAverage.after)));
   // The pipeline alone (DynamoDB Local, kinesis-local, three functions) keeps about the core count busy.
   if (busiest > 2 * cpus().length) {

@@ -59,7 +59,7 @@ describe('npm start with some of the destinations (--destinations audit,ledger-q
 
     // The report and the state file have the run's destinations only.
     expect(text).not.toMatch(/search|fraud/);
-    expect(text).toMatch(/^warm {6}commit → delivery of the changes made after the first 5 s: audit p50/m);
+    expect(text).toMatch(/^warm {6}commit → delivery of the changes made after the first 8 s: audit p50/m);
     expect(Object.keys(localStateOf(env, run.config).destinations)).toEqual(['audit', 'ledger-queue']);
   });
 
