@@ -16,6 +16,8 @@ export { acknowledgeFinding, arnToken, writerPolicy } from './nag-suppressions';
 
 export { DestinationConsumer, type DestinationConsumerProps } from './constructs/destination-consumer';
 export { PIPELINE_NAME_PATTERN, PipelineNameError } from './constructs/pipeline-name';
+export { OutputPrefixError } from './constructs/operator-outputs';
+export { CONFIG_FILE_OUTPUT, DESTINATION_OUTPUTS, PIPELINE_OUTPUT, PIPELINE_OUTPUTS } from './config/operator-outputs';
 export type { DestinationTarget } from './constructs/destination-target';
 export { AuditLog, type AuditLogProps } from './constructs/audit-log';
 export { SearchIndex, type SearchIndexProps } from './constructs/search-index';
