@@ -1,6 +1,4 @@
 import { existsSync, mkdtempSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
@@ -15,6 +13,7 @@ import { recordingIO } from '../../ops/io';
 import { awsTarget, resolveTarget, stackDestinations, type PipelineTarget } from '../../ops/target';
 import { cdkJsonContext } from '../infra/cdk-context';
 import { synth } from '../infra/synth';
+import { startAwsStandIn, type AwsStandIn } from '../support/aws-stand-in';
 
 /**
  * A CDK app of its own with two pipelines in one stack, each publishing the outputs `fanout` reads
@@ -91,36 +90,20 @@ describe('addOperatorOutputs: two pipelines in one stack of your own app', () =>
 });
 
 describe('fanout against a stack of your own app: CloudFormation answered by a stand-in', () => {
-  let server: Server;
+  let standIn: AwsStandIn;
   const saved = { ...process.env };
   const outputs = outputsOf(Template.fromStack(ownAppStack()));
 
   beforeAll(async () => {
-    server = createServer((request, response) => {
-      let body = '';
-      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      request.on('end', () => {
-        if (body.startsWith('Action=DescribeStacks')) {
-          const escape = (value: string) => value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
-          const members = [...outputs].map(([key, value]) => `<member><OutputKey>${key}</OutputKey><OutputValue>${escape(value)}</OutputValue></member>`).join('');
-          response.writeHead(200, { 'content-type': 'text/xml' });
-          response.end(`<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member><StackName>${STACK}</StackName><StackStatus>UPDATE_COMPLETE</StackStatus><Outputs>${members}</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DescribeStacksResponse>`);
-          return;
-        }
-        response.writeHead(400);
-        response.end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = endpoint;
+    standIn = await startAwsStandIn(STACK, outputs);
+    process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = standIn.endpoint;
     process.env.AWS_ACCESS_KEY_ID = 'test';
     process.env.AWS_SECRET_ACCESS_KEY = 'test';
   });
 
   afterAll(async () => {
     process.env = saved;
-    await new Promise((resolve) => server.close(resolve));
+    await standIn.close();
   });
 
   it('needs --pipeline for a stack of two pipelines, and resolves the one named', async () => {

@@ -1,6 +1,4 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +7,7 @@ import { parseStackDestinations, StackOutputError, titleOf, UnknownDestinationEr
 import { recordingIO } from '../../ops/io';
 import { awsTarget, stackDestinations, type PipelineTarget } from '../../ops/target';
 import { replayTarget } from '../support/replay-target';
+import { startAwsStandIn, type AwsStandIn } from '../support/aws-stand-in';
 
 const STREAM = 'arn:aws:kinesis:eu-west-1:123456789012:stream/accounts-changes';
 const PLUGINS = [{ name: 'ledger-queue', mode: 'in-order' }];
@@ -78,47 +77,31 @@ describe('a deployed stack with a plug-in, from its outputs', () => {
 });
 
 describe('awsTarget with a plug-in: CloudFormation and Lambda answered by a stand-in', () => {
-  const calls: string[] = [];
-  let server: Server;
+  let standIn: AwsStandIn;
   const saved = { ...process.env };
 
   beforeAll(async () => {
-    const outputs = outputsOf(PLUGINS);
-    server = createServer((request, response) => {
-      let body = '';
-      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      request.on('end', () => {
-        calls.push(`${request.method} ${request.url}${body.startsWith('Action=') ? ` ${body.split('&')[0]}` : ''}`);
-        if (body.startsWith('Action=DescribeStacks')) {
-          const members = [...outputs].map(([key, value]) => `<member><OutputKey>${key}</OutputKey><OutputValue>${value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;')}</OutputValue></member>`).join('');
-          response.writeHead(200, { 'content-type': 'text/xml' });
-          response.end(`<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member><StackName>OrderedFanout</StackName><StackStatus>UPDATE_COMPLETE</StackStatus><Outputs>${members}</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DescribeStacksResponse>`);
-          return;
-        }
-        const configuration = /^\/2015-03-31\/functions\/([^/]+)\/configuration/.exec(request.url ?? '');
-        if (configuration) {
-          response.writeHead(200, { 'content-type': 'application/json' });
-          response.end(JSON.stringify({ FunctionName: configuration[1], Environment: { Variables: { LEDGER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/ledger.fifo' } } }));
-          return;
-        }
-        if (/^\/2015-03-31\/functions\/[^/]+\/invocations/.test(request.url ?? '')) {
-          response.writeHead(200, { 'content-type': 'application/json' });
-          response.end(JSON.stringify({ orderedFanout: { command: 'resume', destination: 'ledger-queue', counts: { delivered: 0 }, accounts: [] } }));
-          return;
-        }
-        response.writeHead(400);
-        response.end();
-      });
+    standIn = await startAwsStandIn('OrderedFanout', outputsOf(PLUGINS), (request, response) => {
+      const configuration = /^\/2015-03-31\/functions\/([^/]+)\/configuration/.exec(request.url ?? '');
+      if (configuration) {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ FunctionName: configuration[1], Environment: { Variables: { LEDGER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/ledger.fifo' } } }));
+        return true;
+      }
+      if (/^\/2015-03-31\/functions\/[^/]+\/invocations/.test(request.url ?? '')) {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ orderedFanout: { command: 'resume', destination: 'ledger-queue', counts: { delivered: 0 }, accounts: [] } }));
+        return true;
+      }
+      return false;
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = endpoint;
-    process.env.AWS_ENDPOINT_URL_LAMBDA = endpoint;
+    process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = standIn.endpoint;
+    process.env.AWS_ENDPOINT_URL_LAMBDA = standIn.endpoint;
   });
 
   afterAll(async () => {
     process.env = saved;
-    await new Promise((resolve) => server.close(resolve));
+    await standIn.close();
   });
 
   it("resolves the plug-in, reads its function's environment and runs operator commands in its own function", async () => {
@@ -128,8 +111,8 @@ describe('awsTarget with a plug-in: CloudFormation and Lambda answered by a stan
       expect(await target.environment('ledger-queue')).toEqual({ LEDGER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/ledger.fifo' });
       const result = await target.command('ledger-queue', { command: 'resume', accountIds: ['A'] });
       expect(result.orderedFanout.destination).toBe('ledger-queue');
-      expect(calls).toContain('GET /2015-03-31/functions/OrderedFanout-LedgerQueueConsumer-fn/configuration');
-      expect(calls).toContain('POST /2015-03-31/functions/OrderedFanout-LedgerQueueConsumer-fn/invocations');
+      expect(standIn.calls).toContain('GET /2015-03-31/functions/OrderedFanout-LedgerQueueConsumer-fn/configuration');
+      expect(standIn.calls).toContain('POST /2015-03-31/functions/OrderedFanout-LedgerQueueConsumer-fn/invocations');
       await expect(target.environment('nowhere')).rejects.toThrow(UnknownDestinationError);
       await expect(target.environment('nowhere')).rejects.toThrow('no destination "nowhere" in stack OrderedFanout in eu-west-1: it has audit, search, fraud, ledger-queue');
     } finally {
