@@ -54,6 +54,9 @@ const reasons = (value: string): string[] => {
   return list;
 };
 
+/** A repeatable option's values, in order. */
+const repeated = (value: string, previous: string[] = []): string[] => [...previous, value];
+
 /** `--runtime` modules, loaded only when given: the loader pulls in the SDK's client options. */
 async function runtimeModules(modules: string[] | undefined) {
   if (modules === undefined) return {};
@@ -141,7 +144,7 @@ targeted(program.command('reconcile'))
   .option('--contents', "also read the destinations themselves (audit objects, search documents, a plug-in's reconcile reader)", false)
   .option('--repair', 're-deliver the current state of what is behind to latest-state destinations (search)', false)
   .option('--segments <n>', 'parallel scan segments', positive, 4)
-  .option('--runtime <module>', "the runtime half of a plug-in of your own CDK app, for --contents and --repair (repeatable)", (value: string, previous: string[] = []) => [...previous, value])
+  .option('--runtime <module>', "the runtime half of a plug-in of your own CDK app, for --contents and --repair (repeatable)", repeated)
   .action((options) =>
     withTarget(options, async (target, io) =>
       reconcile(
@@ -224,7 +227,7 @@ program
   .requiredOption('--accounts <n>', 'accounts the writes are spread over (uniformly)', positive)
   .requiredOption('--item-bytes <n>', 'bytes of an account item', positive)
   .option('--destinations <list>', `comma list of destinations (${SHIPPED_DESTINATIONS.join(', ')}, or one of a --runtime module; default the built-ins)`, destinationList)
-  .option('--runtime <module>', 'the runtime half of a plug-in of your own CDK app, planned by its mode (repeatable)', (value: string, previous: string[] = []) => [...previous, value])
+  .option('--runtime <module>', 'the runtime half of a plug-in of your own CDK app, planned by its mode (repeatable)', repeated)
   .option('--replay-days <n>', 'how far back a replay reads', nonNegative, 0)
   .option('--batch-ms <n>', 'assumed Lambda time per batch', positive, 200)
   .option('--simulate', 'check the ledger figures by running the engine over a synthetic sample', false)

@@ -174,11 +174,7 @@ export function localTarget(state: LocalState): PipelineTarget {
  * pipeline's, its prefix taken off (`selectPipelineOutputs`).
  */
 export function stackDestinations(outputs: ReadonlyMap<string, string>, stackName: string): DestinationsByName {
-  const output = (key: string): string => {
-    const value = outputs.get(key);
-    if (!value) throw new StackOutputError(key, `stack ${stackName} has no output ${key}: is it an ordered-fanout stack, deployed by this version?`);
-    return value;
-  };
+  const output = (key: string): string => requiredOutput(outputs, stackName, key);
   const list = parseStackDestinations(outputs.get(PIPELINE_OUTPUTS.destinations), stackName).map(({ name, mode }) => {
     const sweeper = outputs.get(destinationOutputKey('', name, 'sweeperFunctionName'));
     return {
@@ -195,6 +191,13 @@ export function stackDestinations(outputs: ReadonlyMap<string, string>, stackNam
   return byName(list, `stack ${stackName}`);
 }
 
+/** One of the stack's outputs, or a `StackOutputError` naming it. */
+function requiredOutput(outputs: ReadonlyMap<string, string>, stackName: string, key: string): string {
+  const value = outputs.get(key);
+  if (!value) throw new StackOutputError(key, `stack ${stackName} has no output ${key}: is it an ordered-fanout stack, deployed by this version?`);
+  return value;
+}
+
 /** A deployed stack, resolved from its CloudFormation outputs (see the README's *Stack outputs*). */
 export async function awsTarget(stackName: string, region?: string, pipeline?: string): Promise<PipelineTarget> {
   const config = region ? { region } : {};
@@ -208,11 +211,7 @@ export async function awsTarget(stackName: string, region?: string, pipeline?: s
   }
   const selected = selectPipelineOutputs(stackOutputs, stackName, pipeline);
   const outputs = selected.outputs;
-  const output = (key: string): string => {
-    const value = outputs.get(key);
-    if (!value) throw new StackOutputError(key, `stack ${stackName} has no output ${key}: is it an ordered-fanout stack, deployed by this version?`);
-    return value;
-  };
+  const output = (key: string): string => requiredOutput(outputs, stackName, key);
   const destinations = stackDestinations(outputs, stackName);
   const description = `stack ${stackName}${selected.name && pipeline ? ` (pipeline ${selected.name})` : ''}${region ? ` in ${region}` : ''}`;
   const functionOf = (destination: string): string => destinationOf({ destinations, description }, destination).functionName;
