@@ -27,6 +27,9 @@ import { deliveryRight, homeDeadline, type DeliveryRight } from './delivery-righ
 
 export type { SkipOutcome } from './in-order-waiting';
 
+const GO_ON = (): boolean => true;
+const RAN: Promise<void> = Promise.resolve();
+
 /**
  * `in-order`: delivers exactly watermark+1, +2, ... for one account, carrying out `nextInOrderStep`.
  *
@@ -53,17 +56,38 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
     return this;
   }
 
-  async run(): Promise<void> {
+  /** Not an async function: most runs (no conflicts, no skip, nothing to read to classify) need no frame of their own. */
+  run(): Promise<void> {
+    if (this.hasConflicts || this.skip) return this.runWithPreamble();
+    try {
+      const classifying = this.classify();
+      return (classifying ? classifying.then(() => this.drive()) : this.drive()) ?? RAN;
+    } catch (error) {
+      // As an async function would: what the run throws is a rejection, which the engine handles per account.
+      return Promise.reject(error);
+    }
+  }
+
+  private async runWithPreamble(): Promise<void> {
     if (this.hasConflicts) await this.settleConflicts();
     if (this.skip && !(await this.applySkip(this.skip.through, this.skip.reason))) return;
     const classifying = this.classify();
     if (classifying) await classifying;
+    const driving = this.drive();
+    if (driving) await driving;
+  }
+
+  /**
+   * Carries out `nextInOrderStep` until the run ends: synchronously while steps need no I/O, and from a step's
+   * callback when it does. Not an `await` per step in an async frame: off the home lane every delivered version is a
+   * step of its own (see the README, *Where the time goes*).
+   */
+  private drive(): Promise<void> | undefined {
     for (;;) {
       const step = nextInOrderStep(this);
       switch (step.kind) {
         case 'load-parked':
-          await this.loadParked(step.from, step.to);
-          continue;
+          return this.goOn(this.loadParked(step.from, step.to).then(GO_ON));
         case 'start':
           this.update(started(this.watermark, step.floor, step.record));
           continue;
@@ -74,26 +98,28 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
           this.countedBaseline = true;
           continue;
         case 'deliver': {
-          // The home lane's path is called directly: one promise per account fewer on the common path.
           const right = this.claimFor(step.record.version);
-          if (!(await (right === 'home' ? this.deliverAtHome(step.record, step.healed) : this.deliverStep(right, step.record, step.healed)))) return;
-          continue;
+          const going = right === 'home' ? this.deliverAtHome(step.record, step.healed) : this.deliverStep(right, step.record, step.healed);
+          if (going === true) continue;
+          return going === false ? undefined : this.goOn(going);
         }
         case 'breach':
-          if (!(await this.breachStep(step.breach))) return;
-          continue;
+          return this.goOn(this.breachStep(step.breach));
         case 'gap-timeout':
-          await this.noticeGap(step.from, step.to);
-          continue;
+          return this.goOn(this.noticeGap(step.from, step.to).then(GO_ON));
         case 'wait':
-          if (await this.parkWaiting()) return;
-          continue;
+          return this.goOn(this.parkWaiting().then((parked) => !parked));
         case 'done':
           this.release();
-          if (await this.commit()) return;
-          continue;
+          // A lost race re-reads and plans again.
+          return this.goOn(this.commit().then((written) => !written));
       }
     }
+  }
+
+  /** Drives on once `next` answers true; false ends the run. */
+  private goOn(next: Promise<boolean>): Promise<void> {
+    return next.then((more) => (more ? this.drive() : undefined));
   }
 
   // The run as the rules see it (InOrderView).
@@ -218,48 +244,55 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
     for (const record of loaded.flat()) if (!this.isLeaving(record.version)) this.parkedRecords = withEntry(this.parkedRecords, record.version, record);
   }
 
-  /** Claims (if needed), delivers and applies one version, off the home lane. False when the run has to stop. */
-  private async deliverStep(claim: Exclude<DeliveryRight, 'home'>, record: ChangeRecord, healed: boolean): Promise<boolean> {
-    if (claim === 'stop') return this.stop();
-    if (claim === 'fence') {
-      this.fenceHome();
-      return true;
+  /**
+   * Claims (if needed), delivers and applies one version, off the home lane. False when the run has to stop. Callbacks,
+   * not an async frame: off the home lane this is every delivered version (see the README, *Where the time goes*).
+   */
+  private deliverStep(claim: Exclude<DeliveryRight, 'home'>, record: ChangeRecord, healed: boolean): boolean | Promise<boolean> {
+    switch (claim) {
+      case 'stop':
+        return this.stop();
+      case 'fence':
+        this.fenceHome();
+        return true;
+      case 'park':
+        return this.parkWaiting().then((parked) => !parked);
+      case 'take':
+        // A lost race re-reads and re-plans; nothing was delivered yet. A won one leaves the plan as it was.
+        return this.takeClaim(record.version).then((won) => (won ? this.deliverUnderClaim(record, healed) : true));
+      case 'held':
+        return this.deliverUnderClaim(record, healed);
     }
-    if (claim === 'park') return !(await this.parkWaiting());
-    if (claim === 'take') {
-      const now = this.ctx.now();
-      const expiresAt = Math.min(now + this.ctx.claimTtlMs, this.ctx.deadline ?? Number.POSITIVE_INFINITY);
-      const through = this.ctx.inOrderCommit === 'per-batch' ? this.lastInHand(record.version) : record.version;
-      this.claimToken = this.ctx.newClaimToken();
-      this.update(
-        patched(this.watermark, {
-          claim: {
-            owner: this.ctx.owner,
-            token: this.claimToken,
-            version: record.version,
-            expiresAt,
-            ...(through > record.version ? { through } : {}),
-          },
-        }),
-      );
-      // A lost race re-reads and re-plans; nothing was delivered yet. A won one leaves the plan as it was.
-      if (!(await this.commit())) return true;
-    }
+  }
 
+  /** Writes a claim from `version` on (through the run's last version in hand with `per-batch` commits). */
+  private takeClaim(version: number): Promise<boolean> {
+    const now = this.ctx.now();
+    const expiresAt = Math.min(now + this.ctx.claimTtlMs, this.ctx.deadline ?? Number.POSITIVE_INFINITY);
+    const through = this.ctx.inOrderCommit === 'per-batch' ? this.lastInHand(version) : version;
+    this.claimToken = this.ctx.newClaimToken();
+    const claim = through > version
+      ? { owner: this.ctx.owner, token: this.claimToken, version, expiresAt, through }
+      : { owner: this.ctx.owner, token: this.claimToken, version, expiresAt };
+    this.update(patched(this.watermark, { claim }));
+    return this.commit();
+  }
+
+  /** Delivers one version under this run's claim, which the call must answer before (less the reserve). */
+  private deliverUnderClaim(record: ChangeRecord, healed: boolean): Promise<boolean> {
     const token = this.claimToken as string;
     const deadline = (this.watermark.claim?.expiresAt as number) - this.ctx.reserveMs;
     // A heal that comes back (a redriven letter) is delivered as what it is.
-    healed ||= isHealedRecord(record);
-    const result = await this.ctx.deliver(this.delivery(record, healed), deadline);
-    if (result.status !== 'failed') {
-      this.accepted(record, healed, result);
+    const asHealed = healed || isHealedRecord(record);
+    return this.ctx.deliver(this.delivery(record, asHealed), deadline).then((result) => {
+      if (result.status === 'failed') return this.failedDelivery(record, asHealed, result);
+      this.accepted(record, asHealed, result);
       // The lane counts once per run towards becoming the account's home (see `homedOn`), whatever the run delivers.
       const homes = !this.countedForHome;
       this.countedForHome = true;
-      this.remember(this.underClaim(token, record.version, (w) => (homes ? homedOn(delivered(w, record, healed), this.ctx.lane, this.ctx.now()) : delivered(w, record, healed))));
+      this.remember(this.underClaim(token, record.version, (w) => (homes ? homedOn(delivered(w, record, asHealed), this.ctx.lane, this.ctx.now()) : delivered(w, record, asHealed))));
       return true;
-    }
-    return this.failedDelivery(record, healed, result);
+    });
   }
 
   /** A delivery the destination accepted: counted, remembered as handled, and (a batch record) settled at the commit. */
