@@ -78,8 +78,23 @@ export function encodeKinesisPayload(payload: object): string {
   return Buffer.from(JSON.stringify(payload), 'utf8').toString('base64');
 }
 
-/** Node's base64 decoder silently skips junk, so only padded standard-alphabet base64 is accepted here. */
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/**
+ * Whether `data`, which Node's decoder turned into `decodedBytes` bytes, is padded standard-alphabet base64. Node's
+ * decoder silently skips junk (and reads the URL-safe alphabet too), so junk shows as fewer bytes than the text's
+ * length promises. The same verdict as matching /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+ * (the unit tests hold it to that pattern), at a fraction of its price: that match took a microsecond per record.
+ */
+function isPaddedBase64(data: string, decodedBytes: number): boolean {
+  const length = data.length;
+  if (length % 4 !== 0) return false;
+  if (length === 0) return true;
+  const padding = data.charCodeAt(length - 1) !== EQUALS ? 0 : data.charCodeAt(length - 2) !== EQUALS ? 1 : 2;
+  const firstEquals = data.indexOf('=');
+  if (firstEquals !== -1 && firstEquals < length - padding) return false;
+  if (data.indexOf('-') !== -1 || data.indexOf('_') !== -1) return false;
+  return decodedBytes === (length / 4) * 3 - padding;
+}
+const EQUALS = 0x3d;
 const EVENT_NAMES: readonly string[] = ['INSERT', 'MODIFY', 'REMOVE'] satisfies ChangeKind[];
 
 class Rejection extends Error {
@@ -166,12 +181,12 @@ function decode(input: KinesisRecordInput, options: DecodeOptions, known: Known)
 
 /** Empty data is valid base64 (of zero bytes), so it is reported as NOT_JSON: zero bytes are not a JSON document. */
 function parsePayload(data: unknown, known: Known): unknown {
-  if (typeof data !== 'string' || !BASE64.test(data)) {
-    reject('NOT_BASE64', 'The Kinesis data is not padded standard base64.');
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'base64') : undefined;
+  if (bytes === undefined || !isPaddedBase64(data as string, bytes.length)) {
+    return reject('NOT_BASE64', 'The Kinesis data is not padded standard base64.');
   }
   let text: string;
   try {
-    const bytes = Buffer.from(data, 'base64');
     known.payloadBytes = bytes.length;
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
@@ -241,16 +256,15 @@ function readVersion(raw: Record<string, unknown>): VersionRead {
   if (!Object.hasOwn(raw, 'version') || raw.version === undefined) {
     return { reason: 'VERSION_MISSING', problem: 'has no version' };
   }
-  const attribute = show(raw.version);
   let value: unknown;
   try {
     value = toNative({ version: raw.version }).version;
   } catch (error) {
-    const problem = `has a version ${attribute} that cannot be read (${describeError(error)})`;
+    const problem = `has a version ${show(raw.version)} that cannot be read (${describeError(error)})`;
     return { reason: 'VERSION_NOT_INTEGER', problem };
   }
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
-    return { reason: 'VERSION_NOT_INTEGER', problem: `has a version ${attribute} that is not a safe integer (N)` };
+    return { reason: 'VERSION_NOT_INTEGER', problem: `has a version ${show(raw.version)} that is not a safe integer (N)` };
   }
   if (!isValidVersion(value)) return { reason: 'VERSION_NOT_POSITIVE', problem: `has a version ${value}, below 1` };
   return { version: value };
@@ -258,15 +272,12 @@ function readVersion(raw: Record<string, unknown>): VersionRead {
 
 function readImage(raw: unknown, which: 'NewImage' | 'OldImage', accountId: string): AccountImage {
   if (!isObject(raw)) reject('NOT_AN_ACCOUNT', `${which} is ${typeName(raw)}, not an attribute map.`);
-  const version = readVersion(raw);
-  const rest: Record<string, unknown> = { ...raw };
-  delete rest.version;
-  let item: Record<string, unknown>;
-  try {
-    item = toNative(rest);
-  } catch (error) {
-    return reject('NOT_AN_ACCOUNT', `${which} cannot be unmarshalled: ${describeError(error)}.`);
-  }
+  // The common case is one unmarshalling of the whole map. What that cannot read, or a version it reads as something
+  // else than a valid one, is read again the careful way (the version on its own), which names what is wrong.
+  const whole = unmarshalledOrUndefined(raw);
+  const read = whole?.version;
+  const version: VersionRead = typeof read === 'number' && Number.isSafeInteger(read) && isValidVersion(read) ? { version: read } : readVersion(raw);
+  const item = whole ?? withoutVersion(raw, which);
   if (item[ACCOUNTS_KEY] !== accountId) {
     reject('NOT_AN_ACCOUNT', `${which} has ${ACCOUNTS_KEY} ${show(item[ACCOUNTS_KEY])}, not the key "${accountId}".`);
   }
@@ -277,7 +288,34 @@ function readImage(raw: unknown, which: 'NewImage' | 'OldImage', accountId: stri
     reject('NOT_AN_ACCOUNT', `${which} has status ${show(item.status)}, not OPEN or CLOSED.`);
   }
   if (version.version === undefined) reject(version.reason, `${which} ${version.problem}.`);
-  return { ...item, version: version.version } as AccountImage;
+  return withVersionLast(item, version.version);
+}
+
+function unmarshalledOrUndefined(raw: Record<string, unknown>): Record<string, unknown> | undefined {
+  try {
+    return toNative(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every attribute but the version, unmarshalled: a map that did not unmarshall whole says here what is wrong with it. */
+function withoutVersion(raw: Record<string, unknown>, which: 'NewImage' | 'OldImage'): Record<string, unknown> {
+  const rest: Record<string, unknown> = {};
+  for (const key of Object.keys(raw)) if (key !== 'version') rest[key] = raw[key];
+  try {
+    return toNative(rest);
+  } catch (error) {
+    return reject('NOT_AN_ACCOUNT', `${which} cannot be unmarshalled: ${describeError(error)}.`);
+  }
+}
+
+/** The image with `version` as its last attribute, where images have always had it (an object, not a spread and a delete). */
+function withVersionLast(item: Record<string, unknown>, version: number): AccountImage {
+  const image: Record<string, unknown> = {};
+  for (const key in item) if (key !== 'version' && Object.hasOwn(item, key)) image[key] = item[key];
+  image.version = version;
+  return image as AccountImage;
 }
 
 /**

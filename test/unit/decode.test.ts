@@ -124,6 +124,18 @@ describe('decodeChangeRecord on the documented fixtures', () => {
     },
   );
 
+  it('gives every image its version as the last attribute, wherever the stream put it', () => {
+    // Images are written out as they are (audit objects, the ledger's last image): their attribute order stays put.
+    payloads.forEach((payload, index) => {
+      const record = decodeOk(inputFor(payload, index));
+      for (const image of [record.newImage, record.oldImage]) if (image) expect(Object.keys(image).at(-1)).toBe('version');
+    });
+    const dynamodb = (payloads[1] as { dynamodb: { NewImage: Record<string, unknown> } }).dynamodb;
+    const { version, ...rest } = dynamodb.NewImage;
+    const versionFirst = { ...payloads[1], dynamodb: { ...dynamodb, NewImage: { version, ...rest } } };
+    expect(Object.keys(decodeOk(inputFor(versionFirst, 1)).newImage ?? {}).at(-1)).toBe('version');
+  });
+
   it('omits arrivedAtMs when Kinesis gave no arrival time', () => {
     const { approximateArrivalTimestamp: _, ...input } = inputFor(payloads[0]!, 0);
     expect(decodeOk(input)).not.toHaveProperty('arrivedAtMs');
