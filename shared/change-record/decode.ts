@@ -276,7 +276,7 @@ function readImage(raw: unknown, which: 'NewImage' | 'OldImage', accountId: stri
   // else than a valid one, is read again the careful way (the version on its own), which names what is wrong.
   const whole = unmarshalledOrUndefined(raw);
   const read = whole?.version;
-  const version: VersionRead = typeof read === 'number' && Number.isSafeInteger(read) && isValidVersion(read) ? { version: read } : readVersion(raw);
+  const version: VersionRead = isValidVersion(read) ? { version: read } : readVersion(raw);
   const item = whole ?? withoutVersion(raw, which);
   if (item[ACCOUNTS_KEY] !== accountId) {
     reject('NOT_AN_ACCOUNT', `${which} has ${ACCOUNTS_KEY} ${show(item[ACCOUNTS_KEY])}, not the key "${accountId}".`);

@@ -60,8 +60,7 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
   run(): Promise<void> {
     if (this.hasConflicts || this.skip) return this.runWithPreamble();
     try {
-      const classifying = this.classify();
-      return (classifying ? classifying.then(() => this.drive()) : this.drive()) ?? RAN;
+      return this.classifyAndDrive();
     } catch (error) {
       // As an async function would: what the run throws is a rejection, which the engine handles per account.
       return Promise.reject(error);
@@ -71,10 +70,12 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
   private async runWithPreamble(): Promise<void> {
     if (this.hasConflicts) await this.settleConflicts();
     if (this.skip && !(await this.applySkip(this.skip.through, this.skip.reason))) return;
+    await this.classifyAndDrive();
+  }
+
+  private classifyAndDrive(): Promise<void> {
     const classifying = this.classify();
-    if (classifying) await classifying;
-    const driving = this.drive();
-    if (driving) await driving;
+    return (classifying ? classifying.then(() => this.drive()) : this.drive()) ?? RAN;
   }
 
   /**
