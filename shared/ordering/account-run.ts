@@ -5,7 +5,7 @@ import { isReplayDelivery, type Epoch, type InOrderCommit } from './delivery-mod
 import { DeadLetterQueueUnavailableError } from './errors';
 import type { Disposition, Tally } from './outcome';
 import type { DeadLetter, Delivery, DeliveryResult, Ledger, LedgerWrite, LedgerWriteResult } from './ports';
-import { emptyWatermark, patched, type Watermark } from './watermark';
+import { emptyWatermark, revised, type Watermark } from './watermark';
 import { storable } from './in-order-rules';
 import { ascendingVersions } from './version-ranges';
 
@@ -164,7 +164,7 @@ export abstract class AccountRun {
    */
   protected flush(park: readonly ChangeRecord[] = NO_RECORDS, unpark: readonly number[] = NO_VERSION_LIST, fence?: string): Promise<boolean> {
     const w = this.watermark;
-    const next: Watermark = patched(w.lastImage === this.storedImage ? w : storable(w, this.imageBound(w)), { revision: this.revision + 1, updatedAt: this.ctx.now() });
+    const next = revised(w.lastImage === this.storedImage ? w : storable(w, this.imageBound(w)), this.revision + 1, this.ctx.now());
     const expectedRevision = this.revision;
     // Literals, not a conditional spread: a spread here cost more than planning the write.
     const write: LedgerWrite = fence === undefined ? { expectedRevision, next, park, unpark } : { expectedRevision, next, park, unpark, fence };

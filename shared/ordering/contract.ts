@@ -1,4 +1,4 @@
-import type { ChangeRecord } from '../change-record/change-record';
+import type { ChangeKind, ChangeRecord } from '../change-record/change-record';
 import { changeDigest, isHealedRecord } from './heal';
 import { MAX_RECENT_DELIVERIES } from './limits';
 import { OrderingError } from './errors';
@@ -48,22 +48,25 @@ export function versionReused(w: Watermark, record: ChangeRecord): ContractBreac
  * after anything else never an INSERT (that would re-create an item that was never deleted, at a version it had).
  */
 export function chainBroken(w: Watermark, record: ChangeRecord): ContractBreach | undefined {
-  if (record.version !== w.version + 1 || w.lastKind === undefined) return undefined;
-  if (w.lastKind === 'REMOVE' && record.kind !== 'INSERT') {
+  if (record.version !== w.version + 1 || mayFollow(w.lastKind, record.kind)) return undefined;
+  if (w.lastKind === 'REMOVE') {
     return new ContractBreach(
       'CONTRACT_BREACH',
       `a ${record.kind} of version ${record.version} follows the deletion at version ${w.version}: after a tombstone only the INSERT that re-creates the item may follow`,
       record,
     );
   }
-  if (w.lastKind !== 'REMOVE' && record.kind === 'INSERT') {
-    return new ContractBreach(
-      'CONTRACT_BREACH',
-      `an INSERT of version ${record.version} follows a ${w.lastKind} at version ${w.version}: the item was created again without a deletion between`,
-      record,
-    );
-  }
-  return undefined;
+  return new ContractBreach(
+    'CONTRACT_BREACH',
+    `an INSERT of version ${record.version} follows a ${w.lastKind} at version ${w.version}: the item was created again without a deletion between`,
+    record,
+  );
+}
+
+/** The rule `chainBroken` holds a record to: whether a change of `kind` may follow one of `lastKind` (undefined: unknown). */
+export function mayFollow(lastKind: ChangeKind | undefined, kind: ChangeKind): boolean {
+  if (lastKind === undefined) return true;
+  return lastKind === 'REMOVE' ? kind === 'INSERT' : kind !== 'INSERT';
 }
 
 /**

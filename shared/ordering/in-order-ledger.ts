@@ -176,7 +176,7 @@ export abstract class InOrderLedgerRun extends AccountRun {
     return true;
   }
 
-  private wrote(): void {
+  protected wrote(): void {
     this.dirty = false;
     this.unwritten = undefined;
     const claim = this.watermark.claim;
@@ -184,7 +184,7 @@ export abstract class InOrderLedgerRun extends AccountRun {
   }
 
   /** Another engine wrote first: re-read, re-apply what still holds of what this run did, and judge the batch again. */
-  private async lostRace(): Promise<false> {
+  protected async lostRace(): Promise<false> {
     // None left after a failed delivery was taken back is none at all.
     const facts = this.unwritten?.length ? this.unwritten : undefined;
     this.unwritten = undefined;

@@ -1,7 +1,8 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import type { Epoch } from './delivery-mode';
-import { chainBroken, withRecent, type ContractBreach } from './contract';
-import { changeDigest, healMissing } from './heal';
+import { chainBroken, mayFollow, versionReused, withRecent, withRecentAll, type ContractBreach } from './contract';
+import { changeDigest, healMissing, isHealedRecord } from './heal';
+import { NO_VERSIONS } from './lazy-collections';
 import { MAX_HEAL_MARKS, MAX_LAST_IMAGE_BYTES, MAX_RANGES, MAX_SKIP_NOTES, MAX_SKIP_REASON_LENGTH } from './limits';
 import {
   addVersions,
@@ -132,25 +133,92 @@ function loadFrom(w: Watermark, from: number): Step {
 
 /**
  * `record` was delivered (or healed): the watermark moves to it. Progress restarts the gap clock. On the account's
- * home lane `homeActiveAt` is when the home delivered. Written as one literal of every field, in `emptyWatermark`'s
- * order, not a patch applied with `patched`: this runs for every delivered version, and the patch was a second object
- * of half the watermark's size (its unit test checks that every other field is carried over).
+ * home lane `homeActiveAt` is when the home delivered.
  */
 export function delivered(w: Watermark, record: ChangeRecord, healed: boolean, homeActiveAt = w.homeActiveAt): Watermark {
   const version = record.version;
+  return movedTo(
+    w,
+    record,
+    removeVersions(w.parked, version),
+    removeVersions(w.owed, version),
+    Math.max(w.newestCreatedAt ?? 0, record.createdAtMicros),
+    healed ? remember(w.heals, { version, digest: changeDigest(record) }, MAX_HEAL_MARKS) : w.heals,
+    withRecent(w.recent, record, healed),
+    homeActiveAt,
+  );
+}
+
+/**
+ * A plain run (`isPlainRun`) was delivered: the watermark `delivered` gives after each of its records in turn, as one
+ * watermark, not one per version.
+ */
+export function deliveredRun(w: Watermark, records: readonly ChangeRecord[], homeActiveAt = w.homeActiveAt): Watermark {
+  const first = records[0] as ChangeRecord;
+  const last = records[records.length - 1] as ChangeRecord;
+  let newestCreatedAt = w.newestCreatedAt ?? 0;
+  for (const record of records) newestCreatedAt = Math.max(newestCreatedAt, record.createdAtMicros);
+  return movedTo(
+    w,
+    last,
+    removeVersions(w.parked, first.version, last.version),
+    removeVersions(w.owed, first.version, last.version),
+    newestCreatedAt,
+    w.heals,
+    withRecentAll(w.recent, records, NO_VERSIONS),
+    homeActiveAt,
+  );
+}
+
+/**
+ * Whether the batch's `records` (ascending, one per version) are a plain run: they continue `w` one version after
+ * another, and none is a heal, breaks the chain or reuses a version; nothing is parked and no other engine's claim
+ * is live. The steps (`nextInOrderStep`) would deliver each of them in turn and then be done, so a run with the right
+ * to deliver them may plan them at once (`deliveredRun`).
+ */
+export function isPlainRun(w: Watermark, records: readonly ChangeRecord[], owner: string, now: number): boolean {
+  if (records.length === 0 || w.parked.length > 0) return false;
+  if (w.claim && w.claim.owner !== owner && w.claim.expiresAt > now) return false;
+  let version = w.version;
+  let lastKind = w.lastKind;
+  for (const record of records) {
+    if (record.version !== version + 1 || isHealedRecord(record) || !mayFollow(lastKind, record.kind)) return false;
+    if (versionReused(w, record) !== undefined) return false;
+    version = record.version;
+    lastKind = record.kind;
+  }
+  return true;
+}
+
+/**
+ * The watermark moved to `record`, with what that changes besides the record's own fields. One literal of every field,
+ * in `emptyWatermark`'s order, and no object of arguments: this runs for every delivered version, and a patch applied
+ * with `patched` was a second object of half the watermark's size (the unit tests check that every other field is
+ * carried over).
+ */
+function movedTo(
+  w: Watermark,
+  record: ChangeRecord,
+  parked: Watermark['parked'],
+  owed: Watermark['owed'],
+  newestCreatedAt: number,
+  heals: Watermark['heals'],
+  recent: Watermark['recent'],
+  homeActiveAt: number | undefined,
+): Watermark {
   return {
     accountId: w.accountId,
-    version,
+    version: record.version,
     revision: w.revision,
     ahead: w.ahead,
-    parked: removeVersions(w.parked, version),
-    owed: removeVersions(w.owed, version),
+    parked,
+    owed,
     skipped: w.skipped,
     lastImage: record.newImage,
     lastKind: record.kind,
-    newestCreatedAt: Math.max(w.newestCreatedAt ?? 0, record.createdAtMicros),
-    heals: healed ? remember(w.heals, { version, digest: changeDigest(record) }, MAX_HEAL_MARKS) : w.heals,
-    recent: withRecent(w.recent, record, healed),
+    newestCreatedAt,
+    heals,
+    recent,
     skips: w.skips,
     claim: w.claim,
     home: w.home,

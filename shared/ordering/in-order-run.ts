@@ -7,10 +7,12 @@ import {
   baselined,
   covers,
   delivered,
+  deliveredRun,
   fenced,
   floorRaised,
   homeDeliveryStands,
   homedOn,
+  isPlainRun,
   nextInOrderStep,
   owedVersions,
   started,
@@ -22,7 +24,7 @@ import { addVersions, hasVersion, rangeOf, removeVersions, type VersionRanges } 
 import { isBeforeWindow, raisedFloor } from './window';
 import { patched, type Watermark } from './watermark';
 import { added, withEntry } from './lazy-collections';
-import type { FailedDelivery } from './account-run';
+import { NO_RECORDS, NO_VERSION_LIST, type FailedDelivery } from './account-run';
 import { deliveryRight, homeDeadline, type DeliveryRight } from './delivery-right';
 
 export type { SkipOutcome } from './in-order-waiting';
@@ -60,7 +62,8 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
   run(): Promise<void> {
     if (this.hasConflicts || this.skip) return this.runWithPreamble();
     try {
-      return this.classifyAndDrive();
+      const plain = this.plainHomeRun();
+      return plain ? this.deliverPlainRun(plain) : this.classifyAndDrive();
     } catch (error) {
       // As an async function would: what the run throws is a rejection, which the engine handles per account.
       return Promise.reject(error);
@@ -116,6 +119,80 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
           return this.goOn(this.commit().then((written) => !written));
       }
     }
+  }
+
+  /**
+   * The batch's records, when they are a plain run (`isPlainRun`) that this lane may deliver at home with per-batch
+   * commits: most accounts of most batches. The steps would judge nothing out, deliver them in one call and commit;
+   * `deliverPlainRun` does that without them.
+   */
+  private plainHomeRun(): ChangeRecord[] | undefined {
+    const { ctx } = this;
+    if (ctx.lane === undefined || ctx.inOrderCommit !== 'per-batch' || ctx.epoch.from !== undefined) return undefined;
+    const records: ChangeRecord[] = [];
+    for (const version of this.inHand) records.push(this.records.get(version) as ChangeRecord);
+    if (!isPlainRun(this.watermark, records, ctx.owner, ctx.now())) return undefined;
+    return this.claimFor((records[0] as ChangeRecord).version) === 'home' ? records : undefined;
+  }
+
+  /**
+   * Delivers a plain home run in one destination call and commits it, as the steps would (`deliverHomeRun`, then
+   * `done`), planned as one watermark (`deliveredRun`, what `atHomeRun` gives here) rather than a fact, a watermark
+   * and two notes per version. A version that failed takes the run back to the steps from there.
+   */
+  private deliverPlainRun(records: readonly ChangeRecord[]): Promise<void> {
+    const before = this.watermark;
+    const facts = this.unwrittenCount;
+    const dirty = this.dirty;
+    const deadline = homeDeadline({ readAt: this.readAt, homeBoundMs: this.ctx.homeBoundMs, deadline: this.ctx.deadline }) - this.ctx.reserveMs;
+    const deliveries: Delivery[] = [];
+    for (const record of records) deliveries.push(this.delivery(record, false));
+    this.update(deliveredRun(before, records, this.ctx.now()));
+    const answered = (results: readonly DeliveryResult[]): Promise<void> | undefined => {
+      for (let index = 0; index < records.length; index += 1) {
+        if ((results[index] as DeliveryResult).status !== 'failed') continue;
+        // Back to the run as it was, then as the steps would have planned it up to the version that failed.
+        this.watermark = before;
+        this.forgetSince(facts);
+        this.dirty = dirty;
+        return this.plainRunFailed(records, results, index);
+      }
+      for (let index = 0; index < records.length; index += 1) this.countAccepted(results[index] as DeliveryResult, false);
+      // A lost race re-reads and goes on with the steps.
+      return this.commitPlainRun(records, results).then((written) => (written ? undefined : this.drive()));
+    };
+    if (deliveries.length === 1) return this.ctx.deliver(deliveries[0] as Delivery, deadline).then((result) => answered([result]));
+    return this.ctx.deliverAll(deliveries, deadline).then(answered);
+  }
+
+  /** The plain run's versions before the one that failed delivered, as the steps plan them; then the steps go on. */
+  private plainRunFailed(records: readonly ChangeRecord[], results: readonly DeliveryResult[], failedAt: number): Promise<void> {
+    if (failedAt > 0) this.remember(this.atHomeRun(records.slice(0, failedAt)));
+    for (let index = 0; index < failedAt; index += 1) this.accepted(records[index] as ChangeRecord, false, results[index] as Exclude<DeliveryResult, FailedDelivery>);
+    return this.goOn(this.failedDelivery(records[failedAt] as ChangeRecord, false, results[failedAt] as FailedDelivery));
+  }
+
+  /**
+   * The `done` step of a plain run: its records settle once the write lands. Only when the write loses its race does
+   * the run take on what the steps would hold by then (each version noted as handled and pending, the run's fact
+   * unwritten), for the re-read to re-apply and judge.
+   */
+  private commitPlainRun(records: readonly ChangeRecord[], results: readonly DeliveryResult[]): Promise<boolean> {
+    this.release();
+    return this.flush(NO_RECORDS, NO_VERSION_LIST, this.storedToken).then((written) => {
+      if (written) {
+        this.wrote();
+        for (let index = 0; index < records.length; index += 1) this.settleAccepted((records[index] as ChangeRecord).version, results[index] as DeliveryResult);
+        return true;
+      }
+      for (let index = 0; index < records.length; index += 1) {
+        const record = records[index] as ChangeRecord;
+        this.noteHandled(record, false);
+        this.notePending(record.version, results[index] as DeliveryResult);
+      }
+      (this.unwritten ??= []).push(this.atHomeRun(records));
+      return this.lostRace();
+    });
   }
 
   /** Drives on once `next` answers true; false ends the run. */
@@ -433,6 +510,21 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
           this.ctx.tally.counts.claimsLost += 1;
           return undefined;
       }
+    };
+  }
+
+  /**
+   * A plain run delivered at home, as one fact: the `atHome` fact of each of its versions in turn, as one watermark
+   * when the first version stands at home on `fresh` (then so does every one after it).
+   */
+  private atHomeRun(records: readonly ChangeRecord[]): Fact {
+    return (fresh) => {
+      const { lane, owner, reserveMs } = this.ctx;
+      const now = this.ctx.now();
+      if (homeDeliveryStands(fresh, (records[0] as ChangeRecord).version, lane, owner, now, reserveMs) === 'home') return deliveredRun(fresh, records, now);
+      let w: Watermark | undefined = fresh;
+      for (let index = 0; index < records.length && w !== undefined; index += 1) w = this.atHome(records[index] as ChangeRecord, false)(w);
+      return w;
     };
   }
 

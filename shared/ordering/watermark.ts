@@ -178,6 +178,16 @@ export function patched(w: Watermark, patch: Partial<Watermark>): Watermark {
   return Object.assign(copy, patch);
 }
 
+/** `w` as written at `revision`: `patched` without a patch object (every account of every batch is written). */
+export function revised(w: Watermark, revision: number, updatedAt: number): Watermark {
+  const copy: { -readonly [K in keyof Watermark]: Watermark[K] } = patched(w, NO_PATCH);
+  copy.revision = revision;
+  copy.updatedAt = updatedAt;
+  return copy;
+}
+
+const NO_PATCH: Partial<Watermark> = Object.freeze({});
+
 /** The highest version the destination is known to have been given (the watermark or above it). */
 export function topDelivered(watermark: Watermark): number {
   return Math.max(watermark.version, highestVersion(watermark.ahead) ?? 0);

@@ -7,10 +7,12 @@ import {
   baselined,
   covers,
   delivered,
+  deliveredRun,
   fenced,
   floorRaised,
   gapTimedOut,
   homeDeliveryStands,
+  isPlainRun,
   isSkipRefusal,
   keepableImage,
   storable,
@@ -215,6 +217,63 @@ describe('delivered', () => {
     for (let version = 1; version <= MAX_HEAL_MARKS + 5; version += 1) w = delivered(w, { ...v(1), version }, true);
     expect(w.heals).toHaveLength(MAX_HEAL_MARKS);
     expect([w.heals[0]?.version, w.heals.at(-1)?.version]).toEqual([6, MAX_HEAL_MARKS + 5]);
+  });
+});
+
+describe('deliveredRun', () => {
+  /** `delivered` of each record in turn: what the steps plan for a plain run. */
+  const fold = (w: Watermark, records: readonly ChangeRecord[], at?: number): Watermark =>
+    records.reduce((planned, record) => delivered(planned, record, false, at ?? planned.homeActiveAt), w);
+
+  test('is delivered of each version in turn, as one watermark', () => {
+    for (const [from, n] of [[0, 1], [0, 3], [2, 2], [4, 8]] as const) {
+      const w = through(from, { owed: ranges([from + 2, from + 2]), home: 'shard-1', homeActiveAt: NOW - 5_000 });
+      const run = H.slice(from, from + n);
+      expect(deliveredRun(w, run, NOW), `${from}+${n}`).toEqual(fold(w, run, NOW));
+      expect(deliveredRun(w, run), `${from}+${n}, no home`).toEqual(fold(w, run));
+    }
+  });
+
+  test('keeps the newest creation time and a recent list that was out of order, as delivered does', () => {
+    const w = through(3, { newestCreatedAt: changedAt(11) * 1_000, recent: [{ version: 9, createdAt: 1 }, { version: 2, createdAt: 2 }] });
+    expect(deliveredRun(w, H.slice(3, 6))).toEqual(fold(w, H.slice(3, 6)));
+  });
+
+  test('carries every other field, in the shape of every watermark', () => {
+    expect(Object.keys(deliveredRun(through(1), H.slice(1, 3)))).toEqual(Object.keys(emptyWatermark('A')));
+  });
+});
+
+describe('isPlainRun', () => {
+  const insert = (version: number): ChangeRecord => ({ ...v(version), kind: 'INSERT', oldImage: undefined });
+
+  test('records that continue the watermark one version after another, with nothing parked', () => {
+    expect(isPlainRun(through(2), H.slice(2, 5), 'engine-1', NOW)).toBe(true);
+    expect(isPlainRun(through(0), H.slice(0, 1), 'engine-1', NOW)).toBe(true);
+  });
+
+  test('not an empty batch, a hole, a copy of a delivered version, or a run that does not start right above the watermark', () => {
+    expect(isPlainRun(through(2), [], 'engine-1', NOW)).toBe(false);
+    expect(isPlainRun(through(2), [v(3), v(5)], 'engine-1', NOW)).toBe(false);
+    expect(isPlainRun(through(2), [v(2), v(3)], 'engine-1', NOW)).toBe(false);
+    expect(isPlainRun(through(2), [v(4)], 'engine-1', NOW)).toBe(false);
+  });
+
+  test('not with anything parked, or another engine\'s live claim (an expired one, or our own, does not count)', () => {
+    expect(isPlainRun(through(2, { parked: ranges([9, 9]) }), [v(3)], 'engine-1', NOW)).toBe(false);
+    const claim = (owner: string, expiresAt: number): Partial<Watermark> => ({ claim: { owner, token: 't', version: 3, expiresAt } });
+    expect(isPlainRun(through(2, claim('engine-2', NOW + 1)), [v(3)], 'engine-1', NOW)).toBe(false);
+    expect(isPlainRun(through(2, claim('engine-2', NOW)), [v(3)], 'engine-1', NOW)).toBe(true);
+    expect(isPlainRun(through(2, claim('engine-1', NOW + 60_000)), [v(3)], 'engine-1', NOW)).toBe(true);
+  });
+
+  test('not a heal coming back, a record that breaks the chain, anywhere in the run, or a reused version', () => {
+    expect(isPlainRun(through(2), [{ ...v(3), eventId: `healed:${v(3).eventId}` }], 'engine-1', NOW)).toBe(false);
+    expect(isPlainRun(through(2), [v(3), insert(4)], 'engine-1', NOW)).toBe(false);
+    expect(isPlainRun(through(2, { lastKind: 'REMOVE' }), [v(3)], 'engine-1', NOW)).toBe(false);
+    expect(isPlainRun(through(2, { lastKind: 'REMOVE' }), [insert(3), v(4)], 'engine-1', NOW)).toBe(true);
+    // Created after the newest version delivered, at a version at or below the top delivered: written again.
+    expect(isPlainRun(through(2, { ahead: ranges([3, 3]) }), [{ ...v(3), createdAtMicros: v(12).createdAtMicros }], 'engine-1', NOW)).toBe(false);
   });
 });
 
