@@ -17,6 +17,7 @@ import {
   owedVersions,
   started,
   type InOrderView,
+  type Step,
 } from './in-order-rules';
 import { isHealedRecord } from './heal';
 import { notSent, type Delivery, type DeliveryResult } from './ports';
@@ -30,6 +31,8 @@ import { deliveryRight, homeDeadline, type DeliveryRight } from './delivery-righ
 export type { SkipOutcome } from './in-order-waiting';
 
 const GO_ON = (): boolean => true;
+
+type DeliverStep = Extract<Step, { readonly kind: 'deliver' }>;
 const RAN: Promise<void> = Promise.resolve();
 
 /**
@@ -427,7 +430,7 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
   private deliverHomeVersion(record: ChangeRecord, healed: boolean): Promise<boolean> {
     healed ||= isHealedRecord(record);
     const deadline = homeDeadline({ readAt: this.readAt, homeBoundMs: this.ctx.homeBoundMs, deadline: this.ctx.deadline }) - this.ctx.reserveMs;
-    if (this.ctx.inOrderCommit === 'per-batch' && !healed && this.plainBatchRecord(record)) return this.deliverHomeRun(record, deadline);
+    if (this.ctx.inOrderCommit === 'per-batch' && this.unparked(record.version)) return this.deliverHomeRun(record, healed, deadline);
     return this.deliverOneAtHome(record, healed, deadline);
   }
 
@@ -446,13 +449,19 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
    * turn per account rather than one per version. Each version is planned before the call as the rules would plan it
    * after the one before; a version that failed undoes what was planned from it on.
    */
-  private deliverHomeRun(first: ChangeRecord, deadline: number): Promise<boolean> {
+  private deliverHomeRun(first: ChangeRecord, firstHealed: boolean, deadline: number): Promise<boolean> {
     const run: PlannedAtHome[] = [];
     const deliveries: Delivery[] = [];
-    for (let record: ChangeRecord | undefined = first; record !== undefined; record = this.nextAtHome()) {
-      run.push({ record, watermark: this.watermark, facts: this.unwrittenCount, dirty: this.dirty });
-      deliveries.push(this.delivery(record, false));
-      this.remember(this.atHome(record, false));
+    let record: ChangeRecord | undefined = first;
+    let healed = firstHealed;
+    while (record !== undefined) {
+      run.push({ record, healed, watermark: this.watermark, facts: this.unwrittenCount, dirty: this.dirty });
+      deliveries.push(this.delivery(record, healed));
+      this.remember(this.atHome(record, healed));
+      const next = this.nextAtHome();
+      record = next?.record;
+      // A heal that comes back (a redriven letter) is delivered as what it is.
+      healed = next !== undefined && (next.healed || isHealedRecord(next.record));
     }
     // Callbacks, not an async frame: this is every home account's delivery.
     if (deliveries.length === 1) return this.ctx.deliver(deliveries[0] as Delivery, deadline).then((result) => this.homeRunAnswered(run, [result]));
@@ -468,27 +477,27 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
         this.watermark = planned.watermark;
         this.forgetSince(planned.facts);
         this.dirty = planned.dirty;
-        return this.failedDelivery(planned.record, false, result);
+        return this.failedDelivery(planned.record, planned.healed, result);
       }
-      this.accepted(planned.record, false, result);
+      this.accepted(planned.record, planned.healed, result);
     }
     return true;
   }
 
-  /** The next version, when it is another plain batch record this lane may deliver at home in the same call. */
-  private nextAtHome(): ChangeRecord | undefined {
+  /** The next version's delivery, when this lane may deliver it at home in the same call: a batch record or a heal. */
+  private nextAtHome(): DeliverStep | undefined {
     const step = nextInOrderStep(this);
-    if (step.kind !== 'deliver' || step.healed || isHealedRecord(step.record) || !this.plainBatchRecord(step.record)) return undefined;
-    return this.claimFor(step.record.version) === 'home' ? step.record : undefined;
+    if (step.kind !== 'deliver' || !this.unparked(step.record.version)) return undefined;
+    return this.claimFor(step.record.version) === 'home' ? step : undefined;
   }
 
   /**
-   * A record of this batch that is not parked: planning its delivery changes nothing but the planned watermark, so a
-   * failed delivery can be undone by restoring it.
+   * A version that is not parked (a batch record, or a heal): planning its delivery changes nothing but the planned
+   * watermark, so a failed delivery can be undone by restoring it. Delivering a parked one also takes it out of the
+   * ledger's parked records.
    */
-  private plainBatchRecord(record: ChangeRecord): boolean {
-    const version = record.version;
-    return this.records.get(version) === record && !this.parkedRecords.has(version) && !hasVersion(this.watermark.parked, version);
+  private unparked(version: number): boolean {
+    return !this.parkedRecords.has(version) && !hasVersion(this.watermark.parked, version);
   }
 
   /**
@@ -581,6 +590,7 @@ export class InOrderRun extends InOrderWaitingRun implements InOrderView {
 /** A home delivery planned before its call, with what the run was before it (see `deliverHomeRun`). */
 interface PlannedAtHome {
   readonly record: ChangeRecord;
+  readonly healed: boolean;
   readonly watermark: Watermark;
   /** How many facts were unwritten (see `forgetSince`). */
   readonly facts: number;

@@ -101,6 +101,31 @@ describe('in-order home lanes', () => {
     expect(w?.recent.map((entry) => entry.version)).not.toContain(8);
   });
 
+  test('a heal goes in the home run\'s call with the versions after it; a heal that fails is dead-lettered and what follows parks', async () => {
+    const h = harness('in-order', { inOrderCommit: 'per-batch' });
+    const a = accountHistory('A', 9);
+    await homeOn(h, a.slice(0, 3));
+    const calls = h.destination.calls.length;
+
+    // Version 4 never arrives: it is healed from 5, in the call that delivers 5 and 6.
+    const healing = await h.engine.process(a.slice(4, 6), HOME);
+    expect(h.destination.calls.slice(calls)).toEqual([3]);
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(healing.counts).toMatchObject({ delivered: 3, healed: 1, failed: 0 });
+    const [healed] = (await h.ledger.load(['A'])).values();
+    expect(healed?.heals.map((mark) => mark.version)).toEqual([4]);
+
+    // Version 7 never arrives either, and its heal fails: dead-lettered, owed, and 8 and 9 park behind it.
+    h.destination.intercept = (delivery) => (delivery.healed ? { status: 'failed', reason: 'DELIVERY_FAILED', detail: 'down', attempts: 3 } : undefined);
+    const failing = await h.another('engine-2').process(a.slice(7, 9), HOME);
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(failing.counts).toMatchObject({ delivered: 0, healed: 0, deadLettered: 1, parked: 2, failed: 0 });
+    expect(h.deadLetters.letters.map((letter) => [letter.reason, letter.version])).toEqual([['DELIVERY_FAILED', 7]]);
+    const [w] = (await h.ledger.load(['A'])).values();
+    expect(w).toMatchObject({ version: 6, owed: [[7, 7]], parked: [[8, 9]], home: HOME.lane });
+    expect(w?.heals.map((mark) => mark.version)).toEqual([4]);
+  });
+
   test('another lane parks what it holds while the home delivers lately, and the home lane drains it', async () => {
     const h = harness('in-order', { inOrderCommit: 'per-batch', homeBoundMs: 4_000 });
     const a = accountHistory('A', 5);
