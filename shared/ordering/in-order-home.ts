@@ -1,0 +1,224 @@
+import type { ChangeRecord } from '../change-record/change-record';
+import type { Fact } from './in-order-ledger';
+import { InOrderDeliveryRun } from './in-order-delivery';
+import { delivered, deliveredRun, homeDeliveryStands, isPlainRun, type Step } from './in-order-rules';
+import { isHealedRecord } from './heal';
+import type { Delivery, DeliveryResult } from './ports';
+import { hasVersion } from './version-ranges';
+import { patched, type Watermark } from './watermark';
+import { NO_RECORDS, NO_VERSION_LIST, type FailedDelivery } from './account-run';
+import { homeDeadline } from './delivery-right';
+
+type DeliverStep = Extract<Step, { readonly kind: 'deliver' }>;
+
+/**
+ * The home lane's side of an `in-order` run: deliveries without a claim on the lane Lambda serializes the account's
+ * batches on, each planned before its destination call and undone if the call fails, and the plain run (the batch
+ * continues the watermark, nothing else to decide), planned and committed in one go.
+ */
+export abstract class InOrderHomeRun extends InOrderDeliveryRun {
+  /**
+   * The batch's records, when they are a plain run (`isPlainRun`) that this lane may deliver at home with per-batch
+   * commits: most accounts of most batches. The steps would judge nothing out, deliver them in one call and commit;
+   * `deliverPlainRun` does that without them.
+   */
+  protected plainHomeRun(): ChangeRecord[] | undefined {
+    const { ctx } = this;
+    if (ctx.lane === undefined || ctx.inOrderCommit !== 'per-batch' || ctx.epoch.from !== undefined) return undefined;
+    const records: ChangeRecord[] = [];
+    for (const version of this.inHand) records.push(this.records.get(version) as ChangeRecord);
+    if (!isPlainRun(this.watermark, records, ctx.owner, ctx.now())) return undefined;
+    return this.claimFor((records[0] as ChangeRecord).version) === 'home' ? records : undefined;
+  }
+
+  /**
+   * Delivers a plain home run in one destination call and commits it, as the steps would (`deliverHomeRun`, then
+   * `done`), planned as one watermark (`deliveredRun`, what `atHomeRun` gives here) rather than a fact, a watermark
+   * and two notes per version. A version that failed takes the run back to the steps from there.
+   */
+  protected deliverPlainRun(records: readonly ChangeRecord[]): Promise<void> {
+    const before = this.watermark;
+    const facts = this.unwrittenCount;
+    const dirty = this.dirty;
+    const deadline = homeDeadline({ readAt: this.readAt, homeBoundMs: this.ctx.homeBoundMs, deadline: this.ctx.deadline }) - this.ctx.reserveMs;
+    const deliveries: Delivery[] = [];
+    for (const record of records) deliveries.push(this.delivery(record, false));
+    this.update(deliveredRun(before, records, this.ctx.now()));
+    const answered = (results: readonly DeliveryResult[]): Promise<void> | undefined => {
+      for (let index = 0; index < records.length; index += 1) {
+        if ((results[index] as DeliveryResult).status !== 'failed') continue;
+        // Back to the run as it was, then as the steps would have planned it up to the version that failed.
+        this.watermark = before;
+        this.forgetSince(facts);
+        this.dirty = dirty;
+        return this.plainRunFailed(records, results, index);
+      }
+      for (let index = 0; index < records.length; index += 1) this.countAccepted(results[index] as DeliveryResult, false);
+      // A lost race re-reads and goes on with the steps.
+      return this.commitPlainRun(records, results).then((written) => (written ? undefined : this.drive()));
+    };
+    if (deliveries.length === 1) return this.ctx.deliver(deliveries[0] as Delivery, deadline).then((result) => answered([result]));
+    return this.ctx.deliverAll(deliveries, deadline).then(answered);
+  }
+
+  /** The plain run's versions before the one that failed delivered, as the steps plan them; then the steps go on. */
+  private plainRunFailed(records: readonly ChangeRecord[], results: readonly DeliveryResult[], failedAt: number): Promise<void> {
+    if (failedAt > 0) this.remember(this.atHomeRun(records.slice(0, failedAt)));
+    for (let index = 0; index < failedAt; index += 1) this.accepted(records[index] as ChangeRecord, false, results[index] as Exclude<DeliveryResult, FailedDelivery>);
+    return this.goOn(this.failedDelivery(records[failedAt] as ChangeRecord, false, results[failedAt] as FailedDelivery));
+  }
+
+  /**
+   * The `done` step of a plain run: its records settle once the write lands. Only when the write loses its race does
+   * the run take on what the steps would hold by then (each version noted as handled and pending, the run's fact
+   * unwritten), for the re-read to re-apply and judge.
+   */
+  private commitPlainRun(records: readonly ChangeRecord[], results: readonly DeliveryResult[]): Promise<boolean> {
+    this.release();
+    return this.flush(NO_RECORDS, NO_VERSION_LIST, this.storedToken).then((written) => {
+      if (written) {
+        this.wrote();
+        for (let index = 0; index < records.length; index += 1) this.settleAccepted((records[index] as ChangeRecord).version, results[index] as DeliveryResult);
+        return true;
+      }
+      for (let index = 0; index < records.length; index += 1) {
+        const record = records[index] as ChangeRecord;
+        this.noteHandled(record, false);
+        this.notePending(record.version, results[index] as DeliveryResult);
+      }
+      (this.unwritten ??= []).push(this.atHomeRun(records));
+      return this.lostRace();
+    });
+  }
+
+  /**
+   * Delivers one version on the account's home lane, without a claim: Lambda runs this partition key's batches on
+   * this shard one at a time, and any other engine fences the lane off (waiting out its bound) before it delivers.
+   * With `per-version` commits each delivery is written at once; with `per-batch` the run's one write commits them all.
+   */
+  protected deliverAtHome(record: ChangeRecord, healed: boolean): Promise<boolean> {
+    // per-version: what an earlier claimed step delivered is written before the next delivery (a lost race re-plans).
+    if (this.ctx.inOrderCommit === 'per-version' && this.dirty) return this.commit().then((written) => (written ? this.deliverHomeVersion(record, healed) : true));
+    return this.deliverHomeVersion(record, healed);
+  }
+
+  private deliverHomeVersion(record: ChangeRecord, healed: boolean): Promise<boolean> {
+    healed ||= isHealedRecord(record);
+    const deadline = homeDeadline({ readAt: this.readAt, homeBoundMs: this.ctx.homeBoundMs, deadline: this.ctx.deadline }) - this.ctx.reserveMs;
+    if (this.ctx.inOrderCommit === 'per-batch' && this.unparked(record.version)) return this.deliverHomeRun(record, healed, deadline);
+    return this.deliverOneAtHome(record, healed, deadline);
+  }
+
+  private async deliverOneAtHome(record: ChangeRecord, healed: boolean, deadline: number): Promise<boolean> {
+    const result = await this.ctx.deliver(this.delivery(record, healed), deadline);
+    if (result.status === 'failed') return this.failedDelivery(record, healed, result);
+    this.accepted(record, healed, result);
+    this.remember(this.atHome(record, healed));
+    if (this.ctx.inOrderCommit === 'per-version') await this.commit();
+    return true;
+  }
+
+  /**
+   * Delivers `first` and the batch's versions that follow it on the home lane in one destination call, which answers
+   * in order and sends none of an account's versions after one that failed (see `Destination`): one call and one
+   * turn per account rather than one per version. Each version is planned before the call as the rules would plan it
+   * after the one before; a version that failed undoes what was planned from it on.
+   */
+  private deliverHomeRun(first: ChangeRecord, firstHealed: boolean, deadline: number): Promise<boolean> {
+    const run: PlannedAtHome[] = [];
+    const deliveries: Delivery[] = [];
+    let record: ChangeRecord | undefined = first;
+    let healed = firstHealed;
+    while (record !== undefined) {
+      run.push({ record, healed, watermark: this.watermark, facts: this.unwrittenCount, dirty: this.dirty });
+      deliveries.push(this.delivery(record, healed));
+      this.remember(this.atHome(record, healed));
+      const next = this.nextAtHome();
+      record = next?.record;
+      // A heal that comes back (a redriven letter) is delivered as what it is.
+      healed = next !== undefined && (next.healed || isHealedRecord(next.record));
+    }
+    // Callbacks, not an async frame: this is every home account's delivery.
+    if (deliveries.length === 1) return this.ctx.deliver(deliveries[0] as Delivery, deadline).then((result) => this.homeRunAnswered(run, [result]));
+    return this.ctx.deliverAll(deliveries, deadline).then((results) => this.homeRunAnswered(run, results));
+  }
+
+  /** Takes in what the destination answered for a home run; a failed version undoes what was planned from it on. */
+  private homeRunAnswered(run: readonly PlannedAtHome[], results: readonly DeliveryResult[]): boolean | Promise<boolean> {
+    for (let index = 0; index < run.length; index += 1) {
+      const planned = run[index] as PlannedAtHome;
+      const result = results[index] as DeliveryResult;
+      if (result.status === 'failed') {
+        this.watermark = planned.watermark;
+        this.forgetSince(planned.facts);
+        this.dirty = planned.dirty;
+        return this.failedDelivery(planned.record, planned.healed, result);
+      }
+      this.accepted(planned.record, planned.healed, result);
+    }
+    return true;
+  }
+
+  /** The next version's delivery, when this lane may deliver it at home in the same call: a batch record or a heal. */
+  private nextAtHome(): DeliverStep | undefined {
+    const step = this.nextStep();
+    if (step.kind !== 'deliver' || !this.unparked(step.record.version)) return undefined;
+    return this.claimFor(step.record.version) === 'home' ? step : undefined;
+  }
+
+  /**
+   * A version that is not parked (a batch record, or a heal): planning its delivery changes nothing but the planned
+   * watermark, so a failed delivery can be undone by restoring it. Delivering a parked one also takes it out of the
+   * ledger's parked records.
+   */
+  private unparked(version: number): boolean {
+    return !this.parkedRecords.has(version) && !hasVersion(this.watermark.parked, version);
+  }
+
+  /**
+   * A home delivery as a fact: it still holds on a fresh watermark that follows on from it, if the account is still
+   * homed here without another engine's claim, or was fenced off after our read with time left before the fence ends
+   * (our delivery ended inside our bound, before anyone may deliver after the fence).
+   */
+  private atHome(record: ChangeRecord, healed: boolean): Fact {
+    return (fresh) => {
+      const { lane, owner, reserveMs } = this.ctx;
+      switch (homeDeliveryStands(fresh, record.version, lane, owner, this.ctx.now(), reserveMs)) {
+        case 'covered':
+          return fresh;
+        case 'home':
+          return delivered(fresh, record, healed, this.ctx.now());
+        case 'fenced':
+          return patched(delivered(fresh, record, healed), { home: undefined });
+        case 'lost':
+          this.ctx.tally.counts.claimsLost += 1;
+          return undefined;
+      }
+    };
+  }
+
+  /**
+   * A plain run delivered at home, as one fact: the `atHome` fact of each of its versions in turn, as one watermark
+   * when the first version stands at home on `fresh` (then so does every one after it).
+   */
+  private atHomeRun(records: readonly ChangeRecord[]): Fact {
+    return (fresh) => {
+      const { lane, owner, reserveMs } = this.ctx;
+      const now = this.ctx.now();
+      if (homeDeliveryStands(fresh, (records[0] as ChangeRecord).version, lane, owner, now, reserveMs) === 'home') return deliveredRun(fresh, records, now);
+      let w: Watermark | undefined = fresh;
+      for (let index = 0; index < records.length && w !== undefined; index += 1) w = this.atHome(records[index] as ChangeRecord, false)(w);
+      return w;
+    };
+  }
+}
+
+/** A home delivery planned before its call, with what the run was before it (see `deliverHomeRun`). */
+interface PlannedAtHome {
+  readonly record: ChangeRecord;
+  readonly healed: boolean;
+  readonly watermark: Watermark;
+  /** How many facts were unwritten (see `forgetSince`). */
+  readonly facts: number;
+  readonly dirty: boolean;
+}
