@@ -77,18 +77,21 @@ export abstract class AccountRun {
     stored: Watermark | undefined,
   ) {
     this.records = new Map();
+    this.unsettled = new Set();
     for (const record of records) {
       const other = this.records.get(record.version);
-      if (other === undefined) this.records.set(record.version, record);
-      // A copy of a change the batch already holds (same event id): a duplicate, whatever else the run decides.
-      else if (other.eventId === record.eventId || this.conflicts?.some((conflict) => conflict.eventId === record.eventId)) ctx.tally.settle(record, 'duplicate');
-      else if (primary(other, record) === other) (this.conflicts ??= []).push(record);
+      if (other === undefined) {
+        this.records.set(record.version, record);
+        this.unsettled.add(record.version);
+      } else if (other.eventId === record.eventId || this.conflicts?.some((conflict) => conflict.eventId === record.eventId)) {
+        // A copy of a change the batch already holds (same event id): a duplicate, whatever else the run decides.
+        ctx.tally.settle(record, 'duplicate');
+      } else if (primary(other, record) === other) (this.conflicts ??= []).push(record);
       else {
         (this.conflicts ??= []).push(other);
         this.records.set(record.version, record);
       }
     }
-    this.unsettled = new Set(this.records.keys());
     this.watermark = stored ?? emptyWatermark(accountId);
     this.revision = stored?.revision ?? 0;
     this.readAt = ctx.readAt;

@@ -162,7 +162,7 @@ export class OrderingEngine {
   async resume(accountIds: readonly string[], options: ProcessOptions = {}): Promise<{ outcome: BatchOutcome; accounts: AccountReport[] }> {
     const tally = new Tally();
     const accounts = new Map(accountIds.map((accountId) => [accountId, [] as ChangeRecord[]]));
-    const runs = await this.runAccounts(accounts, tally, options.deadline);
+    const runs = new Map((await this.runAccounts(accounts, tally, options.deadline)).map((run) => [run.accountId, run]));
     return { outcome: tally.outcome(), accounts: accountIds.map((accountId) => this.report(accountId, runs.get(accountId)?.state)) };
   }
 
@@ -202,9 +202,9 @@ export class OrderingEngine {
     tally: Tally,
     deadline: number | undefined,
     lane?: string,
-  ): Promise<Map<string, AccountRun>> {
-    const byId = new Map<string, AccountRun>();
-    if (byAccount.size === 0) return byId;
+  ): Promise<AccountRun[]> {
+    const runs: AccountRun[] = [];
+    if (byAccount.size === 0) return runs;
     // Taken before the read: a home lane's deliveries are bounded from a time no later than what it saw.
     const ctx = this.context(tally, deadline, lane);
     let stored: Map<string, Watermark>;
@@ -214,14 +214,9 @@ export class OrderingEngine {
     } catch (error) {
       if (!(error instanceof LedgerUnavailableError)) throw error;
       for (const list of byAccount.values()) for (const record of list) tally.settle(record, 'failed');
-      return byId;
+      return runs;
     }
-    const runs: AccountRun[] = [];
-    for (const [accountId, list] of byAccount) {
-      const run = this.runFor(ctx, accountId, list, stored.get(accountId));
-      runs.push(run);
-      byId.set(accountId, run);
-    }
+    for (const [accountId, list] of byAccount) runs.push(this.runFor(ctx, accountId, list, stored.get(accountId)));
     let unexpected: { error: unknown } | undefined;
     // Not an async wrapper per account: a run's own promise, and one handler for what it may throw.
     const guarded = (run: AccountRun): Promise<void> =>
@@ -234,7 +229,7 @@ export class OrderingEngine {
     if (runs.length <= this.accountConcurrency) await Promise.all(runs.map(guarded));
     else await forEachLimited(runs, this.accountConcurrency, guarded);
     if (unexpected) throw unexpected.error;
-    return byId;
+    return runs;
   }
 
   private runFor(ctx: RunContext, accountId: string, records: ChangeRecord[], stored: Watermark | undefined): AccountRun {
