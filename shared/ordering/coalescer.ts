@@ -6,7 +6,9 @@ import { PortContractError } from './errors';
  * by when it needs its answer; the combined call gets the earliest of those deadlines.
  */
 export class Coalescer<Item, Result> {
-  private queue: Entry<Item, Result>[] = [];
+  private queue: Caller<Item, Result>[] = [];
+  /** How many items the queued callers hold between them. */
+  private size = 0;
   private deadline: number | undefined;
   private scheduled = false;
 
@@ -18,78 +20,64 @@ export class Coalescer<Item, Result> {
   /** One item: the most common call (an `in-order` account delivers one version at a time), so it allocates least. */
   submit(item: Item, deadline?: number): Promise<Result> {
     this.note(deadline);
-    return new Promise<Result>((resolve, reject) => {
-      this.queue.push({ item, group: undefined, index: 0, resolve, reject });
-      this.schedule();
-    });
+    return new Promise<Result>((resolve, reject) => this.enqueue({ item, items: undefined, resolve, reject }, 1));
   }
 
-  /** Several items of one caller, answered together: one promise instead of one per item. */
+  /** Several items of one caller, answered together: one promise and one queue entry for all of them. */
   submitAll(items: readonly Item[], deadline?: number): Promise<Result[]> {
     if (items.length === 0) return Promise.resolve([]);
     this.note(deadline);
-    return new Promise<Result[]>((resolve, reject) => {
-      const group: Group<Result> = { results: new Array<Result>(items.length), left: items.length, resolve, reject };
-      for (let index = 0; index < items.length; index += 1) {
-        this.queue.push({ item: items[index] as Item, group, index, resolve: undefined, reject: undefined });
-      }
-      this.schedule();
-    });
+    return new Promise<Result[]>((resolve, reject) => this.enqueue({ item: undefined, items, resolve, reject }, items.length));
   }
 
   private note(deadline: number | undefined): void {
     if (deadline !== undefined) this.deadline = Math.min(this.deadline ?? deadline, deadline);
   }
 
-  private schedule(): void {
+  private enqueue(caller: Caller<Item, Result>, items: number): void {
+    this.queue.push(caller);
+    this.size += items;
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => void this.drain());
   }
 
   private async drain(): Promise<void> {
-    const entries = this.queue;
+    const callers = this.queue;
     const deadline = this.deadline;
+    const all = new Array<Item>(this.size);
     this.queue = [];
+    this.size = 0;
     this.deadline = undefined;
     this.scheduled = false;
+    let at = 0;
+    for (const caller of callers) {
+      if (caller.items === undefined) all[at++] = caller.item as Item;
+      else for (const item of caller.items) all[at++] = item;
+    }
     try {
-      const results = await this.flush(
-        entries.map((entry) => entry.item),
-        deadline,
-      );
-      if (results.length !== entries.length) {
-        throw new PortContractError(`${this.describe} answered ${results.length} results for ${entries.length} items`);
+      const results = await this.flush(all, deadline);
+      if (results.length !== all.length) {
+        throw new PortContractError(`${this.describe} answered ${results.length} results for ${all.length} items`);
       }
-      entries.forEach((entry, position) => {
-        const result = results[position] as Result;
-        const group = entry.group;
-        if (group === undefined) {
-          entry.resolve?.(result);
-          return;
+      at = 0;
+      for (const caller of callers) {
+        if (caller.items === undefined) {
+          (caller.resolve as (result: Result) => void)(results[at++] as Result);
+        } else {
+          (caller.resolve as (results: Result[]) => void)(results.slice(at, (at += caller.items.length)));
         }
-        group.results[entry.index] = result;
-        group.left -= 1;
-        if (group.left === 0) group.resolve(group.results);
-      });
+      }
     } catch (error) {
-      for (const entry of entries) (entry.group ?? entry).reject?.(error);
+      for (const caller of callers) caller.reject(error);
     }
   }
 }
 
-interface Group<Result> {
-  readonly results: Result[];
-  left: number;
-  readonly resolve: (results: Result[]) => void;
+/** One caller's items (one, or several answered together) and its promise's resolvers. */
+interface Caller<Item, Result> {
+  readonly item: Item | undefined;
+  readonly items: readonly Item[] | undefined;
+  readonly resolve: ((result: Result) => void) | ((results: Result[]) => void);
   readonly reject: (error: unknown) => void;
-}
-
-/** One submitted item: part of a group (`submitAll`), or on its own with its promise's resolvers (`submit`). */
-interface Entry<Item, Result> {
-  readonly item: Item;
-  readonly group: Group<Result> | undefined;
-  readonly index: number;
-  readonly resolve: ((result: Result) => void) | undefined;
-  readonly reject: ((error: unknown) => void) | undefined;
 }

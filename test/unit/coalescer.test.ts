@@ -17,6 +17,18 @@ describe('Coalescer', () => {
     expect(calls[1]?.deadline).toBeUndefined();
   });
 
+  test('callers of one turn get their own answers, in their own order, whatever mix of single and grouped items they sent', async () => {
+    const coalescer = new Coalescer<number, string>(async (items) => items.map((item) => `r${item}`), 'test');
+    const answers = await Promise.all([
+      coalescer.submitAll([1, 2]),
+      coalescer.submitAll([3, 4, 5]),
+      coalescer.submit(6),
+      coalescer.submitAll([7]),
+      coalescer.submit(8),
+    ]);
+    expect(answers).toEqual([['r1', 'r2'], ['r3', 'r4', 'r5'], 'r6', ['r7'], 'r8']);
+  });
+
   test('a failed call rejects every caller of it, single or grouped', async () => {
     const coalescer = new Coalescer<number, string>(async () => {
       throw new Error('down');
