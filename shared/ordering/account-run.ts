@@ -8,6 +8,7 @@ import type { DeadLetter, Delivery, DeliveryResult, Ledger, LedgerWrite, LedgerW
 import { emptyWatermark, revised, type Watermark } from './watermark';
 import { storable } from './in-order-rules';
 import { ascendingVersions } from './version-ranges';
+import { sortFew } from './sort-few';
 
 /** What every account run shares within one engine call. */
 export interface RunContext {
@@ -69,6 +70,8 @@ export abstract class AccountRun {
   /** Other changes of a version already in `records` (another event id): a version written twice, or a heal. */
   private conflicts: ChangeRecord[] | undefined;
   private readonly unsettled: Set<number>;
+  /** The versions of `records`, ascending. */
+  protected readonly versions: readonly number[];
 
   constructor(
     protected readonly ctx: RunContext,
@@ -78,11 +81,13 @@ export abstract class AccountRun {
   ) {
     this.records = new Map();
     this.unsettled = new Set();
+    const versions: number[] = [];
     for (const record of records) {
       const other = this.records.get(record.version);
       if (other === undefined) {
         this.records.set(record.version, record);
         this.unsettled.add(record.version);
+        versions.push(record.version);
       } else if (other.eventId === record.eventId || this.conflicts?.some((conflict) => conflict.eventId === record.eventId)) {
         // A copy of a change the batch already holds (same event id): a duplicate, whatever else the run decides.
         ctx.tally.settle(record, 'duplicate');
@@ -92,6 +97,7 @@ export abstract class AccountRun {
         this.records.set(record.version, record);
       }
     }
+    this.versions = sortFew(versions);
     this.watermark = stored ?? emptyWatermark(accountId);
     this.revision = stored?.revision ?? 0;
     this.readAt = ctx.readAt;

@@ -15,7 +15,7 @@ import { healMissing, isHealedRecord } from './heal';
 import { MAX_RANGES } from './limits';
 import { notSent, type Delivery, type DeliveryResult } from './ports';
 import { added, NO_VERSIONS } from './lazy-collections';
-import { addVersions, ascendingVersions, describeVersions, hasVersion, sameVersions, type VersionRanges } from './version-ranges';
+import { addVersions, describeVersions, hasVersion, sameVersions, type VersionRanges } from './version-ranges';
 import { isBeforeWindow, raisedFloor, windowStartFor } from './window';
 import { patched, type Watermark } from './watermark';
 
@@ -39,7 +39,7 @@ export class EveryVersionRun extends AccountRun {
 
   /** Judges the batch's records against the watermark and delivers every one the destination may not have yet. */
   private deliverBatch(): Promise<void> {
-    const versions = ascendingVersions(this.records.keys());
+    const versions = this.versions;
     const epoch = this.ctx.epoch;
     if (epoch.from !== undefined) {
       for (const version of versions) {

@@ -2,7 +2,7 @@ import type { ChangeRecord } from '../change-record/change-record';
 import { InOrderLedgerRun } from './in-order-ledger';
 import { gapTimedOut, isSkipRefusal, parked, skippedGap } from './in-order-rules';
 import { MAX_LEDGER_WRITE_ITEMS } from './ports';
-import { ascendingVersions, countVersions, hasVersion } from './version-ranges';
+import { countVersions, hasVersion } from './version-ranges';
 import { patched } from './watermark';
 import { added, NO_VERSIONS, withEntry } from './lazy-collections';
 
@@ -16,7 +16,7 @@ export type SkipOutcome = { readonly skipped: { readonly from: number; readonly 
  */
 export abstract class InOrderWaitingRun extends InOrderLedgerRun {
   /** Batch versions in ascending order. */
-  protected readonly inHand: number[];
+  protected readonly inHand: readonly number[];
   /** Versions this run sent to the dead-letter queue: out of play until redriven. */
   protected spent: ReadonlySet<number> = NO_VERSIONS;
   /** Batch records settled without delivery (copies, breaches, before the window): never delivered by this run. */
@@ -28,7 +28,7 @@ export abstract class InOrderWaitingRun extends InOrderLedgerRun {
 
   constructor(...args: ConstructorParameters<typeof InOrderLedgerRun>) {
     super(...args);
-    this.inHand = ascendingVersions(this.records.keys());
+    this.inHand = this.versions;
   }
 
   /** A batch record still in play: unsettled, not delivered yet, not put aside. */
