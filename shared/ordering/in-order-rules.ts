@@ -64,7 +64,7 @@ export interface InOrderView {
  */
 export function nextInOrderStep(view: InOrderView): Step {
   const w = view.state;
-  if (w.claim && w.claim.owner !== view.owner && w.claim.expiresAt > view.now) return WAIT;
+  if (heldByAnother(w.claim, view.owner, view.now)) return WAIT;
 
   const start = provenStart(view);
   if (start) return start;
@@ -178,7 +178,7 @@ export function deliveredRun(w: Watermark, records: readonly ChangeRecord[], hom
  */
 export function isPlainRun(w: Watermark, records: readonly ChangeRecord[], owner: string, now: number): boolean {
   if (records.length === 0 || w.parked.length > 0) return false;
-  if (w.claim && w.claim.owner !== owner && w.claim.expiresAt > now) return false;
+  if (heldByAnother(w.claim, owner, now)) return false;
   let version = w.version;
   let lastKind = w.lastKind;
   for (const record of records) {
@@ -269,7 +269,7 @@ export function homeDeliveryStands(
   if (fresh.version >= version) return 'covered';
   if (fresh.version !== version - 1) return 'lost';
   const claim = fresh.claim;
-  if (fresh.home === lane && !(claim !== undefined && claim.owner !== owner && claim.expiresAt > now)) return 'home';
+  if (fresh.home === lane && !heldByAnother(claim, owner, now)) return 'home';
   if (claim?.owner === FENCE_OWNER && now < claim.expiresAt - reserveMs) return 'fenced';
   return 'lost';
 }
@@ -358,6 +358,11 @@ export function skippedGap(w: Watermark, through: number, reason: string, at: nu
 
 export function isSkipRefusal(value: Watermark | SkipRefusal): value is SkipRefusal {
   return 'refused' in value;
+}
+
+/** Another engine's claim (or a fence) that is still live at `now`: nobody else delivers the account meanwhile. */
+export function heldByAnother(claim: Claim | undefined, owner: string, now: number): boolean {
+  return claim !== undefined && claim.owner !== owner && claim.expiresAt > now;
 }
 
 export function covers(claim: Claim, version: number): boolean {

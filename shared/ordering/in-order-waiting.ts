@@ -1,9 +1,9 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import { InOrderLedgerRun } from './in-order-ledger';
-import { gapTimedOut, isSkipRefusal, parked, skippedGap } from './in-order-rules';
+import { gapTimedOut, heldByAnother, isSkipRefusal, parked, skippedGap } from './in-order-rules';
 import { MAX_LEDGER_WRITE_ITEMS } from './ports';
 import { countVersions, hasVersion } from './version-ranges';
-import { patched } from './watermark';
+import { patched, type Claim } from './watermark';
 import { added, NO_VERSIONS, withEntry } from './lazy-collections';
 
 /** What an operator's skip came to. */
@@ -133,8 +133,8 @@ export abstract class InOrderWaitingRun extends InOrderLedgerRun {
     for (;;) {
       const w = this.watermark;
       const claim = w.claim;
-      if (claim && claim.owner !== this.ctx.owner && claim.expiresAt > this.ctx.now()) {
-        this.skipOutcome = { refused: `another consumer is delivering this account (its claim ends at ${new Date(claim.expiresAt).toISOString()}): try again after that` };
+      if (heldByAnother(claim, this.ctx.owner, this.ctx.now())) {
+        this.skipOutcome = { refused: `another consumer is delivering this account (its claim ends at ${new Date((claim as Claim).expiresAt).toISOString()}): try again after that` };
         return false;
       }
       const next = skippedGap(w, through, reason, this.ctx.now());

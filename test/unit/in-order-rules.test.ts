@@ -11,6 +11,7 @@ import {
   fenced,
   floorRaised,
   gapTimedOut,
+  heldByAnother,
   homeDeliveryStands,
   isPlainRun,
   isSkipRefusal,
@@ -405,6 +406,17 @@ describe('storable', () => {
     const big = delivered(emptyWatermark('a'), { ...v(1), newImage: { ...v(1).newImage!, memo: 'x'.repeat(MAX_LAST_IMAGE_BYTES) } }, false);
     expect(big.lastImage).toBeDefined();
     expect(storable(big)).toEqual({ ...big, lastImage: undefined });
+  });
+});
+
+describe('heldByAnother', () => {
+  test('another owner\'s claim (a fence included) until it expires; never our own, never none', () => {
+    const claim = (owner: string, expiresAt: number) => ({ owner, token: 't', version: 3, expiresAt });
+    expect(heldByAnother(claim('engine-2', NOW + 1), 'engine-1', NOW)).toBe(true);
+    expect(heldByAnother(claim(FENCE_OWNER, NOW + 1), 'engine-1', NOW)).toBe(true);
+    expect(heldByAnother(claim('engine-2', NOW), 'engine-1', NOW)).toBe(false);
+    expect(heldByAnother(claim('engine-1', NOW + 60_000), 'engine-1', NOW)).toBe(false);
+    expect(heldByAnother(undefined, 'engine-1', NOW)).toBe(false);
   });
 });
 
