@@ -40,7 +40,7 @@ export abstract class InOrderHomeRun extends InOrderDeliveryRun {
     const before = this.watermark;
     const facts = this.unwrittenCount;
     const dirty = this.dirty;
-    const deadline = homeDeadline({ readAt: this.readAt, homeBoundMs: this.ctx.homeBoundMs, deadline: this.ctx.deadline }) - this.ctx.reserveMs;
+    const deadline = this.homeCallDeadline();
     const deliveries: Delivery[] = [];
     for (const record of records) deliveries.push(this.delivery(record, false));
     this.update(deliveredRun(before, records, this.ctx.now()));
@@ -48,9 +48,7 @@ export abstract class InOrderHomeRun extends InOrderDeliveryRun {
       for (let index = 0; index < records.length; index += 1) {
         if ((results[index] as DeliveryResult).status !== 'failed') continue;
         // Back to the run as it was, then as the steps would have planned it up to the version that failed.
-        this.watermark = before;
-        this.forgetSince(facts);
-        this.dirty = dirty;
+        this.undoTo(before, facts, dirty);
         return this.plainRunFailed(records, results, index);
       }
       for (let index = 0; index < records.length; index += 1) this.countAccepted(results[index] as DeliveryResult, false);
@@ -104,7 +102,7 @@ export abstract class InOrderHomeRun extends InOrderDeliveryRun {
 
   private deliverHomeVersion(record: ChangeRecord, healed: boolean): Promise<boolean> {
     healed ||= isHealedRecord(record);
-    const deadline = homeDeadline({ readAt: this.readAt, homeBoundMs: this.ctx.homeBoundMs, deadline: this.ctx.deadline }) - this.ctx.reserveMs;
+    const deadline = this.homeCallDeadline();
     if (this.ctx.inOrderCommit === 'per-batch' && this.unparked(record.version)) return this.deliverHomeRun(record, healed, deadline);
     return this.deliverOneAtHome(record, healed, deadline);
   }
@@ -149,14 +147,24 @@ export abstract class InOrderHomeRun extends InOrderDeliveryRun {
       const planned = run[index] as PlannedAtHome;
       const result = results[index] as DeliveryResult;
       if (result.status === 'failed') {
-        this.watermark = planned.watermark;
-        this.forgetSince(planned.facts);
-        this.dirty = planned.dirty;
+        this.undoTo(planned.watermark, planned.facts, planned.dirty);
         return this.failedDelivery(planned.record, planned.healed, result);
       }
       this.accepted(planned.record, planned.healed, result);
     }
     return true;
+  }
+
+  /** The end a home delivery's call must answer by: the home bound from the read (within the deadline), less the reserve. */
+  private homeCallDeadline(): number {
+    return homeDeadline({ readAt: this.readAt, homeBoundMs: this.ctx.homeBoundMs, deadline: this.ctx.deadline }) - this.ctx.reserveMs;
+  }
+
+  /** Takes the run back to what it was before a planned home delivery whose call failed (see `PlannedAtHome`). */
+  private undoTo(watermark: Watermark, facts: number, dirty: boolean): void {
+    this.watermark = watermark;
+    this.forgetSince(facts);
+    this.dirty = dirty;
   }
 
   /** The next version's delivery, when this lane may deliver it at home in the same call: a batch record or a heal. */
