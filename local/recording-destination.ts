@@ -2,6 +2,7 @@ import type { DeliveryMode } from '../shared/ordering/delivery-mode';
 import type {
   DeadLetter,
   DeadLetterQueue,
+  DeliverOptions,
   Delivery,
   DeliveryResult,
   Destination,
@@ -25,6 +26,8 @@ export interface ReceivedChange {
 export class RecordingDestination implements Destination {
   readonly received: ReceivedChange[] = [];
   readonly calls: number[] = [];
+  /** Each call's deadline (`DeliverOptions.deadline`), in call order. */
+  readonly deadlines: (number | undefined)[] = [];
   /** Deliveries refused as stale (`latest-state`). */
   refusedStale = 0;
   private readonly stored = new Map<string, number>();
@@ -38,8 +41,9 @@ export class RecordingDestination implements Destination {
     readonly mode: DeliveryMode,
   ) {}
 
-  async deliver(deliveries: readonly Delivery[]): Promise<readonly DeliveryResult[]> {
+  async deliver(deliveries: readonly Delivery[], options?: DeliverOptions): Promise<readonly DeliveryResult[]> {
     this.calls.push(deliveries.length);
+    this.deadlines.push(options?.deadline);
     // in-order, as the port requires: nothing of an account is sent after one of its versions failed in this call.
     const stopped = new Set<string>();
     const results = deliveries.map((delivery): DeliveryResult => {

@@ -1,10 +1,16 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import { InOrderWaitingRun } from './in-order-waiting';
+import type { Fact } from './in-order-ledger';
 import { owedVersions, type Step } from './in-order-rules';
-import { notSent, type DeliveryResult } from './ports';
+import { notSent, type Delivery, type DeliveryResult } from './ports';
 import { added } from './lazy-collections';
 import type { FailedDelivery } from './account-run';
 import { deliveryRight, type DeliveryRight } from './delivery-right';
+import { isHealedRecord } from './heal';
+import { hasVersion } from './version-ranges';
+import type { Watermark } from './watermark';
+
+export type DeliverStep = Extract<Step, { readonly kind: 'deliver' }>;
 
 /**
  * What every `in-order` delivery shares, at home or under a claim: the right to deliver a version now, taking in an
@@ -68,6 +74,83 @@ export abstract class InOrderDeliveryRun extends InOrderWaitingRun {
     });
   }
 
+  /**
+   * Delivers `first`, and the versions after it that `next` finds deliverable under the same right, in one
+   * destination call, which answers in order and sends none of an account's versions after one that failed (see
+   * `Destination`): one call and one turn per account rather than one per version. Each version is planned (`plan`:
+   * its fact) before the call as the rules would plan it after the one before; a version that failed undoes what was
+   * planned from it on.
+   */
+  protected deliverPlanned(
+    first: ChangeRecord,
+    firstHealed: boolean,
+    deadline: number,
+    plan: (record: ChangeRecord, healed: boolean) => Fact,
+    next: () => DeliverStep | undefined,
+  ): Promise<boolean> {
+    const run: PlannedDelivery[] = [];
+    const deliveries: Delivery[] = [];
+    let record: ChangeRecord | undefined = first;
+    let healed = firstHealed;
+    while (record !== undefined) {
+      run.push({ record, healed, watermark: this.watermark, facts: this.unwrittenCount, dirty: this.dirty });
+      deliveries.push(this.delivery(record, healed));
+      this.remember(plan(record, healed));
+      const following = next();
+      record = following?.record;
+      // A heal that comes back (a redriven letter) is delivered as what it is.
+      healed = following !== undefined && (following.healed || isHealedRecord(following.record));
+    }
+    // Callbacks, not an async frame: this is every account's delivery.
+    if (deliveries.length === 1) return this.ctx.deliver(deliveries[0] as Delivery, deadline).then((result) => this.plannedAnswered(run, [result]));
+    return this.ctx.deliverAll(deliveries, deadline).then((results) => this.plannedAnswered(run, results));
+  }
+
+  /**
+   * The next version's delivery, when the run may deliver it with `right` in the same call as the one before: a batch
+   * record or a heal (`unparked`).
+   */
+  protected nextPlanned(right: 'home' | 'held'): DeliverStep | undefined {
+    const step = this.nextStep();
+    if (step.kind !== 'deliver' || !this.unparked(step.record.version)) return undefined;
+    return this.claimFor(step.record.version) === right ? step : undefined;
+  }
+
+  /** Takes in what the destination answered for planned deliveries; a failed version undoes what was planned from it on. */
+  private plannedAnswered(run: readonly PlannedDelivery[], results: readonly DeliveryResult[]): boolean | Promise<boolean> {
+    for (let index = 0; index < run.length; index += 1) {
+      const planned = run[index] as PlannedDelivery;
+      const result = results[index] as DeliveryResult;
+      if (result.status === 'failed') {
+        this.undoPlanned(planned);
+        return this.failedDelivery(planned.record, planned.healed, result);
+      }
+      this.accepted(planned.record, planned.healed, result);
+    }
+    return true;
+  }
+
+  /** Takes the run back to what it was before `planned`, whose call failed. */
+  protected undoPlanned(planned: PlannedDelivery): void {
+    this.undoTo(planned.watermark, planned.facts, planned.dirty);
+  }
+
+  /** Takes the run back to a watermark, the facts unwritten then, and whether it had changed. */
+  protected undoTo(watermark: Watermark, facts: number, dirty: boolean): void {
+    this.watermark = watermark;
+    this.forgetSince(facts);
+    this.dirty = dirty;
+  }
+
+  /**
+   * A version that is not parked (a batch record, or a heal): planning its delivery changes nothing but the planned
+   * watermark, so a failed delivery can be undone by restoring it. Delivering a parked one also takes it out of the
+   * ledger's parked records.
+   */
+  protected unparked(version: number): boolean {
+    return !this.parkedRecords.has(version) && !hasVersion(this.watermark.parked, version);
+  }
+
   /** A delivery that could not be finished or recorded: release the claim and let the batch be retried. */
   protected async stop(): Promise<false> {
     this.release();
@@ -75,4 +158,14 @@ export abstract class InOrderDeliveryRun extends InOrderWaitingRun {
     this.failRemaining();
     return false;
   }
+}
+
+/** A delivery planned before its call, with what the run was before it (see `deliverPlanned`). */
+export interface PlannedDelivery {
+  readonly record: ChangeRecord;
+  readonly healed: boolean;
+  readonly watermark: Watermark;
+  /** How many facts were unwritten (see `forgetSince`). */
+  readonly facts: number;
+  readonly dirty: boolean;
 }

@@ -1,15 +1,12 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import type { Fact } from './in-order-ledger';
 import { InOrderDeliveryRun } from './in-order-delivery';
-import { delivered, deliveredRun, homeDeliveryStands, isPlainRun, type Step } from './in-order-rules';
+import { delivered, deliveredRun, homeDeliveryStands, isPlainRun } from './in-order-rules';
 import { isHealedRecord } from './heal';
 import type { Delivery, DeliveryResult } from './ports';
-import { hasVersion } from './version-ranges';
 import { patched, type Watermark } from './watermark';
 import { NO_RECORDS, NO_VERSION_LIST, type FailedDelivery } from './account-run';
 import { homeDeadline } from './delivery-right';
-
-type DeliverStep = Extract<Step, { readonly kind: 'deliver' }>;
 
 /**
  * The home lane's side of an `in-order` run: deliveries without a claim on the lane Lambda serializes the account's
@@ -116,71 +113,14 @@ export abstract class InOrderHomeRun extends InOrderDeliveryRun {
     return true;
   }
 
-  /**
-   * Delivers `first` and the batch's versions that follow it on the home lane in one destination call, which answers
-   * in order and sends none of an account's versions after one that failed (see `Destination`): one call and one
-   * turn per account rather than one per version. Each version is planned before the call as the rules would plan it
-   * after the one before; a version that failed undoes what was planned from it on.
-   */
+  /** `first` and the batch's versions that follow it at home, in one destination call (see `deliverPlanned`). */
   private deliverHomeRun(first: ChangeRecord, firstHealed: boolean, deadline: number): Promise<boolean> {
-    const run: PlannedAtHome[] = [];
-    const deliveries: Delivery[] = [];
-    let record: ChangeRecord | undefined = first;
-    let healed = firstHealed;
-    while (record !== undefined) {
-      run.push({ record, healed, watermark: this.watermark, facts: this.unwrittenCount, dirty: this.dirty });
-      deliveries.push(this.delivery(record, healed));
-      this.remember(this.atHome(record, healed));
-      const next = this.nextAtHome();
-      record = next?.record;
-      // A heal that comes back (a redriven letter) is delivered as what it is.
-      healed = next !== undefined && (next.healed || isHealedRecord(next.record));
-    }
-    // Callbacks, not an async frame: this is every home account's delivery.
-    if (deliveries.length === 1) return this.ctx.deliver(deliveries[0] as Delivery, deadline).then((result) => this.homeRunAnswered(run, [result]));
-    return this.ctx.deliverAll(deliveries, deadline).then((results) => this.homeRunAnswered(run, results));
-  }
-
-  /** Takes in what the destination answered for a home run; a failed version undoes what was planned from it on. */
-  private homeRunAnswered(run: readonly PlannedAtHome[], results: readonly DeliveryResult[]): boolean | Promise<boolean> {
-    for (let index = 0; index < run.length; index += 1) {
-      const planned = run[index] as PlannedAtHome;
-      const result = results[index] as DeliveryResult;
-      if (result.status === 'failed') {
-        this.undoTo(planned.watermark, planned.facts, planned.dirty);
-        return this.failedDelivery(planned.record, planned.healed, result);
-      }
-      this.accepted(planned.record, planned.healed, result);
-    }
-    return true;
+    return this.deliverPlanned(first, firstHealed, deadline, (record, healed) => this.atHome(record, healed), () => this.nextPlanned('home'));
   }
 
   /** The end a home delivery's call must answer by: the home bound from the read (within the deadline), less the reserve. */
   private homeCallDeadline(): number {
     return homeDeadline({ readAt: this.readAt, homeBoundMs: this.ctx.homeBoundMs, deadline: this.ctx.deadline }) - this.ctx.reserveMs;
-  }
-
-  /** Takes the run back to what it was before a planned home delivery whose call failed (see `PlannedAtHome`). */
-  private undoTo(watermark: Watermark, facts: number, dirty: boolean): void {
-    this.watermark = watermark;
-    this.forgetSince(facts);
-    this.dirty = dirty;
-  }
-
-  /** The next version's delivery, when this lane may deliver it at home in the same call: a batch record or a heal. */
-  private nextAtHome(): DeliverStep | undefined {
-    const step = this.nextStep();
-    if (step.kind !== 'deliver' || !this.unparked(step.record.version)) return undefined;
-    return this.claimFor(step.record.version) === 'home' ? step : undefined;
-  }
-
-  /**
-   * A version that is not parked (a batch record, or a heal): planning its delivery changes nothing but the planned
-   * watermark, so a failed delivery can be undone by restoring it. Delivering a parked one also takes it out of the
-   * ledger's parked records.
-   */
-  private unparked(version: number): boolean {
-    return !this.parkedRecords.has(version) && !hasVersion(this.watermark.parked, version);
   }
 
   /**
@@ -221,12 +161,3 @@ export abstract class InOrderHomeRun extends InOrderDeliveryRun {
   }
 }
 
-/** A home delivery planned before its call, with what the run was before it (see `deliverHomeRun`). */
-interface PlannedAtHome {
-  readonly record: ChangeRecord;
-  readonly healed: boolean;
-  readonly watermark: Watermark;
-  /** How many facts were unwritten (see `forgetSince`). */
-  readonly facts: number;
-  readonly dirty: boolean;
-}

@@ -46,6 +46,7 @@ export class InOrderRun extends InOrderHomeRun implements InOrderView {
   /** Records from before a replay's window: their floor is re-applied to a fresh watermark after a lost race. */
   private beforeWindow: ChangeRecord[] | undefined;
   private countedBaseline = false;
+  /** Whether a delivery of this run counts the lane towards the account's home already (`planUnderClaim`). */
   private countedForHome = false;
   private skip: { readonly through: number; readonly reason: string } | undefined;
 
@@ -273,21 +274,27 @@ export class InOrderRun extends InOrderHomeRun implements InOrderView {
     return this.commit();
   }
 
-  /** Delivers one version under this run's claim, which the call must answer before (less the reserve). */
-  private deliverUnderClaim(record: ChangeRecord, healed: boolean): Promise<boolean> {
+  /**
+   * Delivers `first` under this run's claim, which the call must answer before (less the reserve); with `per-batch`
+   * commits the versions the claim covers after it go in the same call (see `deliverPlanned`).
+   */
+  private deliverUnderClaim(first: ChangeRecord, healed: boolean): Promise<boolean> {
     const token = this.claimToken as string;
     const deadline = (this.watermark.claim?.expiresAt as number) - this.ctx.reserveMs;
+    const next = this.ctx.inOrderCommit === 'per-batch' ? () => this.nextPlanned('held') : () => undefined;
     // A heal that comes back (a redriven letter) is delivered as what it is.
-    const asHealed = healed || isHealedRecord(record);
-    return this.ctx.deliver(this.delivery(record, asHealed), deadline).then((result) => {
-      if (result.status === 'failed') return this.failedDelivery(record, asHealed, result);
-      this.accepted(record, asHealed, result);
-      // The lane counts once per run towards becoming the account's home (see `homedOn`), whatever the run delivers.
-      const homes = !this.countedForHome;
-      this.countedForHome = true;
-      this.remember(this.underClaim(token, record.version, (w) => (homes ? homedOn(delivered(w, record, asHealed), this.ctx.lane, this.ctx.now()) : delivered(w, record, asHealed))));
-      return true;
-    });
+    return this.deliverPlanned(first, healed || isHealedRecord(first), deadline, (record, asHealed) => this.planUnderClaim(token, record, asHealed), next);
+  }
+
+  /**
+   * A delivery under claim `token` as a fact. The lane counts once per run towards becoming the account's home (see
+   * `homedOn`), with the run's first planned delivery, whatever the run delivers. (Should that delivery fail, the
+   * count goes with it: the account then owes the version and the run delivers nothing more.)
+   */
+  private planUnderClaim(token: string, record: ChangeRecord, healed: boolean): Fact {
+    if (this.countedForHome) return this.underClaim(token, record.version, (w) => delivered(w, record, healed));
+    this.countedForHome = true;
+    return this.underClaim(token, record.version, (w) => homedOn(delivered(w, record, healed), this.ctx.lane, this.ctx.now()));
   }
 
   /**

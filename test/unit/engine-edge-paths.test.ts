@@ -179,9 +179,15 @@ describe('7. healing never fabricates across a write that did not raise the vers
   });
 });
 
-describe('8. a delivery that outlives its claim cannot make the destination go backwards', () => {
-  test('per-batch: the slow engine stops before its next delivery once another took the account over', async () => {
-    const h = harness('in-order', { inOrderCommit: 'per-batch', claimTtlMs: 10_000, reserveMs: 1_000 });
+describe('8. a delivery that outlives its claim: nothing starts after the takeover, and the ledger never goes back', () => {
+  // What the slow engine sent, it sent inside its claim (the call had the claim's end, less the reserve, as its
+  // deadline); after the takeover it starts nothing. per-version: one version a call, so only the one in flight;
+  // per-batch: the claimed run goes in one call, and the engine that took over delivers the run again from its start.
+  test.each([
+    ['per-version', [2, 2, 3, 4]],
+    ['per-batch', [2, 3, 4, 2, 3, 4]],
+  ] as const)('%s: the slow engine starts no delivery once another took the account over', async (inOrderCommit, expected) => {
+    const h = harness('in-order', { inOrderCommit, claimTtlMs: 10_000, reserveMs: 1_000 });
     const history = accountHistory('A', 4);
     await h.engine.process(pick(history, 1));
     const received: number[] = [];
@@ -198,17 +204,21 @@ describe('8. a delivery that outlives its claim cannot make the destination go b
       },
     };
     const engine = (owner: string) =>
-      new OrderingEngine({ destination: slow, ledger: h.ledger, deadLetters: h.deadLetters, clock: h.clock.now, owner, inOrderCommit: 'per-batch', claimTtlMs: 10_000, reserveMs: 1_000 });
+      new OrderingEngine({ destination: slow, ledger: h.ledger, deadLetters: h.deadLetters, clock: h.clock.now, owner, inOrderCommit, claimTtlMs: 10_000, reserveMs: 1_000 });
 
     const first = engine('slow').process(pick(history, 2, 3, 4));
     await until(() => stall !== undefined);
     expect(deadlines[0]).toBe(h.clock.time + 10_000 - 1_000);
     h.clock.advance(10_001);
-    await engine('fast').process(pick(history, 2, 3, 4));
+    const fast = await engine('fast').process(pick(history, 2, 3, 4));
     stall!();
-    await first;
+    const slowOutcome = await first;
 
-    expect(received).toEqual([2, 2, 3, 4]);
+    expect(received).toEqual(expected);
+    expect(fast.counts.delivered).toBe(3);
+    expect(slowOutcome.counts.claimsLost).toBeGreaterThan(0);
+    const [watermark] = (await h.ledger.load(['A'])).values();
+    expect(watermark).toMatchObject({ version: 4 });
   });
   test.each(['in-order', 'every-version', 'latest-state'] as const)('%s: a delivery the adapter never sent (no time left) is handed back to Lambda, not dead-lettered', async (mode) => {
     const h = harness(mode);

@@ -101,6 +101,29 @@ describe('in-order home lanes', () => {
     expect(w?.recent.map((entry) => entry.version)).not.toContain(8);
   });
 
+  test('under a claim, a lane sends the claimed run in one call; a failed one undoes what was planned after it', async () => {
+    const h = harness('in-order', { inOrderCommit: 'per-batch' });
+    const a = accountHistory('A', 6);
+    h.destination.intercept = (delivery) =>
+      delivery.record.version === 2 ? { status: 'failed', reason: 'DELIVERY_FAILED', detail: 'down', attempts: 3 } : undefined;
+
+    const outcome = await h.engine.process(a.slice(0, 3), HOME);
+
+    // 1 delivered (and counts the lane towards the home); 2 failed and is owed; 3 was not sent, and parks.
+    expect(h.destination.calls).toEqual([3]);
+    expect(h.destination.versionsOf('A')).toEqual([1]);
+    expect(outcome.counts).toMatchObject({ delivered: 1, deadLettered: 1, parked: 1, failed: 0 });
+    const [w] = (await h.ledger.load(['A'])).values();
+    expect(w).toMatchObject({ version: 1, owed: [[2, 2]], parked: [[3, 3]], homeCandidate: HOME.lane, claim: undefined });
+
+    // A fresh account: the whole claimed run in one call, committed with the claim's release.
+    h.destination.intercept = undefined;
+    await h.engine.process(accountHistory('B', 3), HOME);
+    expect(h.destination.calls.slice(1)).toEqual([3]);
+    const [b] = (await h.ledger.load(['B'])).values();
+    expect(b).toMatchObject({ version: 3, homeCandidate: HOME.lane, claim: undefined });
+  });
+
   test('a heal goes in the home run\'s call with the versions after it; a heal that fails is dead-lettered and what follows parks', async () => {
     const h = harness('in-order', { inOrderCommit: 'per-batch' });
     const a = accountHistory('A', 9);

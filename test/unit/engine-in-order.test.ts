@@ -343,8 +343,22 @@ describe('in-order', () => {
     expect(h.destination.versionsOf('B')).toEqual([1, 2]);
   });
 
-  test('close to the deadline it stops claiming and hands the rest back for a retry', async () => {
-    const h = harness('in-order', { reserveMs: 1_000 });
+  test('per-batch: under a claim, the claimed run goes in one call, answered by the claim\'s end less the reserve', async () => {
+    const h = harness('in-order', { inOrderCommit: 'per-batch', reserveMs: 1_000, claimTtlMs: 10_000 });
+    const history = accountHistory('A', 4);
+
+    const outcome = await h.engine.process(history, { deadline: h.clock.time + 2_400 });
+
+    expect(h.destination.calls).toEqual([4]);
+    expect(h.destination.deadlines).toEqual([h.clock.time + 2_400 - 1_000]);
+    expect(outcome.counts).toMatchObject({ delivered: 4 });
+    const [watermark] = (await h.ledger.load(['A'])).values();
+    expect(watermark).toMatchObject({ version: 4 });
+    expect(watermark?.claim).toBeUndefined();
+  });
+
+  test('per-version: close to the deadline it stops claiming and hands the rest back for a retry', async () => {
+    const h = harness('in-order', { inOrderCommit: 'per-version', reserveMs: 1_000 });
     const history = accountHistory('A', 4);
     h.destination.afterDelivery = () => h.clock.advance(400);
 
