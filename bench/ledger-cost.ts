@@ -30,6 +30,7 @@ const ENGINE_KEYS: Record<string, string> = {
   inOrder: 'engineInOrder',
   inOrderPerBatch: 'engineInOrderPerBatch',
   inOrderHomeLanes: 'engineInOrderHomeLanes',
+  inOrderPerVersionHomeLanes: 'engineInOrderPerVersionHomeLanes',
   latestStateEnforced: 'engineLatestStateEnforced',
 };
 

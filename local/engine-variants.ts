@@ -59,6 +59,7 @@ export const VARIANTS: readonly Variant[] = [
   { key: 'latestStateEnforced', label: 'latest-state (destination-enforced)', mode: 'latest-state', destinationEnforced: true, isDefault: false },
   { key: 'inOrder', label: 'in-order (per-version)', mode: 'in-order', inOrderCommit: 'per-version', isDefault: false },
   { key: 'inOrderPerBatch', label: 'in-order (per-batch, claims only)', mode: 'in-order', inOrderCommit: 'per-batch', isDefault: false },
+  { key: 'inOrderPerVersionHomeLanes', label: 'in-order (per-version, home lanes)', mode: 'in-order', inOrderCommit: 'per-version', homeLanes: true, isDefault: false },
   { key: 'inOrderHomeLanes', label: 'in-order (per-batch, home lanes)', mode: 'in-order', inOrderCommit: 'per-batch', homeLanes: true, isDefault: true },
 ];
 
