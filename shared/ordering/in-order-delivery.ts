@@ -13,9 +13,9 @@ import type { Watermark } from './watermark';
 export type DeliverStep = Extract<Step, { readonly kind: 'deliver' }>;
 
 /**
- * What every `in-order` delivery shares, at home or under a claim: the right to deliver a version now, taking in an
- * accepted or failed delivery, and stopping the run. `InOrderHomeRun` delivers on the home lane, `InOrderRun` under
- * a claim and carries out the steps.
+ * What every `in-order` delivery shares, at home or under a claim: the right to deliver a version now, a run of
+ * versions planned and sent in one call, taking in an accepted or failed delivery, and stopping the run.
+ * `InOrderHomeRun` delivers on the home lane, `InOrderClaimRun` under a claim, and `InOrderRun` carries out the steps.
  */
 export abstract class InOrderDeliveryRun extends InOrderWaitingRun {
   /** Carries out the steps (`nextInOrderStep`) from where the run is, until it ends. */

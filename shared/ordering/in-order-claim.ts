@@ -1,0 +1,110 @@
+import type { ChangeRecord } from '../change-record/change-record';
+import type { Fact } from './in-order-ledger';
+import { InOrderHomeRun } from './in-order-home';
+import { covers, delivered, fenced, homedOn } from './in-order-rules';
+import { isHealedRecord } from './heal';
+import { rangeOf } from './version-ranges';
+import { patched, type Watermark } from './watermark';
+import type { DeliveryRight } from './delivery-right';
+
+/**
+ * The claim's side of an `in-order` run, off the home lane: a claim written before the first delivery (owner, fencing
+ * token, versions, expiry), the deliveries under it, each call answered before the claim ends (less the reserve),
+ * and the fence a side path writes around a quiet home. With `per-batch` commits the claim covers the run the engine
+ * holds, which goes in one destination call; with `per-version` each version is a call and a commit of its own.
+ */
+export abstract class InOrderClaimRun extends InOrderHomeRun {
+  /** Whether a delivery of this run counts the lane towards the account's home already (`planUnderClaim`). */
+  private countedForHome = false;
+
+  /** The record of `version` this run could deliver now, if any (`InOrderView.available`). */
+  abstract available(version: number): ChangeRecord | undefined;
+
+  /**
+   * Claims (if needed), delivers and applies one version, off the home lane. False when the run has to stop. Callbacks,
+   * not an async frame: off the home lane this is every delivered version (see the README, *Where the time goes*).
+   */
+  protected deliverStep(claim: Exclude<DeliveryRight, 'home'>, record: ChangeRecord, healed: boolean): boolean | Promise<boolean> {
+    switch (claim) {
+      case 'stop':
+        return this.stop();
+      case 'fence':
+        this.fenceHome();
+        return true;
+      case 'park':
+        return this.parkWaiting().then((parked) => !parked);
+      case 'take':
+        // A lost race re-reads and re-plans; nothing was delivered yet. A won one leaves the plan as it was.
+        return this.takeClaim(record.version).then((won) => (won ? this.deliverUnderClaim(record, healed) : true));
+      case 'held':
+        return this.deliverUnderClaim(record, healed);
+    }
+  }
+
+  /** Writes a claim from `version` on (through the run's last version in hand with `per-batch` commits). */
+  private takeClaim(version: number): Promise<boolean> {
+    const now = this.ctx.now();
+    const expiresAt = Math.min(now + this.ctx.claimTtlMs, this.ctx.deadline ?? Number.POSITIVE_INFINITY);
+    const through = this.ctx.inOrderCommit === 'per-batch' ? this.lastInHand(version) : version;
+    this.claimToken = this.ctx.newClaimToken();
+    const claim = through > version
+      ? { owner: this.ctx.owner, token: this.claimToken, version, expiresAt, through }
+      : { owner: this.ctx.owner, token: this.claimToken, version, expiresAt };
+    this.update(patched(this.watermark, { claim }));
+    return this.commit();
+  }
+
+  /**
+   * Delivers `first` under this run's claim, which the call must answer before (less the reserve); with `per-batch`
+   * commits the versions the claim covers after it go in the same call (see `deliverPlanned`).
+   */
+  private deliverUnderClaim(first: ChangeRecord, healed: boolean): Promise<boolean> {
+    const token = this.claimToken as string;
+    const deadline = (this.watermark.claim?.expiresAt as number) - this.ctx.reserveMs;
+    const next = this.ctx.inOrderCommit === 'per-batch' ? () => this.nextPlanned('held') : () => undefined;
+    // A heal that comes back (a redriven letter) is delivered as what it is.
+    return this.deliverPlanned(first, healed || isHealedRecord(first), deadline, (record, asHealed) => this.planUnderClaim(token, record, asHealed), next);
+  }
+
+  /**
+   * A delivery under claim `token` as a fact. The lane counts once per run towards becoming the account's home (see
+   * `homedOn`), with the run's first planned delivery, whatever the run delivers. (Should that delivery fail, the
+   * count goes with it: the account then owes the version and the run delivers nothing more.)
+   */
+  private planUnderClaim(token: string, record: ChangeRecord, healed: boolean): Fact {
+    if (this.countedForHome) return this.underClaim(token, record.version, (w) => delivered(w, record, healed));
+    this.countedForHome = true;
+    return this.underClaim(token, record.version, (w) => homedOn(delivered(w, record, healed), this.ctx.lane, this.ctx.now()));
+  }
+
+  /**
+   * The account is homed on another lane (or this engine has none): fence that lane off. Nobody delivers until the
+   * fence ends, by which time any delivery the home lane began before the fence has ended; then any engine may claim
+   * the account. The run parks what it holds meanwhile (the fence and the parked records are one write).
+   */
+  private fenceHome(): void {
+    this.ctx.tally.counts.homesFenced += 1;
+    this.update(fenced(this.watermark, this.ctx.newClaimToken(), this.ctx.now() + this.ctx.homeBoundMs));
+  }
+
+
+  /** The highest version from `from` on that this run can deliver without a hole, for a `per-batch` claim. */
+  private lastInHand(from: number): number {
+    let last = from;
+    for (;;) {
+      const range = rangeOf(this.watermark.parked, last + 1);
+      if (range) last = range[1];
+      else if (this.available(last + 1) !== undefined) last += 1;
+      else return last;
+    }
+  }
+
+  /** A fact that still holds on a fresh watermark only if the claim we delivered under survived there. */
+  private underClaim(token: string, version: number, apply: (w: Watermark) => Watermark): Fact {
+    return (fresh) => {
+      if (fresh.claim && fresh.claim.token === token && covers(fresh.claim, version)) return apply(fresh);
+      this.ctx.tally.counts.claimsLost += 1;
+      return undefined;
+    };
+  }
+}
