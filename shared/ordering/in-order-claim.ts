@@ -21,8 +21,8 @@ export abstract class InOrderClaimRun extends InOrderHomeRun {
   abstract available(version: number): ChangeRecord | undefined;
 
   /**
-   * Claims (if needed), delivers and applies one version, off the home lane. False when the run has to stop. Callbacks,
-   * not an async frame: off the home lane this is every delivered version (see the README, *Where the time goes*).
+   * Claims (if needed) and delivers from `record` on, off the home lane (`deliverUnderClaim`), or fences or parks as
+   * the right says. False when the run has to stop. Callbacks, not an async frame: every claimed delivery runs this.
    */
   protected deliverStep(claim: Exclude<DeliveryRight, 'home'>, record: ChangeRecord, healed: boolean): boolean | Promise<boolean> {
     switch (claim) {
