@@ -122,7 +122,7 @@ export abstract class InOrderDeliveryRun extends InOrderWaitingRun {
       const planned = run[index] as PlannedDelivery;
       const result = results[index] as DeliveryResult;
       if (result.status === 'failed') {
-        this.undoPlanned(planned);
+        this.undoTo(planned.watermark, planned.facts, planned.dirty);
         return this.failedDelivery(planned.record, planned.healed, result);
       }
       this.accepted(planned.record, planned.healed, result);
@@ -130,12 +130,7 @@ export abstract class InOrderDeliveryRun extends InOrderWaitingRun {
     return true;
   }
 
-  /** Takes the run back to what it was before `planned`, whose call failed. */
-  protected undoPlanned(planned: PlannedDelivery): void {
-    this.undoTo(planned.watermark, planned.facts, planned.dirty);
-  }
-
-  /** Takes the run back to a watermark, the facts unwritten then, and whether it had changed. */
+  /** Takes the run back to a watermark, the facts unwritten then, and whether it had changed (a call that failed). */
   protected undoTo(watermark: Watermark, facts: number, dirty: boolean): void {
     this.watermark = watermark;
     this.forgetSince(facts);
@@ -161,7 +156,7 @@ export abstract class InOrderDeliveryRun extends InOrderWaitingRun {
 }
 
 /** A delivery planned before its call, with what the run was before it (see `deliverPlanned`). */
-export interface PlannedDelivery {
+interface PlannedDelivery {
   readonly record: ChangeRecord;
   readonly healed: boolean;
   readonly watermark: Watermark;
