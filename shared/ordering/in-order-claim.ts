@@ -87,7 +87,6 @@ export abstract class InOrderClaimRun extends InOrderHomeRun {
     this.update(fenced(this.watermark, this.ctx.newClaimToken(), this.ctx.now() + this.ctx.homeBoundMs));
   }
 
-
   /** The highest version from `from` on that this run can deliver without a hole, for a `per-batch` claim. */
   private lastInHand(from: number): number {
     let last = from;

@@ -23,7 +23,7 @@ export abstract class InOrderHomeRun extends InOrderDeliveryRun {
     const { ctx } = this;
     if (ctx.lane === undefined || ctx.inOrderCommit !== 'per-batch' || ctx.epoch.from !== undefined) return undefined;
     const records: ChangeRecord[] = [];
-    for (const version of this.inHand) records.push(this.records.get(version) as ChangeRecord);
+    for (const version of this.versions) records.push(this.records.get(version) as ChangeRecord);
     if (!isPlainRun(this.watermark, records, ctx.owner, ctx.now())) return undefined;
     return this.claimFor((records[0] as ChangeRecord).version) === 'home' ? records : undefined;
   }

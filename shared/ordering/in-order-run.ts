@@ -146,8 +146,8 @@ export class InOrderRun extends InOrderClaimRun implements InOrderView {
 
   lowestInHand(): number | undefined {
     const w = this.watermark;
-    for (let index = firstAbove(this.inHand, w.version); index < this.inHand.length; index += 1) {
-      const version = this.inHand[index] as number;
+    for (let index = firstAbove(this.versions, w.version); index < this.versions.length; index += 1) {
+      const version = this.versions[index] as number;
       if (this.inPlay(version) && !hasVersion(w.parked, version)) return version;
     }
     return undefined;
@@ -161,7 +161,7 @@ export class InOrderRun extends InOrderClaimRun implements InOrderView {
   protected classify(): Promise<void> | undefined {
     const epoch = this.ctx.epoch;
     if (epoch.from !== undefined) {
-      for (const version of this.inHand) {
+      for (const version of this.versions) {
         const record = this.records.get(version) as ChangeRecord;
         if (!this.inPlay(version) || !isBeforeWindow(epoch, this.watermark, record)) continue;
         this.settle(version, 'before-window');
@@ -178,7 +178,7 @@ export class InOrderRun extends InOrderClaimRun implements InOrderView {
   /** The rest of `classify`, once the parked records that batch records collide with are in hand. */
   private judge(): Promise<void> | undefined {
     const breaches: ContractBreach[] = [];
-    for (const version of this.inHand) {
+    for (const version of this.versions) {
       if (!this.inPlay(version)) continue;
       const w = this.watermark;
       const record = this.records.get(version) as ChangeRecord;
@@ -208,7 +208,7 @@ export class InOrderRun extends InOrderClaimRun implements InOrderView {
   /** Records from before a replay's window raise the floor of an account without a start (see `raisedFloor`). */
   private raiseFloors(beforeWindow: readonly ChangeRecord[]): void {
     let waiting: VersionRanges = this.watermark.parked;
-    for (const version of this.inHand) if (this.inPlay(version) && version > this.watermark.version) waiting = addVersions(waiting, version);
+    for (const version of this.versions) if (this.inPlay(version) && version > this.watermark.version) waiting = addVersions(waiting, version);
     for (const record of beforeWindow) {
       const floor = raisedFloor(this.watermark, record, waiting);
       if (floor !== undefined) this.update(floorRaised(this.watermark, floor));
@@ -219,13 +219,13 @@ export class InOrderRun extends InOrderClaimRun implements InOrderView {
   private collides(): boolean {
     const w = this.watermark;
     if (w.parked.length === 0) return false;
-    return this.inHand.some((v) => this.inPlay(v) && v > w.version && hasVersion(w.parked, v) && !this.parkedRecords.has(v));
+    return this.versions.some((v) => this.inPlay(v) && v > w.version && hasVersion(w.parked, v) && !this.parkedRecords.has(v));
   }
 
   /** Reads the parked records that batch records collide with, to tell a copy from another change of the version. */
   private async loadCollisions(): Promise<void> {
     const w = this.watermark;
-    const wanted = this.inHand.filter((v) => this.inPlay(v) && v > w.version && hasVersion(w.parked, v) && !this.parkedRecords.has(v));
+    const wanted = this.versions.filter((v) => this.inPlay(v) && v > w.version && hasVersion(w.parked, v) && !this.parkedRecords.has(v));
     if (wanted.length === 0) return;
     const loaded = await Promise.all(wanted.map((version) => this.ctx.ledger.parked(this.accountId, version, version, 1)));
     for (const record of loaded.flat()) if (!this.isLeaving(record.version)) this.parkedRecords = withEntry(this.parkedRecords, record.version, record);

@@ -15,8 +15,6 @@ export type SkipOutcome = { readonly skipped: { readonly from: number; readonly 
  * notice once the gap outlives the maximum age, and apply an operator's skip. `InOrderRun` holds the delivering side.
  */
 export abstract class InOrderWaitingRun extends InOrderLedgerRun {
-  /** Batch versions in ascending order. */
-  protected readonly inHand: readonly number[];
   /** Versions this run sent to the dead-letter queue: out of play until redriven. */
   protected spent: ReadonlySet<number> = NO_VERSIONS;
   /** Batch records settled without delivery (copies, breaches, before the window): never delivered by this run. */
@@ -25,11 +23,6 @@ export abstract class InOrderWaitingRun extends InOrderLedgerRun {
   protected noticeFailed = false;
   /** Set by an operator's skip (see `InOrderRun.skipGap`). */
   skipOutcome: SkipOutcome | undefined;
-
-  constructor(...args: ConstructorParameters<typeof InOrderLedgerRun>) {
-    super(...args);
-    this.inHand = this.versions;
-  }
 
   /** A batch record still in play: unsettled, not delivered yet, not put aside. */
   protected inPlay(version: number): boolean {
@@ -56,7 +49,7 @@ export abstract class InOrderWaitingRun extends InOrderLedgerRun {
   protected async parkWaiting(): Promise<boolean> {
     this.release();
     const w = this.watermark;
-    const waiting = this.inHand.filter((version) => version > w.version && this.inPlay(version) && !hasVersion(w.parked, version));
+    const waiting = this.versions.filter((version) => version > w.version && this.inPlay(version) && !hasVersion(w.parked, version));
     const room = Math.max(0, MAX_LEDGER_WRITE_ITEMS - 1 - this.unparkable().length);
     let planned = w;
     const park: ChangeRecord[] = [];
@@ -102,7 +95,7 @@ export abstract class InOrderWaitingRun extends InOrderLedgerRun {
       return;
     }
     const w = this.watermark;
-    const waiting = countVersions(w.parked) + this.inHand.filter((v) => v > w.version && this.inPlay(v) && !hasVersion(w.parked, v)).length;
+    const waiting = countVersions(w.parked) + this.versions.filter((v) => v > w.version && this.inPlay(v) && !hasVersion(w.parked, v)).length;
     const since = new Date(w.gapSince ?? this.ctx.now()).toISOString();
     const stored = await this.sendLetter({
       destination: this.ctx.destination,
