@@ -1,5 +1,6 @@
 import { contenderFor, timed, type Contender } from './contenders';
 import { loadBatches, type ContenderReply, type ContenderRequest } from './contender-process';
+import { serveRequests } from './child-host';
 
 /*
  * One contender of bench (a) in a process of its own, bundled as the functions are (see `ContenderProcess`).
@@ -10,9 +11,6 @@ const key = process.env.BENCH_CONTENDER as string;
 const batches = loadBatches(process.env.BENCH_BATCHES as string);
 let contender: Contender | undefined;
 let spent = { ms: 0, cpuMs: 0 };
-
-const reply = (message: ContenderReply) => process.send?.(message);
-const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 async function handle(request: ContenderRequest): Promise<ContenderReply> {
   switch (request.op) {
@@ -33,13 +31,6 @@ async function handle(request: ContenderRequest): Promise<ContenderReply> {
   }
 }
 
-process.on('message', (request: ContenderRequest) => {
-  handle(request).then(reply, (error: unknown) => reply({ op: 'error', message: describe(error) }));
-});
-process.on('disconnect', () => process.exit(0));
-try {
+serveRequests(() => {
   contender = contenderFor(key);
-  reply({ op: 'ready' });
-} catch (error) {
-  reply({ op: 'error', message: describe(error) });
-}
+}, handle);

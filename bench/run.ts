@@ -10,7 +10,10 @@ import { measureThroughput, VARIANTS, type ThroughputReport } from './engine-thr
 import { table } from './format';
 import { CONTENDERS, measureLedgerCost, type ContenderCost } from './ledger-cost';
 import { measurePermanentGap } from './permanent-gap';
-import { measureScale, type ScaleRow, type ScaleShape } from './scale';
+import type { ScaleRow, ScaleShape } from './scale';
+import { measureScalePair, scaleNodeFlags } from './scale-pair';
+import { bundle, functionNodeFlags } from './bundled';
+import { PASS } from './contenders';
 import { LATENCY_TARGETS, measureLatency, type LatencyReport } from './latency';
 import { WARM_UP_MS } from '../local/pipeline/delivery-latency';
 import { ledgerWorkload, round, throughputWorkload, type ThroughputWorkload } from './workloads';
@@ -23,8 +26,9 @@ import { ledgerWorkload, round, throughputWorkload, type ThroughputWorkload } fr
  * once the load average has settled (`BENCH_SETTLE_LOAD`, default 0.6; at most `BENCH_SETTLE_MAX_S`, default 180 s).
  * Writes bench/results.json. BENCH_ROUNDS / BENCH_WARMUP change the number of measured / warm-up rounds of (a).
  * BENCH_LATENCY=0 skips (e), BENCH_LATENCY_CHANGES sets its operations per run. BENCH_ONLY=latency runs (e) alone and
- * BENCH_ONLY=engine runs (a) alone (a quick look at the engine's overhead, e.g. on a quiet machine); either writes its
- * results to BENCH_OUT (default: a file in the temporary directory), never to bench/results.json.
+ * BENCH_ONLY=engine runs (a) alone (a quick look at the engine's overhead, e.g. on a quiet machine), BENCH_ONLY=scale
+ * (d) alone; each writes its results to BENCH_OUT (default: a file in the temporary directory), never to
+ * bench/results.json.
  */
 const GOAL_OVERHEAD = 1.2;
 // Nine: each round has fresh processes, and a round's ratio moves by ±0.1 on this shared machine.
@@ -138,30 +142,34 @@ async function scaleSection() {
   const shapes: [ScaleShape, number][] = [['cold', 100_000], ['hot', 100]];
   const small = Math.round(SCALE_RECORDS / 10);
   log(`\n(d) Scale: ${small.toLocaleString('en-US')} and ${SCALE_RECORDS.toLocaleString('en-US')} records (+1% duplicates), generated batch by batch after two untimed rounds of history per account; cold: 100,000 accounts, one version each per batch; hot: 100 accounts, 10 versions each per batch`);
-  const rows: ScaleRow[] = [];
-  const variants = [undefined, ...VARIANTS.filter((variant) => variant.isDefault)];
-  for (const [shape, accounts] of shapes) {
-    for (const variant of variants) {
-      for (const records of [small, SCALE_RECORDS]) rows.push(await measureScale(shape, accounts, records, variant));
+  const rows: (ScaleRow & { readonly growth: number | null })[] = [];
+  const variants = [PASS, ...VARIANTS.filter((variant) => variant.isDefault).map((variant) => variant.key)];
+  const child = await bundle('bench/scale-child.ts');
+  try {
+    for (const [shape, accounts] of shapes) {
+      for (const variant of variants) {
+        const [smaller, larger] = await measureScalePair(child, scaleNodeFlags(functionNodeFlags()), { shape, accounts, variant }, small, SCALE_RECORDS);
+        rows.push({ ...smaller, growth: null }, { ...larger, growth: round(larger.cpuMicrosPerRecord / smaller.cpuMicrosPerRecord, 2) });
+        log(`  ${shape} ${larger.variant}: ${smaller.cpuMicrosPerRecord} → ${larger.cpuMicrosPerRecord} CPU µs a record`);
+      }
     }
+  } finally {
+    child.dispose();
   }
-  const growth = (row: ScaleRow) => {
-    const smaller = rows.find((r) => r.shape === row.shape && r.variant === row.variant && r.records < row.records);
-    return smaller ? round(row.cpuMicrosPerRecord / smaller.cpuMicrosPerRecord, 2) : null;
-  };
   log(
     table(
-      ['shape', 'mode', 'records', 'records/s', 'CPU µs/record', '× the smaller run', 'ledger w/rec (mem)', 'peak heap MiB'],
-      rows.map((r) => [r.shape, r.variant, r.records, r.recordsPerSecond, r.cpuMicrosPerRecord, growth(r), r.ledgerWritesPerRecord, r.peakHeapMiB]),
+      ['shape', 'mode', 'stream records', 'passes', 'records/s', 'CPU µs/record', '× the smaller stream', 'ledger w/rec (mem)', 'peak heap MiB'],
+      rows.map((r) => [r.shape, r.variant, r.streamRecords, r.passes, r.recordsPerSecond, r.cpuMicrosPerRecord, r.growth, r.ledgerWritesPerRecord, r.peakHeapMiB]),
     ),
   );
-  const missed = rows.filter((r) => (growth(r) ?? 0) > SCALE_GOAL).map((r) => `${r.shape} ${r.variant}`);
+  const missed = rows.filter((r) => (r.growth ?? 0) > SCALE_GOAL).map((r) => `${r.shape} ${r.variant}`);
   log(`per-record CPU at ${SCALE_RECORDS.toLocaleString('en-US')} within ${SCALE_GOAL}× of ${small.toLocaleString('en-US')}: ${missed.length === 0 ? 'met' : `missed by ${missed.join(', ')}`}`);
   return {
-    method: 'In-memory ledger, no-op destination, batches of 100 generated on the fly (never the whole stream in memory); every account gets two rounds of history through the same engine first, untimed (a running pipeline), so both sizes carry the same mix of records; decode and engine timed, generation not. Peak heap includes the ledger and the generator, which hold per-account state.',
+    method:
+      'In-memory ledger, no-op destination, batches of 100 generated on the fly (never the whole stream in memory); every account gets two rounds of history through the same engine first, untimed (a running pipeline), so both sizes carry the same mix of records; decode and engine timed, generation not. The two sizes of a row run in processes of their own (bundled as the functions are, a 512 MB function\'s young generation, a 4 GiB old one for the in-memory ledger) taking strict turns of a few batches, the smaller stream starting over (fresh engine and ledger, history given again) until the larger one has ended, so the machine\'s other load meets both alike. Peak heap includes the ledger and the generator, which hold per-account state.',
     goal: `CPU per record at the large run within ${SCALE_GOAL}× of the small run`,
     met: missed.length === 0,
-    rows: rows.map((r) => ({ ...r, growth: growth(r) })),
+    rows,
   };
 }
 
@@ -350,7 +358,7 @@ async function settle(before: string): Promise<void> {
 async function main(): Promise<void> {
   const started = Date.now();
   const only = process.env.BENCH_ONLY || undefined;
-  if (only !== undefined && only !== 'latency' && only !== 'engine') throw new Error(`BENCH_ONLY=${only}: only "latency" or "engine" can run alone`);
+  if (only !== undefined && only !== 'latency' && only !== 'engine' && only !== 'scale') throw new Error(`BENCH_ONLY=${only}: only "latency", "engine" or "scale" can run alone`);
   const loadBefore = loadavg().map((n) => round(n, 2));
   log(`ordered-fanout bench — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadBefore.join(' ')}`);
   const environment = (loadAfterEngine?: number[]) => ({
@@ -369,6 +377,11 @@ async function main(): Promise<void> {
     await settle('(e)');
     const latency = await latencySection();
     results = { generatedAt: new Date().toISOString(), environment: environment(), latency };
+  } else if (only === 'scale') {
+    log('BENCH_ONLY=scale: only section (d)');
+    await settle('(d)');
+    const scale = await scaleSection();
+    results = { generatedAt: new Date().toISOString(), environment: environment(), scale };
   } else if (only === 'engine') {
     log('BENCH_ONLY=engine: only section (a)');
     await settle('(a)');

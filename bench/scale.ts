@@ -4,7 +4,8 @@ import { nextAccountImage } from '../local/account-images';
 import type { ChangeRecord } from '../shared/change-record/change-record';
 import { encodeKinesisPayload, type KinesisRecordInput } from '../shared/change-record/decode';
 import { InMemoryLedger } from '../shared/ledger/in-memory-ledger';
-import { decodeBatch, makeEngine, noopDeadLetters, noopDestination, type Variant } from './engine-throughput';
+import { makeEngine, noopDeadLetters, noopDestination, type Variant } from '../local/engine-variants';
+import { decodeBatch } from './contenders';
 import { round, SHARD_ID, toPayload } from './workloads';
 
 /**
@@ -23,8 +24,13 @@ export type ScaleShape = 'cold' | 'hot';
 export interface ScaleRow {
   readonly shape: ScaleShape;
   readonly accounts: number;
+  /** The changes of one pass over the stream (its length; 1% more arrive, as copies). */
+  readonly streamRecords: number;
+  /** Records measured, over all passes. */
   readonly records: number;
   readonly variant: string;
+  /** Passes over the stream the row sums: the smaller run repeats its stream while the larger one runs. */
+  readonly passes: number;
   readonly recordsPerSecond: number;
   /** Decode + engine CPU time per record. */
   readonly cpuMicrosPerRecord: number;
@@ -61,7 +67,7 @@ export function* scaleBatches(
   accounts: number,
   records: number,
   split = 0,
-): Generator<{ readonly inputs: KinesisRecordInput[]; readonly warm: boolean }> {
+): Generator<ScaleBatch> {
   const images = new Map<number, AccountImage>();
   let sequence = 0n;
   let batch: KinesisRecordInput[] = [];
@@ -93,53 +99,125 @@ export function* scaleBatches(
   if (batch.length > 0) yield { inputs: batch, warm: records <= split };
 }
 
-/** Runs one variant (or decode-only pass-through, `variant` undefined) over a generated stream. */
-export async function measureScale(shape: ScaleShape, accounts: number, records: number, variant: Variant | undefined): Promise<ScaleRow> {
-  const ledger = new InMemoryLedger({ destination: 'bench', epoch: 'live' });
-  const built = variant ? makeEngine(variant, { ledger, deadLetters: noopDeadLetters }, 'bench') : undefined;
-  const passThrough = noopDestination('pass-through', 'every-version');
-  let cpuMicros = 0;
-  let wallMs = 0;
-  let inputs = 0;
-  let peak = 0;
-  let batches = 0;
-  // Start from a clean heap, so one run's garbage neither slows the next one's collections nor counts in its peak.
-  (globalThis as { gc?: () => void }).gc?.();
-  const baseline = process.memoryUsage().heapUsed;
-  const warm = warmRecords(shape, accounts);
-  let warmWrites = 0;
-  for (const { inputs: batch, warm: warming } of scaleBatches(shape, accounts, warm + records, warm)) {
-    // The accounts' history (see `warmRecords`): processed like the rest, neither timed nor counted.
-    if (warming) {
-      const decoded = decodeBatch(batch);
-      const lane = variant?.homeLanes ? decoded[0]?.shardId : undefined;
-      if (built) await built.engine.process(decoded, lane === undefined ? {} : { lane });
-      warmWrites = ledger.store.requests.writes;
-      continue;
-    }
-    const cpu = process.cpuUsage();
-    const started = performance.now();
-    const decoded = decodeBatch(batch);
-    const lane = variant?.homeLanes ? decoded[0]?.shardId : undefined;
-    if (built) await built.engine.process(decoded, lane === undefined ? {} : { lane });
-    else await passThrough.deliver(decoded.map((record) => ({ record, healed: false, replay: false, epoch: 'live' })));
-    wallMs += performance.now() - started;
-    const used = process.cpuUsage(cpu);
-    cpuMicros += used.user + used.system;
-    inputs += batch.length;
-    batches += 1;
-    if (batches % 200 === 0) peak = Math.max(peak, process.memoryUsage().heapUsed);
-  }
-  peak = Math.max(peak, process.memoryUsage().heapUsed);
-  const writes = ledger.store.requests.writes - warmWrites;
+/** What one pass over a stream (or part of one) measured. */
+export interface ScaleTotals {
+  readonly inputs: number;
+  /** Decode + engine CPU time. */
+  readonly cpuMicros: number;
+  readonly wallMs: number;
+  readonly writes: number;
+  /** Largest heap seen above the heap at the pass's start. */
+  readonly peakHeapBytes: number;
+}
+
+/** A row of (d) from the passes of one variant over one size (a run's records over all of them). */
+export function scaleRow(shape: ScaleShape, accounts: number, streamRecords: number, variant: string, passes: readonly ScaleTotals[]): ScaleRow {
+  const sum = (of: (totals: ScaleTotals) => number) => passes.reduce((total, totals) => total + of(totals), 0);
+  const inputs = sum((totals) => totals.inputs);
   return {
     shape,
     accounts,
+    streamRecords,
     records: inputs,
-    variant: variant?.label ?? 'pass-through (decode only)',
-    recordsPerSecond: Math.round(inputs / (wallMs / 1000)),
-    cpuMicrosPerRecord: round(cpuMicros / inputs, 2),
-    ledgerWritesPerRecord: round(writes / inputs, 3),
-    peakHeapMiB: Math.round(Math.max(0, peak - baseline) / 1024 / 1024),
+    variant,
+    passes: passes.length,
+    recordsPerSecond: Math.round(inputs / (sum((totals) => totals.wallMs) / 1000)),
+    cpuMicrosPerRecord: round(sum((totals) => totals.cpuMicros) / inputs, 2),
+    ledgerWritesPerRecord: round(sum((totals) => totals.writes) / inputs, 3),
+    peakHeapMiB: Math.round(Math.max(...passes.map((totals) => totals.peakHeapBytes)) / 1024 / 1024),
   };
+}
+
+type ScaleBatch = { readonly inputs: KinesisRecordInput[]; readonly warm: boolean };
+
+/**
+ * One variant (or decode-only pass-through, `variant` undefined) over a generated stream, a few batches at a time, so
+ * that two runs in processes of their own can take turns (`scale-pair.ts`): `warm` gives every account its history
+ * (untimed), `step` runs the next measured batches, `row` reports.
+ */
+export class ScaleRun {
+  private readonly ledger = new InMemoryLedger({ destination: 'bench', epoch: 'live' });
+  private readonly built: ReturnType<typeof makeEngine> | undefined;
+  private readonly passThrough = noopDestination('pass-through', 'every-version');
+  private readonly stream: Generator<ScaleBatch>;
+  /** The next measured batch, generated ahead. */
+  private pending: ScaleBatch | undefined;
+  private cpuMicros = 0;
+  private wallMs = 0;
+  private inputs = 0;
+  private batches = 0;
+  private peak = 0;
+  private baseline = 0;
+  private warmWrites = 0;
+
+  constructor(
+    readonly shape: ScaleShape,
+    readonly accounts: number,
+    readonly records: number,
+    readonly variant: Variant | undefined,
+  ) {
+    this.built = variant ? makeEngine(variant, { ledger: this.ledger, deadLetters: noopDeadLetters }, 'bench') : undefined;
+    const warm = warmRecords(shape, accounts);
+    this.stream = scaleBatches(shape, accounts, warm + records, warm);
+  }
+
+  /** The accounts' history (see `warmRecords`): processed like the rest, neither timed nor counted. */
+  async warm(): Promise<void> {
+    for (let next = this.nextBatch(); next !== undefined; next = this.nextBatch()) {
+      if (!next.warm) {
+        this.pending = next;
+        break;
+      }
+      await this.process(next.inputs);
+    }
+    this.warmWrites = this.ledger.store.requests.writes;
+    // Start from a clean heap, so the history's garbage neither slows the measured collections nor counts in the peak.
+    (globalThis as { gc?: () => void }).gc?.();
+    this.baseline = process.memoryUsage().heapUsed;
+  }
+
+  /** Runs up to `batches` measured batches; true once the stream has ended. */
+  async step(batches: number): Promise<boolean> {
+    for (let done = 0; done < batches; done += 1) {
+      const next = this.pending ?? this.nextBatch();
+      this.pending = undefined;
+      if (next === undefined) break;
+      const cpu = process.cpuUsage();
+      const started = performance.now();
+      await this.process(next.inputs);
+      this.wallMs += performance.now() - started;
+      const used = process.cpuUsage(cpu);
+      this.cpuMicros += used.user + used.system;
+      this.inputs += next.inputs.length;
+      this.batches += 1;
+      if (this.batches % 200 === 0) this.peak = Math.max(this.peak, process.memoryUsage().heapUsed);
+    }
+    // Generated ahead (untimed), so the step that ran the last batch says the stream has ended.
+    this.pending ??= this.nextBatch();
+    return this.pending === undefined;
+  }
+
+  /** What the measured batches so far cost. */
+  totals(): ScaleTotals {
+    const peak = Math.max(this.peak, process.memoryUsage().heapUsed);
+    return {
+      inputs: this.inputs,
+      cpuMicros: this.cpuMicros,
+      wallMs: this.wallMs,
+      writes: this.ledger.store.requests.writes - this.warmWrites,
+      peakHeapBytes: Math.max(0, peak - this.baseline),
+    };
+  }
+
+  private nextBatch(): ScaleBatch | undefined {
+    const next = this.stream.next();
+    return next.done ? undefined : next.value;
+  }
+
+  private async process(batch: readonly KinesisRecordInput[]): Promise<void> {
+    const decoded = decodeBatch(batch);
+    const lane = this.variant?.homeLanes ? decoded[0]?.shardId : undefined;
+    if (this.built) await this.built.engine.process(decoded, lane === undefined ? {} : { lane });
+    else await this.passThrough.deliver(decoded.map((record) => ({ record, healed: false, replay: false, epoch: 'live' })));
+  }
 }

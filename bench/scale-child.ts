@@ -1,0 +1,42 @@
+import { VARIANTS, type Variant } from '../local/engine-variants';
+import { PASS } from './contenders';
+import { serveRequests } from './child-host';
+import { ScaleRun, scaleRow, type ScaleTotals } from './scale';
+import type { ScaleReply, ScaleRequest, ScaleRunSpec } from './scale-pair';
+
+/*
+ * One size of a bench (d) row in a process of its own, bundled as the functions are (see `measureScalePair`).
+ * BENCH_SCALE: the run (`ScaleRunSpec` as JSON). It answers one request at a time over IPC.
+ */
+let spec: ScaleRunSpec;
+let variant: Variant | undefined;
+let run: ScaleRun;
+const finished: ScaleTotals[] = [];
+
+async function handle(request: ScaleRequest): Promise<ScaleReply> {
+  switch (request.op) {
+    case 'warm':
+      await run.warm();
+      return { op: 'warm' };
+    case 'again':
+      // A fresh engine and ledger over the same stream, its history given again (untimed).
+      finished.push(run.totals());
+      run = new ScaleRun(spec.shape, spec.accounts, spec.records, variant);
+      await run.warm();
+      return { op: 'again' };
+    case 'step':
+      return { op: 'step', done: await run.step(request.batches) };
+    case 'row': {
+      const current = run.totals();
+      const passes = current.inputs > 0 || finished.length === 0 ? [...finished, current] : finished;
+      return { op: 'row', row: scaleRow(spec.shape, spec.accounts, spec.records, variant?.label ?? 'pass-through (decode only)', passes) };
+    }
+  }
+}
+
+serveRequests(() => {
+  spec = JSON.parse(process.env.BENCH_SCALE as string) as ScaleRunSpec;
+  variant = spec.variant === PASS ? undefined : VARIANTS.find((candidate) => candidate.key === spec.variant);
+  if (spec.variant !== PASS && variant === undefined) throw new Error(`no bench variant ${spec.variant}`);
+  run = new ScaleRun(spec.shape, spec.accounts, spec.records, variant);
+}, handle);
