@@ -133,7 +133,7 @@ type ScaleBatch = { readonly inputs: KinesisRecordInput[]; readonly warm: boolea
 /**
  * One variant (or decode-only pass-through, `variant` undefined) over a generated stream, a few batches at a time, so
  * that two runs in processes of their own can take turns (`scale-pair.ts`): `warm` gives every account its history
- * (untimed), `step` runs the next measured batches, `row` reports.
+ * (untimed), `step` runs the next measured batches, `totals` says what they cost (`scaleRow` makes a row of passes).
  */
 export class ScaleRun {
   private readonly ledger = new InMemoryLedger({ destination: 'bench', epoch: 'live' });
@@ -151,10 +151,10 @@ export class ScaleRun {
   private warmWrites = 0;
 
   constructor(
-    readonly shape: ScaleShape,
-    readonly accounts: number,
-    readonly records: number,
-    readonly variant: Variant | undefined,
+    shape: ScaleShape,
+    accounts: number,
+    records: number,
+    private readonly variant: Variant | undefined,
   ) {
     this.built = variant ? makeEngine(variant, { ledger: this.ledger, deadLetters: noopDeadLetters }, 'bench') : undefined;
     const warm = warmRecords(shape, accounts);
