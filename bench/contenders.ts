@@ -101,11 +101,22 @@ function engineContender(variant: Variant): Contender {
 
 export const PASS = 'pass-through';
 
-/** A fresh contender (with a fresh ledger, for an engine) by key: `PASS` or a variant's key. */
-export function contenderFor(key: string): Contender {
-  if (key === PASS) return passThroughContender();
+/** The variant a contender's key names: undefined for `PASS`; an unknown key throws. */
+export function variantOf(key: string): Variant | undefined {
+  if (key === PASS) return undefined;
   const variant = VARIANTS.find((candidate) => candidate.key === key);
   if (!variant) throw new Error(`no bench contender ${key}`);
-  return engineContender(variant);
+  return variant;
+}
+
+/** A contender's name in a table: its variant's label, or pass-through's. */
+export function contenderLabel(key: string): string {
+  return variantOf(key)?.label ?? 'pass-through (decode only)';
+}
+
+/** A fresh contender (with a fresh ledger, for an engine) by key: `PASS` or a variant's key. */
+export function contenderFor(key: string): Contender {
+  const variant = variantOf(key);
+  return variant ? engineContender(variant) : passThroughContender();
 }
 

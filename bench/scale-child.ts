@@ -1,5 +1,4 @@
-import { VARIANTS, type Variant } from '../local/engine-variants';
-import { PASS } from './contenders';
+import { contenderLabel } from './contenders';
 import { serveRequests } from './child-host';
 import { ScaleRun, scaleRow, type ScaleTotals } from './scale';
 import type { ScaleReply, ScaleRequest, ScaleRunSpec } from './scale-pair';
@@ -9,7 +8,6 @@ import type { ScaleReply, ScaleRequest, ScaleRunSpec } from './scale-pair';
  * BENCH_SCALE: the run (`ScaleRunSpec` as JSON). It answers one request at a time over IPC.
  */
 let spec: ScaleRunSpec;
-let variant: Variant | undefined;
 let run: ScaleRun;
 const finished: ScaleTotals[] = [];
 
@@ -21,7 +19,7 @@ async function handle(request: ScaleRequest): Promise<ScaleReply> {
     case 'again':
       // A fresh engine and ledger over the same stream, its history given again (untimed).
       finished.push(run.totals());
-      run = new ScaleRun(spec.shape, spec.accounts, spec.records, variant);
+      run = new ScaleRun(spec.shape, spec.accounts, spec.records, spec.variant);
       await run.warm();
       return { op: 'again' };
     case 'step':
@@ -29,14 +27,12 @@ async function handle(request: ScaleRequest): Promise<ScaleReply> {
     case 'row': {
       const current = run.totals();
       const passes = current.inputs > 0 || finished.length === 0 ? [...finished, current] : finished;
-      return { op: 'row', row: scaleRow(spec.shape, spec.accounts, spec.records, variant?.label ?? 'pass-through (decode only)', passes) };
+      return { op: 'row', row: scaleRow(spec.shape, spec.accounts, spec.records, contenderLabel(spec.variant), passes) };
     }
   }
 }
 
 serveRequests(() => {
   spec = JSON.parse(process.env.BENCH_SCALE as string) as ScaleRunSpec;
-  variant = spec.variant === PASS ? undefined : VARIANTS.find((candidate) => candidate.key === spec.variant);
-  if (spec.variant !== PASS && variant === undefined) throw new Error(`no bench variant ${spec.variant}`);
-  run = new ScaleRun(spec.shape, spec.accounts, spec.records, variant);
+  run = new ScaleRun(spec.shape, spec.accounts, spec.records, spec.variant);
 }, handle);

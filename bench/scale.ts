@@ -3,9 +3,7 @@ import type { AccountImage } from '../shared/accounts/account';
 import { nextAccountImage } from '../local/account-images';
 import type { ChangeRecord } from '../shared/change-record/change-record';
 import { encodeKinesisPayload, type KinesisRecordInput } from '../shared/change-record/decode';
-import { InMemoryLedger } from '../shared/ledger/in-memory-ledger';
-import { makeEngine, noopDeadLetters, noopDestination, type Variant } from '../local/engine-variants';
-import { decodeBatch } from './contenders';
+import { contenderFor, type Contender } from './contenders';
 import { round, SHARD_ID, toPayload } from './workloads';
 
 /**
@@ -131,14 +129,13 @@ export function scaleRow(shape: ScaleShape, accounts: number, streamRecords: num
 type ScaleBatch = { readonly inputs: KinesisRecordInput[]; readonly warm: boolean };
 
 /**
- * One variant (or decode-only pass-through, `variant` undefined) over a generated stream, a few batches at a time, so
- * that two runs in processes of their own can take turns (`scale-pair.ts`): `warm` gives every account its history
- * (untimed), `step` runs the next measured batches, `totals` says what they cost (`scaleRow` makes a row of passes).
+ * One contender of (d) (pass-through or an engine variant, by key: see `contenderFor`) over a generated stream, a few
+ * batches at a time, so that two runs in processes of their own can take turns (`scale-pair.ts`): `warm` gives every
+ * account its history (untimed), `step` runs the next measured batches, `totals` says what they cost (`scaleRow` makes
+ * a row of passes).
  */
 export class ScaleRun {
-  private readonly ledger = new InMemoryLedger({ destination: 'bench', epoch: 'live' });
-  private readonly built: ReturnType<typeof makeEngine> | undefined;
-  private readonly passThrough = noopDestination('pass-through', 'every-version');
+  private readonly contender: Contender;
   private readonly stream: Generator<ScaleBatch>;
   /** The next measured batch, generated ahead. */
   private pending: ScaleBatch | undefined;
@@ -150,13 +147,8 @@ export class ScaleRun {
   private baseline = 0;
   private warmWrites = 0;
 
-  constructor(
-    shape: ScaleShape,
-    accounts: number,
-    records: number,
-    private readonly variant: Variant | undefined,
-  ) {
-    this.built = variant ? makeEngine(variant, { ledger: this.ledger, deadLetters: noopDeadLetters }, 'bench') : undefined;
+  constructor(shape: ScaleShape, accounts: number, records: number, contender: string) {
+    this.contender = contenderFor(contender);
     const warm = warmRecords(shape, accounts);
     this.stream = scaleBatches(shape, accounts, warm + records, warm);
   }
@@ -168,9 +160,9 @@ export class ScaleRun {
         this.pending = next;
         break;
       }
-      await this.process(next.inputs);
+      await this.contender.step(next.inputs);
     }
-    this.warmWrites = this.ledger.store.requests.writes;
+    this.warmWrites = this.writes();
     // Start from a clean heap, so the history's garbage neither slows the measured collections nor counts in the peak.
     (globalThis as { gc?: () => void }).gc?.();
     this.baseline = process.memoryUsage().heapUsed;
@@ -184,7 +176,7 @@ export class ScaleRun {
       if (next === undefined) break;
       const cpu = process.cpuUsage();
       const started = performance.now();
-      await this.process(next.inputs);
+      await this.contender.step(next.inputs);
       this.wallMs += performance.now() - started;
       const used = process.cpuUsage(cpu);
       this.cpuMicros += used.user + used.system;
@@ -204,7 +196,7 @@ export class ScaleRun {
       inputs: this.inputs,
       cpuMicros: this.cpuMicros,
       wallMs: this.wallMs,
-      writes: this.ledger.store.requests.writes - this.warmWrites,
+      writes: this.writes() - this.warmWrites,
       peakHeapBytes: Math.max(0, peak - this.baseline),
     };
   }
@@ -214,10 +206,7 @@ export class ScaleRun {
     return next.done ? undefined : next.value;
   }
 
-  private async process(batch: readonly KinesisRecordInput[]): Promise<void> {
-    const decoded = decodeBatch(batch);
-    const lane = this.variant?.homeLanes ? decoded[0]?.shardId : undefined;
-    if (this.built) await this.built.engine.process(decoded, lane === undefined ? {} : { lane });
-    else await this.passThrough.deliver(decoded.map((record) => ({ record, healed: false, replay: false, epoch: 'live' })));
+  private writes(): number {
+    return this.contender.result({ ms: 0, cpuMs: 0 }).ledgerWrites;
   }
 }

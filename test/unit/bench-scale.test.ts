@@ -9,7 +9,7 @@ const inOrder = VARIANTS.find((variant) => variant.key === 'inOrderHomeLanes')!;
 
 describe('bench (d) method', () => {
   it('times only the measured batches: the history goes through the engine first, untimed and uncounted', async () => {
-    const run = new ScaleRun('cold', 50, 500, inOrder);
+    const run = new ScaleRun('cold', 50, 500, inOrder.key);
     await run.warm();
     expect(run.totals()).toMatchObject({ inputs: 0, writes: 0, cpuMicros: 0 });
     expect(await run.step(2)).toBe(false);
