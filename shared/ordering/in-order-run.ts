@@ -217,15 +217,19 @@ export class InOrderRun extends InOrderClaimRun implements InOrderView {
 
   /** A batch record in play collides with a parked version whose record is not in hand yet. */
   private collides(): boolean {
+    if (this.watermark.parked.length === 0) return false;
+    return this.versions.some((v) => this.collidesAt(v));
+  }
+
+  /** Batch version `v` is in play and parked above the watermark, its parked record not read yet. */
+  private collidesAt(v: number): boolean {
     const w = this.watermark;
-    if (w.parked.length === 0) return false;
-    return this.versions.some((v) => this.inPlay(v) && v > w.version && hasVersion(w.parked, v) && !this.parkedRecords.has(v));
+    return this.inPlay(v) && v > w.version && hasVersion(w.parked, v) && !this.parkedRecords.has(v);
   }
 
   /** Reads the parked records that batch records collide with, to tell a copy from another change of the version. */
   private async loadCollisions(): Promise<void> {
-    const w = this.watermark;
-    const wanted = this.versions.filter((v) => this.inPlay(v) && v > w.version && hasVersion(w.parked, v) && !this.parkedRecords.has(v));
+    const wanted = this.versions.filter((v) => this.collidesAt(v));
     if (wanted.length === 0) return;
     const loaded = await Promise.all(wanted.map((version) => this.ctx.ledger.parked(this.accountId, version, version, 1)));
     for (const record of loaded.flat()) if (!this.isLeaving(record.version)) this.parkedRecords = withEntry(this.parkedRecords, record.version, record);

@@ -29,6 +29,12 @@ export abstract class InOrderWaitingRun extends InOrderLedgerRun {
     return this.isUnsettled(version) && !this.pending.has(version) && !this.spent.has(version) && !this.outOfPlay.has(version);
   }
 
+  /** A batch version in play above the watermark that the ledger does not hold parked: one that waits with the run. */
+  protected waitsUnparked(version: number): boolean {
+    const w = this.watermark;
+    return version > w.version && this.inPlay(version) && !hasVersion(w.parked, version);
+  }
+
   protected settleOut(version: number, disposition: 'duplicate' | 'dead-lettered' | 'failed'): void {
     this.settle(version, disposition);
     this.outOfPlay = added(this.outOfPlay, version);
@@ -49,7 +55,7 @@ export abstract class InOrderWaitingRun extends InOrderLedgerRun {
   protected async parkWaiting(): Promise<boolean> {
     this.release();
     const w = this.watermark;
-    const waiting = this.versions.filter((version) => version > w.version && this.inPlay(version) && !hasVersion(w.parked, version));
+    const waiting = this.versions.filter((version) => this.waitsUnparked(version));
     const room = Math.max(0, MAX_LEDGER_WRITE_ITEMS - 1 - this.unparkable().length);
     let planned = w;
     const park: ChangeRecord[] = [];
@@ -95,7 +101,7 @@ export abstract class InOrderWaitingRun extends InOrderLedgerRun {
       return;
     }
     const w = this.watermark;
-    const waiting = countVersions(w.parked) + this.versions.filter((v) => v > w.version && this.inPlay(v) && !hasVersion(w.parked, v)).length;
+    const waiting = countVersions(w.parked) + this.versions.filter((v) => this.waitsUnparked(v)).length;
     const since = new Date(w.gapSince ?? this.ctx.now()).toISOString();
     const stored = await this.sendLetter({
       destination: this.ctx.destination,
