@@ -33,6 +33,11 @@ const seconds = (value: string): number => {
   if (!Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError('must be a positive number of seconds');
   return parsed;
 };
+const nonNegative = (value: string): number => {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0) throw new InvalidArgumentError('must be a number, 0 or more');
+  return parsed;
+};
 const positive = (value: string): number => {
   const parsed = Number(value);
   if (!Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a positive integer');
@@ -166,6 +171,7 @@ targeted(program.command('redrive'))
   .option('--reason <text>', 'why the gaps are skipped: kept in the ledger with the skip')
   .option('--acknowledge <reasons>', 'report and delete letters of these reasons (comma list) instead of redriving them', reasons)
   .option('--delete-gap-timeouts', 'the same as --acknowledge GAP_TIMEOUT', false)
+  .option('--settle-seconds <s>', 'then revisit in-order accounts whose redriven version waits for their home lane or a fence, for up to this long (0: leave them to the sweeper)', nonNegative, 30)
   .action((name: string, options) =>
     withTarget(options, (target, io) =>
       redrive(
@@ -180,6 +186,7 @@ targeted(program.command('redrive'))
           ...(options.acknowledge ? { acknowledge: options.acknowledge } : {}),
           ...(options.skipGap ? { skipGaps: options.skipGap } : {}),
           ...(options.reason ? { reason: options.reason } : {}),
+          settleMs: options.settleSeconds * 1000,
         },
         io,
       ),
@@ -214,11 +221,6 @@ targeted(program.command('replay'))
 
 // Only the form here: a name that does not ship may be one a --runtime module brings (checked once they are loaded).
 const destinationList = (value: string): string[] => [...new Set(value.split(',').map((name) => destination(name.trim())))];
-const nonNegative = (value: string): number => {
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed < 0) throw new InvalidArgumentError('must be a number, 0 or more');
-  return parsed;
-};
 
 program
   .command('plan')

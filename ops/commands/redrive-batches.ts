@@ -3,6 +3,7 @@ import type { Message } from '@aws-sdk/client-sqs';
 import { toLambdaKinesisEvent } from '../../local/lambda-event';
 import { ACCOUNTS_KEY } from '../../shared/accounts/account';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
+import type { AccountView } from '../../shared/consumer/operator-command';
 import { encodeKinesisPayload, type KinesisDynamoDBPayload, type KinesisRecordInput } from '../../shared/change-record/decode';
 import type { PipelineTarget } from '../target';
 
@@ -83,18 +84,29 @@ export function redriveEvents(items: readonly RedriveItem[], batchSize: number):
   return result;
 }
 
-/** Runs the function on one event; which of its records failed (all of them when it threw or answered nonsense). */
-export async function invokeBatch(target: PipelineTarget, destination: string, items: readonly RedriveItem[], region: string): Promise<{ all: boolean; ids: Set<string>; detail?: string }> {
-  const event = toLambdaKinesisEvent(items.map((item) => item.input), { region, streamArn: target.streamArn });
+/**
+ * Runs the function on one batch of records as a `redrive` operator command, not as a Kinesis event: the function
+ * then treats them as a side path, which claims (or fences) before it delivers, since the records' shard may be
+ * delivering the same accounts right now. Answers which records failed (all of them when it threw or answered nonsense).
+ */
+export async function invokeBatch(
+  target: PipelineTarget,
+  destination: string,
+  items: readonly RedriveItem[],
+  region: string,
+): Promise<{ all: boolean; ids: Set<string>; detail?: string; accounts: readonly AccountView[] }> {
+  const { Records: records } = toLambdaKinesisEvent(items.map((item) => item.input), { region, streamArn: target.streamArn });
   try {
-    const response = await target.invoke(destination, event);
-    const ids = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
+    const response = await target.command(destination, { command: 'redrive', records });
+    const failures = response?.orderedFanout?.batchItemFailures;
+    if (!Array.isArray(failures)) return { all: true, ids: new Set(), detail: 'the function did not answer the redrive command (is it older than this fanout?)', accounts: [] };
+    const accounts = response.orderedFanout.accounts ?? [];
+    const ids = new Set(failures.map((failure) => failure.itemIdentifier));
     const known = new Set(items.map((item) => item.input.sequenceNumber));
     // As Lambda does: an identifier that is not in the batch fails the whole batch.
-    if ([...ids].some((id) => !known.has(id))) return { all: true, ids, detail: 'the function reported a failure for a record not in the batch' };
-    return { all: false, ids };
+    if ([...ids].some((id) => !known.has(id))) return { all: true, ids, detail: 'the function reported a failure for a record not in the batch', accounts };
+    return { all: false, ids, accounts };
   } catch (error) {
-    return { all: true, ids: new Set(), detail: `the invocation failed: ${error instanceof Error ? error.message : String(error)}` };
+    return { all: true, ids: new Set(), detail: `the invocation failed: ${error instanceof Error ? error.message : String(error)}`, accounts: [] };
   }
 }
-

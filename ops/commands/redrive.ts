@@ -1,12 +1,14 @@
 import type { Message } from '@aws-sdk/client-sqs';
 import { describeVersions, type VersionRanges } from '../../shared/ordering/version-ranges';
 import { decodeDeadLetter } from '../../shared/dead-letter/dead-letter-message';
+import type { AccountView } from '../../shared/consumer/operator-command';
 import type { DeadLetter } from '../../shared/ordering/ports';
 import type { CommandIO } from '../io';
 import { destinationOf, type PipelineTarget } from '../target';
 import { invokeBatch, redriveEvents, toKinesisInput, type RedriveItem } from './redrive-batches';
 import { depth, hold, receive, release, remove } from './redrive-queue';
 import { applySkips, gapAdvice, gapResolved, resumeAccounts, type GapSkip, type SkipReport } from './redrive-gaps';
+import { settleWaiting, waitsForItsLane, type SettleReport } from './redrive-settle';
 
 export interface RedriveOptions {
   readonly destination: string;
@@ -28,6 +30,11 @@ export interface RedriveOptions {
   /** Gaps to give up on first (`--skip-gap <account>@<version>`), each with `reason`, kept in the ledger. */
   readonly skipGaps?: readonly GapSkip[];
   readonly reason?: string;
+  /**
+   * How long to keep revisiting `in-order` accounts whose redriven version waits for their home lane or a fence (see
+   * `settleWaiting`); 0 leaves them to the sweeper. @default 30000 (a home's 10 s bound, then a fence's, with room)
+   */
+  readonly settleMs?: number;
 }
 
 /** Per reason: letters received, sent through the engine and deleted, left failing, left aside, deleted. */
@@ -74,6 +81,8 @@ export interface RedriveResult {
   /** The first letters still failing (at most 20). */
   readonly failures: readonly RedriveFailure[];
   readonly notes: readonly string[];
+  /** Accounts whose redriven version waited for their home lane or a fence, and how revisiting them went. */
+  readonly settled?: SettleReport;
   /** Nothing redrivable was left failing. */
   readonly drained: boolean;
 }
@@ -123,6 +132,8 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
   const held = new Map<string, Message>();
   /** Letters redriven in this run, by change, with their time: a later letter for one of them is a new failure. */
   const redriven = new Map<string, number>();
+  /** The redriven accounts as the function last reported them. */
+  const views = new Map<string, AccountView>();
   let received = 0;
   let done = 0;
   const progress = (n: number): void => {
@@ -238,6 +249,7 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
       progress(round.length - items.length - gaps.length);
       for (const event of redriveEvents(items, batchSize)) {
         const failed = await invokeBatch(target, destination, event, region);
+        for (const view of failed.accounts) views.set(view.accountId, view);
         const succeeded: Message[] = [];
         for (const item of event) {
           redriven.set(item.key, Math.max(item.at, redriven.get(item.key) ?? 0));
@@ -263,6 +275,15 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
     await release(sqs, queueUrl, [...held.values()]);
   }
 
+  const waiting = [...views.values()].filter(waitsForItsLane);
+  const settleMs = options.settleMs ?? 30_000;
+  const settled = waiting.length === 0 ? undefined : await settleWaiting(target, destination, waiting, { boundMs: settleMs });
+  if (settled && settled.stillWaiting.length > 0) {
+    notes.add(
+      `${settled.stillWaiting.length} account(s) still wait for their home lane or a fence to end (${settled.stillWaiting.map(({ accountId, state }) => `${accountId}: ${state}`).slice(0, 5).join(', ')}): ` +
+        'the sweeper delivers them within a minute; fanout status shows them',
+    );
+  }
   const sum: RedriveCounts = { received: 0, redriven: 0, stillFailing: 0, skipped: 0, deleted: 0 };
   for (const c of counts.values()) for (const k of Object.keys(sum) as (keyof RedriveCounts)[]) sum[k] += c[k];
   const drained = sum.stillFailing === 0 && skips.every((report) => 'skipped' in report.outcome);
@@ -277,6 +298,7 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
     skips,
     failures: failures.slice(0, MAX_LISTED),
     notes: [...notes],
+    ...(settled ? { settled } : {}),
     drained,
   };
   if (io.json) io.out(JSON.stringify(result));
@@ -300,6 +322,9 @@ function printResult(io: CommandIO, r: RedriveResult, description: string): void
   for (const gap of r.gapTimeouts) {
     const status = gap.resolved ? 'resolved since (letter deleted)' : gap.deleted ? 'acknowledged (letter deleted)' : gap.advice ?? 'letter kept';
     io.out(`gap timeout: account ${gap.accountId ?? '?'} (epoch ${gap.epoch}) versions ${gap.missingVersions || '?'}: ${status}`);
+  }
+  if (r.settled) {
+    io.out(`waited ${(r.settled.waitedMs / 1000).toFixed(1)} s for ${r.settled.accounts} in-order account(s) whose redriven version waited for their home lane or a fence: ${r.settled.delivered} delivered`);
   }
   for (const failure of r.failures) io.out(`still failing: ${failure.reason} account ${failure.accountId ?? '?'} v${failure.version ?? '?'}: ${failure.detail}`);
   for (const note of r.notes) io.out(`note: ${note}`);

@@ -1,6 +1,6 @@
 import type { BadRecord } from '../change-record/bad-record';
 import type { RecordPosition } from '../change-record/change-record';
-import { decodeChangeRecord, type KinesisRecordInput } from '../change-record/decode';
+import { decodeChangeRecord, fromLambdaKinesisRecord, type KinesisRecordInput } from '../change-record/decode';
 import { badRecordLetter } from '../dead-letter/dead-letter-message';
 import { LIVE_EPOCH, type Epoch } from '../ordering/delivery-mode';
 import { DeadLetterQueueUnavailableError, LedgerUnavailableError } from '../ordering/errors';
@@ -117,7 +117,8 @@ export class ChangeConsumer {
 
   /** Processes one batch of one shard, in stream order. `deadline`: when the invocation ends (ms since the epoch). */
   consume(inputs: readonly KinesisRecordInput[], options: { readonly deadline?: number } = {}): Promise<ConsumedBatch> {
-    return this.#oneAtATime(() => this.#consume(inputs, options.deadline));
+    // Lambda runs one batch at a time per shard: the shard is the batch's lane (see ProcessOptions).
+    return this.#oneAtATime(() => this.#consume(inputs, options.deadline, this.#homeLanes ? inputs[0]?.shardId : undefined));
   }
 
   /** Revisits accounts waiting for a missing version: heals, drains, or times them out (see the engine's sweep). */
@@ -131,6 +132,7 @@ export class ChangeConsumer {
    */
   command(command: OperatorCommand, options: { readonly deadline?: number } = {}): Promise<{ result: OperatorCommandResult; batch: ConsumedBatch }> {
     return this.#oneAtATime(async () => {
+      if (command.command === 'redrive') return this.#redrive(command.records.map(fromLambdaKinesisRecord), options.deadline);
       const started = this.#clock();
       this.#startBatch(options.deadline);
       const done =
@@ -159,6 +161,33 @@ export class ChangeConsumer {
     });
   }
 
+  /**
+   * Records sent back by an operator: processed as a batch on no lane (a side path), since they may run while their
+   * shard's own batch does; reports the failures as a batch would, and each account's state afterwards.
+   */
+  async #redrive(inputs: readonly KinesisRecordInput[], deadline: number | undefined): Promise<{ result: OperatorCommandResult; batch: ConsumedBatch }> {
+    const batch = await this.#consume(inputs, deadline, undefined);
+    const accountIds = [...new Set(batch.dispositions.map(({ accountId }) => accountId))];
+    // The failures are the answer; the accounts' states only add to it, so a ledger out of reach leaves them out.
+    const accounts =
+      accountIds.length === 0
+        ? []
+        : await this.#engine.inspect(accountIds).catch((error: unknown) => {
+            if (error instanceof LedgerUnavailableError) return [];
+            throw error;
+          });
+    const result: OperatorCommandResult = {
+      orderedFanout: {
+        command: 'redrive',
+        destination: this.destination,
+        counts: batch.counts,
+        accounts: accounts.map(accountView),
+        batchItemFailures: batch.failures.map((failure) => ({ itemIdentifier: failure.sequenceNumber })),
+      },
+    };
+    return { result, batch };
+  }
+
   #oneAtATime<T>(work: () => Promise<T>): Promise<T> {
     const run = this.#tail.then(work);
     this.#tail = run.then(
@@ -168,7 +197,7 @@ export class ChangeConsumer {
     return run;
   }
 
-  async #consume(inputs: readonly KinesisRecordInput[], deadline: number | undefined): Promise<ConsumedBatch> {
+  async #consume(inputs: readonly KinesisRecordInput[], deadline: number | undefined, lane: string | undefined): Promise<ConsumedBatch> {
     const started = this.#clock();
     this.#startBatch(deadline);
     const records = [];
@@ -180,8 +209,6 @@ export class ChangeConsumer {
     }
     const failures: RecordPosition[] = [];
     const quarantined = await this.#quarantine(badRecords, failures);
-    // Lambda runs one batch at a time per partition key and shard: the shard is the batch's lane (see ProcessOptions).
-    const lane = this.#homeLanes ? inputs[0]?.shardId : undefined;
     const outcome = await this.#engine.process(records, { deadline, ...(lane === undefined ? {} : { lane }) });
     failures.push(...outcome.failed);
     const waiting = await this.#waitingReport();

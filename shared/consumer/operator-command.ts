@@ -1,3 +1,4 @@
+import type { KinesisStreamRecord } from 'aws-lambda';
 import type { AccountReport } from '../ordering/engine';
 import type { SkipOutcome } from '../ordering/in-order-run';
 import type { EngineCounts } from '../ordering/outcome';
@@ -6,9 +7,16 @@ import type { VersionRanges } from '../ordering/version-ranges';
 /**
  * What an operator sends a consumer function directly (Lambda `Invoke`, by `fanout redrive`), rather than through its
  * event source mapping. It runs in the function because only the function may write to the destination: a skip
- * delivers what was parked behind the gap, in order, and a resume drains what has become deliverable.
+ * delivers what was parked behind the gap, in order, a resume drains what has become deliverable, and a redrive
+ * sends dead-lettered records back through the engine.
  */
 export type OperatorCommand =
+  /**
+   * Records to process as a side path, not as a batch of their shard: in a Kinesis event's `Records` shape. A Kinesis
+   * event is the event source mapping's, which Lambda serializes per shard, and its shard is the batch's home lane;
+   * anything else may run while that shard's own batch does, so it must claim (or fence) before it delivers.
+   */
+  | { readonly command: 'redrive'; readonly records: readonly KinesisStreamRecord[] }
   /** Give up on versions watermark+1..`through` of an in-order account, with a reason kept in the ledger. */
   | { readonly command: 'skip-gap'; readonly accountId: string; readonly through: number; readonly reason: string }
   /** Revisit accounts (as the sweeper does) and report their state: resolves GAP_TIMEOUT notices whose gap has closed. */
@@ -40,6 +48,8 @@ export interface OperatorCommandResult {
     readonly accounts: readonly AccountView[];
     /** skip-gap: what was skipped, or why the skip was refused (nothing changed then). */
     readonly skip?: SkipOutcome;
+    /** redrive: the records to try again (neither delivered, parked nor dead-lettered), as a batch would report them. */
+    readonly batchItemFailures?: readonly { readonly itemIdentifier: string }[];
   };
 }
 
@@ -69,9 +79,22 @@ export function parseOperatorCommand(event: OperatorCommandEvent): OperatorComma
       }
       return { command: 'resume', accountIds: accountIds as string[] };
     }
+    case 'redrive': {
+      const { records } = command;
+      if (!Array.isArray(records) || records.length === 0 || !records.every(isKinesisRecord)) {
+        throw new TypeError('redrive needs records: a non-empty list of Kinesis event records (eventID "<shard>:<sequence>", kinesis.data, kinesis.sequenceNumber)');
+      }
+      return { command: 'redrive', records: records as KinesisStreamRecord[] };
+    }
     default:
-      throw new TypeError(`unknown operator command ${JSON.stringify(command.command)}: expected skip-gap or resume`);
+      throw new TypeError(`unknown operator command ${JSON.stringify(command.command)}: expected skip-gap, resume or redrive`);
   }
+}
+
+function isKinesisRecord(record: unknown): boolean {
+  if (typeof record !== 'object' || record === null) return false;
+  const { eventID, kinesis } = record as { eventID?: unknown; kinesis?: { data?: unknown; sequenceNumber?: unknown } };
+  return typeof eventID === 'string' && eventID.indexOf(':') > 0 && typeof kinesis?.data === 'string' && typeof kinesis.sequenceNumber === 'string';
 }
 
 export function accountView(report: AccountReport): AccountView {
