@@ -44,8 +44,19 @@ export function consumerEnvironment(
     DELIVERY_MAX_ATTEMPTS: String(settings.delivery.maxAttempts),
     DELIVERY_BASE_DELAY_MS: String(settings.delivery.baseDelayMs),
     DELIVERY_MAX_DELAY_MS: String(settings.delivery.maxDelayMs),
+    ...homeLanes(settings),
     ...destinationEnvironment,
   };
+}
+
+/**
+ * A home lane is a shard because Lambda runs one batch of a shard at a time. With a parallelization factor above 1 it
+ * runs several side by side, one at a time per Kinesis partition key only, and the partition key of a Kinesis Data
+ * Streams for DynamoDB record is DynamoDB's opaque choice: nothing ties an account to one of those batches, so
+ * `in-order` runs on claims alone (every delivery claimed; two writes per account per batch).
+ */
+function homeLanes(settings: DestinationSettings): Record<string, string> {
+  return settings.parallelizationFactor > 1 ? { IN_ORDER_HOME_LANES: 'false' } : {};
 }
 
 /**

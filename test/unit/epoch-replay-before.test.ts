@@ -129,6 +129,15 @@ describe('EPOCH_REPLAY_BEFORE and destinations.<d>.replayBefore', () => {
     expect(consumerEnvironment(DEFAULT_PIPELINE_CONFIG.destinations.fraud, resources, {})).not.toHaveProperty('EPOCH_REPLAY_BEFORE');
   });
 
+  test('a parallelization factor above 1 turns home lanes off: several batches of one shard run at once', () => {
+    const resources = { pipelineName: 'P', accountsTable: 'A', ledgerTable: 'L', deadLetterQueueUrl: 'q' };
+    const parallel = parsePipelineConfig({ destinations: { fraud: { parallelizationFactor: 2 } } }, 'test');
+    expect(consumerEnvironment(parallel.destinations.fraud, resources, {})).toMatchObject({ IN_ORDER_HOME_LANES: 'false' });
+    expect(readConsumerConfig('fraud', { ...base, ...consumerEnvironment(parallel.destinations.fraud, resources, {}) }).homeLanes).toBe(false);
+    expect(consumerEnvironment(DEFAULT_PIPELINE_CONFIG.destinations.fraud, resources, {})).not.toHaveProperty('IN_ORDER_HOME_LANES');
+    expect(readConsumerConfig('fraud', { ...base, ...consumerEnvironment(DEFAULT_PIPELINE_CONFIG.destinations.fraud, resources, {}) }).homeLanes).toBe(true);
+  });
+
   test('the stack configuration refuses replayBefore on the live epoch, or when it is no ISO time', () => {
     const onLive = () => parsePipelineConfig({ destinations: { search: { replayBefore: '2026-11-23T10:00:00Z' } } }, 'test');
     expect(onLive).toThrow(PipelineConfigError);
