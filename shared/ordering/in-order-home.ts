@@ -1,7 +1,7 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import type { Fact } from './in-order-ledger';
 import { InOrderDeliveryRun } from './in-order-delivery';
-import { delivered, deliveredRun, homeDeliveryStands, isPlainRun } from './in-order-rules';
+import { delivered, deliveredRun, homeDeliveryStands, isPlainRun, leadingCopies } from './in-order-rules';
 import { isHealedRecord } from './heal';
 import type { Delivery, DeliveryResult } from './ports';
 import { patched, type Watermark } from './watermark';
@@ -16,16 +16,22 @@ import { homeDeadline } from './delivery-right';
 export abstract class InOrderHomeRun extends InOrderDeliveryRun {
   /**
    * The batch's records, when they are a plain run (`isPlainRun`) that this lane may deliver at home with per-batch
-   * commits: most accounts of most batches. The steps would judge nothing out, deliver them in one call and commit;
-   * `deliverPlainRun` does that without them.
+   * commits, after any copies of delivered versions (`leadingCopies`, settled here as duplicates): most accounts of
+   * most batches. The steps would judge nothing else out, deliver them in one call and commit; `deliverPlainRun` does
+   * that without them.
    */
   protected plainHomeRun(): ChangeRecord[] | undefined {
     const { ctx } = this;
     if (ctx.lane === undefined || ctx.inOrderCommit !== 'per-batch' || ctx.epoch.from !== undefined) return undefined;
     const records: ChangeRecord[] = [];
     for (const version of this.versions) records.push(this.records.get(version) as ChangeRecord);
-    if (!isPlainRun(this.watermark, records, ctx.owner, ctx.now())) return undefined;
-    return this.claimFor((records[0] as ChangeRecord).version) === 'home' ? records : undefined;
+    // Copies of delivered versions often lead the batch: settled as the judge would, they leave a plain run behind.
+    const copies = leadingCopies(this.watermark, records);
+    if (copies === undefined) return undefined;
+    const run = copies === 0 ? records : records.slice(copies);
+    if (!isPlainRun(this.watermark, run, ctx.owner, ctx.now()) || this.claimFor((run[0] as ChangeRecord).version) !== 'home') return undefined;
+    for (let index = 0; index < copies; index += 1) this.settleOut((records[index] as ChangeRecord).version, 'duplicate');
+    return run;
   }
 
   /**

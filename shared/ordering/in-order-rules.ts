@@ -1,6 +1,6 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import type { Epoch } from './delivery-mode';
-import { chainBroken, mayFollow, versionReused, withRecent, withRecentAll, type ContractBreach } from './contract';
+import { chainBroken, judgeDelivered, mayFollow, versionReused, withRecent, withRecentAll, type ContractBreach } from './contract';
 import { changeDigest, healMissing, isHealedRecord } from './heal';
 import { NO_VERSIONS } from './lazy-collections';
 import { MAX_HEAL_MARKS, MAX_LAST_IMAGE_BYTES, MAX_RANGES, MAX_SKIP_NOTES, MAX_SKIP_REASON_LENGTH } from './limits';
@@ -188,6 +188,22 @@ export function isPlainRun(w: Watermark, records: readonly ChangeRecord[], owner
     lastKind = record.kind;
   }
   return true;
+}
+
+/**
+ * How many of the batch's leading `records` (ascending, one per version) are copies of versions `w` has delivered: the
+ * stream's duplicates, which lead many batches. Judged, each is settled as a duplicate and changes nothing else, so
+ * the records after them may still be a plain run (`isPlainRun`). Undefined when one of them needs the judge for
+ * more: a version skipped at the account's start or by an operator, a version written twice, a reused one.
+ */
+export function leadingCopies(w: Watermark, records: readonly ChangeRecord[]): number | undefined {
+  let count = 0;
+  for (; count < records.length; count += 1) {
+    const record = records[count] as ChangeRecord;
+    if (record.version > w.version) break;
+    if (hasVersion(w.skipped, record.version) || versionReused(w, record) !== undefined || judgeDelivered(w, record) !== 'duplicate') return undefined;
+  }
+  return count;
 }
 
 /**

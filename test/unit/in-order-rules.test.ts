@@ -15,6 +15,7 @@ import {
   homeDeliveryStands,
   isPlainRun,
   isSkipRefusal,
+  leadingCopies,
   keepableImage,
   storable,
   nextInOrderStep,
@@ -275,6 +276,26 @@ describe('isPlainRun', () => {
     expect(isPlainRun(through(2, { lastKind: 'REMOVE' }), [insert(3), v(4)], 'engine-1', NOW)).toBe(true);
     // Created after the newest version delivered, at a version at or below the top delivered: written again.
     expect(isPlainRun(through(2, { ahead: ranges([3, 3]) }), [{ ...v(3), createdAtMicros: v(12).createdAtMicros }], 'engine-1', NOW)).toBe(false);
+  });
+});
+
+describe('leadingCopies', () => {
+  test('counts the copies of delivered versions that lead the batch; none leading is 0', () => {
+    expect(leadingCopies(through(4), [v(3), v(4), v(5), v(6)])).toBe(2);
+    expect(leadingCopies(through(4), [v(5), v(6)])).toBe(0);
+    expect(leadingCopies(through(4), [v(2), v(3), v(4)])).toBe(3);
+    expect(leadingCopies(through(0), [])).toBe(0);
+  });
+
+  test('undefined when a leading record needs the judge: written twice, skipped, or reused', () => {
+    // Another change of version 3 (created later than the one delivered): a version written twice.
+    expect(leadingCopies(through(4), [{ ...v(3), eventId: 'other', createdAtMicros: v(3).createdAtMicros + 1 }, v(5)])).toBeUndefined();
+    expect(leadingCopies(through(4, { skipped: ranges([3, 3]) }), [v(3), v(5)])).toBeUndefined();
+    expect(leadingCopies(through(4), [{ ...v(4), createdAtMicros: v(12).createdAtMicros }, v(5)])).toBeUndefined();
+  });
+
+  test('a heal coming back is a copy, as the judge has it', () => {
+    expect(leadingCopies(through(4), [{ ...v(4), eventId: `healed:${v(4).eventId}` }, v(5)])).toBe(1);
   });
 });
 
