@@ -1,6 +1,6 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import type { Epoch } from './delivery-mode';
-import { chainBroken, judgeDelivered, mayFollow, versionReused, withRecent, withRecentAll, type ContractBreach } from './contract';
+import { beforeBaseline, chainBroken, judgeDelivered, mayFollow, versionReused, withRecent, withRecentAll, type ContractBreach } from './contract';
 import { changeDigest, healMissing, isHealedRecord } from './heal';
 import { NO_VERSIONS } from './lazy-collections';
 import { MAX_HEAL_MARKS, MAX_LAST_IMAGE_BYTES, MAX_RANGES, MAX_SKIP_NOTES, MAX_SKIP_REASON_LENGTH } from './limits';
@@ -191,17 +191,30 @@ export function isPlainRun(w: Watermark, records: readonly ChangeRecord[], owner
 }
 
 /**
+ * What a record of a version at or below the watermark is: a copy of what was delivered (a duplicate), or a breach: a
+ * reused version, a version the account's start or an operator's skip passed over (BEFORE_BASELINE), a version
+ * written twice or differing from its heal (`judgeDelivered`).
+ */
+export function judgedBelow(w: Watermark, record: ChangeRecord): 'duplicate' | ContractBreach {
+  const reused = versionReused(w, record);
+  if (reused) return reused;
+  const version = record.version;
+  if (!hasVersion(w.skipped, version)) return judgeDelivered(w, record);
+  return beforeBaseline(w, record, w.skips.some((note) => note.from <= version && version <= note.to) ? 'skip' : 'baseline');
+}
+
+/**
  * How many of the batch's leading `records` (ascending, one per version) are copies of versions `w` has delivered: the
- * stream's duplicates, which lead many batches. Judged, each is settled as a duplicate and changes nothing else, so
- * the records after them may still be a plain run (`isPlainRun`). Undefined when one of them needs the judge for
- * more: a version skipped at the account's start or by an operator, a version written twice, a reused one.
+ * stream's duplicates, which lead many batches. Judged (`judgedBelow`), each is settled as a duplicate and changes
+ * nothing else, so the records after them may still be a plain run (`isPlainRun`). Undefined when one of them is a
+ * breach, for the judge to letter.
  */
 export function leadingCopies(w: Watermark, records: readonly ChangeRecord[]): number | undefined {
   let count = 0;
   for (; count < records.length; count += 1) {
     const record = records[count] as ChangeRecord;
     if (record.version > w.version) break;
-    if (hasVersion(w.skipped, record.version) || versionReused(w, record) !== undefined || judgeDelivered(w, record) !== 'duplicate') return undefined;
+    if (judgedBelow(w, record) !== 'duplicate') return undefined;
   }
   return count;
 }

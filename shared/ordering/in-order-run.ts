@@ -1,10 +1,11 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import { InOrderClaimRun } from './in-order-claim';
-import { beforeBaseline, ContractBreach, judgeDelivered, versionReused, writtenTwice } from './contract';
+import { ContractBreach, versionReused, writtenTwice } from './contract';
 import type { Epoch } from './delivery-mode';
 import {
   baselined,
   floorRaised,
+  judgedBelow,
   nextInOrderStep,
   owedVersions,
   started,
@@ -182,15 +183,15 @@ export class InOrderRun extends InOrderClaimRun implements InOrderView {
       if (!this.inPlay(version)) continue;
       const w = this.watermark;
       const record = this.records.get(version) as ChangeRecord;
+      if (version <= w.version) {
+        const judged = judgedBelow(w, record);
+        if (judged === 'duplicate') this.settleOut(version, 'duplicate');
+        else breaches.push(judged);
+        continue;
+      }
       const reused = versionReused(w, record);
       if (reused) {
         breaches.push(reused);
-      } else if (version <= w.version) {
-        const judged = hasVersion(w.skipped, version)
-          ? beforeBaseline(w, record, w.skips.some((note) => note.from <= version && version <= note.to) ? 'skip' : 'baseline')
-          : judgeDelivered(w, record);
-        if (judged === 'duplicate') this.settleOut(version, 'duplicate');
-        else breaches.push(judged);
       } else if (hasVersion(w.parked, version)) {
         // Parked already: a copy of that change, or another change of the version (the parked one came first).
         const parkedRecord = this.parkedRecords.get(version);

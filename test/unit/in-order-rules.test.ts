@@ -15,6 +15,7 @@ import {
   homeDeliveryStands,
   isPlainRun,
   isSkipRefusal,
+  judgedBelow,
   leadingCopies,
   keepableImage,
   storable,
@@ -276,6 +277,19 @@ describe('isPlainRun', () => {
     expect(isPlainRun(through(2, { lastKind: 'REMOVE' }), [insert(3), v(4)], 'engine-1', NOW)).toBe(true);
     // Created after the newest version delivered, at a version at or below the top delivered: written again.
     expect(isPlainRun(through(2, { ahead: ranges([3, 3]) }), [{ ...v(3), createdAtMicros: v(12).createdAtMicros }], 'engine-1', NOW)).toBe(false);
+  });
+});
+
+describe('judgedBelow', () => {
+  test('a copy of a delivered version is a duplicate; a reused, skipped or twice-written version is a breach, each named', () => {
+    expect(judgedBelow(through(4), v(3))).toBe('duplicate');
+    const reused = judgedBelow(through(4), { ...v(4), createdAtMicros: v(12).createdAtMicros });
+    expect(reused).toBeInstanceOf(ContractBreach);
+    expect((reused as ContractBreach).message).toMatch(/was written again/);
+    const skipped = judgedBelow(through(4, { skipped: ranges([3, 3]), skips: [{ from: 3, to: 3, reason: 'lost', at: NOW }] }), v(3));
+    expect((skipped as ContractBreach).reason).toBe('BEFORE_BASELINE');
+    const twice = judgedBelow(through(4), { ...v(3), eventId: 'other', createdAtMicros: v(3).createdAtMicros + 1 });
+    expect((twice as ContractBreach).message).toMatch(/a version written twice/);
   });
 });
 
