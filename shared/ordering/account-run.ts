@@ -6,7 +6,7 @@ import { DeadLetterQueueUnavailableError } from './errors';
 import type { Disposition, Tally } from './outcome';
 import type { DeadLetter, Delivery, DeliveryResult, Ledger, LedgerWrite, LedgerWriteResult } from './ports';
 import { emptyWatermark, revised, type Watermark } from './watermark';
-import { storable } from './in-order-rules';
+import { storable } from './stored-image';
 import { ascendingVersions } from './version-ranges';
 import { sortFew } from './sort-few';
 

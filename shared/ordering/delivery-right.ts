@@ -1,4 +1,4 @@
-import { covers } from './in-order-rules';
+import { covers } from './home-lane-rules';
 import type { Watermark } from './watermark';
 
 /**

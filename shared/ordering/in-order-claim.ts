@@ -1,7 +1,8 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import type { Fact } from './in-order-ledger';
 import { InOrderHomeRun } from './in-order-home';
-import { covers, delivered, fenced, homedOn } from './in-order-rules';
+import { delivered } from './in-order-rules';
+import { covers, fenced, homedOn } from './home-lane-rules';
 import { isHealedRecord } from './heal';
 import { rangeOf } from './version-ranges';
 import { patched, type Watermark } from './watermark';

@@ -1,7 +1,8 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import type { Fact } from './in-order-ledger';
 import { InOrderDeliveryRun } from './in-order-delivery';
-import { delivered, deliveredRun, homeDeliveryStands, isPlainRun, leadingCopies } from './in-order-rules';
+import { delivered, deliveredRun, isPlainRun, leadingCopies } from './in-order-rules';
+import { homeDeliveryStands } from './home-lane-rules';
 import { isHealedRecord } from './heal';
 import type { Delivery, DeliveryResult } from './ports';
 import { patched, type Watermark } from './watermark';

@@ -3,7 +3,7 @@ import type { Epoch } from './delivery-mode';
 import { beforeBaseline, chainBroken, judgeDelivered, mayFollow, versionReused, withRecent, withRecentAll, type ContractBreach } from './contract';
 import { changeDigest, healMissing, isHealedRecord } from './heal';
 import { NO_VERSIONS } from './lazy-collections';
-import { MAX_HEAL_MARKS, MAX_LAST_IMAGE_BYTES, MAX_RANGES, MAX_SKIP_NOTES, MAX_SKIP_REASON_LENGTH } from './limits';
+import { MAX_HEAL_MARKS, MAX_RANGES, MAX_SKIP_NOTES, MAX_SKIP_REASON_LENGTH } from './limits';
 import {
   addVersions,
   capRanges,
@@ -13,7 +13,8 @@ import {
   removeVersions,
 } from './version-ranges';
 import { hasNoStart, windowStartFor, belowFloor } from './window';
-import { FENCE_OWNER, patched, type Claim, type Watermark } from './watermark';
+import { patched, type Watermark } from './watermark';
+import { heldByAnother } from './home-lane-rules';
 
 /**
  * The rules of `in-order`, free of I/O: what an account's run does next, and how each event changes its watermark.
@@ -261,49 +262,6 @@ function movedTo(
 }
 
 /**
- * Another lane (or a side path) fences the account's home lane off until `until`: the home is cleared and a claim
- * nobody holds keeps every engine away, so that any delivery the home lane began before it ends first.
- */
-export function fenced(w: Watermark, token: string, until: number): Watermark {
-  return patched(w, { home: undefined, homeActiveAt: undefined, claim: { owner: FENCE_OWNER, token, version: w.version + 1, expiresAt: until } });
-}
-
-/**
- * A claimed commit on `lane` (undefined: a side path, which homes nothing): the home's commit keeps it active; a lane
- * becomes the home on its second claimed commit in a row (the first makes it the candidate), so a duplicate that
- * reached another shard before the original does not take the account there. Another lane's home is left alone.
- */
-export function homedOn(w: Watermark, lane: string | undefined, now: number): Watermark {
-  if (lane === undefined || (w.home !== undefined && w.home !== lane)) return w;
-  if (w.home === lane) return patched(w, { homeActiveAt: now });
-  if (w.homeCandidate === lane) return patched(w, { home: lane, homeActiveAt: now, homeCandidate: undefined });
-  return patched(w, { homeCandidate: lane });
-}
-
-/**
- * Whether a delivery made on home lane `lane` without a claim may still be committed on `fresh` (a watermark re-read
- * after a lost race): `covered` when the version is already there; `home` when it follows on and the account is still
- * homed there with no other engine's live claim; `fenced` when it follows on and a fence written since our read has
- * more than `reserveMs` left (our delivery ended inside our bound, before anyone may deliver after the fence);
- * otherwise `lost`.
- */
-export function homeDeliveryStands(
-  fresh: Watermark,
-  version: number,
-  lane: string | undefined,
-  owner: string,
-  now: number,
-  reserveMs: number,
-): 'covered' | 'home' | 'fenced' | 'lost' {
-  if (fresh.version >= version) return 'covered';
-  if (fresh.version !== version - 1) return 'lost';
-  const claim = fresh.claim;
-  if (fresh.home === lane && !heldByAnother(claim, owner, now)) return 'home';
-  if (claim?.owner === FENCE_OWNER && now < claim.expiresAt - reserveMs) return 'fenced';
-  return 'lost';
-}
-
-/**
  * `versions` were parked. Undefined when that would fragment the parked set beyond `MAX_RANGES`: the record is then
  * dead-lettered as PARK_LIMIT instead.
  */
@@ -389,61 +347,10 @@ export function isSkipRefusal(value: Watermark | SkipRefusal): value is SkipRefu
   return 'refused' in value;
 }
 
-/** Another engine's claim (or a fence) that is still live at `now`: nobody else delivers the account meanwhile. */
-export function heldByAnother(claim: Claim | undefined, owner: string, now: number): boolean {
-  return claim !== undefined && claim.owner !== owner && claim.expiresAt > now;
-}
-
-export function covers(claim: Claim, version: number): boolean {
-  return claim.version <= version && version <= (claim.through ?? claim.version);
-}
-
 /** A list that keeps its newest `max` entries. */
 function remember<T>(list: readonly T[], entry: T, max: number): readonly T[] {
   const next = [...list, entry];
   return next.length > max ? next.slice(next.length - max) : next;
-}
-
-/**
- * The image to store as the watermark's `lastImage`: kept for a heal when small enough (see `MAX_LAST_IMAGE_BYTES`).
- * Applied once per ledger write (`storable`), not per delivered version: between writes the run holds the full image.
- * `boundBytes`, when the caller knows one (the payload the image came in), spares measuring the image.
- */
-export function keepableImage(image: Watermark['lastImage'], boundBytes?: number): Watermark['lastImage'] {
-  if (image === undefined) return undefined;
-  if (boundBytes !== undefined && boundBytes <= MAX_LAST_IMAGE_BYTES) return image;
-  return approximateBytes(image, MAX_LAST_IMAGE_BYTES) <= MAX_LAST_IMAGE_BYTES ? image : undefined;
-}
-
-/** The watermark as the ledger may store it: bounded in size (an image too big to keep is dropped). */
-export function storable(w: Watermark, imageBoundBytes?: number): Watermark {
-  const image = keepableImage(w.lastImage, imageBoundBytes);
-  return image === w.lastImage ? w : patched(w, { lastImage: image });
-}
-
-/**
- * A cheap upper estimate of a value's stored size (UTF-8 at 3 bytes a character at most), that stops counting once
- * past `limit`. Images hold sets (unmarshalled string and number sets), lists and maps as well as plain objects.
- */
-function approximateBytes(value: unknown, limit: number): number {
-  if (typeof value === 'string') return value.length * 3 + 2;
-  if (value === null || typeof value !== 'object') return 24;
-  let total = 2;
-  const items: Iterable<unknown> | undefined = value instanceof Set || Array.isArray(value) ? value : value instanceof Map ? value.entries() : undefined;
-  if (items !== undefined) {
-    for (const item of items) {
-      total += 1 + approximateBytes(item, limit - total);
-      if (total > limit) break;
-    }
-    return total;
-  }
-  // for-in rather than Object.entries: this runs for every delivered record, and allocates nothing.
-  const object = value as Record<string, unknown>;
-  for (const key in object) {
-    total += key.length * 3 + 4 + approximateBytes(object[key], limit - total);
-    if (total > limit) break;
-  }
-  return total;
 }
 
 /**

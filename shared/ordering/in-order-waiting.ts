@@ -1,6 +1,7 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import { InOrderLedgerRun } from './in-order-ledger';
-import { gapTimedOut, heldByAnother, isSkipRefusal, parked, skippedGap } from './in-order-rules';
+import { gapTimedOut, isSkipRefusal, parked, skippedGap } from './in-order-rules';
+import { heldByAnother } from './home-lane-rules';
 import { MAX_LEDGER_WRITE_ITEMS } from './ports';
 import { countVersions, hasVersion } from './version-ranges';
 import { patched, type Claim } from './watermark';

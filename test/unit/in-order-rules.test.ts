@@ -5,20 +5,14 @@ import { LIVE_EPOCH, type Epoch } from '../../shared/ordering/delivery-mode';
 import { changeDigest } from '../../shared/ordering/heal';
 import {
   baselined,
-  covers,
   delivered,
   deliveredRun,
-  fenced,
   floorRaised,
   gapTimedOut,
-  heldByAnother,
-  homeDeliveryStands,
   isPlainRun,
   isSkipRefusal,
   judgedBelow,
   leadingCopies,
-  keepableImage,
-  storable,
   nextInOrderStep,
   owedVersions,
   parked,
@@ -28,6 +22,8 @@ import {
   type InOrderView,
   type Step,
 } from '../../shared/ordering/in-order-rules';
+import { covers, fenced, heldByAnother, homeDeliveryStands } from '../../shared/ordering/home-lane-rules';
+import { keepableImage, storable } from '../../shared/ordering/stored-image';
 import { MAX_HEAL_MARKS, MAX_LAST_IMAGE_BYTES, MAX_RANGES, MAX_SKIP_NOTES, MAX_SKIP_REASON_LENGTH } from '../../shared/ordering/limits';
 import { hasVersion, type VersionRanges } from '../../shared/ordering/version-ranges';
 import { emptyWatermark, FENCE_OWNER, type Watermark } from '../../shared/ordering/watermark';

@@ -5,7 +5,7 @@ import type { AccountImage } from '../../shared/accounts/account';
 import { decodeChangeRecord, type KinesisRecordInput } from '../../shared/change-record/decode';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
-import { keepableImage } from '../../shared/ordering/in-order-rules';
+import { keepableImage } from '../../shared/ordering/stored-image';
 import { MAX_LAST_IMAGE_BYTES } from '../../shared/ordering/limits';
 import { valueSize } from '../support/item-size';
 import { harness } from '../support/engine-harness';

@@ -4,7 +4,8 @@ import type { AccountImage } from '../../shared/accounts/account';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
 import { itemToWatermark, watermarkToItem } from '../../shared/ledger/ledger-codec';
 import { LEDGER_NAME_PATTERN } from '../../shared/ledger/ledger-table';
-import { keepableImage, skippedGap } from '../../shared/ordering/in-order-rules';
+import { skippedGap } from '../../shared/ordering/in-order-rules';
+import { keepableImage } from '../../shared/ordering/stored-image';
 import {
   MAX_HEAL_MARKS,
   MAX_RECENT_DELIVERIES,
