@@ -205,10 +205,21 @@ export class KinesisBridge {
     await this.#putting;
   }
 
-  #enqueue(chunk: readonly Capture[]): void {
+  /**
+   * Queues a chunk's puts behind the earlier chunks'. Its seeded delay starts now, beside theirs: a late chunk is late
+   * by its own delay, not by the sum of the delays queued before it (the puts still go in capture order).
+   */
+  #enqueue(captured: readonly Capture[]): void {
+    const chunk = captured.filter((capture) => !this.#drops(capture));
+    if (chunk.length === 0) return;
+    const { chaos } = this.#options;
+    const seed = chunkSeed(chaos.seed, this.#chunks);
+    this.#chunks += 1;
+    const delay = chunkDelayMs(seed, chaos.maxDelayMs ?? 0);
+    const due = delay > 0 ? pause(delay, this.#stop.signal) : undefined;
     this.#queued += 1;
     this.#putting = this.#putting
-      .then(() => this.#forward(chunk))
+      .then(() => this.#forward(chunk, seed, due))
       .catch((error: unknown) => this.#log(`bridge: a put failed unexpectedly: ${describe(error)}`))
       .finally(() => {
         this.#queued -= 1;
@@ -248,14 +259,13 @@ export class KinesisBridge {
     return fresh;
   }
 
-  /** Disturbs one chunk (seeded), waits its seeded delay, then puts each shard's records in their placed order. */
-  async #forward(captured: readonly Capture[]): Promise<void> {
+  /**
+   * Disturbs one chunk (seeded), waits for the end of its delay (`due`, running since it was queued), then puts each
+   * shard's records in their placed order.
+   */
+  async #forward(chunk: readonly Capture[], seed: number, due: Promise<boolean> | undefined): Promise<void> {
     const { chaos, kinesis, streamArn } = this.#options;
     const signal = this.#stop.signal;
-    const chunk = captured.filter((capture) => !this.#drops(capture));
-    if (chunk.length === 0) return;
-    const seed = chunkSeed(chaos.seed, this.#chunks);
-    this.#chunks += 1;
     const placed = applyChaos(chunk, (capture) => capture.payload.partitionKey, {
       seed,
       duplicateRate: chaos.duplicateRate,
@@ -267,10 +277,9 @@ export class KinesisBridge {
     this.#stats.crossShardDuplicates += placed.stats.crossShardDuplicates;
     this.#stats.displaced += placed.stats.displaced;
     const records = placed.shards.reduce((sum, shard) => sum + shard.length, 0);
-    const delay = chunkDelayMs(seed, chaos.maxDelayMs ?? 0);
-    if (delay > 0) {
+    if (due !== undefined) {
       this.#stats.delayed += records;
-      if (!(await pause(delay, signal))) {
+      if (!(await due)) {
         this.#abandon(records);
         return;
       }

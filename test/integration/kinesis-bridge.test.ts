@@ -106,7 +106,7 @@ async function readStream(streamArn: string, tableName: string): Promise<ReadBac
 }
 
 /** Creates a table and a 2-shard stream, runs a workload while the bridge forwards it, drains, reads back. */
-async function bridgeRun(chaos: BridgeChaos, seed: number): Promise<BridgeRun> {
+async function bridgeRun(chaos: BridgeChaos, seed: number, ratePerSecond = 200): Promise<BridgeRun> {
   const table = uniqueTableName('bridge-accounts');
   await createAccountsTable(dynamodb, table, { stream: true });
   const streamArn = await createStream(uniqueTableName('bridge-stream'));
@@ -125,7 +125,7 @@ async function bridgeRun(chaos: BridgeChaos, seed: number): Promise<BridgeRun> {
   let drained: { complete: boolean };
   try {
     const writer = new AccountsWriter({ client: dynamodb, tableName: table, maxAttempts: 10 });
-    await runWorkload(writer, { accounts: 5, changes: 40, seed, concurrency: 3, ratePerSecond: 200 });
+    await runWorkload(writer, { accounts: 5, changes: 40, seed, concurrency: 3, ratePerSecond });
     drained = await bridge.drain(20_000);
   } finally {
     await bridge.stop();
@@ -222,6 +222,18 @@ describe('KinesisBridge: DynamoDB Local stream → kinesis-local', () => {
       lastOnShard.set(at, Math.max(change.version, lastOnShard.get(at) ?? 0));
     }
     expect(disorders).toBeGreaterThan(0);
+  });
+
+  it('delays each chunk by its own seeded delay at most, not by the sum of the delays queued before it', async () => {
+    // 40 changes over about a second, polled every 50 ms: a dozen or more chunks, each delayed up to 600 ms. Queued
+    // one behind another, their delays added up to seconds; running side by side, none is later than its own.
+    const maxDelayMs = 600;
+    const run = await bridgeRun({ seed: 9, duplicateRate: 0, reorderRate: 0, reorderWindow: 0, maxDelayMs }, 9, 40);
+    expectEveryChangeInKinesisFormat(run);
+    expect(run.bridge.stats.delayed).toBeGreaterThan(0);
+    const lateness = run.bridge.changes.map((change) => change.putAtMs - change.readAtMs);
+    // Slack for the puts themselves on a loaded machine; the sum of a dozen delays is several times this.
+    expect(Math.max(...lateness)).toBeLessThan(maxDelayMs + 1_000);
   });
 
   it('with a permanent gap rate, drops gaps of two consecutive versions (or an account\'s last) entirely, and says which', async () => {
