@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parsePipelineConfig } from '../infra/config/load-config';
+import type { DestinationSettings, PipelineConfig } from '../infra/config/pipeline-config';
 import { localTarget } from '../ops/target';
 import { parseDestinationList } from './plugins/destination-selection';
 import { BUILT_IN_DESTINATIONS, faultCatalog, KNOWN_DESTINATIONS, type RunnableDestination } from './plugins/local-destinations';
@@ -113,13 +114,15 @@ async function main(): Promise<number> {
   const options = program.parse().opts<CliOptions>();
   const destinations = options.destinations ?? BUILT_IN_DESTINATIONS;
   const destinationFaults = options.destinationFaults === undefined ? undefined : faultsOf(options.destinationFaults, destinations);
-  const rawConfig = options.config ? (JSON.parse(readFileSync(options.config, 'utf8')) as unknown) : undefined;
+  checkFailDestinations(options.fail ?? [], destinations);
+  const rawConfig = options.config === undefined ? undefined : readConfigFile(options.config);
   const config = options.config ? parsePipelineConfig(rawConfig, options.config) : undefined;
+  if (options.dump !== undefined) makeDirectory('--dump <dir>', options.dump);
   const interactive = process.stderr.isTTY === true;
   const log = (message: string): void => {
     if (!interactive || !bars) process.stderr.write(`${message}\n`);
   };
-  mkdirSync(options.logs, { recursive: true });
+  makeDirectory('--logs <dir>', options.logs);
   const logFiles = new Map<string, WriteStream>(
     destinations.map(({ runtime }) => [runtime.name, createWriteStream(join(options.logs, `${runtime.name}.log`))]),
   );
@@ -135,8 +138,15 @@ async function main(): Promise<number> {
     bar.update(progress.done, { name });
   };
 
+  if (config && options.config) for (const line of pausedNotes(config, options.config, destinations)) log(line);
+
   const abort = new AbortController();
-  process.once('SIGINT', () => abort.abort());
+  // Every Ctrl-C is caught, not only the first: a second one must not kill this process before it has stopped the
+  // emulators it started (they would be left running).
+  process.on('SIGINT', () => {
+    if (abort.signal.aborted) process.stderr.write('still stopping the emulators; a moment\n');
+    abort.abort();
+  });
   let run: PipelineRun | undefined;
   try {
     log(`ordered-fanout: the local pipeline (functions log to ${options.logs}/)`);
@@ -167,12 +177,19 @@ async function main(): Promise<number> {
     });
     bars?.stop();
     bars = undefined;
-    if (options.dump) {
-      const files = await dumpRun(options.dump, run.env, run.accepted);
-      log(`dumped ${files.join(', ')}`);
-    }
     if (options.json) process.stdout.write(`${JSON.stringify(run.report, null, 2)}\n`);
     else process.stdout.write(`${formatPipelineReport(run.report)}\n`);
+    let dumped = true;
+    if (options.dump) {
+      // After the report: a dump that fails does not cost the run its verdict.
+      try {
+        const files = await dumpRun(options.dump, run.env, run.accepted);
+        log(`dumped ${files.join(', ')}`);
+      } catch (error) {
+        dumped = false;
+        process.stderr.write(`--dump ${options.dump}: ${error instanceof Error ? error.message : String(error)}\n`);
+      }
+    }
     if (options.html) {
       const written = writeRunReport(REPORT_DIR, {
         report: run.report,
@@ -185,12 +202,71 @@ async function main(): Promise<number> {
       process.stderr.write(`report: ${written.html} (data: ${written.json})\n`);
     }
     if (options.keepRunning) await keepRunning(run, abort.signal);
-    return run.report.ok ? 0 : 1;
+    return !dumped ? 2 : run.report.ok ? 0 : 1;
+  } catch (error) {
+    if (abort.signal.aborted) return interrupted();
+    throw error;
   } finally {
     bars?.stop();
     await run?.stop();
     for (const file of logFiles.values()) file.end();
   }
+}
+
+/** `--fail` for a destination the run does not have ends the command before anything starts, as commander would. */
+function checkFailDestinations(faults: readonly Fault[], destinations: readonly RunnableDestination[]): void {
+  const names = destinations.map(({ runtime }) => runtime.name);
+  for (const { destination } of faults) {
+    if (names.includes(destination)) continue;
+    const why = KNOWN_DESTINATIONS.has(destination)
+      ? `this run does not have ${destination} (it has ${names.join(', ')}): add it with --destinations`
+      : `there is no destination ${destination} (there are ${[...KNOWN_DESTINATIONS.keys()].join(', ')})`;
+    program.error(`error: option '--fail <destination:rate>' argument '${destination}' is invalid. ${why}`);
+  }
+}
+
+/**
+ * `enabled: false` pauses a destination's mapping on AWS; the local run has no paused mappings and runs every
+ * destination it is given, so it says so rather than seem to honour the setting.
+ */
+function pausedNotes(config: PipelineConfig, file: string, destinations: readonly RunnableDestination[]): string[] {
+  return destinations.flatMap(({ runtime: { name } }) => {
+    const builtIn = (config.destinations as Readonly<Record<string, DestinationSettings | undefined>>)[name];
+    const path = builtIn ? `destinations.${name}` : `plugins.${name}.settings`;
+    const settings = builtIn ?? config.plugins?.[name]?.settings;
+    if (settings?.enabled !== false) return [];
+    return [`note: ${file} sets ${path}.enabled to false, which pauses the mapping on AWS; this local run runs ${name} all the same (leave it out with --destinations)`];
+  });
+}
+
+/** The `--config` file's JSON; a file that cannot be read or is not JSON ends the command, naming the file. */
+function readConfigFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    return program.error(`error: --config ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    return program.error(`error: --config ${file}: not valid JSON (${(error as Error).message})`);
+  }
+}
+
+/** Creates a directory an option names before anything starts; one that cannot be created ends the command. */
+function makeDirectory(option: string, dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    program.error(`error: option '${option}' argument '${dir}' is invalid: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+/** Ctrl-C: the emulators are stopped by then (the run's `finally`); 130, as a shell gives a command ended by SIGINT. */
+function interrupted(): number {
+  process.stderr.write('interrupted: stopped the emulators\n');
+  return 130;
 }
 
 /** `--destination-faults SPEC`, read against the run's destinations; a spec they cannot take ends the command as commander would. */

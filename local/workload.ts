@@ -18,6 +18,8 @@ export interface WorkloadOptions {
   readonly currency?: string;
   /** Called after every operation (opening or change), whatever its outcome: for a progress bar. */
   readonly onOperation?: (done: number, total: number) => void;
+  /** Stops starting operations (those in flight finish); the result counts what ran. */
+  readonly signal?: AbortSignal;
 }
 
 export interface WorkloadResult {
@@ -61,7 +63,7 @@ export async function runWorkload(writer: AccountsWriter, options: WorkloadOptio
   const tick = (): void => options.onOperation?.(++done, accounts + changes);
 
   const openings = Array.from({ length: accounts }, () => between(5_000, 50_000));
-  const opened = await pool(openings, concurrency, undefined, async (openingBalance) => {
+  const opened = await pool(openings, concurrency, undefined, options.signal, async (openingBalance) => {
     const image = await writer.openAccount({ currency: options.currency ?? 'EUR', openingBalance });
     tick();
     return image;
@@ -84,7 +86,7 @@ export async function runWorkload(writer: AccountsWriter, options: WorkloadOptio
   const succeeded = zero();
   let insufficientFunds = 0;
   let conflicts = 0;
-  await pool(operations, concurrency, options.ratePerSecond, async (operation) => {
+  await pool(operations, concurrency, options.ratePerSecond, options.signal, async (operation) => {
     attempted[operation.kind] += 1;
     try {
       await perform(writer, operation);
@@ -118,12 +120,14 @@ async function perform(writer: AccountsWriter, { kind, from, to, amount }: Opera
 
 /**
  * Runs `work` over `items` with at most `limit` in flight, optionally starting no more than `rate` per second.
- * Waits for everything started even when one fails, then rethrows the first failure.
+ * Waits for everything started even when one fails, then rethrows the first failure. Once `signal` aborts it starts
+ * nothing more: what did not start is left out of the results.
  */
 async function pool<T, R>(
   items: readonly T[],
   limit: number,
   rate: number | undefined,
+  signal: AbortSignal | undefined,
   work: (item: T) => Promise<R>,
 ): Promise<R[]> {
   const results: R[] = new Array(items.length);
@@ -131,11 +135,11 @@ async function pool<T, R>(
   let next = 0;
   let failure: { error: unknown } | undefined;
   const worker = async (): Promise<void> => {
-    while (next < items.length && !failure) {
+    while (next < items.length && !failure && !signal?.aborted) {
       const index = next++;
       if (rate && rate > 0) {
         const wait = started + (index * 1000) / rate - Date.now();
-        if (wait > 0) await sleep(wait);
+        if (wait > 0 && !(await sleep(wait, true, signal ? { signal } : {}).catch(() => false))) return;
       }
       try {
         results[index] = await work(items[index] as T);

@@ -31,7 +31,9 @@ export function formatPipelineReport(report: PipelineReport): string {
     `workload  ${report.accounts} accounts, ${work.attempted.deposit + work.attempted.withdrawal + work.attempted.transfer} operations → ` +
       `${report.changes} changes in ${(work.durationMs / 1000).toFixed(1)} s: ` +
       `${work.succeeded.deposit} deposits, ${work.succeeded.withdrawal} withdrawals, ${work.succeeded.transfer} transfers; ` +
-      `${work.insufficientFunds} refused for insufficient funds`,
+      `${work.insufficientFunds} refused for insufficient funds` +
+      // Every operation is accounted for: one that lost every conditional-write race wrote nothing.
+      (work.conflicts > 0 ? `, ${work.conflicts} lost every write race (nothing written)` : ''),
     `stream    ${details.capture.complete ? 'complete' : 'INCOMPLETE'}: ${bridge.captured} changes captured from the DynamoDB stream, ` +
       `${bridge.put} records put on ${details.shards} Kinesis shards (kinesis-local)`,
     `chaos     seed ${details.seed}: +${bridge.duplicates} duplicates (${bridge.crossShardDuplicates} on another shard), ` +
@@ -69,12 +71,18 @@ export function formatPipelineReport(report: PipelineReport): string {
   lines.push('');
   const warm = names.map((name) => {
     const { p50, p95, p99, samples } = (details.destinations[name] as DestinationDetails).warmLatencyMs;
-    return `${name} p50 ${p50} / p95 ${p95} / p99 ${p99} ms (${samples})`;
+    // No percentiles without warm changes, rather than zeros that read as instant.
+    return samples === 0 ? `${name} none` : `${name} p50 ${p50} / p95 ${p95} / p99 ${p99} ms (${samples})`;
   });
   // Freshness where only the newest matters: a version skipped as stale was served by its successor.
   const latest = names.filter((name) => (details.destinations[name] as DestinationDetails).mode === 'latest-state');
   const freshness = latest.length > 0 ? ` (${latest.join(', ')}: until the index holds that version or a newer one)` : '';
-  lines.push(`warm      commit → delivery of the changes made after the first ${WARM_UP_MS / 1000} s${freshness}: ${warm.join('; ')}`);
+  const anyWarm = names.some((name) => (details.destinations[name] as DestinationDetails).warmLatencyMs.samples > 0);
+  lines.push(
+    anyWarm
+      ? `warm      commit → delivery of the changes made after the first ${WARM_UP_MS / 1000} s${freshness}: ${warm.join('; ')}`
+      : `warm      none: every change was made within the first ${WARM_UP_MS / 1000} s (the warm-up); the table above has them all`,
+  );
   for (const name of names) {
     const stages = (details.destinations[name] as DestinationDetails).stagesMs;
     if (!stages || stages.samples === 0) continue;

@@ -198,6 +198,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
       concurrency: options.concurrency,
       ...(options.ratePerSecond ? { ratePerSecond: options.ratePerSecond } : {}),
       onOperation: (done, total) => options.onProgress?.({ phase: 'workload', done, total }),
+      ...(options.signal ? { signal: options.signal } : {}),
     });
     options.signal?.throwIfAborted();
     const workloadMs = Date.now() - started - setupMs;

@@ -309,8 +309,8 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
 function printResult(io: CommandIO, r: RedriveResult, description: string): void {
   io.out(`redrive ${r.destination} (epoch ${r.epoch}) from ${r.queueUrl}, ${description}${r.dryRun ? ': dry run, nothing invoked or deleted' : ''}`);
   const row = (name: string, c: RedriveCounts): string =>
-    `${name.padEnd(16)}${[c.received, c.redriven, c.stillFailing, c.skipped, c.deleted].map((n) => String(n).padStart(10)).join('')}`;
-  io.out(`${'reason'.padEnd(16)}${['received', r.dryRun ? 'would send' : 'redriven', 'failing', 'skipped', 'deleted'].map((h) => h.padStart(10)).join('')}`);
+    `${name.padEnd(16)}${[c.received, c.redriven, c.stillFailing, c.skipped, c.deleted].map((n) => String(n).padStart(12)).join('')}`;
+  io.out(`${'reason'.padEnd(16)}${['received', r.dryRun ? 'would send' : 'redriven', 'failing', 'skipped', 'deleted'].map((h) => h.padStart(12)).join('')}`);
   for (const [reason, c] of Object.entries(r.reasons)) io.out(row(reason, c));
   io.out(row('total', r.total));
   for (const skip of r.skips) {

@@ -37,6 +37,22 @@ export interface LocalReplayOutcome {
   readonly durationMs: number;
 }
 
+const MAX_FAILURE_REASONS = 5;
+
+/**
+ * Says why invocations fail, once per distinct reason and at most `MAX_FAILURE_REASONS` of them: the on-failure
+ * records of a batch say only `Unhandled`, and a replay's function has no log file of its own.
+ */
+export function failureReporter(err: (line: string) => void): (error: unknown) => void {
+  const reasons = new Set<string>();
+  return (error) => {
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    if (reasons.has(reason) || reasons.size >= MAX_FAILURE_REASONS) return;
+    reasons.add(reason);
+    err(`replay: an invocation failed: ${reason}${reasons.size === MAX_FAILURE_REASONS ? ' (further reasons not shown)' : ''}`);
+  };
+}
+
 /**
  * The local replay: a one-off catch-up. It registers the new EFO consumer on kinesis-local, runs the destination's
  * handler (the state file's function environment, with the new `LEDGER_EPOCH`, `EPOCH_REPLAY_FROM` and `EPOCH_REPLAY_BEFORE`) behind a
@@ -56,6 +72,7 @@ export async function runLocalReplay(target: PipelineTarget, request: LocalRepla
   const say = (line: string): void => {
     if (!io.json) io.out(line);
   };
+  const reportFailure = failureReporter(io.err);
   const consumerArn = await registerConsumer(target.kinesis, target.streamArn, request.consumerName);
   say(`registered EFO consumer ${request.consumerName}`);
   // The pipeline's series, as on AWS (a state file written before functions had the variable: every document).
@@ -91,7 +108,10 @@ export async function runLocalReplay(target: PipelineTarget, request: LocalRepla
       startingPositionTimestamp: new Date(request.from),
     },
     invocationTimeoutMs: settings.timeoutSeconds * 1000,
-    invoke: (event, context) => fn.invoke(event, context),
+    invoke: (event, context) => fn.invoke(event, context).catch((error: unknown) => {
+      reportFailure(error);
+      throw error;
+    }),
     onFailure: async (record) => {
       const info = record.KinesisBatchInfo;
       await s3.send(
