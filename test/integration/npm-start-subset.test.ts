@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -124,5 +126,29 @@ describe('npm start with some of the destinations (--destinations audit,ledger-q
     expect(refused).toMatchObject({ code: 1 });
     expect((refused as { stderr: string }).stderr).toContain(`option '--destination-faults <spec>' argument 'all,search:429:0.1' is invalid`);
     expect((refused as { stderr: string }).stderr).toContain('names an unknown destination "search" (audit, ledger-queue)');
+  });
+
+  it('refuses options it cannot use before it starts anything, naming the option and why', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'npm-start-options-'));
+    writeFileSync(join(dir, 'not-json.json'), '{ "destinations": ');
+    writeFileSync(join(dir, 'a-file'), '');
+    const cases: [string[], string][] = [
+      [['--fail', 'fraud:0.5', '--destinations', 'audit'], "argument 'fraud' is invalid. this run does not have fraud (it has audit): add it with --destinations"],
+      [['--fail', 'bogus:0.5'], "argument 'bogus' is invalid. there is no destination bogus"],
+      [['--config', join(dir, 'missing.json')], `--config ${join(dir, 'missing.json')}: cannot read it (ENOENT)`],
+      [['--config', join(dir, 'not-json.json')], `--config ${join(dir, 'not-json.json')}: not valid JSON`],
+      [['--dump', join(dir, 'a-file', 'dump')], `option '--dump <dir>' argument '${join(dir, 'a-file', 'dump')}' is invalid: ENOTDIR`],
+    ];
+    for (const [args, message] of cases) {
+      const started = Date.now();
+      const refused = await execute(join(ROOT, 'node_modules/.bin/tsx'), ['local/main.ts', ...args, '--no-html'], { cwd: ROOT }).catch(
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(refused, args.join(' ')).toMatchObject({ code: 1 });
+      expect((refused as { stderr: string }).stderr, args.join(' ')).toContain(message);
+      // Refused before the emulators start (DynamoDB Local's JVM alone takes longer), and without a stack trace.
+      expect((refused as { stderr: string }).stderr).not.toMatch(/^\s+at /m);
+      expect(Date.now() - started).toBeLessThan(20_000);
+    }
   });
 });
