@@ -3,6 +3,8 @@ import { InOrderLedgerRun } from './in-order-ledger';
 import { gapTimedOut, isSkipRefusal, parked, skippedGap } from './in-order-rules';
 import { heldByAnother } from './home-lane-rules';
 import { MAX_LEDGER_WRITE_ITEMS } from './ports';
+import { MAX_PARKED_BYTES_PER_WRITE, MAX_PARKED_RECORD_BYTES } from './limits';
+import { parkedRecordBytes } from './stored-image';
 import { countVersions, hasVersion } from './version-ranges';
 import { patched, type Claim } from './watermark';
 import { added, NO_VERSIONS, withEntry } from './lazy-collections';
@@ -50,8 +52,8 @@ export abstract class InOrderWaitingRun extends InOrderLedgerRun {
 
   /**
    * Parks what waits behind the gap (or behind another engine's claim), as many records per write as one ledger
-   * write may carry; a record that would fragment the parked set beyond its bound is dead-lettered (PARK_LIMIT).
-   * True when the run is over.
+   * write may carry (in items and in bytes); a record that would fragment the parked set beyond its bound, or is too
+   * big to be a ledger item, is dead-lettered (PARK_LIMIT). True when the run is over.
    */
   protected async parkWaiting(): Promise<boolean> {
     this.release();
@@ -61,13 +63,23 @@ export abstract class InOrderWaitingRun extends InOrderLedgerRun {
     let planned = w;
     const park: ChangeRecord[] = [];
     const overLimit: ChangeRecord[] = [];
+    const tooBig: { record: ChangeRecord; bytes: number }[] = [];
+    let bytes = 0;
     for (const version of waiting.slice(0, room)) {
       const record = this.records.get(version) as ChangeRecord;
+      const size = parkedRecordBytes(record, MAX_PARKED_RECORD_BYTES);
+      if (size > MAX_PARKED_RECORD_BYTES) {
+        tooBig.push({ record, bytes: size });
+        continue;
+      }
+      // The rest goes in the next write (the run comes back here while records wait unparked).
+      if (bytes + size > MAX_PARKED_BYTES_PER_WRITE) break;
       const next = parked(planned, version);
       if (next === undefined) overLimit.push(record);
       else {
         planned = next;
         park.push(record);
+        bytes += size;
       }
     }
     if (planned !== w) this.update(planned);
@@ -82,7 +94,12 @@ export abstract class InOrderWaitingRun extends InOrderLedgerRun {
       const stored = await this.sendLetter(this.recordLetter(record, 'PARK_LIMIT', detail, 0));
       this.settleOut(record.version, stored ? 'dead-lettered' : 'failed');
     }
-    return park.length + overLimit.length === waiting.length;
+    for (const { record, bytes: size } of tooBig) {
+      const detail = `the change is about ${Math.ceil(size / 1024)} KB as a ledger item (both images), over the ${MAX_PARKED_RECORD_BYTES / 1024} KB a parked record may take (DynamoDB allows 400 KB an item), so it cannot wait parked for version ${this.watermark.version + 1}. Redrive it once the account has caught up.`;
+      const stored = await this.sendLetter(this.recordLetter(record, 'PARK_LIMIT', detail, 0));
+      this.settleOut(record.version, stored ? 'dead-lettered' : 'failed');
+    }
+    return park.length + overLimit.length + tooBig.length === waiting.length;
   }
 
   /**

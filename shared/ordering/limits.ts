@@ -41,5 +41,18 @@ export const MAX_SKIP_REASON_LENGTH = 256;
  */
 export const MAX_LAST_IMAGE_BYTES = 16 * 1024;
 
+/**
+ * The largest record parked as a ledger item of its own (DynamoDB allows 400 KB an item; its key and a few numbers
+ * take the rest). A bigger one, which only an item near DynamoDB's own limit makes (a change holds both images), is
+ * dead-lettered as PARK_LIMIT (redrivable): writing it would fail every time, and block its shard.
+ */
+export const MAX_PARKED_RECORD_BYTES = 384 * 1024;
+
+/**
+ * Parked records one ledger write carries, in bytes: a DynamoDB transaction holds at most 4 MB of items, and the
+ * watermark's item is one of them. What does not fit goes in the next write.
+ */
+export const MAX_PARKED_BYTES_PER_WRITE = 4_000_000 - MAX_WATERMARK_ITEM_BYTES - 64 * 1024;
+
 /** Parked records read from the ledger at a time (one Query page), so draining a long run costs O(run), not O(all). */
 export const PARKED_READ_LIMIT = 100;

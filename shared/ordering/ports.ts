@@ -67,7 +67,8 @@ export interface Destination {
  *   after a deletion that is not a re-creation);
  * - HEAL_MISMATCH: the real record of a healed version differs from the heal;
  * - BEFORE_BASELINE: an `in-order` record of a version the account's start or an operator's skip passed over;
- * - PARK_LIMIT: an `in-order` record that would have made the account's parked versions too fragmented to keep.
+ * - PARK_LIMIT: an `in-order` record that would have made the account's parked versions too fragmented to keep, or
+ *   is too big to be a parked ledger item (`MAX_PARKED_RECORD_BYTES`).
  */
 export type DeadLetterReason =
   | 'DELIVERY_FAILED'

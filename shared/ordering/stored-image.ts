@@ -1,3 +1,4 @@
+import type { ChangeRecord } from '../change-record/change-record';
 import { MAX_LAST_IMAGE_BYTES } from './limits';
 import { patched, type Watermark } from './watermark';
 
@@ -48,3 +49,47 @@ function approximateBytes(value: unknown, limit: number): number {
   return total;
 }
 
+
+/**
+ * The size of `record` as a parked ledger item, by DynamoDB's rules for item size (see `itemBytes`). The Kinesis data
+ * it came in (`payloadBytes`) holds both images as DynamoDB JSON, which is never smaller than their stored form: below
+ * the bound it is taken as is, without walking the images.
+ */
+export function parkedRecordBytes(record: ChangeRecord, boundBytes: number): number {
+  const PARKED_ITEM_OVERHEAD = 512;
+  if (record.payloadBytes !== undefined && record.payloadBytes + PARKED_ITEM_OVERHEAD <= boundBytes) return record.payloadBytes + PARKED_ITEM_OVERHEAD;
+  return PARKED_ITEM_OVERHEAD + itemBytes(record.oldImage ?? null) + itemBytes(record.newImage ?? null);
+}
+
+/**
+ * A value's stored size as DynamoDB counts it: strings and names by their UTF-8 bytes, a number at most 21 bytes, a
+ * boolean or null 1, a list or map 3 bytes and 1 per element on top of the elements (sets as lists).
+ */
+export function itemBytes(value: unknown): number {
+  if (typeof value === 'string') return utf8Bytes(value);
+  if (typeof value === 'number' || typeof value === 'bigint') return 21;
+  if (value === null || typeof value !== 'object') return 1;
+  if (value instanceof Uint8Array) return value.byteLength;
+  let total = 3;
+  const items: Iterable<unknown> | undefined = value instanceof Set || Array.isArray(value) ? value : undefined;
+  if (items !== undefined) {
+    for (const item of items) total += 1 + itemBytes(item);
+    return total;
+  }
+  const object = value as Record<string, unknown>;
+  for (const key in object) if (object[key] !== undefined) total += 1 + utf8Bytes(key) + itemBytes(object[key]);
+  return total;
+}
+
+function utf8Bytes(text: string): number {
+  let bytes = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    // A surrogate pair is one 4-byte character: 2 + 2.
+    else if (code >= 0xd800 && code <= 0xdfff) bytes += 2;
+    else bytes += 3;
+  }
+  return bytes;
+}

@@ -1,6 +1,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createLedgerTable } from '../../local/tables';
+import { RecordingDeadLetterQueue, RecordingDestination } from '../../local/recording-destination';
+import { OrderingEngine } from '../../shared/ordering/engine';
 import { DynamoDBLedger } from '../../shared/ledger/dynamodb-ledger';
 import { InMemoryLedger, InMemoryLedgerStore } from '../../shared/ledger/in-memory-ledger';
 import { LedgerUnavailableError } from '../../shared/ordering/errors';
@@ -192,5 +195,27 @@ describe('DynamoDBLedger failures', () => {
 
   test('refuses destination or epoch names that would break the key design', () => {
     expect(() => new DynamoDBLedger({ client, tableName, destination: 'a#b', epoch: 'live' })).toThrow(RangeError);
+  });
+
+  test('a change too big to park (DynamoDB refuses items over 400 KB) is dead-lettered, not written, and the batch goes on', async () => {
+    // DynamoDB Local refuses such an item, as DynamoDB does: parking it would fail on every retry and block the shard.
+    const notes = 'x'.repeat(250_000);
+    await expect(
+      client.send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: 'too-big' }, sk: { S: 'x' }, a: { S: notes }, b: { S: notes } } })),
+    ).rejects.toThrow(/size/i);
+
+    const history = accountHistory('BIG', 5);
+    const v4 = history[3]!;
+    const big = { ...v4, oldImage: { ...v4.oldImage!, notes }, newImage: { ...v4.newImage!, notes } };
+    const destination = new RecordingDestination('park-size', 'in-order');
+    const deadLetters = new RecordingDeadLetterQueue();
+    const engine = new OrderingEngine({ destination, deadLetters, ledger: new DynamoDBLedger({ client, tableName, destination: 'park-size', epoch: 'live' }) });
+
+    const outcome = await engine.process([history[0]!, big, history[4]!]);
+
+    expect(destination.versionsOf('BIG')).toEqual([1]);
+    expect(outcome.failed).toEqual([]);
+    expect(outcome.counts).toMatchObject({ delivered: 1, parked: 1, parkLimit: 1 });
+    expect(deadLetters.letters.map((letter) => [letter.reason, letter.version])).toEqual([['PARK_LIMIT', 4]]);
   });
 });
