@@ -98,7 +98,10 @@ export interface AuditSettings extends DestinationSettings {
   readonly bucketKeyArn?: string;
   /** Object Lock default retention (governance mode) of a created bucket, days, 1-36500. @default 2555 (7 years) */
   readonly objectLockDays: number;
-  /** Days after which a created bucket moves objects to Glacier Instant Retrieval, 1-3650. @default 90 */
+  /**
+   * Days after which a created bucket moves objects over 128 KB to Glacier Instant Retrieval (smaller ones stay: it
+   * bills an object as 128 KB at least), 1-3650. @default 90
+   */
   readonly transitionDays: number;
 }
 

@@ -247,7 +247,7 @@ describe('created destinations', () => {
       VersioningConfiguration: { Status: 'Enabled' },
       ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 2555 } } },
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-      LifecycleConfiguration: { Rules: [{ Status: 'Enabled', Transitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 90 }] }] },
+      LifecycleConfiguration: { Rules: [{ Status: 'Enabled', ObjectSizeGreaterThan: 131_072, Transitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 90 }] }] },
     });
     const [encryption] = props.BucketEncryption.ServerSideEncryptionConfiguration;
     expect(encryption.ServerSideEncryptionByDefault.SSEAlgorithm).toBe('aws:kms');
