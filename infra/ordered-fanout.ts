@@ -32,6 +32,12 @@ import type { OrderedFanoutProps } from './ordered-fanout-props';
 import { BUILT_IN_INFRA_PLUGINS } from './plugins/builtin-infra-plugins';
 import { checkPluginNames, type InfraPlugin, type PluginTarget } from './plugins/infra-plugin';
 
+/** Consumers one Kinesis stream takes (RegisterStreamConsumer), and how many it registers at a time. */
+const MAX_STREAM_CONSUMERS = 20;
+const SIMULTANEOUS_CONSUMER_REGISTRATIONS = 5;
+/** Destinations one stack feeds: one consumer each, and one free for a replay's switch-over. */
+export const MAX_DESTINATIONS = MAX_STREAM_CONSUMERS - 1;
+
 export { titleOf };
 
 /**
@@ -77,6 +83,14 @@ export class OrderedFanout<Plugins extends string = never> extends Construct {
     if (names.length === 0 && plugins.length === 0) {
       throw new Error(`${this.node.path}: name at least one destination (${DESTINATION_NAMES.join(', ')}) or plug-in`);
     }
+    // Kinesis registers at most 20 consumers of a stream; a replay's new consumer is registered before the old one
+    // goes, so one must stay free.
+    if (names.length + plugins.length > MAX_DESTINATIONS) {
+      throw new Error(
+        `${this.node.path}: ${names.length + plugins.length} destinations, each with its own EFO consumer: a Kinesis stream takes ` +
+          `${MAX_STREAM_CONSUMERS} consumers, and a replay needs one free for its new consumer while the old one still runs, so at most ${MAX_DESTINATIONS}`,
+      );
+    }
     checkPluginNames(plugins, this.node.path);
     this.config = settingsOf(props, names, this.node.path);
     const { config } = this;
@@ -109,6 +123,12 @@ export class OrderedFanout<Plugins extends string = never> extends Construct {
       })),
     ];
     const built = destinations.map((destination) => this.addDestination(destination, accessLogs));
+    // Kinesis registers at most 5 consumers of a stream at a time (a sixth gets LimitExceededException): each waits
+    // for the one five before it, so a first deploy of many destinations never asks for more at once.
+    built.forEach(({ consumer }, index) => {
+      const before = built[index - SIMULTANEOUS_CONSUMER_REGISTRATIONS];
+      if (before) consumer.streamConsumer.node.addDependency(before.consumer.streamConsumer);
+    });
     type ByName<T> = Partial<Record<DestinationName | Plugins, T>>;
     this.targets = Object.fromEntries(built.map(({ consumer, target }) => [consumer.destination, target])) as ByName<DestinationTarget>;
     this.consumers = Object.fromEntries(built.map(({ consumer }) => [consumer.destination, consumer])) as ByName<DestinationConsumer>;

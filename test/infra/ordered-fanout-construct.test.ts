@@ -6,7 +6,8 @@ import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { PipelineConfigError } from '../../infra/config/pipeline-config';
-import { OrderedFanout } from '../../infra/ordered-fanout';
+import { MAX_DESTINATIONS, OrderedFanout } from '../../infra/ordered-fanout';
+import { pluginDestination, type PluginTarget } from '../../infra/plugins/infra-plugin';
 import type { OrderedFanoutProps } from '../../infra/ordered-fanout-props';
 import { cdkJsonContext } from './cdk-context';
 
@@ -140,5 +141,40 @@ describe('OrderedFanout under cdk-nag', () => {
     const { app } = build({ destinations: { audit: {}, search: {}, fraud: {} } });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     expect(() => app.synth()).not.toThrow();
+  });
+});
+
+describe('OrderedFanout within Kinesis consumer limits', () => {
+  /** A latest-state plug-in (no sweeper needed) named `name`, on the ledger-queue handler: only its consumer matters here. */
+  const plugin = (name: string) =>
+    pluginDestination<Record<string, never>, string>(
+      {
+        name,
+        mode: 'latest-state',
+        handler: 'destinations/ledger-queue/handler.ts',
+        createTarget: (): PluginTarget => ({ owned: false, environment: {}, grantDeliver: () => undefined }),
+      },
+      {},
+    );
+  // Names made at run time: `build` takes the props of a stack without plug-in names in its type.
+  const plugins = (count: number) => Array.from({ length: count }, (_, index) => plugin(`hook${index}`)) as unknown as OrderedFanoutProps['plugins'];
+
+  it('registers at most five consumers at a time: each waits for the one five before it', () => {
+    const t = build({ destinations: { audit: {}, search: {}, fraud: {} }, plugins: plugins(5) }).template();
+    const consumers = t.findResources('AWS::Kinesis::StreamConsumer');
+    const ids = Object.keys(consumers);
+    expect(ids).toHaveLength(8);
+    const waitsFor = (id: string): string[] => [consumers[id]!.DependsOn ?? []].flat().filter((other: string) => ids.includes(other));
+    // In registration order (the props' order): the first five wait for none, the sixth for the first, and so on.
+    expect(ids.map((id) => waitsFor(id).length)).toEqual([0, 0, 0, 0, 0, 1, 1, 1]);
+    expect(waitsFor(ids[5]!)).toEqual([ids[0]]);
+    expect(waitsFor(ids[7]!)).toEqual([ids[2]]);
+  });
+
+  it(`refuses more destinations than leave a stream's 20 consumers one free for a replay (${MAX_DESTINATIONS} at most)`, () => {
+    expect(() => build({ destinations: { audit: {} }, plugins: plugins(MAX_DESTINATIONS - 1) })).not.toThrow();
+    expect(() => build({ destinations: { audit: {} }, plugins: plugins(MAX_DESTINATIONS) })).toThrow(
+      /20 destinations, each with its own EFO consumer: a Kinesis stream takes 20 consumers, and a replay needs one free/,
+    );
   });
 });
