@@ -57,7 +57,8 @@ export const DESTINATION_FIELDS: ObjectFields<DestinationSettings> = {
   batchSize: int(1, 10_000),
   maxBatchingWindowSeconds: int(0, 300),
   parallelizationFactor: int(1, 10),
-  reservedConcurrency: int(1, 1_000),
+  // No fixed ceiling on AWS: the account's quota less the 100 Lambda keeps unreserved, which only the deploy knows.
+  reservedConcurrency: int(1, 100_000),
   retryAttempts: int(0, 10_000),
   maxRecordAgeSeconds: int(-1, 604_800, ' (-1: no limit; otherwise at least 60)'),
   memorySize: int(128, 10_240),

@@ -37,7 +37,7 @@ export interface DestinationSettings {
   /** Concurrent batches per shard, 1-10 (order per account is kept: Lambda splits by partition key). @default 1 */
   readonly parallelizationFactor: number;
   /**
-   * Reserved concurrency of the function, 1-1000. The mapping runs at most shards × `parallelizationFactor` invocations
+   * Reserved concurrency of the function, at least 1; the ceiling is the account's quota less 100. The mapping runs at most shards × `parallelizationFactor` invocations
    * at once (plus a sweeper's one); reserving takes that many from the account's pool, and Lambda always keeps 100
    * unreserved, so a new account (quota 10) can reserve nothing. @default unset: no reservation
    */

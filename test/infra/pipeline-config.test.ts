@@ -147,7 +147,7 @@ describe('parsePipelineConfig: validation', () => {
     ['a batch too large', search({ batchSize: 10_001 }), 'destinations.search.batchSize', 'got 10001'],
     ['a batching window too long', fraud({ maxBatchingWindowSeconds: 301 }), 'destinations.fraud.maxBatchingWindowSeconds', 'between 0 and 300'],
     ['a parallelization factor of 11', fraud({ parallelizationFactor: 11 }), 'destinations.fraud.parallelizationFactor', 'between 1 and 10'],
-    ['no reserved concurrency', audit({ reservedConcurrency: 0 }), 'destinations.audit.reservedConcurrency', 'between 1 and 1000'],
+    ['no reserved concurrency', audit({ reservedConcurrency: 0 }), 'destinations.audit.reservedConcurrency', 'between 1 and 100000'],
     ['negative retry attempts', audit({ retryAttempts: -1 }), 'destinations.audit.retryAttempts', 'between 0 and 10000'],
     ['a record age under a minute', audit({ maxRecordAgeSeconds: 59 }), 'destinations.audit.maxRecordAgeSeconds', 'between 60 and 604800'],
     ['a timeout under 10 s', search({ timeoutSeconds: 9 }), 'destinations.search.timeoutSeconds', 'between 10 and 900, got 9'],
