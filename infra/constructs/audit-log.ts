@@ -19,9 +19,6 @@ export interface AuditLogProps {
  * customer-managed key, public access blocked, TLS only, moved to Glacier Instant Retrieval after a while. Imported:
  * the owner's bucket by ARN, and nothing is created (its owner must let our role use its key, if any).
  */
-/** Objects over this size move to Glacier Instant Retrieval after `transitionDays` (its minimum billable size). */
-export const COLDER_STORAGE_MIN_BYTES = 128 * 1024;
-
 export class AuditLog extends Construct implements PluginTarget {
   readonly bucket: s3.IBucket;
   readonly owned: boolean;
@@ -49,13 +46,13 @@ export class AuditLog extends Construct implements PluginTarget {
             minimumTLSVersion: 1.2,
             serverAccessLogsBucket: props.accessLogs,
             serverAccessLogsPrefix: 'audit-log/',
+            // S3's default since 2024, said where it shows: nothing under 128 KB moves. Glacier Instant Retrieval bills
+            // an object as 128 KB at least, and a change record is a few KB, so most audit objects are cheaper where
+            // they are; only big ones (changes of large items) move.
+            transitionDefaultMinimumObjectSize: s3.TransitionDefaultMinimumObjectSize.ALL_STORAGE_CLASSES_128_K,
             lifecycleRules: [
               {
                 id: 'colder-storage',
-                // What S3 does by default (it moves nothing under 128 KB), said where it shows: Glacier Instant
-                // Retrieval bills an object as 128 KB at least, and a change record is a few KB, so most audit objects
-                // are cheaper where they are; only big ones (large items) move.
-                objectSizeGreaterThan: COLDER_STORAGE_MIN_BYTES,
                 transitions: [
                   { storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, transitionAfter: Duration.days(settings.transitionDays) },
                 ],

@@ -247,7 +247,10 @@ describe('created destinations', () => {
       VersioningConfiguration: { Status: 'Enabled' },
       ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 2555 } } },
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-      LifecycleConfiguration: { Rules: [{ Status: 'Enabled', ObjectSizeGreaterThan: 131_072, Transitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 90 }] }] },
+      LifecycleConfiguration: {
+        TransitionDefaultMinimumObjectSize: 'all_storage_classes_128K',
+        Rules: [{ Status: 'Enabled', Transitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 90 }] }],
+      },
     });
     const [encryption] = props.BucketEncryption.ServerSideEncryptionConfiguration;
     expect(encryption.ServerSideEncryptionByDefault.SSEAlgorithm).toBe('aws:kms');
