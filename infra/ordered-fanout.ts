@@ -1,6 +1,5 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
@@ -285,16 +284,16 @@ export class OrderedFanout<Plugins extends string = never> extends Construct {
     if (entry === undefined) throw new Error(`${this.node.path}: plug-in ${name} is ${consumer.mode}: it needs a sweeper (InfraPlugin.sweeper)`);
     const sweeper = new GapSweeper(this, `${titleOf(name)}Sweeper`, { consumer, enabled, entry });
     // A broken sweeper is silent exactly when it matters: an idle stream with records parked.
-    const sweeperErrors = new cloudwatch.Alarm(this, `${titleOf(name)}SweeperErrors`, {
-      alarmName: `${this.pipelineName}-${name}-SweeperErrors`,
-      alarmDescription: 'The gap sweeper failed: parked records are not revisited and the waiting metrics stop',
+    // Through `topicAlarm` like every other alarm: to the topic on ALARM and on OK (it went on ALARM only, so its
+    // recovery never reached the operator).
+    topicAlarm(this, `${titleOf(name)}SweeperErrors`, {
+      pipelineName: this.pipelineName,
+      name: `${name}-SweeperErrors`,
+      description: 'The gap sweeper failed: parked records are not revisited and the waiting metrics stop',
       metric: sweeper.function.metricErrors({ period: Duration.minutes(5) }),
       threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      topic: this.alarmTopic,
     });
-    sweeperErrors.addAlarmAction(new actions.SnsAction(this.alarmTopic));
     return sweeper;
   }
 }

@@ -224,6 +224,16 @@ describe('alarms, topic and dashboard', () => {
     });
   });
 
+  it('sends every alarm to the topic on ALARM and on OK, so a recovery reaches the operator too', () => {
+    const topic = only(base, 'AWS::SNS::Topic');
+    const alarms = Object.values(base.findResources('AWS::CloudWatch::Alarm')) as { Properties: { AlarmName: string; AlarmActions?: unknown; OKActions?: unknown } }[];
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const { Properties: alarm } of alarms) {
+      expect(alarm.AlarmActions, alarm.AlarmName).toEqual([{ Ref: topic }]);
+      expect(alarm.OKActions, alarm.AlarmName).toEqual([{ Ref: topic }]);
+    }
+  });
+
   it('takes thresholds from the configuration', () => {
     base.resourceCountIs('AWS::CloudWatch::Alarm', 33);
     custom.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'OrderedFanout-search-IteratorAge', Threshold: 120_000 });
