@@ -11,11 +11,11 @@ import {
   type DrainResult,
   type KinesisBridgeOptions,
 } from './kinesis-bridge-options';
-import { prng } from '../prng';
 import { applyChaos, type Placed, type StreamPayload } from './chaos';
 import { defaultBackoffMs, hashKeyIn, listOpenShards, md5Hex, putInOrder, type ShardEntry, type ShardRange } from './kinesis-put';
 import { DynamoDBStreamReader, latestStreamArn, type StreamRecord } from './stream-reader';
 import { streamRecordToKds } from './stream-record-to-kds';
+import { PermanentGaps } from './permanent-gaps';
 
 /** Pause after a poll that brought nothing new: short, as DynamoDB's own replication to Kinesis is continuous. */
 export const DEFAULT_POLL_INTERVAL_MS = 20;
@@ -78,12 +78,7 @@ export class KinesisBridge {
   readonly #carried: Capture[] = [];
   readonly #carriedVersions = new Map<string, Set<number>>();
   readonly #changes: BridgedChange[] = [];
-  /** Permanent gaps: the changes never put, their payloads (they are still the table's history), and what comes next. */
-  readonly #dropped: (DroppedChange & { readonly payload: StreamPayload })[] = [];
-  readonly #droppedVersions = new Map<string, Set<number>>();
-  /** Per account, the version that continues a gap just started (dropped too when it is captured). */
-  readonly #gapContinues = new Map<string, number>();
-  readonly #gapRandom: () => number;
+  readonly #gaps: PermanentGaps;
   #shards: readonly ShardRange[] = [];
   #chunks = 0;
   #loop: Promise<void> | undefined;
@@ -102,9 +97,7 @@ export class KinesisBridge {
     this.#options = options;
     this.#log = options.log ?? (() => undefined);
     this.#pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
-    const { permanentGapRate = 0 } = options.chaos;
-    if (!(permanentGapRate >= 0 && permanentGapRate <= 1)) throw new RangeError(`permanentGapRate ${permanentGapRate} must be between 0 and 1`);
-    this.#gapRandom = prng((Math.imul(options.chaos.seed >>> 0, 0x2c1b3c6d) ^ 0x9e3779b9) >>> 0);
+    this.#gaps = new PermanentGaps(options.chaos.permanentGapRate ?? 0, options.chaos.seed);
   }
 
   get stats(): BridgeStats {
@@ -117,7 +110,7 @@ export class KinesisBridge {
 
   /** The changes dropped on purpose (`permanentGapRate`), in capture order. */
   get dropped(): ReadonlyArray<DroppedChange> {
-    return this.#dropped.map(({ accountId, version }) => ({ accountId, version }));
+    return this.#gaps.dropped;
   }
 
   /** The Kinesis shards records are routed to, ordered by hash key range (known once the bridge has started). */
@@ -169,7 +162,7 @@ export class KinesisBridge {
    * Changes dropped on purpose are part of it (they happened in the table; the stream just never got them).
    */
   truth(finalVersions: ReadonlyMap<string, number>): Truth & { captured: { accountId: string; version: number }[] } {
-    const payloads = [...this.#carried.map((capture) => capture.payload), ...this.#dropped.map((change) => change.payload)];
+    const payloads = [...this.#carried.map((capture) => capture.payload), ...this.#gaps.payloads];
     return historyOf(payloads, finalVersions, this.#options.accountsTable);
   }
 
@@ -210,7 +203,11 @@ export class KinesisBridge {
    * by its own delay, not by the sum of the delays queued before it (the puts still go in capture order).
    */
   #enqueue(captured: readonly Capture[]): void {
-    const chunk = captured.filter((capture) => !this.#drops(capture));
+    const chunk = captured.filter((capture) => {
+      if (!this.#gaps.drops(capture.change, capture.payload)) return true;
+      this.#stats.dropped += 1;
+      return false;
+    });
     if (chunk.length === 0) return;
     const { chaos } = this.#options;
     const seed = chunkSeed(chaos.seed, this.#chunks);
@@ -314,29 +311,6 @@ export class KinesisBridge {
     }));
   }
 
-  /** Whether this change is dropped for a permanent gap (it starts one, or continues the one its account is in). */
-  #drops(capture: Capture): boolean {
-    const rate = this.#options.chaos.permanentGapRate ?? 0;
-    const change = capture.change;
-    if (rate <= 0 || !change) return false;
-    const { accountId, version } = change;
-    let drop = false;
-    if (this.#gapContinues.get(accountId) === version) {
-      this.#gapContinues.delete(accountId);
-      drop = true;
-    } else if (version >= 2 && this.#gapRandom() < rate) {
-      this.#gapContinues.set(accountId, version + 1);
-      drop = true;
-    }
-    if (!drop) return false;
-    this.#stats.dropped += 1;
-    this.#dropped.push({ accountId, version, payload: capture.payload });
-    let versions = this.#droppedVersions.get(accountId);
-    if (!versions) this.#droppedVersions.set(accountId, (versions = new Set()));
-    versions.add(version);
-    return true;
-  }
-
   #accepted(capture: Capture, atMs: number): void {
     this.#stats.put += 1;
     if (capture.putAtMs !== undefined) return;
@@ -362,8 +336,7 @@ export class KinesisBridge {
     for (const [accountId, final] of finalVersions) {
       expected += final;
       const carried = this.#carriedVersions.get(accountId);
-      const dropped = this.#droppedVersions.get(accountId);
-      for (let version = 1; version <= final; version += 1) if (!carried?.has(version) && !dropped?.has(version)) missing += 1;
+      for (let version = 1; version <= final; version += 1) if (!carried?.has(version) && !this.#gaps.has(accountId, version)) missing += 1;
     }
     return { complete: missing === 0, expected, missing };
   }
