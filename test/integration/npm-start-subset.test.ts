@@ -82,7 +82,11 @@ describe('npm start with some of the destinations (--destinations audit,ledger-q
 
     // The report and the state file have the run's destinations only.
     expect(text).not.toMatch(/search|fraud/);
-    expect(text).toMatch(/^warm {6}commit → delivery of the changes made after the first 8 s: audit p50/m);
+    // A short run on a loaded machine may make every change within the warm-up: then the line says so.
+    const warm = Object.values(report.details.destinations).some((d) => d.warmLatencyMs.samples > 0);
+    expect(text).toMatch(
+      warm ? /^warm {6}commit → delivery of the changes made after the first 8 s: audit (p50|none)/m : /^warm {6}none: every change was made within the first 8 s/m,
+    );
     expect(Object.keys(localStateOf(env, run.config).destinations)).toEqual(['audit', 'ledger-queue']);
   });
 
