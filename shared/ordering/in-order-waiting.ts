@@ -90,16 +90,21 @@ export abstract class InOrderWaitingRun extends InOrderLedgerRun {
       this.parkedRecords = withEntry(this.parkedRecords, record.version, record);
     }
     for (const record of overLimit) {
-      const detail = `the account already waits behind ${this.watermark.parked.length} separate gaps; this version could not be parked without exceeding the per-account bound. Redrive it once the account has caught up.`;
-      const stored = await this.sendLetter(this.recordLetter(record, 'PARK_LIMIT', detail, 0));
-      this.settleOut(record.version, stored ? 'dead-lettered' : 'failed');
+      await this.letterUnparked(record, `the account already waits behind ${this.watermark.parked.length} separate gaps; this version could not be parked without exceeding the per-account bound`);
     }
     for (const { record, bytes: size } of tooBig) {
-      const detail = `the change is about ${Math.ceil(size / 1024)} KB as a ledger item (both images), over the ${MAX_PARKED_RECORD_BYTES / 1024} KB a parked record may take (DynamoDB allows 400 KB an item), so it cannot wait parked for version ${this.watermark.version + 1}. Redrive it once the account has caught up.`;
-      const stored = await this.sendLetter(this.recordLetter(record, 'PARK_LIMIT', detail, 0));
-      this.settleOut(record.version, stored ? 'dead-lettered' : 'failed');
+      await this.letterUnparked(
+        record,
+        `the change is about ${Math.ceil(size / 1024)} KB as a ledger item (both images), over the ${MAX_PARKED_RECORD_BYTES / 1024} KB a parked record may take (DynamoDB allows 400 KB an item), so it cannot wait parked for version ${this.watermark.version + 1}`,
+      );
     }
     return park.length + overLimit.length + tooBig.length === waiting.length;
+  }
+
+  /** A waiting record that cannot be parked goes to the queue as PARK_LIMIT, to be redriven when its turn comes. */
+  private async letterUnparked(record: ChangeRecord, why: string): Promise<void> {
+    const stored = await this.sendLetter(this.recordLetter(record, 'PARK_LIMIT', `${why}. Redrive it once the account has caught up.`, 0));
+    this.settleOut(record.version, stored ? 'dead-lettered' : 'failed');
   }
 
   /**

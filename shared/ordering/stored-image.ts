@@ -3,8 +3,9 @@ import { MAX_LAST_IMAGE_BYTES } from './limits';
 import { patched, type Watermark } from './watermark';
 
 /*
- * What of a watermark the ledger stores, in every mode: the last image is kept for a heal only while it is small
- * enough, so an account's item stays far below DynamoDB's 400 KB whatever its items hold.
+ * What the ledger stores weighs: a watermark's last image is kept for a heal only while it is small enough (every
+ * mode), so an account's item stays far below DynamoDB's 400 KB whatever its items hold; a parked record is measured
+ * against the bounds of an item and of a transaction (`in-order`).
  */
 
 /**
@@ -48,7 +49,6 @@ function approximateBytes(value: unknown, limit: number): number {
   }
   return total;
 }
-
 
 /**
  * The size of `record` as a parked ledger item, by DynamoDB's rules for item size (see `itemBytes`). The Kinesis data
