@@ -12,7 +12,7 @@ import { localTarget } from '../ops/target';
 import { parseDestinationList } from './plugins/destination-selection';
 import { BUILT_IN_DESTINATIONS, faultCatalog, KNOWN_DESTINATIONS, type RunnableDestination } from './plugins/local-destinations';
 import { dumpRun } from './pipeline/dump';
-import { parseFault, type Fault } from './pipeline/faults';
+import { missingFaultDestination, parseFault, type Fault } from './pipeline/faults';
 import { parseDestinationFaults, type DestinationFaults } from './standins/fault-spec';
 import { LOCAL_STATE_FILE, localStateOf, removeLocalState, writeLocalState, type LocalState } from './pipeline/local-state';
 import { formatPipelineReport } from './pipeline/print-report';
@@ -215,14 +215,8 @@ async function main(): Promise<number> {
 
 /** `--fail` for a destination the run does not have ends the command before anything starts, as commander would. */
 function checkFailDestinations(faults: readonly Fault[], destinations: readonly RunnableDestination[]): void {
-  const names = destinations.map(({ runtime }) => runtime.name);
-  for (const { destination } of faults) {
-    if (names.includes(destination)) continue;
-    const why = KNOWN_DESTINATIONS.has(destination)
-      ? `this run does not have ${destination} (it has ${names.join(', ')}): add it with --destinations`
-      : `there is no destination ${destination} (there are ${[...KNOWN_DESTINATIONS.keys()].join(', ')})`;
-    program.error(`error: option '--fail <destination:rate>' argument '${destination}' is invalid. ${why}`);
-  }
+  const missing = missingFaultDestination(faults, destinations.map(({ runtime }) => runtime.name), KNOWN_DESTINATIONS);
+  if (missing !== undefined) program.error(`error: option '--fail <destination:rate>' is invalid: ${missing}`);
 }
 
 /**

@@ -31,13 +31,27 @@ export function parseFault(text: string): Fault {
   return { destination, rate };
 }
 
+/**
+ * Why a `--fail` names a destination the run does not have (undefined when every one is there): `known` (every
+ * destination there is) tells one the run could add with --destinations from one that does not exist. `npm start`
+ * asks before it starts anything.
+ */
+export function missingFaultDestination(faults: readonly Fault[], names: readonly string[], known?: ReadonlyMap<string, unknown>): string | undefined {
+  for (const { destination } of faults) {
+    if (names.includes(destination)) continue;
+    return known === undefined || known.has(destination)
+      ? `this run has no destination "${destination}" (it has ${names.join(', ')}); add it with --destinations`
+      : `there is no destination "${destination}" (there are ${[...known.keys()].join(', ')})`;
+  }
+  return undefined;
+}
+
 /** Refuses a `--fail` for a destination the run does not have, or whose stand-in cannot fail its calls. */
 export function checkFaults(env: Pick<LocalEnvironment, 'destinations'>, faults: readonly Fault[]): void {
   const names = env.destinations.map(({ name }) => name);
+  const missing = missingFaultDestination(faults, names);
+  if (missing !== undefined) throw new FaultOptionError('--fail', missing);
   for (const { destination } of faults) {
-    if (!names.includes(destination)) {
-      throw new FaultOptionError('--fail', `this run has no destination "${destination}" (it has ${names.join(', ')}); add it with --destinations`);
-    }
     if (standInOf(env, destination).failCalls === undefined) {
       throw new FaultOptionError(
         '--fail',

@@ -137,8 +137,8 @@ describe('npm start with some of the destinations (--destinations audit,ledger-q
     writeFileSync(join(dir, 'not-json.json'), '{ "destinations": ');
     writeFileSync(join(dir, 'a-file'), '');
     const cases: [string[], string][] = [
-      [['--fail', 'fraud:0.5', '--destinations', 'audit'], "argument 'fraud' is invalid. this run does not have fraud (it has audit): add it with --destinations"],
-      [['--fail', 'bogus:0.5'], "argument 'bogus' is invalid. there is no destination bogus"],
+      [['--fail', 'fraud:0.5', '--destinations', 'audit'], `option '--fail <destination:rate>' is invalid: this run has no destination "fraud" (it has audit); add it with --destinations`],
+      [['--fail', 'bogus:0.5'], `option '--fail <destination:rate>' is invalid: there is no destination "bogus" (there are audit, search, fraud, ledger-queue)`],
       [['--config', join(dir, 'missing.json')], `--config ${join(dir, 'missing.json')}: cannot read it (ENOENT)`],
       [['--config', join(dir, 'not-json.json')], `--config ${join(dir, 'not-json.json')}: not valid JSON`],
       [['--dump', join(dir, 'a-file', 'dump')], `option '--dump <dir>' argument '${join(dir, 'a-file', 'dump')}' is invalid: ENOTDIR`],
