@@ -2,17 +2,17 @@
 // the report.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parsePipelineConfig } from '../infra/config/load-config';
-import type { DestinationSettings, PipelineConfig } from '../infra/config/pipeline-config';
 import { localTarget } from '../ops/target';
 import { parseDestinationList } from './plugins/destination-selection';
 import { BUILT_IN_DESTINATIONS, faultCatalog, KNOWN_DESTINATIONS, type RunnableDestination } from './plugins/local-destinations';
 import { dumpRun } from './pipeline/dump';
-import { missingFaultDestination, parseFault, type Fault } from './pipeline/faults';
+import { parseFault, type Fault } from './pipeline/faults';
+import { checkFailDestinations, makeDirectory, pausedNotes, readConfigFile, type Refuse } from './start-options';
 import { parseDestinationFaults, type DestinationFaults } from './standins/fault-spec';
 import { LOCAL_STATE_FILE, localStateOf, removeLocalState, writeLocalState, type LocalState } from './pipeline/local-state';
 import { formatPipelineReport } from './pipeline/print-report';
@@ -110,19 +110,21 @@ interface CliOptions {
   keepRunning: boolean;
 }
 
+const refuse: Refuse = (message) => program.error(message);
+
 async function main(): Promise<number> {
   const options = program.parse().opts<CliOptions>();
   const destinations = options.destinations ?? BUILT_IN_DESTINATIONS;
   const destinationFaults = options.destinationFaults === undefined ? undefined : faultsOf(options.destinationFaults, destinations);
-  checkFailDestinations(options.fail ?? [], destinations);
-  const rawConfig = options.config === undefined ? undefined : readConfigFile(options.config);
+  checkFailDestinations(options.fail ?? [], destinations, refuse);
+  const rawConfig = options.config === undefined ? undefined : readConfigFile(options.config, refuse);
   const config = options.config ? parsePipelineConfig(rawConfig, options.config) : undefined;
-  if (options.dump !== undefined) makeDirectory('--dump <dir>', options.dump);
+  if (options.dump !== undefined) makeDirectory('--dump <dir>', options.dump, refuse);
   const interactive = process.stderr.isTTY === true;
   const log = (message: string): void => {
     if (!interactive || !bars) process.stderr.write(`${message}\n`);
   };
-  makeDirectory('--logs <dir>', options.logs);
+  makeDirectory('--logs <dir>', options.logs, refuse);
   const logFiles = new Map<string, WriteStream>(
     destinations.map(({ runtime }) => [runtime.name, createWriteStream(join(options.logs, `${runtime.name}.log`))]),
   );
@@ -210,50 +212,6 @@ async function main(): Promise<number> {
     bars?.stop();
     await run?.stop();
     for (const file of logFiles.values()) file.end();
-  }
-}
-
-/** `--fail` for a destination the run does not have ends the command before anything starts, as commander would. */
-function checkFailDestinations(faults: readonly Fault[], destinations: readonly RunnableDestination[]): void {
-  const missing = missingFaultDestination(faults, destinations.map(({ runtime }) => runtime.name), KNOWN_DESTINATIONS);
-  if (missing !== undefined) program.error(`error: option '--fail <destination:rate>' is invalid: ${missing}`);
-}
-
-/**
- * `enabled: false` pauses a destination's mapping on AWS; the local run has no paused mappings and runs every
- * destination it is given, so it says so rather than seem to honour the setting.
- */
-function pausedNotes(config: PipelineConfig, file: string, destinations: readonly RunnableDestination[]): string[] {
-  return destinations.flatMap(({ runtime: { name } }) => {
-    const builtIn = (config.destinations as Readonly<Record<string, DestinationSettings | undefined>>)[name];
-    const path = builtIn ? `destinations.${name}` : `plugins.${name}.settings`;
-    const settings = builtIn ?? config.plugins?.[name]?.settings;
-    if (settings?.enabled !== false) return [];
-    return [`note: ${file} sets ${path}.enabled to false, which pauses the mapping on AWS; this local run runs ${name} all the same (leave it out with --destinations)`];
-  });
-}
-
-/** The `--config` file's JSON; a file that cannot be read or is not JSON ends the command, naming the file. */
-function readConfigFile(file: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    return program.error(`error: --config ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    return program.error(`error: --config ${file}: not valid JSON (${(error as Error).message})`);
-  }
-}
-
-/** Creates a directory an option names before anything starts; one that cannot be created ends the command. */
-function makeDirectory(option: string, dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (error) {
-    program.error(`error: option '${option}' argument '${dir}' is invalid: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
 }
 

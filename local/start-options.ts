@@ -1,0 +1,56 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import type { DestinationSettings, PipelineConfig } from '../infra/config/pipeline-config';
+import { missingFaultDestination, type Fault } from './pipeline/faults';
+import { KNOWN_DESTINATIONS, type RunnableDestination } from './plugins/local-destinations';
+
+/*
+ * `npm start`'s checks of what it was given, made before it starts anything: a refusal ends the command with a
+ * message (`Refuse`: commander's `program.error`), never a stack trace after the emulators are up.
+ */
+
+/** Ends the command with `message`. */
+export type Refuse = (message: string) => never;
+
+/** `--fail` for a destination the run does not have ends the command before anything starts, as commander would. */
+export function checkFailDestinations(faults: readonly Fault[], destinations: readonly RunnableDestination[], fail: Refuse): void {
+  const missing = missingFaultDestination(faults, destinations.map(({ runtime }) => runtime.name), KNOWN_DESTINATIONS);
+  if (missing !== undefined) fail(`error: option '--fail <destination:rate>' is invalid: ${missing}`);
+}
+
+/**
+ * `enabled: false` pauses a destination's mapping on AWS; the local run has no paused mappings and runs every
+ * destination it is given, so it says so rather than seem to honour the setting.
+ */
+export function pausedNotes(config: PipelineConfig, file: string, destinations: readonly RunnableDestination[]): string[] {
+  return destinations.flatMap(({ runtime: { name } }) => {
+    const builtIn = (config.destinations as Readonly<Record<string, DestinationSettings | undefined>>)[name];
+    const path = builtIn ? `destinations.${name}` : `plugins.${name}.settings`;
+    const settings = builtIn ?? config.plugins?.[name]?.settings;
+    if (settings?.enabled !== false) return [];
+    return [`note: ${file} sets ${path}.enabled to false, which pauses the mapping on AWS; this local run runs ${name} all the same (leave it out with --destinations)`];
+  });
+}
+
+/** The `--config` file's JSON; a file that cannot be read or is not JSON ends the command, naming the file. */
+export function readConfigFile(file: string, fail: Refuse): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    return fail(`error: --config ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    return fail(`error: --config ${file}: not valid JSON (${(error as Error).message})`);
+  }
+}
+
+/** Creates a directory an option names before anything starts; one that cannot be created ends the command. */
+export function makeDirectory(option: string, dir: string, fail: Refuse): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    fail(`error: option '${option}' argument '${dir}' is invalid: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
