@@ -42,6 +42,10 @@ export class PermanentGaps {
     return true;
   }
 
+  get count(): number {
+    return this.#dropped.length;
+  }
+
   get dropped(): ReadonlyArray<DroppedChange> {
     return this.#dropped.map(({ accountId, version }) => ({ accountId, version }));
   }
