@@ -11,7 +11,7 @@ import { createLedgerTable } from '../local/tables';
 import type { ChangeRecord } from '../shared/change-record/change-record';
 import { DynamoDBLedger } from '../shared/ledger/dynamodb-ledger';
 import { makeEngine, noopDeadLetters, noopDestination, VARIANTS, type Variant } from './engine-throughput';
-import { RequestCounter, type RequestCounts } from './request-counter';
+import { countsSince, RequestCounter, type RequestCounts } from './request-counter';
 import { round, type LedgerWorkload } from './workloads';
 
 type BatchHandler = (batch: readonly ChangeRecord[]) => Promise<void>;
@@ -55,13 +55,27 @@ function engineContender(variant: Variant): Contender {
         check: () => {
           // latest-state delivers the newest version of each account in each batch; the others deliver everything.
           const perBatch = Math.min(workload.accounts, workload.batches[0]?.length ?? 0);
-          const expected = variant.mode === 'latest-state' ? perBatch * workload.batches.length : workload.records;
+          const all = workload.batches.reduce((sum, batch) => sum + batch.length, 0);
+          const expected = variant.mode === 'latest-state' ? perBatch * workload.batches.length : all;
           if (failed > 0 || delivered !== expected || destination.deliveries !== expected) {
             throw new Error(`${this.label}: delivered ${delivered} (destination ${destination.deliveries}) of ${expected}, ${failed} failed`);
           }
         },
       };
     },
+  };
+}
+
+function windowCost(c: RequestCounts, n: number): WindowCost {
+  const capacityKnown = c.capacityReported > 0 && c.capacityMissing === 0;
+  return {
+    writeRequestsPerRecord: round(c.itemWrites / n, 3),
+    readRequestsPerRecord: round(c.itemReads / n, 3),
+    requestsPerRecord: round(c.apiCalls / n, 3),
+    writeUnitsPerRecord: capacityKnown ? round(c.writeUnits / n, 3) : null,
+    readUnitsPerRecord: capacityKnown ? round(c.readUnits / n, 3) : null,
+    records: n,
+    counts: c,
   };
 }
 
@@ -121,8 +135,8 @@ const naive: Contender = {
           await destination.deliver([{ record, healed: false, replay: false, epoch: 'live' }]);
         }),
       check: () => {
-        if (destination.deliveries !== workload.records || duplicates > 0) {
-          throw new Error(`naive: delivered ${destination.deliveries} of ${workload.records}, ${duplicates} duplicates`);
+        if (destination.deliveries !== totalRecords(workload) || duplicates > 0) {
+          throw new Error(`naive: delivered ${destination.deliveries} of ${totalRecords(workload)}, ${duplicates} duplicates`);
         }
       },
     };
@@ -154,18 +168,22 @@ const powertools: Contender = {
     return {
       handle: (batch) => perAccount(batch, async (record) => void (await idempotent(record))),
       check: () => {
-        if (destination.deliveries !== workload.records) {
-          throw new Error(`powertools: delivered ${destination.deliveries} of ${workload.records}`);
+        if (destination.deliveries !== totalRecords(workload)) {
+          throw new Error(`powertools: delivered ${destination.deliveries} of ${totalRecords(workload)}`);
         }
       },
     };
   },
 };
 
+function totalRecords(workload: LedgerWorkload): number {
+  return workload.batches.reduce((sum, batch) => sum + batch.length, 0);
+}
+
 export const CONTENDERS: readonly Contender[] = [...VARIANTS.map(engineContender), naive, powertools];
 
-export interface ContenderCost {
-  readonly label: string;
+/** What one window of the workload cost. */
+export interface WindowCost {
   readonly writeRequestsPerRecord: number;
   readonly readRequestsPerRecord: number;
   readonly requestsPerRecord: number;
@@ -173,12 +191,16 @@ export interface ContenderCost {
   readonly writeUnitsPerRecord: number | null;
   readonly readUnitsPerRecord: number | null;
   readonly records: number;
-  /**
-   * Item writes per record after the first batch, when every account has been seen once: an `in-order` account's
-   * first batch on a lane also claims it (its home), later batches only commit.
-   */
-  readonly steadyWriteRequestsPerRecord: number;
   readonly counts: RequestCounts;
+}
+
+/**
+ * The same contender over the accounts' first `window` batches (new accounts: an `in-order` account's first claimed
+ * batches also claim it, its home) and over the `window` batches after them (established accounts).
+ */
+export interface ContenderCost extends WindowCost {
+  readonly label: string;
+  readonly newAccounts: WindowCost;
 }
 
 export interface LedgerCostOptions {
@@ -201,32 +223,21 @@ export async function measureLedgerCost(options: LedgerCostOptions): Promise<Rec
     await contender.createTable(admin, tableName);
     const client = new DynamoDBClient(clientConfig);
     const counter = new RequestCounter().attach(client);
-    let firstBatchWrites = 0;
+    let newAccounts: RequestCounts | undefined;
     try {
       const { handle, check } = contender.make(client, tableName, workload);
       for (const [index, batch] of workload.batches.entries()) {
+        if (index === workload.window) newAccounts = structuredClone(counter.counts);
         await handle(batch);
-        if (index === 0) firstBatchWrites = counter.counts.itemWrites;
       }
       check();
     } finally {
       client.destroy();
     }
-    const c = counter.counts;
-    const n = workload.records;
-    const capacityKnown = c.capacityReported > 0 && c.capacityMissing === 0;
-    options.log?.(`  ${workload.name.padEnd(4)} ${contender.label.padEnd(30)} ${String(c.apiCalls).padStart(5)} calls, ${String(c.itemWrites).padStart(5)} item writes`);
-    return {
-      label: contender.label,
-      writeRequestsPerRecord: round(c.itemWrites / n, 3),
-      readRequestsPerRecord: round(c.itemReads / n, 3),
-      requestsPerRecord: round(c.apiCalls / n, 3),
-      writeUnitsPerRecord: capacityKnown ? round(c.writeUnits / n, 3) : null,
-      readUnitsPerRecord: capacityKnown ? round(c.readUnits / n, 3) : null,
-      records: n,
-      steadyWriteRequestsPerRecord: round((c.itemWrites - firstBatchWrites) / (n - (workload.batches[0]?.length ?? 0)), 3),
-      counts: c,
-    };
+    if (newAccounts === undefined) throw new Error(`${workload.name}: a workload of ${workload.batches.length} batches has no second window`);
+    const established = countsSince(newAccounts, counter.counts);
+    options.log?.(`  ${workload.name.padEnd(4)} ${contender.label.padEnd(30)} ${String(newAccounts.itemWrites).padStart(5)} item writes new, ${String(established.itemWrites).padStart(5)} established`);
+    return { label: contender.label, ...windowCost(established, workload.records), newAccounts: windowCost(newAccounts, workload.records) };
   };
   try {
     const pairs = options.workloads.flatMap((workload) => CONTENDERS.map((contender) => ({ workload, contender })));

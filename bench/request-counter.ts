@@ -44,6 +44,30 @@ export interface RequestCounts {
   capacityMissing: number;
 }
 
+/** What a counter counted between a snapshot of it (`before`, a copy) and `after`. */
+export function countsSince(before: RequestCounts, after: RequestCounts): RequestCounts {
+  const byCommand: Record<string, number> = {};
+  for (const [command, n] of Object.entries(after.byCommand)) {
+    const delta = n - (before.byCommand[command] ?? 0);
+    if (delta > 0) byCommand[command] = delta;
+  }
+  return {
+    apiCalls: after.apiCalls - before.apiCalls,
+    attempts: after.attempts - before.attempts,
+    itemWrites: after.itemWrites - before.itemWrites,
+    itemReads: after.itemReads - before.itemReads,
+    writeCalls: after.writeCalls - before.writeCalls,
+    readCalls: after.readCalls - before.readCalls,
+    errors: after.errors - before.errors,
+    conditionalCheckFailures: after.conditionalCheckFailures - before.conditionalCheckFailures,
+    byCommand,
+    writeUnits: after.writeUnits - before.writeUnits,
+    readUnits: after.readUnits - before.readUnits,
+    capacityReported: after.capacityReported - before.capacityReported,
+    capacityMissing: after.capacityMissing - before.capacityMissing,
+  };
+}
+
 export function emptyCounts(): RequestCounts {
   return {
     apiCalls: 0,

@@ -167,13 +167,19 @@ export interface LedgerWorkload {
   readonly name: 'hot' | 'cold';
   readonly description: string;
   readonly accounts: number;
+  /** Two windows of `window` batches each: the accounts' first changes (new accounts), then the next ones (established). */
   readonly batches: readonly (readonly ChangeRecord[])[];
+  /** Batches per window. */
+  readonly window: number;
+  /** Records per window. */
   readonly records: number;
 }
 
 /**
- * Batches of `batchSize` records over `accounts` accounts, each account's versions consecutive and in order within
- * and across batches, no duplicates; accounts interleaved at random within a batch (per-account order kept).
+ * Two windows of `batches` batches of `batchSize` records over `accounts` accounts, each account's versions
+ * consecutive and in order within and across batches, no duplicates; accounts interleaved at random within a batch
+ * (per-account order kept). The first window holds each account's first changes (a new account), the second the
+ * changes that follow (an account the pipeline has seen before, as nearly every account of a running pipeline is).
  */
 export function ledgerWorkload(
   name: 'hot' | 'cold',
@@ -183,10 +189,10 @@ export function ledgerWorkload(
   const perAccount = options.batchSize / options.accounts;
   if (!Number.isInteger(perAccount)) throw new RangeError('batchSize must be a multiple of accounts');
   const histories = Array.from({ length: options.accounts }, (_, a) =>
-    accountHistory(`${name}-${String(a).padStart(4, '0')}`, perAccount * options.batches, { shardId: SHARD_ID }),
+    accountHistory(`${name}-${String(a).padStart(4, '0')}`, perAccount * options.batches * 2, { shardId: SHARD_ID }),
   );
   const batches: ChangeRecord[][] = [];
-  for (let b = 0; b < options.batches; b += 1) {
+  for (let b = 0; b < options.batches * 2; b += 1) {
     const remaining = histories.map((history) => history.slice(b * perAccount, (b + 1) * perAccount));
     const batch: ChangeRecord[] = [];
     while (batch.length < options.batchSize) {
@@ -197,9 +203,10 @@ export function ledgerWorkload(
   }
   return {
     name,
-    description: `${options.batches} batches of ${options.batchSize} records over ${options.accounts} accounts (${perAccount} consecutive version${perAccount === 1 ? '' : 's'} per account per batch, in order, no duplicates)`,
+    description: `${options.batches} batches of ${options.batchSize} records over ${options.accounts} accounts (${perAccount} consecutive version${perAccount === 1 ? '' : 's'} per account per batch, in order, no duplicates), counted twice: from each account's first change (new accounts), and over the ${options.batches} batches after those (established accounts)`,
     accounts: options.accounts,
     batches,
+    window: options.batches,
     records: options.batches * options.batchSize,
   };
 }
