@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ChangeRecord } from '../shared/change-record/change-record';
-import { decodeChangeRecord, type KinesisRecordInput } from '../shared/change-record/decode';
+import { decodeChangeRecord } from '../shared/change-record/decode';
+import type { KinesisRecordInput } from '../shared/change-record/kinesis-input';
 import { InMemoryLedger } from '../shared/ledger/in-memory-ledger';
 import { addCounts, zeroCounts, type EngineCounts } from '../shared/ordering/outcome';
 import type { Delivery } from '../shared/ordering/ports';

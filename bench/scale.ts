@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { AccountImage } from '../shared/accounts/account';
 import { nextAccountImage } from '../local/account-images';
 import type { ChangeRecord } from '../shared/change-record/change-record';
-import { encodeKinesisPayload, type KinesisRecordInput } from '../shared/change-record/decode';
+import { encodeKinesisPayload, type KinesisRecordInput } from '../shared/change-record/kinesis-input';
 import { contenderFor, type Contender } from './contenders';
 import { round, SHARD_ID, toPayload } from './workloads';
 

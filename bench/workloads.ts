@@ -1,7 +1,7 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { ACCOUNTS_KEY } from '../shared/accounts/account';
 import type { ChangeRecord } from '../shared/change-record/change-record';
-import { encodeKinesisPayload, type KinesisDynamoDBPayload, type KinesisRecordInput } from '../shared/change-record/decode';
+import { encodeKinesisPayload, type KinesisDynamoDBPayload, type KinesisRecordInput } from '../shared/change-record/kinesis-input';
 import { prng } from '../local/prng';
 import { accountHistory } from '../test/support/histories';
 

@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { AccountsWriter } from '../shared/accounts/writer';
-import { encodeKinesisPayload } from '../shared/change-record/decode';
+import { encodeKinesisPayload } from '../shared/change-record/kinesis-input';
 import { applyChaos, toShardFeeds, type ChaosResult, type ShardFeed, type StreamPayload } from './bridge/chaos';
 import { streamRecordToKds } from './bridge/stream-record-to-kds';
 import { DynamoDBStreamReader, latestStreamArn, readChanges } from './bridge/stream-reader';

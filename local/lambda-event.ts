@@ -1,5 +1,5 @@
 import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import type { KinesisRecordInput } from '../shared/change-record/decode';
+import type { KinesisRecordInput } from '../shared/change-record/kinesis-input';
 
 export interface LambdaEventOptions {
   readonly region: string;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { KinesisRecordInput } from '../../shared/change-record/decode';
+import type { KinesisRecordInput } from '../../shared/change-record/kinesis-input';
 import { prng } from '../prng';
 
 /**

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ACCOUNTS_KEY } from '../../shared/accounts/account';
-import { decodeChangeRecord, encodeKinesisPayload } from '../../shared/change-record/decode';
+import { decodeChangeRecord } from '../../shared/change-record/decode';
+import { encodeKinesisPayload } from '../../shared/change-record/kinesis-input';
 import { historyOf, readFinalVersions, type Truth } from '../verify';
 import {
   type BridgedChange,

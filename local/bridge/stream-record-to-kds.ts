@@ -1,6 +1,6 @@
 import type { _Record, AttributeValue as StreamAttributeValue } from '@aws-sdk/client-dynamodb-streams';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { KinesisDynamoDBPayload } from '../../shared/change-record/decode';
+import type { KinesisDynamoDBPayload } from '../../shared/change-record/kinesis-input';
 import type { ChangeKind } from '../../shared/change-record/change-record';
 
 type JsonAttributeMap = Record<string, AttributeValue>;

@@ -1,4 +1,4 @@
-import type { KinesisRecordInput } from '../../shared/change-record/decode';
+import type { KinesisRecordInput } from '../../shared/change-record/kinesis-input';
 import type { ShardCheckpoint } from './esm-checkpoint';
 import { RecordBuffer } from './record-buffer';
 

@@ -1,5 +1,5 @@
 import type { Context, KinesisStreamEvent } from 'aws-lambda';
-import type { KinesisRecordInput } from '../../shared/change-record/decode';
+import type { KinesisRecordInput } from '../../shared/change-record/kinesis-input';
 import type { KinesisBatchInfo, OnFailureCondition, OnFailureRecord } from './types';
 
 export interface FailedBatch {

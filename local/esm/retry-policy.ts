@@ -1,5 +1,5 @@
 import type { KinesisStreamBatchResponse } from 'aws-lambda';
-import type { KinesisRecordInput } from '../../shared/change-record/decode';
+import type { KinesisRecordInput } from '../../shared/change-record/kinesis-input';
 
 /**
  * What one invocation's result means for its records (Lambda's partial batch response rules for streams):

@@ -1,5 +1,5 @@
 import type { Context, KinesisStreamEvent } from 'aws-lambda';
-import type { KinesisRecordInput } from '../../shared/change-record/decode';
+import type { KinesisRecordInput } from '../../shared/change-record/kinesis-input';
 import { localLambdaContext, toLambdaKinesisEvent } from '../lambda-event';
 import type { ShardCheckpoint } from './esm-checkpoint';
 import { deliverOnFailure } from './esm-on-failure-delivery';

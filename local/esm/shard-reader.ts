@@ -5,7 +5,7 @@ import {
   type SubscribeToShardEvent,
   type _Record,
 } from '@aws-sdk/client-kinesis';
-import type { KinesisRecordInput } from '../../shared/change-record/decode';
+import type { KinesisRecordInput } from '../../shared/change-record/kinesis-input';
 import type { EventSourceMappingSettings } from './types';
 import { sleep } from './wait';
 

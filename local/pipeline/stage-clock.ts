@@ -1,4 +1,5 @@
-import { decodeChangeRecord, type KinesisRecordInput } from '../../shared/change-record/decode';
+import { decodeChangeRecord } from '../../shared/change-record/decode';
+import type { KinesisRecordInput } from '../../shared/change-record/kinesis-input';
 import type { BridgedChange } from '../bridge/kinesis-bridge-options';
 import { percentile, WARM_UP_MS } from './delivery-latency';
 import type { Accepted } from './read-back';

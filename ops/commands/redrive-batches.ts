@@ -4,7 +4,7 @@ import { toLambdaKinesisEvent } from '../../local/lambda-event';
 import { ACCOUNTS_KEY } from '../../shared/accounts/account';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
 import type { AccountView } from '../../shared/consumer/operator-command';
-import { encodeKinesisPayload, type KinesisDynamoDBPayload, type KinesisRecordInput } from '../../shared/change-record/decode';
+import { encodeKinesisPayload, type KinesisDynamoDBPayload, type KinesisRecordInput } from '../../shared/change-record/kinesis-input';
 import type { PipelineTarget } from '../target';
 
 /** One letter on its way back through the engine: its message, and the Kinesis record it becomes. */

@@ -1,6 +1,7 @@
 import type { BadRecord } from '../change-record/bad-record';
 import type { RecordPosition } from '../change-record/change-record';
-import { decodeChangeRecord, fromLambdaKinesisRecord, type KinesisRecordInput } from '../change-record/decode';
+import { decodeChangeRecord } from '../change-record/decode';
+import { fromLambdaKinesisRecord, type KinesisRecordInput } from '../change-record/kinesis-input';
 import { badRecordLetter } from '../dead-letter/dead-letter-message';
 import { LIVE_EPOCH, type Epoch } from '../ordering/delivery-mode';
 import { DeadLetterQueueUnavailableError, LedgerUnavailableError } from '../ordering/errors';

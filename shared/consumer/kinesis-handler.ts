@@ -1,5 +1,5 @@
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import { fromLambdaKinesisRecord } from '../change-record/decode';
+import { fromLambdaKinesisRecord } from '../change-record/kinesis-input';
 import type { Telemetry } from '../observability/telemetry';
 import type { ChangeConsumer } from './change-consumer';
 import {

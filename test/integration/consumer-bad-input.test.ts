@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sequenceNumber } from '../../local/bridge/chaos';
 import type { ChangeFeed } from '../../local/change-feed';
-import type { KinesisRecordInput } from '../../shared/change-record/decode';
+import type { KinesisRecordInput } from '../../shared/change-record/kinesis-input';
 import { createKinesisHandler } from '../../shared/consumer/kinesis-handler';
 import type { BuiltRuntime } from '../../shared/consumer/runtime';
 import { CONSUMER_RUNTIMES, startConsumerWorld, type ConsumerWorld } from '../support/consumer-world';

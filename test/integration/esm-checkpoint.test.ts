@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ShardCheckpoint } from '../../local/esm/esm-checkpoint';
 import { laneOf, ShardLanes } from '../../local/esm/esm-lanes';
-import type { KinesisRecordInput } from '../../shared/change-record/decode';
+import type { KinesisRecordInput } from '../../shared/change-record/kinesis-input';
 
 const record = (sequenceNumber: number, partitionKey = 'k'): KinesisRecordInput => ({
   data: '',

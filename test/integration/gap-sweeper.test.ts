@@ -5,7 +5,7 @@ import { createFraudRuntime } from '../../consumers/fraud/handler';
 import type { FraudEventDetail } from '../../consumers/fraud/fraud-event';
 import { localLambdaContext, toLambdaKinesisEvent } from '../../local/lambda-event';
 import type { AccountImage } from '../../shared/accounts/account';
-import type { KinesisRecordInput } from '../../shared/change-record/decode';
+import type { KinesisRecordInput } from '../../shared/change-record/kinesis-input';
 import { createKinesisHandler } from '../../shared/consumer/kinesis-handler';
 import type { BuiltRuntime } from '../../shared/consumer/runtime';
 import { createSweepHandler } from '../../shared/consumer/sweep-handler';

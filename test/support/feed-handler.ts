@@ -3,7 +3,7 @@ import type { ShardFeed } from '../../local/bridge/chaos';
 import { localLambdaContext, toLambdaKinesisEvent } from '../../local/lambda-event';
 import type { ConsumedBatch } from '../../shared/consumer/change-consumer';
 import type { KinesisHandler } from '../../shared/consumer/kinesis-handler';
-import type { KinesisRecordInput } from '../../shared/change-record/decode';
+import type { KinesisRecordInput } from '../../shared/change-record/kinesis-input';
 import type { Telemetry } from '../../shared/observability/telemetry';
 import { addCounts, zeroCounts, type EngineCounts } from '../../shared/ordering/outcome';
 

@@ -1,6 +1,6 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { AccountImage } from '../../shared/accounts/account';
-import { encodeKinesisPayload, type KinesisRecordInput } from '../../shared/change-record/decode';
+import { encodeKinesisPayload, type KinesisRecordInput } from '../../shared/change-record/kinesis-input';
 
 // Any attribute name a table may hold, `constructor` included (a plain marshall takes such an image for a class).
 const MARSHALL_OPTIONS = { removeUndefinedValues: true, convertClassInstanceToMap: true } as const;

@@ -2,12 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isValidVersion } from '../../shared/accounts/account';
 import { BAD_RECORD_REASONS, isBadRecordReason, type BadRecordReason } from '../../shared/change-record/bad-record';
-import {
-  decodeChangeRecord,
-  encodeKinesisPayload,
-  type DecodeOptions,
-  type DecodeResult,
-} from '../../shared/change-record/decode';
+import { decodeChangeRecord, type DecodeOptions, type DecodeResult } from '../../shared/change-record/decode';
+import { encodeKinesisPayload } from '../../shared/change-record/kinesis-input';
 
 const accounts: DecodeOptions = { tableName: 'Accounts' };
 const b64 = (text: string | Uint8Array) => Buffer.from(text).toString('base64');

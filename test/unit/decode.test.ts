@@ -1,13 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
-import {
-  decodeChangeRecord,
-  encodeKinesisPayload,
-  fromLambdaKinesisRecord,
-  type KinesisRecordInput,
-  type LambdaKinesisRecord,
-} from '../../shared/change-record/decode';
+import { decodeChangeRecord } from '../../shared/change-record/decode';
+import { encodeKinesisPayload, fromLambdaKinesisRecord, type KinesisRecordInput, type LambdaKinesisRecord } from '../../shared/change-record/kinesis-input';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
 

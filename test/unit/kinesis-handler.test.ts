@@ -2,7 +2,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { localLambdaContext, toLambdaKinesisEvent } from '../../local/lambda-event';
 import { RecordingDeadLetterQueue, RecordingDestination } from '../../local/recording-destination';
-import { encodeKinesisPayload, type KinesisDynamoDBPayload, type KinesisRecordInput } from '../../shared/change-record/decode';
+import { encodeKinesisPayload, type KinesisDynamoDBPayload, type KinesisRecordInput } from '../../shared/change-record/kinesis-input';
 import { ConfigurationError } from '../../shared/config/env';
 import { ChangeConsumer, type ConsumedBatch } from '../../shared/consumer/change-consumer';
 import { createKinesisHandler, type ConsumerRuntime } from '../../shared/consumer/kinesis-handler';

@@ -1,6 +1,7 @@
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import { describe, expect, it } from 'vitest';
-import { decodeChangeRecord, encodeKinesisPayload } from '../../shared/change-record/decode';
+import { decodeChangeRecord } from '../../shared/change-record/decode';
+import { encodeKinesisPayload } from '../../shared/change-record/kinesis-input';
 import { streamRecordToKds } from '../../local/bridge/stream-record-to-kds';
 
 const image = (balance: number, version: number) => ({
