@@ -5,7 +5,7 @@ import { FENCE_OWNER, type Watermark } from './watermark';
 
 /**
  * The states an account moves between, per destination and epoch, derived from its watermark alone. The transitions
- * are the functions of `in-order-rules.ts`, `home-lane-rules.ts` and `every-version-rules.ts` (the README tables them, with their tests).
+ * are the functions of `in-order-steps.ts`, `in-order-rules.ts`, `home-lane-rules.ts` and `every-version-rules.ts` (the README tables them, with their tests).
  *
  * - `new`: nothing delivered or waiting in this epoch.
  * - `in-step`: everything up to the watermark delivered (or accounted for), nothing waiting.

@@ -1,7 +1,8 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import { InOrderWaitingRun } from './in-order-waiting';
 import type { Fact } from './in-order-ledger';
-import { owedVersions, type Step } from './in-order-rules';
+import { owedVersions } from './in-order-rules';
+import type { Step } from './in-order-steps';
 import { notSent, type Delivery, type DeliveryResult } from './ports';
 import { added } from './lazy-collections';
 import type { FailedDelivery } from './account-run';

@@ -6,12 +6,10 @@ import {
   baselined,
   floorRaised,
   judgedBelow,
-  nextInOrderStep,
   owedVersions,
   started,
-  type InOrderView,
-  type Step,
 } from './in-order-rules';
+import { nextInOrderStep, type InOrderView, type Step } from './in-order-steps';
 import { addVersions, hasVersion, removeVersions, type VersionRanges } from './version-ranges';
 import { isBeforeWindow, raisedFloor } from './window';
 import { patched } from './watermark';

@@ -13,15 +13,13 @@ import {
   isSkipRefusal,
   judgedBelow,
   leadingCopies,
-  nextInOrderStep,
   owedVersions,
   parked,
   skippedGap,
   started,
   withGapClock,
-  type InOrderView,
-  type Step,
 } from '../../shared/ordering/in-order-rules';
+import { nextInOrderStep, type InOrderView, type Step } from '../../shared/ordering/in-order-steps';
 import { covers, fenced, heldByAnother, homeDeliveryStands } from '../../shared/ordering/home-lane-rules';
 import { keepableImage, storable } from '../../shared/ordering/stored-image';
 import { MAX_HEAL_MARKS, MAX_LAST_IMAGE_BYTES, MAX_RANGES, MAX_SKIP_NOTES, MAX_SKIP_REASON_LENGTH } from '../../shared/ordering/limits';
