@@ -80,7 +80,12 @@ export interface OrderedFanoutProps<Plugins extends string = never> {
   readonly stream?: kinesis.IStream;
   /** Capacity of a created table; ignored with `table`. @default { billingMode: 'PAY_PER_REQUEST' } */
   readonly tableSettings?: Partial<PipelineConfig['accountsTable']>;
-  /** Mode, shards and retention of a created stream; ignored with `stream`. @default { mode: 'ON_DEMAND', retentionHours: 8760 } */
+  /**
+   * Mode, shards and retention of a created stream. With `stream`, only `retentionHours` is read: that stream's
+   * retention, which a replay from `TRIM_HORIZON` reaches back to (each destination's `maxRecordAgeSeconds` must cover
+   * it). @default { mode: 'ON_DEMAND', retentionHours: 8760 }; with `stream`: its own retention when it is defined in
+   * this app, 8760 when it is imported
+   */
   readonly streamSettings?: Partial<PipelineConfig['stream']>;
   /** The built-in destinations; with `plugins`, at least one destination in all. */
   readonly destinations: OrderedFanoutDestinations;

@@ -68,6 +68,7 @@ export class OrderedFanoutStack extends Stack {
     this.pipeline = new OrderedFanout(this, 'Default', {
       table: accounts.table,
       stream: changeStream.stream,
+      streamSettings: config.stream,
       accessLogsBucket: accessLogs,
       alarmEmails: config.alarmEmails,
       destinations: {

@@ -12,7 +12,7 @@ import { parseDestinationSettings, parsePipelineConfig } from './config/load-con
 import { DESTINATION_NAMES, type DestinationName, type DestinationSettings, type PipelineConfig } from './config/pipeline-config';
 import { accessLogsBucket } from './constructs/access-logs';
 import { AccountsTable } from './constructs/accounts-table';
-import { ChangeStream } from './constructs/change-stream';
+import { ChangeStream, retentionHoursOf } from './constructs/change-stream';
 import { DestinationAlarms } from './constructs/destination-alarms';
 import { DestinationConsumer } from './constructs/destination-consumer';
 import type { DestinationTarget } from './constructs/destination-target';
@@ -311,13 +311,25 @@ interface ResolvedDestination {
   readonly target: DestinationTarget | undefined;
 }
 
+/**
+ * The stream's settings as the checks need them. With a stream of the user's own, only its retention counts (a replay
+ * from TRIM_HORIZON reaches that far back): `streamSettings.retentionHours` when given, else the stream's own when it
+ * is defined in this app; an imported stream is taken to keep the longest Kinesis allows (the default), so a record-age
+ * limit shorter than that is refused rather than left to drop a replay's oldest records.
+ */
+function streamSettingsOf(props: OrderedFanoutProps<string>): { stream?: Partial<PipelineConfig['stream']> } {
+  if (props.stream === undefined) return props.streamSettings ? { stream: props.streamSettings } : {};
+  const retentionHours = props.streamSettings?.retentionHours ?? retentionHoursOf(props.stream);
+  return retentionHours === undefined ? {} : { stream: { retentionHours } };
+}
+
 /** The props' settings merged over the defaults and checked, as the bundled app checks its configuration file. */
 function settingsOf(props: OrderedFanoutProps<string>, names: readonly DestinationName[], path: string): PipelineConfig {
   const withoutTarget = (options: object): object => Object.fromEntries(Object.entries(options).filter(([key]) => key !== 'target'));
   return parsePipelineConfig(
     {
       ...(props.tableSettings ? { accountsTable: props.tableSettings } : {}),
-      ...(props.streamSettings ? { stream: props.streamSettings } : {}),
+      ...streamSettingsOf(props),
       ...(props.alarmEmails ? { alarmEmails: props.alarmEmails } : {}),
       destinations: Object.fromEntries(names.map((name) => [name, withoutTarget(props.destinations[name] ?? {})])),
     },

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import { Construct } from 'constructs';
 import type { PipelineConfig } from '../config/pipeline-config';
@@ -19,4 +19,16 @@ export class ChangeStream extends Construct {
       encryptionKey: encryptionKey(this, 'Key', 'Accounts change stream'),
     });
   }
+}
+
+/**
+ * The retention of a stream defined in this app, in hours, as its template will say (Kinesis keeps 24 hours when the
+ * template says nothing); undefined for an imported stream, or one whose retention is only known at deploy.
+ */
+export function retentionHoursOf(stream: kinesis.IStream): number | undefined {
+  const resource = stream.node.defaultChild;
+  if (!(resource instanceof kinesis.CfnStream)) return undefined;
+  const hours = resource.retentionPeriodHours;
+  if (hours === undefined) return 24;
+  return Token.isUnresolved(hours) ? undefined : hours;
 }

@@ -1,4 +1,4 @@
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,6 +10,7 @@ import { MAX_DESTINATIONS, OrderedFanout } from '../../infra/ordered-fanout';
 import { pluginDestination, type PluginTarget } from '../../infra/plugins/infra-plugin';
 import type { OrderedFanoutProps } from '../../infra/ordered-fanout-props';
 import { cdkJsonContext } from './cdk-context';
+import { synth } from './synth';
 
 /** A stack of someone else's app holding one `OrderedFanout` (bundling skipped: these are assertions on the template). */
 function build(props: OrderedFanoutProps, before?: (stack: Stack) => Partial<OrderedFanoutProps>) {
@@ -133,6 +134,36 @@ describe('OrderedFanout props are checked', () => {
   it('names a wrong setting by its path', () => {
     expect(() => build({ destinations: { fraud: { batchSize: 0 } } })).toThrow(PipelineConfigError);
     expect(() => build({ destinations: { fraud: { batchSize: 0 } } })).toThrow(/destinations\.fraud\.batchSize/);
+  });
+});
+
+describe("OrderedFanout checks a replay's record-age limit against the stream it reads", () => {
+  const DAY = 86_400;
+  // A replay from TRIM_HORIZON reaches back as far as the stream keeps records: the mapping's limit must cover that.
+  const replay = (maxRecordAgeSeconds: number) => ({ fraud: { epoch: 'r1', startingPosition: 'TRIM_HORIZON' as const, maxRecordAgeSeconds } });
+  const withStream = (retention: Duration | undefined, extra: Partial<OrderedFanoutProps> = {}) => (stack: Stack) => ({
+    stream: new kinesis.Stream(stack, 'Theirs', retention === undefined ? {} : { retentionPeriod: retention }),
+    ...extra,
+  });
+
+  it('a stream of the app: its own retention', () => {
+    expect(() => build({ destinations: replay(2 * DAY) }, withStream(Duration.hours(48)))).not.toThrow();
+    expect(() => build({ destinations: replay(DAY) }, withStream(Duration.hours(48)))).toThrow(/maxRecordAgeSeconds: must cover the replay window/);
+    // Kinesis keeps 24 hours when the template names no retention.
+    expect(() => build({ destinations: replay(DAY) }, withStream(undefined))).not.toThrow();
+  });
+
+  it('streamSettings.retentionHours names the retention of a stream given, imported or not', () => {
+    const imported = (stack: Stack) => ({ stream: kinesis.Stream.fromStreamArn(stack, 'Imported', 'arn:aws:kinesis:eu-west-1:123456789012:stream/accounts') });
+    expect(() => build({ destinations: replay(7 * DAY), streamSettings: { retentionHours: 168 } }, imported)).not.toThrow();
+    // Unknown: taken as the longest Kinesis keeps, so only "no limit" covers a replay from TRIM_HORIZON.
+    expect(() => build({ destinations: replay(7 * DAY) }, imported)).toThrow(/reaches the stream's retention, 31536000 s back/);
+    expect(() => build({ destinations: replay(-1) }, imported)).not.toThrow();
+  });
+
+  it('the bundled stack: the configured retention', () => {
+    expect(() => synth({ stream: { retentionHours: 24 }, destinations: { fraud: { epoch: 'r1', maxRecordAgeSeconds: DAY } } })).not.toThrow();
+    expect(() => synth({ stream: { retentionHours: 48 }, destinations: { fraud: { epoch: 'r1', maxRecordAgeSeconds: DAY } } })).toThrow(/must cover the replay window/);
   });
 });
 
