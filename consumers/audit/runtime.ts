@@ -1,5 +1,5 @@
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { boolean, optionalString, requiredString } from '../../shared/config/env';
+import { boolean, formatted, requiredString } from '../../shared/config/env';
 import type { RuntimePlugin } from '../../shared/destination-plugin/runtime-plugin';
 import { auditObjectKey } from './audit-object';
 import { S3AuditLog } from './s3-audit-log';
@@ -17,7 +17,7 @@ export const auditRuntime: RuntimePlugin<AuditRuntimeSettings> = {
   mode: 'every-version',
   readSettings: (env) => ({
     bucket: requiredString(env, 'AUDIT_BUCKET_NAME'),
-    prefix: optionalString(env, 'AUDIT_KEY_PREFIX') ?? 'changes/',
+    prefix: formatted(env, 'AUDIT_KEY_PREFIX', isKeyPrefix, 'an S3 key prefix of at most 256 bytes, not starting with "/", without control characters') ?? 'changes/',
     forcePathStyle: boolean(env, 'S3_FORCE_PATH_STYLE', false),
   }),
   createDestination(settings, { retrier, clientConfig }) {
@@ -42,3 +42,8 @@ export const auditRuntime: RuntimePlugin<AuditRuntimeSettings> = {
     };
   },
 };
+
+/** A prefix every audit key can start with: S3 keys are at most 1,024 bytes, and the account id and version follow it. */
+function isKeyPrefix(value: string): boolean {
+  return !value.startsWith('/') && Buffer.byteLength(value, 'utf8') <= 256 && !/[\u0000-\u001f\u007f]/.test(value);
+}

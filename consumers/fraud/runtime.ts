@@ -1,5 +1,5 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { optionalString, requiredString } from '../../shared/config/env';
+import { formatted, requiredString } from '../../shared/config/env';
 import type { RuntimePlugin } from '../../shared/destination-plugin/runtime-plugin';
 import { EventBridgeBus } from './eventbridge-bus';
 
@@ -16,10 +16,15 @@ export const fraudRuntime: RuntimePlugin<FraudRuntimeSettings> = {
   mode: 'in-order',
   readSettings: (env) => ({
     eventBusName: requiredString(env, 'FRAUD_EVENT_BUS_NAME'),
-    source: optionalString(env, 'FRAUD_EVENT_SOURCE') ?? 'ordered-fanout.accounts',
+    source: formatted(env, 'FRAUD_EVENT_SOURCE', isEventSource, 'an EventBridge event source of 1-256 characters, not starting with "aws." (reserved for AWS services)') ?? 'ordered-fanout.accounts',
   }),
   createDestination({ eventBusName, source }, { retrier, clientConfig }) {
     const client = new EventBridgeClient(clientConfig('AWS_ENDPOINT_URL_EVENTBRIDGE'));
     return { destination: new EventBridgeBus({ client, eventBusName, source, retrier }), close: () => client.destroy() };
   },
 };
+
+/** EventBridge refuses a `Source` over 256 characters, and one starting with `aws.` from anyone but AWS. */
+function isEventSource(value: string): boolean {
+  return value.length <= 256 && !value.startsWith('aws.');
+}

@@ -1,7 +1,8 @@
 import { Client } from '@opensearch-project/opensearch';
 import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws-v3';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { ConfigurationError, integer, oneOf, optionalString, url } from '../../shared/config/env';
+import { ConfigurationError, formatted, integer, oneOf, url } from '../../shared/config/env';
+import { INDEX_NAME_RULE, isIndexName, isOrigin, isRegion } from '../../shared/config/formats';
 import { REQUEST_TIMEOUTS } from '../../shared/consumer/clients';
 import type { RuntimePlugin } from '../../shared/destination-plugin/runtime-plugin';
 import { DEFAULT_MAX_BULK_BYTES } from './bulk-body';
@@ -25,10 +26,12 @@ export const searchRuntime: RuntimePlugin<SearchRuntimeSettings> = {
   readSettings: (env) => {
     const endpoint = url(env, 'SEARCH_ENDPOINT');
     if (endpoint === undefined) throw new ConfigurationError('SEARCH_ENDPOINT', 'is required and is not set');
-    const region = optionalString(env, 'SEARCH_REGION');
+    // The index's path is built on it: a path, query or credentials in the endpoint would send every request elsewhere.
+    if (!isOrigin(endpoint, ['http:', 'https:'])) throw new ConfigurationError('SEARCH_ENDPOINT', `must be an origin (http(s)://host[:port]) without path, query or credentials, got "${endpoint}"`);
+    const region = formatted(env, 'SEARCH_REGION', isRegion, 'an AWS region name, e.g. eu-west-1');
     return {
       endpoint,
-      index: optionalString(env, 'SEARCH_INDEX') ?? 'accounts',
+      index: formatted(env, 'SEARCH_INDEX', isIndexName, INDEX_NAME_RULE) ?? 'accounts',
       auth: oneOf(env, 'SEARCH_AUTH', ['sigv4', 'none'], 'sigv4'),
       sigv4Service: oneOf(env, 'SEARCH_SIGV4_SERVICE', ['es', 'aoss'], 'es'),
       ...(region === undefined ? {} : { region }),

@@ -27,8 +27,28 @@ export function checkDestination(checker: ConfigChecker, path: string, settings:
     const got = `got ${describe(startingPositionTimestamp)} with "${startingPosition}"`;
     checker.fail(`${path}.startingPositionTimestamp`, `is only allowed when startingPosition is "AT_TIMESTAMP", ${got}`);
   }
+  checkEpoch(checker, path, settings);
   if (replayBefore !== undefined && epoch === LIVE_EPOCH.id) {
     checker.fail(`${path}.replayBefore`, `is only allowed with a replay epoch (not "${LIVE_EPOCH.id}"), got ${describe(replayBefore)} with epoch "${epoch}"`);
+  }
+}
+
+/**
+ * An epoch other than `live` is a replay with a ledger of its own, whose accounts start at version 1 or at the
+ * replay's start: it must read from where the replay starts, not from now.
+ */
+function checkEpoch(checker: ConfigChecker, path: string, { epoch, startingPosition, startingPositionTimestamp }: DestinationSettings): void {
+  if (epoch !== LIVE_EPOCH.id && epoch.toLowerCase() === LIVE_EPOCH.id) {
+    checker.fail(`${path}.epoch`, `is written "${LIVE_EPOCH.id}" (any other name, "${epoch}" too, is a replay epoch with a fresh ledger), got ${describe(epoch)}`);
+  }
+  if (epoch !== LIVE_EPOCH.id && startingPosition === 'LATEST') {
+    checker.fail(
+      `${path}.startingPosition`,
+      `must be "TRIM_HORIZON" or "AT_TIMESTAMP" for the replay epoch "${epoch}": from "LATEST" it replays nothing, and its fresh ledger waits for every account's earlier versions, got "LATEST"`,
+    );
+  }
+  if (startingPosition === 'AT_TIMESTAMP' && startingPositionTimestamp !== undefined && Date.parse(startingPositionTimestamp) > checker.now) {
+    checker.fail(`${path}.startingPositionTimestamp`, `must not be in the future (nothing is on the stream after now to start from), got ${describe(startingPositionTimestamp)}`);
   }
 }
 

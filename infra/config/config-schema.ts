@@ -1,3 +1,4 @@
+import { INDEX_NAME_RULE, isIndexName, isIsoTime, isOrigin, REGION_PATTERN } from '../../shared/config/formats';
 import { LEDGER_NAME_PATTERN } from '../../shared/ledger/ledger-table';
 import { bool, int, object, oneOf, text, type ObjectFields, type ObjectSpec, type TextSpec } from './config-checker';
 import type { AuditSettings, DestinationSettings, FraudSettings, PipelineConfig, SearchSettings } from './pipeline-config';
@@ -5,7 +6,7 @@ import type { AuditSettings, DestinationSettings, FraudSettings, PipelineConfig,
 /** The schema of `PipelineConfig`: one spec per field, checked against the types by the compiler. */
 
 const PARTITION = 'aws(?:-[a-z]+)*';
-const REGION = '[a-z]{2}(?:-[a-z]+)+-\\d{1,2}';
+const REGION = REGION_PATTERN;
 const ACCOUNT = '\\d{12}';
 const BUCKET_ARN = new RegExp(`^arn:${PARTITION}:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`);
 const KMS_KEY_ARN = new RegExp(`^arn:${PARTITION}:kms:${REGION}:${ACCOUNT}:key/[A-Za-z0-9-]{1,128}$`);
@@ -15,31 +16,7 @@ const DOMAIN_ARN = new RegExp(`^arn:${PARTITION}:es:${REGION}:${ACCOUNT}:domain/
 const SQS_FIFO_QUEUE_ARN = new RegExp(`^arn:${PARTITION}:sqs:${REGION}:${ACCOUNT}:[A-Za-z0-9_-]{1,75}\\.fifo$`);
 const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
 const EMAIL = new RegExp(`^(?=.{3,254}$)[A-Za-z0-9.!#$%&'*+/=?^_\`{|}~-]{1,64}@${LABEL}(?:\\.${LABEL})+$`);
-const INDEX_NAME = /^(?![-_+])(?!\.\.?$)[^A-Z\\/*?"<>|,#:\s]{1,255}$/;
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+\.search$/;
-const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
-
-/** A calendar-valid ISO 8601 date and time with a time zone; `Date.parse` alone accepts February 30th. */
-export function isIsoTime(value: string): boolean {
-  const m = ISO_TIME.exec(value);
-  if (m === null) return false;
-  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = m.slice(1).map((part) => Number(part ?? 0));
-  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
-  return month! >= 1 && month! <= 12 && day! >= 1 && day! <= daysInMonth && hour! <= 23 && minute! <= 59 && second! <= 59
-    && offsetHours! <= 23 && offsetMinutes! <= 59 && !Number.isNaN(Date.parse(value));
-}
-
-/** An `https://` origin: no credentials, path, query or fragment. */
-function isHttpsOrigin(value: string): boolean {
-  if (!value.startsWith('https://')) return false;
-  try {
-    const url = new URL(value);
-    return url.hostname !== '' && url.username === '' && url.password === '' && url.pathname === '/' && !/[?#]/.test(value);
-  } catch {
-    return false;
-  }
-}
-
 /** ARNs of resources a destination may import, each with the message that names its form. */
 export const ARN: Readonly<Record<'s3Bucket' | 'kmsKey' | 'eventBus' | 'openSearchDomain' | 'sqsFifoQueue', TextSpec>> = {
   s3Bucket: text('an S3 bucket ARN, arn:<partition>:s3:::<bucket>', BUCKET_ARN),
@@ -101,9 +78,9 @@ export const SCHEMA: ObjectSpec<Omit<PipelineConfig, 'plugins'>> = object<Omit<P
     }),
     search: object<SearchSettings>({
       ...DESTINATION_FIELDS,
-      domainEndpoint: text('an https:// URL without path, query or credentials', isHttpsOrigin),
+      domainEndpoint: text('an https:// URL without path, query or credentials', (value) => isOrigin(value, ['https:'])),
       domainArn: ARN.openSearchDomain,
-      index: text('an OpenSearch index name (lower case, no \\ / * ? " < > | , # : or space, not starting with - _ +)', INDEX_NAME),
+      index: text(INDEX_NAME_RULE, isIndexName),
       dataNodes: int(1, 10),
       instanceType: INSTANCE_TYPE_SPEC,
       masterNodes: int(0, 5, ' (0, 3 or 5)'),

@@ -16,7 +16,8 @@ import type { DestinationSettings, PipelineConfig } from './pipeline-config';
  */
 
 export { CONSUMER_RETRY_RESERVE_SECONDS } from './config-rules';
-export { hasInstanceStorage, isIsoTime, searchZones } from './config-schema';
+export { hasInstanceStorage, searchZones } from './config-schema';
+export { isIsoTime } from '../../shared/config/formats';
 export { ROOT_PATH };
 
 /** Context key holding the configuration: an object, or the same as a JSON string (`cdk synth -c ordered-fanout=…`). */

@@ -1,6 +1,8 @@
 import type { DeliveryMode, Epoch, InOrderCommit } from '../ordering/delivery-mode';
 import { LIVE_EPOCH } from '../ordering/delivery-mode';
 import { LEDGER_NAME_PATTERN } from '../ledger/ledger-table';
+import { shortestClaimTtlMs } from '../ordering/delivery-right';
+import { isIsoTime } from './formats';
 import type { RetryPolicy } from '../retry/retrier';
 import { boolean, ConfigurationError, integer, oneOf, optionalString, requiredString, url, type Env } from './env';
 
@@ -56,6 +58,9 @@ export function readConsumerConfig(destination: DestinationName | PluginName, en
   if (!LEDGER_NAME_PATTERN.test(epochId)) {
     throw new ConfigurationError('LEDGER_EPOCH', `must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit, got "${epochId}"`);
   }
+  if (epochId !== LIVE_EPOCH.id && epochId.toLowerCase() === LIVE_EPOCH.id) {
+    throw new ConfigurationError('LEDGER_EPOCH', `is written "${LIVE_EPOCH.id}" (any other name, "${epochId}" too, is a replay epoch with a fresh ledger)`);
+  }
   const live = epochId === LIVE_EPOCH.id;
   if (optionalString(env, 'EPOCH_BASELINE') === 'first-seen') {
     throw new ConfigurationError(
@@ -66,6 +71,19 @@ export function readConsumerConfig(destination: DestinationName | PluginName, en
   // The only baseline left: history starts at version 1 unless EPOCH_REPLAY_FROM opens a window.
   oneOf(env, 'EPOCH_BASELINE', ['from-version-1'], 'from-version-1');
   const baseDelayMs = integer(env, 'DELIVERY_BASE_DELAY_MS', 100, { min: 0, max: 60_000 });
+  const retryReserveMs = integer(env, 'RETRY_RESERVE_MS', 3_000, { min: 0, max: 600_000 });
+  const claimTtlMs = integer(env, 'CLAIM_TTL_SECONDS', 60, { min: 1, max: 3_600 }) * 1000;
+  const shortest = shortestClaimTtlMs(engineReserveMs(retryReserveMs));
+  if (claimTtlMs < shortest) {
+    throw new ConfigurationError(
+      'CLAIM_TTL_SECONDS',
+      `must be at least ${Math.ceil(shortest / 1000)} with RETRY_RESERVE_MS ${retryReserveMs} (twice the reserve: a delivery starts under a claim only with the reserve left to deliver and the reserve kept for its commit), got ${claimTtlMs / 1000}`,
+    );
+  }
+  const replay = boolean(env, 'EPOCH_REPLAY', !live);
+  if (!replay && optionalString(env, 'EPOCH_REPLAY_BEFORE') !== undefined) {
+    throw new ConfigurationError('EPOCH_REPLAY_BEFORE', `marks changes as a replay: only with a replay epoch (EPOCH_REPLAY=true; on by default for an epoch other than "${LIVE_EPOCH.id}")`);
+  }
   return {
     destination,
     region: optionalString(env, 'AWS_REGION') ?? optionalString(env, 'AWS_DEFAULT_REGION') ?? 'us-east-1',
@@ -74,13 +92,13 @@ export function readConsumerConfig(destination: DestinationName | PluginName, en
     deadLetterQueueUrl: requiredString(env, 'DEAD_LETTER_QUEUE_URL'),
     epoch: {
       id: epochId,
-      replay: boolean(env, 'EPOCH_REPLAY', !live),
+      replay,
       ...isoMicros(env, 'EPOCH_REPLAY_FROM', 'from'),
       ...isoMicros(env, 'EPOCH_REPLAY_BEFORE', 'replayBefore'),
     },
     maxGapAgeMs: integer(env, 'MAX_GAP_AGE_SECONDS', 900, { min: 1, max: 366 * 86_400 }) * 1000,
     parkedAgeThresholdMs: integer(env, 'PARKED_AGE_THRESHOLD_SECONDS', 900, { min: 1, max: 366 * 86_400 }) * 1000,
-    claimTtlMs: integer(env, 'CLAIM_TTL_SECONDS', 60, { min: 1, max: 3_600 }) * 1000,
+    claimTtlMs,
     inOrderCommit: oneOf<InOrderCommit>(env, 'IN_ORDER_COMMIT', ['per-version', 'per-batch'], 'per-batch'),
     homeLanes: boolean(env, 'IN_ORDER_HOME_LANES', true),
     destinationEnforced: boolean(env, 'DESTINATION_ENFORCED', false),
@@ -90,7 +108,7 @@ export function readConsumerConfig(destination: DestinationName | PluginName, en
       baseDelayMs,
       maxDelayMs: integer(env, 'DELIVERY_MAX_DELAY_MS', Math.max(5_000, baseDelayMs), { min: baseDelayMs, max: 300_000 }),
     },
-    retryReserveMs: integer(env, 'RETRY_RESERVE_MS', 3_000, { min: 0, max: 600_000 }),
+    retryReserveMs,
     endpoints: {
       dynamodb: url(env, 'AWS_ENDPOINT_URL_DYNAMODB'),
       sqs: url(env, 'AWS_ENDPOINT_URL_SQS'),
@@ -101,8 +119,13 @@ export function readConsumerConfig(destination: DestinationName | PluginName, en
   };
 }
 
-/** An ISO 8601 time with a time zone (`2026-11-23T10:15:30Z`, `…+10:00`, fractions allowed). */
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+/**
+ * The engine's reserve for a consumer: the adapters send nothing within the retry reserve of the deadline, so the
+ * engine starts nothing there either; never under a second, the time a commit needs.
+ */
+export function engineReserveMs(retryReserveMs: number): number {
+  return Math.max(1_000, retryReserveMs);
+}
 
 /**
  * An ISO time variable as microseconds: `EPOCH_REPLAY_FROM` (the replay's start: changes before it are outside the
@@ -111,7 +134,7 @@ const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+
 function isoMicros<K extends 'from' | 'replayBefore'>(env: Env, name: string, key: K): Partial<Record<K, number>> {
   const raw = optionalString(env, name);
   if (raw === undefined) return {};
-  const ms = ISO_TIME.test(raw) ? Date.parse(raw) : Number.NaN;
+  const ms = isIsoTime(raw) ? Date.parse(raw) : Number.NaN;
   if (!Number.isFinite(ms)) {
     throw new ConfigurationError(name, `must be an ISO 8601 time with a time zone, e.g. 2026-11-23T10:15:30Z, got "${raw}"`);
   }

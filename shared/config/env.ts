@@ -64,3 +64,10 @@ export function url(env: Env, name: string): string | undefined {
   }
   return raw;
 }
+
+/** An optional string that must satisfy `isValid`; `rule` says what it must be. */
+export function formatted(env: Env, name: string, isValid: (value: string) => boolean, rule: string): string | undefined {
+  const raw = optionalString(env, name);
+  if (raw !== undefined && !isValid(raw)) throw new ConfigurationError(name, `must be ${rule}, got "${raw}"`);
+  return raw;
+}

@@ -1,4 +1,4 @@
-import type { ConsumerConfig } from '../config/consumer-config';
+import { engineReserveMs, type ConsumerConfig } from '../config/consumer-config';
 import type { Destination } from '../ordering/ports';
 import { PowertoolsTelemetry } from '../observability/powertools-telemetry';
 import type { Telemetry } from '../observability/telemetry';
@@ -38,8 +38,7 @@ export function buildRuntime(
     engine: {
       maxGapAgeMs: config.maxGapAgeMs,
       claimTtlMs: config.claimTtlMs,
-      // The adapters send nothing within the retry reserve of the deadline: the engine starts nothing there either.
-      reserveMs: Math.max(1_000, config.retryReserveMs),
+      reserveMs: engineReserveMs(config.retryReserveMs),
       inOrderCommit: config.inOrderCommit,
       destinationEnforced: config.destinationEnforced,
       accountConcurrency: config.accountConcurrency,

@@ -60,6 +60,14 @@ export function deliveryRight(view: RightView): DeliveryRight {
   return reachable - reserveMs - now >= reserveMs ? 'take' : 'stop';
 }
 
+/**
+ * The shortest claim lifetime that lets a delivery start under a fresh claim: `deliveryRight` takes one only with
+ * `reserveMs` left to deliver after keeping `reserveMs` for the commit. A shorter lifetime never delivers anything.
+ */
+export function shortestClaimTtlMs(reserveMs: number): number {
+  return 2 * reserveMs;
+}
+
 /** The end of what the home lane may deliver without a claim: `homeBoundMs` after its read, within the deadline. */
 export function homeDeadline(view: Pick<RightView, 'readAt' | 'homeBoundMs' | 'deadline'>): number {
   return Math.min(view.readAt + view.homeBoundMs, view.deadline ?? Number.POSITIVE_INFINITY);

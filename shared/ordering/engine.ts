@@ -6,6 +6,7 @@ import { forEachLimited } from '../async/limited';
 import { Coalescer } from './coalescer';
 import { turnClock } from '../async/turn-clock';
 import { LIVE_EPOCH, type Epoch, type InOrderCommit } from './delivery-mode';
+import { shortestClaimTtlMs } from './delivery-right';
 import { DeadLetterQueueUnavailableError, LedgerUnavailableError, PortContractError } from './errors';
 import { EveryVersionRun } from './every-version-run';
 import { InOrderRun, type SkipOutcome } from './in-order-run';
@@ -113,6 +114,11 @@ export class OrderingEngine {
     this.clock = options.clock ?? Date.now;
     this.accountConcurrency = options.accountConcurrency ?? 64;
     const { ledger, destination } = options;
+    if (this.claimTtlMs < shortestClaimTtlMs(this.reserveMs)) {
+      throw new RangeError(
+        `claimTtlMs ${this.claimTtlMs} must be at least twice reserveMs ${this.reserveMs}: a delivery starts under a claim only with reserveMs left to deliver and reserveMs kept for its commit`,
+      );
+    }
     if (options.destinationEnforced && destination.mode !== 'latest-state') {
       throw new PortContractError(
         `destinationEnforced needs a latest-state destination that refuses stale versions itself; ${destination.name} is ${destination.mode}`,

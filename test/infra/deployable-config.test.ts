@@ -124,3 +124,24 @@ describe('search domain sizes OpenSearch accepts', () => {
     });
   });
 });
+
+describe('epochs that would not replay what they say', () => {
+  it('refuses a case variant of "live": any other name is a replay epoch with a fresh ledger', () => {
+    expect(failure(search({ epoch: 'Live' })).message).toContain('destinations.search.epoch: is written "live"');
+  });
+
+  it('refuses a replay epoch from LATEST, which replays nothing and waits for every account\'s earlier versions', () => {
+    expect(failure(search({ epoch: 'replay-1', startingPosition: 'LATEST' })).message).toContain('destinations.search.startingPosition: must be "TRIM_HORIZON" or "AT_TIMESTAMP"');
+    expect(parsePipelineConfig(search({ startingPosition: 'LATEST' }), 'test', NOW).destinations.search.startingPosition).toBe('LATEST');
+  });
+
+  it('refuses a start in the future', () => {
+    const future = search({ epoch: 'replay-1', startingPosition: 'AT_TIMESTAMP', startingPositionTimestamp: new Date(NOW + 60_000).toISOString(), maxRecordAgeSeconds: -1 });
+    expect(failure(future).message).toContain('startingPositionTimestamp: must not be in the future');
+  });
+
+  it('counts an index name in bytes, as OpenSearch does', () => {
+    expect(failure(search({ index: 'é'.repeat(128) })).message).toContain('destinations.search.index');
+    expect(parsePipelineConfig(search({ index: 'é'.repeat(127) }), 'test', NOW).destinations.search.index).toHaveLength(127);
+  });
+});

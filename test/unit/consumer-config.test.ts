@@ -227,3 +227,40 @@ describe('readConsumerConfig: failures name the variable', () => {
     expect(failure('audit', { ...FULL.audit, LEDGER_EPOCH: epoch }).variable).toBe('LEDGER_EPOCH');
   });
 });
+
+describe('settings that only fail later are refused at cold start', () => {
+  it('a claim too short to deliver under: CLAIM_TTL_SECONDS below twice the engine reserve', () => {
+    // The engine's reserve is RETRY_RESERVE_MS (default 3000), never under 1 s.
+    expect(failure('fraud', { ...FULL.fraud, CLAIM_TTL_SECONDS: '5' }).message).toContain('must be at least 6 with RETRY_RESERVE_MS 3000');
+    expect(readConsumerConfig('fraud', { ...FULL.fraud, CLAIM_TTL_SECONDS: '6' }).claimTtlMs).toBe(6_000);
+    expect(readConsumerConfig('fraud', { ...FULL.fraud, CLAIM_TTL_SECONDS: '2', RETRY_RESERVE_MS: '500' }).claimTtlMs).toBe(2_000);
+    expect(failure('fraud', { ...FULL.fraud, CLAIM_TTL_SECONDS: '60', RETRY_RESERVE_MS: '30001' }).variable).toBe('CLAIM_TTL_SECONDS');
+  });
+
+  it.each([
+    ['audit', 'EPOCH_REPLAY_FROM', '2026-02-30T00:00:00Z', { LEDGER_EPOCH: 'r1' }],
+    ['audit', 'EPOCH_REPLAY_BEFORE', '2026-11-23T10:00:00Z', {}],
+    ['audit', 'EPOCH_REPLAY_BEFORE', '2026-11-23T10:00:00Z', { LEDGER_EPOCH: 'r1', EPOCH_REPLAY: 'false' }],
+    ['audit', 'LEDGER_EPOCH', 'Live', {}],
+    ['search', 'SEARCH_INDEX', 'Bad Index', {}],
+    ['search', 'SEARCH_INDEX', 'é'.repeat(128), {}],
+    ['search', 'SEARCH_REGION', 'nowhere', {}],
+    ['search', 'SEARCH_ENDPOINT', 'https://search.example.com/path?q=1', {}],
+    ['search', 'SEARCH_ENDPOINT', 'https://user:secret@search.example.com', {}],
+    ['audit', 'AUDIT_KEY_PREFIX', '/changes/', {}],
+    ['audit', 'AUDIT_KEY_PREFIX', 'x'.repeat(257), {}],
+    ['fraud', 'FRAUD_EVENT_SOURCE', 'aws.accounts', {}],
+    ['fraud', 'FRAUD_EVENT_SOURCE', 's'.repeat(257), {}],
+  ] as const)('%s: %s=%s', (destination, variable, value, extra) => {
+    expect(failure(destination, { ...FULL[destination], ...extra, [variable]: value }).variable).toBe(variable);
+  });
+
+  it('takes the values those rules allow', () => {
+    const search = { ...FULL.search, SEARCH_INDEX: 'accounts-v2', SEARCH_REGION: 'us-gov-west-1', SEARCH_ENDPOINT: 'http://127.0.0.1:9200' };
+    expect(() => readConsumerConfig('search', search)).not.toThrow();
+    expect(RUNTIMES.search.readSettings(search)).toMatchObject({ index: 'accounts-v2', region: 'us-gov-west-1' });
+    expect(RUNTIMES.audit.readSettings({ ...FULL.audit, AUDIT_KEY_PREFIX: 'bank/changes/' })).toMatchObject({ prefix: 'bank/changes/' });
+    const replay = readConsumerConfig('audit', { ...FULL.audit, LEDGER_EPOCH: 'r1', EPOCH_REPLAY_FROM: '2024-02-29T00:00:00Z', EPOCH_REPLAY_BEFORE: '2026-11-23T10:00:00Z' });
+    expect(replay.epoch).toMatchObject({ id: 'r1', replay: true });
+  });
+});

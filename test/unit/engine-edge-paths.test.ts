@@ -268,3 +268,14 @@ async function until(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 1_000 && !condition(); i += 1) await new Promise((resolve) => setImmediate(resolve));
   if (!condition()) throw new Error('condition never held');
 }
+
+describe('a claim lifetime that leaves no time to deliver is refused when the engine is built', () => {
+  test('claimTtlMs below twice reserveMs', () => {
+    const h = harness('in-order');
+    const build = (claimTtlMs: number, reserveMs: number) => () =>
+      new OrderingEngine({ destination: h.destination, ledger: h.ledger, deadLetters: h.deadLetters, claimTtlMs, reserveMs });
+    // A delivery starts under a claim only with reserveMs left to deliver and reserveMs kept for the commit.
+    expect(build(5_999, 3_000)).toThrow(/claimTtlMs 5999 must be at least twice reserveMs 3000/);
+    expect(build(6_000, 3_000)).not.toThrow();
+  });
+});
