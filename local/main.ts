@@ -6,13 +6,12 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { parsePipelineConfig } from '../infra/config/load-config';
 import { localTarget } from '../ops/target';
 import { parseDestinationList } from './plugins/destination-selection';
 import { BUILT_IN_DESTINATIONS, faultCatalog, KNOWN_DESTINATIONS, type RunnableDestination } from './plugins/local-destinations';
 import { dumpRun } from './pipeline/dump';
 import { parseFault, type Fault } from './pipeline/faults';
-import { checkFailDestinations, makeDirectory, pausedNotes, readConfigFile, type Refuse } from './start-options';
+import { checkedConfig, checkFailDestinations, gapAgeSetBy, makeDirectory, pausedNotes, readConfigFile, type Refuse } from './start-options';
 import { parseDestinationFaults, type DestinationFaults } from './standins/fault-spec';
 import { LOCAL_STATE_FILE, localStateOf, removeLocalState, writeLocalState, type LocalState } from './pipeline/local-state';
 import { formatPipelineReport } from './pipeline/print-report';
@@ -118,7 +117,7 @@ async function main(): Promise<number> {
   const destinationFaults = options.destinationFaults === undefined ? undefined : faultsOf(options.destinationFaults, destinations);
   checkFailDestinations(options.fail ?? [], destinations, refuse);
   const rawConfig = options.config === undefined ? undefined : readConfigFile(options.config, refuse);
-  const config = options.config ? parsePipelineConfig(rawConfig, options.config) : undefined;
+  const config = options.config ? checkedConfig(rawConfig, options.config, refuse) : undefined;
   if (options.dump !== undefined) makeDirectory('--dump <dir>', options.dump, refuse);
   const interactive = process.stderr.isTTY === true;
   const log = (message: string): void => {
@@ -167,8 +166,8 @@ async function main(): Promise<number> {
       crashRate: options.crashRate,
       ...(destinationFaults ? { destinationFaults } : {}),
       permanentGapRate: options.permanentGapRate,
-      // A fault run shortens the gap age so that gaps time out within it, unless the configuration file sets one.
-      ...(setsGapAge(rawConfig) ? { faultGapAgeSeconds: 'config' as const } : {}),
+      // A fault run shortens the gap age so that gaps time out within it, but for a destination whose configuration sets one.
+      gapAgeFromConfig: gapAgeSetBy(rawConfig),
       convergeTimeoutMs: timeoutSeconds(options) * 1000,
       ...(config ? { config } : {}),
       destinations,
@@ -236,14 +235,6 @@ function timeoutSeconds(options: CliOptions): number {
   return faultRun && program.getOptionValueSource('timeout') === 'default' ? 600 : options.timeout;
 }
 
-/** Whether a configuration file sets `maxGapAgeSeconds` for some destination. */
-function setsGapAge(raw: unknown): boolean {
-  const destinations = (raw as { destinations?: Record<string, unknown> } | undefined)?.destinations;
-  if (typeof destinations !== 'object' || destinations === null) return false;
-  return Object.values(destinations).some(
-    (settings) => typeof settings === 'object' && settings !== null && (settings as { maxGapAgeSeconds?: unknown }).maxGapAgeSeconds !== undefined,
-  );
-}
 
 async function keepRunning(run: PipelineRun, signal: AbortSignal): Promise<void> {
   const { endpoints, resources, destinations } = run.env;

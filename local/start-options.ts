@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import type { DestinationSettings, PipelineConfig } from '../infra/config/pipeline-config';
+import { parsePipelineConfig } from '../infra/config/load-config';
+import { PipelineConfigError, type DestinationSettings, type PipelineConfig } from '../infra/config/pipeline-config';
 import { missingFaultDestination, type Fault } from './pipeline/faults';
 import { KNOWN_DESTINATIONS, type RunnableDestination } from './plugins/local-destinations';
 
@@ -46,6 +47,16 @@ export function readConfigFile(file: string, fail: Refuse): unknown {
   }
 }
 
+/** The configuration file's settings merged over the defaults and checked; one the stack would refuse ends the command. */
+export function checkedConfig(raw: unknown, file: string, fail: Refuse): PipelineConfig {
+  try {
+    return parsePipelineConfig(raw, file);
+  } catch (error) {
+    if (!(error instanceof PipelineConfigError)) throw error;
+    return fail(`error: --config ${error.message}`);
+  }
+}
+
 /** Creates a directory an option names before anything starts; one that cannot be created ends the command. */
 export function makeDirectory(option: string, dir: string, fail: Refuse): void {
   try {
@@ -53,4 +64,17 @@ export function makeDirectory(option: string, dir: string, fail: Refuse): void {
   } catch (error) {
     fail(`error: option '${option}' argument '${dir}' is invalid: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
+}
+
+/** The destinations, built-in or plug-in, whose settings in a configuration file set `maxGapAgeSeconds`. */
+export function gapAgeSetBy(raw: unknown): string[] {
+  const entries = (container: unknown, settingsOf: (entry: Record<string, unknown>) => unknown): string[] =>
+    typeof container === 'object' && container !== null
+      ? Object.entries(container).flatMap(([name, entry]) => {
+          const settings = typeof entry === 'object' && entry !== null ? settingsOf(entry as Record<string, unknown>) : undefined;
+          return typeof settings === 'object' && settings !== null && (settings as { maxGapAgeSeconds?: unknown }).maxGapAgeSeconds !== undefined ? [name] : [];
+        })
+      : [];
+  const file = raw as { destinations?: unknown; plugins?: unknown } | undefined;
+  return [...entries(file?.destinations, (entry) => entry), ...entries(file?.plugins, (entry) => entry.settings)];
 }

@@ -53,7 +53,7 @@ export interface FaultsReport {
   readonly permanentGapRate: number;
   readonly dropped: { readonly versions: number; readonly gaps: readonly GapOutcome[] };
   /** The functions' settings the fault run shortened (`MAX_GAP_AGE_SECONDS`, every in-order destination's `CLAIM_TTL_SECONDS`). */
-  readonly settings: { readonly maxGapAgeSeconds: number | null; readonly claimTtlSeconds: number };
+  readonly settings: { readonly maxGapAgeSeconds: number; readonly gapAgeFromConfig: readonly string[]; readonly claimTtlSeconds: number };
 }
 
 /** Counts crashes as `LocalFunction` reports them, for every destination of the run. */

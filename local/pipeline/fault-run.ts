@@ -24,13 +24,16 @@ export interface FaultOptions {
   readonly crashRate?: number;
   readonly destinationFaults?: DestinationFaults;
   readonly permanentGapRate?: number;
-  readonly faultGapAgeSeconds?: number | 'config';
+  readonly faultGapAgeSeconds?: number;
+  readonly gapAgeFromConfig?: readonly string[];
   readonly faultClaimTtlSeconds?: number;
 }
 
 export interface FaultSettings {
-  /** null: the configuration's `maxGapAgeSeconds`. */
-  readonly maxGapAgeSeconds: number | null;
+  /** The short gap age of every destination but those in `gapAgeFromConfig`. */
+  readonly maxGapAgeSeconds: number;
+  /** Destinations whose configuration sets `maxGapAgeSeconds`: they keep it. */
+  readonly gapAgeFromConfig: readonly string[];
   readonly claimTtlSeconds: number;
 }
 
@@ -42,8 +45,7 @@ export function isFaultRun(options: Pick<FaultOptions, 'crashRate' | 'destinatio
 /** A fault run's functions: short gap age and claim, so that time-outs happen within the run (see `PipelineOptions`). */
 export function faultSettings(options: FaultOptions): FaultSettings | undefined {
   if (!isFaultRun(options)) return undefined;
-  const gapAge = options.faultGapAgeSeconds ?? 10;
-  return { maxGapAgeSeconds: gapAge === 'config' ? null : gapAge, claimTtlSeconds: options.faultClaimTtlSeconds ?? 10 };
+  return { maxGapAgeSeconds: options.faultGapAgeSeconds ?? 10, gapAgeFromConfig: options.gapAgeFromConfig ?? [], claimTtlSeconds: options.faultClaimTtlSeconds ?? 10 };
 }
 
 /** Every destination the run will have and its mode, before the environment starts (the function overrides are given to it). */
@@ -60,7 +62,7 @@ export function faultOverrides(fault: FaultSettings | undefined, destinations: r
   if (!fault) return overrides;
   for (const { name, mode } of destinations) {
     overrides[name] = {
-      ...(fault.maxGapAgeSeconds !== null ? { MAX_GAP_AGE_SECONDS: String(fault.maxGapAgeSeconds) } : {}),
+      ...(fault.gapAgeFromConfig.includes(name) ? {} : { MAX_GAP_AGE_SECONDS: String(fault.maxGapAgeSeconds) }),
       ...(mode === 'in-order' ? { CLAIM_TTL_SECONDS: String(fault.claimTtlSeconds) } : {}),
     };
   }
@@ -122,7 +124,10 @@ export interface OperatorTurn {
 /** Acts as the operator over every destination of the run. */
 export function operate(turn: OperatorTurn): Promise<OperatorReport> {
   const { fault, destinations } = turn;
-  const gapAgeSeconds = fault.maxGapAgeSeconds ?? Math.max(...destinations.map(({ settings }) => settings.maxGapAgeSeconds));
+  // The operator waits out the longest gap age of the run's destinations, each the fault run's or its configuration's.
+  const gapAgeSeconds = Math.max(
+    ...destinations.map(({ name, settings }) => (fault.gapAgeFromConfig.includes(name) ? settings.maxGapAgeSeconds : fault.maxGapAgeSeconds)),
+  );
   return actAsOperator({
     env: turn.env,
     config: turn.config,

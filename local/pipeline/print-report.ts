@@ -152,10 +152,10 @@ function faultLines(faults: FaultsReport): string[] {
     });
     lines.push(`          injected, as the stand-ins counted them: ${counted.join('; ')}`);
   }
-  const { claimTtlSeconds, maxGapAgeSeconds } = faults.settings;
+  const { claimTtlSeconds, maxGapAgeSeconds, gapAgeFromConfig } = faults.settings;
   lines.push(
-    `          functions: CLAIM_TTL_SECONDS=${claimTtlSeconds} (in-order destinations)` +
-      (maxGapAgeSeconds !== null ? `, MAX_GAP_AGE_SECONDS=${maxGapAgeSeconds}` : ', MAX_GAP_AGE_SECONDS from the configuration'),
+    `          functions: CLAIM_TTL_SECONDS=${claimTtlSeconds} (in-order destinations), MAX_GAP_AGE_SECONDS=${maxGapAgeSeconds}` +
+      (gapAgeFromConfig.length > 0 ? ` (${gapAgeFromConfig.join(', ')}: from the configuration)` : ''),
   );
   const gaps = faults.dropped.gaps;
   lines.push(

@@ -47,10 +47,12 @@ export interface PipelineOptions {
   /** `--permanent-gap-rate`: the chance that a change starts a gap of versions that never reach the stream. @default 0 */
   readonly permanentGapRate?: number;
   /**
-   * A fault run's maximum gap age (the functions' `MAX_GAP_AGE_SECONDS`), so gaps time out within a short run;
-   * `'config'` keeps the configuration's `maxGapAgeSeconds`. @default 10 in a fault run
+   * A fault run's maximum gap age (the functions' `MAX_GAP_AGE_SECONDS`), so gaps time out within a short run.
+   * @default 10 in a fault run
    */
-  readonly faultGapAgeSeconds?: number | 'config';
+  readonly faultGapAgeSeconds?: number;
+  /** Destinations that keep their configuration's `maxGapAgeSeconds` in a fault run (`npm start --config` sets it). @default none */
+  readonly gapAgeFromConfig?: readonly string[];
   /** A fault run's in-order claim (every in-order destination's `CLAIM_TTL_SECONDS`), so a slow call outlives it within a short run. @default 10 */
   readonly faultClaimTtlSeconds?: number;
   /** How long to wait for the destinations to converge once the workload is done (and, in a fault run, for the operator). */

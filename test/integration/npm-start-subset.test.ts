@@ -136,11 +136,13 @@ describe('npm start with some of the destinations (--destinations audit,ledger-q
     const dir = mkdtempSync(join(tmpdir(), 'npm-start-options-'));
     writeFileSync(join(dir, 'not-json.json'), '{ "destinations": ');
     writeFileSync(join(dir, 'a-file'), '');
+    writeFileSync(join(dir, 'bad-setting.json'), JSON.stringify({ destinations: { audit: { batchSize: 0 } } }));
     const cases: [string[], string][] = [
       [['--fail', 'fraud:0.5', '--destinations', 'audit'], `option '--fail <destination:rate>' is invalid: this run has no destination "fraud" (it has audit); add it with --destinations`],
       [['--fail', 'bogus:0.5'], `option '--fail <destination:rate>' is invalid: there is no destination "bogus" (there are audit, search, fraud, ledger-queue)`],
       [['--config', join(dir, 'missing.json')], `--config ${join(dir, 'missing.json')}: cannot read it (ENOENT)`],
       [['--config', join(dir, 'not-json.json')], `--config ${join(dir, 'not-json.json')}: not valid JSON`],
+      [['--config', join(dir, 'bad-setting.json')], `--config destinations.audit.batchSize: must be`],
       [['--dump', join(dir, 'a-file', 'dump')], `option '--dump <dir>' argument '${join(dir, 'a-file', 'dump')}' is invalid: ENOTDIR`],
     ];
     for (const [args, message] of cases) {
