@@ -10,6 +10,7 @@ import { isBuiltIn } from '../destinations';
 import type { CommandIO } from '../io';
 import { destinationOf, modeOf, type PipelineTarget } from '../target';
 import { applyAwsReplay, DEFAULT_CONFIG_FILE, readConfiguredSettings } from './replay-aws';
+import { defaultEpoch, usedByAccounts } from './replay-epoch';
 import { runLocalReplay } from './replay-local';
 import { printPlan, type ReplayPlan } from './replay-plan';
 
@@ -18,7 +19,7 @@ export interface ReplayOptions {
   readonly destination: string;
   /** Where the replay starts: an ISO 8601 time with a time zone, not in the future, within the stream's retention. */
   readonly from: string;
-  /** The new ledger epoch. @default `replay-<yyyymmddThhmmssZ of from>` */
+  /** The new ledger epoch. @default `replay-<from>-<now>`, both as yyyymmddThhmmssZ (`defaultEpoch`) */
   readonly epoch?: string;
   /** AWS: the stack configuration file the replay is written to (created if missing). @default pipeline.json */
   readonly configFile?: string;
@@ -55,7 +56,7 @@ export async function replay(target: PipelineTarget, options: ReplayOptions, io:
     const oldest = new Date(now - retentionHours * 3_600_000).toISOString();
     errors.push(`--from ${options.from} is older than the stream's retention of ${retentionHours} h: the oldest record still readable is from about ${oldest}`);
   }
-  const epoch = options.epoch ?? (Number.isNaN(fromMs) ? undefined : defaultEpoch(fromMs));
+  const epoch = options.epoch ?? (Number.isNaN(fromMs) ? undefined : defaultEpoch(fromMs, now));
   if (epoch !== undefined) {
     if (!LEDGER_NAME_PATTERN.test(epoch)) {
       errors.push(`--epoch must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit, got "${epoch}"`);
@@ -63,6 +64,9 @@ export async function replay(target: PipelineTarget, options: ReplayOptions, io:
       errors.push(`--epoch ${epoch} is ${destination}'s current epoch: a replay needs a new one (its watermarks start from nothing)`);
     } else if (epoch === LIVE_EPOCH.id) {
       errors.push(`--epoch must not be "${LIVE_EPOCH.id}": a replay runs under an epoch of its own`);
+    } else {
+      const error = await epochUsedError(target, destination, epoch);
+      if (error !== undefined) errors.push(error);
     }
   }
   if (errors.length > 0 || epoch === undefined) {
@@ -151,9 +155,15 @@ function ownAppReplayAdvice(destination: string, epoch: string, from: string, re
   return `${why}, so --apply cannot write its settings. Set ${settings} as its settings where it is configured (${where}, keeping your other settings) and run npx cdk deploy ${stack}`;
 }
 
-/** `replay-20261101T000000Z` for 2026-11-01T00:00:00.000Z. */
-export function defaultEpoch(fromMs: number): string {
-  return `replay-${new Date(fromMs).toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '')}`;
+/** Why `epoch` cannot be the replay's: it was used before (see `usedByAccounts`), or the ledger could not be read. */
+async function epochUsedError(target: PipelineTarget, destination: string, epoch: string): Promise<string | undefined> {
+  try {
+    const { sampled, used } = await usedByAccounts(target, destination, epoch);
+    if (used === 0) return undefined;
+    return `--epoch ${epoch} was used before: ${used} of ${sampled} accounts read have ${destination} watermarks under it, so a replay under it would skip all it delivered then; name a new one`;
+  } catch (error) {
+    return `cannot tell whether --epoch ${epoch} was used before (reading ${target.accountsTable} and ${target.ledgerTable}): ${error instanceof Error ? error.message : String(error)}`;
+  }
 }
 
 async function readRetentionHours(target: PipelineTarget): Promise<number> {

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ScanCommand, type BatchGetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -22,6 +22,8 @@ import { replay } from '../../ops/commands/replay';
 import { recordingIO } from '../../ops/io';
 import { localTarget, type PipelineTarget } from '../../ops/target';
 import { decodeChangeRecord } from '../../shared/change-record/decode';
+import { watermarkToItem } from '../../shared/ledger/ledger-codec';
+import { emptyWatermark } from '../../shared/ordering/watermark';
 import { badRecordLetter, encodeDeadLetter } from '../../shared/dead-letter/dead-letter-message';
 import type { DeadLetter } from '../../shared/ordering/ports';
 import { accountHistory } from '../support/histories';
@@ -225,7 +227,17 @@ describe('fanout replay, AWS', () => {
     return 0;
   };
   const stream = 'arn:aws:kinesis:eu-west-1:123456789012:stream/accounts-changes';
-  const aws = (retentionHours = 24): PipelineTarget => ({
+  /** The accounts table's first page, and a ledger holding fraud's watermarks of `acct-2` under the epochs `used`. */
+  const tables = (used: readonly string[]) =>
+    ({
+      send: async (command: object) => {
+        if (command instanceof ScanCommand) return { Items: [{ account_id: { S: 'acct-1' } }, { account_id: { S: 'acct-2' } }] };
+        const keys = (command as BatchGetItemCommand).input.RequestItems?.OrderingLedger?.Keys ?? [];
+        const held = used.map((epoch) => watermarkToItem('fraud', epoch, { ...emptyWatermark('acct-2'), version: 3, revision: 1 }));
+        return { Responses: { OrderingLedger: held.filter((item) => keys.some((key) => key.pk?.S === item.pk?.S)) } };
+      },
+    }) as unknown as DynamoDBClient;
+  const aws = (retentionHours = 24, usedEpochs: readonly string[] = []): PipelineTarget => ({
     kind: 'aws',
     description: 'stack OrderedFanout in eu-west-1',
     accountsTable: 'Accounts',
@@ -244,7 +256,7 @@ describe('fanout replay, AWS', () => {
         },
       ]),
     ) as PipelineTarget['destinations'],
-    dynamodb: {} as DynamoDBClient,
+    dynamodb: tables(usedEpochs),
     sqs: {} as SQSClient,
     kinesis: { send: async () => ({ StreamDescriptionSummary: { RetentionPeriodHours: retentionHours } }) } as unknown as KinesisClient,
     environment: async () => ({}),
@@ -260,8 +272,9 @@ describe('fanout replay, AWS', () => {
     expect(await replay(aws(), { destination: 'fraud', from, configFile: file, deploy }, plan)).toBe(0);
     const text = plan.lines.join('\n');
     expect(text).toContain('epoch live');
-    expect(text).toMatch(/new epoch\s+replay-\d{8}T\d{6}Z/);
-    expect(text).toMatch(/new EFO\s+OrderedFanout-fraud-replay-\d{8}T\d{6}Z-[0-9a-f]{8}/);
+    // Named after the start and the time of planning: a second replay from the same start gets an epoch of its own.
+    expect(text).toMatch(/new epoch\s+replay-\d{8}T\d{6}Z-\d{8}T\d{6}Z/);
+    expect(text).toMatch(/new EFO\s+OrderedFanout-fraud-replay-\d{8}T\d{6}Z-\d{8}T\d{6}Z-[0-9a-f]{8}/);
     expect(text).toContain(`AT_TIMESTAMP ${from}`);
     expect(text).toContain('"replay": true');
     expect(text).toMatch(/others\s+audit, search: nothing changes/);
@@ -294,12 +307,13 @@ describe('fanout replay, AWS', () => {
     ['no ISO time', { from: 'yesterday' }, /--from must be an ISO 8601 time/],
     ['an epoch that cannot be a ledger key', { epoch: 'replay#1' }, /--epoch must be 1-63 letters/],
     ['the current epoch', { epoch: 'live' }, /current epoch/],
+    ['an epoch used before', { destination: 'fraud' as const, epoch: 'replay-7' }, /--epoch replay-7 was used before: 1 of 2 accounts read have fraud watermarks under it/],
   ])('refuses %s, naming it, and deploys nothing', async (_name, overrides, message) => {
     const file = join(mkdtempSync(join(tmpdir(), 'fanout-replay-')), 'pipeline.json');
     const io = recordingIO();
     const count = deploys.length;
-    const options = { destination: 'search' as const, from: new Date(Date.now() - HOUR).toISOString(), configFile: file, apply: true, deploy, ...overrides };
-    expect(await replay(aws(), options, io)).toBe(2);
+    const options = { destination: 'search' as 'search' | 'fraud', from: new Date(Date.now() - HOUR).toISOString(), configFile: file, apply: true, deploy, ...overrides };
+    expect(await replay(aws(24, ['replay-7']), options, io)).toBe(2);
     expect(io.errors.join('\n')).toMatch(message);
     expect(existsSync(file)).toBe(false);
     expect(deploys).toHaveLength(count);
