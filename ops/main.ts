@@ -8,6 +8,7 @@ import { DEAD_LETTER_REASONS } from '../shared/ordering/ports';
 import { reconcile } from './commands/reconcile';
 import { redrive } from './commands/redrive';
 import { planCommand } from './commands/plan';
+import { MAX_ACCOUNT_ITEM_BYTES } from './plan/plan';
 import { parseGapSkip, type GapSkip } from './commands/redrive-gaps';
 import { replay } from './commands/replay';
 import { status } from './commands/status';
@@ -41,6 +42,12 @@ const nonNegative = (value: string): number => {
 const positive = (value: string): number => {
   const parsed = Number(value);
   if (!Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a positive integer');
+  return parsed;
+};
+
+const itemBytes = (value: string): number => {
+  const parsed = positive(value);
+  if (parsed > MAX_ACCOUNT_ITEM_BYTES) throw new InvalidArgumentError(`must be at most ${MAX_ACCOUNT_ITEM_BYTES}: DynamoDB stores items of at most 400 KB`);
   return parsed;
 };
 
@@ -227,7 +234,7 @@ program
   .description('capacity and monthly cost of a load (us-east-1 list prices, dated), and the first limit it hits; no AWS calls')
   .requiredOption('--writes-per-second <n>', 'item writes per second to the Accounts table', positive)
   .requiredOption('--accounts <n>', 'accounts the writes are spread over (uniformly)', positive)
-  .requiredOption('--item-bytes <n>', 'bytes of an account item', positive)
+  .requiredOption('--item-bytes <n>', `bytes of an account item (at most ${MAX_ACCOUNT_ITEM_BYTES}, DynamoDB's 400 KB)`, itemBytes)
   .option('--destinations <list>', `comma list of destinations (${SHIPPED_DESTINATIONS.join(', ')}, or one of a --runtime module; default the built-ins)`, destinationList)
   .option('--runtime <module>', 'the runtime half of a plug-in of your own CDK app, planned by its mode (repeatable)', repeated)
   .option('--replay-days <n>', 'how far back a replay reads', nonNegative, 0)

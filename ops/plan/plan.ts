@@ -114,6 +114,9 @@ function settingsOf(config: PipelineConfig, name: string): DestinationSettings {
   return config.plugins?.[name]?.settings ?? destinationDefaults();
 }
 
+/** DynamoDB's largest item, 400 KB: a bigger account item cannot be written, so there is nothing to plan for it. */
+export const MAX_ACCOUNT_ITEM_BYTES = 400 * 1024;
+
 /**
  * What to deploy for a load, what it costs per month and the first limit it hits, each destination planned by the mode
  * of its runtime half. A name that neither ships with the package nor is in `runtimes` is refused (`UnknownRuntimeError`,
@@ -129,6 +132,7 @@ export async function plan(inputs: PlanInputs): Promise<Plan> {
   const replayDays = inputs.replayDays ?? 0;
   const batchSeconds = inputs.batchSeconds ?? DEFAULT_BATCH_SECONDS;
   if (!(w > 0 && accounts >= 1 && itemBytes >= 1 && batchSeconds > 0 && replayDays >= 0)) throw new Error('plan: writes/s, accounts, item bytes and batch seconds must be positive');
+  if (itemBytes > MAX_ACCOUNT_ITEM_BYTES) throw new RangeError(`plan: an item of ${itemBytes} bytes: DynamoDB stores items of at most ${MAX_ACCOUNT_ITEM_BYTES} (400 KB)`);
   const stream = planStream(w, itemBytes, names.length, config.stream.retentionHours);
   const records = stream.recordsPerMonth;
   const cdcUnitsPerWrite = Math.ceil(itemBytes / 1024);

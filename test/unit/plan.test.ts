@@ -10,7 +10,7 @@ import { recordingIO } from '../../ops/io';
 import { formatPlan } from '../../ops/plan/format';
 import { SECONDS_PER_MONTH, planStream } from '../../ops/plan/kinesis';
 import { BENCH_FIRST_TOUCH, COLD_VERSIONS, HOT_VERSIONS, LEDGER_FIGURES, ledgerWritesPerRecord, type LedgerVariant } from '../../ops/plan/ledger-figures';
-import { expectedDistinct, plan, versionsPerAccountPerBatch, type Plan } from '../../ops/plan/plan';
+import { expectedDistinct, MAX_ACCOUNT_ITEM_BYTES, plan, versionsPerAccountPerBatch, type Plan } from '../../ops/plan/plan';
 import { CHECKED, PRICES } from '../../ops/plan/prices';
 import { SIMULATION_TOLERANCE, simulate } from '../../ops/plan/simulate';
 
@@ -235,5 +235,12 @@ describe('fanout plan: command', () => {
       expect(entry.source).toMatch(/^https:\/\//);
       expect(['verified', 'secondary', 'unverified']).toContain(entry.status);
     }
+  });
+});
+
+describe('plan refuses a load DynamoDB cannot hold', () => {
+  it('an account item over 400 KB', async () => {
+    await expect(plan({ writesPerSecond: 10, accounts: 10, itemBytes: MAX_ACCOUNT_ITEM_BYTES + 1 })).rejects.toThrow(/at most 409600 \(400 KB\)/);
+    await expect(plan({ writesPerSecond: 10, accounts: 10, itemBytes: MAX_ACCOUNT_ITEM_BYTES })).resolves.toBeDefined();
   });
 });
