@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Construct } from 'constructs';
 import { ConfigChecker, describe, isPlainObject, ROOT_PATH } from './config-checker';
@@ -65,15 +65,22 @@ function parseJson(text: string, source: string): unknown {
   }
 }
 
+/** The configuration file `fanout replay --apply` writes, and the bundled app reads when no context names one. */
+export const DEFAULT_CONFIG_FILE = 'pipeline.json';
+
 /**
  * The configuration of the app `scope` belongs to: the context value `ordered-fanout` (an object, or a JSON string),
  * or the JSON file named by the context value `ordered-fanout:config-file` (relative to `process.cwd()`); setting both
- * is an error, setting neither gives the defaults.
+ * is an error. Setting neither reads `pipeline.json` in `process.cwd()` when it exists, else gives the defaults: a
+ * plain `cdk deploy` after `fanout replay --apply` (which writes that file) keeps the replay's epoch and the other
+ * settings there, where the defaults would quietly take the destination back to `live` and re-read the stream.
  */
 export function readPipelineConfig(scope: Construct): PipelineConfig {
   const inline: unknown = scope.node.tryGetContext(CONFIG_CONTEXT_KEY);
-  const file: unknown = scope.node.tryGetContext(CONFIG_FILE_CONTEXT_KEY);
+  const named: unknown = scope.node.tryGetContext(CONFIG_FILE_CONTEXT_KEY);
   const contextSource = `CDK context "${CONFIG_CONTEXT_KEY}"`;
+  const found = named === undefined && inline === undefined && existsSync(resolve(process.cwd(), DEFAULT_CONFIG_FILE));
+  const file = found ? DEFAULT_CONFIG_FILE : named;
   if (file === undefined) {
     return parsePipelineConfig(typeof inline === 'string' ? parseJson(inline, contextSource) : inline, contextSource);
   }
@@ -93,6 +100,6 @@ export function readPipelineConfig(scope: Construct): PipelineConfig {
     const reason = reasonOf(error);
     throw new PipelineConfigError(CONFIG_FILE_CONTEXT_KEY, `must name a readable file, got ${describe(file)} (${reason}) (from ${fileSource})`);
   }
-  const source = `config file "${fullPath}", named by ${fileSource}`;
+  const source = found ? `config file "${fullPath}", read because no context names a configuration` : `config file "${fullPath}", named by ${fileSource}`;
   return parsePipelineConfig(parseJson(content, source), source);
 }

@@ -283,6 +283,17 @@ describe('readPipelineConfig', () => {
     expect(broken.message).toContain('must be valid JSON');
   });
 
+  it('reads pipeline.json of the working directory when no context names a configuration, as fanout replay --apply writes it', () => {
+    // A plain `cdk deploy` after a replay must keep the replay's epoch, not quietly go back to the defaults.
+    writeFileSync(join(directory, 'pipeline.json'), JSON.stringify(search({ epoch: 'replay-1', startingPosition: 'AT_TIMESTAMP', startingPositionTimestamp: '2026-11-01T00:00:00Z', maxRecordAgeSeconds: -1 })));
+    vi.spyOn(process, 'cwd').mockReturnValue(directory);
+    expect(readPipelineConfig(new App()).destinations.search.epoch).toBe('replay-1');
+    // A context still decides when it is set.
+    expect(readPipelineConfig(new App({ context: { 'ordered-fanout': {} } })).destinations.search.epoch).toBe('live');
+    writeFileSync(join(directory, 'pipeline.json'), JSON.stringify(search({ batchSize: 0 })));
+    expect(failureOf(() => readPipelineConfig(new App())).message).toContain('pipeline.json", read because no context names a configuration');
+  });
+
   it('refuses both the context and a config file', () => {
     writeFileSync(join(directory, 'pipeline.json'), '{}');
     const app = new App({ context: { 'ordered-fanout': {}, 'ordered-fanout:config-file': join(directory, 'pipeline.json') } });
