@@ -117,7 +117,7 @@ export class OrderedFanout<Plugins extends string = never> extends Construct {
       ...plugins.map(({ plugin, options, settings }) => ({
         plugin,
         options,
-        settings: parseDestinationSettings(settings, plugin.name, `the props of ${this.node.path}`, config.stream.retentionHours),
+        settings: parseDestinationSettings(settings, plugin.name, `the props of ${this.node.path}`, config.stream),
         target: undefined,
       })),
     ];

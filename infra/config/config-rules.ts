@@ -1,7 +1,10 @@
 import { LIVE_EPOCH } from '../../shared/ordering/delivery-mode';
 import { describe, type ConfigChecker } from './config-checker';
 import { searchZones } from './config-schema';
-import type { AuditSettings, DestinationSettings, SearchSettings } from './pipeline-config';
+import type { AuditSettings, DestinationSettings, PipelineConfig, SearchSettings } from './pipeline-config';
+
+/** What the rules need to know of the stream: its retention always; its mode and shards when it has a fixed number. */
+export type StreamFacts = Pick<PipelineConfig['stream'], 'retentionHours'> & Partial<Pick<PipelineConfig['stream'], 'mode' | 'shardCount'>>;
 
 /** Rules between fields, checked after merging: what a spec of one field cannot say. */
 
@@ -9,9 +12,10 @@ import type { AuditSettings, DestinationSettings, SearchSettings } from './pipel
 export const CONSUMER_RETRY_RESERVE_SECONDS = 3;
 
 /** Rules between fields of one destination, built-in or plug-in. */
-export function checkDestination(checker: ConfigChecker, path: string, settings: DestinationSettings, retentionHours: number): void {
+export function checkDestination(checker: ConfigChecker, path: string, settings: DestinationSettings, stream: StreamFacts): void {
   const { delivery, timeoutSeconds, startingPosition, startingPositionTimestamp, epoch, replayBefore } = settings;
-  checkRecordAge(checker, path, settings, retentionHours);
+  checkRecordAge(checker, path, settings, stream.retentionHours);
+  checkConcurrency(checker, path, settings, stream);
   if (delivery.maxDelayMs < delivery.baseDelayMs) {
     checker.fail(`${path}.delivery.maxDelayMs`, `must be at least delivery.baseDelayMs (${delivery.baseDelayMs}), got ${delivery.maxDelayMs}`);
   }
@@ -30,6 +34,21 @@ export function checkDestination(checker: ConfigChecker, path: string, settings:
   checkEpoch(checker, path, settings);
   if (replayBefore !== undefined && epoch === LIVE_EPOCH.id) {
     checker.fail(`${path}.replayBefore`, `is only allowed with a replay epoch (not "${LIVE_EPOCH.id}"), got ${describe(replayBefore)} with epoch "${epoch}"`);
+  }
+}
+
+/**
+ * A reservation below what the mapping runs at once (one invocation per shard and `parallelizationFactor`) throttles
+ * the function all the time. Only a provisioned stream's shards are known at synth; an on-demand stream's vary.
+ */
+function checkConcurrency(checker: ConfigChecker, path: string, { reservedConcurrency, parallelizationFactor }: DestinationSettings, stream: StreamFacts): void {
+  if (reservedConcurrency === undefined || stream.mode !== 'PROVISIONED' || stream.shardCount === undefined) return;
+  const needed = stream.shardCount * parallelizationFactor;
+  if (reservedConcurrency < needed) {
+    checker.fail(
+      `${path}.reservedConcurrency`,
+      `must be at least stream.shardCount × parallelizationFactor = ${stream.shardCount} × ${parallelizationFactor} = ${needed} (the mapping runs that many invocations at once; a sweep needs one more), got ${reservedConcurrency}`,
+    );
   }
 }
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Construct } from 'constructs';
 import { ConfigChecker, describe, isPlainObject, ROOT_PATH } from './config-checker';
-import { checkAudit, checkDestination, checkSearch, checkSearchDomain } from './config-rules';
+import { checkAudit, checkDestination, checkSearch, checkSearchDomain, type StreamFacts } from './config-rules';
 import { DESTINATION_FIELDS, SCHEMA } from './config-schema';
 import { deepFreeze, DEFAULT_PIPELINE_CONFIG, destinationDefaults } from './defaults';
 import { checkPlugins } from './plugin-config';
@@ -36,22 +36,22 @@ export function parsePipelineConfig(raw: unknown, source: string, now: number = 
   const defaults = DEFAULT_PIPELINE_CONFIG as unknown as Record<string, unknown>;
   const merged = checker.object(SCHEMA.fields, defaults, isPlainObject(raw) ? rest : raw === undefined ? {} : raw, '');
   const config = merged as unknown as PipelineConfig;
-  for (const name of DESTINATION_NAMES) checkDestination(checker, `destinations.${name}`, config.destinations[name], config.stream.retentionHours);
+  for (const name of DESTINATION_NAMES) checkDestination(checker, `destinations.${name}`, config.destinations[name], config.stream);
   checkSearch(checker, 'destinations.search', config.destinations.search);
   checkAudit(checker, 'destinations.audit', config.destinations.audit);
   checkSearchDomain(checker, 'destinations.search', config.destinations.search);
-  return deepFreeze(plugins === undefined ? config : { ...config, plugins: checkPlugins(checker, plugins, config.stream.retentionHours) });
+  return deepFreeze(plugins === undefined ? config : { ...config, plugins: checkPlugins(checker, plugins, config.stream) });
 }
 
 /**
  * A plug-in destination's settings (those every destination has), merged over the defaults and checked as a built-in's
  * are: a wrong value fails synth with `destinations.<name>.<field>: ...`. Returns them deeply frozen.
  */
-export function parseDestinationSettings(raw: unknown, name: string, source: string, retentionHours: number, now: number = Date.now()): DestinationSettings {
+export function parseDestinationSettings(raw: unknown, name: string, source: string, stream: StreamFacts, now: number = Date.now()): DestinationSettings {
   const checker = new ConfigChecker(source, now);
   const path = `destinations.${name}`;
   const settings = checker.object(DESTINATION_FIELDS, destinationDefaults() as unknown as Record<string, unknown>, raw === undefined ? {} : raw, path);
-  checkDestination(checker, path, settings as unknown as DestinationSettings, retentionHours);
+  checkDestination(checker, path, settings as unknown as DestinationSettings, stream);
   return deepFreeze(settings as unknown as DestinationSettings);
 }
 

@@ -1,5 +1,5 @@
 import { bool, ConfigChecker, describe, int, isPlainObject, join, oneOf, suggest, text, type ObjectFields } from './config-checker';
-import { checkDestination } from './config-rules';
+import { checkDestination, type StreamFacts } from './config-rules';
 import { ARN, DESTINATION_FIELDS } from './config-schema';
 import { deepFreeze, destinationDefaults } from './defaults';
 import { DESTINATION_NAMES, type DestinationSettings, type PluginConfig } from './pipeline-config';
@@ -9,7 +9,7 @@ import { DESTINATION_NAMES, type DestinationSettings, type PluginConfig } from '
  * built-in's) and its options (the plug-in's own: any JSON object here; its `InfraPlugin.parseOptions` checks them
  * where the stack resolves the name, since only the plug-in knows them).
  */
-export function checkPlugins(checker: ConfigChecker, raw: unknown, retentionHours: number): Record<string, PluginConfig> {
+export function checkPlugins(checker: ConfigChecker, raw: unknown, stream: StreamFacts): Record<string, PluginConfig> {
   if (!isPlainObject(raw)) checker.fail('plugins', `must be an object of plug-in destinations by name, got ${describe(raw)}`);
   return Object.fromEntries(
     Object.entries(raw).map(([name, entry]) => {
@@ -22,7 +22,7 @@ export function checkPlugins(checker: ConfigChecker, raw: unknown, retentionHour
       }
       if (!isPlainObject(options)) checker.fail(`${path}.options`, `must be an object, got ${describe(options)}`);
       const settings = checker.object(DESTINATION_FIELDS, destinationDefaults() as unknown as Record<string, unknown>, rawSettings ?? {}, `${path}.settings`);
-      checkDestination(checker, `${path}.settings`, settings as unknown as DestinationSettings, retentionHours);
+      checkDestination(checker, `${path}.settings`, settings as unknown as DestinationSettings, stream);
       return [name, { options, settings: settings as unknown as DestinationSettings }];
     }),
   );

@@ -214,7 +214,7 @@ export async function startLocalEnvironment(options: EnvironmentOptions): Promis
 /** A built-in's settings are the configuration's; a plug-in has the defaults every destination has. */
 function settingsOf(config: PipelineConfig, name: AnyDestination): DestinationSettings {
   if (Object.hasOwn(config.destinations, name)) return config.destinations[name as DestinationName];
-  return parseDestinationSettings(undefined, name, 'defaults', config.stream.retentionHours);
+  return parseDestinationSettings(undefined, name, 'defaults', config.stream);
 }
 
 async function createStream(kinesis: KinesisClient, name: string, shards: number, retentionHours: number): Promise<string> {

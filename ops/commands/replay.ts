@@ -142,7 +142,7 @@ function currentSettings(target: PipelineTarget, destination: string, configured
   if (configured) return configured;
   if (isBuiltIn(destination)) return DEFAULT_PIPELINE_CONFIG.destinations[destination];
   // A plug-in of a CDK app: its real settings are there; the defaults give the plan's consumer name for the new epoch.
-  return parseDestinationSettings(undefined, destination, 'defaults', retentionHours ?? DEFAULT_PIPELINE_CONFIG.stream.retentionHours);
+  return parseDestinationSettings(undefined, destination, 'defaults', { retentionHours: retentionHours ?? DEFAULT_PIPELINE_CONFIG.stream.retentionHours });
 }
 
 /** What to write to replay a plug-in the configuration file does not configure, since `fanout` cannot. */

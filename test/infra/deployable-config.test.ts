@@ -145,3 +145,18 @@ describe('epochs that would not replay what they say', () => {
     expect(parsePipelineConfig(search({ index: 'é'.repeat(127) }), 'test', NOW).destinations.search.index).toHaveLength(127);
   });
 });
+
+describe('reserved concurrency', () => {
+  const provisioned = (reservedConcurrency: number, parallelizationFactor = 1) => ({
+    stream: { mode: 'PROVISIONED', shardCount: 4 },
+    destinations: { fraud: { reservedConcurrency, parallelizationFactor } },
+  });
+
+  it('refuses less than the mapping runs at once on a provisioned stream (shards × parallelizationFactor)', () => {
+    expect(failure(provisioned(1)).message).toContain('destinations.fraud.reservedConcurrency: must be at least stream.shardCount × parallelizationFactor = 4 × 1 = 4');
+    expect(failure(provisioned(39, 10)).message).toContain('= 40');
+    expect(parsePipelineConfig(provisioned(40, 10), 'test', NOW).destinations.fraud.reservedConcurrency).toBe(40);
+    // On demand, the shards vary: the deploy's own checks decide.
+    expect(parsePipelineConfig({ destinations: { fraud: { reservedConcurrency: 1 } } }, 'test', NOW).destinations.fraud.reservedConcurrency).toBe(1);
+  });
+});
