@@ -8,7 +8,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { MetricName } from '../shared/observability/telemetry';
-import { parseDestinationSettings, parsePipelineConfig } from './config/load-config';
+import { parseDestinationSettings, parsePipelineConfig, refuseIgnoredSettings } from './config/load-config';
 import { DESTINATION_NAMES, type DestinationName, type DestinationSettings, type PipelineConfig } from './config/pipeline-config';
 import { accessLogsBucket } from './constructs/access-logs';
 import { AccountsTable } from './constructs/accounts-table';
@@ -326,13 +326,21 @@ function streamSettingsOf(props: OrderedFanoutProps<string>): { stream?: Partial
 /** The props' settings merged over the defaults and checked, as the bundled app checks its configuration file. */
 function settingsOf(props: OrderedFanoutProps<string>, names: readonly DestinationName[], path: string): PipelineConfig {
   const withoutTarget = (options: object): object => Object.fromEntries(Object.entries(options).filter(([key]) => key !== 'target'));
-  return parsePipelineConfig(
+  const source = `the props of ${path}`;
+  const config = parsePipelineConfig(
     {
       ...(props.tableSettings ? { accountsTable: props.tableSettings } : {}),
       ...streamSettingsOf(props),
       ...(props.alarmEmails ? { alarmEmails: props.alarmEmails } : {}),
       destinations: Object.fromEntries(names.map((name) => [name, withoutTarget(props.destinations[name] ?? {})])),
     },
-    `the props of ${path}`,
+    source,
+    Date.now(),
+    // Settings merged over the defaults may come in (the bundled stack passes its own so, each with its target).
+    'merged',
   );
+  // A destination given its target creates nothing, so only the others' settings can be ignored ones.
+  const untargeted = names.filter((name) => props.destinations[name]?.target === undefined);
+  refuseIgnoredSettings({ destinations: Object.fromEntries(untargeted.map((name) => [name, props.destinations[name]])) }, source);
+  return config;
 }

@@ -1,5 +1,5 @@
 import { LIVE_EPOCH } from '../../shared/ordering/delivery-mode';
-import { describe, type ConfigChecker } from './config-checker';
+import { describe, isPlainObject, type ConfigChecker } from './config-checker';
 import { searchZones } from './config-schema';
 import type { AuditSettings, DestinationSettings, PipelineConfig, SearchSettings } from './pipeline-config';
 
@@ -121,5 +121,32 @@ export function checkSearch(checker: ConfigChecker, path: string, { domainEndpoi
   }
   if (domainArn !== undefined && domainEndpoint === undefined) {
     checker.fail(`${path}.domainEndpoint`, `is required with domainArn (both or neither), got nothing`);
+  }
+}
+
+/** Settings of a resource the stack creates, and the setting that imports one instead (then they would do nothing). */
+const CREATED_ONLY: Readonly<Record<'audit' | 'search' | 'fraud', { readonly importedBy: string; readonly fields: readonly string[] }>> = {
+  audit: { importedBy: 'bucketArn', fields: ['objectLockDays', 'transitionDays'] },
+  search: { importedBy: 'domainArn', fields: ['dataNodes', 'instanceType', 'masterNodes', 'masterInstanceType'] },
+  fraud: { importedBy: 'eventBusArn', fields: ['archiveRetentionDays'] },
+};
+
+/**
+ * Settings given that would be ignored: a created resource's settings next to an import, and dedicated masters' type
+ * without dedicated masters. Read from what was given (`raw`), as the defaults fill in every field.
+ */
+export function checkIgnoredSettings(checker: ConfigChecker, raw: unknown): void {
+  const destinations = isPlainObject(raw) && isPlainObject(raw.destinations) ? raw.destinations : {};
+  for (const [name, { importedBy, fields }] of Object.entries(CREATED_ONLY)) {
+    const given = destinations[name];
+    if (!isPlainObject(given)) continue;
+    const path = `destinations.${name}`;
+    if (given[importedBy] !== undefined) {
+      for (const field of fields) {
+        if (given[field] !== undefined) checker.fail(`${path}.${field}`, `is a setting of a created ${name} resource, ignored with ${importedBy} (an imported one is configured by its owner), got ${describe(given[field])}`);
+      }
+    } else if (name === 'search' && given.masterInstanceType !== undefined && (given.masterNodes ?? 0) === 0) {
+      checker.fail(`${path}.masterInstanceType`, `is only used with dedicated masters (masterNodes 3 or 5), got ${describe(given.masterInstanceType)} with none`);
+    }
   }
 }

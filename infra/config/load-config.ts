@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Construct } from 'constructs';
 import { ConfigChecker, describe, isPlainObject, ROOT_PATH } from './config-checker';
-import { checkAudit, checkDestination, checkSearch, checkSearchDomain, type StreamFacts } from './config-rules';
+import { checkAudit, checkDestination, checkIgnoredSettings, checkSearch, checkSearchDomain, type StreamFacts } from './config-rules';
 import { DESTINATION_FIELDS, SCHEMA } from './config-schema';
 import { deepFreeze, DEFAULT_PIPELINE_CONFIG, destinationDefaults } from './defaults';
 import { checkPlugins } from './plugin-config';
@@ -29,8 +29,10 @@ export const CONFIG_FILE_CONTEXT_KEY = 'ordered-fanout:config-file';
  * Merges `raw` (a partial, JSON-shaped configuration, or undefined) over `DEFAULT_PIPELINE_CONFIG` and checks every
  * value. Objects merge field by field; arrays replace. Throws the first `PipelineConfigError` found; its message names
  * `source`. Returns a deeply frozen configuration.
+ * `given`: whether `raw` is as a person wrote it, or settings already merged over the defaults (then settings that
+ * would be ignored cannot be told from defaults, and are not looked for).
  */
-export function parsePipelineConfig(raw: unknown, source: string, now: number = Date.now()): PipelineConfig {
+export function parsePipelineConfig(raw: unknown, source: string, now: number = Date.now(), given: 'as written' | 'merged' = 'as written'): PipelineConfig {
   const checker = new ConfigChecker(source, now);
   const { plugins, ...rest } = isPlainObject(raw) ? raw : { plugins: undefined };
   const defaults = DEFAULT_PIPELINE_CONFIG as unknown as Record<string, unknown>;
@@ -40,7 +42,14 @@ export function parsePipelineConfig(raw: unknown, source: string, now: number = 
   checkSearch(checker, 'destinations.search', config.destinations.search);
   checkAudit(checker, 'destinations.audit', config.destinations.audit);
   checkSearchDomain(checker, 'destinations.search', config.destinations.search);
+  // Only what a person wrote tells a setting given from a default filled in (the stack hands its construct merged ones).
+  if (given === 'as written') checkIgnoredSettings(checker, rest);
   return deepFreeze(plugins === undefined ? config : { ...config, plugins: checkPlugins(checker, plugins, config.stream) });
+}
+
+/** Refuses settings that would be ignored (`checkIgnoredSettings`) in `raw`, a configuration as a person wrote it. */
+export function refuseIgnoredSettings(raw: unknown, source: string): void {
+  checkIgnoredSettings(new ConfigChecker(source, Date.now()), raw);
 }
 
 /**

@@ -84,9 +84,10 @@ describe('search domain sizes OpenSearch accepts', () => {
     expect(error.message).toContain('multiple of the availability zones');
   });
 
-  it('takes 5 data nodes for an imported domain (its owner sized it)', () => {
-    const imported = search({ dataNodes: 5, domainEndpoint: 'https://search.example.com', domainArn: 'arn:aws:es:eu-west-1:123456789012:domain/accounts' });
-    expect(parsePipelineConfig(imported, 'test', NOW).destinations.search.dataNodes).toBe(5);
+  it('leaves an imported domain to its owner: its sizes are not checked, and giving one is refused as ignored', () => {
+    const domain = { domainEndpoint: 'https://search.example.com', domainArn: 'arn:aws:es:eu-west-1:123456789012:domain/accounts' };
+    expect(parsePipelineConfig(search(domain), 'test', NOW).destinations.search.dataNodes).toBe(2);
+    expect(failure(search({ ...domain, dataNodes: 5 })).path).toBe('destinations.search.dataNodes');
   });
 
   it.each([1, 2, 4])('refuses %i dedicated masters (a quorum needs 3 or 5)', (masterNodes) => {
@@ -158,5 +159,22 @@ describe('reserved concurrency', () => {
     expect(parsePipelineConfig(provisioned(40, 10), 'test', NOW).destinations.fraud.reservedConcurrency).toBe(40);
     // On demand, the shards vary: the deploy's own checks decide.
     expect(parsePipelineConfig({ destinations: { fraud: { reservedConcurrency: 1 } } }, 'test', NOW).destinations.fraud.reservedConcurrency).toBe(1);
+  });
+});
+
+describe('settings that would be ignored', () => {
+  it("refuses a created resource's settings next to an import of it", () => {
+    const domain = { domainEndpoint: 'https://search.example.com', domainArn: 'arn:aws:es:eu-west-1:123456789012:domain/accounts' };
+    expect(failure(search({ ...domain, dataNodes: 6 })).message).toContain('destinations.search.dataNodes: is a setting of a created search resource, ignored with domainArn');
+    expect(failure({ destinations: { audit: { bucketArn: 'arn:aws:s3:::theirs', objectLockDays: 30 } } }).message).toContain('destinations.audit.objectLockDays');
+    expect(failure({ destinations: { fraud: { eventBusArn: 'arn:aws:events:eu-west-1:123456789012:event-bus/theirs', archiveRetentionDays: 0 } } }).message).toContain(
+      'destinations.fraud.archiveRetentionDays',
+    );
+    expect(parsePipelineConfig(search({ ...domain, index: 'accounts-v2' }), 'test', NOW).destinations.search.index).toBe('accounts-v2');
+  });
+
+  it("refuses the dedicated masters' type without dedicated masters", () => {
+    expect(failure(search({ masterInstanceType: 'r6g.large.search' })).message).toContain('destinations.search.masterInstanceType: is only used with dedicated masters');
+    expect(parsePipelineConfig(search({ masterNodes: 3, masterInstanceType: 'r6g.large.search' }), 'test', NOW).destinations.search.masterNodes).toBe(3);
   });
 });

@@ -131,6 +131,12 @@ describe('OrderedFanout props are checked', () => {
     expect(() => build({ destinations: {} })).toThrow(/at least one destination/);
   });
 
+  it("refuses a created resource's setting next to an import, which would be ignored", () => {
+    const imported = { domainEndpoint: 'https://search.example.com', domainArn: 'arn:aws:es:eu-west-1:123456789012:domain/accounts' };
+    expect(() => build({ destinations: { search: { ...imported, dataNodes: 6 } } })).toThrow(/destinations\.search\.dataNodes: is a setting of a created search resource/);
+    expect(() => build({ destinations: { search: imported } })).not.toThrow();
+  });
+
   it('names a wrong setting by its path', () => {
     expect(() => build({ destinations: { fraud: { batchSize: 0 } } })).toThrow(PipelineConfigError);
     expect(() => build({ destinations: { fraud: { batchSize: 0 } } })).toThrow(/destinations\.fraud\.batchSize/);
