@@ -9,11 +9,14 @@
  *   NodeNext resolution requires.
  * - `dist/lambda/<source>/index.js`: every handler of `FUNCTION_SOURCES`, bundled like `NodejsFunction` bundles it
  *   (`FUNCTION_BUNDLING`), for the construct to deploy when the sources are not there (see `pipelineFunction`).
+ * - `dist/cli/fanout.js`: the `fanout` command (`ops/main.ts`) bundled, which `ops/bin/fanout.mjs` (the package's
+ *   `bin`) runs where the sources are not: an installed package has neither them nor tsx.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { build, type BuildOptions } from 'esbuild';
+import { builtinModules } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { FUNCTION_BUNDLING, PACKAGE_ROOT, prebuiltPath } from '../constructs/function-code';
 import { FUNCTION_SOURCES } from '../plugins/builtin-infra-plugins';
 
@@ -27,7 +30,17 @@ async function main(): Promise<void> {
   await buildRuntime();
   buildDeclarations();
   await Promise.all(FUNCTION_SOURCES.map(buildHandler));
-  console.log(`built ${DIST}: index.js, index.cjs, types/, lambda/ (${FUNCTION_SOURCES.length} handlers)`);
+  await buildCli();
+  console.log(`built ${DIST}: index.js, index.cjs, runtime.js, runtime.cjs, types/, lambda/ (${FUNCTION_SOURCES.length} handlers), cli/fanout.js`);
+}
+
+interface PackageJson {
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+}
+
+function packageJson(): PackageJson {
+  return JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as PackageJson;
 }
 
 async function buildLibrary(): Promise<void> {
@@ -56,7 +69,7 @@ async function buildLibrary(): Promise<void> {
  * Its dependencies stay external: the plug-in's own bundler resolves them from the installed package's dependencies.
  */
 async function buildRuntime(): Promise<void> {
-  const { dependencies = {} } = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  const { dependencies = {} } = packageJson();
   const common: BuildOptions = {
     entryPoints: [join(PACKAGE_ROOT, 'shared/destination-plugin/index.ts')],
     bundle: true,
@@ -100,6 +113,61 @@ async function buildHandler(source: string): Promise<void> {
     sourcemap: FUNCTION_BUNDLING.sourceMap ?? false,
     logLevel: 'warning',
   });
+}
+
+/**
+ * Packages the command imports only through the local pipeline of `npm start` (`local/pipeline/environment.ts`, which
+ * `fanout replay` reads a constant from), and never calls: devDependencies, so not installed with the package. The
+ * bundle gets a stand-in of each export named here that throws if it is called; an import of another name from them
+ * fails the build ("No matching export").
+ */
+const CLONE_ONLY: Record<string, readonly string[]> = {
+  fauxqs: ['startFauxqs'],
+  '@aws-sdk/client-dynamodb-streams': ['DynamoDBStreamsClient'],
+};
+
+/**
+ * `dist/cli/fanout.js`: `ops/main.ts` and the sources it imports, bundled (they import without file extensions, which
+ * Node's ESM loader refuses). The packages stay external, and must be dependencies or peer dependencies (installed
+ * with the package; the peers are the installing app's `aws-cdk-lib` and `constructs`): importing any other package,
+ * a devDependency, fails the build, naming the importer. Two levels below the package root, as the sources it comes
+ * from are, so that the paths they resolve from their own location (`../../`) name the package root here too.
+ */
+async function buildCli(): Promise<void> {
+  const { dependencies = {}, peerDependencies = {} } = packageJson();
+  const installed = new Set([...Object.keys(dependencies), ...Object.keys(peerDependencies)]);
+  await build({
+    entryPoints: [join(PACKAGE_ROOT, 'ops/main.ts')],
+    outfile: join(DIST, 'cli', 'fanout.js'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    sourcemap: true,
+    logLevel: 'warning',
+    plugins: [installedPackagesOnly(installed)],
+  });
+}
+
+function installedPackagesOnly(installed: ReadonlySet<string>): Plugin {
+  return {
+    name: 'installed-packages-only',
+    setup(esbuild) {
+      esbuild.onResolve({ filter: /^[^./]/ }, ({ path, importer }) => {
+        const name = path.startsWith('@') ? path.split('/').slice(0, 2).join('/') : path.split('/')[0]!;
+        if (path.startsWith('node:') || builtinModules.includes(name)) return { path, external: true };
+        if (name in CLONE_ONLY) return { path: name, namespace: 'clone-only' };
+        if (installed.has(name)) return { path, external: true };
+        const by = relative(PACKAGE_ROOT, importer);
+        return { errors: [{ text: `${by} imports ${path}, which is neither a dependency nor a peer dependency: the installed fanout would not find it` }] };
+      });
+      esbuild.onLoad({ filter: /.*/, namespace: 'clone-only' }, ({ path }) => {
+        const message = `${path} is used only by the local pipeline of a clone (npm start), not by the installed fanout`;
+        const stubs = (CLONE_ONLY[path] ?? []).map((name) => `export function ${name}() { throw new Error(${JSON.stringify(message)}); }`);
+        return { contents: stubs.join('\n'), loader: 'js' };
+      });
+    },
+  };
 }
 
 function* walk(dir: string): Generator<string> {
