@@ -192,7 +192,7 @@ targeted(program.command('redrive'))
           deleteGapTimeouts: options.deleteGapTimeouts,
           ...(options.acknowledge ? { acknowledge: options.acknowledge } : {}),
           ...(options.skipGap ? { skipGaps: options.skipGap } : {}),
-          ...(options.reason ? { reason: options.reason } : {}),
+          ...(options.reason !== undefined ? { reason: options.reason } : {}),
           settleMs: options.settleSeconds * 1000,
         },
         io,

@@ -24,6 +24,16 @@ export function printRedriveResult(io: CommandIO, r: RedriveResult, description:
   }
   for (const failure of r.failures) io.out(`still failing: ${failure.reason} account ${failure.accountId ?? '?'} v${failure.version ?? '?'}: ${failure.detail}`);
   for (const note of r.notes) io.out(`note: ${note}`);
-  if (r.dryRun) io.out(`RESULT: dry run, ${r.total.redriven} of ${r.total.received} letters would be sent through the engine`);
-  else io.out(r.drained ? `RESULT: drained (${r.total.redriven} redriven, ${r.total.skipped} left aside)` : `RESULT: ${r.total.stillFailing} still failing (left in the queue)`);
+  if (r.dryRun) io.out(`RESULT: dry run, nothing drained: ${r.total.redriven} of ${r.total.received} letters would be sent through the engine`);
+  else io.out(r.drained ? `RESULT: drained (${r.total.redriven} redriven, ${r.total.skipped} left aside)` : `RESULT: ${notDrained(r)}`);
+}
+
+/** Why a redrive did not drain: what still fails, what else the function dead-lettered, the skips refused. */
+function notDrained(r: RedriveResult): string {
+  const refused = r.skips.filter((skip) => !('skipped' in skip.outcome)).length;
+  return [
+    `${r.total.stillFailing} still failing (left in the queue)`,
+    ...(r.newLetters ? [`${r.newLetters} more letter(s) dead-lettered during the run (in the queue)`] : []),
+    ...(refused > 0 ? [`${refused} skip(s) refused`] : []),
+  ].join(', ');
 }

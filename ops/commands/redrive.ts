@@ -1,10 +1,12 @@
 import type { Message } from '@aws-sdk/client-sqs';
-import { describeVersions, type VersionRanges } from '../../shared/ordering/version-ranges';
+import { decodeChangeRecord } from '../../shared/change-record/decode';
+import { describeVersions, hasVersion, type VersionRanges } from '../../shared/ordering/version-ranges';
 import { decodeDeadLetter } from '../../shared/dead-letter/dead-letter-message';
-import type { AccountView } from '../../shared/consumer/operator-command';
+import type { AccountView, OperatorCommandResult } from '../../shared/consumer/operator-command';
+import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
 import type { DeadLetter } from '../../shared/ordering/ports';
 import type { CommandIO } from '../io';
-import { destinationOf, type PipelineTarget } from '../target';
+import { destinationOf, modeOf, type PipelineTarget } from '../target';
 import { invokeBatch, redriveEvents, toKinesisInput, type RedriveItem } from './redrive-batches';
 import { depth, hold, receive, release, remove } from './redrive-queue';
 import { applySkips, gapAdvice, gapResolved, resumeAccounts, type GapSkip, type SkipReport } from './redrive-gaps';
@@ -84,7 +86,14 @@ export interface RedriveResult {
   readonly notes: readonly string[];
   /** Accounts whose redriven version waited for their home lane or a fence, and how revisiting them went. */
   readonly settled?: SettleReport;
-  /** Nothing redrivable was left failing. */
+  /**
+   * Letters the function reported storing during the run beyond those counted as still failing: e.g. versions parked
+   * behind a redriven one that failed when they went out after it (the run stopped before reading them back).
+   */
+  readonly newLetters?: number;
+  /**
+   * Nothing was left failing and every skip was applied. Never true for a dry run, which drains nothing (`dryRun`).
+   */
   readonly drained: boolean;
 }
 
@@ -111,9 +120,27 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
   const dryRun = options.dryRun ?? false;
   const skipGaps = options.skipGaps ?? [];
   if (skipGaps.length > 0 && !(options.reason ?? '').trim()) return usage(io, '--skip-gap needs --reason "...": why the versions are given up on (it is kept in the ledger)');
+  if (skipGaps.length === 0 && options.reason !== undefined) return usage(io, '--reason goes with --skip-gap (it is kept in the ledger with the skip): without a --skip-gap nothing would keep it');
+  if (skipGaps.length > 0) {
+    const mode = modeOf(target, destination);
+    if (mode !== 'in-order') {
+      const instead = mode === 'every-version' ? ': to delete a GAP_TIMEOUT notice of versions known to be lost, use --acknowledge GAP_TIMEOUT' : '';
+      return usage(io, `--skip-gap is for in-order destinations: ${destination} is ${mode} and never waits behind a gap, so there is nothing to skip${instead}`);
+    }
+  }
   const acknowledged = new Set([...(options.acknowledge ?? []), ...(options.deleteGapTimeouts ? ['GAP_TIMEOUT'] : [])]);
   const { deadLetterQueueUrl: queueUrl, epoch } = destinationOf(target, destination);
+  const mode = modeOrNone(target, destination);
   const sqs = target.sqs;
+  /** What the function answered, whichever command asked: the accounts as last reported, and the letters it stored. */
+  const lastViews = new Map<string, AccountView>();
+  let lettersStored = 0;
+  const watched = watching(target, (answer) => {
+    const { counts, accounts } = answer?.orderedFanout ?? {};
+    for (const view of accounts ?? []) lastViews.set(view.accountId, view);
+    // Gap notices are not failures of a record: a redrive handles them as it reads them.
+    if (counts) lettersStored += Math.max(0, (counts.deadLettered ?? 0) - (counts.gapTimeouts ?? 0));
+  });
   const region = target.streamArn.split(':')[3] || 'us-east-1';
   const startedAt = Date.now();
   const total = await depth(sqs, queueUrl);
@@ -126,13 +153,17 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
   const gapTimeouts: GapTimeoutReport[] = [];
   const skips: SkipReport[] = dryRun
     ? skipGaps.map(({ accountId, through }) => ({ accountId, through, outcome: { refused: 'dry run: not applied' }, delivered: 0 }))
-    : await applySkips(target, destination, skipGaps, (options.reason ?? '').trim());
+    : await applySkips(watched, destination, skipGaps, (options.reason ?? '').trim());
   const failures: RedriveFailure[] = [];
   const notes = new Set<string>();
   /** Received and not deleted: made visible again at the end. */
   const held = new Map<string, Message>();
   /** Letters redriven in this run, by change, with their time: a later letter for one of them is a new failure. */
   const redriven = new Map<string, number>();
+  /** The letters sent through the engine and deleted (their records were not reported failed). */
+  const sent: RedrivenLetter[] = [];
+  /** Letters read that were written while this run lasted (by its own invocations, or by live traffic), by change. */
+  const readBack = new Map<string, { reason: string; accountId?: string; version?: number; detail: string }>();
   /** The redriven accounts as the function last reported them. */
   const views = new Map<string, AccountView>();
   let received = 0;
@@ -146,7 +177,7 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
   const settleGaps = async (gaps: readonly { message: Message; letter: DeadLetter }[]): Promise<void> => {
     let views: Awaited<ReturnType<typeof resumeAccounts>>;
     try {
-      views = await resumeAccounts(target, destination, gaps.map((gap) => gap.letter.accountId as string));
+      views = await resumeAccounts(watched, destination, gaps.map((gap) => gap.letter.accountId as string));
     } catch (error) {
       views = new Map();
       notes.add(`the accounts of GAP_TIMEOUT notices could not be revisited: ${(error as Error).message}`);
@@ -195,9 +226,9 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
         const earlier = redriven.get(key);
         // A letter written after this redrive began (or a newer one for a change redriven in this run) is what the
         // redrive itself, or live traffic, just dead-lettered: left in the queue, never redriven again in this run.
+        // Counted once the run is over, with what the function answered (see stillFailingAfterRedrive).
         if ((letter.record || letter.bad) && (letter.at >= startedAt || (earlier !== undefined && letter.at > earlier))) {
-          count(letter.reason).stillFailing += 1;
-          failures.push({ reason: letter.reason, ...position(letter), detail: `dead-lettered again: ${letter.detail}` });
+          readBack.set(key, { reason: letter.reason, ...position(letter), detail: `dead-lettered again: ${letter.detail}` });
           hold(held, message);
           continue;
         }
@@ -249,7 +280,7 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
       await remove(sqs, queueUrl, toDelete, held, notes);
       progress(round.length - items.length - gaps.length);
       for (const event of redriveEvents(items, batchSize)) {
-        const failed = await invokeBatch(target, destination, event, region);
+        const failed = await invokeBatch(watched, destination, event, region);
         for (const view of failed.accounts) views.set(view.accountId, view);
         const succeeded: Message[] = [];
         for (const item of event) {
@@ -263,6 +294,7 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
             c.redriven += 1;
             c.deleted += 1;
             succeeded.push(item.message);
+            sent.push(redrivenLetter(item, target.accountsTable));
           }
         }
         await remove(sqs, queueUrl, succeeded, held, notes);
@@ -278,16 +310,39 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
 
   const waiting = [...views.values()].filter(waitsForItsLane);
   const settleMs = options.settleMs ?? 30_000;
-  const settled = waiting.length === 0 ? undefined : await settleWaiting(target, destination, waiting, { boundMs: settleMs });
+  const settled = waiting.length === 0 ? undefined : await settleWaiting(watched, destination, waiting, { boundMs: settleMs });
   if (settled && settled.stillWaiting.length > 0) {
     notes.add(
       `${settled.stillWaiting.length} account(s) still wait for their home lane or a fence to end (${settled.stillWaiting.map(({ accountId, state }) => `${accountId}: ${state}`).slice(0, 5).join(', ')}): ` +
         'the sweeper delivers them within a minute; fanout status shows them',
     );
   }
+  // What was sent and deleted may have failed again: the function dead-lettered it anew (the run may have stopped, at
+  // --max, before reading that letter back). Letters read back that were no redriven one's are new failures too.
+  const failedAgain = stillFailingAfterRedrive(sent, { mode, views: lastViews, lettersStored, readBack: new Set(readBack.keys()) });
+  let matched = 0;
+  for (const letter of sent) {
+    const detail = failedAgain.get(letter.key);
+    if (detail === undefined) continue;
+    const again = readBack.get(letter.key);
+    count(again?.reason ?? letter.reason).stillFailing += 1;
+    failures.push({ reason: again?.reason ?? letter.reason, ...position(again ?? letter), detail: again?.detail ?? detail });
+    if (!letter.undecodable) matched += 1;
+  }
+  const sentKeys = new Set(sent.map((letter) => letter.key));
+  for (const [key, again] of readBack) {
+    if (sentKeys.has(key)) continue;
+    count(again.reason).stillFailing += 1;
+    failures.push(again);
+    matched += 1;
+  }
+  const newLetters = Math.max(0, lettersStored - matched);
+  if (newLetters > 0) {
+    notes.add(`the function stored ${newLetters} more letter(s) during the run than are listed as still failing (e.g. parked versions that failed after a redriven one): they are in the queue (fanout redrive ${destination} --dry-run lists them)`);
+  }
   const sum: RedriveCounts = { received: 0, redriven: 0, stillFailing: 0, skipped: 0, deleted: 0 };
   for (const c of counts.values()) for (const k of Object.keys(sum) as (keyof RedriveCounts)[]) sum[k] += c[k];
-  const drained = sum.stillFailing === 0 && skips.every((report) => 'skipped' in report.outcome);
+  const drained = !dryRun && sum.stillFailing === 0 && newLetters === 0 && skips.every((report) => 'skipped' in report.outcome);
   const result: RedriveResult = {
     destination,
     queueUrl,
@@ -300,11 +355,102 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
     failures: failures.slice(0, MAX_LISTED),
     notes: [...notes],
     ...(settled ? { settled } : {}),
+    ...(newLetters > 0 ? { newLetters } : {}),
     drained,
   };
   if (io.json) io.out(JSON.stringify(result));
   else printRedriveResult(io, result, target.description);
   return dryRun || drained ? 0 : 1;
+}
+
+/** A letter this run sent through the engine and deleted: the function did not report its record failed. */
+export interface RedrivenLetter {
+  readonly key: string;
+  readonly reason: string;
+  readonly accountId?: string;
+  readonly version?: number;
+  /** A BAD_RECORD letter whose data the decoder still refuses: the function quarantined it again. */
+  readonly undecodable?: boolean;
+}
+
+/** What a redrive saw of the letters it sent, once its invocations (and its revisits of waiting accounts) are over. */
+export interface RedriveObservations {
+  /** The destination's mode, when the target says. */
+  readonly mode?: DeliveryMode;
+  /** Each account as the function last reported it: its answers to the redrive, then to the revisits (`resume`). */
+  readonly views: ReadonlyMap<string, AccountView>;
+  /** Letters of records (gap notices aside) that the function's answers said it stored during the run. */
+  readonly lettersStored: number;
+  /** Keys of the letters read from the queue that were written while the run lasted. */
+  readonly readBack: ReadonlySet<string>;
+}
+
+/**
+ * Which of the letters a redrive sent through the engine (and deleted) failed again, each with why the run knows. A
+ * record the function dead-lettered anew is not reported failed (it is handled: its new letter is in the queue), so
+ * the batch's failures do not tell; what does:
+ * - its new letter was read back from the queue during the run;
+ * - a BAD_RECORD's data that the decoder still refuses is quarantined again;
+ * - the function stored letters during the run, and its last view of the account still owes the version (`owed`,
+ *   and not parked for its lane: `in-order`, `every-version`), or, `latest-state`, has not reached the account's
+ *   newest redriven version.
+ * Whether the loop happened to read a new letter back (it stops at `--max`) does not decide it.
+ */
+export function stillFailingAfterRedrive(letters: readonly RedrivenLetter[], seen: RedriveObservations): Map<string, string> {
+  const failed = new Map<string, string>();
+  const newest = new Map<string, number>();
+  for (const { accountId, version } of letters) {
+    if (accountId !== undefined && version !== undefined) newest.set(accountId, Math.max(version, newest.get(accountId) ?? 0));
+  }
+  for (const letter of letters) {
+    const { key, accountId, version } = letter;
+    if (seen.readBack.has(key)) failed.set(key, 'dead-lettered again (its new letter is in the queue)');
+    else if (letter.undecodable) failed.set(key, 'quarantined again: the decoder still refuses its data');
+    else if (seen.lettersStored === 0 || accountId === undefined || version === undefined) continue;
+    else {
+      const view = seen.views.get(accountId);
+      if (!view) continue;
+      if (seen.mode === 'latest-state') {
+        if (version === newest.get(accountId) && view.version < version) failed.set(key, `dead-lettered again: account ${accountId} is still at version ${view.version}`);
+      } else if (hasVersion(view.owed, version) && !hasVersion(view.parked, version)) {
+        failed.set(key, `dead-lettered again: account ${accountId} still owes version ${version} (state ${view.state})`);
+      }
+    }
+  }
+  return failed;
+}
+
+/** The letter of an item the function took: a BAD_RECORD's account and version are those its data decodes to, if any. */
+function redrivenLetter(item: RedriveItem, tableName: string): RedrivenLetter {
+  const { key, reason } = item;
+  if (item.accountId !== undefined && item.version !== undefined) return { key, reason, accountId: item.accountId, version: item.version };
+  const decoded = decodeChangeRecord(item.input, { tableName });
+  return decoded.ok ? { key, reason, accountId: decoded.record.accountId, version: decoded.record.version } : { key, reason, undecodable: true };
+}
+
+/** The destination's mode; undefined for a plug-in whose target does not say (only a skip needs it, and asks). */
+function modeOrNone(target: PipelineTarget, destination: string): DeliveryMode | undefined {
+  try {
+    return modeOf(target, destination);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `target`, telling `observe` every answer of the function to an operator command. */
+function watching(target: PipelineTarget, observe: (answer: OperatorCommandResult) => void): PipelineTarget {
+  const command: PipelineTarget['command'] = async (destination, operatorCommand) => {
+    const answer = await target.command(destination, operatorCommand);
+    observe(answer);
+    return answer;
+  };
+  return new Proxy(target, {
+    get(of, property) {
+      if (property === 'command') return command;
+      const value: unknown = Reflect.get(of, property);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(of) : value;
+    },
+  });
 }
 
 function usage(io: CommandIO, message: string): number {

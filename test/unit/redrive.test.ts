@@ -1,0 +1,247 @@
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { describe, expect, it } from 'vitest';
+import { RecordingDestination } from '../../local/recording-destination';
+import { toLambdaKinesisEvent } from '../../local/lambda-event';
+import { redrive, stillFailingAfterRedrive, type RedriveObservations } from '../../ops/commands/redrive';
+import { recordingIO } from '../../ops/io';
+import type { PipelineTarget } from '../../ops/target';
+import { ChangeConsumer } from '../../shared/consumer/change-consumer';
+import type { AccountView, OperatorCommand } from '../../shared/consumer/operator-command';
+import { encodeDeadLetter } from '../../shared/dead-letter/dead-letter-message';
+import { InMemoryLedger } from '../../shared/ledger/in-memory-ledger';
+import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
+import type { DeadLetterQueue } from '../../shared/ordering/ports';
+import { kdsRecord } from '../support/kds-payload';
+
+/** A dead-letter queue in memory, answering the calls `redrive` makes as SQS does (visibility timeouts included). */
+class FakeQueue {
+  readonly messages: { id: string; body: string; invisibleUntil: number; handle: string }[] = [];
+  readonly calls: string[] = [];
+  #next = 0;
+
+  add(body: string): void {
+    this.messages.push({ id: `m-${(this.#next += 1)}`, body, invisibleUntil: 0, handle: '' });
+  }
+
+  readonly sqs = {
+    send: async (command: object): Promise<unknown> => {
+      this.calls.push(command.constructor.name);
+      const now = Date.now();
+      if (command instanceof GetQueueAttributesCommand) return { Attributes: { ApproximateNumberOfMessages: String(this.messages.filter((m) => m.invisibleUntil <= now).length) } };
+      if (command instanceof ReceiveMessageCommand) {
+        const { MaxNumberOfMessages = 1, VisibilityTimeout = 30 } = command.input;
+        const taken = this.messages.filter((m) => m.invisibleUntil <= now).slice(0, MaxNumberOfMessages);
+        const Messages: Message[] = taken.map((m) => {
+          m.invisibleUntil = now + VisibilityTimeout * 1000;
+          m.handle = `${m.id}#${(this.#next += 1)}`;
+          return { MessageId: m.id, ReceiptHandle: m.handle, Body: m.body };
+        });
+        return { Messages };
+      }
+      if (command instanceof DeleteMessageBatchCommand) {
+        for (const { ReceiptHandle } of command.input.Entries ?? []) {
+          const index = this.messages.findIndex((m) => m.handle === ReceiptHandle);
+          if (index >= 0) this.messages.splice(index, 1);
+        }
+        return { Successful: command.input.Entries?.map(({ Id }) => ({ Id })), Failed: [] };
+      }
+      if (command instanceof ChangeMessageVisibilityBatchCommand) {
+        for (const { ReceiptHandle, VisibilityTimeout = 0 } of command.input.Entries ?? []) {
+          const message = this.messages.find((m) => m.handle === ReceiptHandle);
+          if (message) message.invisibleUntil = now + VisibilityTimeout * 1000;
+        }
+        return {};
+      }
+      throw new Error(`FakeQueue: ${command.constructor.name} not expected`);
+    },
+  } as unknown as SQSClient;
+}
+
+const image = (accountId: string, version: number) => ({ account_id: accountId, balance: 100 + version, currency: 'AUD', status: 'OPEN', version });
+const STREAM = 'arn:aws:kinesis:us-east-1:0:stream/s';
+
+/**
+ * A destination's function as `redrive` sees it: the real consumer (engine, in-memory ledger) behind `command`, its
+ * dead-letter queue the fake queue, its destination failing every call until `heal()`.
+ */
+function pipeline(name = 'fraud', mode: DeliveryMode = 'in-order') {
+  const queue = new FakeQueue();
+  const destination = new RecordingDestination(name, mode);
+  let failing = true;
+  destination.intercept = () => (failing ? { status: 'failed', reason: 'DELIVERY_FAILED', detail: 'the bus is down', attempts: 3 } : undefined);
+  const deadLetters: DeadLetterQueue = {
+    async send(letters) {
+      for (const letter of letters) queue.add(encodeDeadLetter(letter));
+      return letters.map(() => true);
+    },
+  };
+  const consumer = new ChangeConsumer({ destination, ledger: new InMemoryLedger({ destination: name, epoch: 'live' }), deadLetters, accountsTable: 'Accounts' });
+  const commands: OperatorCommand[] = [];
+  const target = {
+    kind: 'local',
+    description: 'fake pipeline',
+    accountsTable: 'Accounts',
+    ledgerTable: 'Ledger',
+    streamArn: STREAM,
+    destinations: { [name]: { name, mode, functionName: name, epoch: 'live', startingPosition: 'TRIM_HORIZON', streamConsumerArn: `${STREAM}/consumer/${name}`, deadLetterQueueUrl: `queue-${name}` } },
+    sqs: queue.sqs,
+    command: async (_destination: string, command: OperatorCommand) => {
+      commands.push(command);
+      return (await consumer.command(command)).result;
+    },
+    close: async () => undefined,
+  } as unknown as PipelineTarget;
+  /** The first version of `accounts` accounts, sent while the destination fails: one DELIVERY_FAILED letter each. */
+  const deadLetter = async (accounts: number): Promise<void> => {
+    const inputs = Array.from({ length: accounts }, (_, i) =>
+      kdsRecord({ kind: 'INSERT', newImage: image(`ACC-${i}`, 1), tableName: 'Accounts' }, { sequenceNumber: String(100 + i), shardId: 'shardId-000000000001' }),
+    );
+    await consumer.command({ command: 'redrive', records: toLambdaKinesisEvent(inputs, { region: 'us-east-1', streamArn: STREAM }).Records });
+    commands.length = 0;
+    // Written before the redrive starts (a letter of the run's own time would be taken for one it dead-lettered).
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+  return { queue, destination, target, commands, deadLetter, heal: () => void (failing = false) };
+}
+
+const json = (io: { lines: string[] }) => JSON.parse(io.lines[0] ?? '{}');
+
+describe('fanout redrive --max', () => {
+  it('does not report drained when the letters it redrove were dead-lettered again', async () => {
+    const { queue, target, deadLetter } = pipeline();
+    await deadLetter(5);
+    expect(queue.messages).toHaveLength(5);
+
+    const io = recordingIO(true);
+    const code = await redrive(target, { destination: 'fraud', max: 2, settleMs: 0 }, io);
+    expect(json(io)).toMatchObject({ drained: false, total: { received: 2, redriven: 2, stillFailing: 2, deleted: 2 } });
+    expect(json(io).failures).toHaveLength(2);
+    expect(code).toBe(1);
+    // The two originals were deleted and the function wrote them again: the queue still holds five.
+    expect(queue.messages).toHaveLength(5);
+
+    const text = recordingIO();
+    expect(await redrive(target, { destination: 'fraud', max: 2, settleMs: 0 }, text)).toBe(1);
+    expect(text.lines.at(-1)).toBe('RESULT: 2 still failing (left in the queue)');
+  });
+
+  it('counts a letter dead-lettered again once, whether or not the run reads it back', async () => {
+    const { queue, target, deadLetter } = pipeline();
+    await deadLetter(5);
+    const io = recordingIO(true);
+    expect(await redrive(target, { destination: 'fraud', settleMs: 0 }, io)).toBe(1);
+    expect(json(io)).toMatchObject({ drained: false, total: { received: 5, redriven: 5, stillFailing: 5, deleted: 5 } });
+    expect(json(io).newLetters).toBeUndefined();
+    expect(queue.messages).toHaveLength(5);
+  });
+
+  it('reports drained once the destination takes them again, leaving the rest', async () => {
+    const { queue, destination, target, deadLetter, heal } = pipeline();
+    await deadLetter(5);
+    heal();
+    const io = recordingIO();
+    expect(await redrive(target, { destination: 'fraud', max: 2, settleMs: 0 }, io), io.lines.join('\n')).toBe(0);
+    expect(io.lines.at(-1)).toBe('RESULT: drained (2 redriven, 0 left aside)');
+    expect(destination.received).toHaveLength(2);
+    expect(queue.messages).toHaveLength(3);
+  });
+});
+
+describe('stillFailingAfterRedrive', () => {
+  const view = (accountId: string, over: Partial<AccountView> = {}): AccountView => ({ accountId, state: 'in-step', version: 0, parked: [], owed: [], skipped: [], skips: [], ...over });
+  const seen = (views: AccountView[], over: Partial<RedriveObservations> = {}): RedriveObservations => ({
+    mode: 'in-order',
+    views: new Map(views.map((v) => [v.accountId, v])),
+    lettersStored: 1,
+    readBack: new Set(),
+    ...over,
+  });
+  const letter = (accountId: string, version: number) => ({ key: `${accountId}#${version}`, reason: 'DELIVERY_FAILED', accountId, version });
+
+  it('takes a version the account still owes (and has not parked) for one dead-lettered again', () => {
+    const failed = stillFailingAfterRedrive(
+      [letter('A', 3), letter('B', 1), letter('C', 2)],
+      seen([view('A', { version: 2, owed: [[3, 3]], state: 'blocked-on-failure' }), view('B', { version: 1 }), view('C', { version: 1, owed: [[2, 2]], parked: [[2, 2]], state: 'parked-behind-gap' })]),
+    );
+    expect([...failed.keys()]).toEqual(['A#3']);
+    expect(failed.get('A#3')).toMatch(/still owes version 3 \(state blocked-on-failure\)/);
+  });
+
+  it('every-version: an owed version is one the destination still lacks, below the watermark too', () => {
+    const failed = stillFailingAfterRedrive([letter('A', 2), letter('B', 2)], seen([view('A', { version: 5, owed: [[2, 2]] }), view('B', { version: 5 })], { mode: 'every-version' }));
+    expect([...failed.keys()]).toEqual(['A#2']);
+  });
+
+  it('latest-state: the account has not reached its newest redriven version', () => {
+    const letters = [letter('A', 2), letter('A', 3), letter('B', 4)];
+    const failed = stillFailingAfterRedrive(letters, seen([view('A', { version: 1 }), view('B', { version: 4 })], { mode: 'latest-state' }));
+    expect([...failed.keys()]).toEqual(['A#3']);
+  });
+
+  it('nothing failed again when the function stored no letter, however the views look', () => {
+    expect(stillFailingAfterRedrive([letter('A', 3)], seen([view('A', { version: 2, owed: [[3, 3]] })], { lettersStored: 0 })).size).toBe(0);
+  });
+
+  it('a letter read back from the queue, or a bad record the decoder still refuses, failed again', () => {
+    const failed = stillFailingAfterRedrive(
+      [letter('A', 3), { key: 'bad#1', reason: 'BAD_RECORD', undecodable: true }],
+      seen([], { lettersStored: 0, readBack: new Set(['A#3']) }),
+    );
+    expect([...failed.keys()].sort()).toEqual(['A#3', 'bad#1']);
+  });
+});
+
+describe('fanout redrive refusals', () => {
+  it('refuses --skip-gap for a destination that is not in-order, before doing anything (exit 2)', async () => {
+    for (const [name, mode] of [['audit', 'every-version'], ['search', 'latest-state']] as const) {
+      const { queue, target, commands } = pipeline(name, mode);
+      queue.add(encodeDeadLetter({ destination: name, epoch: 'live', reason: 'GAP_TIMEOUT', detail: 'never came', attempts: 0, accountId: 'X', missing: [[1, 1]], at: Date.now() - 1_000 }));
+      const io = recordingIO();
+      expect(await redrive(target, { destination: name, skipGaps: [{ accountId: 'X', through: 1 }], reason: 't' }, io)).toBe(2);
+      expect(io.errors.join('\n')).toMatch(new RegExp(`--skip-gap is for in-order destinations: ${name} is ${mode}`));
+      expect(io.lines).toEqual([]);
+      expect(commands).toEqual([]);
+      expect(queue.calls).toEqual([]);
+    }
+  });
+
+  it('refuses --reason without --skip-gap (exit 2)', async () => {
+    const { queue, target, commands } = pipeline();
+    const io = recordingIO();
+    expect(await redrive(target, { destination: 'fraud', reason: 'lost' }, io)).toBe(2);
+    expect(io.errors.join('\n')).toMatch(/--reason goes with --skip-gap/);
+    expect([commands, queue.calls]).toEqual([[], []]);
+  });
+
+  it('says a skip was refused in the RESULT line', async () => {
+    const { target, deadLetter, heal } = pipeline();
+    heal();
+    await deadLetter(1); // delivered: ACC-0 is at version 1, behind no gap
+    const io = recordingIO();
+    expect(await redrive(target, { destination: 'fraud', skipGaps: [{ accountId: 'ACC-0', through: 1 }], reason: 'lost' }, io)).toBe(1);
+    expect(io.lines).toContainEqual(expect.stringMatching(/^skip-gap ACC-0@1: not skipped: /));
+    expect(io.lines.at(-1)).toBe('RESULT: 0 still failing (left in the queue), 1 skip(s) refused');
+  });
+});
+
+describe('fanout redrive --dry-run', () => {
+  it('reports a dry run, not a drained queue', async () => {
+    const { queue, target, deadLetter, commands } = pipeline();
+    await deadLetter(3);
+    const io = recordingIO(true);
+    expect(await redrive(target, { destination: 'fraud', dryRun: true }, io)).toBe(0);
+    expect(json(io)).toMatchObject({ dryRun: true, drained: false, total: { received: 3, redriven: 3, deleted: 0 } });
+    expect(commands).toEqual([]);
+    expect(queue.messages).toHaveLength(3);
+    const text = recordingIO();
+    expect(await redrive(target, { destination: 'fraud', dryRun: true }, text)).toBe(0);
+    expect(text.lines.at(-1)).toBe('RESULT: dry run, nothing drained: 3 of 3 letters would be sent through the engine');
+  });
+});
