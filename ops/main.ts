@@ -9,6 +9,7 @@ import { reconcile } from './commands/reconcile';
 import { redrive } from './commands/redrive';
 import { planCommand } from './commands/plan';
 import { MAX_ACCOUNT_ITEM_BYTES } from './plan/plan';
+import { LOCAL_STATE_FILE } from '../local/pipeline/local-state';
 import { parseGapSkip, type GapSkip } from './commands/redrive-gaps';
 import { replay } from './commands/replay';
 import { status } from './commands/status';
@@ -77,7 +78,9 @@ async function runtimeModules(modules: string[] | undefined) {
 
 function targeted(command: Command): Command {
   return command
-    .option('--local [state-file]', 'work on the local pipeline of npm start -- --keep-running')
+    // A switch, not `--local [file]`: an optional value would take the destination that follows it for a file.
+    .option('--local', 'work on the local pipeline of npm start -- --keep-running', false)
+    .option('--state-file <path>', `the local pipeline's state file (implies --local; default ${LOCAL_STATE_FILE})`)
     .option('--stack <name>', 'the deployed stack', 'OrderedFanout')
     .option('--pipeline <name>', 'the pipeline (its pipelineName) when the stack holds several')
     .option('--region <region>', 'the stack\'s region (default: the AWS SDK\'s)')
@@ -104,11 +107,14 @@ function consoleIO(json: boolean): CommandIO & { done(): void } {
   };
 }
 
-async function withTarget(options: TargetOptions & { json?: boolean }, work: (target: PipelineTarget, io: CommandIO) => Promise<number>): Promise<void> {
+async function withTarget(
+  options: TargetOptions & { json?: boolean; stateFile?: string },
+  work: (target: PipelineTarget, io: CommandIO) => Promise<number>,
+): Promise<void> {
   const io = consoleIO(options.json === true);
   let target: PipelineTarget | undefined;
   try {
-    target = await resolveTarget(options);
+    target = await resolveTarget({ ...options, local: options.stateFile ?? options.local });
     process.exitCode = await work(target, io);
   } finally {
     io.done();

@@ -109,13 +109,13 @@ describe('fanout on a local pipeline with a plug-in destination (ledger-queue)',
   });
 
   it('the command line takes a plug-in name and runs status and reconcile on it; an unknown name fails naming the known ones', { timeout: 180_000 }, async () => {
-    const shown = await fanout(['status', '--local', stateFile, '--destination', 'ledger-queue', '--json']);
+    const shown = await fanout(['status', '--state-file', stateFile, '--destination', 'ledger-queue', '--json']);
     expect(shown.code, shown.stderr).toBe(0);
     const doc = JSON.parse(shown.stdout);
     expect(Object.keys(doc.destinations)).toEqual(['ledger-queue']);
     expect(doc.destinations['ledger-queue']).toMatchObject({ mode: 'in-order', consumerStatus: 'ACTIVE', accountsBehind: 0, versionsBehind: 0 });
 
-    const checked = await fanout(['reconcile', '--local', stateFile, '--destination', 'ledger-queue', '--contents']);
+    const checked = await fanout(['reconcile', '--state-file', stateFile, '--destination', 'ledger-queue', '--contents']);
     expect(checked.code, checked.stderr).toBe(0);
     expect(checked.stdout).toContain('ledger-queue: contents not checked: ledger-queue has no reconcile reader');
     expect(checked.stdout).toMatch(/RESULT: OK/);
@@ -127,7 +127,7 @@ describe('fanout on a local pipeline with a plug-in destination (ledger-queue)',
       `export const ownRuntime = { name: 'ledger-queue', mode: 'in-order', readSettings: () => ({}), createDestination: () => { throw new Error('not delivering'); },
         reconcileReader: () => ({ read: async () => null, close() {} }) };`,
     );
-    const read = await fanout(['reconcile', '--local', stateFile, '--destination', 'ledger-queue', '--contents', '--runtime', module, '--json']);
+    const read = await fanout(['reconcile', '--state-file', stateFile, '--destination', 'ledger-queue', '--contents', '--runtime', module, '--json']);
     expect(read.code, read.stderr).toBe(1);
     const contents = JSON.parse(read.stdout).destinations['ledger-queue'].contents;
     expect(contents.checked).toBe(true);
@@ -135,11 +135,11 @@ describe('fanout on a local pipeline with a plug-in destination (ledger-queue)',
     expect(contents.mismatched.every((one: { found: unknown }) => one.found === null)).toBe(true);
     const empty = join(dir, 'empty.mjs');
     writeFileSync(empty, 'export const nothing = 1;');
-    const refused = await fanout(['reconcile', '--local', stateFile, '--contents', '--runtime', empty]);
+    const refused = await fanout(['reconcile', '--state-file', stateFile, '--contents', '--runtime', empty]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain(`--runtime ${empty}: exports no runtime half`);
 
-    const unknown = await fanout(['redrive', 'nowhere', '--local', stateFile, '--dry-run']);
+    const unknown = await fanout(['redrive', 'nowhere', '--state-file', stateFile, '--dry-run']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain(`no destination "nowhere" in local pipeline (pid ${process.pid}): it has ${ALL.join(', ')}`);
   });

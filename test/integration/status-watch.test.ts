@@ -172,7 +172,7 @@ describe('fanout status --watch on a local pipeline with a plug-in', () => {
     const reportDir = join(dir, 'cli');
     const { stdout, stderr } = await execute(
       join(ROOT, 'node_modules/.bin/tsx'),
-      ['ops/main.ts', 'status', '--local', stateFile, '--watch', '--interval', '0.2', '--iterations', '3', '--report-dir', reportDir],
+      ['ops/main.ts', 'status', '--state-file', stateFile, '--watch', '--interval', '0.2', '--iterations', '3', '--report-dir', reportDir],
       { cwd: ROOT, timeout: 120_000 },
     );
     expect(stdout).toContain('snapshot 3 at');
