@@ -1,7 +1,7 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { isShipped, SHIPPED_DESTINATIONS } from '../destinations/runtime-registry';
 import { DESTINATION_NAME_PATTERN } from './destinations';
 import { DEAD_LETTER_REASONS } from '../shared/ordering/ports';
@@ -125,6 +125,10 @@ async function withTarget(
 const program = new Command('fanout').description(
   'Operations on an ordered-fanout pipeline: a deployed stack (resolved from its CloudFormation outputs) or, with\n--local, the local pipeline of npm start -- --keep-running.',
 );
+// Exit codes: 0 done, 1 the check or the work found something wrong (out of sync, still failing), 2 the request was
+// refused. Commander exits 1 on an argument it refuses; it throws instead (its message is out) and the catch at the
+// end exits 2. Set before the commands are made: they take it from the program then.
+program.exitOverride();
 
 targeted(program.command('status'))
   .description('per destination: epoch, starting position, EFO consumer, accounts behind, parked records, dead letters')
@@ -267,6 +271,10 @@ program
   });
 
 program.parseAsync().catch((error: unknown) => {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+    return;
+  }
   process.stderr.write(`fanout: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 2;
 });

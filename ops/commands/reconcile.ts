@@ -63,7 +63,8 @@ export async function reconcile(target: PipelineTarget, options: ReconcileOption
         `repaired by re-delivering an account's current state; ${options.destination} needs every version` +
         `${mode === 'in-order' ? ' in order' : ''}, so use a replay or a redrive instead`,
     );
-    return 1;
+    // A request refused, not a check that failed: the usage exit code.
+    return 2;
   }
   const repairing = new Map<string, AnyRuntimePlugin | undefined>();
   if (options.repair) for (const name of names.filter((n) => modeOfName(n) === 'latest-state')) repairing.set(name, await runtimeOf(name, options.runtimes));

@@ -109,7 +109,7 @@ describe('fanout status and reconcile on a local pipeline', () => {
   it('refuses --repair for destinations that need every version', async () => {
     for (const destination of ['fraud', 'audit'] as const) {
       const io = recordingIO();
-      expect(await reconcile(target, { destination, repair: true }, io)).toBe(1);
+      expect(await reconcile(target, { destination, repair: true }, io)).toBe(2);
       expect(io.lines).toEqual([]);
       expect(io.errors.join('\n')).toMatch(new RegExp(`refused for ${destination}.*only latest-state destinations \\(search\\)`));
     }

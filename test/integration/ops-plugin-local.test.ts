@@ -199,7 +199,7 @@ describe('fanout on a local pipeline with a plug-in destination (ledger-queue)',
     expect(human.lines.join('\n')).toContain(`ledger-queue: 1 mismatched in the destination\n  ${lost}`);
 
     const refused = recordingIO();
-    expect(await reconcile(target, { destination: 'ledger-queue', repair: true }, refused)).toBe(1);
+    expect(await reconcile(target, { destination: 'ledger-queue', repair: true }, refused)).toBe(2);
     expect(refused.errors.join('\n')).toMatch(/refused for ledger-queue \(in-order\): only latest-state destinations \(search\).*in order, so use a replay or a redrive/);
   });
 
