@@ -1,6 +1,7 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import { mkdirSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { isShipped, SHIPPED_DESTINATIONS } from '../destinations/runtime-registry';
 import { DESTINATION_NAME_PATTERN } from './destinations';
@@ -66,6 +67,9 @@ const reasons = (value: string): string[] => {
   if (unknown.length > 0) throw new InvalidArgumentError(`unknown reason ${unknown.join(', ')}: one of ${DEAD_LETTER_REASONS.join(', ')}`);
   return list;
 };
+
+/** `--report-dir` for the option value name `reportDir`. */
+const optionFlag = (name: string): string => `--${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
 
 /** A repeatable option's values, in order. */
 const repeated = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -137,8 +141,18 @@ targeted(program.command('status'))
   .option('--interval <seconds>', 'with --watch: seconds between snapshots', seconds, 10)
   .option('--iterations <n>', 'with --watch: stop after this many snapshots', positive)
   .option('--report-dir <dir>', 'with --watch: where report.html and report.json go', WATCH_REPORT_DIR)
-  .action((options) =>
-    withTarget(options, (target, io) => {
+  .action((options, command: Command) => {
+    const watchOnly = ['interval', 'iterations', 'reportDir'].filter((name) => command.getOptionValueSource(name) === 'cli');
+    if (!options.watch && watchOnly.length > 0) command.error(`error: ${watchOnly.map(optionFlag).join(', ')} only with --watch`);
+    // Made now, so a directory that cannot be is refused before the first snapshot rather than after it.
+    if (options.watch) {
+      try {
+        mkdirSync(options.reportDir, { recursive: true });
+      } catch (error) {
+        command.error(`error: option '--report-dir <dir>' argument '${options.reportDir}' is invalid: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      }
+    }
+    return withTarget(options, (target, io) => {
       if (!options.watch) return status(target, { destination: options.destination }, io);
       // Ctrl-C ends the watch after the snapshot in progress, so the report is complete; a second one exits at once.
       const abort = new AbortController();
@@ -157,8 +171,8 @@ targeted(program.command('status'))
         // No progress bars: they would fight the redrawn table.
         { ...io, progress: () => undefined },
       );
-    }),
-  );
+    });
+  });
 
 targeted(program.command('reconcile'))
   .description("compares every account's version in the table with each destination's watermark (and contents)")
