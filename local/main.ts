@@ -22,7 +22,8 @@ const DEFAULTS = { accounts: 20, changes: 400, shards: 2, duplicateRate: 0.05, r
 
 const integer = (min: number) => (value: string): number => {
   const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < min) throw new InvalidArgumentError(`must be an integer >= ${min}`);
+  // Digits only: Number() also reads "1e2", "0x14" and " 5 ", which nobody means as a count.
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < min) throw new InvalidArgumentError(`must be an integer >= ${min}`);
   return parsed;
 };
 const rate = (value: string): number => {

@@ -43,7 +43,8 @@ const nonNegative = (value: string): number => {
 };
 const positive = (value: string): number => {
   const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a positive integer');
+  // Digits only: Number() also reads "1e2", "0x14" and " 5 ", which nobody means as a count.
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a positive integer');
   return parsed;
 };
 
