@@ -7,7 +7,7 @@ import { isShipped, SHIPPED_DESTINATIONS } from '../destinations/runtime-registr
 import { DESTINATION_NAME_PATTERN } from './destinations';
 import { DEAD_LETTER_REASONS } from '../shared/ordering/ports';
 import { reconcile } from './commands/reconcile';
-import { redrive } from './commands/redrive';
+import { redrive, skipReasonError } from './commands/redrive';
 import { planCommand } from './commands/plan';
 import { MAX_ACCOUNT_ITEM_BYTES } from './plan/plan';
 import { LOCAL_STATE_FILE } from '../local/pipeline/local-state';
@@ -67,6 +67,11 @@ const reasons = (value: string): string[] => {
   const unknown = list.filter((reason) => !(DEAD_LETTER_REASONS as readonly string[]).includes(reason));
   if (unknown.length > 0) throw new InvalidArgumentError(`unknown reason ${unknown.join(', ')}: one of ${DEAD_LETTER_REASONS.join(', ')}`);
   return list;
+};
+
+const atMost = (max: number, value: number): number => {
+  if (value > max) throw new InvalidArgumentError(`must be at most ${max}`);
+  return value;
 };
 
 /** `--report-dir` for the option value name `reportDir`. */
@@ -197,15 +202,19 @@ targeted(program.command('redrive'))
   .argument('<destination>', `${SHIPPED_DESTINATIONS.join(' | ')} | a plug-in of your own`, destination)
   .option('--dry-run', 'read and count the letters, change nothing', false)
   .option('--max <n>', 'redrive at most this many letters', positive)
-  .option('--batch-size <n>', 'records per invocation', positive, 100)
+  .option('--batch-size <n>', 'records per invocation (at most 10000, as a Kinesis mapping)', (value: string) => atMost(10_000, positive(value)), 100)
   .option('--skip-bad', 'leave BAD_RECORD letters in the queue', false)
   .option('--skip-gap <account@version>', 'first give up on the account\'s missing versions through <version> (repeatable; needs --reason)', skipGap)
   .option('--reason <text>', 'why the gaps are skipped: kept in the ledger with the skip')
   .option('--acknowledge <reasons>', 'report and delete letters of these reasons (comma list) instead of redriving them', reasons)
   .option('--delete-gap-timeouts', 'the same as --acknowledge GAP_TIMEOUT', false)
   .option('--settle-seconds <s>', 'then revisit in-order accounts whose redriven version waits for their home lane or a fence, for up to this long (0: leave them to the sweeper)', nonNegative, 30)
-  .action((name: string, options) =>
-    withTarget(options, (target, io) =>
+  .action((name: string, options, command: Command) => {
+    // The pairs redrive itself refuses, refused here too, before the target is looked for (a missing local pipeline
+    // would otherwise be the only complaint).
+    const unpaired = skipReasonError(options.skipGap?.length ?? 0, options.reason);
+    if (unpaired !== undefined) command.error(`error: ${unpaired}`);
+    return withTarget(options, (target, io) =>
       redrive(
         target,
         {
@@ -222,8 +231,8 @@ targeted(program.command('redrive'))
         },
         io,
       ),
-    ),
-  );
+    );
+  });
 
 targeted(program.command('replay'))
   .description('re-delivers a destination from a point in time under a new ledger epoch (plan; --apply to do it)')

@@ -105,6 +105,13 @@ const DRY_RUN_VISIBILITY_SECONDS = 30;
 const MAX_LISTED = 20;
 
 
+/** Why a redrive's `--skip-gap` and `--reason` cannot go together as given: each needs the other. */
+export function skipReasonError(skipGaps: number, reason: string | undefined): string | undefined {
+  if (skipGaps > 0 && !(reason ?? '').trim()) return '--skip-gap needs --reason "...": why the versions are given up on (it is kept in the ledger)';
+  if (skipGaps === 0 && reason !== undefined) return '--reason goes with --skip-gap (it is kept in the ledger with the skip): without a --skip-gap nothing would keep it';
+  return undefined;
+}
+
 /**
  * Drains a destination's dead-letter queue back through the ordering engine: each letter's record is rebuilt as a
  * Kinesis-for-DynamoDB record and handed to the destination's real function (`target.invoke`), per account in version
@@ -119,8 +126,8 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
   if (!(max === Number.POSITIVE_INFINITY || (Number.isInteger(max) && max >= 1))) return usage(io, `--max must be a positive integer, got ${max}`);
   const dryRun = options.dryRun ?? false;
   const skipGaps = options.skipGaps ?? [];
-  if (skipGaps.length > 0 && !(options.reason ?? '').trim()) return usage(io, '--skip-gap needs --reason "...": why the versions are given up on (it is kept in the ledger)');
-  if (skipGaps.length === 0 && options.reason !== undefined) return usage(io, '--reason goes with --skip-gap (it is kept in the ledger with the skip): without a --skip-gap nothing would keep it');
+  const unpaired = skipReasonError(skipGaps.length, options.reason);
+  if (unpaired !== undefined) return usage(io, unpaired);
   if (skipGaps.length > 0) {
     const mode = modeOf(target, destination);
     if (mode !== 'in-order') {
