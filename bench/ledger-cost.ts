@@ -55,8 +55,7 @@ function engineContender(variant: Variant): Contender {
         check: () => {
           // latest-state delivers the newest version of each account in each batch; the others deliver everything.
           const perBatch = Math.min(workload.accounts, workload.batches[0]?.length ?? 0);
-          const all = workload.batches.reduce((sum, batch) => sum + batch.length, 0);
-          const expected = variant.mode === 'latest-state' ? perBatch * workload.batches.length : all;
+          const expected = variant.mode === 'latest-state' ? perBatch * workload.batches.length : totalRecords(workload);
           if (failed > 0 || delivered !== expected || destination.deliveries !== expected) {
             throw new Error(`${this.label}: delivered ${delivered} (destination ${destination.deliveries}) of ${expected}, ${failed} failed`);
           }

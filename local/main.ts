@@ -11,7 +11,8 @@ import { parseDestinationList } from './plugins/destination-selection';
 import { BUILT_IN_DESTINATIONS, faultCatalog, KNOWN_DESTINATIONS, type RunnableDestination } from './plugins/local-destinations';
 import { dumpRun } from './pipeline/dump';
 import { parseFault, type Fault } from './pipeline/faults';
-import { checkedConfig, checkFailDestinations, gapAgeSetBy, makeDirectory, pausedNotes, readConfigFile, type Refuse } from './start-options';
+import { checkedConfig, checkFailDestinations, gapAgeSetBy, pausedNotes, readConfigFile, type Refuse } from './start-options';
+import { makeDirectory, wholeNumber } from '../ops/cli-args';
 import { parseDestinationFaults, type DestinationFaults } from './standins/fault-spec';
 import { LOCAL_STATE_FILE, localStateOf, removeLocalState, writeLocalState, type LocalState } from './pipeline/local-state';
 import { formatPipelineReport } from './pipeline/print-report';
@@ -20,12 +21,7 @@ import { REPORT_DIR, writeRunReport } from './report/write-report';
 
 const DEFAULTS = { accounts: 20, changes: 400, shards: 2, duplicateRate: 0.05, reorderRate: 0.1, reorderWindow: 8, seed: 1, concurrency: 8 };
 
-const integer = (min: number) => (value: string): number => {
-  const parsed = Number(value);
-  // Digits only: Number() also reads "1e2", "0x14" and " 5 ", which nobody means as a count.
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < min) throw new InvalidArgumentError(`must be an integer >= ${min}`);
-  return parsed;
-};
+const integer = (min: number) => (value: string): number => wholeNumber(value, min);
 const rate = (value: string): number => {
   const parsed = Number(value);
   if (!(parsed >= 0 && parsed <= 1)) throw new InvalidArgumentError('must be a number from 0 to 1');

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parsePipelineConfig } from '../infra/config/load-config';
 import { PipelineConfigError, type DestinationSettings, type PipelineConfig } from '../infra/config/pipeline-config';
 import { missingFaultDestination, type Fault } from './pipeline/faults';
@@ -57,24 +57,15 @@ export function checkedConfig(raw: unknown, file: string, fail: Refuse): Pipelin
   }
 }
 
-/** Creates a directory an option names before anything starts; one that cannot be created ends the command. */
-export function makeDirectory(option: string, dir: string, fail: Refuse): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (error) {
-    fail(`error: option '${option}' argument '${dir}' is invalid: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-}
 
-/** The destinations, built-in or plug-in, whose settings in a configuration file set `maxGapAgeSeconds`. */
+/**
+ * The built-in destinations whose settings in a configuration file set `maxGapAgeSeconds`. (The local run gives a
+ * plug-in the default settings, whatever `plugins.<name>.settings` says, so a plug-in keeps the fault run's.)
+ */
 export function gapAgeSetBy(raw: unknown): string[] {
-  const entries = (container: unknown, settingsOf: (entry: Record<string, unknown>) => unknown): string[] =>
-    typeof container === 'object' && container !== null
-      ? Object.entries(container).flatMap(([name, entry]) => {
-          const settings = typeof entry === 'object' && entry !== null ? settingsOf(entry as Record<string, unknown>) : undefined;
-          return typeof settings === 'object' && settings !== null && (settings as { maxGapAgeSeconds?: unknown }).maxGapAgeSeconds !== undefined ? [name] : [];
-        })
-      : [];
-  const file = raw as { destinations?: unknown; plugins?: unknown } | undefined;
-  return [...entries(file?.destinations, (entry) => entry), ...entries(file?.plugins, (entry) => entry.settings)];
+  const destinations = (raw as { destinations?: unknown } | undefined)?.destinations;
+  if (typeof destinations !== 'object' || destinations === null || Array.isArray(destinations)) return [];
+  return Object.entries(destinations).flatMap(([name, settings]) =>
+    typeof settings === 'object' && settings !== null && (settings as { maxGapAgeSeconds?: unknown }).maxGapAgeSeconds !== undefined ? [name] : [],
+  );
 }

@@ -1,7 +1,6 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
-import { mkdirSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { isShipped, SHIPPED_DESTINATIONS } from '../destinations/runtime-registry';
 import { DESTINATION_NAME_PATTERN } from './destinations';
@@ -11,6 +10,7 @@ import { redrive, skipReasonError } from './commands/redrive';
 import { planCommand } from './commands/plan';
 import { MAX_ACCOUNT_ITEM_BYTES } from './plan/plan';
 import { LOCAL_STATE_FILE } from '../local/pipeline/local-state';
+import { makeDirectory, wholeNumber } from './cli-args';
 import { parseGapSkip, type GapSkip } from './commands/redrive-gaps';
 import { replay } from './commands/replay';
 import { status } from './commands/status';
@@ -41,12 +41,7 @@ const nonNegative = (value: string): number => {
   if (!Number.isFinite(parsed) || parsed < 0) throw new InvalidArgumentError('must be a number, 0 or more');
   return parsed;
 };
-const positive = (value: string): number => {
-  const parsed = Number(value);
-  // Digits only: Number() also reads "1e2", "0x14" and " 5 ", which nobody means as a count.
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a positive integer');
-  return parsed;
-};
+const positive = (value: string): number => wholeNumber(value, 1, 'must be a positive integer');
 
 const itemBytes = (value: string): number => {
   const parsed = positive(value);
@@ -152,11 +147,7 @@ targeted(program.command('status'))
     if (!options.watch && watchOnly.length > 0) command.error(`error: ${watchOnly.map(optionFlag).join(', ')} only with --watch`);
     // Made now, so a directory that cannot be is refused before the first snapshot rather than after it.
     if (options.watch) {
-      try {
-        mkdirSync(options.reportDir, { recursive: true });
-      } catch (error) {
-        command.error(`error: option '--report-dir <dir>' argument '${options.reportDir}' is invalid: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-      }
+      makeDirectory('--report-dir <dir>', options.reportDir, (message) => command.error(message));
     }
     return withTarget(options, (target, io) => {
       if (!options.watch) return status(target, { destination: options.destination }, io);

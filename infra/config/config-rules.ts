@@ -1,3 +1,4 @@
+import { epochNameProblem } from '../../shared/ledger/ledger-table';
 import { LIVE_EPOCH } from '../../shared/ordering/delivery-mode';
 import { describe, isPlainObject, type ConfigChecker } from './config-checker';
 import { searchZones } from './config-schema';
@@ -47,7 +48,7 @@ function checkConcurrency(checker: ConfigChecker, path: string, { reservedConcur
   if (reservedConcurrency < needed) {
     checker.fail(
       `${path}.reservedConcurrency`,
-      `must be at least stream.shardCount × parallelizationFactor = ${stream.shardCount} × ${parallelizationFactor} = ${needed} (the mapping runs that many invocations at once; a sweep needs one more), got ${reservedConcurrency}`,
+      `must be at least stream.shardCount × parallelizationFactor = ${stream.shardCount} × ${parallelizationFactor} = ${needed} (the mapping runs that many invocations at once; a fanout redrive or replay needs one more), got ${reservedConcurrency}`,
     );
   }
 }
@@ -57,9 +58,8 @@ function checkConcurrency(checker: ConfigChecker, path: string, { reservedConcur
  * replay's start: it must read from where the replay starts, not from now.
  */
 function checkEpoch(checker: ConfigChecker, path: string, { epoch, startingPosition, startingPositionTimestamp }: DestinationSettings): void {
-  if (epoch !== LIVE_EPOCH.id && epoch.toLowerCase() === LIVE_EPOCH.id) {
-    checker.fail(`${path}.epoch`, `is written "${LIVE_EPOCH.id}" (any other name, "${epoch}" too, is a replay epoch with a fresh ledger), got ${describe(epoch)}`);
-  }
+  const problem = epochNameProblem(epoch);
+  if (problem !== undefined) checker.fail(`${path}.epoch`, `${problem}, got ${describe(epoch)}`);
   if (epoch !== LIVE_EPOCH.id && startingPosition === 'LATEST') {
     checker.fail(
       `${path}.startingPosition`,

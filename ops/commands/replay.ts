@@ -4,7 +4,7 @@ import { DEFAULT_PIPELINE_CONFIG } from '../../infra/config/defaults';
 import { isIsoTime, parseDestinationSettings } from '../../infra/config/load-config';
 import type { DestinationSettings } from '../../infra/config/pipeline-config';
 import { LOCAL_STACK_NAME } from '../../local/pipeline/environment';
-import { LEDGER_NAME_PATTERN } from '../../shared/ledger/ledger-table';
+import { epochNameProblem } from '../../shared/ledger/ledger-table';
 import { LIVE_EPOCH } from '../../shared/ordering/delivery-mode';
 import { isBuiltIn } from '../destinations';
 import type { CommandIO } from '../io';
@@ -58,8 +58,9 @@ export async function replay(target: PipelineTarget, options: ReplayOptions, io:
   }
   const epoch = options.epoch ?? (Number.isNaN(fromMs) ? undefined : defaultEpoch(fromMs, now));
   if (epoch !== undefined) {
-    if (!LEDGER_NAME_PATTERN.test(epoch)) {
-      errors.push(`--epoch must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit, got "${epoch}"`);
+    const problem = epochNameProblem(epoch);
+    if (problem !== undefined) {
+      errors.push(`--epoch ${problem}, got "${epoch}"`);
     } else if (epoch === current.epoch) {
       errors.push(`--epoch ${epoch} is ${destination}'s current epoch: a replay needs a new one (its watermarks start from nothing)`);
     } else if (epoch === LIVE_EPOCH.id) {

@@ -30,7 +30,10 @@ export interface LedgerFigure {
   readonly why: string;
 }
 
-/** Ledger item writes per record, measured by the bench on DynamoDB Local (`ledger.hot` / `ledger.cold`). */
+/**
+ * Ledger item writes per record, measured by the bench on DynamoDB Local over a new account's first 20 batches
+ * (`ledger.{hot,cold}.newAccounts`: its first two claimed batches included, which the formula takes out again).
+ */
 export const LEDGER_FIGURES: Readonly<Record<LedgerVariant, LedgerFigure>> = {
   everyVersion: { label: 'every-version', mode: 'every-version', isDefault: true, hot: 0.1, cold: 1.0, firstTouchWrites: 0, why: 'one watermark write per account per batch (≈ 1/v)' },
   latestState: { label: 'latest-state', mode: 'latest-state', isDefault: true, hot: 0.1, cold: 1.0, firstTouchWrites: 0, why: 'one watermark write per account per batch (≈ 1/v)' },

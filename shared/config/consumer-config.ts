@@ -1,6 +1,6 @@
 import type { DeliveryMode, Epoch, InOrderCommit } from '../ordering/delivery-mode';
 import { LIVE_EPOCH } from '../ordering/delivery-mode';
-import { LEDGER_NAME_PATTERN } from '../ledger/ledger-table';
+import { epochNameProblem } from '../ledger/ledger-table';
 import { shortestClaimTtlMs } from '../ordering/delivery-right';
 import { isIsoTime } from './formats';
 import type { RetryPolicy } from '../retry/retrier';
@@ -55,12 +55,8 @@ export type PluginName = string & {};
 
 export function readConsumerConfig(destination: DestinationName | PluginName, env: Env): ConsumerConfig {
   const epochId = optionalString(env, 'LEDGER_EPOCH') ?? LIVE_EPOCH.id;
-  if (!LEDGER_NAME_PATTERN.test(epochId)) {
-    throw new ConfigurationError('LEDGER_EPOCH', `must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit, got "${epochId}"`);
-  }
-  if (epochId !== LIVE_EPOCH.id && epochId.toLowerCase() === LIVE_EPOCH.id) {
-    throw new ConfigurationError('LEDGER_EPOCH', `is written "${LIVE_EPOCH.id}" (any other name, "${epochId}" too, is a replay epoch with a fresh ledger)`);
-  }
+  const epochProblem = epochNameProblem(epochId);
+  if (epochProblem !== undefined) throw new ConfigurationError('LEDGER_EPOCH', `${epochProblem}, got "${epochId}"`);
   const live = epochId === LIVE_EPOCH.id;
   if (optionalString(env, 'EPOCH_BASELINE') === 'first-seen') {
     throw new ConfigurationError(

@@ -1,3 +1,5 @@
+import { LIVE_EPOCH } from '../ordering/delivery-mode';
+
 /**
  * The ledger table's key design, shared by the DynamoDB adapter, the CDK stack and the local emulators.
  *
@@ -20,6 +22,16 @@ export const GAPS_INDEX_SORT_KEY = 'gap_since';
 
 /** Destination names and epochs become part of keys; keep them to a safe alphabet without `#`. */
 export const LEDGER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/**
+ * What is wrong with `epoch` as a ledger epoch's name, or undefined: a name that cannot be part of a key, or a case
+ * variant of `live` (any name but `live` itself is a replay epoch with a fresh ledger, which "Live" is unlikely to mean).
+ */
+export function epochNameProblem(epoch: string): string | undefined {
+  if (!LEDGER_NAME_PATTERN.test(epoch)) return "must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit";
+  if (epoch !== LIVE_EPOCH.id && epoch.toLowerCase() === LIVE_EPOCH.id) return `is written "${LIVE_EPOCH.id}" (any other name is a replay epoch with a fresh ledger)`;
+  return undefined;
+}
 
 export function assertLedgerName(kind: 'destination' | 'epoch', value: string): void {
   if (!LEDGER_NAME_PATTERN.test(value)) {

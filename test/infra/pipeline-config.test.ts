@@ -228,6 +228,8 @@ describe('readPipelineConfig', () => {
   });
 
   it('gives the defaults when no context is set', () => {
+    // In a directory without pipeline.json (a clone's root may hold one that fanout replay --apply wrote).
+    vi.spyOn(process, 'cwd').mockReturnValue(directory);
     expect(readPipelineConfig(new App())).toStrictEqual(DEFAULT_PIPELINE_CONFIG);
   });
 

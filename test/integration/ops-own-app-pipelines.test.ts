@@ -11,6 +11,7 @@ import { OrderedFanout } from '../../infra/ordered-fanout';
 import { replay } from '../../ops/commands/replay';
 import { recordingIO } from '../../ops/io';
 import { awsTarget, resolveTarget, stackDestinations, type PipelineTarget } from '../../ops/target';
+import { EMPTY_TABLES } from '../support/replay-target';
 import { cdkJsonContext } from '../infra/cdk-context';
 import { synth } from '../infra/synth';
 import { startAwsStandIn, type AwsStandIn } from '../support/aws-stand-in';
@@ -125,7 +126,7 @@ describe('fanout against a stack of your own app: CloudFormation answered by a s
     const resolved = await awsTarget(STACK, 'eu-west-1', 'accounts');
     // The stream's retention, which the plan reads, as a 365-day stream answers.
     const kinesis = { send: async () => ({ StreamDescriptionSummary: { RetentionPeriodHours: 8760 } }) } as unknown as PipelineTarget['kinesis'];
-    const target: PipelineTarget = { ...resolved, kinesis };
+    const target: PipelineTarget = { ...resolved, kinesis, dynamodb: EMPTY_TABLES };
     try {
       const file = join(mkdtempSync(join(tmpdir(), 'ops-own-app-')), 'pipeline.json');
       const from = new Date(Date.now() - 3_600_000).toISOString();

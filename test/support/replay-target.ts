@@ -1,7 +1,12 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { PipelineTarget } from '../../ops/target';
+
+/** An accounts table and a ledger that hold nothing: no epoch was used before (what `fanout replay` checks first). */
+export const EMPTY_TABLES = {
+  send: async (command: object) => (command instanceof ScanCommand ? { Items: [] } : { Responses: {} }),
+} as unknown as DynamoDBClient;
 
 /**
  * A deployed stack as `fanout replay` plans against it: its outputs and a stream of 24-hour retention, nothing that
@@ -15,7 +20,7 @@ export function replayTarget(stack: string, streamArn: string, destinations: Pip
     ledgerTable: 'OrderingLedger',
     streamArn,
     destinations,
-    dynamodb: {} as DynamoDBClient,
+    dynamodb: EMPTY_TABLES,
     sqs: {} as SQSClient,
     kinesis: { send: async () => ({ StreamDescriptionSummary: { RetentionPeriodHours: 24 } }) } as unknown as KinesisClient,
     environment: async () => ({}),

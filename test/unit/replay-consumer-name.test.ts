@@ -42,7 +42,7 @@ describe("fanout replay's plan", () => {
     const io = recordingIO();
     expect(await replay(deployed(stack, pipeline), { destination: 'fraud', from, configFile }, io), io.errors.join('\n')).toBe(0);
     const text = io.lines.join('\n');
-    expect(text).toMatch(new RegExp(`new EFO\\s+${pipeline.replace('.', '\\.')}-fraud-replay-\\d{8}T\\d{6}Z-[0-9a-f]{8}\\n`));
+    expect(text).toMatch(new RegExp(`new EFO\\s+${pipeline.replace('.', '\\.')}-fraud-replay-\\d{8}T\\d{6}Z-\\d{8}T\\d{6}Z-[0-9a-f]{8}\\n`));
     expect(text).toContain(`npx cdk deploy ${stack} `);
   });
 });
