@@ -266,10 +266,19 @@ program
   .option('--batch-ms <n>', 'assumed Lambda time per batch', positive, 200)
   .option('--simulate', 'check the ledger figures by running the engine over a synthetic sample', false)
   .option('--json', 'print the result as JSON', false)
-  .action(async (options) => {
+  .action(async (options, command: Command) => {
     const io = consoleIO(options.json === true);
     const runtimes = await runtimeModules(options.runtime);
-    for (const name of options.destinations ?? []) if (!Object.hasOwn(runtimes, name)) shipped(name);
+    // Checked once the --runtime modules are loaded: a name they bring is not one that ships. Refused as the parser
+    // refuses (message, exit 2): commander prints only what it throws itself.
+    for (const name of options.destinations ?? []) {
+      if (Object.hasOwn(runtimes, name)) continue;
+      try {
+        shipped(name);
+      } catch (error) {
+        command.error(`error: option '--destinations <list>' argument '${name}' is invalid. ${(error as Error).message}`);
+      }
+    }
     process.exitCode = await planCommand(
       {
         writesPerSecond: options.writesPerSecond,

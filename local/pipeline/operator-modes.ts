@@ -5,7 +5,8 @@
  * latest-state destinations get the table's state re-delivered where an account's last version was dropped.
  */
 import { reconcile } from '../../ops/commands/reconcile';
-import { redrive, type RedriveResult } from '../../ops/commands/redrive';
+import { redrive } from '../../ops/commands/redrive';
+import type { RedriveResult } from '../../ops/commands/redrive-result';
 import { resumeAccounts } from '../../ops/commands/redrive-gaps';
 import type { PipelineTarget } from '../../ops/target';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';

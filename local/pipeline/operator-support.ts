@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import type { RedriveResult } from '../../ops/commands/redrive';
+import type { RedriveResult } from '../../ops/commands/redrive-result';
 import type { CommandIO } from '../../ops/io';
 import { DynamoDBLedger } from '../../shared/ledger/dynamodb-ledger';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';

@@ -1,5 +1,5 @@
 import type { CommandIO } from '../io';
-import type { RedriveCounts, RedriveResult } from './redrive';
+import type { RedriveCounts, RedriveResult } from './redrive-result';
 
 /** The redrive's result as an operator reads it: a row per reason, then skips, gap notices, waits and what still fails. */
 export function printRedriveResult(io: CommandIO, r: RedriveResult, description: string): void {

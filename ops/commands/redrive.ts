@@ -1,17 +1,17 @@
 import type { Message } from '@aws-sdk/client-sqs';
-import { decodeChangeRecord } from '../../shared/change-record/decode';
-import { describeVersions, hasVersion, type VersionRanges } from '../../shared/ordering/version-ranges';
+import { describeVersions, type VersionRanges } from '../../shared/ordering/version-ranges';
 import { decodeDeadLetter } from '../../shared/dead-letter/dead-letter-message';
-import type { AccountView, OperatorCommandResult } from '../../shared/consumer/operator-command';
-import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
+import type { AccountView } from '../../shared/consumer/operator-command';
 import type { DeadLetter } from '../../shared/ordering/ports';
 import type { CommandIO } from '../io';
 import { destinationOf, modeOf, type PipelineTarget } from '../target';
 import { invokeBatch, redriveEvents, toKinesisInput, type RedriveItem } from './redrive-batches';
+import { modeOrNone, redrivenLetter, stillFailingAfterRedrive, watching, type RedrivenLetter } from './redrive-judge';
 import { depth, hold, receive, release, remove } from './redrive-queue';
 import { applySkips, gapAdvice, gapResolved, resumeAccounts, type GapSkip, type SkipReport } from './redrive-gaps';
-import { settleWaiting, waitsForItsLane, type SettleReport } from './redrive-settle';
+import { settleWaiting, waitsForItsLane } from './redrive-settle';
 import { printRedriveResult } from './redrive-print';
+import type { GapTimeoutReport, RedriveCounts, RedriveFailure, RedriveResult } from './redrive-result';
 
 export interface RedriveOptions {
   readonly destination: string;
@@ -40,62 +40,6 @@ export interface RedriveOptions {
   readonly settleMs?: number;
 }
 
-/** Per reason: letters received, sent through the engine and deleted, left failing, left aside, deleted. */
-export interface RedriveCounts {
-  received: number;
-  redriven: number;
-  stillFailing: number;
-  skipped: number;
-  deleted: number;
-}
-
-export interface GapTimeoutReport {
-  readonly accountId?: string;
-  readonly epoch: string;
-  /** The versions the account never received, e.g. `3-4, 9`. */
-  readonly missingVersions: string;
-  /** The same versions as ranges, e.g. `[[3, 4], [9, 9]]`. */
-  readonly missing: VersionRanges;
-  /** The gap has closed since (the versions were delivered, or skipped): the notice was deleted. */
-  readonly resolved: boolean;
-  readonly deleted: boolean;
-  /** What to do about a notice still open. */
-  readonly advice?: string;
-}
-
-export interface RedriveFailure {
-  readonly reason: string;
-  readonly accountId?: string;
-  readonly version?: number;
-  readonly detail: string;
-}
-
-/** What `redrive` prints (`--json`: this document). */
-export interface RedriveResult {
-  readonly destination: string;
-  readonly queueUrl: string;
-  readonly epoch: string;
-  readonly dryRun: boolean;
-  readonly reasons: Readonly<Record<string, RedriveCounts>>;
-  readonly total: RedriveCounts;
-  readonly gapTimeouts: readonly GapTimeoutReport[];
-  /** The skips asked for, and what each came to. */
-  readonly skips: readonly SkipReport[];
-  /** The first letters still failing (at most 20). */
-  readonly failures: readonly RedriveFailure[];
-  readonly notes: readonly string[];
-  /** Accounts whose redriven version waited for their home lane or a fence, and how revisiting them went. */
-  readonly settled?: SettleReport;
-  /**
-   * Letters the function reported storing during the run beyond those counted as still failing: e.g. versions parked
-   * behind a redriven one that failed when they went out after it (the run stopped before reading them back).
-   */
-  readonly newLetters?: number;
-  /**
-   * Nothing was left failing and every skip was applied. Never true for a dry run, which drains nothing (`dryRun`).
-   */
-  readonly drained: boolean;
-}
 
 /** Messages received per round; the round is sorted per account and version before it is invoked. */
 const ROUND = 500;
@@ -368,96 +312,6 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
   if (io.json) io.out(JSON.stringify(result));
   else printRedriveResult(io, result, target.description);
   return dryRun || drained ? 0 : 1;
-}
-
-/** A letter this run sent through the engine and deleted: the function did not report its record failed. */
-export interface RedrivenLetter {
-  readonly key: string;
-  readonly reason: string;
-  readonly accountId?: string;
-  readonly version?: number;
-  /** A BAD_RECORD letter whose data the decoder still refuses: the function quarantined it again. */
-  readonly undecodable?: boolean;
-}
-
-/** What a redrive saw of the letters it sent, once its invocations (and its revisits of waiting accounts) are over. */
-export interface RedriveObservations {
-  /** The destination's mode, when the target says. */
-  readonly mode?: DeliveryMode;
-  /** Each account as the function last reported it: its answers to the redrive, then to the revisits (`resume`). */
-  readonly views: ReadonlyMap<string, AccountView>;
-  /** Letters of records (gap notices aside) that the function's answers said it stored during the run. */
-  readonly lettersStored: number;
-  /** Keys of the letters read from the queue that were written while the run lasted. */
-  readonly readBack: ReadonlySet<string>;
-}
-
-/**
- * Which of the letters a redrive sent through the engine (and deleted) failed again, each with why the run knows. A
- * record the function dead-lettered anew is not reported failed (it is handled: its new letter is in the queue), so
- * the batch's failures do not tell; what does:
- * - its new letter was read back from the queue during the run;
- * - a BAD_RECORD's data that the decoder still refuses is quarantined again;
- * - the function stored letters during the run, and its last view of the account still owes the version (`owed`,
- *   and not parked for its lane: `in-order`, `every-version`), or, `latest-state`, has not reached the account's
- *   newest redriven version.
- * Whether the loop happened to read a new letter back (it stops at `--max`) does not decide it.
- */
-export function stillFailingAfterRedrive(letters: readonly RedrivenLetter[], seen: RedriveObservations): Map<string, string> {
-  const failed = new Map<string, string>();
-  const newest = new Map<string, number>();
-  for (const { accountId, version } of letters) {
-    if (accountId !== undefined && version !== undefined) newest.set(accountId, Math.max(version, newest.get(accountId) ?? 0));
-  }
-  for (const letter of letters) {
-    const { key, accountId, version } = letter;
-    if (seen.readBack.has(key)) failed.set(key, 'dead-lettered again (its new letter is in the queue)');
-    else if (letter.undecodable) failed.set(key, 'quarantined again: the decoder still refuses its data');
-    else if (seen.lettersStored === 0 || accountId === undefined || version === undefined) continue;
-    else {
-      const view = seen.views.get(accountId);
-      if (!view) continue;
-      if (seen.mode === 'latest-state') {
-        if (version === newest.get(accountId) && view.version < version) failed.set(key, `dead-lettered again: account ${accountId} is still at version ${view.version}`);
-      } else if (hasVersion(view.owed, version) && !hasVersion(view.parked, version)) {
-        failed.set(key, `dead-lettered again: account ${accountId} still owes version ${version} (state ${view.state})`);
-      }
-    }
-  }
-  return failed;
-}
-
-/** The letter of an item the function took: a BAD_RECORD's account and version are those its data decodes to, if any. */
-function redrivenLetter(item: RedriveItem, tableName: string): RedrivenLetter {
-  const { key, reason } = item;
-  if (item.accountId !== undefined && item.version !== undefined) return { key, reason, accountId: item.accountId, version: item.version };
-  const decoded = decodeChangeRecord(item.input, { tableName });
-  return decoded.ok ? { key, reason, accountId: decoded.record.accountId, version: decoded.record.version } : { key, reason, undecodable: true };
-}
-
-/** The destination's mode; undefined for a plug-in whose target does not say (only a skip needs it, and asks). */
-function modeOrNone(target: PipelineTarget, destination: string): DeliveryMode | undefined {
-  try {
-    return modeOf(target, destination);
-  } catch {
-    return undefined;
-  }
-}
-
-/** `target`, telling `observe` every answer of the function to an operator command. */
-function watching(target: PipelineTarget, observe: (answer: OperatorCommandResult) => void): PipelineTarget {
-  const command: PipelineTarget['command'] = async (destination, operatorCommand) => {
-    const answer = await target.command(destination, operatorCommand);
-    observe(answer);
-    return answer;
-  };
-  return new Proxy(target, {
-    get(of, property) {
-      if (property === 'command') return command;
-      const value: unknown = Reflect.get(of, property);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(of) : value;
-    },
-  });
 }
 
 function usage(io: CommandIO, message: string): number {

@@ -9,7 +9,8 @@ import {
 import { describe, expect, it } from 'vitest';
 import { RecordingDestination } from '../../local/recording-destination';
 import { toLambdaKinesisEvent } from '../../local/lambda-event';
-import { redrive, stillFailingAfterRedrive, type RedriveObservations } from '../../ops/commands/redrive';
+import { redrive } from '../../ops/commands/redrive';
+import { stillFailingAfterRedrive, type RedriveObservations } from '../../ops/commands/redrive-judge';
 import { recordingIO } from '../../ops/io';
 import type { PipelineTarget } from '../../ops/target';
 import { ChangeConsumer } from '../../shared/consumer/change-consumer';
