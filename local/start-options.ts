@@ -58,14 +58,15 @@ export function checkedConfig(raw: unknown, file: string, fail: Refuse): Pipelin
 }
 
 
-/**
- * The built-in destinations whose settings in a configuration file set `maxGapAgeSeconds`. (The local run gives a
- * plug-in the default settings, whatever `plugins.<name>.settings` says, so a plug-in keeps the fault run's.)
- */
+/** The destinations, built-in or plug-in, whose settings in a configuration file set `maxGapAgeSeconds`. */
 export function gapAgeSetBy(raw: unknown): string[] {
-  const destinations = (raw as { destinations?: unknown } | undefined)?.destinations;
-  if (typeof destinations !== 'object' || destinations === null || Array.isArray(destinations)) return [];
-  return Object.entries(destinations).flatMap(([name, settings]) =>
-    typeof settings === 'object' && settings !== null && (settings as { maxGapAgeSeconds?: unknown }).maxGapAgeSeconds !== undefined ? [name] : [],
-  );
+  const file = raw as { destinations?: unknown; plugins?: unknown } | undefined;
+  const setting = (container: unknown, settingsOf: (entry: Record<string, unknown>) => unknown): string[] =>
+    typeof container === 'object' && container !== null && !Array.isArray(container)
+      ? Object.entries(container).flatMap(([name, entry]) => {
+          const settings = typeof entry === 'object' && entry !== null ? settingsOf(entry as Record<string, unknown>) : undefined;
+          return typeof settings === 'object' && settings !== null && (settings as { maxGapAgeSeconds?: unknown }).maxGapAgeSeconds !== undefined ? [name] : [];
+        })
+      : [];
+  return [...setting(file?.destinations, (entry) => entry), ...setting(file?.plugins, (entry) => entry.settings)];
 }

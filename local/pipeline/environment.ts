@@ -211,10 +211,13 @@ export async function startLocalEnvironment(options: EnvironmentOptions): Promis
   }
 }
 
-/** A built-in's settings are the configuration's; a plug-in has the defaults every destination has. */
+/**
+ * A destination's settings, as the stack would give them: a built-in's `destinations.<name>`, a plug-in's
+ * `plugins.<name>.settings` (already merged over the defaults and checked), else the defaults every destination has.
+ */
 function settingsOf(config: PipelineConfig, name: AnyDestination): DestinationSettings {
   if (Object.hasOwn(config.destinations, name)) return config.destinations[name as DestinationName];
-  return parseDestinationSettings(undefined, name, 'defaults', config.stream);
+  return config.plugins?.[name]?.settings ?? parseDestinationSettings(undefined, name, 'defaults', config.stream);
 }
 
 async function createStream(kinesis: KinesisClient, name: string, shards: number, retentionHours: number): Promise<string> {

@@ -27,7 +27,7 @@ export interface LocalDestinationState {
   readonly handler: string;
   /** The gap sweeper module, unless `latest-state`. */
   readonly sweeper?: string;
-  /** Its settings (the configuration's for a built-in, the defaults every destination has for a plug-in). */
+  /** Its settings: the configuration's (a plug-in's `plugins.<name>.settings`), or the defaults every destination has. */
   readonly settings: DestinationSettings;
   /** The function's environment, as the running function has it. */
   readonly environment: Readonly<Record<string, string>>;

@@ -1,3 +1,4 @@
+import { parsePipelineConfig } from '../../infra/config/load-config';
 import type { LedgerQueueMessage } from '../../destinations/ledger-queue/runtime';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -58,6 +59,8 @@ describe('fanout on a local pipeline with a plug-in destination (ledger-queue)',
       ...TINY_RUN,
       seed: 21,
       plugins: [ledgerQueue],
+      // A plug-in's settings come from the configuration's plugins.<name>.settings, as the stack gives them.
+      config: parsePipelineConfig({ plugins: { 'ledger-queue': { settings: { batchSize: 37 } } } }, 'test'),
       dynamodbEndpoint: inject('dynamodbEndpoint'),
     });
     state = localStateOf(run.env, run.config);
@@ -84,7 +87,7 @@ describe('fanout on a local pipeline with a plug-in destination (ledger-queue)',
       sweeper: expect.stringMatching(/destinations\/ledger-queue\/sweeper\.ts$/),
       deadLetterQueueUrl: run.env.resources.deadLetterQueues['ledger-queue'],
       streamConsumerArn: run.env.resources.streamConsumers['ledger-queue'],
-      settings: { epoch: 'live', startingPosition: 'TRIM_HORIZON' },
+      settings: { epoch: 'live', startingPosition: 'TRIM_HORIZON', batchSize: 37 },
     });
     expect(queueUrl).toMatch(/\.fifo$/);
     expect(state.destinations.audit?.handler).toMatch(/consumers\/audit\/handler\.ts$/);

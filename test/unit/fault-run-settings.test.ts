@@ -25,10 +25,10 @@ describe("a fault run's short gap age and claim", () => {
     });
   });
 
-  it('reads which built-in destinations a configuration file gives a gap age (the local run gives plug-ins the defaults)', () => {
+  it('reads which destinations a configuration file gives a gap age, plug-ins included', () => {
     expect(gapAgeSetBy(undefined)).toEqual([]);
     expect(gapAgeSetBy({ destinations: { audit: { batchSize: 10 }, fraud: { maxGapAgeSeconds: 60 } } })).toEqual(['fraud']);
-    expect(gapAgeSetBy({ plugins: { 'ledger-queue': { settings: { maxGapAgeSeconds: 30 } } } })).toEqual([]);
+    expect(gapAgeSetBy({ plugins: { 'ledger-queue': { settings: { maxGapAgeSeconds: 30 } }, other: { options: {} } } })).toEqual(['ledger-queue']);
     expect(gapAgeSetBy({ destinations: [1], plugins: 'x' })).toEqual([]);
   });
 });
