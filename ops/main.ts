@@ -6,7 +6,7 @@ import { isShipped, SHIPPED_DESTINATIONS } from '../destinations/runtime-registr
 import { DESTINATION_NAME_PATTERN } from './destinations';
 import { DEAD_LETTER_REASONS } from '../shared/ordering/ports';
 import { reconcile } from './commands/reconcile';
-import { redrive, skipReasonError } from './commands/redrive';
+import { MAX_REDRIVE_BATCH, redrive, skipReasonError } from './commands/redrive';
 import { planCommand } from './commands/plan';
 import { MAX_ACCOUNT_ITEM_BYTES } from './plan/plan';
 import { LOCAL_STATE_FILE } from '../local/pipeline/local-state';
@@ -43,12 +43,6 @@ const nonNegative = (value: string): number => {
 };
 const positive = (value: string): number => wholeNumber(value, 1, 'must be a positive integer');
 
-const itemBytes = (value: string): number => {
-  const parsed = positive(value);
-  if (parsed > MAX_ACCOUNT_ITEM_BYTES) throw new InvalidArgumentError(`must be at most ${MAX_ACCOUNT_ITEM_BYTES}: DynamoDB stores items of at most 400 KB`);
-  return parsed;
-};
-
 /** Target options every command takes. */
 const skipGap = (value: string, previous: GapSkip[] = []): GapSkip[] => {
   try {
@@ -64,10 +58,13 @@ const reasons = (value: string): string[] => {
   return list;
 };
 
-const atMost = (max: number, value: number): number => {
-  if (value > max) throw new InvalidArgumentError(`must be at most ${max}`);
+/** `value`, unless over `max`: then refused, with `why` when there is one. */
+const atMost = (max: number, value: number, why?: string): number => {
+  if (value > max) throw new InvalidArgumentError(`must be at most ${max}${why === undefined ? '' : `: ${why}`}`);
   return value;
 };
+
+const itemBytes = (value: string): number => atMost(MAX_ACCOUNT_ITEM_BYTES, positive(value), 'DynamoDB stores items of at most 400 KB');
 
 /** `--report-dir` for the option value name `reportDir`. */
 const optionFlag = (name: string): string => `--${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
@@ -193,7 +190,7 @@ targeted(program.command('redrive'))
   .argument('<destination>', `${SHIPPED_DESTINATIONS.join(' | ')} | a plug-in of your own`, destination)
   .option('--dry-run', 'read and count the letters, change nothing', false)
   .option('--max <n>', 'redrive at most this many letters', positive)
-  .option('--batch-size <n>', 'records per invocation (at most 10000, as a Kinesis mapping)', (value: string) => atMost(10_000, positive(value)), 100)
+  .option('--batch-size <n>', `records per invocation (at most ${MAX_REDRIVE_BATCH}, as a Kinesis mapping)`, (value: string) => atMost(MAX_REDRIVE_BATCH, positive(value)), 100)
   .option('--skip-bad', 'leave BAD_RECORD letters in the queue', false)
   .option('--skip-gap <account@version>', 'first give up on the account\'s missing versions through <version> (repeatable; needs --reason)', skipGap)
   .option('--reason <text>', 'why the gaps are skipped: kept in the ledger with the skip')

@@ -49,6 +49,9 @@ const DRY_RUN_VISIBILITY_SECONDS = 30;
 const MAX_LISTED = 20;
 
 
+/** Records per invocation at most: a Kinesis event source mapping's largest batch. */
+export const MAX_REDRIVE_BATCH = 10_000;
+
 /** Why a redrive's `--skip-gap` and `--reason` cannot go together as given: each needs the other. */
 export function skipReasonError(skipGaps: number, reason: string | undefined): string | undefined {
   if (skipGaps > 0 && !(reason ?? '').trim()) return '--skip-gap needs --reason "...": why the versions are given up on (it is kept in the ledger)';
@@ -66,7 +69,7 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
   const { destination } = options;
   const batchSize = options.batchSize ?? 100;
   const max = options.max ?? Number.POSITIVE_INFINITY;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) return usage(io, `--batch-size must be an integer from 1 to 10000, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_REDRIVE_BATCH) return usage(io, `--batch-size must be an integer from 1 to ${MAX_REDRIVE_BATCH}, got ${batchSize}`);
   if (!(max === Number.POSITIVE_INFINITY || (Number.isInteger(max) && max >= 1))) return usage(io, `--max must be a positive integer, got ${max}`);
   const dryRun = options.dryRun ?? false;
   const skipGaps = options.skipGaps ?? [];

@@ -8,7 +8,6 @@ import { isBuiltIn } from '../destinations';
 import type { CommandIO } from '../io';
 
 /** The stack configuration file `fanout replay` writes when `--config` is not given. */
-export { DEFAULT_CONFIG_FILE } from '../../infra/config/load-config';
 const DEFAULT_STACK = 'OrderedFanout';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

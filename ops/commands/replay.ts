@@ -1,7 +1,7 @@
 import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { pipelineNameOfConsumer, streamConsumerName } from '../../infra/config/consumer-environment';
 import { DEFAULT_PIPELINE_CONFIG } from '../../infra/config/defaults';
-import { isIsoTime, parseDestinationSettings } from '../../infra/config/load-config';
+import { DEFAULT_CONFIG_FILE, isIsoTime, parseDestinationSettings } from '../../infra/config/load-config';
 import type { DestinationSettings } from '../../infra/config/pipeline-config';
 import { LOCAL_STACK_NAME } from '../../local/pipeline/environment';
 import { epochNameProblem } from '../../shared/ledger/ledger-table';
@@ -9,7 +9,7 @@ import { LIVE_EPOCH } from '../../shared/ordering/delivery-mode';
 import { isBuiltIn } from '../destinations';
 import type { CommandIO } from '../io';
 import { destinationOf, modeOf, type PipelineTarget } from '../target';
-import { applyAwsReplay, DEFAULT_CONFIG_FILE, readConfiguredSettings } from './replay-aws';
+import { applyAwsReplay, readConfiguredSettings } from './replay-aws';
 import { defaultEpoch, usedByAccounts } from './replay-epoch';
 import { runLocalReplay } from './replay-local';
 import { printPlan, type ReplayPlan } from './replay-plan';
