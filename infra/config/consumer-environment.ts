@@ -78,22 +78,64 @@ export function consumerGeneration(settings: DestinationSettings): string {
   return createHash('sha256').update(`${settings.epoch}|${position}`).digest('hex').slice(0, 8);
 }
 
+/** Kinesis' limit on an EFO consumer's name (RegisterStreamConsumer: 1-128 characters of `[a-zA-Z0-9_.-]`). */
+export const STREAM_CONSUMER_NAME_LIMIT = 128;
+
+/** Hex characters of a SHA-256: a generation (`consumerGeneration`), and what stands for a shortened part's cut. */
+const DIGEST_CHARS = 8;
+const GENERATION_PATTERN = /^[0-9a-f]{8}$/;
+
 /**
- * The EFO consumer's name: `<pipeline>-<destination>-<epoch>-<generation>`, its last 128 characters (Kinesis' limit;
- * the end is what tells a destination's generations apart).
+ * The EFO consumer's name: `<pipeline>-<destination>-<epoch>-<generation>`. Kinesis takes at most 128 characters, so a
+ * longer one (a long pipeline name with a long epoch, such as a replay's default `replay-<from>-<now>`) is shortened
+ * as `consumerNameStem` says: it stays unique, ends in the generation, and still tells its pipeline. Names that fit
+ * are never changed (a changed name replaces the deployed consumer).
  */
 export function streamConsumerName(pipelineName: string, destination: DestinationName | PluginName, settings: DestinationSettings): string {
-  return `${pipelineName}-${destination}-${settings.epoch}-${consumerGeneration(settings)}`.slice(-128);
+  return `${consumerNameStem(pipelineName, destination, settings.epoch)}-${consumerGeneration(settings)}`;
+}
+
+/**
+ * What a consumer name has before its generation: `<pipeline>-<destination>-<epoch>` when the whole name fits in 128
+ * characters. Otherwise the destination (at most 30 characters, `DESTINATION_NAME_PATTERN`) stays whole and the
+ * pipeline and the epoch share the rest (at least 87 characters): each part keeps its whole value up to half of it (the
+ * shorter part gives what it leaves over to the other), and a part that does not fit keeps its first characters
+ * followed by `_` and 8 hex characters of its whole value's SHA-256, so the name is exactly 128 characters. A replay's
+ * default epoch (40 characters) always stays whole. The same inputs give the same name; two names that differ only in
+ * what was cut differ in that part's digest (and a different epoch also in the generation); and the pipeline is told
+ * by shortening a candidate name the same way (`pipelineNameOfConsumer`). A pipeline name that is still a CDK token
+ * has no length yet: its name is left whole, as `checkPipelineName` leaves it, for CloudFormation to check at deploy.
+ */
+export function consumerNameStem(pipelineName: string, destination: string, epoch: string): string {
+  const whole = `${pipelineName}-${destination}-${epoch}`;
+  if (whole.length + 1 + DIGEST_CHARS <= STREAM_CONSUMER_NAME_LIMIT || pipelineName.includes('${Token[')) return whole;
+  const room = STREAM_CONSUMER_NAME_LIMIT - destination.length - DIGEST_CHARS - 3;
+  if (room < 4 * (DIGEST_CHARS + 2)) throw new RangeError(`destination "${destination}" is too long to name an EFO consumer after it`);
+  const half = Math.floor(room / 2);
+  const keptEpoch = shortened(epoch, Math.max(half, room - pipelineName.length));
+  return `${shortened(pipelineName, room - keptEpoch.length)}-${destination}-${keptEpoch}`;
+}
+
+/** `value` if it has at most `room` characters, else its first characters, `_` and its digest: `room` characters. */
+function shortened(value: string, room: number): string {
+  if (value.length <= room) return value;
+  return `${value.slice(0, room - DIGEST_CHARS - 1)}_${createHash('sha256').update(value).digest('hex').slice(0, DIGEST_CHARS)}`;
 }
 
 /**
  * The pipeline's name read back from one of its EFO consumer names (`fanout` knows a deployed destination by its
- * consumer's ARN, not by the props it was built with); `undefined` for a name that was cut to 128 characters or was
- * not made by `streamConsumerName`.
+ * consumer's ARN, not by the props it was built with), given the destination and the epoch the consumer was made for.
+ * The first of `candidates` (names the pipeline may have, such as its stack's) whose consumer names this would be;
+ * else the name read off a consumer name that was not shortened (under 128 characters: one of exactly 128 may have
+ * been, and then its start is not the whole pipeline name); else `undefined`, also for a name not made by
+ * `streamConsumerName` (or cut to its last 128 characters, as versions before shortening did).
  */
-export function pipelineNameOfConsumer(consumerName: string, destination: string, epoch: string): string | undefined {
+export function pipelineNameOfConsumer(consumerName: string, destination: string, epoch: string, candidates: readonly string[] = []): string | undefined {
+  const generation = (stem: string) => consumerName.startsWith(`${stem}-`) && GENERATION_PATTERN.test(consumerName.slice(stem.length + 1));
+  const known = candidates.find((candidate) => candidate.length > 0 && generation(consumerNameStem(candidate, destination, epoch)));
+  if (known !== undefined) return known;
   const suffix = `-${destination}-${epoch}-`;
   const at = consumerName.lastIndexOf(suffix);
-  if (at <= 0 || consumerName.length >= 128 || !/^[0-9a-f]{8}$/.test(consumerName.slice(at + suffix.length))) return undefined;
+  if (at <= 0 || consumerName.length >= STREAM_CONSUMER_NAME_LIMIT || !GENERATION_PATTERN.test(consumerName.slice(at + suffix.length))) return undefined;
   return consumerName.slice(0, at);
 }

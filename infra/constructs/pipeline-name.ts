@@ -6,7 +6,7 @@ import { PipelineConfigError } from '../config/pipeline-config';
  * A pipeline's name starts its alarm names (CloudWatch: up to 255 characters, no control characters) and its EFO
  * consumer names (Kinesis: `[a-zA-Z0-9_.-]`, up to 128), and is the `service` dimension of its metrics (up to 1024):
  * so only the characters all three take. At most 128, a CloudFormation stack name's limit, so that every stack's name
- * is a valid default. (An EFO consumer name longer than 128 keeps its last 128 characters, as it always has.)
+ * is a valid default. (An EFO consumer name that would be longer than 128 is shortened, `consumerNameStem`.)
  */
 export const PIPELINE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 

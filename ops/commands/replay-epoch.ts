@@ -1,10 +1,11 @@
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { ACCOUNTS_KEY } from '../../shared/accounts/account';
-import { DynamoDBLedger } from '../../shared/ledger/dynamodb-ledger';
+import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { LEDGER_PARTITION_KEY, ledgerPartitionKey } from '../../shared/ledger/ledger-table';
 import type { PipelineTarget } from '../target';
 
-/** Accounts read to tell whether an epoch has been used: a used epoch holds the watermarks of the accounts it delivered. */
-export const EPOCH_SAMPLE_ACCOUNTS = 100;
+/** Items one page of the used-epoch scan reads at most (DynamoDB stops a page at 1 MB read anyway). */
+export const EPOCH_SCAN_PAGE_ITEMS = 1000;
+/** Parallel segments of the used-epoch scan (as `status` and `reconcile` scan the accounts table). */
+export const EPOCH_SCAN_SEGMENTS = 4;
 
 /**
  * The replay epoch's name when `--epoch` is not given: the replay's start and the time it was planned, so a second
@@ -16,19 +17,73 @@ export function defaultEpoch(fromMs: number, nowMs: number): string {
   return `replay-${compact(fromMs)}-${compact(nowMs)}`;
 }
 
+export interface EpochScanOptions {
+  /** @default EPOCH_SCAN_SEGMENTS */
+  readonly segments?: number;
+  /** @default EPOCH_SCAN_PAGE_ITEMS */
+  readonly pageItems?: number;
+  /** Called when a segment is done, and once at the start with 0. */
+  onProgress?(segmentsDone: number, segments: number): void;
+}
+
+export interface EpochUse {
+  /** The account of the first item found under the epoch (its key `<destination>#<epoch>#<account>`); none: unused. */
+  readonly found?: string;
+  /** Scan requests made, and the items they read before the filter (what the scan is billed by, with their size). */
+  readonly pages: number;
+  readonly scanned: number;
+}
+
 /**
- * How many of the first accounts of the table already have a watermark of `destination` under `epoch`: more than none
- * means the epoch was used before (a replay under it would skip everything it delivered then). Only the ledger knows
- * which epochs were used, and it is keyed by account, so a sample of accounts is read (one Scan page of the accounts
- * table, one BatchGetItem of the ledger); an epoch that delivered none of them goes unnoticed.
+ * Whether the ledger holds any item of `destination` under `epoch`: a used epoch holds the watermarks (and any parked
+ * records) of the accounts it delivered, all under partition keys `<destination>#<epoch>#<account>`, and a replay under
+ * it would skip everything it delivered then. The key design has no index of epochs (the partition key starts with the
+ * destination and the epoch, but a Query needs a whole partition key, and the sparse `gaps` index, keyed by both, holds
+ * only the accounts waiting now), so this is a Scan of the table, conclusive: parallel segments of pages of at most `pageItems`
+ * items, eventually consistent, filtered on `begins_with(pk, "<destination>#<epoch>#")` and returning `pk` only. Once one
+ * segment has found an item (or failed), every segment stops after its page in flight. An unused epoch reads the whole
+ * table (billed by the size of all it reads, before the filter); a used one usually stops within a few pages.
  */
-export async function usedByAccounts(target: PipelineTarget, destination: string, epoch: string): Promise<{ sampled: number; used: number }> {
-  const page = await target.dynamodb.send(
-    new ScanCommand({ TableName: target.accountsTable, Limit: EPOCH_SAMPLE_ACCOUNTS, ProjectionExpression: '#id', ExpressionAttributeNames: { '#id': ACCOUNTS_KEY } }),
+export async function epochInLedger(target: PipelineTarget, destination: string, epoch: string, options: EpochScanOptions = {}): Promise<EpochUse> {
+  const segments = options.segments ?? EPOCH_SCAN_SEGMENTS;
+  const prefix = ledgerPartitionKey(destination, epoch, '');
+  let found: string | undefined;
+  let failed = false;
+  let pages = 0;
+  let scanned = 0;
+  let done = 0;
+  options.onProgress?.(0, segments);
+  await Promise.all(
+    Array.from({ length: segments }, async (_, segment) => {
+      let startKey: Record<string, AttributeValue> | undefined;
+      try {
+        do {
+          const output = await target.dynamodb.send(
+            new ScanCommand({
+              TableName: target.ledgerTable,
+              Segment: segment,
+              TotalSegments: segments,
+              Limit: options.pageItems ?? EPOCH_SCAN_PAGE_ITEMS,
+              FilterExpression: 'begins_with(#pk, :prefix)',
+              ProjectionExpression: '#pk',
+              ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY },
+              ExpressionAttributeValues: { ':prefix': { S: prefix } },
+              ExclusiveStartKey: startKey,
+            }),
+          );
+          pages += 1;
+          scanned += output.ScannedCount ?? 0;
+          const hit = (output.Items ?? []).map((item) => item[LEDGER_PARTITION_KEY]?.S).find((key) => key?.startsWith(prefix));
+          found ??= hit?.slice(prefix.length);
+          startKey = output.LastEvaluatedKey;
+        } while (startKey !== undefined && found === undefined && !failed);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+      done += 1;
+      options.onProgress?.(done, segments);
+    }),
   );
-  const accounts = (page.Items ?? []).flatMap((item) => (item[ACCOUNTS_KEY]?.S ? [item[ACCOUNTS_KEY].S] : []));
-  if (accounts.length === 0) return { sampled: 0, used: 0 };
-  const ledger = new DynamoDBLedger({ client: target.dynamodb, tableName: target.ledgerTable, destination, epoch });
-  const found = await ledger.load(accounts);
-  return { sampled: accounts.length, used: found.size };
+  return { ...(found !== undefined ? { found } : {}), pages, scanned };
 }

@@ -10,7 +10,7 @@ import { isBuiltIn } from '../destinations';
 import type { CommandIO } from '../io';
 import { destinationOf, modeOf, type PipelineTarget } from '../target';
 import { applyAwsReplay, readConfiguredSettings } from './replay-aws';
-import { defaultEpoch, usedByAccounts } from './replay-epoch';
+import { defaultEpoch, epochInLedger } from './replay-epoch';
 import { runLocalReplay } from './replay-local';
 import { printPlan, type ReplayPlan } from './replay-plan';
 
@@ -65,8 +65,9 @@ export async function replay(target: PipelineTarget, options: ReplayOptions, io:
       errors.push(`--epoch ${epoch} is ${destination}'s current epoch: a replay needs a new one (its watermarks start from nothing)`);
     } else if (epoch === LIVE_EPOCH.id) {
       errors.push(`--epoch must not be "${LIVE_EPOCH.id}": a replay runs under an epoch of its own`);
-    } else {
-      const error = await epochUsedError(target, destination, epoch);
+    } else if (errors.length === 0) {
+      // Last, and only for a request otherwise valid: it may read the whole ledger table.
+      const error = await epochUsedError(target, destination, epoch, io);
       if (error !== undefined) errors.push(error);
     }
   }
@@ -79,9 +80,11 @@ export async function replay(target: PipelineTarget, options: ReplayOptions, io:
   const replayBefore = new Date(now).toISOString();
   const local = target.kind === 'local';
   const stack = options.stack ?? (local ? LOCAL_STACK_NAME : (/^stack (\S+)/.exec(target.description)?.[1] ?? 'OrderedFanout'));
-  // The new EFO consumer is named after the pipeline, which is the stack only by default: read it off the current one.
+  // The new EFO consumer is named after the pipeline, which is the stack only by default: the stack's outputs name it
+  // (addOperatorOutputs). For a stack deployed before they did, it is read off the current consumer's name, or found to
+  // be the stack's when that name was shortened (over 128 characters: its start is then not the whole pipeline name).
   const currentConsumer = /\/consumer\/([^:]+)(?::\d+)?$/.exec(current.streamConsumerArn)?.[1] ?? '';
-  const pipeline = pipelineNameOfConsumer(currentConsumer, destination, current.epoch) ?? stack;
+  const pipeline = target.pipelineName ?? pipelineNameOfConsumer(currentConsumer, destination, current.epoch, [stack]) ?? stack;
   const configFile = options.configFile ?? DEFAULT_CONFIG_FILE;
   const configured = local ? undefined : readConfiguredSettings(configFile, destination);
   const base = currentSettings(target, destination, configured, retentionHours);
@@ -156,14 +159,14 @@ function ownAppReplayAdvice(destination: string, epoch: string, from: string, re
   return `${why}, so --apply cannot write its settings. Set ${settings} as its settings where it is configured (${where}, keeping your other settings) and run npx cdk deploy ${stack}`;
 }
 
-/** Why `epoch` cannot be the replay's: it was used before (see `usedByAccounts`), or the ledger could not be read. */
-async function epochUsedError(target: PipelineTarget, destination: string, epoch: string): Promise<string | undefined> {
+/** Why `epoch` cannot be the replay's: the ledger holds items under it (see `epochInLedger`), or could not be read. */
+async function epochUsedError(target: PipelineTarget, destination: string, epoch: string, io: CommandIO): Promise<string | undefined> {
   try {
-    const { sampled, used } = await usedByAccounts(target, destination, epoch);
-    if (used === 0) return undefined;
-    return `--epoch ${epoch} was used before: ${used} of ${sampled} accounts read have ${destination} watermarks under it, so a replay under it would skip all it delivered then; name a new one`;
+    const { found } = await epochInLedger(target, destination, epoch, { onProgress: (done, total) => io.progress('epoch check', done, total) });
+    if (found === undefined) return undefined;
+    return `--epoch ${epoch} was used before: ${target.ledgerTable} holds ${destination} items under it (account ${found}, the first found), so a replay under it would skip all it delivered then; name a new one`;
   } catch (error) {
-    return `cannot tell whether --epoch ${epoch} was used before (reading ${target.accountsTable} and ${target.ledgerTable}): ${error instanceof Error ? error.message : String(error)}`;
+    return `cannot tell whether --epoch ${epoch} was used before (scanning ${target.ledgerTable}): ${error instanceof Error ? error.message : String(error)}`;
   }
 }
 

@@ -122,6 +122,23 @@ describe('pipelineName is checked', () => {
     expect(() => new OrderedFanout(other, 'Default', fraudOnly)).toThrow(/"Other" is already the pipeline name of Other\/Named/);
   });
 
+  it('takes the longest name with the longest epoch: each EFO consumer name is shortened to a valid 128 characters', () => {
+    const pipelineName = `Prod.${'p'.repeat(123)}`;
+    const epoch = `replay-${'e'.repeat(56)}`;
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+    const replaying = { epoch, startingPosition: 'AT_TIMESTAMP', startingPositionTimestamp: from } as const;
+    const stack = platform();
+    const fanout = new OrderedFanout(stack, 'Fanout', { destinations: { audit: {}, fraud: replaying }, pipelineName });
+    const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+    const names = Object.values(resources).filter(({ Type }) => Type === 'AWS::Kinesis::StreamConsumer').map(({ Properties }) => Properties.ConsumerName as string);
+    expect(names).toHaveLength(2);
+    for (const name of names) expect(name).toMatch(/^[a-zA-Z0-9_.-]{1,128}$/);
+    const fraud = streamConsumerName(pipelineName, 'fraud', fanout.consumer('fraud').settings);
+    expect(fraud).toHaveLength(128);
+    expect(names.sort()).toEqual([streamConsumerName(pipelineName, 'audit', fanout.consumer('audit').settings), fraud].sort());
+    expect(pipelineNameOfConsumer(fraud, 'fraud', epoch, [pipelineName])).toBe(pipelineName);
+  });
+
   it('takes the same name in two stacks (two accounts, or two regions)', () => {
     const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
     const one = new OrderedFanout(platform('One', app), 'Fanout', { ...fraudOnly, pipelineName: 'accounts' });
@@ -139,8 +156,17 @@ describe('the pipeline name read back from an EFO consumer name', () => {
     }
   });
 
-  it('is unknown for a name cut to 128 characters, or not made by streamConsumerName', () => {
-    expect(pipelineNameOfConsumer(streamConsumerName('p'.repeat(120), 'fraud', settings), 'fraud', settings.epoch)).toBeUndefined();
+  it('is the candidate a name shortened to 128 characters was made with, and unknown without it', () => {
+    const shortened = streamConsumerName('p'.repeat(120), 'fraud', settings);
+    expect(shortened).toHaveLength(128);
+    expect(pipelineNameOfConsumer(shortened, 'fraud', settings.epoch, ['OrderedFanout', 'p'.repeat(120)])).toBe('p'.repeat(120));
+    expect(pipelineNameOfConsumer(shortened, 'fraud', settings.epoch, ['p'.repeat(119)])).toBeUndefined();
+    expect(pipelineNameOfConsumer(shortened, 'fraud', settings.epoch)).toBeUndefined();
+  });
+
+  it('is unknown for a name cut to its last 128 characters (before names were shortened), or not made by streamConsumerName', () => {
+    const cut = `${'p'.repeat(120)}-fraud-${settings.epoch}-0123abcd`.slice(-128);
+    expect(pipelineNameOfConsumer(cut, 'fraud', settings.epoch, ['p'.repeat(120)])).toBeUndefined();
     expect(pipelineNameOfConsumer('my-own-consumer', 'fraud', settings.epoch)).toBeUndefined();
     expect(pipelineNameOfConsumer(`-fraud-${settings.epoch}-0123abcd`, 'fraud', settings.epoch)).toBeUndefined();
   });

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ScanCommand, type BatchGetItemCommand } from '@aws-sdk/client-dynamodb';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -22,11 +22,11 @@ import { replay } from '../../ops/commands/replay';
 import { recordingIO } from '../../ops/io';
 import { localTarget, type PipelineTarget } from '../../ops/target';
 import { decodeChangeRecord } from '../../shared/change-record/decode';
-import { watermarkToItem } from '../../shared/ledger/ledger-codec';
-import { emptyWatermark } from '../../shared/ordering/watermark';
+import { ledgerPartitionKey } from '../../shared/ledger/ledger-table';
 import { badRecordLetter, encodeDeadLetter } from '../../shared/dead-letter/dead-letter-message';
 import type { DeadLetter } from '../../shared/ordering/ports';
 import { accountHistory } from '../support/histories';
+import { stubLedger } from '../support/replay-target';
 
 const SMALL = { accounts: 6, changes: 40, seed: 12, shards: 2, duplicateRate: 0.2, reorderRate: 0.3, reorderWindow: 6, concurrency: 4, convergeTimeoutMs: 60_000 } as const;
 
@@ -216,6 +216,14 @@ describe('fanout replay, local', () => {
     expect(JSON.parse(await restored.Body!.transformToString())).toMatchObject({ accountId, version: 1, replay: true, epoch: 'audit-restore-1' });
     expect(run.env.s3Proxy.created.length).toBe(auditCreated + keys.length);
     expect(await fraudEvents(run)).toHaveLength(fraudCount);
+
+    // The ledger now holds audit's watermarks under that epoch, which a Scan of DynamoDB Local finds: a second replay
+    // under it is refused; fraud, which has none under it, may take it.
+    const again = recordingIO();
+    expect(await replay(target, { destination: 'audit', from, epoch: 'audit-restore-1' }, again)).toBe(2);
+    expect(again.errors.join('\n')).toMatch(/--epoch audit-restore-1 was used before: \S+ holds audit items under it \(account \S+, the first found\)/);
+    const other = recordingIO();
+    expect(await replay(target, { destination: 'fraud', from, epoch: 'audit-restore-1' }, other), other.errors.join('\n')).toBe(0);
   });
 });
 
@@ -227,16 +235,12 @@ describe('fanout replay, AWS', () => {
     return 0;
   };
   const stream = 'arn:aws:kinesis:eu-west-1:123456789012:stream/accounts-changes';
-  /** The accounts table's first page, and a ledger holding fraud's watermarks of `acct-2` under the epochs `used`. */
-  const tables = (used: readonly string[]) =>
-    ({
-      send: async (command: object) => {
-        if (command instanceof ScanCommand) return { Items: [{ account_id: { S: 'acct-1' } }, { account_id: { S: 'acct-2' } }] };
-        const keys = (command as BatchGetItemCommand).input.RequestItems?.OrderingLedger?.Keys ?? [];
-        const held = used.map((epoch) => watermarkToItem('fraud', epoch, { ...emptyWatermark('acct-2'), version: 3, revision: 1 }));
-        return { Responses: { OrderingLedger: held.filter((item) => keys.some((key) => key.pk?.S === item.pk?.S)) } };
-      },
-    }) as unknown as DynamoDBClient;
+  /** A ledger holding every destination's live watermarks of two accounts, and fraud's of `acct-2` under the epochs `used`. */
+  const tables = (used: readonly string[]): DynamoDBClient =>
+    stubLedger([
+      ...DESTINATION_NAMES.flatMap((name) => ['acct-1', 'acct-2'].map((account) => ledgerPartitionKey(name, 'live', account))),
+      ...used.map((epoch) => ledgerPartitionKey('fraud', epoch, 'acct-2')),
+    ]);
   const aws = (retentionHours = 24, usedEpochs: readonly string[] = []): PipelineTarget => ({
     kind: 'aws',
     description: 'stack OrderedFanout in eu-west-1',
@@ -307,7 +311,7 @@ describe('fanout replay, AWS', () => {
     ['no ISO time', { from: 'yesterday' }, /--from must be an ISO 8601 time/],
     ['an epoch that cannot be a ledger key', { epoch: 'replay#1' }, /--epoch must be 1-63 letters/],
     ['the current epoch', { epoch: 'live' }, /current epoch/],
-    ['an epoch used before', { destination: 'fraud' as const, epoch: 'replay-7' }, /--epoch replay-7 was used before: 1 of 2 accounts read have fraud watermarks under it/],
+    ['an epoch used before', { destination: 'fraud' as const, epoch: 'replay-7' }, /--epoch replay-7 was used before: OrderingLedger holds fraud items under it \(account acct-2, the first found\)/],
   ])('refuses %s, naming it, and deploys nothing', async (_name, overrides, message) => {
     const file = join(mkdtempSync(join(tmpdir(), 'fanout-replay-')), 'pipeline.json');
     const io = recordingIO();
