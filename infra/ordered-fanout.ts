@@ -3,39 +3,32 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
-import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { MetricName } from '../shared/observability/telemetry';
-import { parseDestinationSettings, parsePipelineConfig, refuseIgnoredSettings } from './config/load-config';
-import { DESTINATION_NAMES, type DestinationName, type DestinationSettings, type PipelineConfig } from './config/pipeline-config';
+import type { DestinationName, PipelineConfig } from './config/pipeline-config';
 import { accessLogsBucket } from './constructs/access-logs';
 import { AccountsTable } from './constructs/accounts-table';
-import { ChangeStream, retentionHoursOf } from './constructs/change-stream';
-import { DestinationAlarms } from './constructs/destination-alarms';
-import { DestinationConsumer } from './constructs/destination-consumer';
+import { ChangeStream } from './constructs/change-stream';
+import type { DestinationConsumer } from './constructs/destination-consumer';
 import type { DestinationTarget } from './constructs/destination-target';
 import { encryptionKey } from './constructs/encryption-key';
-import { GapSweeper } from './constructs/gap-sweeper';
+import type { GapSweeper } from './constructs/gap-sweeper';
 import { LedgerTable } from './constructs/ledger-table';
 import { PipelineDashboard } from './constructs/pipeline-dashboard';
 import { claimPipelineName } from './constructs/pipeline-name';
 import { ReplicationAlarms } from './constructs/replication-alarms';
 import { streamTableChanges } from './constructs/table-streaming';
-import { topicAlarm } from './constructs/topic-alarm';
 import { acknowledgeNagFindings } from './nag-suppressions';
 import { titleOf } from './config/operator-outputs';
 import { addOperatorOutputs } from './constructs/operator-outputs';
+import { addDestination } from './ordered-fanout-destination';
 import type { OrderedFanoutProps } from './ordered-fanout-props';
-import { BUILT_IN_INFRA_PLUGINS } from './plugins/builtin-infra-plugins';
-import { checkPluginNames, type InfraPlugin, type PluginTarget } from './plugins/infra-plugin';
+import { destinationNamesOf, resolvedDestinations, settingsOf } from './ordered-fanout-settings';
 
-/** Consumers one Kinesis stream takes (RegisterStreamConsumer), and how many it registers at a time. */
-const MAX_STREAM_CONSUMERS = 20;
+/** Consumers a Kinesis stream registers at a time. */
 const SIMULTANEOUS_CONSUMER_REGISTRATIONS = 5;
-/** Destinations one stack feeds: one consumer each, and one free for a replay's switch-over. */
-export const MAX_DESTINATIONS = MAX_STREAM_CONSUMERS - 1;
 
 export { titleOf };
 
@@ -77,20 +70,7 @@ export class OrderedFanout<Plugins extends string = never> extends Construct {
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     // The domain's log-policy custom resource only needs the SDK that Lambda provides.
     this.node.setContext('@aws-cdk/customresources:installLatestAwsSdkDefault', false);
-    const names = DESTINATION_NAMES.filter((name) => props.destinations[name] !== undefined);
-    const plugins = props.plugins ?? [];
-    if (names.length === 0 && plugins.length === 0) {
-      throw new Error(`${this.node.path}: name at least one destination (${DESTINATION_NAMES.join(', ')}) or plug-in`);
-    }
-    // Kinesis registers at most 20 consumers of a stream; a replay's new consumer is registered before the old one
-    // goes, so one must stay free.
-    if (names.length + plugins.length > MAX_DESTINATIONS) {
-      throw new Error(
-        `${this.node.path}: ${names.length + plugins.length} destinations, each with its own EFO consumer: a Kinesis stream takes ` +
-          `${MAX_STREAM_CONSUMERS} consumers, and a replay needs one free for its new consumer while the old one still runs, so at most ${MAX_DESTINATIONS}`,
-      );
-    }
-    checkPluginNames(plugins, this.node.path);
+    const names = destinationNamesOf(props, this.node.path);
     this.config = settingsOf(props, names, this.node.path);
     const { config } = this;
 
@@ -106,22 +86,8 @@ export class OrderedFanout<Plugins extends string = never> extends Construct {
     this.ledgerTable = this.ledger.table;
     this.alarmTopic = props.alarmTopic ?? this.createAlarmTopic(config.alarmEmails);
 
-    // One path for every destination: a built-in is its plug-in with its settings as options.
-    const destinations: ResolvedDestination[] = [
-      ...names.map((name) => ({
-        plugin: BUILT_IN_INFRA_PLUGINS[name] as AnyInfraPlugin,
-        options: config.destinations[name],
-        settings: config.destinations[name],
-        target: props.destinations[name]?.target,
-      })),
-      ...plugins.map(({ plugin, options, settings }) => ({
-        plugin,
-        options,
-        settings: parseDestinationSettings(settings, plugin.name, `the props of ${this.node.path}`, config.stream),
-        target: undefined,
-      })),
-    ];
-    const built = destinations.map((destination) => this.addDestination(destination, accessLogs));
+    const destinations = resolvedDestinations(props, names, config, this.node.path);
+    const built = destinations.map((destination) => addDestination(this, destination, accessLogs));
     // Kinesis registers at most 5 consumers of a stream at a time (a sixth gets LimitExceededException): each waits
     // for the one five before it, so a first deploy of many destinations never asks for more at once.
     built.forEach(({ consumer }, index) => {
@@ -230,117 +196,4 @@ export class OrderedFanout<Plugins extends string = never> extends Construct {
     for (const email of emails) topic.addSubscription(new subscriptions.EmailSubscription(email));
     return topic;
   }
-
-  /**
-   * One destination: its target (the user's, or the plug-in's), its consumer with the consumer alarms and the target's
-   * own, and a gap sweeper unless it is `latest-state`.
-   */
-  private addDestination(
-    { plugin, options, settings, target: given }: ResolvedDestination,
-    accessLogs: s3.IBucket,
-  ): { target: PluginTarget; consumer: DestinationConsumer; sweeper?: GapSweeper } {
-    const { name, mode, constructIds: ids = {} } = plugin;
-    const title = titleOf(name);
-    const target: PluginTarget = given ?? plugin.createTarget(this, ids.target ?? `${title}Target`, { options, settings, accessLogs });
-    const consumer = new DestinationConsumer(this, `${title}Consumer`, {
-      destination: name,
-      pipelineName: this.pipelineName,
-      mode,
-      settings,
-      stream: this.stream,
-      accountsTable: this.table,
-      ledger: this.ledger,
-      target,
-      ...(ids.role === undefined ? {} : { role: this.consumerRole(ids.role, name) }),
-      accessLogs,
-      entry: plugin.handler,
-    });
-    const alarms = new DestinationAlarms(this, `${title}Alarms`, { consumer, thresholds: settings.alarms, topic: this.alarmTopic });
-    // The target's own alarms sit with the consumer's (or in a construct of their own): same topic, same
-    // `<pipeline>-<destination>-<id>` names. The construct is made only if there are any.
-    let group: Construct | undefined;
-    target.alarms?.(
-      (id, metric, threshold, description, more = {}) => {
-        group ??= ids.alarms === undefined ? alarms : new Construct(this, ids.alarms);
-        const named = { pipelineName: this.pipelineName, name: `${name}-${id}` };
-        return topicAlarm(group, id, { ...named, metric, threshold, description, topic: this.alarmTopic, ...more });
-      },
-      settings.alarms,
-    );
-    if (mode === 'latest-state') return { target, consumer };
-    return { target, consumer, sweeper: this.createSweeper(consumer, settings.enabled, plugin.sweeper) };
-  }
-
-  /** A consumer's role made beside it rather than in it (`PluginConstructIds.role`). */
-  private consumerRole(id: string, name: string): iam.Role {
-    return new iam.Role(this, id, {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `ordered-fanout ${name} consumer: its own EFO consumer, ledger keys, destination and dead-letter queue`,
-    });
-  }
-
-  private createSweeper(consumer: DestinationConsumer, enabled: boolean, entry: string | undefined): GapSweeper {
-    const name = consumer.destination;
-    if (entry === undefined) throw new Error(`${this.node.path}: plug-in ${name} is ${consumer.mode}: it needs a sweeper (InfraPlugin.sweeper)`);
-    const sweeper = new GapSweeper(this, `${titleOf(name)}Sweeper`, { consumer, enabled, entry });
-    // A broken sweeper is silent exactly when it matters: an idle stream with records parked.
-    // Through `topicAlarm` like every other alarm: to the topic on ALARM and on OK (it went on ALARM only, so its
-    // recovery never reached the operator).
-    topicAlarm(this, `${titleOf(name)}SweeperErrors`, {
-      pipelineName: this.pipelineName,
-      name: `${name}-SweeperErrors`,
-      description: 'The gap sweeper failed: parked records are not revisited and the waiting metrics stop',
-      metric: sweeper.function.metricErrors({ period: Duration.minutes(5) }),
-      threshold: 1,
-      topic: this.alarmTopic,
-    });
-    return sweeper;
-  }
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each plug-in has its own options type
-type AnyInfraPlugin = InfraPlugin<any, string>;
-
-/** A destination of the props, built-in or plug-in, as the construct builds it. */
-interface ResolvedDestination {
-  readonly plugin: AnyInfraPlugin;
-  readonly options: unknown;
-  /** Every setting, defaults included and checked. */
-  readonly settings: DestinationSettings;
-  /** A built-in's `target` of the props, built by the user: then the plug-in creates nothing. */
-  readonly target: DestinationTarget | undefined;
-}
-
-/**
- * The stream's settings as the checks need them. With a stream of the user's own, only its retention counts (a replay
- * from TRIM_HORIZON reaches that far back): `streamSettings.retentionHours` when given, else the stream's own when it
- * is defined in this app; an imported stream is taken to keep the longest Kinesis allows (the default), so a record-age
- * limit shorter than that is refused rather than left to drop a replay's oldest records.
- */
-function streamSettingsOf(props: OrderedFanoutProps<string>): { stream?: Partial<PipelineConfig['stream']> } {
-  if (props.stream === undefined) return props.streamSettings ? { stream: props.streamSettings } : {};
-  const retentionHours = props.streamSettings?.retentionHours ?? retentionHoursOf(props.stream);
-  return retentionHours === undefined ? {} : { stream: { retentionHours } };
-}
-
-/** The props' settings merged over the defaults and checked, as the bundled app checks its configuration file. */
-function settingsOf(props: OrderedFanoutProps<string>, names: readonly DestinationName[], path: string): PipelineConfig {
-  const withoutTarget = (options: object): object => Object.fromEntries(Object.entries(options).filter(([key]) => key !== 'target'));
-  const source = `the props of ${path}`;
-  const config = parsePipelineConfig(
-    {
-      ...(props.tableSettings ? { accountsTable: props.tableSettings } : {}),
-      ...streamSettingsOf(props),
-      ...(props.alarmEmails ? { alarmEmails: props.alarmEmails } : {}),
-      destinations: Object.fromEntries(names.map((name) => [name, withoutTarget(props.destinations[name] ?? {})])),
-    },
-    source,
-    Date.now(),
-    // Settings merged over the defaults may come in (the bundled stack passes its own so, each with its target).
-    'merged',
-  );
-  // A destination given its target creates nothing, so only the others' settings can be ignored ones.
-  const untargeted = names.filter((name) => props.destinations[name]?.target === undefined);
-  refuseIgnoredSettings({ destinations: Object.fromEntries(untargeted.map((name) => [name, props.destinations[name]])) }, source);
-  return config;
 }

@@ -6,7 +6,8 @@ import { isShipped, SHIPPED_DESTINATIONS } from '../destinations/runtime-registr
 import { DESTINATION_NAME_PATTERN } from './destinations';
 import { DEAD_LETTER_REASONS } from '../shared/ordering/ports';
 import { reconcile } from './commands/reconcile';
-import { MAX_REDRIVE_BATCH, redrive, skipReasonError } from './commands/redrive';
+import { redrive } from './commands/redrive';
+import { MAX_REDRIVE_BATCH, skipReasonError } from './commands/redrive-options';
 import { planCommand } from './commands/plan';
 import { MAX_ACCOUNT_ITEM_BYTES } from './plan/plan';
 import { LOCAL_STATE_FILE } from '../local/pipeline/local-state';

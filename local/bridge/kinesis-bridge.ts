@@ -1,7 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ACCOUNTS_KEY } from '../../shared/accounts/account';
-import { decodeChangeRecord } from '../../shared/change-record/decode';
-import { encodeKinesisPayload } from '../../shared/change-record/kinesis-input';
 import { historyOf, readFinalVersions, type Truth } from '../verify';
 import {
   type BridgedChange,
@@ -12,10 +9,11 @@ import {
   type DrainResult,
   type KinesisBridgeOptions,
 } from './kinesis-bridge-options';
-import { applyChaos, type Placed, type StreamPayload } from './chaos';
-import { defaultBackoffMs, hashKeyIn, listOpenShards, md5Hex, putInOrder, type ShardEntry, type ShardRange } from './kinesis-put';
+import { shardEntries, StreamCapture, type Capture } from './capture';
+import { CarriedChanges } from './carried-changes';
+import { applyChaos } from './chaos';
+import { defaultBackoffMs, listOpenShards, putInOrder, type ShardRange } from './kinesis-put';
 import { DynamoDBStreamReader, latestStreamArn, type StreamRecord } from './stream-reader';
-import { streamRecordToKds } from './stream-record-to-kds';
 import { PermanentGaps } from './permanent-gaps';
 
 /** Pause after a poll that brought nothing new: short, as DynamoDB's own replication to Kinesis is continuous. */
@@ -25,17 +23,6 @@ const MAX_QUEUED_CHUNKS = 16;
 
 export type { BridgeChaos, BridgedChange, BridgeStats, DrainResult, DroppedChange, KinesisBridgeOptions } from './kinesis-bridge-options';
 export { chunkDelayMs, chunkSeed } from './kinesis-bridge-options';
-
-/** One captured change on its way to Kinesis. */
-interface Capture {
-  readonly payload: StreamPayload;
-  readonly bytes: Uint8Array;
-  /** Absent when the consumers' decoder rejects the change: it is put anyway, a consumer must quarantine it. */
-  readonly change?: { readonly accountId: string; readonly version: number; readonly createdAtMicros: number };
-  /** When this poll read it from the DynamoDB stream. */
-  readonly readAtMs: number;
-  putAtMs?: number;
-}
 
 /** The counters the bridge keeps itself; `dropped` is the permanent gaps' own count. */
 type Stats = { -readonly [K in Exclude<keyof BridgeStats, 'dropped'>]: BridgeStats[K] };
@@ -74,11 +61,8 @@ export class KinesisBridge {
     unconvertible: 0,
     abandoned: 0,
   };
-  readonly #seen = new Set<string>();
-  /** Changes with at least one copy on the stream, in the order their first copy was accepted. */
-  readonly #carried: Capture[] = [];
-  readonly #carriedVersions = new Map<string, Set<number>>();
-  readonly #changes: BridgedChange[] = [];
+  readonly #capture: StreamCapture;
+  readonly #carried = new CarriedChanges();
   readonly #gaps: PermanentGaps;
   #shards: readonly ShardRange[] = [];
   #chunks = 0;
@@ -99,6 +83,10 @@ export class KinesisBridge {
     this.#log = options.log ?? (() => undefined);
     this.#pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     this.#gaps = new PermanentGaps(options.chaos.permanentGapRate ?? 0, options.chaos.seed);
+    this.#capture = new StreamCapture(options.accountsTable, (eventId, error) => {
+      this.#stats.unconvertible += 1;
+      this.#log(`bridge: cannot forward stream record ${eventId ?? '(no eventID)'}: ${describe(error)}`);
+    });
   }
 
   get stats(): BridgeStats {
@@ -106,7 +94,7 @@ export class KinesisBridge {
   }
 
   get changes(): ReadonlyArray<BridgedChange> {
-    return this.#changes;
+    return this.#carried.changes;
   }
 
   /** The changes dropped on purpose (`permanentGapRate`), in capture order. */
@@ -147,7 +135,7 @@ export class KinesisBridge {
     let result: DrainResult = { complete: false, expected: 0, missing: 0 };
     for (;;) {
       try {
-        result = this.#coverage(await readFinalVersions(this.#options.dynamodb, this.#options.accountsTable));
+        result = this.#carried.coverage(await readFinalVersions(this.#options.dynamodb, this.#options.accountsTable), this.#gaps);
         if (result.complete && this.#queued === 0) return result;
       } catch (error) {
         this.#log(`bridge: could not read the final versions: ${describe(error)}`);
@@ -163,7 +151,7 @@ export class KinesisBridge {
    * Changes dropped on purpose are part of it (they happened in the table; the stream just never got them).
    */
   truth(finalVersions: ReadonlyMap<string, number>): Truth & { captured: { accountId: string; version: number }[] } {
-    const payloads = [...this.#carried.map((capture) => capture.payload), ...this.#gaps.payloads];
+    const payloads = [...this.#carried.payloads, ...this.#gaps.payloads];
     return historyOf(payloads, finalVersions, this.#options.accountsTable);
   }
 
@@ -190,7 +178,8 @@ export class KinesisBridge {
         await pause(defaultBackoffMs(failures), signal);
         continue;
       }
-      const fresh = this.#capture(records);
+      const fresh = this.#capture.fresh(records);
+      this.#stats.captured += fresh.length;
       if (fresh.length > 0) this.#enqueue(fresh);
       // A backlog of chunks waits for the puts before reading more, so memory stays bounded by MAX_QUEUED_CHUNKS.
       if (this.#queued >= MAX_QUEUED_CHUNKS) await this.#putting;
@@ -220,39 +209,6 @@ export class KinesisBridge {
       });
   }
 
-  /** Converts the changes not seen before; the partition key is, like DynamoDB's, an MD5 of the item key. */
-  #capture(records: readonly StreamRecord[]): Capture[] {
-    const { accountsTable: tableName } = this.#options;
-    const fresh: Capture[] = [];
-    const readAtMs = Date.now();
-    for (const record of records) {
-      const eventId = record.eventID;
-      if (eventId !== undefined && this.#seen.has(eventId)) continue;
-      if (eventId !== undefined) this.#seen.add(eventId);
-      let data: string;
-      try {
-        data = encodeKinesisPayload(streamRecordToKds(record, { tableName }));
-      } catch (error) {
-        this.#stats.unconvertible += 1;
-        this.#log(`bridge: cannot forward stream record ${eventId ?? '(no eventID)'}: ${describe(error)}`);
-        continue;
-      }
-      const keys = record.dynamodb?.Keys;
-      const partitionKey = md5Hex(keys?.[ACCOUNTS_KEY]?.S ?? JSON.stringify(keys ?? {}));
-      const decoded = decodeChangeRecord({ data, sequenceNumber: '0', shardId: 'bridge' }, { tableName });
-      const change = decoded.ok
-        ? {
-            accountId: decoded.record.accountId,
-            version: decoded.record.version,
-            createdAtMicros: decoded.record.createdAtMicros,
-          }
-        : undefined;
-      this.#stats.captured += 1;
-      fresh.push({ payload: { data, partitionKey }, bytes: Buffer.from(data, 'base64'), readAtMs, ...(change ? { change } : {}) });
-    }
-    return fresh;
-  }
-
   /**
    * Disturbs one chunk (seeded), waits for the end of its delay (`due`, running since it was queued), then puts each
    * shard's records in their placed order.
@@ -280,7 +236,7 @@ export class KinesisBridge {
     }
     const results = await Promise.all(
       placed.shards.map((list, index) =>
-        putInOrder(this.#entries(list, index), {
+        putInOrder(shardEntries(list, this.#shards, index), {
           client: kinesis,
           streamArn,
           signal,
@@ -297,45 +253,15 @@ export class KinesisBridge {
     this.#abandon(results.reduce((sum, result) => sum + result.abandoned, 0));
   }
 
-  #entries(list: readonly Placed<Capture>[], shardIndex: number): ShardEntry<Capture>[] {
-    const shard = this.#shards[shardIndex];
-    if (!shard) throw new Error(`chaos placed a record on shard ${shardIndex} of ${this.#shards.length}`);
-    return list.map(({ item }) => ({
-      data: item.bytes,
-      partitionKey: item.payload.partitionKey,
-      explicitHashKey: hashKeyIn(shard, item.payload.partitionKey),
-      tag: item,
-    }));
-  }
-
   #accepted(capture: Capture, atMs: number): void {
     this.#stats.put += 1;
-    if (capture.putAtMs !== undefined) return;
-    capture.putAtMs = atMs;
-    this.#carried.push(capture);
-    const change = capture.change;
-    if (!change) return;
-    let versions = this.#carriedVersions.get(change.accountId);
-    if (!versions) this.#carriedVersions.set(change.accountId, (versions = new Set()));
-    versions.add(change.version);
-    this.#changes.push({ ...change, readAtMs: capture.readAtMs, putAtMs: atMs });
+    this.#carried.accept(capture, atMs);
   }
 
   #abandon(records: number): void {
     if (records === 0) return;
     this.#stats.abandoned += records;
     this.#log(`bridge: stopped with ${records} records not put on the stream`);
-  }
-
-  #coverage(finalVersions: ReadonlyMap<string, number>): DrainResult {
-    let expected = 0;
-    let missing = 0;
-    for (const [accountId, final] of finalVersions) {
-      expected += final;
-      const carried = this.#carriedVersions.get(accountId);
-      for (let version = 1; version <= final; version += 1) if (!carried?.has(version) && !this.#gaps.has(accountId, version)) missing += 1;
-    }
-    return { complete: missing === 0, expected, missing };
   }
 
   /** Runs `attempt` until it succeeds (logging and backing off) or the bridge stops; undefined when stopped. */

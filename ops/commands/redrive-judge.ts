@@ -4,10 +4,13 @@ import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
 import { hasVersion } from '../../shared/ordering/version-ranges';
 import { modeOf, type PipelineTarget } from '../target';
 import type { RedriveItem } from './redrive-batches';
+import { positionOf } from './redrive-letters';
+import type { RedriveFailure } from './redrive-result';
 
 /*
  * How a redrive tells which of the letters it sent failed again: what it observes of the function's answers while it
- * runs (`watching`), and the rule that judges each letter from that (`stillFailingAfterRedrive`).
+ * runs (`watching`), the rule that judges each letter from that (`stillFailingAfterRedrive`), and the failures it
+ * reports in the end (`failuresAfterRedrive`).
  */
 
 /** A letter this run sent through the engine and deleted: the function did not report its record failed. */
@@ -65,6 +68,35 @@ export function stillFailingAfterRedrive(letters: readonly RedrivenLetter[], see
     }
   }
   return failed;
+}
+
+/**
+ * What a run reports as failed again once it is over: each letter it sent that failed again (as its new letter says,
+ * when one was read back), then each letter read back that was no sent one's; in that order, each under its reason.
+ * `newLetters`: the letters the function stored during the run beyond those.
+ */
+export function failuresAfterRedrive(
+  sent: readonly RedrivenLetter[],
+  readBack: ReadonlyMap<string, RedriveFailure>,
+  seen: Omit<RedriveObservations, 'readBack'>,
+): { failures: RedriveFailure[]; newLetters: number } {
+  const failedAgain = stillFailingAfterRedrive(sent, { ...seen, readBack: new Set(readBack.keys()) });
+  const failures: RedriveFailure[] = [];
+  let matched = 0;
+  for (const letter of sent) {
+    const detail = failedAgain.get(letter.key);
+    if (detail === undefined) continue;
+    const again = readBack.get(letter.key);
+    failures.push({ reason: again?.reason ?? letter.reason, ...positionOf(again ?? letter), detail: again?.detail ?? detail });
+    if (!letter.undecodable) matched += 1;
+  }
+  const sentKeys = new Set(sent.map((letter) => letter.key));
+  for (const [key, again] of readBack) {
+    if (sentKeys.has(key)) continue;
+    failures.push(again);
+    matched += 1;
+  }
+  return { failures, newLetters: Math.max(0, seen.lettersStored - matched) };
 }
 
 /** The letter of an item the function took: a BAD_RECORD's account and version are those its data decodes to, if any. */

@@ -1,45 +1,18 @@
 import type { Message } from '@aws-sdk/client-sqs';
-import { describeVersions, type VersionRanges } from '../../shared/ordering/version-ranges';
 import { decodeDeadLetter } from '../../shared/dead-letter/dead-letter-message';
 import type { AccountView } from '../../shared/consumer/operator-command';
 import type { DeadLetter } from '../../shared/ordering/ports';
 import type { CommandIO } from '../io';
-import { destinationOf, modeOf, type PipelineTarget } from '../target';
-import { invokeBatch, redriveEvents, toKinesisInput, type RedriveItem } from './redrive-batches';
-import { modeOrNone, redrivenLetter, stillFailingAfterRedrive, watching, type RedrivenLetter } from './redrive-judge';
+import { destinationOf, type PipelineTarget } from '../target';
+import { invokeBatch, redriveEvents, type RedriveItem } from './redrive-batches';
+import { failuresAfterRedrive, modeOrNone, redrivenLetter, watching, type RedrivenLetter } from './redrive-judge';
+import { gapReport, letterKey, positionOf, routeOf, type LetterRules } from './redrive-letters';
+import { redriveSettings, type RedriveOptions } from './redrive-options';
 import { depth, hold, receive, release, remove } from './redrive-queue';
-import { applySkips, gapAdvice, gapResolved, resumeAccounts, type GapSkip, type SkipReport } from './redrive-gaps';
+import { applySkips, gapAdvice, gapResolved, resumeAccounts, type SkipReport } from './redrive-gaps';
 import { settleWaiting, waitsForItsLane } from './redrive-settle';
 import { printRedriveResult } from './redrive-print';
 import type { GapTimeoutReport, RedriveCounts, RedriveFailure, RedriveResult } from './redrive-result';
-
-export interface RedriveOptions {
-  readonly destination: string;
-  /** Read and count the letters without invoking or deleting anything; they become visible again. */
-  readonly dryRun?: boolean;
-  /** Stop after this many messages. @default the whole queue */
-  readonly max?: number;
-  /** Records per invocation, 1-10000. @default 100 */
-  readonly batchSize?: number;
-  /** Leave BAD_RECORD letters in the queue instead of sending their original data again. */
-  readonly skipBad?: boolean;
-  /** Delete GAP_TIMEOUT letters once reported, resolved or not (same as `acknowledge: ['GAP_TIMEOUT']`). */
-  readonly deleteGapTimeouts?: boolean;
-  /**
-   * Reasons whose letters are reported and deleted instead of redriven: for what an operator has looked at and
-   * accepts (a HEAL_MISMATCH investigated, a CONTRACT_BREACH explained, versions known to be lost).
-   */
-  readonly acknowledge?: readonly string[];
-  /** Gaps to give up on first (`--skip-gap <account>@<version>`), each with `reason`, kept in the ledger. */
-  readonly skipGaps?: readonly GapSkip[];
-  readonly reason?: string;
-  /**
-   * How long to keep revisiting `in-order` accounts whose redriven version waits for their home lane or a fence (see
-   * `settleWaiting`); 0 leaves them to the sweeper. @default 30000 (a home's 10 s bound, then a fence's, with room)
-   */
-  readonly settleMs?: number;
-}
-
 
 /** Messages received per round; the round is sorted per account and version before it is invoked. */
 const ROUND = 500;
@@ -47,17 +20,6 @@ const ROUND = 500;
 const VISIBILITY_SECONDS = 1_800;
 const DRY_RUN_VISIBILITY_SECONDS = 30;
 const MAX_LISTED = 20;
-
-
-/** Records per invocation at most: a Kinesis event source mapping's largest batch. */
-export const MAX_REDRIVE_BATCH = 10_000;
-
-/** Why a redrive's `--skip-gap` and `--reason` cannot go together as given: each needs the other. */
-export function skipReasonError(skipGaps: number, reason: string | undefined): string | undefined {
-  if (skipGaps > 0 && !(reason ?? '').trim()) return '--skip-gap needs --reason "...": why the versions are given up on (it is kept in the ledger)';
-  if (skipGaps === 0 && reason !== undefined) return '--reason goes with --skip-gap (it is kept in the ledger with the skip): without a --skip-gap nothing would keep it';
-  return undefined;
-}
 
 /**
  * Drains a destination's dead-letter queue back through the ordering engine: each letter's record is rebuilt as a
@@ -67,22 +29,9 @@ export function skipReasonError(skipGaps: number, reason: string | undefined): s
  */
 export async function redrive(target: PipelineTarget, options: RedriveOptions, io: CommandIO): Promise<number> {
   const { destination } = options;
-  const batchSize = options.batchSize ?? 100;
-  const max = options.max ?? Number.POSITIVE_INFINITY;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_REDRIVE_BATCH) return usage(io, `--batch-size must be an integer from 1 to ${MAX_REDRIVE_BATCH}, got ${batchSize}`);
-  if (!(max === Number.POSITIVE_INFINITY || (Number.isInteger(max) && max >= 1))) return usage(io, `--max must be a positive integer, got ${max}`);
-  const dryRun = options.dryRun ?? false;
-  const skipGaps = options.skipGaps ?? [];
-  const unpaired = skipReasonError(skipGaps.length, options.reason);
-  if (unpaired !== undefined) return usage(io, unpaired);
-  if (skipGaps.length > 0) {
-    const mode = modeOf(target, destination);
-    if (mode !== 'in-order') {
-      const instead = mode === 'every-version' ? ': to delete a GAP_TIMEOUT notice of versions known to be lost, use --acknowledge GAP_TIMEOUT' : '';
-      return usage(io, `--skip-gap is for in-order destinations: ${destination} is ${mode} and never waits behind a gap, so there is nothing to skip${instead}`);
-    }
-  }
-  const acknowledged = new Set([...(options.acknowledge ?? []), ...(options.deleteGapTimeouts ? ['GAP_TIMEOUT'] : [])]);
+  const settings = redriveSettings(target, options);
+  if ('refused' in settings) return usage(io, settings.refused);
+  const { batchSize, max, dryRun, skipGaps } = settings;
   const { deadLetterQueueUrl: queueUrl, epoch } = destinationOf(target, destination);
   const mode = modeOrNone(target, destination);
   const sqs = target.sqs;
@@ -96,6 +45,7 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
     if (counts) lettersStored += Math.max(0, (counts.deadLettered ?? 0) - (counts.gapTimeouts ?? 0));
   });
   const region = target.streamArn.split(':')[3] || 'us-east-1';
+  const rules: LetterRules = { destination, epoch, acknowledged: settings.acknowledged, skipBad: options.skipBad ?? false, accountsTable: target.accountsTable, region };
   const startedAt = Date.now();
   const total = await depth(sqs, queueUrl);
   const counts = new Map<string, RedriveCounts>();
@@ -117,7 +67,7 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
   /** The letters sent through the engine and deleted (their records were not reported failed). */
   const sent: RedrivenLetter[] = [];
   /** Letters read that were written while this run lasted (by its own invocations, or by live traffic), by change. */
-  const readBack = new Map<string, { reason: string; accountId?: string; version?: number; detail: string }>();
+  const readBack = new Map<string, RedriveFailure>();
   /** The redriven accounts as the function last reported them. */
   const views = new Map<string, AccountView>();
   let received = 0;
@@ -149,7 +99,7 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
         c.stillFailing += 1;
         const advice = view ? gapAdvice(destination, letter.missing ?? [], view) : 'the account could not be revisited';
         gapTimeouts.push({ ...gapReport(letter), resolved: false, deleted: false, advice });
-        failures.push({ reason: 'GAP_TIMEOUT', ...position(letter), detail: advice });
+        failures.push({ reason: 'GAP_TIMEOUT', ...positionOf(letter), detail: advice });
         hold(held, message);
       }
     }
@@ -176,13 +126,13 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
           hold(held, message);
           continue;
         }
-        const key = keyOf(letter);
+        const key = letterKey(letter);
         const earlier = redriven.get(key);
         // A letter written after this redrive began (or a newer one for a change redriven in this run) is what the
         // redrive itself, or live traffic, just dead-lettered: left in the queue, never redriven again in this run.
         // Counted once the run is over, with what the function answered (see stillFailingAfterRedrive).
         if ((letter.record || letter.bad) && (letter.at >= startedAt || (earlier !== undefined && letter.at > earlier))) {
-          readBack.set(key, { reason: letter.reason, ...position(letter), detail: `dead-lettered again: ${letter.detail}` });
+          readBack.set(key, { reason: letter.reason, ...positionOf(letter), detail: `dead-lettered again: ${letter.detail}` });
           hold(held, message);
           continue;
         }
@@ -194,28 +144,19 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
           notes.add(note);
           hold(held, message);
         };
-        if (letter.destination !== destination) {
-          skip(`letters of destination ${letter.destination} left in the queue (this is ${destination}'s queue)`);
-        } else if (letter.epoch !== epoch) {
-          skip(`letters of epoch ${letter.epoch} left in the queue: ${destination} now runs epoch ${epoch}, which delivers from the stream itself`);
-        } else if (acknowledged.has(letter.reason)) {
+        const route = routeOf(letter, rules, received);
+        if (route.to === 'skip') {
+          skip(route.note);
+        } else if (route.to === 'acknowledge') {
           if (dryRun) hold(held, message);
           else toDelete.push(message);
           c.deleted += dryRun ? 0 : 1;
           if (letter.reason === 'GAP_TIMEOUT') gapTimeouts.push({ ...gapReport(letter), resolved: false, deleted: !dryRun });
           else notes.add(`${letter.reason} letters acknowledged${dryRun ? ' (dry run: kept)' : ' and deleted'}`);
-        } else if (letter.reason === 'GAP_TIMEOUT' && letter.accountId && letter.missing) {
+        } else if (route.to === 'gap') {
           gaps.push({ message, letter });
-        } else if (letter.record) {
-          items.push({ message, reason: letter.reason, input: toKinesisInput(letter.record, target.accountsTable, region), accountId: letter.record.accountId, version: letter.record.version, key, at: letter.at });
-        } else if (letter.bad && !options.skipBad) {
-          const bad = letter.bad;
-          const input = { data: bad.data, sequenceNumber: bad.sequenceNumber || letter.sequenceNumber || `redrive-${received}`, shardId: bad.shardId || letter.shardId || 'shardId-000000000000' };
-          items.push({ message, reason: letter.reason, input, ...position(letter), key, at: letter.at });
-        } else if (letter.bad) {
-          skip('BAD_RECORD letters kept (--skip-bad)');
         } else {
-          skip(`${letter.reason} letters without a record kept`);
+          items.push({ message, reason: letter.reason, input: route.input, ...route.position, key, at: letter.at });
         }
       }
       if (dryRun) {
@@ -242,7 +183,7 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
           const c = count(item.reason);
           if (failed.all || failed.ids.has(item.input.sequenceNumber)) {
             c.stillFailing += 1;
-            failures.push({ reason: item.reason, ...position(item), detail: failed.detail ?? 'reported in batchItemFailures (the ledger or the dead-letter queue was out of reach)' });
+            failures.push({ reason: item.reason, ...positionOf(item), detail: failed.detail ?? 'reported in batchItemFailures (the ledger or the dead-letter queue was out of reach)' });
             hold(held, item.message);
           } else {
             c.redriven += 1;
@@ -273,24 +214,11 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
   }
   // What was sent and deleted may have failed again: the function dead-lettered it anew (the run may have stopped, at
   // --max, before reading that letter back). Letters read back that were no redriven one's are new failures too.
-  const failedAgain = stillFailingAfterRedrive(sent, { mode, views: lastViews, lettersStored, readBack: new Set(readBack.keys()) });
-  let matched = 0;
-  for (const letter of sent) {
-    const detail = failedAgain.get(letter.key);
-    if (detail === undefined) continue;
-    const again = readBack.get(letter.key);
-    count(again?.reason ?? letter.reason).stillFailing += 1;
-    failures.push({ reason: again?.reason ?? letter.reason, ...position(again ?? letter), detail: again?.detail ?? detail });
-    if (!letter.undecodable) matched += 1;
+  const { failures: failedAgain, newLetters } = failuresAfterRedrive(sent, readBack, { mode, views: lastViews, lettersStored });
+  for (const failure of failedAgain) {
+    count(failure.reason).stillFailing += 1;
+    failures.push(failure);
   }
-  const sentKeys = new Set(sent.map((letter) => letter.key));
-  for (const [key, again] of readBack) {
-    if (sentKeys.has(key)) continue;
-    count(again.reason).stillFailing += 1;
-    failures.push(again);
-    matched += 1;
-  }
-  const newLetters = Math.max(0, lettersStored - matched);
   if (newLetters > 0) {
     notes.add(`the function stored ${newLetters} more letter(s) during the run than are listed as still failing (e.g. parked versions that failed after a redriven one): they are in the queue (fanout redrive ${destination} --dry-run lists them)`);
   }
@@ -320,19 +248,4 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
 function usage(io: CommandIO, message: string): number {
   io.err(message);
   return 2;
-}
-
-function gapReport(letter: DeadLetter): { accountId?: string; epoch: string; missingVersions: string; missing: VersionRanges } {
-  const missing = letter.missing ?? [];
-  return { ...(letter.accountId ? { accountId: letter.accountId } : {}), epoch: letter.epoch, missingVersions: describeVersions(missing), missing };
-}
-
-function keyOf(letter: DeadLetter): string {
-  if (letter.record) return `${letter.record.accountId}#${letter.record.version}#${letter.record.eventId}`;
-  if (letter.bad) return `bad#${letter.bad.shardId}#${letter.bad.sequenceNumber}#${letter.bad.data.length}`;
-  return `${letter.reason}#${letter.accountId ?? ''}#${describeVersions(letter.missing ?? [])}`;
-}
-
-function position(of: { readonly accountId?: string; readonly version?: number }): { accountId?: string; version?: number } {
-  return { ...(of.accountId !== undefined ? { accountId: of.accountId } : {}), ...(of.version !== undefined ? { version: of.version } : {}) };
 }

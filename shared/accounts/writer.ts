@@ -1,24 +1,17 @@
-import {
-  type AttributeValue,
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  TransactWriteItemsCommand,
-  type Update,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { type DynamoDBClient, GetItemCommand, PutItemCommand, TransactWriteItemsCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { monotonicFactory } from 'ulid';
 import { hasErrorName, lostRaceAt } from '../dynamodb/lost-race';
-import { ACCOUNTS_KEY, type AccountImage, type AccountStatus, isValidVersion, type LastChange } from './account';
+import { ACCOUNTS_KEY, type AccountImage } from './account';
+import { assertAmount, type Change, credit, debit, OPEN, withReference } from './account-change';
+import { applied, conditionalUpdate, keyOf, toAccountImage } from './account-item';
 import {
   AccountAlreadyExistsError,
   AccountClosedError,
   AccountNotEmptyError,
   AccountNotFoundError,
   ConcurrentModificationError,
-  InsufficientFundsError,
   InvalidAmountError,
   InvalidTransferError,
 } from './writer-errors';
@@ -56,21 +49,9 @@ export interface TransferOptions {
 /** `transferId` is the reference both sides carry. */
 export type TransferResult = { readonly transferId: string; readonly from: AccountImage; readonly to: AccountImage };
 
-const OPEN: AccountStatus = 'OPEN';
-const CLOSED: AccountStatus = 'CLOSED';
 const DEFAULT_MAX_ATTEMPTS = 5;
 const BACKOFF_BASE_MS = 10;
 const BACKOFF_CAP_MS = 200;
-const UPDATED = ['balance', 'version', 'status', 'updated_at', 'last_change'];
-const UPDATE_NAMES = Object.fromEntries(UPDATED.map((name) => [`#${name}`, name]));
-
-/** What one write does to one account, decided in code from the image it read. */
-interface Change {
-  /** Signed change of the balance in minor units. */
-  readonly delta: number;
-  readonly lastChange: LastChange;
-  readonly close?: boolean;
-}
 
 type Plan = (current: AccountImage) => Change;
 
@@ -242,92 +223,4 @@ export class AccountsWriter {
 
 function fullJitterBackoff(attempt: number): number {
   return Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
-}
-
-function assertAmount(accountId: string, amount: number): void {
-  if (!Number.isSafeInteger(amount) || amount <= 0) {
-    throw new InvalidAmountError(accountId, amount, 'an amount must be a positive safe integer of minor units');
-  }
-}
-
-function debit(current: AccountImage, amount: number, lastChange: LastChange): Change {
-  const { account_id: accountId, balance, version } = current;
-  if (balance < amount) throw new InsufficientFundsError(accountId, balance, amount, version);
-  return { delta: -amount, lastChange };
-}
-
-function credit(current: AccountImage, amount: number, lastChange: LastChange): Change {
-  if (current.balance > Number.MAX_SAFE_INTEGER - amount) {
-    const reason = `it would raise the balance ${current.balance} past Number.MAX_SAFE_INTEGER`;
-    throw new InvalidAmountError(current.account_id, amount, reason, current.version);
-  }
-  return { delta: amount, lastChange };
-}
-
-function withReference(change: LastChange, reference: string | undefined): LastChange {
-  return reference === undefined ? change : { ...change, reference };
-}
-
-/**
- * The write of one change, pinned to the version read. Status and balance are checked again in the condition as
- * a defence in depth, so even a wrong in-code decision cannot write to a closed account or go below zero.
- */
-function conditionalUpdate(tableName: string, current: AccountImage, change: Change, now: string): Update {
-  const { version, account_id: accountId } = current;
-  const values: Record<string, unknown> = {
-    ':expected': version,
-    ':next': version + 1,
-    ':open': OPEN,
-    ':now': now,
-    ':delta': change.delta,
-    ':last': change.lastChange,
-  };
-  const conditions = ['#version = :expected', '#status = :open'];
-  const sets = ['#balance = #balance + :delta', '#version = :next', '#updated_at = :now', '#last_change = :last'];
-  if (change.delta < 0) {
-    conditions.push('#balance >= :debit');
-    values[':debit'] = -change.delta;
-  } else if (change.delta > 0) {
-    conditions.push('#balance <= :headroom');
-    values[':headroom'] = Number.MAX_SAFE_INTEGER - change.delta;
-  }
-  if (change.close) {
-    conditions.push('#balance = :zero');
-    values[':zero'] = 0;
-    sets.push('#status = :closed');
-    values[':closed'] = CLOSED;
-  }
-  return {
-    TableName: tableName,
-    Key: keyOf(accountId),
-    UpdateExpression: `SET ${sets.join(', ')}`,
-    ConditionExpression: conditions.join(' AND '),
-    ExpressionAttributeNames: UPDATE_NAMES,
-    ExpressionAttributeValues: marshall(values, { removeUndefinedValues: true }),
-  };
-}
-
-/** The image a successful conditional write left: its condition pinned the item to `current`, so no read is needed. */
-function applied(current: AccountImage, change: Change, now: string): AccountImage {
-  return {
-    ...current,
-    balance: current.balance + change.delta,
-    version: current.version + 1,
-    updated_at: now,
-    last_change: change.lastChange,
-    ...(change.close ? { status: CLOSED } : {}),
-  };
-}
-
-function keyOf(accountId: string): Record<string, AttributeValue> {
-  return marshall({ [ACCOUNTS_KEY]: accountId });
-}
-
-function toAccountImage(item: Record<string, AttributeValue>): AccountImage {
-  const image = unmarshall(item);
-  const id: unknown = image[ACCOUNTS_KEY];
-  if (typeof id !== 'string' || !Number.isSafeInteger(image.balance) || !isValidVersion(image.version)) {
-    throw new Error(`malformed Accounts item ${JSON.stringify(id)}: needs account_id, balance and version`);
-  }
-  return image as AccountImage;
 }

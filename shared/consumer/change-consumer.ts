@@ -7,9 +7,12 @@ import { LIVE_EPOCH, type Epoch } from '../ordering/delivery-mode';
 import { DeadLetterQueueUnavailableError, LedgerUnavailableError } from '../ordering/errors';
 import { OrderingEngine, type OrderingEngineOptions } from '../ordering/engine';
 import type { EngineCounts, RecordDisposition } from '../ordering/outcome';
-import type { DeadLetter, DeadLetterQueue, Destination, Ledger } from '../ordering/ports';
+import type { DeadLetterQueue, Destination, Ledger } from '../ordering/ports';
 import type { Retrier } from '../retry/retrier';
+import type { ConsumedBatch } from './consumed-batch';
 import { accountView, type OperatorCommand, type OperatorCommandResult } from './operator-command';
+import { readWaitingReport, type WaitingReport } from './waiting-report';
+import { WatchedDeadLetterQueue } from './watched-dead-letters';
 
 export interface ChangeConsumerOptions {
   readonly destination: Destination;
@@ -36,40 +39,6 @@ export interface ChangeConsumerOptions {
   /** @default Date.now */
   readonly clock?: () => number;
 }
-
-/** What one batch came to: what the handler returns to Lambda, and what the metrics and logs say. */
-export interface ConsumedBatch {
-  readonly destination: string;
-  readonly records: number;
-  readonly counts: EngineCounts;
-  /** Undecodable records stored in the dead-letter queue. */
-  readonly quarantined: number;
-  /** Items the destination adapter sent again (throttling, 5xx, time-outs). */
-  readonly retries: number;
-  /** Records to report as `batchItemFailures`: neither delivered, parked nor dead-lettered. */
-  readonly failures: readonly RecordPosition[];
-  readonly dispositions: readonly RecordDisposition[];
-  readonly badRecords: readonly BadRecord[];
-  /** Every letter the dead-letter queue stored during the batch. */
-  readonly deadLetters: readonly DeadLetter[];
-  readonly durationMs: number;
-  /** Milliseconds between the oldest change of the batch being written to the table and the end of the batch. */
-  readonly oldestChangeAgeMs: number | undefined;
-  /** What waits in the ledger for a missing version, when this batch looked (see `parkedReportEveryMs`). */
-  readonly waiting?: WaitingReport;
-}
-
-export interface WaitingReport {
-  /** Accounts waiting for a missing version (counted up to `MAX_WAITING_COUNTED`). */
-  readonly accounts: number;
-  /** Seconds the longest-waiting account has waited; 0 when none waits. */
-  readonly oldestAgeSeconds: number;
-  /** Accounts waiting longer than the threshold. */
-  readonly tooLong: number;
-}
-
-/** Beyond this many waiting accounts the report stops counting: the alarm has long fired by then. */
-export const MAX_WAITING_COUNTED = 1_000;
 
 /**
  * One destination's consumer, independent of Lambda: decode, quarantine what cannot be decoded, hand the rest to the
@@ -263,27 +232,12 @@ export class ChangeConsumer {
     return quarantined;
   }
 
-  /** Reads the gaps index, oldest wait first, at most every `parkedReportEveryMs`; skipped if the ledger is out of reach. */
+  /** Reads the gaps index at most every `parkedReportEveryMs`; skipped if the ledger is out of reach. */
   async #waitingReport(): Promise<WaitingReport | undefined> {
     const now = this.#clock();
     if (now - this.#lastWaitingReport < this.#parkedReportEveryMs) return undefined;
     this.#lastWaitingReport = now;
-    const cutoff = now - this.#parkedAgeThresholdMs;
-    let accounts = 0;
-    let oldest: number | undefined;
-    let tooLong = 0;
-    try {
-      for await (const { since } of this.#ledger.waiting()) {
-        oldest ??= since;
-        accounts += 1;
-        if (since <= cutoff) tooLong += 1;
-        if (accounts >= MAX_WAITING_COUNTED) break;
-      }
-    } catch (error) {
-      if (error instanceof LedgerUnavailableError) return undefined;
-      throw error;
-    }
-    return { accounts, tooLong, oldestAgeSeconds: oldest === undefined ? 0 : Math.max(0, Math.round((now - oldest) / 1000)) };
+    return readWaitingReport(this.#ledger, now, this.#parkedAgeThresholdMs);
   }
 
   #report(
@@ -315,30 +269,5 @@ export class ChangeConsumer {
       oldestChangeAgeMs: Number.isFinite(parts.oldestMicros) ? Math.max(0, now - parts.oldestMicros / 1000) : undefined,
       ...(waiting ? { waiting } : {}),
     };
-  }
-}
-
-/** Remembers the letters the queue stored, so each can be logged with its account, version and reason. */
-class WatchedDeadLetterQueue implements DeadLetterQueue {
-  #stored: DeadLetter[] = [];
-
-  constructor(private readonly inner: DeadLetterQueue) {}
-
-  watch(): void {
-    this.#stored = [];
-  }
-
-  take(): DeadLetter[] {
-    const stored = this.#stored;
-    this.#stored = [];
-    return stored;
-  }
-
-  async send(letters: readonly DeadLetter[]): Promise<readonly boolean[]> {
-    const stored = await this.inner.send(letters);
-    letters.forEach((letter, index) => {
-      if (stored[index]) this.#stored.push(letter);
-    });
-    return stored;
   }
 }

@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import type { DestinationName } from '../config/consumer-config';
 import type { EngineCounts } from '../ordering/outcome';
-import type { WaitingReport } from './change-consumer';
+import type { WaitingReport } from './waiting-report';
 import { consumerInvocation, type ConsumerRuntime } from './kinesis-handler';
 
 /**

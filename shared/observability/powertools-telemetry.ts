@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { describeVersions } from '../ordering/version-ranges';
-import type { ConsumedBatch } from '../consumer/change-consumer';
+import type { ConsumedBatch } from '../consumer/consumed-batch';
 import { describeError } from '../retry/classify-error';
 import { batchMetrics, METRIC_NAMES, METRICS_NAMESPACE, SERVICE_NAME, type MetricName, type Telemetry } from './telemetry';
 

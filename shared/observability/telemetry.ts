@@ -1,4 +1,4 @@
-import type { ConsumedBatch } from '../consumer/change-consumer';
+import type { ConsumedBatch } from '../consumer/consumed-batch';
 
 /** Where a consumer reports each batch: logs and metrics. `PowertoolsTelemetry` on Lambda; tests may record. */
 export interface Telemetry {

@@ -1,7 +1,7 @@
 import type { KinesisStreamBatchResponse } from 'aws-lambda';
 import type { ShardFeed } from '../../local/bridge/chaos';
 import { localLambdaContext, toLambdaKinesisEvent } from '../../local/lambda-event';
-import type { ConsumedBatch } from '../../shared/consumer/change-consumer';
+import type { ConsumedBatch } from '../../shared/consumer/consumed-batch';
 import type { KinesisHandler } from '../../shared/consumer/kinesis-handler';
 import type { KinesisRecordInput } from '../../shared/change-record/kinesis-input';
 import type { Telemetry } from '../../shared/observability/telemetry';

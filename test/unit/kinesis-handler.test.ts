@@ -4,7 +4,8 @@ import { localLambdaContext, toLambdaKinesisEvent } from '../../local/lambda-eve
 import { RecordingDeadLetterQueue, RecordingDestination } from '../../local/recording-destination';
 import { encodeKinesisPayload, type KinesisDynamoDBPayload, type KinesisRecordInput } from '../../shared/change-record/kinesis-input';
 import { ConfigurationError } from '../../shared/config/env';
-import { ChangeConsumer, type ConsumedBatch } from '../../shared/consumer/change-consumer';
+import { ChangeConsumer } from '../../shared/consumer/change-consumer';
+import type { ConsumedBatch } from '../../shared/consumer/consumed-batch';
 import { createKinesisHandler, type ConsumerRuntime } from '../../shared/consumer/kinesis-handler';
 import { InMemoryLedger } from '../../shared/ledger/in-memory-ledger';
 import type { Telemetry } from '../../shared/observability/telemetry';

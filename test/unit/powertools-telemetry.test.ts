@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } fr
 import { consumerEnvironment } from '../../infra/config/consumer-environment';
 import { DEFAULT_PIPELINE_CONFIG } from '../../infra/config/defaults';
 import { localLambdaContext } from '../../local/lambda-event';
-import type { ConsumedBatch } from '../../shared/consumer/change-consumer';
+import type { ConsumedBatch } from '../../shared/consumer/consumed-batch';
 import { PowertoolsTelemetry } from '../../shared/observability/powertools-telemetry';
 import { METRIC_NAMES } from '../../shared/observability/telemetry';
 import { zeroCounts } from '../../shared/ordering/outcome';
