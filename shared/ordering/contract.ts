@@ -1,5 +1,6 @@
 import type { ChangeKind, ChangeRecord } from '../change-record/change-record';
-import { changeDigest, isHealedRecord } from './heal';
+import { isDigestOf } from './change-digest';
+import { isHealedRecord } from './heal';
 import { MAX_RECENT_DELIVERIES } from './limits';
 import { OrderingError } from './errors';
 import { topDelivered, type RecentDelivery, type Watermark } from './watermark';
@@ -78,7 +79,7 @@ export function checkHeal(w: Watermark, record: ChangeRecord): 'same' | Contract
   if (w.heals.length === 0) return undefined;
   const mark = w.heals.find((heal) => heal.version === record.version);
   if (mark === undefined) return undefined;
-  if (changeDigest(record) === mark.digest) return 'same';
+  if (isDigestOf(mark.digest, record)) return 'same';
   return new ContractBreach(
     'HEAL_MISMATCH',
     `version ${record.version} was healed from its neighbours, and the real change differs from the heal: the destination holds the healed version`,

@@ -1,6 +1,6 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import { withRecentAll } from './contract';
-import { changeDigest } from './heal';
+import { changeDigest } from './change-digest';
 import { MAX_HEAL_MARKS, MAX_RANGES } from './limits';
 import {
   above,

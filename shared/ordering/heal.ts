@@ -1,7 +1,6 @@
-import { hash } from 'node:crypto';
 import type { AccountImage } from '../accounts/account';
 import type { ChangeRecord } from '../change-record/change-record';
-import { sortFew } from './sort-few';
+import { canonical } from './change-digest';
 
 /**
  * Rebuilds a missing change from its neighbours, but only when the chain of images proves it.
@@ -98,15 +97,6 @@ function openingIsPlausible(image: AccountImage): boolean {
 }
 
 /**
- * What identifies a change's content, for checking a heal against the real record when it arrives: its kind and both
- * images. A real record with the same digest as its heal describes the same change.
- */
-export function changeDigest(record: Pick<ChangeRecord, 'kind' | 'oldImage' | 'newImage'>): string {
-  // One-shot `hash`, not a Hash object: it is what the text costs, a third of `createHash`'s price.
-  return hash('sha256', canonical({ kind: record.kind, oldImage: record.oldImage ?? null, newImage: record.newImage ?? null }), 'base64url').slice(0, 16);
-}
-
-/**
  * True when `a` and `b` have the same attributes apart from the `ignored` ones, with equal values: exactly when their
  * `canonical` texts without those attributes are equal, but without building the texts (a value that is not the
  * same primitive or object in both is compared by its text).
@@ -122,53 +112,4 @@ export function sameAttributes(a: Record<string, unknown>, b: Record<string, unk
   }
   for (const key in b) if (Object.hasOwn(b, key) && b[key] !== undefined && !ignored.has(key)) count -= 1;
   return count === 0;
-}
-
-/**
- * JSON with object keys sorted at every level, so equal values give equal text. Built in one pass (no entry arrays,
- * no joins), with `JSON.stringify` only for text that needs escaping: every heal and every check of a heal digests two
- * images with it. Its text is stored (heal digests in the ledger), so it must never change: the unit tests pin it to
- * `JSON.stringify` of a key-sorted copy.
- */
-export function canonical(value: unknown): string {
-  switch (typeof value) {
-    case 'string':
-      return quoted(value);
-    case 'number':
-      // The same text `JSON.stringify` gives a number: its shortest form, and null for NaN and the infinities.
-      return Number.isFinite(value) ? `${value}` : 'null';
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'object':
-      break;
-    default:
-      return JSON.stringify(value) ?? 'null';
-  }
-  if (value === null) return 'null';
-  if (Array.isArray(value)) {
-    let text = '[';
-    for (let index = 0; index < value.length; index += 1) text += (index === 0 ? '' : ',') + canonical(value[index]);
-    return `${text}]`;
-  }
-  if (value instanceof Set) return canonical([...value].sort());
-  const object = value as Record<string, unknown>;
-  const keys = sortFew(Object.keys(object));
-  let text = '{';
-  for (let index = 0; index < keys.length; index += 1) {
-    const key = keys[index] as string;
-    const item = object[key];
-    if (item === undefined) continue;
-    text += (text.length === 1 ? '' : ',') + quoted(key) + ':' + canonical(item);
-  }
-  return `${text}}`;
-}
-
-/** `JSON.stringify` of a string: quotes around it when no character in it needs escaping (attribute names, most values). */
-function quoted(text: string): string {
-  if (text.length > 64) return JSON.stringify(text);
-  for (let index = 0; index < text.length; index += 1) {
-    const code = text.charCodeAt(index);
-    if (code < 0x20 || code > 0x7e || code === 0x22 || code === 0x5c) return JSON.stringify(text);
-  }
-  return `"${text}"`;
 }

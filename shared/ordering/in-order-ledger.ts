@@ -2,7 +2,7 @@ import type { ChangeRecord } from '../change-record/change-record';
 import { AccountRun, NO_RECORDS, NO_VERSION_LIST } from './account-run';
 import { ContractBreach, writtenTwice } from './contract';
 import { DeadLetterQueueUnavailableError } from './errors';
-import { changeDigest } from './heal';
+import { changeDigest } from './change-digest';
 import { withGapClock } from './in-order-rules';
 import { PARKED_READ_LIMIT } from './limits';
 import { MAX_LEDGER_WRITE_ITEMS, type DeliveryResult } from './ports';

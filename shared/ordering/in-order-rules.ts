@@ -1,6 +1,7 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import { beforeBaseline, judgeDelivered, mayFollow, versionReused, withRecent, withRecentAll, type ContractBreach } from './contract';
-import { changeDigest, isHealedRecord } from './heal';
+import { changeDigest } from './change-digest';
+import { isHealedRecord } from './heal';
 import { NO_VERSIONS } from './lazy-collections';
 import { MAX_HEAL_MARKS, MAX_RANGES, MAX_SKIP_NOTES, MAX_SKIP_REASON_LENGTH } from './limits';
 import {

@@ -4,7 +4,7 @@ import type { InOrderCommit } from '../../shared/ordering/delivery-mode';
 import type { DeadLetter, DeadLetterReason } from '../../shared/ordering/ports';
 import type { Applied, EdgeWorld, Lane } from './edge-drive';
 import { RUNS } from './shapes';
-import { canonical, changeDigest } from '../../shared/ordering/heal';
+import { canonical, changeDigest } from '../../shared/ordering/change-digest';
 
 /**
  * Runs of an edge property, scaled like the others by FAST_CHECK_RUNS (1,000 = the CI default), and fast-check's

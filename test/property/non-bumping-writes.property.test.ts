@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
 import type { DeliveryMode, InOrderCommit } from '../../shared/ordering/delivery-mode';
-import { canonical } from '../../shared/ordering/heal';
+import { canonical } from '../../shared/ordering/change-digest';
 import { prng } from '../../local/prng';
 import {
   appliedOf,

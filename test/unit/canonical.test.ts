@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { canonical, changeDigest } from '../../shared/ordering/heal';
+import { canonical, changeDigest, hashCanonical, isDigestOf, legacyChangeDigest, TextHash } from '../../shared/ordering/change-digest';
 
 /**
  * `canonical` as it was first written (JSON.stringify for every key and primitive, `sort()` for keys). Its text is
@@ -36,6 +36,23 @@ const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   ),
 })).node;
 
+/** A change with text that needs escaping, a set, a list and nested maps: its digests are pinned below. */
+const PINNED = {
+  kind: 'MODIFY' as const,
+  oldImage: {
+    account_id: 'ACC-1', balance: 10, status: 'OPEN', version: 4, note: 'a "quoted" \\ back\nslash é',
+    tags: new Set(['b', 'a']), list: [1, -0, 2.5e-7, 1e21, null, { z: 1, a: true }],
+  },
+  newImage: { account_id: 'ACC-1', balance: 15, status: 'OPEN', version: 5, last_change: { type: 'DEPOSIT' as const, amount: 5 } },
+};
+
+/** The hash of a text given whole. */
+const hashOf = (text: string): string => {
+  const digest = new TextHash();
+  digest.text(text);
+  return digest.hex();
+};
+
 describe('canonical', () => {
   test('gives the text the first implementation gave, for every value', () => {
     fc.assert(
@@ -48,11 +65,50 @@ describe('canonical', () => {
 
   test('a digest stored by earlier releases is still the digest of its change', () => {
     // Computed by the release before canonical was rewritten (createHash, JSON.stringify per member).
-    const oldImage = {
-      account_id: 'ACC-1', balance: 10, status: 'OPEN', version: 4, note: 'a "quoted" \\ back\nslash é',
-      tags: new Set(['b', 'a']), list: [1, -0, 2.5e-7, 1e21, null, { z: 1, a: true }],
-    };
-    const newImage = { account_id: 'ACC-1', balance: 15, status: 'OPEN', version: 5, last_change: { type: 'DEPOSIT' as const, amount: 5 } };
-    expect(changeDigest({ kind: 'MODIFY', oldImage, newImage })).toBe('rQxNZSRV94o_e1Os');
+    expect(legacyChangeDigest(PINNED)).toBe('rQxNZSRV94o_e1Os');
+    expect(isDigestOf('rQxNZSRV94o_e1Os', PINNED)).toBe(true);
+    expect(isDigestOf('rQxNZSRV94o_e1Os', { ...PINNED, kind: 'INSERT' })).toBe(false);
+  });
+});
+
+describe('changeDigest', () => {
+  test('hashes exactly the canonical text, walked rather than built, for every value', () => {
+    fc.assert(
+      fc.property(value, (v) => {
+        const walked = new TextHash();
+        hashCanonical(v, walked);
+        expect(walked.hex()).toBe(hashOf(canonical(v)));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  test('is v2: and 16 hex digits, pinned: a stored digest must stay the digest of its change', () => {
+    expect(changeDigest(PINNED)).toMatch(/^v2:[0-9a-f]{16}$/);
+    expect(changeDigest(PINNED)).toBe('v2:480cae7071d0e361');
+    expect(isDigestOf(changeDigest(PINNED), PINNED)).toBe(true);
+  });
+
+  test('tells changes apart by kind and by any value at any depth, and not by key order or a copy', () => {
+    const reordered = { ...PINNED, newImage: Object.fromEntries(Object.entries(PINNED.newImage).reverse()) as typeof PINNED.newImage };
+    expect(changeDigest(reordered)).toBe(changeDigest(PINNED));
+    expect(changeDigest(structuredClone(PINNED))).toBe(changeDigest(PINNED));
+    const others = [
+      { ...PINNED, kind: 'INSERT' as const },
+      { ...PINNED, newImage: { ...PINNED.newImage, balance: 16 } },
+      { ...PINNED, newImage: { ...PINNED.newImage, last_change: { type: 'DEPOSIT' as const, amount: 6 } } },
+      { ...PINNED, oldImage: { ...PINNED.oldImage, tags: new Set(['a', 'c']) } },
+      { ...PINNED, oldImage: undefined },
+    ];
+    for (const other of others) {
+      expect(changeDigest(other)).not.toBe(changeDigest(PINNED));
+      expect(isDigestOf(changeDigest(PINNED), other)).toBe(false);
+    }
+  });
+
+  test('no two of many similar changes share a digest', () => {
+    const digests = new Set<string>();
+    for (let balance = 0; balance < 20_000; balance += 1) digests.add(changeDigest({ ...PINNED, newImage: { ...PINNED.newImage, balance } }));
+    expect(digests.size).toBe(20_000);
   });
 });

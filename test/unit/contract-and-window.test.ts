@@ -5,7 +5,8 @@ import { ContractBreach, beforeBaseline, chainBroken, checkHeal, versionReused, 
 import fc from 'fast-check';
 import { MAX_RECENT_DELIVERIES } from '../../shared/ordering/limits';
 import { LIVE_EPOCH, type Epoch } from '../../shared/ordering/delivery-mode';
-import { canonical, changeDigest, healMissing, provesChange } from '../../shared/ordering/heal';
+import { canonical, changeDigest } from '../../shared/ordering/change-digest';
+import { healMissing, provesChange } from '../../shared/ordering/heal';
 import type { VersionRanges } from '../../shared/ordering/version-ranges';
 import { emptyWatermark, type Watermark } from '../../shared/ordering/watermark';
 import {

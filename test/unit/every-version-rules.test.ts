@@ -10,7 +10,7 @@ import {
   startedAt,
   type Settled,
 } from '../../shared/ordering/every-version-rules';
-import { changeDigest } from '../../shared/ordering/heal';
+import { changeDigest } from '../../shared/ordering/change-digest';
 import { MAX_HEAL_MARKS, MAX_RANGES } from '../../shared/ordering/limits';
 import { emptyWatermark, type Watermark } from '../../shared/ordering/watermark';
 import { accountHistory } from '../support/histories';

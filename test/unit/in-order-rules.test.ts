@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
 import { ContractBreach } from '../../shared/ordering/contract';
 import { LIVE_EPOCH, type Epoch } from '../../shared/ordering/delivery-mode';
-import { changeDigest } from '../../shared/ordering/heal';
+import { changeDigest } from '../../shared/ordering/change-digest';
 import {
   baselined,
   delivered,

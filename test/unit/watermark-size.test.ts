@@ -73,7 +73,7 @@ function worstCase(lastImage: AccountImage): Watermark {
     lastImage,
     lastKind: 'MODIFY',
     newestCreatedAt: 1_800_000_000_123_456,
-    heals: Array.from({ length: MAX_HEAL_MARKS }, (_, index) => ({ version: BASE + index, digest: 'AbCdEfGhIjKlMnOp' })),
+    heals: Array.from({ length: MAX_HEAL_MARKS }, (_, index) => ({ version: BASE + index, digest: 'v2:0123456789abcdef' })),
     recent: Array.from({ length: MAX_RECENT_DELIVERIES }, (_, index) => ({ version: BASE + index, createdAt: 9_007_199_254_740_991 - index })),
     skips: Array.from({ length: MAX_SKIP_NOTES }, (_, index) => ({
       from: BASE + index * 10,
