@@ -1,52 +1,15 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import { writtenTwice, type ContractBreach } from './contract';
 import { isHealedRecord } from './heal';
-import { isReplayDelivery, type Epoch, type InOrderCommit } from './delivery-mode';
-import { DeadLetterQueueUnavailableError } from './errors';
-import type { Disposition, Tally } from './outcome';
-import type { DeadLetter, Delivery, DeliveryResult, Ledger, LedgerWrite, LedgerWriteResult } from './ports';
+import { isReplayDelivery } from './delivery-mode';
+import type { Disposition } from './outcome';
+import type { DeadLetter, Delivery, DeliveryResult, LedgerWrite, LedgerWriteResult } from './ports';
+import { NO_RECORDS, NO_VERSION_LIST, type RunContext } from './run-context';
+import { recordLetter, sendLetter } from './run-letters';
 import { emptyWatermark, revised, type Watermark } from './watermark';
 import { storable } from './stored-image';
 import { ascendingVersions } from './version-ranges';
 import { sortFew } from './sort-few';
-
-/** What every account run shares within one engine call. */
-export interface RunContext {
-  readonly destination: string;
-  readonly ledger: Ledger;
-  readonly epoch: Epoch;
-  readonly owner: string;
-  readonly now: () => number;
-  readonly claimTtlMs: number;
-  readonly maxGapAgeMs: number;
-  /** No new delivery is claimed when less than `reserveMs` is left before the deadline. */
-  readonly deadline: number | undefined;
-  /** Time kept free before a deadline (the invocation's or a claim's) so a delivery can still be committed. */
-  readonly reserveMs: number;
-  /** In-order: commit after every version, or once per account per batch. */
-  readonly inOrderCommit: InOrderCommit;
-  /** `latest-state`: the destination refuses stale versions itself; the ledger is neither read nor written. */
-  readonly destinationEnforced: boolean;
-  /** The stream lane of the batch, if the platform serializes an account's batches on it (see `ProcessOptions.lane`). */
-  readonly lane: string | undefined;
-  /** In-order: how long after its read a home lane may deliver without a claim. */
-  readonly homeBoundMs: number;
-  /** When the batch's watermarks were read (taken just before the read). */
-  readonly readAt: number;
-  readonly tally: Tally;
-  /** A fresh fencing token for a claim. */
-  newClaimToken(): string;
-  /** One delivery; `deadline` bounds the destination call (an in-order claim's end). */
-  deliver(delivery: Delivery, deadline?: number): Promise<DeliveryResult>;
-  /** Several deliveries of one account, in the same destination call (in order: see `Destination`). */
-  deliverAll(deliveries: readonly Delivery[], deadline?: number): Promise<DeliveryResult[]>;
-  /** Resolves true when the queue stored the letter. */
-  deadLetter(letter: DeadLetter): Promise<boolean>;
-}
-
-/** Shared empty lists: a default argument literal is a new array on every call. */
-export const NO_RECORDS: readonly ChangeRecord[] = Object.freeze([]);
-export const NO_VERSION_LIST: readonly number[] = Object.freeze([]);
 
 export type FailedDelivery = Extract<DeliveryResult, { status: 'failed' }>;
 
@@ -248,34 +211,11 @@ export abstract class AccountRun {
   }
 
   protected recordLetter(record: ChangeRecord, reason: DeadLetter['reason'], detail: string, attempts: number): DeadLetter {
-    return {
-      destination: this.ctx.destination,
-      epoch: this.ctx.epoch.id,
-      reason,
-      detail,
-      attempts,
-      accountId: record.accountId,
-      version: record.version,
-      sequenceNumber: record.sequenceNumber,
-      shardId: record.shardId,
-      record,
-      at: this.ctx.now(),
-    };
+    return recordLetter(this.ctx, record, reason, detail, attempts);
   }
 
-  protected async sendLetter(letter: DeadLetter): Promise<boolean> {
-    try {
-      const stored = await this.ctx.deadLetter(letter);
-      if (stored) {
-        this.ctx.tally.counts.deadLettered += 1;
-        const breach = breachCounter(letter.reason);
-        if (breach) this.ctx.tally.counts[breach] += 1;
-      }
-      return stored;
-    } catch (error) {
-      if (error instanceof DeadLetterQueueUnavailableError) return false;
-      throw error;
-    }
+  protected sendLetter(letter: DeadLetter): Promise<boolean> {
+    return sendLetter(this.ctx, letter);
   }
 
   /** Counts what the destination said of an accepted delivery. */
@@ -307,20 +247,4 @@ export abstract class AccountRun {
 function primary(a: ChangeRecord, b: ChangeRecord): ChangeRecord {
   if (isHealedRecord(a) !== isHealedRecord(b)) return isHealedRecord(a) ? b : a;
   return b.createdAtMicros < a.createdAtMicros ? b : a;
-}
-
-/** The counter each breach letter raises besides `deadLettered`. */
-function breachCounter(reason: DeadLetter['reason']): 'contractBreaches' | 'healMismatches' | 'beforeBaseline' | 'parkLimit' | undefined {
-  switch (reason) {
-    case 'CONTRACT_BREACH':
-      return 'contractBreaches';
-    case 'HEAL_MISMATCH':
-      return 'healMismatches';
-    case 'BEFORE_BASELINE':
-      return 'beforeBaseline';
-    case 'PARK_LIMIT':
-      return 'parkLimit';
-    default:
-      return undefined;
-  }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ChangeRecord } from '../change-record/change-record';
-import type { AccountRun, RunContext } from './account-run';
+import type { AccountRun } from './account-run';
+import type { RunContext } from './run-context';
 import { accountState, type AccountState } from './account-state';
 import { forEachLimited } from '../async/limited';
 import { Coalescer } from './coalescer';

@@ -1,5 +1,6 @@
 import type { ChangeRecord } from '../change-record/change-record';
-import { AccountRun, NO_VERSION_LIST } from './account-run';
+import { AccountRun } from './account-run';
+import { NO_VERSION_LIST } from './run-context';
 import { judgeDelivered, versionReused, type ContractBreach } from './contract';
 import {
   baselined,

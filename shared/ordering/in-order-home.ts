@@ -6,7 +6,8 @@ import { homeDeliveryStands } from './home-lane-rules';
 import { isHealedRecord } from './heal';
 import type { Delivery, DeliveryResult } from './ports';
 import { patched, type Watermark } from './watermark';
-import { NO_RECORDS, NO_VERSION_LIST, type FailedDelivery } from './account-run';
+import type { FailedDelivery } from './account-run';
+import { NO_RECORDS, NO_VERSION_LIST } from './run-context';
 import { homeDeadline } from './delivery-right';
 
 /**

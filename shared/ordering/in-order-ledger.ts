@@ -1,5 +1,6 @@
 import type { ChangeRecord } from '../change-record/change-record';
-import { AccountRun, NO_RECORDS, NO_VERSION_LIST } from './account-run';
+import { AccountRun } from './account-run';
+import { NO_RECORDS, NO_VERSION_LIST } from './run-context';
 import { ContractBreach, writtenTwice } from './contract';
 import { DeadLetterQueueUnavailableError } from './errors';
 import { changeDigest } from './change-digest';
