@@ -7,7 +7,8 @@
  * - lag: versions in the table its watermarks have not reached;
  * - what waits for an operator at the last snapshot: parked records, gap time-outs, dead letters by reason.
  */
-import { histogram, MAX_BUCKETS, type DestinationSeries, type ReportData } from '../local/report/report-data';
+import { histogram, MAX_BUCKETS } from '../local/report/report-data';
+import type { DestinationSeries, ReportData } from '../local/report/report-page-data';
 import type { DestinationSummary } from '../local/pipeline/verify-pipeline';
 import type { DestinationStatus, StatusSnapshot } from './commands/status';
 

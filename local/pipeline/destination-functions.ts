@@ -1,7 +1,7 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { LocalEventSourceMapping } from '../esm';
 import { LocalFunction } from '../functions/local-function';
-import type { TimelineEvent } from '../report/report-data';
+import type { TimelineEvent } from '../report/report-input';
 import type { AnyDestination, LocalEnvironment } from './environment';
 import type { CrashCounter } from './fault-report';
 import type { FunctionMetrics } from './function-metrics';

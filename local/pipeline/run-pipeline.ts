@@ -18,7 +18,7 @@ import { droppedSet, gapsOf, type OperatorReport } from './operator';
 import type { Accepted } from './read-back';
 import { verifyDestination, type DestinationDetails, type DestinationSummary } from './verify-pipeline';
 import { StageClock } from './stage-clock';
-import type { RunTimeline, TimelineEvent } from '../report/report-data';
+import type { RunTimeline, TimelineEvent } from '../report/report-input';
 import { converge } from './converge';
 
 export type { AnyDestination } from './environment';

@@ -1,114 +1,15 @@
 /**
  * The data behind `report.html`: a pure function of what a run already has (the JSON report, the bridged changes with
  * their commit times, what each destination accepted and when, and the timed events of the run). Everything is
- * bucketed in time, so the page stays small however long the run was.
+ * bucketed in time, so the page stays small however long the run was. What it reads is `report-input.ts`, what it
+ * builds `report-page-data.ts`.
  */
 import type { DestinationName } from '../../infra/config/pipeline-config';
-import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
-import { percentile } from '../pipeline/delivery-latency';
-import type { PipelineReport } from '../pipeline/run-pipeline';
-import type { StageBreakdown } from '../pipeline/stage-clock';
-import type { DestinationDetails, DestinationSummary } from '../pipeline/verify-pipeline';
 import type { PluginName } from '../../shared/config/consumer-config';
-
-/** A change as the bridge saw it (a subset of `BridgedChange`). */
-export interface TimedChange {
-  readonly accountId: string;
-  readonly version: number;
-  /** DynamoDB's commit time, µs. */
-  readonly createdAtMicros: number;
-}
-
-/** A delivery a destination accepted (a subset of `Accepted`). */
-export interface TimedDelivery {
-  readonly accountId: string;
-  readonly version: number;
-  readonly at: number;
-}
-
-/** Something that happened at a known time during the run: an injected crash, a batch sent to the on-failure bucket. */
-export interface TimelineEvent {
-  readonly atMs: number;
-  /** A built-in destination or a plug-in's name. */
-  readonly destination: string;
-  readonly kind: string;
-}
-
-/** What `runPipeline` records over time for the report (see `PipelineRun.timeline`). */
-export interface RunTimeline {
-  readonly startedAtMs: number;
-  readonly changes: readonly TimedChange[];
-  readonly events: readonly TimelineEvent[];
-}
-
-export interface ReportInput {
-  readonly report: PipelineReport;
-  readonly timeline: RunTimeline;
-  /** Per destination of the run (plug-ins included): what it accepted, when. */
-  readonly accepted: Readonly<Record<DestinationName | PluginName, readonly TimedDelivery[]>>;
-  /** Faults in force for the whole run (`--fail`), as text. */
-  readonly standingFaults?: readonly string[];
-  readonly generatedAt: string;
-  readonly command?: string;
-}
-
-export interface Histogram {
-  /** Upper edge of each bin, ms (the last bin holds everything above the one before). */
-  readonly edges: readonly number[];
-  readonly counts: readonly number[];
-}
-
-export interface DestinationSeries {
-  readonly mode: DeliveryMode;
-  readonly ok: boolean;
-  readonly summary: DestinationSummary;
-  readonly latency: { readonly p50: number; readonly p90: number; readonly p95: number; readonly p99: number; readonly max: number; readonly samples: number };
-  readonly warm: { readonly p50: number; readonly p95: number; readonly p99: number; readonly samples: number };
-  readonly histogram: Histogram;
-  /** Per bucket (by commit time): latency percentiles of the changes committed in it; null where none was. */
-  readonly latencyOverTime: { readonly p50: readonly (number | null)[]; readonly p99: readonly (number | null)[]; readonly max: readonly (number | null)[] };
-  /** Per bucket (by delivery time): deliveries accepted per second. */
-  readonly throughput: readonly number[];
-  /** At each bucket's end: changes committed and not yet delivered (search: not yet fresh). */
-  readonly lag: readonly number[];
-  readonly stages: StageBreakdown | null;
-  readonly deadLetters: {
-    readonly leftInQueue: number;
-    readonly byReason: Readonly<Record<string, number>>;
-    /** Letters in the queue, by reason (a status report reads them there; a run reports what it redrove). */
-    readonly inQueueByReason?: Readonly<Record<string, number>>;
-  };
-  readonly parked: { readonly total: number; readonly waitingAccounts: number; readonly byReason: Readonly<Record<string, number>> };
-  readonly functionMetrics: { readonly retries: number; readonly quarantined: number; readonly failedRecords: number; readonly duplicatesSkipped: number; readonly stale: number };
-  /** The line under the destination's heading instead of the latency summary: for a report without latencies (`fanout status --watch`). */
-  readonly statsText?: string;
-}
-
-export interface ReportData {
-  readonly generatedAt: string;
-  readonly command: string;
-  /** The page's heading. @default `ordered-fanout: local pipeline run` */
-  readonly title?: string;
-  /** What the time axis counts seconds from. @default `the run's first commit` */
-  readonly timeOrigin?: string;
-  readonly verdict: { readonly ok: boolean; readonly headline: string; readonly failing: readonly string[] };
-  readonly facts: readonly string[];
-  /** Buckets: start of each, seconds from the first commit; all of `bucketSeconds` wide. */
-  readonly bucketSeconds: number;
-  readonly t: readonly number[];
-  /** Changes committed per second, per bucket. */
-  readonly committed: readonly number[];
-  /** Run phases, seconds from the first commit (the workload ends, convergence ends, ...). */
-  readonly phases: readonly { readonly at: number; readonly label: string }[];
-  readonly destinations: Readonly<Record<DestinationName | PluginName, DestinationSeries>>;
-  readonly faults: {
-    /** Timed events, seconds from the first commit, by destination and kind. */
-    readonly events: readonly { readonly at: number; readonly destination: string; readonly kind: string }[];
-    /** Counted (untimed) faults: what the stand-ins counted, crashes by point, versions dropped before the stream. */
-    readonly counts: readonly { readonly destination: string; readonly kind: string; readonly count: number }[];
-    readonly described: readonly string[];
-  };
-}
+import { percentile } from '../pipeline/delivery-latency';
+import type { DestinationDetails, DestinationSummary } from '../pipeline/verify-pipeline';
+import type { ReportInput, TimedChange, TimedDelivery } from './report-input';
+import type { DestinationSeries, Histogram, ReportData } from './report-page-data';
 
 /** Histogram bin upper edges, ms: roughly logarithmic, 1-2-5 steps. */
 export const HISTOGRAM_EDGES: readonly number[] = [10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, Infinity];

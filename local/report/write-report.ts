@@ -1,7 +1,9 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PipelineReport } from '../pipeline/run-pipeline';
-import { buildReportData, type ReportData, type ReportInput } from './report-data';
+import { buildReportData } from './report-data';
+import type { ReportInput } from './report-input';
+import type { ReportData } from './report-page-data';
 import { chartLibrary, renderReportHtml } from './report-html';
 
 /** Where `npm start` writes `report.json` and `report.html`. */

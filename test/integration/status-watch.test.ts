@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ledgerQueue } from '../../destinations/ledger-queue';
 import { localStateOf, writeLocalState } from '../../local/pipeline/local-state';
 import { runPipeline, type PipelineRun } from '../../local/pipeline/run-pipeline';
-import type { ReportData } from '../../local/report/report-data';
+import type { ReportData } from '../../local/report/report-page-data';
 import { chartIds } from '../../local/report/report-html';
 import type { DestinationStatus, StatusSnapshot } from '../../ops/commands/status';
 import { statusWatch } from '../../ops/commands/status-watch';

@@ -2,7 +2,7 @@ import { DESTINATION_NAMES, type DestinationName } from '../../infra/config/pipe
 import type { DestinationDetails, DestinationSummary } from '../../local/pipeline/verify-pipeline';
 import { DESTINATION_MODES } from '../../shared/config/consumer-config';
 import type { PipelineReport } from '../../local/pipeline/run-pipeline';
-import type { ReportInput, TimedChange, TimedDelivery, TimelineEvent } from '../../local/report/report-data';
+import type { ReportInput, TimedChange, TimedDelivery, TimelineEvent } from '../../local/report/report-input';
 
 export const T0 = 1_800_000_000_000;
 
