@@ -32,7 +32,7 @@ const log = (line: string) => console.log(line);
 /** The commit measured, and whether the engine and ledger sources differed from it (read-only git calls). */
 function sourceVersion(): { commit: string; uncommittedChangesIn: string[] } | undefined {
   try {
-    const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trimEnd();
     const dirty = git('status', '--porcelain', '--', 'shared').split('\n').filter(Boolean).map((line) => line.slice(3));
     return { commit: git('rev-parse', '--short', 'HEAD'), uncommittedChangesIn: dirty };
   } catch {
