@@ -65,8 +65,9 @@ export async function replay(target: PipelineTarget, options: ReplayOptions, io:
       errors.push(`--epoch ${epoch} is ${destination}'s current epoch: a replay needs a new one (its watermarks start from nothing)`);
     } else if (epoch === LIVE_EPOCH.id) {
       errors.push(`--epoch must not be "${LIVE_EPOCH.id}": a replay runs under an epoch of its own`);
-    } else if (errors.length === 0) {
-      // Last, and only for a request otherwise valid: it may read the whole ledger table.
+    } else if (errors.length === 0 && options.epoch !== undefined) {
+      // Last, and only for a request otherwise valid: it may read the whole ledger table. A default epoch names the
+      // second it was planned in, so no earlier replay can have written under it: nothing to look for.
       const error = await epochUsedError(target, destination, epoch, io);
       if (error !== undefined) errors.push(error);
     }

@@ -135,6 +135,15 @@ describe("fanout replay's used-epoch check", () => {
     expect(ledger.scans.length).toBeLessThanOrEqual(EPOCH_SCAN_SEGMENTS * 3);
   });
 
+  it('reads nothing for the default epoch, which names the second it was planned in', async () => {
+    const ledger = stubLedger(busyLedger(10));
+    const io = recordingIO();
+    const { epoch: _none, ...withoutEpoch } = options(configFile(), 'unused');
+    expect(await replay(deployed(ledger), withoutEpoch, io), io.errors.join('\n')).toBe(0);
+    expect(io.lines.join('\n')).toMatch(/replay-\d{8}T\d{6}Z-\d{8}T\d{6}Z/);
+    expect(ledger.scans).toEqual([]);
+  });
+
   it('reads nothing for a request refused anyway', async () => {
     const ledger = stubLedger(busyLedger(10));
     const io = recordingIO();
