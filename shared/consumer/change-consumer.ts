@@ -9,6 +9,7 @@ import { OrderingEngine, type OrderingEngineOptions } from '../ordering/engine';
 import type { EngineCounts, RecordDisposition } from '../ordering/outcome';
 import type { DeadLetterQueue, Destination, Ledger } from '../ordering/ports';
 import type { Retrier } from '../retry/retrier';
+import type { RequestDeadline } from '../async/request-deadline';
 import type { ConsumedBatch } from './consumed-batch';
 import { accountView, type OperatorCommand, type OperatorCommandResult } from './operator-command';
 import { readWaitingReport, type WaitingReport } from './waiting-report';
@@ -24,6 +25,12 @@ export interface ChangeConsumerOptions {
   readonly epoch?: Epoch;
   /** The destination's retry budget; its deadline follows each batch's deadline. */
   readonly retrier?: Retrier;
+  /**
+   * The ledger's and the dead-letter queue's request deadline (see `RequestDeadline`): moved with each batch to its
+   * deadline less `REQUEST_RESERVE_MS`, so a hung ledger or queue costs the batch's records (reported failed), not the
+   * invocation.
+   */
+  readonly requestDeadline?: RequestDeadline;
   /** Time kept free at the end of an invocation for ledger commits and dead letters. @default 3 s */
   readonly retryReserveMs?: number;
   readonly engine?: Omit<OrderingEngineOptions, 'destination' | 'ledger' | 'deadLetters' | 'epoch'>;
@@ -40,6 +47,9 @@ export interface ChangeConsumerOptions {
   readonly clock?: () => number;
 }
 
+/** Time kept after the ledger's and the queue's requests must have ended, for the handler to settle the rest and answer. */
+export const REQUEST_RESERVE_MS = 500;
+
 /**
  * One destination's consumer, independent of Lambda: decode, quarantine what cannot be decoded, hand the rest to the
  * ordering engine, and say which records must be retried. The Lambda handler and the local pipeline both use it.
@@ -55,6 +65,7 @@ export class ChangeConsumer {
   readonly #accountsTable: string;
   readonly #epoch: Epoch;
   readonly #retrier: Retrier | undefined;
+  readonly #requestDeadline: RequestDeadline | undefined;
   readonly #retryReserveMs: number;
   readonly #clock: () => number;
   readonly #ledger: Ledger;
@@ -68,6 +79,7 @@ export class ChangeConsumer {
     this.#accountsTable = options.accountsTable;
     this.#epoch = options.epoch ?? LIVE_EPOCH;
     this.#retrier = options.retrier;
+    this.#requestDeadline = options.requestDeadline;
     this.#retryReserveMs = options.retryReserveMs ?? 3_000;
     this.#clock = options.clock ?? Date.now;
     this.#deadLetters = new WatchedDeadLetterQueue(options.deadLetters);
@@ -210,6 +222,7 @@ export class ChangeConsumer {
   #startBatch(deadline: number | undefined): void {
     this.#deadLetters.watch();
     if (this.#retrier) this.#retrier.deadline = deadline === undefined ? undefined : deadline - this.#retryReserveMs;
+    this.#requestDeadline?.set(deadline === undefined ? undefined : deadline - REQUEST_RESERVE_MS);
   }
 
   async #quarantine(badRecords: readonly BadRecord[], failures: RecordPosition[]): Promise<number> {

@@ -5,10 +5,12 @@ import type { ConsumerConfig } from '../config/consumer-config';
 import { DynamoDBLedger } from '../ledger/dynamodb-ledger';
 import { SqsDeadLetterQueue } from '../dead-letter/sqs-dead-letter-queue';
 import { Retrier } from '../retry/retrier';
+import { RequestDeadline } from '../async/request-deadline';
 
 /**
  * Clients of a destination's own service are built with `maxAttempts: 1`: its adapter retries with the invocation's
- * remaining time in view, and counts every retry. The ledger and the queue keep the SDK's standard retries.
+ * remaining time in view, and counts every retry. The ledger and the queue keep the SDK's standard retries, within the
+ * invocation's time (`RequestDeadline`).
  */
 export const DESTINATION_CLIENT_DEFAULTS = { maxAttempts: 1 } as const;
 
@@ -45,13 +47,16 @@ export function ledgerAndQueue(config: ConsumerConfig) {
     ...endpointOptions(config.endpoints.dynamodb),
   });
   const sqs = new SQSClient({ region: config.region, requestHandler: timeBoundRequestHandler(), ...endpointOptions(config.endpoints.sqs) });
+  // Moved by the consumer per batch: the SDK's retries of these two clients alone would outlast the invocation.
+  const requestDeadline = new RequestDeadline();
   const ledger = new DynamoDBLedger({
     client: dynamodb,
     tableName: config.ledgerTable,
     destination: config.destination,
     epoch: config.epoch.id,
+    requestDeadline,
   });
-  const deadLetters = new SqsDeadLetterQueue({ client: sqs, queueUrl: config.deadLetterQueueUrl });
+  const deadLetters = new SqsDeadLetterQueue({ client: sqs, queueUrl: config.deadLetterQueueUrl, requestDeadline });
   const retrier = new Retrier({ policy: config.retry });
-  return { ledger, deadLetters, retrier, clients: [dynamodb, sqs] };
+  return { ledger, deadLetters, retrier, requestDeadline, clients: [dynamodb, sqs] };
 }

@@ -23,7 +23,7 @@ export function buildRuntime(
   makeDestination: (retrier: Retrier) => { destination: Destination; close(): void },
   options: RuntimeOptions = {},
 ): BuiltRuntime {
-  const { ledger, deadLetters, retrier, clients } = ledgerAndQueue(config);
+  const { ledger, deadLetters, retrier, requestDeadline, clients } = ledgerAndQueue(config);
   const { destination, close } = makeDestination(retrier);
   const consumer = new ChangeConsumer({
     destination,
@@ -32,6 +32,7 @@ export function buildRuntime(
     accountsTable: config.accountsTable,
     epoch: config.epoch,
     retrier,
+    requestDeadline,
     retryReserveMs: config.retryReserveMs,
     parkedAgeThresholdMs: config.parkedAgeThresholdMs,
     homeLanes: config.homeLanes,

@@ -10,12 +10,15 @@ import { classifyError, describeError } from '../retry/classify-error';
 import { Retrier, type ItemAnswer } from '../retry/retrier';
 import { encodeDeadLetter } from './dead-letter-message';
 import { chunkBySize } from '../async/chunk-by-size';
+import type { RequestDeadline } from '../async/request-deadline';
 
 export interface SqsDeadLetterQueueOptions {
   readonly client: SQSClient;
   readonly queueUrl: string;
   /** Retries of unreachable or throttled sends; the SDK's own retries come first. */
   readonly retrier?: Retrier;
+  /** When sends must have ended (the invocation's deadline less a reserve): no round starts after it, a send running then is aborted. */
+  readonly requestDeadline?: RequestDeadline;
 }
 
 /** SQS's limit for one message and for one `SendMessageBatch` (1 MiB since August 2025). */
@@ -34,16 +37,18 @@ export class SqsDeadLetterQueue implements DeadLetterQueue {
   readonly #client: SQSClient;
   readonly #queueUrl: string;
   readonly #retrier: Retrier;
+  readonly #requestDeadline: RequestDeadline | undefined;
 
   constructor(options: SqsDeadLetterQueueOptions) {
     this.#client = options.client;
     this.#queueUrl = options.queueUrl;
     this.#retrier = options.retrier ?? new Retrier();
+    this.#requestDeadline = options.requestDeadline;
   }
 
   async send(letters: readonly DeadLetter[]): Promise<readonly boolean[]> {
     const entries = letters.map((letter, index) => toEntry(letter, index));
-    const settled = await this.#retrier.settle(entries, (pending) => this.#sendRound(pending));
+    const settled = await this.#retrier.settle(entries, (pending) => this.#sendRound(pending), { deadline: this.#requestDeadline?.at });
     return settled.map((outcome) => {
       if (outcome.kind === 'done') return outcome.result;
       throw new DeadLetterQueueUnavailableError(`dead-letter queue ${this.#queueUrl}: ${outcome.detail}`);
@@ -63,6 +68,7 @@ export class SqsDeadLetterQueue implements DeadLetterQueue {
         try {
           const response = await this.#client.send(
             new SendMessageBatchCommand({ QueueUrl: this.#queueUrl, Entries: batch.map((entry) => entry.entry) }),
+            this.#requestDeadline?.sendOptions() ?? {},
           );
           const byId = new Map(batch.map((entry) => [entry.entry.Id, entry]));
           for (const ok of response.Successful ?? []) {

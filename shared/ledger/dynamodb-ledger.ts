@@ -7,6 +7,7 @@ import {
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { RequestDeadline } from '../async/request-deadline';
 import type { ChangeRecord } from '../change-record/change-record';
 import { lostRaceAt } from '../dynamodb/lost-race';
 import { LedgerUnavailableError } from '../ordering/errors';
@@ -36,6 +37,8 @@ export interface DynamoDBLedgerOptions {
   readonly maxUnprocessedRetries?: number;
   /** @default Date.now */
   readonly clock?: () => number;
+  /** When requests must have ended (the invocation's deadline less a reserve); a request running then is aborted. */
+  readonly requestDeadline?: RequestDeadline;
 }
 
 const BATCH_GET_LIMIT = 100;
@@ -54,6 +57,7 @@ export class DynamoDBLedger implements Ledger {
   private readonly tableName: string;
   private readonly maxUnprocessedRetries: number;
   private readonly clock: () => number;
+  private readonly requestDeadline: RequestDeadline | undefined;
 
   constructor(options: DynamoDBLedgerOptions) {
     assertLedgerName('destination', options.destination);
@@ -64,6 +68,7 @@ export class DynamoDBLedger implements Ledger {
     this.tableName = options.tableName;
     this.maxUnprocessedRetries = options.maxUnprocessedRetries ?? 8;
     this.clock = options.clock ?? Date.now;
+    this.requestDeadline = options.requestDeadline;
   }
 
   async load(accountIds: readonly string[]): Promise<Map<string, Watermark>> {
@@ -77,10 +82,11 @@ export class DynamoDBLedger implements Ledger {
         if (round > this.maxUnprocessedRetries) {
           throw new LedgerUnavailableError(`${keys.length} watermark reads stayed unprocessed`);
         }
-        if (round > 0) await backoff(round);
+        if (round > 0) await this.backoff(round, keys.length);
         const output = await this.call('BatchGetItem', () =>
           this.client.send(
             new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+            this.sendOptions(),
           ),
         );
         for (const item of output.Responses?.[this.tableName] ?? []) {
@@ -115,6 +121,7 @@ export class DynamoDBLedger implements Ledger {
               Limit: limit - records.length,
               ExclusiveStartKey: startKey,
             }),
+            this.sendOptions(),
           ),
         accountId,
       );
@@ -134,7 +141,7 @@ export class DynamoDBLedger implements Ledger {
     };
     try {
       if (write.park.length === 0 && write.unpark.length === 0) {
-        await this.client.send(new PutItemCommand(watermark));
+        await this.client.send(new PutItemCommand(watermark), this.sendOptions());
         return 'committed';
       }
       // Parked records move only together with the watermark that lists them: no orphan, no dangling entry.
@@ -151,6 +158,7 @@ export class DynamoDBLedger implements Ledger {
             })),
           ],
         }),
+        this.sendOptions(),
       );
       return 'committed';
     } catch (error) {
@@ -175,6 +183,7 @@ export class DynamoDBLedger implements Ledger {
             ScanIndexForward: true,
             ExclusiveStartKey: startKey,
           }),
+          this.sendOptions(),
         ),
       );
       for (const item of output.Items ?? []) {
@@ -184,6 +193,20 @@ export class DynamoDBLedger implements Ledger {
       }
       startKey = output.LastEvaluatedKey;
     } while (startKey);
+  }
+
+  private sendOptions(): { abortSignal?: AbortSignal } {
+    return this.requestDeadline?.sendOptions() ?? {};
+  }
+
+  /**
+   * Full-jitter exponential backoff before re-reading unprocessed keys (up to 50 ms × 2^round, capped at 2 s), unless
+   * the wait would end past the request deadline.
+   */
+  private async backoff(round: number, keys: number): Promise<void> {
+    const ms = Math.random() * Math.min(2_000, 50 * 2 ** round);
+    if (this.requestDeadline?.leavesLessThan(ms)) throw new LedgerUnavailableError(`${keys} watermark reads stayed unprocessed when the invocation's time ran out`);
+    await sleep(ms);
   }
 
   private async call<T>(operation: string, send: () => Promise<T>, accountId?: string): Promise<T> {
@@ -247,7 +270,3 @@ function unavailable(operation: string, error: unknown, accountId?: string): Led
   });
 }
 
-/** Full-jitter exponential backoff for unprocessed keys: up to 50 ms × 2^round, capped at 2 s. */
-function backoff(round: number): Promise<void> {
-  return sleep(Math.random() * Math.min(2_000, 50 * 2 ** round));
-}

@@ -1,5 +1,3 @@
-import { createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditRuntime } from '../../consumers/audit/handler';
 import { createFraudRuntime } from '../../consumers/fraud/handler';
@@ -10,6 +8,7 @@ import { ledgerAndQueue, REQUEST_TIMEOUTS } from '../../shared/consumer/clients'
 import type { BuiltRuntime } from '../../shared/consumer/runtime';
 import type { Delivery } from '../../shared/ordering/ports';
 import { accountHistory } from '../support/histories';
+import { startSilentServer } from '../support/silent-server';
 
 /** The shortest function timeout the configuration accepts (found by asking it, so the test follows the rule). */
 function shortestFunctionTimeoutMs(): number {
@@ -22,18 +21,6 @@ function shortestFunctionTimeoutMs(): number {
     }
   }
   throw new Error('no function timeout accepted');
-}
-
-/** A server that accepts connections and reads requests but never answers: a service that stopped responding. */
-async function startSilentServer(): Promise<{ endpoint: string; server: Server; sockets: Set<Socket> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('data', () => undefined);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, sockets };
 }
 
 describe('every client a consumer builds gives up on a silent service before the function times out', () => {
