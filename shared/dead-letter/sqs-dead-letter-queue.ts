@@ -8,7 +8,7 @@ import { DeadLetterQueueUnavailableError } from '../ordering/errors';
 import type { DeadLetter, DeadLetterQueue } from '../ordering/ports';
 import { classifyError, describeError } from '../retry/classify-error';
 import { Retrier, type ItemAnswer } from '../retry/retrier';
-import { encodeDeadLetter } from './dead-letter-message';
+import { encodeDeadLetter, sqsAttributeText } from './dead-letter-message';
 import { chunkBySize } from '../async/chunk-by-size';
 import type { RequestDeadline } from '../async/request-deadline';
 
@@ -110,7 +110,7 @@ function toEntry(letter: DeadLetter, index: number): PreparedEntry {
     destination: { DataType: 'String', StringValue: letter.destination },
     epoch: { DataType: 'String', StringValue: letter.epoch },
   };
-  if (letter.accountId !== undefined) attributes.accountId = { DataType: 'String', StringValue: letter.accountId };
+  if (letter.accountId !== undefined) attributes.accountId = { DataType: 'String', StringValue: sqsAttributeText(letter.accountId) };
   if (letter.version !== undefined) attributes.version = { DataType: 'Number', StringValue: String(letter.version) };
   let bytes = Buffer.byteLength(body);
   for (const [name, value] of Object.entries(attributes)) {
