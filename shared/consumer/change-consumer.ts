@@ -7,7 +7,7 @@ import { LIVE_EPOCH, type Epoch } from '../ordering/delivery-mode';
 import { DeadLetterQueueUnavailableError, LedgerUnavailableError } from '../ordering/errors';
 import { OrderingEngine, type OrderingEngineOptions } from '../ordering/engine';
 import type { EngineCounts, RecordDisposition } from '../ordering/outcome';
-import type { DeadLetterQueue, Destination, Ledger } from '../ordering/ports';
+import type { DeadLetter, DeadLetterQueue, Destination, Ledger } from '../ordering/ports';
 import type { Retrier } from '../retry/retrier';
 import type { RequestDeadline } from '../async/request-deadline';
 import type { ConsumedBatch } from './consumed-batch';
@@ -217,6 +217,14 @@ export class ChangeConsumer {
       started,
       oldestMicros: Infinity,
     });
+  }
+
+  /**
+   * The letters the queue stored for the batch that just threw (other accounts' runs had gone on): they are in the
+   * queue whatever Lambda does with the batch, so the handler reports them (`Telemetry.batchError`). Empty after.
+   */
+  lettersOfAbandonedBatch(): DeadLetter[] {
+    return this.#deadLetters.take();
   }
 
   #startBatch(deadline: number | undefined): void {

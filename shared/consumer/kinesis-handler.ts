@@ -50,7 +50,7 @@ export function consumerInvocation<Event, Result>(
     try {
       return await work(ready, event, started + context.getRemainingTimeInMillis());
     } catch (error) {
-      ready.telemetry.batchError(error, recordsOf(event), Date.now() - started);
+      ready.telemetry.batchError(error, recordsOf(event), Date.now() - started, ready.consumer.lettersOfAbandonedBatch());
       throw error;
     }
   };

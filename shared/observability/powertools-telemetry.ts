@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { describeVersions } from '../ordering/version-ranges';
 import type { ConsumedBatch } from '../consumer/consumed-batch';
+import type { DeadLetter } from '../ordering/ports';
 import { describeError } from '../retry/classify-error';
 import { batchMetrics, METRIC_NAMES, METRICS_NAMESPACE, SERVICE_NAME, type MetricName, type Telemetry } from './telemetry';
 
@@ -48,18 +49,7 @@ export class PowertoolsTelemetry implements Telemetry {
         shardId: bad.shardId,
       });
     }
-    for (const letter of batch.deadLetters) {
-      if (letter.reason === 'BAD_RECORD') continue;
-      this.logger.warn('sent to the dead-letter queue', {
-        reason: letter.reason,
-        detail: letter.detail,
-        attempts: letter.attempts,
-        accountId: letter.accountId,
-        version: letter.version,
-        sequenceNumber: letter.sequenceNumber,
-        ...(letter.missing ? { missing: describeVersions(letter.missing), waiting: letter.waiting } : {}),
-      });
-    }
+    this.logLetters(batch.deadLetters);
     for (const failure of batch.failures) {
       this.logger.error('record neither delivered, parked nor dead-lettered (ledger or queue out of reach): it will be retried', {
         accountId: failure.accountId,
@@ -96,8 +86,29 @@ export class PowertoolsTelemetry implements Telemetry {
     this.metrics.publishStoredMetrics();
   }
 
-  batchError(error: unknown, records: number, durationMs: number): void {
+  /** Every letter stored, with its account, version and sequence number (bad records are logged as quarantined). */
+  private logLetters(letters: readonly DeadLetter[]): void {
+    for (const letter of letters) {
+      if (letter.reason === 'BAD_RECORD') continue;
+      this.logger.warn('sent to the dead-letter queue', {
+        reason: letter.reason,
+        detail: letter.detail,
+        attempts: letter.attempts,
+        accountId: letter.accountId,
+        version: letter.version,
+        sequenceNumber: letter.sequenceNumber,
+        ...(letter.missing ? { missing: describeVersions(letter.missing), waiting: letter.waiting } : {}),
+      });
+    }
+  }
+
+  batchError(error: unknown, records: number, durationMs: number, deadLetters: readonly DeadLetter[] = []): void {
     this.logger.error('batch failed: Lambda will retry or bisect it', { error: describeError(error), records, durationMs });
+    // Stored before the batch threw: in the queue whatever Lambda does with the batch next.
+    this.logLetters(deadLetters);
+    const quarantined = deadLetters.filter((letter) => letter.reason === 'BAD_RECORD').length;
+    if (deadLetters.length > quarantined) this.metrics.addMetric(METRIC_NAMES.deadLettered, MetricUnit.Count, deadLetters.length - quarantined);
+    if (quarantined > 0) this.metrics.addMetric(METRIC_NAMES.quarantined, MetricUnit.Count, quarantined);
     this.metrics.addMetric(METRIC_NAMES.batchErrors, MetricUnit.Count, 1);
     this.metrics.addMetric(METRIC_NAMES.batchLatency, MetricUnit.Milliseconds, durationMs);
     this.metrics.publishStoredMetrics();

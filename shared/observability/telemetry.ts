@@ -1,12 +1,16 @@
 import type { ConsumedBatch } from '../consumer/consumed-batch';
+import type { DeadLetter } from '../ordering/ports';
 
 /** Where a consumer reports each batch: logs and metrics. `PowertoolsTelemetry` on Lambda; tests may record. */
 export interface Telemetry {
   /** Called at the start of each invocation with Lambda's context (or nothing, locally). */
   invocation(context?: unknown): void;
   batch(batch: ConsumedBatch): void;
-  /** A batch that threw: Lambda will retry or bisect it. */
-  batchError(error: unknown, records: number, durationMs: number): void;
+  /**
+   * A batch that threw: Lambda will retry or bisect it. `deadLetters`: what the queue stored for the batch before it
+   * threw (other accounts' letters): they are in the queue, so they are logged and counted like any batch's.
+   */
+  batchError(error: unknown, records: number, durationMs: number, deadLetters?: readonly DeadLetter[]): void;
 }
 
 /**

@@ -179,6 +179,18 @@ describe('PowertoolsTelemetry', () => {
     expect(error).toMatchObject({ error: 'TypeError: x is not a function', records: 5, durationMs: 42, function_name: 'audit-consumer' });
   });
 
+  it('logs and counts the letters a batch stored before it threw: they are in the queue whatever Lambda does next', () => {
+    const telemetry = new PowertoolsTelemetry({ destination: 'fraud' });
+    const letter = { destination: 'fraud', epoch: 'live', reason: 'REJECTED' as const, detail: 'no', attempts: 1, accountId: 'ACC-1', version: 2, sequenceNumber: '4965007', at: 1 };
+    const bad = { ...letter, reason: 'BAD_RECORD' as const, accountId: undefined, version: undefined, sequenceNumber: '4965008' };
+
+    telemetry.batchError(new TypeError('x is not a function'), 3, 9, [letter, bad]);
+
+    expect(emfBlobs()).toEqual([expect.objectContaining({ BatchErrors: 1, DeadLettered: 1, Quarantined: 1, destination: 'fraud' })]);
+    const warnings = linesOf(stderr).filter((line) => line.level === 'WARN');
+    expect(warnings).toEqual([expect.objectContaining({ message: 'sent to the dead-letter queue', accountId: 'ACC-1', version: 2, sequenceNumber: '4965007', reason: 'REJECTED' })]);
+  });
+
   it('publishes with the service the stack gives the function, the pipeline name its alarms read, and logs it', () => {
     const resources = { pipelineName: 'staging-accounts', accountsTable: 'A', ledgerTable: 'L', deadLetterQueueUrl: 'q' };
     const environment = consumerEnvironment(DEFAULT_PIPELINE_CONFIG.destinations.fraud, resources, {});
