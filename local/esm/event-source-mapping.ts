@@ -1,11 +1,11 @@
 import { setMaxListeners } from 'node:events';
-import { ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { ShardCheckpoint } from './esm-checkpoint';
 import { ShardLanes } from './esm-lanes';
 import { maxRecordAgeMs, validateOptions } from './esm-settings';
 import { DEFAULT_BACKOFF } from './retry-policy';
 import { ShardProcessor } from './shard-processor';
 import { ShardReader } from './shard-reader';
+import { firstShards, listShards, ShardGenerations, type ChildShard } from './shard-generations';
 import type { LocalEventSourceMappingOptions, MappingStats } from './types';
 import { sleep } from './wait';
 
@@ -16,6 +16,8 @@ interface Shard {
 }
 
 const DRAIN_POLL_MS = 25;
+/** How often the mapping lists the shards, to find a shard closed by a reshard and its children (`ShardReader.end`). */
+const SHARD_SYNC_MS = 1_000;
 
 /**
  * A local stand-in for a Lambda event source mapping on a Kinesis enhanced fan-out consumer: one SubscribeToShard
@@ -40,6 +42,12 @@ export class LocalEventSourceMapping {
   readonly #options: LocalEventSourceMappingOptions;
   readonly #stop = new AbortController();
   readonly #shards = new Map<string, Shard>();
+  readonly #generations = new ShardGenerations();
+  /** Closed shards whose children were started (or found waiting for another parent). */
+  readonly #handedOff = new Set<string>();
+  /** Shards the listing showed closed, with when it first did. */
+  readonly #closedSeen = new Map<string, number>();
+  #sync: Promise<void> | undefined;
   #state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
   #stopped: Promise<void> | undefined;
 
@@ -54,50 +62,100 @@ export class LocalEventSourceMapping {
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new Error(`the mapping was already ${this.#state === 'stopped' ? 'stopped' : 'started'}`);
     this.#state = 'starting';
-    const shardIds = await listShardIds(this.#options.client, this.#options.streamArn);
+    const listed = await listShards(this.#options.client, this.#options.streamArn);
     if (this.#stop.signal.aborted) return;
+    for (const shardId of firstShards(listed, this.#options.settings.startingPosition)) this.#startShard(shardId, this.#options.settings);
+    this.#sync = this.#syncShardsUntilStopped();
+    this.#state = 'running';
+  }
+
+  /** One shard's reader and lanes; `settings` gives its starting position (a reshard's child: TRIM_HORIZON). */
+  #startShard(shardId: string, settings: LocalEventSourceMappingOptions['settings']): void {
+    if (this.#stop.signal.aborted || this.#shards.has(shardId)) return;
+    this.#generations.started(shardId);
     const region = this.#options.streamArn.split(':')[3] || 'us-east-1';
     const factor = this.#options.settings.parallelizationFactor ?? 1;
-    for (const shardId of shardIds) {
-      const checkpoint = new ShardCheckpoint((sequenceNumber) => {
-        this.stats.checkpoints[shardId] = sequenceNumber;
-      });
-      const lanes = new ShardLanes(factor, checkpoint);
-      const reader = new ShardReader({
-        client: this.#options.client,
-        consumerArn: this.#options.consumerArn,
-        shardId,
-        settings: this.#options.settings,
-        ...(this.#options.subscriptionMaxMs !== undefined ? { subscriptionMaxMs: this.#options.subscriptionMaxMs } : {}),
-        onRecords: (records) => {
-          this.#options.onReceived?.(records, Date.now());
-          lanes.push(records);
-        },
-        onSubscribed: () => {
-          this.stats.subscriptions += 1;
-        },
-        onError: (error) => this.#options.onSubscriptionError?.(shardId, error),
-        signal: this.#stop.signal,
-      });
-      const processors = lanes.buffers.map(
-        (buffer, lane) =>
-          new ShardProcessor({
-            shardId,
-            lane,
-            region,
-            buffer,
-            checkpoint,
-            mapping: this.#options,
-            maxRecordAgeMs: maxRecordAgeMs(this.#options),
-            backoff: this.#options.retryBackoff ?? DEFAULT_BACKOFF,
-            stats: this.stats,
-            signal: this.#stop.signal,
-          }),
-      );
-      const tasks = Promise.all([reader.run(), ...processors.map((processor) => processor.run())]).then(() => undefined);
-      this.#shards.set(shardId, { reader, checkpoint, tasks });
+    const checkpoint = new ShardCheckpoint((sequenceNumber) => {
+      this.stats.checkpoints[shardId] = sequenceNumber;
+    });
+    const lanes = new ShardLanes(factor, checkpoint);
+    const reader = new ShardReader({
+      client: this.#options.client,
+      consumerArn: this.#options.consumerArn,
+      shardId,
+      settings,
+      ...(this.#options.subscriptionMaxMs !== undefined ? { subscriptionMaxMs: this.#options.subscriptionMaxMs } : {}),
+      onRecords: (records) => {
+        this.#options.onReceived?.(records, Date.now());
+        lanes.push(records);
+      },
+      onSubscribed: () => {
+        this.stats.subscriptions += 1;
+      },
+      onError: (error) => this.#options.onSubscriptionError?.(shardId, error),
+      signal: this.#stop.signal,
+    });
+    const processors = lanes.buffers.map(
+      (buffer, lane) =>
+        new ShardProcessor({
+          shardId,
+          lane,
+          region,
+          buffer,
+          checkpoint,
+          mapping: this.#options,
+          maxRecordAgeMs: maxRecordAgeMs(this.#options),
+          backoff: this.#options.retryBackoff ?? DEFAULT_BACKOFF,
+          stats: this.stats,
+          signal: this.#stop.signal,
+        }),
+    );
+    const read = reader.run().then((children) => this.#handOff(shardId, reader, checkpoint, children));
+    const tasks = Promise.all([read, ...processors.map((processor) => processor.run())]).then(() => undefined);
+    this.#shards.set(shardId, { reader, checkpoint, tasks });
+  }
+
+  /**
+   * A shard closed by a reshard: once every record read from it has settled (delivered or sent to on-failure), as
+   * Lambda finishes a parent before its children, the children whose parents have all finished start from their start.
+   */
+  async #handOff(shardId: string, reader: ShardReader, checkpoint: ShardCheckpoint, children: readonly ChildShard[]): Promise<void> {
+    if (children.length === 0) return;
+    const last = reader.lastReceived;
+    while (last !== undefined && !checkpoint.reached(last) && !this.#stop.signal.aborted) await sleep(DRAIN_POLL_MS, this.#stop.signal);
+    if (this.#stop.signal.aborted) return;
+    const childSettings = { ...this.#options.settings, startingPosition: 'TRIM_HORIZON' as const };
+    for (const child of this.#generations.finished(shardId, children)) this.#startShard(child, childSettings);
+    this.#handedOff.add(shardId);
+  }
+
+  async #syncShardsUntilStopped(): Promise<void> {
+    while (!this.#stop.signal.aborted) {
+      await sleep(SHARD_SYNC_MS, this.#stop.signal);
+      if (!this.#stop.signal.aborted) await this.#syncShards();
     }
-    this.#state = 'running';
+  }
+
+  /**
+   * Ends the reading of every started shard the listing shows closed once its reader has caught up since (nothing more
+   * can come), handing it its children: what AWS's last event of a closed shard does, and kinesis-mock's does not.
+   */
+  async #syncShards(): Promise<void> {
+    let listed;
+    try {
+      listed = await listShards(this.#options.client, this.#options.streamArn);
+    } catch (error) {
+      this.#options.onSubscriptionError?.('(ListShards)', error);
+      return;
+    }
+    for (const shard of listed) {
+      const started = this.#shards.get(shard.shardId);
+      if (shard.open || started === undefined || started.reader.ended) continue;
+      const seen = this.#closedSeen.get(shard.shardId) ?? Date.now();
+      this.#closedSeen.set(shard.shardId, seen);
+      if (started.reader.tipSince(seen) === undefined) continue;
+      started.reader.end(listed.filter((child) => child.parents.includes(shard.shardId)).map(({ shardId, parents }) => ({ shardId, parents })));
+    }
   }
 
   /**
@@ -110,8 +168,12 @@ export class LocalEventSourceMapping {
     const since = Date.now();
     const deadline = since + timeoutMs;
     const targets = new Map<string, string | undefined>();
+    // What was put may be on shards a reshard made: know which shards are closed before judging any caught up.
+    await this.#syncShards();
     for (;;) {
-      let caughtUp = this.#state === 'running';
+      // A closed shard whose children have not started yet: what they hold is not read yet.
+      // A shard a reshard closed holds up the drain until its children started: what they hold is not read before.
+      let caughtUp = this.#state === 'running' && [...this.#shards].every(([id, shard]) => this.#handedOff.has(id) || !(shard.reader.ended || this.#closedSeen.has(id)));
       for (const [shardId, shard] of this.#shards) {
         if (!targets.has(shardId)) {
           const tip = shard.reader.tipSince(since);
@@ -135,21 +197,8 @@ export class LocalEventSourceMapping {
     this.#stopped ??= (async () => {
       this.#state = 'stopped';
       this.#stop.abort();
-      await Promise.all([...this.#shards.values()].map((shard) => shard.tasks));
+      await Promise.all([this.#sync, ...[...this.#shards.values()].map((shard) => shard.tasks)]);
     })();
     return this.#stopped;
   }
-}
-
-async function listShardIds(client: KinesisClient, streamArn: string): Promise<string[]> {
-  const ids: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await client.send(
-      new ListShardsCommand(nextToken === undefined ? { StreamARN: streamArn } : { NextToken: nextToken }),
-    );
-    for (const shard of page.Shards ?? []) if (shard.ShardId !== undefined) ids.push(shard.ShardId);
-    nextToken = page.NextToken;
-  } while (nextToken !== undefined);
-  return ids;
 }

@@ -8,6 +8,7 @@ import {
 import type { KinesisRecordInput } from '../../shared/change-record/kinesis-input';
 import type { EventSourceMappingSettings } from './types';
 import { sleep } from './wait';
+import type { ChildShard } from './shard-generations';
 
 export interface ShardReaderOptions {
   readonly client: KinesisClient;
@@ -49,10 +50,29 @@ export class ShardReader {
   #previousEventAt = -Infinity;
   #lastEventAt = -Infinity;
   #lastMillisBehind = Number.POSITIVE_INFINITY;
+  /** Set when the shard's last event came (or `end` was called): it is closed (a reshard), and these are its children. */
+  #children: ChildShard[] | undefined;
+  #session: AbortController | undefined;
 
   constructor(options: ShardReaderOptions) {
     this.shardId = options.shardId;
     this.#options = options;
+  }
+
+  /** Whether the reader is done with its shard (closed by a reshard). */
+  get ended(): boolean {
+    return this.#children !== undefined;
+  }
+
+  /**
+   * Ends a closed shard's reading when the stream does not say so itself: AWS's last event of a closed shard names its
+   * children, kinesis-mock's does not (it keeps sending empty events), so the mapping, having listed the shard as closed
+   * and seen the reader caught up since, ends it with the children the listing gives.
+   */
+  end(children: readonly ChildShard[]): void {
+    if (this.#children !== undefined) return;
+    this.#children = [...children];
+    this.#session?.abort();
   }
 
   /** The sequence number of the last record received, if any. */
@@ -66,16 +86,22 @@ export class ShardReader {
    * record the shard held at `since` was in it or before it.
    */
   tipSince(since: number): ShardTip | undefined {
+    // A closed shard was read to its end: nothing more will come.
+    if (this.#children !== undefined) return { lastSequenceNumber: this.lastReceived };
     if (this.#previousEventAt < since || this.#lastMillisBehind > 0) return undefined;
     return { lastSequenceNumber: this.lastReceived };
   }
 
-  /** Reads until the signal aborts. Never rejects. */
-  async run(): Promise<void> {
+  /**
+   * Reads until the signal aborts (then resolves with no children) or the shard ends, closed by a reshard: then it
+   * resolves with the shard's children, which Lambda reads next. Never rejects.
+   */
+  async run(): Promise<readonly ChildShard[]> {
     const { signal } = this.#options;
     let failures = 0;
-    while (!signal.aborted) {
+    while (!signal.aborted && this.#children === undefined) {
       const session = new AbortController();
+      this.#session = session;
       const endSession = (): void => session.abort();
       signal.addEventListener('abort', endSession, { once: true });
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -96,6 +122,7 @@ export class ShardReader {
           this.#accept(event.SubscribeToShardEvent);
           events += 1;
           failures = 0;
+          if (this.#children !== undefined) break;
         }
         // The server ended the session; one that gave nothing at all counts as a failure, so as not to spin.
         if (events === 0) {
@@ -118,6 +145,7 @@ export class ShardReader {
         signal.removeEventListener('abort', endSession);
       }
     }
+    return signal.aborted ? [] : (this.#children ?? []);
   }
 
   #position(): StartingPosition {
@@ -137,8 +165,13 @@ export class ShardReader {
       this.#lastReceived = sequence;
       fresh.push(toRecordInput(record, this.shardId));
     }
-    if (event.ContinuationSequenceNumber !== undefined && event.ContinuationSequenceNumber !== '') {
+    if (event.ContinuationSequenceNumber !== undefined && event.ContinuationSequenceNumber !== null && event.ContinuationSequenceNumber !== '') {
       this.#continuation = maxOf(this.#continuation, BigInt(event.ContinuationSequenceNumber));
+    } else if ((event.ChildShards?.length ?? 0) > 0) {
+      // The shard's last event: no continuation, and the children to go on with.
+      this.#children = (event.ChildShards ?? []).flatMap((child) =>
+        child.ShardId === undefined ? [] : [{ shardId: child.ShardId, parents: child.ParentShards ?? [] }],
+      );
     }
     if (fresh.length > 0) this.#options.onRecords(fresh);
     this.#previousEventAt = this.#lastEventAt;
