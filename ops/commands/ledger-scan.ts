@@ -1,8 +1,8 @@
-import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ACCOUNTS_KEY, isValidVersion, type AccountImage } from '../../shared/accounts/account';
 import { DynamoDBLedger } from '../../shared/ledger/dynamodb-ledger';
 import type { Watermark } from '../../shared/ordering/watermark';
+import { parallelScan } from '../parallel-scan';
 import { destinationOf, type PipelineTarget } from '../target';
 
 /** What `status` and `reconcile` read: the Accounts table (a parallel scan) and each destination's watermarks. */
@@ -32,39 +32,26 @@ export async function scanAccounts(target: PipelineTarget, options: ScanOptions)
     throw new RangeError(`segments must be an integer between 1 and 1000000, got ${segments}`);
   }
   let seen = 0;
-  let done = 0;
-  options.onProgress?.(0, segments);
-  await Promise.all(
-    Array.from({ length: segments }, async (_, segment) => {
-      let startKey: Record<string, AttributeValue> | undefined;
-      do {
-        const output = await target.dynamodb.send(
-          new ScanCommand({
-            TableName: target.accountsTable,
-            Segment: segment,
-            TotalSegments: segments,
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-            ...(options.items
-              ? {}
-              : { ProjectionExpression: '#id, #version', ExpressionAttributeNames: { '#id': ACCOUNTS_KEY, '#version': 'version' } }),
-          }),
-        );
-        const accounts: ScannedAccount[] = [];
-        for (const raw of output.Items ?? []) {
-          const accountId = raw[ACCOUNTS_KEY]?.S;
-          const version = Number(raw.version?.N);
-          if (accountId === undefined || !isValidVersion(version)) continue;
-          accounts.push(options.items ? { accountId, version, item: unmarshall(raw) as AccountImage } : { accountId, version });
-        }
-        seen += accounts.length;
-        if (accounts.length > 0) await options.onPage(accounts);
-        startKey = output.LastEvaluatedKey;
-      } while (startKey);
-      done += 1;
-      options.onProgress?.(done, segments);
-    }),
-  );
+  const input = {
+    TableName: target.accountsTable,
+    ConsistentRead: true,
+    ...(options.items ? {} : { ProjectionExpression: '#id, #version', ExpressionAttributeNames: { '#id': ACCOUNTS_KEY, '#version': 'version' } }),
+  };
+  await parallelScan(target.dynamodb, input, {
+    segments,
+    onPage: async (output) => {
+      const accounts: ScannedAccount[] = [];
+      for (const raw of output.Items ?? []) {
+        const accountId = raw[ACCOUNTS_KEY]?.S;
+        const version = Number(raw.version?.N);
+        if (accountId === undefined || !isValidVersion(version)) continue;
+        accounts.push(options.items ? { accountId, version, item: unmarshall(raw) as AccountImage } : { accountId, version });
+      }
+      seen += accounts.length;
+      if (accounts.length > 0) await options.onPage(accounts);
+    },
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
   return seen;
 }
 

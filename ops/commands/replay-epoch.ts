@@ -1,5 +1,5 @@
-import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { LEDGER_PARTITION_KEY, ledgerPartitionKey } from '../../shared/ledger/ledger-table';
+import { parallelScan } from '../parallel-scan';
 import type { PipelineTarget } from '../target';
 
 /** Items one page of the used-epoch scan reads at most (DynamoDB stops a page at 1 MB read anyway). */
@@ -45,45 +45,28 @@ export interface EpochUse {
  * table (billed by the size of all it reads, before the filter); a used one usually stops within a few pages.
  */
 export async function epochInLedger(target: PipelineTarget, destination: string, epoch: string, options: EpochScanOptions = {}): Promise<EpochUse> {
-  const segments = options.segments ?? EPOCH_SCAN_SEGMENTS;
   const prefix = ledgerPartitionKey(destination, epoch, '');
   let found: string | undefined;
-  let failed = false;
   let pages = 0;
   let scanned = 0;
-  let done = 0;
-  options.onProgress?.(0, segments);
-  await Promise.all(
-    Array.from({ length: segments }, async (_, segment) => {
-      let startKey: Record<string, AttributeValue> | undefined;
-      try {
-        do {
-          const output = await target.dynamodb.send(
-            new ScanCommand({
-              TableName: target.ledgerTable,
-              Segment: segment,
-              TotalSegments: segments,
-              Limit: options.pageItems ?? EPOCH_SCAN_PAGE_ITEMS,
-              FilterExpression: 'begins_with(#pk, :prefix)',
-              ProjectionExpression: '#pk',
-              ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY },
-              ExpressionAttributeValues: { ':prefix': { S: prefix } },
-              ExclusiveStartKey: startKey,
-            }),
-          );
-          pages += 1;
-          scanned += output.ScannedCount ?? 0;
-          const hit = (output.Items ?? []).map((item) => item[LEDGER_PARTITION_KEY]?.S).find((key) => key?.startsWith(prefix));
-          found ??= hit?.slice(prefix.length);
-          startKey = output.LastEvaluatedKey;
-        } while (startKey !== undefined && found === undefined && !failed);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-      done += 1;
-      options.onProgress?.(done, segments);
-    }),
-  );
+  const input = {
+    TableName: target.ledgerTable,
+    Limit: options.pageItems ?? EPOCH_SCAN_PAGE_ITEMS,
+    FilterExpression: 'begins_with(#pk, :prefix)',
+    ProjectionExpression: '#pk',
+    ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY },
+    ExpressionAttributeValues: { ':prefix': { S: prefix } },
+  };
+  await parallelScan(target.dynamodb, input, {
+    segments: options.segments ?? EPOCH_SCAN_SEGMENTS,
+    onPage: (output) => {
+      pages += 1;
+      scanned += output.ScannedCount ?? 0;
+      const hit = (output.Items ?? []).map((item) => item[LEDGER_PARTITION_KEY]?.S).find((key) => key?.startsWith(prefix));
+      found ??= hit?.slice(prefix.length);
+      return found !== undefined;
+    },
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
   return { ...(found !== undefined ? { found } : {}), pages, scanned };
 }
