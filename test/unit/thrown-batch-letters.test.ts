@@ -1,8 +1,7 @@
-import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { localLambdaContext, toLambdaKinesisEvent } from '../../local/lambda-event';
 import { RecordingDeadLetterQueue, RecordingDestination } from '../../local/recording-destination';
-import { encodeKinesisPayload, type KinesisDynamoDBPayload, type KinesisRecordInput } from '../../shared/change-record/kinesis-input';
+import type { KinesisRecordInput } from '../../shared/change-record/kinesis-input';
 import { ChangeConsumer } from '../../shared/consumer/change-consumer';
 import type { ConsumedBatch } from '../../shared/consumer/consumed-batch';
 import { createKinesisHandler } from '../../shared/consumer/kinesis-handler';
@@ -10,6 +9,7 @@ import { InMemoryLedger } from '../../shared/ledger/in-memory-ledger';
 import type { Telemetry } from '../../shared/observability/telemetry';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
 import type { DeadLetter, Ledger } from '../../shared/ordering/ports';
+import { kdsRecord } from '../support/kds-payload';
 
 /*
  * README, "Guarantees": every record ends delivered, parked, dead-lettered or reported failed, "each of these is
@@ -23,37 +23,14 @@ import type { DeadLetter, Ledger } from '../../shared/ordering/ports';
 const SHARD = 'shardId-000000000001';
 const STREAM_ARN = 'arn:aws:kinesis:us-east-1:123456789012:stream/accounts-changes';
 
-function payload(accountId: string, version: number): KinesisDynamoDBPayload {
-  const image = (v: number) => marshall({ account_id: accountId, balance: 1_000 + v * 10, currency: 'AUD', status: 'OPEN', version: v });
-  return {
-    awsRegion: 'us-east-1',
-    eventID: `${accountId}-event-${version}`,
-    eventName: version === 1 ? 'INSERT' : 'MODIFY',
-    userIdentity: null,
-    recordFormat: 'application/json',
-    tableName: 'Accounts',
-    dynamodb: {
-      ApproximateCreationDateTime: 1_795_392_000_000_000 + version * 1_000,
-      ApproximateCreationDateTimePrecision: 'MICROSECOND',
-      Keys: marshall({ account_id: accountId }),
-      NewImage: image(version),
-      ...(version > 1 ? { OldImage: image(version - 1) } : {}),
-      SizeBytes: 120,
-    },
-    eventSource: 'aws:dynamodb',
-  };
-}
-
 let sequence = 0;
-function record(accountId: string, version: number): KinesisRecordInput {
+/** Version 1 (the opening) of an account, as Kinesis Data Streams for DynamoDB carries it. */
+function opening(accountId: string): KinesisRecordInput {
   sequence += 1;
-  return {
-    data: encodeKinesisPayload(payload(accountId, version)),
-    sequenceNumber: `49650000000000000000000000000000000000000000000000${String(sequence).padStart(6, '0')}`,
-    shardId: SHARD,
-    partitionKey: accountId,
-    approximateArrivalTimestamp: 1_795_392_001.5,
-  };
+  return kdsRecord(
+    { kind: 'INSERT', newImage: { account_id: accountId, balance: 1_010, currency: 'AUD', status: 'OPEN', version: 1 }, tableName: 'Accounts' },
+    { sequenceNumber: `49650000000000000000000000000000000000000000000000${String(sequence).padStart(6, '0')}`, shardId: SHARD, createdAtMicros: 1_795_392_000_001_000 },
+  );
 }
 
 class CountingTelemetry implements Telemetry {
@@ -115,7 +92,7 @@ describe('letters stored by an invocation that then throws', () => {
     // REJECTED: a permanent refusal of the document, dead-lettered at once.
     w.destination.intercept = (delivery) =>
       delivery.record.accountId === 'REFUSED' ? { status: 'failed', reason: 'REJECTED', detail: 'mapper_parsing_exception', attempts: 1 } : undefined;
-    const batch = [record('REFUSED', 1), record('BUGGY', 1)];
+    const batch = [opening('REFUSED'), opening('BUGGY')];
 
     // First invocation: REFUSED is dead-lettered, BUGGY's commit throws: the invocation fails (Lambda bisects, retries).
     await expect(w.invoke(batch)).rejects.toThrow(TypeError);
