@@ -61,6 +61,22 @@ async function put(streamArn: string, payloads: readonly string[]): Promise<void
   expect(result.FailedRecordCount ?? 0).toBe(0);
 }
 
+/** A mapping from TRIM_HORIZON whose function notes each record's data, in the order it is invoked with them. */
+function recordingMapping(streamArn: string, consumerArn: string, seen: string[]): LocalEventSourceMapping {
+  return new LocalEventSourceMapping({
+    client,
+    streamArn,
+    consumerArn,
+    functionName: 'reshard-test',
+    settings: SETTINGS,
+    invoke: async (event: KinesisStreamEvent) => {
+      for (const record of event.Records) seen.push(Buffer.from(record.kinesis.data, 'base64').toString());
+    },
+    onFailure: async () => undefined,
+    retryBackoff: { initialMs: 10, maxMs: 50 },
+  });
+}
+
 describe('the local event source mapping across a reshard', () => {
   test('records put on the child shards after a reshard reach the function, as on AWS', async () => {
     const name = `reshard-${Date.now()}`;
@@ -68,18 +84,7 @@ describe('the local event source mapping across a reshard', () => {
     const streamArn = await activeStream(name);
     const consumerArn = await activeConsumer(streamArn, 'esm');
     const seen: string[] = [];
-    const mapping = new LocalEventSourceMapping({
-      client,
-      streamArn,
-      consumerArn,
-      functionName: 'reshard-test',
-      settings: SETTINGS,
-      invoke: async (event: KinesisStreamEvent) => {
-        for (const record of event.Records) seen.push(Buffer.from(record.kinesis.data, 'base64').toString());
-      },
-      onFailure: async () => undefined,
-      retryBackoff: { initialMs: 10, maxMs: 50 },
-    });
+    const mapping = recordingMapping(streamArn, consumerArn, seen);
     try {
       await mapping.start();
       await put(streamArn, ['before-1', 'before-2']);
@@ -103,18 +108,7 @@ describe('the local event source mapping across a reshard', () => {
       // A mapping started after the reshard, from TRIM_HORIZON (on a consumer of its own, as each mapping has): the
       // parent to its end, then its children.
       const later: string[] = [];
-      const second = new LocalEventSourceMapping({
-        client,
-        streamArn,
-        consumerArn: await activeConsumer(streamArn, 'esm-2'),
-        functionName: 'reshard-test-2',
-        settings: SETTINGS,
-        invoke: async (event: KinesisStreamEvent) => {
-          for (const record of event.Records) later.push(Buffer.from(record.kinesis.data, 'base64').toString());
-        },
-        onFailure: async () => undefined,
-        retryBackoff: { initialMs: 10, maxMs: 50 },
-      });
+      const second = recordingMapping(streamArn, await activeConsumer(streamArn, 'esm-2'), later);
       try {
         await second.start();
         expect(await second.drain(30_000)).toBe(true);

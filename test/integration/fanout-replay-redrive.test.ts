@@ -26,7 +26,7 @@ import { ledgerPartitionKey } from '../../shared/ledger/ledger-table';
 import { badRecordLetter, encodeDeadLetter } from '../../shared/dead-letter/dead-letter-message';
 import type { DeadLetter } from '../../shared/ordering/ports';
 import { accountHistory } from '../support/histories';
-import { stubLedger } from '../support/replay-target';
+import { liveDestinations, stubLedger } from '../support/replay-target';
 
 const SMALL = { accounts: 6, changes: 40, seed: 12, shards: 2, duplicateRate: 0.2, reorderRate: 0.3, reorderWindow: 6, concurrency: 4, convergeTimeoutMs: 60_000 } as const;
 
@@ -247,19 +247,7 @@ describe('fanout replay, AWS', () => {
     accountsTable: 'Accounts',
     ledgerTable: 'OrderingLedger',
     streamArn: stream,
-    destinations: Object.fromEntries(
-      DESTINATION_NAMES.map((name) => [
-        name,
-        {
-          name,
-          functionName: `OrderedFanout-${name}`,
-          epoch: 'live',
-          startingPosition: 'TRIM_HORIZON',
-          streamConsumerArn: `${stream}/consumer/OrderedFanout-${name}-live-0a1b2c3d:1790000000`,
-          deadLetterQueueUrl: `https://sqs.eu-west-1.amazonaws.com/123456789012/${name}-dlq`,
-        },
-      ]),
-    ) as PipelineTarget['destinations'],
+    destinations: liveDestinations(stream),
     dynamodb: tables(usedEpochs),
     sqs: {} as SQSClient,
     kinesis: { send: async () => ({ StreamDescriptionSummary: { RetentionPeriodHours: retentionHours } }) } as unknown as KinesisClient,

@@ -1,6 +1,7 @@
 import { ScanCommand, type AttributeValue, type DynamoDBClient, type ScanCommandInput } from '@aws-sdk/client-dynamodb';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { DESTINATION_NAMES } from '../../infra/config/pipeline-config';
 import type { PipelineTarget } from '../../ops/target';
 
 /** A ledger that holds nothing: no epoch was used before (what `fanout replay` checks last, with a Scan). */
@@ -48,6 +49,23 @@ export function stubLedger(keys: readonly string[], fail?: (input: ScanCommandIn
  * A deployed stack as `fanout replay` plans against it: its outputs and a stream of 24-hour retention, nothing that
  * replay must not touch (no clients, no invocations).
  */
+/** Every built-in destination of stack `stack` as deployed and live on `streamArn`, from TRIM_HORIZON. */
+export function liveDestinations(streamArn: string, stack = 'OrderedFanout'): PipelineTarget['destinations'] {
+  return Object.fromEntries(
+    DESTINATION_NAMES.map((name) => [
+      name,
+      {
+        name,
+        functionName: `${stack}-${name}`,
+        epoch: 'live',
+        startingPosition: 'TRIM_HORIZON',
+        streamConsumerArn: `${streamArn}/consumer/${stack}-${name}-live-0a1b2c3d:1790000000`,
+        deadLetterQueueUrl: `https://sqs.eu-west-1.amazonaws.com/123456789012/${name}-dlq`,
+      },
+    ]),
+  ) as PipelineTarget['destinations'];
+}
+
 export function replayTarget(stack: string, streamArn: string, destinations: PipelineTarget['destinations'], dynamodb: DynamoDBClient = EMPTY_TABLES): PipelineTarget {
   return {
     kind: 'aws',

@@ -8,26 +8,13 @@ import { EPOCH_SCAN_PAGE_ITEMS, EPOCH_SCAN_SEGMENTS, epochInLedger } from '../..
 import { recordingIO } from '../../ops/io';
 import type { PipelineTarget } from '../../ops/target';
 import { ledgerPartitionKey } from '../../shared/ledger/ledger-table';
-import { replayTarget, stubLedger, type StubLedger } from '../support/replay-target';
+import { liveDestinations, replayTarget, stubLedger, type StubLedger } from '../support/replay-target';
 
 const STREAM = 'arn:aws:kinesis:eu-west-1:123456789012:stream/accounts-changes';
 
 /** The bundled app's stack, every destination live, over the ledger `ledger`. */
 function deployed(ledger: StubLedger): PipelineTarget {
-  const destinations = Object.fromEntries(
-    DESTINATION_NAMES.map((name) => [
-      name,
-      {
-        name,
-        functionName: `OrderedFanout-${name}`,
-        epoch: 'live',
-        startingPosition: 'TRIM_HORIZON',
-        streamConsumerArn: `${STREAM}/consumer/OrderedFanout-${name}-live-0a1b2c3d:1790000000`,
-        deadLetterQueueUrl: `https://sqs.eu-west-1.amazonaws.com/123456789012/${name}-dlq`,
-      },
-    ]),
-  ) as PipelineTarget['destinations'];
-  return replayTarget('OrderedFanout', STREAM, destinations, ledger);
+  return replayTarget('OrderedFanout', STREAM, liveDestinations(STREAM), ledger);
 }
 
 /**
