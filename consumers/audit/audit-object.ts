@@ -1,3 +1,4 @@
+import { boundedKeyPart } from '../../shared/accounts/account-key';
 import type { Delivery } from '../../shared/ordering/ports';
 
 /** Marks the object format, so readers of a years-long log can tell versions of it apart. */
@@ -6,13 +7,30 @@ export const AUDIT_OBJECT_FORMAT = 'ordered-fanout.audit/1';
 /** Digits of a zero-padded version: every safe integer fits, and keys list in version order. */
 const VERSION_DIGITS = 16;
 
+/** S3's longest object key, in bytes of UTF-8. */
+export const MAX_OBJECT_KEY_BYTES = 1024;
+
 /**
  * The object key of one account version, derived from the record alone so a retry or a duplicate lands on the same
- * key: `<prefix>account_id=<id>/version=<16 digits>.json`. The Hive-style `account_id=` partition lets Athena
- * prune by account, and listing the partition returns the account's history in version order.
+ * key: `<prefix>account_id=<id>/version=<16 digits>.json`, the id URL-encoded. The Hive-style `account_id=` partition
+ * lets Athena prune by account, and listing the partition returns the account's history in version order. An id too
+ * long for S3's 1,024-byte key (the Accounts table allows 2,048 bytes) keeps its start and a digest of the whole
+ * encoded id (`boundedKeyPart`); the object itself holds the whole id.
  */
 export function auditObjectKey(accountId: string, version: number, prefix = 'changes/'): string {
-  return `${prefix}account_id=${encodeURIComponent(accountId)}/version=${String(version).padStart(VERSION_DIGITS, '0')}.json`;
+  const head = `${prefix}account_id=`;
+  const tail = `/version=${String(version).padStart(VERSION_DIGITS, '0')}.json`;
+  const room = MAX_OBJECT_KEY_BYTES - Buffer.byteLength(head, 'utf8') - tail.length;
+  return `${head}${boundedKeyPart(encodeURIComponent(accountId), room)}${tail}`;
+}
+
+/**
+ * The object's `account-id` metadata: the id URL-encoded as in the key (an HTTP header carries no character above
+ * U+00FF, and S3 would read Latin-1 where it got UTF-8), bounded as the key's part is, well within S3's 2 KB of
+ * user-defined metadata.
+ */
+export function auditAccountMetadata(accountId: string): string {
+  return boundedKeyPart(encodeURIComponent(accountId), MAX_OBJECT_KEY_BYTES);
 }
 
 /** The immutable record of one account version, as stored in the audit bucket. */

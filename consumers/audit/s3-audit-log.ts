@@ -6,7 +6,7 @@ import { classifyError, describeError, errorNameOf, httpStatusOf } from '../../s
 import { NOT_SENT_DEADLINE, withDeadline } from '../../shared/retry/deadline';
 import { Retrier, type ItemAnswer } from '../../shared/retry/retrier';
 import { settledToResult } from '../../shared/consumer/settled-to-result';
-import { auditObjectKey, toAuditObject } from './audit-object';
+import { auditAccountMetadata, auditObjectKey, toAuditObject } from './audit-object';
 
 export interface S3AuditLogOptions {
   readonly client: S3Client;
@@ -67,7 +67,7 @@ export class S3AuditLog implements Destination {
           Body: JSON.stringify(toAuditObject(delivery)),
           ContentType: 'application/json',
           IfNoneMatch: '*',
-          Metadata: { 'account-id': accountId, version: String(version) },
+          Metadata: { 'account-id': auditAccountMetadata(accountId), version: String(version) },
         }),
         { abortSignal: signal },
       );

@@ -11,11 +11,15 @@ import { describeError, isObject, reject, show, typeName, type Known } from './d
  * is where the account's own rules (versions, balance, status) are enforced.
  */
 
+const LONE_SURROGATE = /\p{Cs}/u;
+
 export function readAccountId(keys: unknown): { accountId?: string; problem: string } {
   if (!isObject(keys) || !Object.hasOwn(keys, ACCOUNTS_KEY)) return { problem: `Keys has no ${ACCOUNTS_KEY}.` };
   const problem = `Keys.${ACCOUNTS_KEY} is not a non-empty string (S) attribute.`;
   try {
     const value = toNative({ [ACCOUNTS_KEY]: keys[ACCOUNTS_KEY] })[ACCOUNTS_KEY];
+    // DynamoDB strings are UTF-8: a lone surrogate (a JSON escape no table wrote) could be no key of any store either.
+    if (typeof value === 'string' && LONE_SURROGATE.test(value)) return { problem: `Keys.${ACCOUNTS_KEY} is not well-formed Unicode (a lone surrogate).` };
     return typeof value === 'string' && value !== '' ? { accountId: value, problem } : { problem };
   } catch {
     return { problem };

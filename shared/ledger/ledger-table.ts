@@ -1,3 +1,4 @@
+import { boundedKeyPart } from '../accounts/account-key';
 import { LIVE_EPOCH } from '../ordering/delivery-mode';
 
 /**
@@ -39,8 +40,17 @@ export function assertLedgerName(kind: 'destination' | 'epoch', value: string): 
   }
 }
 
+/** DynamoDB's longest partition key value, in bytes of UTF-8. */
+export const MAX_PARTITION_KEY_BYTES = 2048;
+
+/**
+ * `<destination>#<epoch>#<account id>`. An account id may take the Accounts table's whole 2,048 bytes, and the prefix
+ * adds up to 128: an id that would take the key past DynamoDB's 2,048 bytes keeps its start and a digest of the whole
+ * id (`boundedKeyPart`), so its writes are not refused on every attempt. Items hold the whole id in `account_id`.
+ */
 export function ledgerPartitionKey(destination: string, epoch: string, accountId: string): string {
-  return `${destination}#${epoch}#${accountId}`;
+  const prefix = `${destination}#${epoch}#`;
+  return prefix + boundedKeyPart(accountId, MAX_PARTITION_KEY_BYTES - prefix.length);
 }
 
 export function gapScope(destination: string, epoch: string): string {

@@ -7,6 +7,7 @@ import type { BuiltRuntime } from '../../shared/consumer/runtime';
 import { startConsumerWorld, type ConsumerWorld } from '../support/consumer-world';
 import { feedHandler, RecordingTelemetry } from '../support/feed-handler';
 import { chaoticFeed, versionsOf } from '../support/feeds';
+import { kdsRecord } from '../support/kds-payload';
 
 describe('audit consumer: Kinesis events → S3, one immutable object per version', () => {
   let world: ConsumerWorld;
@@ -53,6 +54,31 @@ describe('audit consumer: Kinesis events → S3, one immutable object per versio
     expect(totals.duplicates).toBeGreaterThanOrEqual(feed.chaos.stats.duplicates);
     expect(totals.deadLettered + totals.failures + totals.quarantined).toBe(0);
     expect(await world.drainDeadLetters('audit')).toEqual([]);
+  });
+
+  it('delivers accounts whose ids no header or key takes as they are: non-Latin text, and the longest id the table allows', async () => {
+    // An HTTP header carries nothing above U+00FF (the SDK threw for these), and S3 keys end at 1,024 bytes.
+    const ids = ['账户-0001', 'Zoë Ωmega/1 2', `${'账'.repeat(682)}ab`, `${'x'.repeat(1500)}-1`, `${'x'.repeat(1500)}-2`];
+    const records = ids.map((accountId, index) =>
+      kdsRecord(
+        { kind: 'INSERT', newImage: { account_id: accountId, balance: 100, currency: 'AUD', status: 'OPEN', version: 1 }, tableName: world.accountsTable },
+        { sequenceNumber: `4965000000000000000000000000000000000000000000000${String(index).padStart(7, '0')}`, shardId: 'shardId-000000000042' },
+      ),
+    );
+    const { handler, telemetry } = auditHandler({ LEDGER_EPOCH: 'long-ids' });
+
+    const { gaveUp } = await feedHandler(handler, [{ shardId: 'shardId-000000000042', batches: [records] }]);
+
+    expect(gaveUp).toEqual([]);
+    expect(telemetry.errors).toEqual([]);
+    expect(telemetry.totals()).toMatchObject({ delivered: ids.length, deadLettered: 0, failures: 0, quarantined: 0 });
+    const objects = await world.auditObjects();
+    const keys = ids.map((accountId) => auditObjectKey(accountId, 1));
+    expect(new Set(keys).size).toBe(ids.length);
+    for (const [index, accountId] of ids.entries()) {
+      expect(Buffer.byteLength(keys[index] as string)).toBeLessThanOrEqual(1024);
+      expect(objects.get(keys[index] as string)).toMatchObject({ accountId, version: 1 });
+    }
   });
 
   it('lists one account history in version order under its own prefix', async () => {

@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createLedgerTable } from '../../local/tables';
+import { ledgerPartitionKey } from '../../shared/ledger/ledger-table';
 import { RecordingDeadLetterQueue, RecordingDestination } from '../../local/recording-destination';
 import { OrderingEngine } from '../../shared/ordering/engine';
 import { DynamoDBLedger } from '../../shared/ledger/dynamodb-ledger';
@@ -118,6 +119,21 @@ describe.each(implementations)('%s', (_name, makeLedger) => {
     expect((await ledger.parked(id, 1, 200, 100)).map((r) => r.version)).toEqual([2, 100]);
   });
 
+  test('an account id as long as the Accounts table allows (2,048 bytes) is written, parked and read back whole', async () => {
+    const { ledger } = fresh();
+    // Three-byte characters: 682 of them and two ASCII bytes are 2,048 bytes; two such ids differ only at the end.
+    const id = (last: string) => `${'账'.repeat(682)}${last}x`;
+    for (const accountId of [id('a'), id('b')]) {
+      const history = accountHistory(accountId, 3);
+      const next = { ...emptyWatermark(accountId), version: 1, revision: 1, parked: [[3, 3]] as Watermark['parked'] };
+      expect(await ledger.write({ expectedRevision: 0, next, park: [history[2]!], unpark: [] })).toBe('committed');
+    }
+    for (const accountId of [id('a'), id('b')]) {
+      expect((await ledger.load([accountId])).get(accountId)).toMatchObject({ accountId, version: 1, revision: 1 });
+      expect((await ledger.parked(accountId, 1, 10, 10)).map((r) => [r.accountId, r.version])).toEqual([[accountId, 3]]);
+    }
+  });
+
   test('parks and unparks nothing when the watermark write loses its race', async () => {
     const { ledger, account } = fresh();
     const id = account(1);
@@ -218,4 +234,13 @@ describe('DynamoDBLedger failures', () => {
     expect(outcome.counts).toMatchObject({ delivered: 1, parked: 1, parkLimit: 1 });
     expect(deadLetters.letters.map((letter) => [letter.reason, letter.version])).toEqual([['PARK_LIMIT', 4]]);
   });
+});
+
+test('DynamoDB refuses a partition key over 2,048 bytes, which a long account id behind the ledger prefix would make', async () => {
+  const key = (bytes: number) => ({ pk: { S: 'x'.repeat(bytes) }, sk: { S: 'WATERMARK' } });
+  await client.send(new PutItemCommand({ TableName: tableName, Item: key(2048) }));
+  await expect(client.send(new PutItemCommand({ TableName: tableName, Item: key(2049) }))).rejects.toMatchObject({ name: 'ValidationException' });
+  const accountId = 'a'.repeat(2048);
+  expect(Buffer.byteLength(ledgerPartitionKey('fraud', 'live', accountId))).toBe(2048);
+  expect(ledgerPartitionKey('fraud', 'live', 'ACC-1')).toBe('fraud#live#ACC-1');
 });
