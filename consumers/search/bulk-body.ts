@@ -1,3 +1,4 @@
+import { boundedKeyPart } from '../../shared/accounts/account-key';
 import type { Delivery } from '../../shared/ordering/ports';
 import { toAccountDocument } from './account-document';
 
@@ -10,9 +11,17 @@ import { toAccountDocument } from './account-document';
 /**
  * OpenSearch refuses an index request whose `_id` is longer (DocWriteRequest#validateDocIdLength), and in a `_bulk` it
  * refuses the whole request for it (BulkRequest#validate: 400 action_request_validation_exception), not the item.
- * Deletes are exempt there (OpenSearch 2.9 left them out so that such documents stay deletable).
  */
 export const MAX_ID_BYTES = 512;
+
+/**
+ * An account's document id: the account id, or for one over 512 bytes (the Accounts table takes up to 2,048) its start
+ * and a digest of the whole id (`boundedKeyPart`), so that such an account is indexed rather than refused on every
+ * version. The document's `account_id` holds the whole id; deletes and reads use the same id.
+ */
+export function documentId(accountId: string): string {
+  return boundedKeyPart(accountId, MAX_ID_BYTES);
+}
 
 /**
  * Amazon OpenSearch Service refuses a request body over 10 MiB on small instance types (413, `http.max_content_length`;
@@ -39,17 +48,7 @@ function replacer(_key: string, value: unknown): unknown {
 export function bulkEntry<T extends { readonly delivery: Delivery }>(item: T, index: string, maxBytes: number): BulkEntry<T> {
   const { accountId, version } = item.delivery.record;
   const document = toAccountDocument(item.delivery);
-  const idBytes = Buffer.byteLength(accountId, 'utf8');
-  if (document !== undefined && idBytes > MAX_ID_BYTES) {
-    return {
-      kind: 'refused',
-      item,
-      detail:
-        `account id of ${idBytes} bytes cannot be a document _id: OpenSearch allows ${MAX_ID_BYTES} bytes and refuses ` +
-        'the whole _bulk for a longer one, so it is not sent',
-    };
-  }
-  const target = { _index: index, _id: accountId, version, version_type: 'external' };
+  const target = { _index: index, _id: documentId(accountId), version, version_type: 'external' };
   const action = JSON.stringify(document === undefined ? { delete: target } : { index: target });
   const text = document === undefined ? `${action}\n` : `${action}\n${JSON.stringify(document, replacer)}\n`;
   const bytes = Buffer.byteLength(text, 'utf8');

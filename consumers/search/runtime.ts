@@ -5,7 +5,7 @@ import { ConfigurationError, formatted, integer, oneOf, url } from '../../shared
 import { INDEX_NAME_RULE, isIndexName, isOrigin, isRegion } from '../../shared/config/formats';
 import { REQUEST_TIMEOUTS } from '../../shared/consumer/clients';
 import type { RuntimePlugin } from '../../shared/destination-plugin/runtime-plugin';
-import { DEFAULT_MAX_BULK_BYTES } from './bulk-body';
+import { DEFAULT_MAX_BULK_BYTES, documentId } from './bulk-body';
 import { OpenSearchIndex } from './opensearch-index';
 
 export interface SearchRuntimeSettings {
@@ -51,7 +51,7 @@ export const searchRuntime: RuntimePlugin<SearchRuntimeSettings> = {
     const client = new Client({ ...signerOf(search, region), node: search.endpoint, maxRetries: 2, requestTimeout: 10_000 });
     return {
       async read({ accountId }) {
-        const response = await client.get({ index: search.index, id: accountId, _source: false }, { ignore: [404] });
+        const response = await client.get({ index: search.index, id: documentId(accountId), _source: false }, { ignore: [404] });
         const body = response.body as { found?: boolean; _version?: number };
         return response.statusCode === 404 || !body.found ? null : (body._version ?? null);
       },
