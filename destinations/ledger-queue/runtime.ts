@@ -1,4 +1,5 @@
 import { SendMessageBatchCommand, SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
+import { digestedKeyPart } from '../../shared/accounts/account-key';
 import { integer, requiredString } from '../../shared/config/env';
 import { deliverInAccountWaves } from '../../shared/destination-plugin/account-waves';
 import { sendInBatches, type EntryAnswer } from '../../shared/destination-plugin/batch-calls';
@@ -14,14 +15,35 @@ const RETRYABLE_ENTRY_ERRORS = new Set(['ThrottlingException', 'RequestThrottled
 /** Marks the body format, so the ledger service can tell versions of it apart. */
 export const LEDGER_QUEUE_FORMAT = 'ordered-fanout.ledger-queue/1' as const;
 
+/** SQS's message group and deduplication ids: 1-128 characters of printable ASCII. */
+const MAX_QUEUE_ID_CHARS = 128;
+const PLAIN_QUEUE_ID = /^[\x21-\x7e]+$/;
+
+/**
+ * An account id as (part of) a message group or deduplication id of at most `room` characters: the id itself when SQS
+ * takes it as it is; otherwise its URL-encoded start and a digest of the whole id (`digestedKeyPart`), which no other
+ * id's part equals. Cutting a long id to its tail, as releases before did, gave two ids with the same tail one
+ * deduplication id, and SQS dropped the second message as a repeat.
+ */
+export function queueIdPart(accountId: string, room: number): string {
+  return PLAIN_QUEUE_ID.test(accountId) && accountId.length <= room ? accountId : digestedKeyPart(encodeURIComponent(accountId), room);
+}
+
+/** The account's message group: SQS keeps a group's order and hands it to one receiver at a time. */
+export function messageGroupId(accountId: string): string {
+  return queueIdPart(accountId, MAX_QUEUE_ID_CHARS);
+}
+
 /**
  * A message's body: one account version (`newImage` null for a deletion; `healed`: rebuilt from its neighbours, its own
- * record never came; `replay`: sent by a replay). `eventId` is also the MessageDeduplicationId, so at most 128 characters
- * (a long account id keeps its tail): SQS drops a repeat within 5 minutes, a receiver drops a later one by it.
+ * record never came; `replay`: sent by a replay). `eventId` is also the MessageDeduplicationId: `<account>#<version>`,
+ * the account as `queueIdPart` gives it in what the version leaves of 128 characters. SQS drops a repeat within
+ * 5 minutes, a receiver drops a later one by it.
  */
 export function toLedgerQueueMessage({ record, healed, replay, epoch }: Delivery) {
   const { accountId, version, previousVersion, kind, createdAtMicros } = record;
-  const eventId = `${accountId}#${version}`.slice(-128);
+  const suffix = `#${version}`;
+  const eventId = `${queueIdPart(accountId, MAX_QUEUE_ID_CHARS - suffix.length)}${suffix}`;
   const newImage = record.newImage ?? null;
   return { format: LEDGER_QUEUE_FORMAT, eventId, accountId, version, previousVersion, kind, newImage, createdAtMicros, healed, replay, epoch };
 }
@@ -42,7 +64,7 @@ export class SqsFifoQueue implements Destination {
     const limits = { maxEntries: MAX_BATCH_ENTRIES, maxBytes: Math.min(maxMessageBytes, MAX_BATCH_BYTES) };
     const toEntry = (delivery: Delivery, index: number) => {
       const message = toLedgerQueueMessage(delivery);
-      const entry = { Id: String(index), MessageBody: JSON.stringify(message), MessageGroupId: message.accountId, MessageDeduplicationId: message.eventId };
+      const entry = { Id: String(index), MessageBody: JSON.stringify(message), MessageGroupId: messageGroupId(message.accountId), MessageDeduplicationId: message.eventId };
       return { entry, bytes: Buffer.byteLength(entry.MessageBody) };
     };
     const send = async (Entries: SendMessageBatchRequestEntry[], abortSignal?: AbortSignal): Promise<EntryAnswer[]> => {

@@ -22,6 +22,15 @@ const MARK = '~';
 export function boundedKeyPart(text: string, maxBytes: number): string {
   // Most parts are far shorter than their bound: no UTF-8 length to measure (a UTF-16 unit is at most 3 bytes).
   if (text.length * 3 <= maxBytes || Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  return digestedKeyPart(text, maxBytes);
+}
+
+/**
+ * The shortened form `boundedKeyPart` gives, whether or not `text` would fit: for a key whose plain form some texts
+ * may not take at all (SQS's message group and deduplication ids allow printable ASCII only), so that the part of such
+ * a text always differs from the part of any other.
+ */
+export function digestedKeyPart(text: string, maxBytes: number): string {
   const room = maxBytes - MARK.length - KEY_DIGEST_CHARS;
   if (room < 0) throw new RangeError(`a key part of at most ${maxBytes} bytes has no room for its ${KEY_DIGEST_CHARS}-character digest`);
   let kept = 0;

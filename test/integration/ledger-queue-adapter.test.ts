@@ -1,7 +1,9 @@
 import type { LedgerQueueMessage } from '../../destinations/ledger-queue/runtime';
 import { describe, expect, it } from 'vitest';
 import { QueueReader } from '../../local/standins/queue-reader';
-import { LEDGER_QUEUE_FORMAT, MAX_BATCH_BYTES, SqsFifoQueue } from '../../destinations/ledger-queue/runtime';
+import { LEDGER_QUEUE_FORMAT, MAX_BATCH_BYTES, messageGroupId, SqsFifoQueue } from '../../destinations/ledger-queue/runtime';
+import type { Delivery } from '../../shared/ordering/ports';
+import { accountHistory } from '../support/histories';
 import { Retrier } from '../../shared/retry/retrier';
 import { contractDeliveries } from '../support/destination-contract';
 import { clientFaultState } from '../support/faulty-client';
@@ -28,10 +30,35 @@ describe('ledger-queue adapter: SQS FIFO on fauxqs', () => {
     const received = await reader.drain();
     expect(received).toHaveLength(deliveries.length);
     for (const message of received) {
-      expect(message.groupId).toBe(message.body.accountId);
+      expect(message.groupId).toBe(messageGroupId(message.body.accountId));
       expect(message.deduplicationId).toBe(`${message.body.accountId}#${message.body.version}`);
       expect(message.body).toMatchObject({ format: LEDGER_QUEUE_FORMAT, eventId: message.deduplicationId, healed: false, replay: false, epoch: 'live' });
     }
+  });
+
+  it('sends accounts SQS takes no id of as they are (non-ASCII, spaces, over 128 characters) without two sharing a deduplication id', async () => {
+    const { adapter, reader } = await queue();
+    // The last two share their last 120 characters: cut to its tail, as releases before did, each version's
+    // deduplication id was the same for both, and SQS dropped one account's message as a repeat.
+    const ids = ['账户-0001', 'Zoë Ωmega 1', `${'a'.repeat(200)}-${'z'.repeat(120)}`, `${'b'.repeat(200)}-${'z'.repeat(120)}`];
+    const deliveries: Delivery[] = ids.flatMap((accountId) => accountHistory(accountId, 2).map((record) => ({ record, healed: false, replay: false, epoch: 'live' })));
+
+    const results = await adapter.deliver(deliveries);
+
+    expect(results.every((result) => result.status === 'delivered')).toBe(true);
+    const received = await reader.drain();
+    expect(received).toHaveLength(deliveries.length);
+    expect(new Set(received.map((message) => message.deduplicationId)).size).toBe(deliveries.length);
+    for (const accountId of ids) {
+      const mine = received.filter((message) => message.body.accountId === accountId);
+      expect(mine.map((message) => message.body.version).sort()).toEqual([1, 2]);
+      expect(new Set(mine.map((message) => message.groupId))).toEqual(new Set([messageGroupId(accountId)]));
+      for (const message of mine) {
+        expect(message.groupId).toMatch(/^[\x21-\x7e]{1,128}$/);
+        expect(message.deduplicationId).toMatch(/^[\x21-\x7e]{1,128}$/);
+      }
+    }
+    expect(messageGroupId('ACC-00001')).toBe('ACC-00001');
   });
 
   it('splits a wave by the 1 MiB per call as well as by 10 entries', async () => {
