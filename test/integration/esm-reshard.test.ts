@@ -9,8 +9,8 @@ import {
   type KinesisClient,
 } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startKinesisLocal, type RunningKinesisLocal } from '../../local/emulators/kinesis-local';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { useKinesisLocal } from '../support/kinesis-local';
 import { LocalEventSourceMapping } from '../../local/esm';
 
 /*
@@ -20,16 +20,11 @@ import { LocalEventSourceMapping } from '../../local/esm';
  * names the children, and they start from their start once the parent's records have settled.
  */
 
-let kinesis: RunningKinesisLocal;
+const kinesisLocal = useKinesisLocal();
 let client: KinesisClient;
 
-beforeAll(async () => {
-  kinesis = await startKinesisLocal();
-  client = kinesis.client();
-});
-afterAll(async () => {
-  client?.destroy();
-  await kinesis?.stop();
+beforeAll(() => {
+  client = kinesisLocal.client();
 });
 
 const SETTINGS = { batchSize: 100, maxBatchingWindowMs: 0, retryAttempts: 2, maxRecordAgeSeconds: -1, bisectBatchOnError: false, startingPosition: 'TRIM_HORIZON' } as const;

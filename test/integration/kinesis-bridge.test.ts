@@ -12,10 +12,10 @@ import {
   type PutRecordsResultEntry,
 } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { useKinesisLocal } from '../support/kinesis-local';
 import { KinesisBridge, type BridgeChaos } from '../../local/bridge/kinesis-bridge';
 import { putInOrder, type KinesisSender, type ShardEntry } from '../../local/bridge/kinesis-put';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators/dynamodb-local';
-import { startKinesisLocal, type RunningKinesisLocal } from '../../local/emulators/kinesis-local';
 import { createAccountsTable } from '../../local/tables';
 import { checkCapture, readFinalVersions } from '../../local/verify';
 import { runWorkload } from '../../local/workload';
@@ -42,13 +42,12 @@ interface BridgeRun {
   readonly logs: string[];
 }
 
-let kinesisLocal: RunningKinesisLocal;
+const kinesisLocal = useKinesisLocal();
 let kinesis: KinesisClient;
 let dynamodb: DynamoDBClient;
 let streams: DynamoDBStreamsClient;
 
-beforeAll(async () => {
-  kinesisLocal = await startKinesisLocal();
+beforeAll(() => {
   kinesis = kinesisLocal.client();
   dynamodb = localDynamoDB();
   streams = new DynamoDBStreamsClient({
@@ -58,11 +57,9 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  kinesis?.destroy();
+afterAll(() => {
   dynamodb?.destroy();
   streams?.destroy();
-  await kinesisLocal?.stop();
 });
 
 async function createStream(name: string): Promise<string> {

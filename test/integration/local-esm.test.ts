@@ -9,8 +9,8 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { fileURLToPath } from 'node:url';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, onTestFinished, test, type TestContext } from 'vitest';
-import { startKinesisLocal, type RunningKinesisLocal } from '../../local/emulators/kinesis-local';
+import { beforeAll, describe, expect, onTestFinished, test, type TestContext } from 'vitest';
+import { useKinesisLocal } from '../support/kinesis-local';
 import {
   LocalEventSourceMapping,
   type BatchReport,
@@ -35,18 +35,12 @@ interface Call {
   readonly at: number;
 }
 
-let kinesis: RunningKinesisLocal;
+const kinesisLocal = useKinesisLocal();
 let client: KinesisClient;
 let streams = 0;
 
-beforeAll(async () => {
-  kinesis = await startKinesisLocal();
-  client = kinesis.client();
-});
-
-afterAll(async () => {
-  client?.destroy();
-  await kinesis?.stop();
+beforeAll(() => {
+  client = kinesisLocal.client();
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
