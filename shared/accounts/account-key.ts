@@ -12,6 +12,9 @@ import { createHash } from 'node:crypto';
 export const KEY_DIGEST_CHARS = 32;
 const MARK = '~';
 
+/** What a shortened part ends with (a part that fits may end so too, if its text does). */
+export const SHORTENED_KEY_PART = new RegExp(`${MARK}[0-9a-f]{${KEY_DIGEST_CHARS}}$`);
+
 /**
  * `text` when its UTF-8 encoding has at most `maxBytes` bytes. Otherwise its longest start (whole code points) that
  * leaves room for `~` and the first 32 hex characters of the SHA-256 of the whole text, followed by them: at most

@@ -1,5 +1,6 @@
 import {
   BatchGetItemCommand,
+  GetItemCommand,
   type DynamoDBClient,
   PutItemCommand,
   QueryCommand,
@@ -7,6 +8,7 @@ import {
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SHORTENED_KEY_PART } from '../accounts/account-key';
 import type { RequestDeadline } from '../async/request-deadline';
 import type { ChangeRecord } from '../change-record/change-record';
 import { lostRaceAt } from '../dynamodb/lost-race';
@@ -189,10 +191,30 @@ export class DynamoDBLedger implements Ledger {
       for (const item of output.Items ?? []) {
         const key = item[LEDGER_PARTITION_KEY]?.S;
         const since = Number(item[GAPS_INDEX_SORT_KEY]?.N);
-        if (key?.startsWith(prefix)) yield { accountId: key.slice(prefix.length), since };
+        if (key?.startsWith(prefix)) yield { accountId: await this.accountOfKey(key, key.slice(prefix.length)), since };
       }
       startKey = output.LastEvaluatedKey;
     } while (startKey);
+  }
+
+  /**
+   * The account of a partition key the gaps index listed (it projects keys only): the key's own account part, unless
+   * that part may be a shortened id (`boundedKeyPart`: it ends in `~` and a digest), whose whole id only the item holds.
+   */
+  private async accountOfKey(key: string, part: string): Promise<string> {
+    if (!SHORTENED_KEY_PART.test(part)) return part;
+    const output = await this.call('GetItem', () =>
+      this.client.send(
+        new GetItemCommand({
+          TableName: this.tableName,
+          Key: { [LEDGER_PARTITION_KEY]: { S: key }, [LEDGER_SORT_KEY]: { S: WATERMARK_SORT_KEY } },
+          ProjectionExpression: 'account_id',
+          ConsistentRead: true,
+        }),
+        this.sendOptions(),
+      ),
+    );
+    return output.Item?.account_id?.S ?? part;
   }
 
   private sendOptions(): { abortSignal?: AbortSignal } {

@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { boundedKeyPart, KEY_DIGEST_CHARS } from '../../shared/accounts/account-key';
+import { boundedKeyPart, KEY_DIGEST_CHARS, SHORTENED_KEY_PART } from '../../shared/accounts/account-key';
 import { auditAccountMetadata, auditObjectKey, MAX_OBJECT_KEY_BYTES } from '../../consumers/audit/audit-object';
 import { ledgerPartitionKey, MAX_PARTITION_KEY_BYTES } from '../../shared/ledger/ledger-table';
 import { decodeChangeRecord } from '../../shared/change-record/decode';
 import { kdsRecord } from '../support/kds-payload';
 
 const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
-const SHORTENED = new RegExp(`~[0-9a-f]{${KEY_DIGEST_CHARS}}$`);
+const SHORTENED = SHORTENED_KEY_PART;
 
 describe('boundedKeyPart: an account id inside a key a service bounds in bytes', () => {
   test('leaves a part that fits as it is, and shortens one that does not to at most the bound, the same way every time', () => {
