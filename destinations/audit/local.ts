@@ -7,6 +7,7 @@ import type { LocalPlugin } from '../../local/plugins/local-plugin';
 import { faultProfile, injectedOf, ratedFault, slowFault, type DestinationFaultKinds } from '../../local/standins/fault-spec';
 import type { S3CreateOnlyProxy, S3ProxyFaults } from '../../local/standins/s3-create-only-proxy';
 import { mapLimited } from '../../shared/async/limited';
+import { SHORTENED_KEY_PART } from '../../shared/accounts/account-key';
 
 /** What S3 (the create-only proxy) can do to audit's writes for `--destination-faults`. */
 const AUDIT_FAULTS: DestinationFaultKinds = {
@@ -30,16 +31,31 @@ export const auditLocal: LocalPlugin<AuditSettings> = {
     const created = (): S3CreateOnlyProxy['created'] => s3Proxy.created.filter(({ path }) => path.startsWith(`/${bucket}/`));
     // The proxy logs the request path: the key as the client encoded it (`=` as `%3D`).
     const keyOf = (path: string): string => decodeURIComponent(path.slice(bucket.length + 2));
+    const wholeIds = new Map<string, string>();
+    const accountOfKey = async (key: string, part: string): Promise<string> => {
+      if (!SHORTENED_KEY_PART.test(part)) return decodeURIComponent(part);
+      let accountId = wholeIds.get(key);
+      if (accountId === undefined) {
+        accountId = (await readObject(s3, bucket, key)).accountId;
+        wholeIds.set(key, accountId);
+      }
+      return accountId;
+    };
     return {
       environment: { AUDIT_BUCKET_NAME: bucket, AUDIT_KEY_PREFIX },
       resource: `audit bucket ${bucket}`,
       readBack: () => readAudit(s3, bucket, created().map(({ path, at }) => ({ key: keyOf(path), at }))),
-      // From the proxy's log, not the bucket: no S3 call, which a fault could refuse, and no object read per poll.
-      acceptedSoFar: () =>
-        created().flatMap(({ path }) => {
-          const match = /account_id=([^/]+)\/version=(\d+)\.json$/.exec(keyOf(path));
-          return match ? [{ accountId: decodeURIComponent(match[1] as string), version: Number(match[2]) }] : [];
-        }),
+      // From the proxy's log, not the bucket: no S3 call, which a fault could refuse, and no object read per poll; only
+      // a key whose account part was shortened (`auditObjectKey`) is read once, for the whole id its object holds.
+      acceptedSoFar: async () => {
+        const accepted: { accountId: string; version: number }[] = [];
+        for (const { path } of created()) {
+          const key = keyOf(path);
+          const match = /account_id=([^/]+)\/version=(\d+)\.json$/.exec(key);
+          if (match) accepted.push({ accountId: await accountOfKey(key, match[1] as string), version: Number(match[2]) });
+        }
+        return accepted;
+      },
       failCalls: (rate, seed) => s3Proxy.setFaults({ slowDownRate: rate, seed }),
       injectFaults: (rules, seed) => s3Proxy.setFaults(faultProfile(AUDIT_FAULTS.kinds, rules, seed) as S3ProxyFaults),
       injectedCounts: () => injectedOf(s3Proxy.faultStats, ['slowDowns', 'held', 'abandoned']),
@@ -60,10 +76,9 @@ async function readAudit(s3: S3Client, bucket: string, created: readonly { key: 
   } while (token);
   const arrival = new Map(created.map(({ key, at }, index) => [key, { at, index }]));
   const objects = await mapLimited(keys, 16, async (key) => {
-    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    const object = JSON.parse(await (response.Body as { transformToString(): Promise<string> }).transformToString()) as AuditObject;
+    const { object, lastModified } = await readObjectAt(s3, bucket, key);
     const seen = arrival.get(key);
-    return { object, at: seen?.at ?? response.LastModified?.getTime() ?? 0, order: seen?.index ?? Number.MAX_SAFE_INTEGER };
+    return { object, at: seen?.at ?? lastModified ?? 0, order: seen?.index ?? Number.MAX_SAFE_INTEGER };
   });
   return objects
     .sort((a, b) => a.order - b.order || a.at - b.at)
@@ -74,4 +89,14 @@ async function readAudit(s3: S3Client, bucket: string, created: readonly { key: 
       ...(object.balanceAfter === null ? {} : { balance: object.balanceAfter }),
       at,
     }));
+}
+
+async function readObjectAt(s3: S3Client, bucket: string, key: string): Promise<{ object: AuditObject; lastModified: number | undefined }> {
+  const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const object = JSON.parse(await (response.Body as { transformToString(): Promise<string> }).transformToString()) as AuditObject;
+  return { object, lastModified: response.LastModified?.getTime() };
+}
+
+async function readObject(s3: S3Client, bucket: string, key: string): Promise<AuditObject> {
+  return (await readObjectAt(s3, bucket, key)).object;
 }

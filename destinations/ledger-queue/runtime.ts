@@ -3,6 +3,7 @@ import { digestedKeyPart } from '../../shared/accounts/account-key';
 import { integer, requiredString } from '../../shared/config/env';
 import { deliverInAccountWaves } from '../../shared/destination-plugin/account-waves';
 import { sendInBatches, type EntryAnswer } from '../../shared/destination-plugin/batch-calls';
+import { sqsJson } from '../../shared/destination-plugin/sqs-text';
 import type { RuntimePlugin } from '../../shared/destination-plugin/runtime-plugin';
 import type { DeliverOptions, Delivery, Destination } from '../../shared/ordering/ports';
 import type { Retrier } from '../../shared/retry/retrier';
@@ -64,7 +65,7 @@ export class SqsFifoQueue implements Destination {
     const limits = { maxEntries: MAX_BATCH_ENTRIES, maxBytes: Math.min(maxMessageBytes, MAX_BATCH_BYTES) };
     const toEntry = (delivery: Delivery, index: number) => {
       const message = toLedgerQueueMessage(delivery);
-      const entry = { Id: String(index), MessageBody: JSON.stringify(message), MessageGroupId: messageGroupId(message.accountId), MessageDeduplicationId: message.eventId };
+      const entry = { Id: String(index), MessageBody: sqsJson(message), MessageGroupId: messageGroupId(message.accountId), MessageDeduplicationId: message.eventId };
       return { entry, bytes: Buffer.byteLength(entry.MessageBody) };
     };
     const send = async (Entries: SendMessageBatchRequestEntry[], abortSignal?: AbortSignal): Promise<EntryAnswer[]> => {

@@ -36,14 +36,20 @@ export const searchLocal: LocalPlugin<SearchSettings> = {
       environment: { SEARCH_ENDPOINT: openSearch.endpoint, SEARCH_INDEX: index, SEARCH_AUTH: 'none' },
       endpoints: { opensearch: openSearch.endpoint },
       resource: `search index ${index}`,
-      readBack: async () =>
-        openSearch.writes(index).map((write) => ({
-          accountId: write.id,
+      readBack: async () => {
+        const writes = openSearch.writes(index);
+        // An account by its documents' own field: a long id's _id is a bounded form of it (`documentId`), and a delete
+        // carries no document, so it takes the account of an earlier write of its _id.
+        const accounts = new Map<string, string>();
+        for (const write of writes) if (typeof write.source?.account_id === 'string') accounts.set(write.id, write.source.account_id);
+        return writes.map((write) => ({
+          accountId: accounts.get(write.id) ?? write.id,
           version: write.version,
           healed: false,
           ...(typeof write.source?.balance === 'number' ? { balance: write.source.balance } : {}),
           at: write.at,
-        })),
+        }));
+      },
       currentState: () => readDocuments(openSearch.endpoint, index),
       failCalls: (rate, seed) => openSearch.setFaults({ throttleRate: rate, seed }),
       injectFaults: (rules, seed) => openSearch.setFaults(faultProfile(SEARCH_FAULTS.kinds, rules, seed) as OpenSearchFaults),
@@ -61,8 +67,8 @@ async function readDocuments(node: string, index: string): Promise<Map<string, H
     const exists = await client.indices.exists({ index });
     if (exists.body) {
       const response = await client.search({ index, body: { query: { match_all: {} }, size: 10_000 }, version: true });
-      for (const hit of response.body.hits.hits as { _id: string; _version: number; _source: { balance?: number } }[]) {
-        documents.set(hit._id, { version: hit._version, balance: hit._source.balance });
+      for (const hit of response.body.hits.hits as { _id: string; _version: number; _source: { account_id?: string; balance?: number } }[]) {
+        documents.set(hit._source.account_id ?? hit._id, { version: hit._version, balance: hit._source.balance });
       }
     }
     return documents;

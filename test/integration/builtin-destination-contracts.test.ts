@@ -1,5 +1,6 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsCommandOutput, type PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SHORTENED_KEY_PART } from '../../shared/accounts/account-key';
 import { startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll } from 'vitest';
 import { auditRuntime } from '../../consumers/audit/runtime';
@@ -71,11 +72,18 @@ describeDestinationContract(auditRuntime, async ({ retrier }) => {
   return {
     destination: new S3AuditLog({ client: faultyS3(state), bucket, retrier }),
     faults: contractFaults(state),
-    readBack: async () =>
-      proxy.created.slice(from).map(({ path }) => {
-        const [, account, version] = /account_id=([^/]+)\/version=(\d+)/.exec(decodeURIComponent(path)) ?? [];
-        return { accountId: decodeURIComponent(account ?? ''), version: Number(version) };
-      }),
+    // The account from the key, or, where its part was shortened (`auditObjectKey`), from the object itself.
+    readBack: async () => {
+      const held: { accountId: string; version: number }[] = [];
+      for (const { path } of proxy.created.slice(from)) {
+        const key = decodeURIComponent(path.slice(bucket.length + 2));
+        const [, account = '', version] = /account_id=([^/]+)\/version=(\d+)/.exec(key) ?? [];
+        const object = SHORTENED_KEY_PART.test(account) ? await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })) : undefined;
+        const accountId = object ? (JSON.parse(await object.Body!.transformToString()) as { accountId: string }).accountId : decodeURIComponent(account);
+        held.push({ accountId, version: Number(version) });
+      }
+      return held;
+    },
     close: async () => undefined,
   };
 });
@@ -127,7 +135,8 @@ describeDestinationContract(searchRuntime, async ({ retrier }) => {
   return {
     destination: new OpenSearchIndex({ client, index, retrier }),
     faults: contractFaults(state),
-    readBack: async () => openSearch.writes(index).map(({ id, version }) => ({ accountId: id, version })),
+    // The document's own account: a long id's _id is a bounded form of it (`documentId`).
+    readBack: async () => openSearch.writes(index).map(({ id, version, source }) => ({ accountId: typeof source?.account_id === 'string' ? source.account_id : id, version })),
     entriesPerCall: () => state.entriesPerCall,
     close: async () => {
       await client.close();

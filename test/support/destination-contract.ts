@@ -117,6 +117,17 @@ export function describeDestinationContract(
         }
       }));
 
+    it('takes any account id the Accounts table does: non-Latin, spaces and marks, noncharacters, dots, 2,048 bytes', () =>
+      withEnv(async (env) => {
+        // Each is refused as it is somewhere: a header (above U+00FF), an SQS body (U+FFFE), a URL path (dots), a key
+        // or id of bounded length (the long ones; the last two differ only at their end).
+        const ids = ['账户-0001', 'Zoë Ωmega/1 #2 %3?', 'ACC-\uFFFE\uFFFF', '.', '..', `${'账'.repeat(682)}ab`, `${'x'.repeat(1_500)}-1`, `${'x'.repeat(1_500)}-2`];
+        const deliveries: Delivery[] = ids.flatMap((accountId) => accountHistory(accountId, 2).map((record) => ({ record, healed: false, replay: false, epoch: 'live' })));
+        const results = await env.destination.deliver(deliveries);
+        expect(results.map((result) => result.status)).toEqual(deliveries.map(() => 'delivered'));
+        expectHeld(plugin.mode, await env.readBack(), deliveries);
+      }));
+
     it('takes a repeat harmlessly: delivered, duplicate or stale, and the destination still holds the same', () =>
       withEnv(async (env) => {
         const deliveries = contractDeliveries(4, 3);
