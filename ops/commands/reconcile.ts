@@ -7,6 +7,7 @@ import { destinationOf, modeOf, selectDestinations, type PipelineTarget } from '
 import { describeError, formatTable, targetSummary } from './format';
 import { ledgerOf, loadWatermarks, scanAccounts } from './ledger-scan';
 import { contentReader, repairLatestState, type ContentReader, type Repair } from './reconcile-contents';
+import { shownAccount } from '../account-text';
 
 export interface ReconcileOptions {
   /** Only this destination (a built-in or a plug-in of the target). @default all */
@@ -185,15 +186,15 @@ function printReport(
       for (const line of lines.slice(0, SHOWN)) io.out(`  ${line}`);
       if (lines.length > SHOWN) io.out(`  … and ${lines.length - SHOWN} more (--json lists them all)`);
     };
-    list('lagging (watermark below the table)', entry.lagging.map((a) => `${a.accountId}  table v${a.version}  watermark v${a.watermark}`));
-    list('missing (no watermark)', entry.missing.map((a) => `${a.accountId}  table v${a.version}`));
+    list('lagging (watermark below the table)', entry.lagging.map((a) => `${shownAccount(a.accountId)}  table v${a.version}  watermark v${a.watermark}`));
+    list('missing (no watermark)', entry.missing.map((a) => `${shownAccount(a.accountId)}  table v${a.version}`));
     const holds = (found: number | null): string => (found === null ? 'holds nothing' : `holds v${found}`);
-    list('mismatched in the destination', (entry.contents?.mismatched ?? []).map((a) => `${a.accountId}  table v${a.version}  ${holds(a.found)}`));
+    list('mismatched in the destination', (entry.contents?.mismatched ?? []).map((a) => `${shownAccount(a.accountId)}  table v${a.version}  ${holds(a.found)}`));
     if (entry.contents?.note) io.out(`${name}: contents not checked: ${entry.contents.note}`);
     if (entry.repair) {
       const r = entry.repair;
       io.out(`${name}: repair re-delivered ${r.accounts} accounts: ${r.delivered} delivered, ${r.alreadyCurrent} already current, ${r.stale} stale, ${r.failed} failed`);
-      for (const failure of r.failures.slice(0, SHOWN)) io.out(`  ${failure.accountId}  ${failure.detail}`);
+      for (const failure of r.failures.slice(0, SHOWN)) io.out(`  ${shownAccount(failure.accountId)}  ${failure.detail}`);
     }
     if (entry.error) io.err(`${name}: unreadable: ${entry.error}`);
   }

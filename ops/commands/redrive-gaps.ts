@@ -2,6 +2,7 @@ import type { AccountView } from '../../shared/consumer/operator-command';
 import type { SkipOutcome } from '../../shared/ordering/in-order-run';
 import { describeVersions, hasVersion, type VersionRanges } from '../../shared/ordering/version-ranges';
 import type { PipelineTarget } from '../target';
+import { accountArgument, readAccountArgument, shownAccount } from '../account-text';
 
 /**
  * The gap side of `fanout redrive`: an operator's skips (`--skip-gap <account>@<version>`), and the GAP_TIMEOUT
@@ -17,7 +18,7 @@ export interface GapSkip {
 
 export function parseGapSkip(text: string): GapSkip {
   const at = text.lastIndexOf('@');
-  const accountId = at > 0 ? text.slice(0, at) : '';
+  const accountId = at > 0 ? readAccountArgument(text.slice(0, at)) : '';
   const through = Number(at > 0 ? text.slice(at + 1) : Number.NaN);
   if (accountId === '' || !Number.isSafeInteger(through) || through < 1) {
     throw new RangeError(`--skip-gap expects <account>@<version> (the last missing version to skip), got "${text}"`);
@@ -93,9 +94,9 @@ export function gapResolved(missing: VersionRanges, view: AccountView): boolean 
 /** What the operator can do about a notice that is not resolved. */
 export function gapAdvice(destination: string, missing: VersionRanges, view: AccountView): string {
   const last = missing[missing.length - 1]?.[1];
-  const what = `account ${view.accountId} still misses versions ${describeVersions(missing)} (state ${view.state})`;
+  const what = `account ${shownAccount(view.accountId)} still misses versions ${describeVersions(missing)} (state ${view.state})`;
   if (view.parked.length > 0 || view.state === 'gap-timed-out' || view.state === 'parked-behind-gap') {
-    return `${what}: redrive or replay the missing versions, or skip them: fanout redrive ${destination} --skip-gap ${view.accountId}@${last} --reason "..."`;
+    return `${what}: redrive or replay the missing versions, or skip them: fanout redrive ${destination} --skip-gap ${accountArgument(view.accountId)}@${last} --reason "..."`;
   }
   return `${what}: a copy that arrives is still delivered; once you accept they are lost, --acknowledge GAP_TIMEOUT deletes the notice`;
 }

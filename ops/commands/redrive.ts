@@ -13,6 +13,7 @@ import { applySkips, gapAdvice, gapResolved, resumeAccounts, type SkipReport } f
 import { settleWaiting, waitsForItsLane } from './redrive-settle';
 import { printRedriveResult } from './redrive-print';
 import type { GapTimeoutReport, RedriveCounts, RedriveFailure, RedriveResult } from './redrive-result';
+import { shownAccount } from '../account-text';
 
 /** Messages received per round; the round is sorted per account and version before it is invoked. */
 const ROUND = 500;
@@ -208,7 +209,7 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
   const settled = waiting.length === 0 ? undefined : await settleWaiting(watched, destination, waiting, { boundMs: settleMs });
   if (settled && settled.stillWaiting.length > 0) {
     notes.add(
-      `${settled.stillWaiting.length} account(s) still wait for their home lane or a fence to end (${settled.stillWaiting.map(({ accountId, state }) => `${accountId}: ${state}`).slice(0, 5).join(', ')}): ` +
+      `${settled.stillWaiting.length} account(s) still wait for their home lane or a fence to end (${settled.stillWaiting.map(({ accountId, state }) => `${shownAccount(accountId)}: ${state}`).slice(0, 5).join(', ')}): ` +
         'the sweeper delivers them within a minute; fanout status shows them',
     );
   }
