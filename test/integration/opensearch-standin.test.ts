@@ -1,6 +1,7 @@
 import { Client, errors } from '@opensearch-project/opensearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenSearchStandIn, type OpenSearchStandIn } from '../../local/standins/opensearch/server';
+import { searchRuntime } from '../../consumers/search/runtime';
 
 let standIn: OpenSearchStandIn;
 let client: Client;
@@ -38,6 +39,17 @@ async function responseError(call: Promise<unknown>): Promise<InstanceType<typeo
 }
 
 describe('OpenSearch stand-in', () => {
+  it("reads a document whose id is a dot segment ('.', '..') at its own path, as OpenSearch's HTTP layer does", async () => {
+    await bulk([{ index: { _index: 'dots', _id: '.', version: 3, version_type: 'external' } }, { n: 1 }, { index: { _index: 'dots', _id: '..', version: 4, version_type: 'external' } }, { n: 2 }]);
+    for (const [id, version] of [['.', 3], ['..', 4]] as const) {
+      const response = await client.get({ index: 'dots', id, _source: false });
+      expect(response.body).toMatchObject({ _id: id, _version: version, found: true });
+    }
+    const reader = searchRuntime.reconcileReader!({ endpoint: standIn.endpoint, index: 'dots', auth: 'none' } as never, { region: 'us-east-1' } as never);
+    expect(await reader.read({ accountId: '..', version: 4 } as never)).toBe(4);
+    reader.close();
+  });
+
   it('answers cluster info as an OpenSearch 2.x distribution', async () => {
     const { body } = await client.info();
     expect(body.version.distribution).toBe('opensearch');

@@ -121,7 +121,11 @@ export async function startOpenSearchStandIn(options: OpenSearchStandInOptions =
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const { bytes, body: raw } = await readBodyWithin(request, maxBytes);
     const method = (request.method ?? 'GET').toUpperCase();
-    const url = new URL(request.url ?? '/', 'http://standin');
+    // The path as sent: WHATWG URL parsing would resolve `.` and `..` segments (a document id of `..` read as the
+    // index itself), which OpenSearch's HTTP layer never does.
+    const target = request.url ?? '/';
+    const queryAt = target.indexOf('?');
+    const url = { pathname: queryAt === -1 ? target : target.slice(0, queryAt), searchParams: new URLSearchParams(queryAt === -1 ? '' : target.slice(queryAt + 1)) };
     count('requests');
     counters.largestRequestBytes = Math.max(counters.largestRequestBytes ?? 0, bytes);
     // No signature check; counting SigV4-signed requests lets a test see that a client signs.
