@@ -49,12 +49,24 @@ export function toKinesisInput(record: ChangeRecord, tableName: string, region: 
   };
 }
 
-/** Base64 data per invocation, under Lambda's 6 MB limit for a synchronous invocation's payload. */
-const MAX_EVENT_DATA_BYTES = 5_000_000;
+/** Bytes of an invocation's records, under Lambda's 6 MB limit for a synchronous invocation's payload. */
+export const MAX_EVENT_BYTES = 5_000_000;
+/**
+ * A record's JSON besides its data, partition key and event id: the constant fields, the role and the stream's ARNs
+ * (at most about 200 characters each) and the region. Counted, or 10,000 records of small changes (3 MB of data)
+ * made a 7 MB payload.
+ */
+const RECORD_ENVELOPE_BYTES = 700;
+
+/** What one record adds to an invocation's JSON: its data, its partition key (an account id, JSON-escaped) and more. */
+export function redriveRecordBytes(input: KinesisRecordInput): number {
+  const escaped = (text: string) => Buffer.byteLength(JSON.stringify(text), 'utf8');
+  return input.data.length + escaped(input.partitionKey ?? '') + escaped(`${input.shardId}:${input.sequenceNumber}`) + RECORD_ENVELOPE_BYTES;
+}
 
 /**
- * Invocations of at most `batchSize` records (and about 5 MB): accounts in turn, each account's versions in order and
- * kept in one invocation when they fit.
+ * Invocations of at most `batchSize` records and 5 MB of record JSON (`redriveRecordBytes`): accounts in turn, each
+ * account's versions in order and kept in one invocation when they fit.
  */
 export function redriveEvents(items: readonly RedriveItem[], batchSize: number): RedriveItem[][] {
   const byAccount = new Map<string, RedriveItem[]>();
@@ -72,13 +84,15 @@ export function redriveEvents(items: readonly RedriveItem[], batchSize: number):
   };
   for (const group of [...byAccount.keys()].sort().map((account) => byAccount.get(account)!)) {
     group.sort((a, b) => (a.version ?? 0) - (b.version ?? 0) || a.input.sequenceNumber.localeCompare(b.input.sequenceNumber));
-    const groupBytes = group.reduce((sum, item) => sum + item.input.data.length, 0);
-    if (current.length + group.length > batchSize || bytes + groupBytes > MAX_EVENT_DATA_BYTES) flush();
-    for (const item of group) {
-      if (current.length === batchSize || (current.length > 0 && bytes + item.input.data.length > MAX_EVENT_DATA_BYTES)) flush();
+    const sizes = group.map((item) => redriveRecordBytes(item.input));
+    const groupBytes = sizes.reduce((sum, size) => sum + size, 0);
+    if (current.length + group.length > batchSize || bytes + groupBytes > MAX_EVENT_BYTES) flush();
+    group.forEach((item, index) => {
+      const size = sizes[index] as number;
+      if (current.length === batchSize || (current.length > 0 && bytes + size > MAX_EVENT_BYTES)) flush();
       current.push(item);
-      bytes += item.input.data.length;
-    }
+      bytes += size;
+    });
   }
   flush();
   return result;
