@@ -8,6 +8,24 @@ export interface LambdaEventOptions {
   readonly invokeIdentityArn?: string;
 }
 
+/** Lambda's limit on a synchronous invocation's payload (and an event source mapping's batch): 6 MB. */
+export const LAMBDA_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;
+
+/**
+ * A record's JSON besides its data, partition key and event id: the constant fields, the role and the stream's ARNs
+ * (at most about 200 characters each) and the region.
+ */
+const RECORD_ENVELOPE_BYTES = 700;
+
+/**
+ * At least what one record adds to a Kinesis event's JSON (`toLambdaKinesisEvent`): its data, its partition key and
+ * event id JSON-escaped, and the rest of its fields. Counting the data alone, 10,000 small changes made an 8 MB event.
+ */
+export function kinesisEventRecordBytes(input: KinesisRecordInput): number {
+  const escaped = (text: string) => Buffer.byteLength(JSON.stringify(text), 'utf8');
+  return input.data.length + escaped(input.partitionKey ?? '') + escaped(`${input.shardId}:${input.sequenceNumber}`) + RECORD_ENVELOPE_BYTES;
+}
+
 /**
  * The event Lambda hands a function from a Kinesis event source mapping (an EFO consumer's mapping looks the same):
  * `eventID` is `shardId:sequenceNumber`, `data` the base64 record, arrival time in fractional seconds.

@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { prng } from '../prng';
 import { crashPointOfExitCode, type CrashPlan, type CrashPoint, type InitDone, type InvokeRequest, type InvokeResponse } from './protocol';
+import { LAMBDA_PAYLOAD_LIMIT_BYTES } from '../lambda-event';
 
 /** Lambda's limit on an execution environment's init phase (loading the handler module), apart from the timeout. */
 const INIT_LIMIT_MS = 10_000;
@@ -95,6 +96,13 @@ export class LocalFunction {
     event: KinesisStreamEvent | object,
     context: Pick<Context, 'getRemainingTimeInMillis'> & Partial<Pick<Context, 'awsRequestId'>>,
   ): Promise<KinesisStreamBatchResponse | void> {
+    // Lambda refuses a payload over 6 MB before any environment sees it (an event source mapping never builds one).
+    const bytes = Buffer.byteLength(JSON.stringify(event), 'utf8');
+    if (bytes > LAMBDA_PAYLOAD_LIMIT_BYTES) {
+      throw Object.assign(new Error(`${bytes} byte payload is too large for the RequestResponse invocation type (${LAMBDA_PAYLOAD_LIMIT_BYTES} byte limit)`), {
+        name: 'RequestEntityTooLargeException',
+      });
+    }
     const crash = this.#drawCrash(event);
     // Read before waiting for an environment: the clock starts when one takes the invocation, as on Lambda.
     const timeoutMs = this.#options.timeoutMs ?? context.getRemainingTimeInMillis();

@@ -1,6 +1,6 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Message } from '@aws-sdk/client-sqs';
-import { toLambdaKinesisEvent } from '../../local/lambda-event';
+import { kinesisEventRecordBytes, toLambdaKinesisEvent } from '../../local/lambda-event';
 import { ACCOUNTS_KEY } from '../../shared/accounts/account';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
 import type { AccountView } from '../../shared/consumer/operator-command';
@@ -49,23 +49,11 @@ export function toKinesisInput(record: ChangeRecord, tableName: string, region: 
   };
 }
 
-/** Bytes of an invocation's records, under Lambda's 6 MB limit for a synchronous invocation's payload. */
+/** Bytes of an invocation's records (`kinesisEventRecordBytes`), under Lambda's 6 MB limit with room for the rest. */
 export const MAX_EVENT_BYTES = 5_000_000;
-/**
- * A record's JSON besides its data, partition key and event id: the constant fields, the role and the stream's ARNs
- * (at most about 200 characters each) and the region. Counted, or 10,000 records of small changes (3 MB of data)
- * made a 7 MB payload.
- */
-const RECORD_ENVELOPE_BYTES = 700;
-
-/** What one record adds to an invocation's JSON: its data, its partition key (an account id, JSON-escaped) and more. */
-export function redriveRecordBytes(input: KinesisRecordInput): number {
-  const escaped = (text: string) => Buffer.byteLength(JSON.stringify(text), 'utf8');
-  return input.data.length + escaped(input.partitionKey ?? '') + escaped(`${input.shardId}:${input.sequenceNumber}`) + RECORD_ENVELOPE_BYTES;
-}
 
 /**
- * Invocations of at most `batchSize` records and 5 MB of record JSON (`redriveRecordBytes`): accounts in turn, each
+ * Invocations of at most `batchSize` records and 5 MB of record JSON (`kinesisEventRecordBytes`): accounts in turn, each
  * account's versions in order and kept in one invocation when they fit.
  */
 export function redriveEvents(items: readonly RedriveItem[], batchSize: number): RedriveItem[][] {
@@ -84,7 +72,7 @@ export function redriveEvents(items: readonly RedriveItem[], batchSize: number):
   };
   for (const group of [...byAccount.keys()].sort().map((account) => byAccount.get(account)!)) {
     group.sort((a, b) => (a.version ?? 0) - (b.version ?? 0) || a.input.sequenceNumber.localeCompare(b.input.sequenceNumber));
-    const sizes = group.map((item) => redriveRecordBytes(item.input));
+    const sizes = group.map((item) => kinesisEventRecordBytes(item.input));
     const groupBytes = sizes.reduce((sum, size) => sum + size, 0);
     if (current.length + group.length > batchSize || bytes + groupBytes > MAX_EVENT_BYTES) flush();
     group.forEach((item, index) => {

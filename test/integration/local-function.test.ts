@@ -26,6 +26,13 @@ describe('LocalFunction: a handler module in worker-thread execution environment
     expect(error).toMatchObject({ errorType: 'TypeError', functionName: 'a' });
   });
 
+  it("refuses a payload over Lambda's 6 MB before any environment sees it", async () => {
+    const before = (await invoke(a, { action: 'env' })).invocations as number;
+    const error = await invoke(a, { action: 'env', pad: 'x'.repeat(6 * 1024 * 1024) }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ name: 'RequestEntityTooLargeException' });
+    expect(await invoke(a, { action: 'env', pad: 'x'.repeat(6 * 1024 * 1024 - 100) })).toMatchObject({ invocations: before + 1 });
+  });
+
   it('runs one event at a time per environment, and as many at once as it has environments', async () => {
     // Overlap is read from when each invocation ran, not from wall-clock bounds, so a slow machine cannot flake it.
     const overlap = (x: Record<string, unknown>, y: Record<string, unknown>) =>
