@@ -2,6 +2,7 @@ import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
 import type { Delivery } from '../../shared/ordering/ports';
 import { microsToIso } from '../audit/audit-object';
+import { sqsJson } from '../../shared/destination-plugin/sqs-text';
 
 export type FraudDetailType = 'AccountOpened' | 'BalanceChanged' | 'AccountClosed';
 
@@ -70,7 +71,8 @@ export function toPutEventsEntry(delivery: Delivery, eventBusName: string, sourc
     EventBusName: eventBusName,
     Source: source,
     DetailType: detailTypeOf(record),
-    Detail: JSON.stringify(toFraudEventDetail(delivery)),
+    // As SQS takes it (U+FFFE and U+FFFF escaped, the same JSON value): a rule may target a queue, which refuses them.
+    Detail: sqsJson(toFraudEventDetail(delivery)),
     Time: new Date(Math.floor(record.createdAtMicros / 1000)),
     Resources: [],
   };
