@@ -36,7 +36,7 @@ export const auditLocal: LocalPlugin<AuditSettings> = {
       if (!SHORTENED_KEY_PART.test(part)) return decodeURIComponent(part);
       let accountId = wholeIds.get(key);
       if (accountId === undefined) {
-        accountId = (await readObject(s3, bucket, key)).accountId;
+        accountId = (await readObjectAt(s3, bucket, key)).object.accountId;
         wholeIds.set(key, accountId);
       }
       return accountId;
@@ -91,12 +91,9 @@ async function readAudit(s3: S3Client, bucket: string, created: readonly { key: 
     }));
 }
 
+/** One audit object, read through the real S3 client, with when S3 says it was written. */
 async function readObjectAt(s3: S3Client, bucket: string, key: string): Promise<{ object: AuditObject; lastModified: number | undefined }> {
   const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   const object = JSON.parse(await (response.Body as { transformToString(): Promise<string> }).transformToString()) as AuditObject;
   return { object, lastModified: response.LastModified?.getTime() };
-}
-
-async function readObject(s3: S3Client, bucket: string, key: string): Promise<AuditObject> {
-  return (await readObjectAt(s3, bucket, key)).object;
 }
