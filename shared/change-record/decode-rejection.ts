@@ -30,12 +30,22 @@ export function isObject(value: unknown): value is Record<string, unknown> {
 
 export const typeName = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`);
 
+/** Characters of an offending value a rejection's detail shows: the record itself is in the letter, whole. */
+const SHOWN_CHARS = 200;
+
+/**
+ * An offending value as a rejection's detail shows it: its JSON, cut to 200 characters. Whole, a 300 KB value made a
+ * letter of about three times that (the detail is in it twice, beside the record's data), over SQS's 1 MiB, and a log
+ * line over CloudWatch's 256 KB.
+ */
 export function show(value: unknown): string {
+  let text: string;
   try {
-    return JSON.stringify(value) ?? String(value);
+    text = JSON.stringify(value) ?? String(value);
   } catch {
     return typeName(value);
   }
+  return text.length <= SHOWN_CHARS ? text : `${text.slice(0, SHOWN_CHARS)}… (${text.length} characters)`;
 }
 
 export function describeError(error: unknown): string {
