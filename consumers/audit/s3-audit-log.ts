@@ -7,6 +7,7 @@ import { NOT_SENT_DEADLINE, withDeadline } from '../../shared/retry/deadline';
 import { Retrier, type ItemAnswer } from '../../shared/retry/retrier';
 import { settledToResult } from '../../shared/consumer/settled-to-result';
 import { auditAccountMetadata, auditObjectKey, toAuditObject } from './audit-object';
+import { readableImageValue } from '../../shared/accounts/image-json';
 
 export interface S3AuditLogOptions {
   readonly client: S3Client;
@@ -64,7 +65,9 @@ export class S3AuditLog implements Destination {
         new PutObjectCommand({
           Bucket: this.#bucket,
           Key: auditObjectKey(accountId, version, this.#prefix),
-          Body: JSON.stringify(toAuditObject(delivery)),
+          // A bigint as its digits, a set as an array: JSON.stringify threw on the one (failing the batch every time) and
+          // wrote the other as {}.
+          Body: JSON.stringify(toAuditObject(delivery), readableImageValue),
           ContentType: 'application/json',
           IfNoneMatch: '*',
           Metadata: { 'account-id': auditAccountMetadata(accountId), version: String(version) },

@@ -1,4 +1,5 @@
 import { boundedKeyPart } from '../../shared/accounts/account-key';
+import { readableImageValue } from '../../shared/accounts/image-json';
 import type { Delivery } from '../../shared/ordering/ports';
 import { toAccountDocument } from './account-document';
 
@@ -35,22 +36,13 @@ export type BulkEntry<T> =
   /** Refused before sending: no request could ever carry it. */
   | { readonly kind: 'refused'; readonly item: T; readonly detail: string };
 
-/**
- * A bigint (a DynamoDB number beyond 2^53 in an attribute the pipeline does not know) is written as its exact digits
- * in a string: `dynamic: false` leaves such attributes unindexed, and a string keeps the value where a number would
- * lose it and JSON.stringify would throw.
- */
-function replacer(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? value.toString() : value;
-}
-
 /** One delivery's NDJSON lines, or why it cannot be sent at all. */
 export function bulkEntry<T extends { readonly delivery: Delivery }>(item: T, index: string, maxBytes: number): BulkEntry<T> {
   const { accountId, version } = item.delivery.record;
   const document = toAccountDocument(item.delivery);
   const target = { _index: index, _id: documentId(accountId), version, version_type: 'external' };
   const action = JSON.stringify(document === undefined ? { delete: target } : { index: target });
-  const text = document === undefined ? `${action}\n` : `${action}\n${JSON.stringify(document, replacer)}\n`;
+  const text = document === undefined ? `${action}\n` : `${action}\n${JSON.stringify(document, readableImageValue)}\n`;
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > maxBytes) {
     return {

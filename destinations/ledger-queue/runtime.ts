@@ -1,5 +1,6 @@
 import { SendMessageBatchCommand, SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import { digestedKeyPart } from '../../shared/accounts/account-key';
+import { readableImageValue } from '../../shared/accounts/image-json';
 import { integer, requiredString } from '../../shared/config/env';
 import { deliverInAccountWaves } from '../../shared/destination-plugin/account-waves';
 import { sendInBatches, type EntryAnswer } from '../../shared/destination-plugin/batch-calls';
@@ -65,7 +66,7 @@ export class SqsFifoQueue implements Destination {
     const limits = { maxEntries: MAX_BATCH_ENTRIES, maxBytes: Math.min(maxMessageBytes, MAX_BATCH_BYTES) };
     const toEntry = (delivery: Delivery, index: number) => {
       const message = toLedgerQueueMessage(delivery);
-      const entry = { Id: String(index), MessageBody: sqsJson(message), MessageGroupId: messageGroupId(message.accountId), MessageDeduplicationId: message.eventId };
+      const entry = { Id: String(index), MessageBody: sqsJson(message, readableImageValue), MessageGroupId: messageGroupId(message.accountId), MessageDeduplicationId: message.eventId };
       return { entry, bytes: Buffer.byteLength(entry.MessageBody) };
     };
     const send = async (Entries: SendMessageBatchRequestEntry[], abortSignal?: AbortSignal): Promise<EntryAnswer[]> => {

@@ -1,16 +1,18 @@
 import type { BadRecord } from '../change-record/bad-record';
 import type { DeadLetter } from '../ordering/ports';
 import { sqsAttributeText, sqsJson } from '../destination-plugin/sqs-text';
+import { exactImageValue, reviveImageValue } from '../accounts/image-json';
 
 /** Marks the body format so redrive tooling can refuse messages it does not understand. */
 export const DEAD_LETTER_FORMAT = 'ordered-fanout.dead-letter/1';
 
 /**
  * The body of one dead-letter message: the letter as JSON, with `at` also readable as a date, written as SQS takes it
- * (`sqsJson`: a record holding U+FFFE or U+FFFF is dead-lettered like any other and reads back the same).
+ * (`sqsJson`: a record holding U+FFFE or U+FFFF is dead-lettered like any other and reads back the same), its images
+ * exactly (`exactImageValue`: a bigint or a set would have thrown or come back as `{}`).
  */
 export function encodeDeadLetter(letter: DeadLetter): string {
-  return sqsJson({ format: DEAD_LETTER_FORMAT, ...letter, atIso: new Date(letter.at).toISOString() });
+  return sqsJson({ format: DEAD_LETTER_FORMAT, ...letter, atIso: new Date(letter.at).toISOString() }, exactImageValue);
 }
 
 export { sqsAttributeText };
@@ -19,7 +21,7 @@ export { sqsAttributeText };
 export function decodeDeadLetter(body: string): DeadLetter {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body);
+    parsed = JSON.parse(body, reviveImageValue);
   } catch {
     throw new TypeError('dead-letter message body is not JSON');
   }

@@ -8,8 +8,8 @@
  * `value` as JSON that SQS takes as a body: `JSON.stringify` escapes control characters and lone surrogates already,
  * and leaves U+FFFE and U+FFFF as they are, so those are escaped too. It reads back to the same value.
  */
-export function sqsJson(value: unknown): string {
-  return JSON.stringify(value).replace(NONCHARACTERS, escaped);
+export function sqsJson(value: unknown, replacer?: (key: string, value: unknown) => unknown): string {
+  return JSON.stringify(value, replacer).replace(NONCHARACTERS, escaped);
 }
 
 /**

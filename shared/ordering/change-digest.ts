@@ -61,6 +61,9 @@ export function canonical(value: unknown): string {
       return Number.isFinite(value) ? `${value}` : 'null';
     case 'boolean':
       return value ? 'true' : 'false';
+    case 'bigint':
+      // An integer beyond 2^53 (unmarshalled as bigint): its digits, the number's JSON text (JSON.stringify throws).
+      return value.toString();
     case 'object':
       break;
     default:
@@ -99,6 +102,9 @@ export function hashCanonical(value: unknown, digest: TextHash): void {
       return;
     case 'boolean':
       digest.text(value ? 'true' : 'false');
+      return;
+    case 'bigint':
+      digest.text(value.toString());
       return;
     case 'object':
       break;

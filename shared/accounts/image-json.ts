@@ -1,0 +1,37 @@
+/*
+ * Account images as JSON. DynamoDB items may hold what JSON has no form for: integers beyond 2^53 (unmarshalled as
+ * bigint, on which `JSON.stringify` throws) and sets (SS, NS, BS: a `Set`, which it writes as `{}`). Two forms, each
+ * a `JSON.stringify` replacer: one for readers (audit objects, search documents, plug-in messages), one exact, for
+ * dead letters that `fanout redrive` rebuilds records from.
+ */
+
+const BIGINT = '@@bigint';
+const SET = '@@set';
+
+/** For readers: a bigint as its exact digits in a string, a set as an array of its members. */
+export function readableImageValue(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Set) return [...value];
+  return value;
+}
+
+/**
+ * Exact: a bigint as `{"@@bigint": "<digits>"}`, a set as `{"@@set": [...]}`, which `reviveImageValue` reads back. A
+ * map attribute of an item that has exactly one of those keys, and nothing else, would be read back as one too.
+ */
+export function exactImageValue(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return { [BIGINT]: value.toString() };
+  if (value instanceof Set) return { [SET]: [...value] };
+  return value;
+}
+
+/** The `JSON.parse` reviver of `exactImageValue`. */
+export function reviveImageValue(_key: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const keys = Object.keys(value);
+  if (keys.length !== 1) return value;
+  const inner = (value as Record<string, unknown>)[keys[0] as string];
+  if (keys[0] === BIGINT && typeof inner === 'string' && /^-?\d+$/.test(inner)) return BigInt(inner);
+  if (keys[0] === SET && Array.isArray(inner)) return new Set(inner);
+  return value;
+}
