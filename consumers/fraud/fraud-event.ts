@@ -28,7 +28,15 @@ export interface FraudEventDetail {
   /** Sent by a replay, not by live traffic: rules should keep it away from live actions. */
   readonly replay: boolean;
   readonly epoch: string;
+  /**
+   * The text fields cut to `MAX_DETAIL_TEXT_CHARS` (only when one was): an item's text is the table's to choose, and an
+   * entry over EventBridge's 256 KB is refused for good, which would block an `in-order` account.
+   */
+  readonly truncated?: readonly ('currency' | 'changeType' | 'reference' | 'counterparty')[];
 }
+
+/** Characters of an item's text field an event carries (a longer one keeps its start and an ellipsis). */
+export const MAX_DETAIL_TEXT_CHARS = 1024;
 
 export function fraudEventId(accountId: string, version: number): string {
   return `${accountId}#${version}`;
@@ -42,6 +50,12 @@ export function detailTypeOf(record: ChangeRecord): FraudDetailType {
 }
 
 export function toFraudEventDetail({ record, healed, replay, epoch }: Delivery): FraudEventDetail {
+  const truncated: NonNullable<FraudEventDetail['truncated']>[number][] = [];
+  const text = (field: (typeof truncated)[number], value: string | null): string | null => {
+    if (value === null || value.length <= MAX_DETAIL_TEXT_CHARS) return value;
+    truncated.push(field);
+    return `${value.slice(0, MAX_DETAIL_TEXT_CHARS)}…`;
+  };
   const oldBalance = record.oldImage?.balance ?? null;
   const newBalance = record.newImage?.balance ?? null;
   const image = record.newImage ?? record.oldImage;
@@ -54,14 +68,16 @@ export function toFraudEventDetail({ record, healed, replay, epoch }: Delivery):
     oldBalance,
     newBalance,
     amount: (newBalance ?? 0) - (oldBalance ?? 0),
-    currency: typeof image?.currency === 'string' ? image.currency : null,
-    changeType: change?.type ?? (record.kind === 'REMOVE' ? 'REMOVED' : null),
-    reference: change?.reference ?? null,
-    counterparty: change?.counterparty ?? null,
+    currency: text('currency', typeof image?.currency === 'string' ? image.currency : null),
+    changeType: text('changeType', change?.type ?? (record.kind === 'REMOVE' ? 'REMOVED' : null)),
+    reference: text('reference', change?.reference ?? null),
+    counterparty: text('counterparty', change?.counterparty ?? null),
     occurredAt: microsToIso(record.createdAtMicros),
     healed,
     replay,
     epoch,
+    // Last: the fields above are cut as they are built, left to right.
+    ...(truncated.length > 0 ? { truncated } : {}),
   };
 }
 
