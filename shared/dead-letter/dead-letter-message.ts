@@ -1,3 +1,4 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { BadRecord } from '../change-record/bad-record';
 import type { DeadLetter } from '../ordering/ports';
 import { sqsAttributeText, sqsJson } from '../destination-plugin/sqs-text';
@@ -12,8 +13,17 @@ export const DEAD_LETTER_FORMAT = 'ordered-fanout.dead-letter/1';
  * exactly (`exactImageValue`: a bigint or a set would have thrown or come back as `{}`).
  */
 export function encodeDeadLetter(letter: DeadLetter): string {
-  return sqsJson({ format: DEAD_LETTER_FORMAT, ...letter, atIso: new Date(letter.at).toISOString() }, exactImageValue);
+  const atIso = new Date(letter.at).toISOString();
+  const body = sqsJson({ format: DEAD_LETTER_FORMAT, ...letter, atIso }, exactImageValue);
+  if (letter.bad === undefined || body.length <= COMPRESS_BAD_DATA_ABOVE) return body;
+  // A bad record of a big item (two images of up to 400 KB, base64): its letter would pass SQS's 1 MiB and could not be
+  // stored, so its data goes gzipped (`dataGzip`), which `decodeDeadLetter` restores.
+  const { data, ...bad } = letter.bad;
+  return sqsJson({ format: DEAD_LETTER_FORMAT, ...letter, bad: { ...bad, dataGzip: gzipSync(Buffer.from(data, 'base64')).toString('base64') }, atIso }, exactImageValue);
 }
+
+/** Characters of a letter above which a bad record's data is gzipped: SQS takes 1 MiB, attributes included. */
+const COMPRESS_BAD_DATA_ABOVE = 900 * 1024;
 
 export { sqsAttributeText };
 
@@ -33,6 +43,11 @@ export function decodeDeadLetter(body: string): DeadLetter {
   }
   if (typeof letter.attempts !== 'number' || typeof letter.at !== 'number') {
     throw new TypeError('dead-letter message has no attempts or time');
+  }
+  const bad = letter.bad as Record<string, unknown> | undefined;
+  if (bad !== undefined && typeof bad.dataGzip === 'string') {
+    const { dataGzip, ...rest } = bad;
+    letter.bad = { ...rest, data: gunzipSync(Buffer.from(dataGzip as string, 'base64')).toString('base64') };
   }
   return letter as unknown as DeadLetter;
 }
