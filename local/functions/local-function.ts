@@ -108,7 +108,13 @@ export class LocalFunction {
     const timeoutMs = this.#options.timeoutMs ?? context.getRemainingTimeInMillis();
     let environment = await this.#acquire();
     try {
-      return (await environment.invoke(event, timeoutMs, crash)) as KinesisStreamBatchResponse | void;
+      const answer = (await environment.invoke(event, timeoutMs, crash)) as KinesisStreamBatchResponse | void;
+      // Lambda's response has the same 6 MB limit; a larger one is an error the caller gets after the work was done.
+      const answerBytes = answer === undefined ? 0 : Buffer.byteLength(JSON.stringify(answer), 'utf8');
+      if (answerBytes > LAMBDA_PAYLOAD_LIMIT_BYTES) {
+        throw new FunctionError(this.functionName, 'Function.ResponseSizeTooLarge', `Response payload size (${answerBytes} bytes) exceeded maximum allowed payload size (${LAMBDA_PAYLOAD_LIMIT_BYTES} bytes).`);
+      }
+      return answer;
     } catch (error) {
       if (error instanceof RuntimeExit && error.point) {
         const records = Array.isArray((event as { Records?: unknown }).Records) ? (event as { Records: unknown[] }).Records.length : 0;

@@ -51,10 +51,15 @@ export function toKinesisInput(record: ChangeRecord, tableName: string, region: 
 
 /** Bytes of an invocation's records (`kinesisEventRecordBytes`), under Lambda's 6 MB limit with room for the rest. */
 export const MAX_EVENT_BYTES = 5_000_000;
+/**
+ * Accounts per invocation: the answer carries a view of each (`AccountView`, up to about 12 KB for an account with a
+ * long id and many ranges), and Lambda's answer has the same 6 MB limit, met only after the function did the work.
+ */
+export const MAX_EVENT_ACCOUNTS = 250;
 
 /**
- * Invocations of at most `batchSize` records and 5 MB of record JSON (`kinesisEventRecordBytes`): accounts in turn, each
- * account's versions in order and kept in one invocation when they fit.
+ * Invocations of at most `batchSize` records, 5 MB of record JSON (`kinesisEventRecordBytes`) and 250 accounts: accounts
+ * in turn, each account's versions in order and kept in one invocation when they fit.
  */
 export function redriveEvents(items: readonly RedriveItem[], batchSize: number): RedriveItem[][] {
   const byAccount = new Map<string, RedriveItem[]>();
@@ -65,16 +70,19 @@ export function redriveEvents(items: readonly RedriveItem[], batchSize: number):
   const result: RedriveItem[][] = [];
   let current: RedriveItem[] = [];
   let bytes = 0;
+  let accounts = 0;
   const flush = (): void => {
     if (current.length > 0) result.push(current);
     current = [];
     bytes = 0;
+    accounts = 0;
   };
   for (const group of [...byAccount.keys()].sort().map((account) => byAccount.get(account)!)) {
     group.sort((a, b) => (a.version ?? 0) - (b.version ?? 0) || a.input.sequenceNumber.localeCompare(b.input.sequenceNumber));
     const sizes = group.map((item) => kinesisEventRecordBytes(item.input));
     const groupBytes = sizes.reduce((sum, size) => sum + size, 0);
-    if (current.length + group.length > batchSize || bytes + groupBytes > MAX_EVENT_BYTES) flush();
+    if (current.length + group.length > batchSize || bytes + groupBytes > MAX_EVENT_BYTES || accounts === MAX_EVENT_ACCOUNTS) flush();
+    accounts += 1;
     group.forEach((item, index) => {
       const size = sizes[index] as number;
       if (current.length === batchSize || (current.length > 0 && bytes + size > MAX_EVENT_BYTES)) flush();

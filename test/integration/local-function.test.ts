@@ -33,6 +33,13 @@ describe('LocalFunction: a handler module in worker-thread execution environment
     expect(await invoke(a, { action: 'env', pad: 'x'.repeat(6 * 1024 * 1024 - 100) })).toMatchObject({ invocations: before + 1 });
   });
 
+  it('fails an invocation whose response is over 6 MB, after the handler ran, as Lambda does', async () => {
+    const error = await invoke(a, { action: 'big', bytes: 6 * 1024 * 1024 }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(FunctionError);
+    expect(error).toMatchObject({ errorType: 'Function.ResponseSizeTooLarge' });
+    expect(await invoke(a, { action: 'big', bytes: 1_000 })).toMatchObject({ pad: 'x'.repeat(1_000) });
+  });
+
   it('runs one event at a time per environment, and as many at once as it has environments', async () => {
     // Overlap is read from when each invocation ran, not from wall-clock bounds, so a slow machine cannot flake it.
     const overlap = (x: Record<string, unknown>, y: Record<string, unknown>) =>

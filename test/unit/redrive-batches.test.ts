@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { redriveEvents, toKinesisInput, type RedriveItem } from '../../ops/commands/redrive-batches';
+import { MAX_EVENT_ACCOUNTS, redriveEvents, toKinesisInput, type RedriveItem } from '../../ops/commands/redrive-batches';
 import { MAX_REDRIVE_BATCH } from '../../ops/commands/redrive-options';
 import { toLambdaKinesisEvent } from '../../local/lambda-event';
 import { accountHistory } from '../support/histories';
@@ -26,7 +26,11 @@ describe('redrive invocations stay within what Lambda takes', () => {
   test('10,000 small changes a batch: the records around the data count too', () => {
     const events = redriveEvents(items(Array.from({ length: 2_500 }, (_, i) => `ACC-${i}`), 4), MAX_REDRIVE_BATCH);
     expect(events.flat()).toHaveLength(10_000);
-    for (const event of events) expect(payloadBytes(event)).toBeLessThan(LAMBDA_PAYLOAD_BYTES);
+    for (const event of events) {
+      expect(payloadBytes(event)).toBeLessThan(LAMBDA_PAYLOAD_BYTES);
+      // Each answer carries a view of every account of its invocation, under the same 6 MB.
+      expect(new Set(event.map((item) => item.accountId)).size).toBeLessThanOrEqual(MAX_EVENT_ACCOUNTS);
+    }
   });
 
   test('account ids of 2,048 bytes of control characters (six bytes each in JSON) as partition keys', () => {
