@@ -40,13 +40,15 @@ export class PowertoolsTelemetry implements Telemetry {
 
   batch(batch: ConsumedBatch): void {
     for (const bad of batch.badRecords) {
-      this.logger.warn('quarantined an undecodable record', {
+      // Where it is first, the detail last: a line CloudWatch cuts (256 KB) loses the end. A record whose letter the
+      // queue did not take is also among the failures below, as retried.
+      this.logger.warn('an undecodable record, quarantined unless logged below as retried', {
         reason: bad.reason,
-        detail: bad.detail,
         accountId: bad.accountId,
         version: bad.version,
         sequenceNumber: bad.sequenceNumber,
         shardId: bad.shardId,
+        detail: bad.detail,
       });
     }
     this.logLetters(batch.deadLetters);

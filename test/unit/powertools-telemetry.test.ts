@@ -162,7 +162,7 @@ describe('PowertoolsTelemetry', () => {
     );
 
     const warnings = linesOf(stderr).filter((line) => line.level === 'WARN');
-    expect(warnings).toEqual([expect.objectContaining({ message: 'quarantined an undecodable record', reason: 'NOT_BASE64', sequenceNumber: '4965002' })]);
+    expect(warnings).toEqual([expect.objectContaining({ message: 'an undecodable record, quarantined unless logged below as retried', reason: 'NOT_BASE64', sequenceNumber: '4965002' })]);
     const errors = linesOf(stderr).filter((line) => line.level === 'ERROR');
     expect(errors).toEqual([expect.objectContaining({ accountId: 'ACC-9', version: 3, sequenceNumber: '4965003', destination: 'audit' })]);
     expect(emfBlobs()[0]).toMatchObject({ FailedRecords: 1, destination: 'audit' });
