@@ -1,26 +1,32 @@
+import { NumberValueImpl as NumberValue } from '@aws-sdk/util-dynamodb';
+
 /*
  * Account images as JSON. DynamoDB items may hold what JSON has no form for: integers beyond 2^53 (unmarshalled as
- * bigint, on which `JSON.stringify` throws) and sets (SS, NS, BS: a `Set`, which it writes as `{}`). Two forms, each
+ * bigint, on which `JSON.stringify` throws), other numbers beyond it (a `NumberValue`, written as `{"value": ...}`) and
+ * sets (SS, NS, BS: a `Set`, which it writes as `{}`). Two forms, each
  * a `JSON.stringify` replacer: one for readers (audit objects, search documents, plug-in messages), one exact, for
  * dead letters that `fanout redrive` rebuilds records from.
  */
 
 const BIGINT = '@@bigint';
 const SET = '@@set';
+const NUMBER = '@@number';
 
-/** For readers: a bigint as its exact digits in a string, a set as an array of its members. */
+/** For readers: a bigint or another number beyond 2^53 as its exact text in a string, a set as an array of its members. */
 export function readableImageValue(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'bigint' || value instanceof NumberValue) return value.toString();
   if (value instanceof Set) return [...value];
   return value;
 }
 
 /**
- * Exact: a bigint as `{"@@bigint": "<digits>"}`, a set as `{"@@set": [...]}`, which `reviveImageValue` reads back. A
+ * Exact: a bigint as `{"@@bigint": "<digits>"}`, another number beyond 2^53 as `{"@@number": "<text>"}`, a set as
+ * `{"@@set": [...]}`, which `reviveImageValue` reads back. A
  * map attribute of an item that has exactly one of those keys, and nothing else, would be read back as one too.
  */
 export function exactImageValue(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return { [BIGINT]: value.toString() };
+  if (value instanceof NumberValue) return { [NUMBER]: value.toString() };
   if (value instanceof Set) return { [SET]: [...value] };
   return value;
 }
@@ -33,5 +39,6 @@ export function reviveImageValue(_key: string, value: unknown): unknown {
   const inner = (value as Record<string, unknown>)[keys[0] as string];
   if (keys[0] === BIGINT && typeof inner === 'string' && /^-?\d+$/.test(inner)) return BigInt(inner);
   if (keys[0] === SET && Array.isArray(inner)) return new Set(inner);
+  if (keys[0] === NUMBER && typeof inner === 'string' && Number.isFinite(Number(inner))) return NumberValue.from(inner);
   return value;
 }

@@ -49,3 +49,27 @@ describe('account images that JSON has no form for', () => {
     expect(changeDigest(change)).toBe(changeDigest(change));
   });
 });
+
+describe('numbers beyond 2^53 that are not integers (valid DynamoDB numbers the SDK throws on)', () => {
+  test('decode as exact numbers; letters, redrive, audit and search keep their text', async () => {
+    const { decodeChangeRecord } = await import('../../shared/change-record/decode');
+    const { toKinesisInput } = await import('../../ops/commands/redrive-batches');
+    const { encodeKinesisPayload } = await import('../../shared/change-record/kinesis-input');
+    const image = { account_id: { S: 'ACC-N' }, balance: { N: '10' }, currency: { S: 'AUD' }, status: { S: 'OPEN' }, version: { N: '1' }, limit: { N: '1E+30' }, rate: { N: '12345678901234567890.5' } };
+    const payload = {
+      awsRegion: 'us-east-1', eventID: 'e-1', eventName: 'INSERT', userIdentity: null, recordFormat: 'application/json', tableName: 'Accounts', eventSource: 'aws:dynamodb',
+      dynamodb: { ApproximateCreationDateTime: 1_795_392_000_000_000, Keys: { account_id: { S: 'ACC-N' } }, NewImage: image, SizeBytes: 100, ApproximateCreationDateTimePrecision: 'MICROSECOND' },
+    };
+    const decoded = decodeChangeRecord({ data: encodeKinesisPayload(payload), sequenceNumber: '1', shardId: 'shardId-000000000001' }, { tableName: 'Accounts' });
+    expect(decoded.ok).toBe(true);
+    if (!decoded.ok) return;
+    const record = decoded.record;
+    expect(String(record.newImage?.limit)).toBe('1E+30');
+    const letter = { reason: 'DELIVERY_FAILED', detail: 'x', destination: 'audit', epoch: 'live', at: 0, attempts: 1, record } as never;
+    const back = decodeDeadLetter(encodeDeadLetter(letter)).record as ChangeRecord;
+    expect(String(back.newImage?.rate)).toBe('12345678901234567890.5');
+    const rebuilt = JSON.parse(Buffer.from(toKinesisInput(back, 'Accounts', 'us-east-1').data, 'base64').toString()).dynamodb.NewImage;
+    expect(rebuilt).toMatchObject({ limit: { N: '1E+30' }, rate: { N: '12345678901234567890.5' } });
+    expect(JSON.parse(JSON.stringify(record.newImage, readableImageValue))).toMatchObject({ limit: '1E+30', rate: '12345678901234567890.5' });
+  });
+});
