@@ -4,6 +4,7 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { LocalEnvironment } from './environment';
 import type { Accepted } from './read-back';
+import { EXACT_NUMBERS } from '../../shared/accounts/image-json';
 
 /**
  * `--dump <dir>`: `<destination>.jsonl`, one line per delivery the destination accepted, in arrival order
@@ -25,7 +26,7 @@ export async function dumpRun(dir: string, env: LocalEnvironment, accepted: Read
       new ScanCommand({ TableName: env.resources.accountsTable, ConsistentRead: true, ExclusiveStartKey: startKey }),
     );
     for (const item of page.Items ?? []) {
-      const account = unmarshall(item) as { account_id: string; version: number; balance: number };
+      const account = unmarshall(item, EXACT_NUMBERS) as { account_id: string; version: number; balance: number };
       accounts.push({ accountId: account.account_id, version: account.version, balance: account.balance });
     }
     startKey = page.LastEvaluatedKey;

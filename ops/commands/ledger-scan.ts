@@ -4,6 +4,7 @@ import { DynamoDBLedger } from '../../shared/ledger/dynamodb-ledger';
 import type { Watermark } from '../../shared/ordering/watermark';
 import { parallelScan } from '../parallel-scan';
 import { destinationOf, type PipelineTarget } from '../target';
+import { EXACT_NUMBERS } from '../../shared/accounts/image-json';
 
 /** What `status` and `reconcile` read: the Accounts table (a parallel scan) and each destination's watermarks. */
 
@@ -45,7 +46,7 @@ export async function scanAccounts(target: PipelineTarget, options: ScanOptions)
         const accountId = raw[ACCOUNTS_KEY]?.S;
         const version = Number(raw.version?.N);
         if (accountId === undefined || !isValidVersion(version)) continue;
-        accounts.push(options.items ? { accountId, version, item: unmarshall(raw) as AccountImage } : { accountId, version });
+        accounts.push(options.items ? { accountId, version, item: unmarshall(raw, EXACT_NUMBERS) as AccountImage } : { accountId, version });
       }
       seen += accounts.length;
       if (accounts.length > 0) await options.onPage(accounts);

@@ -2,6 +2,7 @@ import type { AttributeValue, Update } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ACCOUNTS_KEY, type AccountImage, isValidVersion } from './account';
 import { CLOSED, OPEN, type Change } from './account-change';
+import { EXACT_NUMBERS } from './image-json';
 
 /*
  * The Accounts item as `AccountsWriter` reads and writes it: its key, the image read back, and the conditional update
@@ -68,7 +69,7 @@ export function keyOf(accountId: string): Record<string, AttributeValue> {
 }
 
 export function toAccountImage(item: Record<string, AttributeValue>): AccountImage {
-  const image = unmarshall(item);
+  const image = unmarshall(item, EXACT_NUMBERS);
   const id: unknown = image[ACCOUNTS_KEY];
   if (typeof id !== 'string' || !Number.isSafeInteger(image.balance) || !isValidVersion(image.version)) {
     throw new Error(`malformed Accounts item ${JSON.stringify(id)}: needs account_id, balance and version`);

@@ -42,3 +42,22 @@ export function reviveImageValue(_key: string, value: unknown): unknown {
   if (keys[0] === NUMBER && typeof inner === 'string' && Number.isFinite(Number(inner))) return NumberValue.from(inner);
   return value;
 }
+
+/**
+ * A DynamoDB number as the SDK gives it (a number, or a bigint for an integer beyond 2^53), except one beyond 2^53
+ * that is not an integer (`1E+30`, `12345678901234567890.5`, valid DynamoDB numbers): the SDK throws on those, which
+ * made every change of an item holding one a bad record. It stays exact as a `NumberValue`, which marshalling writes
+ * back as the same N.
+ */
+function exactNumber(text: string): number | bigint | NumberValue {
+  const value = Number(text);
+  if (!(value > Number.MAX_SAFE_INTEGER || value < Number.MIN_SAFE_INTEGER) || !Number.isFinite(value)) return value;
+  try {
+    return BigInt(text);
+  } catch {
+    return NumberValue.from(text);
+  }
+}
+
+/** `unmarshall`'s options for every item this project reads: the decoder's images, the ledger's, the Accounts table's. */
+export const EXACT_NUMBERS = { wrapNumbers: exactNumber };

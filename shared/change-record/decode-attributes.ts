@@ -1,5 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { NumberValueImpl as NumberValue, unmarshall } from '@aws-sdk/util-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { EXACT_NUMBERS } from '../accounts/image-json';
 import { ACCOUNTS_KEY, isValidVersion, type AccountImage } from '../accounts/account';
 import type { BadRecordReason } from './bad-record';
 import type { ChangeKind, ChangeRecord } from './change-record';
@@ -140,22 +141,6 @@ function allButVersion(map: Record<string, unknown>): Record<string, unknown> {
 
 /** Untrusted JSON goes straight to unmarshall, which throws on anything it cannot read; callers catch that. */
 function toNative(map: Record<string, unknown>): Record<string, unknown> {
-  return unmarshall(map as Record<string, AttributeValue>, UNMARSHALL_OPTIONS);
+  return unmarshall(map as Record<string, AttributeValue>, EXACT_NUMBERS);
 }
 
-/**
- * A DynamoDB number as the SDK gives it (a number, or a bigint for an integer beyond 2^53), except one beyond 2^53
- * that is not an integer (`1E+30`, `12345678901234567890.5`, valid DynamoDB numbers): the SDK throws on those, which
- * made every change of an item holding one a bad record. It stays exact as a `NumberValue`, which marshalling writes
- * back as the same N.
- */
-function exactNumber(text: string): number | bigint | NumberValue {
-  const value = Number(text);
-  if (!(value > Number.MAX_SAFE_INTEGER || value < Number.MIN_SAFE_INTEGER) || !Number.isFinite(value)) return value;
-  try {
-    return BigInt(text);
-  } catch {
-    return NumberValue.from(text);
-  }
-}
-const UNMARSHALL_OPTIONS = { wrapNumbers: exactNumber };

@@ -1,5 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { EXACT_NUMBERS } from '../accounts/image-json';
 import type { ChangeRecord } from '../change-record/change-record';
 import type { Watermark } from '../ordering/watermark';
 import { formatVersions, parseVersions } from '../ordering/version-ranges';
@@ -68,7 +69,7 @@ export function watermarkToItem(destination: string, epoch: string, w: Watermark
 }
 
 export function itemToWatermark(item: Item): Watermark {
-  const raw = unmarshall(item);
+  const raw = unmarshall(item, EXACT_NUMBERS);
   const claim = raw.claim as { owner: string; token?: string; version: number; through?: number; expires_at: number } | undefined;
   // The same field order and the same keys, present or undefined, as every other watermark (see emptyWatermark).
   return {
@@ -132,5 +133,5 @@ function optionalText(text: string): string | undefined {
 }
 
 export function itemToParked(item: Item): ChangeRecord {
-  return unmarshall(item).record as ChangeRecord;
+  return unmarshall(item, EXACT_NUMBERS).record as ChangeRecord;
 }

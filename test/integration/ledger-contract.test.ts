@@ -1,6 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { NumberValueImpl } from '@aws-sdk/util-dynamodb';
+import type { ChangeRecord } from '../../shared/change-record/change-record';
 import { createLedgerTable } from '../../local/tables';
 import { ledgerPartitionKey } from '../../shared/ledger/ledger-table';
 import { RecordingDeadLetterQueue, RecordingDestination } from '../../local/recording-destination';
@@ -117,6 +119,22 @@ describe.each(implementations)('%s', (_name, makeLedger) => {
     const next = { ...emptyWatermark(id), revision: 2, parked: [[2, 2], [100, 100]] as Watermark['parked'] };
     expect(await ledger.write({ expectedRevision: 1, next, park: [], unpark: [10, 120] })).toBe('committed');
     expect((await ledger.parked(id, 1, 200, 100)).map((r) => r.version)).toEqual([2, 100]);
+  });
+
+  test('keeps images with numbers beyond 2^53 and sets exactly, in the watermark and in parked records', async () => {
+    const { ledger, account } = fresh();
+    const id = account(1);
+    const unusual = { big: 12345678901234567890n, huge: NumberValueImpl.from('1E+30'), odd: NumberValueImpl.from('12345678901234567890.5'), tags: new Set(['a', 'b']) };
+    const [, second] = accountHistory(id, 2);
+    const parked = { ...second!, newImage: { ...second!.newImage!, ...unusual } } as unknown as ChangeRecord;
+    const next = { ...emptyWatermark(id), version: 1, revision: 1, lastImage: { account_id: id, balance: 1, version: 1, ...unusual } as never, parked: [[2, 2]] as Watermark['parked'] };
+    expect(await ledger.write({ expectedRevision: 0, next, park: [parked], unpark: [] })).toBe('committed');
+    const loaded = (await ledger.load([id])).get(id);
+    expect(String((loaded?.lastImage as Record<string, unknown>).huge)).toBe('1E+30');
+    expect((loaded?.lastImage as Record<string, unknown>).big).toBe(12345678901234567890n);
+    expect((loaded?.lastImage as Record<string, unknown>).tags).toEqual(new Set(['a', 'b']));
+    const [back] = await ledger.parked(id, 2, 2, 1);
+    expect(String((back?.newImage as Record<string, unknown>).odd)).toBe('12345678901234567890.5');
   });
 
   test('an account id as long as the Accounts table allows (2,048 bytes) is written, parked and read back whole', async () => {
