@@ -3,9 +3,9 @@ import { NumberValueImpl as NumberValue } from '@aws-sdk/util-dynamodb';
 /*
  * Account images as JSON. DynamoDB items may hold what JSON has no form for: integers beyond 2^53 (unmarshalled as
  * bigint, on which `JSON.stringify` throws), other numbers beyond it (a `NumberValue`, written as `{"value": ...}`) and
- * sets (SS, NS, BS: a `Set`, which it writes as `{}`). Two forms, each
- * a `JSON.stringify` replacer: one for readers (audit objects, search documents, plug-in messages), one exact, for
- * dead letters that `fanout redrive` rebuilds records from.
+ * sets (SS, NS, BS: a `Set`, which it writes as `{}`). Two forms, each a `JSON.stringify` replacer: one for readers
+ * (audit objects, search documents, plug-in messages), one exact, for dead letters that `fanout redrive` rebuilds
+ * records from. And one way to read numbers (`EXACT_NUMBERS`) for every item the project reads.
  */
 
 const BIGINT = '@@bigint';
@@ -21,8 +21,8 @@ export function readableImageValue(_key: string, value: unknown): unknown {
 
 /**
  * Exact: a bigint as `{"@@bigint": "<digits>"}`, another number beyond 2^53 as `{"@@number": "<text>"}`, a set as
- * `{"@@set": [...]}`, which `reviveImageValue` reads back. A
- * map attribute of an item that has exactly one of those keys, and nothing else, would be read back as one too.
+ * `{"@@set": [...]}`, which `reviveImageValue` reads back. A map attribute of an item that has exactly one of those
+ * keys, and nothing else, would be read back as one too.
  */
 export function exactImageValue(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return { [BIGINT]: value.toString() };

@@ -143,4 +143,3 @@ function allButVersion(map: Record<string, unknown>): Record<string, unknown> {
 function toNative(map: Record<string, unknown>): Record<string, unknown> {
   return unmarshall(map as Record<string, AttributeValue>, EXACT_NUMBERS);
 }
-

@@ -1,7 +1,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { BadRecord } from '../change-record/bad-record';
 import type { DeadLetter } from '../ordering/ports';
-import { sqsAttributeText, sqsJson } from '../destination-plugin/sqs-text';
+import { sqsJson } from '../destination-plugin/sqs-text';
 import { exactImageValue, reviveImageValue } from '../accounts/image-json';
 
 /** Marks the body format so redrive tooling can refuse messages it does not understand. */
@@ -25,8 +25,6 @@ export function encodeDeadLetter(letter: DeadLetter): string {
 /** Characters of a letter above which a bad record's data is gzipped: SQS takes 1 MiB, attributes included. */
 const COMPRESS_BAD_DATA_ABOVE = 900 * 1024;
 
-export { sqsAttributeText };
-
 /** Reads a message body back into a letter; throws a `TypeError` naming what is wrong. */
 export function decodeDeadLetter(body: string): DeadLetter {
   let parsed: unknown;
@@ -47,7 +45,13 @@ export function decodeDeadLetter(body: string): DeadLetter {
   const bad = letter.bad as Record<string, unknown> | undefined;
   if (bad !== undefined && typeof bad.dataGzip === 'string') {
     const { dataGzip, ...rest } = bad;
-    letter.bad = { ...rest, data: gunzipSync(Buffer.from(dataGzip as string, 'base64')).toString('base64') };
+    let data: string;
+    try {
+      data = gunzipSync(Buffer.from(dataGzip as string, 'base64')).toString('base64');
+    } catch {
+      throw new TypeError("dead-letter message's bad.dataGzip is not gzipped data");
+    }
+    letter.bad = { ...rest, data };
   }
   return letter as unknown as DeadLetter;
 }

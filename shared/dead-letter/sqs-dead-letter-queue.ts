@@ -8,7 +8,8 @@ import { DeadLetterQueueUnavailableError } from '../ordering/errors';
 import type { DeadLetter, DeadLetterQueue } from '../ordering/ports';
 import { classifyError, describeError } from '../retry/classify-error';
 import { Retrier, type ItemAnswer } from '../retry/retrier';
-import { encodeDeadLetter, sqsAttributeText } from './dead-letter-message';
+import { encodeDeadLetter } from './dead-letter-message';
+import { sqsAttributeText } from '../destination-plugin/sqs-text';
 import { chunkBySize } from '../async/chunk-by-size';
 import type { RequestDeadline } from '../async/request-deadline';
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { decodeDeadLetter, encodeDeadLetter, sqsAttributeText } from '../../shared/dead-letter/dead-letter-message';
+import { decodeDeadLetter, encodeDeadLetter } from '../../shared/dead-letter/dead-letter-message';
+import { sqsAttributeText } from '../../shared/destination-plugin/sqs-text';
 import type { DeadLetter } from '../../shared/ordering/ports';
 
 /** What SQS accepts in a message body and in a string attribute's value (XML's characters). */
