@@ -85,7 +85,11 @@ export function redriveEvents(items: readonly RedriveItem[], batchSize: number):
     accounts += 1;
     group.forEach((item, index) => {
       const size = sizes[index] as number;
-      if (current.length === batchSize || (current.length > 0 && bytes + size > MAX_EVENT_BYTES)) flush();
+      if (current.length === batchSize || (current.length > 0 && bytes + size > MAX_EVENT_BYTES)) {
+        flush();
+        // The group goes on in the next invocation: its account is in that one too.
+        accounts = 1;
+      }
       current.push(item);
       bytes += size;
     });
