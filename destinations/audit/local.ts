@@ -31,15 +31,11 @@ export const auditLocal: LocalPlugin<AuditSettings> = {
     const created = (): S3CreateOnlyProxy['created'] => s3Proxy.created.filter(({ path }) => path.startsWith(`/${bucket}/`));
     // The proxy logs the request path: the key as the client encoded it (`=` as `%3D`).
     const keyOf = (path: string): string => decodeURIComponent(path.slice(bucket.length + 2));
-    const wholeIds = new Map<string, string>();
-    const accountOfKey = async (key: string, part: string): Promise<string> => {
-      if (!SHORTENED_KEY_PART.test(part)) return decodeURIComponent(part);
-      let accountId = wholeIds.get(key);
-      if (accountId === undefined) {
-        accountId = (await readObjectAt(s3, bucket, key)).object.accountId;
-        wholeIds.set(key, accountId);
-      }
-      return accountId;
+    // A shortened key's account, read once.
+    const versionsOfKeys = new Map<string, { accountId: string; version: number } | undefined>();
+    const versionOfKey = async (key: string) => {
+      if (!versionsOfKeys.has(key)) versionsOfKeys.set(key, await auditVersionOfKey(s3, bucket, key));
+      return versionsOfKeys.get(key);
     };
     return {
       environment: { AUDIT_BUCKET_NAME: bucket, AUDIT_KEY_PREFIX },
@@ -50,9 +46,8 @@ export const auditLocal: LocalPlugin<AuditSettings> = {
       acceptedSoFar: async () => {
         const accepted: { accountId: string; version: number }[] = [];
         for (const { path } of created()) {
-          const key = keyOf(path);
-          const match = /account_id=([^/]+)\/version=(\d+)\.json$/.exec(key);
-          if (match) accepted.push({ accountId: await accountOfKey(key, match[1] as string), version: Number(match[2]) });
+          const version = await versionOfKey(keyOf(path));
+          if (version) accepted.push(version);
         }
         return accepted;
       },
@@ -89,6 +84,18 @@ async function readAudit(s3: S3Client, bucket: string, created: readonly { key: 
       ...(object.balanceAfter === null ? {} : { balance: object.balanceAfter }),
       at,
     }));
+}
+
+/**
+ * The account version an audit object's key names (`auditObjectKey`): read off the key, or, where its account part
+ * was shortened, from the object, which holds the whole id. Undefined for a key that is not an audit object's.
+ */
+export async function auditVersionOfKey(s3: S3Client, bucket: string, key: string): Promise<{ accountId: string; version: number } | undefined> {
+  const match = /account_id=([^/]+)\/version=(\d+)\.json$/.exec(key);
+  if (!match) return undefined;
+  const part = match[1] as string;
+  const accountId = SHORTENED_KEY_PART.test(part) ? (await readObjectAt(s3, bucket, key)).object.accountId : decodeURIComponent(part);
+  return { accountId, version: Number(match[2]) };
 }
 
 /** One audit object, read through the real S3 client, with when S3 says it was written. */

@@ -1,6 +1,6 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsCommandOutput, type PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { SHORTENED_KEY_PART } from '../../shared/accounts/account-key';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { auditVersionOfKey } from '../../destinations/audit/local';
 import { startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll } from 'vitest';
 import { auditRuntime } from '../../consumers/audit/runtime';
@@ -72,15 +72,11 @@ describeDestinationContract(auditRuntime, async ({ retrier }) => {
   return {
     destination: new S3AuditLog({ client: faultyS3(state), bucket, retrier }),
     faults: contractFaults(state),
-    // The account from the key, or, where its part was shortened (`auditObjectKey`), from the object itself.
     readBack: async () => {
       const held: { accountId: string; version: number }[] = [];
       for (const { path } of proxy.created.slice(from)) {
-        const key = decodeURIComponent(path.slice(bucket.length + 2));
-        const [, account = '', version] = /account_id=([^/]+)\/version=(\d+)/.exec(key) ?? [];
-        const object = SHORTENED_KEY_PART.test(account) ? await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })) : undefined;
-        const accountId = object ? (JSON.parse(await object.Body!.transformToString()) as { accountId: string }).accountId : decodeURIComponent(account);
-        held.push({ accountId, version: Number(version) });
+        const version = await auditVersionOfKey(s3, bucket, decodeURIComponent(path.slice(bucket.length + 2)));
+        if (version) held.push(version);
       }
       return held;
     },
