@@ -15,15 +15,22 @@ export const DEAD_LETTER_FORMAT = 'ordered-fanout.dead-letter/1';
 export function encodeDeadLetter(letter: DeadLetter): string {
   const atIso = new Date(letter.at).toISOString();
   const body = sqsJson({ format: DEAD_LETTER_FORMAT, ...letter, atIso }, exactImageValue);
-  if (letter.bad === undefined || body.length <= COMPRESS_BAD_DATA_ABOVE) return body;
-  // A bad record of a big item (two images of up to 400 KB, base64): its letter would pass SQS's 1 MiB and could not be
-  // stored, so its data goes gzipped (`dataGzip`), which `decodeDeadLetter` restores.
-  const { data, ...bad } = letter.bad;
-  return sqsJson({ format: DEAD_LETTER_FORMAT, ...letter, bad: { ...bad, dataGzip: gzipSync(Buffer.from(data, 'base64')).toString('base64') }, atIso }, exactImageValue);
+  if (Buffer.byteLength(body) <= COMPRESS_ABOVE_BYTES) return body;
+  // A change of a big item (two images of up to 400 KB, base64 for a bad one, JSON escapes doubling quotes and making
+  // six characters of a control character): its letter would pass SQS's 1 MiB and could not be stored, so the change
+  // goes gzipped (`bad.dataGzip`, `recordGzip`), which `decodeDeadLetter` restores.
+  const { record, bad, ...rest } = letter;
+  const compressed: Record<string, unknown> = { format: DEAD_LETTER_FORMAT, ...rest, atIso };
+  if (bad !== undefined) {
+    const { data, ...badRest } = bad;
+    compressed.bad = { ...badRest, dataGzip: gzipSync(Buffer.from(data, 'base64')).toString('base64') };
+  }
+  if (record !== undefined) compressed.recordGzip = gzipSync(JSON.stringify(record, exactImageValue)).toString('base64');
+  return sqsJson(compressed, exactImageValue);
 }
 
-/** Characters of a letter above which a bad record's data is gzipped: SQS takes 1 MiB, attributes included. */
-const COMPRESS_BAD_DATA_ABOVE = 900 * 1024;
+/** UTF-8 bytes of a letter above which its change is gzipped: SQS takes 1 MiB, attributes included. */
+const COMPRESS_ABOVE_BYTES = 900 * 1024;
 
 /** Reads a message body back into a letter; throws a `TypeError` naming what is wrong. */
 export function decodeDeadLetter(body: string): DeadLetter {
@@ -52,6 +59,14 @@ export function decodeDeadLetter(body: string): DeadLetter {
       throw new TypeError("dead-letter message's bad.dataGzip is not gzipped data");
     }
     letter.bad = { ...rest, data };
+  }
+  if (typeof letter.recordGzip === 'string') {
+    try {
+      letter.record = JSON.parse(gunzipSync(Buffer.from(letter.recordGzip, 'base64')).toString('utf8'), reviveImageValue);
+    } catch {
+      throw new TypeError("dead-letter message's recordGzip is not a gzipped record");
+    }
+    delete letter.recordGzip;
   }
   return letter as unknown as DeadLetter;
 }

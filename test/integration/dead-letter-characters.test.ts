@@ -64,3 +64,47 @@ describe('a record whose image holds a character SQS refuses raw', () => {
     expect(letter.accountId).toBe('ACC-\uFFFE');
   });
 });
+
+describe('a record of a big item whose text JSON must escape', () => {
+  it('is dead-lettered with its change gzipped: escaped, its letter would pass SQS\'s 1 MiB', async () => {
+    const queueUrl = (await client.send(new CreateQueueCommand({ QueueName: `big-letter-dlq-${process.pid}` }))).QueueUrl as string;
+    const deadLetters = new SqsDeadLetterQueue({ client, queueUrl, retrier: new Retrier({ policy: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } }) });
+    const destination = new RecordingDestination('fraud', 'in-order');
+    destination.intercept = (delivery) =>
+      delivery.record.version === 2 ? { status: 'failed', reason: 'REJECTED', detail: 'InvalidArgument: schema', attempts: 1 } : undefined;
+    const ledger = new InMemoryLedger({ destination: 'fraud', epoch: 'live' });
+    const consumer = new ChangeConsumer({ destination, ledger, deadLetters, accountsTable: 'Accounts' });
+    const now = Date.now();
+    // 360 KB of U+FFFE an image (three bytes each, within DynamoDB's 400 KB), on the stream as it is: within Kinesis'
+    // 1 MiB. The letter escapes each to six characters (SQS refuses it raw): two images make about 1.4 MB.
+    const note = '\uFFFE'.repeat(120_000);
+    const image = (version: number) => ({ account_id: 'ACC-BIG', balance: 1000, currency: 'AUD', status: 'OPEN', version, note });
+    const input = kdsRecord(
+      { kind: 'MODIFY', oldImage: image(1) as never, newImage: image(2) as never, tableName: 'Accounts' },
+      { sequenceNumber: '49650000000000000000000000000000000000000000000000000201', createdAtMicros: now * 1000 },
+    );
+    expect(Buffer.from(input.data, 'base64').length).toBeLessThan(1_048_576);
+    const opened = kdsRecord(
+      { kind: 'INSERT', newImage: { ...image(1), note: 'opened' } as never, tableName: 'Accounts' },
+      { sequenceNumber: '49650000000000000000000000000000000000000000000000000200', createdAtMicros: now * 1000 },
+    );
+
+    const batch = await consumer.consume([opened, input]);
+
+    expect(batch.failures, 'the record was reported failed to Lambda: its letter could not be stored').toEqual([]);
+    expect(batch.dispositions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ version: 1, disposition: 'delivered' }),
+        expect.objectContaining({ version: 2, disposition: 'dead-lettered' }),
+      ]),
+    );
+    const { Messages = [] } = await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    expect(Messages).toHaveLength(1);
+    const body = Messages[0]?.Body as string;
+    expect(Buffer.byteLength(body)).toBeLessThan(100_000);
+    const letter = decodeDeadLetter(body);
+    expect(letter.record?.newImage?.note).toBe(note);
+    expect(letter.record?.oldImage?.note).toBe(note);
+    expect(letter).toMatchObject({ accountId: 'ACC-BIG', version: 2, reason: 'REJECTED' });
+  });
+});
