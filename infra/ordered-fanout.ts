@@ -150,7 +150,11 @@ export class OrderedFanout<Plugins extends string = never> extends Construct {
     return this.consumer(destination).metricIteratorAge(props);
   }
 
-  /** The largest EFO lag of all destinations, ms: the one number that says whether the pipeline keeps up. */
+  /**
+   * The largest EFO lag of all destinations, ms: the one number that says whether the pipeline keeps up. It reads one
+   * metric per destination, and a CloudWatch alarm reads at most 10 (PutMetricAlarm; CDK refuses more at synth): with
+   * more than 10 destinations, alarm on each destination's `IteratorAge` alarm (a `CompositeAlarm` of them) instead.
+   */
   metricMaxIteratorAge(props: cloudwatch.MathExpressionOptions = {}): cloudwatch.IMetric {
     const usingMetrics = Object.fromEntries(this.selected().map((consumer) => [`lag_${consumer.destination}`, consumer.metricIteratorAge()]));
     return new cloudwatch.MathExpression({

@@ -1,5 +1,6 @@
 import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
@@ -214,5 +215,46 @@ describe('OrderedFanout within Kinesis consumer limits', () => {
     expect(() => build({ destinations: { audit: {} }, plugins: plugins(MAX_DESTINATIONS) })).toThrow(
       /20 destinations, each with its own EFO consumer: a Kinesis stream takes 20 consumers, and a replay needs one free/,
     );
+  });
+});
+
+describe('OrderedFanout within CloudFormation and CloudWatch limits', () => {
+  /** A plug-in with no resources of its own, so that only what every destination gets is counted. */
+  const plugin = (name: string, mode: 'in-order' | 'latest-state') =>
+    pluginDestination<Record<string, never>, string>(
+      {
+        name,
+        mode,
+        handler: 'destinations/ledger-queue/handler.ts',
+        sweeper: 'destinations/ledger-queue/sweeper.ts',
+        createTarget: (): PluginTarget => ({ owned: false, environment: {}, grantDeliver: () => undefined }),
+      },
+      {},
+    );
+  const plugins = (count: number, mode: 'in-order' | 'latest-state') =>
+    Array.from({ length: count }, (_, index) => plugin(`hook${index}`, mode)) as unknown as OrderedFanoutProps['plugins'];
+  const builtIns = { audit: {}, search: {}, fraud: {} };
+
+  // CloudFormation takes 500 resources a stack (CDK refuses more at synth, TooManyResourcesInStack): the README's
+  // count of destinations that fit is this one. A destination that grows by a resource makes it wrong.
+  it('fits the three built-ins and 14 plug-ins that wait on gaps in one stack, not 15', () => {
+    expect(Object.keys(build({ destinations: builtIns, plugins: plugins(14, 'in-order') }).template().toJSON().Resources)).toHaveLength(495);
+    expect(() => build({ destinations: builtIns, plugins: plugins(15, 'in-order') }).template()).toThrow(/TooManyResources|greater than allowed maximum of 500/);
+  });
+
+  it(`fits ${MAX_DESTINATIONS} destinations when the plug-ins are latest-state (no sweeper)`, () => {
+    const resources = Object.keys(build({ destinations: builtIns, plugins: plugins(MAX_DESTINATIONS - 3, 'latest-state') }).template().toJSON().Resources);
+    expect(resources.length).toBeLessThanOrEqual(500);
+  });
+
+  // An alarm reads at most 10 metrics (PutMetricAlarm); a dashboard takes more.
+  it('alarms on metricMaxIteratorAge() of up to 10 destinations, and refuses more at synth', () => {
+    const withAlarm = (count: number) => {
+      const { stack, fanout, template } = build({ destinations: builtIns, plugins: plugins(count - 3, 'latest-state') });
+      new cloudwatch.Alarm(stack, 'Lag', { metric: fanout.metricMaxIteratorAge(), threshold: 60_000, evaluationPeriods: 3 });
+      return template;
+    };
+    expect(() => withAlarm(10)()).not.toThrow();
+    expect(() => withAlarm(11)()).toThrow(/more than 10 individual metrics/);
   });
 });
