@@ -1,6 +1,6 @@
-import type { Message, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { decodeDeadLetter } from '../../shared/dead-letter/dead-letter-message';
-import { receive, release } from './redrive-queue';
+import { HeldMessages, receive, release } from './redrive-queue';
 
 /** Letters read per queue at most: enough to see why, without reading a flooded queue on every snapshot. */
 export const MAX_READ = 500;
@@ -13,12 +13,12 @@ const VISIBILITY_SECONDS = 30;
  * moment does not see them until then; nothing is deleted. Past `MAX_READ`, the rest is counted as `not read`.
  */
 export async function deadLetterReasons(sqs: SQSClient, queueUrl: string, total: number): Promise<Record<string, number>> {
-  const held = new Map<string, Message>();
+  // Held until released below, and kept hidden meanwhile: a slow read does not count a letter twice.
+  const held = new HeldMessages({ renewSeconds: VISIBILITY_SECONDS, marginSeconds: VISIBILITY_SECONDS / 2 });
   const counts: Record<string, number> = {};
   try {
     const messages = await receive(sqs, queueUrl, MAX_READ, VISIBILITY_SECONDS, held);
     for (const message of messages) {
-      held.set(message.MessageId ?? String(held.size), message);
       let reason: string;
       try {
         reason = decodeDeadLetter(message.Body ?? '').reason;
@@ -29,7 +29,7 @@ export async function deadLetterReasons(sqs: SQSClient, queueUrl: string, total:
     }
     if (total > messages.length) counts['not read'] = total - messages.length;
   } finally {
-    await release(sqs, queueUrl, [...held.values()]);
+    await release(sqs, queueUrl, held);
   }
   return counts;
 }

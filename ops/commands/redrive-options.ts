@@ -32,6 +32,8 @@ export interface RedriveOptions {
    * `settleWaiting`); 0 leaves them to the sweeper. @default 30000 (a home's 10 s bound, then a fence's, with room)
    */
   readonly settleMs?: number;
+  /** When the held letters' visibility runs out is told by this clock. @default Date.now (tests move time on) */
+  readonly clock?: () => number;
 }
 
 /** The limits and switches of an accepted redrive, with their defaults. */

@@ -25,6 +25,11 @@ export interface SettleReport {
   /** Still waiting when the bound passed (the sweeper delivers them). */
   readonly stillWaiting: readonly AccountView[];
   readonly waitedMs: number;
+  /**
+   * Why the revisits stopped early: an invocation failed (Lambda throttled it past the SDK's retries, it timed out...).
+   * The redriven versions are in hand all the same, and the sweeper delivers them.
+   */
+  readonly error?: string;
 }
 
 export interface SettleOptions {
@@ -34,14 +39,24 @@ export interface SettleOptions {
   readonly everyMs?: number;
 }
 
-/** Revisits the waiting accounts every `everyMs` until none waits or `boundMs` passes. */
+/**
+ * Revisits the waiting accounts every `everyMs` until none waits or `boundMs` passes. Never throws: it runs after the
+ * redrive has deleted the letters it sent, so a failed revisit stops the revisits (`error`) rather than the report.
+ */
 export async function settleWaiting(target: PipelineTarget, destination: string, waiting: readonly AccountView[], options: SettleOptions): Promise<SettleReport> {
   const started = Date.now();
   let left = [...waiting];
+  let error: string | undefined;
   while (left.length > 0 && Date.now() - started < options.boundMs) {
     await sleep(options.everyMs ?? 1_000);
-    const views = await resumeAccounts(target, destination, left.map(({ accountId }) => accountId));
+    let views: Map<string, AccountView>;
+    try {
+      views = await resumeAccounts(target, destination, left.map(({ accountId }) => accountId));
+    } catch (failure) {
+      error = failure instanceof Error ? failure.message : String(failure);
+      break;
+    }
     left = left.map((view) => views.get(view.accountId) ?? view).filter(waitsForItsLane);
   }
-  return { accounts: waiting.length, delivered: waiting.length - left.length, stillWaiting: left, waitedMs: Date.now() - started };
+  return { accounts: waiting.length, delivered: waiting.length - left.length, stillWaiting: left, waitedMs: Date.now() - started, ...(error !== undefined ? { error } : {}) };
 }

@@ -8,7 +8,7 @@ import { invokeBatch, redriveEvents, type RedriveItem } from './redrive-batches'
 import { failuresAfterRedrive, modeOrNone, redrivenLetter, watching, type RedrivenLetter } from './redrive-judge';
 import { gapReport, letterKey, positionOf, routeOf, type LetterRules } from './redrive-letters';
 import { redriveSettings, type RedriveOptions } from './redrive-options';
-import { depth, hold, receive, release, remove } from './redrive-queue';
+import { depth, HeldMessages, receive, release, remove } from './redrive-queue';
 import { applySkips, gapAdvice, gapResolved, resumeAccounts, type SkipReport } from './redrive-gaps';
 import { settleWaiting, waitsForItsLane } from './redrive-settle';
 import { printRedriveResult } from './redrive-print';
@@ -20,6 +20,13 @@ const ROUND = 500;
 /** Long enough for a round of invocations; what is not deleted is made visible again at the end. */
 const VISIBILITY_SECONDS = 1_800;
 const DRY_RUN_VISIBILITY_SECONDS = 30;
+/**
+ * A held letter's visibility is extended when less than this is left: more than one invocation can take (Lambda ends
+ * one at 15 minutes), so that it never runs out while the run waits for an invocation.
+ */
+const REDRIVE_MARGIN_SECONDS = 1_200;
+/** A dry run only receives (1 s long polls): its letters are extended when less than this is left. */
+const DRY_RUN_MARGIN_SECONDS = 20;
 const MAX_LISTED = 20;
 
 /**
@@ -61,8 +68,15 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
     : await applySkips(watched, destination, skipGaps, (options.reason ?? '').trim());
   const failures: RedriveFailure[] = [];
   const notes = new Set<string>();
-  /** Received and not deleted: made visible again at the end. */
-  const held = new Map<string, Message>();
+  /**
+   * Received and not deleted: kept hidden while the run lasts (a letter seen again would be counted again, or end the
+   * read early), made visible again at the end.
+   */
+  const held = new HeldMessages({
+    renewSeconds: VISIBILITY_SECONDS,
+    marginSeconds: dryRun ? DRY_RUN_MARGIN_SECONDS : REDRIVE_MARGIN_SECONDS,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   /** Letters redriven in this run, by change, with their time: a later letter for one of them is a new failure. */
   const redriven = new Map<string, number>();
   /** The letters sent through the engine and deleted (their records were not reported failed). */
@@ -101,7 +115,6 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
         const advice = view ? gapAdvice(destination, letter.missing ?? [], view) : 'the account could not be revisited';
         gapTimeouts.push({ ...gapReport(letter), resolved: false, deleted: false, advice });
         failures.push({ reason: 'GAP_TIMEOUT', ...positionOf(letter), detail: advice });
-        hold(held, message);
       }
     }
     await remove(sqs, queueUrl, resolved, held, notes);
@@ -124,7 +137,6 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
           count('UNREADABLE').received += 1;
           count('UNREADABLE').skipped += 1;
           notes.add(`unreadable messages left in the queue: ${(error as Error).message}`);
-          hold(held, message);
           continue;
         }
         const key = letterKey(letter);
@@ -134,7 +146,6 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
         // Counted once the run is over, with what the function answered (see stillFailingAfterRedrive).
         if ((letter.record || letter.bad) && (letter.at >= startedAt || (earlier !== undefined && letter.at > earlier))) {
           readBack.set(key, { reason: letter.reason, ...positionOf(letter), detail: `dead-lettered again: ${letter.detail}` });
-          hold(held, message);
           continue;
         }
         received += 1;
@@ -143,14 +154,12 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
         const skip = (note: string): void => {
           c.skipped += 1;
           notes.add(note);
-          hold(held, message);
         };
         const route = routeOf(letter, rules, received);
         if (route.to === 'skip') {
           skip(route.note);
         } else if (route.to === 'acknowledge') {
-          if (dryRun) hold(held, message);
-          else toDelete.push(message);
+          if (!dryRun) toDelete.push(message);
           c.deleted += dryRun ? 0 : 1;
           if (letter.reason === 'GAP_TIMEOUT') gapTimeouts.push({ ...gapReport(letter), resolved: false, deleted: !dryRun });
           else notes.add(`${letter.reason} letters acknowledged${dryRun ? ' (dry run: kept)' : ' and deleted'}`);
@@ -163,12 +172,10 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
       if (dryRun) {
         for (const item of items) {
           count(item.reason).redriven += 1;
-          hold(held, item.message);
         }
         for (const gap of gaps) {
           count('GAP_TIMEOUT').redriven += 1;
           gapTimeouts.push({ ...gapReport(gap.letter), resolved: false, deleted: false });
-          hold(held, gap.message);
         }
         progress(round.length);
         continue;
@@ -176,6 +183,7 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
       await remove(sqs, queueUrl, toDelete, held, notes);
       progress(round.length - items.length - gaps.length);
       for (const event of redriveEvents(items, batchSize)) {
+        await held.renewDue(sqs, queueUrl);
         const failed = await invokeBatch(watched, destination, event, region);
         for (const view of failed.accounts) views.set(view.accountId, view);
         const succeeded: Message[] = [];
@@ -185,7 +193,6 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
           if (failed.all || failed.ids.has(item.input.sequenceNumber)) {
             c.stillFailing += 1;
             failures.push({ reason: item.reason, ...positionOf(item), detail: failed.detail ?? 'reported in batchItemFailures (the ledger or the dead-letter queue was out of reach)' });
-            hold(held, item.message);
           } else {
             c.redriven += 1;
             c.deleted += 1;
@@ -197,16 +204,21 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
         progress(event.length);
       }
       // After the records: a redriven missing version is delivered before its account's notice is checked.
-      if (gaps.length > 0) await settleGaps(gaps);
+      if (gaps.length > 0) {
+        await held.renewDue(sqs, queueUrl);
+        await settleGaps(gaps);
+      }
       if (received >= max) break;
     }
   } finally {
-    await release(sqs, queueUrl, [...held.values()]);
+    const stuck = await release(sqs, queueUrl, held);
+    if (stuck > 0) notes.add(`${stuck} letter(s) left in the queue could not be made visible again: they reappear by themselves within ${VISIBILITY_SECONDS / 60} minutes`);
   }
 
   const waiting = [...views.values()].filter(waitsForItsLane);
   const settleMs = options.settleMs ?? 30_000;
   const settled = waiting.length === 0 ? undefined : await settleWaiting(watched, destination, waiting, { boundMs: settleMs });
+  if (settled?.error !== undefined) notes.add(`revisiting the waiting accounts failed, so the run stopped waiting for them: ${settled.error}`);
   if (settled && settled.stillWaiting.length > 0) {
     notes.add(
       `${settled.stillWaiting.length} account(s) still wait for their home lane or a fence to end (${settled.stillWaiting.map(({ accountId, state }) => `${shownAccount(accountId)}: ${state}`).slice(0, 5).join(', ')}): ` +

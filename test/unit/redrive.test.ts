@@ -18,13 +18,17 @@ import type { AccountView, OperatorCommand } from '../../shared/consumer/operato
 import { encodeDeadLetter } from '../../shared/dead-letter/dead-letter-message';
 import { InMemoryLedger } from '../../shared/ledger/in-memory-ledger';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
-import type { DeadLetterQueue } from '../../shared/ordering/ports';
+import type { DeadLetter, DeadLetterQueue } from '../../shared/ordering/ports';
 import { kdsRecord } from '../support/kds-payload';
 
 /** A dead-letter queue in memory, answering the calls `redrive` makes as SQS does (visibility timeouts included). */
 class FakeQueue {
   readonly messages: { id: string; body: string; invisibleUntil: number; handle: string }[] = [];
   readonly calls: string[] = [];
+  /** How long each call takes, and how far the queue's time has moved beyond the real clock: runs that outlast a visibility. */
+  callMs = 0;
+  elapsedMs = 0;
+  readonly now = (): number => Date.now() + this.elapsedMs;
   #next = 0;
 
   add(body: string): void {
@@ -34,7 +38,8 @@ class FakeQueue {
   readonly sqs = {
     send: async (command: object): Promise<unknown> => {
       this.calls.push(command.constructor.name);
-      const now = Date.now();
+      this.elapsedMs += this.callMs;
+      const now = this.now();
       if (command instanceof GetQueueAttributesCommand) return { Attributes: { ApproximateNumberOfMessages: String(this.messages.filter((m) => m.invisibleUntil <= now).length) } };
       if (command instanceof ReceiveMessageCommand) {
         const { MaxNumberOfMessages = 1, VisibilityTimeout = 30 } = command.input;
@@ -54,11 +59,14 @@ class FakeQueue {
         return { Successful: command.input.Entries?.map(({ Id }) => ({ Id })), Failed: [] };
       }
       if (command instanceof ChangeMessageVisibilityBatchCommand) {
-        for (const { ReceiptHandle, VisibilityTimeout = 0 } of command.input.Entries ?? []) {
+        const Failed: { Id: string; Code: string; SenderFault: boolean }[] = [];
+        for (const { Id, ReceiptHandle, VisibilityTimeout = 0 } of command.input.Entries ?? []) {
           const message = this.messages.find((m) => m.handle === ReceiptHandle);
-          if (message) message.invisibleUntil = now + VisibilityTimeout * 1000;
+          // As SQS: only a message in flight (received, still hidden) by its latest receipt handle.
+          if (message && message.invisibleUntil > now) message.invisibleUntil = now + VisibilityTimeout * 1000;
+          else Failed.push({ Id: Id as string, Code: 'AWS.SimpleQueueService.MessageNotInflight', SenderFault: true });
         }
-        return {};
+        return { Successful: [], Failed };
       }
       throw new Error(`FakeQueue: ${command.constructor.name} not expected`);
     },
@@ -244,5 +252,66 @@ describe('fanout redrive --dry-run', () => {
     const text = recordingIO();
     expect(await redrive(target, { destination: 'fraud', dryRun: true }, text)).toBe(0);
     expect(text.lines.at(-1)).toBe('RESULT: dry run, nothing drained: 3 of 3 letters would be sent through the engine');
+  });
+});
+
+describe('fanout redrive outlasts a visibility timeout', () => {
+  /** A letter of an older epoch: left in the queue, so the run holds it to the end. */
+  const oldEpochNotice = (i: number): string =>
+    encodeDeadLetter({ destination: 'fraud', epoch: 'before', reason: 'GAP_TIMEOUT', detail: 'gap', attempts: 1, accountId: `OLD-${i}`, missing: [[2, 2]], at: Date.now() - 60_000 } as unknown as DeadLetter);
+
+  it('a dry run slower than 30 s of visibility counts every letter once (SQS shows a letter again once its visibility runs out)', async () => {
+    const { queue, target } = pipeline();
+    for (let i = 0; i < 1_000; i += 1) queue.add(oldEpochNotice(i));
+    // One second a call: the first letters would be visible again after 30 calls, long before the last is read.
+    queue.callMs = 1_000;
+    const io = recordingIO(true);
+    expect(await redrive(target, { destination: 'fraud', dryRun: true, clock: queue.now }, io)).toBe(0);
+    expect(json(io).total).toMatchObject({ received: 1_000, skipped: 1_000 });
+    expect(queue.messages).toHaveLength(1_000);
+    // Made visible again at the end, every one.
+    expect(queue.messages.filter((m) => m.invisibleUntil > queue.now())).toHaveLength(0);
+  });
+
+  it('reads the whole queue when its invocations take longer than the letters it leaves aside stay hidden', async () => {
+    const { queue, target, deadLetter, heal, destination } = pipeline();
+    // Left aside in the first round and held to the end; the redrivable letters come after them.
+    for (let i = 0; i < 10; i += 1) queue.add(oldEpochNotice(i));
+    await deadLetter(600);
+    heal();
+    // Each invocation takes 10 minutes: the first round's five outlast the 30 minutes a letter is hidden for.
+    const command = target.command.bind(target);
+    (target as { command: PipelineTarget['command'] }).command = async (name, operatorCommand) => {
+      queue.elapsedMs += 10 * 60_000;
+      return command(name, operatorCommand);
+    };
+    const io = recordingIO(true);
+    expect(await redrive(target, { destination: 'fraud', settleMs: 0, clock: queue.now }, io)).toBe(0);
+    expect(json(io).total).toMatchObject({ received: 610, redriven: 600, deleted: 600, skipped: 10 });
+    expect(destination.received).toHaveLength(600);
+    expect(queue.messages).toHaveLength(10);
+  });
+});
+
+describe('fanout redrive when revisiting waiting accounts fails', () => {
+  it('still reports what it redrove and deleted, and says the revisits failed', async () => {
+    const { queue, target, deadLetter, heal } = pipeline();
+    await deadLetter(2);
+    heal();
+    // The redriven versions wait behind a fence; Lambda then refuses the revisits (throttled past the SDK's retries).
+    const command = target.command.bind(target);
+    (target as { command: PipelineTarget['command'] }).command = async (name, operatorCommand) => {
+      if (operatorCommand.command === 'resume') throw new Error('TooManyRequestsException: Rate Exceeded.');
+      const answer = await command(name, operatorCommand);
+      return { orderedFanout: { ...answer.orderedFanout, accounts: answer.orderedFanout.accounts.map((view) => ({ ...view, state: 'fenced' })) } };
+    };
+    const io = recordingIO(true);
+    await redrive(target, { destination: 'fraud', settleMs: 5_000 }, io);
+    const result = json(io);
+    expect(result.total).toMatchObject({ received: 2, redriven: 2, deleted: 2 });
+    expect(result.settled).toMatchObject({ accounts: 2, delivered: 0 });
+    expect(result.settled.stillWaiting).toHaveLength(2);
+    expect(result.notes).toContainEqual(expect.stringContaining('TooManyRequestsException'));
+    expect(queue.messages).toHaveLength(0);
   });
 });
