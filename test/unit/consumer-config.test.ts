@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { auditRuntime } from '../../consumers/audit/runtime';
-import { fraudRuntime } from '../../consumers/fraud/runtime';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { busClientConfig, fraudRuntime } from '../../consumers/fraud/runtime';
 import { searchRuntime } from '../../consumers/search/runtime';
 import { readConsumerConfig, type DestinationName } from '../../shared/config/consumer-config';
 import { ConfigurationError, type Env } from '../../shared/config/env';
@@ -262,5 +263,16 @@ describe('settings that only fail later are refused at cold start', () => {
     expect(RUNTIMES.audit.readSettings({ ...FULL.audit, AUDIT_KEY_PREFIX: 'bank/changes/' })).toMatchObject({ prefix: 'bank/changes/' });
     const replay = readConsumerConfig('audit', { ...FULL.audit, LEDGER_EPOCH: 'r1', EPOCH_REPLAY_FROM: '2024-02-29T00:00:00Z', EPOCH_REPLAY_BEFORE: '2026-11-23T10:00:00Z' });
     expect(replay.epoch).toMatchObject({ id: 'r1', replay: true });
+  });
+});
+
+describe('the fraud client', () => {
+  it("sends to the bus's own region: an imported bus may be in another region than the function", async () => {
+    const imported = new EventBridgeClient(busClientConfig('arn:aws:events:eu-west-1:123456789012:event-bus/fraud', { region: 'ap-southeast-2' }));
+    const byName = new EventBridgeClient(busClientConfig('fraud-bus', { region: 'ap-southeast-2' }));
+    expect(await imported.config.region()).toBe('eu-west-1');
+    expect(await byName.config.region()).toBe('ap-southeast-2');
+    imported.destroy();
+    byName.destroy();
   });
 });
