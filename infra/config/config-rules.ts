@@ -122,6 +122,17 @@ export function checkSearch(checker: ConfigChecker, path: string, { domainEndpoi
   if (domainArn !== undefined && domainEndpoint === undefined) {
     checker.fail(`${path}.domainEndpoint`, `is required with domainArn (both or neither), got nothing`);
   }
+  const endpointRegion = domainEndpoint === undefined ? undefined : awsEndpointRegion(domainEndpoint);
+  const arnRegion = domainArn?.split(':')[3];
+  // Requests are signed for the ARN's region: a domain's own endpoint in another region refuses every one of them.
+  if (endpointRegion !== undefined && arnRegion !== undefined && endpointRegion !== arnRegion) {
+    checker.fail(`${path}.domainArn`, `is in ${arnRegion} but domainEndpoint ${domainEndpoint} is in ${endpointRegion}: name the same domain in both`);
+  }
+}
+
+/** The region of an OpenSearch Service endpoint (`search-<name>-<id>.<region>.es.amazonaws.com`); a custom endpoint has none. */
+function awsEndpointRegion(endpoint: string): string | undefined {
+  return /\.([a-z]{2}(?:-[a-z]+)+-\d)\.es\.amazonaws\.com(?:\.cn)?$/.exec(new URL(endpoint).hostname)?.[1];
 }
 
 /** Settings of a resource the stack creates, and the setting that imports one instead (then they would do nothing). */

@@ -90,6 +90,16 @@ describe('search domain sizes OpenSearch accepts', () => {
     expect(failure(search({ ...domain, dataNodes: 5 })).path).toBe('destinations.search.dataNodes');
   });
 
+  it("refuses an imported domain whose endpoint's region is not its ARN's (requests are signed for the ARN's)", () => {
+    const arn = 'arn:aws:es:eu-west-1:123456789012:domain/accounts';
+    const error = failure(search({ domainEndpoint: 'https://search-accounts-abc.us-east-1.es.amazonaws.com', domainArn: arn }));
+    expect(error.path).toBe('destinations.search.domainArn');
+    expect(error.message).toContain('us-east-1');
+    expect(parsePipelineConfig(search({ domainEndpoint: 'https://search-accounts-abc.eu-west-1.es.amazonaws.com', domainArn: arn }), 'test', NOW).destinations.search.domainArn).toBe(arn);
+    // A custom endpoint names no region: left to the owner.
+    expect(parsePipelineConfig(search({ domainEndpoint: 'https://search.example.com', domainArn: arn }), 'test', NOW).destinations.search.domainArn).toBe(arn);
+  });
+
   it.each([1, 2, 4])('refuses %i dedicated masters (a quorum needs 3 or 5)', (masterNodes) => {
     expect(failure(search({ masterNodes })).path).toBe('destinations.search.masterNodes');
   });
