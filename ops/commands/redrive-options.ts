@@ -34,6 +34,8 @@ export interface RedriveOptions {
   readonly settleMs?: number;
   /** When the held letters' visibility runs out is told by this clock. @default Date.now (tests move time on) */
   readonly clock?: () => number;
+  /** Letters SQS keeps in flight at most (see `SQS_MAX_IN_FLIGHT`). @default 120000 (tests lower it) */
+  readonly inFlightLimit?: number;
 }
 
 /** The limits and switches of an accepted redrive, with their defaults. */

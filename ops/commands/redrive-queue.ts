@@ -9,6 +9,13 @@ import {
 
 /** The dead-letter queue as `redrive` reads it: depth, receive, delete, and making messages visible again. */
 
+/**
+ * Messages of a standard queue SQS keeps in flight (received, not deleted, still hidden) at most. At the limit a long
+ * poll answers with nothing rather than an error, so a read that holds that many cannot tell the rest from an empty
+ * queue (SQS quotas: "approximately 120,000 in flight messages").
+ */
+export const SQS_MAX_IN_FLIGHT = 120_000;
+
 /** SQS's most entries in one DeleteMessageBatch or ChangeMessageVisibilityBatch, and messages in one ReceiveMessage. */
 const BATCH_ENTRIES = 10;
 

@@ -8,7 +8,7 @@ import { invokeBatch, redriveEvents, type RedriveItem } from './redrive-batches'
 import { failuresAfterRedrive, modeOrNone, redrivenLetter, watching, type RedrivenLetter } from './redrive-judge';
 import { gapReport, letterKey, positionOf, routeOf, type LetterRules } from './redrive-letters';
 import { redriveSettings, type RedriveOptions } from './redrive-options';
-import { depth, HeldMessages, receive, release, remove } from './redrive-queue';
+import { depth, HeldMessages, receive, release, remove, SQS_MAX_IN_FLIGHT } from './redrive-queue';
 import { applySkips, gapAdvice, gapResolved, resumeAccounts, type SkipReport } from './redrive-gaps';
 import { settleWaiting, waitsForItsLane } from './redrive-settle';
 import { printRedriveResult } from './redrive-print';
@@ -121,10 +121,16 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
     progress(gaps.length);
   };
 
+  /** Letters held when the queue looked empty with as many in flight as SQS keeps: the rest were never read. */
+  let heldAtLimit: number | undefined;
   try {
     for (;;) {
       const round = await receive(sqs, queueUrl, Math.min(ROUND, max - received), dryRun ? DRY_RUN_VISIBILITY_SECONDS : VISIBILITY_SECONDS, held);
-      if (round.length === 0) break;
+      if (round.length === 0) {
+        // The queue looks empty to a run holding as many letters as SQS keeps in flight: the rest were never read.
+        if (held.size >= (options.inFlightLimit ?? SQS_MAX_IN_FLIGHT)) heldAtLimit = held.size;
+        break;
+      }
       const items: RedriveItem[] = [];
       const toDelete: Message[] = [];
       const gaps: { message: Message; letter: DeadLetter }[] = [];
@@ -215,6 +221,12 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
     if (stuck > 0) notes.add(`${stuck} letter(s) left in the queue could not be made visible again: they reappear by themselves within ${VISIBILITY_SECONDS / 60} minutes`);
   }
 
+  if (heldAtLimit !== undefined) {
+    notes.add(
+      `the run held ${heldAtLimit} letters (${dryRun ? 'a dry run holds every one' : 'left in the queue'}), as many as SQS keeps in flight, so it could not read the rest: ` +
+        `of about ${total} at the start, ${received} were read; redrive or acknowledge what was read, then run again`,
+    );
+  }
   const waiting = [...views.values()].filter(waitsForItsLane);
   const settleMs = options.settleMs ?? 30_000;
   const settled = waiting.length === 0 ? undefined : await settleWaiting(watched, destination, waiting, { boundMs: settleMs });
@@ -237,7 +249,7 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
   }
   const sum: RedriveCounts = { received: 0, redriven: 0, stillFailing: 0, skipped: 0, deleted: 0 };
   for (const c of counts.values()) for (const k of Object.keys(sum) as (keyof RedriveCounts)[]) sum[k] += c[k];
-  const drained = !dryRun && sum.stillFailing === 0 && newLetters === 0 && skips.every((report) => 'skipped' in report.outcome);
+  const drained = !dryRun && heldAtLimit === undefined && sum.stillFailing === 0 && newLetters === 0 && skips.every((report) => 'skipped' in report.outcome);
   const result: RedriveResult = {
     destination,
     queueUrl,

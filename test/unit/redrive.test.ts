@@ -27,6 +27,8 @@ class FakeQueue {
   readonly calls: string[] = [];
   /** How long each call takes, and how far the queue's time has moved beyond the real clock: runs that outlast a visibility. */
   callMs = 0;
+  /** Messages in flight at most (SQS: about 120,000 a standard queue). */
+  inFlightLimit = Number.POSITIVE_INFINITY;
   elapsedMs = 0;
   readonly now = (): number => Date.now() + this.elapsedMs;
   #next = 0;
@@ -43,6 +45,8 @@ class FakeQueue {
       if (command instanceof GetQueueAttributesCommand) return { Attributes: { ApproximateNumberOfMessages: String(this.messages.filter((m) => m.invisibleUntil <= now).length) } };
       if (command instanceof ReceiveMessageCommand) {
         const { MaxNumberOfMessages = 1, VisibilityTimeout = 30 } = command.input;
+        // As SQS: at its in-flight limit a long poll answers with nothing.
+        if (this.messages.filter((m) => m.invisibleUntil > now).length >= this.inFlightLimit) return { Messages: [] };
         const taken = this.messages.filter((m) => m.invisibleUntil <= now).slice(0, MaxNumberOfMessages);
         const Messages: Message[] = taken.map((m) => {
           m.invisibleUntil = now + VisibilityTimeout * 1000;
@@ -313,5 +317,22 @@ describe('fanout redrive when revisiting waiting accounts fails', () => {
     expect(result.settled.stillWaiting).toHaveLength(2);
     expect(result.notes).toContainEqual(expect.stringContaining('TooManyRequestsException'));
     expect(queue.messages).toHaveLength(0);
+  });
+});
+
+describe('fanout redrive at SQS\'s in-flight limit', () => {
+  it('says the rest of the queue was not read, and a redrive that left letters aside is not drained', async () => {
+    const { queue, target } = pipeline();
+    queue.inFlightLimit = 40;
+    for (let i = 0; i < 50; i += 1) queue.add(encodeDeadLetter({ destination: 'fraud', epoch: 'before', reason: 'GAP_TIMEOUT', detail: 'gap', attempts: 1, accountId: `OLD-${i}`, missing: [[2, 2]], at: Date.now() - 60_000 } as unknown as DeadLetter));
+    const dry = recordingIO(true);
+    expect(await redrive(target, { destination: 'fraud', dryRun: true, inFlightLimit: 40 }, dry)).toBe(0);
+    expect(json(dry).total).toMatchObject({ received: 40 });
+    expect(json(dry).notes).toContainEqual(expect.stringContaining('as many as SQS keeps in flight'));
+    const real = recordingIO(true);
+    // The 40 letters of another epoch are left in the queue, held: the last 10 are never seen.
+    expect(await redrive(target, { destination: 'fraud', inFlightLimit: 40, settleMs: 0 }, real)).toBe(1);
+    expect(json(real)).toMatchObject({ drained: false, total: { received: 40, skipped: 40 } });
+    expect(queue.messages).toHaveLength(50);
   });
 });
