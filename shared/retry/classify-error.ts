@@ -66,7 +66,7 @@ interface ErrorShape {
   code?: unknown;
   $fault?: unknown;
   $retryable?: unknown;
-  $metadata?: { httpStatusCode?: unknown };
+  $metadata?: { httpStatusCode?: unknown; clockSkewCorrected?: unknown };
   statusCode?: unknown;
   meta?: { statusCode?: unknown; body?: unknown };
 }
@@ -114,6 +114,9 @@ export function classifyError(error: unknown): ErrorClass {
   if (THROTTLING.has(name) || TRANSIENT.has(name) || NETWORK_CODES.has(name)) return 'retry';
   if (isTransientOpenSearchType(openSearchErrorTypeOf(error))) return 'retry';
   if (shape.$retryable !== undefined && shape.$retryable !== null) return 'retry';
+  // Refused for a clock off by minutes (RequestTimeTooSkewed, Signature expired): the SDK has taken the server's time
+  // from the answer, so the next attempt is signed right. Its own retry would make it, but ours is the only one.
+  if (shape.$metadata?.clockSkewCorrected === true) return 'retry';
   if (status === 429 || status === 408 || (status !== undefined && status >= 500)) return 'retry';
   if (shape.$fault === 'server') return 'retry';
   // A service's answer (4xx): the request itself is wrong or not allowed, and sending it again will not help.

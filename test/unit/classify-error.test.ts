@@ -1,5 +1,6 @@
 import { EventBridgeServiceException, InternalException, ThrottlingException } from '@aws-sdk/client-eventbridge';
-import { S3ServiceException } from '@aws-sdk/client-s3';
+import { createServer, type Server } from 'node:http';
+import { PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { QueueDoesNotExist, SQSServiceException } from '@aws-sdk/client-sqs';
 import { errors } from '@opensearch-project/opensearch';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +8,10 @@ import {
   classifyError, describeError, errorNameOf, httpStatusOf, isTransientOpenSearchType, openSearchErrorTypeOf,
 } from '../../shared/retry/classify-error';
 import { DeadlineExceeded } from '../../shared/retry/deadline';
+import { S3AuditLog } from '../../consumers/audit/s3-audit-log';
+import type { ChangeRecord } from '../../shared/change-record/change-record';
+import { Retrier } from '../../shared/retry/retrier';
+import { accountHistory } from '../support/histories';
 
 /** What an AWS SDK v3 client throws for a service's error answer: a ServiceException with `$metadata` filled in. */
 const metadata = (httpStatusCode: number) => ({ httpStatusCode, requestId: 'req-1', attempts: 3, totalRetryDelay: 250 });
@@ -147,5 +152,61 @@ describe('describeError', () => {
     const long = describeError(new Error('x'.repeat(5_000)));
     expect(long).toHaveLength(1_000);
     expect(long.startsWith('Error: xxx')).toBe(true);
+  });
+});
+
+/**
+ * S3 20 minutes ahead of this machine: it refuses a request signed more than 15 minutes off (403
+ * RequestTimeTooSkewed, with its own time in the answer), as S3 does, and takes any other PutObject.
+ */
+function s3AheadOfUs(): Promise<{ server: Server; endpoint: string; answers: number[] }> {
+  const ahead = 20 * 60_000;
+  const answers: number[] = [];
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const now = Date.now() + ahead;
+      const amzDate = String(req.headers['x-amz-date']);
+      const signedAt = Date.parse(amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
+      const skewed = Math.abs(now - signedAt) > 15 * 60_000;
+      answers.push(skewed ? 403 : 200);
+      res.writeHead(skewed ? 403 : 200, { 'content-type': 'application/xml', date: new Date(now).toUTCString() });
+      res.end(
+        skewed
+          ? `<?xml version="1.0" encoding="UTF-8"?><Error><Code>RequestTimeTooSkewed</Code><Message>The difference between the request time and the current time is too large.</Message><RequestTime>${amzDate}</RequestTime><ServerTime>${new Date(now).toISOString()}</ServerTime><MaxAllowedSkewMilliseconds>900000</MaxAllowedSkewMilliseconds></Error>`
+          : '',
+      );
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}`, answers })));
+}
+
+describe('a refusal for clock skew that the SDK has corrected', () => {
+  // The SDK takes the server's time from the answer and marks the error `clockSkewCorrected`; its own retry would then
+  // succeed, but destination clients make one attempt (maxAttempts: 1), so the adapter's retry must be the one.
+  it('is retried, not REJECTED: the audit adapter delivers every concurrent PutObject at its second attempt', async () => {
+    const s3 = await s3AheadOfUs();
+    const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, maxAttempts: 1, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    try {
+      const skewed = await client.send(new PutObjectCommand({ Bucket: 'audit', Key: 'probe', Body: '{}' })).catch((error: unknown) => error);
+      expect(skewed).toMatchObject({ name: 'RequestTimeTooSkewed', $metadata: { httpStatusCode: 403, clockSkewCorrected: true } });
+      expect(classifyError(skewed)).toBe('retry');
+
+      const skewedAgain = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, maxAttempts: 1, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+      const audit = new S3AuditLog({ client: skewedAgain, bucket: 'audit', retrier: new Retrier({ policy: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 } }) });
+      const deliveries = ['A', 'B', 'C'].map((id) => ({ record: accountHistory(id, 1)[0] as ChangeRecord, healed: false, replay: false, epoch: 'live' }));
+      const results = await audit.deliver(deliveries);
+      skewedAgain.destroy();
+
+      expect(s3.answers.filter((status) => status === 403)).toHaveLength(1 + 3);
+      expect(results).toEqual([{ status: 'delivered' }, { status: 'delivered' }, { status: 'delivered' }]);
+    } finally {
+      client.destroy();
+      s3.server.close();
+    }
+  });
+
+  it('stays a refusal when the SDK could not correct the clock (no server time in the answer)', () => {
+    expect(classifyError(s3Error('RequestTimeTooSkewed', 403, 'The difference between the request time and the current time is too large.'))).toBe('reject');
   });
 });
