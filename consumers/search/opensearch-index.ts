@@ -122,7 +122,9 @@ export class OpenSearchIndex implements Destination {
       if (openSearchErrorTypeOf(error) !== 'resource_already_exists_exception') {
         const answer = requestAnswer(error);
         if (answer === undefined) throw error;
-        return { ...answer, detail: `index ${this.index}: ${answer.detail}` };
+        // Creating the index sends our settings and mapping, never a document: a refusal of it (a 400 for the cluster's
+        // shard limit, say) is the cluster's to lift, so the waiting documents are retried, never REJECTED.
+        return { kind: 'retry', detail: `index ${this.index}: ${answer.detail}` };
       }
     }
     this.#indexSeenAt = this.#clock();

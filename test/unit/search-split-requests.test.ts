@@ -56,3 +56,34 @@ describe('search adapter: a _bulk refused as a whole for one item', () => {
     expect(sent.map((request) => request.length)).toEqual([8, 4, 2, 2, 1, 1, 4]);
   });
 });
+
+/** The cluster's answer to creating an index past its shard limit (ShardLimitValidator): a 400 about the cluster. */
+const SHARD_LIMIT = 'Validation Failed: 1: this action would add [2] total shards, but this cluster currently has [1000]/[1000] maximum shards open;';
+
+describe('search adapter: an index the cluster will not create', () => {
+  it('retries the documents and gives up with DELIVERY_FAILED, never REJECTED: creating the index sends no document', async () => {
+    let bulks = 0;
+    const client = {
+      transport: { requestTimeout: 0 },
+      indices: {
+        exists: () => abortable(Promise.resolve({ body: false })),
+        create: () => {
+          const body = { error: { root_cause: [{ type: 'validation_exception', reason: SHARD_LIMIT }], type: 'validation_exception', reason: SHARD_LIMIT }, status: 400 };
+          return abortable(Promise.reject(new errors.ResponseError({ body, statusCode: 400, headers: {}, warnings: null, meta: {} } as never)));
+        },
+      },
+      bulk: () => {
+        bulks += 1;
+        return abortable(Promise.resolve({ body: { errors: false, items: [{ index: { status: 201, result: 'created' } }] } }));
+      },
+    } as unknown as Client;
+    const search = new OpenSearchIndex({ client, index: 'accounts', retrier: new Retrier({ policy: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 } }) });
+
+    const [result] = await search.deliver([delivery('a')]);
+
+    // Before, the 400 made every waiting document REJECTED at its first attempt, as if it were the document's fault.
+    expect(bulks).toBe(0);
+    expect(result).toMatchObject({ status: 'failed', reason: 'DELIVERY_FAILED', attempts: 3 });
+    expect(result?.status === 'failed' && result.detail).toContain('index accounts: ResponseError (HTTP 400)');
+  });
+});
