@@ -37,6 +37,8 @@ const TRANSIENT = new Set([
   'RequestAbortedError',
   'DeadlineExceeded',
   'ConditionalRequestConflict',
+  // S3's 409 "A conflicting conditional operation is currently in progress against this resource. Please try again."
+  'OperationAborted',
   'ConnectionError',
   'NoLivingConnectionsError',
 ]);

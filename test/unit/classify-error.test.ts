@@ -47,6 +47,8 @@ describe('classifyError', () => {
     ['SQS RequestThrottled (400)', new SQSServiceException({ name: 'RequestThrottled', $fault: 'client', $metadata: metadata(400), message: 'throttled' })],
     ['a 429 with an unknown name', eventBridgeError('SomethingNew', 429, 'Too Many Requests')],
     ['a 408 request time-out', s3Error('RequestTimeoutOfSomeKind', 408, 'timed out')],
+    ['S3 ConditionalRequestConflict (409)', s3Error('ConditionalRequestConflict', 409, 'A conflicting operation occurred.')],
+    ['S3 OperationAborted (409)', s3Error('OperationAborted', 409, 'A conflicting conditional operation is currently in progress against this resource. Please try again.')],
   ])('retries %s', (_, error) => {
     expect(classifyError(error)).toBe('retry');
   });
