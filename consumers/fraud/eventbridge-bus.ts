@@ -1,9 +1,10 @@
-import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { DescribeEventBusCommand, PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { deliverInAccountWaves } from '../../shared/destination-plugin/account-waves';
 import { sendInBatches, type EntryAnswer } from '../../shared/destination-plugin/batch-calls';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
 import type { DeliverOptions, Delivery, DeliveryResult, Destination } from '../../shared/ordering/ports';
 import { Retrier, type ItemAnswer } from '../../shared/retry/retrier';
+import { errorNameOf } from '../../shared/retry/classify-error';
 import { toPutEventsEntry } from './fraud-event';
 
 export interface EventBridgeBusOptions {
@@ -16,7 +17,12 @@ export interface EventBridgeBusOptions {
   readonly concurrency?: number;
   /** @default 'fraud' */
   readonly name?: string;
+  /** @default Date.now */
+  readonly clock?: () => number;
 }
+
+/** How long a bus found to exist is not asked about again (a bus deleted meanwhile is found within this long). */
+export const BUS_CHECK_INTERVAL_MS = 5 * 60_000;
 
 /** PutEvents limits: 10 entries and 256 KB per call. */
 export const MAX_PUT_EVENTS_ENTRIES = 10;
@@ -43,6 +49,10 @@ export class EventBridgeBus implements Destination {
   readonly #source: string;
   readonly #retrier: Retrier;
   readonly #concurrency: number;
+  readonly #clock: () => number;
+  /** When the bus was last found to exist (or could not be asked about); the check running now. */
+  #busSeenAt: number | undefined;
+  #busCheck: Promise<string | undefined> | undefined;
 
   constructor(options: EventBridgeBusOptions) {
     this.name = options.name ?? 'fraud';
@@ -51,6 +61,7 @@ export class EventBridgeBus implements Destination {
     this.#source = options.source ?? 'ordered-fanout.accounts';
     this.#retrier = options.retrier ?? new Retrier();
     this.#concurrency = options.concurrency ?? 4;
+    this.#clock = options.clock ?? Date.now;
   }
 
   deliver(deliveries: readonly Delivery[], options: DeliverOptions = {}): Promise<readonly DeliveryResult[]> {
@@ -73,7 +84,39 @@ export class EventBridgeBus implements Destination {
     );
   }
 
+  /**
+   * Why the bus cannot take events, when it does not exist: EventBridge accepts PutEvents entries for a bus that does
+   * not exist and drops them, answering as if delivered (aws/aws-cli#9186), so a mistyped `eventBusArn` or a deleted
+   * bus would lose every event without a sign. Asked once per `BUS_CHECK_INTERVAL_MS` (calls at the same time share
+   * one question); not being allowed to ask (another account's bus) or getting no answer is not a missing bus.
+   */
+  #busMissing(abortSignal: AbortSignal | undefined): Promise<string | undefined> | undefined {
+    if (this.#busSeenAt !== undefined && this.#clock() - this.#busSeenAt < BUS_CHECK_INTERVAL_MS) return undefined;
+    this.#busCheck ??= this.#client
+      .send(new DescribeEventBusCommand({ Name: this.#eventBusName }), { abortSignal })
+      .then(
+        () => {
+          this.#busSeenAt = this.#clock();
+          return undefined;
+        },
+        (error: unknown) => {
+          if (errorNameOf(error) === 'ResourceNotFoundException') {
+            return `event bus ${this.#eventBusName} does not exist: EventBridge would accept and drop every event (create it, or correct destinations.fraud.eventBusArn, then fanout redrive ${this.name})`;
+          }
+          if (errorNameOf(error) === 'AccessDeniedException') this.#busSeenAt = this.#clock();
+          return undefined;
+        },
+      )
+      .finally(() => {
+        this.#busCheck = undefined;
+      });
+    return this.#busCheck;
+  }
+
   async #putEvents(entries: PutEventsRequestEntry[], abortSignal: AbortSignal | undefined): Promise<EntryAnswer[]> {
+    const missing = await this.#busMissing(abortSignal);
+    // Retried, then dead-lettered as DELIVERY_FAILED (redrivable once the bus is there): never sent to be dropped.
+    if (missing !== undefined) return entries.map(() => ({ retryable: true, detail: missing }));
     const { Entries: results = [] } = await this.#client.send(new PutEventsCommand({ Entries: entries }), { abortSignal });
     return entries.map((_, index) => {
       const result = results[index];

@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { FRAUD_EVENT_SOURCE } from '../config/consumer-environment';
 import type { FraudSettings } from '../config/pipeline-config';
@@ -32,8 +32,12 @@ export class FraudBus extends Construct implements DestinationTarget {
     this.environment = { FRAUD_EVENT_BUS_NAME: this.bus.eventBusArn, FRAUD_EVENT_SOURCE };
   }
 
-  /** `events:PutEvents` on this bus only. */
+  /**
+   * `events:PutEvents` on this bus only, and `events:DescribeEventBus` on it: EventBridge accepts and drops events for
+   * a bus that does not exist, so the consumer asks whether it does (`EventBridgeBus`).
+   */
   grantDeliver(grantee: iam.IGrantable): void {
     this.bus.grantPutEventsTo(grantee);
+    iam.Grant.addToPrincipal({ grantee, actions: ['events:DescribeEventBus'], resourceArns: [this.bus.eventBusArn] });
   }
 }

@@ -117,9 +117,12 @@ describe('imported destinations: the functions point at them', () => {
     expect([...new Set(es.map((g) => g.resource))].sort()).toEqual([...IMPORTED_RESOURCES.search].sort());
   });
 
-  it('lets fraud put events on the imported bus only', () => {
+  it('lets fraud put events on (and describe) the imported bus only', () => {
     const events = consumerOf('fraud').grants.filter((g) => g.action.startsWith('events:'));
-    expect(events).toEqual([{ action: 'events:PutEvents', resource: EVENT_BUS_ARN }]);
+    expect(events.sort((a, b) => a.action.localeCompare(b.action))).toEqual([
+      { action: 'events:DescribeEventBus', resource: EVENT_BUS_ARN },
+      { action: 'events:PutEvents', resource: EVENT_BUS_ARN },
+    ]);
   });
 
   it.each(DESTINATION_NAMES)("does not let %s touch the other destinations' imported resources", (name) => {

@@ -209,10 +209,13 @@ describe('destination grants', () => {
     );
   });
 
-  it('fraud has events:PutEvents on its bus only', () => {
+  it('fraud has events:PutEvents (and DescribeEventBus, to find a missing bus) on its bus only', () => {
     const [bus] = destinationResources('fraud');
     const events = partsOf('fraud').grants.filter((g) => g.action.startsWith('events:'));
-    expect(events.map((g) => [g.action, g.resource])).toEqual([['events:PutEvents', `\${${bus}.Arn}`]]);
+    expect(events.map((g) => [g.action, g.resource]).sort()).toEqual([
+      ['events:DescribeEventBus', `\${${bus}.Arn}`],
+      ['events:PutEvents', `\${${bus}.Arn}`],
+    ]);
   });
 
   it('the search domain is not reachable by the audit or fraud roles', () => {

@@ -1,6 +1,6 @@
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { EventBridgeBus } from '../../consumers/fraud/eventbridge-bus';
+import { BUS_CHECK_INTERVAL_MS, EventBridgeBus } from '../../consumers/fraud/eventbridge-bus';
 import type { FraudEventDetail } from '../../consumers/fraud/fraud-event';
 import { startEventBridgeStandIn, type EventBridgeStandIn } from '../../local/standins/eventbridge/server';
 import type { Delivery } from '../../shared/ordering/ports';
@@ -73,5 +73,52 @@ describe('EventBridgeBus adapter: never two events of one account in flight', ()
     const results = await adapter(3).deliver(accountHistory('D', 1).map(delivery));
     expect(results).toEqual([{ status: 'failed', reason: 'DELIVERY_FAILED', detail: expect.stringContaining('InternalFailure'), attempts: 3 }]);
     expect(standIn.stats.failedEntries).toBe(3);
+  });
+});
+
+describe('EventBridgeBus adapter: a bus that does not exist', () => {
+  let standIn: EventBridgeStandIn;
+  let client: EventBridgeClient;
+
+  beforeAll(async () => {
+    standIn = await startEventBridgeStandIn({ buses: ['fraud-real'] });
+    client = new EventBridgeClient({ endpoint: standIn.endpoint, region: 'us-east-1', maxAttempts: 1 });
+  });
+  afterAll(async () => {
+    client.destroy();
+    await standIn.stop();
+  });
+
+  it('fails every delivery with a reason an operator can act on (EventBridge would accept and drop them), and finds the bus once it is there', async () => {
+    let now = 1_000_000;
+    const bus = new EventBridgeBus({ client, eventBusName: 'fraud-typo', clock: () => now, retrier: new Retrier({ policy: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } }) });
+    const deliveries = [...accountHistory('A', 2), ...accountHistory('B', 1)].map(delivery);
+
+    const results = await bus.deliver(deliveries);
+
+    expect(results.map((result) => result.status)).toEqual(['failed', 'failed', 'failed']);
+    expect(results[0]).toMatchObject({ reason: 'DELIVERY_FAILED', detail: expect.stringContaining('event bus fraud-typo does not exist') });
+    expect(standIn.events('fraud-typo')).toEqual([]);
+
+    // Created since: the next delivery asks again and goes through.
+    await client.send(new CreateEventBusCommand({ Name: 'fraud-typo' }));
+    now += 1;
+    const again = await bus.deliver(deliveries);
+    expect(again.map((result) => result.status)).toEqual(['delivered', 'delivered', 'delivered']);
+  });
+
+  it('asks once per check interval while the bus exists', async () => {
+    let now = 1_000_000;
+    const bus = new EventBridgeBus({ client, eventBusName: 'fraud-real', clock: () => now, retrier: new Retrier({ policy: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } }) });
+    // Requests other than PutEvents calls: the DescribeEventBus questions.
+    const asked = (): number => (standIn.stats.requests ?? 0) - (standIn.stats.calls ?? 0);
+    const before = asked();
+    await bus.deliver(accountHistory('C', 3).map(delivery));
+    now += BUS_CHECK_INTERVAL_MS - 1;
+    await bus.deliver(accountHistory('D', 1).map(delivery));
+    expect(asked() - before).toBe(1);
+    now += 2;
+    await bus.deliver(accountHistory('E', 1).map(delivery));
+    expect(asked() - before).toBe(2);
   });
 });
