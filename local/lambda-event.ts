@@ -51,14 +51,14 @@ export function toLambdaKinesisEvent(batch: readonly KinesisRecordInput[], optio
 }
 
 /** A Lambda context for running a handler outside Lambda, with `timeoutMs` to spend from now. */
-export function localLambdaContext(functionName: string, timeoutMs: number): Context {
+export function localLambdaContext(functionName: string, timeoutMs: number, memoryMb = 1024): Context {
   const deadline = Date.now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
     functionVersion: '$LATEST',
     invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '1024',
+    memoryLimitInMB: String(memoryMb),
     awsRequestId: crypto.randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',

@@ -125,8 +125,8 @@ export function localTarget(state: LocalState): PipelineTarget {
     let fn = functions.get(destination);
     if (!fn) {
       // The handler the pipeline's mapping runs: a built-in's consumer or a plug-in's module, as the state file says.
-      const { functionName, handler, environment } = local(destination);
-      fn = new LocalFunction({ functionName, entry: handler, environment });
+      const { functionName, handler, environment, settings } = local(destination);
+      fn = new LocalFunction({ functionName, entry: handler, environment, memoryMb: settings.memorySize });
       functions.set(destination, fn);
     }
     return fn.invoke(event, localLambdaContext(fn.functionName, 60_000));

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { localLambdaContext } from '../lambda-event';
 import type { InvokeRequest, InvokeResponse } from './protocol';
 
-const { entry, functionName, crashes } = workerData as { entry: string; functionName: string; crashes?: boolean };
+const { entry, functionName, crashes, memoryMb } = workerData as { entry: string; functionName: string; crashes?: boolean; memoryMb?: number };
 // Fault injection (`--crash-rate`) wraps the clients' call paths before the handler module, and its clients, load.
 const hooks = crashes ? await import('./crash-hooks') : undefined;
 hooks?.installCrashHooks();
@@ -24,7 +24,7 @@ parentPort?.on('message', (request: InvokeRequest) => {
     try {
       const { handler } = await loaded;
       hooks?.arm(request.crash);
-      const result = await handler(request.event, localLambdaContext(functionName, request.timeoutMs));
+      const result = await handler(request.event, localLambdaContext(functionName, request.timeoutMs, memoryMb));
       hooks?.dieIfStillArmed();
       return { id: request.id, ok: true, result };
     } catch (error) {

@@ -28,6 +28,12 @@ export interface LocalFunctionOptions {
    * is called
    */
   readonly timeoutMs?: number;
+  /**
+   * The function's memory (Lambda's `MemorySize`, MB): the environment's JavaScript heap is capped at it, and an
+   * invocation that needs more dies as on Lambda (`Runtime.ExitError`, "signal: killed"), its environment replaced.
+   * The handler's context reports it as `memoryLimitInMB`. @default no cap (a context reporting 1024)
+   */
+  readonly memoryMb?: number;
 }
 
 /**
@@ -81,6 +87,10 @@ export class LocalFunction {
     const timeoutMs = options.timeoutMs;
     if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
       throw new RangeError(`timeoutMs must be a positive number of ms, got ${timeoutMs}`);
+    }
+    const memoryMb = options.memoryMb;
+    if (memoryMb !== undefined && !(Number.isInteger(memoryMb) && memoryMb >= 128 && memoryMb <= 10_240)) {
+      throw new RangeError(`memoryMb must be an integer from 128 to 10240 (Lambda's MemorySize), got ${memoryMb}`);
     }
     this.functionName = options.functionName;
     this.#options = options;
@@ -173,10 +183,10 @@ export class LocalFunction {
 /** The runtime of an environment exited during an invocation; `point` when it was an injected crash. */
 class RuntimeExit extends Error {
   constructor(
-    readonly code: number,
+    readonly code: number | 'signal: killed',
     readonly point: CrashPoint | undefined,
   ) {
-    super(`Runtime exited with error: exit status ${code}${point ? ` (injected crash ${point})` : ''}`);
+    super(`Runtime exited with error: ${typeof code === 'number' ? `exit status ${code}` : code}${point ? ` (injected crash ${point})` : ''}`);
     this.name = 'RuntimeExit';
   }
 }
@@ -206,10 +216,16 @@ class Environment {
   constructor(options: LocalFunctionOptions) {
     this.#functionName = options.functionName;
     this.#worker = new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), {
-      workerData: { entry: options.entry, functionName: options.functionName, crashes: (options.crashes?.rate ?? 0) > 0 },
+      workerData: {
+        entry: options.entry,
+        functionName: options.functionName,
+        crashes: (options.crashes?.rate ?? 0) > 0,
+        ...(options.memoryMb !== undefined ? { memoryMb: options.memoryMb } : {}),
+      },
       env: { ...process.env, ...options.environment },
       stdout: true,
       stderr: true,
+      ...(options.memoryMb !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: options.memoryMb } } : {}),
     });
     for (const stream of [this.#worker.stdout, this.#worker.stderr]) {
       createInterface({ input: stream }).on('line', (line) => options.onLogLine?.(line));
@@ -225,7 +241,8 @@ class Environment {
     });
     this.#worker.on('error', (error) => {
       this.dead = true;
-      this.#failAll(error);
+      // Out of memory: on Lambda the runtime is killed (`Runtime exited with error: signal: killed`).
+      this.#failAll((error as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY' ? new RuntimeExit('signal: killed', undefined) : error);
     });
     this.#worker.on('exit', (code) => {
       this.dead = true;

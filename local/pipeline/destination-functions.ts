@@ -51,6 +51,7 @@ export function startDestinationFunctions(
       // One environment per concurrent batch: shards × parallelization factor, as Lambda scales the mapping.
       concurrency: options.shards * settings.parallelizationFactor,
       timeoutMs: settings.timeoutSeconds * 1000,
+      memoryMb: settings.memorySize,
       onLogLine,
       ...((options.crashRate ?? 0) > 0
         ? {

@@ -5,6 +5,8 @@ import type { AnyDestination, LocalEnvironment } from './environment';
 export const LOCAL_SWEEP_EVERY_MS = 5_000;
 /** The sweeper's timeout in the stack. */
 const SWEEP_TIMEOUT_MS = 5 * 60_000;
+/** The sweeper's memory in the stack (`infra/constructs/gap-sweeper.ts`). */
+const SWEEP_MEMORY_MB = 512;
 
 /**
  * Runs one destination's gap sweeper (`entry`: the module Lambda runs, as its infra half names it) every few seconds,
@@ -21,6 +23,7 @@ export function startLocalSweeper(
     functionName: `ordered-fanout-${destination}-sweeper`,
     entry,
     environment: env.functionEnvironment(destination),
+    memoryMb: SWEEP_MEMORY_MB,
     onLogLine,
   });
   let stopped = false;

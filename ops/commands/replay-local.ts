@@ -89,6 +89,7 @@ export async function runLocalReplay(target: PipelineTarget, request: LocalRepla
     onLogLine: (line) => metrics.accept(line),
     // Ended at the function's timeout, as Lambda ends it. (One environment: concurrent lanes queue for it.)
     timeoutMs: settings.timeoutSeconds * 1000,
+    memoryMb: settings.memorySize,
   });
   const s3 = new S3Client({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint: state.endpoints.s3, forcePathStyle: true });
   const mapping = new LocalEventSourceMapping({

@@ -54,6 +54,26 @@ describe('LocalFunction: a handler module in worker-thread execution environment
   });
 });
 
+describe('LocalFunction: memory, as on Lambda', () => {
+  const functions: LocalFunction[] = [];
+  afterAll(async () => {
+    await Promise.all(functions.map((fn) => fn.stop()));
+  });
+
+  it('caps the heap at memoryMb: an invocation that needs more dies (Runtime.ExitError) and the environment is replaced', async () => {
+    const fn = new LocalFunction({ functionName: 'hog', entry, environment: {}, memoryMb: 256 });
+    functions.push(fn);
+    expect(await invoke(fn, { action: 'hog', mb: 10 })).toMatchObject({ invocations: 1, memoryLimitInMB: '256' });
+    const error = await invoke(fn, { action: 'hog', mb: 600 }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(FunctionError);
+    expect(error).toMatchObject({ errorType: 'Runtime.ExitError' });
+    expect((error as Error).message).toContain('signal: killed');
+    // A fresh environment: a cold start.
+    expect(await invoke(fn, { action: 'hog', mb: 10 })).toMatchObject({ invocations: 1 });
+    expect(() => new LocalFunction({ functionName: 'x', entry, environment: {}, memoryMb: 64 })).toThrow(RangeError);
+  });
+});
+
 describe('LocalFunction: execution environments that die', () => {
   const crashEntry = fileURLToPath(new URL('../fixtures/sdk-calls-handler.ts', import.meta.url));
   const functions: LocalFunction[] = [];
