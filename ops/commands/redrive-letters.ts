@@ -40,10 +40,17 @@ export function routeOf(letter: DeadLetter, rules: LetterRules, ordinal: number)
   if (letter.destination !== destination) {
     return { to: 'skip', note: `letters of destination ${letter.destination} left in the queue (this is ${destination}'s queue)` };
   }
-  if (letter.epoch !== epoch) {
-    return { to: 'skip', note: `letters of epoch ${letter.epoch} left in the queue: ${destination} now runs epoch ${epoch}, which delivers from the stream itself` };
-  }
+  // Before the epoch rule: a letter of an epoch a replay replaced can never be redriven (the function runs the new
+  // epoch), and the replay re-delivers only what happened after its start, so acknowledging is the only end it has.
   if (rules.acknowledged.has(letter.reason)) return { to: 'acknowledge' };
+  if (letter.epoch !== epoch) {
+    return {
+      to: 'skip',
+      note:
+        `letters of epoch ${letter.epoch} left in the queue: ${destination} now runs epoch ${epoch}, which delivers from the stream only what happened after its start; ` +
+        `--acknowledge ${letter.reason} deletes them once you accept that`,
+    };
+  }
   if (letter.reason === 'GAP_TIMEOUT' && letter.accountId && letter.missing) return { to: 'gap' };
   if (letter.record) {
     const input = toKinesisInput(letter.record, rules.accountsTable, rules.region);

@@ -244,6 +244,28 @@ describe('fanout redrive refusals', () => {
   });
 });
 
+describe('fanout redrive and letters of an epoch a replay replaced', () => {
+  it('leaves them aside by default, and deletes them with --acknowledge (the only end they have)', async () => {
+    const { queue, target, commands } = pipeline();
+    // Written under `before`, the epoch a replay replaced (the function runs `live` now): it cannot be redriven.
+    const record = { accountId: 'OLD-1', version: 3, previousVersion: 2, kind: 'MODIFY', oldImage: image('OLD-1', 2), newImage: image('OLD-1', 3), createdAtMicros: Date.now() * 1000, eventId: 'e-3', sequenceNumber: '9', shardId: 'shardId-000000000001', payloadBytes: 100 };
+    queue.add(encodeDeadLetter({ destination: 'fraud', epoch: 'before', reason: 'DELIVERY_FAILED', detail: 'down', attempts: 3, accountId: 'OLD-1', version: 3, record, at: Date.now() - 1_000 } as unknown as DeadLetter));
+
+    const kept = recordingIO(true);
+    expect(await redrive(target, { destination: 'fraud', settleMs: 0 }, kept)).toBe(0);
+    expect(json(kept)).toMatchObject({ total: { received: 1, skipped: 1, deleted: 0 } });
+    expect(json(kept).notes).toContainEqual(expect.stringMatching(/letters of epoch before left in the queue: .*--acknowledge DELIVERY_FAILED deletes them/));
+    expect(queue.messages).toHaveLength(1);
+
+    const acknowledged = recordingIO(true);
+    expect(await redrive(target, { destination: 'fraud', acknowledge: ['DELIVERY_FAILED'], settleMs: 0 }, acknowledged)).toBe(0);
+    expect(json(acknowledged)).toMatchObject({ total: { received: 1, skipped: 0, deleted: 1 } });
+    expect(queue.messages).toHaveLength(0);
+    // Never sent through the function: it runs another epoch.
+    expect(commands).toEqual([]);
+  });
+});
+
 describe('fanout redrive --dry-run', () => {
   it('reports a dry run, not a drained queue', async () => {
     const { queue, target, deadLetter, commands } = pipeline();
