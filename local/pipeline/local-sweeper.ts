@@ -10,7 +10,8 @@ const SWEEP_MEMORY_MB = 512;
 
 /**
  * Runs one destination's gap sweeper (`entry`: the module Lambda runs, as its infra half names it) every few seconds,
- * one sweep at a time as reserved concurrency 1 ensures in the stack, until the returned function stops it.
+ * one sweep at a time (the stack reserves no concurrency, so there a slow sweep may overlap the next: claims and
+ * conditional writes keep that safe), until the returned function stops it.
  */
 export function startLocalSweeper(
   destination: AnyDestination,

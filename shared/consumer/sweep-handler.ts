@@ -18,7 +18,10 @@ export interface SweepResult {
   readonly swept: EngineCounts;
   /** What still waits after the sweep (a sweep always reads it, so the waiting metrics go out without traffic). */
   readonly waiting?: WaitingReport;
-  /** Parked records the sweep could neither deliver nor dead-letter (ledger or queue out of reach): still parked. */
+  /**
+   * Accounts the sweep could not finish (ledger or queue out of reach, destination not reached, out of time), each
+   * with the version it waits for: their records are still parked, for the next sweep.
+   */
   readonly failed: number;
   readonly durationMs: number;
 }

@@ -102,8 +102,24 @@ export abstract class AccountRun {
     this.conflicts = undefined;
   }
 
+  /**
+   * False once the run gave up on something it set out to do (see `failRemaining`, `leftUndone`): a sweep, whose
+   * accounts have no batch records to fail, reports the account instead.
+   */
+  get finished(): boolean {
+    return !this.undone;
+  }
+
+  private undone = false;
+
+  /** The run could not do all it set out to do (a gap notice the queue did not take): see `finished`. */
+  protected leftUndone(): void {
+    this.undone = true;
+  }
+
   /** Marks every record still without a disposition as failed, so the batch is retried from it. */
   failRemaining(): void {
+    this.undone = true;
     for (const version of [...this.unsettled]) this.settle(version, 'failed');
     for (const record of this.conflicts ?? []) this.ctx.tally.settle(record, 'failed');
     this.conflicts = undefined;

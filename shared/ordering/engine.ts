@@ -93,6 +93,13 @@ export interface SkipGapResult {
 /** How long a home lane's delivery may run from its read, unless the claim lifetime is shorter (`homeBoundMs`). */
 export const DEFAULT_HOME_BOUND_MS = 10_000;
 
+/**
+ * Waiting accounts a sweep works on at a time. Their watermarks are in memory together (up to 64 KB each, about
+ * 1.3 KB for a small account item), so a sweep of 100,000 waiting accounts, as a destination outage leaves, reads and
+ * holds them a page at a time rather than all at once.
+ */
+export const SWEEP_PAGE_ACCOUNTS = 1_000;
+
 export class OrderingEngine {
   private readonly epoch: Epoch;
   private readonly maxGapAgeMs: number;
@@ -156,10 +163,36 @@ export class OrderingEngine {
    */
   async sweep(options: ProcessOptions = {}): Promise<BatchOutcome> {
     const tally = new Tally();
-    const accounts = new Map<string, ChangeRecord[]>();
-    for await (const { accountId } of this.options.ledger.waiting()) accounts.set(accountId, []);
-    await this.runAccounts(accounts, tally, options.deadline);
+    let page = new Map<string, ChangeRecord[]>();
+    for await (const { accountId } of this.options.ledger.waiting()) {
+      page.set(accountId, []);
+      if (page.size < SWEEP_PAGE_ACCOUNTS) continue;
+      await this.sweepPage(page, tally, options.deadline);
+      page = new Map();
+      // Out of time: the accounts not reached wait for the next sweep (they still count in the waiting metrics).
+      if (this.outOfTime(options.deadline)) return tally.outcome();
+    }
+    if (page.size > 0) await this.sweepPage(page, tally, options.deadline);
     return tally.outcome();
+  }
+
+  /**
+   * Sweeps one page of waiting accounts. An account whose run could not finish (the ledger or the queue out of reach,
+   * the destination not reached, out of time) is reported failed with the version it waits for: a sweep has no batch
+   * records to fail, and without this its failures would go uncounted. Its records stay parked for the next sweep.
+   */
+  private async sweepPage(page: ReadonlyMap<string, ChangeRecord[]>, tally: Tally, deadline: number | undefined): Promise<void> {
+    const runs = await this.runAccounts(page, tally, deadline);
+    if (runs === undefined) {
+      for (const accountId of page.keys()) tally.failAccount(accountId);
+      return;
+    }
+    for (const run of runs) if (!run.finished) tally.failAccount(run.accountId, run.state.version + 1);
+  }
+
+  /** True when less than `reserveMs` is left before `deadline`. */
+  private outOfTime(deadline: number | undefined): boolean {
+    return deadline !== undefined && this.clock() >= deadline - this.reserveMs;
   }
 
   /**
@@ -169,7 +202,7 @@ export class OrderingEngine {
   async resume(accountIds: readonly string[], options: ProcessOptions = {}): Promise<{ outcome: BatchOutcome; accounts: AccountReport[] }> {
     const tally = new Tally();
     const accounts = new Map(accountIds.map((accountId) => [accountId, [] as ChangeRecord[]]));
-    const runs = new Map((await this.runAccounts(accounts, tally, options.deadline)).map((run) => [run.accountId, run]));
+    const runs = new Map(((await this.runAccounts(accounts, tally, options.deadline)) ?? []).map((run) => [run.accountId, run]));
     return { outcome: tally.outcome(), accounts: accountIds.map((accountId) => this.report(accountId, runs.get(accountId)?.state)) };
   }
 
@@ -209,7 +242,7 @@ export class OrderingEngine {
     tally: Tally,
     deadline: number | undefined,
     lane?: string,
-  ): Promise<AccountRun[]> {
+  ): Promise<AccountRun[] | undefined> {
     const runs: AccountRun[] = [];
     if (byAccount.size === 0) return runs;
     // Taken before the read: a home lane's deliveries are bounded from a time no later than what it saw.
@@ -221,7 +254,8 @@ export class OrderingEngine {
     } catch (error) {
       if (!(error instanceof LedgerUnavailableError)) throw error;
       for (const list of byAccount.values()) for (const record of list) tally.settle(record, 'failed');
-      return runs;
+      // No run started: undefined, so a sweep (whose accounts have no records to fail) can report the accounts.
+      return undefined;
     }
     for (const [accountId, list] of byAccount) runs.push(this.runFor(ctx, accountId, list, stored.get(accountId)));
     let unexpected: { error: unknown } | undefined;

@@ -237,7 +237,10 @@ export class EveryVersionRun extends AccountRun {
       at: now,
     });
     // Not stored: the notice stays pending, and a sweep sends it once this engine's time is up.
-    if (!stored) return undefined;
+    if (!stored) {
+      this.leftUndone();
+      return undefined;
+    }
     this.ctx.tally.counts.gapTimeouts += 1;
     return { baseline: false, holes };
   }

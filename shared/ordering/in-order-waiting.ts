@@ -141,6 +141,7 @@ export abstract class InOrderWaitingRun extends InOrderLedgerRun {
     if (!stored) {
       // The queue is out of reach: the notice stays pending, and a sweep sends it once this engine's time is up.
       this.noticeFailed = true;
+      this.leftUndone();
       return;
     }
     this.ctx.tally.counts.gapTimeouts += 1;

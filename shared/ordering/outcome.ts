@@ -101,6 +101,8 @@ export interface BatchOutcome {
 export class Tally {
   readonly counts = zeroCounts();
   readonly dispositions: RecordDisposition[] = [];
+  /** Swept accounts that could not be finished (`failAccount`). */
+  private readonly accountFailures: RecordPosition[] = [];
 
   /** `alreadyCounted`: the counter was raised when the destination answered (see `AccountRun.countAccepted`). */
   settle(record: ChangeRecord, disposition: Disposition, alreadyCounted = false): void {
@@ -135,10 +137,20 @@ export class Tally {
     }
   }
 
+  /**
+   * A swept account that could not be finished (its records stay parked for the next sweep): a failure without a
+   * stream position, naming the account and, when its watermark was read, the version it waits for.
+   */
+  failAccount(accountId: string, version?: number): void {
+    this.accountFailures.push(version === undefined ? { accountId, sequenceNumber: '', shardId: '' } : { accountId, version, sequenceNumber: '', shardId: '' });
+    this.counts.failed += 1;
+  }
+
   outcome(): BatchOutcome {
     const failed = this.dispositions
       .filter((entry) => entry.disposition === 'failed')
-      .map(({ sequenceNumber, shardId, accountId, version }) => ({ sequenceNumber, shardId, accountId, version }));
+      .map(({ sequenceNumber, shardId, accountId, version }): RecordPosition => ({ sequenceNumber, shardId, accountId, version }));
+    failed.push(...this.accountFailures);
     return { counts: { ...this.counts }, dispositions: this.dispositions, failed };
   }
 }

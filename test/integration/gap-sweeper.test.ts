@@ -180,6 +180,20 @@ describe('gap sweeper: scheduled sweeps of accounts waiting for a missing versio
     expect(await waitingAccounts('audit')).not.toContain(accountId);
   });
 
+  it('fraud: a sweep that cannot store a due GAP_TIMEOUT notice (dead-letter queue gone) reports the account failed', async () => {
+    const accountId = nextId();
+    await consume('fraud', recordsOf(history(accountId, 6), [1, 2, 5, 6]));
+    await sleep(1_200);
+    const queue = world.env('fraud').DEAD_LETTER_QUEUE_URL as string;
+    const { result, batch } = await sweep('fraud', { DEAD_LETTER_QUEUE_URL: `${queue}-gone` });
+
+    // Before, a sweep had no batch records to fail: it answered failed 0, and the missing notice went unseen.
+    expect(result.failed).toBeGreaterThanOrEqual(1);
+    expect(batch.failures).toContainEqual(expect.objectContaining({ accountId, version: 3 }));
+    // Nothing lost: the records stay parked, and the notice stays pending for a later sweep to send.
+    expect(await parkedVersions('fraud', accountId)).toEqual([5, 6]);
+  });
+
   describe('with the real PowertoolsTelemetry', () => {
     let stdout: MockInstance<(chunk: unknown) => boolean>;
     afterEach(() => {
