@@ -1,9 +1,12 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { EXACT_NUMBERS } from '../accounts/image-json';
+import { gunzipSync } from 'node:zlib';
+import { EXACT_NUMBERS, reviveImageValue } from '../accounts/image-json';
 import type { ChangeRecord } from '../change-record/change-record';
 import type { Watermark } from '../ordering/watermark';
 import { formatVersions, parseVersions } from '../ordering/version-ranges';
+import { MAX_PARKED_RECORD_BYTES } from '../ordering/limits';
+import { parkedRecordForm } from '../ordering/stored-image';
 import {
   GAPS_INDEX_PARTITION_KEY,
   GAPS_INDEX_SORT_KEY,
@@ -105,8 +108,12 @@ export function itemToWatermark(item: Item): Watermark {
   };
 }
 
-/** A parked record: the whole change, so it can be delivered from the ledger alone. No TTL, ever. */
+/**
+ * A parked record: the whole change, so it can be delivered from the ledger alone; a big one gzipped (`record_gzip`,
+ * see `parkedRecordForm`). No TTL, ever.
+ */
 export function parkedToItem(destination: string, epoch: string, record: ChangeRecord, parkedAt: number): Item {
+  const { gzip } = parkedRecordForm(record, MAX_PARKED_RECORD_BYTES);
   return marshall(
     {
       [LEDGER_PARTITION_KEY]: ledgerPartitionKey(destination, epoch, record.accountId),
@@ -114,7 +121,7 @@ export function parkedToItem(destination: string, epoch: string, record: ChangeR
       account_id: record.accountId,
       version: record.version,
       parked_at: parkedAt,
-      record,
+      ...(gzip === undefined ? { record } : { record_gzip: gzip }),
     },
     MARSHALL_OPTIONS,
   );
@@ -133,5 +140,7 @@ function optionalText(text: string): string | undefined {
 }
 
 export function itemToParked(item: Item): ChangeRecord {
-  return unmarshall(item, EXACT_NUMBERS).record as ChangeRecord;
+  const raw = unmarshall(item, EXACT_NUMBERS);
+  if (raw.record_gzip instanceof Uint8Array) return JSON.parse(gunzipSync(raw.record_gzip).toString('utf8'), reviveImageValue) as ChangeRecord;
+  return raw.record as ChangeRecord;
 }

@@ -95,7 +95,7 @@ export abstract class InOrderWaitingRun extends InOrderLedgerRun {
     for (const { record, bytes: size } of tooBig) {
       await this.letterUnparked(
         record,
-        `the change is about ${Math.ceil(size / 1024)} KB as a ledger item (both images), over the ${MAX_PARKED_RECORD_BYTES / 1024} KB a parked record may take (DynamoDB allows 400 KB an item), so it cannot wait parked for version ${this.watermark.version + 1}`,
+        `the change is about ${Math.ceil(size / 1024)} KB as a ledger item (both images, gzipped), over the ${MAX_PARKED_RECORD_BYTES / 1024} KB a parked record may take (DynamoDB allows 400 KB an item), so it cannot wait parked for version ${this.watermark.version + 1}`,
       );
     }
     return park.length + overLimit.length + tooBig.length === waiting.length;

@@ -43,8 +43,9 @@ export const MAX_LAST_IMAGE_BYTES = 16 * 1024;
 
 /**
  * The largest record parked as a ledger item of its own (DynamoDB allows 400 KB an item; its key and a few numbers
- * take the rest). A bigger one, which only an item near DynamoDB's own limit makes (a change holds both images), is
- * dead-lettered as PARK_LIMIT (redrivable): writing it would fail every time, and block its shard.
+ * take the rest), as stored: gzipped when big (`parkedRecordForm`). A bigger one, which only an item of incompressible
+ * data near DynamoDB's own limit makes (a change holds both images), is dead-lettered as PARK_LIMIT (redrivable):
+ * writing it would fail every time, and block its shard.
  */
 export const MAX_PARKED_RECORD_BYTES = 384 * 1024;
 

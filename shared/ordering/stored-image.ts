@@ -1,4 +1,6 @@
+import { gzipSync } from 'node:zlib';
 import type { ChangeRecord } from '../change-record/change-record';
+import { exactImageValue } from '../accounts/image-json';
 import { MAX_LAST_IMAGE_BYTES } from './limits';
 import { patched, type Watermark } from './watermark';
 
@@ -50,15 +52,47 @@ function approximateBytes(value: unknown, limit: number): number {
   return total;
 }
 
+/** Parked records bigger than this as an item are stored gzipped (`parkedRecordForm`). */
+export const GZIP_PARKED_ABOVE_BYTES = 64 * 1024;
+
+const PARKED_ITEM_OVERHEAD = 512;
+
 /**
- * The size of `record` as a parked ledger item, by DynamoDB's rules for item size (see `itemBytes`). The Kinesis data
- * it came in (`payloadBytes`) holds both images as DynamoDB JSON, which is never smaller than their stored form: below
- * the bound it is taken as is, without walking the images.
+ * The size of `record` as a parked ledger item, by DynamoDB's rules for item size (see `itemBytes`); gzipped when
+ * bigger than `GZIP_PARKED_ABOVE_BYTES` (see `parkedRecordForm`). The Kinesis data it came in (`payloadBytes`) holds
+ * both images as DynamoDB JSON, which is never smaller than their stored form: below the bound it is taken as is,
+ * without walking the images.
  */
 export function parkedRecordBytes(record: ChangeRecord, boundBytes: number): number {
-  const PARKED_ITEM_OVERHEAD = 512;
-  if (record.payloadBytes !== undefined && record.payloadBytes + PARKED_ITEM_OVERHEAD <= boundBytes) return record.payloadBytes + PARKED_ITEM_OVERHEAD;
-  return PARKED_ITEM_OVERHEAD + itemBytes(record.oldImage ?? null) + itemBytes(record.newImage ?? null);
+  return parkedRecordForm(record, boundBytes).bytes;
+}
+
+/**
+ * How a parked record is stored: as a map of its fields, or, when that would take more than
+ * `GZIP_PARKED_ABOVE_BYTES`, as the gzip of its exact JSON (`gzip`). A change holds both images of an item of up to
+ * 400 KB, so a big item's change would not fit in one (DynamoDB's limit too) and could not wait parked at all; text
+ * compresses several times. One rule for the engine, which measures what it parks, and the ledger, which stores it.
+ */
+export function parkedRecordForm(record: ChangeRecord, boundBytes: number): { readonly bytes: number; readonly gzip?: Uint8Array } {
+  const plain =
+    record.payloadBytes !== undefined && record.payloadBytes + PARKED_ITEM_OVERHEAD <= Math.min(boundBytes, GZIP_PARKED_ABOVE_BYTES)
+      ? record.payloadBytes + PARKED_ITEM_OVERHEAD
+      : PARKED_ITEM_OVERHEAD + itemBytes(record.oldImage ?? null) + itemBytes(record.newImage ?? null);
+  if (plain <= GZIP_PARKED_ABOVE_BYTES) return { bytes: plain };
+  const gzip = gzippedRecord(record);
+  return { bytes: PARKED_ITEM_OVERHEAD + gzip.byteLength, gzip };
+}
+
+/** The same record is measured by the engine and then written by the ledger: gzipped once. */
+const GZIPPED = new WeakMap<ChangeRecord, Uint8Array>();
+
+function gzippedRecord(record: ChangeRecord): Uint8Array {
+  let gzip = GZIPPED.get(record);
+  if (gzip === undefined) {
+    gzip = gzipSync(JSON.stringify(record, exactImageValue));
+    GZIPPED.set(record, gzip);
+  }
+  return gzip;
 }
 
 /**

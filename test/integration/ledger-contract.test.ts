@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { NumberValueImpl } from '@aws-sdk/util-dynamodb';
@@ -235,12 +236,30 @@ describe('DynamoDBLedger failures', () => {
     expect(() => new DynamoDBLedger({ client, tableName, destination: 'a#b', epoch: 'live' })).toThrow(RangeError);
   });
 
-  test('a change too big to park (DynamoDB refuses items over 400 KB) is dead-lettered, not written, and the batch goes on', async () => {
-    // DynamoDB Local refuses such an item, as DynamoDB does: parking it would fail on every retry and block the shard.
+  test('a change of a big item parks gzipped (as a map it would pass DynamoDB\'s 400 KB an item) and comes back exactly', async () => {
     const notes = 'x'.repeat(250_000);
     await expect(
       client.send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: 'too-big' }, sk: { S: 'x' }, a: { S: notes }, b: { S: notes } } })),
     ).rejects.toThrow(/size/i);
+    const history = accountHistory('ZIP', 5);
+    const v4 = history[3]!;
+    const exact = { huge: 12345678901234567890n, tags: new Set(['a', 'b']) };
+    const big = { ...v4, oldImage: { ...v4.oldImage!, notes }, newImage: { ...v4.newImage!, notes, ...exact } } as ChangeRecord;
+    const destination = new RecordingDestination('park-zip', 'in-order');
+    const ledger = new DynamoDBLedger({ client, tableName, destination: 'park-zip', epoch: 'live' });
+    const engine = new OrderingEngine({ destination, deadLetters: new RecordingDeadLetterQueue(), ledger });
+
+    expect((await engine.process([history[0]!, big])).counts).toMatchObject({ delivered: 1, parked: 1, parkLimit: 0 });
+    expect(await ledger.parked('ZIP', 4, 4, 1)).toEqual([big]);
+    await engine.process([history[1]!, history[2]!]);
+
+    expect(destination.versionsOf('ZIP')).toEqual([1, 2, 3, 4]);
+  });
+
+  test('a change too big to park even gzipped is dead-lettered, not written, and the batch goes on', async () => {
+    // DynamoDB Local refuses an item over 400 KB, as DynamoDB does: parking it would fail on every retry and block the
+    // shard. Random text does not compress below that.
+    const notes = randomBytes(260_000).toString('base64');
 
     const history = accountHistory('BIG', 5);
     const v4 = history[3]!;
