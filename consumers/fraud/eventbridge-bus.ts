@@ -4,7 +4,7 @@ import { sendInBatches, type EntryAnswer } from '../../shared/destination-plugin
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
 import type { DeliverOptions, Delivery, DeliveryResult, Destination } from '../../shared/ordering/ports';
 import { Retrier, type ItemAnswer } from '../../shared/retry/retrier';
-import { errorNameOf } from '../../shared/retry/classify-error';
+import { classifyError, describeError, errorNameOf } from '../../shared/retry/classify-error';
 import { toPutEventsEntry } from './fraud-event';
 
 export interface EventBridgeBusOptions {
@@ -88,7 +88,8 @@ export class EventBridgeBus implements Destination {
    * Why the bus cannot take events, when it does not exist: EventBridge accepts PutEvents entries for a bus that does
    * not exist and drops them, answering as if delivered (aws/aws-cli#9186), so a mistyped `eventBusArn` or a deleted
    * bus would lose every event without a sign. Asked once per `BUS_CHECK_INTERVAL_MS` (calls at the same time share
-   * one question); not being allowed to ask (another account's bus) or getting no answer is not a missing bus.
+   * one question); not being allowed to ask (another account's bus) is not a missing bus, and getting no answer fails
+   * the round as PutEvents would have.
    */
   #busMissing(abortSignal: AbortSignal | undefined): Promise<string | undefined> | undefined {
     if (this.#busSeenAt !== undefined && this.#clock() - this.#busSeenAt < BUS_CHECK_INTERVAL_MS) return undefined;
@@ -103,7 +104,11 @@ export class EventBridgeBus implements Destination {
           if (errorNameOf(error) === 'ResourceNotFoundException') {
             return `event bus ${this.#eventBusName} does not exist: EventBridge would accept and drop every event (create it, or correct destinations.fraud.eventBusArn, then fanout redrive ${this.name})`;
           }
-          if (errorNameOf(error) === 'AccessDeniedException') this.#busSeenAt = this.#clock();
+          // No answer (timed out, unreachable, throttled): PutEvents would wait as long again, so the round fails
+          // retryably now, and the next one asks again.
+          if (classifyError(error) === 'retry') return `could not ask whether event bus ${this.#eventBusName} exists: ${describeError(error)}`;
+          // Not allowed to ask (another account's bus), or an answer we do not know: not a missing bus.
+          this.#busSeenAt = this.#clock();
           return undefined;
         },
       )
