@@ -53,6 +53,14 @@ export class PowertoolsTelemetry implements Telemetry {
     }
     this.logLetters(batch.deadLetters);
     for (const failure of batch.failures) {
+      // A swept account has no stream position: what failed is the sweep's work on it, not a record of the stream.
+      if (failure.sequenceNumber === '') {
+        this.logger.error('the sweep could not finish this account (ledger, queue or destination out of reach, or out of time): its records stay parked for the next sweep', {
+          accountId: failure.accountId,
+          waitsForVersion: failure.version,
+        });
+        continue;
+      }
       this.logger.error('record neither delivered, parked nor dead-lettered (ledger or queue out of reach): it will be retried', {
         accountId: failure.accountId,
         version: failure.version,

@@ -168,6 +168,17 @@ describe('PowertoolsTelemetry', () => {
     expect(emfBlobs()[0]).toMatchObject({ FailedRecords: 1, destination: 'audit' });
   });
 
+  it("logs a swept account the sweep could not finish as such, with the version it waits for, not as a stream record", () => {
+    const telemetry = new PowertoolsTelemetry({ destination: 'fraud' });
+
+    telemetry.batch(batch({ destination: 'fraud', records: 0, failures: [{ accountId: 'ACC-7', version: 5, sequenceNumber: '', shardId: '' }] }));
+
+    const errors = linesOf(stderr).filter((line) => line.level === 'ERROR');
+    expect(errors).toEqual([expect.objectContaining({ accountId: 'ACC-7', waitsForVersion: 5, message: expect.stringContaining('the sweep could not finish this account') })]);
+    expect(errors[0]).not.toHaveProperty('sequenceNumber');
+    expect(emfBlobs()[0]).toMatchObject({ FailedRecords: 1 });
+  });
+
   it('publishes BatchErrors and logs the error of a batch that threw', () => {
     const telemetry = new PowertoolsTelemetry({ destination: 'audit' });
     telemetry.invocation(localLambdaContext('audit-consumer', 10_000));
