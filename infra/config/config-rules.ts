@@ -76,7 +76,7 @@ function checkEpoch(checker: ConfigChecker, path: string, { epoch, startingPosit
  * send its oldest records to the on-failure bucket unread. So the mapping's limit must cover the replay window.
  */
 function checkRecordAge(checker: ConfigChecker, path: string, settings: DestinationSettings, retentionHours: number): void {
-  const { maxRecordAgeSeconds: maxAge, startingPosition, startingPositionTimestamp, epoch } = settings;
+  const { maxRecordAgeSeconds: maxAge, startingPosition, startingPositionTimestamp, epoch, replayBefore } = settings;
   if (maxAge >= 0 && maxAge < 60) {
     checker.fail(`${path}.maxRecordAgeSeconds`, `must be -1 (no limit) or between 60 and 604800, as Lambda allows, got ${maxAge}`);
   }
@@ -84,7 +84,7 @@ function checkRecordAge(checker: ConfigChecker, path: string, settings: Destinat
   let window: number | undefined;
   let what = '';
   if (startingPosition === 'AT_TIMESTAMP' && startingPositionTimestamp !== undefined) {
-    window = Math.ceil((checker.now - Date.parse(startingPositionTimestamp)) / 1000);
+    window = Math.ceil((replayAppliedAt(checker.now, replayBefore) - Date.parse(startingPositionTimestamp)) / 1000);
     what = `the replay from ${startingPositionTimestamp} reaches ${window} s back`;
   } else if (startingPosition === 'TRIM_HORIZON' && epoch !== LIVE_EPOCH.id) {
     window = retentionHours * 3600;
@@ -93,6 +93,17 @@ function checkRecordAge(checker: ConfigChecker, path: string, settings: Destinat
   if (window !== undefined && window > maxAge) {
     checker.fail(`${path}.maxRecordAgeSeconds`, `must cover the replay window (${what}; Lambda would send older records to the on-failure bucket unread): use -1 (no limit), got ${maxAge}`);
   }
+}
+
+/**
+ * When the replay's mapping was created, as far as the configuration tells: `replayBefore`, which `fanout replay`
+ * sets to the time it applied the replay, else now. The window only matters to the deploy that creates the mapping;
+ * measured from now, it grew with every day, and a routine deploy `maxRecordAgeSeconds` after a replay was refused,
+ * although the mapping had long read its start (changing the start to get past it would have replayed again).
+ */
+function replayAppliedAt(now: number, replayBefore: string | undefined): number {
+  const applied = replayBefore === undefined ? Number.NaN : Date.parse(replayBefore);
+  return Number.isFinite(applied) ? Math.min(now, applied) : now;
 }
 
 /** OpenSearch's own rules between the sizes of a created domain, refused here rather than by a failed deploy. */

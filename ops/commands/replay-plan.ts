@@ -35,14 +35,18 @@ const EFFECTS: Readonly<Record<string, string>> = {
   audit:
     'audit: objects already in the log are refused by S3 (create-only, counted as duplicates); only missing objects are written again, with "replay": true',
   search:
-    'search: OpenSearch keeps each document at its newest version (external versioning refuses older ones); rewritten documents carry "replay": true',
+    'search: OpenSearch keeps each document at its newest version (external versioning refuses older ones); rewritten documents carry "replay": true. ' +
+    'Accounts with no change since the start are not written (a replay holds no change of theirs): after a lost index, fanout reconcile --destination search --contents --repair writes their current state',
   fraud:
     'fraud: every event is sent again with "replay": true and its usual eventId (<account>#<version>): rules should route replay events away from live actions, receivers drop repeats by eventId',
 };
 
 /** A plug-in's effect, from what its mode promises (its adapter decides the rest: see its README section). */
 function modeEffect(destination: string, mode: DeliveryMode): string {
-  if (mode === 'latest-state') return `${destination}: each account's newest version is written again where it does not hold that version or a newer one, with "replay": true`;
+  if (mode === 'latest-state') {
+    // A latest-state replay has only the window's changes: an account untouched since the start has none to write.
+    return `${destination}: each account's newest version since the start is written again where it does not hold that version or a newer one, with "replay": true; accounts with no change since the start are not written (fanout reconcile --destination ${destination} --repair writes their current state)`;
+  }
   if (mode === 'in-order') {
     return `${destination}: every version is sent again, in order per account, with "replay": true and its usual id (<account>#<version>): receivers keep the highest version applied and drop what is not above it`;
   }

@@ -49,6 +49,21 @@ describe('maximum record age (Lambda checks it before invoking)', () => {
     expect(parsePipelineConfig(replayFrom(300, -1), 'test', NOW).destinations.search.maxRecordAgeSeconds).toBe(-1);
   });
 
+  // Regression: the window was measured from now at every synth, so a routine deploy of the file `fanout replay`
+  // wrote was refused once the replay's start had aged past the limit, although the mapping had long read it. It is
+  // measured up to the time the replay was applied (`replayBefore`), as the deploy that created the mapping saw it.
+  it('keeps taking a replay within the limit at later deploys: the window ends when the replay was applied', () => {
+    const applied = { ...replayFrom(6, 7 * DAY).destinations.search, replayBefore: new Date(NOW).toISOString() };
+    expect(parsePipelineConfig(search(applied), 'test', NOW).destinations.search.epoch).toBe('replay-1');
+    expect(parsePipelineConfig(search(applied), 'test', NOW + 5 * DAY * 1000).destinations.search.epoch).toBe('replay-1');
+    // Without replayBefore (written by hand), or one not yet reached, the window runs to now.
+    expect(failure(replayFrom(8, 7 * DAY)).message).toContain(`reaches ${8 * DAY} s back`);
+    const early = { ...replayFrom(8, 7 * DAY).destinations.search, replayBefore: new Date(NOW + DAY * 1000).toISOString() };
+    expect(failure(search(early)).message).toContain(`reaches ${8 * DAY} s back`);
+    const beyond = { ...replayFrom(8, 7 * DAY).destinations.search, replayBefore: new Date(NOW - DAY * 1000).toISOString() };
+    expect(parsePipelineConfig(search(beyond), 'test', NOW).destinations.search.epoch).toBe('replay-1');
+  });
+
   it("refuses a TRIM_HORIZON replay epoch whose limit is shorter than the stream's retention", () => {
     const error = failure(search({ epoch: 'replay-2', startingPosition: 'TRIM_HORIZON', maxRecordAgeSeconds: 7 * DAY }));
     expect(error.path).toBe('destinations.search.maxRecordAgeSeconds');

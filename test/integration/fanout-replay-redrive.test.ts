@@ -274,6 +274,15 @@ describe('fanout replay, AWS', () => {
     expect(deploys).toEqual([]);
   });
 
+  // Regression: the search runbook (replay, then reconcile --contents) left every account without a change since
+  // --from missing from a wiped index: a latest-state replay holds no change of theirs. The plan now says so, and what
+  // writes them back.
+  it('says a latest-state replay writes nothing for accounts unchanged since --from, and names the repair', async () => {
+    const plan = recordingIO();
+    expect(await replay(aws(), { destination: 'search', from: new Date(Date.now() - HOUR).toISOString(), deploy }, plan)).toBe(0);
+    expect(plan.lines.join('\n')).toMatch(/Accounts with no change since the start are not written.*fanout reconcile --destination search --contents --repair/);
+  });
+
   it('with --apply writes the replay into the configuration file and deploys it', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'fanout-replay-')), 'pipeline.json');
     writeFileSync(file, JSON.stringify({ alarmEmails: ['oncall@example.com'], destinations: { search: { batchSize: 500 } } }));
