@@ -14,6 +14,13 @@ import { describeError, isObject, reject, show, typeName, type Known } from './d
 
 const LONE_SURROGATE = /\p{Cs}/u;
 
+/**
+ * DynamoDB's longest partition key value, in UTF-8 bytes: no Accounts item has a longer id. A longer one (bad input of
+ * up to Kinesis's 1 MiB) was copied into the bad record's account, its detail and its letter's attribute, several
+ * times over: the letter passed SQS's 1 MiB and could not be stored, so the record failed on every retry.
+ */
+const MAX_KEY_BYTES = 2048;
+
 export function readAccountId(keys: unknown): { accountId?: string; problem: string } {
   if (!isObject(keys) || !Object.hasOwn(keys, ACCOUNTS_KEY)) return { problem: `Keys has no ${ACCOUNTS_KEY}.` };
   const problem = `Keys.${ACCOUNTS_KEY} is not a non-empty string (S) attribute.`;
@@ -21,10 +28,16 @@ export function readAccountId(keys: unknown): { accountId?: string; problem: str
     const value = toNative({ [ACCOUNTS_KEY]: keys[ACCOUNTS_KEY] })[ACCOUNTS_KEY];
     // DynamoDB strings are UTF-8: a lone surrogate (a JSON escape no table wrote) could be no key of any store either.
     if (typeof value === 'string' && LONE_SURROGATE.test(value)) return { problem: `Keys.${ACCOUNTS_KEY} is not well-formed Unicode (a lone surrogate).` };
+    if (typeof value === 'string' && isLongerThanAnyKey(value)) return { problem: `Keys.${ACCOUNTS_KEY} is longer than DynamoDB's ${MAX_KEY_BYTES} bytes for a key.` };
     return typeof value === 'string' && value !== '' ? { accountId: value, problem } : { problem };
   } catch {
     return { problem };
   }
+}
+
+/** A UTF-16 unit is at most 3 UTF-8 bytes: most ids are measured without encoding them. */
+function isLongerThanAnyKey(value: string): boolean {
+  return value.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(value, 'utf8') > MAX_KEY_BYTES;
 }
 
 type Images = Pick<ChangeRecord, 'version' | 'previousVersion' | 'newImage' | 'oldImage'>;

@@ -96,6 +96,7 @@ const corpus: Entry[] = [
   entry('key is a number', stream('Keys', { account_id: n(5) }), 'MISSING_ACCOUNT_ID'),
   entry('key is empty', stream('Keys', { account_id: { S: '' } }), 'MISSING_ACCOUNT_ID'),
   entry('key is not an attribute', stream('Keys', { account_id: 5 }), 'MISSING_ACCOUNT_ID'),
+  entry('key longer than DynamoDB allows', stream('Keys', { account_id: { S: '账'.repeat(683) } }), 'MISSING_ACCOUNT_ID'),
   entry('image of another account', inserted({ account_id: { S: 'ACC-6' } }), 'NOT_AN_ACCOUNT', at(1)),
   entry('no balance', inserted({ balance: undefined as unknown as Attribute }), 'NOT_AN_ACCOUNT', at(1)),
   entry('fractional balance', inserted({ balance: n('10.5') }), 'NOT_AN_ACCOUNT', at(1)),
