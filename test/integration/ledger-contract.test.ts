@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { NumberValueImpl } from '@aws-sdk/util-dynamodb';
+import { marshall, NumberValueImpl } from '@aws-sdk/util-dynamodb';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
 import { createLedgerTable } from '../../local/tables';
 import { ledgerPartitionKey } from '../../shared/ledger/ledger-table';
@@ -274,6 +274,55 @@ describe('DynamoDBLedger failures', () => {
     expect(outcome.failed).toEqual([]);
     expect(outcome.counts).toMatchObject({ delivered: 1, parked: 1, parkLimit: 1 });
     expect(deadLetters.letters.map((letter) => [letter.reason, letter.version])).toEqual([['PARK_LIMIT', 4]]);
+  });
+});
+
+describe('an Accounts item nested as deep as DynamoDB allows', () => {
+  const nested = (containers: number, leaf: unknown): unknown => {
+    let value = leaf;
+    for (let level = 0; level < containers; level += 1) value = { a: value };
+    return value;
+  };
+  const deep = (history: ChangeRecord[]): ChangeRecord[] =>
+    history.map((record) => ({
+      ...record,
+      ...(record.oldImage ? { oldImage: { ...record.oldImage, note: nested(31, 'x') } } : {}),
+      ...(record.newImage ? { newImage: { ...record.newImage, note: nested(31, 'x') } } : {}),
+    }));
+
+  test('DynamoDB takes 31 maps inside each other under an attribute, and refuses 32', async () => {
+    const attribute = (containers: number) => marshall({ note: nested(containers, 'x') }).note!;
+    await client.send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: 'nesting' }, sk: { S: '31' }, note: attribute(31) } }));
+    await expect(
+      client.send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: 'nesting' }, sk: { S: '32' }, note: attribute(32) } })),
+    ).rejects.toThrow(/Nesting Levels/);
+  });
+
+  // The ledger stores an image one level deeper (`last_image`) and a parked record's images two (`record.newImage`):
+  // DynamoDB refused those writes on every retry, so the record was reported failed again and again, and its shard
+  // stood still. The last image is then not kept (no heal, as for a big one), a parked record goes gzipped.
+  test.each(['every-version', 'in-order'] as const)('%s: its changes are committed and parked, and come back exactly', async (mode) => {
+    const name = `nesting-${mode}`;
+    const history = deep(accountHistory('DEEP', 4));
+    const destination = new RecordingDestination(name, mode);
+    const ledger = new DynamoDBLedger({ client, tableName, destination: name, epoch: 'live' });
+    const engine = new OrderingEngine({ destination, deadLetters: new RecordingDeadLetterQueue(), ledger });
+
+    expect((await engine.process([history[0]!])).failed).toEqual([]);
+    // v1's image was too deep to keep, so v2 cannot be healed: v3 waits (in-order: parked) for the real v2.
+    expect((await engine.process([history[2]!])).failed).toEqual([]);
+    if (mode === 'in-order') expect(await ledger.parked('DEEP', 3, 3, 1)).toEqual([history[2]]);
+    expect((await engine.process([history[1]!, history[3]!])).failed).toEqual([]);
+
+    expect([...destination.versionsOf('DEEP')].sort()).toEqual([1, 2, 3, 4]);
+    expect((await ledger.load(['DEEP'])).get('DEEP')).toMatchObject({ version: 4, lastImage: undefined });
+  });
+
+  test('an image one level less deep is still kept for a heal', async () => {
+    const ledger = new DynamoDBLedger({ client, tableName, destination: 'nesting-kept', epoch: 'live' });
+    const lastImage = { account_id: 'KEPT', balance: 1, version: 1, note: nested(30, 'x') } as never;
+    await ledger.write({ expectedRevision: 0, next: { ...emptyWatermark('KEPT'), version: 1, revision: 1, lastImage }, park: [], unpark: [] });
+    expect((await ledger.load(['KEPT'])).get('KEPT')?.lastImage).toEqual(lastImage);
   });
 });
 
