@@ -36,6 +36,18 @@ export function checkDestination(checker: ConfigChecker, path: string, settings:
   if (replayBefore !== undefined && epoch === LIVE_EPOCH.id) {
     checker.fail(`${path}.replayBefore`, `is only allowed with a replay epoch (not "${LIVE_EPOCH.id}"), got ${describe(replayBefore)} with epoch "${epoch}"`);
   }
+  checkReplayFrom(checker, path, settings);
+}
+
+/** A replay window's start, when its mapping reads from earlier: only for a replay epoch read from a timestamp, not before that. */
+function checkReplayFrom(checker: ConfigChecker, path: string, { replayFrom, epoch, startingPosition, startingPositionTimestamp }: DestinationSettings): void {
+  if (replayFrom === undefined) return;
+  if (epoch === LIVE_EPOCH.id || startingPosition !== 'AT_TIMESTAMP') {
+    checker.fail(`${path}.replayFrom`, `is only allowed with a replay epoch read from "AT_TIMESTAMP", got ${describe(replayFrom)} with epoch "${epoch}" from "${startingPosition}"`);
+  }
+  if (startingPositionTimestamp !== undefined && Date.parse(replayFrom) < Date.parse(startingPositionTimestamp)) {
+    checker.fail(`${path}.replayFrom`, `must not be before startingPositionTimestamp ${startingPositionTimestamp} (the mapping reads nothing earlier), got ${describe(replayFrom)}`);
+  }
 }
 
 /**

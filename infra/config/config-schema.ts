@@ -46,6 +46,7 @@ export const DESTINATION_FIELDS: ObjectFields<DestinationSettings> = {
   startingPositionTimestamp: ISO_TIME_SPEC,
   epoch: text("1-63 letters, digits, '.', '_' or '-', starting with a letter or digit", LEDGER_NAME_PATTERN),
   replayBefore: ISO_TIME_SPEC,
+  replayFrom: ISO_TIME_SPEC,
   alarms: object<DestinationSettings['alarms']>({
     iteratorAgeMs: int(1, 604_800_000),
     errors: int(1, 1_000_000),

@@ -60,12 +60,26 @@ function homeLanes(settings: DestinationSettings): Record<string, string> {
 }
 
 /**
- * A replay epoch read from a timestamp starts every account at its first change at or after that time, decided by the
- * records' own times (`EPOCH_REPLAY_FROM`). The live epoch has no window: nothing in it is ever skipped as too early.
+ * A replay epoch read from a timestamp starts every account at its first change at or after its window's start
+ * (`replayFrom`, else where the mapping starts reading), decided by the records' own times (`EPOCH_REPLAY_FROM`). The live epoch has no window: nothing in it is ever skipped as too early.
  */
 function replayWindow(settings: DestinationSettings): Record<string, string> {
   if (settings.epoch === 'live' || settings.startingPosition !== 'AT_TIMESTAMP' || !settings.startingPositionTimestamp) return {};
-  return { EPOCH_REPLAY_FROM: settings.startingPositionTimestamp };
+  return { EPOCH_REPLAY_FROM: settings.replayFrom ?? settings.startingPositionTimestamp };
+}
+
+/**
+ * How long before a replay's start `fanout replay` has its mapping start reading. The engine judges the window by each
+ * change's own time (the writer's `updated_at`), Kinesis starts an `AT_TIMESTAMP` mapping by arrival time: a change
+ * stamped by a writer whose clock runs ahead can arrive before the time it carries, and a mapping started at the
+ * window's start would never read it (the account then waited a gap age for it and was baselined past it). What the
+ * margin adds is read and skipped as before the window.
+ */
+export const REPLAY_READ_MARGIN_SECONDS = 300;
+
+/** Where a replay from `from` starts reading (ISO 8601): `REPLAY_READ_MARGIN_SECONDS` before it. */
+export function replayReadStart(from: string): string {
+  return new Date(Date.parse(from) - REPLAY_READ_MARGIN_SECONDS * 1000).toISOString();
 }
 
 /**

@@ -83,6 +83,13 @@ export interface DestinationSettings {
    * every delivery of a non-live epoch is a replay
    */
   readonly replayBefore?: string;
+  /**
+   * ISO 8601 time with a time zone; only with `AT_TIMESTAMP` and an epoch other than `live`, at or after
+   * `startingPositionTimestamp`: where the replay's window starts when its mapping starts reading earlier (`fanout replay`
+   * reads from `REPLAY_READ_MARGIN_SECONDS` before it, for writers whose clocks run ahead). @default
+   * `startingPositionTimestamp`
+   */
+  readonly replayFrom?: string;
   readonly alarms: AlarmThresholds;
 }
 

@@ -1,3 +1,4 @@
+import { replayReadStart } from '../../infra/config/consumer-environment';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -53,7 +54,13 @@ export async function applyAwsReplay(request: AwsReplayRequest, io: CommandIO): 
     io.err(`replay: ${file} must hold a JSON object (the stack configuration)`);
     return { exitCode: 2 };
   }
-  const replaySettings = { epoch: request.epoch, startingPosition: 'AT_TIMESTAMP', startingPositionTimestamp: request.from, replayBefore: request.replayBefore };
+  const replaySettings = {
+    epoch: request.epoch,
+    startingPosition: 'AT_TIMESTAMP',
+    startingPositionTimestamp: replayReadStart(request.from),
+    replayFrom: request.from,
+    replayBefore: request.replayBefore,
+  };
   let next: Record<string, unknown>;
   if (isBuiltIn(request.destination)) {
     const destinations = isObject(raw.destinations) ? raw.destinations : {};

@@ -10,6 +10,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators/dynamodb-
 import { LocalEventSourceMapping } from '../../local/esm';
 import { LocalFunction } from '../../local/functions/local-function';
 import { FunctionMetrics } from '../../local/pipeline/function-metrics';
+import { replayReadStart } from '../../infra/config/consumer-environment';
 import type { CommandIO } from '../io';
 import type { PipelineTarget } from '../target';
 
@@ -106,7 +107,8 @@ export async function runLocalReplay(target: PipelineTarget, request: LocalRepla
       parallelizationFactor: settings.parallelizationFactor,
       bisectBatchOnError: true,
       startingPosition: 'AT_TIMESTAMP',
-      startingPositionTimestamp: new Date(request.from),
+      // As `fanout replay` has the stack's mapping read: from a little before the window (REPLAY_READ_MARGIN_SECONDS).
+      startingPositionTimestamp: new Date(replayReadStart(request.from)),
     },
     invocationTimeoutMs: settings.timeoutSeconds * 1000,
     invoke: (event, context) => fn.invoke(event, context).catch((error: unknown) => {

@@ -1,3 +1,4 @@
+import { REPLAY_READ_MARGIN_SECONDS } from '../../infra/config/consumer-environment';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
 import type { CommandIO } from '../io';
 
@@ -22,6 +23,8 @@ export interface ReplayPlan {
     readonly streamConsumerName: string;
     readonly startingPosition: 'AT_TIMESTAMP';
     readonly startingPositionTimestamp: string;
+    /** Where the window starts (`--from`): the mapping reads from a little before it. */
+    readonly replayFrom: string;
   };
   /** The destinations the replay leaves alone. */
   readonly others: readonly string[];
@@ -60,14 +63,14 @@ export function printPlan(io: CommandIO, plan: ReplayPlan, context: { readonly s
   io.out(`  current    epoch ${current.epoch}, EFO consumer ${current.streamConsumerArn}, starting ${current.startingPosition}`);
   io.out(`  new epoch  ${next.epoch} (each account starts at its first change at or after ${plan.from}, whatever order the records arrive in)`);
   io.out(`  new EFO    ${next.streamConsumerName}`);
-  io.out(`  mapping    a new event source mapping from AT_TIMESTAMP ${next.startingPositionTimestamp} (the stream keeps ${plan.retentionHours} h)`);
+  io.out(`  mapping    a new event source mapping from AT_TIMESTAMP ${next.startingPositionTimestamp}, ${REPLAY_READ_MARGIN_SECONDS / 60} minutes before the window (a change whose writer's clock runs ahead arrives early; what comes before ${next.replayFrom} is skipped) (the stream keeps ${plan.retentionHours} h)`);
   if (local) {
     io.out('  local      a one-off catch-up in this process: the new consumer, a function and a mapping run until they have read');
     io.out(`             up to the present, then stop and the consumer is deregistered; the live mapping of npm start keeps running`);
     io.out(`             on ${current.epoch} (nothing is removed; run again with a new --epoch to replay again)`);
   } else {
     io.out(`  removed    the old EFO consumer and its event source mapping (the ${current.epoch} epoch's watermarks stay in the ledger)`);
-    io.out(`  deploy     ${context.configFile} gets ${destination}.epoch, startingPosition, startingPositionTimestamp and replayBefore;`);
+    io.out(`  deploy     ${context.configFile} gets ${destination}.epoch, startingPosition, startingPositionTimestamp, replayFrom and replayBefore;`);
     io.out(`             npx cdk deploy ${context.stack} -c ordered-fanout:config-file=${context.configFile} --require-approval never`);
   }
   io.out(`  delivered  every change since ${plan.from} again under epoch ${next.epoch}, versions already delivered included`);

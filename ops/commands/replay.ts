@@ -1,5 +1,5 @@
 import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
-import { pipelineNameOfConsumer, streamConsumerName } from '../../infra/config/consumer-environment';
+import { pipelineNameOfConsumer, replayReadStart, streamConsumerName } from '../../infra/config/consumer-environment';
 import { DEFAULT_PIPELINE_CONFIG } from '../../infra/config/defaults';
 import { DEFAULT_CONFIG_FILE, isIsoTime, parseDestinationSettings } from '../../infra/config/load-config';
 import type { DestinationSettings } from '../../infra/config/pipeline-config';
@@ -97,7 +97,10 @@ export async function replay(target: PipelineTarget, options: ReplayOptions, io:
   const advised = ownApp || pluginOnAws;
   if (advised) warnings.push(ownAppReplayAdvice(destination, epoch, from, replayBefore, stack, ownApp ? undefined : configFile));
   // The stack leaves a replay mapping (AT_TIMESTAMP) without a maximum record age, so old records are not discarded.
-  const nextSettings = { ...base, epoch, startingPosition: 'AT_TIMESTAMP' as const, startingPositionTimestamp: from, replayBefore };
+  // The mapping reads from a little before the window (REPLAY_READ_MARGIN_SECONDS): a change whose writer's clock runs
+  // ahead can arrive before the time it carries.
+  const readFrom = replayReadStart(from);
+  const nextSettings = { ...base, epoch, startingPosition: 'AT_TIMESTAMP' as const, startingPositionTimestamp: readFrom, replayFrom: from, replayBefore };
   const plan: ReplayPlan = {
     destination,
     mode,
@@ -112,7 +115,8 @@ export async function replay(target: PipelineTarget, options: ReplayOptions, io:
       window: 'from-time',
       streamConsumerName: streamConsumerName(pipeline, destination, nextSettings),
       startingPosition: 'AT_TIMESTAMP',
-      startingPositionTimestamp: from,
+      startingPositionTimestamp: readFrom,
+      replayFrom: from,
     },
     others: Object.keys(target.destinations).filter((name) => name !== destination),
     warnings,
@@ -152,7 +156,7 @@ function currentSettings(target: PipelineTarget, destination: string, configured
 
 /** What to write to replay a plug-in the configuration file does not configure, since `fanout` cannot. */
 function ownAppReplayAdvice(destination: string, epoch: string, from: string, replayBefore: string, stack: string, configFile: string | undefined): string {
-  const settings = JSON.stringify({ epoch, startingPosition: 'AT_TIMESTAMP', startingPositionTimestamp: from, replayBefore });
+  const settings = JSON.stringify({ epoch, startingPosition: 'AT_TIMESTAMP', startingPositionTimestamp: replayReadStart(from), replayFrom: from, replayBefore });
   const where = isBuiltIn(destination)
     ? `destinations.${destination} of your OrderedFanout's props`
     : `pluginDestination(<${destination} infra>, <options>, settings) in your CDK app`;

@@ -9,7 +9,7 @@ import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { Client } from '@opensearch-project/opensearch';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { AUDIT_KEY_PREFIX } from '../../infra/config/consumer-environment';
+import { AUDIT_KEY_PREFIX, REPLAY_READ_MARGIN_SECONDS, replayReadStart } from '../../infra/config/consumer-environment';
 import { parsePipelineConfig } from '../../infra/config/load-config';
 import { DESTINATION_NAMES } from '../../infra/config/pipeline-config';
 import { toLambdaKinesisEvent } from '../../local/lambda-event';
@@ -267,7 +267,9 @@ describe('fanout replay, AWS', () => {
     // Named after the start and the time of planning: a second replay from the same start gets an epoch of its own.
     expect(text).toMatch(/new epoch\s+replay-\d{8}T\d{6}Z-\d{8}T\d{6}Z/);
     expect(text).toMatch(/new EFO\s+OrderedFanout-fraud-replay-\d{8}T\d{6}Z-\d{8}T\d{6}Z-[0-9a-f]{8}/);
-    expect(text).toContain(`AT_TIMESTAMP ${from}`);
+    // The mapping reads from a little before the window: a change whose writer's clock runs ahead arrives early.
+    expect(text).toContain(`AT_TIMESTAMP ${replayReadStart(from)}, 5 minutes before the window`);
+    expect(text).toContain(`what comes before ${from} is skipped`);
     expect(text).toContain('"replay": true');
     expect(text).toMatch(/others\s+audit, search: nothing changes/);
     expect(existsSync(file)).toBe(false);
@@ -293,13 +295,15 @@ describe('fanout replay, AWS', () => {
     const written = JSON.parse(readFileSync(file, 'utf8'));
     expect(written).toMatchObject({
       alarmEmails: ['oncall@example.com'],
-      destinations: { search: { batchSize: 500 }, fraud: { epoch: 'replay-7', startingPosition: 'AT_TIMESTAMP', startingPositionTimestamp: from } },
+      destinations: { search: { batchSize: 500 }, fraud: { epoch: 'replay-7', startingPosition: 'AT_TIMESTAMP', startingPositionTimestamp: replayReadStart(from), replayFrom: from } },
     });
+    expect(Date.parse(from) - Date.parse(written.destinations.fraud.startingPositionTimestamp)).toBe(REPLAY_READ_MARGIN_SECONDS * 1000);
+    expect(parsePipelineConfig(written, file).destinations.fraud.replayFrom).toBe(from);
     expect(Date.parse(written.destinations.fraud.replayBefore)).toBeGreaterThanOrEqual(before - 1);
     expect(parsePipelineConfig(written, file).destinations.fraud).toMatchObject({ epoch: 'replay-7', replayBefore: written.destinations.fraud.replayBefore });
     expect(deploys).toEqual([['deploy', 'OrderedFanout', '-c', `ordered-fanout:config-file=${file}`, '--require-approval', 'never']]);
     const output = JSON.parse(io.lines.at(-1)!);
-    expect(output).toMatchObject({ applied: true, plan: { destination: 'fraud', next: { epoch: 'replay-7', startingPositionTimestamp: from } } });
+    expect(output).toMatchObject({ applied: true, plan: { destination: 'fraud', next: { epoch: 'replay-7', startingPositionTimestamp: replayReadStart(from), replayFrom: from } } });
   });
 
   it.each([

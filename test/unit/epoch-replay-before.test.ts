@@ -129,6 +129,16 @@ describe('EPOCH_REPLAY_BEFORE and destinations.<d>.replayBefore', () => {
     expect(consumerEnvironment(DEFAULT_PIPELINE_CONFIG.destinations.fraud, resources, {})).not.toHaveProperty('EPOCH_REPLAY_BEFORE');
   });
 
+  test('a replay whose mapping reads from before its window (replayFrom) gives the function the window, and replayFrom goes only there', () => {
+    const resources = { pipelineName: 'P', accountsTable: 'A', ledgerTable: 'L', deadLetterQueueUrl: 'q' };
+    const replay = { epoch: 'replay-3', startingPosition: 'AT_TIMESTAMP', startingPositionTimestamp: '2026-11-01T00:00:00Z' };
+    const config = parsePipelineConfig({ destinations: { fraud: { ...replay, replayFrom: '2026-11-01T00:05:00Z' } } }, 'test');
+    expect(consumerEnvironment(config.destinations.fraud, resources, {})).toMatchObject({ EPOCH_REPLAY_FROM: '2026-11-01T00:05:00Z' });
+    const refused = (settings: object) => () => parsePipelineConfig({ destinations: { fraud: settings } }, 'test');
+    expect(refused({ ...replay, replayFrom: '2026-10-31T23:59:00Z' })).toThrow(/replayFrom: must not be before startingPositionTimestamp/);
+    expect(refused({ replayFrom: '2026-11-01T00:05:00Z' })).toThrow(/replayFrom: is only allowed with a replay epoch read from "AT_TIMESTAMP"/);
+  });
+
   test('a parallelization factor above 1 turns home lanes off: several batches of one shard run at once', () => {
     const resources = { pipelineName: 'P', accountsTable: 'A', ledgerTable: 'L', deadLetterQueueUrl: 'q' };
     const parallel = parsePipelineConfig({ destinations: { fraud: { parallelizationFactor: 2 } } }, 'test');
