@@ -10,6 +10,7 @@ import { isBuiltIn } from '../destinations';
 import type { CommandIO } from '../io';
 import { destinationOf, modeOf, type PipelineTarget } from '../target';
 import { applyAwsReplay, readConfiguredSettings } from './replay-aws';
+import { ledgerOf } from './ledger-scan';
 import { defaultEpoch, epochInLedger } from './replay-epoch';
 import { runLocalReplay } from './replay-local';
 import { printPlan, type ReplayPlan } from './replay-plan';
@@ -96,6 +97,8 @@ export async function replay(target: PipelineTarget, options: ReplayOptions, io:
   const pluginOnAws = !local && !ownApp && !isBuiltIn(destination) && configured === undefined;
   const advised = ownApp || pluginOnAws;
   if (advised) warnings.push(ownAppReplayAdvice(destination, epoch, from, replayBefore, stack, ownApp ? undefined : configFile));
+  const stranded = await strandedWarning(target, destination, current.epoch, fromMs);
+  if (stranded !== undefined) warnings.push(stranded);
   // The stack leaves a replay mapping (AT_TIMESTAMP) without a maximum record age, so old records are not discarded.
   // The mapping reads from a little before the window (REPLAY_READ_MARGIN_SECONDS): a change whose writer's clock runs
   // ahead can arrive before the time it carries.
@@ -180,4 +183,30 @@ async function readRetentionHours(target: PipelineTarget): Promise<number> {
   const hours = summary?.RetentionPeriodHours;
   if (typeof hours !== 'number') throw new Error('the answer has no RetentionPeriodHours');
   return hours;
+}
+
+/**
+ * Accounts of the current epoch that have waited behind a gap since before `--from`: what they hold parked there (and
+ * what is dead-lettered for them) from before `--from` is delivered by no epoch once the new one runs (it skips what
+ * is before its window, and no sweeper or redrive works on the old epoch any more). Undefined when there are none, or
+ * the ledger cannot be read (the plan goes on without it).
+ */
+async function strandedWarning(target: PipelineTarget, destination: string, epoch: string, fromMs: number): Promise<string | undefined> {
+  try {
+    let accounts = 0;
+    let oldest = fromMs;
+    for await (const { since } of ledgerOf(target, destination).waiting()) {
+      if (!(since < fromMs)) continue;
+      accounts += 1;
+      oldest = Math.min(oldest, since);
+    }
+    if (accounts === 0) return undefined;
+    return (
+      `${accounts} account(s) of epoch ${epoch} have waited behind a gap since before --from (the oldest since ${new Date(oldest).toISOString()}): ` +
+      `their changes parked or dead-lettered from before --from will be delivered by no epoch once the new one runs. ` +
+      `Redrive or skip their gaps first (fanout status ${destination}, fanout redrive ${destination}), or replay from before ${new Date(oldest).toISOString()}`
+    );
+  } catch {
+    return undefined;
+  }
 }

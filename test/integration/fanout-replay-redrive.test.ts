@@ -27,6 +27,10 @@ import { badRecordLetter, encodeDeadLetter } from '../../shared/dead-letter/dead
 import type { DeadLetter } from '../../shared/ordering/ports';
 import { accountHistory } from '../support/histories';
 import { liveDestinations, stubLedger } from '../support/replay-target';
+import { localDynamoDB, uniqueTableName } from '../support/dynamodb';
+import { createLedgerTable } from '../../local/tables';
+import { DynamoDBLedger } from '../../shared/ledger/dynamodb-ledger';
+import { emptyWatermark } from '../../shared/ordering/watermark';
 
 const SMALL = { accounts: 6, changes: 40, seed: 12, shards: 2, duplicateRate: 0.2, reorderRate: 0.3, reorderWindow: 6, concurrency: 4, convergeTimeoutMs: 60_000 } as const;
 
@@ -283,6 +287,26 @@ describe('fanout replay, AWS', () => {
     const plan = recordingIO();
     expect(await replay(aws(), { destination: 'search', from: new Date(Date.now() - HOUR).toISOString(), deploy }, plan)).toBe(0);
     expect(plan.lines.join('\n')).toMatch(/Accounts with no change since the start are not written.*fanout reconcile --destination search --contents --repair/);
+  });
+
+  // Regression: a replay from after an account's gap began left what the old epoch held parked for it from before
+  // --from to no epoch at all (the new one skips it as before its window; nothing works on the old one any more).
+  it('warns of accounts of the current epoch that wait behind a gap since before --from', async () => {
+    const client = localDynamoDB();
+    const ledgerTable = uniqueTableName('replay-stranded');
+    await createLedgerTable(client, ledgerTable);
+    const since = Date.now() - 3 * HOUR;
+    const history = accountHistory('acct-9', 3);
+    const ledger = new DynamoDBLedger({ client, tableName: ledgerTable, destination: 'fraud', epoch: 'live' });
+    await ledger.write({ expectedRevision: 0, next: { ...emptyWatermark('acct-9'), version: 1, revision: 1, parked: [[3, 3]], gapSince: since }, park: [history[2]!], unpark: [] });
+    const target = { ...aws(), dynamodb: client, ledgerTable };
+
+    const before = recordingIO();
+    expect(await replay(target, { destination: 'fraud', from: new Date(since + HOUR).toISOString(), deploy }, before)).toBe(0);
+    expect(before.lines.join('\n')).toContain(`1 account(s) of epoch live have waited behind a gap since before --from (the oldest since ${new Date(since).toISOString()})`);
+    const after = recordingIO();
+    expect(await replay(target, { destination: 'fraud', from: new Date(since - HOUR).toISOString(), deploy }, after)).toBe(0);
+    expect(after.lines.join('\n')).not.toContain('waited behind a gap');
   });
 
   it('with --apply writes the replay into the configuration file and deploys it', async () => {
