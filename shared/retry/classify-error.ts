@@ -41,6 +41,8 @@ const TRANSIENT = new Set([
   'OperationAborted',
   'ConnectionError',
   'NoLivingConnectionsError',
+  // An answer labelled JSON that is not (cut off, or a proxy's page): the request may well have been fine.
+  'DeserializationError',
 ]);
 
 /**

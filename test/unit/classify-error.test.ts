@@ -111,6 +111,10 @@ describe('classifyError', () => {
     expect(classifyError(new DeadlineExceeded(Date.now()))).toBe('retry');
   });
 
+  it('retries an OpenSearch answer that is not the JSON it says it is (cut off, a proxy\'s page): thrown, it failed the whole batch', () => {
+    expect(classifyError(new errors.DeserializationError('Unexpected end of JSON input', '{"took":3,"errors":fal'))).toBe('retry');
+  });
+
   it('retries OpenSearch connection, time-out and no-living-connection errors', () => {
     // What the client attaches when no response came back.
     type Meta = NonNullable<ConstructorParameters<typeof errors.ConnectionError>[1]>;
