@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync } from 'node:fs';
+import { replayReadStart } from '../../infra/config/consumer-environment';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
@@ -136,7 +137,7 @@ describe('fanout against a stack of your own app: CloudFormation answered by a s
       expect(await replay(target, { destination: 'fraud', from, epoch: 'fraud-2', configFile: file, deploy }, plan), plan.errors.join('\n')).toBe(0);
       const text = plan.lines.join('\n');
       expect(text).toMatch(/WARNING\s+this pipeline is deployed by a CDK app of your own, so --apply cannot write its settings/);
-      expect(text).toContain(`Set {"epoch":"fraud-2","startingPosition":"AT_TIMESTAMP","startingPositionTimestamp":"${from}"`);
+      expect(text).toContain(`Set {"epoch":"fraud-2","startingPosition":"AT_TIMESTAMP","startingPositionTimestamp":"${replayReadStart(from)}","replayFrom":"${from}"`);
       expect(text).toContain("destinations.fraud of your OrderedFanout's props");
       expect(text).toContain('npx cdk deploy Shared');
 

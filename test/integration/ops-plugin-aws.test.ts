@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { replayReadStart } from '../../infra/config/consumer-environment';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -134,7 +135,7 @@ describe('fanout replay of a plug-in on AWS', () => {
     const text = plan.lines.join('\n');
     expect(text).toContain('ledger-queue: every version is sent again, in order per account');
     expect(text).toMatch(/WARNING\s+ledger-queue is a plug-in that \S+pipeline.json does not configure \(plugins.ledger-queue\)/);
-    expect(text).toContain(`Set {"epoch":"lq-2","startingPosition":"AT_TIMESTAMP","startingPositionTimestamp":"${from}"`);
+    expect(text).toContain(`Set {"epoch":"lq-2","startingPosition":"AT_TIMESTAMP","startingPositionTimestamp":"${replayReadStart(from)}","replayFrom":"${from}"`);
     expect(text).toContain('pluginDestination(<ledger-queue infra>, <options>, settings) in your CDK app');
     expect(text).toMatch(/others\s+audit, search, fraud: nothing changes/);
 
@@ -156,7 +157,7 @@ describe('fanout replay of a plug-in on AWS', () => {
     const written = JSON.parse(readFileSync(file, 'utf8'));
     expect(written.plugins['ledger-queue']).toEqual({
       options: { maxReceiveCount: 3 },
-      settings: { batchSize: 50, epoch: 'lq-3', startingPosition: 'AT_TIMESTAMP', startingPositionTimestamp: from, replayBefore: expect.any(String) },
+      settings: { batchSize: 50, epoch: 'lq-3', startingPosition: 'AT_TIMESTAMP', startingPositionTimestamp: replayReadStart(from), replayFrom: from, replayBefore: expect.any(String) },
     });
     expect(written).not.toHaveProperty('destinations');
     expect(deploys).toEqual([['deploy', 'OrderedFanout', '-c', `ordered-fanout:config-file=${file}`, '--require-approval', 'never']]);
