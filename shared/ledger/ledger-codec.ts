@@ -1,12 +1,12 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { gunzipSync, gzipSync } from 'node:zlib';
-import { EXACT_NUMBERS, exactImageValue, reviveImageValue } from '../accounts/image-json';
+import { gunzipSync } from 'node:zlib';
+import { EXACT_NUMBERS, reviveImageValue } from '../accounts/image-json';
 import type { ChangeRecord } from '../change-record/change-record';
 import type { Watermark } from '../ordering/watermark';
 import { formatVersions, parseVersions } from '../ordering/version-ranges';
 import { MAX_PARKED_RECORD_BYTES } from '../ordering/limits';
-import { parkedRecordForm } from '../ordering/stored-image';
+import { gzippedRecord, parkedRecordForm } from '../ordering/stored-image';
 import {
   GAPS_INDEX_PARTITION_KEY,
   GAPS_INDEX_SORT_KEY,
@@ -115,7 +115,7 @@ export function itemToWatermark(item: Item): Watermark {
 export function parkedToItem(destination: string, epoch: string, record: ChangeRecord, parkedAt: number): Item {
   const form = parkedRecordForm(record, MAX_PARKED_RECORD_BYTES);
   // Gzipped, a record's images nest in no map at all; not gzipped already, its plain form was under 64 KB, so it stays small.
-  const gzip = form.gzip ?? (nestsTooDeep(record) ? gzipSync(JSON.stringify(record, exactImageValue)) : undefined);
+  const gzip = form.gzip ?? (nestsTooDeep(record) ? gzippedRecord(record) : undefined);
   return marshall(
     {
       [LEDGER_PARTITION_KEY]: ledgerPartitionKey(destination, epoch, record.accountId),

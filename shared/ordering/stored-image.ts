@@ -86,7 +86,8 @@ export function parkedRecordForm(record: ChangeRecord, boundBytes: number): { re
 /** The same record is measured by the engine and then written by the ledger: gzipped once. */
 const GZIPPED = new WeakMap<ChangeRecord, Uint8Array>();
 
-function gzippedRecord(record: ChangeRecord): Uint8Array {
+/** A parked record's gzipped form: its exact JSON (`exactImageValue`), which the ledger's reader revives. */
+export function gzippedRecord(record: ChangeRecord): Uint8Array {
   let gzip = GZIPPED.get(record);
   if (gzip === undefined) {
     gzip = gzipSync(JSON.stringify(record, exactImageValue));
