@@ -85,13 +85,13 @@ export class EventBridgeBus implements Destination {
   }
 
   /**
-   * Why the bus cannot take events, when it does not exist: EventBridge accepts PutEvents entries for a bus that does
-   * not exist and drops them, answering as if delivered (aws/aws-cli#9186), so a mistyped `eventBusArn` or a deleted
-   * bus would lose every event without a sign. Asked once per `BUS_CHECK_INTERVAL_MS` (calls at the same time share
-   * one question); not being allowed to ask (another account's bus) is not a missing bus, and getting no answer fails
-   * the round as PutEvents would have.
+   * Why the bus cannot take events now, if so. It does not exist: EventBridge accepts PutEvents entries for a bus that
+   * does not exist and drops them, answering as if delivered (aws/aws-cli#9186), so a mistyped `eventBusArn` or a
+   * deleted bus would lose every event without a sign. Or there is no answer: the round fails as PutEvents would have.
+   * Asked once per `BUS_CHECK_INTERVAL_MS` (calls at the same time share one question); not being allowed to ask
+   * (another account's bus) is not a missing bus.
    */
-  #busMissing(abortSignal: AbortSignal | undefined): Promise<string | undefined> | undefined {
+  #busProblem(abortSignal: AbortSignal | undefined): Promise<string | undefined> | undefined {
     if (this.#busSeenAt !== undefined && this.#clock() - this.#busSeenAt < BUS_CHECK_INTERVAL_MS) return undefined;
     this.#busCheck ??= this.#client
       .send(new DescribeEventBusCommand({ Name: this.#eventBusName }), { abortSignal })
@@ -119,9 +119,9 @@ export class EventBridgeBus implements Destination {
   }
 
   async #putEvents(entries: PutEventsRequestEntry[], abortSignal: AbortSignal | undefined): Promise<EntryAnswer[]> {
-    const missing = await this.#busMissing(abortSignal);
+    const problem = await this.#busProblem(abortSignal);
     // Retried, then dead-lettered as DELIVERY_FAILED (redrivable once the bus is there): never sent to be dropped.
-    if (missing !== undefined) return entries.map(() => ({ retryable: true, detail: missing }));
+    if (problem !== undefined) return entries.map(() => ({ retryable: true, detail: problem }));
     const { Entries: results = [] } = await this.#client.send(new PutEventsCommand({ Entries: entries }), { abortSignal });
     return entries.map((_, index) => {
       const result = results[index];
