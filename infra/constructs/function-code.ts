@@ -75,14 +75,19 @@ export function pipelineFunction(scope: Construct, id: string, props: PipelineFu
       ...common,
       entry,
       handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      // An absolute source is the app's own handler (a plug-in's): it is bundled in the app's project, with the app's
+      // lock file, which CDK finds from the working directory. The installed package ships no lock file of its own.
+      ...(isAbsolute(props.source) ? {} : { projectRoot: PROJECT_ROOT, depsLockFilePath: `${PROJECT_ROOT}package-lock.json` }),
       bundling: FUNCTION_BUNDLING,
     });
   }
   const prebuilt = prebuiltPath(props.source);
   if (!existsSync(join(prebuilt, 'index.js'))) {
-    throw new Error(`ordered-fanout: neither the source ${entry} nor its prebuilt bundle ${prebuilt}/index.js exists; run npm run build`);
+    // A plug-in's own handler given relative lands here too: it is resolved against the package, not the app.
+    throw new Error(
+      `ordered-fanout: neither the source ${entry} nor its prebuilt bundle ${prebuilt}/index.js exists; run npm run build` +
+        ` (a handler of your own app's plug-in must be an absolute path: relative ones are the package's)`,
+    );
   }
   return new lambda.Function(scope, id, {
     ...common,

@@ -94,3 +94,20 @@ describe('a plug-in with every optional hook', () => {
     Template.fromStack(stack2).hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'Platform-hook-Backlog', Threshold: 10 });
   });
 });
+
+describe('a plug-in handler the package does not have', () => {
+  // From an installed package, an app's own handler given relative is looked for in the package: say what to do.
+  it('fails synth saying a handler of your own must be an absolute path', () => {
+    const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Platform', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const missing: InfraPlugin<Record<string, never>, 'webhook'> = {
+      name: 'webhook',
+      mode: 'latest-state',
+      handler: 'src/webhook/handler.ts',
+      createTarget: () => ({ owned: false, environment: {}, grantDeliver: () => undefined }),
+    };
+    expect(() => new OrderedFanout(stack, 'Fanout', { destinations: {}, plugins: [pluginDestination(missing, {})] })).toThrow(
+      /src\/webhook\/handler\.ts.*must be an absolute path/,
+    );
+  });
+});

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -17,17 +17,35 @@ interface Resource {
 /** A separate CDK app, in ESM, that knows the package only by its name. */
 const APP = `
 import { App, Stack } from 'aws-cdk-lib';
-import { OrderedFanout } from 'ordered-fanout';
+import { fileURLToPath } from 'node:url';
+import { OrderedFanout, pluginDestination } from 'ordered-fanout';
+
+// A plug-in of the app's own (README, *Write your own destination*): its handler is bundled from the app, not the package.
+const webhookInfra = {
+  name: 'webhook', mode: 'latest-state', handler: fileURLToPath(new URL('./webhook-handler.js', import.meta.url)),
+  createTarget: (_scope, _id, { options }) => ({ owned: false, environment: { WEBHOOK_URL: options.url }, grantDeliver: () => undefined }),
+};
 
 // Asset metadata, as the cdk CLI asks for it: it names each function's asset directory.
 const app = new App({ outdir: process.argv[2], context: { 'aws:cdk:enable-asset-metadata': true } });
 const stack = new Stack(app, 'PlatformTeam', { env: { account: '123456789012', region: 'eu-west-1' } });
 const fanout = new OrderedFanout(stack, 'Fanout', {
   destinations: { search: { index: 'people' }, fraud: { batchSize: 50 } },
+  plugins: [pluginDestination(webhookInfra, { url: 'https://ledger.example.com/changes' })],
 });
 fanout.grantReadLedger(fanout.consumer('fraud').role);
 fanout.addOperatorOutputs();
 app.synth();
+`;
+
+/** The plug-in's handler, as the app writes it: it imports only the package's runtime entry point. */
+const WEBHOOK_HANDLER = `
+import { pluginHandler, requiredString } from 'ordered-fanout/runtime';
+export const handler = pluginHandler({
+  name: 'webhook', mode: 'latest-state',
+  readSettings: (env) => ({ url: requiredString(env, 'WEBHOOK_URL') }),
+  createDestination: () => ({ destination: { name: 'webhook', mode: 'latest-state', deliver: async (deliveries) => deliveries.map(() => ({ status: 'delivered' })) }, close: () => undefined }),
+});
 `;
 
 /** The same app's types, checked the strictest way a consumer resolves them (NodeNext, ES module). */
@@ -60,10 +78,18 @@ describe('the built package in a separate CDK app', () => {
     const installed = join(dir, 'node_modules', 'ordered-fanout');
     mkdirSync(installed, { recursive: true });
     await run('tar', ['xzf', join(dir, filename), '-C', installed, '--strip-components=1']);
-    for (const peer of ['aws-cdk-lib', 'constructs']) symlinkSync(join(ROOT, 'node_modules', peer), join(dir, 'node_modules', peer), 'dir');
+    // esbuild too: the app bundles its own plug-in's handler (README: an absolute handler needs esbuild in the app),
+    // and with it what `ordered-fanout/runtime` imports: the package's dependencies, which npm install would add.
+    const { dependencies } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    for (const peer of ['aws-cdk-lib', 'constructs', 'esbuild', '@esbuild', ...Object.keys(dependencies)]) {
+      mkdirSync(dirname(join(dir, 'node_modules', peer)), { recursive: true });
+      symlinkSync(join(ROOT, 'node_modules', peer), join(dir, 'node_modules', peer), 'dir');
+    }
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'platform-team-app', private: true, type: 'module' }));
+    writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'platform-team-app', lockfileVersion: 3, packages: {} }));
     writeFileSync(join(dir, 'app.js'), APP);
-    await run(process.execPath, [join(dir, 'app.js'), out], { cwd: dir, timeout: 60_000 });
+    writeFileSync(join(dir, 'webhook-handler.js'), WEBHOOK_HANDLER);
+    await run(process.execPath, [join(dir, 'app.js'), out], { cwd: dir, timeout: 120_000 });
     const template = JSON.parse(readFileSync(join(out, 'PlatformTeam.template.json'), 'utf8')) as { Resources: Record<string, Resource>; Outputs?: Record<string, unknown> };
     resources = Object.values(template.Resources);
     outputKeys = Object.keys(template.Outputs ?? {});
@@ -95,20 +121,25 @@ describe('the built package in a separate CDK app', () => {
     expect(source).toHaveLength(1);
   });
 
-  it('has exactly two consumers: two EFO consumers, two mappings, two consumer functions', () => {
-    expect(ofType('AWS::Kinesis::StreamConsumer')).toHaveLength(2);
-    expect(ofType('AWS::Lambda::EventSourceMapping')).toHaveLength(2);
+  it('has exactly three consumers (two built-ins, the plug-in): three EFO consumers, mappings and consumer functions', () => {
+    expect(ofType('AWS::Kinesis::StreamConsumer')).toHaveLength(3);
+    expect(ofType('AWS::Lambda::EventSourceMapping')).toHaveLength(3);
     const descriptions = ofType('AWS::Lambda::Function').map((fn) => fn.Properties.Description as string | undefined);
     expect(descriptions.filter((description) => description?.endsWith(' consumer')).sort()).toEqual([
       'ordered-fanout fraud consumer',
       'ordered-fanout search consumer',
+      'ordered-fanout webhook consumer',
     ]);
     expect(descriptions).toContain('ordered-fanout fraud gap sweeper');
     expect(descriptions).not.toContain('ordered-fanout audit consumer');
   });
 
-  it('deploys the handlers prebuilt by npm run build (no bundling in the app)', () => {
-    const ours = ofType('AWS::Lambda::Function').filter((fn) => String(fn.Properties.Description).startsWith('ordered-fanout'));
+  it('deploys the handlers prebuilt by npm run build (no bundling in the app), and bundles the plug-in\'s from the app', () => {
+    const functions = ofType('AWS::Lambda::Function').filter((fn) => String(fn.Properties.Description).startsWith('ordered-fanout'));
+    const plugin = functions.filter((fn) => fn.Properties.Description === 'ordered-fanout webhook consumer');
+    expect(plugin).toHaveLength(1);
+    expect(existsSync(join(out, plugin[0]!.Metadata?.['aws:asset:path'] as string, 'index.js'))).toBe(true);
+    const ours = functions.filter((fn) => !plugin.includes(fn));
     expect(ours).toHaveLength(4); // two consumers, the fraud sweeper, the search domain's roles custom resource
     for (const fn of ours) {
       expect(fn.Properties.Handler).toBe('index.handler');

@@ -15,6 +15,9 @@ import { Client } from '@opensearch-project/opensearch';
 import { OpenSearchIndex } from '../../consumers/search/opensearch-index';
 import { searchRuntime } from '../../consumers/search/runtime';
 import { startOpenSearchStandIn, type OpenSearchStandIn } from '../../local/standins/opensearch/server';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { deliverInAccountWaves, describeRecord, NOT_SENT_DEADLINE, requiredString, type RuntimePlugin } from '../../shared/destination-plugin';
 import { describeDestinationContract } from '../support/destination-contract';
 import { applyCallFaults, clientFaultState, contractFaults, type ClientFaultState } from '../support/faulty-client';
 import { startOpenSearchFaultProxy, type OpenSearchFaultProxy } from '../support/opensearch-fault-proxy';
@@ -140,3 +143,77 @@ describeDestinationContract(searchRuntime, async ({ retrier }) => {
     },
   };
 });
+
+/**
+ * The README's *Write your own destination* webhook, as written there, passes the same contract: its example once sent
+ * the account id raw in a header, which fetch refuses for any character above U+00FF (every version of such an account
+ * was retried until it was dead-lettered).
+ */
+const readmeWebhookRuntime: RuntimePlugin<{ url: string }> = {
+  name: 'webhook',
+  mode: 'in-order',
+  readSettings: (env) => ({ url: requiredString(env, 'WEBHOOK_URL') }),
+  createDestination: ({ url }, { retrier }) => ({
+    destination: {
+      name: 'webhook',
+      mode: 'in-order',
+      deliver: (deliveries, options) =>
+        deliverInAccountWaves(deliveries, retrier, (wave, signal) =>
+          Promise.all(wave.map(async ({ record }) => {
+            if (signal?.aborted) return { kind: 'retry' as const, detail: NOT_SENT_DEADLINE };
+            try {
+              const response = await fetch(url, { method: 'POST', body: JSON.stringify(record), signal,
+                headers: { 'content-type': 'application/json', 'idempotency-key': encodeURIComponent(`${record.accountId}#${record.version}`) } });
+              if (response.ok) return { kind: 'done' as const, result: { status: 'delivered' as const } };
+              const detail = `${describeRecord(record)}: HTTP ${response.status}`;
+              return { kind: response.status === 429 || response.status >= 500 ? 'retry' as const : 'reject' as const, detail };
+            } catch (error) {
+              return { kind: 'retry' as const, detail: `${describeRecord(record)}: ${(error as Error).message}` };
+            }
+          })), options),
+    },
+    close: () => undefined,
+  }),
+};
+
+/** The partner's endpoint: records each POST in arrival order, applying the contract's faults (503, 400, no answer). */
+async function startWebhookStandIn(state: ClientFaultState) {
+  const received: { accountId: string; version: number }[] = [];
+  const server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      state.entriesPerCall.push(1);
+      if (state.hang) return;
+      if (state.failNextCalls > 0) {
+        state.failNextCalls -= 1;
+        response.writeHead(503).end();
+        return;
+      }
+      const { accountId, version } = JSON.parse(body) as { accountId: string; version: number };
+      if (state.rejected.has(accountId)) response.writeHead(400).end();
+      else {
+        received.push({ accountId, version });
+        response.end();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const stop = () => new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, received, stop };
+}
+
+describeDestinationContract(readmeWebhookRuntime, async ({ retrier }) => {
+  const state = clientFaultState();
+  const server = await startWebhookStandIn(state);
+  return {
+    destination: readmeWebhookRuntime.createDestination({ url: server.url }, { retrier, region: 'us-east-1', clientConfig: () => ({}) }).destination,
+    faults: contractFaults(state),
+    readBack: async () => server.received,
+    entriesPerCall: () => state.entriesPerCall,
+    close: () => server.stop(),
+  };
+}, { maxEntriesPerCall: 1 });

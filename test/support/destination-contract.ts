@@ -147,6 +147,17 @@ export function describeDestinationContract(
         expectHeld(plugin.mode, await env.readBack(), deliveries);
       }));
 
+    // One account, so the failed call is one of its versions: failing a whole account's calls (as above) keeps its
+    // versions in order even when they all go out at once; a single failure is what lets a later version overtake.
+    it.runIf(plugin.mode === 'in-order')('in-order: a version that fails once is not overtaken by its successors', () =>
+      withEnv(async (env) => {
+        const deliveries = contractDeliveries(1, 3);
+        env.faults.failNextCalls(1);
+        const results = await env.destination.deliver(deliveries);
+        expect(results.map((result) => result.status)).toEqual(deliveries.map(() => 'delivered'));
+        expect((await env.readBack()).map((entry) => entry.version)).toEqual([1, 2, 3]);
+      }));
+
     it('answers DELIVERY_FAILED, never REJECTED, when a retryable failure outlasts the budget', () =>
       withEnv(async (env) => {
         const deliveries = contractDeliveries(2, 2);
