@@ -1,6 +1,8 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ACCOUNTS_KEY, isValidVersion, type AccountImage } from '../../shared/accounts/account';
 import { DynamoDBLedger } from '../../shared/ledger/dynamodb-ledger';
+import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
+import { above, countVersions, holesBetween, removeVersions, type VersionRanges } from '../../shared/ordering/version-ranges';
 import type { Watermark } from '../../shared/ordering/watermark';
 import { parallelScan } from '../parallel-scan';
 import { destinationOf, type PipelineTarget } from '../target';
@@ -63,6 +65,26 @@ export async function loadWatermarks(ledger: DynamoDBLedger, accountIds: readonl
     for (const [id, watermark] of await ledger.load(accountIds.slice(start, start + 100))) found.set(id, watermark);
   }
   return found;
+}
+
+/**
+ * How many of an account's versions up to the table's `version` the destination lacks, by its watermark (none: all of
+ * them). Above the watermark, those not delivered; `every-version` delivers past a gap (`ahead`), and its watermark
+ * passes versions it gave up on (`owed`: dead-lettered, or a gap timed out), which the audit log does not hold until
+ * a redrive or a replay delivers them. Owed versions at or below the floor precede the account's start (a baseline or
+ * a replay's window): they were never this epoch's to deliver. `in-order` skips are an operator's decision, not lag.
+ */
+export function versionsMissing(watermark: Watermark | undefined, version: number, mode: DeliveryMode): number {
+  if (!watermark) return version;
+  if (mode !== 'every-version') return Math.max(0, version - watermark.version);
+  const notAhead = countVersions(holesBetween(watermark.ahead, watermark.version + 1, version));
+  return notAhead + countVersions(owedUnder(watermark, version));
+}
+
+/** `every-version`: the versions its watermark passed without delivering them, above the floor, up to `version`. */
+export function owedUnder(watermark: Watermark, version: number): VersionRanges {
+  const owed = above(watermark.owed, watermark.floor ?? 0);
+  return removeVersions(owed, Math.min(watermark.version, version) + 1, Number.MAX_SAFE_INTEGER);
 }
 
 /** The ledger of one destination of the target, under the epoch the target runs it with. */

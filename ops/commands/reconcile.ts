@@ -1,11 +1,13 @@
 import { mapLimited } from '../../shared/async/limited';
 import type { AccountImage } from '../../shared/accounts/account';
 import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
+import { formatVersions } from '../../shared/ordering/version-ranges';
+import type { Watermark } from '../../shared/ordering/watermark';
 import type { CommandIO } from '../io';
 import { runtimeOf, type AnyRuntimePlugin } from '../plugin-runtimes';
 import { destinationOf, modeOf, selectDestinations, type PipelineTarget } from '../target';
 import { describeError, formatTable, targetSummary } from './format';
-import { ledgerOf, loadWatermarks, scanAccounts } from './ledger-scan';
+import { ledgerOf, loadWatermarks, owedUnder, scanAccounts, versionsMissing } from './ledger-scan';
 import { contentReader, repairLatestState, type ContentReader, type Repair } from './reconcile-contents';
 import { shownAccount } from '../account-text';
 
@@ -29,7 +31,8 @@ export interface ReconcileOptions {
 /** Accounts listed per kind of problem in the human output (JSON lists them all). */
 const SHOWN = 20;
 
-interface Lagging { readonly accountId: string; readonly version: number; readonly watermark: number }
+/** `owed`: `every-version` versions its watermark passed that the destination does not hold (dead-lettered, gap timed out). */
+interface Lagging { readonly accountId: string; readonly version: number; readonly watermark: number; readonly owed?: string }
 interface Missing { readonly accountId: string; readonly version: number }
 /** `found`: the version the destination holds (audit: the current version's object exists), null for none. */
 interface Mismatched { readonly accountId: string; readonly version: number; readonly found: number | null }
@@ -113,10 +116,11 @@ export async function reconcile(target: PipelineTarget, options: ReconcileOption
                 const { accountId, version } = account;
                 const watermark = watermarks.get(accountId);
                 const mismatched = reader !== undefined && found[i] !== version;
+                const lacking = versionsMissing(watermark, version, entry.mode) > 0;
                 if (!watermark) entry.missing.push({ accountId, version });
-                else if (watermark.version < version) entry.lagging.push({ accountId, version, watermark: watermark.version });
+                else if (lacking) entry.lagging.push(laggingOf(accountId, version, watermark, entry.mode));
                 if (mismatched) entry.contents?.mismatched.push({ accountId, version, found: found[i] ?? null });
-                const bad = !watermark || watermark.version < version || mismatched;
+                const bad = lacking || mismatched;
                 if (bad && account.item) toRepair.get(name)?.set(accountId, account.item);
               });
               entry.accounts += page.length;
@@ -157,6 +161,11 @@ export async function reconcile(target: PipelineTarget, options: ReconcileOption
   return ok ? 0 : 1;
 }
 
+function laggingOf(accountId: string, version: number, watermark: Watermark, mode: DeliveryMode): Lagging {
+  const owed = mode === 'every-version' ? owedUnder(watermark, version) : [];
+  return { accountId, version, watermark: watermark.version, ...(owed.length > 0 ? { owed: formatVersions(owed) } : {}) };
+}
+
 function printReport(
   io: CommandIO,
   target: PipelineTarget,
@@ -186,7 +195,8 @@ function printReport(
       for (const line of lines.slice(0, SHOWN)) io.out(`  ${line}`);
       if (lines.length > SHOWN) io.out(`  … and ${lines.length - SHOWN} more (--json lists them all)`);
     };
-    list('lagging (watermark below the table)', entry.lagging.map((a) => `${shownAccount(a.accountId)}  table v${a.version}  watermark v${a.watermark}`));
+    const owes = (owed: string | undefined): string => (owed === undefined ? '' : `  owed v${owed}`);
+    list('lagging (watermark below the table, or versions owed)', entry.lagging.map((a) => `${shownAccount(a.accountId)}  table v${a.version}  watermark v${a.watermark}${owes(a.owed)}`));
     list('missing (no watermark)', entry.missing.map((a) => `${shownAccount(a.accountId)}  table v${a.version}`));
     const holds = (found: number | null): string => (found === null ? 'holds nothing' : `holds v${found}`);
     list('mismatched in the destination', (entry.contents?.mismatched ?? []).map((a) => `${shownAccount(a.accountId)}  table v${a.version}  ${holds(a.found)}`));

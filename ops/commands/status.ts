@@ -7,7 +7,7 @@ import { countVersions } from '../../shared/ordering/version-ranges';
 import type { CommandIO } from '../io';
 import { destinationOf, modeOf, selectDestinations, type PipelineTarget } from '../target';
 import { describeError, formatAge, formatTable, targetSummary, type TargetSummary } from './format';
-import { ledgerOf, loadWatermarks, scanAccounts } from './ledger-scan';
+import { ledgerOf, loadWatermarks, scanAccounts, versionsMissing } from './ledger-scan';
 
 // Where these lived before they were shared: `reconcile` and tests import them from here.
 export { describeError, formatAge, formatTable, targetSummary } from './format';
@@ -22,9 +22,15 @@ export interface DestinationStatus {
   readonly consumerStatus: string | null;
   /** Accounts in the table. */
   readonly accounts: number | null;
-  /** Accounts whose watermark is below the table's version (no watermark counts as 0). */
+  /**
+   * Accounts missing a version of the table's (`versionsMissing`): their watermark is below the table's version (no
+   * watermark counts as 0), or, `every-version`, it passed versions it owes (dead-lettered, gap timed out).
+   */
   readonly accountsBehind: number | null;
-  /** Versions in the table the watermarks have not reached yet, summed over the accounts: the lag in changes. */
+  /**
+   * Versions in the table the destination lacks, summed over the accounts: the lag in changes. Not those an
+   * `every-version` destination delivered ahead of a gap; with those it owes below its watermark.
+   */
   readonly versionsBehind: number | null;
   /** The watermarks' versions summed over the table's accounts: it grows by one per change delivered (or skipped over). */
   readonly watermarkVersions: number | null;
@@ -96,8 +102,9 @@ export async function collectStatus(
               for (const { accountId, version } of page) {
                 const watermark = watermarks.get(accountId);
                 const reached = watermark?.version ?? 0;
-                if (reached < version) t.behind += 1;
-                t.versionsBehind += Math.max(0, version - reached);
+                const missing = versionsMissing(watermark, version, mode);
+                if (missing > 0) t.behind += 1;
+                t.versionsBehind += missing;
                 t.watermarkVersions += reached;
                 if (watermark && watermark.parked.length > 0) t.parkedHolders.add(accountId);
                 const state = accountState(watermark, mode, now);

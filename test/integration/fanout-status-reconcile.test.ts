@@ -1,4 +1,6 @@
-import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { Client } from '@opensearch-project/opensearch';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DESTINATION_NAMES } from '../../infra/config/pipeline-config';
@@ -8,6 +10,12 @@ import { reconcile } from '../../ops/commands/reconcile';
 import { status } from '../../ops/commands/status';
 import { recordingIO } from '../../ops/io';
 import { localTarget, type PipelineTarget } from '../../ops/target';
+import { createAccountsTable, createLedgerTable } from '../../local/tables';
+import { DynamoDBLedger } from '../../shared/ledger/dynamodb-ledger';
+import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
+import { emptyWatermark, type Watermark } from '../../shared/ordering/watermark';
+import { collectStatus } from '../../ops/commands/status';
+import { localDynamoDB, uniqueTableName } from '../support/dynamodb';
 import { LEDGER_PARTITION_KEY, LEDGER_SORT_KEY, WATERMARK_SORT_KEY, ledgerPartitionKey } from '../../shared/ledger/ledger-table';
 import { TINY_RUN } from '../support/small-runs';
 
@@ -176,5 +184,92 @@ describe('fanout status and reconcile on a local pipeline', () => {
     expect(await status(target, {}, state)).toBe(0);
     expect(parsed(state).destinations.audit.accountsBehind).toBe(1);
     expect(parsed(state).destinations.search.accountsBehind).toBe(0);
+  });
+});
+
+/**
+ * A target of two fresh tables on DynamoDB Local, whose ledger holds exactly the watermarks a test writes: the states
+ * a bad day leaves, without running a pipeline into them. Consumers and queues answer ACTIVE and empty.
+ */
+async function ledgerTarget(modes: Readonly<Record<string, DeliveryMode>>) {
+  const dynamodb = localDynamoDB();
+  const accountsTable = uniqueTableName('accounts');
+  const ledgerTable = uniqueTableName('ledger');
+  await createAccountsTable(dynamodb, accountsTable);
+  await createLedgerTable(dynamodb, ledgerTable);
+  const destinations = Object.fromEntries(
+    Object.entries(modes).map(([name, mode]) => [
+      name,
+      { name, mode, functionName: name, epoch: 'live', startingPosition: 'TRIM_HORIZON', streamConsumerArn: `arn:${name}`, deadLetterQueueUrl: `queue:${name}` },
+    ]),
+  );
+  const target = {
+    kind: 'local',
+    description: 'ledger fixture',
+    accountsTable,
+    ledgerTable,
+    streamArn: 'arn:stream',
+    destinations,
+    dynamodb,
+    sqs: { send: async () => ({ Attributes: { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' } }) } as unknown as SQSClient,
+    kinesis: { send: async () => ({ ConsumerDescription: { ConsumerStatus: 'ACTIVE' } }) } as unknown as KinesisClient,
+    environment: async () => ({}),
+    invoke: async () => ({ batchItemFailures: [] }),
+    command: async () => {
+      throw new Error('not in this fixture');
+    },
+    close: async () => dynamodb.destroy(),
+  } as PipelineTarget;
+  return {
+    target,
+    account: async (accountId: string, version: number) =>
+      void (await dynamodb.send(new PutItemCommand({ TableName: accountsTable, Item: { account_id: { S: accountId }, version: { N: String(version) }, balance: { N: '0' } } }))),
+    watermark: async (destination: string, fields: Partial<Watermark> & { accountId: string }) => {
+      const ledger = new DynamoDBLedger({ client: dynamodb, tableName: ledgerTable, destination, epoch: 'live' });
+      const next: Watermark = { ...emptyWatermark(fields.accountId), ...fields, revision: 1, updatedAt: Date.now() };
+      expect(await ledger.write({ next, expectedRevision: 0, park: [], unpark: [] })).toBe('committed');
+    },
+  };
+}
+
+describe('fanout status and reconcile on the ledger states of a bad day', () => {
+  it('count versions an every-version destination owes under its watermark as missing, and not those it delivered ahead of a gap', async () => {
+    const { target, account, watermark } = await ledgerTarget({ audit: 'every-version', fraud: 'in-order' });
+    try {
+      // v5 dead-lettered while S3 was down: audit's watermark passed it (owed), fraud's waits below it (blocked).
+      await account('dead-lettered', 6);
+      await watermark('audit', { accountId: 'dead-lettered', version: 6, owed: [[5, 5]] });
+      await watermark('fraud', { accountId: 'dead-lettered', version: 4, owed: [[5, 5]] });
+      // v2 never came; audit delivered 3-100 ahead of it: one version missing, not 99.
+      await account('gap', 100);
+      await watermark('audit', { accountId: 'gap', version: 1, ahead: [[3, 100]] });
+      await watermark('fraud', { accountId: 'gap', version: 100 });
+      // Baselined at v8 (it predates the pipeline): 1-7 were never audit's to deliver.
+      await account('baselined', 9);
+      await watermark('audit', { accountId: 'baselined', version: 9, floor: 7, owed: [[1, 7]] });
+      await watermark('fraud', { accountId: 'baselined', version: 9, floor: 7, skipped: [[1, 7]] });
+
+      const snapshot = await collectStatus(target, {});
+      expect(snapshot.destinations.audit).toMatchObject({ accountsBehind: 2, versionsBehind: 2 });
+      expect(snapshot.destinations.fraud).toMatchObject({ accountsBehind: 1, versionsBehind: 2, blockedOnFailure: 1 });
+
+      const json = recordingIO(true);
+      expect(await reconcile(target, {}, json)).toBe(1);
+      const audit = parsed(json).destinations.audit;
+      expect(audit.inSync).toBe(false);
+      expect(audit.lagging).toEqual(
+        expect.arrayContaining([
+          { accountId: 'dead-lettered', version: 6, watermark: 6, owed: '5' },
+          { accountId: 'gap', version: 100, watermark: 1 },
+        ]),
+      );
+      expect(audit.lagging).toHaveLength(2);
+
+      const human = recordingIO();
+      expect(await reconcile(target, { destination: 'audit' }, human)).toBe(1);
+      expect(human.lines.join('\n')).toContain('dead-lettered  table v6  watermark v6  owed v5');
+    } finally {
+      await target.close();
+    }
   });
 });
