@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { historyOf, readFinalVersions, type Truth } from '../verify';
 import {
@@ -83,9 +82,6 @@ export class KinesisBridge {
     this.#options = options;
     this.#log = options.log ?? (() => undefined);
     this.#pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
-    // Every put in flight listens on the bridge's one stop signal, and chaos delays keep many in flight at once: more
-    // than Node's default of 10 is the design, not a leak (each request removes its listener when it ends).
-    setMaxListeners(0, this.#stop.signal);
     this.#gaps = new PermanentGaps(options.chaos.permanentGapRate ?? 0, options.chaos.seed);
     this.#capture = new StreamCapture(options.accountsTable, (eventId, error) => {
       this.#stats.unconvertible += 1;

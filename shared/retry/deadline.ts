@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /**
  * Bounds a destination round's requests by the round's deadline, so that no request is still in flight after it: an
  * in-order delivery that outlived its account's claim could overlap another engine's delivery of the same account.
@@ -17,6 +19,9 @@ export async function withDeadline<T>(
 ): Promise<T> {
   if (deadline === undefined) return work(undefined);
   const controller = new AbortController();
+  // Every request of the round listens to it (the SDK removes each listener when its request ends): more than Node's
+  // default of 10 at once is the design, and a MaxListenersExceededWarning in the function's log would be noise.
+  setMaxListeners(0, controller.signal);
   const abort = (): void => controller.abort(new DeadlineExceeded(deadline));
   const left = deadline - clock();
   if (left <= 0) abort();
