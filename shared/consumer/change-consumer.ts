@@ -209,7 +209,7 @@ export class ChangeConsumer {
     this.#startBatch(deadline);
     const outcome = await this.#engine.sweep({ deadline });
     this.#lastWaitingReport = -Infinity;
-    return this.#report(0, outcome.counts, await this.#waitingReport(), {
+    const batch = this.#report(0, outcome.counts, await this.#waitingReport(), {
       quarantined: 0,
       failures: outcome.failed,
       dispositions: outcome.dispositions,
@@ -217,6 +217,7 @@ export class ChangeConsumer {
       started,
       oldestMicros: Infinity,
     });
+    return outcome.waitingUnread === undefined ? batch : { ...batch, waitingUnread: outcome.waitingUnread };
   }
 
   /**

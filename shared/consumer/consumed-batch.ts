@@ -29,4 +29,6 @@ export interface ConsumedBatch {
   readonly oldestChangeAgeMs: number | undefined;
   /** What waits in the ledger for a missing version, when this batch looked (see `parkedReportEveryMs`). */
   readonly waiting?: WaitingReport;
+  /** A sweep that could not read all the accounts waiting for a missing version: why (counted among `failures`). */
+  readonly waitingUnread?: string;
 }

@@ -54,6 +54,12 @@ export class PowertoolsTelemetry implements Telemetry {
     this.logLetters(batch.deadLetters);
     for (const failure of batch.failures) {
       // A swept account has no stream position: what failed is the sweep's work on it, not a record of the stream.
+      if (failure.sequenceNumber === '' && failure.accountId === undefined) {
+        this.logger.error('the sweep could not read all the accounts waiting for a missing version (the gaps index out of reach): those not read stay parked for the next sweep', {
+          detail: batch.waitingUnread,
+        });
+        continue;
+      }
       if (failure.sequenceNumber === '') {
         this.logger.error('the sweep could not finish this account (ledger, queue or destination out of reach, or out of time): its records stay parked for the next sweep', {
           accountId: failure.accountId,

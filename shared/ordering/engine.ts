@@ -164,8 +164,11 @@ export class OrderingEngine {
   async sweep(options: ProcessOptions = {}): Promise<BatchOutcome> {
     const tally = new Tally();
     let page = new Map<string, ChangeRecord[]>();
-    for await (const { accountId } of this.options.ledger.waiting()) {
-      page.set(accountId, []);
+    const waiting = this.options.ledger.waiting()[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await this.nextWaiting(waiting, tally);
+      if (next === undefined) break;
+      page.set(next.accountId, []);
       if (page.size < SWEEP_PAGE_ACCOUNTS) continue;
       await this.sweepPage(page, tally, options.deadline);
       page = new Map();
@@ -174,6 +177,22 @@ export class OrderingEngine {
     }
     if (page.size > 0) await this.sweepPage(page, tally, options.deadline);
     return tally.outcome();
+  }
+
+  /**
+   * The next waiting account, or undefined at the end of the gaps index or when the ledger stops answering part-way:
+   * the pages already swept keep their counts, the accounts read so far are still swept, and the sweep reports that
+   * it could not read the rest (`Tally.failWaitingRead`) rather than throwing the whole sweep's work away unreported.
+   */
+  private async nextWaiting(waiting: AsyncIterator<{ readonly accountId: string }>, tally: Tally): Promise<{ readonly accountId: string } | undefined> {
+    try {
+      const next = await waiting.next();
+      return next.done ? undefined : next.value;
+    } catch (error) {
+      if (!(error instanceof LedgerUnavailableError)) throw error;
+      tally.failWaitingRead(error.message);
+      return undefined;
+    }
   }
 
   /**

@@ -95,6 +95,8 @@ export interface BatchOutcome {
   readonly dispositions: readonly RecordDisposition[];
   /** The records to report as `batchItemFailures`. */
   readonly failed: readonly RecordPosition[];
+  /** A sweep that could not read all the accounts waiting for a missing version: why (see `Tally.failWaitingRead`). */
+  readonly waitingUnread?: string;
 }
 
 /** Collects dispositions and counters across the accounts of one call. */
@@ -103,6 +105,7 @@ export class Tally {
   readonly dispositions: RecordDisposition[] = [];
   /** Swept accounts that could not be finished (`failAccount`). */
   private readonly accountFailures: RecordPosition[] = [];
+  private waitingUnread: string | undefined;
 
   /** `alreadyCounted`: the counter was raised when the destination answered (see `AccountRun.countAccepted`). */
   settle(record: ChangeRecord, disposition: Disposition, alreadyCounted = false): void {
@@ -141,6 +144,17 @@ export class Tally {
    * A swept account that could not be finished (its records stay parked for the next sweep): a failure without a
    * stream position, naming the account and, when its watermark was read, the version it waits for.
    */
+  /**
+   * A sweep could not read the rest of the accounts waiting for a missing version (the gaps index out of reach): one
+   * failure without an account or a position, so it is counted and logged (with `why`, as `waitingUnread`); the
+   * accounts not read stay parked for the next sweep.
+   */
+  failWaitingRead(why: string): void {
+    this.accountFailures.push({ sequenceNumber: '', shardId: '' });
+    this.counts.failed += 1;
+    this.waitingUnread = why;
+  }
+
   failAccount(accountId: string, version?: number): void {
     this.accountFailures.push(version === undefined ? { accountId, sequenceNumber: '', shardId: '' } : { accountId, version, sequenceNumber: '', shardId: '' });
     this.counts.failed += 1;
@@ -151,6 +165,7 @@ export class Tally {
       .filter((entry) => entry.disposition === 'failed')
       .map(({ sequenceNumber, shardId, accountId, version }): RecordPosition => ({ sequenceNumber, shardId, accountId, version }));
     failed.push(...this.accountFailures);
-    return { counts: { ...this.counts }, dispositions: this.dispositions, failed };
+    const outcome = { counts: { ...this.counts }, dispositions: this.dispositions, failed };
+    return this.waitingUnread === undefined ? outcome : { ...outcome, waitingUnread: this.waitingUnread };
   }
 }

@@ -113,6 +113,34 @@ describe('sweep', () => {
     expect(swept.failed.map((failure) => failure.accountId).sort()).toEqual(['acct-0', 'acct-1', 'acct-2']);
   });
 
+  test('the gaps index failing part-way: the accounts read are swept and counted, the rest reported unread (before: the sweep threw, its counts lost)', async () => {
+    const h = harness('in-order');
+    const accounts = SWEEP_PAGE_ACCOUNTS + 10;
+    await waitingAccounts(h, accounts);
+    h.clock.advance(16 * 60_000); // past the gap age: each swept account gets its GAP_TIMEOUT notice
+    const waiting = h.ledger.waiting.bind(h.ledger);
+    h.ledger.waiting = async function* () {
+      let read = 0;
+      for await (const account of waiting()) {
+        if ((read += 1) > SWEEP_PAGE_ACCOUNTS + 5) throw new LedgerUnavailableError('Query on the gaps index: ProvisionedThroughputExceededException');
+        yield account;
+      }
+    };
+
+    const swept = await h.another('sweeper').sweep();
+
+    expect(swept.counts.gapTimeouts).toBe(SWEEP_PAGE_ACCOUNTS + 5);
+    expect(swept.waitingUnread).toContain('ProvisionedThroughputExceededException');
+    expect(swept.failed).toEqual([{ sequenceNumber: '', shardId: '' }]);
+    expect(swept.counts.failed).toBe(1);
+
+    h.ledger.waiting = waiting;
+    const again = await h.another('sweeper').sweep();
+    expect(again.counts.gapTimeouts).toBe(5);
+    expect(again.failed).toEqual([]);
+    expect(again.waitingUnread).toBeUndefined();
+  });
+
   test('a destination call outliving the invocation: the claim ends by the deadline, and a later sweep delivers', async () => {
     const h = harness('in-order', { claimTtlMs: 60_000 });
     await h.engine.process(pick(accountHistory('A', 6), 5, 6));

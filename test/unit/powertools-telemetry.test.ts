@@ -168,6 +168,16 @@ describe('PowertoolsTelemetry', () => {
     expect(emfBlobs()[0]).toMatchObject({ FailedRecords: 1, destination: 'audit' });
   });
 
+  it('logs a sweep that could not read all waiting accounts as such, with why, and counts it failed', () => {
+    const telemetry = new PowertoolsTelemetry({ destination: 'fraud' });
+
+    telemetry.batch(batch({ destination: 'fraud', records: 0, failures: [{ sequenceNumber: '', shardId: '' }], waitingUnread: 'Query on the gaps index: throttled' }));
+
+    const errors = linesOf(stderr).filter((line) => line.level === 'ERROR');
+    expect(errors).toEqual([expect.objectContaining({ detail: 'Query on the gaps index: throttled', message: expect.stringContaining('could not read all the accounts waiting') })]);
+    expect(emfBlobs()[0]).toMatchObject({ FailedRecords: 1 });
+  });
+
   it("logs a swept account the sweep could not finish as such, with the version it waits for, not as a stream record", () => {
     const telemetry = new PowertoolsTelemetry({ destination: 'fraud' });
 
