@@ -28,6 +28,7 @@ import {
   ledgerPartitionKey,
   parkedSortKey,
   GAPS_INDEX_SORT_KEY,
+  SWEEP_POSITION_SORT_KEY,
 } from './ledger-table';
 
 export interface DynamoDBLedgerOptions {
@@ -170,9 +171,18 @@ export class DynamoDBLedger implements Ledger {
     }
   }
 
-  async *waiting(): AsyncIterable<WaitingAccount> {
+  async *waiting(after?: WaitingAccount): AsyncIterable<WaitingAccount> {
     const prefix = this.partitionKey('');
-    let startKey: Record<string, AttributeValue> | undefined;
+    // An index position: the index's keys and the table's (DynamoDB orders equal index keys by them). The account's
+    // entry need not still be there.
+    let startKey: Record<string, AttributeValue> | undefined =
+      after === undefined
+        ? undefined
+        : {
+            [GAPS_INDEX_PARTITION_KEY]: { S: gapScope(this.destination, this.epoch) },
+            [GAPS_INDEX_SORT_KEY]: { N: String(after.since) },
+            ...this.watermarkKey(after.accountId),
+          };
     do {
       const output = await this.call('Query', () =>
         this.client.send(
@@ -195,6 +205,29 @@ export class DynamoDBLedger implements Ledger {
       }
       startKey = output.LastEvaluatedKey;
     } while (startKey);
+  }
+
+  async sweepPosition(): Promise<WaitingAccount | undefined> {
+    const output = await this.call('GetItem', () =>
+      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.sweepPositionKey(), ConsistentRead: true }), this.sendOptions()),
+    );
+    const accountId = output.Item?.account_id?.S;
+    const since = Number(output.Item?.since?.N);
+    return accountId === undefined || !Number.isFinite(since) ? undefined : { accountId, since };
+  }
+
+  async saveSweepPosition(position: WaitingAccount | undefined): Promise<void> {
+    // Overwritten, never deleted: "no position" is the item without one (one action fewer to grant).
+    const item: Record<string, AttributeValue> = { ...this.sweepPositionKey(), saved_at: { N: String(this.clock()) } };
+    if (position !== undefined) Object.assign(item, { account_id: { S: position.accountId }, since: { N: String(position.since) } });
+    await this.call('PutItem', () => this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item }), this.sendOptions()));
+  }
+
+  private sweepPositionKey(): Record<string, AttributeValue> {
+    return {
+      [LEDGER_PARTITION_KEY]: { S: gapScope(this.destination, this.epoch) },
+      [LEDGER_SORT_KEY]: { S: SWEEP_POSITION_SORT_KEY },
+    };
   }
 
   /**

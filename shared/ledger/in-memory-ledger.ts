@@ -8,6 +8,11 @@ import { assertLedgerName, ledgerPartitionKey } from './ledger-table';
 interface LedgerScope {
   readonly watermarks: Map<string, Watermark>;
   readonly parked: Map<string, Map<number, ChangeRecord>>;
+  sweepPosition?: WaitingAccount;
+}
+
+function indexOrder(a: WaitingAccount, b: WaitingAccount): number {
+  return a.since - b.since || (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0);
 }
 
 /** The shared state behind in-memory ledgers: one per simulated table. */
@@ -33,7 +38,7 @@ export interface InMemoryLedgerOptions {
   /** Share one store between ledgers to simulate engines working on the same table. */
   readonly store?: InMemoryLedgerStore;
   /** Awaited before every operation; tests use it to interleave engines or inject faults. */
-  readonly beforeOperation?: (operation: 'load' | 'parked' | 'write' | 'waiting') => Promise<void>;
+  readonly beforeOperation?: (operation: 'load' | 'parked' | 'write' | 'waiting' | 'sweep-position') => Promise<void>;
 }
 
 /**
@@ -115,12 +120,25 @@ export class InMemoryLedger implements Ledger {
     return 'committed';
   }
 
-  async *waiting(): AsyncIterable<WaitingAccount> {
+  async *waiting(after?: WaitingAccount): AsyncIterable<WaitingAccount> {
     if (this.options.beforeOperation) await this.options.beforeOperation('waiting');
+    // The index's order: the wait's start, then the account (DynamoDB orders equal index keys by the table's key).
     const waiting = [...this.scope.watermarks.values()]
       .filter((watermark) => watermark.gapSince !== undefined)
-      .sort((a, b) => (a.gapSince as number) - (b.gapSince as number));
-    for (const watermark of waiting) yield { accountId: watermark.accountId, since: watermark.gapSince as number };
+      .map((watermark) => ({ accountId: watermark.accountId, since: watermark.gapSince as number }))
+      .sort(indexOrder);
+    for (const account of waiting) if (after === undefined || indexOrder(account, after) > 0) yield account;
+  }
+
+  async sweepPosition(): Promise<WaitingAccount | undefined> {
+    if (this.options.beforeOperation) await this.options.beforeOperation('sweep-position');
+    return this.scope.sweepPosition;
+  }
+
+  async saveSweepPosition(position: WaitingAccount | undefined): Promise<void> {
+    if (this.options.beforeOperation) await this.options.beforeOperation('sweep-position');
+    this.store.requests.writes += 1;
+    this.scope.sweepPosition = position;
   }
 
   /** Every parked record of this destination and epoch, for assertions. */

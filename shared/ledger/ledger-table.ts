@@ -12,11 +12,15 @@ import { LIVE_EPOCH } from '../ordering/delivery-mode';
  * A sparse index (`gaps`) holds only watermark items of accounts that are waiting for a missing version, keyed by
  * `<destination>#<epoch>` and the time the wait began: the sweep reads it oldest first. No item has a TTL attribute:
  * parked records never expire silently.
+ *
+ * One more item per destination and epoch, under the partition key `<destination>#<epoch>` (no account part, so no
+ * account's key can be it) and the sort key `SWEEP_POSITION`: where the last sweep that ran out of time stopped.
  */
 export const LEDGER_PARTITION_KEY = 'pk';
 export const LEDGER_SORT_KEY = 'sk';
 export const WATERMARK_SORT_KEY = 'WATERMARK';
 export const PARKED_SORT_KEY_PREFIX = 'PARKED#';
+export const SWEEP_POSITION_SORT_KEY = 'SWEEP_POSITION';
 export const GAPS_INDEX = 'gaps';
 export const GAPS_INDEX_PARTITION_KEY = 'gap_scope';
 export const GAPS_INDEX_SORT_KEY = 'gap_since';

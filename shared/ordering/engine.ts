@@ -13,7 +13,7 @@ import { EveryVersionRun } from './every-version-run';
 import { InOrderRun, type SkipOutcome } from './in-order-run';
 import { LatestStateRun } from './latest-state-run';
 import { Tally, type BatchOutcome } from './outcome';
-import type { DeadLetter, DeadLetterQueue, Delivery, DeliveryResult, Destination, Ledger } from './ports';
+import type { DeadLetter, DeadLetterQueue, Delivery, DeliveryResult, Destination, Ledger, WaitingAccount } from './ports';
 import type { Watermark } from './watermark';
 
 export interface OrderingEngineOptions {
@@ -163,35 +163,55 @@ export class OrderingEngine {
    */
   async sweep(options: ProcessOptions = {}): Promise<BatchOutcome> {
     const tally = new Tally();
+    const ledger = this.options.ledger;
+    // Where the last sweep that ran out of time stopped: going on from there, later accounts are not starved by the
+    // oldest ones taking every run's time (a destination down, 100,000 accounts waiting).
+    const from = await this.ledgerHint(() => ledger.sweepPosition());
+    let waiting = ledger.waiting(from)[Symbol.asyncIterator]();
     let page = new Map<string, ChangeRecord[]>();
-    const waiting = this.options.ledger.waiting()[Symbol.asyncIterator]();
+    let position = from;
+    let read = 0;
     for (;;) {
-      const next = await this.nextWaiting(waiting, tally);
-      if (next === undefined) break;
-      page.set(next.accountId, []);
+      let next: IteratorResult<WaitingAccount>;
+      try {
+        next = await waiting.next();
+      } catch (error) {
+        if (!(error instanceof LedgerUnavailableError)) throw error;
+        // The pages swept keep their counts and the accounts read are still swept; the rest waits for the next sweep.
+        tally.failWaitingRead(error.message);
+        break;
+      }
+      if (next.done) {
+        // Nothing after the position (the last sweep stopped at the end): start over now rather than sweep nothing.
+        if (read === 0 && position !== undefined) {
+          position = undefined;
+          waiting = ledger.waiting()[Symbol.asyncIterator]();
+          continue;
+        }
+        position = undefined;
+        break;
+      }
+      read += 1;
+      page.set(next.value.accountId, []);
+      position = next.value;
       if (page.size < SWEEP_PAGE_ACCOUNTS) continue;
       await this.sweepPage(page, tally, options.deadline);
       page = new Map();
-      // Out of time: the accounts not reached wait for the next sweep (they still count in the waiting metrics).
-      if (this.outOfTime(options.deadline)) return tally.outcome();
+      if (this.outOfTime(options.deadline)) break;
     }
     if (page.size > 0) await this.sweepPage(page, tally, options.deadline);
+    // The next sweep goes on after the last account swept, or starts with the oldest once this one reached the end.
+    if (position !== from) await this.ledgerHint(() => ledger.saveSweepPosition(position));
     return tally.outcome();
   }
 
-  /**
-   * The next waiting account, or undefined at the end of the gaps index or when the ledger stops answering part-way:
-   * the pages already swept keep their counts, the accounts read so far are still swept, and the sweep reports that
-   * it could not read the rest (`Tally.failWaitingRead`) rather than throwing the whole sweep's work away unreported.
-   */
-  private async nextWaiting(waiting: AsyncIterator<{ readonly accountId: string }>, tally: Tally): Promise<{ readonly accountId: string } | undefined> {
+  /** A read or write of what only steers the sweep: a ledger out of reach costs the hint, not the sweep. */
+  private async ledgerHint<T>(work: () => Promise<T>): Promise<T | undefined> {
     try {
-      const next = await waiting.next();
-      return next.done ? undefined : next.value;
+      return await work();
     } catch (error) {
-      if (!(error instanceof LedgerUnavailableError)) throw error;
-      tally.failWaitingRead(error.message);
-      return undefined;
+      if (error instanceof LedgerUnavailableError) return undefined;
+      throw error;
     }
   }
 

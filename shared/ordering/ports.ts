@@ -155,6 +155,13 @@ export interface Ledger {
   /** The account's parked records with versions in `from..to`, in version order, at most `limit` of them. */
   parked(accountId: string, from: number, to: number, limit: number): Promise<ChangeRecord[]>;
   write(write: LedgerWrite): Promise<LedgerWriteResult>;
-  /** Accounts waiting for a missing version, oldest wait first, with when their wait began (ms). */
-  waiting(): AsyncIterable<WaitingAccount>;
+  /**
+   * Accounts waiting for a missing version, oldest wait first, with when their wait began (ms); with `after`, only
+   * those the index holds after that account's entry (a sweep's saved position: see `sweepPosition`).
+   */
+  waiting(after?: WaitingAccount): AsyncIterable<WaitingAccount>;
+  /** Where the last sweep that ran out of time stopped (`saveSweepPosition`), or undefined: start with the oldest. */
+  sweepPosition(): Promise<WaitingAccount | undefined>;
+  /** Keeps `position` (undefined: none) for the next sweep to go on from. */
+  saveSweepPosition(position: WaitingAccount | undefined): Promise<void>;
 }

@@ -223,6 +223,36 @@ describe.each(implementations)('%s', (_name, makeLedger) => {
       { accountId: account(1), since: 3_000 },
     ]);
   });
+
+  test('goes on after a saved sweep position, even one whose account no longer waits; the position is kept per destination and epoch', async () => {
+    const { ledger, account } = fresh();
+    const wait = (id: string, since: number | undefined, revision = 1): Promise<unknown> =>
+      ledger.write({
+        expectedRevision: revision - 1,
+        next: { ...emptyWatermark(id), revision, ...(since === undefined ? {} : { gapSince: since }) },
+        park: [],
+        unpark: [],
+      });
+    for (let i = 1; i <= 5; i += 1) await wait(account(i), i * 1_000);
+    const listed = async (after?: { accountId: string; since: number }): Promise<string[]> => {
+      const ids: string[] = [];
+      for await (const entry of ledger.waiting(after)) ids.push(entry.accountId);
+      return ids;
+    };
+
+    expect(await ledger.sweepPosition()).toBeUndefined();
+    await ledger.saveSweepPosition({ accountId: account(2), since: 2_000 });
+    const position = await ledger.sweepPosition();
+    expect(position).toEqual({ accountId: account(2), since: 2_000 });
+    expect(await listed(position)).toEqual([account(3), account(4), account(5)]);
+    // Account 2 stops waiting: the position still holds.
+    await wait(account(2), undefined, 2);
+    expect(await listed(position)).toEqual([account(3), account(4), account(5)]);
+    expect(await makeLedger('audit', `e${run}`).sweepPosition()).toBeUndefined();
+    await ledger.saveSweepPosition(undefined);
+    expect(await ledger.sweepPosition()).toBeUndefined();
+    expect(await listed()).toEqual([account(1), account(3), account(4), account(5)]);
+  });
 });
 
 describe('DynamoDBLedger failures', () => {

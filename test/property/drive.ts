@@ -169,6 +169,8 @@ function guarded(ledger: Ledger, before: () => Promise<void>): Ledger {
     load: async (accountIds) => (await before(), ledger.load(accountIds)),
     parked: async (accountId, from, to, limit) => (await before(), ledger.parked(accountId, from, to, limit)),
     write: async (write) => (await before(), ledger.write(write)),
-    waiting: () => ledger.waiting(),
+    waiting: (after) => ledger.waiting(after),
+    sweepPosition: async () => (await before(), ledger.sweepPosition()),
+    saveSweepPosition: async (position) => (await before(), ledger.saveSweepPosition(position)),
   };
 }

@@ -364,6 +364,8 @@ function guarded(lane: Lane, before: () => Promise<void>, committed: (request: L
     load: async (accountIds) => (await before(), ledger.load(accountIds)),
     parked: async (accountId, from, to, limit) => (parkedRead(accountId), await before(), ledger.parked(accountId, from, to, limit)),
     write: async (request) => (await before(), write(request)),
-    waiting: () => ledger.waiting(),
+    waiting: (after) => ledger.waiting(after),
+    sweepPosition: async () => (await before(), ledger.sweepPosition()),
+    saveSweepPosition: async (position) => (await before(), ledger.saveSweepPosition(position)),
   };
 }

@@ -63,6 +63,54 @@ describe('sweep', () => {
     expect(loads.sizes).toHaveLength(1);
   });
 
+  test('a sweep out of time leaves its position: the next goes on after it, not from the oldest again; at the end it starts over', async () => {
+    const h = harness('in-order');
+    await waitingAccounts(h, 3 * SWEEP_PAGE_ACCOUNTS);
+    h.clock.advance(16 * 60_000); // past the gap age: each swept account gets its GAP_TIMEOUT notice
+    const load = h.ledger.load.bind(h.ledger);
+    let pageSeen: string[] = [];
+    h.ledger.load = async (ids) => {
+      pageSeen = [...ids];
+      h.clock.advance(120_000); // each page takes the whole invocation
+      return load(ids);
+    };
+    const sweepOnePage = async (): Promise<{ notices: number; first: string }> => {
+      const swept = await h.another('sweeper').sweep({ deadline: h.clock.time + 60_000 });
+      return { notices: swept.counts.gapTimeouts, first: pageSeen[0] as string };
+    };
+
+    // Before, every sweep started with the oldest page again: the third page was never reached while the first took
+    // each run's time.
+    const runs = [await sweepOnePage(), await sweepOnePage(), await sweepOnePage()];
+    expect(runs.map((run) => run.notices)).toEqual([SWEEP_PAGE_ACCOUNTS, SWEEP_PAGE_ACCOUNTS, SWEEP_PAGE_ACCOUNTS]);
+    expect(new Set(runs.map((run) => run.first)).size).toBe(3);
+    expect(h.deadLetters.letters.filter((letter) => letter.reason === 'GAP_TIMEOUT')).toHaveLength(3 * SWEEP_PAGE_ACCOUNTS);
+    // The third stopped at the end: the next starts with the oldest again (at once, not after a sweep of nothing).
+    expect((await sweepOnePage()).first).toBe(runs[0]?.first);
+    expect(await h.ledger.sweepPosition()).toEqual({ accountId: pageSeen.at(-1), since: expect.any(Number) });
+    // A sweep with time to reach the end leaves no position.
+    h.ledger.load = load;
+    await h.another('sweeper').sweep();
+    expect(await h.ledger.sweepPosition()).toBeUndefined();
+  });
+
+  test('a sweep position the ledger cannot read or keep costs the position only', async () => {
+    const h = harness('in-order');
+    await waitingAccounts(h, 3);
+    h.clock.advance(16 * 60_000);
+    h.ledger.sweepPosition = async () => {
+      throw new LedgerUnavailableError('GetItem: throttled');
+    };
+    h.ledger.saveSweepPosition = async () => {
+      throw new LedgerUnavailableError('PutItem: throttled');
+    };
+
+    const swept = await h.another('sweeper').sweep();
+
+    expect(swept.counts.gapTimeouts).toBe(3);
+    expect(swept.failed).toEqual([]);
+  });
+
   test('the destination down for one account: the others are delivered, that account is reported failed', async () => {
     const h = harness('in-order');
     // Both predate the pipeline (5 and 6 only): after the gap age the sweep baselines them and delivers 5 and 6.

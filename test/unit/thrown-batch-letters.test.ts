@@ -64,7 +64,9 @@ function world(name: string, mode: DeliveryMode) {
     epoch: inner.epoch,
     load: (ids) => inner.load(ids),
     parked: (...args) => inner.parked(...args),
-    waiting: () => inner.waiting(),
+    waiting: (after) => inner.waiting(after),
+    sweepPosition: () => inner.sweepPosition(),
+    saveSweepPosition: (position) => inner.saveSweepPosition(position),
     write: async (write) => {
       if (write.next.accountId === bugFor) {
         bugFor = undefined;
