@@ -19,7 +19,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { deliverInAccountWaves, describeRecord, NOT_SENT_DEADLINE, requiredString, type RuntimePlugin } from '../../shared/destination-plugin';
 import { describeDestinationContract } from '../support/destination-contract';
-import { applyCallFaults, clientFaultState, contractFaults, type ClientFaultState } from '../support/faulty-client';
+import { applyCallFaults, clientFaultState, contractFaults, holdInReverse, isRefused, type ClientFaultState } from '../support/faulty-client';
 import { startOpenSearchFaultProxy, type OpenSearchFaultProxy } from '../support/opensearch-fault-proxy';
 
 /**
@@ -54,11 +54,12 @@ afterAll(async () => {
   await fauxqs.stop();
 });
 
-/** S3 through the contract's faults: a refused account's PutObject answers 403 AccessDenied, as a bucket policy would. */
+/** S3 through the contract's faults: a refused account's (or version's) PutObject answers 403 AccessDenied, as a bucket policy would. */
 function faultyS3(state: ClientFaultState): S3Client {
   const send = async (command: PutObjectCommand, options?: { abortSignal?: AbortSignal }) => {
     await applyCallFaults(state, 1, options?.abortSignal);
-    if (state.rejected.has(command.input.Metadata?.['account-id'] ?? '')) {
+    const metadata = command.input.Metadata ?? {};
+    if (isRefused(state, metadata['account-id'] ?? '', Number(metadata.version))) {
       throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 } });
     }
     return s3.send(command, options);
@@ -87,12 +88,15 @@ describeDestinationContract(auditRuntime, async ({ retrier }) => {
   };
 });
 
-/** EventBridge through the contract's faults: a refused account's entries answer `MalformedDetail`, entry by entry. */
+/** EventBridge through the contract's faults: a refused account's (or version's) entries answer `MalformedDetail`, entry by entry. */
 function faultyEvents(state: ClientFaultState): EventBridgeClient {
   const send = async (command: PutEventsCommand, options?: { abortSignal?: AbortSignal }): Promise<PutEventsCommandOutput> => {
     const entries = command.input.Entries ?? [];
     await applyCallFaults(state, entries.length, options?.abortSignal);
-    const refused = entries.map((entry) => state.rejected.has((JSON.parse(entry.Detail ?? '{}') as FraudEventDetail).accountId));
+    const refused = entries.map((entry) => {
+      const { accountId, version } = JSON.parse(entry.Detail ?? '{}') as FraudEventDetail;
+      return isRefused(state, accountId, version);
+    });
     const passed = entries.filter((_, index) => !refused[index]);
     const answer = passed.length > 0 ? await events.send(new PutEventsCommand({ Entries: passed }), options) : { Entries: [] };
     const answers = [...(answer.Entries ?? [])];
@@ -176,14 +180,15 @@ const readmeWebhookRuntime: RuntimePlugin<{ url: string }> = {
   }),
 };
 
-/** The partner's endpoint: records each POST in arrival order, applying the contract's faults (503, 400, no answer). */
+/** The partner's endpoint: records each POST in arrival order, applying the contract's faults (503, 400, no answer, POSTs in flight together taken in reverse). */
 async function startWebhookStandIn(state: ClientFaultState) {
   const received: { accountId: string; version: number }[] = [];
   const server = createServer((request, response) => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
+    request.on('end', async () => {
       state.entriesPerCall.push(1);
+      if (state.reverse) await holdInReverse(state);
       if (state.hang) return;
       if (state.failNextCalls > 0) {
         state.failNextCalls -= 1;
@@ -191,7 +196,7 @@ async function startWebhookStandIn(state: ClientFaultState) {
         return;
       }
       const { accountId, version } = JSON.parse(body) as { accountId: string; version: number };
-      if (state.rejected.has(accountId)) response.writeHead(400).end();
+      if (isRefused(state, accountId, version)) response.writeHead(400).end();
       else {
         received.push({ accountId, version });
         response.end();

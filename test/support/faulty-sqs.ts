@@ -1,6 +1,6 @@
 import { SendMessageBatchCommand, type SendMessageBatchCommandOutput, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
 import { MAX_BATCH_BYTES } from '../../destinations/ledger-queue/runtime';
-import { applyCallFaults, type ClientFaultState } from './faulty-client';
+import { applyCallFaults, isRefused, type ClientFaultState } from './faulty-client';
 
 /**
  * fauxqs 1.9 between the adapter and the contract's faults. fauxqs keeps FIFO order per group, deduplicates by
@@ -18,7 +18,7 @@ export function faultySqs(real: SQSClient, state: ClientFaultState, transient: M
     // `transient`: an account's entries fail this many more times as an internal error (SenderFault false).
     const flaky = entries.filter((entry) => (transient.get(entry.MessageGroupId ?? '') ?? 0) > 0);
     for (const entry of flaky) transient.set(entry.MessageGroupId ?? '', (transient.get(entry.MessageGroupId ?? '') ?? 0) - 1);
-    const refused = entries.filter((entry) => state.rejected.has(entry.MessageGroupId ?? '') || flaky.includes(entry));
+    const refused = entries.filter((entry) => isRefused(state, entry.MessageGroupId ?? '', versionOf(entry)) || flaky.includes(entry));
     const passed: SendMessageBatchRequestEntry[] = entries.filter((entry) => !refused.includes(entry));
     const answer = passed.length > 0 ? await real.send(new SendMessageBatchCommand({ ...command.input, Entries: passed }), options) : { Successful: [], Failed: [] };
     const failures = refused.map((entry) =>
@@ -29,4 +29,14 @@ export function faultySqs(real: SQSClient, state: ClientFaultState, transient: M
     return { ...answer, Failed: [...(answer.Failed ?? []), ...failures] } as SendMessageBatchCommandOutput;
   };
   return { send } as unknown as SQSClient;
+}
+
+/** The account version a ledger-queue message body carries, if it is one. */
+function versionOf(entry: SendMessageBatchRequestEntry): number | undefined {
+  try {
+    const { version } = JSON.parse(entry.MessageBody ?? '') as { version?: unknown };
+    return typeof version === 'number' ? version : undefined;
+  } catch {
+    return undefined;
+  }
 }

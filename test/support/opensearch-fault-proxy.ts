@@ -1,12 +1,13 @@
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ClientFaultState } from './faulty-client';
+import { holdInReverse, isRefused, type ClientFaultState } from './faulty-client';
 
 /**
  * An HTTP proxy in front of the OpenSearch stand-in that applies the destination contract's faults on the wire, so the
  * real OpenSearch client sees real answers: a 503 with OpenSearch's error body for the next `_bulk` calls, a `_bulk`
- * item refused with 400 `mapper_parsing_exception` for every document of a refused account (the others go through),
- * and a request held until the client gives up (then dropped: nothing of it is applied).
+ * item refused with 400 `mapper_parsing_exception` for every document of a refused account or version (the others go
+ * through), a request held until the client gives up (then dropped: nothing of it is applied), and `_bulk` calls in
+ * flight together forwarded in reverse order (`holdInReverse`).
  */
 export interface OpenSearchFaultProxy {
   readonly endpoint: string;
@@ -23,12 +24,13 @@ export async function startOpenSearchFaultProxy(target: string, state: ClientFau
     const lines = bulk ? body.toString('utf8').split('\n').filter((line) => line.length > 0) : [];
     const actions = bulk ? bulkActions(lines) : [];
     if (bulk) state.entriesPerCall.push(actions.length);
+    if (bulk && state.reverse) await holdInReverse(state);
     if (state.hang) return void req.socket.once('close', () => undefined);
     if (bulk && state.failNextCalls > 0) {
       state.failNextCalls -= 1;
       return fail(res, 503, 'contract fault: the cluster is briefly unavailable');
     }
-    const refused = actions.map((action) => state.rejected.has(action.id));
+    const refused = actions.map((action) => isRefused(state, action.id, action.version));
     if (!refused.some(Boolean)) return forward(req, res, body);
     const passed = actions.filter((_, index) => !refused[index]).flatMap((action) => action.lines);
     const answer = passed.length > 0 ? await call(req, Buffer.from(`${passed.join('\n')}\n`)) : { status: 200, body: { took: 0, errors: false, items: [] } };
@@ -77,6 +79,8 @@ interface BulkAction {
   readonly op: string;
   readonly index: string | undefined;
   readonly id: string;
+  /** The external version the action carries. */
+  readonly version: number | undefined;
   /** The action line and, unless a delete, its source line. */
   readonly lines: readonly string[];
 }
@@ -85,9 +89,9 @@ function bulkActions(lines: readonly string[]): BulkAction[] {
   const actions: BulkAction[] = [];
   for (let index = 0; index < lines.length; ) {
     const line = lines[index] as string;
-    const [op, meta] = Object.entries(JSON.parse(line) as Record<string, { _index?: string; _id?: string }>)[0] ?? ['index', {}];
+    const [op, meta] = Object.entries(JSON.parse(line) as Record<string, { _index?: string; _id?: string; version?: number }>)[0] ?? ['index', {}];
     const withSource = op !== 'delete';
-    actions.push({ op, index: meta._index, id: String(meta._id ?? ''), lines: withSource ? [line, lines[index + 1] as string] : [line] });
+    actions.push({ op, index: meta._index, id: String(meta._id ?? ''), version: meta.version, lines: withSource ? [line, lines[index + 1] as string] : [line] });
     index += withSource ? 2 : 1;
   }
   return actions;
