@@ -1,9 +1,15 @@
 import { replayReadStart } from '../../infra/config/consumer-environment';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_FILE_CONTEXT_KEY, parsePipelineConfig } from '../../infra/config/load-config';
+import {
+  CONFIG_FILE_LOCK_STALE_MS,
+  ConfigFileChangedError,
+  ConfigFileLockedError,
+  readConfigFileSnapshot,
+  replaceConfigFile,
+  type ConfigFileSnapshot,
+} from '../../infra/config/config-file-write';
 import type { DestinationSettings } from '../../infra/config/pipeline-config';
 import { isBuiltIn } from '../destinations';
 import type { CommandIO } from '../io';
@@ -21,6 +27,11 @@ export interface AwsReplayRequest {
   readonly replayBefore: string;
   readonly stack: string;
   readonly configFile: string;
+  /**
+   * The configuration file as the plan read it. The replay is written only if the file still holds exactly this, so
+   * that an apply never writes over a change made since its plan (another apply's replay). @default read now
+   */
+  readonly expected?: ConfigFileSnapshot;
   readonly deploy?: (args: string[]) => Promise<number>;
 }
 
@@ -36,20 +47,22 @@ export interface AwsReplayOutcome {
 /**
  * Writes the replay into the stack configuration file (the destination's `epoch`, `startingPosition: AT_TIMESTAMP`,
  * `startingPositionTimestamp` and `replayBefore`; every other setting kept), checks the result as `cdk synth` would,
- * and deploys it. CloudFormation then creates the new EFO consumer and mapping and removes the old ones.
+ * and deploys it. CloudFormation then creates the new EFO consumer and mapping and removes the old ones. When the file
+ * changed since `expected` was read, or another writer holds its lock, nothing is written or deployed (exit 2): the
+ * operator runs the command again, so no apply writes over another's replay (`replaceConfigFile`).
  */
 export async function applyAwsReplay(request: AwsReplayRequest, io: CommandIO): Promise<AwsReplayOutcome> {
-  const file = resolve(request.configFile);
-  const created = !existsSync(file);
+  let snapshot: ConfigFileSnapshot;
   let raw: unknown = {};
-  if (!created) {
-    try {
-      raw = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    } catch (error) {
-      io.err(`replay: ${file} is not a readable JSON file: ${error instanceof Error ? error.message : String(error)}`);
-      return { exitCode: 2 };
-    }
+  try {
+    snapshot = request.expected ?? readConfigFileSnapshot(request.configFile);
+    if (snapshot.text !== undefined) raw = JSON.parse(snapshot.text) as unknown;
+  } catch (error) {
+    io.err(`replay: ${request.expected?.file ?? request.configFile} is not a readable JSON file: ${error instanceof Error ? error.message : String(error)}`);
+    return { exitCode: 2 };
   }
+  const { file } = snapshot;
+  const created = snapshot.text === undefined;
   if (!isObject(raw)) {
     io.err(`replay: ${file} must hold a JSON object (the stack configuration)`);
     return { exitCode: 2 };
@@ -84,7 +97,23 @@ export async function applyAwsReplay(request: AwsReplayRequest, io: CommandIO): 
     io.err(`replay: the configuration would not be valid, nothing written: ${error instanceof Error ? error.message : String(error)}`);
     return { exitCode: 2 };
   }
-  writeFileSync(file, `${JSON.stringify(next, null, 2)}\n`);
+  const rerun = 'nothing written, nothing deployed: run the command again';
+  try {
+    const { staleLock } = replaceConfigFile(snapshot, `${JSON.stringify(next, null, 2)}\n`);
+    if (staleLock !== undefined) io.err(`replay: ${staleLock}`);
+  } catch (error) {
+    if (error instanceof ConfigFileChangedError) {
+      const how = error.change === 'changed' ? '' : ` (it was ${error.change})`;
+      io.err(`replay: ${file} changed since this replay read it${how}, by another fanout replay --apply or an edit: ${error.changes.join('; ')}`);
+      io.err(`replay: ${rerun}, to plan against the file as it is now`);
+    } else if (error instanceof ConfigFileLockedError) {
+      io.err(`replay: ${error.message}`);
+      io.err(`replay: ${rerun} once it is done (a lock whose holder is not running, or older than ${CONFIG_FILE_LOCK_STALE_MS / 1000} s, is taken over)`);
+    } else {
+      io.err(`replay: cannot write ${file}, nothing deployed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return { exitCode: 2 };
+  }
   io.err(`replay: ${created ? 'created' : 'updated'} ${file}${created ? ' (it now configures the stack: add your other settings there)' : ''}`);
 
   const deployArgs = ['deploy', request.stack, '-c', `${CONFIG_FILE_CONTEXT_KEY}=${file}`, '--require-approval', 'never'];
@@ -109,11 +138,10 @@ export async function applyAwsReplay(request: AwsReplayRequest, io: CommandIO): 
  * The destination's settings as the configuration file has them now (defaults merged), if it exists, is valid and
  * has the destination: a built-in always, a plug-in under `plugins.<name>.settings` when the file configures it.
  */
-export function readConfiguredSettings(configFile: string, destination: string): DestinationSettings | undefined {
-  const file = resolve(configFile);
-  if (!existsSync(file)) return undefined;
+export function readConfiguredSettings(snapshot: ConfigFileSnapshot | undefined, destination: string): DestinationSettings | undefined {
+  if (snapshot?.text === undefined) return undefined;
   try {
-    const config = parsePipelineConfig(JSON.parse(readFileSync(file, 'utf8')) as unknown, `config file "${file}"`);
+    const config = parsePipelineConfig(JSON.parse(snapshot.text) as unknown, `config file "${snapshot.file}"`);
     if (isBuiltIn(destination)) return config.destinations[destination];
     // Read without the type's help: `plugins` is the configuration's newest section.
     const plugins = (config as { plugins?: Readonly<Record<string, { readonly settings?: DestinationSettings }>> }).plugins;

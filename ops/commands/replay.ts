@@ -2,6 +2,7 @@ import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { pipelineNameOfConsumer, replayReadStart, streamConsumerName } from '../../infra/config/consumer-environment';
 import { DEFAULT_PIPELINE_CONFIG } from '../../infra/config/defaults';
 import { DEFAULT_CONFIG_FILE, isIsoTime, parseDestinationSettings } from '../../infra/config/load-config';
+import { readConfigFileSnapshot, type ConfigFileSnapshot } from '../../infra/config/config-file-write';
 import type { DestinationSettings } from '../../infra/config/pipeline-config';
 import { LOCAL_STACK_NAME } from '../../local/pipeline/environment';
 import { epochNameProblem } from '../../shared/ledger/ledger-table';
@@ -88,7 +89,10 @@ export async function replay(target: PipelineTarget, options: ReplayOptions, io:
   const currentConsumer = /\/consumer\/([^:]+)(?::\d+)?$/.exec(current.streamConsumerArn)?.[1] ?? '';
   const pipeline = target.pipelineName ?? pipelineNameOfConsumer(currentConsumer, destination, current.epoch, [stack]) ?? stack;
   const configFile = options.configFile ?? DEFAULT_CONFIG_FILE;
-  const configured = local ? undefined : readConfiguredSettings(configFile, destination);
+  // Read once: the plan is made from these bytes, and --apply writes only if the file still holds them (another
+  // apply may write it while this one plans).
+  const snapshot = local ? undefined : readSnapshot(configFile);
+  const configured = readConfiguredSettings(snapshot, destination);
   const base = currentSettings(target, destination, configured, retentionHours);
   const warnings: string[] = [];
   // The configuration file holds the settings of the bundled app's pipeline, and of a plug-in only when it configures
@@ -142,9 +146,21 @@ export async function replay(target: PipelineTarget, options: ReplayOptions, io:
     if (io.json) io.out(JSON.stringify({ plan, applied: false }));
     return 2;
   }
-  const outcome = await applyAwsReplay({ destination, epoch, from, replayBefore, stack, configFile, ...(options.deploy ? { deploy: options.deploy } : {}) }, io);
+  const outcome = await applyAwsReplay(
+    { destination, epoch, from, replayBefore, stack, configFile, ...(snapshot ? { expected: snapshot } : {}), ...(options.deploy ? { deploy: options.deploy } : {}) },
+    io,
+  );
   if (io.json) io.out(JSON.stringify({ plan, applied: outcome.exitCode === 0, aws: outcome }));
   return outcome.exitCode;
+}
+
+/** Undefined when the file cannot be read: the plan goes on with the defaults, and --apply reports why it cannot. */
+function readSnapshot(configFile: string): ConfigFileSnapshot | undefined {
+  try {
+    return readConfigFileSnapshot(configFile);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The destination's settings now: the running pipeline's, else the configuration file's, else the defaults. */
