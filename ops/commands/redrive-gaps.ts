@@ -74,13 +74,29 @@ export async function resumeAccounts(
   const views = new Map<string, AccountView>();
   const unique = [...new Set(accountIds)];
   for (let start = 0; start < unique.length; start += RESUME_BATCH) {
-    const { orderedFanout: result } = await target.command(destination, {
-      command: 'resume',
-      accountIds: unique.slice(start, start + RESUME_BATCH),
-    });
-    for (const view of result.accounts) views.set(view.accountId, view);
+    for (const view of await resumeChunk(target, destination, unique.slice(start, start + RESUME_BATCH))) views.set(view.accountId, view);
   }
   return views;
+}
+
+/**
+ * One resume command, split in halves while its answer is over Lambda's 6 MB (`Function.ResponseSizeTooLarge`): a view
+ * is up to about 60 KB at the worst state the limits allow (a 2,048-byte id escaped, 200 ranges of each kind, 16 skip
+ * notes), so 100 of them can pass it. Revisiting an account again is harmless: the work is done by then, or redone.
+ */
+async function resumeChunk(target: PipelineTarget, destination: string, accountIds: readonly string[]): Promise<readonly AccountView[]> {
+  try {
+    return (await target.command(destination, { command: 'resume', accountIds })).orderedFanout.accounts;
+  } catch (error) {
+    if (accountIds.length === 1 || !isResponseTooLarge(error)) throw error;
+    const half = Math.ceil(accountIds.length / 2);
+    return [...(await resumeChunk(target, destination, accountIds.slice(0, half))), ...(await resumeChunk(target, destination, accountIds.slice(half)))];
+  }
+}
+
+/** Lambda's refusal of an answer over 6 MB: the local function's `FunctionError`, or the error payload `Invoke` returns on AWS. */
+export function isResponseTooLarge(error: unknown): boolean {
+  return /Function\.ResponseSizeTooLarge|Response payload size .*exceeded/.test(error instanceof Error ? error.message : String(error));
 }
 
 /**
