@@ -50,8 +50,11 @@ export function toLambdaKinesisEvent(batch: readonly KinesisRecordInput[], optio
   return { Records };
 }
 
-/** A Lambda context for running a handler outside Lambda, with `timeoutMs` to spend from now. */
-export function localLambdaContext(functionName: string, timeoutMs: number, memoryMb = 1024): Context {
+/**
+ * A Lambda context for running a handler outside Lambda, with `timeoutMs` to spend from now. `awsRequestId`: the
+ * invocation's id when the caller already gave it one (one invocation has one id on Lambda); otherwise a fresh one.
+ */
+export function localLambdaContext(functionName: string, timeoutMs: number, memoryMb = 1024, awsRequestId?: string): Context {
   const deadline = Date.now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: false,
@@ -59,7 +62,7 @@ export function localLambdaContext(functionName: string, timeoutMs: number, memo
     functionVersion: '$LATEST',
     invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
     memoryLimitInMB: String(memoryMb),
-    awsRequestId: crypto.randomUUID(),
+    awsRequestId: awsRequestId ?? crypto.randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),

@@ -44,6 +44,17 @@ export function validateSettings(settings: EventSourceMappingSettings): void {
   if (startingPosition === 'AT_TIMESTAMP' && startingPositionTimestamp === undefined) {
     throw new RangeError('startingPositionTimestamp is required with AT_TIMESTAMP');
   }
+  if (startingPositionTimestamp !== undefined) {
+    // Lambda: StartingPositionTimestamp is "only valid if StartingPosition is set to AT_TIMESTAMP" and "cannot be in the future".
+    if (startingPosition !== 'AT_TIMESTAMP') {
+      throw new RangeError(`startingPositionTimestamp (StartingPositionTimestamp) is only valid with AT_TIMESTAMP, not ${startingPosition}`);
+    }
+    const at = startingPositionTimestamp.getTime();
+    if (!Number.isFinite(at)) throw new RangeError('startingPositionTimestamp (StartingPositionTimestamp) is not a valid date');
+    if (at > Date.now()) {
+      throw new RangeError(`startingPositionTimestamp (StartingPositionTimestamp) cannot be in the future, not ${startingPositionTimestamp.toISOString()}`);
+    }
+  }
 }
 
 /** Checks the mapping's own options (not Lambda settings) that have ranges. */

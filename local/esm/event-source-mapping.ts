@@ -7,7 +7,7 @@ import { ShardProcessor } from './shard-processor';
 import { ShardReader } from './shard-reader';
 import { firstShards, listShards, ShardGenerations, type ChildShard } from './shard-generations';
 import type { LocalEventSourceMappingOptions, MappingStats } from './types';
-import { sleep } from './wait';
+import { Gate, sleep } from './wait';
 
 interface Shard {
   readonly reader: ShardReader;
@@ -50,23 +50,56 @@ export class LocalEventSourceMapping {
   #sync: Promise<void> | undefined;
   #state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
   #stopped: Promise<void> | undefined;
+  /** `Enabled`: closed while the mapping is disabled. */
+  readonly #enabled: Gate;
+  /** Whether the shards were listed and their readers started (a mapping created disabled does that when enabled). */
+  #begun: Promise<void> | undefined;
+  #readersStarted = false;
 
   constructor(options: LocalEventSourceMappingOptions) {
     validateOptions(options);
     this.#options = options;
+    this.#enabled = new Gate(options.settings.enabled !== false);
     // Every shard's reader and every lane waits on the one stop signal: up to 10 lanes a shard, many shards.
     setMaxListeners(0, this.#stop.signal);
   }
 
-  /** Lists the shards, subscribes to each from the starting position and begins delivering. */
+  /**
+   * Lists the shards, subscribes to each from the starting position and begins delivering. A mapping created disabled
+   * (`enabled: false`) reads and invokes nothing until `setEnabled(true)`, as AWS's.
+   */
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new Error(`the mapping was already ${this.#state === 'stopped' ? 'stopped' : 'started'}`);
     this.#state = 'starting';
-    const listed = await listShards(this.#options.client, this.#options.streamArn);
+    if (this.#enabled.open) await this.#begin();
     if (this.#stop.signal.aborted) return;
-    for (const shardId of firstShards(listed, this.#options.settings.startingPosition)) this.#startShard(shardId, this.#options.settings);
-    this.#sync = this.#syncShardsUntilStopped();
     this.#state = 'running';
+  }
+
+  /** Whether the mapping is enabled (Lambda's `Enabled`). */
+  get enabled(): boolean {
+    return this.#enabled.open;
+  }
+
+  /**
+   * Lambda's UpdateEventSourceMapping `Enabled`: false stops the processing of records after the invocation in flight
+   * (a batch being retried waits too); true resumes it after the last record processed, or, for a mapping that was
+   * never enabled, starts reading from its starting position.
+   */
+  async setEnabled(enabled: boolean): Promise<void> {
+    this.#enabled.set(enabled);
+    if (enabled && this.#state === 'running') await this.#begin();
+  }
+
+  #begin(): Promise<void> {
+    this.#begun ??= (async () => {
+      const listed = await listShards(this.#options.client, this.#options.streamArn);
+      if (this.#stop.signal.aborted) return;
+      for (const shardId of firstShards(listed, this.#options.settings.startingPosition)) this.#startShard(shardId, this.#options.settings);
+      this.#sync = this.#syncShardsUntilStopped();
+      this.#readersStarted = true;
+    })();
+    return this.#begun;
   }
 
   /** One shard's reader and lanes; `settings` gives its starting position (a reshard's child: TRIM_HORIZON). */
@@ -108,6 +141,7 @@ export class LocalEventSourceMapping {
           backoff: this.#options.retryBackoff ?? DEFAULT_BACKOFF,
           stats: this.stats,
           signal: this.#stop.signal,
+          enabled: this.#enabled,
         }),
     );
     const read = reader.run().then((children) => this.#handOff(shardId, reader, checkpoint, children));
@@ -173,7 +207,8 @@ export class LocalEventSourceMapping {
     for (;;) {
       // A closed shard whose children have not started yet: what they hold is not read yet.
       // A shard a reshard closed holds up the drain until its children started: what they hold is not read before.
-      let caughtUp = this.#state === 'running' && [...this.#shards].every(([id, shard]) => this.#handedOff.has(id) || !(shard.reader.ended || this.#closedSeen.has(id)));
+      // A disabled mapping delivers nothing: it never catches up (nor does one not begun yet).
+      let caughtUp = this.#state === 'running' && this.#enabled.open && this.#readersStarted && [...this.#shards].every(([id, shard]) => this.#handedOff.has(id) || !(shard.reader.ended || this.#closedSeen.has(id)));
       for (const [shardId, shard] of this.#shards) {
         if (!targets.has(shardId)) {
           const tip = shard.reader.tipSince(since);

@@ -16,7 +16,7 @@ import {
   type InvocationOutcome,
 } from './retry-policy';
 import type { LocalEventSourceMappingOptions, MappingStats, OnFailureCondition } from './types';
-import { sleep } from './wait';
+import { sleep, type Gate } from './wait';
 
 /** A run of consecutive records invoked together: a batch, what is left of it after a partial failure, or a half. */
 interface Unit {
@@ -50,6 +50,8 @@ export interface ShardProcessorOptions {
   readonly backoff: Backoff;
   readonly stats: MappingStats;
   readonly signal: AbortSignal;
+  /** Closed while the mapping is disabled (`Enabled` false): nothing is invoked, first try or retry. */
+  readonly enabled?: Gate;
 }
 
 /**
@@ -73,6 +75,7 @@ export class ShardProcessor {
     const { buffer, mapping, signal } = this.#options;
     const { batchSize, maxBatchingWindowMs } = mapping.settings;
     for (;;) {
+      await this.#options.enabled?.whenOpen(signal);
       const batch = await buffer.next(batchSize, maxBatchingWindowMs, signal);
       if (batch === undefined) return;
       await this.#process(batch);
@@ -84,6 +87,8 @@ export class ShardProcessor {
     // Units still to do, in sequence order: bisected halves go first-half-first.
     const queue: Unit[] = [{ records: batch, retries: 0, invokes: 0 }];
     for (let unit = queue[0]; unit !== undefined; unit = queue[0]) {
+      // A mapping disabled meanwhile invokes nothing more, retries included, until it is enabled again.
+      await this.#options.enabled?.whenOpen(signal);
       if (signal.aborted) return; // not checkpointed: a later mapping reads these again
       if (!(await this.#discardExpired(unit))) return;
       if (unit.records.length === 0) {

@@ -24,6 +24,12 @@ export interface EventSourceMappingSettings {
    * lane, so their order holds; the shard's checkpoint only moves past records every lane is done with. @default 1
    */
   readonly parallelizationFactor?: number;
+  /**
+   * `Enabled`: false pauses the mapping as on AWS ("set to false to stop processing records"): nothing is invoked, and
+   * `setEnabled(true)` resumes after the last record processed (a mapping created disabled starts from
+   * `startingPosition` then). @default true
+   */
+  readonly enabled?: boolean;
   /** `BisectBatchOnFunctionError`. */
   readonly bisectBatchOnError: boolean;
   readonly startingPosition: 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';

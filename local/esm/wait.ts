@@ -45,3 +45,26 @@ export class Notifier {
     });
   }
 }
+
+/** Open or closed; `whenOpen` waits while it is closed (or until `signal` aborts). */
+export class Gate {
+  #open: boolean;
+  readonly #changed = new Notifier();
+
+  constructor(open: boolean) {
+    this.#open = open;
+  }
+
+  get open(): boolean {
+    return this.#open;
+  }
+
+  set(open: boolean): void {
+    this.#open = open;
+    this.#changed.notify();
+  }
+
+  async whenOpen(signal: AbortSignal): Promise<void> {
+    while (!this.#open && !signal.aborted) await this.#changed.wait(undefined, signal);
+  }
+}

@@ -24,7 +24,7 @@ parentPort?.on('message', (request: InvokeRequest) => {
     try {
       const { handler } = await loaded;
       hooks?.arm(request.crash);
-      const result = await handler(request.event, localLambdaContext(functionName, request.timeoutMs, memoryMb));
+      const result = await handler(request.event, localLambdaContext(functionName, request.timeoutMs, memoryMb, request.awsRequestId));
       hooks?.dieIfStillArmed();
       return { id: request.id, ok: true, result };
     } catch (error) {

@@ -118,7 +118,7 @@ export class LocalFunction {
     const timeoutMs = this.#options.timeoutMs ?? context.getRemainingTimeInMillis();
     let environment = await this.#acquire();
     try {
-      const answer = (await environment.invoke(event, timeoutMs, crash)) as KinesisStreamBatchResponse | void;
+      const answer = (await environment.invoke(event, timeoutMs, crash, context.awsRequestId)) as KinesisStreamBatchResponse | void;
       // Lambda's response has the same 6 MB limit; a larger one is an error the caller gets after the work was done.
       const answerBytes = answer === undefined ? 0 : Buffer.byteLength(JSON.stringify(answer), 'utf8');
       if (answerBytes > LAMBDA_PAYLOAD_LIMIT_BYTES) {
@@ -268,7 +268,7 @@ class Environment {
   }
 
   /** Runs one invocation; rejects with `TimedOut` (the environment then dead) if it is still running after `timeoutMs`. */
-  async invoke(event: unknown, timeoutMs: number, crash?: CrashPlan): Promise<unknown> {
+  async invoke(event: unknown, timeoutMs: number, crash?: CrashPlan, awsRequestId?: string): Promise<unknown> {
     // Lambda gives init its own limit (10 s), apart from the function timeout.
     if (!this.#initialized && !(await this.#init())) {
       this.dead = true;
@@ -277,7 +277,7 @@ class Environment {
     }
     if (this.dead) throw new RuntimeExit(-1, undefined);
     const id = this.#nextId++;
-    const request: InvokeRequest = { id, event, timeoutMs, ...(crash ? { crash } : {}) };
+    const request: InvokeRequest = { id, event, timeoutMs, ...(awsRequestId ? { awsRequestId } : {}), ...(crash ? { crash } : {}) };
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         if (!this.#pending.delete(id)) return;

@@ -3,6 +3,8 @@ export interface InvokeRequest {
   readonly id: number;
   readonly event: unknown;
   readonly timeoutMs: number;
+  /** The invocation's request id (the caller's, e.g. the mapping's, so its on-failure record names the one the handler logs). */
+  readonly awsRequestId?: string;
   /** Fault injection (`--crash-rate`): where this invocation's execution environment dies. Absent: it does not. */
   readonly crash?: CrashPlan;
 }
