@@ -63,6 +63,12 @@ function attention(row: DestinationStatus | undefined): string[] {
   return reasons;
 }
 
+/** A replay's accounts it owes nothing are not lag: said apart, so a smaller lag than the table's is explained. */
+function unchangedNote(row: DestinationStatus | undefined): string {
+  const count = row?.unchangedSinceReplayStart ?? 0;
+  return count > 0 ? ` (${count} accounts unchanged since the replay's start ${row?.replayFrom}: not part of the replay, not lag)` : '';
+}
+
 export function buildStatusReportData(all: readonly WatchPoint[], context: WatchReportContext): ReportData {
   if (all.length === 0) throw new RangeError('a status report needs at least one snapshot');
   const points = thinPoints(all);
@@ -126,7 +132,8 @@ export function buildStatusReportData(all: readonly WatchPoint[], context: Watch
       statsText:
         `epoch ${current?.epoch ?? '?'}: the watermarks passed ${delivered} versions in ${round(spanSeconds)} s (${summary.recordsPerSecond}/s); ` +
         `at the last snapshot ${current?.accountsBehind ?? '?'} accounts (${current?.versionsBehind ?? '?'} versions) behind, ` +
-        `${current?.waitingAccounts ?? '?'} waiting, ${current?.parked ?? '?'} parked, ${current?.deadLetters?.total ?? '?'} dead letters. ` +
+        `${current?.waitingAccounts ?? '?'} waiting, ${current?.parked ?? '?'} parked, ${current?.deadLetters?.total ?? '?'} dead letters, ` +
+        `${current?.deletionsNotDelivered ?? '?'} deletions not delivered${unchangedNote(current)}. ` +
         'Read from the ledger and the queues: no latencies, and the function-metrics table is not read (zeros).',
     };
   }

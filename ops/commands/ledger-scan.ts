@@ -10,10 +10,12 @@ import { EXACT_NUMBERS } from '../../shared/accounts/image-json';
 
 /** What `status` and `reconcile` read: the Accounts table (a parallel scan) and each destination's watermarks. */
 
-/** One Accounts item as scanned: its id, its version and (when asked for) the whole item. */
+/** One Accounts item as scanned: its id, its version, its `updated_at` and (when asked for) the whole item. */
 export interface ScannedAccount {
   readonly accountId: string;
   readonly version: number;
+  /** When its latest change was written, as the writer stamped it; the engine judges a replay's window by it. */
+  readonly updatedAt?: string;
   readonly item?: AccountImage;
 }
 
@@ -38,7 +40,9 @@ export async function scanAccounts(target: PipelineTarget, options: ScanOptions)
   const input = {
     TableName: target.accountsTable,
     ConsistentRead: true,
-    ...(options.items ? {} : { ProjectionExpression: '#id, #version', ExpressionAttributeNames: { '#id': ACCOUNTS_KEY, '#version': 'version' } }),
+    ...(options.items
+      ? {}
+      : { ProjectionExpression: '#id, #version, #updated', ExpressionAttributeNames: { '#id': ACCOUNTS_KEY, '#version': 'version', '#updated': 'updated_at' } }),
   };
   await parallelScan(target.dynamodb, input, {
     segments,
@@ -48,7 +52,9 @@ export async function scanAccounts(target: PipelineTarget, options: ScanOptions)
         const accountId = raw[ACCOUNTS_KEY]?.S;
         const version = Number(raw.version?.N);
         if (accountId === undefined || !isValidVersion(version)) continue;
-        accounts.push(options.items ? { accountId, version, item: unmarshall(raw, EXACT_NUMBERS) as AccountImage } : { accountId, version });
+        const updatedAt = raw.updated_at?.S;
+        const known = updatedAt === undefined ? { accountId, version } : { accountId, version, updatedAt };
+        accounts.push(options.items ? { ...known, item: unmarshall(raw, EXACT_NUMBERS) as AccountImage } : known);
       }
       seen += accounts.length;
       if (accounts.length > 0) await options.onPage(accounts);

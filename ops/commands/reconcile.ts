@@ -6,10 +6,12 @@ import type { Watermark } from '../../shared/ordering/watermark';
 import type { CommandIO } from '../io';
 import { runtimeOf, type AnyRuntimePlugin } from '../plugin-runtimes';
 import { destinationOf, modeOf, selectDestinations, type PipelineTarget } from '../target';
-import { describeError, formatTable, targetSummary } from './format';
+import { epochWindowOf, unchangedSinceWindow, type EpochWindow } from './epoch-window';
+import { describeError, targetSummary } from './format';
 import { ledgerOf, loadWatermarks, owedUnder, scanAccounts, versionsMissing } from './ledger-scan';
-import { contentReader, repairLatestState, type ContentReader, type Repair } from './reconcile-contents';
-import { shownAccount } from '../account-text';
+import { contentReader, repairLatestState, type ContentReader } from './reconcile-contents';
+import { printReport, type DestinationReconcile, type Lagging } from './reconcile-print';
+import { scanUndeliveredDeletions } from './undelivered-deletions';
 
 export interface ReconcileOptions {
   /** Only this destination (a built-in or a plug-in of the target). @default all */
@@ -28,30 +30,13 @@ export interface ReconcileOptions {
   readonly runtimes?: Readonly<Record<string, AnyRuntimePlugin>>;
 }
 
-/** Accounts listed per kind of problem in the human output (JSON lists them all). */
-const SHOWN = 20;
-
-/** `owed`: `every-version` versions its watermark passed that the destination does not hold (dead-lettered, gap timed out). */
-interface Lagging { readonly accountId: string; readonly version: number; readonly watermark: number; readonly owed?: string }
-interface Missing { readonly accountId: string; readonly version: number }
-/** `found`: the version the destination holds (audit: the current version's object exists), null for none. */
-interface Mismatched { readonly accountId: string; readonly version: number; readonly found: number | null }
-
-interface DestinationReconcile {
-  mode: DeliveryMode;
-  epoch: string;
-  accounts: number;
-  lagging: Lagging[];
-  missing: Missing[];
-  contents: { checked: boolean; note?: string; mismatched: Mismatched[] } | null;
-  repair: Repair | null;
-  error: string | null;
-  inSync: boolean;
-}
+/** Accounts named as samples of those unchanged since a replay's start (there may be most of the table). */
+const UNCHANGED_SAMPLES = 5;
 
 /**
  * `fanout reconcile`: every account of the table against each destination's watermark (lagging: below the table's
- * version; missing: none at all), with `contents` against the destination itself, and with `repair` the current
+ * version; missing: none at all, unless a replay's window owes it nothing), the ledger's watermarks of accounts gone
+ * from the table against their deletion (`deletionsNotDelivered`), with `contents` against the destination itself, and with `repair` the current
  * state re-delivered to the latest-state destinations (search: external versioning makes that safe). Exit code 0 when
  * everything matches or was repaired, 1 otherwise.
  */
@@ -78,10 +63,32 @@ export async function reconcile(target: PipelineTarget, options: ReconcileOption
 
   const report: Record<string, DestinationReconcile> = {};
   const readers = new Map<string, ContentReader>();
+  const windows = new Map<string, EpochWindow>();
   for (const name of names) {
-    report[name] = { mode: modeOfName(name), epoch: destinationOf(target, name).epoch, accounts: 0, lagging: [], missing: [], contents: null, repair: null, error: null, inSync: false };
-    if (!options.contents) continue;
-    const entry = report[name];
+    const entry: DestinationReconcile = {
+      mode: modeOfName(name),
+      epoch: destinationOf(target, name).epoch,
+      accounts: 0,
+      lagging: [],
+      missing: [],
+      deletionsNotDelivered: [],
+      deletionsUnverified: [],
+      replayFrom: null,
+      unchangedSinceReplayStart: { count: 0, sample: [] },
+      contents: null,
+      repair: null,
+      error: null,
+      inSync: false,
+    };
+    report[name] = entry;
+    try {
+      const window = await epochWindowOf(target, name);
+      windows.set(name, window);
+      entry.replayFrom = window.from ?? null;
+    } catch (error) {
+      entry.error = `replay's start (function environment): ${describeError(error)}`;
+    }
+    if (!options.contents || entry.error) continue;
     try {
       const found = await contentReader(target, name, options.runtimes);
       if ('note' in found) {
@@ -96,6 +103,23 @@ export async function reconcile(target: PipelineTarget, options: ReconcileOption
   }
   const toRepair = new Map<string, Map<string, AccountImage>>([...repairing.keys()].map((name) => [name, new Map()]));
 
+  const deletions = scanUndeliveredDeletions(
+    target,
+    names.map((name) => ({ destination: name, epoch: destinationOf(target, name).epoch })),
+    {
+      segments: options.segments ?? 4,
+      onProgress: (done, total) => io.progress('ledger', done, total),
+      onFound: (found) => {
+        for (const { destination, accountId, watermark, lastKind } of found) {
+          // Nothing says whether the last change was the REMOVE: listed apart, not counted against being in sync.
+          if (lastKind === null) report[destination]?.deletionsUnverified.push({ accountId, watermark });
+          else report[destination]?.deletionsNotDelivered.push({ accountId, watermark, lastKind });
+        }
+      },
+    },
+  ).catch((error: unknown) => {
+    for (const name of names) (report[name] as DestinationReconcile).error ??= `ledger ${target.ledgerTable} (deletions): ${describeError(error)}`;
+  });
   let scanned = 0;
   try {
     scanned = await scanAccounts(target, {
@@ -112,13 +136,20 @@ export async function reconcile(target: PipelineTarget, options: ReconcileOption
               const watermarks = await loadWatermarks(ledgerOf(target, name), ids);
               const reader = readers.get(name);
               const found = reader ? await mapLimited(page, 16, (account) => reader.read(account)) : [];
+              const window = windows.get(name) ?? {};
               page.forEach((account, i) => {
                 const { accountId, version } = account;
                 const watermark = watermarks.get(accountId);
+                // Owed nothing by the replay, but the destination may still lack it (a wiped index): contents decide.
+                const unchanged = unchangedSinceWindow(window, watermark, account.updatedAt);
+                if (unchanged) {
+                  entry.unchangedSinceReplayStart.count += 1;
+                  if (entry.unchangedSinceReplayStart.sample.length < UNCHANGED_SAMPLES) entry.unchangedSinceReplayStart.sample.push(accountId);
+                }
                 const mismatched = reader !== undefined && found[i] !== version;
-                const lacking = versionsMissing(watermark, version, entry.mode) > 0;
-                if (!watermark) entry.missing.push({ accountId, version });
-                else if (lacking) entry.lagging.push(laggingOf(accountId, version, watermark, entry.mode));
+                const lacking = !unchanged && versionsMissing(watermark, version, entry.mode) > 0;
+                if (!watermark && !unchanged) entry.missing.push({ accountId, version });
+                else if (watermark && lacking) entry.lagging.push(laggingOf(accountId, version, watermark, entry.mode));
                 if (mismatched) entry.contents?.mismatched.push({ accountId, version, found: found[i] ?? null });
                 const bad = lacking || mismatched;
                 if (bad && account.item) toRepair.get(name)?.set(accountId, account.item);
@@ -136,6 +167,7 @@ export async function reconcile(target: PipelineTarget, options: ReconcileOption
   } finally {
     for (const reader of readers.values()) reader.close();
   }
+  await deletions;
 
   for (const [name, plugin] of repairing) {
     const entry = report[name] as DestinationReconcile;
@@ -150,7 +182,9 @@ export async function reconcile(target: PipelineTarget, options: ReconcileOption
   }
   for (const entry of Object.values(report)) {
     const problems = entry.lagging.length + entry.missing.length + (entry.contents?.mismatched.length ?? 0);
-    entry.inSync = entry.error === null && (problems === 0 || (entry.repair !== null && entry.repair.failed === 0));
+    // A repair re-delivers current state, and a deleted account has none: its deletion stays for a redrive or replay.
+    const repaired = problems === 0 || (entry.repair !== null && entry.repair.failed === 0);
+    entry.inSync = entry.error === null && entry.deletionsNotDelivered.length === 0 && repaired;
   }
   const ok = names.every((name) => report[name]?.inSync === true);
   if (io.json) {
@@ -164,50 +198,4 @@ export async function reconcile(target: PipelineTarget, options: ReconcileOption
 function laggingOf(accountId: string, version: number, watermark: Watermark, mode: DeliveryMode): Lagging {
   const owed = mode === 'every-version' ? owedUnder(watermark, version) : [];
   return { accountId, version, watermark: watermark.version, ...(owed.length > 0 ? { owed: formatVersions(owed) } : {}) };
-}
-
-function printReport(
-  io: CommandIO,
-  target: PipelineTarget,
-  scanned: number,
-  options: ReconcileOptions,
-  names: readonly string[],
-  report: Readonly<Record<string, DestinationReconcile>>,
-  ok: boolean,
-): void {
-  io.out(`target   ${target.description}`);
-  io.out(`scanned  ${scanned} accounts in ${target.accountsTable} (${options.segments ?? 4} segments), ledger ${target.ledgerTable}`);
-  io.out('');
-  const rows = [['destination', 'mode', 'epoch', 'accounts', 'lagging', 'missing', 'contents', 'result']];
-  for (const name of names) {
-    const entry = report[name] as DestinationReconcile;
-    const contents = entry.contents === null ? '-' : entry.contents.checked ? `${entry.contents.mismatched.length} mismatched` : 'not readable';
-    const result = entry.error ? 'UNREADABLE' : entry.repair && !entry.inSync ? 'REPAIR FAILED' : entry.repair ? 'REPAIRED' : entry.inSync ? 'in sync' : 'OUT OF SYNC';
-    rows.push([name, entry.mode, entry.epoch, String(entry.accounts), String(entry.lagging.length), String(entry.missing.length), contents, result]);
-  }
-  for (const line of formatTable(rows, new Set([3, 4, 5]))) io.out(line);
-  for (const name of names) {
-    const entry = report[name] as DestinationReconcile;
-    const list = (title: string, lines: string[]): void => {
-      if (lines.length === 0) return;
-      io.out('');
-      io.out(`${name}: ${lines.length} ${title}`);
-      for (const line of lines.slice(0, SHOWN)) io.out(`  ${line}`);
-      if (lines.length > SHOWN) io.out(`  … and ${lines.length - SHOWN} more (--json lists them all)`);
-    };
-    const owes = (owed: string | undefined): string => (owed === undefined ? '' : `  owed v${owed}`);
-    list('lagging (watermark below the table, or versions owed)', entry.lagging.map((a) => `${shownAccount(a.accountId)}  table v${a.version}  watermark v${a.watermark}${owes(a.owed)}`));
-    list('missing (no watermark)', entry.missing.map((a) => `${shownAccount(a.accountId)}  table v${a.version}`));
-    const holds = (found: number | null): string => (found === null ? 'holds nothing' : `holds v${found}`);
-    list('mismatched in the destination', (entry.contents?.mismatched ?? []).map((a) => `${shownAccount(a.accountId)}  table v${a.version}  ${holds(a.found)}`));
-    if (entry.contents?.note) io.out(`${name}: contents not checked: ${entry.contents.note}`);
-    if (entry.repair) {
-      const r = entry.repair;
-      io.out(`${name}: repair re-delivered ${r.accounts} accounts: ${r.delivered} delivered, ${r.alreadyCurrent} already current, ${r.stale} stale, ${r.failed} failed`);
-      for (const failure of r.failures.slice(0, SHOWN)) io.out(`  ${shownAccount(failure.accountId)}  ${failure.detail}`);
-    }
-    if (entry.error) io.err(`${name}: unreadable: ${entry.error}`);
-  }
-  io.out('');
-  io.out(ok ? 'RESULT: OK (every destination matches the table)' : 'RESULT: OUT OF SYNC');
 }

@@ -6,11 +6,15 @@ import type { DynamoDBLedger } from '../../shared/ledger/dynamodb-ledger';
 import { countVersions } from '../../shared/ordering/version-ranges';
 import type { CommandIO } from '../io';
 import { destinationOf, modeOf, selectDestinations, type PipelineTarget } from '../target';
-import { describeError, formatAge, formatTable, targetSummary, type TargetSummary } from './format';
+import { describeError, targetSummary, type TargetSummary } from './format';
+import { printStatus } from './status-print';
+import { epochWindowOf, unchangedSinceWindow, type EpochWindow } from './epoch-window';
 import { ledgerOf, loadWatermarks, scanAccounts, versionsMissing } from './ledger-scan';
+import { scanUndeliveredDeletions } from './undelivered-deletions';
 
 // Where these lived before they were shared: `reconcile` and tests import them from here.
 export { describeError, formatAge, formatTable, targetSummary } from './format';
+export { printStatus } from './status-print';
 export { ledgerOf, loadWatermarks, scanAccounts, type ScannedAccount, type ScanOptions } from './ledger-scan';
 
 export interface DestinationStatus {
@@ -24,9 +28,29 @@ export interface DestinationStatus {
   readonly accounts: number | null;
   /**
    * Accounts missing a version of the table's (`versionsMissing`): their watermark is below the table's version (no
-   * watermark counts as 0), or, `every-version`, it passed versions it owes (dead-lettered, gap timed out).
+   * watermark counts as 0, unless the account is unchanged since a replay's start), or, `every-version`, it passed
+   * versions it owes (dead-lettered, gap timed out).
    */
   readonly accountsBehind: number | null;
+  /** A replay epoch's window start (`EPOCH_REPLAY_FROM`); null in the live epoch, for a replay without one, or unread. */
+  readonly replayFrom: string | null;
+  /**
+   * Accounts with no watermark in a replay epoch whose `updated_at` is before its start: nothing of theirs is in the
+   * window, so the replay owes them nothing. 0 in the live epoch; null when the window could not be read.
+   */
+  readonly unchangedSinceReplayStart: number | null;
+  /**
+   * Accounts gone from the table whose watermark in this epoch is still there with a last change that is not the
+   * REMOVE: the destination still holds them (search), or never got the deletion (fraud, audit).
+   */
+  readonly deletionsNotDelivered: number | null;
+  /** A few of those accounts. */
+  readonly deletionSamples: readonly string[];
+  /**
+   * Accounts gone from the table whose `every-version` watermark moved onto its last version over versions delivered
+   * earlier, so the ledger does not record whether that last change was the REMOVE: not counted as not delivered.
+   */
+  readonly deletionsUnverified: number | null;
   /**
    * Versions in the table the destination lacks, summed over the accounts: the lag in changes. Not those an
    * `every-version` destination delivered ahead of a gap; with those it owes below its watermark.
@@ -59,8 +83,16 @@ export interface StatusSnapshot {
   readonly destinations: Readonly<Record<string, DestinationStatus>>;
 }
 
+/** Accounts named per destination as samples of undelivered deletions. */
+const DELETION_SAMPLES = 5;
+
 interface Tally {
   behind: number;
+  unchanged: number;
+  deletions: number;
+  deletionSamples: string[];
+  unverified: number;
+  deletionsFailed: boolean;
   versionsBehind: number;
   watermarkVersions: number;
   parkedHolders: Set<string>;
@@ -77,7 +109,10 @@ export async function collectStatus(
 ): Promise<StatusSnapshot> {
   const names = selectDestinations(target, options.destination);
   const tallies = new Map<string, Tally>(
-    names.map((name) => [name, { behind: 0, versionsBehind: 0, watermarkVersions: 0, parkedHolders: new Set(), gapTimedOut: 0, blockedOnFailure: 0, failed: false, errors: [] }]),
+    names.map((name) => [
+      name,
+      { behind: 0, unchanged: 0, deletions: 0, deletionSamples: [], unverified: 0, deletionsFailed: false, versionsBehind: 0, watermarkVersions: 0, parkedHolders: new Set(), gapTimedOut: 0, blockedOnFailure: 0, failed: false, errors: [] },
+    ]),
   );
   const tally = (name: string): Tally => tallies.get(name) as Tally;
   const fail = (name: string, what: string, error: unknown): void => void tally(name).errors.push(`${what}: ${describeError(error)}`);
@@ -85,6 +120,33 @@ export async function collectStatus(
   const now = at.getTime();
   let accounts: number | null = null;
   let versions: number | null = 0;
+  // Unread, a replay's window counts its accounts without a watermark as behind, as before it was known.
+  const windows = new Map<string, EpochWindow | null>();
+  await Promise.all(names.map(async (name) => windows.set(name, await epochWindowOf(target, name).catch((error: unknown) => (fail(name, "replay's start (function environment)", error), null)))));
+  const deletions = scanUndeliveredDeletions(
+    target,
+    names.map((name) => ({ destination: name, epoch: destinationOf(target, name).epoch })),
+    {
+      segments: 4,
+      onFound: (found) => {
+        for (const { destination, accountId, lastKind } of found) {
+          const t = tally(destination);
+          // Nothing says whether the last change was the REMOVE: counted apart, never as a deletion not delivered.
+          if (lastKind === null) {
+            t.unverified += 1;
+            continue;
+          }
+          t.deletions += 1;
+          if (t.deletionSamples.length < DELETION_SAMPLES) t.deletionSamples.push(accountId);
+        }
+      },
+    },
+  ).catch((error: unknown) => {
+    for (const name of names) {
+      tally(name).deletionsFailed = true;
+      fail(name, `ledger ${target.ledgerTable} (deletions)`, error);
+    }
+  });
   try {
     accounts = await scanAccounts(target, {
       segments: 4,
@@ -98,9 +160,14 @@ export async function collectStatus(
             if (t.failed) return;
             try {
               const mode = modeOf(target, name);
+              const window = windows.get(name) ?? {};
               const watermarks = await loadWatermarks(ledgerOf(target, name), ids);
-              for (const { accountId, version } of page) {
+              for (const { accountId, version, updatedAt } of page) {
                 const watermark = watermarks.get(accountId);
+                if (unchangedSinceWindow(window, watermark, updatedAt)) {
+                  t.unchanged += 1;
+                  continue;
+                }
                 const reached = watermark?.version ?? 0;
                 const missing = versionsMissing(watermark, version, mode);
                 if (missing > 0) t.behind += 1;
@@ -126,6 +193,7 @@ export async function collectStatus(
       fail(name, `table ${target.accountsTable}`, error);
     }
   }
+  await deletions;
 
   const entries = await Promise.all(
     names.map(async (name): Promise<[string, DestinationStatus]> => {
@@ -162,6 +230,11 @@ export async function collectStatus(
           consumerStatus,
           accounts: read(accounts),
           accountsBehind: read(t.behind),
+          replayFrom: windows.get(name)?.from ?? null,
+          unchangedSinceReplayStart: windows.get(name) === null ? null : read(t.unchanged),
+          deletionsNotDelivered: t.deletionsFailed ? null : t.deletions,
+          deletionSamples: t.deletionSamples,
+          deletionsUnverified: t.deletionsFailed ? null : t.unverified,
           versionsBehind: read(t.versionsBehind),
           watermarkVersions: read(t.watermarkVersions),
           waitingAccounts: waiting?.accounts ?? null,
@@ -188,38 +261,6 @@ export async function status(target: PipelineTarget, options: { destination?: st
   const snapshot = await collectStatus(target, { ...options, onProgress: (done, total) => io.progress('scan', done, total) });
   printStatus(io, target, snapshot);
   return statusExitCode(snapshot);
-}
-
-/** The snapshot as JSON (one document) or as the aligned table, errors on stderr. */
-export function printStatus(io: CommandIO, target: PipelineTarget, snapshot: StatusSnapshot): void {
-  if (io.json) {
-    io.out(JSON.stringify(snapshot, null, 2));
-    return;
-  }
-  const show = (value: number | null): string => (value === null ? '?' : String(value));
-  io.out(`target  ${target.description}`);
-  io.out(`table   ${target.accountsTable}: ${show(snapshot.accounts)} accounts; ledger ${target.ledgerTable}`);
-  io.out('');
-  const rows = [['destination', 'mode', 'epoch', 'start', 'consumer', 'behind', 'waiting', 'parked', 'oldest wait', 'gap-timed-out', 'blocked', 'dead letters', 'consumer arn']];
-  for (const [name, row] of Object.entries(snapshot.destinations)) {
-    rows.push([
-      name,
-      row.mode,
-      row.epoch,
-      row.startingPosition,
-      row.consumerStatus ?? '?',
-      show(row.accountsBehind),
-      show(row.waitingAccounts),
-      show(row.parked),
-      row.oldestWaitSeconds === null ? '?' : row.waitingAccounts ? formatAge(row.oldestWaitSeconds * 1000) : '-',
-      show(row.gapTimedOut),
-      show(row.blockedOnFailure),
-      row.deadLetters === null ? '?' : String(row.deadLetters.total),
-      row.consumerArn,
-    ]);
-  }
-  for (const line of formatTable(rows, new Set([5, 6, 7, 9, 10, 11]))) io.out(line);
-  for (const [name, row] of Object.entries(snapshot.destinations)) for (const error of row.errors) io.err(`${name}: unreadable: ${error}`);
 }
 
 /** The accounts waiting in the ledger (the `gaps` index), the records parked there, and the oldest wait. */

@@ -1,6 +1,4 @@
-import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { Client } from '@opensearch-project/opensearch';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DESTINATION_NAMES } from '../../infra/config/pipeline-config';
@@ -10,12 +8,8 @@ import { reconcile } from '../../ops/commands/reconcile';
 import { status } from '../../ops/commands/status';
 import { recordingIO } from '../../ops/io';
 import { localTarget, type PipelineTarget } from '../../ops/target';
-import { createAccountsTable, createLedgerTable } from '../../local/tables';
-import { DynamoDBLedger } from '../../shared/ledger/dynamodb-ledger';
-import type { DeliveryMode } from '../../shared/ordering/delivery-mode';
-import { emptyWatermark, type Watermark } from '../../shared/ordering/watermark';
 import { collectStatus } from '../../ops/commands/status';
-import { localDynamoDB, uniqueTableName } from '../support/dynamodb';
+import { ledgerTarget } from '../support/ledger-target';
 import { LEDGER_PARTITION_KEY, LEDGER_SORT_KEY, WATERMARK_SORT_KEY, ledgerPartitionKey } from '../../shared/ledger/ledger-table';
 import { TINY_RUN } from '../support/small-runs';
 
@@ -59,8 +53,8 @@ describe('fanout status and reconcile on a local pipeline', () => {
       expect(row, name).toBeDefined();
       expect(row).toContain('ACTIVE');
       expect(row).toContain(target.destinations[name]?.streamConsumerArn);
-      // behind, waiting, parked: 0; oldest wait: -; gap-timed-out, blocked, dead letters: 0
-      expect(row).toMatch(/ACTIVE\s+0\s+0\s+0\s+-\s+0\s+0\s+0\s/);
+      // behind, waiting, parked: 0; oldest wait: -; gap-timed-out, blocked, dead letters, deletions not delivered: 0
+      expect(row).toMatch(/ACTIVE\s+0\s+0\s+0\s+-\s+0\s+0\s+0\s+0\s/);
     }
     // One aligned table: the last column starts at the same place on every row.
     const arnAt = io.lines[header]?.indexOf('consumer arn');
@@ -81,6 +75,10 @@ describe('fanout status and reconcile on a local pipeline', () => {
         consumerStatus: 'ACTIVE',
         accounts: 5,
         accountsBehind: 0,
+        replayFrom: null,
+        unchangedSinceReplayStart: 0,
+        deletionsNotDelivered: 0,
+        deletionSamples: [],
         waitingAccounts: 0,
         parked: 0,
         oldestWaitSeconds: 0,
@@ -107,7 +105,7 @@ describe('fanout status and reconcile on a local pipeline', () => {
     const doc = parsed(json);
     expect(doc).toMatchObject({ ok: true, accounts: 5, contents: true });
     for (const name of DESTINATION_NAMES) {
-      expect(doc.destinations[name], name).toMatchObject({ accounts: 5, lagging: [], missing: [], error: null, inSync: true });
+      expect(doc.destinations[name], name).toMatchObject({ accounts: 5, lagging: [], missing: [], deletionsNotDelivered: [], replayFrom: null, error: null, inSync: true });
     }
     expect(doc.destinations.audit.contents).toEqual({ checked: true, mismatched: [] });
     expect(doc.destinations.search.contents).toEqual({ checked: true, mismatched: [] });
@@ -186,51 +184,6 @@ describe('fanout status and reconcile on a local pipeline', () => {
     expect(parsed(state).destinations.search.accountsBehind).toBe(0);
   });
 });
-
-/**
- * A target of two fresh tables on DynamoDB Local, whose ledger holds exactly the watermarks a test writes: the states
- * a bad day leaves, without running a pipeline into them. Consumers and queues answer ACTIVE and empty.
- */
-async function ledgerTarget(modes: Readonly<Record<string, DeliveryMode>>) {
-  const dynamodb = localDynamoDB();
-  const accountsTable = uniqueTableName('accounts');
-  const ledgerTable = uniqueTableName('ledger');
-  await createAccountsTable(dynamodb, accountsTable);
-  await createLedgerTable(dynamodb, ledgerTable);
-  const destinations = Object.fromEntries(
-    Object.entries(modes).map(([name, mode]) => [
-      name,
-      { name, mode, functionName: name, epoch: 'live', startingPosition: 'TRIM_HORIZON', streamConsumerArn: `arn:${name}`, deadLetterQueueUrl: `queue:${name}` },
-    ]),
-  );
-  const target = {
-    kind: 'local',
-    description: 'ledger fixture',
-    accountsTable,
-    ledgerTable,
-    streamArn: 'arn:stream',
-    destinations,
-    dynamodb,
-    sqs: { send: async () => ({ Attributes: { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' } }) } as unknown as SQSClient,
-    kinesis: { send: async () => ({ ConsumerDescription: { ConsumerStatus: 'ACTIVE' } }) } as unknown as KinesisClient,
-    environment: async () => ({}),
-    invoke: async () => ({ batchItemFailures: [] }),
-    command: async () => {
-      throw new Error('not in this fixture');
-    },
-    close: async () => dynamodb.destroy(),
-  } as PipelineTarget;
-  return {
-    target,
-    account: async (accountId: string, version: number) =>
-      void (await dynamodb.send(new PutItemCommand({ TableName: accountsTable, Item: { account_id: { S: accountId }, version: { N: String(version) }, balance: { N: '0' } } }))),
-    watermark: async (destination: string, fields: Partial<Watermark> & { accountId: string }) => {
-      const ledger = new DynamoDBLedger({ client: dynamodb, tableName: ledgerTable, destination, epoch: 'live' });
-      const next: Watermark = { ...emptyWatermark(fields.accountId), ...fields, revision: 1, updatedAt: Date.now() };
-      expect(await ledger.write({ next, expectedRevision: 0, park: [], unpark: [] })).toBe('committed');
-    },
-  };
-}
 
 describe('fanout status and reconcile on the ledger states of a bad day', () => {
   it('count versions an every-version destination owes under its watermark as missing, and not those it delivered ahead of a gap', async () => {

@@ -42,7 +42,7 @@ function chromium(): string | undefined {
 describe('the status report adapter', () => {
   const row = (over: Partial<DestinationStatus>): DestinationStatus => ({
     mode: 'in-order', epoch: 'live', startingPosition: 'TRIM_HORIZON', consumerArn: 'arn', consumerStatus: 'ACTIVE', accounts: 2, accountsBehind: 0,
-    versionsBehind: 0, watermarkVersions: 0, waitingAccounts: 0, parked: 0, oldestWaitSeconds: 0, gapTimedOut: 0, blockedOnFailure: 0,
+    replayFrom: null, unchangedSinceReplayStart: 0, deletionsNotDelivered: 0, deletionSamples: [], deletionsUnverified: 0, versionsBehind: 0, watermarkVersions: 0, waitingAccounts: 0, parked: 0, oldestWaitSeconds: 0, gapTimedOut: 0, blockedOnFailure: 0,
     deadLetters: { visible: 0, inFlight: 0, total: 0 }, errors: [], ...over,
   });
   const point = (atMs: number, versions: number, q: Partial<DestinationStatus>, reasons?: Record<string, number>): WatchPoint => ({
@@ -70,6 +70,7 @@ describe('the status report adapter', () => {
     expect(data.verdict).toMatchObject({ ok: false, failing: ['q'] });
     expect(data.verdict.headline).toContain('q: 1 dead letters');
     expect(data.facts.join('\n')).toContain('21 changes committed while watched');
+    expect(q.statsText).toContain('0 deletions not delivered.');
   });
 
   it('draws at most 600 points of a long watch, the first and the last among them', () => {
