@@ -14,6 +14,7 @@ import { settleWaiting, waitsForItsLane } from './redrive-settle';
 import { printRedriveResult } from './redrive-print';
 import type { GapTimeoutReport, RedriveCounts, RedriveFailure, RedriveResult } from './redrive-result';
 import { shownAccount } from '../account-text';
+import { needsWriteOff, writeOffAcknowledged, type AcknowledgedLetter } from './redrive-write-off';
 
 /** Messages received per round; the round is sorted per account and version before it is invoked. */
 const ROUND = 500;
@@ -121,6 +122,13 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
     progress(gaps.length);
   };
 
+  /** An acknowledged letter reported: deleted, or (dry run, or its write-off failed) kept. */
+  const acknowledged = (letter: DeadLetter, deleted: boolean): void => {
+    if (deleted) count(letter.reason).deleted += 1;
+    if (letter.reason === 'GAP_TIMEOUT') gapTimeouts.push({ ...gapReport(letter), resolved: false, deleted });
+    else notes.add(`${letter.reason} letters acknowledged${deleted ? ' and deleted' : dryRun ? ' (dry run: kept)' : ''}`);
+  };
+
   /** Letters held when the queue looked empty with as many in flight as SQS keeps: the rest were never read. */
   let heldAtLimit: number | undefined;
   try {
@@ -133,6 +141,7 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
       }
       const items: RedriveItem[] = [];
       const toDelete: Message[] = [];
+      const toWriteOff: AcknowledgedLetter[] = [];
       const gaps: { message: Message; letter: DeadLetter }[] = [];
       for (const message of round) {
         let letter: DeadLetter;
@@ -165,10 +174,10 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
         if (route.to === 'skip') {
           skip(route.note);
         } else if (route.to === 'acknowledge') {
-          if (!dryRun) toDelete.push(message);
-          c.deleted += dryRun ? 0 : 1;
-          if (letter.reason === 'GAP_TIMEOUT') gapTimeouts.push({ ...gapReport(letter), resolved: false, deleted: !dryRun });
-          else notes.add(`${letter.reason} letters acknowledged${dryRun ? ' (dry run: kept)' : ' and deleted'}`);
+          // Counted once deleted: an every-version letter's versions are written off first (see redrive-write-off).
+          if (!dryRun && needsWriteOff(letter, mode, epoch)) toWriteOff.push({ message, letter });
+          else acknowledged(letter, !dryRun);
+          if (!dryRun && !needsWriteOff(letter, mode, epoch)) toDelete.push(message);
         } else if (route.to === 'gap') {
           gaps.push({ message, letter });
         } else {
@@ -185,6 +194,15 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
         }
         progress(round.length);
         continue;
+      }
+      if (toWriteOff.length > 0) {
+        const deletable = new Set(await writeOffAcknowledged(watched, destination, toWriteOff, notes));
+        for (const { message, letter } of toWriteOff) {
+          const deleted = deletable.has(message);
+          acknowledged(letter, deleted);
+          if (deleted) toDelete.push(message);
+          else count(letter.reason).skipped += 1;
+        }
       }
       await remove(sqs, queueUrl, toDelete, held, notes);
       progress(round.length - items.length - gaps.length);

@@ -120,7 +120,9 @@ export class ChangeConsumer {
       const done =
         command.command === 'skip-gap'
           ? await this.#engine.skipGap(command.accountId, command.through, command.reason, options)
-          : await this.#engine.resume(command.accountIds, options);
+          : command.command === 'write-off'
+            ? await this.#engine.writeOff(command.accountId, command.versions, command.reason, options)
+            : await this.#engine.resume(command.accountIds, options);
       const accounts = 'account' in done ? [done.account] : done.accounts;
       const batch = this.#report(0, done.outcome.counts, undefined, {
         quarantined: 0,
@@ -137,6 +139,7 @@ export class ChangeConsumer {
           counts: done.outcome.counts,
           accounts: accounts.map(accountView),
           ...('skip' in done ? { skip: done.skip } : {}),
+          ...('writeOff' in done ? { writeOff: done.writeOff } : {}),
         },
       };
       return { result, batch };

@@ -3,6 +3,8 @@ import type { AccountReport } from '../ordering/engine';
 import type { SkipOutcome } from '../ordering/in-order-run';
 import type { EngineCounts } from '../ordering/outcome';
 import type { VersionRanges } from '../ordering/version-ranges';
+import type { WriteOffOutcome } from '../ordering/every-version-rules';
+import { MAX_RANGES } from '../ordering/limits';
 
 /**
  * What an operator sends a consumer function directly (Lambda `Invoke`, by `fanout redrive`), rather than through its
@@ -20,7 +22,12 @@ export type OperatorCommand =
   /** Give up on versions watermark+1..`through` of an in-order account, with a reason kept in the ledger. */
   | { readonly command: 'skip-gap'; readonly accountId: string; readonly through: number; readonly reason: string }
   /** Revisit accounts (as the sweeper does) and report their state: resolves GAP_TIMEOUT notices whose gap has closed. */
-  | { readonly command: 'resume'; readonly accountIds: readonly string[] };
+  | { readonly command: 'resume'; readonly accountIds: readonly string[] }
+  /**
+   * Accept versions of an every-version account as lost (`fanout redrive --acknowledge`): the owed ones are written off
+   * in the ledger with the reason, so nothing reports them missing; a copy that turns up later is still delivered.
+   */
+  | { readonly command: 'write-off'; readonly accountId: string; readonly versions: VersionRanges; readonly reason: string };
 
 export interface OperatorCommandEvent {
   readonly orderedFanout: OperatorCommand;
@@ -48,6 +55,8 @@ export interface OperatorCommandResult {
     readonly accounts: readonly AccountView[];
     /** skip-gap: what was skipped, or why the skip was refused (nothing changed then). */
     readonly skip?: SkipOutcome;
+    /** write-off: the versions written off, or why none was (nothing changed then). */
+    readonly writeOff?: WriteOffOutcome;
     /** redrive: the records to try again (neither delivered, parked nor dead-lettered), as a batch would report them. */
     readonly batchItemFailures?: readonly { readonly itemIdentifier: string }[];
   };
@@ -79,6 +88,15 @@ export function parseOperatorCommand(event: OperatorCommandEvent): OperatorComma
       }
       return { command: 'resume', accountIds: accountIds as string[] };
     }
+    case 'write-off': {
+      const { accountId, versions, reason } = command;
+      if (typeof accountId !== 'string' || accountId === '') throw new TypeError('write-off needs an accountId');
+      if (!isVersionRanges(versions)) {
+        throw new TypeError(`write-off needs versions: 1 to ${MAX_RANGES} ranges [from, to] of positive integers, ascending and apart`);
+      }
+      if (typeof reason !== 'string' || reason.trim() === '') throw new TypeError('write-off needs a reason (it is kept in the ledger)');
+      return { command: 'write-off', accountId, versions, reason: reason.trim() };
+    }
     case 'redrive': {
       const { records } = command;
       if (!Array.isArray(records) || records.length === 0 || !records.every(isKinesisRecord)) {
@@ -87,8 +105,20 @@ export function parseOperatorCommand(event: OperatorCommandEvent): OperatorComma
       return { command: 'redrive', records: records as KinesisStreamRecord[] };
     }
     default:
-      throw new TypeError(`unknown operator command ${JSON.stringify(command.command)}: expected skip-gap, resume or redrive`);
+      throw new TypeError(`unknown operator command ${JSON.stringify(command.command)}: expected skip-gap, write-off, resume or redrive`);
   }
+}
+
+function isVersionRanges(value: unknown): value is VersionRanges {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_RANGES) return false;
+  let last = 0;
+  for (const range of value) {
+    if (!Array.isArray(range) || range.length !== 2) return false;
+    const [from, to] = range as unknown[];
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || (from as number) <= last || (to as number) < (from as number)) return false;
+    last = (to as number) + 1;
+  }
+  return true;
 }
 
 function isKinesisRecord(record: unknown): boolean {

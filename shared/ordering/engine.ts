@@ -15,6 +15,8 @@ import { LatestStateRun } from './latest-state-run';
 import { Tally, type BatchOutcome } from './outcome';
 import type { DeadLetter, DeadLetterQueue, Delivery, DeliveryResult, Destination, Ledger, WaitingAccount } from './ports';
 import type { Watermark } from './watermark';
+import type { WriteOffOutcome } from './every-version-rules';
+import type { VersionRanges } from './version-ranges';
 
 export interface OrderingEngineOptions {
   readonly destination: Destination;
@@ -77,6 +79,13 @@ export interface AccountReport {
 }
 
 /** What `skipGap` came to: the skip (or why it was refused), what the drain that followed did, and the account after. */
+/** What `writeOff` came to: the versions written off (or why none was), and the account after. */
+export interface WriteOffResult {
+  readonly writeOff: WriteOffOutcome;
+  readonly outcome: BatchOutcome;
+  readonly account: AccountReport;
+}
+
 export interface SkipGapResult {
   readonly skip: SkipOutcome;
   readonly outcome: BatchOutcome;
@@ -264,6 +273,27 @@ export class OrderingEngine {
     const run = new InOrderRun(ctx, accountId, [], stored).skipGap(through, reason);
     await run.run();
     return { skip: run.skipOutcome ?? { refused: 'not applied' }, outcome: tally.outcome(), account: this.report(accountId, run.state) };
+  }
+
+  /**
+   * An operator accepts versions of an `every-version` account as lost (`fanout redrive --acknowledge`): the owed ones
+   * among `versions` are written off with `reason` (see `writtenOff`), so nothing reports them missing any more, and a
+   * copy that turns up later is still delivered. Refused, changing nothing, for another mode (`in-order` gives up on a
+   * gap with `skipGap`) or when none of them is owed.
+   */
+  async writeOff(accountId: string, versions: VersionRanges, reason: string, options: ProcessOptions = {}): Promise<WriteOffResult> {
+    const tally = new Tally();
+    const mode = this.options.destination.mode;
+    if (mode !== 'every-version') {
+      const refused = `${this.options.destination.name} delivers ${mode}: only every-version destinations write off owed versions (in-order: skip the gap instead)`;
+      const watermark = (await this.options.ledger.load([accountId])).get(accountId);
+      return { writeOff: { refused }, outcome: tally.outcome(), account: this.report(accountId, watermark) };
+    }
+    const ctx = this.context(tally, options.deadline);
+    const stored = (await this.options.ledger.load([accountId])).get(accountId);
+    const run = new EveryVersionRun(ctx, accountId, [], stored).writeOff(versions, reason);
+    await run.run();
+    return { writeOff: run.writeOffOutcome ?? { refused: 'not applied' }, outcome: tally.outcome(), account: this.report(accountId, run.state) };
   }
 
   /** The accounts' watermarks and states, as the ledger holds them now. */

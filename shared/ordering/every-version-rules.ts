@@ -1,7 +1,7 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import { withRecentAll } from './contract';
 import { changeDigest } from './change-digest';
-import { MAX_HEAL_MARKS, MAX_RANGES } from './limits';
+import { MAX_HEAL_MARKS, MAX_RANGES, MAX_SKIP_NOTES, MAX_SKIP_REASON_LENGTH } from './limits';
 import {
   above,
   addVersions,
@@ -14,6 +14,7 @@ import {
   removeVersions,
   unionVersions,
   NO_VERSIONS,
+  describeVersions,
   type VersionRanges,
 } from './version-ranges';
 import { belowFloor, hasNoStart } from './window';
@@ -26,9 +27,43 @@ import { patched, type Watermark } from './watermark';
  * a copy of a delivered version is skipped and a copy of an owed one is delivered, however late.
  */
 
-/** True when the destination has `version`, as far as the ledger knows. */
+/** True when the destination has `version`, as far as the ledger knows (a version written off it does not have). */
 export function isDelivered(w: Watermark, version: number): boolean {
-  return (version <= w.version && !hasVersion(w.owed, version)) || hasVersion(w.ahead, version);
+  if (hasVersion(w.ahead, version)) return true;
+  return version <= w.version && !hasVersion(w.owed, version) && (w.skipped.length === 0 || !hasVersion(w.skipped, version));
+}
+
+/** What an operator's write-off came to: the versions written off, or why nothing was. */
+export type WriteOffOutcome = { readonly writtenOff: VersionRanges } | { readonly refused: string };
+
+/**
+ * An operator accepts versions as lost (`fanout redrive --acknowledge`): those of `versions` the account owes are
+ * written off (moved to `skipped`, with a note and its reason), so status and reconcile stop counting them missing. A
+ * copy that turns up later is still delivered (`isDelivered`). Versions not owed (delivered since, or not yet given up
+ * on) are left as they are; when none is owed, nothing changes.
+ */
+export function writtenOff(w: Watermark, versions: VersionRanges, reason: string, at: number): { readonly watermark: Watermark; readonly written: VersionRanges } | { readonly refused: string } {
+  let written: VersionRanges = NO_VERSIONS;
+  for (const [from, to] of versions) {
+    const inside = removeVersions(removeVersions(w.owed, 0, from - 1), to + 1, Number.MAX_SAFE_INTEGER);
+    written = unionVersions(written, inside);
+  }
+  const lowest = lowestVersion(written);
+  const highest = highestVersion(written);
+  if (lowest === undefined || highest === undefined) {
+    return { refused: `the account owes none of versions ${describeVersions(versions)}: delivered since, or not given up on yet` };
+  }
+  let owed = w.owed;
+  let skipped = w.skipped;
+  for (const [from, to] of written) {
+    owed = removeVersions(owed, from, to);
+    skipped = addVersions(skipped, from, to);
+  }
+  // Cut by characters, not UTF-16 units, so a reason at the limit stays valid text.
+  const note = { from: lowest, to: highest, reason: Array.from(reason).slice(0, MAX_SKIP_REASON_LENGTH).join(''), at };
+  const skips = [...w.skips, note].slice(-MAX_SKIP_NOTES);
+  // Written off above the watermark (owed there behind a hole), the versions let it move on as owed ones do.
+  return { watermark: withGapClock(advance(patched(w, { owed, skipped: capRanges(skipped, MAX_RANGES), skips })), at), written };
 }
 
 /** True when nothing right above the account's start has been settled: it may still be baselined (the window rule). */
@@ -49,6 +84,7 @@ export function settled(w: Watermark, batch: Settled, now: number): Watermark {
   const delivered = batch.delivered;
   let ahead = w.ahead;
   let owed = w.owed;
+  let skipped = w.skipped;
   // Where the watermark moves over what was delivered right above it: those runs never enter `ahead`.
   let top = w.version;
   // One range operation per run of consecutive versions, not one per version: a hot batch is a few runs.
@@ -60,6 +96,8 @@ export function settled(w: Watermark, batch: Settled, now: number): Watermark {
     if (from <= top + 1) top = Math.max(top, to);
     else if (to > w.version) ahead = addVersions(ahead, Math.max(from, w.version + 1), to);
     if (owed.length > 0) owed = removeVersions(owed, from, to);
+    // A late copy of a version written off: the destination has it after all.
+    if (skipped.length > 0) skipped = removeVersions(skipped, from, to);
     start = end + 1;
   }
   let newest = w.newestCreatedAt;
@@ -76,7 +114,8 @@ export function settled(w: Watermark, batch: Settled, now: number): Watermark {
   owed = capRanges(owed, MAX_RANGES);
   // One copy of the watermark for the whole batch: the move over what was settled and the gap clock are worked out
   // first (a copy per step was most of this function's cost).
-  const version = advancedVersion(top, ahead, owed);
+  const accounted = skipped.length === 0 ? owed : unionVersions(owed, skipped);
+  const version = advancedVersion(top, ahead, accounted);
   let { lastImage, lastKind } = w;
   if (version !== w.version) {
     ahead = above(ahead, version);
@@ -84,7 +123,7 @@ export function settled(w: Watermark, batch: Settled, now: number): Watermark {
     lastImage = at?.newImage;
     lastKind = at?.kind;
   }
-  const holes = ahead.length > 0 && hasHoles(version, ahead, owed);
+  const holes = ahead.length > 0 && hasHoles(version, ahead, accounted);
   const gapSince = holes ? (w.gapSince ?? now) : undefined;
   const gapNotice = holes ? w.gapNotice : undefined;
   // One literal of every field, in `emptyWatermark`'s order, rather than a patch applied with `patched`: this runs for
@@ -96,7 +135,7 @@ export function settled(w: Watermark, batch: Settled, now: number): Watermark {
     ahead,
     parked: w.parked,
     owed,
-    skipped: w.skipped,
+    skipped,
     lastImage,
     lastKind,
     newestCreatedAt: newest,
@@ -114,6 +153,11 @@ export function settled(w: Watermark, batch: Settled, now: number): Watermark {
   };
 }
 
+/** Versions the watermark may pass without the destination having them: owed, or written off by an operator. */
+function accountedOf(w: Watermark): VersionRanges {
+  return w.skipped.length === 0 ? w.owed : unionVersions(w.owed, w.skipped);
+}
+
 /** The version the watermark moves to over every version right above `version` that is delivered (`ahead`) or owed. */
 function advancedVersion(version: number, ahead: VersionRanges, owed: VersionRanges): number {
   for (;;) {
@@ -128,7 +172,7 @@ function advancedVersion(version: number, ahead: VersionRanges, owed: VersionRan
  * not known here (the caller that delivered it sets it).
  */
 function advance(w: Watermark): Watermark {
-  const version = advancedVersion(w.version, w.ahead, w.owed);
+  const version = advancedVersion(w.version, w.ahead, accountedOf(w));
   if (version === w.version) return w;
   return patched(w, { version, ahead: above(w.ahead, version), owed: capRanges(w.owed, MAX_RANGES), lastImage: undefined, lastKind: undefined });
 }
@@ -137,7 +181,7 @@ function advance(w: Watermark): Watermark {
 export function holesOf(w: Watermark): VersionRanges {
   const top = highestVersion(w.ahead);
   if (top === undefined) return NO_VERSIONS;
-  return holesBetween(unionVersions(w.ahead, above(w.owed, w.version)), w.version + 1, top);
+  return holesBetween(unionVersions(w.ahead, above(accountedOf(w), w.version)), w.version + 1, top);
 }
 
 /** True when some version between `version` and the highest delivered one is neither delivered nor owed. */
@@ -148,7 +192,7 @@ function hasHoles(version: number, ahead: VersionRanges, owed: VersionRanges): b
 
 /** The gap clock runs exactly while there are holes below what was delivered; a notice belongs to its holes. */
 function withGapClock(w: Watermark, now: number): Watermark {
-  const holes = w.ahead.length > 0 && hasHoles(w.version, w.ahead, w.owed);
+  const holes = w.ahead.length > 0 && hasHoles(w.version, w.ahead, accountedOf(w));
   const gapSince = holes ? (w.gapSince ?? now) : undefined;
   const gapNotice = holes ? w.gapNotice : undefined;
   return gapSince === w.gapSince && gapNotice === w.gapNotice ? w : patched(w, { gapSince, gapNotice });

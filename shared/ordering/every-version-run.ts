@@ -10,13 +10,15 @@ import {
   neverStarted,
   settled,
   startedAt,
+  writtenOff,
   type Settled,
+  type WriteOffOutcome,
 } from './every-version-rules';
 import { healMissing, isHealedRecord } from './heal';
 import { MAX_RANGES } from './limits';
 import { notSent, type Delivery, type DeliveryResult } from './ports';
 import { added, NO_VERSIONS } from './lazy-collections';
-import { addVersions, describeVersions, hasVersion, sameVersions, type VersionRanges } from './version-ranges';
+import { addVersions, countVersions, describeVersions, hasVersion, sameVersions, type VersionRanges } from './version-ranges';
 import { isBeforeWindow, raisedFloor, windowStartFor } from './window';
 import { patched, type Watermark } from './watermark';
 
@@ -33,9 +35,38 @@ const NOTHING_TO_WRITE: Promise<void> = Promise.resolve();
 export class EveryVersionRun extends AccountRun {
   // Callbacks between the steps rather than one async function: its frame (every local of every step) and the promises
   // of its awaits were the largest share of what an account's run allocates (see the README, *Where the time goes*).
+  private writeOffRequest: { readonly versions: VersionRanges; readonly reason: string } | undefined;
+  /** What an operator's write-off came to, once the run has applied it (see `writeOff`). */
+  writeOffOutcome: WriteOffOutcome | undefined;
+
+  /** Makes the run write off the owed ones of `versions` (`writtenOff`) instead of delivering. */
+  writeOff(versions: VersionRanges, reason: string): this {
+    this.writeOffRequest = { versions, reason };
+    return this;
+  }
+
   run(): Promise<void> {
+    if (this.writeOffRequest) return this.applyWriteOff(this.writeOffRequest.versions, this.writeOffRequest.reason);
     if (this.hasConflicts) return this.settleConflicts().then(() => this.deliverBatch());
     return this.deliverBatch();
+  }
+
+  /** Writes the write-off, re-reading and re-applying it after a lost race; counted as versions skipped. */
+  private async applyWriteOff(versions: VersionRanges, reason: string): Promise<void> {
+    for (;;) {
+      const next = writtenOff(this.watermark, versions, reason, this.ctx.now());
+      if ('refused' in next) {
+        this.writeOffOutcome = next;
+        return;
+      }
+      this.watermark = next.watermark;
+      if (await this.flush()) {
+        this.ctx.tally.counts.versionsSkipped += countVersions(next.written);
+        this.writeOffOutcome = { writtenOff: next.written };
+        return;
+      }
+      await this.reload();
+    }
   }
 
   /** Judges the batch's records against the watermark and delivers every one the destination may not have yet. */
@@ -275,6 +306,7 @@ function sameState(a: Watermark, b: Watermark): boolean {
     a.heals === b.heals &&
     a.gapNotice === b.gapNotice &&
     sameVersions(a.ahead, b.ahead) &&
-    sameVersions(a.owed, b.owed)
+    sameVersions(a.owed, b.owed) &&
+    a.skipped === b.skipped
   );
 }

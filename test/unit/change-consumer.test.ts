@@ -81,6 +81,17 @@ describe('parseOperatorCommand redrive', () => {
     for (const bad of [[], [{ eventID: 'no-shard', kinesis: { data: 'x', sequenceNumber: '1' } }], [{ eventID: 's:1', kinesis: { sequenceNumber: '1' } }], undefined]) {
       expect(() => parseOperatorCommand({ orderedFanout: { command: 'redrive', records: bad } as never })).toThrow(/redrive needs records/);
     }
-    expect(() => parseOperatorCommand({ orderedFanout: { command: 'replay' } as never })).toThrow(/expected skip-gap, resume or redrive/);
+    expect(() => parseOperatorCommand({ orderedFanout: { command: 'replay' } as never })).toThrow(/expected skip-gap, write-off, resume or redrive/);
+  });
+});
+
+describe('parseOperatorCommand write-off', () => {
+  it('takes an account, ascending apart version ranges and a reason, and refuses anything else, saying what it needs', () => {
+    expect(parseOperatorCommand({ orderedFanout: { command: 'write-off', accountId: 'A', versions: [[3, 4], [7, 7]], reason: ' lost ' } })).toEqual({ command: 'write-off', accountId: 'A', versions: [[3, 4], [7, 7]], reason: 'lost' });
+    for (const versions of [[], [[4, 3]], [[3, 4], [4, 5]], [[0, 2]], [[1.5, 2]], [3, 4], 'x', Array.from({ length: 201 }, (_, i) => [2 * i + 1, 2 * i + 1])]) {
+      expect(() => parseOperatorCommand({ orderedFanout: { command: 'write-off', accountId: 'A', versions, reason: 'r' } as never })).toThrow(/write-off needs versions/);
+    }
+    expect(() => parseOperatorCommand({ orderedFanout: { command: 'write-off', accountId: 'A', versions: [[1, 1]], reason: ' ' } as never })).toThrow(/write-off needs a reason/);
+    expect(() => parseOperatorCommand({ orderedFanout: { command: 'write-off', accountId: '', versions: [[1, 1]], reason: 'r' } as never })).toThrow(/write-off needs an accountId/);
   });
 });

@@ -48,7 +48,7 @@ describe('neverStarted', () => {
 describe('settled', () => {
   test('carries every field the batch does not settle, in the shape of every watermark (one literal, not a patch)', () => {
     const filled = Object.fromEntries(Object.keys(emptyWatermark('A')).map((key, index) => [key, `value-${index}`]));
-    const before = { ...filled, version: 0, ahead: [], owed: [], heals: [], recent: [], newestCreatedAt: 0, gapSince: undefined, gapNotice: undefined } as unknown as Watermark;
+    const before = { ...filled, version: 0, ahead: [], owed: [], skipped: [], heals: [], recent: [], newestCreatedAt: 0, gapSince: undefined, gapNotice: undefined } as unknown as Watermark;
     const next = settled(before, batch([1, 2]), NOW);
     const moved = ['version', 'ahead', 'owed', 'lastImage', 'lastKind', 'newestCreatedAt', 'heals', 'recent', 'gapSince', 'gapNotice'];
     expect(Object.keys(next)).toEqual(Object.keys(emptyWatermark('A')));

@@ -358,3 +358,40 @@ describe('fanout redrive at SQS\'s in-flight limit', () => {
     expect(queue.messages).toHaveLength(50);
   });
 });
+
+describe('fanout redrive --acknowledge on an every-version destination', () => {
+  it('writes the acknowledged versions off in the ledger before deleting the letters, so nothing reports them missing', async () => {
+    const { queue, target, commands, deadLetter } = pipeline('audit', 'every-version');
+    await deadLetter(2);
+    const owedBefore = (await target.command('audit', { command: 'resume', accountIds: ['ACC-0'] })).orderedFanout.accounts[0];
+    expect(owedBefore).toMatchObject({ owed: [[1, 1]], skipped: [] });
+    commands.length = 0;
+
+    const io = recordingIO(true);
+    expect(await redrive(target, { destination: 'audit', acknowledge: ['DELIVERY_FAILED'], settleMs: 0 }, io)).toBe(0);
+
+    expect(json(io)).toMatchObject({ total: { received: 2, deleted: 2, skipped: 0 } });
+    expect(json(io).notes).toContainEqual(expect.stringMatching(/2 acknowledged version\(s\) of 2 account\(s\) written off/));
+    expect(queue.messages).toHaveLength(0);
+    expect(commands.map((command) => command.command)).toEqual(['write-off', 'write-off']);
+    const after = (await target.command('audit', { command: 'resume', accountIds: ['ACC-0', 'ACC-1'] })).orderedFanout.accounts;
+    for (const view of after) expect(view).toMatchObject({ owed: [], skipped: [[1, 1]], skips: [expect.objectContaining({ reason: 'acknowledged as lost (fanout redrive --acknowledge DELIVERY_FAILED)' })] });
+  });
+
+  it('keeps an account\'s letters when its write-off fails, and says so', async () => {
+    const { queue, target, deadLetter } = pipeline('audit', 'every-version');
+    await deadLetter(1);
+    const command = target.command.bind(target);
+    (target as { command: PipelineTarget['command'] }).command = async (destination, request) => {
+      if (request.command === 'write-off') throw new Error('audit failed: Task timed out');
+      return command(destination, request);
+    };
+
+    const io = recordingIO(true);
+    await redrive(target, { destination: 'audit', acknowledge: ['DELIVERY_FAILED'], settleMs: 0 }, io);
+
+    expect(json(io)).toMatchObject({ total: { received: 1, deleted: 0, skipped: 1 } });
+    expect(json(io).notes).toContainEqual(expect.stringMatching(/could not be written off \(audit failed: Task timed out\); its acknowledged letters are kept/));
+    expect(queue.messages).toHaveLength(1);
+  });
+});
