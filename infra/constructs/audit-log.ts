@@ -64,17 +64,19 @@ export class AuditLog extends Construct implements PluginTarget {
   }
 
   /**
-   * `s3:PutObject` under the log's prefix, and data keys of a created bucket's key: no read, no delete, and none of
-   * the retention or legal-hold actions that a broader put grant would bring.
+   * `s3:PutObject` and `s3:GetObject` under the log's prefix, and data keys of the bucket's key to write and read them:
+   * no delete, no listing, and none of the retention or legal-hold actions that a broader put grant would bring. The
+   * read is what tells a refused create-only write (412: the key is taken) holding the same change, a duplicate, from a
+   * different change of that version, which is dead-lettered; the function already sees every change it would read.
    */
   grantDeliver(grantee: iam.IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects(`${AUDIT_KEY_PREFIX}*`)] }),
+      new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:GetObject'], resources: [this.bucket.arnForObjects(`${AUDIT_KEY_PREFIX}*`)] }),
     );
-    this.bucket.encryptionKey?.grant(grantee, 'kms:GenerateDataKey');
+    this.bucket.encryptionKey?.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
     // An imported bucket's default SSE-KMS key (often in the owner's account): S3 asks it for a data key per object.
     if (this.importedKeyArn !== undefined) {
-      grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [this.importedKeyArn] }));
+      grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [this.importedKeyArn] }));
     }
   }
 
@@ -84,7 +86,7 @@ export class AuditLog extends Construct implements PluginTarget {
     acknowledgeFinding(
       writerPolicy(writer),
       `AwsSolutions-IAM5[Resource::${arnToken(Stack.of(this), bucket)}/${AUDIT_KEY_PREFIX}*]`,
-      'One object per account version under the log prefix: s3:PutObject only, create-only by If-None-Match.',
+      'One object per account version under the log prefix: s3:PutObject (create-only by If-None-Match) and s3:GetObject (a refused create read back, to tell a duplicate from a different change).',
     );
   }
 }

@@ -105,9 +105,12 @@ describe('imported destinations: the functions point at them', () => {
     template.hasOutput('FraudEventBusArn', { Value: EVENT_BUS_ARN });
   });
 
-  it('lets audit put objects under changes/ of the imported bucket only', () => {
+  it('lets audit put and read back objects under changes/ of the imported bucket only', () => {
     const s3 = consumerOf('audit').grants.filter((g) => g.resource.startsWith('arn:aws:s3:::their-audit-log'));
-    expect(s3).toEqual([{ action: 's3:PutObject', resource: `${BUCKET_ARN}/changes/*` }]);
+    expect(s3.sort((a, b) => a.action.localeCompare(b.action))).toEqual([
+      { action: 's3:GetObject', resource: `${BUCKET_ARN}/changes/*` },
+      { action: 's3:PutObject', resource: `${BUCKET_ARN}/changes/*` },
+    ]);
   });
 
   it("lets search use the imported domain's _bulk and index only", () => {

@@ -177,18 +177,18 @@ describe.each(DESTINATION_NAMES)('%s consumer role', (name) => {
 });
 
 describe('destination grants', () => {
-  it('audit may put objects under changes/ of the audit bucket, and not read or delete them', () => {
+  it('audit may put and read back objects under changes/ of the audit bucket, and not list or delete them', () => {
     const { grants } = partsOf('audit');
     const [bucket] = destinationResources('audit');
     const onBucket = grants.filter((g) => g.resource.startsWith(`\${${bucket}.Arn}`));
     expect(onBucket.map((g) => g.resource).every((r) => r === `\${${bucket}.Arn}/changes/*`)).toBe(true);
     expect(onBucket.map((g) => g.action)).toContain('s3:PutObject');
-    expect(onBucket.filter((g) => /^s3:(Get|List|Delete|\*)/.test(g.action))).toEqual([]);
+    expect(onBucket.filter((g) => /^s3:(GetObject(Version|Acl|Tagging|Retention|LegalHold)|List|Delete|\*)/.test(g.action))).toEqual([]);
   });
 
-  it('audit may do nothing but s3:PutObject on the audit bucket: no legal hold, retention or tagging', () => {
+  it('audit may do nothing but s3:PutObject and s3:GetObject on the audit bucket: no legal hold, retention or tagging', () => {
     const [bucket] = destinationResources('audit');
-    expect(actionsOn(partsOf('audit').grants, `\${${bucket}.Arn}/changes/*`)).toEqual(['s3:PutObject']);
+    expect(actionsOn(partsOf('audit').grants, `\${${bucket}.Arn}/changes/*`).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
   });
 
   it.each(DESTINATION_NAMES)('%s may only write failed batches to its own on-failure bucket: no read, no delete', (name) => {

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditObjectKey } from '../../consumers/audit/audit-object';
+import { auditObjectKey, toAuditObject } from '../../consumers/audit/audit-object';
+import { readableImageValue } from '../../shared/accounts/image-json';
 import { S3AuditLog } from '../../consumers/audit/s3-audit-log';
 import { startS3CreateOnlyProxy, type S3CreateOnlyProxy } from '../../local/standins/s3-create-only-proxy';
 import type { Delivery } from '../../shared/ordering/ports';
@@ -52,8 +53,8 @@ describe('S3 create-only proxy: concurrent conditional writes of one key conflic
    * Starts a create-only PUT of `key` and sends only half its body: the write stays in progress at the proxy until
    * `finish()` sends the rest; resolves with its status code.
    */
-  function startSlowCreate(key: string): { finish: () => Promise<number>; req: ClientRequest } {
-    const body = Buffer.from('{"held":true}');
+  function startSlowCreate(key: string, text = '{"held":true}'): { finish: () => Promise<number>; req: ClientRequest } {
+    const body = Buffer.from(text);
     let answered: (status: number) => void = () => undefined;
     const status = new Promise<number>((resolve) => (answered = resolve));
     const req = request(`${proxy.endpoint}${pathOf(key)}`, {
@@ -100,7 +101,9 @@ describe('S3 create-only proxy: concurrent conditional writes of one key conflic
     const [record] = accountHistory('conflict-1', 1);
     const delivery: Delivery = { record: record as Delivery['record'], healed: false, replay: false, epoch: 'live' };
     const key = auditObjectKey(delivery.record.accountId, delivery.record.version);
-    const held = startSlowCreate(key);
+    // The other writer writes the same change (another copy of the record): after its 412 the adapter reads the object
+    // back, and only the same change is a duplicate (test/unit/s3-audit-log-conditional-writes.test.ts has the rest).
+    const held = startSlowCreate(key, JSON.stringify(toAuditObject(delivery), readableImageValue));
     await sleep(100);
     const conflictsBefore = proxy.conflicts;
     const audit = new S3AuditLog({
