@@ -13,7 +13,8 @@ import { EveryVersionRun } from './every-version-run';
 import { InOrderRun, type SkipOutcome } from './in-order-run';
 import { LatestStateRun } from './latest-state-run';
 import { Tally, type BatchOutcome } from './outcome';
-import type { DeadLetter, DeadLetterQueue, Delivery, DeliveryResult, Destination, Ledger, WaitingAccount } from './ports';
+import { sweepWaiting } from './sweep';
+import type { DeadLetter, DeadLetterQueue, Delivery, DeliveryResult, Destination, Ledger } from './ports';
 import type { Watermark } from './watermark';
 import type { WriteOffOutcome } from './every-version-rules';
 import type { VersionRanges } from './version-ranges';
@@ -102,12 +103,7 @@ export interface SkipGapResult {
 /** How long a home lane's delivery may run from its read, unless the claim lifetime is shorter (`homeBoundMs`). */
 export const DEFAULT_HOME_BOUND_MS = 10_000;
 
-/**
- * Waiting accounts a sweep works on at a time. Their watermarks are in memory together (up to 64 KB each, about
- * 1.3 KB for a small account item), so a sweep of 100,000 waiting accounts, as a destination outage leaves, reads and
- * holds them a page at a time rather than all at once.
- */
-export const SWEEP_PAGE_ACCOUNTS = 1_000;
+export { SWEEP_PAGE_ACCOUNTS } from './sweep';
 
 export class OrderingEngine {
   private readonly epoch: Epoch;
@@ -170,72 +166,11 @@ export class OrderingEngine {
    * over expired claims, and past the maximum gap age baselines an account that never started or sends one GAP_TIMEOUT
    * notice for its gap (the waiting records stay parked). Never drops a record.
    */
-  async sweep(options: ProcessOptions = {}): Promise<BatchOutcome> {
-    const tally = new Tally();
-    const ledger = this.options.ledger;
-    // Where the last sweep that ran out of time stopped: going on from there, later accounts are not starved by the
-    // oldest ones taking every run's time (a destination down, 100,000 accounts waiting).
-    const from = await this.ledgerHint(() => ledger.sweepPosition());
-    let waiting = ledger.waiting(from)[Symbol.asyncIterator]();
-    let page = new Map<string, ChangeRecord[]>();
-    let position = from;
-    let read = 0;
-    for (;;) {
-      let next: IteratorResult<WaitingAccount>;
-      try {
-        next = await waiting.next();
-      } catch (error) {
-        if (!(error instanceof LedgerUnavailableError)) throw error;
-        // The pages swept keep their counts and the accounts read are still swept; the rest waits for the next sweep.
-        tally.failWaitingRead(error.message);
-        break;
-      }
-      if (next.done) {
-        // Nothing after the position (the last sweep stopped at the end): start over now rather than sweep nothing.
-        if (read === 0 && position !== undefined) {
-          position = undefined;
-          waiting = ledger.waiting()[Symbol.asyncIterator]();
-          continue;
-        }
-        position = undefined;
-        break;
-      }
-      read += 1;
-      page.set(next.value.accountId, []);
-      position = next.value;
-      if (page.size < SWEEP_PAGE_ACCOUNTS) continue;
-      await this.sweepPage(page, tally, options.deadline);
-      page = new Map();
-      if (this.outOfTime(options.deadline)) break;
-    }
-    if (page.size > 0) await this.sweepPage(page, tally, options.deadline);
-    // The next sweep goes on after the last account swept, or starts with the oldest once this one reached the end.
-    if (position !== from) await this.ledgerHint(() => ledger.saveSweepPosition(position));
-    return tally.outcome();
-  }
-
-  /** A read or write of what only steers the sweep: a ledger out of reach costs the hint, not the sweep. */
-  private async ledgerHint<T>(work: () => Promise<T>): Promise<T | undefined> {
-    try {
-      return await work();
-    } catch (error) {
-      if (error instanceof LedgerUnavailableError) return undefined;
-      throw error;
-    }
-  }
-
-  /**
-   * Sweeps one page of waiting accounts. An account whose run could not finish (the ledger or the queue out of reach,
-   * the destination not reached, out of time) is reported failed with the version it waits for: a sweep has no batch
-   * records to fail, and without this its failures would go uncounted. Its records stay parked for the next sweep.
-   */
-  private async sweepPage(page: ReadonlyMap<string, ChangeRecord[]>, tally: Tally, deadline: number | undefined): Promise<void> {
-    const runs = await this.runAccounts(page, tally, deadline);
-    if (runs === undefined) {
-      for (const accountId of page.keys()) tally.failAccount(accountId);
-      return;
-    }
-    for (const run of runs) if (!run.finished) tally.failAccount(run.accountId, run.state.version + 1);
+  sweep(options: ProcessOptions = {}): Promise<BatchOutcome> {
+    return sweepWaiting(
+      { ledger: this.options.ledger, runAccounts: (page, tally, deadline) => this.runAccounts(page, tally, deadline), outOfTime: (deadline) => this.outOfTime(deadline) },
+      options.deadline,
+    );
   }
 
   /** True when less than `reserveMs` is left before `deadline`. */
