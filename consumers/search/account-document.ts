@@ -2,6 +2,21 @@ import type { Delivery } from '../../shared/ordering/ports';
 import { microsToIso } from '../audit/audit-object';
 
 /**
+ * Where a document keeps the table attributes whose names OpenSearch would refuse, or read as something else, at its
+ * root: a name that starts with `_` (OpenSearch's metadata fields are `_id`, `_source`, `_version`, ... and refused in a
+ * document with 400 mapper_parsing_exception whatever the mapping; AppSync/Amplify conflict detection adds `_version`
+ * to every item), and a name with a dot (`balance.note` stands for the object path balance → note, a mapping conflict
+ * with the long `balance`; `.a` or `a..b` is refused as ambiguous) or of whitespace only. The Accounts table takes any
+ * such name, and each would make every version of the account REJECTED.
+ */
+export const TABLE_ATTRIBUTES = 'table_attributes';
+
+/** Whether OpenSearch would refuse `name` at a document's root or read it as other than one field of that name. */
+function isUnsafeRootName(name: string): boolean {
+  return name.startsWith('_') || name.includes('.') || name.trim() === '';
+}
+
+/**
  * The index mapping. `dynamic: false` keeps attributes the pipeline does not know in `_source` without indexing
  * them, so a new column in the Accounts table can never cause a mapping conflict.
  */
@@ -27,6 +42,9 @@ export const ACCOUNT_INDEX_MAPPING = {
         counterparty: { type: 'keyword' },
       },
     },
+    // Table attributes whose names OpenSearch cannot take at a document's root (see `toAccountDocument`): kept in
+    // `_source` as they are, never parsed (so no name inside can be refused).
+    [TABLE_ATTRIBUTES]: { type: 'object', enabled: false },
   },
 } as const;
 
@@ -51,8 +69,20 @@ export interface AccountDocument {
 /** The document for an INSERT or MODIFY; a REMOVE has none (it deletes the document). */
 export function toAccountDocument({ record, replay, epoch }: Delivery): AccountDocument | undefined {
   if (record.newImage === undefined) return undefined;
+  let image: NonNullable<typeof record.newImage> = record.newImage;
+  const unsafe = Object.keys(image).filter(isUnsafeRootName);
+  if (unsafe.length > 0) {
+    const moved: Record<string, unknown> = {};
+    const kept: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(image)) {
+      // An attribute that is itself named like the holder goes into it too, so that nothing is overwritten.
+      if (isUnsafeRootName(name) || name === TABLE_ATTRIBUTES) moved[name] = value;
+      else kept[name] = value;
+    }
+    image = { ...kept, [TABLE_ATTRIBUTES]: moved } as unknown as typeof image;
+  }
   return {
-    ...record.newImage,
+    ...image,
     changed_at: microsToIso(record.createdAtMicros),
     event_id: record.eventId,
     epoch,

@@ -152,10 +152,12 @@ function walkObject(
 ): void {
   const dynamic = dynamicOf(level) ?? inherited;
   for (const [rawKey, rawValue] of Object.entries(object)) {
-    const [key, ...rest] = rawKey.split('.');
-    if (key === undefined || key.trim() === '') {
-      throw mapperParsing(`field name cannot be an empty string`);
+    const [key, ...rest] = splitAndValidatePath(rawKey);
+    // DocumentParser: a metadata field's name at the root is refused whatever the mapping (dynamic false included).
+    if (path === '' && METADATA_FIELDS.has(rawKey)) {
+      throw mapperParsing(`Field [${rawKey}] is a metadata field and cannot be added inside a document. Use the index API request parameters.`);
     }
+    if (key === undefined) throw mapperParsing(`field name cannot be an empty string`);
     // A dotted name stands for objects: {"a.b": 1} is {"a": {"b": 1}}.
     const value = rest.length > 0 ? { [rest.join('.')]: rawValue } : rawValue;
     const fullPath = path ? `${path}.${key}` : key;
@@ -171,6 +173,38 @@ function walkObject(
     }
     checkValue(field, value, fullPath, dynamic, context);
   }
+}
+
+/** OpenSearch 2.x's built-in metadata fields (IndicesModule#getBuiltInMetadataFields): refused at a document's root. */
+const METADATA_FIELDS: ReadonlySet<string> = new Set([
+  '_id', '_routing', '_index', '_source', '_type', '_version', '_seq_no', '_primary_term', '_field_names', '_ignored',
+  '_data_stream_timestamp', '_nested_path',
+]);
+
+/** The refusal of a field name, wrapped as DocumentParser wraps it ("failed to parse", caused by the reason). */
+function badFieldName(reason: string): ReturnType<typeof mapperParsing> {
+  return mapperParsing('failed to parse', { type: 'illegal_argument_exception', reason });
+}
+
+/**
+ * DocumentParser#splitAndValidatePath: a name's parts, split at dots as Java's `String#split` does (trailing empty
+ * parts dropped); an empty part before the last, a name of dots only, or a name of whitespace only is refused.
+ */
+function splitAndValidatePath(name: string): string[] {
+  if (name.includes('.')) {
+    const parts = name.split('.');
+    while (parts.length > 0 && parts.at(-1) === '') parts.pop();
+    if (parts.length === 0) throw badFieldName('field name cannot contain only dots');
+    for (const part of parts) {
+      if (part.trim() !== '') continue;
+      if (part !== '') throw badFieldName(`object field cannot contain only whitespace: ['${name}']`);
+      throw badFieldName(`object field starting or ending with a [.] makes object resolution ambiguous: [${name}]`);
+    }
+    return parts;
+  }
+  if (name === '') throw badFieldName('field name cannot be an empty string');
+  if (name.trim() === '') throw badFieldName(`field name cannot contain only whitespace: ['${name}']`);
+  return [name];
 }
 
 function inferMapping(value: unknown): FieldMapping | undefined {
