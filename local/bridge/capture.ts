@@ -2,7 +2,7 @@ import { ACCOUNTS_KEY } from '../../shared/accounts/account';
 import { decodeChangeRecord } from '../../shared/change-record/decode';
 import { encodeKinesisPayload } from '../../shared/change-record/kinesis-input';
 import type { Placed, StreamPayload } from './chaos';
-import { hashKeyIn, md5Hex, type ShardEntry, type ShardRange } from './kinesis-put';
+import { hashKeyIn, MAX_BYTES_PER_RECORD, md5Hex, type ShardEntry, type ShardRange } from './kinesis-put';
 import type { StreamRecord } from './stream-reader';
 import { streamRecordToKds } from './stream-record-to-kds';
 
@@ -55,7 +55,22 @@ export class StreamCapture {
         this.#unconvertible(eventId, error);
         continue;
       }
-      fresh.push(captureOf(record, data, tableName, readAtMs));
+      const capture = captureOf(record, data, tableName, readAtMs);
+      // A change whose Kinesis form exceeds a Kinesis record (an item near DynamoDB's 400 KB, old and new image, and
+      // JSON's expansion of binary, Boolean and empty values) is skipped by DynamoDB, which counts it in
+      // FailedToReplicateRecordCount and goes on with the next: put, it would be refused on every try and stall the
+      // shard behind it for good.
+      const size = capture.bytes.byteLength + Buffer.byteLength(capture.payload.partitionKey, 'utf8');
+      if (size > MAX_BYTES_PER_RECORD) {
+        this.#unconvertible(
+          eventId,
+          new RangeError(
+            `its Kinesis record would be ${size} bytes, over the 1 MiB limit: DynamoDB does not replicate it (FailedToReplicateRecordCount)`,
+          ),
+        );
+        continue;
+      }
+      fresh.push(capture);
     }
     return fresh;
   }

@@ -3,6 +3,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { prng } from '../prng';
+import type { StreamPosition } from './stream-reader';
 
 export interface BridgeChaos {
   readonly seed: number;
@@ -31,6 +32,11 @@ export interface KinesisBridgeOptions {
   /** The Kinesis stream written to. */
   readonly streamArn: string;
   readonly chaos: BridgeChaos;
+  /**
+   * A `checkpoint` of an earlier bridge on the same table: start after the changes it got onto the stream, instead of
+   * from TRIM_HORIZON (which would put the whole retained DynamoDB stream again).
+   */
+  readonly resumeFrom?: StreamPosition;
   /** Pause after a poll that brought nothing new; default `DEFAULT_POLL_INTERVAL_MS` (20 ms). */
   readonly pollIntervalMs?: number;
   readonly log?: (message: string) => void;

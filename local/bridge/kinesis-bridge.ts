@@ -13,7 +13,7 @@ import { shardEntries, StreamCapture, type Capture } from './capture';
 import { CarriedChanges } from './carried-changes';
 import { applyChaos } from './chaos';
 import { defaultBackoffMs, listOpenShards, putInOrder, type ShardRange } from './kinesis-put';
-import { DynamoDBStreamReader, latestStreamArn, type StreamRecord } from './stream-reader';
+import { DynamoDBStreamReader, latestStreamArn, type StreamPosition, type StreamRecord } from './stream-reader';
 import { PermanentGaps } from './permanent-gaps';
 
 /** Pause after a poll that brought nothing new: short, as DynamoDB's own replication to Kinesis is continuous. */
@@ -38,7 +38,7 @@ type Stats = { -readonly [K in Exclude<keyof BridgeStats, 'dropped'>]: BridgeSta
  * shard (`shardOfKey` of its partition key); every record is routed with an `ExplicitHashKey` inside the shard the
  * chaos placed it on, and each shard's records are put in their placed order.
  *
- * Nothing is dropped silently: a failed poll rereads the DynamoDB stream from TRIM_HORIZON and skips the event ids
+ * Nothing is dropped silently: a failed poll rereads the DynamoDB stream from TRIM_HORIZON (or `resumeFrom`) and skips the event ids
  * already captured (the reader's position after a half-finished poll cannot be trusted), a failed put is retried with
  * backoff until it succeeds or the bridge is stopped, and whatever is left is counted in `stats` and logged.
  */
@@ -75,6 +75,10 @@ export class KinesisBridge {
    */
   #queued = 0;
   #putting: Promise<void> = Promise.resolve();
+  /** Where a restarted bridge may resume: the stream position after the last chunk that is wholly on Kinesis. */
+  #checkpoint: StreamPosition;
+  /** Set once a chunk was not wholly put (stopped, or an unexpected error): the checkpoint stays before it. */
+  #incomplete = false;
 
   constructor(options: KinesisBridgeOptions) {
     const { maxDelayMs = 0 } = options.chaos;
@@ -83,6 +87,7 @@ export class KinesisBridge {
     this.#log = options.log ?? (() => undefined);
     this.#pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     this.#gaps = new PermanentGaps(options.chaos.permanentGapRate ?? 0, options.chaos.seed);
+    this.#checkpoint = options.resumeFrom ?? {};
     this.#capture = new StreamCapture(options.accountsTable, (eventId, error) => {
       this.#stats.unconvertible += 1;
       this.#log(`bridge: cannot forward stream record ${eventId ?? '(no eventID)'}: ${describe(error)}`);
@@ -100,6 +105,15 @@ export class KinesisBridge {
   /** The changes dropped on purpose (`permanentGapRate`), in capture order. */
   get dropped(): ReadonlyArray<DroppedChange> {
     return this.#gaps.dropped;
+  }
+
+  /**
+   * Where a new bridge on the same table should resume (`resumeFrom`) after this one stops: the DynamoDB stream
+   * position after the last chunk that got wholly onto Kinesis. Chunks still queued or abandoned at the stop are after
+   * it, so they are read and put again: nothing is lost, at worst a change is on the stream twice.
+   */
+  get checkpoint(): StreamPosition {
+    return this.#checkpoint;
   }
 
   /** The Kinesis shards records are routed to, ordered by hash key range (known once the bridge has started). */
@@ -162,7 +176,8 @@ export class KinesisBridge {
     const sourceArn = await this.#retrying('find the DynamoDB stream', () => latestStreamArn(dynamodb, accountsTable));
     if (!shards || !sourceArn) return;
     this.#shards = shards;
-    const newReader = () => new DynamoDBStreamReader({ client: streams, streamArn: sourceArn });
+    const from = this.#options.resumeFrom;
+    const newReader = () => new DynamoDBStreamReader({ client: streams, streamArn: sourceArn, ...(from ? { from } : {}) });
     let reader = newReader();
     let failures = 0;
     while (!signal.aborted) {
@@ -180,7 +195,7 @@ export class KinesisBridge {
       }
       const fresh = this.#capture.fresh(records);
       this.#stats.captured += fresh.length;
-      if (fresh.length > 0) this.#enqueue(fresh);
+      this.#enqueue(fresh, reader.position);
       // A backlog of chunks waits for the puts before reading more, so memory stays bounded by MAX_QUEUED_CHUNKS.
       if (this.#queued >= MAX_QUEUED_CHUNKS) await this.#putting;
       else if (fresh.length === 0) await pause(this.#pollIntervalMs, signal);
@@ -192,9 +207,13 @@ export class KinesisBridge {
    * Queues a chunk's puts behind the earlier chunks'. Its seeded delay starts now, beside theirs: a late chunk is late
    * by its own delay, not by the sum of the delays queued before it (the puts still go in capture order).
    */
-  #enqueue(captured: readonly Capture[]): void {
+  #enqueue(captured: readonly Capture[], position: StreamPosition): void {
     const chunk = captured.filter((capture) => !this.#gaps.drops(capture.change, capture.payload));
-    if (chunk.length === 0) return;
+    if (chunk.length === 0) {
+      // Nothing to put, but the stream position moved (or may have): it counts once everything before it is put.
+      this.#putting = this.#putting.then(() => this.#advance(position));
+      return;
+    }
     const { chaos } = this.#options;
     const seed = chunkSeed(chaos.seed, this.#chunks);
     this.#chunks += 1;
@@ -202,8 +221,14 @@ export class KinesisBridge {
     const due = delay > 0 ? pause(delay, this.#stop.signal) : undefined;
     this.#queued += 1;
     this.#putting = this.#putting
-      .then(() => this.#forward(chunk, seed, due))
-      .catch((error: unknown) => this.#log(`bridge: a put failed unexpectedly: ${describe(error)}`))
+      .then(async () => {
+        if (await this.#forward(chunk, seed, due)) this.#advance(position);
+        else this.#incomplete = true;
+      })
+      .catch((error: unknown) => {
+        this.#incomplete = true;
+        this.#log(`bridge: a put failed unexpectedly: ${describe(error)}`);
+      })
       .finally(() => {
         this.#queued -= 1;
       });
@@ -211,9 +236,9 @@ export class KinesisBridge {
 
   /**
    * Disturbs one chunk (seeded), waits for the end of its delay (`due`, running since it was queued), then puts each
-   * shard's records in their placed order.
+   * shard's records in their placed order. True when every record of the chunk is on the stream.
    */
-  async #forward(chunk: readonly Capture[], seed: number, due: Promise<boolean> | undefined): Promise<void> {
+  async #forward(chunk: readonly Capture[], seed: number, due: Promise<boolean> | undefined): Promise<boolean> {
     const { chaos, kinesis, streamArn } = this.#options;
     const signal = this.#stop.signal;
     const placed = applyChaos(chunk, (capture) => capture.payload.partitionKey, {
@@ -231,7 +256,7 @@ export class KinesisBridge {
       this.#stats.delayed += records;
       if (!(await due)) {
         this.#abandon(records);
-        return;
+        return false;
       }
     }
     const results = await Promise.all(
@@ -250,7 +275,13 @@ export class KinesisBridge {
         }),
       ),
     );
-    this.#abandon(results.reduce((sum, result) => sum + result.abandoned, 0));
+    const abandoned = results.reduce((sum, result) => sum + result.abandoned, 0);
+    this.#abandon(abandoned);
+    return abandoned === 0;
+  }
+
+  #advance(position: StreamPosition): void {
+    if (!this.#incomplete) this.#checkpoint = position;
   }
 
   #accepted(capture: Capture, atMs: number): void {

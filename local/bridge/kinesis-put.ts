@@ -17,6 +17,8 @@ export interface ShardRange {
 /** PutRecords limits: 500 records and 5 MiB (data plus partition keys) per call. */
 export const MAX_RECORDS_PER_PUT = 500;
 export const MAX_BYTES_PER_PUT = 5 * 1024 * 1024;
+/** One Kinesis record: its data blob (before base64) plus its partition key, at most 1 MiB. */
+export const MAX_BYTES_PER_RECORD = 1024 * 1024;
 
 export type KinesisSender = Pick<KinesisClient, 'send'>;
 
@@ -150,7 +152,10 @@ export async function putInOrder<T>(entries: readonly ShardEntry<T>[], options: 
     // Entries after the first failure that Kinesis accepted are on the stream already; they are sent again anyway.
     options.onRetry(batch.length - failedAt, acceptedAfterFailure, reason);
     next += failedAt;
-    attempt += 1;
+    // A call that put some of its records made progress (a shard's 1 MiB/s or 1,000 records/s refuses the rest of a
+    // call, and frees up within the second): back off from the start again, or a steady backlog would be put at a
+    // fraction of the shard's rate. Only calls that put nothing make the backoff grow.
+    attempt = failedAt > 0 ? 1 : attempt + 1;
     try {
       await sleep(backoff(attempt), undefined, signal ? { signal } : {});
     } catch {

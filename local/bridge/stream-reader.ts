@@ -19,7 +19,12 @@ export interface StreamReaderOptions {
   readonly streamArn: string;
   /** Records per GetRecords call; 1000 is the service maximum. */
   readonly limit?: number;
+  /** Where to start (a `position` saved before): each shard after its last record read, or skipped when read to its end. */
+  readonly from?: StreamPosition;
 }
+
+/** Where a reader stands, per shard: after which record, or read to its end. Plain JSON, to be saved and resumed. */
+export type StreamPosition = Readonly<Record<string, { readonly after?: string; readonly done?: boolean }>>;
 
 /** The ARN of the table's current stream; throws if the table has none (it was created without a stream). */
 export async function latestStreamArn(client: DynamoDBClient, tableName: string): Promise<string> {
@@ -30,21 +35,26 @@ export async function latestStreamArn(client: DynamoDBClient, tableName: string)
 }
 
 /**
- * Reads every shard of one DynamoDB stream from TRIM_HORIZON, remembering where each shard stands between polls.
+ * Reads every shard of one DynamoDB stream from TRIM_HORIZON (or from a saved `position`), remembering where each
+ * shard stands between polls.
  *
  * Shards are rediscovered when one closes (DynamoDB rolls them over, about every four hours, and DynamoDB Local at
  * will: a closed parent is the sign that children exist) and at least every `SHARD_REFRESH_MS`, not on every poll:
- * a DescribeStream per poll costs each change a round trip. A parent is drained before its children so that one
- * item's changes come out in the order the stream holds them. That order is only a courtesy here: the consumers must
- * not depend on it.
+ * a DescribeStream per poll costs each change a round trip. A child is not read until its parent (while listed) has
+ * been read to its end, not merely to an empty page, so that one item's changes come out in the order the stream
+ * holds them across a rollover; an expired iterator is renewed after the last record read. That order is only a
+ * courtesy here: the consumers must not depend on it.
  */
 export class DynamoDBStreamReader {
   private readonly client: DynamoDBStreamsClient;
   private readonly streamArn: string;
   private readonly limit: number;
+  private readonly from: StreamPosition;
   /** Open iterator per shard; `null` once a closed shard has been read to its end. */
   private readonly positions = new Map<string, string | null>();
   private readonly parents = new Map<string, string | undefined>();
+  /** The sequence number of the last record read per shard, to renew an expired iterator where it stood. */
+  private readonly lastSequence = new Map<string, string>();
   private shards: Shard[] = [];
   private describedAt = Number.NEGATIVE_INFINITY;
   private shardClosed = false;
@@ -53,6 +63,18 @@ export class DynamoDBStreamReader {
     this.client = options.client;
     this.streamArn = options.streamArn;
     this.limit = options.limit ?? 1000;
+    this.from = options.from ?? {};
+    for (const [shardId, saved] of Object.entries(this.from)) if (saved.after !== undefined) this.lastSequence.set(shardId, saved.after);
+  }
+
+  /** Where the reader stands now: what `poll` has returned so far, per shard. */
+  get position(): StreamPosition {
+    const position: Record<string, { after?: string; done?: boolean }> = { ...this.from };
+    for (const [shardId, iterator] of this.positions) {
+      const after = this.lastSequence.get(shardId);
+      position[shardId] = { ...(after !== undefined ? { after } : {}), ...(iterator === null ? { done: true } : {}) };
+    }
+    return position;
   }
 
   /** Everything that can be read right now, across all shards. */
@@ -64,10 +86,15 @@ export class DynamoDBStreamReader {
     }
     const shards = this.shards;
     const records: StreamRecord[] = [];
+    const listed = new Set(shards.map((shard) => shard.ShardId));
     for (const shard of parentsFirst(shards)) {
       const shardId = shard.ShardId;
       if (!shardId) continue;
-      if (!this.positions.has(shardId)) this.positions.set(shardId, await this.trimHorizon(shardId));
+      // A child waits until its parent (while still listed, i.e. not yet trimmed) has been read to its end: a closed
+      // parent may still hold an item's earlier changes behind an empty page, and its child holds the later ones.
+      const parent = shard.ParentShardId;
+      if (parent !== undefined && listed.has(parent) && this.positions.get(parent) !== null) continue;
+      if (!this.positions.has(shardId)) this.positions.set(shardId, this.from[shardId]?.done ? null : await this.renew(shardId));
       records.push(...(await this.drain(shardId)));
     }
     return records;
@@ -79,14 +106,39 @@ export class DynamoDBStreamReader {
     for (;;) {
       const iterator = this.positions.get(shardId);
       if (!iterator) return records;
-      const output = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.limit }));
+      let output;
+      try {
+        output = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.limit }));
+      } catch (error) {
+        // Iterators expire 15 minutes after they are issued (the bridge may have waited that long on a throttled
+        // Kinesis): renew it right after the last record read, so nothing is lost or read twice.
+        if (!isExpiredIterator(error)) throw error;
+        this.positions.set(shardId, await this.renew(shardId));
+        continue;
+      }
       // No next iterator means the shard is closed and fully read: its children are there to be found.
       this.positions.set(shardId, output.NextShardIterator ?? null);
       if (!output.NextShardIterator) this.shardClosed = true;
       const batch = output.Records ?? [];
+      const last = batch.at(-1)?.dynamodb?.SequenceNumber;
+      if (last !== undefined) this.lastSequence.set(shardId, last);
       records.push(...batch);
       if (batch.length === 0) return records;
     }
+  }
+
+  private async renew(shardId: string): Promise<string | null> {
+    const after = this.lastSequence.get(shardId);
+    if (after === undefined) return this.trimHorizon(shardId);
+    const output = await this.client.send(
+      new GetShardIteratorCommand({
+        StreamArn: this.streamArn,
+        ShardId: shardId,
+        ShardIteratorType: 'AFTER_SEQUENCE_NUMBER',
+        SequenceNumber: after,
+      }),
+    );
+    return output.ShardIterator ?? null;
   }
 
   private async trimHorizon(shardId: string): Promise<string | null> {
@@ -111,6 +163,10 @@ export class DynamoDBStreamReader {
     } while (start);
     return shards;
   }
+}
+
+function isExpiredIterator(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ExpiredIteratorException';
 }
 
 /** Orders shards so that every parent still listed comes before its children. */
