@@ -108,7 +108,10 @@ export class OpenSearchIndex implements Destination {
     try {
       const exists = await this.#bounded(deadline, (options) => this.#client.indices.exists({ index: this.index }, options));
       if (exists === undefined) return { kind: 'retry', detail: NOT_SENT_DEADLINE };
-      if (!exists.body) {
+      if (exists.body) {
+        const problem = await this.#mappingProblem(deadline);
+        if (problem !== undefined) return { kind: 'retry', detail: problem };
+      } else {
         const created = await this.#bounded(deadline, (options) =>
           this.#client.indices.create(
             { index: this.index, body: { settings: ACCOUNT_INDEX_SETTINGS, mappings: ACCOUNT_INDEX_MAPPING } },
@@ -129,6 +132,23 @@ export class OpenSearchIndex implements Destination {
     }
     this.#indexSeenAt = this.#clock();
     return undefined;
+  }
+
+  /**
+   * What is wrong with the index's mapping for this adapter, or undefined. OpenSearch creates a missing index on a
+   * write (`action.auto_create_index`, on by default) with dynamic mapping: after the index was deleted, a write that
+   * came before this check made one where `account_id` is `text` (exact lookups by account miss) and new attributes
+   * are mapped as they come. Deliveries into it are failed (retried, then dead-lettered, with this detail) until an
+   * operator deletes it and this adapter creates it as it should be, rather than filling it unnoticed.
+   */
+  async #mappingProblem(deadline: number | undefined): Promise<string | undefined> {
+    const got = await this.#bounded(deadline, (options) => this.#client.indices.get({ index: this.index }, options));
+    if (got === undefined) return NOT_SENT_DEADLINE;
+    const index = Object.values((got.body ?? {}) as Record<string, { mappings?: { dynamic?: unknown; properties?: Record<string, { type?: unknown }> } }>)[0];
+    const mappings = index?.mappings;
+    const accountId = mappings?.properties?.account_id?.type;
+    if (accountId === 'keyword' && String(mappings?.dynamic) === 'false') return undefined;
+    return `index ${this.index} exists with a mapping this adapter did not create (account_id ${String(accountId ?? 'unmapped')}, dynamic ${String(mappings?.dynamic ?? 'true')}): OpenSearch made it on a write after the index was deleted; delete it again and this adapter creates it with its mapping, then redrive the dead letters`;
   }
 
   /** Sends one `_bulk` of `chunk`; answers per entry, in order. */

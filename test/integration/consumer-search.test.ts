@@ -1,3 +1,4 @@
+import { ACCOUNT_INDEX_MAPPING } from '../../consumers/search/account-document';
 import { Client } from '@opensearch-project/opensearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentId } from '../../consumers/search/bulk-body';
@@ -142,7 +143,8 @@ describe('search consumer: Kinesis events → OpenSearch, latest state per accou
 
   it('sends a mapping conflict to the dead-letter queue at once as REJECTED', async () => {
     const index = `${world.index}-conflicting`;
-    await reader.indices.create({ index, body: { mappings: { properties: { status: { type: 'long' } } } } });
+    // The adapter's own mapping but for `status`, so the index is taken as its own and each document is refused.
+    await reader.indices.create({ index, body: { mappings: { ...ACCOUNT_INDEX_MAPPING, properties: { ...ACCOUNT_INDEX_MAPPING.properties, status: { type: 'long' } } } } });
     const { handler, telemetry } = searchHandler({ SEARCH_INDEX: index, LEDGER_EPOCH: 'conflict-1' });
     const batch = feed.feeds[0]?.batches[0] ?? [];
 
