@@ -16,6 +16,7 @@ export const CONSUMER_RETRY_RESERVE_SECONDS = 3;
 export function checkDestination(checker: ConfigChecker, path: string, settings: DestinationSettings, stream: StreamFacts): void {
   const { delivery, timeoutSeconds, startingPosition, startingPositionTimestamp, epoch, replayBefore } = settings;
   checkRecordAge(checker, path, settings, stream.retentionHours);
+  checkIteratorAgeAlarm(checker, path, settings, stream.retentionHours);
   checkConcurrency(checker, path, settings, stream);
   if (delivery.maxDelayMs < delivery.baseDelayMs) {
     checker.fail(`${path}.delivery.maxDelayMs`, `must be at least delivery.baseDelayMs (${delivery.baseDelayMs}), got ${delivery.maxDelayMs}`);
@@ -93,6 +94,12 @@ function checkRecordAge(checker: ConfigChecker, path: string, settings: Destinat
     checker.fail(`${path}.maxRecordAgeSeconds`, `must be -1 (no limit) or between 60 and 604800, as Lambda allows, got ${maxAge}`);
   }
   if (maxAge === -1) return;
+  if (maxAge <= settings.timeoutSeconds) {
+    checker.fail(
+      `${path}.maxRecordAgeSeconds`,
+      `must be more than timeoutSeconds (${settings.timeoutSeconds}): Lambda retries a failed batch only while its records are younger than the limit, so a batch whose invocation ran out its timeout would go to the on-failure bucket unretried (retryAttempts never spent); use -1 (no limit) or more than ${settings.timeoutSeconds}, got ${maxAge}`,
+    );
+  }
   let window: number | undefined;
   let what = '';
   if (startingPosition === 'AT_TIMESTAMP' && startingPositionTimestamp !== undefined) {
@@ -104,6 +111,28 @@ function checkRecordAge(checker: ConfigChecker, path: string, settings: Destinat
   }
   if (window !== undefined && window > maxAge) {
     checker.fail(`${path}.maxRecordAgeSeconds`, `must cover the replay window (${what}; Lambda would send older records to the on-failure bucket unread): use -1 (no limit), got ${maxAge}`);
+  }
+}
+
+/**
+ * Lambda's `IteratorAge` is the age of the last record of a batch it sends to the function. It never sends a record
+ * older than `maxRecordAgeSeconds` (discarded before invoking), and Kinesis keeps none older than the stream's
+ * retention: an IteratorAge alarm whose threshold is at or above either can never fire, however far behind the
+ * consumer falls (its records then go to the on-failure bucket, or expire, unannounced by this alarm).
+ */
+function checkIteratorAgeAlarm(checker: ConfigChecker, path: string, { maxRecordAgeSeconds, alarms }: DestinationSettings, retentionHours: number): void {
+  const retentionMs = retentionHours * 3_600_000;
+  if (maxRecordAgeSeconds !== -1 && alarms.iteratorAgeMs >= maxRecordAgeSeconds * 1000) {
+    checker.fail(
+      `${path}.alarms.iteratorAgeMs`,
+      `must be below maxRecordAgeSeconds × 1000 = ${maxRecordAgeSeconds * 1000} ms: Lambda discards older records before it invokes, so IteratorAge (the age of the last record sent) never exceeds the limit and the alarm would never fire, got ${alarms.iteratorAgeMs}`,
+    );
+  }
+  if (alarms.iteratorAgeMs >= retentionMs) {
+    checker.fail(
+      `${path}.alarms.iteratorAgeMs`,
+      `must be below the stream's retention, stream.retentionHours × 3600000 = ${retentionMs} ms: Kinesis deletes older records, so IteratorAge never exceeds it and the alarm would never fire, got ${alarms.iteratorAgeMs}`,
+    );
   }
 }
 

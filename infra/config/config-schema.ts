@@ -1,5 +1,6 @@
 import { INDEX_NAME_RULE, isIndexName, isIsoTime, isOrigin, REGION_PATTERN } from '../../shared/config/formats';
 import { LEDGER_NAME_PATTERN } from '../../shared/ledger/ledger-table';
+import { MAX_WAITING_COUNTED } from '../../shared/consumer/waiting-report';
 import { bool, int, object, oneOf, text, type ObjectFields, type ObjectSpec, type TextSpec } from './config-checker';
 import type { AuditSettings, DestinationSettings, FraudSettings, PipelineConfig, SearchSettings } from './pipeline-config';
 
@@ -53,7 +54,8 @@ export const DESTINATION_FIELDS: ObjectFields<DestinationSettings> = {
     throttles: int(1, 1_000_000),
     deadLetters: int(1, 1_000_000),
     oldestParkedAgeSeconds: int(1, 31_622_400),
-    parkedTooLong: int(1, 1_000_000),
+    // The waiting report stops counting at MAX_WAITING_COUNTED accounts: a higher threshold could never be reached.
+    parkedTooLong: int(1, MAX_WAITING_COUNTED, ` (the waiting report counts at most ${MAX_WAITING_COUNTED} accounts, so a higher threshold never fires)`),
     evaluationPeriods: int(1, 1_440),
   }),
 };

@@ -11,7 +11,10 @@ export const DESTINATION_NAMES: readonly DestinationName[] = ['audit', 'search',
 export type StartingPosition = 'LATEST' | 'TRIM_HORIZON' | 'AT_TIMESTAMP';
 
 export interface AlarmThresholds {
-  /** Lambda `IteratorAge` (EFO lag) maximum, ms, 1-604800000 (7 days). @default 60000 */
+  /**
+   * Lambda `IteratorAge` (EFO lag) maximum, ms, 1-604800000 (7 days), and below both `maxRecordAgeSeconds` (when set) and
+   * the stream's retention: IteratorAge never exceeds either, so a higher threshold never fires. @default 60000
+   */
   readonly iteratorAgeMs: number;
   /** Function errors per 5 minutes, 1-1000000. @default 1 */
   readonly errors: number;
@@ -21,7 +24,7 @@ export interface AlarmThresholds {
   readonly deadLetters: number;
   /** Age of the oldest parked record, seconds, 1-31622400 (366 days). @default 900 */
   readonly oldestParkedAgeSeconds: number;
-  /** Accounts parked longer than `oldestParkedAgeSeconds`, 1-1000000. @default 1 */
+  /** Accounts parked longer than `oldestParkedAgeSeconds`, 1-1000 (the waiting report counts at most 1000). @default 1 */
   readonly parkedTooLong: number;
   /** Consecutive 1-minute periods before an alarm fires, 1-1440 (one day). @default 3 */
   readonly evaluationPeriods: number;
@@ -47,7 +50,8 @@ export interface DestinationSettings {
   /**
    * Oldest record the mapping still invokes the function with, seconds: -1 (no limit) or 60-604800. Lambda checks it
    * before invoking: an older record goes to the on-failure bucket unread, so a consumer paused longer than this, or
-   * a replay reaching further back, loses records to it. Must cover the replay window. @default -1
+   * a replay reaching further back, loses records to it. Must cover the replay window, and exceed `timeoutSeconds` (a
+   * batch that ran out its timeout is retried only while younger than the limit). @default -1
    */
   readonly maxRecordAgeSeconds: number;
   /** Function memory, MB, 128-10240. @default 512 */
