@@ -1,3 +1,4 @@
+import { ACCOUNT_INDEX_MAPPING } from '../../consumers/search/account-document';
 import { Client, errors } from '@opensearch-project/opensearch';
 import { describe, expect, it } from 'vitest';
 import { OpenSearchIndex } from '../../consumers/search/opensearch-index';
@@ -22,7 +23,11 @@ function refusingClient(poison: string): { client: Client; sent: string[][] } {
   const sent: string[][] = [];
   const client = {
     transport: { requestTimeout: 0 },
-    indices: { exists: () => abortable(Promise.resolve({ body: true })) },
+    indices: {
+      exists: () => abortable(Promise.resolve({ body: true })),
+      // The index as the adapter creates it: its own mapping, so it is taken as its own.
+      get: () => abortable(Promise.resolve({ body: { accounts: { mappings: ACCOUNT_INDEX_MAPPING } } })),
+    },
     bulk: ({ body }: { body: string }) => {
       const actions = body.split('\n').filter((line) => line.startsWith('{"index"')).map((line) => JSON.parse(line).index._id as string);
       sent.push(actions);
