@@ -73,6 +73,8 @@ export class ChangeConsumer {
   readonly #parkedReportEveryMs: number;
   #lastWaitingReport = -Infinity;
   #tail: Promise<unknown> = Promise.resolve();
+  /** Letters stored by calls that threw, not yet taken by `lettersOfAbandonedBatch`. */
+  #abandoned: DeadLetter[] = [];
 
   constructor(options: ChangeConsumerOptions) {
     this.destination = options.destination.name;
@@ -174,7 +176,16 @@ export class ChangeConsumer {
   }
 
   #oneAtATime<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#tail.then(work);
+    const run = this.#tail.then(async () => {
+      try {
+        return await work();
+      } catch (error) {
+        // Set aside before the next call in line starts (and watches the queue afresh): the letters are the thrown
+        // call's, whenever its caller asks (`lettersOfAbandonedBatch`).
+        this.#abandoned.push(...this.#deadLetters.take());
+        throw error;
+      }
+    });
     this.#tail = run.then(
       () => undefined,
       () => undefined,
@@ -225,10 +236,14 @@ export class ChangeConsumer {
 
   /**
    * The letters the queue stored for the batch that just threw (other accounts' runs had gone on): they are in the
-   * queue whatever Lambda does with the batch, so the handler reports them (`Telemetry.batchError`). Empty after.
+   * queue whatever Lambda does with the batch, so the handler reports them (`Telemetry.batchError`). Empty after. Set
+   * aside as the call throws, so a call waiting its turn (two invocations of one environment at once: tests, the local
+   * pipeline) cannot take them as its own or drop them: a thrown call's caller gets them, or a later one's, never none.
    */
   lettersOfAbandonedBatch(): DeadLetter[] {
-    return this.#deadLetters.take();
+    const letters = this.#abandoned;
+    this.#abandoned = [];
+    return letters;
   }
 
   #startBatch(deadline: number | undefined): void {

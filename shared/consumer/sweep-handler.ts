@@ -44,16 +44,16 @@ export type SweepHandler = (event: unknown, context: Context) => Promise<SweepRe
 export function createSweepHandler(build: () => ConsumerRuntime | Promise<ConsumerRuntime>): SweepHandler {
   return consumerInvocation<unknown, SweepResult>(
     build,
-    async ({ consumer, telemetry }, _event, deadline) => {
+    async ({ consumer }, _event, deadline) => {
       const batch = await consumer.sweep({ deadline });
-      telemetry.batch(batch);
-      return {
+      const result: SweepResult = {
         destination: batch.destination,
         swept: batch.counts,
         ...(batch.waiting ? { waiting: batch.waiting } : {}),
         failed: batch.failures.length,
         durationMs: batch.durationMs,
       };
+      return { result, batch };
     },
     () => 0,
   );

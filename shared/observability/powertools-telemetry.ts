@@ -48,7 +48,7 @@ export class PowertoolsTelemetry implements Telemetry {
         version: bad.version,
         sequenceNumber: bad.sequenceNumber,
         shardId: bad.shardId,
-        detail: bad.detail,
+        detail: boundedDetail(bad.detail),
       });
     }
     this.logLetters(batch.deadLetters);
@@ -67,7 +67,7 @@ export class PowertoolsTelemetry implements Telemetry {
         });
         continue;
       }
-      this.logger.error('record neither delivered, parked nor dead-lettered (ledger or queue out of reach): it will be retried', {
+      this.logger.error('record neither delivered, parked nor dead-lettered (ledger or queue out of reach, or no time left in the invocation to send it): it will be retried', {
         accountId: failure.accountId,
         version: failure.version,
         sequenceNumber: failure.sequenceNumber,
@@ -92,6 +92,11 @@ export class PowertoolsTelemetry implements Telemetry {
     });
     for (const [name, value] of Object.entries(batchMetrics(batch)) as [MetricName, number | undefined][]) {
       if (value === undefined) continue;
+      if (!Number.isFinite(value)) {
+        // EMF would carry it as null, and CloudWatch drop the whole blob: every metric of the batch.
+        this.logger.warn('metric left out: not a finite number', { metric: name, value: String(value) });
+        continue;
+      }
       const unit = MILLISECOND_METRICS.has(name)
         ? MetricUnit.Milliseconds
         : name === METRIC_NAMES.oldestParkedAge
@@ -108,7 +113,7 @@ export class PowertoolsTelemetry implements Telemetry {
       if (letter.reason === 'BAD_RECORD') continue;
       this.logger.warn('sent to the dead-letter queue', {
         reason: letter.reason,
-        detail: letter.detail,
+        detail: boundedDetail(letter.detail),
         attempts: letter.attempts,
         accountId: letter.accountId,
         version: letter.version,
@@ -129,6 +134,14 @@ export class PowertoolsTelemetry implements Telemetry {
     this.metrics.addMetric(METRIC_NAMES.batchLatency, MetricUnit.Milliseconds, durationMs);
     this.metrics.publishStoredMetrics();
   }
+}
+
+/** Longest detail a log line carries: the line stays far below CloudWatch Logs' 256 KB per event whatever a detail holds. */
+export const MAX_LOGGED_DETAIL_CHARS = 8_000;
+
+function boundedDetail(detail: string | undefined): string | undefined {
+  if (detail === undefined || detail.length <= MAX_LOGGED_DETAIL_CHARS) return detail;
+  return `${detail.slice(0, MAX_LOGGED_DETAIL_CHARS)}… (${detail.length} characters; the whole detail is in the letter)`;
 }
 
 function isLambdaContext(context: unknown): context is Parameters<Logger['addContext']>[0] {

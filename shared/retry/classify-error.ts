@@ -20,7 +20,16 @@ const THROTTLING = new Set([
   'LimitExceededException',
   'KMSThrottlingException',
   'KmsThrottled',
+  // The rest of the SDK's own throttling list (@smithy service-error-classification): 400s, so without them here a
+  // plug-in's throttled call (a DynamoDB TransactionInProgressException, say) was REJECTED and dead-lettered at once.
+  'BandwidthLimitExceeded',
+  'EC2ThrottledException',
+  'PriorRequestNotComplete',
+  'TransactionInProgressException',
 ]);
+
+/** Throttling under another name (`KMS.ThrottlingException`, `KMS.KMSThrottlingException` as S3 passes them on). */
+const THROTTLING_NAME = /throttl/i;
 
 const TRANSIENT = new Set([
   'InternalFailure',
@@ -63,6 +72,15 @@ const NETWORK_CODES = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'ERR_HTTP2_STREAM_ERROR',
+  // Node's own: happy-eyeballs connection attempts all timed out; a response cut off mid-body.
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  // undici (Node's fetch): the network error is the `cause` of a `TypeError: fetch failed`.
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
 ]);
 
 interface ErrorShape {
@@ -110,12 +128,37 @@ export function describeError(error: unknown): string {
   return `${errorNameOf(error)}${status !== undefined ? ` (HTTP ${status})` : ''}: ${message}`.slice(0, 1_000);
 }
 
+/**
+ * Retry, reject or unexpected. An error that is no service's answer itself is judged by what it wraps: the `cause`
+ * (Node's fetch throws `TypeError: fetch failed` with the socket's ECONNRESET as its cause) and an AggregateError's
+ * `errors` (every one of them retryable): a network failure is retried however it is wrapped, and only that; a wrapped
+ * refusal stays unexpected, since the wrapper may be our own bug.
+ */
 export function classifyError(error: unknown): ErrorClass {
+  const own = classifyOwn(error);
+  if (own !== 'unexpected') return own;
+  return wrapsRetryable(error, 0) ? 'retry' : 'unexpected';
+}
+
+const MAX_CAUSE_DEPTH = 5;
+
+function wrapsRetryable(error: unknown, depth: number): boolean {
+  if (typeof error !== 'object' || error === null || depth >= MAX_CAUSE_DEPTH) return false;
+  const { cause, errors } = error as { cause?: unknown; errors?: unknown };
+  if (cause !== undefined && cause !== error && (classifyOwn(cause) === 'retry' || wrapsRetryable(cause, depth + 1))) return true;
+  return (
+    Array.isArray(errors) &&
+    errors.length > 0 &&
+    errors.every((inner) => inner !== error && (classifyOwn(inner) === 'retry' || wrapsRetryable(inner, depth + 1)))
+  );
+}
+
+function classifyOwn(error: unknown): ErrorClass {
   if (typeof error !== 'object' || error === null) return 'unexpected';
   const shape = error as ErrorShape;
   const name = errorNameOf(error);
   const status = httpStatusOf(error);
-  if (THROTTLING.has(name) || TRANSIENT.has(name) || NETWORK_CODES.has(name)) return 'retry';
+  if (THROTTLING.has(name) || THROTTLING_NAME.test(name) || TRANSIENT.has(name) || NETWORK_CODES.has(name)) return 'retry';
   if (isTransientOpenSearchType(openSearchErrorTypeOf(error))) return 'retry';
   if (shape.$retryable !== undefined && shape.$retryable !== null) return 'retry';
   // Refused for a clock off by minutes (RequestTimeTooSkewed, Signature expired): the SDK has taken the server's time

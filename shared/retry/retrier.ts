@@ -1,3 +1,5 @@
+import { NOT_SENT_DEADLINE } from './deadline';
+
 /**
  * Retries with exponential backoff and full jitter, inside the time an invocation has left.
  *
@@ -22,7 +24,11 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 
 /** One item's answer in one round. */
 export type ItemAnswer<Result> =
   | { readonly kind: 'done'; readonly result: Result }
-  /** Throttled, a 5xx, a time-out: worth another attempt. */
+  /**
+   * Throttled, a 5xx, a time-out: worth another attempt. With the detail `NOT_SENT_DEADLINE` the item was not sent in
+   * this round (its turn came after the deadline): the round is not counted among its attempts, so an item never sent
+   * ends with 0 attempts, which the engine hands back to Lambda instead of dead-lettering it.
+   */
   | { readonly kind: 'retry'; readonly detail: string }
   /** Refused for good (a mapping conflict, a schema rejection, an access denial): no second attempt. */
   | { readonly kind: 'reject'; readonly detail: string };
@@ -102,6 +108,8 @@ export class Retrier {
     const limit = this.#limit(options.deadline);
     const round: Round = { deadline: limit?.at };
     const settled = new Array<Settled<Result> | undefined>(items.length);
+    // Rounds in which each item was really sent (an item answered NOT_SENT_DEADLINE was not).
+    const sent = new Array<number>(items.length).fill(0);
     if (limit !== undefined && this.#clock() >= limit.at) {
       const detail = `not sent: ${limit.noTimeLeft}`;
       return items.map(() => ({ kind: 'failed', reason: 'DELIVERY_FAILED', detail, attempts: 0 }));
@@ -119,12 +127,14 @@ export class Retrier {
       const retry: number[] = [];
       answers.forEach((answer, position) => {
         const index = pending[position] as number;
-        if (answer.kind === 'done') settled[index] = { kind: 'done', result: answer.result, attempts: attempt };
+        if (answer.kind !== 'retry' || answer.detail !== NOT_SENT_DEADLINE) sent[index] = (sent[index] as number) + 1;
+        const attempts = sent[index] as number;
+        if (answer.kind === 'done') settled[index] = { kind: 'done', result: answer.result, attempts };
         else if (answer.kind === 'reject') {
-          settled[index] = { kind: 'failed', reason: 'REJECTED', detail: answer.detail, attempts: attempt };
+          settled[index] = { kind: 'failed', reason: 'REJECTED', detail: answer.detail, attempts };
         } else {
           retry.push(index);
-          settled[index] = { kind: 'failed', reason: 'DELIVERY_FAILED', detail: answer.detail, attempts: attempt };
+          settled[index] = { kind: 'failed', reason: 'DELIVERY_FAILED', detail: answer.detail, attempts };
         }
       });
       if (retry.length === 0) break;
