@@ -175,9 +175,12 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions, i
           skip(route.note);
         } else if (route.to === 'acknowledge') {
           // Counted once deleted: an every-version letter's versions are written off first (see redrive-write-off).
-          if (!dryRun && needsWriteOff(letter, mode, epoch)) toWriteOff.push({ message, letter });
-          else acknowledged(letter, !dryRun);
-          if (!dryRun && !needsWriteOff(letter, mode, epoch)) toDelete.push(message);
+          if (dryRun) acknowledged(letter, false);
+          else if (needsWriteOff(letter, mode, epoch)) toWriteOff.push({ message, letter });
+          else {
+            acknowledged(letter, true);
+            toDelete.push(message);
+          }
         } else if (route.to === 'gap') {
           gaps.push({ message, letter });
         } else {
