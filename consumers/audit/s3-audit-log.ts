@@ -148,11 +148,11 @@ export class S3AuditLog implements Destination {
   }
 }
 
-/** Retry, reject or throw, for an S3 error: `classifyError`, and KMS throttling as S3 passes it on. */
+/**
+ * Retry, reject or throw, for an S3 error, by `classifyError` (which also retries KMS's throttling as S3 passes it on
+ * with SSE-KMS: a 400 whose code names it, `KMS.ThrottlingException`).
+ */
 function answerFor(error: unknown): ItemAnswer<DeliveryResult> {
-  // With SSE-KMS, S3 asks KMS for a data key per object; KMS's throttling comes back as a 400 whose code names it
-  // (`KMS.ThrottlingException`): throttling, not a refusal of the request, so retried like a SlowDown.
-  if (/Throttl/i.test(errorNameOf(error))) return { kind: 'retry', detail: describeError(error) };
   const kind = classifyError(error);
   if (kind === 'unexpected') throw error;
   return { kind, detail: describeError(error) };
