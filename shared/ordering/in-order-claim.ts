@@ -4,7 +4,7 @@ import { InOrderHomeRun } from './in-order-home';
 import { delivered } from './in-order-rules';
 import { covers, fenced, homedOn } from './home-lane-rules';
 import { isHealedRecord } from './heal';
-import { rangeOf } from './version-ranges';
+import { hasVersion, rangeOf } from './version-ranges';
 import { patched, type Watermark } from './watermark';
 import type { DeliveryRight } from './delivery-right';
 
@@ -88,15 +88,26 @@ export abstract class InOrderClaimRun extends InOrderHomeRun {
     this.update(fenced(this.watermark, this.ctx.newClaimToken(), this.ctx.now() + this.ctx.homeBoundMs));
   }
 
-  /** The highest version from `from` on that this run can deliver without a hole, for a `per-batch` claim. */
+  /**
+   * The highest version from `from` on that this run may deliver without a hole, for a `per-batch` claim: a version
+   * missing between two in hand counts, as the rules may heal it from the one after (`nextInOrderStep`). A claim that
+   * stopped short of a heal took a second claim, and the heal and what follows went in a second destination call.
+   * Claiming a version the run then cannot prove costs nothing: a claim is this run's own (`covers`), released at the end.
+   */
   private lastInHand(from: number): number {
     let last = from;
     for (;;) {
       const range = rangeOf(this.watermark.parked, last + 1);
       if (range) last = range[1];
       else if (this.available(last + 1) !== undefined) last += 1;
+      else if (this.mayHeal(last + 1)) last += 2;
       else return last;
     }
+  }
+
+  /** `version` is missing but the record after it is in hand and the account does not owe it: a heal may follow. */
+  private mayHeal(version: number): boolean {
+    return !hasVersion(this.watermark.owed, version) && this.available(version + 1) !== undefined;
   }
 
   /** A fact that still holds on a fresh watermark only if the claim we delivered under survived there. */

@@ -51,6 +51,20 @@ describe('in-order', () => {
     expect(h.ledger.allParked()).toEqual([]);
   });
 
+  test('per-batch: a claim covers a version the run heals, so a run through a heal is one claim, one call, one commit', async () => {
+    const h = harness('in-order', { inOrderCommit: 'per-batch' });
+    const history = accountHistory('A', 6);
+
+    await h.engine.process(pick(history, 5, 1, 2, 4, 6));
+
+    expect(h.destination.received.map((r) => `${r.version}${r.healed ? 'h' : ''}`)).toEqual(['1', '2', '3h', '4', '5', '6']);
+    expect(h.destination.calls).toEqual([6]);
+    expect(h.ledger.store.requests.writes).toBe(2);
+    const [watermark] = (await h.ledger.load(['A'])).values();
+    expect(watermark).toMatchObject({ version: 6, parked: [] });
+    expect(watermark?.claim).toBeUndefined();
+  });
+
   test('writes nothing for a batch of duplicates', async () => {
     const h = harness('in-order');
     const history = accountHistory('A', 3);
