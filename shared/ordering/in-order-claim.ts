@@ -1,7 +1,7 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import type { Fact } from './in-order-ledger';
 import { InOrderHomeRun } from './in-order-home';
-import { delivered } from './in-order-rules';
+import { delivered, deliveredRun } from './in-order-rules';
 import { covers, fenced, homedOn } from './home-lane-rules';
 import { isHealedRecord } from './heal';
 import { hasVersion, rangeOf } from './version-ranges';
@@ -53,6 +53,31 @@ export abstract class InOrderClaimRun extends InOrderHomeRun {
       : { owner: this.ctx.owner, token: this.claimToken, version, expiresAt };
     this.update(patched(this.watermark, { claim }));
     return this.commit();
+  }
+
+  /**
+   * A plain run (`plainRun`) off the home lane: claimed through its last version, delivered in one call under the claim
+   * and committed, as the steps would (`take`, `held` deliveries, `done`), planned as one watermark (`claimedRun`). A
+   * lost claim race, or a claim with too little time left once written, takes the run back to the steps.
+   */
+  protected claimPlainRun(records: readonly ChangeRecord[]): Promise<void> {
+    const first = records[0] as ChangeRecord;
+    return this.takeClaim(first.version).then((won) => {
+      if (!won || this.claimFor(first.version) !== 'held') return this.drive();
+      const token = this.claimToken as string;
+      const deadline = (this.watermark.claim?.expiresAt as number) - this.ctx.reserveMs;
+      this.countedForHome = true;
+      return this.deliverPlainRun(records, deadline, (run) => this.claimedRun(token, run));
+    });
+  }
+
+  /**
+   * A plain run delivered under claim `token`, as one fact: each version's `planUnderClaim` fact in turn (the lane
+   * counted towards the account's home once, with the run), as one watermark.
+   */
+  private claimedRun(token: string, records: readonly ChangeRecord[]): Fact {
+    const first = (records[0] as ChangeRecord).version;
+    return this.underClaim(token, first, (w) => homedOn(deliveredRun(w, records), this.ctx.lane, this.ctx.now()));
   }
 
   /**

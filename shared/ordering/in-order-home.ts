@@ -1,97 +1,25 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import type { Fact } from './in-order-ledger';
 import { InOrderDeliveryRun } from './in-order-delivery';
-import { delivered, deliveredRun, isPlainRun, leadingCopies } from './in-order-rules';
+import { delivered, deliveredRun } from './in-order-rules';
 import { homeDeliveryStands } from './home-lane-rules';
 import { isHealedRecord } from './heal';
-import type { Delivery, DeliveryResult } from './ports';
 import { patched, type Watermark } from './watermark';
-import type { FailedDelivery } from './account-run';
-import { NO_RECORDS, NO_VERSION_LIST } from './run-context';
 import { homeDeadline } from './delivery-right';
 
 /**
  * The home lane's side of an `in-order` run: deliveries without a claim on the lane Lambda serializes the account's
  * batches on, each planned before its destination call and undone if the call fails, and the plain run (the batch
- * continues the watermark, nothing else to decide), planned and committed in one go.
+ * continues the watermark, nothing else to decide) delivered at home.
  */
 export abstract class InOrderHomeRun extends InOrderDeliveryRun {
   /**
-   * The batch's records, when they are a plain run (`isPlainRun`) that this lane may deliver at home with per-batch
-   * commits, after any copies of delivered versions (`leadingCopies`, settled here as duplicates): most accounts of
-   * most batches. The steps would judge nothing else out, deliver them in one call and commit; `deliverPlainRun` does
-   * that without them.
+   * Delivers a plain run (`plainRun`) at home in one destination call and commits it, as the steps would
+   * (`deliverHomeRun`, then `done`), planned as one watermark (`atHomeRun`) rather than a fact, a watermark and two notes
+   * per version.
    */
-  protected plainHomeRun(): ChangeRecord[] | undefined {
-    const { ctx } = this;
-    if (ctx.lane === undefined || ctx.inOrderCommit !== 'per-batch' || ctx.epoch.from !== undefined) return undefined;
-    const records: ChangeRecord[] = [];
-    for (const version of this.versions) records.push(this.records.get(version) as ChangeRecord);
-    // Copies of delivered versions often lead the batch: settled as the judge would, they leave a plain run behind.
-    const copies = leadingCopies(this.watermark, records);
-    if (copies === undefined) return undefined;
-    const run = copies === 0 ? records : records.slice(copies);
-    if (!isPlainRun(this.watermark, run, ctx.owner, ctx.now()) || this.claimFor((run[0] as ChangeRecord).version) !== 'home') return undefined;
-    for (let index = 0; index < copies; index += 1) this.settleOut((records[index] as ChangeRecord).version, 'duplicate');
-    return run;
-  }
-
-  /**
-   * Delivers a plain home run in one destination call and commits it, as the steps would (`deliverHomeRun`, then
-   * `done`), planned as one watermark (`deliveredRun`, what `atHomeRun` gives here) rather than a fact, a watermark
-   * and two notes per version. A version that failed takes the run back to the steps from there.
-   */
-  protected deliverPlainRun(records: readonly ChangeRecord[]): Promise<void> {
-    const before = this.watermark;
-    const facts = this.unwrittenCount;
-    const dirty = this.dirty;
-    const deadline = this.homeCallDeadline();
-    const deliveries: Delivery[] = [];
-    for (const record of records) deliveries.push(this.delivery(record, false));
-    this.update(deliveredRun(before, records, this.ctx.now()));
-    const answered = (results: readonly DeliveryResult[]): Promise<void> | undefined => {
-      for (let index = 0; index < records.length; index += 1) {
-        if ((results[index] as DeliveryResult).status !== 'failed') continue;
-        // Back to the run as it was, then as the steps would have planned it up to the version that failed.
-        this.undoTo(before, facts, dirty);
-        return this.plainRunFailed(records, results, index);
-      }
-      for (let index = 0; index < records.length; index += 1) this.countAccepted(results[index] as DeliveryResult, false);
-      // A lost race re-reads and goes on with the steps.
-      return this.commitPlainRun(records, results).then((written) => (written ? undefined : this.drive()));
-    };
-    if (deliveries.length === 1) return this.ctx.deliver(deliveries[0] as Delivery, deadline).then((result) => answered([result]));
-    return this.ctx.deliverAll(deliveries, deadline).then(answered);
-  }
-
-  /** The plain run's versions before the one that failed delivered, as the steps plan them; then the steps go on. */
-  private plainRunFailed(records: readonly ChangeRecord[], results: readonly DeliveryResult[], failedAt: number): Promise<void> {
-    if (failedAt > 0) this.remember(this.atHomeRun(records.slice(0, failedAt)));
-    for (let index = 0; index < failedAt; index += 1) this.accepted(records[index] as ChangeRecord, false, results[index] as Exclude<DeliveryResult, FailedDelivery>);
-    return this.goOn(this.failedDelivery(records[failedAt] as ChangeRecord, false, results[failedAt] as FailedDelivery));
-  }
-
-  /**
-   * The `done` step of a plain run: its records settle once the write lands. Only when the write loses its race does
-   * the run take on what the steps would hold by then (each version noted as handled and pending, the run's fact
-   * unwritten), for the re-read to re-apply and judge.
-   */
-  private commitPlainRun(records: readonly ChangeRecord[], results: readonly DeliveryResult[]): Promise<boolean> {
-    this.release();
-    return this.flush(NO_RECORDS, NO_VERSION_LIST, this.storedToken).then((written) => {
-      if (written) {
-        this.wrote();
-        for (let index = 0; index < records.length; index += 1) this.settleAccepted((records[index] as ChangeRecord).version, results[index] as DeliveryResult);
-        return true;
-      }
-      for (let index = 0; index < records.length; index += 1) {
-        const record = records[index] as ChangeRecord;
-        this.noteHandled(record, false);
-        this.notePending(record.version, results[index] as DeliveryResult);
-      }
-      (this.unwritten ??= []).push(this.atHomeRun(records));
-      return this.lostRace();
-    });
+  protected deliverPlainAtHome(records: readonly ChangeRecord[]): Promise<void> {
+    return this.deliverPlainRun(records, this.homeCallDeadline(), (run) => this.atHomeRun(run));
   }
 
   /**

@@ -3,6 +3,9 @@ import { LedgerUnavailableError } from '../../shared/ordering/errors';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
 import { accountHistory, duplicateOf, pick } from '../support/histories';
 import { harness, loseNextRace } from '../support/engine-harness';
+import { LIVE_EPOCH } from '../../shared/ordering/delivery-mode';
+import type { InMemoryLedger } from '../../shared/ledger/in-memory-ledger';
+import type { Watermark } from '../../shared/ordering/watermark';
 
 describe('in-order', () => {
   test('per-version: delivers a shuffled, duplicated batch in version order, one write per version plus the first claim', async () => {
@@ -63,6 +66,72 @@ describe('in-order', () => {
     const [watermark] = (await h.ledger.load(['A'])).values();
     expect(watermark).toMatchObject({ version: 6, parked: [] });
     expect(watermark?.claim).toBeUndefined();
+  });
+
+  describe('per-batch claims only: a plain run is claimed, delivered in one call and committed as one watermark', () => {
+    test('a version that fails in the call: the versions before it are committed, it is dead-lettered and owed', async () => {
+      const h = harness('in-order', { inOrderCommit: 'per-batch' });
+      const history = accountHistory('A', 5);
+      h.destination.intercept = (delivery) =>
+        delivery.record.version === 3 ? { status: 'failed', reason: 'DELIVERY_FAILED', detail: 'refused', attempts: 3 } : undefined;
+
+      const outcome = await h.engine.process(history);
+
+      expect(h.destination.calls).toEqual([5]);
+      expect(h.destination.versionsOf('A')).toEqual([1, 2]);
+      expect(h.deadLetters.letters.map((l) => [l.record.version, l.reason])).toEqual([[3, 'DELIVERY_FAILED']]);
+      expect(outcome.counts).toMatchObject({ delivered: 2, deadLettered: 1, parked: 2, failed: 0 });
+      const [watermark] = (await h.ledger.load(['A'])).values();
+      expect(watermark).toMatchObject({ version: 2, owed: [[3, 3]], parked: [[4, 5]] });
+      expect(watermark?.claim).toBeUndefined();
+    });
+
+    test('a lost claim race re-reads and delivers the run once, in order', async () => {
+      const h = harness('in-order', { inOrderCommit: 'per-batch' });
+      const history = accountHistory('A', 4);
+      await h.engine.process(pick(history, 1));
+      loseNextRace(h.ledger, 'A');
+
+      const outcome = await h.engine.process(pick(history, 2, 3, 4));
+
+      expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4]);
+      expect(outcome.counts).toMatchObject({ delivered: 3, ledgerConflicts: 1, failed: 0 });
+      const [watermark] = (await h.ledger.load(['A'])).values();
+      expect(watermark).toMatchObject({ version: 4 });
+      expect(watermark?.claim).toBeUndefined();
+    });
+
+    test('a lost commit race keeps what was delivered under the claim that survived: nothing is delivered twice', async () => {
+      const h = harness('in-order', { inOrderCommit: 'per-batch' });
+      const history = accountHistory('A', 4);
+      h.destination.afterDelivery = () => loseNextRace(h.ledger, 'A');
+
+      const outcome = await h.engine.process(history);
+
+      expect(h.destination.calls).toEqual([4]);
+      expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4]);
+      expect(outcome.counts).toMatchObject({ delivered: 4, ledgerConflicts: 1, claimsLost: 0, failed: 0 });
+      const [watermark] = (await h.ledger.load(['A'])).values();
+      expect(watermark).toMatchObject({ version: 4 });
+      expect(watermark?.claim).toBeUndefined();
+    });
+
+    test('a claim taken over before the commit: what was delivered under it is not committed but parked for the new holder', async () => {
+      const h = harness('in-order', { inOrderCommit: 'per-batch' });
+      const history = accountHistory('A', 3);
+      h.destination.afterDelivery = () => {
+        h.destination.afterDelivery = undefined;
+        stealClaim(h.ledger, 'A');
+      };
+
+      const outcome = await h.engine.process(history);
+
+      expect(h.destination.versionsOf('A')).toEqual([1, 2, 3]);
+      expect(outcome.counts).toMatchObject({ claimsLost: 1, ledgerConflicts: 1, parked: 3, failed: 0 });
+      const [watermark] = (await h.ledger.load(['A'])).values();
+      expect(watermark).toMatchObject({ version: 0, parked: [[1, 3]] });
+      expect(watermark?.claim?.owner).toBe('other');
+    });
   });
 
   test('writes nothing for a batch of duplicates', async () => {
@@ -391,4 +460,12 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const items: T[] = [];
   for await (const item of iterable) items.push(item);
   return items;
+}
+
+/** Another engine takes the account's claim over (its own token, live for a minute): our next write loses its race. */
+function stealClaim(ledger: InMemoryLedger, accountId: string): void {
+  const watermarks = ledger.store.scope('dest', LIVE_EPOCH.id).watermarks;
+  const current = watermarks.get(accountId) as Watermark;
+  const claim = { owner: 'other', token: 'other:1', version: current.version + 1, expiresAt: Number.MAX_SAFE_INTEGER };
+  watermarks.set(accountId, { ...current, revision: current.revision + 1, claim });
 }
