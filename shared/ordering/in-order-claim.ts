@@ -8,11 +8,14 @@ import { hasVersion, rangeOf } from './version-ranges';
 import { patched, type Watermark } from './watermark';
 import type { DeliveryRight } from './delivery-right';
 
+/** `per-version`: a claimed delivery is one version, and its call carries nothing after it. */
+const NOTHING_NEXT = (): undefined => undefined;
+
 /**
  * The claim's side of an `in-order` run, off the home lane: a claim written before the first delivery (owner, fencing
  * token, versions, expiry), the deliveries under it, each call answered before the claim ends (less the reserve),
- * and the fence a side path writes around a quiet home. With `per-batch` commits the claim covers the run the engine
- * holds, which goes in one destination call; with `per-version` each version is a call and a commit of its own.
+ * and the fence a side path writes around a quiet home. The claim covers the run the engine holds: with `per-batch`
+ * commits it goes in one destination call; with `per-version` each version is a call and a commit of its own.
  */
 export abstract class InOrderClaimRun extends InOrderHomeRun {
   /** Whether a delivery of this run counts the lane towards the account's home already (`planUnderClaim`). */
@@ -42,11 +45,15 @@ export abstract class InOrderClaimRun extends InOrderHomeRun {
     }
   }
 
-  /** Writes a claim from `version` on (through the run's last version in hand with `per-batch` commits). */
+  /**
+   * Writes a claim from `version` through the run's last version in hand. With `per-version` commits too: each
+   * delivery is still committed before the next (`deliverUnderClaim`), and that commit no longer has to claim the next
+   * version as well (a new claim object, token and watermark copy per version).
+   */
   private takeClaim(version: number): Promise<boolean> {
     const now = this.ctx.now();
     const expiresAt = Math.min(now + this.ctx.claimTtlMs, this.ctx.deadline ?? Number.POSITIVE_INFINITY);
-    const through = this.ctx.inOrderCommit === 'per-batch' ? this.lastInHand(version) : version;
+    const through = this.lastInHand(version);
     this.claimToken = this.ctx.newClaimToken();
     const claim = through > version
       ? { owner: this.ctx.owner, token: this.claimToken, version, expiresAt, through }
@@ -56,18 +63,19 @@ export abstract class InOrderClaimRun extends InOrderHomeRun {
   }
 
   /**
-   * A plain run (`plainRun`) off the home lane: claimed through its last version, delivered in one call under the claim
-   * and committed, as the steps would (`take`, `held` deliveries, `done`), planned as one watermark (`claimedRun`). A
-   * lost claim race, or a claim with too little time left once written, takes the run back to the steps.
+   * A plain run (`plainRun`) off the home lane: claimed through its last version, then delivered under the claim as the
+   * steps would (`take`, `held` deliveries, `done`): with `per-batch` commits in one call and one commit, planned as one
+   * watermark (`claimedRun`); with `per-version` a call and a commit per version (`deliverPlainVersions`). A lost claim
+   * race, or a claim with too little time left once written, takes the run back to the steps.
    */
   protected claimPlainRun(records: readonly ChangeRecord[]): Promise<void> {
     const first = records[0] as ChangeRecord;
     return this.takeClaim(first.version).then((won) => {
       if (!won || this.claimFor(first.version) !== 'held') return this.drive();
       const token = this.claimToken as string;
-      const deadline = (this.watermark.claim?.expiresAt as number) - this.ctx.reserveMs;
+      if (this.ctx.inOrderCommit === 'per-version') return this.deliverPlainVersions(records, 0, 'held', (record) => this.planUnderClaim(token, record, false));
       this.countedForHome = true;
-      return this.deliverPlainRun(records, deadline, (run) => this.claimedRun(token, run));
+      return this.deliverPlainRun(records, this.callDeadline('held'), (run) => this.claimedRun(token, run));
     });
   }
 
@@ -85,9 +93,19 @@ export abstract class InOrderClaimRun extends InOrderHomeRun {
    * commits the versions the claim covers after it go in the same call (see `deliverPlanned`).
    */
   private deliverUnderClaim(first: ChangeRecord, healed: boolean): Promise<boolean> {
+    // per-version: what was delivered under the claim is written before the next delivery, which then goes ahead only
+    // if the claim still leaves it time (else the steps decide again: renew, or stop). A lost race re-plans.
+    if (this.ctx.inOrderCommit === 'per-version' && this.dirty) {
+      const version = first.version;
+      return this.commit().then((written) => (written && this.claimFor(version) === 'held' ? this.deliverClaimed(first, healed) : true));
+    }
+    return this.deliverClaimed(first, healed);
+  }
+
+  private deliverClaimed(first: ChangeRecord, healed: boolean): Promise<boolean> {
     const token = this.claimToken as string;
-    const deadline = (this.watermark.claim?.expiresAt as number) - this.ctx.reserveMs;
-    const next = this.ctx.inOrderCommit === 'per-batch' ? () => this.nextPlanned('held') : () => undefined;
+    const deadline = this.callDeadline('held');
+    const next = this.ctx.inOrderCommit === 'per-batch' ? () => this.nextPlanned('held') : NOTHING_NEXT;
     // A heal that comes back (a redriven letter) is delivered as what it is.
     return this.deliverPlanned(first, healed || isHealedRecord(first), deadline, (record, asHealed) => this.planUnderClaim(token, record, asHealed), next);
   }
@@ -114,7 +132,7 @@ export abstract class InOrderClaimRun extends InOrderHomeRun {
   }
 
   /**
-   * The highest version from `from` on that this run may deliver without a hole, for a `per-batch` claim: a version
+   * The highest version from `from` on that this run may deliver without a hole, for a claim: a version
    * missing between two in hand counts, as the rules may heal it from the one after (`nextInOrderStep`). A claim that
    * stopped short of a heal took a second claim, and the heal and what follows went in a second destination call.
    * Claiming a version the run then cannot prove costs nothing: a claim is this run's own (`covers`), released at the end.

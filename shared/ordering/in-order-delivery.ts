@@ -1,25 +1,23 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import { InOrderWaitingRun } from './in-order-waiting';
 import type { Fact } from './in-order-ledger';
-import { isPlainRun, leadingCopies, owedVersions } from './in-order-rules';
+import { owedVersions } from './in-order-rules';
 import type { Step } from './in-order-steps';
 import { notSent, type Delivery, type DeliveryResult } from './ports';
 import { added } from './lazy-collections';
 import type { FailedDelivery } from './account-run';
-import { deliveryRight, type DeliveryRight } from './delivery-right';
+import { deliveryRight, homeDeadline, type DeliveryRight } from './delivery-right';
 import { isHealedRecord } from './heal';
 import { hasVersion } from './version-ranges';
 import type { Watermark } from './watermark';
-import { NO_RECORDS, NO_VERSION_LIST } from './run-context';
-
-const RAN: Promise<void> = Promise.resolve();
 
 export type DeliverStep = Extract<Step, { readonly kind: 'deliver' }>;
 
 /**
  * What every `in-order` delivery shares, at home or under a claim: the right to deliver a version now, a run of
  * versions planned and sent in one call, taking in an accepted or failed delivery, and stopping the run.
- * `InOrderHomeRun` delivers on the home lane, `InOrderClaimRun` under a claim, and `InOrderRun` carries out the steps.
+ * `InOrderPlainRun` delivers a plain run, `InOrderHomeRun` on the home lane, `InOrderClaimRun` under a claim, and
+ * `InOrderRun` carries out the steps.
  */
 export abstract class InOrderDeliveryRun extends InOrderWaitingRun {
   /** Carries out the steps (`nextInOrderStep`) from where the run is, until it ends. */
@@ -78,6 +76,13 @@ export abstract class InOrderDeliveryRun extends InOrderWaitingRun {
     });
   }
 
+  /** The end a call made with `right` must answer by: the home bound from the read (within the deadline), or the claim's end, less the reserve. */
+  protected callDeadline(right: 'home' | 'held'): number {
+    const { ctx } = this;
+    const end = right === 'held' ? (this.watermark.claim?.expiresAt as number) : homeDeadline({ readAt: this.readAt, homeBoundMs: ctx.homeBoundMs, deadline: ctx.deadline });
+    return end - ctx.reserveMs;
+  }
+
   /**
    * Delivers `first`, and the versions after it that `next` finds deliverable under the same right, in one
    * destination call, which answers in order and sends none of an account's versions after one that failed (see
@@ -92,105 +97,39 @@ export abstract class InOrderDeliveryRun extends InOrderWaitingRun {
     plan: (record: ChangeRecord, healed: boolean) => Fact,
     next: () => DeliverStep | undefined,
   ): Promise<boolean> {
-    const run: PlannedDelivery[] = [];
-    const deliveries: Delivery[] = [];
-    let record: ChangeRecord | undefined = first;
-    let healed = firstHealed;
+    const before = this.watermark;
+    const facts = this.unwrittenCount;
+    const dirty = this.dirty;
+    const delivery = this.delivery(first, firstHealed);
+    this.remember(plan(first, firstHealed));
+    let following = next();
+    // One version (every `per-version` delivery): no lists, no planned entries.
+    if (following === undefined) {
+      return this.ctx.deliver(delivery, deadline).then((result) => {
+        if (result.status !== 'failed') {
+          this.accepted(first, firstHealed, result);
+          return true;
+        }
+        this.undoTo(before, facts, dirty);
+        return this.failedDelivery(first, firstHealed, result);
+      });
+    }
+    const run: PlannedDelivery[] = [{ record: first, healed: firstHealed, watermark: before, facts, dirty }];
+    const deliveries: Delivery[] = [delivery];
+    let record: ChangeRecord | undefined = following.record;
+    // A heal that comes back (a redriven letter) is delivered as what it is.
+    let healed = following.healed || isHealedRecord(following.record);
     while (record !== undefined) {
       run.push({ record, healed, watermark: this.watermark, facts: this.unwrittenCount, dirty: this.dirty });
       deliveries.push(this.delivery(record, healed));
       this.remember(plan(record, healed));
-      const following = next();
+      following = next();
       record = following?.record;
       // A heal that comes back (a redriven letter) is delivered as what it is.
       healed = following !== undefined && (following.healed || isHealedRecord(following.record));
     }
     // Callbacks, not an async frame: this is every account's delivery.
-    if (deliveries.length === 1) return this.ctx.deliver(deliveries[0] as Delivery, deadline).then((result) => this.plannedAnswered(run, [result]));
     return this.ctx.deliverAll(deliveries, deadline).then((results) => this.plannedAnswered(run, results));
-  }
-
-  /**
-   * The batch's records, when they are a plain run (`isPlainRun`) that this run may deliver at home or under a claim
-   * it takes first, with `per-batch` commits, after any copies of delivered versions (`leadingCopies`, settled here as
-   * duplicates): most accounts of most batches. The steps would judge nothing else out, deliver them in one call and
-   * commit; `deliverPlainRun` does that without them.
-   */
-  protected plainRun(): ChangeRecord[] | undefined {
-    const { ctx } = this;
-    if (ctx.inOrderCommit !== 'per-batch' || ctx.epoch.from !== undefined) return undefined;
-    const records: ChangeRecord[] = [];
-    for (const version of this.versions) records.push(this.records.get(version) as ChangeRecord);
-    // Copies of delivered versions often lead the batch: settled as the judge would, they leave a plain run behind.
-    const copies = leadingCopies(this.watermark, records);
-    if (copies === undefined) return undefined;
-    const run = copies === 0 ? records : records.slice(copies);
-    if (!isPlainRun(this.watermark, run, ctx.owner, ctx.now())) return undefined;
-    const right = this.claimFor((run[0] as ChangeRecord).version);
-    if (right !== 'home' && right !== 'take') return undefined;
-    for (let index = 0; index < copies; index += 1) this.settleOut((records[index] as ChangeRecord).version, 'duplicate');
-    return run;
-  }
-
-  /**
-   * Delivers a plain run with the right the run holds for it in one destination call, answered by `deadline`, and
-   * commits it, as the steps would, planned as one watermark (`runFact` of the whole run) rather than a fact, a
-   * watermark and two notes per version. A version that failed takes the run back to the steps from there; so does a
-   * lost commit race, once the run's fact is re-applied to the fresh watermark.
-   */
-  protected deliverPlainRun(records: readonly ChangeRecord[], deadline: number, runFact: (run: readonly ChangeRecord[]) => Fact): Promise<void> {
-    const before = this.watermark;
-    const facts = this.unwrittenCount;
-    const dirty = this.dirty;
-    const planned = runFact(records)(before);
-    // The right to deliver was checked on this watermark, so the run's fact holds on it; if not, the steps decide.
-    if (planned === undefined) return this.drive() ?? RAN;
-    const deliveries: Delivery[] = [];
-    for (const record of records) deliveries.push(this.delivery(record, false));
-    this.update(planned);
-    const answered = (results: readonly DeliveryResult[]): Promise<void> | undefined => {
-      for (let index = 0; index < records.length; index += 1) {
-        if ((results[index] as DeliveryResult).status !== 'failed') continue;
-        // Back to the run as it was, then as the steps would have planned it up to the version that failed.
-        this.undoTo(before, facts, dirty);
-        return this.plainRunFailed(records, results, index, runFact);
-      }
-      for (let index = 0; index < records.length; index += 1) this.countAccepted(results[index] as DeliveryResult, false);
-      // A lost race re-reads and goes on with the steps.
-      return this.commitPlainRun(records, results, runFact).then((written) => (written ? undefined : this.drive()));
-    };
-    if (deliveries.length === 1) return this.ctx.deliver(deliveries[0] as Delivery, deadline).then((result) => answered([result]));
-    return this.ctx.deliverAll(deliveries, deadline).then(answered);
-  }
-
-  /** The plain run's versions before the one that failed delivered, as the steps plan them; then the steps go on. */
-  private plainRunFailed(records: readonly ChangeRecord[], results: readonly DeliveryResult[], failedAt: number, runFact: (run: readonly ChangeRecord[]) => Fact): Promise<void> {
-    if (failedAt > 0) this.remember(runFact(records.slice(0, failedAt)));
-    for (let index = 0; index < failedAt; index += 1) this.accepted(records[index] as ChangeRecord, false, results[index] as Exclude<DeliveryResult, FailedDelivery>);
-    return this.goOn(this.failedDelivery(records[failedAt] as ChangeRecord, false, results[failedAt] as FailedDelivery));
-  }
-
-  /**
-   * The `done` step of a plain run: its records settle once the write lands. Only when the write loses its race does
-   * the run take on what the steps would hold by then (each version noted as handled and pending, the run's fact
-   * unwritten), for the re-read to re-apply and judge.
-   */
-  private commitPlainRun(records: readonly ChangeRecord[], results: readonly DeliveryResult[], runFact: (run: readonly ChangeRecord[]) => Fact): Promise<boolean> {
-    this.release();
-    return this.flush(NO_RECORDS, NO_VERSION_LIST, this.storedToken).then((written) => {
-      if (written) {
-        this.wrote();
-        for (let index = 0; index < records.length; index += 1) this.settleAccepted((records[index] as ChangeRecord).version, results[index] as DeliveryResult);
-        return true;
-      }
-      for (let index = 0; index < records.length; index += 1) {
-        const record = records[index] as ChangeRecord;
-        this.noteHandled(record, false);
-        this.notePending(record.version, results[index] as DeliveryResult);
-      }
-      (this.unwritten ??= []).push(runFact(records));
-      return this.lostRace();
-    });
   }
 
   /**

@@ -1,25 +1,25 @@
 import type { ChangeRecord } from '../change-record/change-record';
 import type { Fact } from './in-order-ledger';
-import { InOrderDeliveryRun } from './in-order-delivery';
+import { InOrderPlainRun } from './in-order-plain';
 import { delivered, deliveredRun } from './in-order-rules';
 import { homeDeliveryStands } from './home-lane-rules';
 import { isHealedRecord } from './heal';
 import { patched, type Watermark } from './watermark';
-import { homeDeadline } from './delivery-right';
 
 /**
  * The home lane's side of an `in-order` run: deliveries without a claim on the lane Lambda serializes the account's
  * batches on, each planned before its destination call and undone if the call fails, and the plain run (the batch
  * continues the watermark, nothing else to decide) delivered at home.
  */
-export abstract class InOrderHomeRun extends InOrderDeliveryRun {
+export abstract class InOrderHomeRun extends InOrderPlainRun {
   /**
    * Delivers a plain run (`plainRun`) at home in one destination call and commits it, as the steps would
    * (`deliverHomeRun`, then `done`), planned as one watermark (`atHomeRun`) rather than a fact, a watermark and two notes
    * per version.
    */
   protected deliverPlainAtHome(records: readonly ChangeRecord[]): Promise<void> {
-    return this.deliverPlainRun(records, this.homeCallDeadline(), (run) => this.atHomeRun(run));
+    if (this.ctx.inOrderCommit === 'per-version') return this.deliverPlainVersions(records, 0, 'home', (record) => this.atHome(record, false));
+    return this.deliverPlainRun(records, this.callDeadline('home'), (run) => this.atHomeRun(run));
   }
 
   /**
@@ -35,7 +35,7 @@ export abstract class InOrderHomeRun extends InOrderDeliveryRun {
 
   private deliverHomeVersion(record: ChangeRecord, healed: boolean): Promise<boolean> {
     healed ||= isHealedRecord(record);
-    const deadline = this.homeCallDeadline();
+    const deadline = this.callDeadline('home');
     if (this.ctx.inOrderCommit === 'per-batch' && this.unparked(record.version)) return this.deliverHomeRun(record, healed, deadline);
     return this.deliverOneAtHome(record, healed, deadline);
   }
@@ -54,10 +54,6 @@ export abstract class InOrderHomeRun extends InOrderDeliveryRun {
     return this.deliverPlanned(first, firstHealed, deadline, (record, healed) => this.atHome(record, healed), () => this.nextPlanned('home'));
   }
 
-  /** The end a home delivery's call must answer by: the home bound from the read (within the deadline), less the reserve. */
-  private homeCallDeadline(): number {
-    return homeDeadline({ readAt: this.readAt, homeBoundMs: this.ctx.homeBoundMs, deadline: this.ctx.deadline }) - this.ctx.reserveMs;
-  }
 
   /**
    * A home delivery as a fact: it still holds on a fresh watermark that follows on from it, if the account is still

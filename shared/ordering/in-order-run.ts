@@ -29,7 +29,7 @@ const RAN: Promise<void> = Promise.resolve();
  * versions, expiry) and every delivery must end before the claim does (the destination call gets the claim's end,
  * less the reserve, as its deadline); an account homed on another lane is parked for its home to drain, unless a side
  * path finds that home quiet and fences it off: nobody delivers until the fence ends. With `per-version` commits each
- * write commits the version just delivered (and, under a claim, claims the next). With `per-batch` commits one write
+ * write commits the version just delivered (under a claim that covers the run). With `per-batch` commits one write
  * at the end commits the run. A write that carries deliveries made under
  * a claim is fenced by its token, so a run whose claim was taken over stops before its next delivery. While another
  * engine's claim or a fence is live this run delivers nothing: it parks what it has (see `InOrderWaitingRun`).

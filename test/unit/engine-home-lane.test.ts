@@ -79,6 +79,40 @@ describe('in-order home lanes', () => {
     expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
+  test('per-version on the home lane: a failed version is dead-lettered, those before it stay committed, those after park', async () => {
+    const h = harness('in-order', { inOrderCommit: 'per-version' });
+    const a = accountHistory('A', 8);
+    await homeOn(h, a.slice(0, 3));
+    h.destination.intercept = (delivery) =>
+      delivery.record.version === 6 ? { status: 'failed', reason: 'DELIVERY_FAILED', detail: 'down', attempts: 3 } : undefined;
+    const calls = h.destination.calls.length;
+
+    const outcome = await h.engine.process(a.slice(3), HOME);
+
+    expect(h.destination.calls.slice(calls)).toEqual([1, 1, 1]);
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4, 5]);
+    expect(outcome.counts).toMatchObject({ delivered: 2, deadLettered: 1, parked: 2, failed: 0 });
+    const [w] = (await h.ledger.load(['A'])).values();
+    expect(w).toMatchObject({ version: 5, owed: [[6, 6]], parked: [[7, 8]], home: HOME.lane });
+  });
+
+  test('per-version on the home lane: a commit that loses its race keeps the delivery and goes on', async () => {
+    const h = harness('in-order', { inOrderCommit: 'per-version' });
+    const a = accountHistory('A', 7);
+    await homeOn(h, a.slice(0, 3));
+    let delivered = 0;
+    h.destination.afterDelivery = () => {
+      if ((delivered += 1) === 2) loseNextRace(h.ledger, 'A');
+    };
+
+    const outcome = await h.engine.process(a.slice(3), HOME);
+
+    expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(outcome.counts).toMatchObject({ delivered: 4, ledgerConflicts: 1, claimsLost: 0, failed: 0 });
+    const [w] = (await h.ledger.load(['A'])).values();
+    expect(w).toMatchObject({ version: 7, home: HOME.lane });
+  });
+
   test('the home lane sends an account\'s run of versions in one call; a failed one undoes what was planned after it', async () => {
     const h = harness('in-order', { inOrderCommit: 'per-batch' });
     const a = accountHistory('A', 9);

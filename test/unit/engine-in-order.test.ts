@@ -79,7 +79,7 @@ describe('in-order', () => {
 
       expect(h.destination.calls).toEqual([5]);
       expect(h.destination.versionsOf('A')).toEqual([1, 2]);
-      expect(h.deadLetters.letters.map((l) => [l.record.version, l.reason])).toEqual([[3, 'DELIVERY_FAILED']]);
+      expect(h.deadLetters.letters.map((l) => [l.record?.version, l.reason])).toEqual([[3, 'DELIVERY_FAILED']]);
       expect(outcome.counts).toMatchObject({ delivered: 2, deadLettered: 1, parked: 2, failed: 0 });
       const [watermark] = (await h.ledger.load(['A'])).values();
       expect(watermark).toMatchObject({ version: 2, owed: [[3, 3]], parked: [[4, 5]] });
@@ -130,6 +130,77 @@ describe('in-order', () => {
       expect(outcome.counts).toMatchObject({ claimsLost: 1, ledgerConflicts: 1, parked: 3, failed: 0 });
       const [watermark] = (await h.ledger.load(['A'])).values();
       expect(watermark).toMatchObject({ version: 0, parked: [[1, 3]] });
+      expect(watermark?.claim?.owner).toBe('other');
+    });
+  });
+
+  describe('per-version claims only: a plain run is claimed once, then each version is a call and a commit', () => {
+    test('one claim over the run, one commit per version, the last releasing it', async () => {
+      const h = harness('in-order', { inOrderCommit: 'per-version' });
+      const history = accountHistory('A', 4);
+      const claims: (number | undefined)[] = [];
+      const write = h.ledger.write.bind(h.ledger);
+      h.ledger.write = (request) => {
+        claims.push(request.next.claim?.through);
+        return write(request);
+      };
+
+      await h.engine.process(history);
+
+      expect(h.destination.calls).toEqual([1, 1, 1, 1]);
+      expect(claims).toEqual([4, 4, 4, 4, undefined]);
+      const [watermark] = (await h.ledger.load(['A'])).values();
+      expect(watermark).toMatchObject({ version: 4 });
+      expect(watermark?.claim).toBeUndefined();
+    });
+
+    test('a failed version: those before it stay committed, it is dead-lettered and owed, those after park', async () => {
+      const h = harness('in-order', { inOrderCommit: 'per-version' });
+      const history = accountHistory('A', 5);
+      h.destination.intercept = (delivery) =>
+        delivery.record.version === 3 ? { status: 'failed', reason: 'DELIVERY_FAILED', detail: 'refused', attempts: 3 } : undefined;
+
+      const outcome = await h.engine.process(history);
+
+      expect(h.destination.versionsOf('A')).toEqual([1, 2]);
+      expect(outcome.counts).toMatchObject({ delivered: 2, deadLettered: 1, parked: 2, failed: 0 });
+      const [watermark] = (await h.ledger.load(['A'])).values();
+      expect(watermark).toMatchObject({ version: 2, owed: [[3, 3]], parked: [[4, 5]] });
+      expect(watermark?.claim).toBeUndefined();
+    });
+
+    test('a commit that loses its race under a claim that survived keeps the delivery: nothing is delivered twice', async () => {
+      const h = harness('in-order', { inOrderCommit: 'per-version' });
+      const history = accountHistory('A', 4);
+      let delivered = 0;
+      h.destination.afterDelivery = () => {
+        if ((delivered += 1) === 2) loseNextRace(h.ledger, 'A');
+      };
+
+      const outcome = await h.engine.process(history);
+
+      expect(h.destination.versionsOf('A')).toEqual([1, 2, 3, 4]);
+      expect(outcome.counts).toMatchObject({ delivered: 4, ledgerConflicts: 1, claimsLost: 0, failed: 0 });
+      const [watermark] = (await h.ledger.load(['A'])).values();
+      expect(watermark).toMatchObject({ version: 4 });
+      expect(watermark?.claim).toBeUndefined();
+    });
+
+    test('a claim taken over mid-run: the version delivered under it is not committed, and the run parks the rest', async () => {
+      const h = harness('in-order', { inOrderCommit: 'per-version' });
+      const history = accountHistory('A', 4);
+      let delivered = 0;
+      h.destination.afterDelivery = () => {
+        if ((delivered += 1) === 2) stealClaim(h.ledger, 'A');
+      };
+
+      const outcome = await h.engine.process(history);
+
+      expect(h.destination.versionsOf('A')).toEqual([1, 2]);
+      // Both count as delivered (the destination accepted them); 2 also parks, as the new holder will deliver it again.
+      expect(outcome.counts).toMatchObject({ delivered: 2, claimsLost: 1, parked: 3, failed: 0 });
+      const [watermark] = (await h.ledger.load(['A'])).values();
+      expect(watermark).toMatchObject({ version: 1, parked: [[2, 4]] });
       expect(watermark?.claim?.owner).toBe('other');
     });
   });
