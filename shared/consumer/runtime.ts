@@ -24,7 +24,7 @@ export function buildRuntime(
   options: RuntimeOptions = {},
 ): BuiltRuntime {
   const { ledger, deadLetters, retrier, requestDeadline, clients } = ledgerAndQueue(config);
-  const { destination, close } = makeDestination(retrier);
+  const { destination, close } = madeOrReleased(() => makeDestination(retrier), clients);
   const consumer = new ChangeConsumer({
     destination,
     ledger,
@@ -54,4 +54,17 @@ export function buildRuntime(
       for (const client of clients) client.destroy();
     },
   };
+}
+
+/**
+ * What `make` builds; if it throws (a plug-in's settings its `createDestination` refuses), the ledger's and queue's
+ * clients built before it are released first: a process that goes on (the local pipeline, a test run) keeps no sockets.
+ */
+function madeOrReleased<T>(make: () => T, clients: readonly { destroy(): void }[]): T {
+  try {
+    return make();
+  } catch (error) {
+    for (const client of clients) client.destroy();
+    throw error;
+  }
 }

@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { buildRuntime } from '../../shared/consumer/runtime';
 import { auditRuntime } from '../../consumers/audit/runtime';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { busClientConfig, fraudRuntime } from '../../consumers/fraud/runtime';
@@ -274,5 +277,24 @@ describe('the fraud client', () => {
     expect(await byName.config.region()).toBe('ap-southeast-2');
     imported.destroy();
     byName.destroy();
+  });
+});
+
+describe('a destination that cannot be built', () => {
+  it("releases the ledger's and queue's clients built before it, and throws what it threw", () => {
+    const ledgerClosed = vi.spyOn(DynamoDBClient.prototype, 'destroy');
+    const queueClosed = vi.spyOn(SQSClient.prototype, 'destroy');
+    try {
+      expect(() =>
+        buildRuntime(readConsumerConfig('fraud', FULL.fraud), () => {
+          throw new Error('the plug-in refused its settings');
+        }),
+      ).toThrow('the plug-in refused its settings');
+      expect(ledgerClosed).toHaveBeenCalled();
+      expect(queueClosed).toHaveBeenCalled();
+    } finally {
+      ledgerClosed.mockRestore();
+      queueClosed.mockRestore();
+    }
   });
 });
