@@ -1,4 +1,5 @@
 import { BatchGetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { batchGetAll, batchGetBackoffMs } from '../../shared/dynamodb/batch-get';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ACCOUNTS_KEY } from '../../shared/accounts/account';
 import { LEDGER_PARTITION_KEY, LEDGER_SORT_KEY, WATERMARK_SORT_KEY, ledgerPartitionKey } from '../../shared/ledger/ledger-table';
@@ -21,7 +22,6 @@ import type { PipelineTarget } from '../target';
 
 /** Items one page of the ledger Scan reads at most. */
 export const DELETION_SCAN_PAGE_ITEMS = 1000;
-const BATCH_GET_LIMIT = 100;
 const MAX_UNPROCESSED_ROUNDS = 8;
 
 /** A watermark of a destination's current epoch whose account is not in the table and whose last change is not a REMOVE. */
@@ -91,22 +91,25 @@ export async function scanUndeliveredDeletions(
 /** Which of `accountIds` the Accounts table holds: consistent key reads, so an account created just now is not taken for deleted. */
 async function accountsPresent(target: PipelineTarget, accountIds: readonly string[]): Promise<Set<string>> {
   const present = new Set<string>();
-  for (let start = 0; start < accountIds.length; start += BATCH_GET_LIMIT) {
-    let keys: Record<string, AttributeValue>[] = accountIds.slice(start, start + BATCH_GET_LIMIT).map((id) => ({ [ACCOUNTS_KEY]: { S: id } }));
-    for (let round = 0; keys.length > 0; round += 1) {
-      if (round > MAX_UNPROCESSED_ROUNDS) throw new Error(`${keys.length} Accounts reads stayed unprocessed`);
-      if (round > 0) await sleep(Math.random() * Math.min(2_000, 50 * 2 ** round));
+  await batchGetAll(
+    accountIds.map((id) => ({ [ACCOUNTS_KEY]: { S: id } })),
+    async (keys) => {
       const output = await target.dynamodb.send(
         new BatchGetItemCommand({
-          RequestItems: { [target.accountsTable]: { Keys: keys, ConsistentRead: true, ProjectionExpression: '#id', ExpressionAttributeNames: { '#id': ACCOUNTS_KEY } } },
+          RequestItems: { [target.accountsTable]: { Keys: [...keys], ConsistentRead: true, ProjectionExpression: '#id', ExpressionAttributeNames: { '#id': ACCOUNTS_KEY } } },
         }),
       );
-      for (const item of output.Responses?.[target.accountsTable] ?? []) {
-        const id = item[ACCOUNTS_KEY]?.S;
-        if (id !== undefined) present.add(id);
-      }
-      keys = output.UnprocessedKeys?.[target.accountsTable]?.Keys ?? [];
-    }
-  }
+      return { items: output.Responses?.[target.accountsTable] ?? [], unprocessed: output.UnprocessedKeys?.[target.accountsTable]?.Keys ?? [] };
+    },
+    (item) => {
+      const id = item[ACCOUNTS_KEY]?.S;
+      if (id !== undefined) present.add(id);
+    },
+    {
+      maxRetries: MAX_UNPROCESSED_ROUNDS,
+      backoff: (round) => sleep(batchGetBackoffMs(round)),
+      giveUp: (left) => new Error(`${left} Accounts reads stayed unprocessed`),
+    },
+  );
   return present;
 }

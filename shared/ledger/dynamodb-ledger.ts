@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SHORTENED_KEY_PART } from '../accounts/account-key';
 import type { RequestDeadline } from '../async/request-deadline';
 import type { ChangeRecord } from '../change-record/change-record';
+import { batchGetAll, batchGetBackoffMs } from '../dynamodb/batch-get';
 import { lostRaceAt } from '../dynamodb/lost-race';
 import { LedgerUnavailableError } from '../ordering/errors';
 import type { Ledger, LedgerWrite, LedgerWriteResult, WaitingAccount } from '../ordering/ports';
@@ -44,8 +45,6 @@ export interface DynamoDBLedgerOptions {
   readonly requestDeadline?: RequestDeadline;
 }
 
-const BATCH_GET_LIMIT = 100;
-
 /**
  * The ledger in DynamoDB (key design in `ledger-table.ts`).
  *
@@ -76,29 +75,25 @@ export class DynamoDBLedger implements Ledger {
 
   async load(accountIds: readonly string[]): Promise<Map<string, Watermark>> {
     const found = new Map<string, Watermark>();
-    const unique = [...new Set(accountIds)];
-    for (let start = 0; start < unique.length; start += BATCH_GET_LIMIT) {
-      let keys: Record<string, AttributeValue>[] = unique
-        .slice(start, start + BATCH_GET_LIMIT)
-        .map((accountId) => this.watermarkKey(accountId));
-      for (let round = 0; keys.length > 0; round += 1) {
-        if (round > this.maxUnprocessedRetries) {
-          throw new LedgerUnavailableError(`${keys.length} watermark reads stayed unprocessed`);
-        }
-        if (round > 0) await this.backoff(round, keys.length);
+    const keys = [...new Set(accountIds)].map((accountId) => this.watermarkKey(accountId));
+    await batchGetAll(
+      keys,
+      async (batch) => {
         const output = await this.call('BatchGetItem', () =>
-          this.client.send(
-            new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
-            this.sendOptions(),
-          ),
+          this.client.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: [...batch], ConsistentRead: true } } }), this.sendOptions()),
         );
-        for (const item of output.Responses?.[this.tableName] ?? []) {
-          const watermark = itemToWatermark(item);
-          found.set(watermark.accountId, watermark);
-        }
-        keys = output.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-      }
-    }
+        return { items: output.Responses?.[this.tableName] ?? [], unprocessed: output.UnprocessedKeys?.[this.tableName]?.Keys ?? [] };
+      },
+      (item) => {
+        const watermark = itemToWatermark(item);
+        found.set(watermark.accountId, watermark);
+      },
+      {
+        maxRetries: this.maxUnprocessedRetries,
+        backoff: (round, left) => this.backoff(round, left),
+        giveUp: (left) => new LedgerUnavailableError(`${left} watermark reads stayed unprocessed`),
+      },
+    );
     return found;
   }
 
@@ -259,7 +254,7 @@ export class DynamoDBLedger implements Ledger {
    * the wait would end past the request deadline.
    */
   private async backoff(round: number, keys: number): Promise<void> {
-    const ms = Math.random() * Math.min(2_000, 50 * 2 ** round);
+    const ms = batchGetBackoffMs(round);
     if (this.requestDeadline?.leavesLessThan(ms)) throw new LedgerUnavailableError(`${keys} watermark reads stayed unprocessed when the invocation's time ran out`);
     await sleep(ms);
   }
