@@ -71,9 +71,11 @@ export abstract class InOrderClaimRun extends InOrderHomeRun {
   protected claimPlainRun(records: readonly ChangeRecord[]): Promise<void> {
     const first = records[0] as ChangeRecord;
     return this.takeClaim(first.version).then((won) => {
-      if (!won || this.claimFor(first.version) !== 'held') return this.drive();
+      if (!won) return this.drive();
       const token = this.claimToken as string;
+      // per-version checks the right before every version itself.
       if (this.ctx.inOrderCommit === 'per-version') return this.deliverPlainVersions(records, 0, 'held', (record) => this.planUnderClaim(token, record, false));
+      if (this.claimFor(first.version) !== 'held') return this.drive();
       this.countedForHome = true;
       return this.deliverPlainRun(records, this.callDeadline('held'), (run) => this.claimedRun(token, run));
     });
