@@ -62,13 +62,17 @@ export abstract class InOrderClaimRun extends InOrderHomeRun {
     return this.commit();
   }
 
+  protected deliverPlain(records: readonly ChangeRecord[], right: 'home' | 'take'): Promise<void> {
+    return right === 'home' ? this.deliverPlainAtHome(records) : this.claimPlainRun(records);
+  }
+
   /**
-   * A plain run (`plainRun`) off the home lane: claimed through its last version, then delivered under the claim as the
+   * A plain run (`deliverIfPlain`) off the home lane: claimed through its last version, then delivered under the claim as the
    * steps would (`take`, `held` deliveries, `done`): with `per-batch` commits in one call and one commit, planned as one
    * watermark (`claimedRun`); with `per-version` a call and a commit per version (`deliverPlainVersions`). A lost claim
    * race, or a claim with too little time left once written, takes the run back to the steps.
    */
-  protected claimPlainRun(records: readonly ChangeRecord[]): Promise<void> {
+  private claimPlainRun(records: readonly ChangeRecord[]): Promise<void> {
     const first = records[0] as ChangeRecord;
     return this.takeClaim(first.version).then((won) => {
       if (!won) return this.drive();

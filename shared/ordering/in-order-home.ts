@@ -13,7 +13,7 @@ import { patched, type Watermark } from './watermark';
  */
 export abstract class InOrderHomeRun extends InOrderPlainRun {
   /**
-   * Delivers a plain run (`plainRun`) at home in one destination call and commits it, as the steps would
+   * Delivers a plain run (`deliverIfPlain`) at home in one destination call and commits it, as the steps would
    * (`deliverHomeRun`, then `done`), planned as one watermark (`atHomeRun`) rather than a fact, a watermark and two notes
    * per version.
    */

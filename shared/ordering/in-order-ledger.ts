@@ -78,8 +78,13 @@ export abstract class InOrderLedgerRun extends AccountRun {
   protected remember(fact: Fact): void {
     const applied = fact(this.watermark);
     if (applied === undefined) return;
-    (this.unwritten ??= []).push(fact);
+    this.keepUnwritten(fact);
     this.update(applied);
+  }
+
+  /** Keeps a fact already applied to the planned watermark, after the facts not yet written, for a lost race. */
+  protected keepUnwritten(fact: Fact): void {
+    (this.unwritten ??= []).push(fact);
   }
 
   /** How many facts are unwritten: `forgetSince` takes the run back to that point. */

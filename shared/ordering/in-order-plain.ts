@@ -18,10 +18,10 @@ export abstract class InOrderPlainRun extends InOrderDeliveryRun {
   /**
    * The batch's records, when they are a plain run (`isPlainRun`) that this run may deliver at home or under a claim
    * it takes first, after any copies of delivered versions (`leadingCopies`, settled here as duplicates): most
-   * accounts of most batches. The steps would judge nothing else out, deliver them and commit; `deliverPlainRun` and
-   * `deliverPlainVersions` do that without them.
+   * accounts of most batches. The steps would judge nothing else out, deliver them and commit; `deliverPlain` (with
+   * `deliverPlainRun` or `deliverPlainVersions`) does that without them. Undefined when the run is not plain.
    */
-  protected plainRun(): ChangeRecord[] | undefined {
+  protected deliverIfPlain(): Promise<void> | undefined {
     const { ctx } = this;
     if (ctx.epoch.from !== undefined) return undefined;
     const records: ChangeRecord[] = [];
@@ -34,8 +34,11 @@ export abstract class InOrderPlainRun extends InOrderDeliveryRun {
     const right = this.claimFor((run[0] as ChangeRecord).version);
     if (right !== 'home' && right !== 'take') return undefined;
     for (let index = 0; index < copies; index += 1) this.settleOut((records[index] as ChangeRecord).version, 'duplicate');
-    return run;
+    return this.deliverPlain(run, right);
   }
+
+  /** Delivers a plain run with the right found for its first version: at home, or under a claim taken first. */
+  protected abstract deliverPlain(records: readonly ChangeRecord[], right: 'home' | 'take'): Promise<void>;
 
   /**
    * `per-batch`: delivers a plain run with the right the run holds for it in one destination call, answered by
@@ -93,7 +96,7 @@ export abstract class InOrderPlainRun extends InOrderDeliveryRun {
         this.noteHandled(record, false);
         this.notePending(record.version, results[index] as DeliveryResult);
       }
-      (this.unwritten ??= []).push(runFact(records));
+      this.keepUnwritten(runFact(records));
       return this.lostRace();
     });
   }
@@ -127,7 +130,7 @@ export abstract class InOrderPlainRun extends InOrderDeliveryRun {
         if (!written) {
           this.noteHandled(record, false);
           this.notePending(record.version, result);
-          (this.unwritten ??= []).push(own);
+          this.keepUnwritten(own);
           return this.lostRace().then(() => this.drive());
         }
         this.wrote();

@@ -50,9 +50,7 @@ export class InOrderRun extends InOrderClaimRun implements InOrderView {
   run(): Promise<void> {
     if (this.hasConflicts || this.skip) return this.runWithPreamble();
     try {
-      const plain = this.plainRun();
-      if (plain === undefined) return this.classifyAndDrive();
-      return this.claimFor((plain[0] as ChangeRecord).version) === 'home' ? this.deliverPlainAtHome(plain) : this.claimPlainRun(plain);
+      return this.deliverIfPlain() ?? this.classifyAndDrive();
     } catch (error) {
       // As an async function would: what the run throws is a rejection, which the engine handles per account.
       return Promise.reject(error);
