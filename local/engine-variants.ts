@@ -47,7 +47,11 @@ export interface Variant {
   readonly inOrderCommit?: InOrderCommit;
   /** Part of the consumers' default settings (per-version commits and claims-only are opt-ins). */
   readonly isDefault: boolean;
-  /** Pass each batch's shard as its lane (`ProcessOptions.lane`): the consumers' `IN_ORDER_HOME_LANES`. */
+  /**
+   * Pass each batch's shard as its lane (`ProcessOptions.lane`): the consumers' `IN_ORDER_HOME_LANES`. Lanes per
+   * partition key (a `parallelizationFactor` above 1) cost the engine the same; without, it claims (`none`, or an
+   * embedder that gives no lane).
+   */
   readonly homeLanes?: boolean;
   /** `destinationEnforced`: the consumers' `DESTINATION_ENFORCED`. */
   readonly destinationEnforced?: boolean;

@@ -51,12 +51,12 @@ export function consumerEnvironment(
 
 /**
  * A home lane is a shard because Lambda runs one batch of a shard at a time. With a parallelization factor above 1 it
- * runs several side by side, one at a time per Kinesis partition key only, and the partition key of a Kinesis Data
- * Streams for DynamoDB record is DynamoDB's opaque choice: nothing ties an account to one of those batches, so
- * `in-order` runs on claims alone (every delivery claimed; two writes per account per batch).
+ * runs several side by side, one at a time per Kinesis partition key: the lane is then the shard and the partition key
+ * (`partition-key`). DynamoDB chooses that key: should an account's changes come with another, its new lane parks
+ * until the old one's home is fenced off; nothing is lost or reordered (see `laneOptions`).
  */
 function homeLanes(settings: DestinationSettings): Record<string, string> {
-  return settings.parallelizationFactor > 1 ? { IN_ORDER_HOME_LANES: 'false' } : {};
+  return settings.parallelizationFactor > 1 ? { IN_ORDER_HOME_LANES: 'partition-key' } : {};
 }
 
 /**

@@ -5,6 +5,7 @@ import { shortestClaimTtlMs } from '../ordering/delivery-right';
 import { isIsoTime } from './formats';
 import type { RetryPolicy } from '../retry/retrier';
 import { boolean, ConfigurationError, integer, oneOf, optionalString, requiredString, url, type Env } from './env';
+import { HOME_LANES, type HomeLanes } from '../consumer/lanes';
 
 export type DestinationName = 'audit' | 'search' | 'fraud';
 
@@ -38,8 +39,8 @@ export interface ConsumerConfig {
   readonly parkedAgeThresholdMs: number;
   readonly claimTtlMs: number;
   readonly inOrderCommit: InOrderCommit;
-  /** In-order: pass each batch's shard as its lane, so accounts are delivered from their home lane without a claim. */
-  readonly homeLanes: boolean;
+  /** In-order: the batches' lanes (see `HomeLanes`), so accounts are delivered from their home lane without a claim. */
+  readonly homeLanes: HomeLanes;
   /** latest-state (search): leave stale refusal to the index and use no ledger on the stream path. */
   readonly destinationEnforced: boolean;
   readonly accountConcurrency: number;
@@ -96,7 +97,7 @@ export function readConsumerConfig(destination: DestinationName | PluginName, en
     parkedAgeThresholdMs: integer(env, 'PARKED_AGE_THRESHOLD_SECONDS', 900, { min: 1, max: 366 * 86_400 }) * 1000,
     claimTtlMs,
     inOrderCommit: oneOf<InOrderCommit>(env, 'IN_ORDER_COMMIT', ['per-version', 'per-batch'], 'per-batch'),
-    homeLanes: boolean(env, 'IN_ORDER_HOME_LANES', true),
+    homeLanes: homeLanes(env),
     destinationEnforced: boolean(env, 'DESTINATION_ENFORCED', false),
     accountConcurrency: integer(env, 'ACCOUNT_CONCURRENCY', 64, { min: 1, max: 1_000 }),
     retry: {
@@ -113,6 +114,14 @@ export function readConsumerConfig(destination: DestinationName | PluginName, en
     },
     s3ForcePathStyle: boolean(env, 'S3_FORCE_PATH_STYLE', false),
   };
+}
+
+/** `IN_ORDER_HOME_LANES`: a `HomeLanes`; `true` (the first setting it had) is `shard`, `false` is `none`. */
+function homeLanes(env: Env): HomeLanes {
+  const raw = optionalString(env, 'IN_ORDER_HOME_LANES')?.toLowerCase();
+  if (raw === undefined || raw === 'true') return 'shard';
+  if (raw === 'false') return 'none';
+  return oneOf<HomeLanes>(env, 'IN_ORDER_HOME_LANES', HOME_LANES, 'shard');
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { BadRecord } from '../change-record/bad-record';
-import type { RecordPosition } from '../change-record/change-record';
+import type { ChangeRecord, RecordPosition } from '../change-record/change-record';
 import { decodeChangeRecord } from '../change-record/decode';
 import { fromLambdaKinesisRecord, type KinesisRecordInput } from '../change-record/kinesis-input';
 import { badRecordLetter } from '../dead-letter/dead-letter-message';
@@ -14,6 +14,7 @@ import type { ConsumedBatch } from './consumed-batch';
 import { accountView, type OperatorCommand, type OperatorCommandResult } from './operator-command';
 import { readWaitingReport, type WaitingReport } from './waiting-report';
 import { WatchedDeadLetterQueue } from './watched-dead-letters';
+import { laneOptions, type HomeLanes } from './lanes';
 
 export interface ChangeConsumerOptions {
   readonly destination: Destination;
@@ -35,10 +36,11 @@ export interface ChangeConsumerOptions {
   readonly retryReserveMs?: number;
   readonly engine?: Omit<OrderingEngineOptions, 'destination' | 'ledger' | 'deadLetters' | 'epoch'>;
   /**
-   * Pass each batch's shard to the engine as its lane (`ProcessOptions.lane`): `in-order` accounts are then delivered
-   * from their home lane with one ledger write per batch. @default true
+   * What the engine gets as a batch's lane (`ProcessOptions.lane`, `laneOf`; see `HomeLanes`): `in-order` accounts are
+   * then delivered from their home lane with one ledger write per batch. `true` is `shard`, `false` is `none`.
+   * @default 'shard'
    */
-  readonly homeLanes?: boolean;
+  readonly homeLanes?: HomeLanes | boolean;
   /** An account waiting longer than this counts as parked too long (a metric, and an alarm in the stack). @default 15 min */
   readonly parkedAgeThresholdMs?: number;
   /** How often, at most, a batch also reports what waits in the ledger (one query of its gaps index). @default 60 s */
@@ -60,7 +62,7 @@ export const REQUEST_RESERVE_MS = 500;
 export class ChangeConsumer {
   readonly destination: string;
   readonly #engine: OrderingEngine;
-  readonly #homeLanes: boolean;
+  readonly #homeLanes: HomeLanes;
   readonly #deadLetters: WatchedDeadLetterQueue;
   readonly #accountsTable: string;
   readonly #epoch: Epoch;
@@ -86,7 +88,7 @@ export class ChangeConsumer {
     this.#clock = options.clock ?? Date.now;
     this.#deadLetters = new WatchedDeadLetterQueue(options.deadLetters);
     this.#ledger = options.ledger;
-    this.#homeLanes = options.homeLanes ?? true;
+    this.#homeLanes = options.homeLanes === true || options.homeLanes === undefined ? 'shard' : options.homeLanes === false ? 'none' : options.homeLanes;
     this.#parkedAgeThresholdMs = options.parkedAgeThresholdMs ?? 15 * 60_000;
     this.#parkedReportEveryMs = options.parkedReportEveryMs ?? 60_000;
     this.#engine = new OrderingEngine({
@@ -101,8 +103,7 @@ export class ChangeConsumer {
 
   /** Processes one batch of one shard, in stream order. `deadline`: when the invocation ends (ms since the epoch). */
   consume(inputs: readonly KinesisRecordInput[], options: { readonly deadline?: number } = {}): Promise<ConsumedBatch> {
-    // Lambda runs one batch at a time per shard: the shard is the batch's lane (see ProcessOptions).
-    return this.#oneAtATime(() => this.#consume(inputs, options.deadline, this.#homeLanes ? inputs[0]?.shardId : undefined));
+    return this.#oneAtATime(() => this.#consume(inputs, options.deadline, this.#homeLanes));
   }
 
   /** Revisits accounts waiting for a missing version: heals, drains, or times them out (see the engine's sweep). */
@@ -153,7 +154,7 @@ export class ChangeConsumer {
    * shard's own batch does; reports the failures as a batch would, and each account's state afterwards.
    */
   async #redrive(inputs: readonly KinesisRecordInput[], deadline: number | undefined): Promise<{ result: OperatorCommandResult; batch: ConsumedBatch }> {
-    const batch = await this.#consume(inputs, deadline, undefined);
+    const batch = await this.#consume(inputs, deadline, 'none');
     const accountIds = [...new Set(batch.dispositions.map(({ accountId }) => accountId))];
     // The failures are the answer; the accounts' states only add to it, so a ledger out of reach leaves them out.
     const accounts =
@@ -193,19 +194,24 @@ export class ChangeConsumer {
     return run;
   }
 
-  async #consume(inputs: readonly KinesisRecordInput[], deadline: number | undefined, lane: string | undefined): Promise<ConsumedBatch> {
+  async #consume(inputs: readonly KinesisRecordInput[], deadline: number | undefined, lanes: HomeLanes): Promise<ConsumedBatch> {
     const started = this.#clock();
     this.#startBatch(deadline);
     const records = [];
     const badRecords: BadRecord[] = [];
+    // Only `partition-key` lanes need to know which input a record came from.
+    const decodedFrom: { input: KinesisRecordInput; record: ChangeRecord }[] = [];
     for (const input of inputs) {
       const decoded = decodeChangeRecord(input, { tableName: this.#accountsTable });
-      if (decoded.ok) records.push(decoded.record);
-      else badRecords.push(decoded.bad);
+      if (!decoded.ok) badRecords.push(decoded.bad);
+      else {
+        records.push(decoded.record);
+        if (lanes === 'partition-key') decodedFrom.push({ input, record: decoded.record });
+      }
     }
     const failures: RecordPosition[] = [];
     const quarantined = await this.#quarantine(badRecords, failures);
-    const outcome = await this.#engine.process(records, { deadline, ...(lane === undefined ? {} : { lane }) });
+    const outcome = await this.#engine.process(records, { deadline, ...laneOptions(lanes, inputs, decodedFrom) });
     failures.push(...outcome.failed);
     const waiting = await this.#waitingReport();
     return this.#report(inputs.length, outcome.counts, waiting, {

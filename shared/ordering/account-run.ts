@@ -41,6 +41,8 @@ export abstract class AccountRun {
     readonly accountId: string,
     records: readonly ChangeRecord[],
     stored: Watermark | undefined,
+    /** The stream lane this account's records came on (`ProcessOptions.lane`, `laneOf`): none on a side path. */
+    protected readonly lane?: string,
   ) {
     this.records = new Map();
     this.unsettled = new Set();

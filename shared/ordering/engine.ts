@@ -70,6 +70,13 @@ export interface ProcessOptions {
    * lane is then delivered without a claim: one ledger write per account per batch.
    */
   readonly lane?: string;
+  /**
+   * Each account's lane, where the platform serializes per partition key within a shard rather than per shard (a
+   * Lambda mapping with a `parallelizationFactor` above 1 runs several batches of a shard at once, one at a time per
+   * partition key): the shard and the partition key the account's records came with, or undefined for an account whose
+   * records came with several (it claims). Overrides `lane`.
+   */
+  readonly laneOf?: (accountId: string) => string | undefined;
 }
 
 /** One account as an operator command reports it back. */
@@ -157,7 +164,7 @@ export class OrderingEngine {
       if (list) list.push(record);
       else byAccount.set(record.accountId, [record]);
     }
-    await this.runAccounts(byAccount, tally, options.deadline, options.lane);
+    await this.runAccounts(byAccount, tally, options.deadline, options.lane, options.laneOf);
     return tally.outcome();
   }
 
@@ -246,11 +253,12 @@ export class OrderingEngine {
     tally: Tally,
     deadline: number | undefined,
     lane?: string,
+    laneOf?: (accountId: string) => string | undefined,
   ): Promise<AccountRun[] | undefined> {
     const runs: AccountRun[] = [];
     if (byAccount.size === 0) return runs;
     // Taken before the read: a home lane's deliveries are bounded from a time no later than what it saw.
-    const ctx = this.context(tally, deadline, lane);
+    const ctx = this.context(tally, deadline);
     let stored: Map<string, Watermark>;
     try {
       // The destination decides what is stale: nothing to read (see `destinationEnforced`).
@@ -261,7 +269,7 @@ export class OrderingEngine {
       // No run started: undefined, so a sweep (whose accounts have no records to fail) can report the accounts.
       return undefined;
     }
-    for (const [accountId, list] of byAccount) runs.push(this.runFor(ctx, accountId, list, stored.get(accountId)));
+    for (const [accountId, list] of byAccount) runs.push(this.runFor(ctx, accountId, list, stored.get(accountId), laneOf ? laneOf(accountId) : lane));
     let unexpected: { error: unknown } | undefined;
     // Not an async wrapper per account: a run's own promise, and one handler for what it may throw.
     const guarded = (run: AccountRun): Promise<void> =>
@@ -277,18 +285,18 @@ export class OrderingEngine {
     return runs;
   }
 
-  private runFor(ctx: RunContext, accountId: string, records: ChangeRecord[], stored: Watermark | undefined): AccountRun {
+  private runFor(ctx: RunContext, accountId: string, records: ChangeRecord[], stored: Watermark | undefined, lane: string | undefined): AccountRun {
     switch (this.options.destination.mode) {
       case 'every-version':
         return new EveryVersionRun(ctx, accountId, records, stored);
       case 'latest-state':
         return new LatestStateRun(ctx, accountId, records, stored);
       case 'in-order':
-        return new InOrderRun(ctx, accountId, records, stored);
+        return new InOrderRun(ctx, accountId, records, stored, lane);
     }
   }
 
-  private context(tally: Tally, deadline: number | undefined, lane?: string): RunContext {
+  private context(tally: Tally, deadline: number | undefined): RunContext {
     const { destination, deadLetters, ledger } = this.options;
     const deliveries = new Coalescer<Delivery, DeliveryResult>(
       (items, itemsDeadline) => destination.deliver(items, itemsDeadline === undefined ? {} : { deadline: itemsDeadline }),
@@ -310,7 +318,6 @@ export class OrderingEngine {
       reserveMs: this.reserveMs,
       inOrderCommit: this.options.inOrderCommit ?? 'per-batch',
       destinationEnforced: this.options.destinationEnforced ?? false,
-      lane,
       homeBoundMs: this.homeBoundMs,
       readAt: this.clock(),
       tally,

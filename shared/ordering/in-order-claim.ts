@@ -91,7 +91,7 @@ export abstract class InOrderClaimRun extends InOrderHomeRun {
    */
   private claimedRun(token: string, records: readonly ChangeRecord[]): Fact {
     const first = (records[0] as ChangeRecord).version;
-    return this.underClaim(token, first, (w) => homedOn(deliveredRun(w, records), this.ctx.lane, this.ctx.now()));
+    return this.underClaim(token, first, (w) => homedOn(deliveredRun(w, records), this.lane, this.ctx.now()));
   }
 
   /**
@@ -124,7 +124,7 @@ export abstract class InOrderClaimRun extends InOrderHomeRun {
   private planUnderClaim(token: string, record: ChangeRecord, healed: boolean): Fact {
     if (this.countedForHome) return this.underClaim(token, record.version, (w) => delivered(w, record, healed));
     this.countedForHome = true;
-    return this.underClaim(token, record.version, (w) => homedOn(delivered(w, record, healed), this.ctx.lane, this.ctx.now()));
+    return this.underClaim(token, record.version, (w) => homedOn(delivered(w, record, healed), this.lane, this.ctx.now()));
   }
 
   /**

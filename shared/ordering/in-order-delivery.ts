@@ -66,7 +66,7 @@ export abstract class InOrderDeliveryRun extends InOrderWaitingRun {
       owner: ctx.owner,
       claimToken: this.claimToken,
       storedHome: this.storedHome,
-      lane: ctx.lane,
+      lane: this.lane,
       readAt: this.readAt,
       now: ctx.now(),
       deadline: ctx.deadline,

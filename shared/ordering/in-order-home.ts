@@ -62,7 +62,8 @@ export abstract class InOrderHomeRun extends InOrderPlainRun {
    */
   private atHome(record: ChangeRecord, healed: boolean): Fact {
     return (fresh) => {
-      const { lane, owner, reserveMs } = this.ctx;
+      const { owner, reserveMs } = this.ctx;
+      const lane = this.lane;
       switch (homeDeliveryStands(fresh, record.version, lane, owner, this.ctx.now(), reserveMs)) {
         case 'covered':
           return fresh;
@@ -83,7 +84,8 @@ export abstract class InOrderHomeRun extends InOrderPlainRun {
    */
   private atHomeRun(records: readonly ChangeRecord[]): Fact {
     return (fresh) => {
-      const { lane, owner, reserveMs } = this.ctx;
+      const { owner, reserveMs } = this.ctx;
+      const lane = this.lane;
       const now = this.ctx.now();
       if (homeDeliveryStands(fresh, (records[0] as ChangeRecord).version, lane, owner, now, reserveMs) === 'home') return deliveredRun(fresh, records, now);
       let w: Watermark | undefined = fresh;

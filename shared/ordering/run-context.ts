@@ -26,8 +26,6 @@ export interface RunContext {
   readonly inOrderCommit: InOrderCommit;
   /** `latest-state`: the destination refuses stale versions itself; the ledger is neither read nor written. */
   readonly destinationEnforced: boolean;
-  /** The stream lane of the batch, if the platform serializes an account's batches on it (see `ProcessOptions.lane`). */
-  readonly lane: string | undefined;
   /** In-order: how long after its read a home lane may deliver without a claim. */
   readonly homeBoundMs: number;
   /** When the batch's watermarks were read (taken just before the read). */

@@ -1,5 +1,7 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { DESTINATION_NAMES } from '../../infra/config/pipeline-config';
+import { parsePipelineConfig } from '../../infra/config/load-config';
+import { DynamoDBLedger } from '../../shared/ledger/dynamodb-ledger';
 import type { PipelineRun } from '../../local/pipeline/run-pipeline';
 import { runPipeline } from '../../local/pipeline/run-pipeline';
 import { SMALL_RUN } from '../support/small-runs';
@@ -45,6 +47,26 @@ describe('the local pipeline (npm start): table → bridge → kinesis-local →
       expect(report.destinations[name].latencyMs.p99, name).toBeGreaterThanOrEqual(report.destinations[name].latencyMs.p50);
     }
     expect(report.destinations.audit.duplicatesSkipped + report.destinations.fraud.duplicatesSkipped).toBeGreaterThan(0);
+    expect(report.ok).toBe(true);
+  });
+
+  // Lambda runs several batches of a shard at once with a parallelizationFactor above 1, one at a time per partition
+  // key: fraud's lanes are then a shard and a key, and its accounts home on them (one ledger write per batch).
+  it('with a parallelization factor of 3, fraud delivers every change in order from lanes of a shard and a partition key', { timeout: 120_000 }, async () => {
+    const config = parsePipelineConfig({ destinations: { fraud: { parallelizationFactor: 3 } } }, 'test');
+    const run = await runPipeline({ ...SMALL, seed: 13, config, dynamodbEndpoint: inject('dynamodbEndpoint') });
+    runs.push(run);
+    expect(run.env.functionEnvironment('fraud')).toMatchObject({ IN_ORDER_HOME_LANES: 'partition-key' });
+    const { report } = run;
+    expect(report.destinations.fraud).toMatchObject({ missing: 0, orderViolations: 0, parked: 0, deadLettered: 0 });
+    const finals = new Map<string, number>();
+    for (const { accountId, version } of run.accepted.audit) finals.set(accountId, Math.max(finals.get(accountId) ?? 0, version));
+    for (const [accountId, final] of finals) expect(byAccount(run.accepted.fraud).get(accountId), accountId).toEqual(Array.from({ length: final }, (_, i) => i + 1));
+    const ledger = new DynamoDBLedger({ client: run.env.dynamodb, tableName: run.env.resources.ledgerTable, destination: 'fraud', epoch: 'live' });
+    const homes = [...(await ledger.load([...finals.keys()])).values()].map((w) => w.home ?? w.homeCandidate);
+    // Every account's lane is its shard and the partition key its changes came with (the bridge's, as DynamoDB's: 32 hex).
+    expect(homes.length).toBe(finals.size);
+    for (const home of homes) expect(home).toMatch(/^shardId-\d+\/[0-9a-f]{32}$/i);
     expect(report.ok).toBe(true);
   });
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { InMemoryLedger, InMemoryLedgerStore } from '../../shared/ledger/in-memory-ledger';
 import type { DeliveryMode, InOrderCommit } from '../../shared/ordering/delivery-mode';
-import { OrderingEngine } from '../../shared/ordering/engine';
+import { OrderingEngine, type ProcessOptions } from '../../shared/ordering/engine';
 import type { BatchOutcome } from '../../shared/ordering/outcome';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
 import type { Delivery, DeliveryResult, Destination, Ledger } from '../../shared/ordering/ports';
@@ -9,6 +9,7 @@ import { ManualClock } from '../support/engine-harness';
 import { RecordingDeadLetterQueue, RecordingDestination } from '../../local/recording-destination';
 import { prng } from '../../local/prng';
 import type { Stream } from './stream-model';
+import { laneOptions } from '../../shared/consumer/lanes';
 
 /** A simulated process death: nothing after it runs, not even clean-up. */
 export class Crash extends Error {
@@ -46,9 +47,13 @@ export interface DriveOptions {
   readonly destinationEnforced?: boolean;
   /**
    * Pass each shard as the batches' lane, so `in-order` accounts get a home lane (see `ProcessOptions.lane`).
+   * `partition-key`: a `parallelizationFactor` above 1, as Lambda runs it: each shard's records go to one of
+   * `PARTITION_KEY_FACTOR` sub-lanes by partition key, which run side by side, each one batch at a time, and an
+   * account's lane is the shard and the key of its first record in the batch (`laneOptions`). Most of an account's
+   * records share one key; some come with another (DynamoDB's choice, which the engine must not rely on).
    * @default every other seed: both the claim-only path and home lanes are exercised by every property
    */
-  readonly lanes?: boolean;
+  readonly lanes?: boolean | 'partition-key';
 }
 
 export interface DriveResult {
@@ -127,12 +132,23 @@ export async function drive(stream: Stream, options: DriveOptions): Promise<Driv
 
   // Each shard is a lane: its batches one at a time, as Lambda runs them (an account's copies may be on any shard).
   const consumeShard = async (batches: readonly ChangeRecord[][], shard: number): Promise<void> => {
+    if (options.lanes === 'partition-key') {
+      const keys = partitionKeys(batches.flat(), prng(options.seed + shard));
+      // The consumer's own rule (`laneOptions`), on the inputs the records came in.
+      const lanesOf = (batch: readonly ChangeRecord[]): ProcessOptions =>
+        laneOptions('partition-key', [], batch.map((record) => ({ input: { data: '', sequenceNumber: record.sequenceNumber, shardId: `shard-${shard}`, partitionKey: keys.get(record.sequenceNumber) as string }, record })));
+      await Promise.all(subLanes(batches, keys).map((sub) => consumeLane(sub, lanesOf)));
+      return;
+    }
     const lane = (options.lanes ?? (options.seed & 1) === 0) ? `shard-${shard}` : undefined;
+    await consumeLane(batches, () => (lane === undefined ? {} : { lane }));
+  };
+  const consumeLane = async (batches: readonly ChangeRecord[][], lanes: (batch: readonly ChangeRecord[]) => ProcessOptions): Promise<void> => {
     const queue = [...batches];
     while (queue.length > 0) {
       const batch = queue.shift() as ChangeRecord[];
       try {
-        const outcome = await engine({ value: false }).process(batch, lane === undefined ? {} : { lane });
+        const outcome = await engine({ value: false }).process(batch, lanes(batch));
         checkTotal(batch, outcome);
         const failed = new Set(outcome.failed.map((position) => position.sequenceNumber));
         if (failed.size > 0) queue.unshift(batch.filter((record) => failed.has(record.sequenceNumber)));
@@ -159,6 +175,30 @@ export async function drive(stream: Stream, options: DriveOptions): Promise<Driv
   }
   const parked = await backend.allParked();
   return { destination, deadLetters, parked, crashesByAccount, crashes, problems };
+}
+
+/** Sub-lanes per shard with `lanes: 'partition-key'`. */
+export const PARTITION_KEY_FACTOR = 3;
+
+/** Each record's partition key (by sequence number): its account's, or now and then another. */
+function partitionKeys(records: readonly ChangeRecord[], random: () => number): ReadonlyMap<string, string> {
+  const keys = new Map<string, string>();
+  for (const record of records) keys.set(record.sequenceNumber, random() < 0.1 ? `${record.accountId}~${Math.floor(random() * 2)}` : record.accountId);
+  return keys;
+}
+
+/** A shard's records split over its sub-lanes by key, in stream order, cut into batches as long as the shard's. */
+function subLanes(batches: readonly ChangeRecord[][], keys: ReadonlyMap<string, string>): ChangeRecord[][][] {
+  const size = Math.max(1, ...batches.map((batch) => batch.length));
+  const lanes: ChangeRecord[][] = Array.from({ length: PARTITION_KEY_FACTOR }, () => []);
+  for (const record of batches.flat()) lanes[keyHash(keys.get(record.sequenceNumber) as string) % PARTITION_KEY_FACTOR]?.push(record);
+  return lanes.map((records) => Array.from({ length: Math.ceil(records.length / size) }, (_, i) => records.slice(i * size, (i + 1) * size)));
+}
+
+function keyHash(key: string): number {
+  let hash = 0;
+  for (let i = 0; i < key.length; i += 1) hash = (hash * 31 + key.charCodeAt(i)) >>> 0;
+  return hash;
 }
 
 /** The same ledger with `before` awaited ahead of every operation: where a dead engine finds out it is dead. */

@@ -51,7 +51,7 @@ describe('readConsumerConfig: defaults', () => {
       maxGapAgeMs: 900_000,
       claimTtlMs: 60_000,
       inOrderCommit: 'per-batch',
-      homeLanes: true,
+      homeLanes: 'shard',
       destinationEnforced: false,
       accountConcurrency: 64,
       retry: { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 5_000 },
@@ -121,7 +121,7 @@ describe('readConsumerConfig: defaults', () => {
       maxGapAgeMs: 60_000,
       claimTtlMs: 30_000,
       inOrderCommit: 'per-version',
-      homeLanes: true,
+      homeLanes: 'shard',
       destinationEnforced: false,
       accountConcurrency: 8,
       retry: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 800 },
@@ -130,6 +130,12 @@ describe('readConsumerConfig: defaults', () => {
       s3ForcePathStyle: true,
     });
     expect(searchRuntime.readSettings(env)).toMatchObject({ index: 'accounts-v2', auth: 'none', sigv4Service: 'aoss', region: 'us-west-2', bulkSize: 250 });
+  });
+
+  it("reads IN_ORDER_HOME_LANES as a lane kind, and its first values true and false as 'shard' and 'none'", () => {
+    const lanes = (value: string) => readConsumerConfig('fraud', { ...FULL.fraud, IN_ORDER_HOME_LANES: value }).homeLanes;
+    expect([lanes('shard'), lanes('partition-key'), lanes('none'), lanes('true'), lanes('FALSE')]).toEqual(['shard', 'partition-key', 'none', 'shard', 'none']);
+    expect(failure('fraud', { ...FULL.fraud, IN_ORDER_HOME_LANES: 'per-key' }).message).toBe('IN_ORDER_HOME_LANES: must be one of shard, partition-key, none, got "per-key"');
   });
 
   it('raises the default maximum delay to a base delay above it', () => {

@@ -139,13 +139,13 @@ describe('EPOCH_REPLAY_BEFORE and destinations.<d>.replayBefore', () => {
     expect(refused({ replayFrom: '2026-11-01T00:05:00Z' })).toThrow(/replayFrom: is only allowed with a replay epoch read from "AT_TIMESTAMP"/);
   });
 
-  test('a parallelization factor above 1 turns home lanes off: several batches of one shard run at once', () => {
+  test('a parallelization factor above 1 makes a lane the shard and the partition key: several batches of one shard run at once, one per key', () => {
     const resources = { pipelineName: 'P', accountsTable: 'A', ledgerTable: 'L', deadLetterQueueUrl: 'q' };
     const parallel = parsePipelineConfig({ destinations: { fraud: { parallelizationFactor: 2 } } }, 'test');
-    expect(consumerEnvironment(parallel.destinations.fraud, resources, {})).toMatchObject({ IN_ORDER_HOME_LANES: 'false' });
-    expect(readConsumerConfig('fraud', { ...base, ...consumerEnvironment(parallel.destinations.fraud, resources, {}) }).homeLanes).toBe(false);
+    expect(consumerEnvironment(parallel.destinations.fraud, resources, {})).toMatchObject({ IN_ORDER_HOME_LANES: 'partition-key' });
+    expect(readConsumerConfig('fraud', { ...base, ...consumerEnvironment(parallel.destinations.fraud, resources, {}) }).homeLanes).toBe('partition-key');
     expect(consumerEnvironment(DEFAULT_PIPELINE_CONFIG.destinations.fraud, resources, {})).not.toHaveProperty('IN_ORDER_HOME_LANES');
-    expect(readConsumerConfig('fraud', { ...base, ...consumerEnvironment(DEFAULT_PIPELINE_CONFIG.destinations.fraud, resources, {}) }).homeLanes).toBe(true);
+    expect(readConsumerConfig('fraud', { ...base, ...consumerEnvironment(DEFAULT_PIPELINE_CONFIG.destinations.fraud, resources, {}) }).homeLanes).toBe('shard');
   });
 
   test('the stack configuration refuses replayBefore on the live epoch, or when it is no ISO time', () => {

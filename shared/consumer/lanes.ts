@@ -1,0 +1,41 @@
+import type { ChangeRecord } from '../change-record/change-record';
+import type { KinesisRecordInput } from '../change-record/kinesis-input';
+import type { ProcessOptions } from '../ordering/engine';
+
+/**
+ * What a batch's lane is, for `in-order` home lanes (see `ProcessOptions`): what Lambda runs one batch at a time.
+ * - `shard`: the batch's shard. A mapping with a `parallelizationFactor` of 1 runs one batch of a shard at a time.
+ * - `partition-key`: each account's shard and Kinesis partition key. Above 1, Lambda runs several batches of a shard
+ *   at once but one at a time per partition key, so that pair is what it serializes.
+ * - `none`: no lane; every `in-order` account claims before it delivers (two ledger writes per account per batch).
+ */
+export type HomeLanes = 'shard' | 'partition-key' | 'none';
+
+export const HOME_LANES: readonly HomeLanes[] = ['shard', 'partition-key', 'none'];
+
+/** One record's lane with `partition-key` lanes: undefined for a record that came without a partition key. */
+export function partitionKeyLane(input: KinesisRecordInput): string | undefined {
+  return input.partitionKey === undefined ? undefined : `${input.shardId}/${input.partitionKey}`;
+}
+
+/**
+ * The engine's lane options for a batch. With `partition-key`, an account's lane is the shard and key of its first
+ * record in the batch: whatever key DynamoDB gave the account's other changes, this batch is the only one in flight
+ * holding a record of that key (Lambda runs one batch at a time per partition key), so no other engine takes the
+ * account as its own on that lane without a claim. An account whose first record came without a key has no lane (it
+ * claims). `decoded` pairs each decoded record with the input it came from, in stream order.
+ */
+export function laneOptions(
+  lanes: HomeLanes,
+  inputs: readonly KinesisRecordInput[],
+  decoded: readonly { readonly input: KinesisRecordInput; readonly record: ChangeRecord }[],
+): Pick<ProcessOptions, 'lane' | 'laneOf'> {
+  if (lanes === 'none') return {};
+  if (lanes === 'shard') {
+    const shard = inputs[0]?.shardId;
+    return shard === undefined ? {} : { lane: shard };
+  }
+  const byAccount = new Map<string, string | undefined>();
+  for (const { input, record } of decoded) if (!byAccount.has(record.accountId)) byAccount.set(record.accountId, partitionKeyLane(input));
+  return { laneOf: (accountId) => byAccount.get(accountId) };
+}
