@@ -11,6 +11,7 @@ import type { DestinationName, PipelineConfig } from './config/pipeline-config';
 import { accessLogsBucket } from './constructs/access-logs';
 import { AccountsTable } from './constructs/accounts-table';
 import { ChangeStream } from './constructs/change-stream';
+import { checkOnDemandConcurrency } from './config/config-rules';
 import type { DestinationConsumer } from './constructs/destination-consumer';
 import type { DestinationTarget } from './constructs/destination-target';
 import { encryptionKey } from './constructs/encryption-key';
@@ -87,6 +88,10 @@ export class OrderedFanout<Plugins extends string = never> extends Construct {
     this.alarmTopic = props.alarmTopic ?? this.createAlarmTopic(config.alarmEmails);
 
     const destinations = resolvedDestinations(props, names, config, this.node.path);
+    // A stream of the user's own is checked only if its mode is given (the bundled stack gives its own).
+    if ((props.stream === undefined ? config.stream.mode : props.streamSettings?.mode) === 'ON_DEMAND') {
+      checkOnDemandConcurrency(`the props of ${this.node.path}`, destinations.map(({ plugin, settings }) => ({ name: plugin.name, settings })));
+    }
     const built = destinations.map((destination) => addDestination(this, destination, accessLogs));
     // Kinesis registers at most 5 consumers of a stream at a time (a sixth gets LimitExceededException): each waits
     // for the one five before it, so a first deploy of many destinations never asks for more at once.

@@ -1,6 +1,6 @@
 import { epochNameProblem } from '../../shared/ledger/ledger-table';
 import { LIVE_EPOCH } from '../../shared/ordering/delivery-mode';
-import { describe, isPlainObject, type ConfigChecker } from './config-checker';
+import { ConfigChecker, describe, isPlainObject } from './config-checker';
 import { searchZones } from './config-schema';
 import type { AuditSettings, DestinationSettings, PipelineConfig, SearchSettings } from './pipeline-config';
 
@@ -62,6 +62,27 @@ function checkConcurrency(checker: ConfigChecker, path: string, { reservedConcur
     checker.fail(
       `${path}.reservedConcurrency`,
       `must be at least stream.shardCount × parallelizationFactor = ${stream.shardCount} × ${parallelizationFactor} = ${needed} (the mapping runs that many invocations at once; a fanout redrive or replay needs one more), got ${reservedConcurrency}`,
+    );
+  }
+}
+
+/** Shards an on-demand stream has from its creation (4 MB/s of writes); it only ever has more. */
+export const ON_DEMAND_INITIAL_SHARDS = 4;
+
+/**
+ * `checkConcurrency` for an on-demand stream, whose shards are known only as a floor: a reservation below
+ * `ON_DEMAND_INITIAL_SHARDS` × `parallelizationFactor` throttles the mapping from the first day. Only where the
+ * stream's mode is known (a stream the stack creates, or one whose mode the props give): `destinations` as resolved.
+ */
+export function checkOnDemandConcurrency(source: string, destinations: readonly { readonly name: string; readonly settings: DestinationSettings }[]): void {
+  const checker = new ConfigChecker(source);
+  for (const { name, settings } of destinations) {
+    const { reservedConcurrency, parallelizationFactor } = settings;
+    const needed = ON_DEMAND_INITIAL_SHARDS * parallelizationFactor;
+    if (reservedConcurrency === undefined || reservedConcurrency >= needed) continue;
+    checker.fail(
+      `destinations.${name}.reservedConcurrency`,
+      `must be at least ${ON_DEMAND_INITIAL_SHARDS} × parallelizationFactor = ${ON_DEMAND_INITIAL_SHARDS} × ${parallelizationFactor} = ${needed} on an ON_DEMAND stream (it starts with ${ON_DEMAND_INITIAL_SHARDS} shards and the mapping runs an invocation per shard and parallelizationFactor at once), got ${reservedConcurrency}`,
     );
   }
 }

@@ -182,7 +182,7 @@ describe('reserved concurrency', () => {
     expect(failure(provisioned(1)).message).toContain('destinations.fraud.reservedConcurrency: must be at least stream.shardCount × parallelizationFactor = 4 × 1 = 4');
     expect(failure(provisioned(39, 10)).message).toContain('= 40');
     expect(parsePipelineConfig(provisioned(40, 10), 'test', NOW).destinations.fraud.reservedConcurrency).toBe(40);
-    // On demand, the shards vary: the deploy's own checks decide.
+    // On demand, the shards vary: parsing accepts it; the construct, which knows the stream's mode, holds it to the 4 shards an on-demand stream starts with.
     expect(parsePipelineConfig({ destinations: { fraud: { reservedConcurrency: 1 } } }, 'test', NOW).destinations.fraud.reservedConcurrency).toBe(1);
   });
 });

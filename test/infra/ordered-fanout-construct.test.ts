@@ -175,6 +175,24 @@ describe("OrderedFanout checks a replay's record-age limit against the stream it
   });
 });
 
+describe('OrderedFanout checks a reservation against an on-demand stream it knows the mode of', () => {
+  const reserved = (reservedConcurrency: number, parallelizationFactor = 1) => ({ fraud: { reservedConcurrency, parallelizationFactor } });
+
+  it('a stream it creates on demand starts with 4 shards: less than 4 × parallelizationFactor is refused', () => {
+    expect(() => build({ destinations: reserved(3) })).toThrow(/destinations\.fraud\.reservedConcurrency: must be at least 4 × parallelizationFactor = 4 × 1 = 4 on an ON_DEMAND stream/);
+    expect(() => build({ destinations: reserved(7, 2) })).toThrow(/= 8 on an ON_DEMAND stream/);
+    expect(() => build({ destinations: reserved(8, 2) })).not.toThrow();
+  });
+
+  it("a stream of the user's own: only when streamSettings give its mode; the bundled stack gives its own", () => {
+    const theirs = (stack: Stack) => ({ stream: new kinesis.Stream(stack, 'Theirs', { streamMode: kinesis.StreamMode.PROVISIONED, shardCount: 1 }) });
+    expect(() => build({ destinations: reserved(1) }, theirs)).not.toThrow();
+    expect(() => build({ destinations: reserved(1), streamSettings: { mode: 'ON_DEMAND' } }, theirs)).toThrow(/on an ON_DEMAND stream/);
+    expect(() => synth({ destinations: reserved(2) })).toThrow(/destinations\.fraud\.reservedConcurrency: must be at least 4/);
+    expect(() => synth({ stream: { mode: 'PROVISIONED', shardCount: 1 }, destinations: reserved(1) })).not.toThrow();
+  });
+});
+
 describe('OrderedFanout under cdk-nag', () => {
   it('leaves nothing unacknowledged with every destination created', () => {
     const { app } = build({ destinations: { audit: {}, search: {}, fraud: {} } });
