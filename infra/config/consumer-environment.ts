@@ -56,7 +56,8 @@ export function consumerEnvironment(
  * until the old one's home is fenced off; nothing is lost or reordered (see `laneOptions`).
  */
 function homeLanes(settings: DestinationSettings): Record<string, string> {
-  return settings.parallelizationFactor > 1 ? { IN_ORDER_HOME_LANES: 'partition-key' } : {};
+  const factor = settings.parallelizationFactor;
+  return factor > 1 ? { IN_ORDER_HOME_LANES: 'partition-key', PARALLELIZATION_FACTOR: String(factor) } : {};
 }
 
 /**

@@ -41,6 +41,8 @@ export interface ConsumerConfig {
   readonly inOrderCommit: InOrderCommit;
   /** In-order: the batches' lanes (see `HomeLanes`), so accounts are delivered from their home lane without a claim. */
   readonly homeLanes: HomeLanes;
+  /** The mapping's `parallelizationFactor`, which names `partition-key` lanes. */
+  readonly parallelizationFactor: number;
   /** latest-state (search): leave stale refusal to the index and use no ledger on the stream path. */
   readonly destinationEnforced: boolean;
   readonly accountConcurrency: number;
@@ -98,6 +100,7 @@ export function readConsumerConfig(destination: DestinationName | PluginName, en
     claimTtlMs,
     inOrderCommit: oneOf<InOrderCommit>(env, 'IN_ORDER_COMMIT', ['per-version', 'per-batch'], 'per-batch'),
     homeLanes: homeLanes(env),
+    parallelizationFactor: integer(env, 'PARALLELIZATION_FACTOR', 1, { min: 1, max: 10 }),
     destinationEnforced: boolean(env, 'DESTINATION_ENFORCED', false),
     accountConcurrency: integer(env, 'ACCOUNT_CONCURRENCY', 64, { min: 1, max: 1_000 }),
     retry: {
@@ -116,12 +119,13 @@ export function readConsumerConfig(destination: DestinationName | PluginName, en
   };
 }
 
-/** `IN_ORDER_HOME_LANES`: a `HomeLanes`; `true` (the first setting it had) is `shard`, `false` is `none`. */
+/** `IN_ORDER_HOME_LANES`: a `HomeLanes`, in any case; its first, boolean spellings too (true or 1 is `shard`, false or 0 `none`). */
 function homeLanes(env: Env): HomeLanes {
   const raw = optionalString(env, 'IN_ORDER_HOME_LANES')?.toLowerCase();
-  if (raw === undefined || raw === 'true') return 'shard';
-  if (raw === 'false') return 'none';
-  return oneOf<HomeLanes>(env, 'IN_ORDER_HOME_LANES', HOME_LANES, 'shard');
+  if (raw === undefined || raw === 'true' || raw === '1') return 'shard';
+  if (raw === 'false' || raw === '0') return 'none';
+  if ((HOME_LANES as readonly string[]).includes(raw)) return raw as HomeLanes;
+  throw new ConfigurationError('IN_ORDER_HOME_LANES', `must be one of ${HOME_LANES.join(', ')} (or true, false), got "${raw}"`);
 }
 
 /**

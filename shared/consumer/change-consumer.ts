@@ -41,6 +41,8 @@ export interface ChangeConsumerOptions {
    * @default 'shard'
    */
   readonly homeLanes?: HomeLanes | boolean;
+  /** The mapping's `parallelizationFactor`: part of a `partition-key` lane's name (`partitionKeyLane`). @default 1 */
+  readonly parallelizationFactor?: number;
   /** An account waiting longer than this counts as parked too long (a metric, and an alarm in the stack). @default 15 min */
   readonly parkedAgeThresholdMs?: number;
   /** How often, at most, a batch also reports what waits in the ledger (one query of its gaps index). @default 60 s */
@@ -63,6 +65,7 @@ export class ChangeConsumer {
   readonly destination: string;
   readonly #engine: OrderingEngine;
   readonly #homeLanes: HomeLanes;
+  readonly #parallelizationFactor: number;
   readonly #deadLetters: WatchedDeadLetterQueue;
   readonly #accountsTable: string;
   readonly #epoch: Epoch;
@@ -88,6 +91,7 @@ export class ChangeConsumer {
     this.#clock = options.clock ?? Date.now;
     this.#deadLetters = new WatchedDeadLetterQueue(options.deadLetters);
     this.#ledger = options.ledger;
+    this.#parallelizationFactor = options.parallelizationFactor ?? 1;
     this.#homeLanes = options.homeLanes === true || options.homeLanes === undefined ? 'shard' : options.homeLanes === false ? 'none' : options.homeLanes;
     this.#parkedAgeThresholdMs = options.parkedAgeThresholdMs ?? 15 * 60_000;
     this.#parkedReportEveryMs = options.parkedReportEveryMs ?? 60_000;
@@ -211,7 +215,7 @@ export class ChangeConsumer {
     }
     const failures: RecordPosition[] = [];
     const quarantined = await this.#quarantine(badRecords, failures);
-    const outcome = await this.#engine.process(records, { deadline, ...laneOptions(lanes, inputs, decodedFrom) });
+    const outcome = await this.#engine.process(records, { deadline, ...laneOptions(lanes, inputs, decodedFrom, this.#parallelizationFactor) });
     failures.push(...outcome.failed);
     const waiting = await this.#waitingReport();
     return this.#report(inputs.length, outcome.counts, waiting, {

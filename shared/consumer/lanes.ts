@@ -13,9 +13,14 @@ export type HomeLanes = 'shard' | 'partition-key' | 'none';
 
 export const HOME_LANES: readonly HomeLanes[] = ['shard', 'partition-key', 'none'];
 
-/** One record's lane with `partition-key` lanes: undefined for a record that came without a partition key. */
-export function partitionKeyLane(input: KinesisRecordInput): string | undefined {
-  return input.partitionKey === undefined ? undefined : `${input.shardId}/${input.partitionKey}`;
+/**
+ * One record's lane with `partition-key` lanes, for a mapping running `factor` batches of a shard at once: undefined
+ * for a record that came without a partition key. The factor is part of the name: Lambda does not say how it hands a
+ * key's records over when the factor changes, so a new factor makes new lanes, which park until the sweeper fences
+ * the old homes (see the README, *Concurrency*) rather than trust that no batch of the old factor still runs.
+ */
+export function partitionKeyLane(input: KinesisRecordInput, factor: number): string | undefined {
+  return input.partitionKey === undefined ? undefined : `${input.shardId}/pf${factor}/${input.partitionKey}`;
 }
 
 /**
@@ -23,12 +28,14 @@ export function partitionKeyLane(input: KinesisRecordInput): string | undefined 
  * record in the batch: whatever key DynamoDB gave the account's other changes, this batch is the only one in flight
  * holding a record of that key (Lambda runs one batch at a time per partition key), so no other engine takes the
  * account as its own on that lane without a claim. An account whose first record came without a key has no lane (it
- * claims). `decoded` pairs each decoded record with the input it came from, in stream order.
+ * claims). `decoded` pairs each decoded record with the input it came from, in stream order; `factor` is the
+ * mapping's `parallelizationFactor` (`partitionKeyLane`).
  */
 export function laneOptions(
   lanes: HomeLanes,
   inputs: readonly KinesisRecordInput[],
   decoded: readonly { readonly input: KinesisRecordInput; readonly record: ChangeRecord }[],
+  factor = 1,
 ): Pick<ProcessOptions, 'lane' | 'laneOf'> {
   if (lanes === 'none') return {};
   if (lanes === 'shard') {
@@ -36,6 +43,6 @@ export function laneOptions(
     return shard === undefined ? {} : { lane: shard };
   }
   const byAccount = new Map<string, string | undefined>();
-  for (const { input, record } of decoded) if (!byAccount.has(record.accountId)) byAccount.set(record.accountId, partitionKeyLane(input));
+  for (const { input, record } of decoded) if (!byAccount.has(record.accountId)) byAccount.set(record.accountId, partitionKeyLane(input, factor));
   return { laneOf: (accountId) => byAccount.get(accountId) };
 }

@@ -15,8 +15,9 @@ import { MAX_RANGES } from '../ordering/limits';
 export type OperatorCommand =
   /**
    * Records to process as a side path, not as a batch of their shard: in a Kinesis event's `Records` shape. A Kinesis
-   * event is the event source mapping's, which Lambda serializes per shard, and its shard is the batch's home lane;
-   * anything else may run while that shard's own batch does, so it must claim (or fence) before it delivers.
+   * event is the event source mapping's, which Lambda serializes per shard (per shard and partition key above a
+   * `parallelizationFactor` of 1), and that is the batch's lane; anything else may run while that lane's own batch
+   * does, so it must claim (or fence) before it delivers.
    */
   | { readonly command: 'redrive'; readonly records: readonly KinesisStreamRecord[] }
   /** Give up on versions watermark+1..`through` of an in-order account, with a reason kept in the ledger. */

@@ -36,6 +36,7 @@ export function buildRuntime(
     retryReserveMs: config.retryReserveMs,
     parkedAgeThresholdMs: config.parkedAgeThresholdMs,
     homeLanes: config.homeLanes,
+    parallelizationFactor: config.parallelizationFactor,
     engine: {
       maxGapAgeMs: config.maxGapAgeMs,
       claimTtlMs: config.claimTtlMs,

@@ -56,7 +56,7 @@ describe('the local pipeline (npm start): table → bridge → kinesis-local →
     const config = parsePipelineConfig({ destinations: { fraud: { parallelizationFactor: 3 } } }, 'test');
     const run = await runPipeline({ ...SMALL, seed: 13, config, dynamodbEndpoint: inject('dynamodbEndpoint') });
     runs.push(run);
-    expect(run.env.functionEnvironment('fraud')).toMatchObject({ IN_ORDER_HOME_LANES: 'partition-key' });
+    expect(run.env.functionEnvironment('fraud')).toMatchObject({ IN_ORDER_HOME_LANES: 'partition-key', PARALLELIZATION_FACTOR: '3' });
     const { report } = run;
     expect(report.destinations.fraud).toMatchObject({ missing: 0, orderViolations: 0, parked: 0, deadLettered: 0 });
     const finals = new Map<string, number>();
@@ -64,9 +64,9 @@ describe('the local pipeline (npm start): table → bridge → kinesis-local →
     for (const [accountId, final] of finals) expect(byAccount(run.accepted.fraud).get(accountId), accountId).toEqual(Array.from({ length: final }, (_, i) => i + 1));
     const ledger = new DynamoDBLedger({ client: run.env.dynamodb, tableName: run.env.resources.ledgerTable, destination: 'fraud', epoch: 'live' });
     const homes = [...(await ledger.load([...finals.keys()])).values()].map((w) => w.home ?? w.homeCandidate);
-    // Every account's lane is its shard and the partition key its changes came with (the bridge's, as DynamoDB's: 32 hex).
+    // Every account's lane is its shard, the factor and the partition key its changes came with (the bridge's, as DynamoDB's: 32 hex).
     expect(homes.length).toBe(finals.size);
-    for (const home of homes) expect(home).toMatch(/^shardId-\d+\/[0-9a-f]{32}$/i);
+    for (const home of homes) expect(home).toMatch(/^shardId-\d+\/pf3\/[0-9a-f]{32}$/i);
     expect(report.ok).toBe(true);
   });
 

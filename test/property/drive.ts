@@ -136,7 +136,7 @@ export async function drive(stream: Stream, options: DriveOptions): Promise<Driv
       const keys = partitionKeys(batches.flat(), prng(options.seed + shard));
       // The consumer's own rule (`laneOptions`), on the inputs the records came in.
       const lanesOf = (batch: readonly ChangeRecord[]): ProcessOptions =>
-        laneOptions('partition-key', [], batch.map((record) => ({ input: { data: '', sequenceNumber: record.sequenceNumber, shardId: `shard-${shard}`, partitionKey: keys.get(record.sequenceNumber) as string }, record })));
+        laneOptions('partition-key', [], batch.map((record) => ({ input: { data: '', sequenceNumber: record.sequenceNumber, shardId: `shard-${shard}`, partitionKey: keys.get(record.sequenceNumber) as string }, record })), PARTITION_KEY_FACTOR);
       await Promise.all(subLanes(batches, keys).map((sub) => consumeLane(sub, lanesOf)));
       return;
     }

@@ -52,6 +52,7 @@ describe('readConsumerConfig: defaults', () => {
       claimTtlMs: 60_000,
       inOrderCommit: 'per-batch',
       homeLanes: 'shard',
+      parallelizationFactor: 1,
       destinationEnforced: false,
       accountConcurrency: 64,
       retry: { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 5_000 },
@@ -122,6 +123,7 @@ describe('readConsumerConfig: defaults', () => {
       claimTtlMs: 30_000,
       inOrderCommit: 'per-version',
       homeLanes: 'shard',
+      parallelizationFactor: 1,
       destinationEnforced: false,
       accountConcurrency: 8,
       retry: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 800 },
@@ -134,8 +136,10 @@ describe('readConsumerConfig: defaults', () => {
 
   it("reads IN_ORDER_HOME_LANES as a lane kind, and its first values true and false as 'shard' and 'none'", () => {
     const lanes = (value: string) => readConsumerConfig('fraud', { ...FULL.fraud, IN_ORDER_HOME_LANES: value }).homeLanes;
-    expect([lanes('shard'), lanes('partition-key'), lanes('none'), lanes('true'), lanes('FALSE')]).toEqual(['shard', 'partition-key', 'none', 'shard', 'none']);
-    expect(failure('fraud', { ...FULL.fraud, IN_ORDER_HOME_LANES: 'per-key' }).message).toBe('IN_ORDER_HOME_LANES: must be one of shard, partition-key, none, got "per-key"');
+    expect([lanes('shard'), lanes('Partition-Key'), lanes('none'), lanes('true'), lanes('FALSE'), lanes('1'), lanes('0')]).toEqual(['shard', 'partition-key', 'none', 'shard', 'none', 'shard', 'none']);
+    expect(failure('fraud', { ...FULL.fraud, IN_ORDER_HOME_LANES: 'per-key' }).message).toBe('IN_ORDER_HOME_LANES: must be one of shard, partition-key, none (or true, false), got "per-key"');
+    expect(readConsumerConfig('fraud', { ...FULL.fraud, PARALLELIZATION_FACTOR: '3' }).parallelizationFactor).toBe(3);
+    expect(failure('fraud', { ...FULL.fraud, PARALLELIZATION_FACTOR: '11' }).variable).toBe('PARALLELIZATION_FACTOR');
   });
 
   it('raises the default maximum delay to a base delay above it', () => {

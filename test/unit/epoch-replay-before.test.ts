@@ -142,8 +142,8 @@ describe('EPOCH_REPLAY_BEFORE and destinations.<d>.replayBefore', () => {
   test('a parallelization factor above 1 makes a lane the shard and the partition key: several batches of one shard run at once, one per key', () => {
     const resources = { pipelineName: 'P', accountsTable: 'A', ledgerTable: 'L', deadLetterQueueUrl: 'q' };
     const parallel = parsePipelineConfig({ destinations: { fraud: { parallelizationFactor: 2 } } }, 'test');
-    expect(consumerEnvironment(parallel.destinations.fraud, resources, {})).toMatchObject({ IN_ORDER_HOME_LANES: 'partition-key' });
-    expect(readConsumerConfig('fraud', { ...base, ...consumerEnvironment(parallel.destinations.fraud, resources, {}) }).homeLanes).toBe('partition-key');
+    expect(consumerEnvironment(parallel.destinations.fraud, resources, {})).toMatchObject({ IN_ORDER_HOME_LANES: 'partition-key', PARALLELIZATION_FACTOR: '2' });
+    expect(readConsumerConfig('fraud', { ...base, ...consumerEnvironment(parallel.destinations.fraud, resources, {}) })).toMatchObject({ homeLanes: 'partition-key', parallelizationFactor: 2 });
     expect(consumerEnvironment(DEFAULT_PIPELINE_CONFIG.destinations.fraud, resources, {})).not.toHaveProperty('IN_ORDER_HOME_LANES');
     expect(readConsumerConfig('fraud', { ...base, ...consumerEnvironment(DEFAULT_PIPELINE_CONFIG.destinations.fraud, resources, {}) }).homeLanes).toBe('shard');
   });

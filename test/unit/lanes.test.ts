@@ -17,11 +17,13 @@ describe("a batch's lanes", () => {
 
   test("'partition-key': each account's shard and the key of its first record; none for a first record without a key", () => {
     const decoded = [pair('A', inputs[0]!), pair('B', inputs[1]!), pair('A', inputs[1]!), pair('C', inputs[3]!), pair('C', inputs[2]!)];
-    const { laneOf, lane } = laneOptions('partition-key', inputs, decoded);
+    const { laneOf, lane } = laneOptions('partition-key', inputs, decoded, 3);
     expect(lane).toBeUndefined();
     // A's records came with K1 then K2: this batch holds K1's records, so no other batch runs K1's lane now.
-    expect(['A', 'B', 'C', 'D'].map((id) => laneOf?.(id))).toEqual(['shardId-1/K1', 'shardId-1/K2', undefined, undefined]);
-    expect(partitionKeyLane(input('shardId-2', 'K'))).toBe('shardId-2/K');
-    expect(partitionKeyLane(input('shardId-2'))).toBeUndefined();
+    expect(['A', 'B', 'C', 'D'].map((id) => laneOf?.(id))).toEqual(['shardId-1/pf3/K1', 'shardId-1/pf3/K2', undefined, undefined]);
+    // The factor names the lane: after a change of factor no lane is an old one (they park, and the old homes are fenced).
+    expect(partitionKeyLane(input('shardId-2', 'K'), 2)).toBe('shardId-2/pf2/K');
+    expect(partitionKeyLane(input('shardId-2', 'K'), 4)).toBe('shardId-2/pf4/K');
+    expect(partitionKeyLane(input('shardId-2'), 2)).toBeUndefined();
   });
 });
