@@ -2,7 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { gunzipSync } from 'node:zlib';
 import { EXACT_NUMBERS, reviveImageValue } from '../accounts/image-json';
-import type { ChangeRecord } from '../change-record/change-record';
+import type { ChangeKind, ChangeRecord } from '../change-record/change-record';
 import type { Watermark } from '../ordering/watermark';
 import { formatVersions, parseVersions } from '../ordering/version-ranges';
 import { MAX_PARKED_RECORD_BYTES } from '../ordering/limits';
@@ -46,7 +46,7 @@ export function watermarkToItem(destination: string, epoch: string, w: Watermark
       newest_created_at: w.newestCreatedAt,
       heals: w.heals.length > 0 ? w.heals.map((heal) => ({ version: heal.version, digest: heal.digest })) : undefined,
       // "version:createdAt" pairs: a few bytes each.
-      recent: w.recent.length > 0 ? w.recent.map((entry) => `${entry.version}:${entry.createdAt}`).join(',') : undefined,
+      recent: w.recent.length > 0 ? w.recent.map(recentEntryText).join(',') : undefined,
       skips: w.skips.length > 0 ? w.skips.map((skip) => ({ ...skip })) : undefined,
       claim: w.claim
         ? {
@@ -156,11 +156,20 @@ function isPlainObject(value: object): boolean {
   return prototype === Object.prototype || prototype === null;
 }
 
+/** `version:createdAt:kind` (kind as I, M or R); entries of earlier releases have no kind. */
+function recentEntryText(entry: Watermark['recent'][number]): string {
+  return entry.kind === undefined ? `${entry.version}:${entry.createdAt}` : `${entry.version}:${entry.createdAt}:${KIND_CODES[entry.kind]}`;
+}
+
+const KIND_CODES: Readonly<Record<ChangeKind, string>> = { INSERT: 'I', MODIFY: 'M', REMOVE: 'R' };
+const KINDS_BY_CODE: Readonly<Record<string, ChangeKind>> = { I: 'INSERT', M: 'MODIFY', R: 'REMOVE' };
+
 function parseRecent(text: string | undefined): Watermark['recent'] {
   if (!text) return [];
-  return text.split(',').map((pair) => {
-    const [version, createdAt] = pair.split(':').map(Number);
-    return { version: version as number, createdAt: createdAt as number };
+  return text.split(',').map((entry) => {
+    const [version, createdAt, code] = entry.split(':');
+    const kind = code === undefined ? undefined : KINDS_BY_CODE[code];
+    return kind === undefined ? { version: Number(version), createdAt: Number(createdAt) } : { version: Number(version), createdAt: Number(createdAt), kind };
   });
 }
 

@@ -117,7 +117,7 @@ export function writtenTwice(first: ChangeRecord, second: ChangeRecord): Contrac
 
 export function withRecent(recent: readonly RecentDelivery[], record: ChangeRecord, healed: boolean): readonly RecentDelivery[] {
   if (healed || isHealedRecord(record)) return recent;
-  const entry = { version: record.version, createdAt: record.createdAtMicros };
+  const entry = { version: record.version, createdAt: record.createdAtMicros, kind: record.kind };
   const last = recent[recent.length - 1];
   // The common case, in version order: append, dropping the oldest past the bound.
   if (last === undefined || last.version < record.version) {
@@ -151,10 +151,16 @@ export function withRecentAll(recent: readonly RecentDelivery[], records: readon
   let at = next.length;
   for (let index = records.length - 1; index >= 0 && at > 0; index -= 1) {
     const record = records[index] as ChangeRecord;
-    if (!healed.has(record.version) && !isHealedRecord(record)) next[(at -= 1)] = { version: record.version, createdAt: record.createdAtMicros };
+    if (!healed.has(record.version) && !isHealedRecord(record)) next[(at -= 1)] = { version: record.version, createdAt: record.createdAtMicros, kind: record.kind };
   }
   for (let index = recent.length - 1; at > 0; index -= 1) next[(at -= 1)] = recent[index] as RecentDelivery;
   return next;
+}
+
+/** The kind of change `version` was delivered as, if it was recently (undefined for a heal or an older version). */
+export function recentKind(recent: readonly RecentDelivery[], version: number): ChangeKind | undefined {
+  for (let index = recent.length - 1; index >= 0; index -= 1) if ((recent[index] as RecentDelivery).version === version) return (recent[index] as RecentDelivery).kind;
+  return undefined;
 }
 
 function oneByOne(recent: readonly RecentDelivery[], records: readonly ChangeRecord[], healed: ReadonlySet<number>): readonly RecentDelivery[] {

@@ -1,5 +1,5 @@
 import type { ChangeRecord } from '../change-record/change-record';
-import { withRecentAll } from './contract';
+import { recentKind, withRecentAll } from './contract';
 import { changeDigest } from './change-digest';
 import { MAX_HEAL_MARKS, MAX_RANGES, MAX_SKIP_NOTES, MAX_SKIP_REASON_LENGTH } from './limits';
 import {
@@ -121,7 +121,8 @@ export function settled(w: Watermark, batch: Settled, now: number): Watermark {
     ahead = above(ahead, version);
     const at = delivered.find((record) => record.version === version);
     lastImage = at?.newImage;
-    lastKind = at?.kind;
+    // Delivered ahead in an earlier batch: its image is gone, its kind is remembered (a deletion stays known).
+    lastKind = at ? at.kind : recentKind(recent, version);
   }
   const holes = ahead.length > 0 && hasHoles(version, ahead, accounted);
   const gapSince = holes ? (w.gapSince ?? now) : undefined;
@@ -174,7 +175,7 @@ function advancedVersion(version: number, ahead: VersionRanges, owed: VersionRan
 function advance(w: Watermark): Watermark {
   const version = advancedVersion(w.version, w.ahead, accountedOf(w));
   if (version === w.version) return w;
-  return patched(w, { version, ahead: above(w.ahead, version), owed: capRanges(w.owed, MAX_RANGES), lastImage: undefined, lastKind: undefined });
+  return patched(w, { version, ahead: above(w.ahead, version), owed: capRanges(w.owed, MAX_RANGES), lastImage: undefined, lastKind: recentKind(w.recent, version) });
 }
 
 /** The versions between the watermark and the highest delivered one that are neither delivered nor owed. */

@@ -29,10 +29,15 @@ export interface HealMark {
   readonly digest: string;
 }
 
-/** A version recently delivered as a real change, with that change's creation time (µs): its identity. */
+/**
+ * A version recently delivered as a real change, with that change's creation time (µs): its identity; and its kind,
+ * so a watermark that moves onto it later (over versions delivered ahead of it) still knows what it was (a deletion).
+ * Absent from entries written by earlier releases.
+ */
 export interface RecentDelivery {
   readonly version: number;
   readonly createdAt: number;
+  readonly kind?: ChangeKind;
 }
 
 /** An operator's `--skip-gap`, kept with the account: what was given up on, why, and when. */

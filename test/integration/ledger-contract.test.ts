@@ -49,8 +49,10 @@ const fullWatermark = (accountId: string): Watermark => ({
   newestCreatedAt: 1_795_392_000_123_456,
   heals: [{ version: 6, digest: 'abcdefghijklmnop' }],
   recent: [
-    { version: 7, createdAt: 1_795_392_000_123_456 },
-    { version: 5, createdAt: 1_795_392_000_100_000 },
+    { version: 7, createdAt: 1_795_392_000_123_456, kind: 'MODIFY' },
+    { version: 5, createdAt: 1_795_392_000_100_000, kind: 'REMOVE' },
+    // An entry written by an earlier release: no kind.
+    { version: 4, createdAt: 1_795_392_000_090_000 },
   ],
   skips: [{ from: 1, to: 2, reason: 'lost in an incident', at: 1_800_000_000_100 }],
   claim: { owner: 'engine-1', token: 'engine-1:7', version: 8, through: 12, expiresAt: 1_800_000_060_000 },

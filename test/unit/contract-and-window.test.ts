@@ -285,7 +285,7 @@ describe('withRecent', () => {
       recent = next;
     }
     expect(entries(recent)).toEqual(history.slice(-MAX_RECENT_DELIVERIES).map((record) => record.version));
-    expect(recent.at(-1)).toEqual({ version: history.at(-1)!.version, createdAt: history.at(-1)!.createdAtMicros });
+    expect(recent.at(-1)).toEqual({ version: history.at(-1)!.version, createdAt: history.at(-1)!.createdAtMicros, kind: history.at(-1)!.kind });
     expect(seen.every((list) => list.length <= MAX_RECENT_DELIVERIES)).toBe(true);
   });
 

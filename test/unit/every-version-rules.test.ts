@@ -79,6 +79,16 @@ describe('settled', () => {
     expect(settled(w({ version: 2, ahead: [[3, 3]] }), batch([4]), NOW)).toMatchObject({ version: 4, lastImage: v(4).newImage });
   });
 
+  test('a watermark moving onto a version delivered ahead in an earlier batch knows its kind (a deletion stays known), not its image', () => {
+    const removal: ChangeRecord = { ...v(4), kind: 'REMOVE', newImage: undefined };
+    const ahead = settled(w({ version: 2 }), { delivered: [removal], healed: new Set(), lettered: [] }, NOW);
+    expect(ahead).toMatchObject({ version: 2, ahead: [[4, 4]] });
+    expect(settled(ahead, batch([3]), NOW)).toMatchObject({ version: 4, lastImage: undefined, lastKind: 'REMOVE' });
+    // Given up on a hole, the watermark moves over it onto what was delivered above: its kind too.
+    const overHole = settled(w({ version: 2 }), batch([5]), NOW);
+    expect(gapTimedOut(overHole, [[3, 4]], NOW)).toMatchObject({ version: 5, owed: [[3, 4]], lastKind: 'MODIFY' });
+  });
+
   test('an owed version delivered late, below the watermark, is no longer owed and the watermark stays', () => {
     const next = settled(w({ version: 6, owed: [[2, 3]] }), batch([2]), NOW);
     expect(next).toMatchObject({ version: 6, owed: [[3, 3]], ahead: [] });

@@ -74,7 +74,7 @@ function worstCase(lastImage: AccountImage): Watermark {
     lastKind: 'MODIFY',
     newestCreatedAt: 1_800_000_000_123_456,
     heals: Array.from({ length: MAX_HEAL_MARKS }, (_, index) => ({ version: BASE + index, digest: 'v2:0123456789abcdef' })),
-    recent: Array.from({ length: MAX_RECENT_DELIVERIES }, (_, index) => ({ version: BASE + index, createdAt: 9_007_199_254_740_991 - index })),
+    recent: Array.from({ length: MAX_RECENT_DELIVERIES }, (_, index) => ({ version: BASE + index, createdAt: 9_007_199_254_740_991 - index, kind: 'REMOVE' as const })),
     skips: Array.from({ length: MAX_SKIP_NOTES }, (_, index) => ({
       from: BASE + index * 10,
       to: BASE + index * 10 + 9,
@@ -83,10 +83,11 @@ function worstCase(lastImage: AccountImage): Watermark {
     })),
     // The engine's owner is a random UUID by default; its fencing tokens are `<owner>:<n>`.
     claim: { owner: OWNER, token: `${OWNER}:9007199254740991`, version: BASE + 1, through: BASE + 99_999, expiresAt: NOW + 60_000 },
-    // The home lane is the batch's shard id: Kinesis allows up to 128 characters.
-    home: 'shardId-'.padEnd(128, '9'),
+    // A home lane is a shard id (Kinesis allows up to 128 characters), or with a parallelizationFactor above 1 that,
+    // the factor and a partition key (up to 256 characters).
+    home: `${'shardId-'.padEnd(128, '9')}/pf10/${'k'.repeat(256)}`,
     homeActiveAt: NOW,
-    homeCandidate: 'shardId-'.padEnd(128, '8'),
+    homeCandidate: `${'shardId-'.padEnd(128, '8')}/pf10/${'j'.repeat(256)}`,
     gapSince: NOW - 1,
     gapNotice: { from: BASE + 1, to: BASE + 9_999, at: NOW },
     floor: BASE,
