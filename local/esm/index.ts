@@ -1,6 +1,6 @@
 export { LocalEventSourceMapping } from './event-source-mapping';
 export { AWS_LIMITS, validateSettings } from './esm-settings';
-export { buildOnFailureRecord, type FailedBatch } from './on-failure-record';
+export { buildOnFailureRecord, onFailureObjectKey, type FailedBatch } from './on-failure-record';
 export type {
   BatchReport,
   EventSourceMappingSettings,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Context, KinesisStreamEvent } from 'aws-lambda';
 import type { KinesisRecordInput } from '../../shared/change-record/kinesis-input';
 import type { KinesisBatchInfo, OnFailureCondition, OnFailureRecord } from './types';
@@ -70,4 +71,14 @@ function batchInfo(failed: FailedBatch, now: Date): KinesisBatchInfo {
 function arrival(record: KinesisRecordInput, now: Date): string {
   const seconds = record.approximateArrivalTimestamp;
   return (seconds === undefined ? now : new Date(Math.round(seconds * 1000))).toISOString();
+}
+
+/**
+ * The key Lambda gives a stream mapping's on-failure record in an S3 destination:
+ * `aws/lambda/<mapping UUID>/<shard id>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<random UUID>` (UTC), one object per record.
+ */
+export function onFailureObjectKey(mappingUuid: string, shardId: string, at: Date = new Date(), objectUuid: string = randomUUID()): string {
+  const iso = at.toISOString();
+  const day = `${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}`;
+  return `aws/lambda/${mappingUuid}/${shardId}/${day}/${iso.slice(0, 10)}T${iso.slice(11, 19).replaceAll(':', '.')}-${objectUuid}`;
 }

@@ -1,5 +1,6 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { LocalEventSourceMapping } from '../esm';
+import { randomUUID } from 'node:crypto';
+import { LocalEventSourceMapping, onFailureObjectKey } from '../esm';
 import { LocalFunction } from '../functions/local-function';
 import type { TimelineEvent } from '../report/report-input';
 import type { AnyDestination, LocalEnvironment } from './environment';
@@ -67,6 +68,8 @@ export function startDestinationFunctions(
         : {}),
     });
     stops.push(() => fn.stop());
+    // Lambda names an on-failure object by its mapping's UUID (see `onFailureObjectKey`).
+    const mappingUuid = randomUUID();
     const mapping = new LocalEventSourceMapping({
       client: env.kinesis,
       streamArn: env.resources.streamArn,
@@ -92,7 +95,7 @@ export function startDestinationFunctions(
         await env.s3.send(
           new PutObjectCommand({
             Bucket: env.resources.failedBatchesBucket,
-            Key: `${destination}/${info.shardId}/${info.startSequenceNumber}-${info.endSequenceNumber}.json`,
+            Key: onFailureObjectKey(mappingUuid, info.shardId),
             Body: JSON.stringify(record),
           }),
         );

@@ -7,7 +7,8 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators/dynamodb-local';
-import { LocalEventSourceMapping } from '../../local/esm';
+import { randomUUID } from 'node:crypto';
+import { LocalEventSourceMapping, onFailureObjectKey } from '../../local/esm';
 import { LocalFunction } from '../../local/functions/local-function';
 import { FunctionMetrics } from '../../local/pipeline/function-metrics';
 import { replayReadStart } from '../../infra/config/consumer-environment';
@@ -93,6 +94,8 @@ export async function runLocalReplay(target: PipelineTarget, request: LocalRepla
     memoryMb: settings.memorySize,
   });
   const s3 = new S3Client({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint: state.endpoints.s3, forcePathStyle: true });
+  // Lambda names an on-failure object by its mapping's UUID (see `onFailureObjectKey`).
+  const mappingUuid = randomUUID();
   const mapping = new LocalEventSourceMapping({
     client: target.kinesis,
     streamArn: target.streamArn,
@@ -120,7 +123,7 @@ export async function runLocalReplay(target: PipelineTarget, request: LocalRepla
       await s3.send(
         new PutObjectCommand({
           Bucket: state.resources.failedBatchesBucket,
-          Key: `${destination}/${epoch}/${info.shardId}/${info.startSequenceNumber}-${info.endSequenceNumber}.json`,
+          Key: onFailureObjectKey(mappingUuid, info.shardId),
           Body: JSON.stringify(record),
         }),
       );
