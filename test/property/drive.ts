@@ -202,7 +202,7 @@ function keyHash(key: string): number {
 }
 
 /** The same ledger with `before` awaited ahead of every operation: where a dead engine finds out it is dead. */
-function guarded(ledger: Ledger, before: () => Promise<void>): Ledger {
+export function guarded(ledger: Ledger, before: () => Promise<void>): Ledger {
   return {
     destination: ledger.destination,
     epoch: ledger.epoch,

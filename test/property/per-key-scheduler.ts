@@ -9,6 +9,7 @@ import { accountHistory, duplicateOf } from '../support/histories';
 import { ManualClock } from '../support/engine-harness';
 import { RecordingDeadLetterQueue } from '../../local/recording-destination';
 import { prng } from '../../local/prng';
+import { guarded } from './drive';
 
 /*
  * An adversarial model of Lambda with a parallelizationFactor above 1 that keeps ONLY what Lambda promises
@@ -80,23 +81,12 @@ export async function runPerKeyScheduler(seed: number, inOrderCommit: InOrderCom
     },
   });
 
-  const ledgerFor = (): Ledger => {
-    const ledger = new InMemoryLedger({ destination: 'dest', epoch: 'live', store });
-    const before = async () => {
+  // Each ledger call takes a turn or a few, and now and then the shared clock moves meanwhile.
+  const ledgerFor = (): Ledger =>
+    guarded(new InMemoryLedger({ destination: 'dest', epoch: 'live', store }), async () => {
       await turn();
       if (random() < 0.2) clock.advance(Math.floor(random() * 600));
-    };
-    return {
-      destination: ledger.destination,
-      epoch: ledger.epoch,
-      load: async (ids) => (await before(), ledger.load(ids)),
-      parked: async (a, f, t, l) => (await before(), ledger.parked(a, f, t, l)),
-      write: async (w) => (await before(), ledger.write(w)),
-      waiting: (after) => ledger.waiting(after),
-      sweepPosition: async () => (await before(), ledger.sweepPosition()),
-      saveSweepPosition: async (p) => (await before(), ledger.saveSweepPosition(p)),
-    };
-  };
+    });
   let engines = 0;
   let batches = 0;
   const stats: Record<string, number> = {};

@@ -64,3 +64,11 @@ export function harness(
     });
   return { destination, ledger, deadLetters, clock, engine: make('engine-1'), another: make };
 }
+
+/** Counts ledger write requests from now on (one conditional write, whatever items it moves). */
+export function countWrites(h: Pick<Harness, 'ledger'>): () => number {
+  const write = h.ledger.write.bind(h.ledger);
+  let count = 0;
+  h.ledger.write = async (request) => ((count += 1), write(request));
+  return () => count;
+}

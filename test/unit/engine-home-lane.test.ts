@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { FENCE_OWNER } from '../../shared/ordering/watermark';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
 import { accountHistory, pick } from '../support/histories';
-import { harness, loseNextRace, type Harness } from '../support/engine-harness';
+import { countWrites, harness, loseNextRace, type Harness } from '../support/engine-harness';
 
 const HOME = { lane: 'shardId-000000000000' };
 const OTHER = { lane: 'shardId-000000000001' };
@@ -29,14 +29,6 @@ function fenceBeforeNextWrite(h: Harness, record: ChangeRecord, lateMs = 0): voi
     }
     return write(request);
   };
-}
-
-/** Counts ledger write requests (one conditional write, whatever items it moves). */
-function countWrites(h: Harness): () => number {
-  const write = h.ledger.write.bind(h.ledger);
-  let count = 0;
-  h.ledger.write = async (request) => ((count += 1), write(request));
-  return () => count;
 }
 
 describe('in-order home lanes', () => {

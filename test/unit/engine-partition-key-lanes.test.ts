@@ -1,21 +1,13 @@
 import { describe, expect, test } from 'vitest';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
 import { accountHistory } from '../support/histories';
-import { harness, type Harness } from '../support/engine-harness';
+import { countWrites, harness } from '../support/engine-harness';
 
 // A mapping with a parallelizationFactor above 1: several batches of one shard at once, one at a time per partition
 // key. Each account's lane is its shard and key (`ProcessOptions.laneOf`), as the consumer gives it.
 const SHARD = 'shardId-000000000000';
 const KEYS: Record<string, string> = { A: `${SHARD}/5F4DCC3B5AA765D61D8327DEB882CF99`, B: `${SHARD}/0CC175B9C0F1B6A831C399E269772661` };
 const byKey = { laneOf: (accountId: string) => KEYS[accountId] };
-
-/** Counts ledger write requests (one conditional write, whatever items it moves). */
-function countWrites(h: Harness): () => number {
-  const write = h.ledger.write.bind(h.ledger);
-  let count = 0;
-  h.ledger.write = async (request) => ((count += 1), write(request));
-  return () => count;
-}
 
 describe('in-order lanes per partition key (parallelizationFactor above 1)', () => {
   test("each account homes on its own key's lane; batches of two keys run at once, and write once per account", async () => {
