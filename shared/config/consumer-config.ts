@@ -5,7 +5,7 @@ import { shortestClaimTtlMs } from '../ordering/delivery-right';
 import { isIsoTime } from './formats';
 import type { RetryPolicy } from '../retry/retrier';
 import { boolean, ConfigurationError, integer, oneOf, optionalString, requiredString, url, type Env } from './env';
-import { HOME_LANES, type HomeLanes } from '../consumer/lanes';
+import { HOME_LANES, homeLanesOf, type HomeLanes } from '../consumer/lanes';
 
 export type DestinationName = 'audit' | 'search' | 'fraud';
 
@@ -122,9 +122,8 @@ export function readConsumerConfig(destination: DestinationName | PluginName, en
 /** `IN_ORDER_HOME_LANES`: a `HomeLanes`, in any case; its first, boolean spellings too (true or 1 is `shard`, false or 0 `none`). */
 function homeLanes(env: Env): HomeLanes {
   const raw = optionalString(env, 'IN_ORDER_HOME_LANES')?.toLowerCase();
-  if (raw === undefined || raw === 'true' || raw === '1') return 'shard';
-  if (raw === 'false' || raw === '0') return 'none';
-  if ((HOME_LANES as readonly string[]).includes(raw)) return raw as HomeLanes;
+  if (raw === undefined || (HOME_LANES as readonly string[]).includes(raw)) return homeLanesOf(raw as HomeLanes | undefined);
+  if (['true', '1', 'false', '0'].includes(raw)) return homeLanesOf(raw === 'true' || raw === '1');
   throw new ConfigurationError('IN_ORDER_HOME_LANES', `must be one of ${HOME_LANES.join(', ')} (or true, false), got "${raw}"`);
 }
 

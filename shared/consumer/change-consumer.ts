@@ -14,7 +14,7 @@ import type { ConsumedBatch } from './consumed-batch';
 import { accountView, type OperatorCommand, type OperatorCommandResult } from './operator-command';
 import { readWaitingReport, type WaitingReport } from './waiting-report';
 import { WatchedDeadLetterQueue } from './watched-dead-letters';
-import { laneOptions, type HomeLanes } from './lanes';
+import { homeLanesOf, laneOptions, type HomeLanes } from './lanes';
 
 export interface ChangeConsumerOptions {
   readonly destination: Destination;
@@ -92,7 +92,7 @@ export class ChangeConsumer {
     this.#deadLetters = new WatchedDeadLetterQueue(options.deadLetters);
     this.#ledger = options.ledger;
     this.#parallelizationFactor = options.parallelizationFactor ?? 1;
-    this.#homeLanes = options.homeLanes === true || options.homeLanes === undefined ? 'shard' : options.homeLanes === false ? 'none' : options.homeLanes;
+    this.#homeLanes = homeLanesOf(options.homeLanes);
     this.#parkedAgeThresholdMs = options.parkedAgeThresholdMs ?? 15 * 60_000;
     this.#parkedReportEveryMs = options.parkedReportEveryMs ?? 60_000;
     this.#engine = new OrderingEngine({

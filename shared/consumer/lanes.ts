@@ -13,6 +13,12 @@ export type HomeLanes = 'shard' | 'partition-key' | 'none';
 
 export const HOME_LANES: readonly HomeLanes[] = ['shard', 'partition-key', 'none'];
 
+/** The setting as it was first given, a boolean (`true`: `shard`, `false`: `none`), or as it is now. */
+export function homeLanesOf(setting: HomeLanes | boolean | undefined): HomeLanes {
+  if (setting === undefined || setting === true) return 'shard';
+  return setting === false ? 'none' : setting;
+}
+
 /**
  * One record's lane with `partition-key` lanes, for a mapping running `factor` batches of a shard at once: undefined
  * for a record that came without a partition key. The factor is part of the name: Lambda does not say how it hands a

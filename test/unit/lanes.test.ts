@@ -1,13 +1,17 @@
 import { describe, expect, test } from 'vitest';
 import type { ChangeRecord } from '../../shared/change-record/change-record';
 import type { KinesisRecordInput } from '../../shared/change-record/kinesis-input';
-import { laneOptions, partitionKeyLane } from '../../shared/consumer/lanes';
+import { homeLanesOf, laneOptions, partitionKeyLane } from '../../shared/consumer/lanes';
 
 const input = (shardId: string, partitionKey?: string): KinesisRecordInput => ({ data: '', sequenceNumber: '1', shardId, ...(partitionKey === undefined ? {} : { partitionKey }) });
 const pair = (accountId: string, from: KinesisRecordInput) => ({ input: from, record: { accountId } as ChangeRecord });
 
 describe("a batch's lanes", () => {
   const inputs = [input('shardId-1', 'K1'), input('shardId-1', 'K2'), input('shardId-1', 'K1'), input('shardId-1')];
+
+  test('the setting as first given, a boolean, reads as shard (true, or unset) or none (false)', () => {
+    expect([homeLanesOf(undefined), homeLanesOf(true), homeLanesOf(false), homeLanesOf('partition-key')]).toEqual(['shard', 'shard', 'none', 'partition-key']);
+  });
 
   test("'shard': the batch's shard, for every account; 'none': no lane", () => {
     expect(laneOptions('shard', inputs, [])).toEqual({ lane: 'shardId-1' });
