@@ -161,18 +161,8 @@ export async function drive(stream: Stream, options: DriveOptions): Promise<Driv
   await Promise.all(stream.shards.map(consumeShard));
 
   const sweeper = engine(undefined);
-  const inspector = backend.ledger();
-  for (let round = 0; ; round += 1) {
-    clock.advance(CLAIM_TTL_MS + 1);
-    let waiting = 0;
-    for await (const _account of inspector.waiting()) waiting += 1;
-    if (waiting === 0) break;
-    if (round === 20) {
-      problems.push(`${waiting} accounts still waiting after 20 sweeps`);
-      break;
-    }
-    await sweeper.sweep();
-  }
+  const left = await sweepUntilSettled(backend.ledger(), () => sweeper.sweep(), () => clock.advance(CLAIM_TTL_MS + 1), 20);
+  if (left !== undefined) problems.push(left);
   const parked = await backend.allParked();
   return { destination, deadLetters, parked, crashesByAccount, crashes, problems };
 }
@@ -199,6 +189,21 @@ function keyHash(key: string): number {
   let hash = 0;
   for (let i = 0; i < key.length; i += 1) hash = (hash * 31 + key.charCodeAt(i)) >>> 0;
   return hash;
+}
+
+/**
+ * After the stream: sweeps (each after `advance`, which lets claims and fences expire) until no account waits, at most
+ * `rounds` times. The problem, if accounts still wait then.
+ */
+export async function sweepUntilSettled(inspector: Ledger, sweep: () => Promise<unknown>, advance: () => void, rounds: number): Promise<string | undefined> {
+  for (let round = 0; ; round += 1) {
+    advance();
+    let waiting = 0;
+    for await (const _account of inspector.waiting()) waiting += 1;
+    if (waiting === 0) return undefined;
+    if (round === rounds) return `${waiting} accounts still waiting after ${rounds} sweeps`;
+    await sweep();
+  }
 }
 
 /** The same ledger with `before` awaited ahead of every operation: where a dead engine finds out it is dead. */

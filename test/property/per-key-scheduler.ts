@@ -9,7 +9,7 @@ import { accountHistory, duplicateOf } from '../support/histories';
 import { ManualClock } from '../support/engine-harness';
 import { RecordingDeadLetterQueue } from '../../local/recording-destination';
 import { prng } from '../../local/prng';
-import { guarded } from './drive';
+import { guarded, sweepUntilSettled } from './drive';
 
 /*
  * An adversarial model of Lambda with a parallelizationFactor above 1 that keeps ONLY what Lambda promises
@@ -196,17 +196,8 @@ export async function runPerKeyScheduler(seed: number, inOrderCommit: InOrderCom
   await side;
 
   const inspector = new InMemoryLedger({ destination: 'dest', epoch: 'live', store });
-  for (let round = 0; ; round += 1) {
-    clock.advance(CLAIM_TTL + 1);
-    let waiting = 0;
-    for await (const _ of inspector.waiting()) waiting += 1;
-    if (waiting === 0) break;
-    if (round === 30) {
-      problems.push(`${waiting} accounts still waiting after 30 sweeps`);
-      break;
-    }
-    await engine().sweep();
-  }
+  const left = await sweepUntilSettled(inspector, () => engine().sweep(), () => clock.advance(CLAIM_TTL + 1), 30);
+  if (left !== undefined) problems.push(left);
   for (const h of histories) {
     const accountId = (h[0] as ChangeRecord).accountId;
     const got = new Set(received.get(accountId) ?? []);
