@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDynamoDBLocal } from '../local/emulators/dynamodb-local';
+import { crashSection } from './crash-section';
 import { engineSection } from './engine-section';
 import { latencySection } from './latency-section';
 import { ledgerSection } from './ledger-section';
@@ -16,12 +17,12 @@ import { round } from './workloads';
  * `npm run bench`: (a) engine throughput against decode-only pass-through, with an in-memory ledger; (b) ledger
  * requests per record on DynamoDB Local, against a naive conditional update and Powertools idempotency; (c) the cost
  * per batch behind a gap that never fills; (d) scale; (e) commit → delivery latency of short local pipeline runs, per
- * batching window. (e) runs first, while the machine has not yet been loaded by the others, and (e) and (a) each start
+ * batching window; (f) what a crash lets an `in-order` destination see again, per commit granularity. (e) runs first, while the machine has not yet been loaded by the others, and (e) and (a) each start
  * once the load average has settled (`BENCH_SETTLE_LOAD`, default 0.6; at most `BENCH_SETTLE_MAX_S`, default 180 s).
  * Writes bench/results.json. BENCH_ROUNDS / BENCH_WARMUP change the number of measured / warm-up rounds of (a).
  * BENCH_LATENCY=0 skips (e), BENCH_LATENCY_CHANGES sets its operations per run. BENCH_ONLY=latency runs (e) alone and
  * BENCH_ONLY=engine runs (a) alone (a quick look at the engine's overhead, e.g. on a quiet machine), BENCH_ONLY=ledger
- * (b) alone, BENCH_ONLY=scale (d) alone; each writes its results to BENCH_OUT (default: a file in the temporary directory), never to
+ * (b) alone, BENCH_ONLY=scale (d) alone, BENCH_ONLY=crash (f) alone; each writes its results to BENCH_OUT (default: a file in the temporary directory), never to
  * bench/results.json.
  *
  * This file orders the sections, lets the machine settle between them and writes the results; each section's printed
@@ -64,8 +65,8 @@ async function settle(before: string): Promise<void> {
 async function main(): Promise<void> {
   const started = Date.now();
   const only = process.env.BENCH_ONLY || undefined;
-  if (only !== undefined && only !== 'latency' && only !== 'engine' && only !== 'scale' && only !== 'ledger') {
-    throw new Error(`BENCH_ONLY=${only}: only "latency", "engine", "ledger" or "scale" can run alone`);
+  if (only !== undefined && only !== 'latency' && only !== 'engine' && only !== 'scale' && only !== 'ledger' && only !== 'crash') {
+    throw new Error(`BENCH_ONLY=${only}: only "latency", "engine", "ledger", "scale" or "crash" can run alone`);
   }
   const loadBefore = loadavg().map((n) => round(n, 2));
   log(`ordered-fanout bench — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadBefore.join(' ')}`);
@@ -99,6 +100,10 @@ async function main(): Promise<void> {
     } finally {
       await dynamodbStarting.then((dynamodb) => dynamodb.stop(), () => undefined);
     }
+  } else if (only === 'crash') {
+    log('BENCH_ONLY=crash: only section (f)');
+    const crashExposure = await crashSection(log);
+    results = { generatedAt: new Date().toISOString(), environment: environment(), crashExposure };
   } else if (only === 'engine') {
     log('BENCH_ONLY=engine: only section (a)');
     await settle('(a)');
@@ -116,6 +121,7 @@ async function main(): Promise<void> {
     let engine: Awaited<ReturnType<typeof engineSection>>;
     let permanentGap: Awaited<ReturnType<typeof permanentGapSection>>;
     let ledger: Awaited<ReturnType<typeof ledgerSection>>;
+    let crashExposure: Awaited<ReturnType<typeof crashSection>>;
     let scale: Awaited<ReturnType<typeof scaleSection>> | undefined;
     let loadAfterEngine: number[];
     try {
@@ -123,6 +129,7 @@ async function main(): Promise<void> {
       loadAfterEngine = loadavg().map((n) => round(n, 2));
       permanentGap = await permanentGapSection(log);
       ledger = await ledgerSection(dynamodbStarting, log);
+      crashExposure = await crashSection(log);
       if (SCALE_RECORDS > 0) scale = await scaleSection(log);
     } finally {
       await dynamodbStarting.then((dynamodb) => dynamodb.stop(), () => undefined);
@@ -133,6 +140,7 @@ async function main(): Promise<void> {
       engine,
       permanentGap,
       ledger,
+      crashExposure,
       ...(scale ? { scale } : {}),
       latency,
     };

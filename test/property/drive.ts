@@ -10,6 +10,7 @@ import { RecordingDeadLetterQueue, RecordingDestination } from '../../local/reco
 import { prng } from '../../local/prng';
 import type { Stream } from './stream-model';
 import { laneOptions } from '../../shared/consumer/lanes';
+import { guarded } from '../../local/guarded-ledger';
 
 /** A simulated process death: nothing after it runs, not even clean-up. */
 export class Crash extends Error {
@@ -206,16 +207,4 @@ export async function sweepUntilSettled(inspector: Ledger, sweep: () => Promise<
   }
 }
 
-/** The same ledger with `before` awaited ahead of every operation: where a dead engine finds out it is dead. */
-export function guarded(ledger: Ledger, before: () => Promise<void>): Ledger {
-  return {
-    destination: ledger.destination,
-    epoch: ledger.epoch,
-    load: async (accountIds) => (await before(), ledger.load(accountIds)),
-    parked: async (accountId, from, to, limit) => (await before(), ledger.parked(accountId, from, to, limit)),
-    write: async (write) => (await before(), ledger.write(write)),
-    waiting: (after) => ledger.waiting(after),
-    sweepPosition: async () => (await before(), ledger.sweepPosition()),
-    saveSweepPosition: async (position) => (await before(), ledger.saveSweepPosition(position)),
-  };
-}
+export { guarded };
