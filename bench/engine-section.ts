@@ -24,11 +24,13 @@ export async function engineSection(log: (line: string) => void) {
   const variants = Object.entries(report.variants);
   const defaults = variants.filter(([, v]) => v.isDefault);
   const [worstKey, worst] = defaults.reduce((a, b) => (b[1].recordsPerSecond < a[1].recordsPerSecond ? b : a));
-  // The goal is the modes' (as bench (b)'s is): each at its default settings. The opt-in settings are reported beside
-  // it, measured the same way: what they add is what they are for (a second write per account where no lane is
-  // given, a call and a commit per version), and the README says where it goes.
-  const missed = defaults.filter(([, v]) => v.overheadRatio > GOAL_OVERHEAD).map(([, v]) => v.label);
-  const optInOver = variants.filter(([, v]) => !v.isDefault && v.overheadRatio > GOAL_OVERHEAD).map(([, v]) => v.label);
+  // The goal is the modes' (as bench (b)'s is): every-version, latest-state, destination-enforced and in-order, each
+  // at its default settings. The opt-in in-order settings are reported beside it, measured the same way: what they
+  // add is what they are for (a second write per account where no lane is given, a call and a commit per version),
+  // and the README says where it goes.
+  const judged = variants.filter(([, v]) => isJudged(v));
+  const missed = judged.filter(([, v]) => v.overheadRatio > GOAL_OVERHEAD).map(([, v]) => v.label);
+  const optInOver = variants.filter(([, v]) => !isJudged(v) && v.overheadRatio > GOAL_OVERHEAD).map(([, v]) => v.label);
   log('');
   log(
     table(
@@ -54,8 +56,14 @@ export async function engineSection(log: (line: string) => void) {
     ),
   );
   log('overhead × = median over rounds of mode wall time ÷ pass-through wall time in the same round (same interleaved chunks); of medians × = ratio of median wall times; CPU × = the per-round ratio on process CPU time');
-  log(`worst default mode: ${worst.label}, ${worst.overheadRatio}× pass-through (goal ≤ ${GOAL_OVERHEAD}× for every mode at its default settings: ${missed.length === 0 ? 'met' : `missed by ${missed.join(', ')}`}); opt-in settings over ${GOAL_OVERHEAD}×: ${optInOver.length === 0 ? 'none' : optInOver.join(', ')}`);
+  log(`worst default mode: ${worst.label}, ${worst.overheadRatio}× pass-through (goal ≤ ${GOAL_OVERHEAD}× for every mode, destination-enforced included, at its default settings: ${missed.length === 0 ? 'met' : `missed by ${missed.join(', ')}`}); opt-in settings over ${GOAL_OVERHEAD}×: ${optInOver.length === 0 ? 'none' : optInOver.join(', ')}`);
   return engineJson(workload, report, worstKey, missed, optInOver);
+}
+
+/** Whether the goal covers a variant: a mode at its default settings (destination-enforced is a mode of its own). */
+export function isJudged(variant: { readonly isDefault: boolean; readonly destinationEnforced?: boolean; readonly label: string }): boolean {
+  // Recordings before `destinationEnforced` was kept name the mode in the label.
+  return variant.isDefault || variant.destinationEnforced === true || variant.label.includes('destination-enforced');
 }
 
 function engineJson(workload: ThroughputWorkload, report: ThroughputReport, worstKey: string, missed: string[], optInOver: string[]) {
@@ -67,7 +75,7 @@ function engineJson(workload: ThroughputWorkload, report: ThroughputReport, wors
     overheadRatio: worst.overheadRatio,
     worstMode: worst.label,
     worstModeNote: 'recordsPerSecond and overheadRatio are those of the slowest mode at default settings',
-    goal: { maxOverheadRatio: GOAL_OVERHEAD, of: 'every mode at its default settings', met: missed.length === 0, missedBy: missed },
+    goal: { maxOverheadRatio: GOAL_OVERHEAD, of: 'every mode (every-version, latest-state, destination-enforced, in-order) at its default settings', met: missed.length === 0, missedBy: missed },
     optInOverGoal: optInOver,
     method:
       'Per batch: decodeChangeRecord on every base64 Kinesis record, then (pass-through) one no-op Destination.deliver call, or (engine) OrderingEngine.process with a fresh InMemoryLedger per run, a no-op destination and dead-letter queue; the no-op destination answers on a later turn of the event loop, as a call over the network does. Batches sequential per contender, like one Lambda per shard. Each contender runs in a process of its own (bundled as the functions are, with the heap of a 512 MB function), fresh every round and warmed up on one pass over all the batches (steady state, as in a function that has run a while); each round runs pass-through and every mode over the same batches, taking turns on chunks of 10 batches (order rotating per chunk), so load from elsewhere on the machine lands on all of them alike; overheadRatio = median over rounds of (mode wall time / pass-through wall time of that round); recordsPerSecond from the median wall time.',

@@ -20,6 +20,8 @@ export interface VariantThroughput {
   readonly mode: DeliveryMode;
   readonly inOrderCommit: InOrderCommit;
   readonly isDefault: boolean;
+  /** The destination-enforced mode (opt-in, but a mode of its own: the goal covers it). */
+  readonly destinationEnforced: boolean;
   /** From the median wall time. */
   readonly recordsPerSecond: number;
   /**
@@ -162,6 +164,7 @@ async function measureWith(
       mode: variant.mode,
       inOrderCommit: variant.inOrderCommit ?? 'per-version',
       isDefault: variant.isDefault,
+      destinationEnforced: variant.destinationEnforced === true,
       recordsPerSecond: Math.round(rps),
       overheadRatio: round(median(roundRatios), 3),
       overheadRatioOfMedians: round(passRps / rps, 3),

@@ -1,7 +1,7 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDynamoDBLocal } from '../local/emulators/dynamodb-local';
@@ -10,6 +10,7 @@ import { engineSection } from './engine-section';
 import { latencySection } from './latency-section';
 import { ledgerSection } from './ledger-section';
 import { permanentGapSection } from './permanent-gap-section';
+import { withBenchTables } from './readme-tables';
 import { SCALE_RECORDS, scaleSection } from './scale-section';
 import { round } from './workloads';
 
@@ -19,7 +20,7 @@ import { round } from './workloads';
  * per batch behind a gap that never fills; (d) scale; (e) commit → delivery latency of short local pipeline runs, per
  * batching window; (f) what a crash lets an `in-order` destination see again, per commit granularity. (e) runs first, while the machine has not yet been loaded by the others, and (e) and (a) each start
  * once the load average has settled (`BENCH_SETTLE_LOAD`, default 0.6; at most `BENCH_SETTLE_MAX_S`, default 180 s).
- * Writes bench/results.json. BENCH_ROUNDS / BENCH_WARMUP change the number of measured / warm-up rounds of (a).
+ * Writes bench/results.json and the README's tables from it. BENCH_ROUNDS / BENCH_WARMUP change the number of measured / warm-up rounds of (a).
  * BENCH_LATENCY=0 skips (e), BENCH_LATENCY_CHANGES sets its operations per run. BENCH_ONLY=latency runs (e) alone and
  * BENCH_ONLY=engine runs (a) alone (a quick look at the engine's overhead, e.g. on a quiet machine), BENCH_ONLY=ledger
  * (b) alone, BENCH_ONLY=scale (d) alone, BENCH_ONLY=crash (f) alone; each writes its results to BENCH_OUT (default: a file in the temporary directory), never to
@@ -148,6 +149,12 @@ async function main(): Promise<void> {
   const file = resultsFile(only);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   log(`\nwrote ${file} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  // The README's tables are the committed recording's: rewritten only with it (see readme-tables.ts).
+  if (only === undefined && !process.env.BENCH_OUT) {
+    const readme = new URL('../README.md', import.meta.url).pathname;
+    writeFileSync(readme, withBenchTables(readFileSync(readme, 'utf8'), results));
+    log(`rewrote the bench tables in ${readme}`);
+  }
 }
 
 main().catch((error: unknown) => {
