@@ -3,6 +3,7 @@ import { DESTINATION_NAMES } from '../infra/config/pipeline-config';
 import { WARM_UP_MS } from '../local/pipeline/delivery-latency';
 import { table } from './format';
 import { LATENCY_TARGETS, measureLatency, type LatencyReport } from './latency';
+import type { StageBreakdown } from '../local/pipeline/stage-clock';
 
 /*
  * Bench (e): commit → delivery latency of short local pipeline runs, one per batching window, with the stage
@@ -14,6 +15,14 @@ import { LATENCY_TARGETS, measureLatency, type LatencyReport } from './latency';
 const LATENCY_CHANGES = Number(process.env.BENCH_LATENCY_CHANGES ?? 300);
 const LATENCY_RATE = 10;
 const LATENCY_WINDOWS = [0, 1] as const;
+
+/** The stages in the order the work happens, as `stage-clock.ts` times them. */
+const STAGES = ['streamRead', 'kinesisPut', 'efoPush', 'batchWait', 'ledgerRead', 'destinationWrite', 'total', 'withoutEfoPush', 'samples'] as const;
+const STAGE_COLUMNS = ['destination', 'window s', 'stream read', 'Kinesis put', 'EFO push', 'batch wait', 'ledger read', 'destination write', 'total', 'w/o EFO push', 'samples'];
+
+function stageRow(name: string, window: string, stages: Omit<StageBreakdown, 'slowest'> | null | undefined): (string | number | null)[] {
+  return [name, Number(window), ...STAGES.map((stage) => stages?.[stage] ?? null)];
+}
 
 export async function latencySection(log: (line: string) => void): Promise<LatencyReport | { skipped: string } | { error: string }> {
   if (process.env.BENCH_LATENCY === '0') {
@@ -44,34 +53,10 @@ export async function latencySection(log: (line: string) => void): Promise<Laten
       rows.map(({ window, name, d }) => [name, Number(window), d.p50, d.p95, d.p99, d.withoutEfoPushP50, d.samples, d.ledger?.writesPerRecord ?? null, d.ledger?.writesPerChange ?? null]),
     ),
   );
-  log(`\nstages (median ms of the warm changes; EFO push: kinesis-mock pushes once a second, AWS about every 70 ms)`);
-  log(
-    table(
-      ['destination', 'window s', 'stream read', 'Kinesis put', 'EFO push', 'batch wait', 'function', 'total', 'w/o EFO push', 'samples'],
-      rows.map(({ window, name, d }) => [
-        name,
-        Number(window),
-        d.stages?.streamRead ?? null,
-        d.stages?.kinesisPut ?? null,
-        d.stages?.efoPush ?? null,
-        d.stages?.batchWait ?? null,
-        d.stages?.function ?? null,
-        d.stages?.total ?? null,
-        d.stages?.withoutEfoPush ?? null,
-        d.stages?.samples ?? null,
-      ]),
-    ),
-  );
+  log(`\nstages (median ms of the warm changes; EFO push: kinesis-mock pushes once a second, AWS about every 70 ms; ledger read: invocation → the batch's watermarks)`);
+  log(table(STAGE_COLUMNS, rows.map(({ window, name, d }) => stageRow(name, window, d.stages))));
   log(`\nstages of the slowest 5% (median ms of those changes): where the p95/p99 tail spends its time`);
-  log(
-    table(
-      ['destination', 'window s', 'stream read', 'Kinesis put', 'EFO push', 'batch wait', 'function', 'total', 'w/o EFO push', 'samples'],
-      rows.map(({ window, name, d }) => {
-        const tail = d.stages?.slowest;
-        return [name, Number(window), tail?.streamRead ?? null, tail?.kinesisPut ?? null, tail?.efoPush ?? null, tail?.batchWait ?? null, tail?.function ?? null, tail?.total ?? null, tail?.withoutEfoPush ?? null, tail?.samples ?? null];
-      }),
-    ),
-  );
+  log(table(STAGE_COLUMNS, rows.map(({ window, name, d }) => stageRow(name, window, d.stages?.slowest))));
   const runs = Object.entries(report.runs);
   log(
     `\nruns: ${runs

@@ -105,7 +105,8 @@ export async function measureLatency(options: LatencyOptions = {}): Promise<Late
       `seed ${NPM_START_DEFAULTS.seed}, duplicate rate ${NPM_START_DEFAULTS.duplicateRate}, reorder rate ${NPM_START_DEFAULTS.reorderRate}), --rate ${rate} --changes ${changes}, ` +
       `a fresh DynamoDB Local and emulators per run; one run per batching window (maxBatchingWindowSeconds of every destination). ` +
       `p50/p95/p99: commit → delivery of the changes made after the first ${WARM_UP_MS / 1000} s (search: freshness, until the index holds that version or a newer one). ` +
-      'stages: median ms per stage of those changes; withoutEfoPushP50: median of the total without the EFO push (kinesis-mock pushes once a second; AWS about every 70 ms). ' +
+      'stages: median ms per stage of those changes, each timed where it happens (ledgerRead: invocation started → the function had the batch\'s watermarks, ' +
+      'its first ledger load answered, timed in the execution environment; destinationWrite: → the destination held the version); withoutEfoPushP50: median of the total without the EFO push (kinesis-mock pushes once a second; AWS about every 70 ms). ' +
       'ledger: item-level requests to the ledger table counted by an HTTP proxy in front of DynamoDB Local (every DynamoDB request of the run passes it: one more loopback hop), ' +
       'attributed to a destination by the partition key; HTTP attempts, so an SDK retry counts again; the local sweepers included.',
     rate,

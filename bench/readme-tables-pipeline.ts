@@ -75,6 +75,16 @@ export function renderLatencyTables(results: Results): [string, string][] {
     ),
   );
   const first = seconds[0] as string;
+  const main0 = windows[first] ?? {};
+  const range = (pick: (run: Results) => number) => {
+    const values = destinations.flatMap((destination) => (main0[destination] ? [pick(main0[destination] as Results)] : []));
+    return `${num(Math.min(...values))}-${num(Math.max(...values))}`;
+  };
+  const targets = results.latency.targets ?? {};
+  const verdict =
+    `**This recording ${results.latency.met ? 'meets' : `misses (${(results.latency.missedBy ?? []).join('; ')})`} the targets at the ${first} s window ` +
+    `(p50 ≤ ${num(targets.p50Ms)} ms, p99 ≤ ${num(targets.p99Ms)} ms, own share p50 ≤ ${num(targets.projectShareP50Ms)} ms): ` +
+    `p50 ${range((run) => run.p50)} ms, p99 ${range((run) => run.p99)} ms, own share ${range((run) => run.withoutEfoPushP50)} ms.**`;
   const at = windows[first] ?? {};
   const present = STAGES.filter(([key]) => destinations.some((destination) => at[destination]?.stages?.[key] !== undefined));
   const stageTable = (title: string, pick: (run: Results) => Results | undefined) =>
@@ -86,5 +96,5 @@ export function renderLatencyTables(results: Results): [string, string][] {
       }),
     );
   const stages = `${stageTable(`stage (median ms, window ${first} s)`, (run) => run.stages)}\n\n${stageTable(`stage, slowest 5% (median ms, window ${first} s)`, (run) => run.stages?.slowest)}`;
-  return [['latency', main], ['latency-stages', stages]];
+  return [['latency', `${main}\n\n${verdict}`], ['latency-stages', stages]];
 }

@@ -23,7 +23,7 @@ const ENGINE_ROWS: readonly [key: string, label: string][] = [
   ['everyVersion', '`every-version`'],
   ['latestState', '`latest-state`'],
   ['latestStateEnforced', '`latest-state`, destination-enforced (opt-in)'],
-  ['inOrderHomeLanes', '`in-order` (`per-batch`, home lanes: the default; also with a `parallelizationFactor` above 1)'],
+  ['inOrderHomeLanes', '`in-order` (`per-batch`, home lanes: the default)'],
   ['inOrderPerBatch', '`in-order` (`per-batch`, claims only: no lane; opt-in)'],
   ['inOrderPerVersionHomeLanes', '`in-order` (`per-version`, home lanes; opt-in)'],
   ['inOrder', '`in-order` (`per-version`, claims only: no lane; opt-in)'],
@@ -91,10 +91,30 @@ function renderCrash(results: Results): string {
   return markdownTable(['workload', 'setting', 'crashes', 'deliveries', 'delivered again', 'again per crash', 'most of one account per crash', 'every version, first copies in order'], rows);
 }
 
+const GAP_LABELS: Record<string, string> = { 'in-order (per-batch)': '`in-order` (`per-batch`)', 'every-version': '`every-version`' };
+
+function renderPermanentGap(results: Results): string {
+  const rows: Results[] = Object.values(results.permanentGap?.rows ?? {});
+  if (rows.length === 0) return '(not in this recording: run `npm run bench`)';
+  return markdownTable(
+    ['mode', 'first batches ms', 'last batches ms', 'growth ×', 'failed', 'item bytes', 'drain after a skip'],
+    rows.map((row) => [
+      GAP_LABELS[row.mode] ?? row.mode,
+      num(row.firstBatchesMedianMs, 2),
+      num(row.lastBatchesMedianMs, 2),
+      num(row.growth, 2),
+      num(row.failedRecords),
+      num(row.watermarkItemBytes),
+      row.drainInvocations === undefined ? '(never waits)' : `${num(row.drainedVersions)} parked versions in ${num(row.drainInvocations)} invocation${row.drainInvocations === 1 ? '' : 's'} of 10 s`,
+    ]),
+  );
+}
+
 /** Every table the README shows, by marker name. */
 export function renderReadmeTables(results: Results): Map<string, string> {
   return new Map([
     ['engine', renderEngine(results)],
+    ['permanent-gap', renderPermanentGap(results)],
     ['ledger', renderLedger(results)],
     ['scale', renderScaleTable(results)],
     ...renderLatencyTables(results),

@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { prng } from '../prng';
-import { crashPointOfExitCode, type CrashPlan, type CrashPoint, type InitDone, type InvokeRequest, type InvokeResponse } from './protocol';
+import { crashPointOfExitCode, type CrashPlan, type CrashPoint, type InitDone, type InvokeRequest, type InvokeResponse, type LedgerRead } from './protocol';
 import { LAMBDA_PAYLOAD_LIMIT_BYTES } from '../lambda-event';
 
 /** Lambda's limit on an execution environment's init phase (loading the handler module), apart from the timeout. */
@@ -34,6 +34,12 @@ export interface LocalFunctionOptions {
    * The handler's context reports it as `memoryLimitInMB`. @default no cap (a context reporting 1024)
    */
   readonly memoryMb?: number;
+  /**
+   * The local stage clock: called, with the invocation's event, when its handler had its batch's watermarks from
+   * the ledger (the first `DynamoDBLedger.load` of the invocation answered; see `ledger-read-marks.ts`). Given, each
+   * environment times the ledger's loads; never called for a handler that reads no ledger. @default not timed
+   */
+  readonly onLedgerRead?: (event: unknown, atMs: number) => void;
 }
 
 /**
@@ -206,7 +212,7 @@ class Environment {
   dead = false;
   readonly #worker: Worker;
   readonly #functionName: string;
-  readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void }>();
+  readonly #pending = new Map<number, { event: unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }>();
   #nextId = 1;
   /** Settles when the handler module has loaded: an invocation's timeout starts after init, as on Lambda. */
   readonly #initDone: Promise<void>;
@@ -221,6 +227,7 @@ class Environment {
         functionName: options.functionName,
         crashes: (options.crashes?.rate ?? 0) > 0,
         ...(options.memoryMb !== undefined ? { memoryMb: options.memoryMb } : {}),
+        ...(options.onLedgerRead ? { ledgerReads: true } : {}),
       },
       env: { ...process.env, ...options.environment },
       stdout: true,
@@ -231,8 +238,12 @@ class Environment {
       createInterface({ input: stream }).on('line', (line) => options.onLogLine?.(line));
     }
     this.#initDone = new Promise((resolve) => (this.#endInit = resolve));
-    this.#worker.on('message', (response: InvokeResponse | InitDone) => {
+    this.#worker.on('message', (response: InvokeResponse | InitDone | LedgerRead) => {
       if ('initDone' in response) return this.#endInit?.();
+      if ('ledgerRead' in response) {
+        const reading = this.#pending.get(response.ledgerRead.id);
+        return reading && options.onLedgerRead?.(reading.event, response.ledgerRead.atMs);
+      }
       const waiting = this.#pending.get(response.id);
       if (!waiting) return;
       this.#pending.delete(response.id);
@@ -287,6 +298,7 @@ class Environment {
         reject(new TimedOut(timeoutMs));
       }, Math.max(0, timeoutMs));
       this.#pending.set(id, {
+        event,
         resolve: (value) => {
           clearTimeout(timer);
           resolve(value);

@@ -14,6 +14,14 @@ export interface InitDone {
   readonly initDone: true;
 }
 
+/**
+ * Sent by a worker timing ledger reads (`LocalFunctionOptions.onLedgerRead`) when invocation `id` had its batch's
+ * watermarks from the ledger (see `ledger-read-marks.ts`).
+ */
+export interface LedgerRead {
+  readonly ledgerRead: { readonly id: number; readonly atMs: number };
+}
+
 export type InvokeResponse =
   | { readonly id: number; readonly ok: true; readonly result: unknown }
   | { readonly id: number; readonly ok: false; readonly error: { name: string; message: string; stack?: string } };

@@ -35,33 +35,44 @@ export function deliveryLatencies(
     all.push(latency);
     if (createdMs >= firstCreatedMs + WARM_UP_MS) warm.push(latency);
   };
+  const held = heldTimes(accepted, createdAtMicros.keys(), freshness);
+  for (const [key, micros] of createdAtMicros) {
+    const at = held.get(key);
+    if (at !== undefined) add(micros / 1000, at);
+  }
+  return { all, warm };
+}
+
+/**
+ * When the destination held each of `versions` (keys `account#version`): its first copy's arrival, or with
+ * `freshness` the first moment it held that version or a newer one. One rule for the percentiles and the stage
+ * breakdown, so both are over the same changes.
+ */
+export function heldTimes(accepted: readonly Pick<Accepted, 'accountId' | 'version' | 'at'>[], versions: Iterable<string>, freshness: boolean): Map<string, number> {
+  const held = new Map<string, number>();
   if (!freshness) {
-    const seen = new Set<string>();
+    const wanted = new Set(versions);
     for (const { accountId, version, at } of accepted) {
       const key = `${accountId}#${version}`;
-      const created = createdAtMicros.get(key);
-      if (seen.has(key) || created === undefined) continue;
-      seen.add(key);
-      add(created / 1000, at);
+      if (wanted.has(key) && !held.has(key)) held.set(key, at);
     }
-    return { all, warm };
+    return held;
   }
-  // Per account, the earliest time the destination held at least version v, for every version made.
+  // Per account, the earliest time the destination held at least version v, for every version asked.
   const writes = new Map<string, { version: number; at: number }[]>();
   for (const { accountId, version, at } of accepted) {
     let list = writes.get(accountId);
     if (!list) writes.set(accountId, (list = []));
     list.push({ version, at });
   }
-  for (const [key, micros] of createdAtMicros) {
+  for (const key of versions) {
     const split = key.lastIndexOf('#');
-    const accountId = key.slice(0, split);
     const version = Number(key.slice(split + 1));
-    let held = Infinity;
-    for (const write of writes.get(accountId) ?? []) if (write.version >= version && write.at < held) held = write.at;
-    if (held !== Infinity) add(micros / 1000, held);
+    let earliest = Infinity;
+    for (const write of writes.get(key.slice(0, split)) ?? []) if (write.version >= version && write.at < earliest) earliest = write.at;
+    if (earliest !== Infinity) held.set(key, earliest);
   }
-  return { all, warm };
+  return held;
 }
 
 /** Nearest-rank percentile, in whole milliseconds; 0 for no samples. */

@@ -1,5 +1,7 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { KinesisStreamEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
+import { fromLambdaKinesisRecord } from '../../shared/change-record/kinesis-input';
 import { LocalEventSourceMapping, onFailureObjectKey } from '../esm';
 import { LocalFunction } from '../functions/local-function';
 import type { TimelineEvent } from '../report/report-input';
@@ -54,6 +56,11 @@ export function startDestinationFunctions(
       timeoutMs: settings.timeoutSeconds * 1000,
       memoryMb: settings.memorySize,
       onLogLine,
+      // Thrown here it would end the run from a worker's message: an event without records (an operator's) is skipped.
+      onLedgerRead: (event, atMs) => {
+        const records = (event as Partial<KinesisStreamEvent>).Records;
+        if (Array.isArray(records)) stages.ledgerRead(destination, records.map(fromLambdaKinesisRecord), atMs);
+      },
       ...((options.crashRate ?? 0) > 0
         ? {
             crashes: {

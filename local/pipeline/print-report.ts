@@ -88,14 +88,14 @@ export function formatPipelineReport(report: PipelineReport): string {
     if (!stages || stages.samples === 0) continue;
     lines.push(
       `stages    ${name} (median ms of ${stages.samples} warm changes): stream read ${stages.streamRead}, Kinesis put ${stages.kinesisPut}, ` +
-        `EFO push ${stages.efoPush} (emulator), batch wait ${stages.batchWait}, function ${stages.function} ` +
+        `EFO push ${stages.efoPush} (emulator), batch wait ${stages.batchWait}, ledger read ${stages.ledgerRead}, destination write ${stages.destinationWrite} ` +
         `→ ${stages.total}; without the EFO push ${stages.withoutEfoPush}`,
     );
     const tail = stages.slowest;
     if (tail) {
       lines.push(
         `          slowest 5% (median ms of ${tail.samples}): stream read ${tail.streamRead}, Kinesis put ${tail.kinesisPut}, ` +
-          `EFO push ${tail.efoPush}, batch wait ${tail.batchWait}, function ${tail.function} → ${tail.total}`,
+          `EFO push ${tail.efoPush}, batch wait ${tail.batchWait}, ledger read ${tail.ledgerRead}, destination write ${tail.destinationWrite} → ${tail.total}`,
       );
     }
   }

@@ -263,7 +263,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRun
         dropped,
       });
       summaries[destination] = verified.summary;
-      details[destination] = { ...verified.details, stagesMs: stages.breakdown(destination, bridge.changes, accepted[destination] as Accepted[]) };
+      details[destination] = { ...verified.details, stagesMs: stages.breakdown(destination, bridge.changes, accepted[destination] as Accepted[], mode === 'latest-state') };
     }
     const verifyMs = Date.now() - convergeStarted - convergeMs - (operatorMs ?? 0);
     let ok = capture.complete && destinations.every(({ name }) => details[name]?.ok === true);

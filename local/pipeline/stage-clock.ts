@@ -1,7 +1,7 @@
 import { decodeChangeRecord } from '../../shared/change-record/decode';
 import type { KinesisRecordInput } from '../../shared/change-record/kinesis-input';
 import type { BridgedChange } from '../bridge/kinesis-bridge-options';
-import { percentile, WARM_UP_MS } from './delivery-latency';
+import { heldTimes, percentile, WARM_UP_MS } from './delivery-latency';
 import type { Accepted } from './read-back';
 
 /** The stages of commit → delivery, each timed where its work happens (median of the warm changes, ms). */
@@ -14,8 +14,14 @@ export interface StageBreakdown {
   readonly efoPush: number;
   /** → the invocation started (batching window, a batch in flight on the shard, a free environment). */
   readonly batchWait: number;
-  /** → the destination held it: the function's ledger reads and writes and the destination call. */
-  readonly function: number;
+  /**
+   * → the engine had the batch's watermarks: the handoff to an execution environment, decoding, and the ledger's
+   * answer to the batch's one `load`, timed in the environment as it answered. 0 where the function reads no ledger
+   * (`destinationEnforced`), whose time is all in `destinationWrite`.
+   */
+  readonly ledgerRead: number;
+  /** → the destination held it: the engine's work, claims and the destination call, with their retries (the commit comes after). */
+  readonly destinationWrite: number;
   /** Median of the whole, and of the whole without the emulator's EFO push: the project's own share. */
   readonly total: number;
   readonly withoutEfoPush: number;
@@ -28,12 +34,17 @@ export interface StageBreakdown {
 }
 
 type StageName = Exclude<keyof StageBreakdown, 'samples' | 'slowest'>;
-const STAGE_NAMES: readonly StageName[] = ['streamRead', 'kinesisPut', 'efoPush', 'batchWait', 'function', 'total', 'withoutEfoPush'];
+const STAGE_NAMES: readonly StageName[] = ['streamRead', 'kinesisPut', 'efoPush', 'batchWait', 'ledgerRead', 'destinationWrite', 'total', 'withoutEfoPush'];
 
-/** When each change first reached each mapping and each invocation, per destination. */
+/**
+ * When each change first reached each mapping, each invocation and each ledger read, per destination. Each is the
+ * first time: a record retried in a later invocation keeps its first invocation's marks, so the time it spent failing
+ * falls in the stage it failed in.
+ */
 export class StageClock {
   readonly #received = new Map<string, Map<string, number>>();
   readonly #invoked = new Map<string, Map<string, number>>();
+  readonly #ledgerRead = new Map<string, Map<string, number>>();
   readonly #keys = new Map<string, string | undefined>();
 
   constructor(private readonly tableName: string) {}
@@ -46,13 +57,18 @@ export class StageClock {
     this.#mark(this.#invoked, destination, records, atMs);
   }
 
-  /** The breakdown of the changes made after the warm-up that reached the destination (`accepted`, first copy). */
-  breakdown(destination: string, changes: readonly BridgedChange[], accepted: readonly Pick<Accepted, 'accountId' | 'version' | 'at'>[]): StageBreakdown {
-    const delivered = new Map<string, number>();
-    for (const { accountId, version, at } of accepted) {
-      const key = `${accountId}#${version}`;
-      if (!delivered.has(key)) delivered.set(key, at);
-    }
+  /** An invocation carrying these records had their batch's watermarks from the ledger (`LocalFunction.onLedgerRead`). */
+  ledgerRead(destination: string, records: readonly KinesisRecordInput[], atMs: number): void {
+    this.#mark(this.#ledgerRead, destination, records, atMs);
+  }
+
+  /**
+   * The breakdown of the changes made after the warm-up that reached the destination (`accepted`, first copy; with
+   * `freshness`, a `latest-state` destination's, when it held the version or a newer one: the same changes its
+   * percentiles cover, see `heldTimes`).
+   */
+  breakdown(destination: string, changes: readonly BridgedChange[], accepted: readonly Pick<Accepted, 'accountId' | 'version' | 'at'>[], freshness = false): StageBreakdown {
+    const delivered = heldTimes(accepted, changes.map((change) => `${change.accountId}#${change.version}`), freshness);
     const firstMs = Math.min(...changes.map((change) => change.createdAtMicros / 1000));
     const samples: Record<StageName, number>[] = [];
     for (const change of changes) {
@@ -64,12 +80,15 @@ export class StageClock {
       const done = delivered.get(key);
       if (received === undefined || invoked === undefined || done === undefined) continue;
       const efo = Math.max(0, received - change.putAtMs);
+      // No read (a function that reads no ledger) puts it at the invocation; within invoked..done, the two sum to it.
+      const read = Math.min(Math.max(this.#ledgerRead.get(destination)?.get(key) ?? invoked, invoked), Math.max(invoked, done));
       samples.push({
         streamRead: Math.max(0, change.readAtMs - created),
         kinesisPut: Math.max(0, change.putAtMs - change.readAtMs),
         efoPush: efo,
         batchWait: Math.max(0, invoked - received),
-        function: Math.max(0, done - invoked),
+        ledgerRead: read - invoked,
+        destinationWrite: Math.max(0, done - read),
         total: Math.max(0, done - created),
         withoutEfoPush: Math.max(0, done - created - efo),
       });

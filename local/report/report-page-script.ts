@@ -14,8 +14,8 @@ export const PAGE_SCRIPT = String.raw`
   // Plug-in destinations get the next colours of a fixed palette.
   var EXTRA_COLORS = ['#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22'];
   NAMES.filter(function (n) { return !COLORS[n]; }).forEach(function (n, i) { COLORS[n] = EXTRA_COLORS[i % EXTRA_COLORS.length]; });
-  var STAGE_NAMES = [['streamRead', 'stream read'], ['kinesisPut', 'Kinesis put'], ['efoPush', 'EFO push'], ['batchWait', 'batch wait'], ['function', 'function']];
-  var STAGE_COLORS = ['#9ecae1', '#6baed6', '#fdae6b', '#a1d99b', '#756bb1'];
+  var STAGE_NAMES = [['streamRead', 'stream read'], ['kinesisPut', 'Kinesis put'], ['efoPush', 'EFO push'], ['batchWait', 'batch wait'], ['ledgerRead', 'ledger read'], ['destinationWrite', 'destination write']];
+  var STAGE_COLORS = ['#9ecae1', '#6baed6', '#fdae6b', '#a1d99b', '#bcbddc', '#756bb1'];
 
   function el(tag, attrs, text) {
     var e = document.createElement(tag);

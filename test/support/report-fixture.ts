@@ -65,7 +65,7 @@ export function reportFixture(options: { ok?: boolean; hostileText?: string } = 
       quarantined: 0,
       failedRecords: 0,
       warmLatencyMs: { p50: 800, p95: 1300, p99: 1400, samples: 12 },
-      stagesMs: { streamRead: 150, kinesisPut: 20, efoPush: 500, batchWait: 60, function: 40, total: 770, withoutEfoPush: 270, samples: 12 },
+      stagesMs: { streamRead: 150, kinesisPut: 20, efoPush: 500, batchWait: 60, ledgerRead: 15, destinationWrite: 25, total: 770, withoutEfoPush: 270, samples: 12 },
     };
   }
   const report: PipelineReport = {
