@@ -19,7 +19,7 @@ export function renderScaleTable(results: Results): string {
   const [firstSmall, firstLarge] = pairs[0] as [Results, Results];
   const small = thousands(firstSmall.records / firstSmall.passes);
   const large = thousands(firstLarge.records / firstLarge.passes);
-  const retained = pairs.some(([, larger]) => larger.retainedHeapMiB !== undefined);
+  const retained = pairs.some(([, larger]) => typeof larger.retainedBeyondLedgerTwinMiB === 'number');
   const headers = [
     'shape',
     'mode',
@@ -29,7 +29,7 @@ export function renderScaleTable(results: Results): string {
     `records/s at ${large}`,
     'ledger writes/record',
     `peak heap MiB, ${small} / ${large} (garbage included)`,
-    ...(retained ? [`retained after a full GC MiB, ${small} / ${large}`] : []),
+    ...(retained ? [`kept after a full GC beyond the ledger twin MiB, ${small} / ${large}`, `ledger twin MiB, ${small} / ${large}`] : []),
   ];
   const body = pairs.map(([smaller, larger]) => [
     larger.shape,
@@ -40,9 +40,18 @@ export function renderScaleTable(results: Results): string {
     num(larger.recordsPerSecond),
     larger.ledgerWritesPerRecord === 0 ? '0' : String(larger.ledgerWritesPerRecord),
     `${num(smaller.peakHeapMiB)} / ${num(larger.peakHeapMiB)}`,
-    ...(retained ? [`${num(smaller.retainedHeapMiB)} / ${num(larger.retainedHeapMiB)}`] : []),
+    ...(retained
+      ? [`${num(smaller.retainedBeyondLedgerTwinMiB, 1)} / ${num(larger.retainedBeyondLedgerTwinMiB, 1)}`, `${num(smaller.retainedLedgerTwinMiB, 1)} / ${num(larger.retainedLedgerTwinMiB, 1)}`]
+      : []),
   ]);
-  return markdownTable(headers, body);
+  const growths = pairs.map(([, larger]) => larger.growth as number);
+  const section = results.scale;
+  const memory =
+    section.memoryMet === undefined
+      ? 'Memory kept after a full collection was not measured in this recording.'
+      : `Memory kept beyond the ledger twin: ${section.memoryMet === true ? 'the same at both sizes within the goal in every row' : section.memoryMet === false ? 'over the goal in some row' : 'not measured'} (${section.memoryGoal}).`;
+  const verdict = `**This recording: per record, ${large} records cost ${num(Math.min(...growths), 2)}-${num(Math.max(...growths), 2)}× what ${small} do (${section.met ? 'within' : 'not within'} the goal: ${section.goal}). ${memory}**`;
+  return `${markdownTable(headers, body)}\n\n${verdict}`;
 }
 
 /** Stage keys in the order the work happens, with the README's names; a recording shows those it has. */

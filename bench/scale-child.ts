@@ -1,6 +1,7 @@
 import { contenderLabel } from './contenders';
 import { serveRequests } from './child-host';
 import { ScaleRun, scaleRow, type ScaleTotals } from './scale';
+import { scaleRetained } from './scale-memory';
 import type { ScaleReply, ScaleRequest, ScaleRunSpec } from './scale-pair';
 
 /*
@@ -18,8 +19,10 @@ async function handle(request: ScaleRequest): Promise<ScaleReply> {
       return { op: 'warm' };
     case 'again':
       // A fresh engine and ledger over the same stream, its history given again (untimed).
+      // The stream has ended, so the run has dropped its engine and generator; the next pass is measured from the same
+      // empty heap as the first.
       finished.push(run.totals());
-      run = new ScaleRun(spec.shape, spec.accounts, spec.records, spec.variant);
+      run = new ScaleRun(spec.shape, spec.accounts, spec.records, spec.variant, { emptyHeap: run.emptyHeap });
       await run.warm();
       return { op: 'again' };
     case 'step':
@@ -27,7 +30,7 @@ async function handle(request: ScaleRequest): Promise<ScaleReply> {
     case 'row': {
       const current = run.totals();
       const passes = current.inputs > 0 || finished.length === 0 ? [...finished, current] : finished;
-      return { op: 'row', row: scaleRow(spec.shape, spec.accounts, spec.records, contenderLabel(spec.variant), passes) };
+      return { op: 'row', row: { ...scaleRow(spec.shape, spec.accounts, spec.records, contenderLabel(spec.variant), passes), ...scaleRetained(passes) } };
     }
   }
 }

@@ -1,6 +1,7 @@
 import { ChildHost } from './child-host';
 import type { Bundle } from './bundled';
 import type { ScaleRow, ScaleShape } from './scale';
+import type { ScaleRetained } from './scale-memory';
 
 /** One run of (d): a shape, its accounts, the measured records, and a variant's key (or pass-through). */
 export interface ScaleRunSpec {
@@ -10,12 +11,15 @@ export interface ScaleRunSpec {
   readonly variant: string;
 }
 
+/** A row of one size as its child measured it: cost, and what its runs kept. */
+export type ScalePairRow = ScaleRow & ScaleRetained;
+
 export type ScaleRequest = { readonly op: 'warm' } | { readonly op: 'again' } | { readonly op: 'step'; readonly batches: number } | { readonly op: 'row' };
 export type ScaleReply =
   | { readonly op: 'warm' }
   | { readonly op: 'again' }
   | { readonly op: 'step'; readonly done: boolean }
-  | { readonly op: 'row'; readonly row: ScaleRow };
+  | { readonly op: 'row'; readonly row: ScalePairRow };
 
 /**
  * Node flags of a scale run: a function's young generation (how often the scavenger runs is much of what short-lived
@@ -42,7 +46,7 @@ export async function measureScalePair(
   small: number,
   large: number,
   stepBatches = 5,
-): Promise<[ScaleRow, ScaleRow]> {
+): Promise<[ScalePairRow, ScalePairRow]> {
   const hosts: ChildHost<ScaleRequest, ScaleReply>[] = [];
   try {
     for (const records of [small, large]) {
@@ -56,7 +60,7 @@ export async function measureScalePair(
       if ((await largeRun.ask({ op: 'step', batches: stepBatches }, 'step')).done) break;
     }
     const rows = await Promise.all(hosts.map(async (host) => (await host.ask({ op: 'row' }, 'row')).row));
-    return [rows[0] as ScaleRow, rows[1] as ScaleRow];
+    return [rows[0] as ScalePairRow, rows[1] as ScalePairRow];
   } finally {
     for (const host of hosts) host.close();
   }

@@ -5,6 +5,7 @@ import type { ChangeRecord } from '../shared/change-record/change-record';
 import { encodeKinesisPayload, type KinesisRecordInput } from '../shared/change-record/kinesis-input';
 import { contenderFor, type Contender } from './contenders';
 import { round, SHARD_ID, toPayload } from './workloads';
+import { heapAfterFullGc, type PassRetained } from './scale-memory';
 
 /**
  * (d) Scale: does the cost per record stay flat as the stream grows? A stream of N records is generated batch by
@@ -16,6 +17,13 @@ import { round, SHARD_ID, toPayload } from './workloads';
  * same engine untimed first, as on a pipeline that has been running. Without them the small cold run would be almost
  * all first versions (INSERTs, with one image to decode and an empty watermark), the large one almost all MODIFYs, and
  * the two would not compare like with like.
+ *
+ * Memory is measured twice over. The sampled peak (`peakHeapMiB`) is `heapUsed` as the run goes, garbage the collector
+ * has not reclaimed yet included: with the 4 GiB old generation the scale runs need (`scaleNodeFlags`) it says more
+ * about when V8 chose to collect than about what the run keeps. What the run keeps is measured at the end of each
+ * pass, after its last timed batch, after a full collection (`heapAfterFullGc`); then the engine with its in-memory
+ * ledger, and then the generator, are dropped and collected again, to tell the per-account state they hold (the
+ * ledger twin's watermarks, the generator's last image of every account) from the rest (`ScaleRetained`).
  */
 export type ScaleShape = 'cold' | 'hot';
 
@@ -34,8 +42,9 @@ export interface ScaleRow {
   readonly cpuMicrosPerRecord: number;
   readonly ledgerWritesPerRecord: number;
   /**
-   * Largest heap seen during the run above the heap at its start, MiB (after a full collection when the bench runs
-   * with `--expose-gc`): the ledger's and the generator's per-account state are in it.
+   * Largest `heapUsed` sampled during the measured batches (every 200 batches and at the end), above the heap after the
+   * history and a full collection, MiB: garbage not yet collected included, so it follows V8's collection schedule.
+   * `ScaleRetained` says what is kept.
    */
   readonly peakHeapMiB: number;
 }
@@ -59,14 +68,16 @@ export function warmRecords(shape: ScaleShape, accounts: number): number {
 /**
  * Lambda-sized batches of a stream of `records` changes, generated as they are consumed. A batch never spans change
  * `split` (the end of the warm-up): the batch before it is cut short, and `warm` says which side a batch is on.
+ * `images` keeps the last image of every account (the next change's old image): the generator's per-account state,
+ * given by the caller so that it can measure it.
  */
 export function* scaleBatches(
   shape: ScaleShape,
   accounts: number,
   records: number,
   split = 0,
+  images = new Map<number, AccountImage>(),
 ): Generator<ScaleBatch> {
-  const images = new Map<number, AccountImage>();
   let sequence = 0n;
   let batch: KinesisRecordInput[] = [];
   for (let i = 0; i < records; i += 1) {
@@ -106,6 +117,8 @@ export interface ScaleTotals {
   readonly writes: number;
   /** Largest heap seen above the heap at the pass's start. */
   readonly peakHeapBytes: number;
+  /** What the pass kept at the end of its stream (absent before it, and without `--expose-gc`). */
+  readonly retained?: PassRetained;
 }
 
 /** A row of (d) from the passes of one variant over one size (a run's records over all of them). */
@@ -128,17 +141,29 @@ export function scaleRow(shape: ScaleShape, accounts: number, streamRecords: num
 
 type ScaleBatch = { readonly inputs: KinesisRecordInput[]; readonly warm: boolean };
 
+export interface ScaleRunOptions {
+  /** The child's heap before any history, when an earlier run measured it (so every pass is measured from the same). */
+  readonly emptyHeap?: number;
+}
+
 /**
  * One contender of (d) (pass-through or an engine variant, by key: see `contenderFor`) over a generated stream, a few
  * batches at a time, so that two runs in processes of their own can take turns (`scale-pair.ts`): `warm` gives every
  * account its history (untimed), `step` runs the next measured batches, `totals` says what they cost (`scaleRow` makes
- * a row of passes).
+ * a row of passes, `scaleRetained` what they kept). With `--expose-gc`, the step that ends the stream then measures
+ * the retained heap (untimed), dropping the engine and the generator to tell them apart: the run is over.
  */
 export class ScaleRun {
-  private readonly contender: Contender;
-  private readonly stream: Generator<ScaleBatch>;
+  /** Dropped at the end of the stream, once measured. */
+  private contender: Contender | undefined;
+  private stream: Generator<ScaleBatch> | undefined;
+  /** The generator's last image of every account (held here, not only by the generator, which lets go of it at its end). */
+  private images: Map<number, AccountImage> | undefined = new Map();
   /** The next measured batch, generated ahead. */
   private pending: ScaleBatch | undefined;
+  private empty: number | undefined;
+  private retained: PassRetained | undefined;
+  private ended = false;
   private cpuMicros = 0;
   private wallMs = 0;
   private inputs = 0;
@@ -146,37 +171,57 @@ export class ScaleRun {
   private peak = 0;
   private baseline = 0;
   private warmWrites = 0;
+  private endWrites = 0;
 
-  constructor(shape: ScaleShape, accounts: number, records: number, contender: string) {
+  constructor(
+    shape: ScaleShape,
+    accounts: number,
+    records: number,
+    contender: string,
+    options: ScaleRunOptions = {},
+  ) {
     this.contender = contenderFor(contender);
     const warm = warmRecords(shape, accounts);
-    this.stream = scaleBatches(shape, accounts, warm + records, warm);
+    this.stream = scaleBatches(shape, accounts, warm + records, warm, this.images);
+    this.empty = options.emptyHeap;
+  }
+
+  /** The heap before any history (after a full collection), once `warm` has measured it: give it to the next pass. */
+  get emptyHeap(): number | undefined {
+    return this.empty;
   }
 
   /** The accounts' history (see `warmRecords`): processed like the rest, neither timed nor counted. */
   async warm(): Promise<void> {
+    this.empty ??= await heapAfterFullGc();
     for (let next = this.nextBatch(); next !== undefined; next = this.nextBatch()) {
       if (!next.warm) {
         this.pending = next;
         break;
       }
-      await this.contender.step(next.inputs);
+      await (this.contender as Contender).step(next.inputs);
     }
     this.warmWrites = this.writes();
     // Start from a clean heap, so the history's garbage neither slows the measured collections nor counts in the peak.
-    (globalThis as { gc?: () => void }).gc?.();
-    this.baseline = process.memoryUsage().heapUsed;
+    this.baseline = (await heapAfterFullGc()) ?? process.memoryUsage().heapUsed;
   }
 
   /** Runs up to `batches` measured batches; true once the stream has ended. */
   async step(batches: number): Promise<boolean> {
+    if (this.ended) return true;
+    // Once the batches' frame is gone, so that nothing of theirs is held while `end` measures.
+    if (await this.runBatches(batches)) await this.end();
+    return this.ended;
+  }
+
+  private async runBatches(batches: number): Promise<boolean> {
     for (let done = 0; done < batches; done += 1) {
       const next = this.pending ?? this.nextBatch();
       this.pending = undefined;
       if (next === undefined) break;
       const cpu = process.cpuUsage();
       const started = performance.now();
-      await this.contender.step(next.inputs);
+      await (this.contender as Contender).step(next.inputs);
       this.wallMs += performance.now() - started;
       const used = process.cpuUsage(cpu);
       this.cpuMicros += used.user + used.system;
@@ -189,7 +234,7 @@ export class ScaleRun {
     return this.pending === undefined;
   }
 
-  /** What the measured batches so far cost. */
+  /** What the measured batches so far cost, and what the pass kept. */
   totals(): ScaleTotals {
     const peak = Math.max(this.peak, process.memoryUsage().heapUsed);
     return {
@@ -198,15 +243,41 @@ export class ScaleRun {
       wallMs: this.wallMs,
       writes: this.writes() - this.warmWrites,
       peakHeapBytes: Math.max(0, peak - this.baseline),
+      ...(this.retained ? { retained: this.retained } : {}),
     };
   }
 
+  /** The retained heap now, above the heap before any history; undefined without `--expose-gc`. */
+  private async retainedNow(): Promise<number | undefined> {
+    const heap = await heapAfterFullGc();
+    return heap === undefined || this.empty === undefined ? undefined : heap - this.empty;
+  }
+
+  /**
+   * The end of the stream: the heap retained, then again without the engine and its ledger, then without the
+   * generator too. Nothing else holds them, so what each drop frees is theirs.
+   */
+  private async end(): Promise<void> {
+    this.ended = true;
+    this.peak = Math.max(this.peak, process.memoryUsage().heapUsed);
+    const all = await this.retainedNow();
+    this.endWrites = this.writes();
+    this.contender = undefined;
+    const withoutEngine = await this.retainedNow();
+    this.stream = undefined;
+    this.images = undefined;
+    const other = await this.retainedNow();
+    if (all !== undefined && withoutEngine !== undefined && other !== undefined) {
+      this.retained = { all, ledgerTwin: all - withoutEngine, generator: withoutEngine - other, other };
+    }
+  }
+
   private nextBatch(): ScaleBatch | undefined {
-    const next = this.stream.next();
-    return next.done ? undefined : next.value;
+    const next = this.stream?.next();
+    return next === undefined || next.done ? undefined : next.value;
   }
 
   private writes(): number {
-    return this.contender.result({ ms: 0, cpuMs: 0 }).ledgerWrites;
+    return this.contender === undefined ? this.endWrites : this.contender.result({ ms: 0, cpuMs: 0 }).ledgerWrites;
   }
 }
