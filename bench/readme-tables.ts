@@ -18,16 +18,25 @@ function writes(value: unknown): string {
   return value.toFixed(Math.max(1, decimals));
 }
 
-/** The engine's settings in the README's words and order; `isDefault` comes from the recording. */
-const ENGINE_ROWS: readonly [key: string, label: string][] = [
+/**
+ * The engine's settings in the README's words and order: the mode, and what sets the row apart; whether it is opt-in
+ * comes from the recording.
+ */
+const ENGINE_ROWS: readonly [key: string, mode: string, setting?: string][] = [
   ['everyVersion', '`every-version`'],
   ['latestState', '`latest-state`'],
-  ['latestStateEnforced', '`latest-state`, destination-enforced (opt-in)'],
-  ['inOrderHomeLanes', '`in-order` (`per-batch`, home lanes: the default)'],
-  ['inOrderPerBatch', '`in-order` (`per-batch`, claims only: no lane; opt-in)'],
-  ['inOrderPerVersionHomeLanes', '`in-order` (`per-version`, home lanes; opt-in)'],
-  ['inOrder', '`in-order` (`per-version`, claims only: no lane; opt-in)'],
+  ['latestStateEnforced', '`latest-state`, destination-enforced'],
+  ['inOrderHomeLanes', '`in-order`', '`per-batch`, home lanes: the default'],
+  ['inOrderPerBatch', '`in-order`', '`per-batch`, claims only: no lane'],
+  ['inOrderPerVersionHomeLanes', '`in-order`', '`per-version`, home lanes'],
+  ['inOrder', '`in-order`', '`per-version`, claims only: no lane'],
 ];
+
+/** A row's name: in the table marked when opt-in, in the verdict plain. */
+function engineLabel([, mode, setting]: (typeof ENGINE_ROWS)[number], optIn: boolean): string {
+  const notes = [setting, optIn ? 'opt-in' : undefined].filter(Boolean);
+  return notes.length === 0 ? mode : `${mode} (${notes.join('; ')})`;
+}
 
 function renderEngine(results: Results): string {
   const engine = results.engine;
@@ -36,8 +45,9 @@ function renderEngine(results: Results): string {
   const perRecord = (ms: number) => num(((ms - pass.medianMs) * 1000) / records, 1);
   const rows = [
     ['pass-through (decode only)', num(pass.recordsPerSecond), '1', '', '1', '1', `(decoding: ${num((pass.medianMs * 1000) / records, 1)})`],
-    ...ENGINE_ROWS.filter(([key]) => engine.modes[key]).map(([key, label]) => {
-      const mode = engine.modes[key];
+    ...ENGINE_ROWS.filter(([key]) => engine.modes[key]).map((row) => {
+      const mode = engine.modes[row[0]];
+      const label = engineLabel(row, !mode.isDefault);
       const ratios: number[] = mode.roundRatios ?? [];
       const range = ratios.length > 0 ? `${num(Math.min(...ratios), 2)}-${num(Math.max(...ratios), 2)}` : 'n/a';
       return [label, num(mode.recordsPerSecond), num(mode.overheadRatio, 3), range, num(mode.overheadRatioOfMedians, 2), num(mode.cpuOverheadRatio, 2), perRecord(mode.medianMs)];
@@ -45,7 +55,7 @@ function renderEngine(results: Results): string {
   ];
   const table = markdownTable(['mode', 'records/s', '× pass-through (median of rounds)', 'rounds', '× of median times', 'CPU ×', 'engine µs a record'], rows);
   const goal: number = engine.goal.maxOverheadRatio;
-  const modes = ENGINE_ROWS.filter(([key]) => engine.modes[key]).map(([key, label]) => ({ ...engine.modes[key], readme: label.replace(/ \(opt-in\)$|; opt-in\)$/, (end) => (end.startsWith(';') ? ')' : '')) }));
+  const modes = ENGINE_ROWS.filter(([key]) => engine.modes[key]).map((row) => ({ ...engine.modes[row[0]], readme: engineLabel(row, false) }));
   const list = (picked: Results[]) => picked.map((mode) => `${mode.readme} ${num(mode.overheadRatio, 3)}×`).join(', ');
   const judged = modes.filter((mode) => isJudged(mode));
   const optIn = modes.filter((mode) => !isJudged(mode));
@@ -86,8 +96,11 @@ function renderLedger(results: Results): string {
 function renderCrash(results: Results): string {
   const section = results.crashExposure;
   if (!section) return '(not in this recording: run `npm run bench`)';
-  const label = (key: string) => ENGINE_ROWS.find(([candidate]) => candidate === key)?.[1] ?? key;
-  const rows = (section.rows as Results[]).map((row) => [row.workload, label(row.key), num(row.crashes), num(row.deliveries), num(row.repeats), num(row.repeatsPerCrash, 1), num(row.maxRepeatsOfAnAccountPerCrash), row.complete ? 'yes' : 'no']);
+  const label = (key: string, isDefault: boolean) => {
+    const row = ENGINE_ROWS.find(([candidate]) => candidate === key);
+    return row ? engineLabel(row, !isDefault) : key;
+  };
+  const rows = (section.rows as Results[]).map((row) => [row.workload, label(row.key, row.isDefault), num(row.crashes), num(row.deliveries), num(row.repeats), num(row.repeatsPerCrash, 1), num(row.maxRepeatsOfAnAccountPerCrash), row.complete ? 'yes' : 'no']);
   return markdownTable(['workload', 'setting', 'crashes', 'deliveries', 'delivered again', 'again per crash', 'most of one account per crash', 'every version, first copies in order'], rows);
 }
 
