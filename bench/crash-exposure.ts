@@ -2,7 +2,7 @@ import type { ChangeRecord } from '../shared/change-record/change-record';
 import { InMemoryLedger, InMemoryLedgerStore } from '../shared/ledger/in-memory-ledger';
 import { OrderingEngine } from '../shared/ordering/engine';
 import type { Delivery, DeliveryResult, Destination } from '../shared/ordering/ports';
-import { guarded } from '../local/guarded-ledger';
+import { Crash, guarded } from '../local/guarded-ledger';
 import { noopDeadLetters, type Variant } from '../local/engine-variants';
 import { prng } from '../local/prng';
 import type { LedgerWorkload } from './workloads';
@@ -14,9 +14,6 @@ import type { LedgerWorkload } from './workloads';
  * destination received more than once, per crash and per account, and whether every version still arrived, first
  * copies in order. In process, with the in-memory ledger: this counts deliveries, it times nothing.
  */
-
-/** A process death: nothing after it runs. */
-class Crash extends Error {}
 
 const CLAIM_TTL_MS = 60_000;
 
@@ -44,7 +41,7 @@ export async function measureCrashExposure(workload: LedgerWorkload, variant: Va
   let repeats = 0;
   let maxRepeatsOfAnAccount = 0;
 
-  /** One attempt at `records` in a fresh execution environment: false if it died. */
+  /** One attempt at `records` in a fresh execution environment: its failed records, or undefined if it died. */
   const attempt = async (records: readonly ChangeRecord[]): Promise<{ failed: ReadonlySet<string> } | undefined> => {
     const dead = { value: false };
     const repeatedHere = new Map<string, number>();

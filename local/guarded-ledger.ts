@@ -1,5 +1,13 @@
 import type { Ledger } from '../shared/ordering/ports';
 
+/** A simulated process death: nothing after it runs, not even clean-up. */
+export class Crash extends Error {
+  constructor() {
+    super('injected crash');
+    this.name = 'Crash';
+  }
+}
+
 /**
  * `ledger` with `before` awaited ahead of every operation that reads or changes it: an interleaving point for a
  * model's scheduler, or a process death (throw once dead) that leaves the table as the dead process left it.

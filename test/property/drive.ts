@@ -10,15 +10,9 @@ import { RecordingDeadLetterQueue, RecordingDestination } from '../../local/reco
 import { prng } from '../../local/prng';
 import type { Stream } from './stream-model';
 import { laneOptions } from '../../shared/consumer/lanes';
-import { guarded } from '../../local/guarded-ledger';
+import { Crash, guarded } from '../../local/guarded-ledger';
 
-/** A simulated process death: nothing after it runs, not even clean-up. */
-export class Crash extends Error {
-  constructor() {
-    super('injected crash');
-    this.name = 'Crash';
-  }
-}
+export { Crash };
 
 /** Where the engines keep their ledger: one shared table, however many engines. */
 export interface LedgerBackend {
