@@ -4,6 +4,9 @@
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Results = Record<string, any>;
 
+/** A table whose section the recording does not hold (an older or partial one). */
+export const NOT_RECORDED = '(not in this recording: run `npm run bench`)';
+
 /** Number text as the README writes it: thousands separated, `digits` decimals at most. */
 export function num(value: unknown, digits = 0): string {
   if (typeof value !== 'number' || !Number.isFinite(value)) return 'n/a';

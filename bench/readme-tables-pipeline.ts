@@ -1,4 +1,4 @@
-import { markdownTable, num, type Results } from './markdown';
+import { markdownTable, NOT_RECORDED, num, type Results } from './markdown';
 
 /* The README's tables for bench (d), scale, and (e), latency: see readme-tables.ts. */
 
@@ -13,7 +13,7 @@ const thousands = (records: number) => (records >= 1_000_000 ? `${num(records / 
 
 export function renderScaleTable(results: Results): string {
   const rows: Results[] = results.scale?.rows ?? [];
-  if (rows.length === 0) return '(not in this recording: run `npm run bench`)';
+  if (rows.length === 0) return NOT_RECORDED;
   const pairs: [Results, Results][] = [];
   for (let index = 0; index + 1 < rows.length; index += 2) pairs.push([rows[index] as Results, rows[index + 1] as Results]);
   const [firstSmall, firstLarge] = pairs[0] as [Results, Results];
@@ -69,8 +69,7 @@ export function renderLatencyTables(results: Results): [string, string][] {
   const windows: Record<string, Record<string, Results>> = results.latency?.windows ?? {};
   const seconds = Object.keys(windows).sort((a, b) => Number(a) - Number(b));
   if (seconds.length === 0) {
-    const none = '(not in this recording: run `npm run bench`)';
-    return [['latency', none], ['latency-stages', none]];
+    return [['latency', NOT_RECORDED], ['latency-stages', NOT_RECORDED]];
   }
   const destinations = [...new Set(seconds.flatMap((window) => Object.keys(windows[window] ?? {})))];
   const main = markdownTable(

@@ -1,5 +1,5 @@
 import { isJudged } from './engine-section';
-import { markdownTable, num, type Results } from './markdown';
+import { markdownTable, NOT_RECORDED, num, type Results } from './markdown';
 import { renderLatencyTables, renderScaleTable } from './readme-tables-pipeline';
 
 /*
@@ -95,7 +95,7 @@ function renderLedger(results: Results): string {
 
 function renderCrash(results: Results): string {
   const section = results.crashExposure;
-  if (!section) return '(not in this recording: run `npm run bench`)';
+  if (!section) return NOT_RECORDED;
   const label = (key: string, isDefault: boolean) => {
     const row = ENGINE_ROWS.find(([candidate]) => candidate === key);
     return row ? engineLabel(row, !isDefault) : key;
@@ -108,7 +108,7 @@ const GAP_LABELS: Record<string, string> = { 'in-order (per-batch)': '`in-order`
 
 function renderPermanentGap(results: Results): string {
   const rows: Results[] = Object.values(results.permanentGap?.rows ?? {});
-  if (rows.length === 0) return '(not in this recording: run `npm run bench`)';
+  if (rows.length === 0) return NOT_RECORDED;
   return markdownTable(
     ['mode', 'first batches ms', 'last batches ms', 'growth ×', 'failed', 'item bytes', 'drain after a skip'],
     rows.map((row) => [
